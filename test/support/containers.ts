@@ -1,0 +1,81 @@
+/**
+ * Real servers for e2e tests, through Testcontainers' GenericContainer. Ports are published on
+ * 127.0.0.1 and reached only there (never a bridge IP). Every container is labelled for the sweep.
+ */
+import { GenericContainer, Wait, type StartedTestContainer } from 'testcontainers';
+import { testImages } from './images.ts';
+
+import { TEST_LABEL } from './labels.ts';
+export { TEST_LABEL };
+
+/** Publish every exposed port on 127.0.0.1 only (Testcontainers' default is all interfaces). */
+export function onLoopback<T extends GenericContainer>(c: T): T {
+  const hc = (c as unknown as { hostConfig: { PortBindings?: Record<string, Array<Record<string, string>>> } }).hostConfig;
+  for (const bindings of Object.values(hc.PortBindings ?? {})) for (const b of bindings) b.HostIp = '127.0.0.1';
+  return c;
+}
+
+export interface StartedMysql {
+  readonly container: StartedTestContainer;
+  readonly host: string;
+  readonly port: number;
+  readonly rootPassword: string;
+  readonly database: string;
+  /** mysql://root:pw@127.0.0.1:port/db */
+  readonly url: string;
+  stop(): Promise<void>;
+}
+
+export interface MysqlOptions {
+  readonly database?: string;
+  readonly rootPassword?: string;
+  /** Extra server flags (e.g. `--local-infile=1`). */
+  readonly command?: readonly string[];
+  readonly env?: Readonly<Record<string, string>>;
+}
+
+export async function startMysql(opts: MysqlOptions = {}): Promise<StartedMysql> {
+  const rootPassword = opts.rootPassword ?? 'root-pw-for-tests';
+  const database = opts.database ?? 'vedfolnir';
+  const container = await onLoopback(new GenericContainer(testImages().mysql)
+    .withLabels({ [TEST_LABEL]: '1' })
+    .withEnvironment({ MYSQL_ROOT_PASSWORD: rootPassword, MYSQL_DATABASE: database, ...opts.env })
+    .withExposedPorts(3306)
+    .withCommand(['mysqld', '--max-allowed-packet=256M', ...(opts.command ?? [])])
+    .withWaitStrategy(Wait.forHealthCheck())
+    .withStartupTimeout(180_000)).start();
+  const host = '127.0.0.1';
+  const port = container.getMappedPort(3306);
+  return {
+    container, host, port, rootPassword, database,
+    url: `mysql://root:${encodeURIComponent(rootPassword)}@${host}:${port}/${database}`,
+    stop: async () => { await container.stop({ remove: true, removeVolumes: true }); },
+  };
+}
+
+export interface StartedRedis {
+  readonly container: StartedTestContainer;
+  readonly host: string;
+  readonly port: number;
+  readonly password: string | undefined;
+  readonly url: string;
+  stop(): Promise<void>;
+}
+
+export async function startRedis(opts: { password?: string; command?: readonly string[] } = {}): Promise<StartedRedis> {
+  const args = ['redis-server', ...(opts.password ? ['--requirepass', opts.password] : []), ...(opts.command ?? [])];
+  const container = await onLoopback(new GenericContainer(testImages().redis)
+    .withLabels({ [TEST_LABEL]: '1' })
+    .withExposedPorts(6379)
+    .withCommand(args)
+    .withWaitStrategy(Wait.forHealthCheck())
+    .withStartupTimeout(120_000)).start();
+  const host = '127.0.0.1';
+  const port = container.getMappedPort(6379);
+  const auth = opts.password ? `:${encodeURIComponent(opts.password)}@` : '';
+  return {
+    container, host, port, password: opts.password,
+    url: `redis://${auth}${host}:${port}`,
+    stop: async () => { await container.stop({ remove: true, removeVolumes: true }); },
+  };
+}
