@@ -5,7 +5,7 @@
 import { GenericContainer, Wait, type StartedTestContainer } from 'testcontainers';
 import { testImages } from './images.ts';
 
-import { TEST_LABEL } from './labels.ts';
+import { TEST_LABEL, testLabels } from './labels.ts';
 export { TEST_LABEL };
 
 /** Publish every exposed port on 127.0.0.1 only (Testcontainers' default is all interfaces). */
@@ -38,7 +38,7 @@ export async function startMysql(opts: MysqlOptions = {}): Promise<StartedMysql>
   const rootPassword = opts.rootPassword ?? 'root-pw-for-tests';
   const database = opts.database ?? 'vedfolnir';
   const container = await onLoopback(new GenericContainer(testImages().mysql)
-    .withLabels({ [TEST_LABEL]: '1' })
+    .withLabels(testLabels())
     .withEnvironment({ MYSQL_ROOT_PASSWORD: rootPassword, MYSQL_DATABASE: database, ...opts.env })
     .withExposedPorts(3306)
     .withCommand(['mysqld', '--max-allowed-packet=256M', ...(opts.command ?? [])])
@@ -65,7 +65,7 @@ export interface StartedRedis {
 export async function startRedis(opts: { password?: string; command?: readonly string[] } = {}): Promise<StartedRedis> {
   const args = ['redis-server', ...(opts.password ? ['--requirepass', opts.password] : []), ...(opts.command ?? [])];
   const container = await onLoopback(new GenericContainer(testImages().redis)
-    .withLabels({ [TEST_LABEL]: '1' })
+    .withLabels(testLabels())
     .withExposedPorts(6379)
     .withCommand(args)
     .withWaitStrategy(Wait.forHealthCheck())

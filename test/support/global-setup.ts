@@ -1,24 +1,33 @@
 /**
  * e2e global setup: Testcontainers' Ryuk reaper needs an image that cannot be pulled here, so it is
- * disabled and the suite cleans up itself: every container it starts carries the label
- * `ferry.test=1`, and teardown removes those containers, their volumes and networks even when tests fail.
+ * disabled and the suite cleans up itself (see labels.ts): teardown removes this run's containers,
+ * volumes and networks even when tests fail; setup removes leftovers of runs whose process is gone.
  */
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { testImages } from './images.ts';
+import { RUN_LABEL, TEST_LABEL } from './labels.ts';
 
-import { TEST_LABEL } from './labels.ts';
-export { TEST_LABEL };
+function docker(args: string[]): string {
+  try { return execFileSync('docker', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim(); } catch { return ''; }
+}
 
-function sweep(): void {
-  const run = (args: string[]) => {
-    try { return execFileSync('docker', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim(); } catch { return ''; }
-  };
-  const ids = run(['ps', '-aq', '--filter', `label=${TEST_LABEL}=1`]).split('\n').filter(Boolean);
-  if (ids.length) run(['rm', '-f', '-v', ...ids]);
-  const nets = run(['network', 'ls', '-q', '--filter', `label=${TEST_LABEL}=1`]).split('\n').filter(Boolean);
-  if (nets.length) run(['network', 'rm', ...nets]);
-  const vols = run(['volume', 'ls', '-q', '--filter', `label=${TEST_LABEL}=1`]).split('\n').filter(Boolean);
-  if (vols.length) run(['volume', 'rm', '-f', ...vols]);
+function alive(pid: number): boolean {
+  try { process.kill(pid, 0); return true; } catch (e) { return (e as NodeJS.ErrnoException).code === 'EPERM'; }
+}
+
+/** Remove labelled things whose run matches `keep(run) === false`. */
+function sweep(remove: (run: string) => boolean): void {
+  for (const kind of ['container', 'network', 'volume'] as const) {
+    const fmt = kind === 'container' ? '{{.ID}} {{.Label "' + RUN_LABEL + '"}}' : '{{.Name}} {{.Label "' + RUN_LABEL + '"}}';
+    const listArgs = kind === 'container' ? ['ps', '-a'] : [kind, 'ls'];
+    const rows = docker([...listArgs, '--filter', `label=${TEST_LABEL}=1`, '--format', fmt]).split('\n').filter(Boolean);
+    const ids = rows.map((r) => r.split(' ')).filter(([, run]) => remove(run ?? '')).map(([id]) => id!);
+    if (!ids.length) continue;
+    if (kind === 'container') docker(['rm', '-f', '-v', ...ids]);
+    else if (kind === 'network') docker(['network', 'rm', ...ids]);
+    else docker(['volume', 'rm', '-f', ...ids]);
+  }
 }
 
 export default function setup(): () => void {
@@ -29,6 +38,8 @@ export default function setup(): () => void {
     throw new Error('No Docker engine answers: run `npm run testbed` (root on Debian installs and starts one), or start Docker, then re-run. No e2e test is skipped.');
   }
   testImages(); // fails loudly when the test bed has not run
-  sweep();
-  return sweep;
+  const run = `${process.pid}-${randomBytes(3).toString('hex')}`;
+  process.env.FERRY_TEST_RUN = run;
+  sweep((r) => { const pid = Number(r.split('-')[0]); return !Number.isFinite(pid) || pid <= 0 || !alive(pid); });
+  return () => sweep((r) => r === run);
 }
