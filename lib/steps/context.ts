@@ -24,6 +24,19 @@ export interface RedisEndpoint {
   readonly databases: readonly number[];
 }
 
+/**
+ * Control of one of the stack's data services, for work that must happen while it is stopped (placing
+ * an RDB file in Redis's data directory before it starts). Provided by the playbook from lib/compose;
+ * e2e tests provide one over a Testcontainers container with a bind mount.
+ */
+export interface ServiceControl {
+  /** Host path of the service's data directory (the bind mount behind /data or /var/lib/mysql). */
+  readonly dataDir: string;
+  stop(): Promise<void>;
+  /** Start and wait until healthy. */
+  start(): Promise<void>;
+}
+
 export type PlaybookMode = 'migrate' | 'rehearse' | 'verify' | 'rollback';
 
 export interface FerryContext {
@@ -33,6 +46,8 @@ export interface FerryContext {
   readonly source: { readonly mysql?: MysqlEndpoint; readonly redis?: RedisEndpoint };
   /** The stack's data services as ferry reaches them during the migration (127.0.0.1, migration ports). */
   readonly target: { readonly mysql?: MysqlEndpoint; readonly redis?: RedisEndpoint };
+  /** Control of the target's data services (stop/start around physical restores). */
+  readonly services: { readonly mysql?: ServiceControl; readonly redis?: ServiceControl };
   /** Where exports (the rollback backup) live: `<stateDir>/artifacts`. */
   readonly artifactsDir: string;
   /** Compose project in use (the real one, or the rehearsal's throwaway one). */
