@@ -1,0 +1,32 @@
+/**
+ * What the target images are, asked of the images themselves (`mysqld --version`,
+ * `redis-server --version` in a throwaway container with no network): no guessing from tags.
+ */
+import { execa } from 'execa';
+import type { MysqlTargetFacts } from './mysql-assess.ts';
+import { DEFAULT_MYSQL_TARGET } from './mysql-assess.ts';
+import type { RedisTargetFacts } from './redis-assess.ts';
+import { DEFAULT_REDIS_TARGET } from './redis-assess.ts';
+
+async function versionOf(image: string, entrypoint: string): Promise<string | undefined> {
+  const r = await execa('docker', ['run', '--rm', '--network', 'none', '--label', 'ferry.probe=1', '--entrypoint', entrypoint, image, '--version'],
+    { reject: false, timeout: 60_000, stdin: 'ignore' });
+  return r.exitCode === 0 ? String(r.stdout).trim() : undefined;
+}
+
+export async function probeTargetImages(images: { mysql?: string; redis?: string }): Promise<{ mysql: MysqlTargetFacts; redis: RedisTargetFacts; probed: string[] }> {
+  const probed: string[] = [];
+  let mysql = DEFAULT_MYSQL_TARGET;
+  let redis = DEFAULT_REDIS_TARGET;
+  if (images.mysql) {
+    const v = await versionOf(images.mysql, 'mysqld');
+    const m = v && /Ver\s+(\S+)/.exec(v);
+    if (m) { mysql = { ...DEFAULT_MYSQL_TARGET, version: m[1]! }; probed.push(`${images.mysql}: ${m[1]}`); }
+  }
+  if (images.redis) {
+    const v = await versionOf(images.redis, 'redis-server');
+    const m = v && /v=(\S+)/.exec(v);
+    if (m) { redis = { ...DEFAULT_REDIS_TARGET, version: m[1]! }; probed.push(`${images.redis}: ${m[1]}`); }
+  }
+  return { mysql, redis, probed };
+}
