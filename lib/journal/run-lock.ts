@@ -1,0 +1,114 @@
+/**
+ * One playbook per state directory at a time: `<stateDir>/lock` holds pid, host and time. It is
+ * created whole (written to a temp file, then hard-linked into place, which fails if it exists), so a
+ * crash never leaves an empty lock. A lock whose pid is dead on this host is stale: reported, and
+ * broken only when the caller says so (`breakStale`, the `--break-stale-lock` flag).
+ */
+import { link, mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { FerryError } from '../core/errors.ts';
+
+export interface LockInfo {
+  readonly pid: number;
+  readonly host: string;
+  readonly time: string;
+  readonly playbook?: string;
+}
+
+export interface RunLock {
+  readonly path: string;
+  readonly info: LockInfo;
+  /** Remove the lock if it is still ours. Safe to call twice. */
+  release(): Promise<void>;
+}
+
+export interface RunLockOptions {
+  /** Remove a lock left by a dead process on this host instead of refusing. */
+  readonly breakStale?: boolean;
+  readonly playbook?: string;
+  /** Told when a stale lock is broken. */
+  readonly onBreak?: (stale: LockInfo) => void;
+}
+
+export function lockPath(stateDir: string): string {
+  return join(stateDir, 'lock');
+}
+
+export async function acquireRunLock(stateDir: string, opts: RunLockOptions = {}): Promise<RunLock> {
+  await mkdir(stateDir, { recursive: true });
+  const path = lockPath(stateDir);
+  const info: LockInfo = { pid: process.pid, host: hostname(), time: new Date().toISOString(), ...(opts.playbook ? { playbook: opts.playbook } : {}) };
+  const tmp = join(stateDir, `.lock.${process.pid}.${randomBytes(4).toString('hex')}`);
+  await writeFile(tmp, `${JSON.stringify(info)}\n`, { mode: 0o644 });
+  try {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await link(tmp, path);
+        break;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || attempt >= 3) throw lockError(path, e);
+      }
+      const held = await readLock(path);
+      if (held === undefined) continue; // released meanwhile
+      if (!isStale(held)) {
+        throw new FerryError('E_LOCKED', `${path} is held by pid ${held.pid} on ${held.host} since ${held.time}${held.playbook ? ` (${held.playbook})` : ''}`, {
+          hint: held.host === hostname()
+            ? 'another ferry run is in progress on this state directory: wait for it to finish'
+            : `another host holds it: if no run is in progress there, re-run with --break-stale-lock`,
+        });
+      }
+      if (!opts.breakStale) {
+        throw new FerryError('E_LOCK_STALE', `${path} was left by pid ${held.pid} on ${held.host} (${held.time}), which is no longer running`, {
+          hint: 'a previous run was killed: re-run with --break-stale-lock to take the lock over (the journal resumes)',
+        });
+      }
+      opts.onBreak?.(held);
+      await unlink(path).catch(() => undefined);
+    }
+  } finally {
+    await unlink(tmp).catch(() => undefined);
+  }
+  return {
+    path,
+    info,
+    async release() {
+      const held = await readLock(path);
+      if (held && held.pid === info.pid && held.host === info.host && held.time === info.time) await unlink(path).catch(() => undefined);
+    },
+  };
+}
+
+/** The lock's holder, or undefined when there is no lock. */
+export async function readLock(path: string): Promise<LockInfo | undefined> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw lockError(path, e);
+  }
+  try {
+    const v = JSON.parse(text) as LockInfo;
+    if (typeof v.pid === 'number' && typeof v.host === 'string') return v;
+  } catch { /* fall through */ }
+  // Not ours to interpret: a lock we cannot read is treated as a stale one from an unknown pid.
+  return { pid: -1, host: hostname(), time: 'unknown' };
+}
+
+/** Stale: left on this host by a process that no longer exists. */
+export function isStale(info: LockInfo): boolean {
+  if (info.host !== hostname()) return false;
+  if (info.pid <= 0) return true;
+  try {
+    process.kill(info.pid, 0);
+    return false;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
+
+function lockError(path: string, cause: unknown): FerryError {
+  return new FerryError('E_LOCK_IO', `cannot create the run lock ${path}`, { hint: 'check that the state directory is writable', cause });
+}

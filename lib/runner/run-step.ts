@@ -1,0 +1,120 @@
+/**
+ * One step of a real run: journal record → skip (fingerprint unchanged, artifacts intact, verify holds)
+ * or `check` → `run` → `verify` → record. On failure the step's partial effect is undone and its record
+ * dropped, so a re-run starts it over.
+ */
+import { FerryError, toFerryError } from '../core/errors.ts';
+import type { Step, StepOutputs, VerifyResult } from '../core/step.ts';
+import type { Journal, JournalEntry } from '../journal/types.ts';
+import { artifactMismatch } from '../util/sha256.ts';
+import { redactStrings, stepParams, type ParamsScope } from './step-params.ts';
+import type { StepResult } from './types.ts';
+
+export interface StepRunScope<Cfg, Ctx> extends ParamsScope<Cfg, Ctx> {
+  readonly journal: Journal;
+  readonly signal: AbortSignal;
+}
+
+export async function runStep<Cfg, Ctx>(s: StepRunScope<Cfg, Ctx>, step: Step<Cfg, Ctx>, entry: JournalEntry | undefined): Promise<{ result: StepResult; outputs?: StepOutputs }> {
+  const t0 = s.now();
+  const startedAt = new Date().toISOString();
+  const base = { id: step.id, title: step.title };
+  const params = stepParams(s, step, entry?.outputs, s.signal);
+  const log = params.log;
+  s.emit({ type: 'step-start', step: step.id });
+  let ran = false;
+  try {
+    const fingerprint = step.fingerprint ? await step.fingerprint(params) : undefined;
+    if (entry) {
+      if (step.sourceState && entry.sourceState !== undefined && (await step.sourceState(params)) !== entry.sourceState) {
+        throw new FerryError('E_SOURCE_CHANGED', `the source changed since "${step.id}" ran at ${entry.finishedAt}`, {
+          hint: `its export no longer matches the source: re-run with --restart-from ${step.id} to export again (later steps run again too)`,
+        });
+      }
+      const again = await whyRunAgain(step, entry, fingerprint, params, s.signal);
+      if (typeof again !== 'string') {
+        const reason = `done at ${entry.finishedAt}; inputs unchanged${step.verify ? ' and verify holds' : ''}`;
+        s.emit({ type: 'step-skip', step: step.id, reason });
+        return { result: { ...base, status: 'skipped', reason, durationMs: s.now() - t0, outputs: entry.outputs, ...(again ? { verify: again } : {}) }, outputs: entry.outputs };
+      }
+      log.info(`running again: ${again}`);
+    } else if (step.check) {
+      const c = await step.check(params);
+      if (c.done) {
+        const sourceState = step.sourceState ? await step.sourceState(params) : undefined;
+        const outputs: StepOutputs = {};
+        await s.journal.record(entryOf(step, 'skipped', { reason: s.redactor.redact(c.reason), fingerprint, sourceState, startedAt, durationMs: s.now() - t0, outputs }));
+        const reason = s.redactor.redact(c.reason);
+        s.emit({ type: 'step-skip', step: step.id, reason });
+        return { result: { ...base, status: 'skipped', reason, durationMs: s.now() - t0, outputs }, outputs };
+      }
+    }
+    // Recorded at run time, before the export reads the source: a later resume compares against it.
+    const sourceState = step.sourceState ? await step.sourceState(params) : undefined;
+    ran = true;
+    const outputs = redactStrings((await step.run(params)) ?? {}, s.redactor);
+    const verify = step.verify ? await step.verify({ ...params, previous: outputs }) : undefined;
+    if (verify && !verify.ok) {
+      throw new FerryError('E_VERIFY_FAILED', `${step.title}: verify failed: ${s.redactor.redact(verify.findings[0] ?? 'no finding given')}`, {
+        hint: 'the step ran but its effect could not be proven; see the findings, fix the cause and re-run',
+        detail: s.redactor.redact(verify.findings.join('\n')),
+      });
+    }
+    const durationMs = s.now() - t0;
+    await s.journal.record(entryOf(step, 'done', { fingerprint, sourceState, startedAt, durationMs, outputs }));
+    s.emit({ type: 'step-done', step: step.id, durationMs });
+    return { result: { ...base, status: 'done', durationMs, outputs, ...(verify ? { verify } : {}) }, outputs };
+  } catch (e) {
+    const error = failure(e, step.id, s.signal);
+    const json = s.redactor.redactValue(error.toJSON());
+    s.emit({ type: 'step-fail', step: step.id, error: json });
+    let reason = ran ? 'failed; no undo defined, its partial effect stays' : 'failed before changing anything';
+    if (ran) reason = await undoPartial(s, step, params.previous, reason);
+    return { result: { ...base, status: 'failed', reason, durationMs: s.now() - t0, error: json } };
+  }
+}
+
+/** Undefined or a VerifyResult when the recorded step still holds; otherwise why it must run again. */
+async function whyRunAgain<Cfg, Ctx>(step: Step<Cfg, Ctx>, entry: JournalEntry, fingerprint: string | undefined, params: Parameters<NonNullable<Step<Cfg, Ctx>['verify']>>[0], signal: AbortSignal): Promise<string | VerifyResult | undefined> {
+  if (entry.fingerprint !== fingerprint) return `its inputs changed since ${entry.finishedAt}`;
+  for (const a of entry.outputs.artifacts ?? []) {
+    const why = await artifactMismatch(a, signal);
+    if (why) return why;
+  }
+  if (!step.verify) return undefined;
+  const v = await step.verify(params);
+  return v.ok ? v : `verify no longer holds: ${v.findings[0] ?? 'no finding given'}`;
+}
+
+async function undoPartial<Cfg, Ctx>(s: StepRunScope<Cfg, Ctx>, step: Step<Cfg, Ctx>, previous: StepOutputs | undefined, reason: string): Promise<string> {
+  await s.journal.unrecord(step.id).catch(() => undefined);
+  if (!step.undo) return reason;
+  s.emit({ type: 'step-undo', step: step.id });
+  try {
+    // Undo runs to its end even after Ctrl-C: it gets a signal of its own.
+    await step.undo(stepParams(s, step, previous, new AbortController().signal));
+    s.emit({ type: 'step-undone', step: step.id });
+    return 'failed; its partial effect was undone';
+  } catch (e) {
+    const msg = s.redactor.redact(toFerryError(e, 'E_UNDO_FAILED', step.id).message);
+    s.emit({ type: 'log', level: 'error', step: step.id, message: `undo failed: ${msg}` });
+    return `failed; undoing its partial effect failed too: ${msg}`;
+  }
+}
+
+function failure(e: unknown, step: string, signal: AbortSignal): FerryError {
+  if (signal.aborted) {
+    return new FerryError('E_CANCELLED', `cancelled during "${step}"`, { hint: 're-run the same command to resume where it stopped', cause: e, step });
+  }
+  return toFerryError(e, 'E_STEP_FAILED', step);
+}
+
+function entryOf(step: { id: string; title: string }, status: JournalEntry['status'], f: { reason?: string; fingerprint: string | undefined; sourceState: string | undefined; startedAt: string; durationMs: number; outputs: StepOutputs }): JournalEntry {
+  return {
+    id: step.id, title: step.title, status,
+    ...(f.reason !== undefined ? { reason: f.reason } : {}),
+    ...(f.fingerprint !== undefined ? { fingerprint: f.fingerprint } : {}),
+    ...(f.sourceState !== undefined ? { sourceState: f.sourceState } : {}),
+    startedAt: f.startedAt, finishedAt: new Date().toISOString(), durationMs: f.durationMs, outputs: f.outputs,
+  };
+}
