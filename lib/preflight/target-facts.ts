@@ -9,7 +9,7 @@ import type { RedisTargetFacts } from './redis-assess.ts';
 import { DEFAULT_REDIS_TARGET } from './redis-assess.ts';
 
 async function versionOf(image: string, entrypoint: string): Promise<string | undefined> {
-  const r = await execa('docker', ['run', '--rm', '--network', 'none', '--label', 'ferry.probe=1', '--entrypoint', entrypoint, image, '--version'],
+  const r = await execa('docker', ['run', '--rm', '--pull', 'never', '--network', 'none', '--label', 'ferry.probe=1', '--entrypoint', entrypoint, image, '--version'],
     { reject: false, timeout: 60_000, stdin: 'ignore' });
   return r.exitCode === 0 ? String(r.stdout).trim() : undefined;
 }
