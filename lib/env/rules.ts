@@ -1,0 +1,90 @@
+/**
+ * What the transform knows about Vedfolnir: which variables point at which service, which hold
+ * secrets, and which the containers need. Every list is overridable through `TransformOptions`.
+ */
+
+/** Where one host-installed service lives inside the stack. */
+export interface ServiceRule {
+  /** The rule's name, used in messages ("mysql", "redis", "ollama"). */
+  readonly name: string;
+  /** The host name the app container reaches the service by (a compose service, or host.docker.internal). */
+  readonly host: string;
+  /** The port inside the stack; with `keepPort` the host port is kept instead. */
+  readonly port: number;
+  readonly keepPort?: boolean;
+  /** Variables (anchored regex sources) that belong to this service. */
+  readonly keys: readonly string[];
+  /** URL schemes (anchored regex sources) that belong to this service whatever the variable's name. */
+  readonly schemes: readonly string[];
+  /** `extra_hosts` entries the app service needs for `host` to resolve (Linux has no host.docker.internal). */
+  readonly extraHosts?: readonly string[];
+}
+
+export const DEFAULT_SERVICE_RULES: readonly ServiceRule[] = Object.freeze([
+  {
+    name: 'mysql', host: 'mysql', port: 3306,
+    keys: ['DATABASE_URL', 'SQLALCHEMY_DATABASE_URI', '(DB|MYSQL)_.*'],
+    schemes: ['mysql(\\+\\w+)?', 'mariadb(\\+\\w+)?'],
+  },
+  {
+    name: 'redis', host: 'redis', port: 6379,
+    keys: ['.*REDIS.*', 'RQ_.*', 'SESSION_.*', 'CELERY_BROKER_URL'],
+    schemes: ['rediss?', 'redis\\+unix', 'redis\\+socket'],
+  },
+  {
+    name: 'ollama', host: 'host.docker.internal', port: 11434, keepPort: true,
+    keys: ['.*OLLAMA.*'],
+    schemes: [],
+    extraHosts: ['host.docker.internal:host-gateway'],
+  },
+]);
+
+/**
+ * Variables whose values move to secret files. `*` matches any run of characters. URL passwords in
+ * service URLs move too (see `transformEnv`).
+ */
+export const DEFAULT_SECRET_KEYS: readonly string[] = Object.freeze([
+  'FLASK_SECRET_KEY', 'SECRET_KEY', 'PLATFORM_ENCRYPTION_KEY',
+  'DB_PASSWORD', 'DATABASE_PASSWORD', 'MYSQL_PASSWORD', 'MYSQL_ROOT_PASSWORD', 'REDIS_PASSWORD',
+  '*_TOKEN', '*_API_KEY', '*_SECRET',
+]);
+
+/** A variable the containers cannot start without. A secret is satisfied by `KEY` or `KEY_FILE`. */
+export interface RequiredKey {
+  readonly key: string;
+  /** Who needs it, for the error ("the app (SQLAlchemy) to reach MySQL"). */
+  readonly neededBy: string;
+  /** It must be a URL whose host is one of these (the stack's service names). */
+  readonly hosts?: readonly string[];
+}
+
+export const DEFAULT_REQUIRED_KEYS: readonly RequiredKey[] = Object.freeze([
+  { key: 'DATABASE_URL', neededBy: 'the app (SQLAlchemy) to reach MySQL', hosts: ['mysql'] },
+  { key: 'REDIS_URL', neededBy: 'the app (Flask-Session, RQ) to reach Redis', hosts: ['redis'] },
+  { key: 'FLASK_SECRET_KEY', neededBy: 'Flask to sign session cookies' },
+  { key: 'PLATFORM_ENCRYPTION_KEY', neededBy: 'the app to decrypt stored platform credentials' },
+]);
+
+/** Where the app container finds Docker secrets. */
+export const SECRETS_MOUNT = '/run/secrets';
+
+/** The placeholder left where a URL password was; the entrypoint substitutes the secret file's value. */
+export function secretPlaceholder(name: string): string {
+  return `__FERRY_SECRET_${name.toUpperCase()}__`;
+}
+
+export const PLACEHOLDER = /__FERRY_SECRET_([A-Z0-9]+(?:_[A-Z0-9]+)*)__/gu;
+
+/** The secret (and file) name for a variable: lower case, one underscore between words. */
+export function secretName(key: string): string {
+  return key.toLowerCase().replace(/[^a-z0-9]+/g, '_').replace(/^_+|_+$/g, '') || 'secret';
+}
+
+export function matchesAny(name: string, patterns: readonly string[]): boolean {
+  return patterns.some((p) => new RegExp(`^(?:${p})$`, 'iu').test(name));
+}
+
+/** Glob form (`*_TOKEN`) used by secret key lists. */
+export function matchesGlob(name: string, globs: readonly string[]): boolean {
+  return globs.some((g) => new RegExp(`^${g.split('*').map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`, 'u').test(name));
+}

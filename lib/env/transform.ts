@@ -1,0 +1,143 @@
+/**
+ * `transformEnv`: the host's .env rewritten for the Compose stack. Pure: text in, text out.
+ *
+ * The secrets scheme:
+ * - a secret variable (`FLASK_SECRET_KEY=…`) becomes `FLASK_SECRET_KEY_FILE=/run/secrets/flask_secret_key`
+ *   on the same line; its value is returned in `secrets.flask_secret_key`, written by the step to
+ *   `secrets/flask_secret_key.txt` and mounted as the Docker secret `flask_secret_key`;
+ * - a password inside a URL (`mysql+pymysql://vedfolnir:p%40ss@…`) is replaced by the placeholder
+ *   `__FERRY_SECRET_DATABASE_URL_PASSWORD__`; the secret holds the decoded password (`p@ss`), shared
+ *   with a secret variable holding the same value (`DB_PASSWORD` → `db_password`);
+ * - at start-up `compose/app/entrypoint-secrets.sh` exports `NAME` from every `NAME_FILE` and puts the
+ *   percent-encoded secret in place of every placeholder, then runs the app; python-dotenv's
+ *   `load_dotenv()` (override=False) keeps those environment values. The compose service must load
+ *   the .env with `env_file:` so the entrypoint sees it.
+ * With `keepUrlPasswords`, URL passwords stay in place (still masked in every diff and log).
+ */
+import { parseEnv, serializeEnv } from './parse.ts';
+import type { EnvBinding, EnvDocument } from './parse.ts';
+import { commentOut, withKey, withValue } from './encode.ts';
+import { redactedDiff } from './diff.ts';
+import { rewriteUrl } from './rewrite-url.ts';
+import { DEFAULT_SECRET_KEYS, DEFAULT_SERVICE_RULES, SECRETS_MOUNT, matchesAny, matchesGlob, secretName } from './rules.ts';
+import type { RequiredKey, ServiceRule } from './rules.ts';
+import { validateEnv } from './validate.ts';
+import type { EnvProblem } from './validate.ts';
+
+export interface TransformOptions {
+  /** File name for messages and the diff header. */
+  readonly file?: string;
+  /** Service rules; default `DEFAULT_SERVICE_RULES` (Vedfolnir's). */
+  readonly rules?: readonly ServiceRule[];
+  /** Secret variable names (globs); default `DEFAULT_SECRET_KEYS`. */
+  readonly secretKeys?: readonly string[];
+  /** Added to `secretKeys` (config `app.secretKeys`). */
+  readonly extraSecretKeys?: readonly string[];
+  /** Keep passwords inside URLs instead of moving them to secret files (config `app.keepUrlPasswords`). */
+  readonly keepUrlPasswords?: boolean;
+  /** Variables the containers need; default `DEFAULT_REQUIRED_KEYS`. */
+  readonly required?: readonly RequiredKey[];
+}
+
+/** One rewritten statement, described without values. */
+export interface EnvChange {
+  readonly key: string;
+  readonly line: number;
+  readonly what: string;
+}
+
+export interface TransformResult {
+  /** The new .env text. */
+  readonly env: string;
+  /** Secret name → value, for `secrets/<name>.txt`. */
+  readonly secrets: Record<string, string>;
+  readonly warnings: string[];
+  /** Redacted unified diff (secret values shown as •••); "" when nothing changes. */
+  readonly diff: string;
+  readonly changes: EnvChange[];
+  /** `extra_hosts` entries the app service needs. */
+  readonly extraHosts: string[];
+  /** Problems the result has for the containers (empty when it is usable). */
+  readonly problems: EnvProblem[];
+}
+
+/** A predicate for secret variable names under `options` (`*_FILE` never is one). */
+export function secretKeyMatcher(options: TransformOptions = {}): (key: string) => boolean {
+  const globs = [...(options.secretKeys ?? DEFAULT_SECRET_KEYS), ...(options.extraSecretKeys ?? [])];
+  return (key) => !/_FILE$/iu.test(key) && matchesGlob(key, globs);
+}
+
+/** Warnings for keys set more than once (python-dotenv keeps the last). */
+export function duplicateKeyWarnings(doc: EnvDocument, file = '.env'): string[] {
+  const lines = new Map<string, number[]>();
+  for (const b of doc.bindings) if (b.key !== undefined) lines.set(b.key, [...(lines.get(b.key) ?? []), b.line]);
+  return [...lines].filter(([, l]) => l.length > 1)
+    .map(([k, l]) => `${file}: ${k} is set on lines ${l.join(', ')}; python-dotenv keeps the last (line ${l.at(-1)})`);
+}
+
+function ruleFor(b: EnvBinding, rules: readonly ServiceRule[]): ServiceRule | undefined {
+  const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//u.exec(b.value ?? '')?.[1];
+  return (scheme ? rules.find((r) => matchesAny(scheme, r.schemes)) : undefined) ?? rules.find((r) => matchesAny(b.key ?? '', r.keys));
+}
+
+const LOCAL_HOSTPORT = /^(localhost|127(?:\.\d{1,3}){3}|::1|\[::1\]|0\.0\.0\.0)(?::(\d+))?$/iu;
+
+/** Rewrites of plain (non-URL) values: `*_HOST`, `*_PORT`, unix socket paths. */
+function rewritePlain(b: EnvBinding, rule: ServiceRule): { binding: EnvBinding; what: string } | undefined {
+  const key = b.key as string;
+  const value = b.value ?? '';
+  if (/^\/\S*\.sock(et)?$/u.test(value) || (/SOCKET|UNIX_PORT/iu.test(key) && value.startsWith('/'))) {
+    return { binding: commentOut(b, `ferry: unix socket unreachable from the container, use ${rule.host}:${rule.port}`), what: 'unix socket path commented out' };
+  }
+  const hp = LOCAL_HOSTPORT.exec(value);
+  if (hp && /(HOST|HOSTNAME|SERVER|ADDR|ADDRESS)$/iu.test(key)) {
+    const port = hp[2] === undefined ? '' : `:${rule.keepPort ? hp[2] : rule.port}`;
+    return { binding: withValue(b, `${rule.host}${port}`), what: `host ${value} → ${rule.host}${port}` };
+  }
+  if (/PORT$/iu.test(key) && /^\d+$/u.test(value) && !rule.keepPort && value !== String(rule.port)) {
+    return { binding: withValue(b, String(rule.port)), what: `port ${value} → ${rule.port}` };
+  }
+  return undefined;
+}
+
+/** Rewrite a python-dotenv .env for the Compose stack. Throws `E_ENV_PARSE` on an unparseable line. */
+export function transformEnv(text: string, options: TransformOptions = {}): TransformResult {
+  const file = options.file ?? '.env';
+  const doc = parseEnv(text, { file });
+  const rules = options.rules ?? DEFAULT_SERVICE_RULES;
+  const isSecretKey = secretKeyMatcher(options);
+  const warnings = duplicateKeyWarnings(doc, file);
+  const secrets: Record<string, string> = {};
+  const byValue = new Map<string, string>();
+  const changes: EnvChange[] = [];
+  const out: EnvBinding[] = [...doc.bindings];
+
+  // Secret variables first, so URL passwords equal to one share its secret.
+  doc.bindings.forEach((b, i) => {
+    if (b.key === undefined || !isSecretKey(b.key) || !b.value || b.value.includes('${')) return;
+    const name = secretName(b.key);
+    secrets[name] = b.value;
+    if (!byValue.has(b.value)) byValue.set(b.value, name);
+    out[i] = withValue(withKey(b, `${b.key}_FILE`), `${SECRETS_MOUNT}/${name}`);
+    changes.push({ key: b.key, line: b.line, what: `value → secret ${name} (${b.key}_FILE)` });
+  });
+
+  doc.bindings.forEach((b, i) => {
+    if (b.key === undefined || b.value === undefined || out[i] !== b) return;
+    const rule = ruleFor(b, rules);
+    const url = rewriteUrl(b.value, { key: b.key, line: b.line, file, rule, keepUrlPasswords: options.keepUrlPasswords ?? false, byValue, secrets, warnings });
+    if (url) {
+      if (url.value !== b.value) { out[i] = withValue(b, url.value); changes.push({ key: b.key, line: b.line, what: url.what.join('; ') }); }
+      return;
+    }
+    const plain = rule ? rewritePlain(b, rule) : undefined;
+    if (plain) { out[i] = plain.binding; changes.push({ key: b.key, line: b.line, what: plain.what }); }
+  });
+
+  const after: EnvDocument = { bom: doc.bom, bindings: out };
+  const env = serializeEnv(after);
+  const extraHosts = [...new Set(rules.filter((r) => r.extraHosts && env.includes(r.host)).flatMap((r) => r.extraHosts ?? []))];
+  const diff = redactedDiff(doc, after, { file, isSecretKey, secrets: Object.values(secrets) });
+  const problems = validateEnv(after, { file, required: options.required, rules, isSecretKey });
+  return { env, secrets, warnings, diff, changes, extraHosts, problems };
+}
