@@ -1,0 +1,70 @@
+/**
+ * Health of compose services, read from `docker inspect` (the same for v1 and v2), and a wait with a
+ * budget, an AbortSignal and an injectable clock whose failure names the service, its state and its
+ * last log lines.
+ */
+import { setTimeout as delay } from 'node:timers/promises';
+import { FerryError } from '../core/errors.ts';
+import type { ComposeClient } from './client.ts';
+import { runCommand } from './run-command.ts';
+
+/** `running` = up without a healthcheck; `missing` = no container. */
+export type ServiceHealth = 'healthy' | 'starting' | 'unhealthy' | 'running' | 'exited' | 'missing';
+
+export async function serviceHealth(client: ComposeClient, service: string): Promise<ServiceHealth> {
+  const ids = await client.containerIds(service);
+  if (ids.length === 0) return 'missing';
+  const r = await runCommand('docker', ['inspect', '--format', '{{json .State}}', ...ids]);
+  if (r.exitCode !== 0) return 'missing';
+  const states = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { Status: string; Health?: { Status: string } });
+  const each = states.map((s): ServiceHealth => {
+    if (s.Status !== 'running') return s.Status === 'created' || s.Status === 'restarting' ? 'starting' : 'exited';
+    return (s.Health?.Status as ServiceHealth | undefined) ?? 'running';
+  });
+  for (const worst of ['exited', 'unhealthy', 'starting', 'running'] as const) if (each.includes(worst)) return worst;
+  return 'healthy';
+}
+
+export interface WaitHealthyOptions {
+  /** Budget for all services together. */
+  readonly timeoutMs?: number;
+  readonly intervalMs?: number;
+  readonly signal?: AbortSignal;
+  readonly now?: () => number;
+  readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<unknown>;
+}
+
+export const DEFAULT_HEALTH_TIMEOUT_MS = 180_000;
+
+/** Resolve when every service is healthy (or running, without a healthcheck). */
+export async function waitHealthy(client: ComposeClient, services: readonly string[], o: WaitHealthyOptions = {}): Promise<void> {
+  const timeoutMs = o.timeoutMs ?? DEFAULT_HEALTH_TIMEOUT_MS;
+  const now = o.now ?? Date.now;
+  const sleep = o.sleep ?? ((ms: number, signal?: AbortSignal) => delay(ms, undefined, { signal }));
+  const start = now();
+  const pending = new Set(services);
+  let last: Record<string, ServiceHealth> = {};
+  for (;;) {
+    o.signal?.throwIfAborted();
+    for (const s of [...pending]) {
+      const h = await serviceHealth(client, s);
+      last = { ...last, [s]: h };
+      if (h === 'healthy' || h === 'running') pending.delete(s);
+      else if (h === 'exited' || h === 'missing') throw await notHealthy(client, s, h, `it is ${h}`);
+    }
+    if (pending.size === 0) return;
+    if (now() - start >= timeoutMs) {
+      const [s] = pending;
+      throw await notHealthy(client, s!, last[s!] ?? 'missing', `not healthy after ${timeoutMs}ms`);
+    }
+    await sleep(o.intervalMs ?? 1000, o.signal);
+  }
+}
+
+async function notHealthy(client: ComposeClient, service: string, state: ServiceHealth, why: string): Promise<FerryError> {
+  const logs = await client.logs(service, 20).catch(() => '');
+  return new FerryError('E_COMPOSE_UNHEALTHY', `service ${service} of compose project ${client.project}: ${why} (state: ${state})`, {
+    hint: `read its last log lines below; \`docker-compose -p ${client.project} logs ${service}\` has the rest`,
+    detail: logs || '(no log output)',
+  });
+}
