@@ -1,0 +1,51 @@
+/**
+ * The stack as ferry's steps drive it: the base file, the configured overrides, and (during the
+ * migration) the generated access override. Also the checks the steps share.
+ */
+import { runCommand } from './run-command.ts';
+import { createComposeClient, type ComposeClient } from './client.ts';
+import { MIGRATION_LABEL, MIGRATION_OVERRIDE_FILE } from './migration-access.ts';
+import type { Redactor } from '../util/redact.ts';
+
+export interface StackOptions {
+  readonly composeDir: string;
+  readonly project: string;
+  /** Overrides from config.target.files. */
+  readonly files?: readonly string[];
+  /** Include the migration-time access override. */
+  readonly migrationAccess: boolean;
+  readonly redactor?: Redactor;
+}
+
+export function stackFiles(o: Pick<StackOptions, 'files' | 'migrationAccess'>): string[] {
+  return ['docker-compose.yml', ...(o.files ?? []), ...(o.migrationAccess ? [MIGRATION_OVERRIDE_FILE] : [])];
+}
+
+export function createStackClient(o: StackOptions): Promise<ComposeClient> {
+  return createComposeClient({
+    composeDir: o.composeDir, project: o.project, files: stackFiles(o), ...(o.redactor ? { redactor: o.redactor } : {}),
+  });
+}
+
+export interface ContainerAccess {
+  readonly service: string;
+  /** `ip:port` bindings published on the host. */
+  readonly published: readonly string[];
+  /** Created with the migration override. */
+  readonly migrationAccess: boolean;
+}
+
+/** What each container of `services` publishes, and whether it carries the migration label. */
+export async function containerAccess(client: ComposeClient, services: readonly string[]): Promise<ContainerAccess[]> {
+  const out: ContainerAccess[] = [];
+  for (const service of services) {
+    for (const id of await client.containerIds(service)) {
+      const r = await runCommand('docker', ['inspect', '--format', `{{json .HostConfig.PortBindings}}|{{index .Config.Labels "${MIGRATION_LABEL}"}}`, id]);
+      const [bindings = 'null', label = ''] = r.stdout.trim().split('|');
+      const parsed = (JSON.parse(bindings) ?? {}) as Record<string, Array<{ HostIp: string; HostPort: string }> | null>;
+      const published = Object.values(parsed).flatMap((b) => (b ?? []).map((x) => `${x.HostIp || '0.0.0.0'}:${x.HostPort}`));
+      out.push({ service, published, migrationAccess: label === '1' });
+    }
+  }
+  return out;
+}
