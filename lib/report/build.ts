@@ -1,0 +1,68 @@
+/** Assemble the report from the steps' outputs and the journal's timings (pure). */
+import type { StepOutputs } from '../core/step.ts';
+import type { Finding } from '../preflight/finding.ts';
+import type { Redactor } from '../util/redact.ts';
+import { appCheckLines, findingsOf, okOf, redisDbLines, tableLines } from './collect.ts';
+import type { FerryReport, TimingLine } from './types.ts';
+
+/** Steps inside the write freeze in a real migration, in order: their sum is the downtime. */
+export const FREEZE_WINDOW_STEPS = [
+  'freeze', 'mysql-export', 'redis-export', 'env-transform', 'compose-prepare', 'compose-data-up',
+  'mysql-import', 'redis-import', 'mysql-verify', 'redis-verify', 'compose-cutover',
+] as const;
+
+export interface BuildReportOptions {
+  readonly playbook: string;
+  readonly mode: string;
+  readonly project: string;
+  readonly outputs: ReadonlyMap<string, StepOutputs>;
+  readonly timings: readonly TimingLine[];
+  readonly ttlToleranceMs: number;
+  readonly quietSeconds: number;
+  readonly redactor: Redactor;
+  readonly now?: Date;
+}
+
+export function buildReport(o: BuildReportOptions): FerryReport {
+  const mysqlData = o.outputs.get('mysql-verify')?.data;
+  const redisData = o.outputs.get('redis-verify')?.data;
+  const pre = o.outputs.get('preflight')?.data?.findings as Finding[] | undefined;
+  const tables = tableLines(mysqlData);
+  const mysql = mysqlData === undefined ? undefined : {
+    ok: okOf(mysqlData) ?? tables.every((t) => t.ok), tables, findings: findingsOf(mysqlData),
+  };
+  const redis = redisData === undefined ? undefined : {
+    ok: okOf(redisData) ?? findingsOf(redisData).length === 0,
+    databases: redisDbLines(redisData), appChecks: appCheckLines(redisData), ttlToleranceMs: o.ttlToleranceMs, findings: findingsOf(redisData),
+  };
+  const totalMs = o.timings.reduce((s, t) => s + t.durationMs, 0);
+  const report: FerryReport = {
+    generatedAt: (o.now ?? new Date()).toISOString(),
+    playbook: o.playbook, mode: o.mode, project: o.project,
+    ok: (mysql?.ok ?? true) && (redis?.ok ?? true),
+    ...(mysql ? { mysql } : {}),
+    ...(redis ? { redis } : {}),
+    ...(pre ? { preflight: {
+      blockers: pre.filter((f) => f.severity === 'blocker').length,
+      rewrites: pre.filter((f) => f.severity === 'rewrite').length,
+      warnings: pre.filter((f) => f.severity === 'warning').length,
+      lines: pre.filter((f) => f.severity !== 'info').map((f) => `${f.severity} ${f.check} (${f.subject}): ${f.message}`),
+    } } : {}),
+    timings: o.timings, totalMs,
+    ...downtime(o),
+  };
+  return o.redactor.redactValue(report);
+}
+
+function downtime(o: BuildReportOptions): Pick<FerryReport, 'downtimeMs' | 'downtimeKind'> {
+  const by = new Map(o.timings.map((t) => [t.step, t]));
+  const freeze = by.get('freeze');
+  const cutover = by.get('compose-cutover');
+  if (o.mode === 'migrate' && freeze?.startedAt && cutover?.finishedAt && freeze.status === 'done') {
+    return { downtimeMs: Date.parse(cutover.finishedAt) - Date.parse(freeze.startedAt), downtimeKind: 'measured' };
+  }
+  const window = FREEZE_WINDOW_STEPS.map((s) => by.get(s)?.durationMs ?? 0).reduce((a, b) => a + b, 0);
+  if (!window) return {};
+  // A rehearsal does not freeze: add the quiet time the real run waits for.
+  return { downtimeMs: window + (by.has('freeze') ? 0 : o.quietSeconds * 1000), downtimeKind: 'expected' };
+}

@@ -1,0 +1,39 @@
+/** The report as Markdown, for the operator (the JSON twin is for tools). */
+import type { FerryReport } from './types.ts';
+
+const sec = (ms: number | undefined) => (ms === undefined ? '—' : `${(ms / 1000).toFixed(1)} s`);
+const cell = (v: unknown) => (v === undefined ? '—' : String(v).replace(/\|/g, '\\|'));
+const mark = (ok: boolean) => (ok ? '✓' : '✗');
+
+export function renderMarkdown(r: FerryReport): string {
+  const out: string[] = [
+    `# ferry ${r.playbook} report — ${r.ok ? 'verified' : 'NOT verified'}`, '',
+    `- project: \`${r.project}\` (mode ${r.mode})`, `- generated: ${r.generatedAt}`, `- total step time: ${sec(r.totalMs)}`,
+  ];
+  if (r.downtimeMs !== undefined) out.push(`- downtime (${r.downtimeKind}): ${sec(r.downtimeMs)}`);
+  if (r.preflight) {
+    out.push('', '## Preflight', '', `${r.preflight.blockers} blocker(s), ${r.preflight.rewrites} rewrite(s), ${r.preflight.warnings} warning(s)`, '');
+    for (const l of r.preflight.lines) out.push(`- ${l}`);
+  }
+  if (r.mysql) {
+    out.push('', `## MySQL ${mark(r.mysql.ok)}`, '', '| table | source rows | target rows | source checksum | target checksum | ok |', '|---|---:|---:|---|---|---|');
+    for (const t of r.mysql.tables) out.push(`| ${cell(t.table)} | ${cell(t.sourceRows)} | ${cell(t.targetRows)} | ${cell(t.sourceChecksum)} | ${cell(t.targetChecksum)} | ${mark(t.ok)} |`);
+    for (const f of r.mysql.findings) out.push(`- ${f}`);
+  }
+  if (r.redis) {
+    out.push('', `## Redis ${mark(r.redis.ok)}`, '', '| db | source keys | target keys | by type | expired during the window |', '|---:|---:|---:|---|---:|');
+    for (const d of r.redis.databases) {
+      const types = Object.entries(d.types).map(([k, n]) => `${k} ${n}`).join(', ');
+      out.push(`| ${d.db} | ${cell(d.sourceKeys)} | ${cell(d.targetKeys)} | ${cell(types)} | ${cell(d.expiredDuringWindow)} |`);
+    }
+    if (r.redis.appChecks.length) {
+      out.push('', '| sessions and jobs | source | target | differing |', '|---|---:|---:|---:|');
+      for (const a of r.redis.appChecks) out.push(`| ${a.category} | ${a.source} | ${a.target} | ${a.differing} |`);
+    }
+    out.push('', `TTL drift tolerated: ${r.redis.ttlToleranceMs} ms`);
+    for (const f of r.redis.findings) out.push(`- ${f}`);
+  }
+  out.push('', '## Timings', '', '| step | status | duration |', '|---|---|---:|');
+  for (const t of r.timings) out.push(`| ${t.step} | ${t.status} | ${sec(t.durationMs)} |`);
+  return out.join('\n') + '\n';
+}

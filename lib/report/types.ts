@@ -1,0 +1,56 @@
+/** The migration report: one JSON document (and its Markdown rendering), redacted before it is written. */
+
+export interface TableLine {
+  readonly table: string;
+  readonly sourceRows?: number;
+  readonly targetRows?: number;
+  readonly sourceChecksum?: string;
+  readonly targetChecksum?: string;
+  readonly ok: boolean;
+}
+
+export interface RedisDbLine {
+  readonly db: number;
+  readonly sourceKeys?: number;
+  readonly targetKeys?: number;
+  /** Source keys by type. */
+  readonly types: Readonly<Record<string, number>>;
+  readonly expiredDuringWindow?: number;
+}
+
+export interface AppCheckLine { readonly category: string; readonly source: number; readonly target: number; readonly differing: number }
+
+export interface TimingLine {
+  readonly step: string;
+  readonly title: string;
+  readonly status: string;
+  readonly startedAt?: string;
+  readonly finishedAt?: string;
+  readonly durationMs: number;
+}
+
+export interface FerryReport {
+  readonly generatedAt: string;
+  readonly playbook: string;
+  readonly mode: string;
+  readonly project: string;
+  /** True when every verification that ran passed. */
+  readonly ok: boolean;
+  readonly mysql?: { readonly ok: boolean; readonly tables: readonly TableLine[]; readonly findings: readonly string[] };
+  readonly redis?: {
+    readonly ok: boolean;
+    readonly databases: readonly RedisDbLine[];
+    readonly appChecks: readonly AppCheckLine[];
+    readonly ttlToleranceMs: number;
+    readonly findings: readonly string[];
+  };
+  readonly preflight?: { readonly blockers: number; readonly rewrites: number; readonly warnings: number; readonly lines: readonly string[] };
+  readonly timings: readonly TimingLine[];
+  readonly totalMs: number;
+  /**
+   * The write downtime: from the freeze to the end of the cutover (a real run), or the expected one
+   * (a rehearsal: the freeze window's steps plus the quiet time).
+   */
+  readonly downtimeMs?: number;
+  readonly downtimeKind?: 'measured' | 'expected';
+}
