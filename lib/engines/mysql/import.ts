@@ -1,0 +1,125 @@
+/**
+ * Import an export directory into a target server: schema first, data next (chunks in parallel, foreign
+ * key and unique checks off, sql_mode matched to the source), then triggers, routines, views and events.
+ * Resumable per chunk: progress lives in `stateFile` (written atomically after each chunk); a chunk not
+ * recorded there is checked on the target (its server-side checksum) and skipped, or cleared and reloaded.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Pool, PoolConnection } from 'mysql2/promise';
+import { noProgress, type Progress } from '../../core/progress.ts';
+import { writeFileAtomic } from '../../util/atomic-write.ts';
+import { connectMysql, isPrivilegeError, oneLine, privilegeError, q, withConnection, type MysqlTarget } from './connect.ts';
+import { rangeChecksum } from './checksum.ts';
+import { loadChunk, type LoadPath } from './load-chunk.ts';
+import { readManifest, type ChunkEntry, type Manifest, type TableEntry } from './manifest.ts';
+import { loadSqlMode, readServerFacts } from './server.ts';
+import { createObjects } from './objects.ts';
+
+export interface ImportOptions {
+  readonly target: MysqlTarget;
+  readonly dir: string;
+  /** Per-chunk progress file (JSON), e.g. `<stateDir>/mysql/import-progress.json`. */
+  readonly stateFile: string;
+  readonly parallelism?: number;
+  /** 'auto' (default): LOAD DATA LOCAL INFILE, enabling local_infile for the migration if allowed, else INSERTs. */
+  readonly via?: 'auto' | LoadPath;
+  readonly progress?: Progress;
+  readonly signal?: AbortSignal;
+  /** Notes for the report ("local_infile was OFF: enabled for the migration"). */
+  readonly note?: (message: string) => void;
+}
+
+export interface ImportResult {
+  readonly via: LoadPath;
+  readonly chunksLoaded: number;
+  readonly chunksSkipped: number;
+  readonly rows: number;
+  readonly bytes: number;
+  readonly seconds: number;
+}
+
+interface ImportState { readonly export: string; readonly target: string; loaded: Record<string, string> }
+
+export async function importMysql(o: ImportOptions): Promise<ImportResult> {
+  const started = performance.now();
+  const m = await readManifest(o.dir);
+  const parallelism = o.parallelism ?? 2;
+  const progress = o.progress ?? noProgress;
+  const session = [`SET SESSION sql_mode = '${loadSqlMode(m.server.sqlMode)}'`, 'SET SESSION foreign_key_checks = 0', 'SET SESSION unique_checks = 0',
+    'SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED'];
+  const pool = await connectMysql(o.target, { connections: parallelism + 1, session });
+  const restore: string[] = [];
+  try {
+    const via = await choosePath(pool, o, restore);
+    const state = await readState(o, m);
+    await withConnection(pool, async (c) => {
+      for (const s of m.schemas) {
+        await guard(o.target, `CREATE DATABASE ${s.database}`, () => c.query(s.createDatabase));
+        await c.query(`USE ${q(s.database)}`);
+        for (const t of s.objects.filter((x) => x.kind === 'table')) await c.query(t.ddl);
+        // Triggers come back after the data: a chunk reloaded on a re-run must not fire them.
+        for (const t of s.objects.filter((x) => x.kind === 'trigger')) await c.query(`DROP TRIGGER IF EXISTS ${q(t.name)}`);
+      }
+    });
+    const work = m.tables.flatMap((t) => t.chunks.map((chunk) => ({ t, chunk })));
+    const total = { rows: m.totals.rows, done: 0, bytes: 0, loaded: 0, skipped: 0 };
+    let saving = Promise.resolve();
+    const save = () => (saving = saving.then(() => writeFileAtomic(o.stateFile, JSON.stringify(state))));
+    await Promise.all(Array.from({ length: parallelism }, () => withConnection(pool, async (c) => {
+      for (let w = work.shift(); w; w = work.shift()) {
+        o.signal?.throwIfAborted();
+        const loaded = await ensureChunk(c, w.t, w.chunk, state, o.dir, via);
+        if (loaded) { total.loaded++; state.loaded[w.chunk.file] = w.chunk.checksum; await save(); } else total.skipped++;
+        total.done += w.chunk.rows; total.bytes += w.chunk.bytes;
+        progress.update({ unit: 'rows', done: total.done, total: total.rows, bytes: total.bytes, label: `table ${w.t.table.name}` });
+      }
+    })));
+    await saving;
+    await withConnection(pool, (c) => createObjects(c, m));
+    return { via, chunksLoaded: total.loaded, chunksSkipped: total.skipped, rows: total.done, bytes: total.bytes, seconds: (performance.now() - started) / 1000 };
+  } finally {
+    for (const s of restore) await pool.query(s).catch(() => undefined);
+    await pool.end();
+  }
+}
+
+/** Load a chunk unless the target already holds it; true when it was (re)loaded. */
+async function ensureChunk(c: PoolConnection, t: TableEntry, chunk: ChunkEntry, state: ImportState, dir: string, via: LoadPath): Promise<boolean> {
+  if (state.loaded[chunk.file] === chunk.checksum) return false;
+  const now = await rangeChecksum(c, t.table, chunk);
+  if (now.rows === chunk.rows && now.sum === chunk.checksum) { state.loaded[chunk.file] = chunk.checksum; return false; }
+  await loadChunk(c, { table: t.table, range: chunk, path: join(dir, chunk.file), rows: chunk.rows, clear: now.rows > 0, via });
+  return true;
+}
+
+async function choosePath(pool: Pool, o: ImportOptions, restore: string[]): Promise<LoadPath> {
+  if (o.via === 'insert') return 'insert';
+  const facts = await readServerFacts(pool);
+  if (facts.localInfile) return 'local-infile';
+  try {
+    await pool.query('SET GLOBAL local_infile = 1');
+    restore.push('SET GLOBAL local_infile = 0');
+    o.note?.(`local_infile was OFF on ${o.target.host}:${o.target.port}: enabled for the migration and restored afterwards`);
+    return 'local-infile';
+  } catch (e) {
+    if (o.via === 'local-infile') throw privilegeError(e, o.target, 'SET GLOBAL local_infile', 'GRANT SYSTEM_VARIABLES_ADMIN ON *.* TO {user}  (MariaDB: GRANT SUPER)');
+    o.note?.(`local_infile is OFF on ${o.target.host}:${o.target.port} and ${o.target.user} may not enable it (${oneLine(e)}): loading with multi-row INSERTs`);
+    return 'insert';
+  }
+}
+
+async function readState(o: ImportOptions, m: Manifest): Promise<ImportState> {
+  const id = { export: m.createdAt, target: `${o.target.host}:${o.target.port}` };
+  try {
+    const s = JSON.parse(await readFile(o.stateFile, 'utf8')) as ImportState;
+    if (s.export === id.export && s.target === id.target) return s;
+  } catch { /* none yet */ }
+  return { ...id, loaded: {} };
+}
+
+async function guard<T>(t: MysqlTarget, what: string, fn: () => Promise<T>): Promise<T> {
+  try { return await fn(); } catch (e) {
+    throw isPrivilegeError(e) ? privilegeError(e, t, what, 'GRANT ALL PRIVILEGES ON *.* TO {user}') : e;
+  }
+}

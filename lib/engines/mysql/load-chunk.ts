@@ -1,0 +1,105 @@
+/**
+ * Loading one chunk file into its key range, atomically: in one transaction the range is cleared and
+ * the file loaded, by `LOAD DATA LOCAL INFILE` fed from a stream (mysql2's `infileStreamFactory`) or,
+ * where the server refuses local files, by multi-row INSERTs. Any warning fails the chunk: a value that
+ * did not fit is never silently changed.
+ */
+import { createReadStream } from 'node:fs';
+import type { PoolConnection } from 'mysql2/promise';
+import type { Connection as CoreConnection } from 'mysql2';
+import { FerryError } from '../../core/errors.ts';
+import { q } from './connect.ts';
+import { storedColumns, type ColumnInfo, type TableInfo } from './catalog.ts';
+import { rangeWhere, type KeyRange } from './checksum.ts';
+import { decodeRow, LOAD_DATA_FORMAT, splitLines } from './tsv.ts';
+
+export type LoadPath = 'local-infile' | 'insert';
+
+export interface LoadChunkOptions {
+  readonly table: TableInfo;
+  readonly range: KeyRange;
+  /** Absolute path of the chunk file. */
+  readonly path: string;
+  readonly rows: number;
+  /** Clear the range first (it holds rows from an interrupted or older load). */
+  readonly clear: boolean;
+  readonly via: LoadPath;
+}
+
+const INSERT_BATCH_BYTES = 4 << 20;
+
+export async function loadChunk(c: PoolConnection, o: LoadChunkOptions): Promise<void> {
+  const target = `${q(o.table.database)}.${q(o.table.name)}`;
+  await c.query('START TRANSACTION');
+  try {
+    if (o.clear) await c.query(`DELETE FROM ${target} WHERE ${rangeWhere(o.table, o.range)}`);
+    const loaded = o.via === 'local-infile' ? await loadData(c, target, o) : await insertRows(c, target, o);
+    if (loaded !== o.rows) throw new Error(`loaded ${loaded} rows, the export holds ${o.rows}`);
+    await c.query('COMMIT');
+  } catch (e) {
+    await c.query('ROLLBACK').catch(() => undefined);
+    if (e instanceof FerryError) throw e;
+    throw new FerryError('E_MYSQL_LOAD', `Loading ${o.path} into ${o.table.database}.${o.table.name} failed: ${(e as Error).message.split('\n')[0]}`, {
+      hint: 'fix the cause, then run again: loaded chunks are kept and this one is reloaded', cause: e,
+    });
+  }
+}
+
+/** `(col, @v2, …) SET col2 = CAST(@v2 AS UNSIGNED)` for the columns a chunk carries. */
+function columnClause(cols: readonly ColumnInfo[]): string {
+  const list: string[] = [];
+  const sets: string[] = [];
+  cols.forEach((col, i) => {
+    if (col.codec === 'raw') { list.push(q(col.name)); return; }
+    list.push(`@v${i}`);
+    sets.push(`${q(col.name)} = ${col.codec === 'bit' ? `CAST(@v${i} AS UNSIGNED)` : `CONVERT(@v${i} USING utf8mb4)`}`);
+  });
+  return `(${list.join(', ')})${sets.length ? ` SET ${sets.join(', ')}` : ''}`;
+}
+
+async function loadData(c: PoolConnection, target: string, o: LoadChunkOptions): Promise<number> {
+  const sql = `LOAD DATA LOCAL INFILE 'ferry-chunk' INTO TABLE ${target} ${LOAD_DATA_FORMAT} ${columnClause(storedColumns(o.table))}`;
+  const core = (c as unknown as { connection: CoreConnection }).connection;
+  const res = await new Promise<{ affectedRows: number; warningStatus: number }>((resolve, reject) => {
+    core.query({ sql, infileStreamFactory: () => createReadStream(o.path) }, (err, r) => (err ? reject(err) : resolve(r as never)));
+  });
+  if (res.warningStatus > 0) await failOnWarnings(c, o);
+  return res.affectedRows;
+}
+
+async function insertRows(c: PoolConnection, target: string, o: LoadChunkOptions): Promise<number> {
+  const cols = storedColumns(o.table);
+  const head = `INSERT INTO ${target} (${cols.map((x) => q(x.name)).join(', ')}) VALUES `;
+  let tuples: string[] = [];
+  let size = 0;
+  let rows = 0;
+  const flush = async () => {
+    if (!tuples.length) return;
+    const [r] = await c.query(head + tuples.join(','));
+    rows += (r as { affectedRows: number }).affectedRows;
+    if ((r as { warningStatus: number }).warningStatus > 0) await failOnWarnings(c, o);
+    tuples = []; size = 0;
+  };
+  for await (const line of splitLines(createReadStream(o.path))) {
+    const t = `(${decodeRow(line).map((v, i) => valueSql(cols[i]!, v)).join(',')})`;
+    tuples.push(t); size += t.length;
+    if (size >= INSERT_BATCH_BYTES) await flush();
+  }
+  await flush();
+  return rows;
+}
+
+/** Bytes as SQL, in ASCII (hex) so no connection character set can touch them. */
+function valueSql(col: ColumnInfo, v: Buffer | null): string {
+  if (v === null) return 'NULL';
+  const bytes = v.length ? `CAST(X'${v.toString('hex')}' AS BINARY)` : "''";
+  return col.codec === 'bit' ? `CAST(${bytes} AS UNSIGNED)` : col.codec === 'json' ? `CONVERT(${bytes} USING utf8mb4)` : bytes;
+}
+
+async function failOnWarnings(c: PoolConnection, o: LoadChunkOptions): Promise<never> {
+  const [w] = await c.query('SHOW WARNINGS LIMIT 5');
+  const lines = (w as Array<{ Level: string; Code: number; Message: string }>).map((x) => `${x.Level} ${x.Code}: ${String(x.Message)}`);
+  throw new FerryError('E_MYSQL_LOAD_WARNING', `Loading ${o.path} into ${o.table.database}.${o.table.name} changed values (${lines[0] ?? 'warnings'})`, {
+    hint: 'the target would not store the rows as the source holds them: compare the column definitions and sql_mode of both servers', detail: lines.join('\n'),
+  });
+}

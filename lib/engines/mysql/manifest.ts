@@ -1,0 +1,86 @@
+/**
+ * The artifact directory: `manifest.json` (server facts, schema, per-table chunks with row counts,
+ * server-side checksums and file sha256s), `SHA256SUMS`, and `data/<db>/<table>.<n>.tsv` chunk files.
+ * It is the backup rollback relies on, so it is written last and atomically: no manifest, no artifact.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { FerryError } from '../../core/errors.ts';
+import { writeFileAtomic } from '../../util/atomic-write.ts';
+import type { BinlogPosition } from './snapshot.ts';
+import type { KeyRange } from './checksum.ts';
+import type { DatabaseSchema } from './schema-export.ts';
+import type { TableInfo } from './catalog.ts';
+
+export const MANIFEST_FILE = 'manifest.json';
+export const MANIFEST_FORMAT = 'ferry-mysql/1';
+
+export interface ChunkEntry extends KeyRange {
+  /** Path relative to the artifact directory. */
+  readonly file: string;
+  readonly rows: number;
+  readonly bytes: number;
+  readonly sha256: string;
+  /** Server-side checksum (see checksum.ts) of the range in the snapshot. */
+  readonly checksum: string;
+}
+
+export interface TableEntry {
+  readonly table: TableInfo;
+  readonly rows: number;
+  readonly bytes: number;
+  /** AUTO_INCREMENT of the source table (null without one). */
+  readonly autoIncrement: number | null;
+  readonly chunks: readonly ChunkEntry[];
+}
+
+export interface ServerFacts {
+  readonly version: string;
+  /** 'mysql' or 'mariadb', from the version string. */
+  readonly flavor: 'mysql' | 'mariadb';
+  readonly sqlMode: string;
+  readonly characterSetServer: string;
+  readonly collationServer: string;
+  readonly lowerCaseTableNames: number;
+  readonly localInfile: boolean;
+}
+
+export interface Manifest {
+  readonly format: typeof MANIFEST_FORMAT;
+  readonly createdAt: string;
+  readonly source: { readonly host: string; readonly port: number; readonly user: string };
+  readonly server: ServerFacts;
+  readonly binlog: BinlogPosition | null;
+  readonly snapshot: { readonly mode: 'locked' | 'single'; readonly note: string; readonly workers: number };
+  readonly schemas: readonly DatabaseSchema[];
+  readonly tables: readonly TableEntry[];
+  readonly totals: { readonly rows: number; readonly bytes: number; readonly chunks: number };
+}
+
+export async function writeManifest(dir: string, m: Manifest): Promise<void> {
+  const files = m.tables.flatMap((t) => t.chunks.map((c) => `${c.sha256}  ${c.file}`));
+  await writeFileAtomic(join(dir, 'SHA256SUMS'), files.join('\n') + '\n');
+  await writeFileAtomic(join(dir, MANIFEST_FILE), JSON.stringify(m, null, 1) + '\n');
+}
+
+/** Read and sanity-check a manifest; errors name the file. */
+export async function readManifest(dir: string): Promise<Manifest> {
+  const path = join(dir, MANIFEST_FILE);
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    throw new FerryError('E_MYSQL_ARTIFACT', `No MySQL export at ${path}`, { hint: 'run the mysql-export step first (or point artifactsDir at an existing export)', cause: e });
+  }
+  const m = JSON.parse(text) as Manifest;
+  if (m.format !== MANIFEST_FORMAT) {
+    throw new FerryError('E_MYSQL_ARTIFACT', `${path} has format ${String(m.format)}, expected ${MANIFEST_FORMAT}`, { hint: 'export again with this version of ferry' });
+  }
+  return m;
+}
+
+/** Chunk file name: identifiers are percent-encoded so any table name makes a safe, unique file name. */
+export function chunkFile(database: string, table: string, index: number): string {
+  const safe = (s: string) => s.replace(/[^A-Za-z0-9_-]/g, (ch) => `%${Buffer.from(ch).toString('hex')}`);
+  return join('data', safe(database), `${safe(table)}.${String(index).padStart(5, '0')}.tsv`);
+}
