@@ -24,6 +24,11 @@ export interface CheckResult {
   readonly done: boolean;
   /** Why, in words an operator reads ("target already holds 12 tables matching the export"). */
   readonly reason: string;
+  /**
+   * When done: the outputs the effect in place amounts to (e.g. the artifact already written), recorded
+   * as `run` would have recorded them, so later steps can read them after a crash between run and record.
+   */
+  readonly outputs?: StepOutputs;
 }
 
 export interface VerifyResult {

@@ -42,7 +42,7 @@ export async function runStep<Cfg, Ctx>(s: StepRunScope<Cfg, Ctx>, step: Step<Cf
       const c = await step.check(params);
       if (c.done) {
         const sourceState = step.sourceState ? await step.sourceState(params) : undefined;
-        const outputs: StepOutputs = {};
+        const outputs: StepOutputs = redactStrings(c.outputs ?? {}, s.redactor);
         await s.journal.record(entryOf(step, 'skipped', { reason: s.redactor.redact(c.reason), fingerprint, sourceState, startedAt, durationMs: s.now() - t0, outputs }));
         const reason = s.redactor.redact(c.reason);
         s.emit({ type: 'step-skip', step: step.id, reason });

@@ -21,8 +21,11 @@ export default defineStep<unknown, FixtureCtx>({
   title: 'Generate data.txt',
   fingerprint: ({ ctx }) => `lines=${ctx.lines}`,
   async check({ ctx }) {
-    const got = await sha256File(join(ctx.outDir, 'data.txt')).catch(() => null);
-    return got?.sha256 === expected(ctx.lines) ? { done: true, reason: 'data.txt already holds every line' } : { done: false, reason: 'data.txt missing or incomplete' };
+    const path = join(ctx.outDir, 'data.txt');
+    const got = await sha256File(path).catch(() => null);
+    return got?.sha256 === expected(ctx.lines)
+      ? { done: true, reason: 'data.txt already holds every line', outputs: { artifacts: [{ path, ...got }] } }
+      : { done: false, reason: 'data.txt missing or incomplete' };
   },
   async plan({ ctx }) {
     return { reads: [], changes: [`write ${join(ctx.outDir, 'data.txt')} (${ctx.lines} lines)`] };

@@ -1,0 +1,209 @@
+import { describe, expect, it } from 'vitest';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { runPlaybook } from '../../../lib/runner/index.ts';
+import { createMemoryJournal, createFileJournal } from '../../../lib/journal/index.ts';
+import { base, collect, createWorld, playbookOf, statuses } from './world.ts';
+
+const IDS = ['a', 'b', 'c', 'd'];
+
+describe('runPlaybook', () => {
+  it('runs every step, records each after verify, and skips them all on a re-run', async () => {
+    const w = createWorld();
+    const journal = createMemoryJournal();
+    const first = await runPlaybook({ ...base(), playbook: playbookOf(w, IDS), journal });
+    expect(first.status).toBe('ok');
+    expect(statuses(first)).toEqual(['a:done', 'b:done', 'c:done', 'd:done']);
+    expect((await journal.list()).map((e) => e.id)).toEqual(IDS);
+    expect(w.calls.filter((c) => c.startsWith('run:'))).toEqual(IDS.map((id) => `run:${id}`));
+
+    w.calls.length = 0;
+    const second = await runPlaybook({ ...base(), playbook: playbookOf(w, IDS), journal });
+    expect(statuses(second)).toEqual(['a:skipped', 'b:skipped', 'c:skipped', 'd:skipped']);
+    expect(second.steps[0]?.reason).toMatch(/inputs unchanged and verify holds/);
+    expect(w.calls.some((c) => c.startsWith('run:'))).toBe(false);
+  });
+
+  it('runs again a step whose input changed, and only that one', async () => {
+    const w = createWorld();
+    const journal = createMemoryJournal();
+    await runPlaybook({ ...base(), playbook: playbookOf(w, IDS), journal });
+    w.inputs.set('c', 'new');
+    w.calls.length = 0;
+    const r = await runPlaybook({ ...base(), playbook: playbookOf(w, IDS), journal });
+    expect(statuses(r)).toEqual(['a:skipped', 'b:skipped', 'c:done', 'd:skipped']);
+    expect(w.state.get('c')).toBe('c=new');
+    expect((await journal.get('c'))?.fingerprint).toBe('new');
+  });
+
+  it('runs again a recorded step whose verify no longer holds', async () => {
+    const w = createWorld();
+    const journal = createMemoryJournal();
+    await runPlaybook({ ...base(), playbook: playbookOf(w, IDS), journal });
+    w.state.delete('b');
+    const r = await runPlaybook({ ...base(), playbook: playbookOf(w, IDS), journal });
+    expect(statuses(r)).toEqual(['a:skipped', 'b:done', 'c:skipped', 'd:skipped']);
+    expect(w.state.get('b')).toBe('b=x');
+  });
+
+  it.each(IDS)('resumes after a failure at step %s and ends as an uninterrupted run', async (failing) => {
+    const clean = createWorld();
+    await runPlaybook({ ...base(), playbook: playbookOf(clean, IDS), journal: createMemoryJournal() });
+
+    const w = createWorld();
+    const journal = createMemoryJournal();
+    w.faults.set(failing, 'throw');
+    const failed = await runPlaybook({ ...base(), playbook: playbookOf(w, IDS), journal });
+    const at = IDS.indexOf(failing);
+    expect(failed.status).toBe('failed');
+    expect(statuses(failed)).toEqual(IDS.map((id, i) => `${id}:${i < at ? 'done' : i === at ? 'failed' : 'not-run'}`));
+    expect(failed.steps[at]?.error).toMatchObject({ code: 'E_STEP_FAILED', step: failing, message: `${failing} broke` });
+    expect(failed.steps[at]?.reason).toMatch(/partial effect was undone/);
+    expect(w.state.has(`${failing}:partial`)).toBe(false);
+    expect((await journal.list()).map((e) => e.id)).toEqual(IDS.slice(0, at));
+
+    w.faults.clear();
+    w.calls.length = 0;
+    const resumed = await runPlaybook({ ...base(), playbook: playbookOf(w, IDS), journal });
+    expect(resumed.status).toBe('ok');
+    expect(statuses(resumed)).toEqual(IDS.map((id, i) => `${id}:${i < at ? 'skipped' : 'done'}`));
+    expect([...w.state.entries()].sort()).toEqual([...clean.state.entries()].sort());
+  });
+
+  it('treats a failed verify as a failure and does not record the step', async () => {
+    const w = createWorld();
+    const journal = createMemoryJournal();
+    w.faults.set('b', 'bad-verify');
+    const r = await runPlaybook({ ...base(), playbook: playbookOf(w, IDS), journal });
+    expect(statuses(r)).toEqual(['a:done', 'b:failed', 'c:not-run', 'd:not-run']);
+    expect(r.steps[1]?.error).toMatchObject({ code: 'E_VERIFY_FAILED' });
+    expect(await journal.get('b')).toBeUndefined();
+    expect(w.state.has('b')).toBe(false);
+  });
+
+  it('with undoOnFailure undoes the failed step, then the completed ones last first, and forgets them', async () => {
+    const w = createWorld();
+    const journal = createMemoryJournal();
+    const { events, onEvent } = collect();
+    w.faults.set('c', 'throw');
+    const r = await runPlaybook({ ...base(), playbook: playbookOf(w, IDS), journal, undoOnFailure: true, onEvent });
+    expect(statuses(r)).toEqual(['a:undone', 'b:undone', 'c:failed', 'd:not-run']);
+    expect(w.calls.filter((c) => c.startsWith('undo:'))).toEqual(['undo:c', 'undo:b', 'undo:a']);
+    expect(events.filter((e) => e.type === 'step-undone').map((e) => (e as { step: string }).step)).toEqual(['c', 'b', 'a']);
+    expect(w.state.size).toBe(0);
+    expect(await journal.list()).toEqual([]);
+  });
+
+  it('asks check() when there is no record, and records a done check as skipped with its reason', async () => {
+    const w = createWorld();
+    w.state.set('a', 'a=x');
+    const journal = createMemoryJournal();
+    const r = await runPlaybook({ ...base(), playbook: playbookOf(w, ['a', 'b'], { a: { check: true }, b: { check: true } }), journal });
+    expect(statuses(r)).toEqual(['a:skipped', 'b:done']);
+    expect(r.steps[0]?.reason).toBe('a already there');
+    expect(await journal.get('a')).toMatchObject({ status: 'skipped', reason: 'a already there' });
+    expect(w.calls).not.toContain('run:a');
+  });
+
+  it('refuses to resume a step whose source changed since its export, until --restart-from', async () => {
+    const w = createWorld();
+    const journal = createMemoryJournal();
+    const pb = () => playbookOf(w, IDS, { b: { source: true } });
+    await runPlaybook({ ...base(), playbook: pb(), journal });
+    expect((await journal.get('b'))?.sourceState).toBe('v1');
+    w.source = 'v2';
+    const r = await runPlaybook({ ...base(), playbook: pb(), journal });
+    expect(statuses(r)).toEqual(['a:skipped', 'b:failed', 'c:not-run', 'd:not-run']);
+    expect(r.steps[1]?.error).toMatchObject({ code: 'E_SOURCE_CHANGED' });
+    expect(String(r.steps[1]?.error?.hint)).toContain('--restart-from b');
+    expect(w.calls).not.toContain('undo:b');
+
+    const again = await runPlaybook({ ...base(), playbook: pb(), journal, restartFrom: 'b' });
+    expect(statuses(again)).toEqual(['a:skipped', 'b:done', 'c:done', 'd:done']);
+    expect((await journal.get('b'))?.sourceState).toBe('v2');
+  });
+
+  it('refuses a journal naming a step the playbook does not have, before touching anything', async () => {
+    const w = createWorld();
+    const journal = createMemoryJournal();
+    await runPlaybook({ ...base(), playbook: playbookOf(w, ['a', 'old-name']), journal });
+    w.calls.length = 0;
+    const r = await runPlaybook({ ...base(), playbook: playbookOf(w, ['a', 'new-name']), journal });
+    expect(r.status).toBe('failed');
+    expect(r.error).toMatchObject({ code: 'E_JOURNAL_MISMATCH' });
+    expect(String(r.error?.message)).toContain('"old-name"');
+    expect(statuses(r)).toEqual(['a:not-run', 'new-name:not-run']);
+    expect(w.calls).toEqual([]);
+  });
+
+  it('cancels on abort: rolls back the in-flight step, marks the rest not-run, and resumes later', async () => {
+    const w = createWorld();
+    const journal = createMemoryJournal();
+    const ac = new AbortController();
+    w.faults.set('b', 'hang');
+    const { onEvent } = collect();
+    const running = runPlaybook({ ...base(), playbook: playbookOf(w, IDS), journal, signal: ac.signal, onEvent: (e) => {
+      onEvent(e);
+      if (e.type === 'step-start' && e.step === 'b') setTimeout(() => ac.abort(), 10);
+    } });
+    const r = await running;
+    expect(r.status).toBe('cancelled');
+    expect(statuses(r)).toEqual(['a:done', 'b:failed', 'c:not-run', 'd:not-run']);
+    expect(r.steps[1]?.error).toMatchObject({ code: 'E_CANCELLED' });
+    expect(w.state.has('b:partial')).toBe(false);
+    w.faults.clear();
+    const resumed = await runPlaybook({ ...base(), playbook: playbookOf(w, IDS), journal });
+    expect(statuses(resumed)).toEqual(['a:skipped', 'b:done', 'c:done', 'd:done']);
+  });
+
+  it('never throws: a step hook throwing a TypeError becomes a failed result', async () => {
+    const w = createWorld();
+    const pb = playbookOf(w, ['a']);
+    const broken = { ...pb, steps: [{ ...pb.steps[0]!, fingerprint: () => { throw new TypeError('boom'); } }] };
+    const r = await runPlaybook({ ...base(), playbook: broken, journal: createMemoryJournal() });
+    expect(r.status).toBe('failed');
+    expect(r.steps[0]).toMatchObject({ status: 'failed', reason: 'failed before changing anything' });
+  });
+
+  it('emits start, done and end events in order and redacts secrets in logs', async () => {
+    const w = createWorld();
+    const { events, onEvent } = collect();
+    const opts = base();
+    opts.redactor.add('s3cr3t-value');
+    const pb = playbookOf(w, ['a']);
+    const step = pb.steps[0]!;
+    const logging = { ...pb, steps: [{ ...step, run: async (p: Parameters<typeof step.run>[0]) => { p.log.info('using s3cr3t-value'); return step.run(p); } }] };
+    await runPlaybook({ ...opts, playbook: logging, journal: createMemoryJournal(), onEvent });
+    expect(events.map((e) => e.type)).toEqual(['run-start', 'step-start', 'log', 'step-done', 'run-end']);
+    expect(JSON.stringify(events)).not.toContain('s3cr3t-value');
+  });
+});
+
+describe('runPlaybook --dry-run', () => {
+  it('plans every step and changes nothing, not even the state directory', async () => {
+    const w = createWorld();
+    const opts = base();
+    const stateDir = join(opts.stateDir, 'not-yet');
+    const r = await runPlaybook({ ...opts, stateDir, playbook: playbookOf(w, IDS), dryRun: true });
+    expect(r.status).toBe('planned');
+    expect(r.pending).toBe(true);
+    expect(statuses(r)).toEqual(IDS.map((id) => `${id}:not-run`));
+    expect(r.steps[0]?.plan).toMatchObject({ reads: ['input a'], changes: ['set a'], pending: true });
+    expect(w.calls.filter((c) => !c.startsWith('plan:'))).toEqual([]);
+    expect(w.state.size).toBe(0);
+    expect(existsSync(stateDir)).toBe(false);
+  });
+
+  it('reports nothing pending once a real run is done', async () => {
+    const w = createWorld();
+    const opts = base();
+    await runPlaybook({ ...opts, playbook: playbookOf(w, IDS) });
+    const journalFile = join(opts.stateDir, 'journal.test.json');
+    expect(existsSync(journalFile)).toBe(true);
+    const r = await runPlaybook({ ...opts, playbook: playbookOf(w, IDS), dryRun: true });
+    expect(r.pending).toBe(false);
+    expect(statuses(r)).toEqual(IDS.map((id) => `${id}:skipped`));
+    expect(existsSync(join(opts.stateDir, 'lock'))).toBe(false);
+    expect((await createFileJournal(opts.stateDir, 'test').list()).length).toBe(4);
+  });
+});
