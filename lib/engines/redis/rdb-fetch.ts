@@ -65,7 +65,7 @@ export async function fetchRdb(ep: RedisEndpoint, path: string, signal?: AbortSi
       if (!r.startsWith('+')) throw new Error(r.slice(1));
     }
     await call('REPLCONF', 'rdb-only', '1'); // 7.0+: no command stream after the RDB; older servers answer -ERR, fine
-    await call('REPLCONF', 'capa', 'eof');
+    // No `capa eof`: a diskless master would wait repl-diskless-sync-delay (5 s) for more replicas first.
     sock.write(resp('SYNC'));
     let head = '';
     do { head = await rd.line(); head = head.replace(/^\n+/, ''); } while (head === '');
