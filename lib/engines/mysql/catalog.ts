@@ -72,6 +72,17 @@ export async function readTables(db: Pool | PoolConnection, database: string): P
     .sort((a, b) => b.approxBytes - a.approxBytes || a.name.localeCompare(b.name));
 }
 
+/**
+ * How a column is read, in export and in checksums alike: BIT as a number, FLOAT widened to DOUBLE
+ * (MariaDB prints FLOAT with 6 significant digits, which would not round-trip).
+ */
+export function readExpr(c: ColumnInfo): string {
+  const id = '`' + c.name.replace(/`/g, '``') + '`';
+  if (c.codec === 'bit') return `${id}+0`;
+  if (c.dataType === 'float') return `(${id}+0e0)`;
+  return id;
+}
+
 /** Columns carried in chunk files (generated columns are recomputed by the target). */
 export const storedColumns = (t: TableInfo): ColumnInfo[] => t.columns.filter((c) => !c.generated);
 

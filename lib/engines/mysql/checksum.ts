@@ -6,7 +6,7 @@
  */
 import type { Pool, PoolConnection } from 'mysql2/promise';
 import { q } from './connect.ts';
-import { storedColumns, str, type ColumnInfo, type TableInfo } from './catalog.ts';
+import { readExpr, storedColumns, str, type ColumnInfo, type TableInfo } from './catalog.ts';
 
 /** A primary-key range: `lo` exclusive, `hi` inclusive; null means unbounded. Values are hex of the raw bytes. */
 export interface KeyRange {
@@ -64,7 +64,7 @@ export function rangeWhere(t: TableInfo, range: KeyRange): string {
 /** The per-row checksum expression of `t`. */
 export function rowChecksumExpr(t: TableInfo): string {
   const cols = storedColumns(t);
-  const vals = cols.map((c) => (c.codec === 'bit' ? `${q(c.name)}+0` : c.text ? `CAST(${q(c.name)} AS BINARY)` : q(c.name)));
+  const vals = cols.map((c) => (c.text ? `CAST(${q(c.name)} AS BINARY)` : readExpr(c)));
   const nulls = cols.map((c) => `ISNULL(${q(c.name)})`);
   return `CRC32(CONCAT_WS('|', ${[...vals, `CONCAT(${nulls.join(', ')})`].join(', ')}))`;
 }

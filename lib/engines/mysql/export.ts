@@ -13,7 +13,7 @@ import type { Connection as CoreConnection } from 'mysql2';
 import { FerryError } from '../../core/errors.ts';
 import { noProgress, type Progress } from '../../core/progress.ts';
 import { connectMysql, privilegeError, isPrivilegeError, q, type MysqlTarget } from './connect.ts';
-import { readTables, storedColumns, str, type TableInfo } from './catalog.ts';
+import { readExpr, readTables, storedColumns, str, type TableInfo } from './catalog.ts';
 import { keyColumns, rangeChecksum, rangeWhere, type KeyRange } from './checksum.ts';
 import { exportSchema, type DatabaseSchema } from './schema-export.ts';
 import type { DefinerPolicy } from './definer.ts';
@@ -102,7 +102,7 @@ async function exportTable(w: PoolConnection, t: TableInfo, dir: string, chunkBy
   onChunk: (rows: number, bytes: number) => void, signal?: AbortSignal): Promise<ChunkEntry[]> {
   const stored = storedColumns(t);
   const keys = keyColumns(t);
-  const select = [...stored.map((c) => (c.codec === 'bit' ? `${q(c.name)}+0` : q(c.name))),
+  const select = [...stored.map(readExpr),
     ...keys.filter((k) => !stored.includes(k)).map((k) => q(k.name))];
   const names = [...stored, ...keys.filter((k) => !stored.includes(k))].map((c) => c.name);
   const keyIdx = keys.map((k) => names.indexOf(k.name));
