@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { acquireRunLock, lockPath } from '../../../lib/journal/index.ts';
+import { runPlaybook } from '../../../lib/runner/index.ts';
+import { Redactor } from '../../../lib/util/redact.ts';
+
+/** A pid that certainly ran and exited on this host. */
+const deadPid = () => spawnSync(process.execPath, ['-e', '0']).pid!;
+
+describe('run lock', () => {
+  it('holds pid, host and time, refuses a second holder, and is released once', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ferry-lock-'));
+    const lock = await acquireRunLock(dir, { playbook: 'migrate' });
+    expect(JSON.parse(readFileSync(lockPath(dir), 'utf8'))).toMatchObject({ pid: process.pid, host: hostname(), playbook: 'migrate' });
+    await expect(acquireRunLock(dir)).rejects.toMatchObject({ code: 'E_LOCKED', message: expect.stringContaining(`pid ${process.pid}`) });
+    await lock.release();
+    await lock.release();
+    expect(existsSync(lockPath(dir))).toBe(false);
+    await (await acquireRunLock(dir)).release();
+  });
+
+  it('reports a stale lock with its pid and the flag, and breaks it only when asked', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ferry-lock-'));
+    const pid = deadPid();
+    writeFileSync(lockPath(dir), JSON.stringify({ pid, host: hostname(), time: '2026-01-01T00:00:00Z' }));
+    const err = await acquireRunLock(dir).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'E_LOCK_STALE', message: expect.stringContaining(`pid ${pid}`), hint: expect.stringContaining('--break-stale-lock') });
+    const broken: number[] = [];
+    const lock = await acquireRunLock(dir, { breakStale: true, onBreak: (l) => broken.push(l.pid) });
+    expect(broken).toEqual([pid]);
+    expect(JSON.parse(readFileSync(lockPath(dir), 'utf8')).pid).toBe(process.pid);
+    await lock.release();
+  });
+
+  it('makes a second concurrent run fail with E_LOCKED and leave the holder alone', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ferry-lock-'));
+    const held = await acquireRunLock(dir);
+    const r = await runPlaybook({ playbook: { id: 'p', title: 'P', steps: [] }, config: {}, ctx: {}, stateDir: dir, redactor: new Redactor() });
+    expect(r.status).toBe('failed');
+    expect(r.error).toMatchObject({ code: 'E_LOCKED' });
+    expect(existsSync(lockPath(dir))).toBe(true);
+    await held.release();
+  });
+});
