@@ -12,7 +12,7 @@ const STYLES = ['none', 'double', 'single'] as const;
 function render(value: string, style: EnvBinding['quote']): string {
   if (style === 'none') return value;
   if (style === 'single') return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
-  return `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+  return `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\r/g, '\\r')}"`;
 }
 
 function readsBack(b: EnvBinding, text: string, value: string): EnvBinding | undefined {

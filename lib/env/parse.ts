@@ -104,7 +104,8 @@ function parseBinding(r: Reader): EnvBinding {
     if (c === "'" || c === '"') {
       quote = c === "'" ? 'single' : 'double';
       const [body = ''] = r.read(c === "'" ? SINGLE_QUOTED_VALUE : DOUBLE_QUOTED_VALUE, `a closing ${c}`);
-      value = decodeEscapes(body, quote);
+      // Python reads the file with universal newlines: a CRLF inside a value is a plain \n.
+      value = decodeEscapes(body.replace(/\r\n?/gu, '\n'), quote);
     } else if (c === '' || c === '\n' || c === '\r' || (equal.length > 1 && c === '#')) {
       value = '';
     } else {

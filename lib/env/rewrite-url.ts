@@ -17,6 +17,7 @@ export interface RewriteContext {
   readonly byValue: Map<string, string>;
   readonly secrets: Record<string, string>;
   readonly warnings: string[];
+  readonly isSecretKey: (key: string) => boolean;
 }
 
 const SOCKET_SCHEMES = /^(unix|redis\+unix|redis\+socket)$/iu;
@@ -34,9 +35,22 @@ function fromSocket(u: UrlParts, rule: ServiceRule): UrlParts | undefined {
   return { ...u, host: rule.host, port: String(rule.port), rest: joinQuery(path, params.filter((p) => p !== socket), fragment) };
 }
 
+const REF_WITH_DEFAULT = /^\$\{([^}:]*):-([^}]*)\}$/u;
+
+/** `${REDIS_HOST:-localhost}` → `${REDIS_HOST:-redis}`, `${DB_PORT:-3307}` → `${DB_PORT:-3306}`; plain references are left to their variable. */
+function moveReferences(u: UrlParts, rule: ServiceRule, what: string[]): UrlParts {
+  const host = REF_WITH_DEFAULT.exec(u.host);
+  const port = u.port === undefined ? null : REF_WITH_DEFAULT.exec(u.port);
+  const newHost = host && isLocalHost(host[2] ?? '') ? `\${${host[1]}:-${rule.host}}` : u.host;
+  const newPort = port && !rule.keepPort && port[2] !== String(rule.port) ? `\${${port[1]}:-${rule.port}}` : u.port;
+  if (newHost !== u.host || newPort !== u.port) what.push(`default host/port → ${rule.host}${rule.keepPort ? '' : `:${rule.port}`}`);
+  return { ...u, host: newHost, port: newPort };
+}
+
 function moveHost(u: UrlParts, ctx: RewriteContext, what: string[]): UrlParts {
   const rule = ctx.rule;
-  if (!rule || u.host.includes('${')) return u;
+  if (!rule) return u;
+  if (u.host.includes('${') || u.port?.includes('${')) return moveReferences(u, rule, what);
   const socket = fromSocket(u, rule);
   if (socket) { what.push(`unix socket → ${rule.host}:${rule.port}`); return socket; }
   if (isLocalHost(u.host)) {
@@ -52,7 +66,14 @@ function moveHost(u: UrlParts, ctx: RewriteContext, what: string[]): UrlParts {
 
 function movePassword(u: UrlParts, ctx: RewriteContext, what: string[]): UrlParts {
   const pw = u.password;
-  if (ctx.keepUrlPasswords || !pw || pw.includes('${') || /^__FERRY_SECRET_[A-Z0-9_]+__$/u.test(pw)) return u;
+  if (ctx.keepUrlPasswords || !pw || /^__FERRY_SECRET_[A-Z0-9_]+__$/u.test(pw)) return u;
+  const ref = /^\$\{([^}:]+)\}$/u.exec(pw)?.[1];
+  if (ref !== undefined && ctx.isSecretKey(ref)) {
+    // Compose interpolates env_file values before the entrypoint runs: a placeholder survives, `${DB_PASSWORD}` would not.
+    what.push(`password reference → secret ${secretName(ref)}`);
+    return { ...u, password: secretPlaceholder(secretName(ref)) };
+  }
+  if (pw.includes('${')) return u;
   const decoded = percentDecode(pw);
   const name = ctx.byValue.get(decoded) ?? secretName(`${ctx.key}_PASSWORD`);
   if (!ctx.byValue.has(decoded)) ctx.byValue.set(decoded, name);

@@ -18,6 +18,7 @@ import { parseEnv, serializeEnv } from './parse.ts';
 import type { EnvBinding, EnvDocument } from './parse.ts';
 import { commentOut, withKey, withValue } from './encode.ts';
 import { redactedDiff } from './diff.ts';
+import { referencedNames } from './expand.ts';
 import { rewriteUrl } from './rewrite-url.ts';
 import { DEFAULT_SECRET_KEYS, DEFAULT_SERVICE_RULES, SECRETS_MOUNT, matchesAny, matchesGlob, secretName } from './rules.ts';
 import type { RequiredKey, ServiceRule } from './rules.ts';
@@ -125,7 +126,7 @@ export function transformEnv(text: string, options: TransformOptions = {}): Tran
   doc.bindings.forEach((b, i) => {
     if (b.key === undefined || b.value === undefined || out[i] !== b) return;
     const rule = ruleFor(b, rules);
-    const url = rewriteUrl(b.value, { key: b.key, line: b.line, file, rule, keepUrlPasswords: options.keepUrlPasswords ?? false, byValue, secrets, warnings });
+    const url = rewriteUrl(b.value, { key: b.key, line: b.line, file, rule, keepUrlPasswords: options.keepUrlPasswords ?? false, byValue, secrets, warnings, isSecretKey });
     if (url) {
       if (url.value !== b.value) { out[i] = withValue(b, url.value); changes.push({ key: b.key, line: b.line, what: url.what.join('; ') }); }
       return;
@@ -134,6 +135,13 @@ export function transformEnv(text: string, options: TransformOptions = {}): Tran
     if (plain) { out[i] = plain.binding; changes.push({ key: b.key, line: b.line, what: plain.what }); }
   });
 
+  for (const b of out) {
+    for (const name of b.value === undefined ? [] : referencedNames(b.value)) {
+      if (isSecretKey(name)) {
+        warnings.push(`${file}:${b.line}: ${b.key} refers to \${${name}}, a secret that leaves the .env: it resolves only once the entrypoint has exported ${name}`);
+      }
+    }
+  }
   const after: EnvDocument = { bom: doc.bom, bindings: out };
   const env = serializeEnv(after);
   const extraHosts = [...new Set(rules.filter((r) => r.extraHosts && env.includes(r.host)).flatMap((r) => r.extraHosts ?? []))];

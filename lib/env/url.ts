@@ -28,7 +28,7 @@ export function parseUrl(text: string): UrlParts | undefined {
   const colon = userinfo?.indexOf(':') ?? -1;
   const user = userinfo === undefined ? undefined : colon < 0 ? userinfo : userinfo.slice(0, colon);
   const password = userinfo === undefined || colon < 0 ? undefined : userinfo.slice(colon + 1);
-  const hp = /^(\[[^\]]*\]|[^:]*)(?::(\d*))?$/u.exec(hostport);
+  const hp = /^(\[[^\]]*\]|\$\{[^}]*\}|[^:]*)(?::(\d*|\$\{[^}]*\}))?$/u.exec(hostport);
   if (!hp) return undefined;
   return { scheme, user, password, host: hp[1] ?? '', port: hp[2], rest };
 }

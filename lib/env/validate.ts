@@ -7,6 +7,7 @@ import { parseUrl, isLocalHost } from './url.ts';
 import { DEFAULT_REQUIRED_KEYS, DEFAULT_SERVICE_RULES, SECRETS_MOUNT, matchesAny } from './rules.ts';
 import type { RequiredKey, ServiceRule } from './rules.ts';
 import type { EnvDocument } from './parse.ts';
+import { resolveEnv } from './expand.ts';
 
 export interface EnvProblem {
   readonly key: string;
@@ -26,8 +27,11 @@ export interface ValidateOptions {
 export function validateEnv(doc: EnvDocument, options: ValidateOptions = {}): EnvProblem[] {
   const file = options.file ?? '.env';
   const rules = options.rules ?? DEFAULT_SERVICE_RULES;
+  // Values as the app loads them: `${…}` expanded, secrets from `NAME_FILE` present in the environment.
+  const fromFiles = Object.fromEntries(doc.bindings.filter((b) => b.key?.endsWith('_FILE')).map((b) => [(b.key as string).slice(0, -5), 'secret']));
+  const resolved = resolveEnv(doc, { environ: fromFiles, override: false });
   const last = new Map<string, { value: string | undefined; line: number }>();
-  for (const b of doc.bindings) if (b.key !== undefined) last.set(b.key, { value: b.value, line: b.line });
+  for (const b of doc.bindings) if (b.key !== undefined) last.set(b.key, { value: resolved.get(b.key), line: b.line });
   const problems: EnvProblem[] = [];
   const at = (key: string, line: number | undefined, message: string) =>
     problems.push({ key, line, message: `${file}${line ? `:${line}` : ''}: ${key} ${message}` });
