@@ -60,7 +60,8 @@ export async function createComposeClient(options: ComposeClientOptions) {
   async function must(what: string, args: readonly string[], hint: string, extra?: { signal?: AbortSignal }): Promise<CommandResult> {
     const r = await raw(args, extra);
     if (r.exitCode !== 0) {
-      const first = (r.failure ?? r.stderr.trim().split('\n').at(-1)) || `exit ${r.exitCode}`;
+      const lines = r.stderr.trim().split('\n');
+      const first = (r.failure ?? lines.find((l) => /error/i.test(l)) ?? lines.at(-1)) || `exit ${r.exitCode}`;
       throw new FerryError('E_COMPOSE', `${what} failed for ${where}: ${redact(first)}`, { hint, detail: redact(r.stderr) });
     }
     return r;
