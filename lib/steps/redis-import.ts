@@ -66,9 +66,16 @@ export default defineStep<Config, FerryContext>({
       p.log.warn('redis: the target held keys before the import (redis.replace): left as it is, not flushed');
     } else {
       const { target } = endpoints(p);
-      if (done?.path === 'physical' && p.ctx.services.redis) await removeRdb(p.ctx.services.redis);
+      const st = state ? (JSON.parse(state) as { mode?: string; dbs?: Record<string, unknown> }) : undefined;
+      const physical = done?.path === 'physical' || st?.mode === 'physical';
+      if (physical && p.ctx.services.redis) await removeRdb(p.ctx.services.redis);
+      // Only the databases ferry wrote (the physical path replaced the whole dataset).
+      const dbs = Object.keys(st?.dbs ?? {}).map(Number);
       const t = await connectRedis(target);
-      try { await t.flushall(); } finally { t.disconnect(); }
+      try {
+        if (physical || !st) await t.flushall();
+        else for (const db of dbs) { await t.select(db); await t.flushdb(); }
+      } finally { t.disconnect(); }
     }
     await rm(copyStateFile(p), { force: true });
     await rm(importDoneFile(p), { force: true });
