@@ -1,0 +1,108 @@
+import { describe, expect, it } from 'vitest';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ROOT, jsonLines, run, scratch, snapshot, start } from './fixture-cli.ts';
+
+describe('playbook CLI (fixture playbook, real child processes)', { timeout: 60_000 }, () => {
+  it('--help names --config, --dry-run and --json, with node and with ts-node', async () => {
+    for (const bin of [undefined, [join(ROOT, 'node_modules/.bin/ts-node'), join(ROOT, 'test/fixtures-playbook/playbook.ts')]]) {
+      const r = await run(['--help'], bin);
+      expect(r.code).toBe(0);
+      for (const flag of ['--config FILE', '--dry-run', '--json', '--break-stale-lock', '--undo-on-failure', '--out']) expect(r.stdout).toContain(flag);
+    }
+  });
+
+  it('refuses an unknown flag with a hint', async () => {
+    const r = await run(['--frobnicate']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^✖ .*frobnicate/m);
+    expect(r.stderr).toMatch(/^ {2}hint: see --help/m);
+  });
+
+  it('--dry-run exits 2 with changes pending and writes nothing; 0 once done', async () => {
+    const s = scratch();
+    const plan = await run([...s.args, '--dry-run']);
+    expect(plan.code).toBe(2);
+    expect(plan.stdout).toContain('● Generate data.txt [generate]: would run');
+    expect(plan.stdout).toContain('4 of 4 steps have changes pending');
+    expect(existsSync(s.out)).toBe(false);
+    expect(existsSync(s.state)).toBe(false);
+
+    expect((await run(s.args)).code).toBe(0);
+    const again = await run([...s.args, '--dry-run']);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain('Nothing to do.');
+  });
+
+  it('--json writes only JSON lines, one per state change and progress tick', async () => {
+    const s = scratch();
+    const r = await run([...s.args, '--json', '--lines', '1000', '--delay-ms', '0']);
+    expect(r.code).toBe(0);
+    const events = jsonLines(r.stdout);
+    const types = events.map((e) => e.type);
+    expect(types[0]).toBe('run-start');
+    expect(types.at(-1)).toBe('run-end');
+    for (const id of ['generate', 'transform', 'ledger', 'summary']) {
+      const mine = events.filter((e) => e.step === id).map((e) => e.type);
+      expect(mine[0]).toBe('step-start');
+      expect(mine.at(-1)).toBe('step-done');
+    }
+    const ticks = events.filter((e) => e.type === 'progress' && e.step === 'generate');
+    expect(ticks.map((t) => t.done)).toEqual([100, 200, 300, 400, 500, 600, 700, 800, 900, 1000]);
+    expect(ticks[0]).toMatchObject({ unit: 'lines', total: 1000, ratePerSec: expect.any(Number), elapsedSec: expect.any(Number) });
+    const end = events.at(-1) as { result: { status: string; steps: { status: string }[] } };
+    expect(end.result.status).toBe('ok');
+    expect(end.result.steps.map((x) => x.status)).toEqual(['done', 'done', 'done', 'done']);
+
+    const skip = jsonLines((await run([...s.args, '--json', '--lines', '1000'])).stdout);
+    expect(skip.filter((e) => e.type === 'step-skip').map((e) => e.step)).toEqual(['generate', 'transform', 'ledger', 'summary']);
+  });
+
+  it('--json reports a failure, the undo of its partial effect, and the rest not run; exit 1', async () => {
+    const s = scratch();
+    const r = await run([...s.args, '--json', '--fail-at', 'transform', '--delay-ms', '0']);
+    expect(r.code).toBe(1);
+    const events = jsonLines(r.stdout);
+    expect(events.filter((e) => e.step === 'transform').map((e) => e.type).filter((t) => t !== 'progress')).toEqual(['step-start', 'step-fail', 'step-undo', 'step-undone']);
+    const end = events.at(-1) as { result: { status: string; steps: { id: string; status: string }[] } };
+    expect(end.result.steps.map((x) => `${x.id}:${x.status}`)).toEqual(['generate:done', 'transform:failed', 'ledger:not-run', 'summary:not-run']);
+    expect(existsSync(join(s.out, 'upper.txt'))).toBe(false);
+  });
+
+  it('plain output names the failure with a hint; --undo-on-failure undoes completed steps too', async () => {
+    const s = scratch();
+    const r = await run([...s.args, '--fail-at', 'ledger', '--undo-on-failure', '--delay-ms', '0']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^✖ ledger: failing on purpose after appending$/m);
+    expect(r.stderr).toMatch(/^ {2}hint: /m);
+    expect(snapshot(s.out)).toEqual({ 'ledger.txt': '' });
+    const journal = JSON.parse(readFileSync(join(s.state, 'journal.fixture.json'), 'utf8')) as { entries: unknown[] };
+    expect(journal.entries).toEqual([]);
+  });
+
+  it('SIGINT rolls back the in-flight step, exits 130, and the next run resumes to the same end state', async () => {
+    const ref = scratch();
+    expect((await run([...ref.args, '--delay-ms', '0'])).code).toBe(0);
+
+    const s = scratch();
+    const p = start([...s.args, '--json', '--delay-ms', '30']);
+    await new Promise<void>((res) => {
+      const poll = setInterval(() => {
+        if (p.stdout().includes('"type":"progress","unit":"lines","done":300')) { clearInterval(poll); res(); }
+      }, 10);
+    });
+    p.child.kill('SIGINT');
+    const r = await p.done;
+    expect(r.code).toBe(130);
+    const events = jsonLines(r.stdout);
+    expect(events.filter((e) => e.step === 'generate' && e.type !== 'progress').map((e) => e.type)).toEqual(['step-start', 'step-fail', 'step-undo', 'step-undone']);
+    expect((events.find((e) => e.type === 'step-fail') as { error: { code: string } }).error.code).toBe('E_CANCELLED');
+    expect((events.at(-1) as { result: { status: string } }).result.status).toBe('cancelled');
+    expect(existsSync(join(s.out, 'data.txt'))).toBe(false);
+    expect(existsSync(join(s.state, 'lock'))).toBe(false);
+
+    expect((await run([...s.args, '--delay-ms', '0'])).code).toBe(0);
+    expect(snapshot(s.out)).toEqual(snapshot(ref.out));
+  });
+});
+
