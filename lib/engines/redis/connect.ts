@@ -35,14 +35,17 @@ export async function connectRedis(ep: RedisEndpoint, opts: ConnectOptions = {})
     connectTimeout: opts.connectTimeoutMs ?? 10_000,
     enableOfflineQueue: false,
   });
-  redis.on('error', () => undefined); // surfaced through the failing command instead
+  // ioredis reports AUTH failures as an 'error' event and rejects connect() with "Connection is closed".
+  let lastError: unknown;
+  const onError = (e: unknown) => { lastError = e; };
+  redis.on('error', onError);
   try {
     await redis.connect();
     await redis.ping();
     return redis;
   } catch (e) {
     redis.disconnect();
-    throw toRedisError(e, ep);
+    throw toRedisError(lastError ?? e, ep);
   }
 }
 

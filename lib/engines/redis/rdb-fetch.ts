@@ -6,7 +6,7 @@
  */
 import { createConnection, type Socket } from 'node:net';
 import { createHash } from 'node:crypto';
-import { open, rename, unlink } from 'node:fs/promises';
+import { mkdir, open, rename, unlink } from 'node:fs/promises';
 import { FerryError } from '../../core/errors.ts';
 import { fsyncDir } from '../../util/atomic-write.ts';
 import type { RedisEndpoint } from '../../steps/context.ts';
@@ -71,6 +71,7 @@ export async function fetchRdb(ep: RedisEndpoint, path: string, signal?: AbortSi
     do { head = await rd.line(); head = head.replace(/^\n+/, ''); } while (head === '');
     if (head.startsWith('-')) throw new Error(head.slice(1));
     if (!head.startsWith('$')) throw new Error(`unexpected reply to SYNC: ${head.slice(0, 60)}`);
+    await mkdir(dirname(path), { recursive: true });
     const fh = await open(tmp, 'w', 0o600);
     const hash = createHash('sha256');
     let bytes = 0;
