@@ -1,0 +1,117 @@
+/**
+ * --demo: a Vedfolnir-shaped source on throwaway servers, seeded from fixtures/, and a config that
+ * migrates it into a throwaway copy of compose/ under a temp dir (own project name, own state dir):
+ * the repo tree is never touched. With `dryRun` nothing starts and nothing is written: the config
+ * points at placeholders and at the repo's compose/ and fixture .env, which dry runs only read.
+ */
+import { cp, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { randomBytes } from 'node:crypto';
+import mysql from 'mysql2/promise';
+import { Redis } from 'ioredis';
+import { normalizeConfig } from '../config/index.ts';
+import type { Config, ConfigInput } from '../config/schema.ts';
+import { createComposeClient } from '../compose/index.ts';
+import { seedVedfolnirMysql } from '../../fixtures/mysql/seed.ts';
+import { seedVedfolnirRedis } from '../../fixtures/redis/seed.ts';
+import { demoImages } from './images.ts';
+import { removeDemoServers, startDemoMysql, startDemoRedis } from './servers.ts';
+import { freePort } from './ports.ts';
+
+export { demoImages } from './images.ts';
+export { DEMO_LABEL, DEMO_RUN_LABEL, removeDemoServers } from './servers.ts';
+
+const REPO = fileURLToPath(new URL('../../', import.meta.url));
+export const DEMO_ENV_FIXTURE = join(REPO, 'fixtures', 'env', 'vedfolnir-macos', 'input.env');
+export const REPO_COMPOSE_DIR = join(REPO, 'compose');
+export const DEMO_DATABASE = 'vedfolnir';
+
+export interface DemoOptions {
+  readonly signal: AbortSignal;
+  readonly log: (line: string) => void;
+  readonly dryRun: boolean;
+  /** fixtures scale (default FERRY_DEMO_SCALE or 1). */
+  readonly scale?: number;
+  /** Keep servers, stack and files after the run (FERRY_DEMO_KEEP=1). */
+  readonly keep?: boolean;
+}
+
+export interface Demo {
+  readonly config: Config;
+  /** The demo's temp dir (undefined on dry runs). */
+  readonly baseDir: string | undefined;
+  cleanup(): Promise<void>;
+}
+
+/** The demo's config: sources at `urls`, the stack in `composeDir`, state in `stateDir`. */
+export function demoConfigInput(o: { mysqlUrl: string; redisUrl: string; envFile: string; composeDir: string; stateDir: string; project: string; ports: { mysql: number; redis: number } }): ConfigInput {
+  return {
+    source: { mysql: { url: o.mysqlUrl }, redis: { url: o.redisUrl } },
+    app: { envFile: o.envFile },
+    target: { composeDir: o.composeDir, project: o.project, files: ['docker-compose.test.yml'], migrationPorts: o.ports },
+    freeze: { quietSeconds: 2 },
+    stateDir: o.stateDir,
+  };
+}
+
+export async function startDemo(o: DemoOptions): Promise<Demo> {
+  const run = `${process.pid}-${randomBytes(3).toString('hex')}`;
+  const project = `ferry-demo-${run.split('-')[1]}`;
+  if (o.dryRun) {
+    const base = join(tmpdir(), `ferry-demo-${run}`);
+    const config = normalizeConfig(demoConfigInput({
+      mysqlUrl: `mysql://root:demo-password@127.0.0.1:3306/${DEMO_DATABASE}`, redisUrl: 'redis://:demo-password@127.0.0.1:6379',
+      envFile: DEMO_ENV_FIXTURE, composeDir: REPO_COMPOSE_DIR, stateDir: join(base, 'state'), project, ports: { mysql: 33306, redis: 36379 },
+    }), { baseDir: base });
+    o.log(`demo (dry run): nothing is started; the plan below is the embedded demo config (project ${project})`);
+    return { config, baseDir: undefined, cleanup: async () => undefined };
+  }
+  const images = await demoImages();
+  process.env.MYSQL_IMAGE ??= images.mysql;
+  process.env.REDIS_IMAGE ??= images.redis;
+  const base = await mkdtemp(join(tmpdir(), 'ferry-demo-'));
+  const composeDir = join(base, 'compose');
+  const appDir = join(base, 'app');
+  const keep = o.keep ?? process.env.FERRY_DEMO_KEEP === '1';
+  const cleanup = async () => {
+    if (keep) { o.log(`demo kept: ${base} (project ${project}, containers labelled ${run})`); return; }
+    const client = await createComposeClient({ composeDir, project, files: ['docker-compose.yml', 'docker-compose.test.yml'] }).catch(() => undefined);
+    await client?.down({ removeVolumes: true }).catch(() => undefined);
+    await removeDemoServers(run);
+    await rm(base, { recursive: true, force: true });
+  };
+  try {
+    await cp(REPO_COMPOSE_DIR, composeDir, { recursive: true });
+    await mkdir(appDir, { recursive: true });
+    await cp(DEMO_ENV_FIXTURE, join(appDir, '.env'));
+    const password = randomBytes(12).toString('hex');
+    o.log(`demo: starting source MySQL (${images.mysql}) and Redis (${images.redis}) on 127.0.0.1, labelled ferry.demo=1`);
+    const [my, rd] = await Promise.all([
+      startDemoMysql({ image: images.mysql, password, database: DEMO_DATABASE, run, signal: o.signal }),
+      startDemoRedis({ image: images.redis, password, run, signal: o.signal }),
+    ]);
+    const scale = o.scale ?? Number(process.env.FERRY_DEMO_SCALE ?? 1);
+    await seedSources({ mysqlPort: my.port, redisPort: rd.port, password, scale });
+    o.log(`demo: seeded from fixtures/ (scale ${scale}); target stack ${project} in ${composeDir}`);
+    const config = normalizeConfig(demoConfigInput({
+      mysqlUrl: `mysql://root:${password}@127.0.0.1:${my.port}/${DEMO_DATABASE}`, redisUrl: `redis://:${password}@127.0.0.1:${rd.port}`,
+      envFile: join(appDir, '.env'), composeDir, stateDir: join(base, 'state'), project,
+      ports: { mysql: await freePort(), redis: await freePort() },
+    }), { baseDir: base });
+    return { config, baseDir: base, cleanup };
+  } catch (e) {
+    await cleanup().catch(() => undefined);
+    throw e;
+  }
+}
+
+/** Seed a source pair from fixtures/ (used by the demo and the e2e tests). */
+export async function seedSources(o: { mysqlHost?: string; mysqlPort: number; redisPort: number; password: string; redisPassword?: string; scale: number }): Promise<void> {
+  const conn = await mysql.createConnection({ host: o.mysqlHost ?? '127.0.0.1', port: o.mysqlPort, user: 'root', password: o.password, database: DEMO_DATABASE, charset: 'utf8mb4', multipleStatements: true });
+  try { await seedVedfolnirMysql(conn, { scale: o.scale, tricky: true }); } finally { await conn.end(); }
+  const r = new Redis({ host: '127.0.0.1', port: o.redisPort, password: o.redisPassword ?? o.password, lazyConnect: true });
+  await r.connect();
+  try { await seedVedfolnirRedis(r, { scale: o.scale, big: false }); } finally { r.disconnect(); }
+}
