@@ -11,7 +11,7 @@ import { runCommand } from './run-command.ts';
 /** `running` = up without a healthcheck; `missing` = no container. */
 export type ServiceHealth = 'healthy' | 'starting' | 'unhealthy' | 'running' | 'exited' | 'missing';
 
-export async function serviceHealth(client: ComposeClient, service: string): Promise<ServiceHealth> {
+export async function serviceHealth(client: Pick<ComposeClient, 'containerIds'>, service: string): Promise<ServiceHealth> {
   const ids = await client.containerIds(service);
   if (ids.length === 0) return 'missing';
   const r = await runCommand('docker', ['inspect', '--format', '{{json .State}}', ...ids]);
@@ -32,22 +32,25 @@ export interface WaitHealthyOptions {
   readonly signal?: AbortSignal;
   readonly now?: () => number;
   readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<unknown>;
+  /** How a service's health is read; default `serviceHealth` (docker inspect). */
+  readonly probe?: (service: string) => Promise<ServiceHealth>;
 }
 
 export const DEFAULT_HEALTH_TIMEOUT_MS = 180_000;
 
 /** Resolve when every service is healthy (or running, without a healthcheck). */
-export async function waitHealthy(client: ComposeClient, services: readonly string[], o: WaitHealthyOptions = {}): Promise<void> {
+export async function waitHealthy(client: Pick<ComposeClient, 'containerIds' | 'logs' | 'project'>, services: readonly string[], o: WaitHealthyOptions = {}): Promise<void> {
   const timeoutMs = o.timeoutMs ?? DEFAULT_HEALTH_TIMEOUT_MS;
   const now = o.now ?? Date.now;
   const sleep = o.sleep ?? ((ms: number, signal?: AbortSignal) => delay(ms, undefined, { signal }));
+  const probe = o.probe ?? ((s: string) => serviceHealth(client, s));
   const start = now();
   const pending = new Set(services);
   let last: Record<string, ServiceHealth> = {};
   for (;;) {
     o.signal?.throwIfAborted();
     for (const s of [...pending]) {
-      const h = await serviceHealth(client, s);
+      const h = await probe(s);
       last = { ...last, [s]: h };
       if (h === 'healthy' || h === 'running') pending.delete(s);
       else if (h === 'exited' || h === 'missing') throw await notHealthy(client, s, h, `it is ${h}`);
@@ -61,7 +64,7 @@ export async function waitHealthy(client: ComposeClient, services: readonly stri
   }
 }
 
-async function notHealthy(client: ComposeClient, service: string, state: ServiceHealth, why: string): Promise<FerryError> {
+async function notHealthy(client: Pick<ComposeClient, 'logs' | 'project'>, service: string, state: ServiceHealth, why: string): Promise<FerryError> {
   const logs = await client.logs(service, 20).catch(() => '');
   return new FerryError('E_COMPOSE_UNHEALTHY', `service ${service} of compose project ${client.project}: ${why} (state: ${state})`, {
     hint: `read its last log lines below; \`docker-compose -p ${client.project} logs ${service}\` has the rest`,

@@ -54,7 +54,7 @@ export function renderMigrationOverride(access: MigrationAccess): string {
       [redis]: { ...marked, ports: [`127.0.0.1:${access.ports.redis}:6379`] },
     },
     // The stack's own networks are internal (no published ports); this one reaches the host.
-    networks: { [NETWORK]: { driver: 'bridge' } },
+    networks: { [NETWORK]: { driver: 'bridge', labels: { [MIGRATION_LABEL]: '1' } } },
   };
   return `# Written by ferry for the migration; removed at cutover. Do not edit.\n${JSON.stringify(doc, null, 2)}\n`;
 }

@@ -49,3 +49,19 @@ export async function containerAccess(client: ComposeClient, services: readonly 
   }
   return out;
 }
+
+/**
+ * Remove the migration network: once the services are recreated without the override, `down` no
+ * longer knows it (it is defined only there).
+ */
+export async function removeMigrationNetwork(client: ComposeClient): Promise<string[]> {
+  const ids = await migrationNetworks(client);
+  if (ids.length) await runCommand('docker', ['network', 'rm', ...ids]);
+  return ids;
+}
+
+/** Ids of the project's migration networks (empty once cutover is complete). */
+export async function migrationNetworks(client: ComposeClient): Promise<string[]> {
+  const ls = await runCommand('docker', ['network', 'ls', '-q', '--filter', `label=com.docker.compose.project=${client.project}`, '--filter', `label=${MIGRATION_LABEL}=1`]);
+  return ls.stdout.split('\n').map((s) => s.trim()).filter(Boolean);
+}

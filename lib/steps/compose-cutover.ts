@@ -12,7 +12,7 @@ import { FerryError } from '../core/errors.ts';
 import { exists } from '../compose/layout.ts';
 import { readSecret } from '../compose/endpoints.ts';
 import { serviceHealth, waitHealthy } from '../compose/health.ts';
-import { containerAccess, createStackClient } from '../compose/stack.ts';
+import { containerAccess, createStackClient, migrationNetworks, removeMigrationNetwork } from '../compose/stack.ts';
 import { migrationOverridePath } from '../compose/migration-access.ts';
 import type { ComposeClient } from '../compose/client.ts';
 
@@ -40,6 +40,7 @@ async function mysqlSettingsInside(p: P, c: ComposeClient): Promise<Record<strin
 async function findings(p: P, c: ComposeClient): Promise<string[]> {
   const out: string[] = [];
   if (await exists(migrationOverridePath(p.ctx.composeDir))) out.push(`${migrationOverridePath(p.ctx.composeDir)} still exists`);
+  if ((await migrationNetworks(c)).length) out.push(`the migration network of project ${p.ctx.project} still exists`);
   for (const a of await containerAccess(c, p.config.target.dataServices)) {
     if (a.migrationAccess) out.push(`${a.service} still runs with the migration override`);
     if (a.published.length) out.push(`${a.service} publishes ${a.published.join(', ')}`);
@@ -71,6 +72,7 @@ export default defineStep<Config, FerryContext>({
     // `up` sees the changed configuration (ports, command, labels) and recreates the containers.
     await c.up(p.config.target.dataServices, { signal: p.signal });
     await waitHealthy(c, p.config.target.dataServices, { signal: p.signal });
+    await removeMigrationNetwork(c);
     const restored = p.config.target.dataServices.includes('mysql') ? await mysqlSettingsInside(p, c) : {};
     if (p.config.target.appServices.length) {
       await c.up(p.config.target.appServices, { signal: p.signal });

@@ -16,7 +16,7 @@ import { exists } from '../compose/layout.ts';
 import { targetEndpoints } from '../compose/endpoints.ts';
 import { readMysqlSettings } from '../compose/mysql-settings.ts';
 import { serviceHealth, waitHealthy } from '../compose/health.ts';
-import { createStackClient } from '../compose/stack.ts';
+import { createStackClient, removeMigrationNetwork } from '../compose/stack.ts';
 import {
   LOWER_CASE_CNF, migrationOverridePath, renderLowerCaseCnf, renderMigrationOverride, targetLowerCaseTableNames,
   type MigrationAccess,
@@ -114,6 +114,7 @@ export default defineStep<Config, FerryContext>({
   async undo(p) {
     const c = await client(p, await exists(migrationOverridePath(p.ctx.composeDir)));
     await c.down({ removeVolumes: false });
+    await removeMigrationNetwork(c);
     await rm(migrationOverridePath(p.ctx.composeDir), { force: true });
     // The cnf must stay once data/mysql was initialised with it; before that it can go.
     if (p.previous?.data?.wroteLowerCaseCnf && !(await exists(join(p.ctx.composeDir, 'data', 'mysql', 'mysql')))) {
