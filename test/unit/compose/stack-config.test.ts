@@ -77,7 +77,8 @@ describe.each(clis.map((c) => [c.kind, c] as const))('compose/ under %s', (_k, c
 
   it('the prod stack publishes only nginx 80/443 and grafana 3000, never a data-service port', async () => {
     const stack = await config(['docker-compose.prod.yml']);
-    const ports = Object.fromEntries(Object.entries(stack.services).map(([n, s]) => [n, published(s).map((p) => p.port).sort()]).filter(([, p]) => p.length));
+    const ports = Object.fromEntries(Object.entries(stack.services)
+      .map(([n, s]) => [n, published(s).map((p) => p.port).sort()] as const).filter(([, p]) => p.length > 0));
     expect(ports).toEqual({ nginx: ['443', '80'], grafana: ['3000'] });
   });
 
