@@ -36,6 +36,8 @@ export interface TableInfo {
   readonly primaryKey: readonly string[];
   /** Rough size from the server's statistics, for scheduling (largest first). */
   readonly approxBytes: number;
+  /** The server's average row length estimate (0 when unknown), to size the first chunk. */
+  readonly avgRowBytes: number;
 }
 
 const TEXT_TYPES = new Set(['char', 'varchar', 'tinytext', 'text', 'mediumtext', 'longtext', 'enum', 'set']);
@@ -50,7 +52,7 @@ export async function readTables(db: Pool | PoolConnection, database: string): P
     `SELECT TABLE_NAME AS t, COLUMN_NAME AS c FROM information_schema.STATISTICS
       WHERE TABLE_SCHEMA = ? AND INDEX_NAME = 'PRIMARY' ORDER BY TABLE_NAME, SEQ_IN_INDEX`, [database]);
   const [tables] = await db.query(
-    `SELECT TABLE_NAME AS t, COALESCE(DATA_LENGTH, 0) AS bytes FROM information_schema.TABLES
+    `SELECT TABLE_NAME AS t, COALESCE(DATA_LENGTH, 0) AS bytes, COALESCE(AVG_ROW_LENGTH, 0) AS avg FROM information_schema.TABLES
       WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'BASE TABLE'`, [database]);
   const byTable = new Map<string, ColumnInfo[]>();
   for (const r of cols as Array<Record<string, string>>) {
@@ -68,7 +70,7 @@ export async function readTables(db: Pool | PoolConnection, database: string): P
   const pk = new Map<string, string[]>();
   for (const r of keys as Array<Record<string, string>>) pk.set(str(r.t), [...(pk.get(str(r.t)) ?? []), str(r.c)]);
   return (tables as Array<Record<string, string>>)
-    .map((r) => ({ database, name: str(r.t), columns: byTable.get(str(r.t)) ?? [], primaryKey: pk.get(str(r.t)) ?? [], approxBytes: Number(r.bytes) }))
+    .map((r) => ({ database, name: str(r.t), columns: byTable.get(str(r.t)) ?? [], primaryKey: pk.get(str(r.t)) ?? [], approxBytes: Number(str(r.bytes)), avgRowBytes: Number(str(r.avg)) }))
     .sort((a, b) => b.approxBytes - a.approxBytes || a.name.localeCompare(b.name));
 }
 

@@ -17,6 +17,7 @@ import { readExpr, readTables, storedColumns, str, type TableInfo } from './cata
 import { keyColumns, rangeChecksum, rangeWhere, type KeyRange } from './checksum.ts';
 import { exportSchema, type DatabaseSchema } from './schema-export.ts';
 import type { DefinerPolicy } from './definer.ts';
+import { describeSchema, type SchemaFacts } from './describe.ts';
 import { openSnapshot } from './snapshot.ts';
 import { readServerFacts } from './server.ts';
 import { encodeRow } from './tsv.ts';
@@ -56,7 +57,9 @@ export async function exportMysql(o: ExportOptions): Promise<Manifest> {
     try {
       const schemas: DatabaseSchema[] = [];
       const tables: TableInfo[] = [];
+      const facts: Record<string, SchemaFacts> = {};
       for (const db of o.databases) {
+        facts[db] = await describeSchema(snap.workers[0]!, db);
         schemas.push(await exportSchema(snap.workers[0]!, db, o.definer ?? { mode: 'rewrite', account: '`root`@`%`' }));
         tables.push(...(await readTables(snap.workers[0]!, db)));
       }
@@ -82,7 +85,7 @@ export async function exportMysql(o: ExportOptions): Promise<Manifest> {
       const manifest: Manifest = {
         format: 'ferry-mysql/1', createdAt: new Date().toISOString(),
         source: { host: o.source.host, port: o.source.port, user: o.source.user }, server, binlog: snap.binlog,
-        snapshot: { mode: snap.mode, note: snap.note, workers: snap.workers.length }, schemas, tables: entries,
+        snapshot: { mode: snap.mode, note: snap.note, workers: snap.workers.length }, schemas, facts, tables: entries,
         totals: { rows: sum(entries.map((e) => e.rows)), bytes: sum(entries.map((e) => e.bytes)), chunks: sum(entries.map((e) => e.chunks.length)) },
       };
       await writeManifest(partial, manifest);
@@ -109,7 +112,7 @@ async function exportTable(w: PoolConnection, t: TableInfo, dir: string, chunkBy
   const from = `${q(t.database)}.${q(t.name)}`;
   const order = keys.map((k) => q(k.name)).join(', ');
   const chunks: ChunkEntry[] = [];
-  let limit = 5000;
+  let limit = clampRows(chunkBytes / Math.max(64, t.avgRowBytes));
   let lo: readonly string[] | null = null;
   await mkdir(join(dir, dirname(chunkFile(t.database, t.name, 0))), { recursive: true });
   for (;;) {
@@ -128,7 +131,7 @@ async function exportTable(w: PoolConnection, t: TableInfo, dir: string, chunkBy
     if (last) return chunks;
     lo = r.lastKey;
     const perRow = r.bytes / Math.max(1, r.rows);
-    limit = Math.max(500, Math.min(1_000_000, Math.round(chunkBytes / Math.max(1, perRow))));
+    limit = clampRows(chunkBytes / Math.max(1, perRow));
   }
 }
 
@@ -177,5 +180,6 @@ async function assertDiskSpace(dir: string, needBytes: number, source: MysqlTarg
   }
 }
 
+const clampRows = (n: number) => Math.max(100, Math.min(1_000_000, Math.round(n)));
 const mb = (n: number) => `${Math.round(n / 1048576)} MB`;
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);

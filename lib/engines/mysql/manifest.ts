@@ -11,6 +11,7 @@ import type { BinlogPosition } from './snapshot.ts';
 import type { KeyRange } from './checksum.ts';
 import type { DatabaseSchema } from './schema-export.ts';
 import type { TableInfo } from './catalog.ts';
+import type { SchemaFacts } from './describe.ts';
 
 export const MANIFEST_FILE = 'manifest.json';
 export const MANIFEST_FORMAT = 'ferry-mysql/1';
@@ -53,6 +54,8 @@ export interface Manifest {
   readonly binlog: BinlogPosition | null;
   readonly snapshot: { readonly mode: 'locked' | 'single'; readonly note: string; readonly workers: number };
   readonly schemas: readonly DatabaseSchema[];
+  /** Comparable schema facts per database (see describe.ts), for verify. */
+  readonly facts: Readonly<Record<string, SchemaFacts>>;
   readonly tables: readonly TableEntry[];
   readonly totals: { readonly rows: number; readonly bytes: number; readonly chunks: number };
 }

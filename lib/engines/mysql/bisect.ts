@@ -1,0 +1,106 @@
+/**
+ * Bisection of a mismatched key range down to rows: both servers checksum halves of the range (split
+ * at the source's median key) until a part holds few rows, then those rows' keys and checksums are
+ * compared one by one. Needs the source to be unchanged since the export (the writers are stopped).
+ */
+import type { Pool } from 'mysql2/promise';
+import type { Connection as CoreConnection } from 'mysql2';
+import { q } from './connect.ts';
+import type { TableInfo } from './catalog.ts';
+import { keyColumns, rangeChecksum, rangeWhere, rowChecksumExpr, type KeyRange } from './checksum.ts';
+
+export interface RowDifference {
+  /** Key values, displayable. */
+  readonly key: string;
+  readonly issue: 'missing on target' | 'extra on target' | 'differs';
+}
+
+export interface RangeDifference {
+  readonly range: string;
+  readonly sourceRows: number;
+  readonly targetRows: number;
+  /** Differing rows (up to the limit); empty when the range was not bisected further. */
+  readonly rows: readonly RowDifference[];
+}
+
+const LEAF_ROWS = 64;
+
+/** Narrow `range` of `t` to the differing sub-ranges and rows, listing at most `limit` rows. */
+export async function bisectRange(source: Pool, target: Pool, t: TableInfo, range: KeyRange, limit: number): Promise<RangeDifference[]> {
+  const out: RangeDifference[] = [];
+  let listed = 0;
+  const walk = async (r: KeyRange): Promise<void> => {
+    const [s, d] = await Promise.all([rangeChecksum(source, t, r), rangeChecksum(target, t, r)]);
+    if (s.rows === d.rows && s.sum === d.sum) return;
+    const whole = { range: describeRange(t, r), sourceRows: s.rows, targetRows: d.rows };
+    if (d.rows === 0 || s.rows === 0 || listed >= limit || keyColumns(t).length === 0) { out.push({ ...whole, rows: [] }); return; }
+    if (Math.max(s.rows, d.rows) <= LEAF_ROWS) {
+      const rows = (await diffRows(source, target, t, r)).slice(0, limit - listed);
+      listed += rows.length;
+      out.push({ ...whole, rows });
+      return;
+    }
+    const mid = await keyAt(source, t, r, Math.floor(s.rows / 2) - 1);
+    await walk({ lo: r.lo, hi: mid });
+    await walk({ lo: mid, hi: r.hi });
+  };
+  await walk(range);
+  return out;
+}
+
+/** Keys of `range` with their row checksums, as `hexkey → checksum`. */
+async function rowSums(db: Pool, t: TableInfo, r: KeyRange): Promise<Map<string, string>> {
+  const keys = keyColumns(t).map((k) => q(k.name));
+  const rows = await rawQuery(db, `SELECT ${keys.join(', ')}, ${rowChecksumExpr(t)} FROM ${q(t.database)}.${q(t.name)} WHERE ${rangeWhere(t, r)} ORDER BY ${keys.join(', ')}`);
+  return new Map(rows.map((row) => [row.slice(0, keys.length).map((b) => (b ?? Buffer.alloc(0)).toString('hex')).join(','), String(row[keys.length])]));
+}
+
+async function diffRows(source: Pool, target: Pool, t: TableInfo, r: KeyRange): Promise<RowDifference[]> {
+  const [s, d] = await Promise.all([rowSums(source, t, r), rowSums(target, t, r)]);
+  const out: RowDifference[] = [];
+  for (const [k, v] of s) {
+    if (!d.has(k)) out.push({ key: showKey(t, k.split(',')), issue: 'missing on target' });
+    else if (d.get(k) !== v) out.push({ key: showKey(t, k.split(',')), issue: 'differs' });
+  }
+  for (const k of d.keys()) if (!s.has(k)) out.push({ key: showKey(t, k.split(',')), issue: 'extra on target' });
+  return out;
+}
+
+async function keyAt(db: Pool, t: TableInfo, r: KeyRange, offset: number): Promise<string[]> {
+  const keys = keyColumns(t).map((k) => q(k.name));
+  const rows = await rawQuery(db, `SELECT ${keys.join(', ')} FROM ${q(t.database)}.${q(t.name)} WHERE ${rangeWhere(t, r)} ORDER BY ${keys.join(', ')} LIMIT 1 OFFSET ${Math.max(0, offset)}`);
+  return rows[0]!.map((b) => (b ?? Buffer.alloc(0)).toString('hex'));
+}
+
+/** Rows as raw bytes (key values must keep their exact bytes to be used as range bounds). */
+async function rawQuery(db: Pool, sql: string): Promise<Array<Array<Buffer | null>>> {
+  const c = await db.getConnection();
+  try {
+    const core = (c as unknown as { connection: CoreConnection }).connection;
+    await c.query('SET SESSION character_set_results = binary');
+    return await new Promise((resolve, reject) => core.query({ sql, rowsAsArray: true, typeCast: (f: { buffer(): Buffer | null }) => f.buffer() },
+      (e, rows) => (e ? reject(e) : resolve(rows as Array<Array<Buffer | null>>))));
+  } finally {
+    await c.query('SET SESSION character_set_results = utf8mb4').catch(() => undefined);
+    c.release();
+  }
+}
+
+/** `id 1..500`, `(user_id, session_id) ('3','ab')..` — a range as an operator reads it. */
+export function describeRange(t: TableInfo, r: KeyRange): string {
+  const cols = keyColumns(t);
+  if (!cols.length) return 'whole table (no primary key)';
+  const name = cols.length === 1 ? cols[0]!.name : `(${cols.map((c) => c.name).join(', ')})`;
+  const lo = r.lo ? `> ${showKey(t, r.lo)}` : '';
+  const hi = r.hi ? `<= ${showKey(t, r.hi)}` : '';
+  return `${name} ${[lo, hi].filter(Boolean).join(' and ') || 'any'}`;
+}
+
+export function showKey(t: TableInfo, hex: readonly string[]): string {
+  const cols = keyColumns(t);
+  const vals = hex.map((h, i) => {
+    const b = Buffer.from(h, 'hex');
+    return /binary|blob/.test(cols[i]?.dataType ?? '') ? `0x${h}` : b.toString('utf8');
+  });
+  return vals.length === 1 ? vals[0]! : `(${vals.join(', ')})`;
+}
