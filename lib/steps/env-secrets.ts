@@ -27,20 +27,27 @@ export async function missingSecretPaths(appDir: string, names: readonly string[
  * different value is refused rather than overwritten.
  */
 export async function writeSecretFiles(appDir: string, secrets: Readonly<Record<string, string>>, ours: ReadonlySet<string>): Promise<void> {
+  await assertNoSecretConflict(appDir, secrets, ours);
   const dir = secretsDirOf(appDir);
   await mkdir(dir, { recursive: true, mode: 0o700 });
   await chmod(dir, 0o700);
   for (const [name, value] of Object.entries(secrets)) {
     const path = secretFileOf(appDir, name);
+    if ((await readFile(path, 'utf8').catch(() => undefined)) !== value) await writeFileAtomic(path, value, 0o600);
+    await chmod(path, 0o600);
+  }
+}
+
+/** Refuse (before anything is written) a secret file the step did not create that holds another value. */
+export async function assertNoSecretConflict(appDir: string, secrets: Readonly<Record<string, string>>, ours: ReadonlySet<string>): Promise<void> {
+  for (const [name, value] of Object.entries(secrets)) {
+    const path = secretFileOf(appDir, name);
     const current = await readFile(path, 'utf8').catch(() => undefined);
-    if (current === value) { await chmod(path, 0o600); continue; }
-    if (current !== undefined && !ours.has(path)) {
+    if (current !== undefined && current !== value && !ours.has(path)) {
       throw new FerryError('E_ENV_SECRET_CONFLICT', `${path} already exists with a different value`, {
         hint: `move ${path} aside (ferry never overwrites a secret it did not write) and re-run`,
       });
     }
-    await writeFileAtomic(path, value, 0o600);
-    await chmod(path, 0o600);
   }
 }
 

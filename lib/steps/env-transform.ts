@@ -16,7 +16,7 @@ import { parseEnv, PLACEHOLDER, SECRETS_MOUNT, secretKeyMatcher, transformEnv, v
 import type { TransformOptions, TransformResult } from '../env/index.ts';
 import { readEnvBackup, recordCreated, restoreEnvFromBackup, sha256, writeEnvBackup } from './env-backup.ts';
 import type { EnvBackup } from './env-backup.ts';
-import { missingSecretPaths, secretFileFindings, secretFileOf, writeSecretFiles } from './env-secrets.ts';
+import { assertNoSecretConflict, missingSecretPaths, secretFileFindings, secretFileOf, writeSecretFiles } from './env-secrets.ts';
 
 type P = StepParams<Config, FerryContext>;
 
@@ -93,6 +93,7 @@ export default defineStep<Config, FerryContext>({
         detail: result.problems.map((x) => x.message).join('\n'),
       });
     }
+    await assertNoSecretConflict(p.ctx.appDir, result.secrets, new Set(s.backup?.manifest.created ?? []));
     const mode = (await stat(envPath)).mode & 0o777;
     let backup = s.backup ?? (await writeEnvBackup(envBackupDir(p.config.stateDir), envPath, s.original, mode));
     backup = await recordCreated(envBackupDir(p.config.stateDir), backup, await missingSecretPaths(p.ctx.appDir, Object.keys(result.secrets)));
