@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, jsonLines, run, scratch, snapshot, start } from './fixture-cli.ts';
+import { ROOT, jsonLines, resultOf, run, scratch, snapshot, start } from '../../fixtures-playbook/drive.ts';
 
 describe('playbook CLI (fixture playbook, real child processes)', { timeout: 60_000 }, () => {
   it('--help names --config, --dry-run and --json, with node and with ts-node', async () => {
@@ -50,7 +50,7 @@ describe('playbook CLI (fixture playbook, real child processes)', { timeout: 60_
     const ticks = events.filter((e) => e.type === 'progress' && e.step === 'generate');
     expect(ticks.map((t) => t.done)).toEqual([100, 200, 300, 400, 500, 600, 700, 800, 900, 1000]);
     expect(ticks[0]).toMatchObject({ unit: 'lines', total: 1000, ratePerSec: expect.any(Number), elapsedSec: expect.any(Number) });
-    const end = events.at(-1) as { result: { status: string; steps: { status: string }[] } };
+    const end = { result: resultOf(events) };
     expect(end.result.status).toBe('ok');
     expect(end.result.steps.map((x) => x.status)).toEqual(['done', 'done', 'done', 'done']);
 
@@ -64,7 +64,7 @@ describe('playbook CLI (fixture playbook, real child processes)', { timeout: 60_
     expect(r.code).toBe(1);
     const events = jsonLines(r.stdout);
     expect(events.filter((e) => e.step === 'transform').map((e) => e.type).filter((t) => t !== 'progress')).toEqual(['step-start', 'step-fail', 'step-undo', 'step-undone']);
-    const end = events.at(-1) as { result: { status: string; steps: { id: string; status: string }[] } };
+    const end = { result: resultOf(events) };
     expect(end.result.steps.map((x) => `${x.id}:${x.status}`)).toEqual(['generate:done', 'transform:failed', 'ledger:not-run', 'summary:not-run']);
     expect(existsSync(join(s.out, 'upper.txt'))).toBe(false);
   });
@@ -76,7 +76,7 @@ describe('playbook CLI (fixture playbook, real child processes)', { timeout: 60_
     expect(r.stderr).toMatch(/^✖ ledger: failing on purpose after appending$/m);
     expect(r.stderr).toMatch(/^ {2}hint: /m);
     expect(snapshot(s.out)).toEqual({ 'ledger.txt': '' });
-    const journal = JSON.parse(readFileSync(join(s.state, 'journal.fixture.json'), 'utf8')) as { entries: unknown[] };
+    const journal = JSON.parse(readFileSync(join(s.state, 'journal.fixture.json'), 'utf8'))!;
     expect(journal.entries).toEqual([]);
   });
 
@@ -96,8 +96,8 @@ describe('playbook CLI (fixture playbook, real child processes)', { timeout: 60_
     expect(r.code).toBe(130);
     const events = jsonLines(r.stdout);
     expect(events.filter((e) => e.step === 'generate' && e.type !== 'progress').map((e) => e.type)).toEqual(['step-start', 'step-fail', 'step-undo', 'step-undone']);
-    expect((events.find((e) => e.type === 'step-fail') as { error: { code: string } }).error.code).toBe('E_CANCELLED');
-    expect((events.at(-1) as { result: { status: string } }).result.status).toBe('cancelled');
+    expect(events.find((e) => e.type === 'step-fail')?.error.code).toBe('E_CANCELLED');
+    expect(resultOf(events).status).toBe('cancelled');
     expect(existsSync(join(s.out, 'data.txt'))).toBe(false);
     expect(existsSync(join(s.state, 'lock'))).toBe(false);
 

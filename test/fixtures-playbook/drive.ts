@@ -3,8 +3,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import type { RunResult } from '../../lib/runner/index.ts';
 
-export const ROOT = resolve(import.meta.dirname, '../../..');
+export const ROOT = resolve(import.meta.dirname, '../..');
 export const NODE = join(ROOT, 'node_modules/.bin/node');
 export const PLAYBOOK = join(ROOT, 'test/fixtures-playbook/playbook.ts');
 export const CONFIG = join(ROOT, 'test/fixtures-playbook/ferry.config.json');
@@ -42,6 +43,17 @@ export function snapshot(dir: string): Record<string, string> {
 }
 
 /** Parses stdout as JSON lines; throws on any line that is not JSON. */
-export function jsonLines(stdout: string): Array<{ type: string; step?: string } & Record<string, unknown>> {
-  return stdout.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as { type: string });
+export function jsonLines(stdout: string): JsonLine[] {
+  return stdout.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as JsonLine);
+}
+
+/** A parsed line: a RunEvent (or the `error` line of a failure before the run), loosely typed for assertions. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type JsonLine = { type: string; step?: string } & Record<string, any>;
+
+/** The RunResult of the run-end line (throws if there is none). */
+export function resultOf(lines: readonly JsonLine[]): RunResult {
+  const end = lines.find((l) => l.type === 'run-end');
+  if (!end) throw new Error('no run-end line');
+  return end.result as RunResult;
 }
