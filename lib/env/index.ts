@@ -7,7 +7,7 @@ export { withValue, withKey, commentOut } from './encode.ts';
 export { parseUrl, formatUrl, isLocalHost, percentDecode, percentEncode } from './url.ts';
 export type { UrlParts } from './url.ts';
 export {
-  DEFAULT_SERVICE_RULES, DEFAULT_SECRET_KEYS, DEFAULT_REQUIRED_KEYS, SECRETS_MOUNT, PLACEHOLDER,
+  DEFAULT_SERVICE_RULES, DEFAULT_SECRET_KEYS, DEFAULT_SECRET_NAMES, DEFAULT_REQUIRED_KEYS, SECRETS_MOUNT, PLACEHOLDER,
   secretPlaceholder, secretName,
 } from './rules.ts';
 export type { ServiceRule, RequiredKey } from './rules.ts';

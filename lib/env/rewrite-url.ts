@@ -18,6 +18,8 @@ export interface RewriteContext {
   readonly secrets: Record<string, string>;
   readonly warnings: string[];
   readonly isSecretKey: (key: string) => boolean;
+  /** The secret name a secret variable's value went to. */
+  readonly secretNameOf: (key: string) => string;
 }
 
 const SOCKET_SCHEMES = /^(unix|redis\+unix|redis\+socket)$/iu;
@@ -70,12 +72,13 @@ function movePassword(u: UrlParts, ctx: RewriteContext, what: string[]): UrlPart
   const ref = /^\$\{([^}:]+)\}$/u.exec(pw)?.[1];
   if (ref !== undefined && ctx.isSecretKey(ref)) {
     // Compose interpolates env_file values before the entrypoint runs: a placeholder survives, `${DB_PASSWORD}` would not.
-    what.push(`password reference → secret ${secretName(ref)}`);
-    return { ...u, password: secretPlaceholder(secretName(ref)) };
+    what.push(`password reference → secret ${ctx.secretNameOf(ref)}`);
+    return { ...u, password: secretPlaceholder(ctx.secretNameOf(ref)) };
   }
   if (pw.includes('${')) return u;
   const decoded = percentDecode(pw);
-  const name = ctx.byValue.get(decoded) ?? secretName(`${ctx.key}_PASSWORD`);
+  const preferred = ctx.rule?.passwordSecret;
+  const name = ctx.byValue.get(decoded) ?? (preferred && ctx.secrets[preferred] === undefined ? preferred : secretName(`${ctx.key}_PASSWORD`));
   if (!ctx.byValue.has(decoded)) ctx.byValue.set(decoded, name);
   ctx.secrets[name] = decoded;
   if (percentEncode(decoded) !== pw) {

@@ -18,16 +18,18 @@ export interface ServiceRule {
   readonly schemes: readonly string[];
   /** `extra_hosts` entries the app service needs for `host` to resolve (Linux has no host.docker.internal). */
   readonly extraHosts?: readonly string[];
+  /** Secret name for a password found in this service's URLs (the stack's own secret for it). */
+  readonly passwordSecret?: string;
 }
 
 export const DEFAULT_SERVICE_RULES: readonly ServiceRule[] = Object.freeze([
   {
-    name: 'mysql', host: 'mysql', port: 3306,
+    name: 'mysql', host: 'mysql', port: 3306, passwordSecret: 'mysql_password',
     keys: ['DATABASE_URL', 'SQLALCHEMY_DATABASE_URI', '(DB|MYSQL)_.*'],
     schemes: ['mysql(\\+\\w+)?', 'mariadb(\\+\\w+)?'],
   },
   {
-    name: 'redis', host: 'redis', port: 6379,
+    name: 'redis', host: 'redis', port: 6379, passwordSecret: 'redis_password',
     keys: ['.*REDIS.*', 'RQ_.*', 'SESSION_.*', 'CELERY_BROKER_URL'],
     schemes: ['rediss?', 'redis\\+unix', 'redis\\+socket'],
   },
@@ -48,6 +50,15 @@ export const DEFAULT_SECRET_KEYS: readonly string[] = Object.freeze([
   'DB_PASSWORD', 'DATABASE_PASSWORD', 'MYSQL_PASSWORD', 'MYSQL_ROOT_PASSWORD', 'REDIS_PASSWORD',
   '*_TOKEN', '*_API_KEY', '*_SECRET',
 ]);
+
+/**
+ * Secret names the stack already uses (compose/docker-compose.yml: `mysql_password`, `redis_password`),
+ * so the app and the data services read one secret. Other variables get `secretName(key)`.
+ */
+export const DEFAULT_SECRET_NAMES: Readonly<Record<string, string>> = Object.freeze({
+  DB_PASSWORD: 'mysql_password', DATABASE_PASSWORD: 'mysql_password', MYSQL_PASSWORD: 'mysql_password',
+  REDIS_PASSWORD: 'redis_password',
+});
 
 /** A variable the containers cannot start without. A secret is satisfied by `KEY` or `KEY_FILE`. */
 export interface RequiredKey {

@@ -4,10 +4,14 @@
  * The secrets scheme:
  * - a secret variable (`FLASK_SECRET_KEY=…`) becomes `FLASK_SECRET_KEY_FILE=/run/secrets/flask_secret_key`
  *   on the same line; its value is returned in `secrets.flask_secret_key`, written by the step to
- *   `secrets/flask_secret_key.txt` and mounted as the Docker secret `flask_secret_key`;
+ *   `secrets/flask_secret_key.txt` and mounted as the Docker secret `flask_secret_key`. Database and
+ *   Redis passwords take the stack's names (`DB_PASSWORD` → `mysql_password`, see DEFAULT_SECRET_NAMES);
  * - a password inside a URL (`mysql+pymysql://vedfolnir:p%40ss@…`) is replaced by the placeholder
- *   `__FERRY_SECRET_DATABASE_URL_PASSWORD__`; the secret holds the decoded password (`p@ss`), shared
- *   with a secret variable holding the same value (`DB_PASSWORD` → `db_password`);
+ *   `__FERRY_SECRET_MYSQL_PASSWORD__`; the secret holds the decoded password (`p@ss`), shared with a
+ *   secret variable holding the same value, else named after the service (`mysql_password`,
+ *   `redis_password`) or, when that is taken by another value, after the variable (`cache_url_password`);
+ * - `${DB_PASSWORD}` as a URL password becomes the placeholder too: Compose interpolates `env_file`
+ *   values before the entrypoint runs, and `DB_PASSWORD` is no longer in the file;
  * - at start-up `compose/app/entrypoint-secrets.sh` exports `NAME` from every `NAME_FILE` and puts the
  *   percent-encoded secret in place of every placeholder, then runs the app; python-dotenv's
  *   `load_dotenv()` (override=False) keeps those environment values. The compose service must load
@@ -20,7 +24,7 @@ import { commentOut, withKey, withValue } from './encode.ts';
 import { redactedDiff } from './diff.ts';
 import { referencedNames } from './expand.ts';
 import { rewriteUrl } from './rewrite-url.ts';
-import { DEFAULT_SECRET_KEYS, DEFAULT_SERVICE_RULES, SECRETS_MOUNT, matchesAny, matchesGlob, secretName } from './rules.ts';
+import { DEFAULT_SECRET_KEYS, DEFAULT_SECRET_NAMES, DEFAULT_SERVICE_RULES, SECRETS_MOUNT, matchesAny, matchesGlob, secretName } from './rules.ts';
 import type { RequiredKey, ServiceRule } from './rules.ts';
 import { validateEnv } from './validate.ts';
 import type { EnvProblem } from './validate.ts';
@@ -34,6 +38,8 @@ export interface TransformOptions {
   readonly secretKeys?: readonly string[];
   /** Added to `secretKeys` (config `app.secretKeys`). */
   readonly extraSecretKeys?: readonly string[];
+  /** Variable → secret name; default `DEFAULT_SECRET_NAMES` (the stack's names), else `secretName(key)`. */
+  readonly secretNames?: Readonly<Record<string, string>>;
   /** Keep passwords inside URLs instead of moving them to secret files (config `app.keepUrlPasswords`). */
   readonly keepUrlPasswords?: boolean;
   /** Variables the containers need; default `DEFAULT_REQUIRED_KEYS`. */
@@ -114,9 +120,18 @@ export function transformEnv(text: string, options: TransformOptions = {}): Tran
   const out: EnvBinding[] = [...doc.bindings];
 
   // Secret variables first, so URL passwords equal to one share its secret.
+  const owner = new Map<string, string>();
+  const nameOfKey = new Map<string, string>();
+  const names = options.secretNames ?? DEFAULT_SECRET_NAMES;
   doc.bindings.forEach((b, i) => {
     if (b.key === undefined || !isSecretKey(b.key) || !b.value || b.value.includes('${')) return;
-    const name = secretName(b.key);
+    let name = names[b.key] ?? secretName(b.key);
+    if (owner.has(name) && owner.get(name) !== b.key && secrets[name] !== b.value) {
+      warnings.push(`${file}:${b.line}: ${b.key} differs from ${owner.get(name)}, which already fills secret ${name}: it gets its own secret ${secretName(b.key)}`);
+      name = secretName(b.key);
+    }
+    if (!owner.has(name)) owner.set(name, b.key);
+    nameOfKey.set(b.key, name);
     secrets[name] = b.value;
     if (!byValue.has(b.value)) byValue.set(b.value, name);
     out[i] = withValue(withKey(b, `${b.key}_FILE`), `${SECRETS_MOUNT}/${name}`);
@@ -126,7 +141,8 @@ export function transformEnv(text: string, options: TransformOptions = {}): Tran
   doc.bindings.forEach((b, i) => {
     if (b.key === undefined || b.value === undefined || out[i] !== b) return;
     const rule = ruleFor(b, rules);
-    const url = rewriteUrl(b.value, { key: b.key, line: b.line, file, rule, keepUrlPasswords: options.keepUrlPasswords ?? false, byValue, secrets, warnings, isSecretKey });
+    const url = rewriteUrl(b.value, { key: b.key, line: b.line, file, rule, keepUrlPasswords: options.keepUrlPasswords ?? false, byValue, secrets, warnings, isSecretKey,
+      secretNameOf: (key) => nameOfKey.get(key) ?? names[key] ?? secretName(key) });
     if (url) {
       if (url.value !== b.value) { out[i] = withValue(b, url.value); changes.push({ key: b.key, line: b.line, what: url.what.join('; ') }); }
       return;

@@ -63,7 +63,7 @@ describe('env-transform', () => {
     const plan = await step.plan(p);
     expect(await snapshot(root)).toEqual(before);
     expect(plan.pending).toBe(true);
-    expect(plan.changes).toContain(join(appDir, 'secrets/db_password.txt'));
+    expect(plan.changes).toContain(join(appDir, 'secrets/mysql_password.txt'));
     expect(plan.details).toContain('+DB_HOST=mysql');
     expect(plan.details).toContain('extra_hosts: host.docker.internal:host-gateway');
     for (const v of Object.values(await secretsOf('vedfolnir-macos'))) if (v.length >= 4) expect(plan.details).not.toContain(v);
@@ -86,7 +86,7 @@ describe('env-transform', () => {
     expect(await step.verify!(params())).toMatchObject({ ok: true, findings: [] });
     expect(await step.plan(params())).toMatchObject({ pending: false });
     const logged = logs.map((l) => l.message).join('\n');
-    expect(logged).toContain('DATABASE_URL: host localhost:3306 → mysql:3306; password → secret db_password');
+    expect(logged).toContain('DATABASE_URL: host localhost:3306 → mysql:3306; password → secret mysql_password');
     for (const v of Object.values(await secretsOf('vedfolnir-macos'))) expect(logged).not.toContain(v.length >= 4 ? v : `:${v}@`);
   });
 
@@ -100,7 +100,7 @@ describe('env-transform', () => {
   it('undo restores the original byte for byte and removes only what it created; twice is safe', async () => {
     await mkdir(join(appDir, 'secrets'), { mode: 0o700 });
     await writeFile(join(appDir, 'secrets/unrelated.txt'), 'keep me');
-    await writeFile(join(appDir, 'secrets/db_password.txt'), 'p@ss', { mode: 0o600 }); // same value: not ours, kept
+    await writeFile(join(appDir, 'secrets/mysql_password.txt'), 'p@ss', { mode: 0o600 }); // same value: not ours, kept
     const before = await snapshot(appDir);
     await step.run(p);
     await step.undo!(params());
@@ -123,12 +123,12 @@ describe('env-transform', () => {
     const secrets = await secretsOf('vedfolnir-macos');
     await recordCreated(dir, backup, await missingSecretPaths(appDir, Object.keys(secrets)));
     await mkdir(join(appDir, 'secrets'), { mode: 0o700 });
-    await writeFile(join(appDir, 'secrets/db_password.txt'), 'p@', { mode: 0o600 }); // torn write of a file the step created
+    await writeFile(join(appDir, 'secrets/mysql_password.txt'), 'p@', { mode: 0o600 }); // torn write of a file the step created
     expect((await step.check!(p)).done).toBe(false);
     await step.run(params());
     expect(await readFile(join(appDir, '.env'))).toEqual(await fixture('vedfolnir-macos', 'expected.env'));
     expect(await step.verify!(params())).toMatchObject({ ok: true });
-    expect(await readFile(join(appDir, 'secrets/db_password.txt'), 'utf8')).toBe('p@ss');
+    expect(await readFile(join(appDir, 'secrets/mysql_password.txt'), 'utf8')).toBe('p@ss');
     await step.undo!(params());
     expect(await readFile(join(appDir, '.env'))).toEqual(original);
     expect(await readdir(appDir)).toEqual(['.env']);
@@ -155,7 +155,7 @@ describe('env-transform', () => {
 
   it('refuses a secret file it did not write that holds another value, before writing anything', async () => {
     await mkdir(join(appDir, 'secrets'), { mode: 0o700 });
-    await writeFile(join(appDir, 'secrets/db_password.txt'), 'other', { mode: 0o600 });
+    await writeFile(join(appDir, 'secrets/mysql_password.txt'), 'other', { mode: 0o600 });
     const before = await snapshot(root);
     const e = await step.run(p).catch((x: unknown) => x);
     expect(isFerryError(e) && e.code).toBe('E_ENV_SECRET_CONFLICT');
@@ -172,12 +172,12 @@ describe('env-transform', () => {
   it('verify reports loose modes and missing secret files', async () => {
     await step.run(p);
     await chmod(join(appDir, 'secrets/flask_secret_key.txt'), 0o644);
-    await rm(join(appDir, 'secrets/redis_url_password.txt'));
+    await rm(join(appDir, 'secrets/redis_password.txt'));
     const v = await step.verify!(params());
     expect(v.ok).toBe(false);
     expect(v.findings).toEqual([
       `${join(appDir, 'secrets/flask_secret_key.txt')} has mode 644, expected 600`,
-      `${join(appDir, 'secrets/redis_url_password.txt')} is missing`,
+      `${join(appDir, 'secrets/redis_password.txt')} is missing`,
     ]);
   });
 
