@@ -1,0 +1,32 @@
+/** What the mysql-* steps share: endpoints from ctx, where the export lives, config → engine options. */
+import { join } from 'node:path';
+import { FerryError } from '../core/errors.ts';
+import type { StepParams } from '../core/step.ts';
+import type { Config } from '../config/schema.ts';
+import type { FerryContext, MysqlEndpoint } from './context.ts';
+import type { DefinerPolicy } from '../engines/mysql/index.ts';
+
+export type MysqlStepParams = StepParams<Config, FerryContext>;
+
+/** The export directory: `<artifactsDir>/mysql` (the rollback backup). */
+export const exportDir = (p: MysqlStepParams): string => join(p.ctx.artifactsDir, 'mysql');
+
+/** Per-step state (`<stateDir>/mysql/…`), e.g. the import's per-chunk progress. */
+export const stateFile = (p: MysqlStepParams, name: string): string => join(p.stateDir, 'mysql', name);
+
+export function sourceOf(p: MysqlStepParams): MysqlEndpoint {
+  const s = p.ctx.source.mysql;
+  if (!s) throw new FerryError('E_CONFIG', 'No source MySQL is configured', { hint: 'set source.mysql.url in ferry.config.ts, or drop the mysql steps' });
+  return s;
+}
+
+export function targetOf(p: MysqlStepParams): MysqlEndpoint {
+  const t = p.ctx.target.mysql;
+  if (!t) throw new FerryError('E_CONFIG', 'No target MySQL endpoint in the run context', { hint: 'start the data services (compose-data-up) before the mysql import' });
+  return t;
+}
+
+export const definerPolicy = (p: MysqlStepParams): DefinerPolicy =>
+  p.config.mysql.definer === 'strip' ? { mode: 'strip' } : { mode: 'rewrite', account: p.config.mysql.definerAccount };
+
+export const where = (e: MysqlEndpoint): string => `mysql ${e.user}@${e.host}:${e.port}`;
