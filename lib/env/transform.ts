@@ -127,8 +127,10 @@ export function transformEnv(text: string, options: TransformOptions = {}): Tran
     if (b.key === undefined || !isSecretKey(b.key) || !b.value || b.value.includes('${')) return;
     let name = names[b.key] ?? secretName(b.key);
     if (owner.has(name) && owner.get(name) !== b.key && secrets[name] !== b.value) {
-      warnings.push(`${file}:${b.line}: ${b.key} differs from ${owner.get(name)}, which already fills secret ${name}: it gets its own secret ${secretName(b.key)}`);
+      const taken = name;
       name = secretName(b.key);
+      for (let n = 2; owner.has(name) && owner.get(name) !== b.key; n++) name = `${secretName(b.key)}_${n}`;
+      warnings.push(`${file}:${b.line}: ${b.key} differs from ${owner.get(taken)}, which already fills secret ${taken}: it gets its own secret ${name}`);
     }
     if (!owner.has(name)) owner.set(name, b.key);
     nameOfKey.set(b.key, name);

@@ -39,7 +39,13 @@ async function load(p: P): Promise<State> {
   });
   const backup = await readEnvBackup(envBackupDir(p.config.stateDir));
   const original = backup?.original ?? current;
-  const result = transformEnv(original.toString('utf8'), optionsOf(p));
+  const text = original.toString('utf8');
+  if (!Buffer.from(text, 'utf8').equals(original)) {
+    throw new FerryError('E_ENV_ENCODING', `${envPath} is not valid UTF-8`, {
+      hint: 'python-dotenv reads the file as UTF-8: convert it (iconv -t UTF-8) and re-run; nothing was written',
+    });
+  }
+  const result = transformEnv(text, optionsOf(p));
   p.ctx.redactor.add(...Object.values(result.secrets));
   return { envPath, current, backup, original, result };
 }

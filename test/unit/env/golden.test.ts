@@ -19,7 +19,7 @@ describe('golden .env cases', () => {
     expect(cases).toEqual(expect.arrayContaining([
       'vedfolnir-macos', 'quoting-and-comments', 'crlf-bom', 'interpolation', 'duplicate-keys', 'sockets-and-ports',
       'keep-url-passwords', 'custom-secret-keys', 'percent-encoding', 'already-transformed', 'remote-host', 'missing-required',
-      'bad-unterminated-quote', 'bad-junk-after-quote', 'bad-missing-key',
+      'bad-unterminated-quote', 'bad-junk-after-quote', 'bad-missing-key', 'conflicting-db-passwords',
     ]));
   });
 

@@ -195,6 +195,21 @@ describe('env-transform', () => {
     expect(await readFile(join(appDir, '.env'))).toEqual(original);
   });
 
+  it('keeps its fingerprint across the run (it is computed from the original)', async () => {
+    const before = await step.fingerprint!(p);
+    await step.run(p);
+    expect(await step.fingerprint!(params())).toBe(before);
+    expect(await step.fingerprint!(params({ secretKeys: ['OLLAMA_MODEL'] }))).not.toBe(before);
+  });
+
+  it('refuses a .env that is not UTF-8 rather than corrupt it', async () => {
+    await writeFile(join(appDir, '.env'), Buffer.from('DATABASE_URL=mysql://u@localhost/d\nNAME=caf\xe9\n', 'latin1'));
+    const before = await snapshot(root);
+    const e = await step.run(p).catch((x: unknown) => x);
+    expect(isFerryError(e) && e.code).toBe('E_ENV_ENCODING');
+    expect(await snapshot(root)).toEqual(before);
+  });
+
   it('moves the configured extra secret keys', async () => {
     await writeFile(join(appDir, '.env'), `${(await fixture('vedfolnir-macos', 'input.env')).toString()}SENTRY_DSN=https://abcd1234@sentry.example/1\n`);
     const q = params({ secretKeys: ['SENTRY_DSN'] });
