@@ -11,7 +11,8 @@ import { FerryError } from '../core/errors.ts';
 import { defineStep, type StepParams } from '../core/step.ts';
 import { writeFileAtomic } from '../util/atomic-write.ts';
 import type { Config } from '../config/schema.ts';
-import type { FerryContext } from './context.ts';
+import type { FerryContext, RedisEndpoint } from './context.ts';
+import { Redis } from 'ioredis';
 import { exists } from '../compose/layout.ts';
 import { targetEndpoints } from '../compose/endpoints.ts';
 import { readMysqlSettings } from '../compose/mysql-settings.ts';
@@ -23,6 +24,11 @@ import {
 } from '../compose/migration-access.ts';
 
 type P = StepParams<Config, FerryContext>;
+
+async function pingRedis(ep: RedisEndpoint): Promise<string> {
+  const r = new Redis({ host: ep.host, port: ep.port, username: ep.username, password: ep.password, lazyConnect: true, maxRetriesPerRequest: 1, connectTimeout: 10_000 });
+  try { await r.connect(); return await r.ping(); } finally { r.disconnect(); }
+}
 
 /** What the import needs, from the source's settings (recorded, so a resume reuses them). */
 async function wanted(p: P): Promise<{ access: MigrationAccess; lowerCase: 0 | 1 }> {
@@ -109,6 +115,9 @@ export default defineStep<Config, FerryContext>({
     if (got && got.localInfile !== access.mysql.localInfile) findings.push(`local_infile is ${got.localInfile ? 1 : 0}`);
     if (got && got.characterSet !== access.mysql.characterSet) findings.push(`character_set_server is ${got.characterSet}, expected ${access.mysql.characterSet}`);
     if (got && got.lowerCaseTableNames !== lowerCase) findings.push(`lower_case_table_names is ${got.lowerCaseTableNames}, expected ${lowerCase}`);
+    const redis = p.ctx.target.redis ?? (await targetEndpoints(p.ctx.composeDir, p.config)).redis;
+    const pong = await pingRedis(redis).catch((e: Error) => e.message);
+    if (pong !== 'PONG') findings.push(`redis at 127.0.0.1:${redis.port}: ${pong}`);
     return { ok: findings.length === 0, findings };
   },
   async undo(p) {

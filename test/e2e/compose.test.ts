@@ -19,7 +19,7 @@ import type { StepOutputs, StepParams } from '../../lib/core/step.ts';
 import { Redactor } from '../../lib/util/redact.ts';
 import type { FerryContext } from '../../lib/steps/context.ts';
 import {
-  availableComposes, composeServiceControl, prepareLayout, containerAccess, createComposeClient, createStackClient, targetEndpoints, waitHealthy,
+  availableComposes, composeServiceControl, prepareLayout, LOWER_CASE_CNF, containerAccess, createComposeClient, createStackClient, targetEndpoints, waitHealthy,
   type ComposeCli,
 } from '../../lib/compose/index.ts';
 import prepare from '../../lib/steps/compose-prepare.ts';
@@ -27,6 +27,7 @@ import dataUp from '../../lib/steps/compose-data-up.ts';
 import cutover from '../../lib/steps/compose-cutover.ts';
 import { testImages } from '../support/images.ts';
 import { testLabels } from '../support/labels.ts';
+import { startMysql, type StartedMysql } from '../support/containers.ts';
 
 const COMPOSE_SRC = fileURLToPath(new URL('../../compose/', import.meta.url));
 const clis = await availableComposes();
@@ -193,6 +194,67 @@ describe.each(clis.map((cli) => [cli.kind, cli] as const))('compose stack under 
     } finally {
       await c.down();
     }
+  });
+});
+
+describe('import settings matched to a source with lower_case_table_names=1 and latin1', { timeout: 600_000 }, () => {
+  const cli = clis[0]!;
+  const project = `ferry-e2e-lc-${process.pid}`;
+  let dir: string;
+  let source: StartedMysql;
+  let config: Config;
+  let ctx: FerryContext;
+  let outputs = new Map<string, StepOutputs>();
+  const params = (id: string): StepParams<Config, FerryContext> => ({
+    config, ctx, signal: new AbortController().signal, log: silentLogger, progress: noProgress,
+    previous: outputs.get(id), outputs, stateDir: join(dir, '.ferry', id),
+  });
+
+  beforeAll(async () => {
+    [dir, source] = await Promise.all([scratchStack(cli), startMysql({
+      command: ['--lower-case-table-names=1', '--character-set-server=latin1', '--collation-server=latin1_swedish_ci'],
+    })]);
+    config = { ...configSchema.parse({
+      source: {}, app: { envFile: join(dir, '.env.docker') },
+      target: { composeDir: dir, project, files: ['docker-compose.test.yml', 'docker-compose.labels.yml'], migrationPorts: { mysql: await freePort(), redis: await freePort() } },
+    }), stateDir: join(dir, '.ferry') };
+    ctx = {
+      mode: 'rehearse', redactor: new Redactor().add(source.rootPassword), artifactsDir: join(dir, '.ferry', 'artifacts'), project, composeDir: dir, appDir: dir,
+      source: { mysql: { host: source.host, port: source.port, user: 'root', password: source.rootPassword, databases: [source.database] } },
+      target: {}, services: {},
+    };
+    await prepare.run(params('compose-prepare'));
+  });
+
+  afterAll(async () => {
+    await source?.stop();
+    if (!dir) return;
+    const c = await createComposeClient({ composeDir: dir, project, cli, files: ['docker-compose.yml', 'docker-compose.test.yml'] });
+    await c.down({ removeVolumes: true }).catch(() => undefined);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('applies them for the import, restores what can be restored at cutover, keeps lower_case_table_names', async () => {
+    const up = (await dataUp.run(params('compose-data-up')))!;
+    outputs.set('compose-data-up', up);
+    expect(up.data).toMatchObject({ lowerCaseTableNames: 1, wroteLowerCaseCnf: true, access: { mysql: { localInfile: true, characterSet: 'latin1', collation: 'latin1_swedish_ci' } } });
+    expect((up.data!.settings as Array<{ name: string }>).map((x) => x.name)).toEqual(['local_infile', 'character_set_server', 'lower_case_table_names', 'published ports']);
+    expect((await dataUp.verify!(params('compose-data-up'))).findings).toEqual([]);
+    expect(await readFile(join(dir, LOWER_CASE_CNF), 'utf8')).toMatch(/lower_case_table_names = 1/);
+
+    const cut = (await cutover.run(params('compose-cutover')))!;
+    expect(cut.data?.restored).toEqual({ local_infile: '0', character_set_server: 'utf8mb4', lower_case_table_names: '1' });
+    await dataUp.undo!(params('compose-data-up'));
+    expect(await readFile(join(dir, LOWER_CASE_CNF), 'utf8')).toMatch(/= 1/);
+  });
+
+  it('refuses a source needing another value once data/mysql is initialised, saying why', async () => {
+    outputs = new Map();
+    ctx = { ...ctx, source: {} };
+    const err = await dataUp.run(params('compose-data-up')).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'E_LOWER_CASE_TABLE_NAMES', hint: expect.stringMatching(/initialised/) });
+    expect((err as Error).message).toMatch(/lower_case_table_names=1, the source needs 0/);
+    await dataUp.undo!(params('compose-data-up'));
   });
 });
 
