@@ -4,7 +4,7 @@
  * crash never leaves an empty lock. A lock whose pid is dead on this host is stale: reported, and
  * broken only when the caller says so (`breakStale`, the `--break-stale-lock` flag).
  */
-import { link, mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
+import { link, mkdir, readdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -70,6 +70,7 @@ export async function acquireRunLock(stateDir: string, opts: RunLockOptions = {}
   } finally {
     await unlink(tmp).catch(() => undefined);
   }
+  await sweepDeadTempFiles(stateDir);
   return {
     path,
     info,
@@ -106,6 +107,20 @@ export function isStale(info: LockInfo): boolean {
     return false;
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
+
+/**
+ * Remove the temp files a killed run left in `stateDir` (`.<name>.<pid>.<hex>.tmp` from atomic writes,
+ * `.lock.<pid>.<hex>`), only those whose pid is dead: we hold the lock, so no live run of ours writes here.
+ */
+async function sweepDeadTempFiles(stateDir: string): Promise<void> {
+  const names = await readdir(stateDir).catch(() => [] as string[]);
+  for (const name of names) {
+    const m = /^\..+\.(\d+)\.[0-9a-f]{8}\.tmp$/.exec(name) ?? /^\.lock\.(\d+)\.[0-9a-f]{8}$/.exec(name);
+    if (m && Number(m[1]) !== process.pid && isStale({ pid: Number(m[1]), host: hostname(), time: '' })) {
+      await unlink(join(stateDir, name)).catch(() => undefined);
+    }
   }
 }
 

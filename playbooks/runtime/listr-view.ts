@@ -7,6 +7,8 @@ import { Listr, type ListrTaskWrapper } from 'listr2';
 import type { RunEvent, RunResult } from '../../lib/runner/index.ts';
 import { formatDuration, formatProgress } from './format.ts';
 
+const MAX_PROGRESS_LINES = 5;
+
 type Outcome = { kind: 'done'; durationMs: number } | { kind: 'skip'; reason: string } | { kind: 'fail'; message: string } | { kind: 'not-run'; reason: string };
 
 // listr2's wrapper type carries renderer generics we do not use.
@@ -35,6 +37,7 @@ export function createListrView(steps: readonly { id: string; title: string }[],
   const tasks = new Map<string, AnyTask>();
   const lastOutput = new Map<string, string>();
   const lastProgressAt = new Map<string, number>();
+  const progressLines = new Map<string, Map<string, string>>();
   const every = opts.progressEveryMs ?? (opts.tty ? 100 : 5000);
   const settle = (id: string, o: Outcome) => {
     const w = outcomes.get(id);
@@ -85,9 +88,16 @@ export function createListrView(steps: readonly { id: string; title: string }[],
         case 'progress': {
           const now = performance.now();
           const finished = e.total !== undefined && e.done >= e.total;
-          if (!finished && now - (lastProgressAt.get(e.step) ?? -Infinity) < every) break;
-          lastProgressAt.set(e.step, now);
-          output(e.step, formatProgress(e));
+          const key = `${e.step}\u0000${e.label ?? ''}`;
+          if (!finished && now - (lastProgressAt.get(key) ?? -Infinity) < every) break;
+          lastProgressAt.set(key, now);
+          // One line per label (table, db…), the most recent few, so parallel work shows side by side.
+          const lines = progressLines.get(e.step) ?? new Map<string, string>();
+          lines.delete(e.label ?? '');
+          lines.set(e.label ?? '', formatProgress(e));
+          while (lines.size > MAX_PROGRESS_LINES) lines.delete(lines.keys().next().value!);
+          progressLines.set(e.step, lines);
+          output(e.step, [...lines.values()].join('\n'));
           break;
         }
         case 'log':

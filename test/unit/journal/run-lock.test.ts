@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -43,5 +43,14 @@ describe('run lock', () => {
     expect(r.error).toMatchObject({ code: 'E_LOCKED' });
     expect(existsSync(lockPath(dir))).toBe(true);
     await held.release();
+  });
+
+  it('sweeps the temp files a killed run left, and only those of dead pids', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ferry-lock-'));
+    const dead = deadPid();
+    for (const name of [`.journal.p.json.${dead}.0badc0de.tmp`, `.lock.${dead}.0badc0de`, `.journal.p.json.${process.ppid}.0badc0de.tmp`, 'journal.p.json']) writeFileSync(join(dir, name), '');
+    const lock = await acquireRunLock(dir);
+    expect(readdirSync(dir).sort()).toEqual([`.journal.p.json.${process.ppid}.0badc0de.tmp`, 'journal.p.json', 'lock']);
+    await lock.release();
   });
 });

@@ -34,6 +34,18 @@ describe('playbook CLI (fixture playbook, real child processes)', { timeout: 60_
     expect(again.stdout).toContain('Nothing to do.');
   });
 
+  it('renders plain lines when stdout is not a TTY: each step, its progress, its outcome', async () => {
+    const s = scratch();
+    const r = await run([...s.args, '--lines', '1000', '--delay-ms', '0']);
+    expect(r.code).toBe(0);
+    for (const title of ['Generate data.txt', 'Transform data.txt into upper.txt', 'Record the transform in ledger.txt', 'Write summary.json']) {
+      expect(r.stdout).toMatch(new RegExp(`^✔ ${title} \\(\\d`, 'm'));
+    }
+    expect(r.stdout).toMatch(/^› 1,000\/1,000 lines · [\d,]+ lines\/s · ETA 0ms$/m);
+    const again = await run([...s.args, '--lines', '1000']);
+    expect(again.stdout).toMatch(/^↓ Generate data.txt \[SKIPPED: done at .*; inputs unchanged and verify holds\]$/m);
+  });
+
   it('--json writes only JSON lines, one per state change and progress tick', async () => {
     const s = scratch();
     const r = await run([...s.args, '--json', '--lines', '1000', '--delay-ms', '0']);
