@@ -10,10 +10,23 @@ import { runCommands } from './commands.ts';
 import { clearFreezeState, readFreezeState, writeFreezeState, type FreezeState } from './state.ts';
 import { mysqlReadOnly, pauseRedisWrites, sampleMysql, sampleRedis, setMysqlReadOnly, unpauseRedis, withMysql, withRedis } from './source.ts';
 import { proveQuiet } from './quiet.ts';
+import { takeSourceSnapshot } from './snapshot.ts';
+import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { writeFileAtomic } from '../util/atomic-write.ts';
+import type { SourceSnapshot } from './snapshot.ts';
 
 export * from './state.ts';
 export { proveQuiet, type QuietOptions } from './quiet.ts';
 export { runCommand, runCommands } from './commands.ts';
+export { takeSourceSnapshot, compareSnapshots, snapshotMysql, snapshotRedis, type SourceSnapshot } from './snapshot.ts';
+
+/** The source's pre-migration snapshot, beside freeze.json. */
+export const SNAPSHOT_FILE = 'source-snapshot.json';
+
+export async function readSourceSnapshot(stateDir: string): Promise<SourceSnapshot | undefined> {
+  try { return JSON.parse(await readFile(join(stateDir, SNAPSHOT_FILE), 'utf8')) as SourceSnapshot; } catch { return undefined; }
+}
 export { sampleMysql, sampleRedis, mysqlReadOnly, withMysql, withRedis, DEFAULT_REDIS_PAUSE_MS } from './source.ts';
 
 export interface FreezeOptions {
@@ -26,6 +39,8 @@ export interface FreezeOptions {
   readonly quietTimeoutMs?: number;
   readonly signal?: AbortSignal;
   readonly log?: Logger;
+  /** Record the source's pre-migration snapshot (default true). */
+  readonly snapshot?: boolean;
 }
 
 export async function freezeSource(o: FreezeOptions): Promise<FreezeState> {
@@ -65,9 +80,14 @@ export async function freezeSource(o: FreezeOptions): Promise<FreezeState> {
       ...(redis ? { redis: await withRedis(redis, sampleRedis) } : {}),
     }),
   });
+  log.info(`source quiet for ${o.quietSeconds}s`);
+  if (o.snapshot !== false) {
+    const snap = await takeSourceSnapshot(o.ctx);
+    await writeFileAtomic(join(o.stateDir, SNAPSHOT_FILE), JSON.stringify(snap, null, 2) + '\n');
+    log.info(`source snapshot: ${Object.keys(snap.mysql?.tables ?? {}).length} table(s), ${Object.keys(snap.redis ?? {}).length} redis db(s)`);
+  }
   state = { ...state, quiet: { seconds: o.quietSeconds, ...quiet } };
   await writeFreezeState(o.stateDir, state);
-  log.info(`source quiet for ${o.quietSeconds}s`);
   return state;
 }
 

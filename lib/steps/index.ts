@@ -25,6 +25,11 @@ const engineSteps: Partial<Record<(typeof ENGINE_STEP_IDS)[number], FerryStep>> 
 
 const pick = (...ids: Array<(typeof ENGINE_STEP_IDS)[number]>): FerryStep[] => ids.flatMap((id) => (engineSteps[id] ? [engineSteps[id]!] : []));
 
+/** An engine step by id, when it has landed. */
+export function engineStep(id: string): FerryStep | undefined {
+  return engineSteps[id as (typeof ENGINE_STEP_IDS)[number]];
+}
+
 export function missingSteps(): string[] {
   return ENGINE_STEP_IDS.filter((id) => !engineSteps[id]);
 }
@@ -43,7 +48,7 @@ export function rehearseSteps(): FerryStep[] {
   return [
     preflight as FerryStep, ...pick('mysql-export', 'redis-export'), envTransform as FerryStep,
     composePrepare as FerryStep, composeDataUp as FerryStep, ...pick('mysql-import', 'redis-import', 'mysql-verify', 'redis-verify'),
-    report as FerryStep,
+    composeCutover as FerryStep, report as FerryStep,
   ];
 }
 

@@ -1,0 +1,37 @@
+/**
+ * Step `rollback-stop-stack`: stop every container of the stack's project (containers and volumes
+ * kept, so the incident can be studied and the migration resumed).
+ */
+import { execa } from 'execa';
+import { defineStep } from '../../core/step.ts';
+import type { Config } from '../../config/schema.ts';
+import type { FerryContext } from '../../steps/context.ts';
+import { createComposeClient } from '../../compose/index.ts';
+
+/** Running containers of a compose project, by the label compose v1 and v2 both set. */
+export async function runningContainers(project: string): Promise<string[]> {
+  const r = await execa('docker', ['ps', '-q', '--filter', `label=com.docker.compose.project=${project}`], { reject: false, stdin: 'ignore' });
+  return String(r.stdout).split('\n').map((s) => s.trim()).filter(Boolean);
+}
+
+export default defineStep<Config, FerryContext>({
+  id: 'rollback-stop-stack',
+  title: 'Stop the stack (containers and volumes kept)',
+  async plan({ ctx }) {
+    const running = await runningContainers(ctx.project);
+    return { reads: [`containers of project ${ctx.project}`], changes: running.length ? [`stop ${running.length} container(s) of ${ctx.project}`] : [], pending: running.length > 0 };
+  },
+  async check({ ctx }) {
+    const running = await runningContainers(ctx.project);
+    return { done: running.length === 0, reason: running.length ? `${running.length} container(s) of ${ctx.project} running` : `no container of ${ctx.project} runs` };
+  },
+  async run({ ctx, config, log }) {
+    const client = await createComposeClient({ composeDir: ctx.composeDir, project: ctx.project, files: ['docker-compose.yml', ...config.target.files], redactor: ctx.redactor });
+    await client.stop([]);
+    log.info(`project ${ctx.project} stopped; its volumes and data directories are kept`);
+  },
+  async verify({ ctx }) {
+    const running = await runningContainers(ctx.project);
+    return { ok: running.length === 0, findings: running.length ? [`${running.length} container(s) of ${ctx.project} still run`] : [] };
+  },
+});

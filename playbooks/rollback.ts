@@ -1,0 +1,23 @@
+/**
+ * ferry rollback, for incidents: stop the stack (volumes kept), restore the original .env (checksum
+ * verified), check the source against its pre-migration snapshot, lift the freeze and restart the
+ * host services. --with-data first copies back what was written in the containers after cutover.
+ */
+import { runPlaybookCli } from './runtime/index.ts';
+import { prepareRollback } from '../lib/playbooks/prepare-rollback.ts';
+import { startDemo } from '../lib/demo/index.ts';
+
+process.exitCode = await runPlaybookCli({
+  id: 'rollback',
+  title: 'Roll back to the host services',
+  description: `
+Stops every container of the stack (containers, volumes and data directories are kept), puts the
+original .env back byte for byte, checks the source still matches the snapshot taken at the freeze,
+lifts the freeze and runs freeze.startWriters. Safe to run twice. With --with-data, the stack's data
+is copied back to the host first (the same engines, reversed) and verified instead.`,
+  options: {
+    'with-data': { type: 'boolean', help: 'copy back to the host what was written in the containers after cutover, then verify' },
+  },
+  demo: (a) => startDemo(a),
+  prepare: (a) => prepareRollback(a),
+});
