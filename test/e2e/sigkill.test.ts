@@ -7,7 +7,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { jsonLines, resultOf, run, scratch, snapshot, start } from '../fixtures-playbook/drive.ts';
 
-const SLOW = ['--lines', '4000', '--delay-ms', '20', '--json'];
+const SLOW = ['--lines', '2000', '--delay-ms', '20', '--json'];
 const KILLS = 20;
 
 describe('SIGKILL at random instants', { timeout: 300_000 }, () => {

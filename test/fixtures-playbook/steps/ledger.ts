@@ -2,7 +2,7 @@
 import { appendFile, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { defineStep } from '../../../lib/core/step.ts';
-import type { FixtureCtx } from './context.ts';
+import { sleep, type FixtureCtx } from './context.ts';
 
 const ENTRY = 'transform complete\n';
 const read = (ctx: FixtureCtx) => readFile(join(ctx.outDir, 'ledger.txt'), 'utf8').catch(() => '');
@@ -16,9 +16,11 @@ export default defineStep<unknown, FixtureCtx>({
   async plan({ ctx }) {
     return { reads: [join(ctx.outDir, 'ledger.txt')], changes: [`append "${ENTRY.trim()}" to ledger.txt`] };
   },
-  async run({ ctx }) {
+  async run({ ctx, signal }) {
     if (!(await read(ctx)).includes(ENTRY)) await appendFile(join(ctx.outDir, 'ledger.txt'), ENTRY);
     if (ctx.failAt === 'ledger') throw new Error('ledger: failing on purpose after appending');
+    // A window between the effect and its record: a kill here must resume through `check`.
+    await sleep(ctx.delayMs * 10, signal);
   },
   async verify({ ctx }) {
     const n = (await read(ctx)).split(ENTRY).length - 1;

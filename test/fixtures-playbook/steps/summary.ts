@@ -3,7 +3,7 @@ import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { defineStep } from '../../../lib/core/step.ts';
 import { writeFileAtomic } from '../../../lib/util/atomic-write.ts';
-import type { FixtureCtx } from './context.ts';
+import { sleep, type FixtureCtx } from './context.ts';
 
 const body = (outputs: ReadonlyMap<string, { artifacts?: readonly { path: string; sha256: string; bytes: number }[] }>) =>
   `${JSON.stringify({ artifacts: ['generate', 'transform'].map((id) => ({ step: id, sha256: outputs.get(id)?.artifacts?.[0]?.sha256, bytes: outputs.get(id)?.artifacts?.[0]?.bytes })) }, null, 2)}\n`;
@@ -15,7 +15,8 @@ export default defineStep<unknown, FixtureCtx>({
   async plan({ ctx }) {
     return { reads: ['outputs of generate and transform'], changes: [`write ${join(ctx.outDir, 'summary.json')}`] };
   },
-  async run({ ctx, outputs }) {
+  async run({ ctx, outputs, signal }) {
+    await sleep(ctx.delayMs * 10, signal);
     await writeFileAtomic(join(ctx.outDir, 'summary.json'), body(outputs));
     if (ctx.failAt === 'summary') throw new Error('summary: failing on purpose after writing');
     return { data: { written: true } };

@@ -27,7 +27,7 @@ export default defineStep<unknown, FixtureCtx>({
     });
     const out = createWriteStream(path);
     out.write(`# salt ${ctx.salt}\n`);
-    await pipeline(createReadStream(join(ctx.outDir, 'data.txt'), { highWaterMark: 16 * 1024 }), upper, out);
+    await pipeline(createReadStream(join(ctx.outDir, 'data.txt'), { highWaterMark: 8 * 1024 }), upper, out);
     if (ctx.failAt === 'transform') throw new Error('transform: failing on purpose after writing');
     return { artifacts: [await artifactOf(path)] };
   },
