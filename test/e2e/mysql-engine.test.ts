@@ -53,7 +53,7 @@ describe('mysql engine: export, import, verify', { timeout: 900_000 }, () => {
     try {
       expect(await one(d, 'SELECT @@GLOBAL.local_infile + 0 AS v')).toEqual({ v: 0 });
       for (const sql of [
-        'SELECT id, happened_on, happened_at FROM legacy_events ORDER BY id',
+        'SELECT id, happened_on, happened_at, ratio, ratio * 1e0 AS wide FROM legacy_events ORDER BY id',
         'SELECT tag, hits, note FROM tag_log ORDER BY tag, hits, note',
         'SELECT `select`, `key`, `group`, `desc` FROM `order` ORDER BY 1, 2',
         'SELECT id, SHA2(body, 256) AS h, LENGTH(body) AS n FROM attachments ORDER BY id',
