@@ -14,7 +14,7 @@ export interface ComposeClientOptions {
   readonly composeDir: string;
   /** Compose project name (lowercase letters, digits, `_`, `-`). */
   readonly project: string;
-  /** Compose files relative to composeDir (or absolute); default `['docker-compose.yml']`. */
+  /** Compose files relative to composeDir (or absolute); `docker-compose.yml` is put first when absent. */
   readonly files?: readonly string[];
   /** Variables for interpolation (image names…), added to the inherited environment. */
   readonly env?: Readonly<Record<string, string>>;
@@ -41,6 +41,8 @@ export interface DownOptions {
 }
 
 const PROJECT = /^[a-z0-9][a-z0-9_-]*$/;
+/** The stack's base file: every client reads it first, so overrides alone never make a stack. */
+export const BASE_FILE = 'docker-compose.yml';
 
 export type ComposeClient = Awaited<ReturnType<typeof createComposeClient>>;
 
@@ -49,7 +51,7 @@ export async function createComposeClient(options: ComposeClientOptions) {
     throw new TypeError(`Expected the compose \`project\` to match ${PROJECT}, got \`${options.project}\``);
   }
   const cli = options.cli ?? await detectCompose();
-  const files = options.files?.length ? options.files : ['docker-compose.yml'];
+  const files = [BASE_FILE, ...(options.files ?? []).filter((f) => f !== BASE_FILE)];
   const base = [...cli.prefix, '-p', options.project, ...files.flatMap((f) => ['-f', f])];
   const redact = (s: string) => options.redactor?.redact(s) ?? s;
   const where = `compose project ${options.project} (${options.composeDir})`;

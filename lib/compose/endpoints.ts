@@ -1,7 +1,7 @@
 /** Where ferry reaches the stack's data services during the migration: 127.0.0.1, migration ports. */
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { FerryError } from '../core/errors.ts';
+import { secretPath } from './layout.ts';
 import type { MysqlEndpoint, RedisEndpoint } from '../steps/context.ts';
 
 export interface TargetEndpointsConfig {
@@ -9,7 +9,7 @@ export interface TargetEndpointsConfig {
 }
 
 export async function readSecret(composeDir: string, name: string): Promise<string> {
-  const path = join(composeDir, 'secrets', name);
+  const path = secretPath(composeDir, name);
   try {
     return (await readFile(path, 'utf8')).replace(/\r?\n$/, '');
   } catch (e) {

@@ -8,7 +8,7 @@ export {
   targetLowerCaseTableNames, renderLowerCaseCnf, type MigrationAccess, type MysqlImportSettings,
 } from './migration-access.ts';
 export { readMysqlSettings, type MysqlServerSettings } from './mysql-settings.ts';
-export { LAYOUT_DIRS, DATA_SECRETS, prepareLayout, generatePassword, type LayoutResult } from './layout.ts';
+export { LAYOUT_DIRS, DATA_SECRETS, prepareLayout, generatePassword, secretPath, type LayoutResult } from './layout.ts';
 export { targetEndpoints, readSecret, type TargetEndpointsConfig } from './endpoints.ts';
 export { composeServiceControl, DATA_DIRS } from './service-control.ts';
 export { createStackClient, stackFiles, containerAccess, removeMigrationNetwork, migrationNetworks, type StackOptions, type ContainerAccess } from './stack.ts';

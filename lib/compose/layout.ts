@@ -14,8 +14,20 @@ export const LAYOUT_DIRS = [
   'storage', 'logs', 'logs/app', 'logs/nginx', 'ssl', 'secrets', 'backups',
 ] as const;
 
-/** Secret files the data services need, generated when absent. */
+/** Secrets the data services need, generated when absent (the env step may have written the app's). */
 export const DATA_SECRETS = ['mysql_root_password', 'mysql_password', 'redis_password', 'grafana_admin_password'] as const;
+
+/**
+ * File modes: 0600 where the image reads the secret as root before dropping privileges (mysql's and
+ * redis's entrypoints, healthchecks); 0644 where the service itself runs as a non-root user, because
+ * compose bind-mounts file secrets as they are. The 0700 folder keeps other host users out.
+ */
+const SECRET_MODES: Readonly<Record<string, number>> = { grafana_admin_password: 0o644 };
+
+/** `<composeDir>/secrets/<name>.txt`, the naming the env step uses too. */
+export function secretPath(composeDir: string, name: string): string {
+  return join(composeDir, 'secrets', `${name}.txt`);
+}
 
 export interface LayoutResult {
   readonly createdDirs: readonly string[];
@@ -40,11 +52,9 @@ export async function prepareLayout(composeDir: string, secrets: readonly string
   await chmod(join(composeDir, 'secrets'), 0o700);
   const createdSecrets: string[] = [];
   for (const name of secrets) {
-    const path = join(composeDir, 'secrets', name);
+    const path = secretPath(composeDir, name);
     if (await exists(path)) continue;
-    // 0644 inside a 0700 folder: compose bind-mounts the file as it is, and the official mysql image
-    // reads *_FILE after dropping to uid 999; the folder keeps other host users out.
-    await writeFileAtomic(path, generatePassword(), 0o644);
+    await writeFileAtomic(path, generatePassword(), SECRET_MODES[name] ?? 0o600);
     createdSecrets.push(name);
   }
   return { createdDirs, createdSecrets };

@@ -9,11 +9,11 @@ import { join } from 'node:path';
 import { defineStep } from '../core/step.ts';
 import type { Config } from '../config/schema.ts';
 import type { FerryContext } from './context.ts';
-import { DATA_SECRETS, LAYOUT_DIRS, prepareLayout } from '../compose/layout.ts';
+import { DATA_SECRETS, LAYOUT_DIRS, prepareLayout, secretPath } from '../compose/layout.ts';
 import { DATA_DIRS } from '../compose/service-control.ts';
 
 async function missing(composeDir: string): Promise<string[]> {
-  const paths = [...LAYOUT_DIRS, ...DATA_SECRETS.map((s) => `secrets/${s}`)];
+  const paths = [...LAYOUT_DIRS, ...DATA_SECRETS.map((s) => `secrets/${s}.txt`)];
   const found = await Promise.all(paths.map((p) => stat(join(composeDir, p)).then(() => true, () => false)));
   return paths.filter((_, i) => !found[i]);
 }
@@ -45,8 +45,8 @@ export default defineStep<Config, FerryContext>({
     const mode = await stat(join(ctx.composeDir, 'secrets')).then((s) => s.mode & 0o777, () => undefined);
     if (mode !== undefined && mode !== 0o700) findings.push(`${join(ctx.composeDir, 'secrets')} has mode ${mode.toString(8)}, expected 700`);
     for (const s of DATA_SECRETS) {
-      const size = await stat(join(ctx.composeDir, 'secrets', s)).then((x) => x.size, () => 0);
-      if (size === 0) findings.push(`secrets/${s} is empty`);
+      const size = await stat(secretPath(ctx.composeDir, s)).then((x) => x.size, () => 0);
+      if (size === 0) findings.push(`secrets/${s}.txt is empty`);
     }
     return { ok: findings.length === 0, findings };
   },
@@ -56,7 +56,7 @@ export default defineStep<Config, FerryContext>({
     if (inUse && created.length) {
       log.warn(`kept ${created.join(', ')}: the data directories hold data initialised with them`);
     } else {
-      for (const s of created) await rm(join(ctx.composeDir, 'secrets', s), { force: true });
+      for (const s of created) await rm(secretPath(ctx.composeDir, s), { force: true });
     }
     // Only the directories this step created, and only while empty.
     for (const d of [...((previous?.data?.createdDirs ?? []) as string[])].reverse()) {

@@ -19,7 +19,7 @@ import type { StepOutputs, StepParams } from '../../lib/core/step.ts';
 import { Redactor } from '../../lib/util/redact.ts';
 import type { FerryContext } from '../../lib/steps/context.ts';
 import {
-  availableComposes, composeServiceControl, prepareLayout, LOWER_CASE_CNF, containerAccess, createComposeClient, createStackClient, targetEndpoints, waitHealthy,
+  availableComposes, composeServiceControl, prepareLayout, LOWER_CASE_CNF, secretPath, containerAccess, createComposeClient, createStackClient, targetEndpoints, waitHealthy,
   type ComposeCli,
 } from '../../lib/compose/index.ts';
 import prepare from '../../lib/steps/compose-prepare.ts';
@@ -92,11 +92,11 @@ describe.each(clis.map((cli) => [cli.kind, cli] as const))('compose stack under 
     outputs.set('compose-prepare', out);
     expect(out.data?.createdSecrets).toEqual(['mysql_root_password', 'mysql_password', 'redis_password', 'grafana_admin_password']);
     expect((await stat(join(dir, 'secrets'))).mode & 0o777).toBe(0o700);
-    const rootPw = await readFile(join(dir, 'secrets', 'mysql_root_password'), 'utf8');
+    const rootPw = await readFile(secretPath(dir, 'mysql_root_password'), 'utf8');
     expect(rootPw).toMatch(/^[A-Za-z0-9_-]{43}$/);
     const again = (await prepare.run(params('compose-prepare')))!;
     expect(again.data?.createdSecrets).toEqual([]);
-    expect(await readFile(join(dir, 'secrets', 'mysql_root_password'), 'utf8')).toBe(rootPw);
+    expect(await readFile(secretPath(dir, 'mysql_root_password'), 'utf8')).toBe(rootPw);
     expect((await prepare.verify!(params('compose-prepare'))).findings).toEqual([]);
     expect((await prepare.check!(params('compose-prepare'))).done).toBe(true);
   });
@@ -132,7 +132,7 @@ describe.each(clis.map((cli) => [cli.kind, cli] as const))('compose stack under 
 
   it('executes in a service with streamed stdin, the password only in env', async () => {
     const c = await createStackClient({ composeDir: dir, project, files: config.target.files, migrationAccess: true });
-    const password = await readFile(join(dir, 'secrets', 'redis_password'), 'utf8');
+    const password = await readFile(secretPath(dir, 'redis_password'), 'utf8');
     const r = await c.exec('redis', ['redis-cli', '--no-auth-warning'], {
       env: { REDISCLI_AUTH: password }, stdin: Readable.from(['SET streamed:a 1\n', 'INCR streamed:a\n', 'GET session:survivor\n']),
     });
@@ -162,7 +162,7 @@ describe.each(clis.map((cli) => [cli.kind, cli] as const))('compose stack under 
     expect((await cutover.check!(params('compose-cutover'))).done).toBe(true);
     const c = await createStackClient({ composeDir: dir, project, files: config.target.files, migrationAccess: false });
     expect((await containerAccess(c, ['mysql', 'redis'])).every((a) => a.published.length === 0 && !a.migrationAccess)).toBe(true);
-    const pw = await readFile(join(dir, 'secrets', 'mysql_root_password'), 'utf8');
+    const pw = await readFile(secretPath(dir, 'mysql_root_password'), 'utf8');
     const r = await c.exec('mysql', ['mysql', '-uroot', '-N', '-B', '-e', 'SELECT name FROM vedfolnir.survivor'], { env: { MYSQL_PWD: pw } });
     expect(r.stdout.trim()).toBe('ærøskøbing ✓');
   });
@@ -175,7 +175,7 @@ describe.each(clis.map((cli) => [cli.kind, cli] as const))('compose stack under 
     expect(await readdir(join(dir, 'data', 'mysql'))).toContain('vedfolnir');
     await c.up(['mysql']);
     await waitHealthy(c, ['mysql'], { timeoutMs: 120_000 });
-    const pw = await readFile(join(dir, 'secrets', 'mysql_root_password'), 'utf8');
+    const pw = await readFile(secretPath(dir, 'mysql_root_password'), 'utf8');
     const r = await c.exec('mysql', ['mysql', '-uroot', '-N', '-B', '-e', 'SELECT COUNT(*) FROM vedfolnir.survivor'], { env: { MYSQL_PWD: pw } });
     expect(r.stdout.trim()).toBe('1');
     await c.down();

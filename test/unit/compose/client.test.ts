@@ -29,6 +29,12 @@ describe('createComposeClient', () => {
     expect((await argv()).slice(-3)).toEqual(['-d', 'mysql', 'redis']);
   });
 
+  it('reads the base file first even when only overrides are named', async () => {
+    const c = await createComposeClient({ composeDir: dir, project: 'vedfolnir', files: ['docker-compose.test.yml'], cli });
+    await c.stop(['redis']);
+    expect(await argv()).toEqual(['compose', '-p', 'vedfolnir', '-f', 'docker-compose.yml', '-f', 'docker-compose.test.yml', 'stop', 'redis']);
+  });
+
   it('refuses a project name compose would mangle', async () => {
     await expect(createComposeClient({ composeDir: dir, project: 'My Stack', cli })).rejects.toThrow(TypeError);
   });
