@@ -43,6 +43,7 @@ export async function prepareRehearse(a: PrepareArgs): Promise<Prepared> {
   }) as Config;
   const cleanup = async () => {
     if (a.dryRun) return;
+    if (process.env.FERRY_KEEP_REHEARSAL === '1') return; // for debugging a failed rehearsal
     for (const f of [`report.rehearse.json`, `report.rehearse.md`]) {
       await cp(join(config.stateDir, f), join(real.stateDir, f)).catch(() => undefined);
     }

@@ -11,6 +11,7 @@ import type { FerryContext, MysqlEndpoint, PlaybookMode, RedisEndpoint, ServiceC
 import type { Redactor } from '../util/redact.ts';
 import { FerryError } from '../core/errors.ts';
 import { createComposeClient, composeServiceControl, DATA_DIRS, type ComposeClient } from '../compose/index.ts';
+import { secretPath } from '../compose/layout.ts';
 import { mysqlEndpointFromUrl, redisEndpointFromUrl, type Env } from './endpoints.ts';
 
 export interface ResolveContextOptions {
@@ -31,7 +32,7 @@ function lazySecret(composeDir: string, name: string, redactor: Redactor): () =>
   let value: string | undefined;
   return () => {
     if (value !== undefined) return value;
-    const path = join(composeDir, 'secrets', name);
+    const path = secretPath(composeDir, name);
     try {
       value = readFileSync(path, 'utf8').replace(/\r?\n$/, '');
     } catch (e) {
