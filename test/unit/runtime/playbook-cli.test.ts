@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, jsonLines, resultOf, run, scratch, snapshot, start } from '../../fixtures-playbook/drive.ts';
 
@@ -116,5 +116,36 @@ describe('playbook CLI (fixture playbook, real child processes)', { timeout: 60_
     expect((await run([...s.args, '--delay-ms', '0'])).code).toBe(0);
     expect(snapshot(s.out)).toEqual(snapshot(ref.out));
   });
-});
 
+  it('after a SIGKILL, refuses the stale lock naming the pid and the flag, then resumes with --break-stale-lock', async () => {
+    const s = scratch();
+    const p = start([...s.args, '--json', '--delay-ms', '30']);
+    await new Promise<void>((res) => {
+      const poll = setInterval(() => { if (p.stdout().includes('"type":"step-start"')) { clearInterval(poll); res(); } }, 5);
+    });
+    p.child.kill('SIGKILL');
+    await p.done;
+    const refused = await run([...s.args, '--delay-ms', '0']);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain(`pid ${p.child.pid}`);
+    expect(refused.stderr).toMatch(/hint: .*--break-stale-lock/);
+    expect((await run([...s.args, '--delay-ms', '0', '--break-stale-lock'])).code).toBe(0);
+  });
+
+  it('names the config field, value and expected form; --json puts the error on one JSON line', async () => {
+    const s = scratch();
+    const cfg = join(s.out, '..', 'ferry.config.json');
+    writeFileSync(cfg, JSON.stringify({ source: { redis: { url: 'redis://:hunter2-secret@127.0.0.1:6379' } }, app: { envFile: '.env' }, target: { composeDir: '.', project: 'Bad Name', migrationPorts: { redis: 'high' } } }));
+    const args = ['--config', cfg, '--out', s.out];
+    const r = await run(args);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^✖ ferry\.config\.json: target\.project: got "Bad Name"; expected lowercase letters, digits, _ and - \(and 1 more\)$/m);
+    expect(r.stderr).toMatch(/^ {4}target\.migrationPorts\.redis: got "high"; expected number/m);
+    const j = await run([...args, '--json']);
+    expect(j.code).toBe(1);
+    const lines = jsonLines(j.stdout);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({ type: 'error', error: { code: 'E_CONFIG', hint: expect.stringContaining('ferry.config.json') } });
+    expect(j.stdout + j.stderr + r.stderr).not.toContain('hunter2-secret');
+  });
+});
