@@ -11,9 +11,16 @@ export function referencedNames(value: string): string[] {
   return [...value.matchAll(VARIABLE)].map((m) => m[1] ?? '');
 }
 
-/** Expand `${…}` references in one value against `env`. */
-export function expandValue(value: string, env: Readonly<Record<string, string | undefined>>): string {
-  return value.replace(VARIABLE, (_m, name: string, fallback: string | undefined) => env[name] ?? fallback ?? '');
+/** A variable lookup: a string, `null` for "set without a value" (reads as ""), undefined for unset. */
+export type Lookup = (name: string) => string | null | undefined;
+
+/** Expand `${…}` references in one value (a set-but-empty variable wins over the default, as in python-dotenv). */
+export function expandValue(value: string, env: Readonly<Record<string, string | undefined>> | Lookup): string {
+  const lookup: Lookup = typeof env === 'function' ? env : (name) => (Object.hasOwn(env, name) ? env[name] : undefined);
+  return value.replace(VARIABLE, (_m, name: string, fallback: string | undefined) => {
+    const found = lookup(name);
+    return found === undefined ? (fallback ?? '') : (found ?? '');
+  });
 }
 
 export interface ResolveOptions {
@@ -28,12 +35,13 @@ export function resolveEnv(doc: EnvDocument, options: ResolveOptions = {}): Map<
   const environ = options.environ ?? {};
   const override = options.override ?? true;
   const values = new Map<string, string | undefined>();
+  const fromEnviron = (name: string) => (Object.hasOwn(environ, name) ? environ[name] : undefined);
+  const fromFile = (name: string) => (values.has(name) ? (values.get(name) ?? null) : undefined);
+  const first = (a: Lookup, b: Lookup): Lookup => (n) => { const v = a(n); return v === undefined ? b(n) : v; };
+  const lookup = override ? first(fromFile, fromEnviron) : first(fromEnviron, fromFile);
   for (const b of doc.bindings) {
     if (b.key === undefined) continue;
-    if (b.value === undefined) { values.set(b.key, undefined); continue; }
-    const fromFile = Object.fromEntries([...values].filter(([, v]) => v !== undefined));
-    const env = override ? { ...environ, ...fromFile } : { ...fromFile, ...environ };
-    values.set(b.key, expandValue(b.value, env));
+    values.set(b.key, b.value === undefined ? undefined : expandValue(b.value, lookup));
   }
   return values;
 }

@@ -2,7 +2,7 @@
  * What `compose/app/entrypoint-secrets.sh` does at start-up, as a function: the tests prove the
  * shell script and this agree, and that transform → rebuild gives back every original value.
  */
-import { PLACEHOLDER } from './rules.ts';
+import { PLACEHOLDER, SECRETS_MOUNT } from './rules.ts';
 import { percentEncode } from './url.ts';
 
 /**
@@ -13,7 +13,7 @@ export function rebuildSecretUrls(env: Readonly<Record<string, string>>, readSec
   const out: Record<string, string> = { ...env };
   for (const [key, value] of Object.entries(env)) {
     const base = key.endsWith('_FILE') ? key.slice(0, -5) : undefined;
-    const name = value.startsWith('/run/secrets/') ? value.slice('/run/secrets/'.length) : undefined;
+    const name = value.startsWith(`${SECRETS_MOUNT}/`) ? value.slice(SECRETS_MOUNT.length + 1) : undefined;
     if (base && name && !(base in env)) {
       const secret = readSecret(name);
       if (secret !== undefined) out[base] = secret;

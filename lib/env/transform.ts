@@ -20,7 +20,8 @@
  */
 import { parseEnv, serializeEnv } from './parse.ts';
 import type { EnvBinding, EnvDocument } from './parse.ts';
-import { commentOut, withKey, withValue } from './encode.ts';
+import { withKey, withValue } from './encode.ts';
+import { rewritePlain } from './rewrite-plain.ts';
 import { redactedDiff } from './diff.ts';
 import { referencedNames } from './expand.ts';
 import { rewriteUrl } from './rewrite-url.ts';
@@ -85,26 +86,6 @@ export function duplicateKeyWarnings(doc: EnvDocument, file = '.env'): string[] 
 function ruleFor(b: EnvBinding, rules: readonly ServiceRule[]): ServiceRule | undefined {
   const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//u.exec(b.value ?? '')?.[1];
   return (scheme ? rules.find((r) => matchesAny(scheme, r.schemes)) : undefined) ?? rules.find((r) => matchesAny(b.key ?? '', r.keys));
-}
-
-const LOCAL_HOSTPORT = /^(localhost|127(?:\.\d{1,3}){3}|::1|\[::1\]|0\.0\.0\.0)(?::(\d+))?$/iu;
-
-/** Rewrites of plain (non-URL) values: `*_HOST`, `*_PORT`, unix socket paths. */
-function rewritePlain(b: EnvBinding, rule: ServiceRule): { binding: EnvBinding; what: string } | undefined {
-  const key = b.key as string;
-  const value = b.value ?? '';
-  if (/^\/\S*\.sock(et)?$/u.test(value) || (/SOCKET|UNIX_PORT/iu.test(key) && value.startsWith('/'))) {
-    return { binding: commentOut(b, `ferry: unix socket unreachable from the container, use ${rule.host}:${rule.port}`), what: 'unix socket path commented out' };
-  }
-  const hp = LOCAL_HOSTPORT.exec(value);
-  if (hp && /(HOST|HOSTNAME|SERVER|ADDR|ADDRESS)$/iu.test(key)) {
-    const port = hp[2] === undefined ? '' : `:${rule.keepPort ? hp[2] : rule.port}`;
-    return { binding: withValue(b, `${rule.host}${port}`), what: `host ${value} → ${rule.host}${port}` };
-  }
-  if (/PORT$/iu.test(key) && /^\d+$/u.test(value) && !rule.keepPort && value !== String(rule.port)) {
-    return { binding: withValue(b, String(rule.port)), what: `port ${value} → ${rule.port}` };
-  }
-  return undefined;
 }
 
 /** Rewrite a python-dotenv .env for the Compose stack. Throws `E_ENV_PARSE` on an unparseable line. */

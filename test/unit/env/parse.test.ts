@@ -19,6 +19,10 @@ describe('parseEnv', () => {
     });
   });
 
+  it('reads a key without = as set without a value (it expands to "", not to the default)', () => {
+    expect(values('A\nB=${A:-d}\n')).toEqual({ A: undefined, B: '' });
+  });
+
   it('keeps the last of duplicated keys and records every line', () => {
     const doc = parseEnv('A=1\n\n# c\nA=2\n');
     expect(values('A=1\nA=2\n')).toEqual({ A: '2' });
