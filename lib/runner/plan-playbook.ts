@@ -7,6 +7,7 @@ import type { StepOutputs } from '../core/step.ts';
 import { assertJournalMatches } from '../journal/invariants.ts';
 import type { Journal } from '../journal/types.ts';
 import { artifactMismatch } from '../util/sha256.ts';
+import { assertSourceUnchanged } from './run-step.ts';
 import { stepParams } from './step-params.ts';
 import type { RunEvent, RunOptions, RunResult, StepResult } from './types.ts';
 
@@ -30,6 +31,7 @@ export async function planPlaybook<Cfg, Ctx>(opts: RunOptions<Cfg, Ctx>, journal
     try {
       let done: string | undefined;
       const fingerprint = step.fingerprint ? await step.fingerprint(params) : undefined;
+      if (entry) await assertSourceUnchanged(step, entry, params);
       if (entry && entry.fingerprint === fingerprint) {
         let why: string | undefined;
         for (const a of entry.outputs.artifacts ?? []) why ??= await artifactMismatch(a, signal);

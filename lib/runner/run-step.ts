@@ -26,11 +26,7 @@ export async function runStep<Cfg, Ctx>(s: StepRunScope<Cfg, Ctx>, step: Step<Cf
   try {
     const fingerprint = step.fingerprint ? await step.fingerprint(params) : undefined;
     if (entry) {
-      if (step.sourceState && entry.sourceState !== undefined && (await step.sourceState(params)) !== entry.sourceState) {
-        throw new FerryError('E_SOURCE_CHANGED', `the source changed since "${step.id}" ran at ${entry.finishedAt}`, {
-          hint: `its export no longer matches the source: re-run with --restart-from ${step.id} to export again (later steps run again too)`,
-        });
-      }
+      await assertSourceUnchanged(step, entry, params);
       const again = await whyRunAgain(step, entry, fingerprint, params, s.signal);
       if (typeof again !== 'string') {
         const reason = `done at ${entry.finishedAt}; inputs unchanged${step.verify ? ' and verify holds' : ''}`;
@@ -72,6 +68,15 @@ export async function runStep<Cfg, Ctx>(s: StepRunScope<Cfg, Ctx>, step: Step<Cf
     if (ran) reason = await undoPartial(s, step, params.previous, reason);
     return { result: { ...base, status: 'failed', reason, durationMs: s.now() - t0, error: json } };
   }
+}
+
+/** A step that declares `sourceState` refuses to resume when the source changed since it ran. */
+export async function assertSourceUnchanged<Cfg, Ctx>(step: Step<Cfg, Ctx>, entry: JournalEntry, params: Parameters<Step<Cfg, Ctx>['plan']>[0]): Promise<void> {
+  if (!step.sourceState || entry.sourceState === undefined) return;
+  if ((await step.sourceState(params)) === entry.sourceState) return;
+  throw new FerryError('E_SOURCE_CHANGED', `the source changed since "${step.id}" ran at ${entry.finishedAt}`, {
+    hint: `its export no longer matches the source: re-run with --restart-from ${step.id} to export again (later steps run again too)`,
+  });
 }
 
 /** Undefined or a VerifyResult when the recorded step still holds; otherwise why it must run again. */

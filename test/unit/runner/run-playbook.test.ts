@@ -118,6 +118,13 @@ describe('runPlaybook', () => {
     expect(String(r.steps[1]?.error?.hint)).toContain('--restart-from b');
     expect(w.calls).not.toContain('undo:b');
 
+    const planned = await runPlaybook({ ...base(), playbook: pb(), journal, dryRun: true });
+    expect(planned.status).toBe('failed');
+    expect(planned.steps[1]?.error).toMatchObject({ code: 'E_SOURCE_CHANGED' });
+    const replanned = await runPlaybook({ ...base(), playbook: pb(), journal, dryRun: true, restartFrom: 'b' });
+    expect(replanned.status).toBe('planned');
+    expect(replanned.steps.every((x) => x.error === undefined)).toBe(true);
+
     const again = await runPlaybook({ ...base(), playbook: pb(), journal, restartFrom: 'b' });
     expect(statuses(again)).toEqual(['a:skipped', 'b:done', 'c:done', 'd:done']);
     expect((await journal.get('b'))?.sourceState).toBe('v2');
