@@ -16,6 +16,9 @@ export interface BuildReportOptions {
   readonly mode: string;
   readonly project: string;
   readonly outputs: ReadonlyMap<string, StepOutputs>;
+  /** Verify results gathered by lib/report/sources.ts (default: the steps' outputs as they are). */
+  readonly mysqlData?: unknown;
+  readonly redisData?: unknown;
   readonly timings: readonly TimingLine[];
   readonly ttlToleranceMs: number;
   readonly quietSeconds: number;
@@ -24,8 +27,8 @@ export interface BuildReportOptions {
 }
 
 export function buildReport(o: BuildReportOptions): FerryReport {
-  const mysqlData = o.outputs.get('mysql-verify')?.data;
-  const redisData = o.outputs.get('redis-verify')?.data;
+  const mysqlData = o.mysqlData ?? o.outputs.get('mysql-verify')?.data;
+  const redisData = o.redisData ?? o.outputs.get('redis-verify')?.data;
   const pre = o.outputs.get('preflight')?.data?.findings as Finding[] | undefined;
   const tables = tableLines(mysqlData);
   const mysql = mysqlData === undefined ? undefined : {

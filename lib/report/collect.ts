@@ -36,8 +36,8 @@ export function tableLines(data: unknown): TableLine[] {
   return list.filter(isObj).map((t) => {
     const line: TableLine = {
       table: str(first(t, ['table', 'name', 'id'])) ?? '?',
-      ...opt('sourceRows', num(first(t, ['sourceRows', 'source.rows', 'source.count', 'rows.source', 'sourceCount']))),
-      ...opt('targetRows', num(first(t, ['targetRows', 'target.rows', 'target.count', 'rows.target', 'targetCount']))),
+      ...opt('sourceRows', num(first(t, ['sourceRows', 'expectedRows', 'source.rows', 'source.count', 'rows.source', 'sourceCount']))),
+      ...opt('targetRows', num(first(t, ['targetRows', 'actualRows', 'target.rows', 'target.count', 'rows.target', 'targetCount']))),
       ...opt('sourceChecksum', str(first(t, ['sourceChecksum', 'source.checksum', 'checksum.source']))),
       ...opt('targetChecksum', str(first(t, ['targetChecksum', 'target.checksum', 'checksum.target']))),
       ok: false,
@@ -64,7 +64,7 @@ export function redisDbLines(data: unknown): RedisDbLine[] {
 }
 
 export function appCheckLines(data: unknown): AppCheckLine[] {
-  const raw = findUnder(data, ['categories']);
+  const raw = findUnder(data, ['categories', 'app']);
   if (!isObj(raw)) return [];
   return Object.entries(raw).filter(([, v]) => isObj(v)).map(([category, v]) => {
     const o = v as Obj;

@@ -12,6 +12,12 @@ import envTransform from './env-transform.ts';
 import composePrepare from './compose-prepare.ts';
 import composeDataUp from './compose-data-up.ts';
 import composeCutover from './compose-cutover.ts';
+import mysqlExport from './mysql-export.ts';
+import mysqlImport from './mysql-import.ts';
+import mysqlVerify from './mysql-verify.ts';
+import redisExport from './redis-export.ts';
+import redisImport from './redis-import.ts';
+import redisVerify from './redis-verify.ts';
 import unfreeze from './unfreeze.ts';
 import report from './report.ts';
 
@@ -19,9 +25,12 @@ export type FerryStep = Step<Config, FerryContext>;
 
 export { preflight, freeze, envTransform, composePrepare, composeDataUp, composeCutover, unfreeze, report };
 
-/** Engine steps, by id, as they land (mysql-*, redis-*); a missing one is reported by `missingSteps`. */
+/** The engine steps, by id. */
 export const ENGINE_STEP_IDS = ['mysql-export', 'redis-export', 'mysql-import', 'redis-import', 'mysql-verify', 'redis-verify'] as const;
-const engineSteps: Partial<Record<(typeof ENGINE_STEP_IDS)[number], FerryStep>> = {};
+const engineSteps: Partial<Record<(typeof ENGINE_STEP_IDS)[number], FerryStep>> = {
+  'mysql-export': mysqlExport as FerryStep, 'mysql-import': mysqlImport as FerryStep, 'mysql-verify': mysqlVerify as FerryStep,
+  'redis-export': redisExport as FerryStep, 'redis-import': redisImport as FerryStep, 'redis-verify': redisVerify as FerryStep,
+};
 
 const pick = (...ids: Array<(typeof ENGINE_STEP_IDS)[number]>): FerryStep[] => ids.flatMap((id) => (engineSteps[id] ? [engineSteps[id]!] : []));
 

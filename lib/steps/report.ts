@@ -8,6 +8,7 @@ import type { Config } from '../config/schema.ts';
 import type { FerryContext } from './context.ts';
 import { readJournal } from '../journal/index.ts';
 import { buildReport, writeReport, type TimingLine } from '../report/index.ts';
+import { mysqlVerifyData, redisVerifyData } from '../report/sources.ts';
 
 export default defineStep<Config, FerryContext>({
   id: 'report',
@@ -22,6 +23,7 @@ export default defineStep<Config, FerryContext>({
     }));
     const report = buildReport({
       playbook: ctx.mode, mode: ctx.mode, project: ctx.project, outputs, timings,
+      mysqlData: await mysqlVerifyData(outputs, ctx.artifactsDir), redisData: await redisVerifyData(outputs, config.stateDir),
       ttlToleranceMs: config.redis.ttlToleranceMs, quietSeconds: config.freeze.quietSeconds, redactor: ctx.redactor,
     });
     const files = await writeReport(config.stateDir, report);
