@@ -2,7 +2,8 @@
  * One playbook per state directory at a time: `<stateDir>/lock` holds pid, host and time. It is
  * created whole (written to a temp file, then hard-linked into place, which fails if it exists), so a
  * crash never leaves an empty lock. A lock whose pid is dead on this host is stale: reported, and
- * broken only when the caller says so (`breakStale`, the `--break-stale-lock` flag).
+ * broken only when the caller says so (`breakStale`, the `--break-stale-lock` flag), as is a lock held
+ * from another host (a shared state directory), whose pid cannot be checked from here.
  */
 import { link, mkdir, readdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
@@ -52,7 +53,9 @@ export async function acquireRunLock(stateDir: string, opts: RunLockOptions = {}
       }
       const held = await readLock(path);
       if (held === undefined) continue; // released meanwhile
-      if (!isStale(held)) {
+      // Another host's lock cannot be checked from here: only the operator can call it stale.
+      const foreign = held.host !== hostname();
+      if (!isStale(held) && !(foreign && opts.breakStale)) {
         throw new FerryError('E_LOCKED', `${path} is held by pid ${held.pid} on ${held.host} since ${held.time}${held.playbook ? ` (${held.playbook})` : ''}`, {
           hint: held.host === hostname()
             ? 'another ferry run is in progress on this state directory: wait for it to finish'

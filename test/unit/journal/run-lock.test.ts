@@ -53,4 +53,13 @@ describe('run lock', () => {
     expect(readdirSync(dir).sort()).toEqual([`.journal.p.json.${process.ppid}.0badc0de.tmp`, 'journal.p.json', 'lock']);
     await lock.release();
   });
+
+  it('treats another host\'s lock as held unless the operator breaks it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ferry-lock-'));
+    writeFileSync(lockPath(dir), JSON.stringify({ pid: 1, host: 'other-mac.local', time: '2026-01-01T00:00:00Z' }));
+    await expect(acquireRunLock(dir)).rejects.toMatchObject({ code: 'E_LOCKED', message: expect.stringContaining('other-mac.local'), hint: expect.stringContaining('--break-stale-lock') });
+    const lock = await acquireRunLock(dir, { breakStale: true });
+    expect(JSON.parse(readFileSync(lockPath(dir), 'utf8')).host).toBe(hostname());
+    await lock.release();
+  });
 });
