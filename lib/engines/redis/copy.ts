@@ -40,6 +40,7 @@ interface State {
 }
 
 export const DEFAULT_BIG_KEY_BYTES = 1 << 20;
+const INFLIGHT = 4;
 
 async function loadState(file: string): Promise<State | undefined> {
   try { return JSON.parse(await readFile(file, 'utf8')) as State; } catch { return undefined; }
@@ -71,22 +72,30 @@ export async function copyLogical(o: CopyOptions): Promise<CopyResult> {
       if (!d.done) {
         await src.select(db);
         await tgt.select(db);
-        let pending: Promise<void> = Promise.resolve();
-        for await (const b of scanBatches(src, { cursor: d.cursor, count: o.batch ?? 1000 })) {
-          if (o.signal?.aborted) break;
-          const write = await readBatch(src, tgt, b.keys, opts);
-          await pending;
-          // The source read of the next batch overlaps the target write of this one.
-          pending = write().then(async (r) => {
-            d.keys += r.keys; d.bytes += r.bytes; d.expired += r.expired; d.big += r.big;
-            d.cursor = b.cursor;
-            d.done = b.cursor === '0';
-            o.onProgress?.({ keys: d.keys, bytes: d.bytes, db });
-            if (d.done || Date.now() - lastSave > 1000) { lastSave = Date.now(); await writeFileAtomic(o.stateFile, JSON.stringify(st)); }
-          });
-          pending.catch(() => undefined); // awaited (and thrown) on the next turn; no unhandled rejection meanwhile
+        // Up to INFLIGHT batches are read and written at once (each server works while the other does);
+        // a batch's cursor is saved only when it and every batch before it are written.
+        const inflight: Array<{ cursor: string; done: Promise<BatchResult> }> = [];
+        const settle = async () => {
+          const b = inflight.shift()!;
+          const r = await b.done;
+          d.keys += r.keys; d.bytes += r.bytes; d.expired += r.expired; d.big += r.big;
+          d.cursor = b.cursor;
+          d.done = b.cursor === '0';
+          o.onProgress?.({ keys: d.keys, bytes: d.bytes, db });
+          if (d.done || Date.now() - lastSave > 1000) { lastSave = Date.now(); await writeFileAtomic(o.stateFile, JSON.stringify(st)); }
+        };
+        try {
+          for await (const b of scanBatches(src, { cursor: d.cursor, count: o.batch ?? 1000 })) {
+            if (o.signal?.aborted) break;
+            const done = readBatch(src, tgt, b.keys, opts).then((write) => write());
+            done.catch(() => undefined); // awaited in order by settle(); no unhandled rejection meanwhile
+            inflight.push({ cursor: b.cursor, done });
+            if (inflight.length >= INFLIGHT) await settle();
+          }
+          while (inflight.length) await settle();
+        } finally {
+          await Promise.allSettled(inflight.map((b) => b.done));
         }
-        await pending;
         await writeFileAtomic(o.stateFile, JSON.stringify(st));
         if (o.signal?.aborted) {
           throw new FerryError('E_ABORTED', `Redis copy interrupted in db ${db}`, { hint: 're-run: the copy resumes from the saved cursor' });

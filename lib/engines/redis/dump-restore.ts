@@ -1,11 +1,12 @@
 /**
  * One batch of keys copied logically: read expiry and payload (DUMP, or TYPE for the rewrite path) in
- * one source pipeline, write RESTORE … ABSTTL in one target pipeline. Keys whose expiry has passed are
+ * one source script call, write RESTORE … ABSTTL in one target script call. Keys whose expiry has passed are
  * skipped and counted, never resurrected; keys above `bigKeyBytes` go through the chunked rewrite.
  */
 import type { Redis } from 'ioredis';
 import { FerryError } from '../../core/errors.ts';
-import { execOrThrow, printable, rewriteKey } from './rewrite.ts';
+import { createHash } from 'node:crypto';
+import { printable, rewriteKey } from './rewrite.ts';
 
 export interface BatchOptions {
   readonly mode: 'dump' | 'rewrite';
@@ -29,35 +30,62 @@ export interface BatchResult {
 
 export const emptyResult = (): BatchResult => ({ keys: 0, bytes: 0, expired: 0, big: 0 });
 
+// One script call per batch instead of 2–3 commands per key: the client's CPU is the bottleneck.
+// A batch of 1000 small keys runs in about a millisecond, so neither server blocks for long.
+const READ_SCRIPT = `local out = {}
+for i, k in ipairs(KEYS) do
+  out[2 * i - 1] = redis.call(ARGV[1], k)
+  if ARGV[2] == 'dump' then out[2 * i] = redis.call('DUMP', k) else out[2 * i] = redis.call('TYPE', k).ok end
+end
+return out`;
+const WRITE_SCRIPT = `local errs = {}
+for i, k in ipairs(KEYS) do
+  local at = ARGV[2 * i]
+  local r
+  if at == '0' then
+    if ARGV[1] == '1' then r = redis.pcall('RESTORE', k, 0, ARGV[2 * i + 1], 'REPLACE') else r = redis.pcall('RESTORE', k, 0, ARGV[2 * i + 1]) end
+  else
+    if ARGV[1] == '1' then r = redis.pcall('RESTORE', k, at, ARGV[2 * i + 1], 'ABSTTL', 'REPLACE') else r = redis.pcall('RESTORE', k, at, ARGV[2 * i + 1], 'ABSTTL') end
+  end
+  if type(r) == 'table' and r.err then errs[#errs + 1] = i; errs[#errs + 1] = r.err end
+end
+return errs`;
+
+async function evalScript(r: Redis, script: string, keys: readonly Buffer[], args: Array<string | Buffer>): Promise<unknown> {
+  const sha = createHash('sha1').update(script).digest('hex');
+  try {
+    return await r.callBuffer('EVALSHA', sha, String(keys.length), ...keys, ...args);
+  } catch (e) {
+    if (!/NOSCRIPT/.test((e as Error).message)) throw e;
+    return r.callBuffer('EVAL', script, String(keys.length), ...keys, ...args);
+  }
+}
+
 /** Read one batch from the source; returns a thunk that writes it to the target. */
 export async function readBatch(src: Redis, tgt: Redis, keys: readonly Buffer[], o: BatchOptions): Promise<() => Promise<BatchResult>> {
-  const p = src.pipeline();
-  for (const k of keys) {
-    p.call(o.expiry.cmd, k);
-    if (o.mode === 'dump') p.dumpBuffer(k); else p.type(k);
-  }
-  const res = await execOrThrow(p);
+  const res = keys.length ? ((await evalScript(src, READ_SCRIPT, keys, [o.expiry.cmd, o.mode])) as unknown[]) : [];
   const now = (o.now ?? Date.now)();
   return async () => {
     const r = emptyResult();
-    const w = tgt.pipeline();
     const restored: Buffer[] = [];
+    const args: Array<string | Buffer> = [o.replace ? '1' : '0'];
     const later: Array<{ key: Buffer; type: string; at: number }> = [];
     for (let i = 0; i < keys.length; i++) {
       const key = keys[i]!;
       const at = o.expiry.toAbs(Number(res[2 * i]), now);
-      const second = res[2 * i + 1] as Buffer | string | null;
+      const raw = res[2 * i + 1] as Buffer | null;
+      const second = o.mode === 'rewrite' && raw ? raw.toString() : raw;
       if (at === -2 || second === null || second === 'none' || (at > 0 && at <= now)) { r.expired++; continue; }
       if (o.mode === 'rewrite') { later.push({ key, type: String(second), at }); continue; }
       const payload = second as Buffer;
       if (payload.length > o.bigKeyBytes) { later.push({ key, type: '', at }); continue; }
-      w.callBuffer('RESTORE', key, String(at > 0 ? at : 0), payload, ...(at > 0 ? ['ABSTTL'] : []), ...(o.replace ? ['REPLACE'] : []));
+      args.push(String(at > 0 ? at : 0), payload);
       restored.push(key);
       r.bytes += payload.length + key.length;
     }
     if (restored.length) {
-      const out = (await w.exec()) ?? [];
-      out.forEach(([err], i) => { if (err) throw restoreError(err, restored[i]!); });
+      const errs = (await evalScript(tgt, WRITE_SCRIPT, restored, args)) as Array<number | Buffer>;
+      if (errs.length) throw restoreError(new Error(String(errs[1])), restored[Number(errs[0]) - 1]!);
       r.keys += restored.length;
     }
     for (const k of later) {
