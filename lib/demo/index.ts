@@ -52,6 +52,8 @@ export function demoConfigInput(o: { mysqlUrl: string; redisUrl: string; envFile
     app: { envFile: o.envFile },
     target: { composeDir: o.composeDir, project: o.project, files: ['docker-compose.test.yml'], migrationPorts: o.ports },
     freeze: { quietSeconds: 2 },
+    // compose's redis runs with appendonly yes, which the physical (RDB file) path refuses: copy by DUMP/RESTORE.
+    redis: { path: 'dump' },
     stateDir: o.stateDir,
   };
 }
