@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FerryError } from '../core/errors.ts';
 import { writeFileAtomic } from '../util/atomic-write.ts';
+import type { StepOutputs } from '../core/step.ts';
 import type { Journal, JournalEntry } from './types.ts';
 
 export const JOURNAL_VERSION = 1;
@@ -58,6 +59,11 @@ export function createFileJournal(stateDir: string, playbook = 'ferry'): Journal
 /** The entries of `playbook`'s journal in `stateDir` (empty when it has none). */
 export function readJournal(stateDir: string, playbook = 'ferry'): Promise<JournalEntry[]> {
   return readJournalFile(journalPath(stateDir, playbook));
+}
+
+/** The outputs recorded by `playbook` in `stateDir`, by step id: `RunOptions.inputs` for a playbook that reads another's (rollback reading migrate's backup). */
+export async function readJournalOutputs(stateDir: string, playbook: string): Promise<Map<string, StepOutputs>> {
+  return new Map((await readJournal(stateDir, playbook)).map((e) => [e.id, e.outputs]));
 }
 
 async function readJournalFile(path: string): Promise<JournalEntry[]> {

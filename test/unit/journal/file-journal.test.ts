@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { existsSync, mkdtempSync, readdirSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createFileJournal, createMemoryJournal, journalPath, readJournal, type Journal, type JournalEntry } from '../../../lib/journal/index.ts';
+import { createFileJournal, createMemoryJournal, journalPath, readJournal, readJournalOutputs, type Journal, type JournalEntry } from '../../../lib/journal/index.ts';
 
 const entry = (id: string, extra: Partial<JournalEntry> = {}): JournalEntry => ({
   id, title: `Step ${id}`, status: 'done', startedAt: '2026-01-01T00:00:00.000Z', finishedAt: '2026-01-01T00:00:01.000Z',
@@ -43,6 +43,7 @@ describe('file journal', () => {
     expect(readdirSync(dir)).toEqual(['journal.migrate.json']);
     expect(await readJournal(dir, 'migrate')).toEqual([entry('a')]);
     expect(await readJournal(dir, 'rollback')).toEqual([]);
+    expect(await readJournalOutputs(dir, 'migrate')).toEqual(new Map([['a', entry('a').outputs]]));
   });
 
   it('refuses a torn or foreign journal with a message naming the file', async () => {

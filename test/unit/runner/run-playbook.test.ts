@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { runPlaybook } from '../../../lib/runner/index.ts';
+import { defineStep } from '../../../lib/core/step.ts';
 import { createMemoryJournal, createFileJournal } from '../../../lib/journal/index.ts';
 import { base, collect, createWorld, playbookOf, statuses } from './world.ts';
 
@@ -183,6 +184,25 @@ describe('runPlaybook', () => {
     await runPlaybook({ ...opts, playbook: logging, journal: createMemoryJournal(), onEvent });
     expect(events.map((e) => e.type)).toEqual(['run-start', 'step-start', 'log', 'step-done', 'run-end']);
     expect(JSON.stringify(events)).not.toContain('s3cr3t-value');
+  });
+});
+
+describe('runPlaybook outputs', () => {
+  it('gives each step the outputs of earlier steps and of other playbooks (inputs), and redacts what it records', async () => {
+    const seen: string[] = [];
+    const opts = base();
+    opts.redactor.add('very-secret-pw');
+    const journal = createMemoryJournal();
+    const steps = [
+      defineStep({ id: 'first', title: 'First', async plan() { return { reads: [], changes: [] }; }, async run() { return { data: { url: 'mysql://root:very-secret-pw@db/x', n: 1 } }; } }),
+      defineStep({ id: 'second', title: 'Second', async plan() { return { reads: [], changes: [] }; }, async run({ outputs }) {
+        seen.push(JSON.stringify(outputs.get('first')?.data), JSON.stringify(outputs.get('migrate-backup')?.data));
+      } }),
+    ];
+    const r = await runPlaybook({ ...opts, playbook: { id: 'p', title: 'P', steps }, journal, inputs: new Map([['migrate-backup', { data: { file: 'b.sql' } }]]) });
+    expect(r.status).toBe('ok');
+    expect(seen).toEqual(['{"url":"mysql://root:•••@db/x","n":1}', '{"file":"b.sql"}']);
+    expect(JSON.stringify(await journal.list())).not.toContain('very-secret-pw');
   });
 });
 
