@@ -30,7 +30,7 @@ export interface ExportOptions {
   readonly dir: string;
   readonly parallelism?: number;
   readonly definer?: DefinerPolicy;
-  /** Target size of one chunk file. Default 32 MiB. */
+  /** Target size of one chunk file. Default 8 MiB (small enough to load a big table's chunks in parallel). */
   readonly chunkBytes?: number;
   readonly progress?: Progress;
   readonly signal?: AbortSignal;
@@ -73,7 +73,7 @@ export async function exportMysql(o: ExportOptions): Promise<Manifest> {
         await w.query('SET SESSION character_set_results = binary');
         for (let t = queue.shift(); t; t = queue.shift()) {
           o.signal?.throwIfAborted();
-          const chunks = await exportTable(w, t, partial, o.chunkBytes ?? 32 << 20, (rows, bytes) => {
+          const chunks = await exportTable(w, t, partial, o.chunkBytes ?? 8 << 20, (rows, bytes) => {
             done.rows += rows; done.bytes += bytes;
             progress.update({ unit: 'rows', done: done.rows, total: Math.max(totalRows, done.rows), bytes: done.bytes, label: `table ${t!.name}` });
           }, o.signal);

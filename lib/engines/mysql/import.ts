@@ -15,6 +15,7 @@ import { loadChunk, type LoadPath } from './load-chunk.ts';
 import { readManifest, type ChunkEntry, type Manifest, type TableEntry } from './manifest.ts';
 import { loadSqlMode, readServerFacts } from './server.ts';
 import { createObjects } from './objects.ts';
+import { addDeferredKeys, splitDeferred } from './deferred-keys.ts';
 
 export interface ImportOptions {
   readonly target: MysqlTarget;
@@ -26,6 +27,8 @@ export interface ImportOptions {
   readonly via?: 'auto' | LoadPath;
   readonly progress?: Progress;
   readonly signal?: AbortSignal;
+  /** Create secondary indexes and foreign keys after the data (default true). */
+  readonly deferKeys?: boolean;
   /** Notes for the report ("local_infile was OFF: enabled for the migration"). */
   readonly note?: (message: string) => void;
 }
@@ -57,7 +60,7 @@ export async function importMysql(o: ImportOptions): Promise<ImportResult> {
       for (const s of m.schemas) {
         await guard(o.target, `CREATE DATABASE ${s.database}`, () => c.query(s.createDatabase));
         await c.query(`USE ${q(s.database)}`);
-        for (const t of s.objects.filter((x) => x.kind === 'table')) await c.query(t.ddl);
+        for (const t of s.objects.filter((x) => x.kind === 'table')) await c.query(o.deferKeys === false ? t.ddl : splitDeferred(t.ddl).create);
         // Triggers come back after the data: a chunk reloaded on a re-run must not fire them.
         for (const t of s.objects.filter((x) => x.kind === 'trigger')) await c.query(`DROP TRIGGER IF EXISTS ${q(t.name)}`);
       }
@@ -76,6 +79,11 @@ export async function importMysql(o: ImportOptions): Promise<ImportResult> {
       }
     })));
     await saving;
+    // Secondary indexes and foreign keys last, tables in parallel (an ALTER per table).
+    const tables = m.schemas.flatMap((s) => s.objects.filter((x) => x.kind === 'table').map((x) => ({ db: s.database, name: x.name, keys: splitDeferred(x.ddl).deferred })));
+    await Promise.all(Array.from({ length: parallelism }, () => withConnection(pool, async (c) => {
+      for (let t = tables.shift(); t; t = tables.shift()) await addDeferredKeys(c, t.db, t.name, t.keys);
+    })));
     await withConnection(pool, (c) => createObjects(c, m));
     return { via, chunksLoaded: total.loaded, chunksSkipped: total.skipped, rows: total.done, bytes: total.bytes, seconds: (performance.now() - started) / 1000 };
   } finally {

@@ -52,16 +52,17 @@ export async function verifyMysql(o: VerifyOptions): Promise<VerifyReport> {
   const target = await connectMysql(o.target, { connections: parallelism + 1 });
   let source: Pool | undefined;
   try {
-    const schema: string[] = [];
-    for (const s of m.schemas) schema.push(...diffSchema(s.database, m.facts[s.database] ?? {}, await describeSchema(target, s.database)));
+    const schemaCheck = Promise.all(m.schemas.map(async (s) => diffSchema(s.database, m.facts[s.database] ?? {}, await describeSchema(target, s.database))));
     const work = m.tables.flatMap((t) => t.chunks.map((c) => ({ t, c })));
     const bad = new Map<TableEntry, Array<(typeof work)[number]['c']>>();
     const actual = new Map<TableEntry, number>();
+    const autoIncrement = new Map<TableEntry, number | null>();
     const progress = o.progress ?? noProgress;
     let done = 0;
     await Promise.all(Array.from({ length: parallelism }, async () => {
       for (let w = work.shift(); w; w = work.shift()) {
         o.signal?.throwIfAborted();
+        if (!autoIncrement.has(w.t)) autoIncrement.set(w.t, await autoIncrementOf(target, w.t));
         const now = await rangeChecksum(target, w.t.table, w.c);
         actual.set(w.t, (actual.get(w.t) ?? 0) + now.rows);
         if (now.rows !== w.c.rows || now.sum !== w.c.checksum) bad.set(w.t, [...(bad.get(w.t) ?? []), w.c]);
@@ -69,6 +70,7 @@ export async function verifyMysql(o: VerifyOptions): Promise<VerifyReport> {
         progress.update({ unit: 'rows', done, total: m.totals.rows, label: `table ${w.t.table.name}` });
       }
     }));
+    const schema = (await schemaCheck).flat();
     if (bad.size && o.source) source = await connectMysql(o.source, { connections: 2 });
     const tables: TableVerdict[] = [];
     const findings = [...schema];
@@ -80,7 +82,7 @@ export async function verifyMysql(o: VerifyOptions): Promise<VerifyReport> {
         if (source) differences.push(...(await bisectRange(source, target, t.table, c, (o.rowLimit ?? 20) - differences.reduce((n, d) => n + d.rows.length, 0))));
         else differences.push({ range: describeRange(t.table, c), sourceRows: c.rows, targetRows: -1, rows: [] });
       }
-      const ai = await autoIncrementOf(target, t);
+      const ai = autoIncrement.get(t) ?? null;
       const verdict: TableVerdict = {
         table: name, ok: chunks.length === 0 && ai === t.autoIncrement, expectedRows: t.rows, actualRows: actual.get(t) ?? 0,
         chunks: t.chunks.length, mismatchedChunks: chunks.length, autoIncrement: { expected: t.autoIncrement, actual: ai }, differences,

@@ -35,3 +35,21 @@ describe('key ranges and the row checksum', () => {
       .toBe('STRICT_TRANS_TABLES,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION,NO_AUTO_VALUE_ON_ZERO');
   });
 });
+
+describe('deferred keys', async () => {
+  const { splitDeferred } = await import('../../../../lib/engines/mysql/deferred-keys.ts');
+  const ddl = ['CREATE TABLE IF NOT EXISTS `posts` (', '  `id` bigint(20) unsigned NOT NULL AUTO_INCREMENT,', '  `user_id` int(10) unsigned NOT NULL,',
+    '  `url` varchar(10) NOT NULL,', '  PRIMARY KEY (`id`),', '  UNIQUE KEY `uq_url` (`url`),', '  KEY `idx_posts_user` (`user_id`),',
+    '  CONSTRAINT `fk_posts_user` FOREIGN KEY (`user_id`) REFERENCES `users` (`id`),', '  CONSTRAINT `chk` CHECK (`id` > 0)',
+    ') ENGINE=InnoDB AUTO_INCREMENT=7 DEFAULT CHARSET=utf8mb4'].join('\n');
+  it('moves plain KEYs and FOREIGN KEYs after the data, keeping PRIMARY, UNIQUE and CHECK', () => {
+    const r = splitDeferred(ddl);
+    expect(r.create).toBe(['CREATE TABLE IF NOT EXISTS `posts` (', '  `id` bigint(20) unsigned NOT NULL AUTO_INCREMENT,', '  `user_id` int(10) unsigned NOT NULL,',
+      '  `url` varchar(10) NOT NULL,', '  PRIMARY KEY (`id`),', '  UNIQUE KEY `uq_url` (`url`),', '  CONSTRAINT `chk` CHECK (`id` > 0)',
+      ') ENGINE=InnoDB AUTO_INCREMENT=7 DEFAULT CHARSET=utf8mb4'].join('\n'));
+    expect(r.deferred).toEqual([
+      { kind: 'index', name: 'idx_posts_user', clause: 'ADD KEY `idx_posts_user` (`user_id`)' },
+      { kind: 'foreign key', name: 'fk_posts_user', clause: 'ADD CONSTRAINT `fk_posts_user` FOREIGN KEY (`user_id`) REFERENCES `users` (`id`)' },
+    ]);
+  });
+});

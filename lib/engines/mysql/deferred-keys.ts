@@ -1,0 +1,50 @@
+/**
+ * Secondary indexes and foreign keys after the data: InnoDB builds an index from sorted data much
+ * faster than it maintains it row by row. A table is created without its plain `KEY`s and `FOREIGN KEY`
+ * constraints; once its rows are in, one ALTER adds whichever of them the target still lacks (so a
+ * resumed or repeated import converges). UNIQUE, FULLTEXT, SPATIAL and CHECK definitions stay in place.
+ */
+import type { PoolConnection } from 'mysql2/promise';
+import { q } from './connect.ts';
+
+export interface DeferredKey {
+  readonly kind: 'index' | 'foreign key';
+  readonly name: string;
+  /** `ADD KEY …` / `ADD CONSTRAINT … FOREIGN KEY …` */
+  readonly clause: string;
+}
+
+const KEY_LINE = /^\s*KEY `((?:[^`]|``)+)` /;
+const FK_LINE = /^\s*CONSTRAINT `((?:[^`]|``)+)` FOREIGN KEY /;
+
+/** Split SHOW CREATE TABLE output into the CREATE without deferred keys and the keys to add later. */
+export function splitDeferred(ddl: string): { create: string; deferred: DeferredKey[] } {
+  const lines = ddl.split('\n');
+  const close = lines.findIndex((l, i) => i > 0 && /^\)/.test(l));
+  if (close < 0) return { create: ddl, deferred: [] };
+  const body = lines.slice(1, close).map((l) => l.replace(/,$/, ''));
+  const keep: string[] = [];
+  const deferred: DeferredKey[] = [];
+  for (const l of body) {
+    const k = KEY_LINE.exec(l);
+    const f = FK_LINE.exec(l);
+    if (k) deferred.push({ kind: 'index', name: k[1]!.replace(/``/g, '`'), clause: `ADD ${l.trim()}` });
+    else if (f) deferred.push({ kind: 'foreign key', name: f[1]!.replace(/``/g, '`'), clause: `ADD ${l.trim()}` });
+    else keep.push(l);
+  }
+  return { create: [lines[0]!, keep.join(',\n'), ...lines.slice(close)].join('\n'), deferred };
+}
+
+/** Add the deferred keys `table` lacks on the target, in one ALTER (foreign_key_checks is off). */
+export async function addDeferredKeys(c: PoolConnection, database: string, table: string, keys: readonly DeferredKey[]): Promise<number> {
+  if (!keys.length) return 0;
+  const [idx] = await c.query('SELECT DISTINCT INDEX_NAME AS n FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?', [database, table]);
+  const [fks] = await c.query("SELECT CONSTRAINT_NAME AS n FROM information_schema.TABLE_CONSTRAINTS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND CONSTRAINT_TYPE = 'FOREIGN KEY'", [database, table]);
+  const have = {
+    index: new Set((idx as Array<{ n: string }>).map((r) => String(r.n))),
+    'foreign key': new Set((fks as Array<{ n: string }>).map((r) => String(r.n))),
+  };
+  const missing = keys.filter((k) => !have[k.kind].has(k.name));
+  if (missing.length) await c.query(`ALTER TABLE ${q(database)}.${q(table)} ${missing.map((k) => k.clause).join(', ')}`);
+  return missing.length;
+}
