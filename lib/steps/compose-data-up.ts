@@ -77,11 +77,9 @@ export default defineStep<Config, FerryContext>({
     const dir = p.ctx.composeDir;
     const initialised = await exists(join(dir, 'data', 'mysql', 'mysql'));
     const cnf = join(dir, LOWER_CASE_CNF);
-    let wroteCnf = Boolean(p.previous?.data?.wroteLowerCaseCnf);
-    if (!initialised && lowerCase !== 0 && !(await exists(cnf))) {
-      await writeFileAtomic(cnf, renderLowerCaseCnf(lowerCase));
-      wroteCnf = true;
-    }
+    if (!initialised && lowerCase !== 0 && !(await exists(cnf))) await writeFileAtomic(cnf, renderLowerCaseCnf(lowerCase));
+    // Ours by content, so a run killed right after writing it still knows (and undo may remove it).
+    const wroteCnf = (await readFile(cnf, 'utf8').catch(() => '')) === renderLowerCaseCnf(lowerCase);
     await writeFileAtomic(migrationOverridePath(dir), renderMigrationOverride(access));
     const c = await client(p, true);
     await c.up(p.config.target.dataServices, { signal: p.signal });

@@ -120,3 +120,16 @@ describe.each(clis.map((c) => [c.kind, c] as const))('compose/ under %s', (_k, c
 });
 
 it('finds at least one Compose', () => { expect(clis.length).toBeGreaterThan(0); });
+
+describe('app/Dockerfile (static: the python base image cannot be pulled here)', () => {
+  it('is multi-stage on python:3.12-slim, runs gunicorn with eventlet as non-root, checks /health', async () => {
+    const text = await readFile(join(COMPOSE_SRC, 'app', 'Dockerfile'), 'utf8');
+    expect(text).toMatch(/^ARG PYTHON_IMAGE=python:3\.12-slim$/m);
+    expect(text.match(/^FROM \$\{PYTHON_IMAGE\} AS (\w+)$/gm)).toEqual(['FROM ${PYTHON_IMAGE} AS build', 'FROM ${PYTHON_IMAGE} AS runtime']);
+    expect(text).toMatch(/^COPY --from=build /m);
+    expect(text).toMatch(/--worker-class", "eventlet"/);
+    expect(text).toMatch(/HEALTHCHECK[^\n]*\n\s+CMD curl -fsS http:\/\/127\.0\.0\.1:5000\/health/);
+    const gunicorn = await readFile(join(COMPOSE_SRC, 'app', 'gunicorn.conf.py'), 'utf8');
+    expect(gunicorn).toMatch(/^worker_class = "eventlet"$/m);
+  });
+});
