@@ -7,7 +7,6 @@
 import { cp, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import mysql from 'mysql2/promise';
 import { Redis } from 'ioredis';
@@ -19,13 +18,13 @@ import { seedVedfolnirRedis } from '../../fixtures/redis/seed.ts';
 import { demoImages } from './images.ts';
 import { removeDemoServers, startDemoMysql, startDemoRedis } from './servers.ts';
 import { freePort } from './ports.ts';
+import { DEMO_ENV_FIXTURE, REPO_COMPOSE_DIR } from './paths.ts';
 
 export { demoImages } from './images.ts';
 export { DEMO_LABEL, DEMO_RUN_LABEL, removeDemoServers } from './servers.ts';
 
-const REPO = fileURLToPath(new URL('../../', import.meta.url));
-export const DEMO_ENV_FIXTURE = join(REPO, 'fixtures', 'env', 'vedfolnir-macos', 'input.env');
-export const REPO_COMPOSE_DIR = join(REPO, 'compose');
+export { DEMO_ENV_FIXTURE, REPO_COMPOSE_DIR } from './paths.ts';
+export { createSandbox, type Sandbox, type SandboxSource } from './sandbox.ts';
 export const DEMO_DATABASE = 'vedfolnir';
 
 export interface DemoOptions {

@@ -10,6 +10,7 @@ import type { FerryContext, PlaybookMode } from '../steps/context.ts';
 import type { Redactor } from '../util/redact.ts';
 import { FROZEN_STEP_IDS, migrateSteps, verifySteps, type FerryStep } from '../steps/index.ts';
 import { liftFreezeOnFailure } from './lift-on-failure.ts';
+import { redisUnpausedDuring } from './redis-pause.ts';
 import { resolveContext } from './resolve-context.ts';
 
 export interface Prepared {
@@ -54,6 +55,7 @@ export function tolerantPlan(step: FerryStep): FerryStep {
 
 export function instrument(steps: readonly FerryStep[], o: { demoDryRun?: boolean } = {}): FerryStep[] {
   return steps
+    .map((s) => (s.id === 'redis-import' ? redisUnpausedDuring(s) : s))
     .map((s) => (FROZEN_STEP_IDS.includes(s.id) ? liftFreezeOnFailure(s) : s.id === 'report' ? alwaysRun(s) : s))
     .map((s) => (o.demoDryRun ? tolerantPlan(s) : s));
 }

@@ -1,0 +1,54 @@
+/**
+ * Run a playbook as the operator does — a child process on Node 24 — and collect its `--json`
+ * events. Used by the e2e tests, the runbook test and the kill test (which needs the child's pid).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+
+const REPO = fileURLToPath(new URL('../../', import.meta.url));
+/** Node 24 from node_modules (the machine's own `node` may be older). */
+export const NODE = join(REPO, 'node_modules', '.bin', 'node');
+
+export interface PlaybookEvent { readonly type: string; readonly step?: string; readonly [k: string]: unknown }
+
+export interface PlaybookRun {
+  readonly exitCode: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly events: readonly PlaybookEvent[];
+}
+
+export interface StartedPlaybook {
+  readonly child: ChildProcess;
+  /** Resolves on each JSON event; `onEvent` sees them as they come. */
+  readonly done: Promise<PlaybookRun>;
+}
+
+export function startPlaybook(name: string, args: readonly string[], env: Readonly<Record<string, string>>, onEvent?: (e: PlaybookEvent) => void): StartedPlaybook {
+  const child = spawn(NODE, [join(REPO, 'playbooks', `${name}.ts`), ...args], {
+    cwd: REPO, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '', stderr = '', partial = '';
+  const events: PlaybookEvent[] = [];
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+    stdout += d;
+    partial += d;
+    const lines = partial.split('\n');
+    partial = lines.pop() ?? '';
+    for (const l of lines) {
+      if (!l.startsWith('{')) continue;
+      try { const e = JSON.parse(l) as PlaybookEvent; events.push(e); onEvent?.(e); } catch { /* not an event line */ }
+    }
+  });
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+  const done = new Promise<PlaybookRun>((resolve) => {
+    child.on('close', (exitCode, signal) => resolve({ exitCode, signal, stdout, stderr, events }));
+  });
+  return { child, done };
+}
+
+export function runPlaybookProcess(name: string, args: readonly string[], env: Readonly<Record<string, string>>): Promise<PlaybookRun> {
+  return startPlaybook(name, args, env).done;
+}

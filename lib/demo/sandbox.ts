@@ -1,0 +1,63 @@
+/**
+ * A migration sandbox around given source servers: a temp dir with a copy of compose/ (no data), the
+ * fixture .env, and a `ferry.config.json` whose passwords are `${ENV}` references (the values travel in
+ * `env`). Used by the demo's tests and the runbook test; `cleanup` downs the stack with its volumes.
+ */
+import { cp, mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import type { ConfigInput } from '../config/schema.ts';
+import { createComposeClient, MIGRATION_OVERRIDE_FILE } from '../compose/index.ts';
+import { freePort } from './ports.ts';
+import { DEMO_ENV_FIXTURE, REPO_COMPOSE_DIR } from './paths.ts';
+
+export interface SandboxSource { readonly host: string; readonly port: number; readonly password: string }
+
+export interface Sandbox {
+  readonly dir: string;
+  readonly configPath: string;
+  readonly envPath: string;
+  readonly composeDir: string;
+  readonly stateDir: string;
+  readonly project: string;
+  /** Variables the config's `${…}` references need. */
+  readonly env: Readonly<Record<string, string>>;
+  cleanup(): Promise<void>;
+}
+
+export async function createSandbox(o: { mysql: SandboxSource & { database: string }; redis: SandboxSource; config?: Partial<ConfigInput> }): Promise<Sandbox> {
+  const dir = await mkdtemp(join(tmpdir(), 'ferry-sandbox-'));
+  const composeDir = join(dir, 'compose');
+  const envPath = join(dir, 'app', '.env');
+  const stateDir = join(dir, 'state');
+  const project = `ferry-sbx-${randomBytes(3).toString('hex')}`;
+  await cp(REPO_COMPOSE_DIR, composeDir, { recursive: true });
+  await mkdir(join(dir, 'app'));
+  await cp(DEMO_ENV_FIXTURE, envPath);
+  const config: ConfigInput = {
+    source: {
+      mysql: { url: `mysql://root:\${FERRY_SRC_MYSQL_PASSWORD}@${o.mysql.host}:${o.mysql.port}/${o.mysql.database}` },
+      redis: { url: `redis://:\${FERRY_SRC_REDIS_PASSWORD}@${o.redis.host}:${o.redis.port}` },
+    },
+    app: { envFile: envPath },
+    target: { composeDir, project, files: ['docker-compose.test.yml'], migrationPorts: { mysql: await freePort(), redis: await freePort() } },
+    freeze: { quietSeconds: 2 },
+    redis: { path: 'dump' },
+    stateDir,
+    ...o.config,
+  };
+  const configPath = join(dir, 'ferry.config.json');
+  await writeFile(configPath, JSON.stringify(config, null, 2));
+  return {
+    dir, configPath, envPath, composeDir, stateDir, project,
+    env: { FERRY_SRC_MYSQL_PASSWORD: o.mysql.password, FERRY_SRC_REDIS_PASSWORD: o.redis.password },
+    cleanup: async () => {
+      const files = ['docker-compose.yml', 'docker-compose.test.yml'];
+      if (await stat(join(composeDir, MIGRATION_OVERRIDE_FILE)).then(() => true, () => false)) files.push(MIGRATION_OVERRIDE_FILE);
+      const client = await createComposeClient({ composeDir, project, files }).catch(() => undefined);
+      await client?.down({ removeVolumes: true }).catch(() => undefined);
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}

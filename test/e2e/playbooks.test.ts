@@ -1,0 +1,114 @@
+/**
+ * The playbooks end to end, as an operator runs them: a fixture source (Vedfolnir-shaped MySQL with
+ * the tricky cases, Redis with sessions, RQ and every type) migrates into a copy of compose/; verify
+ * passes; rollback restores the original .env byte for byte and the source still matches its
+ * checksums; verify then fails (the stack is stopped).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import mysql from 'mysql2/promise';
+import { Redis } from 'ioredis';
+import { startMysql, startRedis, type StartedMysql, type StartedRedis } from '../support/containers.ts';
+import { testImages } from '../support/images.ts';
+import { seedVedfolnirMysql } from '../../fixtures/mysql/seed.ts';
+import { seedVedfolnirRedis } from '../../fixtures/redis/seed.ts';
+import { createSandbox, DEMO_ENV_FIXTURE, type Sandbox } from '../../lib/demo/index.ts';
+import { takeSourceSnapshot, compareSnapshots, type SourceSnapshot } from '../../lib/freeze/index.ts';
+import { runPlaybookProcess as runPlaybook, type PlaybookRun } from '../../lib/demo/child.ts';
+
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+describe('playbooks: migrate → verify → rollback on the fixture source', { timeout: 900_000 }, () => {
+  let my: StartedMysql;
+  let rd: StartedRedis;
+  let sb: Sandbox;
+  let before: SourceSnapshot;
+  let envBefore: Buffer;
+  let migrate: PlaybookRun;
+  const ctxOf = () => ({ source: {
+    mysql: { host: my.host, port: my.port, user: 'root', password: my.rootPassword, databases: ['vedfolnir'] },
+    redis: { host: rd.host, port: rd.port, password: rd.password!, databases: [] },
+  } });
+
+  beforeAll(async () => {
+    [my, rd] = await Promise.all([startMysql({ command: ['--log-bin=binlog', '--server-id=1'] }), startRedis({ password: 'src-redis-pw-e2e' })]);
+    const conn = await mysql.createConnection({ host: my.host, port: my.port, user: 'root', password: my.rootPassword, database: my.database, charset: 'utf8mb4' });
+    await seedVedfolnirMysql(conn, { scale: 1, tricky: true });
+    await conn.end();
+    const r = new Redis({ host: rd.host, port: rd.port, password: rd.password });
+    await seedVedfolnirRedis(r, { scale: 1, big: true });
+    r.disconnect();
+    sb = await createSandbox({ mysql: { host: my.host, port: my.port, password: my.rootPassword, database: my.database }, redis: { host: rd.host, port: rd.port, password: rd.password! } });
+    envBefore = await readFile(sb.envPath);
+    before = await takeSourceSnapshot(ctxOf());
+  });
+
+  afterAll(async () => {
+    await sb?.cleanup();
+    await Promise.all([my?.stop(), rd?.stop()]);
+  });
+
+  const env = () => ({ ...sb.env, MYSQL_IMAGE: testImages().mysql, REDIS_IMAGE: testImages().redis });
+
+  it('migrates the fixture source into the stack, verified, with a report', async () => {
+    migrate = await runPlaybook('migrate', ['--config', sb.configPath, '--json'], env());
+    expect(migrate.stderr.trim().split('\n').slice(-5).join('\n')).not.toMatch(/✖/);
+    expect(migrate.exitCode).toBe(0);
+    const done = migrate.events.filter((e) => e.type === 'step-done').map((e) => e.step);
+    expect(done).toEqual(['preflight', 'freeze', 'mysql-export', 'redis-export', 'env-transform', 'compose-prepare', 'compose-data-up',
+      'mysql-import', 'redis-import', 'mysql-verify', 'redis-verify', 'compose-cutover', 'unfreeze', 'report']);
+    const report = JSON.parse(await readFile(`${sb.stateDir}/report.migrate.json`, 'utf8'));
+    expect(report.ok).toBe(true);
+    expect(report.downtimeKind).toBe('measured');
+    expect(report.downtimeMs).toBeGreaterThan(0);
+    const tables = report.mysql.tables as Array<{ table: string; sourceRows: number; targetRows: number; sourceChecksum: string; targetChecksum: string; ok: boolean }>;
+    expect(tables.length).toBe(Object.keys(before.mysql!.tables).length);
+    for (const t of tables) {
+      expect(t.ok, t.table).toBe(true);
+      expect(t.targetRows, t.table).toBe(before.mysql!.tables[t.table]!.rows);
+      expect(t.targetChecksum).toBe(t.sourceChecksum);
+    }
+    const dbs = (report.redis.databases as Array<{ db: number; sourceKeys: number }>).map((d) => d.db);
+    expect(dbs).toEqual(Object.keys(before.redis!).map(Number).sort((a, b) => a - b));
+    expect(report.redis.appChecks.find((a: { category: string }) => a.category === 'sessions').source).toBeGreaterThan(0);
+    // the report and the journal carry no secret
+    const all = (await readFile(`${sb.stateDir}/report.migrate.json`, 'utf8')) + (await readFile(`${sb.stateDir}/report.migrate.md`, 'utf8'))
+      + (await readFile(`${sb.stateDir}/journal.migrate.json`, 'utf8')) + migrate.stdout + migrate.stderr;
+    for (const secret of [my.rootPassword, rd.password!, 'p@ss']) expect(all).not.toContain(secret);
+    // the source is writable again and unchanged
+    expect(compareSnapshots(before, await takeSourceSnapshot(ctxOf()))).toEqual([]);
+    const conn = await mysql.createConnection({ host: my.host, port: my.port, user: 'root', password: my.rootPassword });
+    const [rows] = await conn.query('SELECT @@global.read_only AS ro');
+    await conn.end();
+    expect(Number((rows as Array<{ ro: number }>)[0]!.ro)).toBe(0);
+  });
+
+  it('verify passes (exit 0), twice', async () => {
+    for (let i = 0; i < 2; i++) {
+      const v = await runPlaybook('verify', ['--config', sb.configPath, '--json'], env());
+      expect(v.exitCode).toBe(0);
+    }
+    const report = JSON.parse(await readFile(`${sb.stateDir}/report.verify.json`, 'utf8'));
+    expect(report.ok).toBe(true);
+  });
+
+  it('rollback after cutover restores the original .env byte for byte and the source still matches its checksums', async () => {
+    expect(sha(await readFile(sb.envPath))).not.toBe(sha(envBefore));
+    const r = await runPlaybook('rollback', ['--config', sb.configPath, '--json'], env());
+    expect(r.exitCode).toBe(0);
+    expect((await readFile(sb.envPath)).equals(envBefore)).toBe(true);
+    expect((await readFile(sb.envPath)).equals(await readFile(DEMO_ENV_FIXTURE))).toBe(true);
+    expect(r.events.filter((e) => e.type === 'step-done').map((e) => e.step)).toEqual(
+      ['rollback-stop-stack', 'rollback-restore-env', 'rollback-source-check', 'rollback-restart-host', 'report']);
+    expect(compareSnapshots(before, await takeSourceSnapshot(ctxOf()))).toEqual([]);
+    const again = await runPlaybook('rollback', ['--config', sb.configPath, '--json'], env());
+    expect(again.exitCode).toBe(0);
+    expect((await readFile(sb.envPath)).equals(envBefore)).toBe(true);
+  });
+
+  it('verify fails (exit 1) once the stack is stopped', async () => {
+    const v = await runPlaybook('verify', ['--config', sb.configPath, '--json'], env());
+    expect(v.exitCode).toBe(1);
+  });
+});
