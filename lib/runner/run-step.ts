@@ -48,7 +48,9 @@ export async function runStep<Cfg, Ctx>(s: StepRunScope<Cfg, Ctx>, step: Step<Cf
     // Recorded at run time, before the export reads the source: a later resume compares against it.
     const sourceState = step.sourceState ? await step.sourceState(params) : undefined;
     ran = true;
+    s.emit({ type: 'step-phase', step: step.id, phase: 'run' });
     const outputs = redactStrings((await step.run(params)) ?? {}, s.redactor);
+    if (step.verify) s.emit({ type: 'step-phase', step: step.id, phase: 'verify' });
     const verify = step.verify ? await step.verify({ ...params, previous: outputs }) : undefined;
     if (verify && !verify.ok) {
       throw new FerryError('E_VERIFY_FAILED', `${step.title}: verify failed: ${s.redactor.redact(verify.findings[0] ?? 'no finding given')}`, {

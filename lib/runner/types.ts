@@ -13,6 +13,8 @@ export interface Playbook<Cfg = unknown, Ctx = unknown> {
   readonly steps: readonly Step<Cfg, Ctx>[];
 }
 
+export type StepPhase = 'run' | 'verify';
+
 export type StepStatus = 'done' | 'skipped' | 'failed' | 'undone' | 'not-run';
 
 export type FerryErrorJson = ReturnType<FerryError['toJSON']>;
@@ -46,6 +48,8 @@ export interface RunResult {
 export type RunEvent =
   | { type: 'run-start'; playbook: string; dryRun: boolean; steps: { id: string; title: string }[] }
   | { type: 'step-start'; step: string }
+  /** A step enters `run` or its post-run `verify` (rendered as subtasks). */
+  | { type: 'step-phase'; step: string; phase: StepPhase }
   | { type: 'step-skip'; step: string; reason: string }
   | { type: 'step-done'; step: string; durationMs: number }
   | { type: 'step-fail'; step: string; error: FerryErrorJson }

@@ -41,6 +41,9 @@ export function defaultExitCode(r: RunResult): number {
 }
 
 export async function runPlaybookCli<Ctx>(def: PlaybookCli<Ctx>, argv: string[] = process.argv.slice(2)): Promise<number> {
+  // A closed reader (`| head`) must not crash the run: it goes on, unseen, and keeps its journal.
+  const ignoreEpipe = (e: NodeJS.ErrnoException) => { if (e.code !== 'EPIPE') throw e; };
+  process.stdout.on('error', ignoreEpipe);
   const out = (s: string) => { process.stdout.write(s); };
   const err = (s: string) => { process.stderr.write(s); };
   const redactor = new Redactor();

@@ -1,15 +1,15 @@
 /**
  * The runner's events rendered by listr2: a task per step (DefaultRenderer on a TTY, SimpleRenderer's
- * plain lines otherwise) with live progress as task output. The runner drives the work; each task waits
- * for its step's outcome, so listr2 only renders and never decides.
+ * plain lines otherwise) whose subtasks are its `run` and `verify`, with live progress as output. The
+ * runner drives the work; each task only waits for its step's events, so listr2 renders and never decides.
  */
 import { Listr, type ListrTaskWrapper } from 'listr2';
-import type { RunEvent, RunResult } from '../../lib/runner/index.ts';
+import type { RunEvent, RunResult, StepPhase } from '../../lib/runner/index.ts';
 import { formatDuration, formatProgress } from './format.ts';
 
 const MAX_PROGRESS_LINES = 5;
 
-type Outcome = { kind: 'done'; durationMs: number } | { kind: 'skip'; reason: string } | { kind: 'fail'; message: string } | { kind: 'not-run'; reason: string };
+type End = { kind: 'ok' } | { kind: 'skip'; reason: string } | { kind: 'fail'; message: string };
 
 // listr2's wrapper type carries renderer generics we do not use.
 type AnyTask = ListrTaskWrapper<unknown, any, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -23,66 +23,107 @@ export interface View {
 export interface ListrViewOptions {
   readonly tty: boolean;
   readonly verbose: boolean;
-  /** Minimum ms between two progress renders of one step (plain output is throttled harder). */
+  /** Minimum ms between two progress renders of one label (plain output is throttled harder). */
   readonly progressEveryMs?: number;
 }
 
+/** A promise settled once, from outside. */
+function latch<T>() {
+  let resolve!: (v: T) => void;
+  const promise = new Promise<T>((r) => { resolve = r; });
+  let settled = false;
+  return { promise, settle(v: T) { if (!settled) { settled = true; resolve(v); } }, get settled() { return settled; } };
+}
+
 export function createListrView(steps: readonly { id: string; title: string }[], opts: ListrViewOptions): View {
-  const outcomes = new Map<string, { promise: Promise<Outcome>; resolve: (o: Outcome) => void; settled: boolean }>();
-  for (const s of steps) {
-    let resolve!: (o: Outcome) => void;
-    const promise = new Promise<Outcome>((r) => { resolve = r; });
-    outcomes.set(s.id, { promise, resolve, settled: false });
-  }
+  // Per step: `decided` settles when the step is skipped, failed before running, or enters `run`;
+  // then `run` and `verify` settle as their phases end.
+  const gates = new Map(steps.map((s) => [s.id, { decided: latch<End | 'running'>(), run: latch<End>(), verify: latch<End>(), phase: undefined as StepPhase | undefined }]));
   const tasks = new Map<string, AnyTask>();
   const lastOutput = new Map<string, string>();
   const lastProgressAt = new Map<string, number>();
   const progressLines = new Map<string, Map<string, string>>();
+  const titles = new Map(steps.map((s) => [s.id, s.title]));
   const every = opts.progressEveryMs ?? (opts.tty ? 100 : 5000);
-  const settle = (id: string, o: Outcome) => {
-    const w = outcomes.get(id);
-    if (w && !w.settled) { w.settled = true; w.resolve(o); }
-  };
+
+  const taskOf = (id: string) => tasks.get(`${id}:${gates.get(id)?.phase ?? ''}`) ?? tasks.get(id);
   const output = (id: string, text: string) => {
     lastOutput.set(id, text);
-    const t = tasks.get(id);
+    const t = taskOf(id);
     if (t) t.output = text;
   };
-  const titles = new Map(steps.map((s) => [s.id, s.title]));
+  /** The step ended: settle whatever is still open. */
+  const end = (id: string, e: End) => {
+    const g = gates.get(id);
+    if (!g) return;
+    g.decided.settle(e);
+    if (e.kind === 'fail') {
+      (g.phase === 'verify' ? g.verify : g.run).settle(e);
+      g.verify.settle({ kind: 'skip', reason: 'not reached' });
+    } else {
+      g.run.settle({ kind: 'ok' });
+      g.verify.settle(g.phase === 'verify' ? { kind: 'ok' } : { kind: 'skip', reason: 'no verify' });
+    }
+  };
+  const subtask = (id: string, phase: StepPhase, title: string) => ({
+    title,
+    task: async (_ctx: unknown, st: AnyTask) => {
+      tasks.set(`${id}:${phase}`, st);
+      const pending = lastOutput.get(id);
+      if (gates.get(id)?.phase === phase && pending) st.output = pending;
+      const e = await gates.get(id)![phase].promise;
+      if (e.kind === 'skip') st.skip(e.reason);
+      else if (e.kind === 'fail') throw new Error(e.message);
+    },
+  });
 
   const listr = new Listr(steps.map((s) => ({
     title: s.title,
     task: async (_ctx: unknown, task: AnyTask) => {
       tasks.set(s.id, task);
-      const pending = lastOutput.get(s.id);
-      if (pending) task.output = pending;
-      const o = await outcomes.get(s.id)!.promise;
-      if (o.kind === 'skip') task.skip(o.reason);
-      else if (o.kind === 'not-run') task.skip(`not run: ${o.reason}`);
-      else if (o.kind === 'fail') throw new Error(o.message);
-      else task.title = `${s.title} (${formatDuration(o.durationMs)})`;
+      const first = await gates.get(s.id)!.decided.promise;
+      if (first === 'running') {
+        // A failed subtask fails the step (DefaultRenderer draws a failed parent as a red ❯).
+        return task.newListr([subtask(s.id, 'run', 'Run'), subtask(s.id, 'verify', 'Verify')], { concurrent: false, exitOnError: true });
+      }
+      if (first.kind === 'skip') task.skip(first.reason);
+      else if (first.kind === 'fail') throw new Error(first.message);
+      return undefined;
     },
   })), {
     concurrent: false,
     exitOnError: false,
     registerSignalListeners: false,
     renderer: opts.tty ? 'default' : 'simple',
-    rendererOptions: { collapseSkips: false, collapseErrors: false, showErrorMessage: true } as never,
+    rendererOptions: { collapseSkips: false, collapseErrors: false, collapseSubtasks: false, showErrorMessage: true } as never,
   });
   const drawn = listr.run().then(() => undefined, () => undefined);
 
   return {
     onEvent(e) {
       switch (e.type) {
-        case 'step-start': output(e.step, 'checking…'); break;
-        case 'step-skip': settle(e.step, { kind: 'skip', reason: e.reason }); break;
-        case 'step-done': settle(e.step, { kind: 'done', durationMs: e.durationMs }); break;
-        case 'step-fail': settle(e.step, { kind: 'fail', message: String(e.error.message) }); break;
+        case 'step-phase': {
+          const g = gates.get(e.step);
+          if (!g) break;
+          g.phase = e.phase;
+          lastOutput.delete(e.step);
+          progressLines.delete(e.step);
+          if (e.phase === 'run') g.decided.settle('running');
+          else g.run.settle({ kind: 'ok' });
+          break;
+        }
+        case 'step-skip': end(e.step, { kind: 'skip', reason: e.reason }); break;
+        case 'step-done': {
+          end(e.step, { kind: 'ok' });
+          const t = tasks.get(e.step);
+          if (t) t.title = `${titles.get(e.step) ?? e.step} (${formatDuration(e.durationMs)})`;
+          break;
+        }
+        case 'step-fail': end(e.step, { kind: 'fail', message: String(e.error.message) }); break;
         case 'step-undo': output(e.step, 'rolling back…'); break;
         case 'step-undone': {
           const t = tasks.get(e.step);
-          if (t && outcomes.get(e.step)?.settled) t.title = `${titles.get(e.step) ?? e.step} (undone)`;
-          else output(e.step, 'rolled back');
+          if (t) t.title = `${titles.get(e.step) ?? e.step} (undone)`;
           break;
         }
         case 'progress': {
@@ -104,13 +145,13 @@ export function createListrView(steps: readonly { id: string; title: string }[],
           if (e.step && (opts.verbose || e.level !== 'debug')) output(e.step, `${e.level === 'info' ? '' : `${e.level}: `}${e.message}`);
           break;
         case 'run-end':
-          for (const s of e.result.steps) settle(s.id, { kind: 'not-run', reason: s.reason ?? 'not reached' });
+          for (const s of e.result.steps) end(s.id, { kind: 'skip', reason: `not run: ${s.reason ?? 'not reached'}` });
           break;
         default: break;
       }
     },
     async finish(result) {
-      for (const s of result.steps) settle(s.id, { kind: 'not-run', reason: s.reason ?? 'not reached' });
+      for (const s of result.steps) end(s.id, { kind: 'skip', reason: `not run: ${s.reason ?? 'not reached'}` });
       await drawn;
     },
   };

@@ -182,7 +182,8 @@ describe('runPlaybook', () => {
     const step = pb.steps[0]!;
     const logging = { ...pb, steps: [{ ...step, run: async (p: Parameters<typeof step.run>[0]) => { p.log.info('using s3cr3t-value'); return step.run(p); } }] };
     await runPlaybook({ ...opts, playbook: logging, journal: createMemoryJournal(), onEvent });
-    expect(events.map((e) => e.type)).toEqual(['run-start', 'step-start', 'log', 'step-done', 'run-end']);
+    expect(events.map((e) => e.type)).toEqual(['run-start', 'step-start', 'step-phase', 'log', 'step-phase', 'step-done', 'run-end']);
+    expect(events.filter((e) => e.type === 'step-phase').map((e) => (e as { phase: string }).phase)).toEqual(['run', 'verify']);
     expect(JSON.stringify(events)).not.toContain('s3cr3t-value');
   });
 });

@@ -75,7 +75,7 @@ describe('playbook CLI (fixture playbook, real child processes)', { timeout: 60_
     const r = await run([...s.args, '--json', '--fail-at', 'transform', '--delay-ms', '0']);
     expect(r.code).toBe(1);
     const events = jsonLines(r.stdout);
-    expect(events.filter((e) => e.step === 'transform').map((e) => e.type).filter((t) => t !== 'progress')).toEqual(['step-start', 'step-fail', 'step-undo', 'step-undone']);
+    expect(events.filter((e) => e.step === 'transform').map((e) => e.type).filter((t) => t !== 'progress')).toEqual(['step-start', 'step-phase', 'step-fail', 'step-undo', 'step-undone']);
     const end = { result: resultOf(events) };
     expect(end.result.steps.map((x) => `${x.id}:${x.status}`)).toEqual(['generate:done', 'transform:failed', 'ledger:not-run', 'summary:not-run']);
     expect(existsSync(join(s.out, 'upper.txt'))).toBe(false);
@@ -107,7 +107,7 @@ describe('playbook CLI (fixture playbook, real child processes)', { timeout: 60_
     const r = await p.done;
     expect(r.code).toBe(130);
     const events = jsonLines(r.stdout);
-    expect(events.filter((e) => e.step === 'generate' && e.type !== 'progress').map((e) => e.type)).toEqual(['step-start', 'step-fail', 'step-undo', 'step-undone']);
+    expect(events.filter((e) => e.step === 'generate' && e.type !== 'progress').map((e) => e.type)).toEqual(['step-start', 'step-phase', 'step-fail', 'step-undo', 'step-undone']);
     expect(events.find((e) => e.type === 'step-fail')?.error.code).toBe('E_CANCELLED');
     expect(resultOf(events).status).toBe('cancelled');
     expect(existsSync(join(s.out, 'data.txt'))).toBe(false);
