@@ -40,7 +40,7 @@ interface State {
 }
 
 export const DEFAULT_BIG_KEY_BYTES = 1 << 20;
-const INFLIGHT = 4;
+const INFLIGHT = 2;
 
 async function loadState(file: string): Promise<State | undefined> {
   try { return JSON.parse(await readFile(file, 'utf8')) as State; } catch { return undefined; }
