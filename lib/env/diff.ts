@@ -1,7 +1,8 @@
 /**
  * A unified diff of two .env texts with every secret shown as `•••`: values of secret variables are
  * masked statement by statement (so multi-line values too), then known secret values and URL
- * passwords anywhere in the text.
+ * passwords anywhere in the text. The transform rewrites statements in place, so its diff pairs
+ * statements one to one: linear in the file's size, never a quadratic table.
  */
 import { MASK, Redactor } from '../util/redact.ts';
 import { bindingText } from './parse.ts';
@@ -18,19 +19,39 @@ export interface DiffOptions {
   readonly secrets: readonly string[];
 }
 
-/** The document's text with secret values masked, split into lines (line endings dropped). */
-export function maskedLines(doc: EnvDocument, options: Pick<DiffOptions, 'isSecretKey' | 'secrets'>): string[] {
-  const redactor = new Redactor().add(...options.secrets);
-  const text = doc.bindings
-    .map((b) => (b.key !== undefined && b.value !== undefined && b.value !== '' && options.isSecretKey(b.key) ? b.head + MASK + b.tail : bindingText(b)))
-    .join('');
-  const lines = redactor.redact(text).split(/\r\n|\n|\r/u);
-  if (lines.at(-1) === '') lines.pop();
-  return lines;
-}
-
 type Op = { kind: ' ' | '-' | '+'; text: string; a: number; b: number };
 
+const lines = (text: string): string[] => {
+  const out = text.split(/\r\n|\n|\r/u);
+  if (out.at(-1) === '') out.pop();
+  return out;
+};
+
+/** Each statement's text with secret values masked, split into lines (line endings dropped). */
+export function maskedStatements(doc: EnvDocument, options: Pick<DiffOptions, 'isSecretKey' | 'secrets'>): string[][] {
+  const redactor = new Redactor().add(...options.secrets);
+  return doc.bindings.map((b) => lines(redactor.redact(
+    b.key !== undefined && b.value !== undefined && b.value !== '' && options.isSecretKey(b.key) ? b.head + MASK + b.tail : bindingText(b),
+  )));
+}
+
+/** Diff operations of two statement lists paired one to one (same length). */
+function pairedOps(a: readonly string[][], b: readonly string[][]): Op[] {
+  const ops: Op[] = [];
+  let ai = 0;
+  let bi = 0;
+  a.forEach((before, k) => {
+    const after = b[k] ?? [];
+    if (before.join('\n') === after.join('\n')) for (const text of before) ops.push({ kind: ' ', text, a: ++ai, b: ++bi });
+    else {
+      for (const text of before) ops.push({ kind: '-', text, a: ++ai, b: bi });
+      for (const text of after) ops.push({ kind: '+', text, a: ai, b: ++bi });
+    }
+  });
+  return ops;
+}
+
+/** Diff operations of two line lists by longest common subsequence (for small inputs). */
 function lcsOps(a: readonly string[], b: readonly string[]): Op[] {
   const n = a.length;
   const m = b.length;
@@ -51,9 +72,7 @@ function lcsOps(a: readonly string[], b: readonly string[]): Op[] {
   return ops;
 }
 
-/** A unified diff of two line lists; "" when they are equal. */
-export function unifiedDiff(a: readonly string[], b: readonly string[], file = '.env', context = 3): string {
-  const ops = lcsOps(a, b);
+function render(ops: readonly Op[], file: string, context: number): string {
   const changed = ops.map((o, k) => (o.kind !== ' ' ? k : -1)).filter((k) => k >= 0);
   if (changed.length === 0) return '';
   const out = [`--- a/${file}`, `+++ b/${file}`];
@@ -74,7 +93,15 @@ export function unifiedDiff(a: readonly string[], b: readonly string[], file = '
   return `${out.join('\n')}\n`;
 }
 
-/** The redacted unified diff between two documents. */
+/** A unified diff of two line lists; "" when they are equal. Quadratic: meant for short inputs. */
+export function unifiedDiff(a: readonly string[], b: readonly string[], file = '.env', context = 3): string {
+  return render(lcsOps(a, b), file, context);
+}
+
+/** The redacted unified diff between a document and its transform (statements paired in order). */
 export function redactedDiff(before: EnvDocument, after: EnvDocument, options: DiffOptions): string {
-  return unifiedDiff(maskedLines(before, options), maskedLines(after, options), options.file ?? '.env', options.context ?? 3);
+  const a = maskedStatements(before, options);
+  const b = maskedStatements(after, options);
+  const ops = a.length === b.length ? pairedOps(a, b) : lcsOps(a.flat(), b.flat());
+  return render(ops, options.file ?? '.env', options.context ?? 3);
 }

@@ -15,6 +15,6 @@ export { transformEnv, secretKeyMatcher, duplicateKeyWarnings } from './transfor
 export type { TransformOptions, TransformResult, EnvChange } from './transform.ts';
 export { validateEnv } from './validate.ts';
 export type { EnvProblem, ValidateOptions } from './validate.ts';
-export { redactedDiff, unifiedDiff, maskedLines } from './diff.ts';
+export { redactedDiff, unifiedDiff, maskedStatements } from './diff.ts';
 export type { DiffOptions } from './diff.ts';
 export { rebuildSecretUrls } from './rebuild.ts';

@@ -65,8 +65,12 @@ export function lineColumn(text: string, at: number): { line: number; column: nu
   return { line: breaks.length + 1, column: at - lastBreak };
 }
 
+const BREAKS = /\r\n|\n|\r/gu;
+
 class Reader {
   pos = 0;
+  /** 1-based line at `pos`, kept incrementally (recounting from the start would be quadratic). */
+  line = 1;
   readonly text: string;
   constructor(text: string) { this.text = text; }
   peek(): string { return this.text.charAt(this.pos); }
@@ -74,16 +78,21 @@ class Reader {
     pattern.lastIndex = this.pos;
     const m = pattern.exec(this.text);
     if (!m) throw new SyntaxError(what);
-    this.pos += m[0].length;
+    this.advance(this.pos + m[0].length);
     return m.slice(1).map((g) => g ?? '');
+  }
+  /** Move to `to` (forward or back within the current statement), keeping `line` right. */
+  advance(to: number): void {
+    const [from, end, sign] = to >= this.pos ? [this.pos, to, 1] : [to, this.pos, -1];
+    this.line += sign * (this.text.slice(from, end).match(BREAKS)?.length ?? 0);
+    this.pos = to;
   }
 }
 
 function parseBinding(r: Reader): EnvBinding {
   const start = r.pos;
   r.read(MULTILINE_WS, 'whitespace');
-  const bodyStart = r.pos;
-  const line = lineColumn(r.text, bodyStart).line;
+  const line = r.line;
   if (r.pos >= r.text.length) {
     return { key: undefined, value: undefined, head: r.text.slice(start), rawValue: '', tail: '', line, quote: 'none' };
   }
@@ -111,7 +120,7 @@ function parseBinding(r: Reader): EnvBinding {
     } else {
       const [part = ''] = r.read(UNQUOTED_VALUE, 'a value');
       value = part.replace(/\s+#.*/su, '').replace(/\s+$/u, '');
-      r.pos = valueStart + value.length;
+      r.advance(valueStart + value.length);
     }
     rawValue = r.text.slice(valueStart, r.pos);
   }

@@ -91,11 +91,32 @@ export function secretName(key: string): string {
   return key.toLowerCase().replace(/[^a-z0-9]+/g, '_').replace(/^_+|_+$/g, '') || 'secret';
 }
 
+const anyCache = new WeakMap<readonly string[], RegExp>();
+const globCache = new WeakMap<readonly string[], RegExp>();
+
+/** One anchored, case-insensitive regex for a list of regex sources (compiled once per list). */
+function anyRegExp(patterns: readonly string[]): RegExp {
+  let re = anyCache.get(patterns);
+  if (!re) anyCache.set(patterns, (re = new RegExp(`^(?:${patterns.join('|') || '(?!)'})$`, 'iu')));
+  return re;
+}
+
+/** True when `name` matches one of the anchored, case-insensitive regex sources. */
 export function matchesAny(name: string, patterns: readonly string[]): boolean {
-  return patterns.some((p) => new RegExp(`^(?:${p})$`, 'iu').test(name));
+  return anyRegExp(patterns).test(name);
+}
+
+/** One regex for a list of globs (`*_TOKEN`), compiled once per list. */
+export function globRegExp(globs: readonly string[]): RegExp {
+  let re = globCache.get(globs);
+  if (!re) {
+    const alternatives = globs.map((g) => g.split('*').map((x) => x.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('.*'));
+    globCache.set(globs, (re = new RegExp(`^(?:${alternatives.join('|') || '(?!)'})$`, 'u')));
+  }
+  return re;
 }
 
 /** Glob form (`*_TOKEN`) used by secret key lists. */
 export function matchesGlob(name: string, globs: readonly string[]): boolean {
-  return globs.some((g) => new RegExp(`^${g.split('*').map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`, 'u').test(name));
+  return globRegExp(globs).test(name);
 }

@@ -25,7 +25,7 @@ import { rewritePlain } from './rewrite-plain.ts';
 import { redactedDiff } from './diff.ts';
 import { referencedNames } from './expand.ts';
 import { rewriteUrl } from './rewrite-url.ts';
-import { DEFAULT_SECRET_KEYS, DEFAULT_SECRET_NAMES, DEFAULT_SERVICE_RULES, SECRETS_MOUNT, matchesAny, matchesGlob, secretName } from './rules.ts';
+import { DEFAULT_SECRET_KEYS, DEFAULT_SECRET_NAMES, DEFAULT_SERVICE_RULES, SECRETS_MOUNT, globRegExp, matchesAny, secretName } from './rules.ts';
 import type { RequiredKey, ServiceRule } from './rules.ts';
 import { validateEnv } from './validate.ts';
 import type { EnvProblem } from './validate.ts';
@@ -71,14 +71,14 @@ export interface TransformResult {
 
 /** A predicate for secret variable names under `options` (`*_FILE` never is one). */
 export function secretKeyMatcher(options: TransformOptions = {}): (key: string) => boolean {
-  const globs = [...(options.secretKeys ?? DEFAULT_SECRET_KEYS), ...(options.extraSecretKeys ?? [])];
-  return (key) => !/_FILE$/iu.test(key) && matchesGlob(key, globs);
+  const re = globRegExp([...(options.secretKeys ?? DEFAULT_SECRET_KEYS), ...(options.extraSecretKeys ?? [])]);
+  return (key) => !/_FILE$/iu.test(key) && re.test(key);
 }
 
 /** Warnings for keys set more than once (python-dotenv keeps the last). */
 export function duplicateKeyWarnings(doc: EnvDocument, file = '.env'): string[] {
   const lines = new Map<string, number[]>();
-  for (const b of doc.bindings) if (b.key !== undefined) lines.set(b.key, [...(lines.get(b.key) ?? []), b.line]);
+  for (const b of doc.bindings) if (b.key !== undefined) { const l = lines.get(b.key); if (l) l.push(b.line); else lines.set(b.key, [b.line]); }
   return [...lines].filter(([, l]) => l.length > 1)
     .map(([k, l]) => `${file}: ${k} is set on lines ${l.join(', ')}; python-dotenv keeps the last (line ${l.at(-1)})`);
 }
