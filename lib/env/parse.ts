@@ -140,7 +140,8 @@ export function parseEnv(text: string, options: ParseOptions = {}): EnvDocument 
       bindings.push(parseBinding(r));
     } catch (e) {
       if (!(e instanceof SyntaxError)) throw e;
-      const { line, column } = lineColumn(r.text, r.pos);
+      // Point at the offending character, not at the blanks before it.
+      const { line, column } = lineColumn(r.text, r.pos + (/^[^\S\r\n]*/u.exec(r.text.slice(r.pos, r.pos + 256))?.[0].length ?? 0));
       const file = options.file ?? '.env';
       throw new FerryError('E_ENV_PARSE', `${file}:${line}:${column}: cannot parse the statement: expected ${e.message}`, {
         hint: 'fix the line (python-dotenv would silently skip it); quote values that contain spaces before # or stray quotes',

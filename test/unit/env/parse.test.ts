@@ -41,7 +41,7 @@ describe('parseEnv', () => {
     const e = parseError('A=1\n  B="open\n', 'app/.env');
     expect(e.code).toBe('E_ENV_PARSE');
     expect(e.message).toMatch(/^app\/\.env:2:5: /u);
-    expect(parseError('A=1\nB="x" junk\n').message).toMatch(/^\.env:2:6: .*after the value/u);
+    expect(parseError('A=1\nB="x" junk\n').message).toMatch(/^\.env:2:7: .*after the value/u);
     expect(parseError('=v\n').message).toMatch(/^\.env:1:1: .*variable name/u);
     expect(e.hint).toMatch(/fix the line/u);
   });
