@@ -5,6 +5,7 @@
  * Each setting is recorded in the journal; compose-cutover removes the access and restores them.
  * `undo` = down, never removing volumes (the data dirs are bind mounts and stay).
  */
+import { createHash } from 'node:crypto';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FerryError } from '../core/errors.ts';
@@ -30,13 +31,13 @@ async function pingRedis(ep: RedisEndpoint): Promise<string> {
   try { await r.connect(); return await r.ping(); } finally { r.disconnect(); }
 }
 
-/** What the import needs, from the source's settings (recorded, so a resume reuses them). */
+/** What the import needs: ports from config, mysql settings from the source (recorded, so a resume reuses them). */
 async function wanted(p: P): Promise<{ access: MigrationAccess; lowerCase: 0 | 1 }> {
   const recorded = p.previous?.data?.access as MigrationAccess | undefined;
   const src = recorded ? undefined : p.ctx.source.mysql ? await readMysqlSettings(p.ctx.source.mysql) : undefined;
-  const access: MigrationAccess = recorded ?? {
+  const access: MigrationAccess = {
     ports: { mysql: p.config.target.migrationPorts.mysql, redis: p.config.target.migrationPorts.redis },
-    mysql: { localInfile: true, characterSet: src?.characterSet ?? 'utf8mb4', ...(src ? { collation: src.collation } : {}) },
+    mysql: recorded?.mysql ?? { localInfile: true, characterSet: src?.characterSet ?? 'utf8mb4', ...(src ? { collation: src.collation } : {}) },
   };
   const lowerCase = (p.previous?.data?.lowerCaseTableNames as 0 | 1 | undefined) ?? targetLowerCaseTableNames(src?.lowerCaseTableNames ?? 0);
   return { access, lowerCase };
@@ -53,6 +54,10 @@ async function targetMysql(p: P) {
 export default defineStep<Config, FerryContext>({
   id: 'compose-data-up',
   title: 'Start the stack\'s data services with migration-time access',
+  async fingerprint(p) {
+    const { access, lowerCase } = await wanted(p);
+    return createHash('sha256').update(`${renderMigrationOverride(access)}\n${lowerCase}\n${p.config.target.dataServices.join(',')}`).digest('hex');
+  },
   async check(p) {
     const { access } = await wanted(p);
     const current = await readFile(migrationOverridePath(p.ctx.composeDir), 'utf8').catch(() => '');

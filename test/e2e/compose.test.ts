@@ -108,6 +108,11 @@ describe.each(clis.map((cli) => [cli.kind, cli] as const))('compose stack under 
     expect((await dataUp.check!(params('compose-data-up'))).done).toBe(true);
 
     const c = await createStackClient({ composeDir: dir, project, files: config.target.files, migrationAccess: true });
+    const ids = [...await c.containerIds('mysql'), ...await c.containerIds('redis')];
+    const fingerprint = await dataUp.fingerprint!(params('compose-data-up'));
+    await dataUp.run(params('compose-data-up'));
+    expect([...await c.containerIds('mysql'), ...await c.containerIds('redis')]).toEqual(ids);
+    expect(await dataUp.fingerprint!(params('compose-data-up'))).toBe(fingerprint);
     const access = await containerAccess(c, ['mysql', 'redis']);
     expect(access.map((a) => [a.service, a.published, a.migrationAccess])).toEqual([
       ['mysql', [`127.0.0.1:${config.target.migrationPorts.mysql}`], true],
