@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isFerryError } from '../../../lib/core/errors.ts';
-import { expandValue, parseEnv, resolveEnv, serializeEnv, validateEnv } from '../../../lib/env/index.ts';
+import { expandValue, parseEnv, resolveEnv, serializeEnv, transformEnv, validateEnv } from '../../../lib/env/index.ts';
 
 const values = (text: string) => Object.fromEntries(resolveEnv(parseEnv(text)));
 const parseError = (text: string, file?: string) => {
@@ -71,5 +71,14 @@ describe('validateEnv', () => {
   it('accepts URLs assembled from references', () => {
     const text = 'H=mysql\nDATABASE_URL=mysql://u:${P}@${H}:3306/d\nREDIS_URL=redis://redis:6379/0\nFLASK_SECRET_KEY=a\nPLATFORM_ENCRYPTION_KEY=b\n';
     expect(validateEnv(parseEnv(text))).toEqual([]);
+  });
+});
+
+describe('transformEnv with duplicated secrets', () => {
+  it('keeps the last value, and a URL password equal to the overridden one gets its own secret', () => {
+    const r = transformEnv('DB_PASSWORD=old-pass\nDB_PASSWORD=new-pass\nDATABASE_URL=mysql://u:old-pass@localhost/d\n');
+    expect(r.secrets.mysql_password).toBe('new-pass');
+    expect(Object.entries(r.secrets).find(([, v]) => v === 'old-pass')?.[0]).toBe('database_url_password');
+    expect(r.env).toContain('DATABASE_URL=mysql://u:__FERRY_SECRET_DATABASE_URL_PASSWORD__@mysql:3306/d');
   });
 });
