@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, jsonLines, resultOf, run, scratch, snapshot, start } from '../../fixtures-playbook/drive.ts';
+import { NODE, PLAYBOOK, ROOT, jsonLines, resultOf, run, scratch, snapshot, start } from '../../fixtures-playbook/drive.ts';
 
 describe('playbook CLI (fixture playbook, real child processes)', { timeout: 60_000 }, () => {
   it('--help names --config, --dry-run and --json, with node and with ts-node', async () => {
@@ -44,6 +44,17 @@ describe('playbook CLI (fixture playbook, real child processes)', { timeout: 60_
     expect(r.stdout).toMatch(/^› 1,000\/1,000 lines · [\d,]+ lines\/s · ETA 0ms$/m);
     const again = await run([...s.args, '--lines', '1000']);
     expect(again.stdout).toMatch(/^↓ Generate data.txt \[SKIPPED: done at .*; inputs unchanged and verify holds\]$/m);
+  });
+
+  it('on a TTY renders with listr2\'s DefaultRenderer: a task per step, Run and Verify subtasks', async () => {
+    const s = scratch();
+    const cmd = ['stty cols 120 rows 40;', NODE, PLAYBOOK, ...s.args, '--lines', '1000', '--delay-ms', '0', '--fail-at', 'ledger'].join(' ');
+    const r = await run(['-qec', cmd, '/dev/null'], ['script']);
+    const screen = r.stdout.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '').replace(/\r/g, '');
+    const last = screen.slice(screen.lastIndexOf('Generate data.txt ('));
+    expect(last).toMatch(/^Generate data\.txt \(\d+ms\)\n {2}✔ Run\n {2}✔ Verify\n✔ Transform data\.txt into upper\.txt \(\d+ms\)\n {2}✔ Run\n {2}✔ Verify\n❯ Record the transform in ledger\.txt \(undone\)\n {2}✖ Run\n {4}› ledger: failing on purpose after appending\n/);
+    expect(last).toMatch(/^⚠ Write summary\.json\n {2}↓ not run: "ledger" failed$/m);
+    expect(last).toMatch(/^✖ ledger: failing on purpose after appending$/m);
   });
 
   it('--json writes only JSON lines, one per state change and progress tick', async () => {
