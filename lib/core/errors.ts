@@ -44,7 +44,9 @@ export function isFerryError(e: unknown): e is FerryError {
 /** The last `max` lines of `text`, so an attached stderr never floods a report. */
 export function excerpt(text: string, max = 20): string {
   const lines = text.replace(/\s+$/, '').split('\n');
-  return lines.length <= max ? lines.join('\n') : [`… (${lines.length - max} earlier lines)`, ...lines.slice(-max)].join('\n');
+  // Already cut (an error re-attributed with withStep): keep its count of earlier lines.
+  const cut = lines.length === max + 1 && /^… \(\d+ earlier lines\)$/.test(lines[0] ?? '');
+  return lines.length <= max || cut ? lines.join('\n') : [`… (${lines.length - max} earlier lines)`, ...lines.slice(-max)].join('\n');
 }
 
 /** Wrap anything thrown into a FerryError (keeping a FerryError as it is). */
