@@ -67,8 +67,12 @@ export async function acquireRunLock(stateDir: string, opts: RunLockOptions = {}
           hint: 'a previous run was killed: re-run with --break-stale-lock to take the lock over (the journal resumes)',
         });
       }
-      opts.onBreak?.(held);
-      await unlink(path).catch(() => undefined);
+      // Re-read just before removing: another run breaking the same lock may already hold a fresh one.
+      const still = await readLock(path);
+      if (still && still.pid === held.pid && still.host === held.host && still.time === held.time) {
+        opts.onBreak?.(held);
+        await unlink(path).catch(() => undefined);
+      }
     }
   } finally {
     await unlink(tmp).catch(() => undefined);

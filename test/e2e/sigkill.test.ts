@@ -10,7 +10,7 @@ import { jsonLines, resultOf, run, scratch, snapshot, start } from '../fixtures-
 const SLOW = ['--lines', '2000', '--delay-ms', '20', '--json'];
 const KILLS = 20;
 
-describe('SIGKILL at random instants', { timeout: 300_000 }, () => {
+describe('SIGKILL at random instants', { timeout: 600_000 }, () => {
   it(`resumes to the uninterrupted end state after each of ${KILLS} kills`, async () => {
     const ref = scratch();
     const clean = await run([...ref.args, ...SLOW]);
