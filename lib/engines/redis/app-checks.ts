@@ -84,7 +84,10 @@ async function countMatching(r: Redis, match: string): Promise<number> {
 async function checkKey(src: Redis, tgt: Redis, key: Buffer, ttlTolerance: number | undefined): Promise<string | undefined> {
   const [st, tt] = await Promise.all([src.type(key), tgt.type(key)]);
   if (st === 'none') return 'gone';
-  if (tt === 'none') return 'missing on the target';
+  if (tt === 'none') {
+    const left = await src.pttl(key); // about to expire on the source too: it expired during the window
+    return left >= 0 && left <= (ttlTolerance ?? 2000) ? 'gone' : 'missing on the target';
+  }
   if (st !== tt) return `type ${st} on the source, ${tt} on the target`;
   const diff = await compareKey(src, tgt, key, st);
   if (diff) return diff;

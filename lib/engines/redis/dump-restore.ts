@@ -12,8 +12,10 @@ export interface BatchOptions {
   readonly mode: 'dump' | 'rewrite';
   /** RESTORE with REPLACE (resume of ferry's own writes, or config.redis.replace). */
   readonly replace: boolean;
-  /** DUMP payloads larger than this are copied chunk by chunk instead. */
+  /** Strings longer than this are copied chunk by chunk instead of DUMP/RESTORE. */
   readonly bigKeyBytes: number;
+  /** Collections with more elements than this likewise (default 10,000). */
+  readonly bigKeyElements?: number;
   /** PEXPIRETIME (7.0+) or PTTL. */
   readonly expiry: { cmd: string; toAbs: (v: number, now: number) => number };
   readonly now?: () => number;
@@ -28,14 +30,22 @@ export interface BatchResult {
   big: number;
 }
 
+export const DEFAULT_BIG_KEY_ELEMENTS = 10_000;
+
 export const emptyResult = (): BatchResult => ({ keys: 0, bytes: 0, expired: 0, big: 0 });
 
 // One script call per batch instead of 2–3 commands per key: the client's CPU is the bottleneck.
 // A batch of 1000 small keys runs in about a millisecond, so neither server blocks for long.
-const READ_SCRIPT = `local out = {}
+// Keys above the size limits are not DUMPed (that would block the source and hold the whole value in
+// memory): the script answers {type} and the key is copied chunk by chunk.
+const READ_SCRIPT = `local lens = { hash = 'HLEN', list = 'LLEN', set = 'SCARD', zset = 'ZCARD', stream = 'XLEN', string = 'STRLEN' }
+local out = {}
 for i, k in ipairs(KEYS) do
   out[2 * i - 1] = redis.call(ARGV[1], k)
-  if ARGV[2] == 'dump' then out[2 * i] = redis.call('DUMP', k) else out[2 * i] = redis.call('TYPE', k).ok end
+  local t = redis.call('TYPE', k).ok
+  if ARGV[2] ~= 'dump' then out[2 * i] = t
+  elseif lens[t] and redis.call(lens[t], k) > tonumber(t == 'string' and ARGV[4] or ARGV[3]) then out[2 * i] = { t }
+  else out[2 * i] = redis.call('DUMP', k) end
 end
 return out`;
 const WRITE_SCRIPT = `local errs = {}
@@ -63,7 +73,8 @@ async function evalScript(r: Redis, script: string, keys: readonly Buffer[], arg
 
 /** Read one batch from the source; returns a thunk that writes it to the target. */
 export async function readBatch(src: Redis, tgt: Redis, keys: readonly Buffer[], o: BatchOptions): Promise<() => Promise<BatchResult>> {
-  const res = keys.length ? ((await evalScript(src, READ_SCRIPT, keys, [o.expiry.cmd, o.mode])) as unknown[]) : [];
+  const limits = [String(o.bigKeyElements ?? DEFAULT_BIG_KEY_ELEMENTS), String(o.bigKeyBytes)];
+  const res = keys.length ? ((await evalScript(src, READ_SCRIPT, keys, [o.expiry.cmd, o.mode, ...limits])) as unknown[]) : [];
   const now = (o.now ?? Date.now)();
   return async () => {
     const r = emptyResult();
@@ -73,12 +84,12 @@ export async function readBatch(src: Redis, tgt: Redis, keys: readonly Buffer[],
     for (let i = 0; i < keys.length; i++) {
       const key = keys[i]!;
       const at = o.expiry.toAbs(Number(res[2 * i]), now);
-      const raw = res[2 * i + 1] as Buffer | null;
+      const raw = res[2 * i + 1] as Buffer | [Buffer] | null;
+      if (Array.isArray(raw)) { if (at > 0 && at <= now) r.expired++; else later.push({ key, type: raw[0].toString(), at }); continue; }
       const second = o.mode === 'rewrite' && raw ? raw.toString() : raw;
       if (at === -2 || second === null || second === 'none' || (at > 0 && at <= now)) { r.expired++; continue; }
       if (o.mode === 'rewrite') { later.push({ key, type: String(second), at }); continue; }
       const payload = second as Buffer;
-      if (payload.length > o.bigKeyBytes) { later.push({ key, type: '', at }); continue; }
       args.push(String(at > 0 ? at : 0), payload);
       restored.push(key);
       r.bytes += payload.length + key.length;
@@ -89,7 +100,7 @@ export async function readBatch(src: Redis, tgt: Redis, keys: readonly Buffer[],
       r.keys += restored.length;
     }
     for (const k of later) {
-      const type = k.type || (await src.type(k.key));
+      const type = k.type;
       if (type === 'none') { r.expired++; continue; }
       if (k.at > 0 && k.at <= Date.now()) { r.expired++; await tgt.del(k.key); continue; }
       await rewriteKey(src, tgt, k.key, type, k.at);
