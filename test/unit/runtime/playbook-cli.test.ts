@@ -27,6 +27,12 @@ describe('playbook CLI (fixture playbook, real child processes)', { timeout: 60_
     expect(plan.stdout).toContain('4 of 4 steps have changes pending');
     expect(existsSync(s.out)).toBe(false);
     expect(existsSync(s.state)).toBe(false);
+    const json = await run([...s.args, '--dry-run', '--json']);
+    expect(json.code).toBe(2);
+    const lines = jsonLines(json.stdout);
+    expect(lines.filter((e) => e.type === 'plan').map((e) => [e.step, e.plan.pending])).toEqual([['generate', true], ['transform', true], ['ledger', true], ['summary', true]]);
+    expect(resultOf(lines)).toMatchObject({ status: 'planned', pending: true });
+    expect(existsSync(s.state)).toBe(false);
 
     expect((await run(s.args)).code).toBe(0);
     const again = await run([...s.args, '--dry-run']);
