@@ -116,7 +116,8 @@ export function transformEnv(text: string, options: TransformOptions = {}): Tran
     if (!owner.has(name)) owner.set(name, b.key);
     nameOfKey.set(b.key, name);
     // A later duplicate replaces the value (python-dotenv keeps the last): forget the old one.
-    if (secrets[name] !== undefined && byValue.get(secrets[name]) === name) byValue.delete(secrets[name]);
+    const previous = secrets[name];
+    if (previous !== undefined && byValue.get(previous) === name) byValue.delete(previous);
     secrets[name] = b.value;
     if (!byValue.has(b.value)) byValue.set(b.value, name);
     out[i] = withValue(withKey(b, `${b.key}_FILE`), `${SECRETS_MOUNT}/${name}`);
