@@ -7,10 +7,7 @@ import { join } from 'node:path';
 import { FerryError } from '../core/errors.ts';
 import { writeFileAtomic } from '../util/atomic-write.ts';
 
-/**
- * The secret files' suffix, as the issue specifies (`secrets/<name>.txt`). compose/docker-compose.yml
- * currently declares `file: ./secrets/<name>` (no suffix): one of the two must change to meet.
- */
+/** The secret files' suffix (`secrets/<name>.txt`), as compose/docker-compose.yml and lib/compose/layout.ts expect. */
 export const SECRET_FILE_SUFFIX = '.txt';
 export const secretsDirOf = (appDir: string): string => join(appDir, 'secrets');
 export const secretFileOf = (appDir: string, name: string): string => join(secretsDirOf(appDir), `${name}${SECRET_FILE_SUFFIX}`);
