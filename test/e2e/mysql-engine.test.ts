@@ -4,14 +4,14 @@
  * import killed with SIGKILL resumes to a verified end; bad endpoints fail with host, port and user.
  */
 import { execa } from 'execa';
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { mkdtemp, open, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createConnection, type Connection } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startMysql, type StartedMysql } from '../support/containers.ts';
 import { seedVedfolnirMysql } from '../../fixtures/mysql/seed.ts';
-import { exportMysql, importMysql, verifyMysql, type Manifest, type MysqlTarget } from '../../lib/engines/mysql/index.ts';
+import { exportMysql, importMysql, packExport, unpackExport, verifyMysql, type Manifest, type MysqlTarget } from '../../lib/engines/mysql/index.ts';
 import { isFerryError } from '../../lib/core/errors.ts';
 
 const endpoint = (s: StartedMysql): MysqlTarget => ({ host: s.host, port: s.port, user: 'root', password: s.rootPassword });
@@ -69,6 +69,20 @@ describe('mysql engine: export, import, verify', { timeout: 900_000 }, () => {
       const before = await one<{ n: number }>(d, 'SELECT post_count AS n FROM users WHERE id = 2');
       expect(before).toEqual(await one(s, 'SELECT post_count AS n FROM users WHERE id = 2'));
     } finally { await s.end(); await d.end(); }
+  });
+
+  it('packs the export with tar and refuses a damaged transfer', async () => {
+    const tarFile = join(work, 'export.tar');
+    await packExport(join(work, 'export'), tarFile);
+    const back = await unpackExport(tarFile, join(work, 'unpacked'));
+    expect(back.totals).toEqual(manifest.totals);
+    const chunk = join(work, 'unpacked', manifest.tables.find((t) => t.rows > 100)!.chunks[0]!.file);
+    const fh = await open(chunk, 'r+');
+    await fh.write(Buffer.from('X'), 0, 1, 10);
+    await fh.close();
+    await packExport(join(work, 'unpacked'), join(work, 'damaged.tar'));
+    const refused = await unpackExport(join(work, 'damaged.tar'), join(work, 'unpacked-2')).catch((e: unknown) => e);
+    expect(isFerryError(refused) && refused.code).toBe('E_MYSQL_ARTIFACT');
   });
 
   it('re-runs the import without loading anything again', async () => {
@@ -137,6 +151,13 @@ describe('mysql engine: export, import, verify', { timeout: 900_000 }, () => {
     expect(m.snapshot.mode).toBe('single');
     expect(m.snapshot.note).toMatch(/GRANT RELOAD/);
     expect(m.totals.rows).toBe(manifest.totals.rows);
+    const c = await connect(src);
+    await c.query("CREATE USER IF NOT EXISTS 'ferry_none'@'%' IDENTIFIED BY 'none-secret-123'");
+    await c.end();
+    const denied = await exportMysql({ source: { ...endpoint(src), user: 'ferry_none', password: 'none-secret-123' }, databases: ['vedfolnir'], dir: join(work, 'none') })
+      .catch((e: unknown) => e);
+    expect(isFerryError(denied) && denied.code).toBe('E_MYSQL_PRIVILEGE');
+    expect(isFerryError(denied) && denied.hint).toContain("GRANT SELECT, SHOW VIEW, TRIGGER, EVENT, RELOAD, REPLICATION CLIENT ON *.* TO 'ferry_none'@'%'");
   });
 
   it('names host, port and user (never the password) when the server refuses or is gone', async () => {

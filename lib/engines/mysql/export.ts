@@ -51,9 +51,7 @@ export async function exportMysql(o: ExportOptions): Promise<Manifest> {
     await assertDiskSpace(dirname(o.dir), Number(str(estimate[0]?.b)), o.source);
     await rm(partial, { recursive: true, force: true });
     await mkdir(partial, { recursive: true });
-    const snap = await openSnapshot(pool, parallelism).catch((e: unknown) => {
-      throw isPrivilegeError(e) ? privilegeError(e, o.source, 'a consistent snapshot', 'GRANT SELECT, SHOW VIEW, TRIGGER, EVENT, RELOAD, REPLICATION CLIENT ON *.* TO {user}') : e;
-    });
+    const snap = await openSnapshot(pool, parallelism);
     try {
       const schemas: DatabaseSchema[] = [];
       const tables: TableInfo[] = [];
@@ -95,10 +93,16 @@ export async function exportMysql(o: ExportOptions): Promise<Manifest> {
     } finally {
       await snap.close();
     }
+  } catch (e) {
+    await rm(partial, { recursive: true, force: true }).catch(() => undefined);
+    throw isPrivilegeError(e) ? privilegeError(e, o.source, `exporting ${o.databases.join(', ')}`, EXPORT_GRANT) : e;
   } finally {
     await pool.end();
   }
 }
+
+/** What the export account needs (RELOAD and REPLICATION CLIENT only for the parallel, positioned snapshot). */
+const EXPORT_GRANT = 'GRANT SELECT, SHOW VIEW, TRIGGER, EVENT, RELOAD, REPLICATION CLIENT ON *.* TO {user}';
 
 /** Stream one table in key order, chunk by chunk, on a worker inside the snapshot. */
 async function exportTable(w: PoolConnection, t: TableInfo, dir: string, chunkBytes: number,

@@ -7,3 +7,4 @@ export { readManifest, MANIFEST_FILE, type Manifest } from './manifest.ts';
 export { applyDefiner, type DefinerPolicy, type DefinerRewrite } from './definer.ts';
 export { readBinlog } from './snapshot.ts';
 export { sourceFingerprint } from './fingerprint.ts';
+export { packExport, unpackExport } from './pack.ts';
