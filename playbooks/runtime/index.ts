@@ -96,6 +96,7 @@ export async function runPlaybookCli<Ctx>(def: PlaybookCli<Ctx>, argv: string[] 
     if (abort.signal.aborted) return 130;
 
     const prep = await def.prepare({ config, flags, redactor, dryRun });
+    const warnings: string[] = [];
     if (prep.cleanup) cleanups.push(() => prep.cleanup!());
     const view: View = json ? createJsonView(out, redactor)
       : dryRun ? createPlanView(out)
@@ -106,9 +107,14 @@ export async function runPlaybookCli<Ctx>(def: PlaybookCli<Ctx>, argv: string[] 
       breakStaleLock: flags['break-stale-lock'] === true,
       ...(typeof flags['restart-from'] === 'string' ? { restartFrom: flags['restart-from'] } : {}),
       signal: abort.signal,
-      onEvent: (e) => view.onEvent(e),
+      onEvent: (e) => {
+        // A renderer shows a step's latest line only: warnings are repeated once the run is drawn.
+        if (!json && e.type === 'log' && e.level === 'warn') warnings.push(`⚠ ${e.step ? `${e.step}: ` : ''}${e.message}`);
+        view.onEvent(e);
+      },
     });
     await view.finish(result);
+    if (warnings.length > 0) err(`${warnings.join('\n')}\n`);
     if (!json) reportFailures(result, err);
     return (def.exitCode ?? defaultExitCode)(result);
   } catch (e) {
