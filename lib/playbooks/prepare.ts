@@ -12,6 +12,8 @@ import { FROZEN_STEP_IDS, migrateSteps, verifySteps, type FerryStep } from '../s
 import { liftFreezeOnFailure } from './lift-on-failure.ts';
 import { redisUnpausedDuring } from './redis-pause.ts';
 import { resolveContext } from './resolve-context.ts';
+import { openExecTunnel, serviceContainer, type Tunnel } from './exec-tunnel.ts';
+import { isPortFree } from '../preflight/host-facts.ts';
 
 export interface Prepared {
   readonly playbook: Playbook<Config, FerryContext>;
@@ -69,7 +71,26 @@ export async function prepareMigrate(a: PrepareArgs): Promise<Prepared> {
   return { playbook: playbookOf('migrate', 'Migrate Vedfolnir into the compose stack', migrateSteps(), a), ctx, stateDir: a.config.stateDir };
 }
 
+/**
+ * Verify at any time: during the migration the data services publish their migration ports; after
+ * cutover they publish nothing, and ferry reaches them through `docker exec` tunnels instead.
+ */
 export async function prepareVerify(a: PrepareArgs): Promise<Prepared> {
-  const ctx = resolveContext({ config: a.config, mode: 'verify', redactor: a.redactor });
-  return { playbook: playbookOf('verify', 'Verify the stack against the source', verifySteps(), a), ctx, stateDir: a.config.stateDir };
+  const base = resolveContext({ config: a.config, mode: 'verify', redactor: a.redactor });
+  const playbook = playbookOf('verify', 'Verify the stack against the source', verifySteps(), a);
+  if (a.dryRun) return { playbook, ctx: base, stateDir: a.config.stateDir };
+  const tunnels: Tunnel[] = [];
+  const via = async <E extends { port: number }>(ep: E | undefined, service: string, containerPort: number, migrationPort: number): Promise<E | undefined> => {
+    if (!ep || !(await isPortFree(migrationPort))) return ep;
+    const container = await serviceContainer(base.project, service);
+    if (!container) return ep; // not running: verify reports the connection failure
+    const t = await openExecTunnel(container, containerPort);
+    tunnels.push(t);
+    // Keep the endpoint's getters (passwords read on use): copy descriptors, not values.
+    return Object.freeze(Object.defineProperties({}, { ...Object.getOwnPropertyDescriptors(ep), port: { value: t.port, enumerable: true } })) as E;
+  };
+  const mysql = await via(base.target.mysql, 'mysql', 3306, a.config.target.migrationPorts.mysql);
+  const redis = await via(base.target.redis, 'redis', 6379, a.config.target.migrationPorts.redis);
+  const ctx = Object.freeze({ ...base, target: { ...(mysql ? { mysql } : {}), ...(redis ? { redis } : {}) } });
+  return { playbook, ctx, stateDir: a.config.stateDir, cleanup: async () => { for (const t of tunnels) await t.close(); } };
 }

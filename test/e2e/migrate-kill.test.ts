@@ -1,0 +1,88 @@
+/**
+ * The migrate process is SIGKILLed at random instants across export, import and verify (at least 10
+ * times); each re-run resumes from the journal (taking over the dead run's lock). The last run ends
+ * verified with nothing lost: every table's rows and checksum and every persistent Redis key as in
+ * the source's snapshot.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFile } from 'node:fs/promises';
+import mysql from 'mysql2/promise';
+import { Redis } from 'ioredis';
+import { startMysql, startRedis, type StartedMysql, type StartedRedis } from '../support/containers.ts';
+import { testImages } from '../support/images.ts';
+import { seedVedfolnirMysql } from '../../fixtures/mysql/seed.ts';
+import { seedVedfolnirRedis } from '../../fixtures/redis/seed.ts';
+import { createSandbox, type Sandbox } from '../../lib/demo/index.ts';
+import { runPlaybookProcess, startPlaybook } from '../../lib/demo/child.ts';
+import { takeSourceSnapshot, type SourceSnapshot } from '../../lib/freeze/index.ts';
+
+const KILL_STEPS = new Set(['mysql-export', 'redis-export', 'mysql-import', 'redis-import', 'mysql-verify', 'redis-verify']);
+const MIN_KILLS = 10;
+
+describe('migrate survives SIGKILL at random instants', { timeout: 1_800_000 }, () => {
+  let my: StartedMysql;
+  let rd: StartedRedis;
+  let sb: Sandbox;
+  let before: SourceSnapshot;
+
+  beforeAll(async () => {
+    [my, rd] = await Promise.all([startMysql({ command: ['--log-bin=binlog', '--server-id=1'] }), startRedis({ password: 'kill-test-redis-pw' })]);
+    const conn = await mysql.createConnection({ host: my.host, port: my.port, user: 'root', password: my.rootPassword, database: my.database, charset: 'utf8mb4' });
+    await seedVedfolnirMysql(conn, { scale: 2, tricky: true });
+    await conn.end();
+    const r = new Redis({ host: rd.host, port: rd.port, password: rd.password });
+    await seedVedfolnirRedis(r, { scale: 2, big: false });
+    r.disconnect();
+    sb = await createSandbox({ mysql: { host: my.host, port: my.port, password: my.rootPassword, database: my.database }, redis: { host: rd.host, port: rd.port, password: rd.password! } });
+    before = await takeSourceSnapshot({ source: {
+      mysql: { host: my.host, port: my.port, user: 'root', password: my.rootPassword, databases: [my.database] },
+      redis: { host: rd.host, port: rd.port, password: rd.password!, databases: [] },
+    } });
+  });
+
+  afterAll(async () => {
+    await sb?.cleanup();
+    await Promise.all([my?.stop(), rd?.stop()]);
+  });
+
+  it(`is killed ≥ ${MIN_KILLS} times across export, import and verify, and each re-run resumes to a verified end`, async () => {
+    const env = { ...sb.env, MYSQL_IMAGE: testImages().mysql, REDIS_IMAGE: testImages().redis };
+    const args = ['--config', sb.configPath, '--json', '--break-stale-lock'];
+    const kills: Array<{ step: string; armed: string; afterMs: number }> = [];
+    let finished = false;
+    for (let i = 0; i < 40 && !finished; i++) {
+      let timer: NodeJS.Timeout | undefined;
+      let current = '';
+      const p = startPlaybook('migrate', args, env, (e) => {
+        if (e.type === 'step-start' && e.step) current = e.step;
+        if (e.type === 'step-start' && KILL_STEPS.has(e.step ?? '') && !timer) {
+          // Random within a window that doubles each time this step is killed, so every step gets killed and still finishes.
+          const window = 800 * 2 ** kills.filter((k) => k.armed === e.step).length;
+          const afterMs = Math.floor(Math.random() * window);
+          const armed = e.step!;
+          timer = setTimeout(() => { kills.push({ step: current, armed, afterMs }); p.child.kill('SIGKILL'); }, afterMs);
+        }
+      });
+      const r = await p.done;
+      clearTimeout(timer);
+      if (r.signal === 'SIGKILL') continue;
+      expect(r.stderr.split('\n').filter((l) => l.includes('✖')).join('\n')).toBe('');
+      expect(r.exitCode).toBe(0);
+      finished = true;
+    }
+    console.log(`kills: ${kills.map((k) => `${k.step}+${k.afterMs}ms`).join(', ')}`);
+    expect(kills.length).toBeGreaterThanOrEqual(MIN_KILLS);
+    expect(new Set(kills.map((k) => k.step.split('-')[1])).size).toBeGreaterThanOrEqual(2);
+    expect(finished).toBe(true);
+
+    const report = JSON.parse(await readFile(`${sb.stateDir}/report.migrate.json`, 'utf8'));
+    expect(report.ok).toBe(true);
+    for (const t of report.mysql.tables as Array<{ table: string; targetRows: number; ok: boolean }>) {
+      expect(t.ok, t.table).toBe(true);
+      expect(t.targetRows, t.table).toBe(before.mysql!.tables[t.table]!.rows);
+    }
+    expect(report.mysql.tables.length).toBe(Object.keys(before.mysql!.tables).length);
+    const v = await runPlaybookProcess('verify', ['--config', sb.configPath, '--json'], env);
+    expect(v.exitCode).toBe(0);
+  });
+});

@@ -1,0 +1,76 @@
+/**
+ * Rehearse: the whole migration into a throwaway stack, verified, then torn down — no container,
+ * volume, network or file left behind; the real target and the .env untouched; the report (timings,
+ * expected downtime) kept in the state dir.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFile, readdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { execFileSync } from 'node:child_process';
+import mysql from 'mysql2/promise';
+import { Redis } from 'ioredis';
+import { startMysql, startRedis, type StartedMysql, type StartedRedis } from '../support/containers.ts';
+import { testImages } from '../support/images.ts';
+import { seedVedfolnirMysql } from '../../fixtures/mysql/seed.ts';
+import { seedVedfolnirRedis } from '../../fixtures/redis/seed.ts';
+import { createSandbox, type Sandbox } from '../../lib/demo/index.ts';
+import { runPlaybookProcess } from '../../lib/demo/child.ts';
+
+const docker = (args: string[]) => execFileSync('docker', args, { encoding: 'utf8' }).split('\n').filter(Boolean);
+const labelled = (project: string) => ({
+  containers: docker(['ps', '-a', '--format', '{{.Label "com.docker.compose.project"}}']).filter((p) => p.startsWith(project)),
+  volumes: docker(['volume', 'ls', '--format', '{{.Name}}']).filter((v) => v.startsWith(project)),
+  networks: docker(['network', 'ls', '--format', '{{.Name}}']).filter((n) => n.startsWith(project)),
+});
+
+describe('rehearse', { timeout: 900_000 }, () => {
+  let my: StartedMysql;
+  let rd: StartedRedis;
+  let sb: Sandbox;
+
+  beforeAll(async () => {
+    [my, rd] = await Promise.all([startMysql(), startRedis({ password: 'rehearse-redis-pw' })]);
+    const conn = await mysql.createConnection({ host: my.host, port: my.port, user: 'root', password: my.rootPassword, database: my.database, charset: 'utf8mb4' });
+    await seedVedfolnirMysql(conn, { scale: 1, tricky: true });
+    await conn.end();
+    const r = new Redis({ host: rd.host, port: rd.port, password: rd.password });
+    await seedVedfolnirRedis(r, { scale: 1 });
+    r.disconnect();
+    sb = await createSandbox({ mysql: { host: my.host, port: my.port, password: my.rootPassword, database: my.database }, redis: { host: rd.host, port: rd.port, password: rd.password! } });
+  });
+
+  afterAll(async () => {
+    await sb?.cleanup();
+    await Promise.all([my?.stop(), rd?.stop()]);
+  });
+
+  it('migrates into a throwaway stack, verifies, reports and leaves nothing behind', async () => {
+    const envBefore = await readFile(sb.envPath);
+    const composeBefore = (await readdir(sb.composeDir)).sort();
+    const tmpBefore = (await readdir(tmpdir())).filter((f) => f.startsWith('ferry-rehearsal-'));
+    const r = await runPlaybookProcess('rehearse', ['--config', sb.configPath, '--json'], { ...sb.env, MYSQL_IMAGE: testImages().mysql, REDIS_IMAGE: testImages().redis });
+    expect(r.stderr.split('\n').filter((l) => /E_|✖/.test(l)).join('\n')).toBe('');
+    expect(r.exitCode).toBe(0);
+    const start = r.events.find((e) => e.type === 'run-start') as unknown as { steps: Array<{ id: string }> };
+    expect(start.steps.map((s) => s.id)).toEqual(['preflight', 'mysql-export', 'redis-export', 'env-transform', 'compose-prepare', 'compose-data-up',
+      'mysql-import', 'redis-import', 'mysql-verify', 'redis-verify', 'compose-cutover', 'report']);
+    expect(r.events.filter((e) => e.type === 'step-done').length).toBe(12);
+    // what it ran against: its own project, never the real one
+    const log = r.events.filter((e) => e.type === 'log').map((e) => String(e.message)).join('\n');
+    expect(log).toContain(`${sb.project}-rehearsal-`);
+    const project = /(ferry-sbx-[0-9a-f]+-rehearsal-[0-9a-f]+)/.exec(r.stdout)![1]!;
+    expect(labelled(project)).toEqual({ containers: [], volumes: [], networks: [] });
+    expect(labelled(sb.project)).toEqual({ containers: [], volumes: [], networks: [] });
+    expect((await readdir(tmpdir())).filter((f) => f.startsWith('ferry-rehearsal-'))).toEqual(tmpBefore);
+    // the real target dir and the .env untouched
+    expect((await readFile(sb.envPath)).equals(envBefore)).toBe(true);
+    expect((await readdir(sb.composeDir)).sort()).toEqual(composeBefore);
+    // the report survives, with per-step timings and the expected downtime
+    const report = JSON.parse(await readFile(`${sb.stateDir}/report.rehearse.json`, 'utf8'));
+    expect(report.ok).toBe(true);
+    expect(report.downtimeKind).toBe('expected');
+    expect(report.downtimeMs).toBeGreaterThan(0);
+    expect(report.timings.map((t: { step: string }) => t.step)).toContain('mysql-import');
+    expect((await readdir(sb.stateDir)).sort()).toEqual(['report.rehearse.json', 'report.rehearse.md']);
+  });
+});
