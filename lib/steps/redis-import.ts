@@ -12,7 +12,7 @@ import type { FerryContext } from './context.ts';
 import { connectRedis, describeEndpoint, importRedis, preflight, removeRdb, serverInfo } from '../engines/redis/index.ts';
 import { copyStateFile, endpoints, importDoneFile, rdbArtifact, type RedisStepParams } from './redis-shared.ts';
 
-interface Done { path: string; reason: string; keys: number; expired: number; replace: boolean }
+interface Done { path: string; reason: string; keys: number; expired: number; big: number; replace: boolean }
 
 const readDone = (p: RedisStepParams) => readFile(importDoneFile(p), 'utf8').then((s) => JSON.parse(s) as Done, () => undefined);
 const rdbPathOf = (p: RedisStepParams) => (p.outputs.get('redis-export')?.data?.rdbPath as string | undefined) ?? rdbArtifact(p);
@@ -43,7 +43,7 @@ export default defineStep<Config, FerryContext>({
       onProgress: (d) => p.progress.update({ unit: 'keys', done: d.keys, bytes: d.bytes, label: `db ${d.db}` }),
     });
     p.log.info(`redis: ${r.decision.path} path (${r.decision.reason}): ${r.keys} keys, ${r.expired} expired during the copy`);
-    const done: Done = { path: r.decision.path, reason: r.decision.reason, keys: r.keys, expired: r.expired, replace: p.config.redis.replace };
+    const done: Done = { path: r.decision.path, reason: r.decision.reason, keys: r.keys, expired: r.expired, big: r.copy?.big ?? 0, replace: p.config.redis.replace };
     await writeFileAtomic(importDoneFile(p), JSON.stringify(done));
     return { data: { ...done } };
   },

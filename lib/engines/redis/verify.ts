@@ -59,6 +59,7 @@ export async function verifyCopy(o: VerifyOptions): Promise<RedisVerifyReport> {
         const [a, t] = await Promise.all([meta(src, b.keys, exS.cmd), meta(tgt, b.keys, exT.cmd)]);
         const now = Date.now();
         const strings: Array<{ key: Buffer; name: string }> = [];
+        const others: Array<{ key: Buffer; name: string; type: string }> = [];
         for (let i = 0; i < b.keys.length; i++) {
           const key = b.keys[i]!;
           const name = `db ${db} key ${printable(key)}`;
@@ -73,9 +74,13 @@ export async function verifyCopy(o: VerifyOptions): Promise<RedisVerifyReport> {
           else if (sAt < 0 && tAt > 0) note(`${name}: TTL added on the target (${new Date(tAt).toISOString()})`);
           else if (sAt > 0 && Math.abs(sAt - tAt) > o.ttlToleranceMs) note(`${name}: expiry differs by ${tAt - sAt} ms (tolerance ${o.ttlToleranceMs} ms)`);
           if (sType === 'string') { strings.push({ key, name }); continue; }
-          const diff = await compareKey(src, tgt, key, sType, o);
-          if (diff) note(`${name}: ${diff}`);
+          others.push({ key, name, type: sType });
         }
+        // Collections: many keys compared at once, so their commands share round trips.
+        await pool(others, VERIFY_CONCURRENCY, async (k) => {
+          const diff = await compareKey(src, tgt, k.key, k.type, o);
+          if (diff) note(`${k.name}: ${diff}`);
+        });
         if (strings.length) {
           // Strings, the bulk of most keyspaces, are compared in one pipeline per side.
           const [va, vb] = await Promise.all([src, tgt].map((r) => { const p = r.pipeline(); for (const s of strings) p.getBuffer(s.key); return execOrThrow(p); }));
@@ -88,8 +93,8 @@ export async function verifyCopy(o: VerifyOptions): Promise<RedisVerifyReport> {
       }
       const [sourceKeys, targetKeys] = await Promise.all([src.dbsize(), tgt.dbsize()]);
       if (targetKeys > compared) {
-        const extra = await extraKeys(tgt, src, 5);
-        if (extra.length) note(`db ${db}: target holds keys the source does not (${targetKeys - compared} more than compared; e.g. ${extra.join(', ')})`);
+        const extra = await extraKeys(tgt, src, 5, o.ttlToleranceMs);
+        if (extra.length) note(`db ${db}: target holds keys the source does not (e.g. ${extra.join(', ')})`);
       }
       report[db] = { types, compared, expiredDuringWindow: expired, sourceKeys, targetKeys };
     }
@@ -102,6 +107,16 @@ export async function verifyCopy(o: VerifyOptions): Promise<RedisVerifyReport> {
   }
 }
 
+const VERIFY_CONCURRENCY = 32;
+
+/** Run `fn` over `items`, at most `n` at a time. */
+async function pool<T>(items: readonly T[], n: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: Math.min(n, items.length) }, async () => {
+    while (next < items.length) await fn(items[next++]!);
+  }));
+}
+
 async function meta(r: Redis, keys: readonly Buffer[], expCmd: string): Promise<{ types: string[]; exp: number[] }> {
   const p = r.pipeline();
   for (const k of keys) { p.type(k); p.call(expCmd, k); }
@@ -111,15 +126,23 @@ async function meta(r: Redis, keys: readonly Buffer[], expCmd: string): Promise<
   return { types, exp };
 }
 
-/** Up to `limit` key names present on `a` and not on `b`. */
-async function extraKeys(a: Redis, b: Redis, limit: number): Promise<string[]> {
+/**
+ * Up to `limit` key names present on `a` (the target) and not on `b` (the source). A key that just
+ * expired on the source and is about to on the target (within `tolMs`) is not one.
+ */
+async function extraKeys(a: Redis, b: Redis, limit: number, tolMs: number): Promise<string[]> {
   const out: string[] = [];
   for await (const batch of scanBatches(a)) {
     if (!batch.keys.length) continue;
     const p = b.pipeline();
     for (const k of batch.keys) p.exists(k);
     const ex = await execOrThrow(p);
-    batch.keys.forEach((k, i) => { if (Number(ex[i]) === 0 && out.length < limit) out.push(printable(k)); });
+    const candidates = batch.keys.filter((_k, i) => Number(ex[i]) === 0);
+    if (!candidates.length) continue;
+    const q = a.pipeline();
+    for (const k of candidates) q.pttl(k);
+    const ttl = (await execOrThrow(q)).map(Number);
+    candidates.forEach((k, i) => { if ((ttl[i] === -1 || ttl[i]! > tolMs) && out.length < limit) out.push(printable(k)); });
     if (out.length >= limit) break;
   }
   return out;
