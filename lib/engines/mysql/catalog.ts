@@ -22,6 +22,7 @@ export interface ColumnInfo {
   /** The column holds character data (compared byte-wise through `CAST(… AS BINARY)`). */
   readonly text: boolean;
   readonly codec: ColumnCodec;
+  readonly nullable: boolean;
   /** Character set and collation of character columns (null otherwise). */
   readonly charset: string | null;
   readonly collation: string | null;
@@ -46,7 +47,7 @@ const TEXT_TYPES = new Set(['char', 'varchar', 'tinytext', 'text', 'mediumtext',
 export async function readTables(db: Pool | PoolConnection, database: string): Promise<TableInfo[]> {
   const [cols] = await db.query(
     `SELECT TABLE_NAME AS t, COLUMN_NAME AS c, DATA_TYPE AS dt, COLUMN_TYPE AS ct, EXTRA AS extra,
-            CHARACTER_SET_NAME AS cs, COLLATION_NAME AS co
+            CHARACTER_SET_NAME AS cs, COLLATION_NAME AS co, IS_NULLABLE AS nl
        FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? ORDER BY TABLE_NAME, ORDINAL_POSITION`, [database]);
   const [keys] = await db.query(
     `SELECT TABLE_NAME AS t, COLUMN_NAME AS c FROM information_schema.STATISTICS
@@ -63,6 +64,7 @@ export async function readTables(db: Pool | PoolConnection, database: string): P
       generated: /\b(VIRTUAL|STORED|PERSISTENT) GENERATED\b/i.test(str(r.extra)),
       text: TEXT_TYPES.has(dataType),
       codec: dataType === 'bit' ? 'bit' : dataType === 'json' ? 'json' : 'raw',
+      nullable: str(r.nl) === 'YES',
       charset: r.cs == null ? null : str(r.cs), collation: r.co == null ? null : str(r.co),
     });
     byTable.set(str(r.t), list);

@@ -1,8 +1,7 @@
 /**
  * ONE server-side checksum, run identically on source and target (MySQL 8 and MariaDB share every
  * function it uses): per primary-key range, `COUNT(*)` and `SUM(CRC32(CONCAT_WS('|', cols…, nullmap)))`.
- * Character columns are compared as bytes (`CAST(… AS BINARY)`) so collations never blur a difference;
- * the null map keeps NULL apart from the empty string. A SUM (not XOR) so duplicate rows never cancel.
+ * The null map keeps NULL apart from the empty string (CONCAT_WS skips NULLs). A SUM (not XOR) so duplicate rows never cancel.
  */
 import type { Pool, PoolConnection } from 'mysql2/promise';
 import { q } from './connect.ts';
@@ -61,12 +60,18 @@ export function rangeWhere(t: TableInfo, range: KeyRange): string {
   return conds.length ? conds.join(' AND ') : '1';
 }
 
-/** The per-row checksum expression of `t`. */
+/**
+ * The per-row checksum expression of `t`. Character columns are cast to bytes only when the table mixes
+ * collations (CONCAT_WS would refuse the mix); the null map covers nullable columns only. Both choices
+ * follow from the schema alone, so source and target always run the same expression.
+ */
 export function rowChecksumExpr(t: TableInfo): string {
   const cols = storedColumns(t);
-  const vals = cols.map((c) => (c.text ? `CAST(${q(c.name)} AS BINARY)` : readExpr(c)));
-  const nulls = cols.map((c) => `ISNULL(${q(c.name)})`);
-  return `CRC32(CONCAT_WS('|', ${[...vals, `CONCAT(${nulls.join(', ')})`].join(', ')}))`;
+  const mixed = new Set(cols.filter((c) => c.text).map((c) => c.collation)).size > 1;
+  const vals = cols.map((c) => (c.text && mixed ? `CAST(${q(c.name)} AS BINARY)` : readExpr(c)));
+  const nullable = cols.filter((c) => c.nullable);
+  const nulls = nullable.length ? [`CONCAT(${nullable.map((c) => `ISNULL(${q(c.name)})`).join(', ')})`] : [];
+  return `CRC32(CONCAT_WS('|', ${[...vals, ...nulls].join(', ')}))`;
 }
 
 /** Count and checksum of `range` of `t`, computed by the server. */

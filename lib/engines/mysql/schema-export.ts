@@ -17,6 +17,8 @@ export interface SchemaObject {
   readonly ddl: string;
   /** The sql_mode the object was created under (tables: null, replayed permissively). */
   readonly sqlMode: string | null;
+  /** Events: the time zone their schedule is written in. */
+  readonly timeZone?: string;
 }
 
 export interface DatabaseSchema {
@@ -36,10 +38,10 @@ export async function exportSchema(db: Db, database: string, policy: DefinerPoli
   const D = q(database);
   const rewrites: DefinerRewrite[] = [];
   const objects: SchemaObject[] = [];
-  const add = (kind: ObjectKind, name: string, ddl: string, sqlMode: string | null) => {
+  const add = (kind: ObjectKind, name: string, ddl: string, sqlMode: string | null, timeZone?: string) => {
     const r = kind === 'table' ? { ddl } : applyDefiner(ddl, `${kind} ${database}.${name}`, policy);
     if (r.rewrite) rewrites.push(r.rewrite);
-    objects.push({ kind, name, ddl: r.ddl, sqlMode });
+    objects.push({ kind, name, ddl: r.ddl, sqlMode, ...(timeZone ? { timeZone } : {}) });
   };
   const db0 = await rowsOf(db, `SHOW CREATE DATABASE ${D}`);
   const createDatabase = str(db0[0]?.['Create Database']).replace(/^CREATE DATABASE /, 'CREATE DATABASE IF NOT EXISTS ').replace(/IF NOT EXISTS IF NOT EXISTS/, 'IF NOT EXISTS');
@@ -71,7 +73,7 @@ export async function exportSchema(db: Db, database: string, policy: DefinerPoli
   }
   for (const t of await rowsOf(db, 'SELECT EVENT_NAME AS n FROM information_schema.EVENTS WHERE EVENT_SCHEMA = ? ORDER BY EVENT_NAME', [database])) {
     const r = (await rowsOf(db, `SHOW CREATE EVENT ${D}.${q(str(t.n))}`))[0]!;
-    add('event', str(t.n), str(r['Create Event']), str(r.sql_mode));
+    add('event', str(t.n), str(r['Create Event']), str(r.sql_mode), str(r.time_zone));
   }
   return { database, createDatabase, objects, definerRewrites: rewrites };
 }

@@ -5,7 +5,7 @@ import type { ColumnInfo, TableInfo } from '../../../../lib/engines/mysql/catalo
 
 const col = (name: string, dataType: string, extra: Partial<ColumnInfo> = {}): ColumnInfo => ({
   name, dataType, columnType: dataType, generated: false, text: /char|text/.test(dataType), codec: dataType === 'bit' ? 'bit' : 'raw',
-  charset: /char|text/.test(dataType) ? 'utf8mb4' : null, collation: /char|text/.test(dataType) ? 'utf8mb4_unicode_ci' : null, ...extra,
+  nullable: dataType === 'float', charset: /char|text/.test(dataType) ? 'utf8mb4' : null, collation: /char|text/.test(dataType) ? 'utf8mb4_unicode_ci' : null, ...extra,
 });
 const hex = (s: string) => Buffer.from(s).toString('hex');
 const sessions: TableInfo = {
@@ -26,8 +26,13 @@ describe('key ranges and the row checksum', () => {
     expect(keyLiteral(col('b', 'varbinary'), 'ff00')).toBe("X'ff00'");
   });
 
-  it('checksums stored columns as bytes, BIT as a number, FLOAT widened, with a null map', () => {
-    expect(rowChecksumExpr(sessions)).toBe("CRC32(CONCAT_WS('|', `user_id`, CAST(`session_id` AS BINARY), `flags`+0, (`n`+0e0), CONCAT(ISNULL(`user_id`), ISNULL(`session_id`), ISNULL(`flags`), ISNULL(`n`))))");
+  it('checksums stored columns, BIT as a number, FLOAT widened, with a null map of the nullable ones', () => {
+    expect(rowChecksumExpr(sessions)).toBe("CRC32(CONCAT_WS('|', `user_id`, `session_id`, `flags`+0, (`n`+0e0), CONCAT(ISNULL(`n`))))");
+  });
+
+  it('compares character columns as bytes when the table mixes collations', () => {
+    const mixed: TableInfo = { ...sessions, columns: [...sessions.columns, col('code', 'varchar', { collation: 'utf8mb4_bin' })] };
+    expect(rowChecksumExpr(mixed)).toBe("CRC32(CONCAT_WS('|', `user_id`, CAST(`session_id` AS BINARY), `flags`+0, (`n`+0e0), CAST(`code` AS BINARY), CONCAT(ISNULL(`n`))))");
   });
 
   it('loads under the source sql_mode minus the zero-date checks', () => {
