@@ -55,16 +55,6 @@ describe('rehearse', { timeout: 900_000 }, () => {
     expect(start.steps.map((s) => s.id)).toEqual(['preflight', 'mysql-export', 'redis-export', 'env-transform', 'compose-prepare', 'compose-data-up',
       'mysql-import', 'redis-import', 'mysql-verify', 'redis-verify', 'compose-cutover', 'report']);
     expect(r.events.filter((e) => e.type === 'step-done').length).toBe(12);
-    // what it ran against: its own project, never the real one
-    const log = r.events.filter((e) => e.type === 'log').map((e) => String(e.message)).join('\n');
-    expect(log).toContain(`${sb.project}-rehearsal-`);
-    const project = /(ferry-sbx-[0-9a-f]+-rehearsal-[0-9a-f]+)/.exec(r.stdout)![1]!;
-    expect(labelled(project)).toEqual({ containers: [], volumes: [], networks: [] });
-    expect(labelled(sb.project)).toEqual({ containers: [], volumes: [], networks: [] });
-    expect((await readdir(tmpdir())).filter((f) => f.startsWith('ferry-rehearsal-'))).toEqual(tmpBefore);
-    // the real target dir and the .env untouched
-    expect((await readFile(sb.envPath)).equals(envBefore)).toBe(true);
-    expect((await readdir(sb.composeDir)).sort()).toEqual(composeBefore);
     // the report survives, with per-step timings and the expected downtime
     const report = JSON.parse(await readFile(`${sb.stateDir}/report.rehearse.json`, 'utf8'));
     expect(report.ok).toBe(true);
@@ -72,5 +62,14 @@ describe('rehearse', { timeout: 900_000 }, () => {
     expect(report.downtimeMs).toBeGreaterThan(0);
     expect(report.timings.map((t: { step: string }) => t.step)).toContain('mysql-import');
     expect((await readdir(sb.stateDir)).sort()).toEqual(['report.rehearse.json', 'report.rehearse.md']);
+    // what it ran against: its own project, never the real one — and nothing of it is left
+    const project = String(report.project);
+    expect(project).toMatch(new RegExp(`^${sb.project}-rehearsal-[0-9a-f]{6}$`));
+    expect(labelled(project)).toEqual({ containers: [], volumes: [], networks: [] });
+    expect(labelled(sb.project)).toEqual({ containers: [], volumes: [], networks: [] });
+    expect((await readdir(tmpdir())).filter((f) => f.startsWith('ferry-rehearsal-'))).toEqual(tmpBefore);
+    // the real target dir and the .env untouched
+    expect((await readFile(sb.envPath)).equals(envBefore)).toBe(true);
+    expect((await readdir(sb.composeDir)).sort()).toEqual(composeBefore);
   });
 });
