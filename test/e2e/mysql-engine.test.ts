@@ -141,6 +141,17 @@ describe('mysql engine: export, import, verify', { timeout: 900_000 }, () => {
     expect(report.findings).toEqual([]);
   });
 
+  it('loads through multi-row INSERTs when told local files are refused, byte for byte', async () => {
+    const d = await connect(dst, 'mysql');
+    await d.query('DROP DATABASE vedfolnir');
+    await d.end();
+    const r = await importMysql({ target: endpoint(dst), dir: join(work, 'export'), stateFile: join(work, 'state-insert.json'), via: 'insert' });
+    expect(r.via).toBe('insert');
+    expect(r.chunksLoaded).toBe(manifest.totals.chunks);
+    const report = await verifyMysql({ target: endpoint(dst), source: endpoint(src), dir: join(work, 'export') });
+    expect(report.findings).toEqual([]);
+  });
+
   it('falls back to one consistent connection without the lock privilege, and says so', async () => {
     const s = await connect(src);
     await s.query("CREATE USER IF NOT EXISTS 'ferry_ro'@'%' IDENTIFIED BY 'ro-secret-123'");
