@@ -7,7 +7,8 @@
  *   rdb-copy       BGSAVE, `docker cp` out and into the target's data dir, start, wait for load
  *   migrate        Redis's own `MIGRATE … COPY REPLACE KEYS` in batches of 1000, issued on the source
  * Containers publish on 127.0.0.1 only and share one user-defined network, so MIGRATE reaches the target
- * by container name. Every tool runs in a child process (peak RSS = the child's maxRSS).
+ * by container name. Every tool runs in a child process (peak RSS = the child's maxRSS), started with
+ * `--max-semi-space-size=8` (FERRY_BENCH_SEMI_SPACE_MB overrides; 0 … V8's default).
  */
 import { execa } from 'execa';
 import { Redis } from 'ioredis';
@@ -82,9 +83,11 @@ function serviceOf(s: Server): ServiceControl {
 async function runTool(job: ChildJob): Promise<string> {
   const { source, target } = job;
   if (job.tool === 'ferry') {
+    const t0 = performance.now();
     const rdb = await fetchRdb(source.endpoint, join(job.work, 'source.rdb'));
+    const t1 = performance.now();
     const r = await importRedis({ source: source.endpoint, target: target.endpoint, path: 'auto', replace: false, service: serviceOf(target), rdbPath: rdb.path, stateFile: join(job.work, 'state.json') });
-    return `${r.decision.path}: ${r.keys} keys`;
+    return `${r.decision.path}: ${r.keys} keys; RDB fetch ${((t1 - t0) / 1000).toFixed(1)} s, place+load ${((performance.now() - t1) / 1000).toFixed(1)} s`;
   }
   if (job.tool === 'ferry-logical') {
     const r = await importRedis({ source: source.endpoint, target: target.endpoint, path: 'dump', replace: false, stateFile: join(job.work, 'state.json') });
@@ -149,7 +152,9 @@ export default (async (opts, emit) => {
         try {
           const job: ChildJob = { tool, source, target, work: dir };
           const node = fileURLToPath(new URL('../node_modules/.bin/node', import.meta.url));
-          const child = await execa(node, [fileURLToPath(import.meta.url)], { env: { FERRY_BENCH_CHILD: JSON.stringify(job) } });
+          // A young generation capped at 8 MB: V8's default (sized from the machine's memory) lets the
+          // heap reach ~150 MB of mostly garbage under a high allocation rate; same flag for every tool.
+          const child = await execa(node, [`--max-semi-space-size=${process.env.FERRY_BENCH_SEMI_SPACE_MB ?? 8}`, fileURLToPath(import.meta.url)], { env: { FERRY_BENCH_CHILD: JSON.stringify(job) } });
           const r = JSON.parse(child.stdout.trim().split('\n').pop()!) as ChildResult;
           const v = await verifyCopy({ source: source.endpoint, target: target.endpoint, ttlToleranceMs: 2000 });
           if (!v.ok) process.stderr.write(`${tool}: verify failed:\n  ${v.findings.slice(0, 5).join('\n  ')}\n`);

@@ -1,7 +1,8 @@
 /**
  * One batch of keys copied logically: read expiry and payload (DUMP, or TYPE for the rewrite path) in
  * one source script call, write RESTORE … ABSTTL in one target script call. Keys whose expiry has passed are
- * skipped and counted, never resurrected; keys above `bigKeyBytes` go through the chunked rewrite.
+ * skipped and counted, never resurrected; strings above `bigKeyBytes` and collections above
+ * `bigKeyElements` are never DUMPed: they go through the chunked rewrite.
  */
 import type { Redis } from 'ioredis';
 import { FerryError } from '../../core/errors.ts';
