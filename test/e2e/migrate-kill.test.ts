@@ -55,11 +55,14 @@ describe('migrate survives SIGKILL at random instants', { timeout: 1_800_000 }, 
       let current = '';
       const p = startPlaybook('migrate', args, env, (e) => {
         if (e.type === 'step-start' && e.step) current = e.step;
-        if (e.type === 'step-start' && KILL_STEPS.has(e.step ?? '') && !timer) {
-          // Random within a window that doubles each time this step is killed, so every step gets killed and still finishes.
-          const window = 800 * 2 ** kills.filter((k) => k.armed === e.step).length;
-          const afterMs = Math.floor(Math.random() * window);
+        if ((e.type === 'step-done' || e.type === 'step-skip') && KILL_STEPS.has(e.step ?? '')) { clearTimeout(timer); timer = undefined; }
+        if (e.type === 'step-start' && KILL_STEPS.has(e.step ?? '')) {
+          // One armed timer per step: random within a window that grows 1.5× each time this step is
+          // killed, so every step is killed at least once and still finishes eventually.
+          clearTimeout(timer);
           const armed = e.step!;
+          const window = 600 * 1.5 ** kills.filter((k) => k.armed === armed).length;
+          const afterMs = Math.floor(Math.random() * window);
           timer = setTimeout(() => { kills.push({ step: current, armed, afterMs }); p.child.kill('SIGKILL'); }, afterMs);
         }
       });
