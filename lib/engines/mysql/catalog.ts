@@ -87,6 +87,11 @@ export function readExpr(c: ColumnInfo): string {
   return id;
 }
 
+/** The select expression for export: as `readExpr`, with MySQL 8 JSON read as text (mysql2 would parse it). */
+export function exportExpr(c: ColumnInfo): string {
+  return c.codec === 'json' ? `CAST(${readExpr(c)} AS CHAR)` : readExpr(c);
+}
+
 /** Columns carried in chunk files (generated columns are recomputed by the target). */
 export const storedColumns = (t: TableInfo): ColumnInfo[] => t.columns.filter((c) => !c.generated);
 

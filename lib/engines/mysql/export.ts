@@ -13,7 +13,7 @@ import type { Connection as CoreConnection } from 'mysql2';
 import { FerryError } from '../../core/errors.ts';
 import { noProgress, type Progress } from '../../core/progress.ts';
 import { connectMysql, privilegeError, isPrivilegeError, q, type MysqlTarget } from './connect.ts';
-import { readExpr, readTables, storedColumns, str, type TableInfo } from './catalog.ts';
+import { exportExpr, readTables, storedColumns, str, type TableInfo } from './catalog.ts';
 import { keyColumns, rangeChecksum, rangeWhere, type KeyRange } from './checksum.ts';
 import { exportSchema, type DatabaseSchema } from './schema-export.ts';
 import type { DefinerPolicy } from './definer.ts';
@@ -109,7 +109,7 @@ async function exportTable(w: PoolConnection, t: TableInfo, dir: string, chunkBy
   onChunk: (rows: number, bytes: number) => void, signal?: AbortSignal): Promise<ChunkEntry[]> {
   const stored = storedColumns(t);
   const keys = keyColumns(t);
-  const select = [...stored.map(readExpr),
+  const select = [...stored.map(exportExpr),
     ...keys.filter((k) => !stored.includes(k)).map((k) => q(k.name))];
   const names = [...stored, ...keys.filter((k) => !stored.includes(k))].map((c) => c.name);
   const keyIdx = keys.map((k) => names.indexOf(k.name));
@@ -145,7 +145,9 @@ async function streamToFile(w: PoolConnection, sql: string, path: string, width:
   const out = createWriteStream(path);
   const hash = createHash('sha256');
   const core = (w as unknown as { connection: CoreConnection }).connection;
-  const stream = core.query({ sql, rowsAsArray: true, typeCast: (f: { buffer(): Buffer | null }) => f.buffer() }).stream({ highWaterMark: 256 });
+  // Under character_set_results = binary every string arrives as raw bytes (a Buffer); numbers,
+  // dates and decimals arrive parsed or as text and are turned back into their text form.
+  const stream = core.query({ sql, rowsAsArray: true }).stream({ highWaterMark: 256 });
   let rows = 0;
   let bytes = 0;
   let lastRow: Array<Buffer | null> = [];
@@ -159,7 +161,8 @@ async function streamToFile(w: PoolConnection, sql: string, path: string, width:
     if (!out.write(buf)) await once(out, 'drain');
   };
   try {
-    for await (const row of stream as AsyncIterable<Array<Buffer | null>>) {
+    for await (const raw of stream as AsyncIterable<unknown[]>) {
+      const row = raw.map(asBytes);
       const line = encodeRow(row.length === width ? row : row.slice(0, width));
       pending.push(line); pendingBytes += line.length; bytes += line.length; rows++;
       lastRow = row;
@@ -171,6 +174,13 @@ async function streamToFile(w: PoolConnection, sql: string, path: string, width:
     await once(out, 'close');
   }
   return { rows, bytes, sha256: hash.digest('hex'), lastKey: keyIdx.map((i) => (lastRow[i] ?? Buffer.alloc(0)).toString('hex')) };
+}
+
+/** A value as mysql2 hands it over, back to the bytes the server sent (-0 keeps its sign). */
+function asBytes(v: unknown): Buffer | null {
+  if (v === null || v === undefined) return null;
+  if (Buffer.isBuffer(v)) return v;
+  return Buffer.from(typeof v === 'number' && Object.is(v, -0) ? '-0' : String(v), 'latin1');
 }
 
 async function assertDiskSpace(dir: string, needBytes: number, source: MysqlTarget): Promise<void> {
