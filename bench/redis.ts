@@ -8,7 +8,7 @@
  *   migrate        Redis's own `MIGRATE … COPY REPLACE KEYS` in batches of 1000, issued on the source
  * Containers publish on 127.0.0.1 only and share one user-defined network, so MIGRATE reaches the target
  * by container name. Every tool runs in a child process (peak RSS = the child's maxRSS), started with
- * `--max-semi-space-size=8` (FERRY_BENCH_SEMI_SPACE_MB overrides; 0 … V8's default).
+ * `--max-semi-space-size=8` (FERRY_BENCH_SEMI_SPACE_MB=N overrides, `default` drops the flag).
  */
 import { execa } from 'execa';
 import { Redis } from 'ioredis';
@@ -154,7 +154,9 @@ export default (async (opts, emit) => {
           const node = fileURLToPath(new URL('../node_modules/.bin/node', import.meta.url));
           // A young generation capped at 8 MB: V8's default (sized from the machine's memory) lets the
           // heap reach ~150 MB of mostly garbage under a high allocation rate; same flag for every tool.
-          const child = await execa(node, [`--max-semi-space-size=${process.env.FERRY_BENCH_SEMI_SPACE_MB ?? 8}`, fileURLToPath(import.meta.url)], { env: { FERRY_BENCH_CHILD: JSON.stringify(job) } });
+          const semi = process.env.FERRY_BENCH_SEMI_SPACE_MB ?? '8';
+          const flags = semi === 'default' ? [] : [`--max-semi-space-size=${semi}`];
+          const child = await execa(node, [...flags, fileURLToPath(import.meta.url)], { env: { FERRY_BENCH_CHILD: JSON.stringify(job) } });
           const r = JSON.parse(child.stdout.trim().split('\n').pop()!) as ChildResult;
           const v = await verifyCopy({ source: source.endpoint, target: target.endpoint, ttlToleranceMs: 2000 });
           if (!v.ok) process.stderr.write(`${tool}: verify failed:\n  ${v.findings.slice(0, 5).join('\n  ')}\n`);
