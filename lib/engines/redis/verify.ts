@@ -58,8 +58,8 @@ export async function verifyCopy(o: VerifyOptions): Promise<RedisVerifyReport> {
         if (!b.keys.length) continue;
         const [a, t] = await Promise.all([meta(src, b.keys, exS.cmd), meta(tgt, b.keys, exT.cmd)]);
         const now = Date.now();
-        const strings: Array<{ key: Buffer; name: string }> = [];
-        const others: Array<{ key: Buffer; name: string; type: string }> = [];
+        const strings: Array<{ key: Buffer; name: string; at: number }> = [];
+        const others: Array<{ key: Buffer; name: string; type: string; at: number }> = [];
         for (let i = 0; i < b.keys.length; i++) {
           const key = b.keys[i]!;
           const name = `db ${db} key ${printable(key)}`;
@@ -73,20 +73,21 @@ export async function verifyCopy(o: VerifyOptions): Promise<RedisVerifyReport> {
           if (sAt > 0 && tAt < 0) note(`${name}: TTL dropped (expires at ${new Date(sAt).toISOString()} on the source, never on the target)`);
           else if (sAt < 0 && tAt > 0) note(`${name}: TTL added on the target (${new Date(tAt).toISOString()})`);
           else if (sAt > 0 && Math.abs(sAt - tAt) > o.ttlToleranceMs) note(`${name}: expiry differs by ${tAt - sAt} ms (tolerance ${o.ttlToleranceMs} ms)`);
-          if (sType === 'string') { strings.push({ key, name }); continue; }
-          others.push({ key, name, type: sType });
+          if (sType === 'string') { strings.push({ key, name, at: sAt }); continue; }
+          others.push({ key, name, type: sType, at: sAt });
         }
         // Collections: many keys compared at once, so their commands share round trips.
         await pool(others, VERIFY_CONCURRENCY, async (k) => {
           const diff = await compareKey(src, tgt, k.key, k.type, o);
-          if (diff) note(`${k.name}: ${diff}`);
+          if (diff && !(k.at > 0 && k.at <= Date.now() + o.ttlToleranceMs)) note(`${k.name}: ${diff}`);
         });
         if (strings.length) {
           // Strings, the bulk of most keyspaces, are compared in one pipeline per side.
           const [va, vb] = await Promise.all([src, tgt].map((r) => { const p = r.pipeline(); for (const s of strings) p.getBuffer(s.key); return execOrThrow(p); }));
           strings.forEach((s, i) => {
             const x = va![i] as Buffer | null; const y = vb![i] as Buffer | null;
-            if (x && !y) note(`${s.name}: missing on the target`);
+            // Gone on one side since the TYPE check: it expired in between, not a finding.
+            if (x && !y && !(s.at > 0 && s.at <= Date.now() + o.ttlToleranceMs)) note(`${s.name}: missing on the target`);
             else if (x && y && !x.equals(y)) note(`${s.name}: value differs (${x.length} vs ${y.length} bytes)`);
           });
         }
