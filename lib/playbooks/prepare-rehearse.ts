@@ -63,7 +63,7 @@ export async function prepareRehearse(a: PrepareArgs): Promise<Prepared> {
       throw e;
     }
   }
-  const ctx = resolveContext({ config, mode: 'rehearse', redactor: a.redactor, ...(appDir ? { appDir } : {}) });
+  const ctx = resolveContext({ config, mode: 'rehearse', redactor: a.redactor, dryRun: a.dryRun, ...(appDir ? { appDir } : {}) });
   const steps = rehearseSteps().map((s) => withConfig(s, config));
   return { playbook: playbookOf('rehearse', `Rehearse the migration into throwaway project ${project}`, steps, a), ctx, stateDir: config.stateDir, cleanup };
 }

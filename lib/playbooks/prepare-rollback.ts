@@ -40,7 +40,7 @@ export function rollbackSteps(withData: boolean): FerryStep[] {
 }
 
 export async function prepareRollback(a: PrepareArgs): Promise<Prepared> {
-  const ctx = resolveContext({ config: a.config, mode: 'rollback', redactor: a.redactor });
+  const ctx = resolveContext({ config: a.config, mode: 'rollback', redactor: a.redactor, dryRun: a.dryRun });
   const withData = a.flags?.['with-data'] === true;
   return {
     playbook: playbookOf('rollback', withData ? 'Roll back, copying the stack\'s data back to the host' : 'Roll back to the host services', rollbackSteps(withData), a),

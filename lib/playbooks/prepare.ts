@@ -36,11 +36,11 @@ export function alwaysRun(step: FerryStep): FerryStep {
 }
 
 /**
- * The demo's dry run has no servers behind its placeholder URLs: a step whose plan needs one shows
- * that it would run and why it cannot say more, instead of failing the plan.
+ * In a dry run a later step often cannot be planned yet — no export, no stack, or (the demo) no servers
+ * behind placeholder URLs: it shows that it would run and why it cannot say more, instead of failing.
  */
 export function tolerantPlan(step: FerryStep): FerryStep {
-  const note = (e: unknown) => `(planned against the demo's servers, which a dry run does not start: ${(e as Error).message})`;
+  const note = (e: unknown) => `(planned once the steps before it have run: ${(e as Error).message})`;
   return defineStep({
     ...step,
     ...(step.check ? { check: async (p) => step.check!(p).catch((e: unknown) => ({ done: false, reason: note(e) })) } : {}),
@@ -55,19 +55,19 @@ export function tolerantPlan(step: FerryStep): FerryStep {
   });
 }
 
-export function instrument(steps: readonly FerryStep[], o: { demoDryRun?: boolean } = {}): FerryStep[] {
+export function instrument(steps: readonly FerryStep[], o: { dryRun?: boolean } = {}): FerryStep[] {
   return steps
     .map((s) => (s.id === 'redis-import' ? redisUnpausedDuring(s) : s))
     .map((s) => (FROZEN_STEP_IDS.includes(s.id) ? liftFreezeOnFailure(s) : s.id === 'report' ? alwaysRun(s) : s))
-    .map((s) => (o.demoDryRun ? tolerantPlan(s) : s));
+    .map((s) => (o.dryRun ? tolerantPlan(s) : s));
 }
 
 export function playbookOf(id: PlaybookMode, title: string, steps: readonly FerryStep[], a?: PrepareArgs): Playbook<Config, FerryContext> {
-  return { id, title, steps: instrument(steps, { demoDryRun: a?.dryRun === true && a.flags?.demo === true }) };
+  return { id, title, steps: instrument(steps, { dryRun: a?.dryRun === true }) };
 }
 
 export async function prepareMigrate(a: PrepareArgs): Promise<Prepared> {
-  const ctx = resolveContext({ config: a.config, mode: 'migrate', redactor: a.redactor });
+  const ctx = resolveContext({ config: a.config, mode: 'migrate', redactor: a.redactor, dryRun: a.dryRun });
   return { playbook: playbookOf('migrate', 'Migrate Vedfolnir into the compose stack', migrateSteps(), a), ctx, stateDir: a.config.stateDir };
 }
 
@@ -76,7 +76,7 @@ export async function prepareMigrate(a: PrepareArgs): Promise<Prepared> {
  * cutover they publish nothing, and ferry reaches them through `docker exec` tunnels instead.
  */
 export async function prepareVerify(a: PrepareArgs): Promise<Prepared> {
-  const base = resolveContext({ config: a.config, mode: 'verify', redactor: a.redactor });
+  const base = resolveContext({ config: a.config, mode: 'verify', redactor: a.redactor, dryRun: a.dryRun });
   const playbook = playbookOf('verify', 'Verify the stack against the source', verifySteps(), a);
   if (a.dryRun) return { playbook, ctx: base, stateDir: a.config.stateDir };
   const tunnels: Tunnel[] = [];

@@ -4,7 +4,7 @@
  * stack's secret files when first used: compose-prepare creates them), ServiceControls over compose.
  * Nothing here changes anything, so dry runs resolve the same context.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Config } from '../config/schema.ts';
 import type { FerryContext, MysqlEndpoint, PlaybookMode, RedisEndpoint, ServiceControl } from '../steps/context.ts';
@@ -25,6 +25,11 @@ export interface ResolveContextOptions {
   readonly appDir?: string;
   /** Variables for compose interpolation (image names). */
   readonly composeEnv?: Readonly<Record<string, string>>;
+  /**
+   * Dry runs before compose-prepare has created the stack's secrets leave the target endpoints out:
+   * the steps that need them say so in their plan instead of connecting anywhere.
+   */
+  readonly dryRun?: boolean;
 }
 
 /** A secret of the stack, read on first use and registered with the redactor. */
@@ -68,14 +73,15 @@ export function resolveContext(o: ResolveContextOptions): FerryContext {
     : undefined;
   const mysqlPw = lazySecret(composeDir, 'mysql_root_password', redactor);
   const redisPw = lazySecret(composeDir, 'redis_password', redactor);
-  const mysqlTgt: MysqlEndpoint | undefined = mysqlSrc && Object.freeze({
+  const noTarget = o.dryRun === true && !existsSync(secretPath(composeDir, 'mysql_root_password'));
+  const mysqlTgt: MysqlEndpoint | undefined = mysqlSrc && !noTarget ? Object.freeze({
     host: '127.0.0.1', port: config.target.migrationPorts.mysql, user: 'root', databases: mysqlSrc.databases,
     get password() { return mysqlPw(); },
-  });
-  const redisTgt: RedisEndpoint | undefined = redisSrc && Object.freeze({
+  }) : undefined;
+  const redisTgt: RedisEndpoint | undefined = redisSrc && !noTarget ? Object.freeze({
     host: '127.0.0.1', port: config.target.migrationPorts.redis, databases: [] as readonly number[],
     get password() { return redisPw(); },
-  });
+  }) : undefined;
   let client: Promise<ComposeClient> | undefined;
   const getClient = () => (client ??= createComposeClient({
     composeDir, project, files: config.target.files, redactor, ...(o.composeEnv ? { env: o.composeEnv } : {}),
