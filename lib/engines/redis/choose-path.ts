@@ -15,6 +15,8 @@ export interface PathFacts {
   readonly canPlaceFile: boolean;
   /** Only some databases are to be moved (an RDB always carries all of them). */
   readonly subsetOfDatabases: boolean;
+  /** The target runs with appendonly: at start it loads its AOF and ignores a placed RDB. */
+  readonly targetAof?: boolean;
 }
 
 export interface PathDecision {
@@ -28,7 +30,8 @@ export function choosePath(wanted: RedisPathChoice, f: PathFacts): PathDecision 
   const rdbOk = f.sourceRdb <= f.targetRdb;
   const physicalWhyNot = !rdbOk ? `target reads RDB ≤ ${f.targetRdb}, source writes ${f.sourceRdb}`
     : !f.canPlaceFile ? 'the target service cannot be stopped to place a file'
-      : f.subsetOfDatabases ? 'only some databases are to be moved' : undefined;
+      : f.subsetOfDatabases ? 'only some databases are to be moved'
+        : f.targetAof ? 'the target runs with appendonly yes (it would load its AOF, not a placed RDB)' : undefined;
   const dumpWhyNot = rdbOk ? undefined : `RESTORE on the target accepts payloads ≤ RDB ${f.targetRdb}, source writes ${f.sourceRdb}`;
   if (wanted === 'physical' && physicalWhyNot) throw refuse('physical', physicalWhyNot);
   if (wanted === 'dump' && dumpWhyNot) throw refuse('dump', dumpWhyNot);

@@ -39,7 +39,7 @@ export async function preflight(source: RedisEndpoint, target: RedisEndpoint, wa
     await assertModulesCovered(source, target, si, ti);
     const databases = source.databases.length ? [...source.databases] : [...si.keyspace.keys()].sort((a, b) => a - b);
     const subset = source.databases.length > 0 && [...si.keyspace.keys()].some((db) => !source.databases.includes(db));
-    const decision = choosePath(wanted, { sourceRdb: si.rdbVersion, targetRdb: ti.rdbVersion, canPlaceFile, subsetOfDatabases: subset });
+    const decision = choosePath(wanted, { sourceRdb: si.rdbVersion, targetRdb: ti.rdbVersion, canPlaceFile, subsetOfDatabases: subset, targetAof: ti.aofEnabled });
     return { source: si, target: ti, decision, databases };
   } finally {
     s.disconnect();

@@ -23,6 +23,7 @@ describe('choosePath: the decision table', () => {
     ['older source', facts({ sourceRdb: 9 }), 'physical'],
     ['no service control', facts({ canPlaceFile: false }), 'dump'],
     ['only some databases', facts({ subsetOfDatabases: true }), 'dump'],
+    ['target with appendonly (the compose stack)', facts({ targetAof: true }), 'dump'],
     ['Homebrew 7.4 (RDB 12) into redis:7 (RDB 10)', facts({ sourceRdb: 12, targetRdb: 10 }), 'rewrite'],
     ['Redis 8 into 7.2', facts({ sourceRdb: 12, targetRdb: 11, canPlaceFile: false }), 'rewrite'],
   ])('auto: %s → %s', (_what, f, path) => {
