@@ -15,6 +15,8 @@ export interface StackOptions {
   /** Include the migration-time access override. */
   readonly migrationAccess: boolean;
   readonly redactor?: Redactor;
+  /** Variables for compose's interpolation (e.g. VEDFOLNIR_ENV_FILE), added to the inherited environment. */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 export function stackFiles(o: Pick<StackOptions, 'files' | 'migrationAccess'>): string[] {
@@ -24,6 +26,7 @@ export function stackFiles(o: Pick<StackOptions, 'files' | 'migrationAccess'>): 
 export function createStackClient(o: StackOptions): Promise<ComposeClient> {
   return createComposeClient({
     composeDir: o.composeDir, project: o.project, files: stackFiles(o), ...(o.redactor ? { redactor: o.redactor } : {}),
+    ...(o.env ? { env: o.env } : {}),
   });
 }
 

@@ -5,6 +5,7 @@
  * recorded. `undo` stops the app services; containers' data and volumes stay.
  */
 import { rm } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import { defineStep, type StepParams } from '../core/step.ts';
 import type { Config } from '../config/schema.ts';
 import type { FerryContext } from './context.ts';
@@ -18,8 +19,11 @@ import type { ComposeClient } from '../compose/client.ts';
 
 type P = StepParams<Config, FerryContext>;
 
+// The app service reads the .env the env-transform step rewrote in place (compose's env_file default,
+// .env.docker, is only a template for stacks set up by hand).
 const client = (p: P) => createStackClient({
   composeDir: p.ctx.composeDir, project: p.ctx.project, files: p.config.target.files, migrationAccess: false, redactor: p.ctx.redactor,
+  env: { VEDFOLNIR_ENV_FILE: join(p.ctx.appDir, basename(p.config.app.envFile)) },
 });
 
 /** Read mysql's settings from inside its container (no port is published any more). */

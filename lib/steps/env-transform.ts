@@ -23,6 +23,12 @@ type P = StepParams<Config, FerryContext>;
 /** Where the step keeps the .env backup (the rollback playbook passes this to `restoreEnvFromBackup`). */
 export const envBackupDir = (stateDir: string): string => join(stateDir, 'env');
 const envPathOf = ({ ctx, config }: P) => join(ctx.appDir, basename(config.app.envFile));
+/**
+ * Secrets go to the stack's `secrets/` (compose's `secrets:` read `<composeDir>/secrets/<name>.txt`), so the
+ * app and the data services share one password file: compose-prepare, which runs after this step, only
+ * generates the passwords the app's .env did not already carry.
+ */
+const secretsBase = ({ ctx }: P) => ctx.composeDir;
 const optionsOf = ({ config }: P): TransformOptions => ({
   file: basename(config.app.envFile), extraSecretKeys: config.app.secretKeys, keepUrlPasswords: config.app.keepUrlPasswords,
 });
@@ -52,7 +58,7 @@ async function load(p: P): Promise<State> {
 
 async function isDone(p: P, s: State): Promise<boolean> {
   if (s.current.toString('utf8') !== s.result.env) return false;
-  return (await secretFileFindings(p.ctx.appDir, Object.keys(s.result.secrets), s.result.secrets)).length === 0;
+  return (await secretFileFindings(secretsBase(p), Object.keys(s.result.secrets), s.result.secrets)).length === 0;
 }
 
 export default defineStep<Config, FerryContext>({
@@ -69,7 +75,7 @@ export default defineStep<Config, FerryContext>({
   },
   async plan(p) {
     const s = await load(p);
-    const files = Object.keys(s.result.secrets).map((n) => secretFileOf(p.ctx.appDir, n));
+    const files = Object.keys(s.result.secrets).map((n) => secretFileOf(secretsBase(p), n));
     const details = [
       s.result.diff || '(no change to the .env)',
       ...(files.length ? ['secret files (0600, directory 0700):', ...files.map((f) => `  ${f}`)] : []),
@@ -99,11 +105,11 @@ export default defineStep<Config, FerryContext>({
         detail: result.problems.map((x) => x.message).join('\n'),
       });
     }
-    await assertNoSecretConflict(p.ctx.appDir, result.secrets, new Set(s.backup?.manifest.created ?? []));
+    await assertNoSecretConflict(secretsBase(p), result.secrets, new Set(s.backup?.manifest.created ?? []));
     const mode = (await stat(envPath)).mode & 0o777;
     let backup = s.backup ?? (await writeEnvBackup(envBackupDir(p.config.stateDir), envPath, s.original, mode));
-    backup = await recordCreated(envBackupDir(p.config.stateDir), backup, await missingSecretPaths(p.ctx.appDir, Object.keys(result.secrets)));
-    await writeSecretFiles(p.ctx.appDir, result.secrets, new Set(backup.manifest.created));
+    backup = await recordCreated(envBackupDir(p.config.stateDir), backup, await missingSecretPaths(secretsBase(p), Object.keys(result.secrets)));
+    await writeSecretFiles(secretsBase(p), result.secrets, new Set(backup.manifest.created));
     if (s.current.toString('utf8') !== result.env) await writeFileAtomic(envPath, result.env, backup.manifest.mode);
     for (const c of result.changes) p.log.info(`${envPath}:${c.line} ${c.key}: ${c.what}`);
     return {
@@ -125,7 +131,7 @@ export default defineStep<Config, FerryContext>({
       if (b.key?.endsWith('_FILE') && isSecretKey(b.key.slice(0, -5)) && b.value?.startsWith(`${SECRETS_MOUNT}/`)) names.add(b.value.slice(SECRETS_MOUNT.length + 1));
       for (const m of (b.value ?? '').matchAll(PLACEHOLDER)) names.add((m[1] ?? '').toLowerCase());
     }
-    const findings = [...problems, ...(await secretFileFindings(p.ctx.appDir, [...names]))].map((f) => p.ctx.redactor.redact(f));
+    const findings = [...problems, ...(await secretFileFindings(secretsBase(p), [...names]))].map((f) => p.ctx.redactor.redact(f));
     return { ok: findings.length === 0, findings, report: { envPath, secrets: [...names] } };
   },
   async undo(p) {

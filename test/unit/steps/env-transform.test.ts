@@ -31,7 +31,7 @@ let p: StepParams<Config, FerryContext>;
 function params(overrides: { secretKeys?: string[] } = {}): StepParams<Config, FerryContext> {
   const redactor = new Redactor();
   const config = { ...configSchema.parse({ source: {}, app: { envFile: '/Users/me/vedfolnir/.env', ...overrides }, target: { composeDir: '.', project: 'test' } }), stateDir: join(root, 'state') } as Config;
-  const ctx = { mode: 'migrate', redactor, source: {}, target: {}, services: {}, artifactsDir: join(root, 'state/artifacts'), project: 'test', composeDir: '.', appDir } as FerryContext;
+  const ctx = { mode: 'migrate', redactor, source: {}, target: {}, services: {}, artifactsDir: join(root, 'state/artifacts'), project: 'test', composeDir: appDir, appDir } as FerryContext;
   return { config, ctx, signal: new AbortController().signal, log: createLogger((r) => logs.push(r), redactor), progress: noProgress, previous: undefined, outputs: new Map(), stateDir: join(root, 'state/steps/env-transform') };
 }
 
