@@ -5,23 +5,11 @@
 import { FerryError } from '../core/errors.ts';
 import type { Redactor } from '../util/redact.ts';
 import type { MysqlEndpoint, RedisEndpoint } from '../steps/context.ts';
+import { resolveEnvRefs, type Env } from '../config/normalize-config.ts';
 
-export type Env = Readonly<Record<string, string | undefined>>;
+export type { Env };
 
 const REF = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
-
-/** Replace `${NAME}` with the URL-encoded value of `env[NAME]`; a missing variable is an error naming it. */
-export function resolveEnvRefs(text: string, env: Env, field: string): string {
-  return text.replace(REF, (_m, name: string) => {
-    const value = env[name];
-    if (value === undefined) {
-      throw new FerryError('E_CONFIG_ENV', `${field} refers to \${${name}}, which is not set in the environment`, {
-        hint: `export ${name}=… before running ferry (the value never appears in argv, logs or reports)`,
-      });
-    }
-    return encodeURIComponent(value);
-  });
-}
 
 function parse(raw: string, env: Env, field: string, redactor: Redactor): URL {
   // Register the referenced values first: a parse error must not echo them.

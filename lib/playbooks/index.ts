@@ -1,6 +1,6 @@
 /** The playbooks' shared code, usable without listr2: ctx resolution, prepare per playbook, instrumentation. */
 export { resolveContext, type ResolveContextOptions } from './resolve-context.ts';
-export { mysqlEndpointFromUrl, redisEndpointFromUrl, resolveEnvRefs } from './endpoints.ts';
+export { mysqlEndpointFromUrl, redisEndpointFromUrl } from './endpoints.ts';
 export { prepareMigrate, prepareVerify, instrument, playbookOf, alwaysRun, tolerantPlan, type Prepared, type PrepareArgs } from './prepare.ts';
 export { prepareRehearse, withConfig } from './prepare-rehearse.ts';
 export { prepareRollback, rollbackSteps } from './prepare-rollback.ts';
