@@ -4,7 +4,7 @@
  * the repo tree is never touched. With `dryRun` nothing starts and nothing is written: the config
  * points at placeholders and at the repo's compose/ and fixture .env, which dry runs only read.
  */
-import { cp, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { copyFile, cp, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -81,6 +81,7 @@ export async function startDemo(o: DemoOptions): Promise<Demo> {
     const client = await createComposeClient({ composeDir, project, files: ['docker-compose.yml', 'docker-compose.test.yml'] }).catch(() => undefined);
     await client?.down({ removeVolumes: true }).catch(() => undefined);
     await removeDemoServers(run);
+    await keepReports(join(base, 'state'), project, o.log);
     await rm(base, { recursive: true, force: true });
   };
   try {
@@ -115,4 +116,14 @@ export async function seedSources(o: { mysqlHost?: string; mysqlPort: number; re
   const r = new Redis({ host: '127.0.0.1', port: o.redisPort, password: o.redisPassword ?? o.password, lazyConnect: true });
   await r.connect();
   try { await seedVedfolnirRedis(r, { scale: o.scale, big: false }); } finally { r.disconnect(); }
+}
+
+/** The demo's reports outlive its throwaway directory: copied to `<tmpdir>/<project>-report.*` and named. */
+async function keepReports(stateDir: string, project: string, log: (line: string) => void): Promise<void> {
+  const names = (await readdir(stateDir).catch(() => [] as string[])).filter((n) => /^report\..+\.(md|json)$/.test(n));
+  for (const n of names) {
+    const dest = join(tmpdir(), `${project}-${n}`);
+    await copyFile(join(stateDir, n), dest).catch(() => undefined);
+    log(`demo report kept: ${dest}`);
+  }
 }
