@@ -7,13 +7,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFile, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { execFileSync } from 'node:child_process';
-import mysql from 'mysql2/promise';
-import { Redis } from 'ioredis';
-import { startMysql, startRedis, type StartedMysql, type StartedRedis } from '../support/containers.ts';
+import type { StartedMysql, StartedRedis } from '../support/containers.ts';
+import { startSeededSource, type SeededSource } from '../support/seeded-source.ts';
 import { testImages } from '../support/images.ts';
-import { seedVedfolnirMysql } from '../../fixtures/mysql/seed.ts';
-import { seedVedfolnirRedis } from '../../fixtures/redis/seed.ts';
-import { createSandbox, type Sandbox } from '../../lib/demo/index.ts';
+import type { Sandbox } from '../../lib/demo/index.ts';
 import { runPlaybookProcess } from '../../lib/demo/child.ts';
 
 const docker = (args: string[]) => execFileSync('docker', args, { encoding: 'utf8' }).split('\n').filter(Boolean);
@@ -24,24 +21,18 @@ const labelled = (project: string) => ({
 });
 
 describe('rehearse', { timeout: 900_000 }, () => {
+  let src: SeededSource;
   let my: StartedMysql;
   let rd: StartedRedis;
   let sb: Sandbox;
 
   beforeAll(async () => {
-    [my, rd] = await Promise.all([startMysql(), startRedis({ password: 'rehearse-redis-pw' })]);
-    const conn = await mysql.createConnection({ host: my.host, port: my.port, user: 'root', password: my.rootPassword, database: my.database, charset: 'utf8mb4' });
-    await seedVedfolnirMysql(conn, { scale: 1, tricky: true });
-    await conn.end();
-    const r = new Redis({ host: rd.host, port: rd.port, password: rd.password });
-    await seedVedfolnirRedis(r, { scale: 1 });
-    r.disconnect();
-    sb = await createSandbox({ mysql: { host: my.host, port: my.port, password: my.rootPassword, database: my.database }, redis: { host: rd.host, port: rd.port, password: rd.password! } });
+    src = await startSeededSource({ redisPassword: 'rehearse-redis-pw', mysql: {} });
+    ({ my, rd, sb } = src);
   });
 
   afterAll(async () => {
-    await sb?.cleanup();
-    await Promise.all([my?.stop(), rd?.stop()]);
+    await src?.stop();
   });
 
   it('migrates into a throwaway stack, verifies, reports and leaves nothing behind', async () => {

@@ -7,33 +7,26 @@ import { readFile } from 'node:fs/promises';
 import { execFileSync } from 'node:child_process';
 import mysql from 'mysql2/promise';
 import { Redis } from 'ioredis';
-import { startMysql, startRedis, type StartedMysql, type StartedRedis } from '../support/containers.ts';
+import type { StartedMysql, StartedRedis } from '../support/containers.ts';
+import { startSeededSource, type SeededSource } from '../support/seeded-source.ts';
 import { testImages } from '../support/images.ts';
-import { seedVedfolnirMysql } from '../../fixtures/mysql/seed.ts';
-import { seedVedfolnirRedis } from '../../fixtures/redis/seed.ts';
-import { createSandbox, type Sandbox } from '../../lib/demo/index.ts';
+import type { Sandbox } from '../../lib/demo/index.ts';
 import { runPlaybookProcess } from '../../lib/demo/child.ts';
 import { secretPath } from '../../lib/compose/layout.ts';
 
 describe('rollback --with-data', { timeout: 900_000 }, () => {
+  let src: SeededSource;
   let my: StartedMysql;
   let rd: StartedRedis;
   let sb: Sandbox;
 
   beforeAll(async () => {
-    [my, rd] = await Promise.all([startMysql({ command: ['--log-bin=binlog', '--server-id=1'] }), startRedis({ password: 'with-data-redis-pw' })]);
-    const conn = await mysql.createConnection({ host: my.host, port: my.port, user: 'root', password: my.rootPassword, database: my.database, charset: 'utf8mb4' });
-    await seedVedfolnirMysql(conn, { scale: 1, tricky: true });
-    await conn.end();
-    const r = new Redis({ host: rd.host, port: rd.port, password: rd.password });
-    await seedVedfolnirRedis(r, { scale: 1 });
-    r.disconnect();
-    sb = await createSandbox({ mysql: { host: my.host, port: my.port, password: my.rootPassword, database: my.database }, redis: { host: rd.host, port: rd.port, password: rd.password! } });
+    src = await startSeededSource({ redisPassword: 'with-data-redis-pw' });
+    ({ my, rd, sb } = src);
   });
 
   afterAll(async () => {
-    await sb?.cleanup();
-    await Promise.all([my?.stop(), rd?.stop()]);
+    await src?.stop();
   });
 
   it('copies the stack\'s post-cutover writes back to the host and verifies them', async () => {

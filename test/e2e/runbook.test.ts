@@ -8,13 +8,10 @@ import { readFile } from 'node:fs/promises';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
-import mysql from 'mysql2/promise';
-import { Redis } from 'ioredis';
-import { startMysql, startRedis, type StartedMysql, type StartedRedis } from '../support/containers.ts';
+import type { StartedMysql, StartedRedis } from '../support/containers.ts';
+import { startSeededSource, type SeededSource } from '../support/seeded-source.ts';
 import { testImages } from '../support/images.ts';
-import { seedVedfolnirMysql } from '../../fixtures/mysql/seed.ts';
-import { seedVedfolnirRedis } from '../../fixtures/redis/seed.ts';
-import { createSandbox, type Sandbox } from '../../lib/demo/index.ts';
+import type { Sandbox } from '../../lib/demo/index.ts';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -30,24 +27,18 @@ export function shBlocks(markdown: string): Array<{ code: string; exit: number; 
 }
 
 describe('MIGRATION.md command blocks', { timeout: 1_800_000 }, () => {
+  let src: SeededSource;
   let my: StartedMysql;
   let rd: StartedRedis;
   let sb: Sandbox;
 
   beforeAll(async () => {
-    [my, rd] = await Promise.all([startMysql({ command: ['--log-bin=binlog', '--server-id=1'] }), startRedis({ password: 'runbook-redis-pw' })]);
-    const conn = await mysql.createConnection({ host: my.host, port: my.port, user: 'root', password: my.rootPassword, database: my.database, charset: 'utf8mb4' });
-    await seedVedfolnirMysql(conn, { scale: 1, tricky: true });
-    await conn.end();
-    const r = new Redis({ host: rd.host, port: rd.port, password: rd.password });
-    await seedVedfolnirRedis(r, { scale: 1 });
-    r.disconnect();
-    sb = await createSandbox({ mysql: { host: my.host, port: my.port, password: my.rootPassword, database: my.database }, redis: { host: rd.host, port: rd.port, password: rd.password! } });
+    src = await startSeededSource({ redisPassword: 'runbook-redis-pw' });
+    ({ my, rd, sb } = src);
   });
 
   afterAll(async () => {
-    await sb?.cleanup();
-    await Promise.all([my?.stop(), rd?.stop()]);
+    await src?.stop();
   });
 
   it('runs every sh block with its stated exit code, and the .env is back to the original at the end', async () => {

@@ -1,0 +1,33 @@
+/**
+ * A Vedfolnir-shaped source for playbook e2e tests: MySQL (binlog on, as a Homebrew MySQL 8 has it) and
+ * Redis seeded from fixtures/, and a sandbox (config, .env copy, compose copy, state dir) pointing at them.
+ */
+import mysql from 'mysql2/promise';
+import { Redis } from 'ioredis';
+import { startMysql, startRedis, type MysqlOptions, type StartedMysql, type StartedRedis } from './containers.ts';
+import { seedVedfolnirMysql } from '../../fixtures/mysql/seed.ts';
+import { seedVedfolnirRedis } from '../../fixtures/redis/seed.ts';
+import { createSandbox, type Sandbox } from '../../lib/demo/index.ts';
+
+export interface SeededSource {
+  readonly my: StartedMysql;
+  readonly rd: StartedRedis;
+  readonly sb: Sandbox;
+  /** Remove the sandbox and both servers. */
+  stop(): Promise<void>;
+}
+
+export async function startSeededSource(o: { redisPassword: string; mysql?: MysqlOptions }): Promise<SeededSource> {
+  const [my, rd] = await Promise.all([startMysql(o.mysql ?? { command: ['--log-bin=binlog', '--server-id=1'] }), startRedis({ password: o.redisPassword })]);
+  const conn = await mysql.createConnection({ host: my.host, port: my.port, user: 'root', password: my.rootPassword, database: my.database, charset: 'utf8mb4' });
+  await seedVedfolnirMysql(conn, { scale: 1, tricky: true });
+  await conn.end();
+  const r = new Redis({ host: rd.host, port: rd.port, password: rd.password });
+  await seedVedfolnirRedis(r, { scale: 1 });
+  r.disconnect();
+  const sb = await createSandbox({ mysql: { host: my.host, port: my.port, password: my.rootPassword, database: my.database }, redis: { host: rd.host, port: rd.port, password: o.redisPassword } });
+  return {
+    my, rd, sb,
+    stop: async () => { await sb.cleanup(); await Promise.all([my.stop(), rd.stop()]); },
+  };
+}
