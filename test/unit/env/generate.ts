@@ -4,17 +4,10 @@
  * Vedfolnir-shaped service URLs and secrets.
  */
 
-/** mulberry32: a small, fast, seeded PRNG (same seed, same files). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../../../fixtures/prng.ts';
+
+/** The fixtures' seeded PRNG (same seed, same files). */
+export const prng = mulberry32;
 
 export interface GenOptions {
   /** Leave out constructs python-dotenv versions disagree on (BOM, `KEY=  # comment`, bare CR). */
