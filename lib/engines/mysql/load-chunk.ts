@@ -61,20 +61,10 @@ async function loadData(c: PoolConnection, target: string, o: LoadChunkOptions):
   const sql = `LOAD DATA LOCAL INFILE 'ferry-chunk' INTO TABLE ${target} ${LOAD_DATA_FORMAT} ${columnClause(storedColumns(o.table))}`;
   const core = (c as unknown as { connection: CoreConnection }).connection;
   const res = await new Promise<{ affectedRows: number; warningStatus: number }>((resolve, reject) => {
-    core.query({ sql, infileStreamFactory: () => unpausable(createReadStream(o.path)) }, (err, r) => (err ? reject(err) : resolve(r as never)));
+    core.query({ sql, infileStreamFactory: () => createReadStream(o.path) }, (err, r) => (err ? reject(err) : resolve(r as never)));
   });
   if (res.warningStatus > 0) await failOnWarnings(c, o);
   return res.affectedRows;
-}
-
-/**
- * mysql2 pauses the file stream when the socket emits 'pause' and resumes it only on 'drain'; a socket
- * paused for reading never drains, and the LOAD DATA then waits for the client forever (seen once under
- * load: "Reading file" for minutes). Chunk files are bounded (≈ 8 MiB), so letting them flow is safe.
- */
-function unpausable<T extends NodeJS.ReadableStream>(stream: T): T {
-  stream.pause = function pause() { return this; };
-  return stream;
 }
 
 async function insertRows(c: PoolConnection, target: string, o: LoadChunkOptions): Promise<number> {
