@@ -69,17 +69,23 @@ export async function importMysql(o: ImportOptions): Promise<ImportResult> {
         for (const t of s.objects.filter((x) => x.kind === 'trigger')) await c.query(`DROP TRIGGER IF EXISTS ${q(t.name)}`);
       }
     });
-    const work = m.tables.flatMap((t) => t.chunks.map((chunk) => ({ t, chunk })));
+    // One worker per table at a time, largest first: a chunk checksum on a table another connection is
+    // loading into can deadlock inside MariaDB 10.11 (its bulk insert into an empty table, taken when
+    // unique and foreign-key checks are off); tables in parallel keep both cores busy all the same.
+    const work = m.tables.filter((t) => t.chunks.length > 0)
+      .sort((a, b) => sum(b.chunks, (x) => x.bytes) - sum(a.chunks, (x) => x.bytes));
     const total = { rows: m.totals.rows, done: 0, bytes: 0, loaded: 0, skipped: 0 };
     let saving = Promise.resolve();
     const save = () => (saving = saving.then(() => writeFileAtomic(o.stateFile, JSON.stringify(state))));
     await Promise.all(Array.from({ length: parallelism }, () => withConnection(pool, async (c) => {
-      for (let w = work.shift(); w; w = work.shift()) {
-        o.signal?.throwIfAborted();
-        const loaded = await ensureChunk(c, w.t, w.chunk, state, o.dir, via);
-        if (loaded) { total.loaded++; state.loaded[w.chunk.file] = w.chunk.checksum; await save(); } else total.skipped++;
-        total.done += w.chunk.rows; total.bytes += w.chunk.bytes;
-        progress.update({ unit: 'rows', done: total.done, total: total.rows, bytes: total.bytes, label: `table ${w.t.table.name}` });
+      for (let t = work.shift(); t; t = work.shift()) {
+        for (const chunk of t.chunks) {
+          o.signal?.throwIfAborted();
+          const loaded = await ensureChunk(c, t, chunk, state, o.dir, via);
+          if (loaded) { total.loaded++; state.loaded[chunk.file] = chunk.checksum; await save(); } else total.skipped++;
+          total.done += chunk.rows; total.bytes += chunk.bytes;
+          progress.update({ unit: 'rows', done: total.done, total: total.rows, bytes: total.bytes, label: `table ${t.table.name}` });
+        }
       }
     })));
     await saving;
@@ -103,6 +109,10 @@ async function ensureChunk(c: PoolConnection, t: TableEntry, chunk: ChunkEntry, 
   if (now.rows === chunk.rows && now.sum === chunk.checksum) { state.loaded[chunk.file] = chunk.checksum; return false; }
   await loadChunk(c, { table: t.table, range: chunk, path: join(dir, chunk.file), rows: chunk.rows, clear: now.rows > 0, via });
   return true;
+}
+
+function sum<T>(xs: readonly T[], f: (x: T) => number): number {
+  return xs.reduce((n, x) => n + f(x), 0);
 }
 
 async function choosePath(pool: Pool, o: ImportOptions, restore: string[]): Promise<LoadPath> {
