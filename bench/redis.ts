@@ -16,7 +16,7 @@ import { mkdtemp, rm, chmod, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createServer } from 'node:net';
+import { freePort } from '../lib/demo/ports.ts';
 import type { EngineBench } from './types.ts';
 import type { RedisEndpoint, ServiceControl } from '../lib/steps/context.ts';
 import { fetchRdb, importRedis, verifyCopy } from '../lib/engines/redis/index.ts';
@@ -46,13 +46,6 @@ async function waitReady(ep: RedisEndpoint, budgetMs = 120_000): Promise<void> {
   }
 }
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((res) => s.listen(0, '127.0.0.1', res));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((res) => s.close(res));
-  return port;
-}
 
 async function startServer(name: string, network: string): Promise<Server> {
   const dataDir = await mkdtemp(join(tmpdir(), `${name}-`));

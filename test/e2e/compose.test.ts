@@ -4,7 +4,7 @@
  * and data surviving every recreate and down.
  */
 import { cp, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { freePort } from '../../lib/demo/ports.ts';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -32,14 +32,6 @@ import { startMysql, type StartedMysql } from '../support/containers.ts';
 const COMPOSE_SRC = fileURLToPath(new URL('../../compose/', import.meta.url));
 const clis = await availableComposes();
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer().once('error', reject).listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** A scratch copy of compose/, the stand-in images, and labels so the suite's sweep finds the containers. */
 async function scratchStack(cli: ComposeCli) {

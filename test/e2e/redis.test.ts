@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execa } from 'execa';
 import { Redis } from 'ioredis';
-import { createServer } from 'node:net';
+import { freePort } from '../../lib/demo/ports.ts';
 import { mkdtemp, chmod, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,13 +30,6 @@ const SOURCE_PW = 'src-redis-secret-pw';
 const ep = (r: { host: string; port: number; password?: string | undefined }, databases: number[] = []): RedisEndpoint =>
   ({ host: r.host, port: r.port, ...(r.password ? { password: r.password } : {}), databases });
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((res) => s.listen(0, '127.0.0.1', res));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((res) => s.close(res));
-  return port;
-}
 
 /** A target Redis whose /data is a host directory, stoppable and startable on a fixed loopback port. */
 async function startTargetWithDataDir(): Promise<{ endpoint: RedisEndpoint; service: ServiceControl; remove(): Promise<void> }> {
