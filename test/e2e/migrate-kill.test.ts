@@ -7,12 +7,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFile } from 'node:fs/promises';
 import mysql from 'mysql2/promise';
-import { Redis } from 'ioredis';
-import { startMysql, startRedis, type StartedMysql, type StartedRedis } from '../support/containers.ts';
+import type { StartedMysql, StartedRedis } from '../support/containers.ts';
+import { startSeededSource, type SeededSource } from '../support/seeded-source.ts';
 import { testImages } from '../support/images.ts';
-import { seedVedfolnirMysql } from '../../fixtures/mysql/seed.ts';
-import { seedVedfolnirRedis } from '../../fixtures/redis/seed.ts';
-import { createSandbox, type Sandbox } from '../../lib/demo/index.ts';
+import type { Sandbox } from '../../lib/demo/index.ts';
 import { runPlaybookProcess, startPlaybook } from '../../lib/demo/child.ts';
 import { takeSourceSnapshot, type SourceSnapshot } from '../../lib/freeze/index.ts';
 
@@ -20,20 +18,15 @@ const KILL_STEPS = new Set(['mysql-export', 'redis-export', 'mysql-import', 'red
 const MIN_KILLS = 10;
 
 describe('migrate survives SIGKILL at random instants', { timeout: 1_800_000 }, () => {
+  let src: SeededSource;
   let my: StartedMysql;
   let rd: StartedRedis;
   let sb: Sandbox;
   let before: SourceSnapshot;
 
   beforeAll(async () => {
-    [my, rd] = await Promise.all([startMysql({ command: ['--log-bin=binlog', '--server-id=1'] }), startRedis({ password: 'kill-test-redis-pw' })]);
-    const conn = await mysql.createConnection({ host: my.host, port: my.port, user: 'root', password: my.rootPassword, database: my.database, charset: 'utf8mb4' });
-    await seedVedfolnirMysql(conn, { scale: 2, tricky: true });
-    await conn.end();
-    const r = new Redis({ host: rd.host, port: rd.port, password: rd.password });
-    await seedVedfolnirRedis(r, { scale: 2, big: false });
-    r.disconnect();
-    sb = await createSandbox({ mysql: { host: my.host, port: my.port, password: my.rootPassword, database: my.database }, redis: { host: rd.host, port: rd.port, password: rd.password! } });
+    src = await startSeededSource({ redisPassword: 'kill-test-redis-pw', scale: 2, bigHash: false });
+    ({ my, rd, sb } = src);
     before = await takeSourceSnapshot({ source: {
       mysql: { host: my.host, port: my.port, user: 'root', password: my.rootPassword, databases: [my.database] },
       redis: { host: rd.host, port: rd.port, password: rd.password!, databases: [] },
@@ -41,8 +34,7 @@ describe('migrate survives SIGKILL at random instants', { timeout: 1_800_000 }, 
   });
 
   afterAll(async () => {
-    await sb?.cleanup();
-    await Promise.all([my?.stop(), rd?.stop()]);
+    await src?.stop();
   });
 
   it(`is killed ≥ ${MIN_KILLS} times across export, import and verify, and each re-run resumes to a verified end`, async () => {

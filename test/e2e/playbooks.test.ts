@@ -8,18 +8,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import mysql from 'mysql2/promise';
-import { Redis } from 'ioredis';
-import { startMysql, startRedis, type StartedMysql, type StartedRedis } from '../support/containers.ts';
+import type { StartedMysql, StartedRedis } from '../support/containers.ts';
+import { startSeededSource, type SeededSource } from '../support/seeded-source.ts';
 import { testImages } from '../support/images.ts';
-import { seedVedfolnirMysql } from '../../fixtures/mysql/seed.ts';
-import { seedVedfolnirRedis } from '../../fixtures/redis/seed.ts';
-import { createSandbox, DEMO_ENV_FIXTURE, type Sandbox } from '../../lib/demo/index.ts';
+import { DEMO_ENV_FIXTURE, type Sandbox } from '../../lib/demo/index.ts';
 import { takeSourceSnapshot, compareSnapshots, type SourceSnapshot } from '../../lib/freeze/index.ts';
 import { runPlaybookProcess as runPlaybook, type PlaybookRun } from '../../lib/demo/child.ts';
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 describe('playbooks: migrate → verify → rollback on the fixture source', { timeout: 900_000 }, () => {
+  let src: SeededSource;
   let my: StartedMysql;
   let rd: StartedRedis;
   let sb: Sandbox;
@@ -32,21 +31,14 @@ describe('playbooks: migrate → verify → rollback on the fixture source', { t
   } });
 
   beforeAll(async () => {
-    [my, rd] = await Promise.all([startMysql({ command: ['--log-bin=binlog', '--server-id=1'] }), startRedis({ password: 'src-redis-pw-e2e' })]);
-    const conn = await mysql.createConnection({ host: my.host, port: my.port, user: 'root', password: my.rootPassword, database: my.database, charset: 'utf8mb4' });
-    await seedVedfolnirMysql(conn, { scale: 1, tricky: true });
-    await conn.end();
-    const r = new Redis({ host: rd.host, port: rd.port, password: rd.password });
-    await seedVedfolnirRedis(r, { scale: 1, big: true });
-    r.disconnect();
-    sb = await createSandbox({ mysql: { host: my.host, port: my.port, password: my.rootPassword, database: my.database }, redis: { host: rd.host, port: rd.port, password: rd.password! } });
+    src = await startSeededSource({ redisPassword: 'src-redis-pw-e2e', bigHash: true });
+    ({ my, rd, sb } = src);
     envBefore = await readFile(sb.envPath);
     before = await takeSourceSnapshot(ctxOf());
   });
 
   afterAll(async () => {
-    await sb?.cleanup();
-    await Promise.all([my?.stop(), rd?.stop()]);
+    await src?.stop();
   });
 
   const env = () => ({ ...sb.env, MYSQL_IMAGE: testImages().mysql, REDIS_IMAGE: testImages().redis });

@@ -17,13 +17,22 @@ export interface SeededSource {
   stop(): Promise<void>;
 }
 
-export async function startSeededSource(o: { redisPassword: string; mysql?: MysqlOptions }): Promise<SeededSource> {
+export interface SeededSourceOptions {
+  readonly redisPassword: string;
+  /** Server options of the source MySQL (default: binlog on). */
+  readonly mysql?: MysqlOptions;
+  /** Fixture size (default 1) and whether Redis gets the 200k-field hash. */
+  readonly scale?: number;
+  readonly bigHash?: boolean;
+}
+
+export async function startSeededSource(o: SeededSourceOptions): Promise<SeededSource> {
   const [my, rd] = await Promise.all([startMysql(o.mysql ?? { command: ['--log-bin=binlog', '--server-id=1'] }), startRedis({ password: o.redisPassword })]);
   const conn = await mysql.createConnection({ host: my.host, port: my.port, user: 'root', password: my.rootPassword, database: my.database, charset: 'utf8mb4' });
-  await seedVedfolnirMysql(conn, { scale: 1, tricky: true });
+  await seedVedfolnirMysql(conn, { scale: o.scale ?? 1, tricky: true });
   await conn.end();
   const r = new Redis({ host: rd.host, port: rd.port, password: rd.password });
-  await seedVedfolnirRedis(r, { scale: 1 });
+  await seedVedfolnirRedis(r, { scale: o.scale ?? 1, ...(o.bigHash !== undefined ? { big: o.bigHash } : {}) });
   r.disconnect();
   const sb = await createSandbox({ mysql: { host: my.host, port: my.port, password: my.rootPassword, database: my.database }, redis: { host: rd.host, port: rd.port, password: o.redisPassword } });
   return {
