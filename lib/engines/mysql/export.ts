@@ -3,7 +3,7 @@
  * chunks sized to ~`chunkBytes` (adaptive), each chunk's checksum computed by the server inside the same
  * snapshot. Written to `<dir>.partial` and renamed into place at the end, so `dir` is always whole.
  */
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, type WriteStream } from 'node:fs';
 import { mkdir, rename, rm, statfs } from 'node:fs/promises';
 import { once } from 'node:events';
 import { createHash } from 'node:crypto';
@@ -14,14 +14,15 @@ import { FerryError } from '../../core/errors.ts';
 import { noProgress, type Progress } from '../../core/progress.ts';
 import { connectMysql, privilegeError, isPrivilegeError, q, type MysqlTarget } from './connect.ts';
 import { exportExpr, readTables, storedColumns, str, type TableInfo } from './catalog.ts';
-import { keyColumns, rangeChecksum, rangeWhere, type KeyRange } from './checksum.ts';
+import { keyColumns, keyLiteral, rangeChecksum, rangeWhere, rowChecksumExpr, type KeyRange } from './checksum.ts';
+import { keyEquals, rowLineExpr, serverLineSupported } from './row-line.ts';
 import { exportSchema, type DatabaseSchema } from './schema-export.ts';
 import type { DefinerPolicy } from './definer.ts';
 import { describeSchema, type SchemaFacts } from './describe.ts';
 import { openSnapshot } from './snapshot.ts';
 import { readServerFacts } from './server.ts';
 import { encodeRow } from './tsv.ts';
-import { chunkFile, writeManifest, type ChunkEntry, type Manifest, type TableEntry } from './manifest.ts';
+import { chunkFile, MANIFEST_FORMAT, writeManifest, type ChunkEntry, type Manifest, type TableEntry } from './manifest.ts';
 
 export interface ExportOptions {
   readonly source: MysqlTarget;
@@ -65,23 +66,34 @@ export async function exportMysql(o: ExportOptions): Promise<Manifest> {
       const ddlOf = new Map(schemas.flatMap((s) => s.objects.filter((x) => x.kind === 'table').map((x) => [`${s.database}.${x.name}`, x.ddl] as const)));
       const totalRows = Number(str(estimate[0]?.r));
       const done = { rows: 0, bytes: 0 };
-      const entries: TableEntry[] = [];
-      const queue = [...tables];
+      const chunkBytes = o.chunkBytes ?? 8 << 20;
+      // Work items: whole tables, or key-range segments of the big ones; largest tables first.
+      const queue: Array<{ t: TableInfo; seg: Segment; parts: ChunkEntry[][]; at: number }> = [];
+      const parts = new Map<TableInfo, ChunkEntry[][]>();
+      for (const t of tables) {
+        const segs = await segmentsOf(snap.workers[0]!, t, snap.workers.length, chunkBytes);
+        parts.set(t, segs.map(() => []));
+        segs.forEach((seg, at) => queue.push({ t, seg, parts: parts.get(t)!, at }));
+      }
       await Promise.all(snap.workers.map(async (w) => {
         await w.query('SET SESSION character_set_results = binary');
-        for (let t = queue.shift(); t; t = queue.shift()) {
+        for (let job = queue.shift(); job; job = queue.shift()) {
           o.signal?.throwIfAborted();
-          const chunks = await exportTable(w, t, partial, o.chunkBytes ?? 8 << 20, (rows, bytes) => {
+          const { t } = job;
+          job.parts[job.at] = await exportTable(w, t, job.seg, partial, chunkBytes, (rows, bytes) => {
             done.rows += rows; done.bytes += bytes;
-            progress.update({ unit: 'rows', done: done.rows, total: Math.max(totalRows, done.rows), bytes: done.bytes, label: `table ${t!.name}` });
+            progress.update({ unit: 'rows', done: done.rows, total: Math.max(totalRows, done.rows), bytes: done.bytes, label: `table ${t.name}` });
           }, o.signal);
-          const ai = /\bAUTO_INCREMENT=(\d+)/.exec(ddlOf.get(`${t.database}.${t.name}`) ?? '');
-          entries.push({ table: t, rows: sum(chunks.map((c) => c.rows)), bytes: sum(chunks.map((c) => c.bytes)), autoIncrement: ai ? Number(ai[1]) : null, chunks });
         }
       }));
+      const entries: TableEntry[] = tables.map((t) => {
+        const chunks = parts.get(t)!.flat();
+        const ai = /\bAUTO_INCREMENT=(\d+)/.exec(ddlOf.get(`${t.database}.${t.name}`) ?? '');
+        return { table: t, rows: sum(chunks.map((c) => c.rows)), bytes: sum(chunks.map((c) => c.bytes)), autoIncrement: ai ? Number(ai[1]) : null, chunks };
+      });
       entries.sort((a, b) => `${a.table.database}.${a.table.name}`.localeCompare(`${b.table.database}.${b.table.name}`));
       const manifest: Manifest = {
-        format: 'ferry-mysql/1', createdAt: new Date().toISOString(),
+        format: MANIFEST_FORMAT, createdAt: new Date().toISOString(),
         source: { host: o.source.host, port: o.source.port, user: o.source.user }, server, binlog: snap.binlog,
         snapshot: { mode: snap.mode, note: snap.note, workers: snap.workers.length }, schemas, facts, tables: entries,
         totals: { rows: sum(entries.map((e) => e.rows)), bytes: sum(entries.map((e) => e.bytes)), chunks: sum(entries.map((e) => e.chunks.length)) },
@@ -104,33 +116,71 @@ export async function exportMysql(o: ExportOptions): Promise<Manifest> {
 /** What the export account needs (RELOAD and REPLICATION CLIENT only for the parallel, positioned snapshot). */
 const EXPORT_GRANT = 'GRANT SELECT, SHOW VIEW, TRIGGER, EVENT, RELOAD, REPLICATION CLIENT ON *.* TO {user}';
 
-/** Stream one table in key order, chunk by chunk, on a worker inside the snapshot. */
-async function exportTable(w: PoolConnection, t: TableInfo, dir: string, chunkBytes: number,
+/** A part of a table exported on its own: `lo` exclusive, `hi` inclusive (null: unbounded). */
+interface Segment extends KeyRange { readonly index: number | undefined }
+
+const WHOLE: Segment = { lo: null, hi: null, index: undefined };
+const INTEGER_KEY = /^(tinyint|smallint|mediumint|int|integer|bigint)$/;
+
+/**
+ * Split a large table with a single integer key into value ranges, so several workers stream it at
+ * once (the source's one scan per query is the export's bound on a big table). Read in the snapshot.
+ */
+async function segmentsOf(w: PoolConnection, t: TableInfo, parallelism: number, chunkBytes: number): Promise<Segment[]> {
+  const keys = keyColumns(t);
+  const n = Math.min(2 * parallelism, Math.floor(t.approxBytes / (2 * chunkBytes)));
+  if (parallelism < 2 || n < 2 || keys.length !== 1 || !INTEGER_KEY.test(keys[0]!.dataType)) return [WHOLE];
+  const k = q(keys[0]!.name);
+  const [rows] = await w.query(`SELECT CAST(MIN(${k}) AS CHAR) AS lo, CAST(MAX(${k}) AS CHAR) AS hi FROM ${q(t.database)}.${q(t.name)}`);
+  const r = (rows as Array<{ lo: unknown; hi: unknown }>)[0];
+  if (!r || r.lo === null || r.hi === null) return [WHOLE];
+  const lo = BigInt(str(r.lo));
+  const hi = BigInt(str(r.hi));
+  if (hi - lo < BigInt(n) * 1000n) return [WHOLE];
+  const hex = (b: bigint) => [Buffer.from(b.toString(), 'latin1').toString('hex')];
+  const cuts = Array.from({ length: n - 1 }, (_, i) => hex(lo + ((hi - lo) * BigInt(i + 1)) / BigInt(n)));
+  return Array.from({ length: n }, (_, i) => ({ lo: i === 0 ? null : cuts[i - 1]!, hi: i === n - 1 ? null : cuts[i]!, index: i }));
+}
+
+/**
+ * Stream one table (or one segment of it) in key order, chunk by chunk, on a worker inside the
+ * snapshot. Where the server can build the lines (row-line.ts) each row arrives as its finished line
+ * with its checksum term, so the chunk checksum is summed from the one scan; otherwise values are
+ * encoded here and the chunk's checksum is a second, server-side query over the same range.
+ */
+async function exportTable(w: PoolConnection, t: TableInfo, seg: Segment, dir: string, chunkBytes: number,
   onChunk: (rows: number, bytes: number) => void, signal?: AbortSignal): Promise<ChunkEntry[]> {
   const stored = storedColumns(t);
   const keys = keyColumns(t);
-  const select = [...stored.map(exportExpr),
-    ...keys.filter((k) => !stored.includes(k)).map((k) => q(k.name))];
+  const fast = keys.length > 0 && serverLineSupported(t);
+  const fieldSelect = [...stored.map(exportExpr), ...keys.filter((k) => !stored.includes(k)).map((k) => q(k.name))];
   const names = [...stored, ...keys.filter((k) => !stored.includes(k))].map((c) => c.name);
-  const keyIdx = keys.map((k) => names.indexOf(k.name));
+  const select = fast ? [rowLineExpr(t), rowChecksumExpr(t), ...keys.map((k) => q(k.name))] : fieldSelect;
+  const keyIdx = fast ? keys.map((_, i) => 2 + i) : keys.map((k) => names.indexOf(k.name));
   const from = `${q(t.database)}.${q(t.name)}`;
   const order = keys.map((k) => q(k.name)).join(', ');
   const chunks: ChunkEntry[] = [];
   let limit = clampRows(chunkBytes / Math.max(64, t.avgRowBytes));
-  let lo: readonly string[] | null = null;
-  await mkdir(join(dir, dirname(chunkFile(t.database, t.name, 0))), { recursive: true });
+  let lo: readonly string[] | null = seg.lo;
+  await mkdir(join(dir, dirname(chunkFile(t.database, t.name, 0, seg.index))), { recursive: true });
   for (;;) {
     signal?.throwIfAborted();
-    const file = chunkFile(t.database, t.name, chunks.length);
+    const file = chunkFile(t.database, t.name, chunks.length, seg.index);
     const sql = keys.length
-      ? `SELECT ${select.join(', ')} FROM ${from} WHERE ${rangeWhere(t, { lo, hi: null })} ORDER BY ${order} LIMIT ${limit}`
+      ? `SELECT ${select.join(', ')} FROM ${from} WHERE ${rangeWhere(t, { lo, hi: seg.hi })} ORDER BY ${order} LIMIT ${limit}`
       : `SELECT ${select.join(', ')} FROM ${from}`;
-    const r = await streamToFile(w, sql, join(dir, file), stored.length, keyIdx, signal);
+    const r = fast
+      ? await streamLines(w, sql, join(dir, file), keyIdx, { t, from, fieldSelect: fieldSelect.join(', '), width: stored.length }, signal)
+      : await streamToFile(w, sql, join(dir, file), stored.length, keyIdx, signal);
     const last = keys.length === 0 || r.rows < limit;
-    const range: KeyRange = { lo, hi: last ? null : r.lastKey };
-    const sum = await rangeChecksum(w, t, range);
-    if (sum.rows !== r.rows) throw new Error(`${t.database}.${t.name}: streamed ${r.rows} rows but the snapshot counts ${sum.rows}`);
-    chunks.push({ ...range, file, rows: r.rows, bytes: r.bytes, sha256: r.sha256, checksum: sum.sum });
+    const range: KeyRange = { lo, hi: last ? seg.hi : r.lastKey };
+    let checksum = r.checksum;
+    if (checksum === undefined) {
+      const sum = await rangeChecksum(w, t, range);
+      if (sum.rows !== r.rows) throw new Error(`${t.database}.${t.name}: streamed ${r.rows} rows but the snapshot counts ${sum.rows}`);
+      checksum = sum.sum;
+    }
+    chunks.push({ ...range, file, rows: r.rows, bytes: r.bytes, sha256: r.sha256, checksum });
     onChunk(r.rows, r.bytes);
     if (last) return chunks;
     lo = r.lastKey;
@@ -139,41 +189,97 @@ async function exportTable(w: PoolConnection, t: TableInfo, dir: string, chunkBy
   }
 }
 
-interface Streamed { rows: number; bytes: number; sha256: string; lastKey: string[] }
+interface Streamed { rows: number; bytes: number; sha256: string; lastKey: string[]; checksum?: string }
+
+/** Sequential file output with its sha256, written in ~1 MiB blocks. */
+class ChunkWriter {
+  readonly #out: WriteStream;
+  readonly #hash = createHash('sha256');
+  #pending: Buffer[] = [];
+  #pendingBytes = 0;
+  bytes = 0;
+  constructor(path: string) { this.#out = createWriteStream(path); }
+  /** Queue bytes; true when a flush is due. */
+  push(b: Buffer): boolean {
+    this.#pending.push(b); this.#pendingBytes += b.length; this.bytes += b.length;
+    return this.#pendingBytes >= FLUSH_BYTES;
+  }
+  async flush(): Promise<void> {
+    if (!this.#pending.length) return;
+    const buf = Buffer.concat(this.#pending, this.#pendingBytes);
+    this.#pending = []; this.#pendingBytes = 0;
+    this.#hash.update(buf);
+    if (!this.#out.write(buf)) await once(this.#out, 'drain');
+  }
+  async close(): Promise<string> {
+    this.#out.end();
+    await once(this.#out, 'close');
+    return this.#hash.digest('hex');
+  }
+}
+
+const LF = Buffer.from('\n');
+
+/** Rows arrive as [line, checksum term, key…]; lines too long for the server come back NULL and are fetched on their own. */
+async function streamLines(w: PoolConnection, sql: string, path: string, keyIdx: number[],
+  fallback: { t: TableInfo; from: string; fieldSelect: string; width: number }, signal?: AbortSignal): Promise<Streamed> {
+  const out = new ChunkWriter(path);
+  const core = (w as unknown as { connection: CoreConnection }).connection;
+  const stream = core.query({ sql, rowsAsArray: true }).stream({ highWaterMark: 256 });
+  let rows = 0;
+  let sum = 0n;
+  let acc = 0;
+  let lastKey: string[] = [];
+  const tooLong: string[][] = [];
+  try {
+    {
+      for await (const row of stream as AsyncIterable<unknown[]>) {
+        rows++;
+        const term = row[1];
+        if (term !== null && term !== undefined) { acc += Number(term); if (acc >= 2 ** 52) { sum += BigInt(acc); acc = 0; } }
+        lastKey = keyIdx.map((i) => (asBytes(row[i]) ?? Buffer.alloc(0)).toString('hex'));
+        const line = row[0] as Buffer | null;
+        if (line === null) { tooLong.push(lastKey); continue; }
+        out.push(line);
+        if (out.push(LF)) { await out.flush(); signal?.throwIfAborted(); }
+      }
+    }
+    // Rows whose line exceeds max_allowed_packet: encoded here, value by value (order within a chunk is free).
+    for (const key of tooLong) {
+      const cols = keyColumns(fallback.t);
+      const [found] = await w.query({ sql: `SELECT ${fallback.fieldSelect} FROM ${fallback.from} WHERE ${keyEquals(cols, key, keyLiteral)}`, rowsAsArray: true });
+      for (const raw of found as unknown[][]) out.push(encodeRow(raw.slice(0, fallback.width).map(asBytes)));
+      await out.flush();
+    }
+    await out.flush();
+  } catch (e) {
+    await out.close().catch(() => undefined);
+    throw e;
+  }
+  return { rows, bytes: out.bytes, sha256: await out.close(), lastKey, checksum: (sum + BigInt(acc)).toString() };
+}
 
 async function streamToFile(w: PoolConnection, sql: string, path: string, width: number, keyIdx: number[], signal?: AbortSignal): Promise<Streamed> {
-  const out = createWriteStream(path);
-  const hash = createHash('sha256');
+  const out = new ChunkWriter(path);
   const core = (w as unknown as { connection: CoreConnection }).connection;
   // Under character_set_results = binary every string arrives as raw bytes (a Buffer); numbers,
   // dates and decimals arrive parsed or as text and are turned back into their text form.
   const stream = core.query({ sql, rowsAsArray: true }).stream({ highWaterMark: 256 });
   let rows = 0;
-  let bytes = 0;
   let lastRow: Array<Buffer | null> = [];
-  let pending: Buffer[] = [];
-  let pendingBytes = 0;
-  const flush = async () => {
-    if (!pending.length) return;
-    const buf = Buffer.concat(pending, pendingBytes);
-    pending = []; pendingBytes = 0;
-    hash.update(buf);
-    if (!out.write(buf)) await once(out, 'drain');
-  };
   try {
     for await (const raw of stream as AsyncIterable<unknown[]>) {
       const row = raw.map(asBytes);
-      const line = encodeRow(row.length === width ? row : row.slice(0, width));
-      pending.push(line); pendingBytes += line.length; bytes += line.length; rows++;
+      rows++;
       lastRow = row;
-      if (pendingBytes >= FLUSH_BYTES) { await flush(); signal?.throwIfAborted(); }
+      if (out.push(encodeRow(row.length === width ? row : row.slice(0, width)))) { await out.flush(); signal?.throwIfAborted(); }
     }
-    await flush();
-  } finally {
-    out.end();
-    await once(out, 'close');
+    await out.flush();
+  } catch (e) {
+    await out.close().catch(() => undefined);
+    throw e;
   }
-  return { rows, bytes, sha256: hash.digest('hex'), lastKey: keyIdx.map((i) => (lastRow[i] ?? Buffer.alloc(0)).toString('hex')) };
+  return { rows, bytes: out.bytes, sha256: await out.close(), lastKey: keyIdx.map((i) => (lastRow[i] ?? Buffer.alloc(0)).toString('hex')) };
 }
 
 /** A value as mysql2 hands it over, back to the bytes the server sent (-0 keeps its sign). */

@@ -11,7 +11,7 @@ import { FerryError } from '../../core/errors.ts';
 import { q } from './connect.ts';
 import { storedColumns, type ColumnInfo, type TableInfo } from './catalog.ts';
 import { rangeWhere, type KeyRange } from './checksum.ts';
-import { decodeRow, LOAD_DATA_FORMAT, splitLines } from './tsv.ts';
+import { LOAD_DATA_FORMAT, parseRows } from './tsv.ts';
 
 export type LoadPath = 'local-infile' | 'insert';
 
@@ -80,8 +80,8 @@ async function insertRows(c: PoolConnection, target: string, o: LoadChunkOptions
     if ((r as { warningStatus: number }).warningStatus > 0) await failOnWarnings(c, o);
     tuples = []; size = 0;
   };
-  for await (const line of splitLines(createReadStream(o.path))) {
-    const t = `(${decodeRow(line).map((v, i) => valueSql(cols[i]!, v)).join(',')})`;
+  for await (const values of parseRows(createReadStream(o.path))) {
+    const t = `(${values.map((v, i) => valueSql(cols[i]!, v)).join(',')})`;
     tuples.push(t); size += t.length;
     if (size >= INSERT_BATCH_BYTES) await flush();
   }

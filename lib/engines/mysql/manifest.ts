@@ -14,7 +14,8 @@ import type { TableInfo } from './catalog.ts';
 import type { SchemaFacts } from './describe.ts';
 
 export const MANIFEST_FILE = 'manifest.json';
-export const MANIFEST_FORMAT = 'ferry-mysql/1';
+/** 2: chunk lines in QUOTE() form (tsv.ts); 1 had backslash-escaped TSV. */
+export const MANIFEST_FORMAT = 'ferry-mysql/2';
 
 export interface ChunkEntry extends KeyRange {
   /** Path relative to the artifact directory. */
@@ -82,8 +83,12 @@ export async function readManifest(dir: string): Promise<Manifest> {
   return m;
 }
 
-/** Chunk file name: identifiers are percent-encoded so any table name makes a safe, unique file name. */
-export function chunkFile(database: string, table: string, index: number): string {
+/**
+ * Chunk file name: identifiers are percent-encoded so any table name makes a safe, unique file name;
+ * a table exported in key-range segments numbers its chunks within each segment (`t.s01.00003.tsv`).
+ */
+export function chunkFile(database: string, table: string, index: number, segment?: number): string {
   const safe = (s: string) => s.replace(/[^A-Za-z0-9_-]/g, (ch) => `%${Buffer.from(ch).toString('hex')}`);
-  return join('data', safe(database), `${safe(table)}.${String(index).padStart(5, '0')}.tsv`);
+  const seg = segment === undefined ? '' : `.s${String(segment).padStart(2, '0')}`;
+  return join('data', safe(database), `${safe(table)}${seg}.${String(index).padStart(5, '0')}.tsv`);
 }
