@@ -1,15 +1,21 @@
 /**
- * MySQL bench: ferry against `dump-pipe` (mariadb-dump --single-transaction --quick | mariadb) and
- * `mydumper` (mydumper -t 2, then myloader -t 2), copying the same deterministic Vedfolnir-shaped data
- * (fixtures/mysql, `--scale N` → 2,000 × N rows in `images`, ≈ 4,000 × N rows in all) between the same
- * two servers. Every copy is verified (CHECKSUM TABLE of every table, source = target) before its time
- * counts. Peak RSS is sampled over each tool's process tree (ferry runs in a child process).
+ * MySQL bench: ferry against `dump-pipe` (mariadb-dump --single-transaction --quick | mariadb),
+ * `mydumper` (mydumper -t 2, then myloader -t 2) and `server-bound` (the servers' own bulk path: the
+ * base tables' DDL by SHOW CREATE TABLE, then `SELECT … INTO OUTFILE` on the source, the files copied
+ * between the containers as one tar stream through the Docker API (time counted), `LOAD DATA INFILE`
+ * on the target; tables two at a time in each step, largest first; data only, no views, routines or
+ * triggers; peak RSS 0, as the work happens in the servers), copying the same deterministic
+ * Vedfolnir-shaped data (fixtures/mysql, `--scale N` → 2,000 × N rows in `images`, ≈ 4,000 × N rows in
+ * all) between the same two servers. Every copy is verified (CHECKSUM TABLE of every table, source =
+ * target) before its time counts. Peak RSS is sampled over each tool's process tree (ferry runs in a
+ * child process).
  * Also measured: verification (ferry's chunk checksums on both sides vs CHECKSUM TABLE on both sides).
  */
 import { execa, type ResultPromise } from 'execa';
 import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
+import type { Readable } from 'node:stream';
 import { createConnection } from 'mysql2/promise';
 import type { BenchOptions, EngineBench, Measurement } from './types.ts';
 
@@ -20,7 +26,7 @@ const { verifyMysql } = await import('../lib/engines/mysql/index.ts');
 
 type Server = Awaited<ReturnType<typeof startMysql>>;
 const DB = 'vedfolnir';
-const TOOLS = ['ferry', 'dump-pipe', 'mydumper'] as const;
+const TOOLS = ['ferry', 'dump-pipe', 'mydumper', 'server-bound'] as const;
 
 export default (async (opts: BenchOptions, emit: (m: Measurement) => void) => {
   const tools = TOOLS.filter((t) => !opts.tools || opts.tools.includes(t));
@@ -99,7 +105,82 @@ const COPY: Record<(typeof TOOLS)[number], Copy> = {
     for (const f of await readdir(dir)) bytes += (await readFile(join(dir, f))).length;
     return { peakRssMb: Math.max(await p1, await p2), bytes };
   },
+  /**
+   * The server-side bound: DDL by SHOW CREATE TABLE; then every table's stored (non-generated) columns
+   * `SELECT … INTO OUTFILE` (default FIELDS/LINES) into a directory inside the source container (under
+   * @@secure_file_priv when set, else /tmp), that directory copied to the target container as one tar
+   * stream, and `LOAD DATA INFILE` from there. Dump and load run two tables at a time, largest first.
+   * `CHARACTER SET binary` on both ends: OUTFILE writes the columns' bytes unconverted, and LOAD DATA
+   * would otherwise decode the file as @@character_set_database. BIT columns go through `+ 0`.
+   */
+  async 'server-bound'({ src, dst, dir }) {
+    const [s, d] = await Promise.all([connect(src), connect(dst)]);
+    const [s2, d2] = await Promise.all([connect(src), connect(dst)]);
+    const [srcDir, dstDir] = await Promise.all([fileDir(s, basename(dir)), fileDir(d, basename(dir))]);
+    try {
+      const [t] = await s.query("SELECT TABLE_NAME AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'BASE TABLE' ORDER BY DATA_LENGTH DESC, TABLE_NAME", [DB]);
+      const tables = (t as Array<{ n: string }>).map((r, i) => ({ name: r.n, file: `${i}.tsv`, out: '', load: '' }));
+      await d.query('SET SESSION foreign_key_checks = 0');
+      for (const tb of tables) {
+        const [[ddl]] = await s.query(`SHOW CREATE TABLE ${DB}.${qi(tb.name)}`) as unknown as [Array<{ 'Create Table': string }>];
+        await d.query(ddl!['Create Table']);
+        const [c] = await s.query("SELECT COLUMN_NAME AS c, DATA_TYPE AS t FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND IS_GENERATED = 'NEVER' ORDER BY ORDINAL_POSITION", [DB, tb.name]);
+        const cols = c as Array<{ c: string; t: string }>;
+        // BIT is written to the file as raw bytes, which LOAD DATA reads back as a string: dump it as a
+        // number and load it through a variable (the documented workaround).
+        tb.out = cols.map((r) => (r.t === 'bit' ? `${qi(r.c)} + 0` : qi(r.c))).join(', ');
+        tb.load = `(${cols.map((r, i) => (r.t === 'bit' ? `@b${i}` : qi(r.c))).join(', ')})`;
+        const bits = cols.flatMap((r, i) => (r.t === 'bit' ? [`${qi(r.c)} = CAST(@b${i} AS UNSIGNED)`] : []));
+        if (bits.length) tb.load += ` SET ${bits.join(', ')}`;
+      }
+      await Promise.all([mkdirIn(src, srcDir), mkdirIn(dst, dstDir)]);
+      for (const c of [s, s2]) await c.query("SET SESSION time_zone = '+00:00'");
+      await twoAtATime(tables, [s, s2], (c, tb) => c.query(`SELECT ${tb.out} INTO OUTFILE ${sq(`${srcDir}/${tb.file}`)} CHARACTER SET binary FROM ${DB}.${qi(tb.name)}`));
+      const sizes = new Map((await run(src, ['sh', '-c', `cd ${sh(srcDir)} && stat -c '%n %s' *.tsv`])).trim().split('\n').map((l) => l.split(' ')).map(([f, n]) => [f!, Number(n)]));
+      // The tar holds the directory itself (same basename on both sides): unpack it into the target's
+      // parent directory; Docker creates the entries as root, so hand them to mysqld.
+      const tar = await src.container.copyArchiveFromContainer(srcDir);
+      await dst.container.copyArchiveToContainer(tar as Readable, dstDir.slice(0, dstDir.lastIndexOf('/')) || '/');
+      await run(dst, ['chown', '-R', 'mysql:mysql', dstDir]);
+      for (const c of [d, d2]) await c.query("SET SESSION foreign_key_checks = 0, unique_checks = 0, sql_mode = 'NO_AUTO_VALUE_ON_ZERO', time_zone = '+00:00'");
+      tables.sort((a, b) => sizes.get(b.file)! - sizes.get(a.file)!);
+      await twoAtATime(tables, [d, d2], (c, tb) => c.query(`LOAD DATA INFILE ${sq(`${dstDir}/${tb.file}`)} INTO TABLE ${DB}.${qi(tb.name)} CHARACTER SET binary ${tb.load}`));
+      return { peakRssMb: 0, bytes: [...sizes.values()].reduce((a, b) => a + b, 0) };
+    } finally {
+      await Promise.all([s, s2, d, d2].map((c) => c.end()));
+      await Promise.all([run(src, ['rm', '-rf', srcDir]), run(dst, ['rm', '-rf', dstDir])]);
+    }
+  },
 };
+
+const connect = (s: Server) => createConnection({ ...endpoint(s), database: DB });
+const qi = (n: string) => `\`${n.replaceAll('`', '``')}\``;
+const sq = (v: string) => `'${v.replaceAll('\\', '\\\\').replaceAll("'", "''")}'`;
+const sh = (v: string) => `'${v.replaceAll("'", `'\\''`)}'`;
+
+/** A fresh directory for INTO OUTFILE / LOAD DATA INFILE files: under @@secure_file_priv when the server restricts file I/O there, else /tmp. */
+async function fileDir(c: Awaited<ReturnType<typeof connect>>, name: string): Promise<string> {
+  const [[row]] = await c.query('SELECT @@secure_file_priv AS p') as unknown as [Array<{ p: string | null }>];
+  const base = (row?.p ?? '').replace(/\/+$/, '');
+  return `${base || '/tmp'}/ferry-bench-${name}`;
+}
+
+async function mkdirIn(s: Server, path: string): Promise<void> {
+  await run(s, ['sh', '-c', `rm -rf ${sh(path)} && mkdir -p ${sh(path)} && chown mysql:mysql ${sh(path)}`]);
+}
+
+/** Runs a command as root in a server's container; throws on a non-zero exit. */
+async function run(s: Server, cmd: string[]): Promise<string> {
+  const r = await s.container.exec(cmd, { user: 'root' });
+  if (r.exitCode !== 0) throw new Error(`${cmd.join(' ')} exited ${r.exitCode}: ${r.stderr || r.output}`);
+  return r.stdout;
+}
+
+/** Each item handed in order to whichever of the two connections is free. */
+async function twoAtATime<T, C>(items: readonly T[], conns: readonly C[], f: (c: C, item: T) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  await Promise.all(conns.map(async (c) => { while (next < items.length) await f(c, items[next++]!); }));
+}
 
 /** Peak summed RSS (MB) of a child and its descendants, sampled from /proc every 100 ms until it exits. */
 async function sampleRss(child: ResultPromise): Promise<number> {
