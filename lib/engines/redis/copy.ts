@@ -11,7 +11,8 @@ import type { RedisEndpoint } from '../../steps/context.ts';
 import { connectRedis, describeEndpoint } from './connect.ts';
 import { serverInfo, compareVersions } from './info.ts';
 import { scanBatches, expiryCommand } from './scan.ts';
-import { readBatch, emptyResult, type BatchResult } from './dump-restore.ts';
+import { readBatch, readBatchPiped, emptyResult, type BatchResult } from './dump-restore.ts';
+import { RespPipe } from './resp.ts';
 
 export interface CopyOptions {
   readonly source: RedisEndpoint;
@@ -40,7 +41,8 @@ interface State {
 }
 
 export const DEFAULT_BIG_KEY_BYTES = 1 << 20;
-const INFLIGHT = 2;
+/** Batches in flight: scan, read and write overlap so ferry and both servers work at once. */
+const INFLIGHT = 4;
 
 async function loadState(file: string): Promise<State | undefined> {
   try { return JSON.parse(await readFile(file, 'utf8')) as State; } catch { return undefined; }
@@ -50,7 +52,10 @@ async function loadState(file: string): Promise<State | undefined> {
 export async function copyLogical(o: CopyOptions): Promise<CopyResult> {
   const src = await connectRedis(o.source, { name: 'ferry-copy-src' });
   const tgt = await connectRedis(o.target, { name: 'ferry-copy-tgt' });
+  // The DUMP path moves its batches over lean pipelines (resp.ts); ioredis serves everything else.
+  let pipes: { src: RespPipe; tgt: RespPipe } | undefined;
   try {
+    if (o.mode === 'dump') pipes = { src: await RespPipe.open(o.source), tgt: await RespPipe.open(o.target) };
     const si = await serverInfo(src);
     const dbs = o.databases?.length ? [...o.databases] : [...si.keyspace.keys()].sort((a, b) => a - b);
     let state = await loadState(o.stateFile);
@@ -72,6 +77,7 @@ export async function copyLogical(o: CopyOptions): Promise<CopyResult> {
       if (!d.done) {
         await src.select(db);
         await tgt.select(db);
+        if (pipes) await Promise.all([pipes.src.send([['SELECT', String(db)]]), pipes.tgt.send([['SELECT', String(db)]])]);
         // Up to INFLIGHT batches are read and written at once (each server works while the other does);
         // a batch's cursor is saved only when it and every batch before it are written.
         const inflight: Array<{ cursor: string; done: Promise<BatchResult> }> = [];
@@ -87,7 +93,7 @@ export async function copyLogical(o: CopyOptions): Promise<CopyResult> {
         try {
           for await (const b of scanBatches(src, { cursor: d.cursor, count: o.batch ?? 1000 })) {
             if (o.signal?.aborted) break;
-            const done = readBatch(src, tgt, b.keys, opts).then((write) => write());
+            const done = (pipes ? readBatchPiped(pipes.src, pipes.tgt, { src, tgt }, b.keys, opts) : readBatch(src, tgt, b.keys, opts)).then((write) => write());
             done.catch(() => undefined); // awaited in order by settle(); no unhandled rejection meanwhile
             inflight.push({ cursor: b.cursor, done });
             if (inflight.length >= INFLIGHT) await settle();
@@ -109,6 +115,8 @@ export async function copyLogical(o: CopyOptions): Promise<CopyResult> {
   } finally {
     src.disconnect();
     tgt.disconnect();
+    pipes?.src.close();
+    pipes?.tgt.close();
   }
 }
 
