@@ -22,7 +22,6 @@ import type { BenchOptions, EngineBench, Measurement } from './types.ts';
 process.env.TESTCONTAINERS_RYUK_DISABLED ??= 'true';
 const { startMysql } = await import('../test/support/containers.ts');
 const { seedVedfolnirMysql } = await import('../fixtures/mysql/seed.ts');
-const { verifyMysql } = await import('../lib/engines/mysql/index.ts');
 
 type Server = Awaited<ReturnType<typeof startMysql>>;
 const DB = 'vedfolnir';
@@ -50,9 +49,8 @@ export default (async (opts: BenchOptions, emit: (m: Measurement) => void) => {
         const verified = differs.length === 0;
         emit({ engine: 'mysql', tool, phase: 'copy', rows: seeded.rows, bytes, seconds: round(seconds), peakRssMb: round(peakRssMb), verified, scale: opts.scale, ...(verified ? {} : { differs }) });
         if (tool === 'ferry' && verified) {
-          const v0 = performance.now();
-          const [a, b] = await Promise.all([verifyMysql({ target: endpoint(src), dir }), verifyMysql({ target: endpoint(dst), dir })]);
-          emit({ engine: 'mysql', tool: 'ferry', phase: 'verify', rows: seeded.rows, bytes, seconds: round((performance.now() - v0) / 1000), peakRssMb: round(process.memoryUsage().rss / 1048576), verified: a.ok && b.ok, scale: opts.scale });
+          const v = await ferryVerify(src, dst, dir);
+          emit({ engine: 'mysql', tool: 'ferry', phase: 'verify', rows: seeded.rows, bytes, seconds: round(v.seconds), peakRssMb: round(v.peakRssMb), verified: v.ok, scale: opts.scale });
           const c0 = performance.now();
           const [x, y] = await Promise.all([checksums(src), checksums(dst)]);
           emit({ engine: 'mysql', tool: 'checksum-table', phase: 'verify', rows: seeded.rows, bytes, seconds: round((performance.now() - c0) / 1000), peakRssMb: 0, verified: JSON.stringify(x) === JSON.stringify(y), scale: opts.scale });
@@ -180,6 +178,20 @@ async function run(s: Server, cmd: string[]): Promise<string> {
 async function twoAtATime<T, C>(items: readonly T[], conns: readonly C[], f: (c: C, item: T) => Promise<unknown>): Promise<void> {
   let next = 0;
   await Promise.all(conns.map(async (c) => { while (next < items.length) await f(c, items[next++]!); }));
+}
+
+/** ferry's verification of the export against both servers at once, in a child process (its own RSS). */
+async function ferryVerify(src: Server, dst: Server, dir: string): Promise<{ seconds: number; peakRssMb: number; ok: boolean }> {
+  const lib = new URL('../lib/engines/mysql/index.ts', import.meta.url).pathname;
+  const code = `import { verifyMysql } from '${lib}';
+    const ep = (port, pw) => ({ host: '127.0.0.1', port, user: 'root', password: pw });
+    const t0 = performance.now();
+    const [a, b] = await Promise.all([verifyMysql({ target: ep(${src.port}, process.env.SRC_PW), dir: '${dir}' }), verifyMysql({ target: ep(${dst.port}, process.env.DST_PW), dir: '${dir}' })]);
+    console.log(JSON.stringify({ seconds: (performance.now() - t0) / 1000, ok: a.ok && b.ok }));`;
+  const child = execa(process.execPath, ['--input-type=module', '-e', code], { env: { SRC_PW: src.rootPassword, DST_PW: dst.rootPassword } });
+  const peak = sampleRss(child);
+  const r = await child;
+  return { ...(JSON.parse(r.stdout.trim().split('\n').pop()!) as { seconds: number; ok: boolean }), peakRssMb: await peak };
 }
 
 /** Peak summed RSS (MB) of a child and its descendants, sampled from /proc every 100 ms until it exits. */

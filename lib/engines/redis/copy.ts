@@ -91,7 +91,7 @@ export async function copyLogical(o: CopyOptions): Promise<CopyResult> {
           if (d.done || Date.now() - lastSave > 1000) { lastSave = Date.now(); await writeFileAtomic(o.stateFile, JSON.stringify(st)); }
         };
         try {
-          for await (const b of scanBatches(src, { cursor: d.cursor, count: o.batch ?? 1000 })) {
+          for await (const b of scanBatches(pipes?.src ?? src, { cursor: d.cursor, count: o.batch ?? 1000 })) {
             if (o.signal?.aborted) break;
             const done = (pipes ? readBatchPiped(pipes.src, pipes.tgt, { src, tgt }, b.keys, opts) : readBatch(src, tgt, b.keys, opts)).then((write) => write());
             done.catch(() => undefined); // awaited in order by settle(); no unhandled rejection meanwhile

@@ -1,8 +1,9 @@
 /**
- * One batch of keys copied logically: read expiry and payload (DUMP, or TYPE for the rewrite path) in
- * one source script call, write RESTORE … ABSTTL in one target script call. Keys whose expiry has passed are
- * skipped and counted, never resurrected; strings above `bigKeyBytes` and collections above
- * `bigKeyElements` are never DUMPed: they go through the chunked rewrite.
+ * One batch of keys copied logically. The DUMP path (`readBatchPiped`) uses plain pipelined commands on
+ * lean RESP connections and RESTORE … ABSTTL; the rewrite path (`readBatch`) reads expiry and type in
+ * one source script call and rewrites type by type. Keys whose expiry has passed are skipped and
+ * counted, never resurrected; keys above `bigKeyBytes` are never DUMPed: they go through the chunked
+ * rewrite.
  */
 import type { Redis } from 'ioredis';
 import { FerryError } from '../../core/errors.ts';
@@ -14,10 +15,8 @@ export interface BatchOptions {
   readonly mode: 'dump' | 'rewrite';
   /** RESTORE with REPLACE (resume of ferry's own writes, or config.redis.replace). */
   readonly replace: boolean;
-  /** Strings longer than this are copied chunk by chunk instead of DUMP/RESTORE. */
+  /** Keys whose MEMORY USAGE exceeds this are copied chunk by chunk instead of DUMP/RESTORE. */
   readonly bigKeyBytes: number;
-  /** Collections with more elements than this likewise (default 10,000). */
-  readonly bigKeyElements?: number;
   /** PEXPIRETIME (7.0+) or PTTL. */
   readonly expiry: { cmd: string; toAbs: (v: number, now: number) => number };
   readonly now?: () => number;
@@ -32,36 +31,15 @@ export interface BatchResult {
   big: number;
 }
 
-export const DEFAULT_BIG_KEY_ELEMENTS = 10_000;
-
 export const emptyResult = (): BatchResult => ({ keys: 0, bytes: 0, expired: 0, big: 0 });
 
-// One script call per batch instead of 2–3 commands per key: the client's CPU is the bottleneck.
-// A batch of 1000 small keys runs in about a millisecond, so neither server blocks for long.
-// Keys above the size limits are not DUMPed (that would block the source and hold the whole value in
-// memory): the script answers {type} and the key is copied chunk by chunk.
-const READ_SCRIPT = `local lens = { hash = 'HLEN', list = 'LLEN', set = 'SCARD', zset = 'ZCARD', stream = 'XLEN', string = 'STRLEN' }
-local out = {}
+// The rewrite path reads expiry and type of a whole batch in one script call (2 commands per key).
+const TYPE_SCRIPT = `local out = {}
 for i, k in ipairs(KEYS) do
   out[2 * i - 1] = redis.call(ARGV[1], k)
-  local t = redis.call('TYPE', k).ok
-  if ARGV[2] ~= 'dump' then out[2 * i] = t
-  elseif lens[t] and redis.call(lens[t], k) > tonumber(t == 'string' and ARGV[4] or ARGV[3]) then out[2 * i] = { t }
-  else out[2 * i] = redis.call('DUMP', k) end
+  out[2 * i] = redis.call('TYPE', k).ok
 end
 return out`;
-const WRITE_SCRIPT = `local errs = {}
-for i, k in ipairs(KEYS) do
-  local at = ARGV[2 * i]
-  local r
-  if at == '0' then
-    if ARGV[1] == '1' then r = redis.pcall('RESTORE', k, 0, ARGV[2 * i + 1], 'REPLACE') else r = redis.pcall('RESTORE', k, 0, ARGV[2 * i + 1]) end
-  else
-    if ARGV[1] == '1' then r = redis.pcall('RESTORE', k, at, ARGV[2 * i + 1], 'ABSTTL', 'REPLACE') else r = redis.pcall('RESTORE', k, at, ARGV[2 * i + 1], 'ABSTTL') end
-  end
-  if type(r) == 'table' and r.err then errs[#errs + 1] = i; errs[#errs + 1] = r.err end
-end
-return errs`;
 
 async function evalScript(r: Redis, script: string, keys: readonly Buffer[], args: Array<string | Buffer>): Promise<unknown> {
   const sha = createHash('sha1').update(script).digest('hex');
@@ -73,41 +51,20 @@ async function evalScript(r: Redis, script: string, keys: readonly Buffer[], arg
   }
 }
 
-/** Read one batch from the source; returns a thunk that writes it to the target. */
+/** The rewrite path: read one batch's expiries and types; returns a thunk that rewrites each key on the target. */
 export async function readBatch(src: Redis, tgt: Redis, keys: readonly Buffer[], o: BatchOptions): Promise<() => Promise<BatchResult>> {
-  const limits = [String(o.bigKeyElements ?? DEFAULT_BIG_KEY_ELEMENTS), String(o.bigKeyBytes)];
-  const res = keys.length ? ((await evalScript(src, READ_SCRIPT, keys, [o.expiry.cmd, o.mode, ...limits])) as unknown[]) : [];
+  const res = keys.length ? ((await evalScript(src, TYPE_SCRIPT, keys, [o.expiry.cmd])) as unknown[]) : [];
   const now = (o.now ?? Date.now)();
   return async () => {
     const r = emptyResult();
-    const restored: Buffer[] = [];
-    const args: Array<string | Buffer> = [o.replace ? '1' : '0'];
-    const later: Array<{ key: Buffer; type: string; at: number }> = [];
     for (let i = 0; i < keys.length; i++) {
       const key = keys[i]!;
       const at = o.expiry.toAbs(Number(res[2 * i]), now);
-      const raw = res[2 * i + 1] as Buffer | [Buffer] | null;
-      if (Array.isArray(raw)) { if (at > 0 && at <= now) r.expired++; else later.push({ key, type: raw[0].toString(), at }); continue; }
-      const second = o.mode === 'rewrite' && raw ? raw.toString() : raw;
-      if (at === -2 || second === null || second === 'none' || (at > 0 && at <= now)) { r.expired++; continue; }
-      if (o.mode === 'rewrite') { later.push({ key, type: String(second), at }); continue; }
-      const payload = second as Buffer;
-      args.push(String(at > 0 ? at : 0), payload);
-      restored.push(key);
-      r.bytes += payload.length + key.length;
-    }
-    if (restored.length) {
-      const errs = (await evalScript(tgt, WRITE_SCRIPT, restored, args)) as Array<number | Buffer>;
-      if (errs.length) throw restoreError(new Error(String(errs[1])), restored[Number(errs[0]) - 1]!);
-      r.keys += restored.length;
-    }
-    for (const k of later) {
-      const type = k.type;
-      if (type === 'none') { r.expired++; continue; }
-      if (k.at > 0 && k.at <= Date.now()) { r.expired++; await tgt.del(k.key); continue; }
-      await rewriteKey(src, tgt, k.key, type, k.at);
+      const type = String(res[2 * i + 1] ?? 'none');
+      if (at === -2 || type === 'none' || (at > 0 && at <= now)) { r.expired++; continue; }
+      if (at > 0 && at <= Date.now()) { r.expired++; await tgt.del(key); continue; }
+      await rewriteKey(src, tgt, key, type, at);
       r.keys++;
-      if (o.mode === 'dump') r.big++;
     }
     return r;
   };
@@ -117,7 +74,8 @@ export async function readBatch(src: Redis, tgt: Redis, keys: readonly Buffer[],
  * The DUMP path on lean pipelines (resp.ts), plain commands only: `MEMORY USAGE` per key first (O(1)
  * for strings and compact encodings, sampled for big collections), then `PEXPIRETIME` + `DUMP` for
  * keys up to `bigKeyBytes` and `TYPE` for the rest, which go through the chunked rewrite; the writes are
- * pipelined `RESTORE … ABSTTL`. Lua scripts cost the source about twice the CPU of plain commands here.
+ * pipelined `RESTORE … ABSTTL` (RESTORE from a Lua script cost the target 70 % more CPU: every payload is
+ * copied into a Lua string and back).
  * Returns a thunk that writes the batch, as `readBatch` does. `io` are ioredis connections on the same
  * databases, for the chunked rewrite of big keys.
  */

@@ -19,7 +19,17 @@ export class RespError {
 
 const CRLF = Buffer.from('\r\n');
 
-const digits = (n: number) => (n < 10 ? 1 : n < 100 ? 2 : n < 1000 ? 3 : String(n).length);
+const digits = (n: number) => (n < 10 ? 1 : n < 100 ? 2 : n < 1000 ? 3 : n < 10000 ? 4 : String(n).length);
+
+/** Write `<mark><n>\r\n` at `o`; returns the new offset (no string is made for the number). */
+function header(out: Buffer, o: number, mark: number, n: number): number {
+  out[o++] = mark;
+  const d = digits(n);
+  for (let i = d - 1, v = n; i >= 0; i--, v = Math.floor(v / 10)) out[o + i] = 0x30 + (v % 10);
+  o += d;
+  out[o++] = 0x0d; out[o++] = 0x0a;
+  return o;
+}
 
 /** Encode commands as RESP arrays of bulk strings, in one buffer (sized first, written once). */
 export function encodeCommands(cmds: ReadonlyArray<ReadonlyArray<string | Buffer>>): Buffer {
@@ -34,14 +44,13 @@ export function encodeCommands(cmds: ReadonlyArray<ReadonlyArray<string | Buffer
   const out = Buffer.allocUnsafe(size);
   let o = 0;
   for (const cmd of cmds) {
-    o += out.write(`*${cmd.length}\r\n`, o, 'latin1');
+    o = header(out, o, 0x2a, cmd.length);
     for (const a of cmd) {
       if (typeof a === 'string') {
-        const n = Buffer.byteLength(a);
-        o += out.write(`$${n}\r\n`, o, 'latin1');
+        o = header(out, o, 0x24, Buffer.byteLength(a));
         o += out.write(a, o, 'utf8');
       } else {
-        o += out.write(`$${a.length}\r\n`, o, 'latin1');
+        o = header(out, o, 0x24, a.length);
         o += a.copy(out, o);
       }
       out[o++] = 0x0d; out[o++] = 0x0a;
@@ -55,8 +64,9 @@ const INCOMPLETE = Symbol('incomplete');
 /** Parse one reply at `at`; INCOMPLETE when the buffer ends first. Returns [reply, next offset]. */
 export function parseReply(buf: Buffer, at: number): [Reply, number] | typeof INCOMPLETE {
   if (at >= buf.length) return INCOMPLETE;
-  const eol = buf.indexOf(CRLF, at + 1);
-  if (eol < 0) return INCOMPLETE;
+  // A reply's first line never holds a CR before its end (bulk bodies are skipped by length).
+  const eol = buf.indexOf(0x0d, at + 1);
+  if (eol < 0 || eol + 1 >= buf.length) return INCOMPLETE;
   const kind = buf[at]!;
   if (kind === 0x2b) return [buf.subarray(at + 1, eol), eol + 2]; // +simple
   if (kind === 0x2d) return [new RespError(buf.toString('utf8', at + 1, eol)), eol + 2]; // -error

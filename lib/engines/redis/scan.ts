@@ -3,6 +3,7 @@
  * SCAN may return a key twice; every consumer here is idempotent for a repeated key.
  */
 import type { Redis } from 'ioredis';
+import type { RespPipe } from './resp.ts';
 
 export interface ScanBatch {
   readonly keys: readonly Buffer[];
@@ -18,11 +19,14 @@ export interface ScanOptions {
 }
 
 /** Yields non-empty batches (and a final one carrying cursor '0'). */
-export async function* scanBatches(redis: Redis, opts: ScanOptions = {}): AsyncGenerator<ScanBatch> {
+export async function* scanBatches(redis: Redis | RespPipe, opts: ScanOptions = {}): AsyncGenerator<ScanBatch> {
   let cursor = opts.cursor ?? '0';
   const extra = opts.match ? ['MATCH', opts.match] : [];
   do {
-    const [next, keys] = (await redis.callBuffer('SCAN', cursor, 'COUNT', String(opts.count ?? 1000), ...extra)) as [Buffer, Buffer[]];
+    const args = ['SCAN', cursor, 'COUNT', String(opts.count ?? 1000), ...extra];
+    const reply = 'send' in redis ? (await redis.send([args]))[0] : await redis.callBuffer(args[0]!, ...args.slice(1));
+    if (!Array.isArray(reply)) throw new Error(`SCAN failed: ${String((reply as { message?: string })?.message ?? reply)}`);
+    const [next, keys] = reply as [Buffer, Buffer[]];
     cursor = next.toString();
     if (keys.length || cursor === '0') yield { keys, cursor };
   } while (cursor !== '0');
