@@ -191,25 +191,48 @@ async function exportTable(w: PoolConnection, t: TableInfo, seg: Segment, dir: s
 
 interface Streamed { rows: number; bytes: number; sha256: string; lastKey: string[]; checksum?: string }
 
-/** Sequential file output with its sha256, written in ~1 MiB blocks. */
+/**
+ * Sequential file output with its sha256, written in ~1 MiB blocks. Lines are copied into the block as
+ * they come: holding mysql2's row buffers (views into its socket reads) until a flush kept far more
+ * memory alive than the bytes themselves.
+ */
 class ChunkWriter {
   readonly #out: WriteStream;
   readonly #hash = createHash('sha256');
-  #pending: Buffer[] = [];
-  #pendingBytes = 0;
+  #block = Buffer.allocUnsafe(FLUSH_BYTES);
+  #used = 0;
+  #sealed: Buffer[] = [];
+  #sealedBytes = 0;
   bytes = 0;
   constructor(path: string) { this.#out = createWriteStream(path); }
-  /** Queue bytes; true when a flush is due. */
+  /** Queue bytes (copied); true when a flush is due. */
   push(b: Buffer): boolean {
-    this.#pending.push(b); this.#pendingBytes += b.length; this.bytes += b.length;
-    return this.#pendingBytes >= FLUSH_BYTES;
+    this.bytes += b.length;
+    if (b.length > FLUSH_BYTES >> 2) {
+      this.#seal();
+      this.#sealed.push(Buffer.from(b));
+      this.#sealedBytes += b.length;
+      return true;
+    }
+    if (this.#used + b.length > this.#block.length) this.#seal();
+    this.#used += b.copy(this.#block, this.#used);
+    return this.#sealedBytes > 0;
+  }
+  #seal(): void {
+    if (!this.#used) return;
+    this.#sealed.push(this.#block.subarray(0, this.#used));
+    this.#sealedBytes += this.#used;
+    this.#block = Buffer.allocUnsafe(FLUSH_BYTES);
+    this.#used = 0;
   }
   async flush(): Promise<void> {
-    if (!this.#pending.length) return;
-    const buf = Buffer.concat(this.#pending, this.#pendingBytes);
-    this.#pending = []; this.#pendingBytes = 0;
-    this.#hash.update(buf);
-    if (!this.#out.write(buf)) await once(this.#out, 'drain');
+    this.#seal();
+    const blocks = this.#sealed;
+    this.#sealed = []; this.#sealedBytes = 0;
+    for (const buf of blocks) {
+      this.#hash.update(buf);
+      if (!this.#out.write(buf)) await once(this.#out, 'drain');
+    }
   }
   async close(): Promise<string> {
     this.#out.end();
