@@ -47,6 +47,11 @@ function compare(cols: readonly ColumnInfo[], vals: readonly string[], op: '>' |
   return parts.length === 1 ? parts[0]! : `(${parts.map((p) => `(${p})`).join(' OR ')})`;
 }
 
+/** `col = literal AND …` selecting one key (hex of the raw bytes of each key column). */
+export function keyEquals(cols: readonly ColumnInfo[], hex: readonly string[]): string {
+  return cols.map((c, i) => `${q(c.name)} = ${keyLiteral(c, hex[i]!)}`).join(' AND ');
+}
+
 export function keyColumns(t: TableInfo): ColumnInfo[] {
   return t.primaryKey.map((k) => t.columns.find((c) => c.name === k)!);
 }

@@ -14,8 +14,8 @@ import { FerryError } from '../../core/errors.ts';
 import { noProgress, type Progress } from '../../core/progress.ts';
 import { connectMysql, privilegeError, isPrivilegeError, q, type MysqlTarget } from './connect.ts';
 import { exportExpr, readTables, storedColumns, str, type TableInfo } from './catalog.ts';
-import { keyColumns, keyLiteral, rangeChecksum, rangeWhere, rowChecksumExpr, type KeyRange } from './checksum.ts';
-import { keyEquals, rowLineExpr, serverLineSupported } from './row-line.ts';
+import { keyColumns, keyEquals, rangeChecksum, rangeWhere, rowChecksumExpr, type KeyRange } from './checksum.ts';
+import { rowLineExpr, serverLineSupported } from './row-line.ts';
 import { exportSchema, type DatabaseSchema } from './schema-export.ts';
 import type { DefinerPolicy } from './definer.ts';
 import { describeSchema, type SchemaFacts } from './describe.ts';
@@ -252,25 +252,24 @@ async function streamLines(w: PoolConnection, sql: string, path: string, keyIdx:
   let rows = 0;
   let sum = 0n;
   let acc = 0;
-  let lastKey: string[] = [];
+  const keyOf = (row: readonly unknown[]) => keyIdx.map((i) => (asBytes(row[i]) ?? Buffer.alloc(0)).toString('hex'));
+  let lastRow: readonly unknown[] = [];
   const tooLong: string[][] = [];
   try {
-    {
-      for await (const row of stream as AsyncIterable<unknown[]>) {
-        rows++;
-        const term = row[1];
-        if (term !== null && term !== undefined) { acc += Number(term); if (acc >= 2 ** 52) { sum += BigInt(acc); acc = 0; } }
-        lastKey = keyIdx.map((i) => (asBytes(row[i]) ?? Buffer.alloc(0)).toString('hex'));
-        const line = row[0] as Buffer | null;
-        if (line === null) { tooLong.push(lastKey); continue; }
-        out.push(line);
-        if (out.push(LF)) { await out.flush(); signal?.throwIfAborted(); }
-      }
+    for await (const row of stream as AsyncIterable<unknown[]>) {
+      rows++;
+      lastRow = row;
+      const term = row[1];
+      if (term !== null && term !== undefined) { acc += Number(term); if (acc >= 2 ** 52) { sum += BigInt(acc); acc = 0; } }
+      const line = row[0] as Buffer | null;
+      if (line === null) { tooLong.push(keyOf(row)); continue; }
+      out.push(line);
+      if (out.push(LF)) { await out.flush(); signal?.throwIfAborted(); }
     }
     // Rows whose line exceeds max_allowed_packet: encoded here, value by value (order within a chunk is free).
     for (const key of tooLong) {
       const cols = keyColumns(fallback.t);
-      const [found] = await w.query({ sql: `SELECT ${fallback.fieldSelect} FROM ${fallback.from} WHERE ${keyEquals(cols, key, keyLiteral)}`, rowsAsArray: true });
+      const [found] = await w.query({ sql: `SELECT ${fallback.fieldSelect} FROM ${fallback.from} WHERE ${keyEquals(cols, key)}`, rowsAsArray: true });
       for (const raw of found as unknown[][]) out.push(encodeRow(raw.slice(0, fallback.width).map(asBytes)));
       await out.flush();
     }
@@ -279,7 +278,7 @@ async function streamLines(w: PoolConnection, sql: string, path: string, keyIdx:
     await out.close().catch(() => undefined);
     throw e;
   }
-  return { rows, bytes: out.bytes, sha256: await out.close(), lastKey, checksum: (sum + BigInt(acc)).toString() };
+  return { rows, bytes: out.bytes, sha256: await out.close(), lastKey: keyOf(lastRow), checksum: (sum + BigInt(acc)).toString() };
 }
 
 async function streamToFile(w: PoolConnection, sql: string, path: string, width: number, keyIdx: number[], signal?: AbortSignal): Promise<Streamed> {

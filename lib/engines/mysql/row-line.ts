@@ -9,7 +9,6 @@
  * QUOTE returns NULL when its result would exceed the source's max_allowed_packet, and CONCAT of a NULL
  * is NULL: such a row arrives as a NULL line and export.ts fetches it on its own, value by value.
  */
-import { q } from './connect.ts';
 import { exportExpr, storedColumns, type ColumnInfo, type TableInfo } from './catalog.ts';
 
 /** Types whose text form never holds a byte that needs escaping. */
@@ -36,7 +35,3 @@ export function rowLineExpr(t: TableInfo): string {
   return `CONCAT(${storedColumns(t).map(fieldExpr).join(", X'09', ")})`;
 }
 
-/** `col = literal AND …` for one key (hex of the raw bytes of each key column). */
-export function keyEquals(cols: readonly ColumnInfo[], hex: readonly string[], literal: (c: ColumnInfo, h: string) => string): string {
-  return cols.map((c, i) => `${q(c.name)} = ${literal(c, hex[i]!)}`).join(' AND ');
-}
