@@ -267,8 +267,8 @@ async function streamLines(w: PoolConnection, sql: string, path: string, keyIdx:
       if (out.push(LF)) { await out.flush(); signal?.throwIfAborted(); }
     }
     // Rows whose line exceeds max_allowed_packet: encoded here, value by value (order within a chunk is free).
+    const cols = keyColumns(fallback.t);
     for (const key of tooLong) {
-      const cols = keyColumns(fallback.t);
       const [found] = await w.query({ sql: `SELECT ${fallback.fieldSelect} FROM ${fallback.from} WHERE ${keyEquals(cols, key)}`, rowsAsArray: true });
       for (const raw of found as unknown[][]) out.push(encodeRow(raw.slice(0, fallback.width).map(asBytes)));
       await out.flush();
