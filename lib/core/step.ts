@@ -70,7 +70,10 @@ export interface StepParams<Config = unknown, Ctx = unknown> {
 }
 
 export interface Step<Config = unknown, Ctx = unknown> {
-  /** Stable id (kebab-case); keys the journal. Never derive it from the file name. */
+  /**
+   * Stable id: kebab-case, optionally `<phase>:<store>` for steps generated per store (`export:mysql`,
+   * `import:veogen-db`); keys the journal. Never derive it from the file name.
+   */
   readonly id: string;
   readonly title: string;
   /**
@@ -93,10 +96,13 @@ export interface Step<Config = unknown, Ctx = unknown> {
   sourceState?(p: StepParams<Config, Ctx>): Promise<string>;
 }
 
+/** A step id: `kebab` or, for steps generated per store, `kebab:kebab`. */
+export const STEP_ID = /^[a-z0-9]+(-[a-z0-9]+)*(:[a-z0-9]+(-[a-z0-9]+)*)?$/;
+
 /** Identity helper that checks the step's shape and freezes it. */
 export function defineStep<Config = unknown, Ctx = unknown>(step: Step<Config, Ctx>): Readonly<Step<Config, Ctx>> {
-  if (!/^[a-z0-9]+(-[a-z0-9]+)*$/.test(step.id)) {
-    throw new TypeError(`Expected the step \`id\` to be kebab-case (like \`mysql-export\`), got \`${step.id}\``);
+  if (!STEP_ID.test(step.id)) {
+    throw new TypeError(`Expected the step \`id\` to be kebab-case, optionally \`<phase>:<store>\` (like \`mysql-export\` or \`export:veogen-db\`), got \`${step.id}\``);
   }
   return Object.freeze({ ...step });
 }

@@ -9,7 +9,13 @@ describe('defineStep', () => {
   it('freezes a step with a kebab-case id and refuses any other id', () => {
     const s = defineStep({ id: 'mysql-export', title: 'Export', async plan() { return { reads: [], changes: [] }; }, async run() {} });
     expect(Object.isFrozen(s)).toBe(true);
-    expect(() => defineStep({ ...s, id: 'MysqlExport' })).toThrow('Expected the step `id` to be kebab-case (like `mysql-export`), got `MysqlExport`');
+    expect(() => defineStep({ ...s, id: 'MysqlExport' })).toThrow('Expected the step `id` to be kebab-case, optionally `<phase>:<store>` (like `mysql-export` or `export:veogen-db`), got `MysqlExport`');
+  });
+
+  it('accepts generated per-store ids (phase:store) and refuses malformed ones', () => {
+    const base = { title: 'Export', async plan() { return { reads: [], changes: [] }; }, async run() {} };
+    for (const id of ['export:mysql', 'import:veogen-db', 'verify:redis-2', 'catch-up:media-vault']) expect(defineStep({ ...base, id }).id).toBe(id);
+    for (const id of ['export:', ':mysql', 'export:mysql:x', 'export:Mysql', 'export::mysql', 'export:my_sql']) expect(() => defineStep({ ...base, id })).toThrow(TypeError);
   });
 });
 
