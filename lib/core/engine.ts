@@ -93,6 +93,14 @@ export interface ServiceHandle {
   start(): Promise<void>;
 }
 
+/**
+ * A service whose data directory ferry may write while it is stopped (placing a Redis RDB): the
+ * physical restore paths need the directory, so it is not optional here.
+ */
+export interface ServiceControl extends ServiceHandle {
+  readonly dataDir: string;
+}
+
 /** The one params object every engine phase receives. */
 export interface EngineParams<Options = Readonly<Record<string, unknown>>> {
   readonly store: Store<Options>;
@@ -170,6 +178,12 @@ export interface Engine<Options = Readonly<Record<string, unknown>>, Facts = unk
   thaw?(p: EngineParams<Options>, record: FreezeRecord | undefined): Promise<void>;
   /** rollback --with-data: copy what the stack wrote after the cutover back to the source. */
   reverse?(p: EngineParams<Options>): Promise<ImportSummary>;
+  /**
+   * One sample of the source's write activity (binlog position and write counters, Redis's dirty
+   * counter…): two equal samples mean nothing was written in between. The freeze's quiet proof
+   * compares them across stores; not a phase of its own (no step), so it is not in `phases`.
+   */
+  quietSample?(p: EngineParams<Options>): Promise<string>;
   /** Start the target following the source from the export's coordinates. */
   follow?(p: EngineParams<Options>): Promise<FollowStatus>;
   /** Wait (bounded by `budgetMs`) until the target has everything the frozen source wrote. */

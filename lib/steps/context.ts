@@ -6,36 +6,11 @@
  */
 import type { Redactor } from '../util/redact.ts';
 
-export interface MysqlEndpoint {
-  readonly host: string;
-  readonly port: number;
-  readonly user: string;
-  readonly password: string;
-  /** Databases to move (source) / to create (target). */
-  readonly databases: readonly string[];
-}
-
-export interface RedisEndpoint {
-  readonly host: string;
-  readonly port: number;
-  readonly username?: string;
-  readonly password?: string;
-  /** Logical databases to move (source); empty means every database holding keys. */
-  readonly databases: readonly number[];
-}
-
-/**
- * Control of one of the stack's data services, for work that must happen while it is stopped (placing
- * an RDB file in Redis's data directory before it starts). Provided by the playbook from lib/compose;
- * e2e tests provide one over a Testcontainers container with a bind mount.
- */
-export interface ServiceControl {
-  /** Host path of the service's data directory (the bind mount behind /data or /var/lib/mysql). */
-  readonly dataDir: string;
-  stop(): Promise<void>;
-  /** Start and wait until healthy. */
-  start(): Promise<void>;
-}
+// The endpoint and service vocabulary lives below the steps (engines, core); re-exported here for the steps.
+import type { MysqlEndpoint } from '../engines/mysql/endpoint.ts';
+import type { RedisEndpoint } from '../engines/redis/endpoint.ts';
+import type { ServiceControl } from '../core/engine.ts';
+export type { MysqlEndpoint, RedisEndpoint, ServiceControl };
 
 export type PlaybookMode = 'migrate' | 'rehearse' | 'verify' | 'rollback';
 

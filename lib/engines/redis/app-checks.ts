@@ -4,7 +4,7 @@
  * order), job hashes (`rq:job:<id>`) and the wip/finished/failed/deferred/scheduled registries equal.
  */
 import type { Redis } from 'ioredis';
-import type { RedisEndpoint } from '../../steps/context.ts';
+import type { RedisEndpoint } from './endpoint.ts';
 import { connectRedis } from './connect.ts';
 import { serverInfo } from './info.ts';
 import { scanBatches } from './scan.ts';

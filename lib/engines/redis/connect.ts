@@ -4,7 +4,7 @@
  */
 import { Redis } from 'ioredis';
 import { FerryError } from '../../core/errors.ts';
-import type { RedisEndpoint } from '../../steps/context.ts';
+import type { RedisEndpoint } from './endpoint.ts';
 
 /** host:port (user), the way every redis error names an endpoint. */
 export function describeEndpoint(ep: Pick<RedisEndpoint, 'host' | 'port' | 'username'>): string {

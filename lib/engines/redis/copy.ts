@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import type { Redis } from 'ioredis';
 import { FerryError } from '../../core/errors.ts';
 import { writeFileAtomic } from '../../util/atomic-write.ts';
-import type { RedisEndpoint } from '../../steps/context.ts';
+import type { RedisEndpoint } from './endpoint.ts';
 import { connectRedis, describeEndpoint } from './connect.ts';
 import { serverInfo, compareVersions } from './info.ts';
 import { scanBatches, expiryCommand } from './scan.ts';

@@ -5,7 +5,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import { writeFileAtomic } from '../../util/atomic-write.ts';
-import type { RedisEndpoint, ServiceControl } from '../../steps/context.ts';
+import type { ServiceControl } from '../../core/engine.ts';
+import type { RedisEndpoint } from './endpoint.ts';
 import { connectRedis } from './connect.ts';
 import { serverInfo, type ServerInfo } from './info.ts';
 import { choosePath, type PathDecision, type RedisPathChoice } from './choose-path.ts';

@@ -7,7 +7,8 @@ import { copyFile, rename, chmod, unlink, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FerryError } from '../../core/errors.ts';
 import { fsyncDir } from '../../util/atomic-write.ts';
-import type { RedisEndpoint, ServiceControl } from '../../steps/context.ts';
+import type { ServiceControl } from '../../core/engine.ts';
+import type { RedisEndpoint } from './endpoint.ts';
 import { connectRedis, describeEndpoint } from './connect.ts';
 import { serverInfo } from './info.ts';
 

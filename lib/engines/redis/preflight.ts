@@ -3,7 +3,7 @@
  * target lacks is refused with the count of keys per type, before anything is written.
  */
 import { FerryError } from '../../core/errors.ts';
-import type { RedisEndpoint } from '../../steps/context.ts';
+import type { RedisEndpoint } from './endpoint.ts';
 import { connectRedis, describeEndpoint } from './connect.ts';
 import { serverInfo, type ServerInfo } from './info.ts';
 import { scanBatches } from './scan.ts';

@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, open, rename, unlink } from 'node:fs/promises';
 import { FerryError } from '../../core/errors.ts';
 import { fsyncDir } from '../../util/atomic-write.ts';
-import type { RedisEndpoint } from '../../steps/context.ts';
+import type { RedisEndpoint } from './endpoint.ts';
 import { describeEndpoint, toRedisError } from './connect.ts';
 import { dirname } from 'node:path';
 

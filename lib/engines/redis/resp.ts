@@ -6,7 +6,7 @@
  * verify, the chunked rewrite) keeps using ioredis.
  */
 import { createConnection, type Socket } from 'node:net';
-import type { RedisEndpoint } from '../../steps/context.ts';
+import type { RedisEndpoint } from './endpoint.ts';
 import { toRedisError } from './connect.ts';
 
 export type Reply = Buffer | number | null | RespError | Reply[];

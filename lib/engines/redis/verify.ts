@@ -4,7 +4,7 @@
  * keys that expired during the window counted apart; keys the target holds beyond the source named.
  */
 import type { Redis } from 'ioredis';
-import type { RedisEndpoint } from '../../steps/context.ts';
+import type { RedisEndpoint } from './endpoint.ts';
 import { connectRedis } from './connect.ts';
 import { compareVersions, serverInfo } from './info.ts';
 import { expiryCommand, scanBatches } from './scan.ts';
