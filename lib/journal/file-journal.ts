@@ -15,6 +15,8 @@ export const JOURNAL_VERSION = 1;
 interface JournalFile {
   readonly version: number;
   readonly playbook: string;
+  /** Set when the whole playbook completed; dropped by the next record or unrecord. */
+  readonly completedAt?: string;
   readonly entries: JournalEntry[];
 }
 
@@ -29,9 +31,9 @@ export function journalPath(stateDir: string, playbook = 'ferry'): string {
  */
 export function createFileJournal(stateDir: string, playbook = 'ferry'): Journal {
   const path = journalPath(stateDir, playbook);
-  const load = () => readJournalFile(path);
-  const save = (entries: JournalEntry[]) =>
-    writeFileAtomic(path, `${JSON.stringify({ version: JOURNAL_VERSION, playbook, entries } satisfies JournalFile, null, 2)}\n`);
+  const load = async () => (await readJournalFile(path)).entries;
+  const save = (entries: JournalEntry[], completedAt?: string) =>
+    writeFileAtomic(path, `${JSON.stringify({ version: JOURNAL_VERSION, playbook, ...(completedAt ? { completedAt } : {}), entries } satisfies JournalFile, null, 2)}\n`);
   // One writer at a time inside this process: concurrent record/unrecord calls must not lose updates.
   let queue: Promise<unknown> = Promise.resolve();
   const serial = <T>(fn: () => Promise<T>): Promise<T> => {
@@ -47,18 +49,25 @@ export function createFileJournal(stateDir: string, playbook = 'ferry'): Journal
       await save(entries);
     }),
     unrecord: (stepId) => serial(async () => {
-      const entries = await load();
-      const rest = entries.filter((e) => e.id !== stepId);
-      if (rest.length !== entries.length) await save(rest);
+      const file = await readJournalFile(path);
+      const rest = file.entries.filter((e) => e.id !== stepId);
+      if (rest.length !== file.entries.length || file.completedAt) await save(rest);
     }),
     list: () => serial(load),
     get: (stepId) => serial(async () => (await load()).find((e) => e.id === stepId)),
+    completedAt: () => serial(async () => (await readJournalFile(path)).completedAt),
+    markCompleted: (at) => serial(async () => save(await load(), at)),
   };
 }
 
 /** The entries of `playbook`'s journal in `stateDir` (empty when it has none). */
-export function readJournal(stateDir: string, playbook = 'ferry'): Promise<JournalEntry[]> {
-  return readJournalFile(journalPath(stateDir, playbook));
+export async function readJournal(stateDir: string, playbook = 'ferry'): Promise<JournalEntry[]> {
+  return (await readJournalFile(journalPath(stateDir, playbook))).entries;
+}
+
+/** When `playbook`'s journal in `stateDir` says it completed (ISO time), or undefined. */
+export async function readJournalCompletion(stateDir: string, playbook: string): Promise<string | undefined> {
+  return (await readJournalFile(journalPath(stateDir, playbook))).completedAt;
 }
 
 /** The outputs recorded by `playbook` in `stateDir`, by step id: `RunOptions.inputs` for a playbook that reads another's (rollback reading migrate's backup). */
@@ -66,12 +75,12 @@ export async function readJournalOutputs(stateDir: string, playbook: string): Pr
   return new Map((await readJournal(stateDir, playbook)).map((e) => [e.id, e.outputs]));
 }
 
-async function readJournalFile(path: string): Promise<JournalEntry[]> {
+async function readJournalFile(path: string): Promise<{ entries: JournalEntry[]; completedAt?: string }> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { entries: [] };
     throw new FerryError('E_JOURNAL_READ', `cannot read the journal ${path}`, { hint: 'check the state directory\'s permissions', cause: e });
   }
   let parsed: Partial<JournalFile>;
@@ -88,5 +97,5 @@ async function readJournalFile(path: string): Promise<JournalEntry[]> {
       hint: 'it was written by another ferry version: finish or roll back with that version, or move it aside',
     });
   }
-  return parsed.entries;
+  return { entries: parsed.entries, ...(typeof parsed.completedAt === 'string' ? { completedAt: parsed.completedAt } : {}) };
 }

@@ -1,6 +1,7 @@
 /**
  * The journal contract: what ran, when, with which inputs, and what it left behind. Three calls, as in
- * umzug's storage: `record` after a step's `verify` passed, `unrecord` after its `undo`, `list`.
+ * umzug's storage: `record` after a step's `verify` passed, `unrecord` after its `undo`, `list`; and a
+ * completion mark, so a finished playbook's re-run changes nothing.
  */
 import type { StepOutputs } from '../core/step.ts';
 
@@ -33,4 +34,11 @@ export interface Journal {
   /** Every entry, in the order they were first recorded. */
   list(): Promise<readonly JournalEntry[]>;
   get(stepId: string): Promise<JournalEntry | undefined>;
+  /**
+   * When the whole playbook last completed (ISO time), or undefined. Any later `record` or `unrecord`
+   * clears it: the journal then describes an unfinished run again.
+   */
+  completedAt(): Promise<string | undefined>;
+  /** Mark the playbook completed at `at`, durably, before returning. */
+  markCompleted(at: string): Promise<void>;
 }

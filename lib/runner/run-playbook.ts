@@ -9,11 +9,12 @@ import { createFileJournal } from '../journal/file-journal.ts';
 import { assertJournalMatches } from '../journal/invariants.ts';
 import { acquireRunLock } from '../journal/run-lock.ts';
 import type { Journal, JournalEntry } from '../journal/types.ts';
+import { completedAt, completedRun, markIfCompleted } from './completed.ts';
 import { planPlaybook } from './plan-playbook.ts';
 import { undoCompleted } from './undo-completed.ts';
 import { runStep } from './run-step.ts';
 import { safeEmitter } from './step-params.ts';
-import type { RunEvent, RunOptions, RunResult, StepResult } from './types.ts';
+import type { Playbook, RunEvent, RunOptions, RunResult, StepResult } from './types.ts';
 
 export async function runPlaybook<Cfg, Ctx>(opts: RunOptions<Cfg, Ctx>): Promise<RunResult> {
   const now = opts.now ?? (() => performance.now());
@@ -55,6 +56,10 @@ async function execute<Cfg, Ctx>(opts: RunOptions<Cfg, Ctx>, journal: Journal, e
   let entries = await journal.list();
   assertJournalMatches(playbook, entries, describe(opts));
   if (opts.restartFrom !== undefined) entries = await restart(playbook.steps, opts.restartFrom, journal, entries);
+  else {
+    const at = await completedAt(playbook as Playbook<unknown, unknown>, journal, entries);
+    if (at !== undefined) return completedRun(playbook as Playbook<unknown, unknown>, at, { dryRun: false, emit, durationMs: () => now() - t0 });
+  }
   const recorded = new Map(entries.map((e) => [e.id, e]));
   const outputs = new Map<string, StepOutputs>(opts.inputs ?? []);
   for (const e of entries) outputs.set(e.id, e.outputs);
@@ -79,9 +84,11 @@ async function execute<Cfg, Ctx>(opts: RunOptions<Cfg, Ctx>, journal: Journal, e
   }
   if (stopped !== undefined && opts.undoOnFailure) await undoCompleted(scope, completed, results);
   const failed = results.some((r) => r.status === 'failed');
+  const status = signal.aborted && failed ? 'cancelled' : failed ? 'failed' : signal.aborted && stopped ? 'cancelled' : 'ok';
+  if (status === 'ok') await markIfCompleted(playbook as Playbook<unknown, unknown>, journal, results);
   return {
     playbook: playbook.id,
-    status: signal.aborted && failed ? 'cancelled' : failed ? 'failed' : signal.aborted && stopped ? 'cancelled' : 'ok',
+    status,
     pending: false,
     steps: results,
     durationMs: now() - t0,

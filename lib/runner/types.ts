@@ -11,6 +11,11 @@ export interface Playbook<Cfg = unknown, Ctx = unknown> {
   readonly id: string;
   readonly title: string;
   readonly steps: readonly Step<Cfg, Ctx>[];
+  /**
+   * The playbook only reads (verify): every run performs its checks again. Any other playbook, once
+   * completed, is a no-op on a re-run ("completed at …") until `restartFrom` names a step to redo.
+   */
+  readonly readOnly?: boolean;
 }
 
 export type StepPhase = 'run' | 'verify';
@@ -43,6 +48,11 @@ export interface RunResult {
   readonly durationMs: number;
   /** A failure before any step ran (lock, journal invariants), redacted. */
   readonly error?: FerryErrorJson;
+  /**
+   * Set when this run did nothing because the playbook had already completed: that completion's
+   * time (ISO). Every step is `skipped` with the reason `completed at …`.
+   */
+  readonly completedAt?: string;
 }
 
 export type RunEvent =

@@ -71,6 +71,8 @@ describe('mysql steps under the runner', { timeout: 600_000 }, () => {
     const c = await createConnection({ host: src.host, port: src.port, user: 'root', password: src.rootPassword, database: 'vedfolnir' });
     await c.query("INSERT INTO audit_log (user_id, action, created_at) VALUES (1, 'late write', NOW())");
     await c.end();
+    // A run stopped before its last step: a completed playbook's re-run is a no-op, not a resume.
+    await journal.unrecord('mysql-verify');
     const result = await run();
     expect(result.status).toBe('failed');
     expect(JSON.stringify(result)).toMatch(/source/i);

@@ -21,29 +21,46 @@ describe('runPlaybook', () => {
     w.calls.length = 0;
     const second = await runPlaybook({ ...base(), playbook: playbookOf(w, IDS), journal });
     expect(statuses(second)).toEqual(['a:skipped', 'b:skipped', 'c:skipped', 'd:skipped']);
-    expect(second.steps[0]?.reason).toMatch(/inputs unchanged and verify holds/);
+    expect(second.steps[0]?.reason).toMatch(/^completed at \d{4}-\d\d-\d\dT/);
     expect(w.calls.some((c) => c.startsWith('run:'))).toBe(false);
   });
 
-  it('runs again a step whose input changed, and only that one', async () => {
+  it('on resume, skips a recorded step whose inputs are unchanged and whose verify holds', async () => {
     const w = createWorld();
     const journal = createMemoryJournal();
+    w.faults.set('d', 'throw');
     await runPlaybook({ ...base(), playbook: playbookOf(w, IDS), journal });
-    w.inputs.set('c', 'new');
+    w.faults.clear();
     w.calls.length = 0;
     const r = await runPlaybook({ ...base(), playbook: playbookOf(w, IDS), journal });
-    expect(statuses(r)).toEqual(['a:skipped', 'b:skipped', 'c:done', 'd:skipped']);
-    expect(w.state.get('c')).toBe('c=new');
-    expect((await journal.get('c'))?.fingerprint).toBe('new');
+    expect(statuses(r)).toEqual(['a:skipped', 'b:skipped', 'c:skipped', 'd:done']);
+    expect(r.steps[0]?.reason).toMatch(/inputs unchanged and verify holds/);
+    expect(w.calls.filter((c) => c.startsWith('run:'))).toEqual(['run:d']);
   });
 
-  it('runs again a recorded step whose verify no longer holds', async () => {
+  it('on resume, runs again a step whose input changed, and only that one', async () => {
     const w = createWorld();
     const journal = createMemoryJournal();
+    w.faults.set('d', 'throw');
     await runPlaybook({ ...base(), playbook: playbookOf(w, IDS), journal });
+    w.faults.clear();
+    w.inputs.set('b', 'new');
+    w.calls.length = 0;
+    const r = await runPlaybook({ ...base(), playbook: playbookOf(w, IDS), journal });
+    expect(statuses(r)).toEqual(['a:skipped', 'b:done', 'c:skipped', 'd:done']);
+    expect(w.state.get('b')).toBe('b=new');
+    expect((await journal.get('b'))?.fingerprint).toBe('new');
+  });
+
+  it('on resume, runs again a recorded step whose verify no longer holds', async () => {
+    const w = createWorld();
+    const journal = createMemoryJournal();
+    w.faults.set('d', 'throw');
+    await runPlaybook({ ...base(), playbook: playbookOf(w, IDS), journal });
+    w.faults.clear();
     w.state.delete('b');
     const r = await runPlaybook({ ...base(), playbook: playbookOf(w, IDS), journal });
-    expect(statuses(r)).toEqual(['a:skipped', 'b:done', 'c:skipped', 'd:skipped']);
+    expect(statuses(r)).toEqual(['a:skipped', 'b:done', 'c:skipped', 'd:done']);
     expect(w.state.get('b')).toBe('b=x');
   });
 
@@ -110,7 +127,9 @@ describe('runPlaybook', () => {
     const w = createWorld();
     const journal = createMemoryJournal();
     const pb = () => playbookOf(w, IDS, { b: { source: true } });
+    w.faults.set('d', 'throw'); // an unfinished run: a completed one would not be resumed at all
     await runPlaybook({ ...base(), playbook: pb(), journal });
+    w.faults.clear();
     expect((await journal.get('b'))?.sourceState).toBe('v1');
     w.source = 'v2';
     const r = await runPlaybook({ ...base(), playbook: pb(), journal });
@@ -228,9 +247,12 @@ describe('runPlaybook --dry-run', () => {
     await runPlaybook({ ...opts, playbook: playbookOf(w, IDS) });
     const journalFile = join(opts.stateDir, 'journal.test.json');
     expect(existsSync(journalFile)).toBe(true);
+    w.calls.length = 0;
     const r = await runPlaybook({ ...opts, playbook: playbookOf(w, IDS), dryRun: true });
     expect(r.pending).toBe(false);
+    expect(r.completedAt).toMatch(/^\d{4}-/);
     expect(statuses(r)).toEqual(IDS.map((id) => `${id}:skipped`));
+    expect(w.calls).toEqual([]);
     expect(existsSync(join(opts.stateDir, 'lock'))).toBe(false);
     expect((await createFileJournal(opts.stateDir, 'test').list()).length).toBe(4);
   });

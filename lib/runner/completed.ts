@@ -1,0 +1,42 @@
+/**
+ * A finished playbook stays finished: once every step is recorded and the run ended ok, the journal is
+ * marked completed, and the next run changes nothing (no hook is called, not even `verify`: the app
+ * has moved on since the cutover) and says when it completed. `restartFrom` is the way to redo.
+ */
+import type { Journal, JournalEntry } from '../journal/types.ts';
+import type { Playbook, RunEvent, RunResult, StepResult } from './types.ts';
+
+/** The completion time when `playbook` completed and nothing was recorded or forgotten since. */
+export async function completedAt(playbook: Playbook<unknown, unknown>, journal: Journal, entries: readonly JournalEntry[]): Promise<string | undefined> {
+  if (playbook.readOnly) return undefined;
+  const at = await journal.completedAt();
+  if (at === undefined) return undefined;
+  const recorded = new Set(entries.map((e) => e.id));
+  // A step added since (a new store in the config) makes the playbook unfinished again.
+  return playbook.steps.every((s) => recorded.has(s.id)) ? at : undefined;
+}
+
+/** Mark the journal completed when every step of an ok run is done or skipped. */
+export async function markIfCompleted(playbook: Playbook<unknown, unknown>, journal: Journal, results: readonly StepResult[]): Promise<void> {
+  if (playbook.readOnly) return;
+  if (results.length === playbook.steps.length && results.every((r) => r.status === 'done' || r.status === 'skipped')) {
+    await journal.markCompleted(new Date().toISOString());
+  }
+}
+
+/** The result of a completed playbook's re-run (or dry run): every step skipped, nothing called. */
+export function completedRun(playbook: Playbook<unknown, unknown>, at: string, o: { dryRun: boolean; emit: (e: RunEvent) => void; durationMs: () => number }): RunResult {
+  const first = playbook.steps[0]?.id ?? '<step>';
+  o.emit({
+    type: 'log', level: 'info',
+    message: `${playbook.id} completed at ${at}: nothing to do. To run a step and those after it again: --restart-from <step> (everything: --restart-from ${first})`,
+  });
+  const reason = `completed at ${at}`;
+  const steps: StepResult[] = playbook.steps.map((s) => {
+    const plan = { reads: [], changes: [], pending: false };
+    if (o.dryRun) o.emit({ type: 'plan', step: s.id, plan });
+    o.emit({ type: 'step-skip', step: s.id, reason });
+    return { id: s.id, title: s.title, status: 'skipped', reason, durationMs: 0, ...(o.dryRun ? { plan } : {}) };
+  });
+  return { playbook: playbook.id, status: o.dryRun ? 'planned' : 'ok', pending: false, steps, durationMs: o.durationMs(), completedAt: at };
+}
