@@ -1,0 +1,100 @@
+/**
+ * The manifest of a tree: one NDJSON line per entry, in tree order (see comparePaths), written and read
+ * as streams so memory stays flat however many files the tree holds.
+ */
+import { createReadStream, createWriteStream } from 'node:fs';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import { rename } from 'node:fs/promises';
+import { decodePath, encodePath } from './paths.ts';
+import { fsyncDir } from '../../util/atomic-write.ts';
+import { dirname } from 'node:path';
+
+export type EntryType = 'file' | 'dir' | 'symlink' | 'hardlink';
+
+export interface ManifestEntry {
+  /** Relative path, raw bytes. */
+  readonly path: Buffer;
+  readonly type: EntryType;
+  /** Bytes (regular files and hard links); 0 otherwise. */
+  readonly size: number;
+  /** Permission bits (07777). */
+  readonly mode: number;
+  /** Modification time, whole milliseconds. */
+  readonly mtimeMs: number;
+  readonly uid: number;
+  readonly gid: number;
+  /** sha256 (hex) of a regular file's content. */
+  readonly sha256?: string;
+  /** A symlink's target, or for a hard link the path of the first name of the inode. */
+  readonly link?: Buffer;
+  /** A regular file with holes (fewer blocks than its size needs). */
+  readonly sparse?: boolean;
+  /** The name on the target when `normalize: "nfc"` changed it. */
+  readonly targetPath?: Buffer;
+  /** Inode number, to reuse a hash when size, mtime and inode are unchanged. */
+  readonly ino?: number;
+}
+
+const TYPE_CODE: Record<EntryType, string> = { file: 'f', dir: 'd', symlink: 'l', hardlink: 'h' };
+const CODE_TYPE: Record<string, EntryType> = { f: 'file', d: 'dir', l: 'symlink', h: 'hardlink' };
+
+export function entryToLine(e: ManifestEntry): string {
+  const o: Record<string, unknown> = { ...encodePath(e.path), t: TYPE_CODE[e.type], s: e.size, m: e.mode, mt: e.mtimeMs, u: e.uid, g: e.gid };
+  if (e.sha256) o.h = e.sha256;
+  if (e.link) { const l = encodePath(e.link); o.l = 'p' in l ? l.p : undefined; o.l64 = 'p64' in l ? l.p64 : undefined; }
+  if (e.sparse) o.sp = 1;
+  if (e.targetPath) { const n = encodePath(e.targetPath); o.n = 'p' in n ? n.p : undefined; o.n64 = 'p64' in n ? n.p64 : undefined; }
+  if (e.ino !== undefined) o.i = e.ino;
+  return JSON.stringify(o);
+}
+
+export function lineToEntry(line: string): ManifestEntry {
+  const o = JSON.parse(line) as { t: string; s: number; m: number; mt: number; u: number; g: number; h?: string; l?: string; l64?: string; sp?: number; n?: string; n64?: string; i?: number; p?: string; p64?: string };
+  const type = CODE_TYPE[o.t];
+  if (!type) throw new TypeError(`manifest line has an unknown type \`${String(o.t)}\``);
+  return {
+    path: decodePath(o), type, size: o.s, mode: o.m, mtimeMs: o.mt, uid: o.u, gid: o.g,
+    ...(o.h ? { sha256: o.h } : {}),
+    ...(o.l !== undefined || o.l64 !== undefined ? { link: decodePath({ p: o.l, p64: o.l64 }) } : {}),
+    ...(o.sp ? { sparse: true } : {}),
+    ...(o.n !== undefined || o.n64 !== undefined ? { targetPath: decodePath({ p: o.n, p64: o.n64 }) } : {}),
+    ...(o.i !== undefined ? { ino: o.i } : {}),
+  };
+}
+
+/** The path an entry has on the target. */
+export function targetPathOf(e: ManifestEntry): Buffer {
+  return e.targetPath ?? e.path;
+}
+
+/** Stream a manifest file's entries in order. */
+export async function* readManifest(file: string): AsyncGenerator<ManifestEntry> {
+  const rl = createInterface({ input: createReadStream(file, { highWaterMark: 1 << 20 }), crlfDelay: Infinity });
+  for await (const line of rl) if (line) yield lineToEntry(line);
+}
+
+/** Write entries to `file` (temp name, fsync, rename): a killed run never leaves half a manifest. */
+export async function writeManifest(file: string, entries: AsyncIterable<ManifestEntry>): Promise<{ entries: number }> {
+  const tmp = `${file}.${process.pid}.part`;
+  const out = createWriteStream(tmp, { highWaterMark: 1 << 20 });
+  let n = 0;
+  let buf = '';
+  try {
+    for await (const e of entries) {
+      buf += entryToLine(e) + '\n';
+      n++;
+      if (buf.length > 1 << 16) { if (!out.write(buf)) await once(out, 'drain'); buf = ''; }
+    }
+    if (buf) out.write(buf);
+    await new Promise<void>((res, rej) => out.end((err?: Error | null) => (err ? rej(err) : res())));
+  } catch (e) {
+    out.destroy();
+    throw e;
+  }
+  const fh = await import('node:fs/promises').then((m) => m.open(tmp, 'r+'));
+  try { await fh.sync(); } finally { await fh.close(); }
+  await rename(tmp, file);
+  await fsyncDir(dirname(file));
+  return { entries: n };
+}

@@ -1,0 +1,196 @@
+/**
+ * Walk a tree in order (depth-first, names in byte order) and stream its manifest entries. What is not
+ * data (`.DS_Store`, `._*`) is excluded and counted; sockets, FIFOs, devices, links leaving the tree and
+ * unreadable entries are collected as refusals (by name, with the missing permission); NFD names, names
+ * that are not UTF-8 and case-fold collisions are listed. Hashes come from the previous manifest when
+ * size, mtime and inode are unchanged, so a re-scan reads only what changed.
+ */
+import { accessSync, constants, lstatSync, readdirSync, readlinkSync, type Stats } from 'node:fs';
+import { posix } from 'node:path';
+import { hashFile } from './hash.ts';
+import { readManifest, type ManifestEntry } from './manifest.ts';
+import { orderedMap } from './ordered.ts';
+import { isJunkName, joinRel, nfcOf, showPath, comparePaths } from './paths.ts';
+
+/** Lists in a scan are capped; the count says how many there were. */
+export const LIST_CAP = 1000;
+
+export interface NamedList { count: number; readonly items: string[] }
+
+export interface ScanReport {
+  files: number; dirs: number; symlinks: number; hardlinks: number; bytes: number;
+  /** `.DS_Store` and AppleDouble `._*` entries left out. */
+  readonly excluded: NamedList & { bytes: number };
+  /** Sockets, FIFOs, devices, links escaping the tree, unreadable entries: nothing moves while any. */
+  readonly refused: NamedList;
+  /** Names that differ from their NFC form. */
+  readonly nfd: NamedList;
+  /** Names that are not valid UTF-8. */
+  readonly notUtf8: NamedList;
+  /** Names that collide when case is folded (lost on a case-insensitive disk). */
+  readonly caseCollisions: NamedList;
+}
+
+export interface WalkOptions {
+  /** Hash regular files (the export); a scan without hashes only stats (quiet checks, fingerprints). */
+  readonly hash: boolean;
+  /** A previous manifest whose hashes are reused for unchanged files. */
+  readonly previous?: string;
+  readonly normalize?: 'none' | 'nfc';
+  readonly concurrency?: number;
+  readonly signal?: AbortSignal;
+  /** Called per hashed file with its size. */
+  readonly onHashed?: (bytes: number) => void;
+}
+
+export function emptyScanReport(): ScanReport {
+  const list = () => ({ count: 0, items: [] as string[] });
+  return { files: 0, dirs: 0, symlinks: 0, hardlinks: 0, bytes: 0, excluded: { ...list(), bytes: 0 }, refused: list(), nfd: list(), notUtf8: list(), caseCollisions: list() };
+}
+
+function add(list: NamedList, item: string): void {
+  list.count++;
+  if (list.items.length < LIST_CAP) list.items.push(item);
+}
+
+function errCode(e: unknown): string | undefined {
+  return (e as NodeJS.ErrnoException | undefined)?.code;
+}
+
+/** Raw entries (unhashed) in tree order. */
+function* walkRaw(root: string, report: ScanReport, normalize: 'none' | 'nfc'): Generator<ManifestEntry & { abs: Buffer }> {
+  const rootBuf = Buffer.from(root);
+  const firstName = new Map<string, Buffer>(); // dev:ino → first path of a multiply-linked inode
+  const nonRoot = typeof process.getuid === 'function' && process.getuid() !== 0;
+  const stack: Array<{ rel: Buffer; target: Buffer; names: Buffer[]; i: number }> = [];
+  const open = (rel: Buffer, target: Buffer): void => {
+    const abs = rel.length ? joinRel(rootBuf, rel) : rootBuf;
+    let names: Buffer[];
+    try {
+      names = readdirSync(abs, { encoding: 'buffer' });
+    } catch (e) {
+      if (errCode(e) === 'ENOENT') return;
+      if (errCode(e) === 'EACCES') { add(report.refused, `directory ${showPath(rel) || '.'}: no read permission (r) for ferry's user`); return; }
+      throw e;
+    }
+    names.sort(Buffer.compare);
+    const folded = new Map<string, Buffer>();
+    for (const n of names) {
+      const s = n.toString('utf8');
+      if (!Buffer.from(s, 'utf8').equals(n)) { add(report.notUtf8, showPath(joinRel(rel, n))); continue; }
+      const key = s.normalize('NFC').toLowerCase();
+      const other = folded.get(key);
+      if (other) add(report.caseCollisions, `${showPath(joinRel(rel, other))} and ${showPath(joinRel(rel, n))}`);
+      else folded.set(key, n);
+    }
+    stack.push({ rel, target, names, i: 0 });
+  };
+  open(Buffer.alloc(0), Buffer.alloc(0));
+  while (stack.length) {
+    const top = stack[stack.length - 1]!;
+    if (top.i >= top.names.length) { stack.pop(); continue; }
+    const name = top.names[top.i++]!;
+    const path = joinRel(top.rel, name);
+    const abs = joinRel(rootBuf, path);
+    let st: Stats;
+    try {
+      st = lstatSync(abs);
+    } catch (e) {
+      if (errCode(e) === 'ENOENT') continue; // removed while walking: the quiet check catches a live tree
+      if (errCode(e) === 'EACCES') { add(report.refused, `${showPath(path)}: no search permission (x) on its directory for ferry's user`); continue; }
+      throw e;
+    }
+    if (isJunkName(name)) { add(report.excluded, showPath(path)); report.excluded.bytes += st.isFile() ? st.size : 0; continue; }
+    const nfc = nfcOf(name);
+    if (nfc) add(report.nfd, showPath(path));
+    const targetName = normalize === 'nfc' && nfc ? nfc : name;
+    const target = joinRel(top.target, targetName);
+    const base = {
+      path, abs, size: 0, mode: st.mode & 0o7777, mtimeMs: Math.floor(st.mtimeMs), uid: st.uid, gid: st.gid,
+      ...(target.equals(path) ? {} : { targetPath: target }),
+    };
+    if (st.isDirectory()) {
+      if (nonRoot && !canAccess(abs, constants.R_OK | constants.X_OK)) { add(report.refused, `directory ${showPath(path)}: no read and search permission (r-x) for ferry's user`); continue; }
+      report.dirs++;
+      yield { ...base, type: 'dir' };
+      open(path, target);
+    } else if (st.isFile()) {
+      if (nonRoot && !canAccess(abs, constants.R_OK)) { add(report.refused, `file ${showPath(path)}: no read permission (r) for ferry's user`); continue; }
+      if (st.nlink > 1) {
+        const key = `${st.dev}:${st.ino}`;
+        const first = firstName.get(key);
+        if (first) { report.hardlinks++; yield { ...base, type: 'hardlink', size: st.size, link: first }; continue; }
+        firstName.set(key, path);
+      }
+      report.files++;
+      report.bytes += st.size;
+      const sparse = st.size > 0 && st.blocks * 512 < st.size;
+      yield { ...base, type: 'file', size: st.size, ino: st.ino, ...(sparse ? { sparse } : {}) };
+    } else if (st.isSymbolicLink()) {
+      const link = readlinkSync(abs, { encoding: 'buffer' });
+      const escape = linkEscapes(path, link);
+      if (escape) { add(report.refused, `symlink ${showPath(path)} → ${showPath(link)}: ${escape}`); continue; }
+      report.symlinks++;
+      yield { ...base, type: 'symlink', link };
+    } else {
+      const kind = st.isSocket() ? 'socket' : st.isFIFO() ? 'FIFO' : st.isBlockDevice() ? 'block device' : 'character device';
+      add(report.refused, `${kind} ${showPath(path)}: not data (a ${kind} cannot be copied)`);
+    }
+  }
+}
+
+function canAccess(abs: Buffer, mode: number): boolean {
+  try { accessSync(abs, mode); return true; } catch { return false; }
+}
+
+/** Why a symlink would lead out of the tree (absolute, or climbing above the root), else undefined. */
+export function linkEscapes(path: Buffer, link: Buffer): string | undefined {
+  const l = link.toString('latin1'); // one char per byte: path arithmetic stays byte-exact
+  if (l.startsWith('/')) return 'an absolute link leads out of the tree (and breaks inside the container)';
+  const resolved = posix.normalize(posix.join(posix.dirname(path.toString('latin1')), l));
+  if (resolved === '..' || resolved.startsWith('../')) return 'the link leads out of the tree';
+  return undefined;
+}
+
+/** Stream the manifest of `root`, filling `report` as it goes. */
+export async function* walkTree(root: string, report: ScanReport, opts: WalkOptions): AsyncGenerator<ManifestEntry> {
+  const prev = opts.previous ? readManifest(opts.previous)[Symbol.asyncIterator]() : undefined;
+  let prevHead: ManifestEntry | undefined;
+  let prevDone = !prev;
+  const previousOf = async (path: Buffer): Promise<ManifestEntry | undefined> => {
+    while (!prevDone) {
+      if (!prevHead) {
+        const r = await prev!.next();
+        if (r.done) { prevDone = true; return undefined; }
+        prevHead = r.value;
+      }
+      const c = comparePaths(prevHead.path, path);
+      if (c === 0) return prevHead;
+      if (c > 0) return undefined;
+      prevHead = undefined;
+    }
+    return undefined;
+  };
+  const raw = walkRaw(root, report, opts.normalize ?? 'none');
+  async function* withPrevious(): AsyncGenerator<[ManifestEntry & { abs: Buffer }, ManifestEntry | undefined]> {
+    for (const e of raw) {
+      opts.signal?.throwIfAborted();
+      yield [e, opts.hash && e.type === 'file' ? await previousOf(e.path) : undefined];
+    }
+  }
+  const hashed = orderedMap(withPrevious(), opts.concurrency ?? 8, async ([e, p]): Promise<ManifestEntry | undefined> => {
+    const { abs, ...entry } = e;
+    if (!opts.hash || e.type !== 'file') return entry;
+    if (p && p.type === 'file' && p.size === e.size && p.mtimeMs === e.mtimeMs && p.ino === e.ino && p.sha256) return { ...entry, sha256: p.sha256 };
+    try {
+      const sha256 = await hashFile(abs, e.size, opts.signal);
+      opts.onHashed?.(e.size);
+      return { ...entry, sha256 };
+    } catch (err) {
+      if (errCode(err) === 'ENOENT') return undefined;
+      if (errCode(err) === 'EACCES') { add(report.refused, `file ${showPath(e.path)}: no read permission (r) for ferry's user`); return undefined; }
+      throw err;
+    }
+  });
+  for await (const e of hashed) if (e) yield e;
+}
