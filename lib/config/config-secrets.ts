@@ -1,14 +1,15 @@
-/** The secret values a config carries (URL passwords), to register with the run's Redactor up front. */
+/** The secret values a config carries (URL passwords of sources and targets), to register with the run's Redactor up front. */
 import type { Config } from './schema.ts';
 
-export function configSecrets(config: Pick<Config, 'source'>): string[] {
+export function configSecrets(config: Pick<Config, 'source'> & { readonly stores?: Config['stores'] }): string[] {
   const out: string[] = [];
-  for (const raw of [config.source.mysql?.url, config.source.redis?.url]) {
+  const urls = [config.source.mysql?.url, config.source.redis?.url, ...(config.stores ?? []).flatMap((s) => [s.source, s.target.url])];
+  for (const raw of urls) {
     if (!raw) continue;
     try {
       const u = new URL(raw);
       if (u.password) out.push(u.password, decodeURIComponent(u.password));
-    } catch { /* an unparsable URL is reported by whoever connects; its password is masked by URL redaction */ }
+    } catch { /* a path (files store) or an unparsable URL: its password, if any, is masked by URL redaction */ }
   }
   return out;
 }

@@ -7,13 +7,13 @@ import { basename, dirname, extname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { FerryError } from '../core/errors.ts';
 import { redactUrlPasswords } from '../util/redact.ts';
-import { normalizeConfig, type Env } from './normalize-config.ts';
+import { normalizeConfig, type Env, type OptionParsers } from './normalize-config.ts';
 import type { Config } from './schema.ts';
 
 /** Config files looked for, in order, when none is named. */
 export const DEFAULT_CONFIG_FILES = ['ferry.config.ts', 'ferry.config.json'] as const;
 
-export async function loadConfig(path: string, opts: { env?: Env } = {}): Promise<Config> {
+export async function loadConfig(path: string, opts: { env?: Env; engines?: OptionParsers } = {}): Promise<Config> {
   const file = resolve(path);
   const st = await stat(file).catch(() => null);
   if (!st?.isFile()) {
@@ -22,7 +22,7 @@ export async function loadConfig(path: string, opts: { env?: Env } = {}): Promis
     });
   }
   const input = extname(file) === '.json' ? await readJson(file) : await importModule(file);
-  return normalizeConfig(input, { baseDir: dirname(file), source: basename(file), ...(opts.env ? { env: opts.env } : {}) });
+  return normalizeConfig(input, { baseDir: dirname(file), source: basename(file), ...(opts.env ? { env: opts.env } : {}), ...(opts.engines ? { engines: opts.engines } : {}) });
 }
 
 /** The first of `DEFAULT_CONFIG_FILES` that exists in `dir`, else undefined. */

@@ -1,14 +1,22 @@
 /**
  * ferry's configuration: validated once at the boundary (zod), every error naming the field, the
  * offending value (masked when secret) and the expected form; the result frozen.
- * Sections are owned by the capability that reads them; steps map config → engine options.
+ *
+ * An app is a set of stores: `stores: [{ id, engine, source, target: { service, … }, options }]`, the
+ * app's env file(s) and the operator's compose project (`target`). Vedfolnir's keys (`source.mysql`,
+ * `source.redis`, top-level `mysql` and `redis`) are a preset that expands to the stores `mysql` and
+ * `redis` (lib/config/preset.ts). Store options are validated by the store's engine (`parseOptions`).
  */
 import { z } from 'zod';
+import type { Store, StoreTarget } from '../core/engine.ts';
 
 const url = (schemes: string[]) =>
   z.string().min(1).refine((v) => schemes.some((s) => v.startsWith(`${s}://`)), {
     message: `expected a URL starting with ${schemes.map((s) => `${s}://`).join(' or ')}`,
   });
+
+const port = z.number().int().min(1).max(65535);
+const service = z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/, 'expected a compose service name');
 
 export const mysqlSourceSchema = z.object({
   /** mysql://user:password@host:port/db — the password may be a ${ENV_VAR} reference. */
@@ -24,41 +32,81 @@ export const redisSourceSchema = z.object({
   databases: z.array(z.number().int().min(0).max(15)).optional(),
 }).strict();
 
+/** The kinds of store ferry knows (lib/core/engine.ts `EngineKind`). */
+export const ENGINE_KINDS = ['mysql', 'redis', 'postgres', 'files'] as const;
+
+export const storeTargetSchema = z.object({
+  /** The compose service that holds the store (the database server; for files, the service mounting it). */
+  service,
+  /** 127.0.0.1 port the service is published on during the migration (database engines). */
+  migrationPort: port.optional(),
+  /** The port the service listens on inside its container; default the engine's (3306, 6379, 5432). */
+  containerPort: port.optional(),
+  /** How ferry logs in to the target (`mysql://root:${PW}@127.0.0.1:33306`); default from the stack's secrets. */
+  url: z.string().min(1).optional(),
+  /** Files: a named volume of the compose project. */
+  volume: z.string().min(1).optional(),
+  /** Files: a host directory bind-mounted into the service. */
+  hostPath: z.string().min(1).optional(),
+  /** Files: the path inside the container. */
+  containerPath: z.string().min(1).optional(),
+}).strict();
+
+export const storeSchema = z.object({
+  /** Stable id (kebab-case): names steps (`export:<id>`), the artifact directory and report entries. */
+  id: z.string().regex(/^[a-z0-9]+(-[a-z0-9]+)*$/, 'expected a kebab-case id (lowercase letters, digits and -)'),
+  engine: z.enum(ENGINE_KINDS),
+  /** A URL (`mysql://…`, `redis://…`, `postgres://…`) or, for files, a host directory. */
+  source: z.string().min(1),
+  target: storeTargetSchema,
+  /** Engine-specific options, validated by the engine's `parseOptions`. */
+  options: z.record(z.string(), z.unknown()).default({}),
+}).strict();
+
 export const configSchema = z.object({
+  /** Preset (Vedfolnir): one MySQL and one Redis source, expanded to the stores `mysql` and `redis`. */
   source: z.object({
     mysql: mysqlSourceSchema.optional(),
     redis: redisSourceSchema.optional(),
-  }).strict(),
+  }).strict().default({}),
+  stores: z.array(storeSchema).default([]),
   app: z.object({
     /** The app's python-dotenv file, rewritten for container networking. */
     envFile: z.string().min(1),
+    /** More env files of the app (read for references to the stores; rewritten like `envFile`). */
+    envFiles: z.array(z.string().min(1)).default([]),
+    /** The app's compose services (started at cutover); default: the compose file's services that hold no store. */
+    appServices: z.array(service).optional(),
     /** Extra secret variable names (added to Vedfolnir's defaults). */
     secretKeys: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/)).default([]),
     /** Keep passwords inside URLs in place instead of moving them to secret files. */
     keepUrlPasswords: z.boolean().default(false),
   }).strict(),
   target: z.object({
-    /** Directory holding docker-compose.yml (ferry's compose/ or a copy of it). */
+    /** Directory holding docker-compose.yml (the operator's compose project). */
     composeDir: z.string().min(1),
     /** Compose project name; always explicit against a real stack. */
     project: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'expected lowercase letters, digits, _ and -'),
     /** Extra compose files (overrides) relative to composeDir. */
     files: z.array(z.string()).default([]),
-    /** Host ports (127.0.0.1 only) for migration-time access; chosen not to collide with Homebrew's. */
+    /** Preset: host ports (127.0.0.1 only) for the `mysql` and `redis` stores during the migration. */
     migrationPorts: z.object({
-      mysql: z.number().int().min(1).max(65535).default(33306),
-      redis: z.number().int().min(1).max(65535).default(36379),
+      mysql: port.default(33306),
+      redis: port.default(36379),
     }).strict().prefault({}),
-    /** Data services started for the import, and the app services started at cutover. */
-    dataServices: z.array(z.string()).default(['mysql', 'redis']),
-    appServices: z.array(z.string()).default([]),
+    /** Data services started for the import; default: the stores' services (the preset: mysql and redis). */
+    dataServices: z.array(service).default(['mysql', 'redis']),
+    /** The app's services started at cutover (also spelled `app.appServices`); normalizeConfig fills it. */
+    appServices: z.array(service).default([]),
   }).strict(),
+  /** Preset: options of the `mysql` store. */
   mysql: z.object({
     /** DEFINER handling: rewrite to `definerAccount` (default) or strip. */
     definer: z.enum(['rewrite', 'strip']).default('rewrite'),
     definerAccount: z.string().default('`root`@`%`'),
     parallelism: z.number().int().min(1).max(16).default(2),
   }).strict().prefault({}),
+  /** Preset: options of the `redis` store. */
   redis: z.object({
     /** Copy path: chosen automatically, or forced. */
     path: z.enum(['auto', 'physical', 'dump', 'rewrite']).default('auto'),
@@ -81,7 +129,28 @@ export const configSchema = z.object({
 }).strict();
 
 export type ConfigInput = z.input<typeof configSchema>;
-export type Config = Readonly<z.output<typeof configSchema>> & { readonly stateDir: string };
+
+/** Where a store lands, as ferry reaches it. */
+export interface ConfigStoreTarget extends StoreTarget {
+  readonly containerPort?: number;
+  /** Login to the target during the migration; default from the stack's secret files (preset services). */
+  readonly url?: string;
+}
+
+/** A store as the normalized config holds it: `${ENV}` references resolved, paths absolute. */
+export interface ConfigStore extends Store {
+  readonly target: ConfigStoreTarget;
+  /** True for the stores the Vedfolnir preset expanded (`source.mysql`, `source.redis`). */
+  readonly preset?: boolean;
+}
+
+type Parsed = z.output<typeof configSchema>;
+
+export type Config = Readonly<Omit<Parsed, 'stores'>> & {
+  /** Every store of the app: the preset's first, then `stores`. */
+  readonly stores: readonly ConfigStore[];
+  readonly stateDir: string;
+};
 
 /** Typed helper for `ferry.config.ts`. */
 export function defineConfig(config: ConfigInput): ConfigInput {
