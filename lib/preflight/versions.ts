@@ -1,28 +1,3 @@
-/** Version parsing and the RDB format each Redis release writes. */
-
-export interface Semver { readonly major: number; readonly minor: number; readonly patch: number }
-
-export function parseVersion(text: string): Semver | undefined {
-  const m = /(\d+)\.(\d+)(?:\.(\d+))?/.exec(text);
-  return m ? { major: Number(m[1]), minor: Number(m[2]), patch: Number(m[3] ?? 0) } : undefined;
-}
-
-export function compareVersions(a: Semver, b: Semver): number {
-  return a.major - b.major || a.minor - b.minor || a.patch - b.patch;
-}
-
-/** RDB format version written by a Redis release (DUMP payloads carry it too). */
-export function rdbVersionOf(v: Semver): number {
-  const n = v.major * 100 + v.minor;
-  if (n >= 704) return 12;
-  if (n >= 702) return 11;
-  if (n >= 700) return 10;
-  if (n >= 500) return 9;
-  if (n >= 400) return 8;
-  return 7;
-}
-
-/** MySQL or MariaDB from a `VERSION()` / `mysqld --version` string. */
-export function mysqlFlavorOf(version: string): 'mysql' | 'mariadb' {
-  return /mariadb/i.test(version) ? 'mariadb' : 'mysql';
-}
+/** Moved to the engines (issue 17); re-exported here until the preflight callers import them there. */
+export { parseVersion, compareVersions, rdbVersionOf, type Semver } from '../engines/redis/versions.ts';
+export { mysqlFlavorOf } from '../engines/mysql/facts.ts';

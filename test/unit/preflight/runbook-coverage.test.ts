@@ -7,10 +7,15 @@ const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 
 describe('MIGRATION.md covers every preflight finding', () => {
   it('names each check id that lib/preflight can report', async () => {
-    const dir = join(REPO, 'lib', 'preflight');
+    // Host checks live in lib/preflight, each engine's in lib/engines/<kind>/assess.ts.
+    const engines = join(REPO, 'lib', 'engines');
+    const files = [
+      ...(await readdir(join(REPO, 'lib', 'preflight'))).map((f) => join(REPO, 'lib', 'preflight', f)),
+      ...(await readdir(engines, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => join(engines, d.name, 'assess.ts')),
+    ];
     const ids = new Set<string>();
-    for (const f of await readdir(dir)) {
-      const src = await readFile(join(dir, f), 'utf8');
+    for (const f of files) {
+      const src = await readFile(f, 'utf8').catch(() => '');
       for (const m of src.matchAll(/finding\(\s*(?:'[a-z]+'|[^,]+\?[^,]+:[^,]+|\w+),\s*'([a-z0-9-]+)'/g)) ids.add(m[1]!);
     }
     expect(ids.size).toBeGreaterThan(20);
