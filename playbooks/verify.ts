@@ -11,5 +11,6 @@ Compares every table (counts, checksums, schema) and every Redis key (type, valu
 config.redis.ttlToleranceMs), checks sessions and RQ jobs, and writes report.verify.{json,md}.
 Exit 0 when everything matches, 1 otherwise. Changes nothing on either side.`,
   demo: (a) => startDemo(a),
-  prepare: (a) => prepareVerify(a),
+  // Verify only reads: every run checks again (it is never a "completed" no-op).
+  prepare: async (a) => { const p = await prepareVerify(a); return { ...p, playbook: { ...p.playbook, readOnly: true } }; },
 });

@@ -3,5 +3,5 @@ export type { Journal, JournalEntry } from './types.ts';
 export { createMemoryJournal } from './memory-journal.ts';
 export { createFileJournal, readJournal, readJournalOutputs, readJournalCompletion, journalPath, JOURNAL_VERSION } from './file-journal.ts';
 export { acquireRunLock, readLock, isStale, lockPath } from './run-lock.ts';
-export type { RunLock, RunLockOptions, LockInfo } from './run-lock.ts';
+export type { RunLock, RunLockOptions, LockInfo, LockBreak } from './run-lock.ts';
 export { assertJournalMatches } from './invariants.ts';

@@ -1,9 +1,10 @@
 /**
  * One playbook per state directory at a time: `<stateDir>/lock` holds pid, host and time. It is
  * created whole (written to a temp file, then hard-linked into place, which fails if it exists), so a
- * crash never leaves an empty lock. A lock whose pid is dead on this host is stale: reported, and
- * broken only when the caller says so (`breakStale`, the `--break-stale-lock` flag), as is a lock held
- * from another host (a shared state directory), whose pid cannot be checked from here.
+ * crash never leaves an empty lock. A lock whose pid is dead on this host was left by a killed run: it
+ * is taken over at once (and reported through `onBreak`), so re-running the same command resumes. A
+ * lock held by a live pid, or from another host (a shared state directory, whose pid cannot be checked
+ * from here), is broken only when the caller says so (`breakStale`, the `--break-stale-lock` flag).
  */
 import { link, mkdir, readdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
@@ -25,12 +26,15 @@ export interface RunLock {
   release(): Promise<void>;
 }
 
+/** Why a lock was taken over: its pid is dead on this host, or the operator forced it. */
+export type LockBreak = 'dead' | 'forced';
+
 export interface RunLockOptions {
-  /** Remove a lock left by a dead process on this host instead of refusing. */
+  /** Also take over a lock held by a live pid on this host or by another host (the operator knows no run is in progress). */
   readonly breakStale?: boolean;
   readonly playbook?: string;
-  /** Told when a stale lock is broken. */
-  readonly onBreak?: (stale: LockInfo) => void;
+  /** Told when a lock is taken over, and why. */
+  readonly onBreak?: (stale: LockInfo, why: LockBreak) => void;
 }
 
 export function lockPath(stateDir: string): string {
@@ -53,24 +57,12 @@ export async function acquireRunLock(stateDir: string, opts: RunLockOptions = {}
       }
       const held = await readLock(path);
       if (held === undefined) continue; // released meanwhile
-      // Another host's lock cannot be checked from here: only the operator can call it stale.
-      const foreign = held.host !== hostname();
-      if (!isStale(held) && !(foreign && opts.breakStale)) {
-        throw new FerryError('E_LOCKED', `${path} is held by pid ${held.pid} on ${held.host} since ${held.time}${held.playbook ? ` (${held.playbook})` : ''}`, {
-          hint: held.host === hostname()
-            ? 'another ferry run is in progress on this state directory: wait for it to finish'
-            : `another host holds it: if no run is in progress there, re-run with --break-stale-lock`,
-        });
-      }
-      if (!opts.breakStale) {
-        throw new FerryError('E_LOCK_STALE', `${path} was left by pid ${held.pid} on ${held.host} (${held.time}), which is no longer running`, {
-          hint: 'a previous run was killed: re-run with --break-stale-lock to take the lock over (the journal resumes)',
-        });
-      }
+      const dead = isStale(held);
+      if (!dead && !opts.breakStale) throw lockedError(path, held);
       // Re-read just before removing: another run breaking the same lock may already hold a fresh one.
       const still = await readLock(path);
       if (still && still.pid === held.pid && still.host === held.host && still.time === held.time) {
-        opts.onBreak?.(held);
+        opts.onBreak?.(held, dead ? 'dead' : 'forced');
         await unlink(path).catch(() => undefined);
       }
     }
@@ -129,6 +121,15 @@ async function sweepDeadTempFiles(stateDir: string): Promise<void> {
       await unlink(join(stateDir, name)).catch(() => undefined);
     }
   }
+}
+
+function lockedError(path: string, held: LockInfo): FerryError {
+  const by = `pid ${held.pid} on ${held.host} since ${held.time}${held.playbook ? ` (${held.playbook})` : ''}`;
+  return new FerryError('E_LOCKED', `${path} is held by ${by}`, {
+    hint: held.host === hostname()
+      ? `another ferry run (pid ${held.pid}) is in progress on this state directory: wait for it to finish; if pid ${held.pid} is not ferry (reused after a reboot), re-run with --break-stale-lock`
+      : `another host holds it: if no run is in progress on ${held.host}, re-run with --break-stale-lock`,
+  });
 }
 
 function lockError(path: string, cause: unknown): FerryError {

@@ -31,7 +31,12 @@ export async function runPlaybook<Cfg, Ctx>(opts: RunOptions<Cfg, Ctx>): Promise
       const lock = await acquireRunLock(opts.stateDir, {
         playbook: playbook.id,
         breakStale: opts.breakStaleLock === true,
-        onBreak: (l) => emit({ type: 'log', level: 'warn', message: `broke the stale lock of pid ${l.pid} on ${l.host} (${l.time})` }),
+        onBreak: (l, why) => emit({
+          type: 'log', level: 'warn',
+          message: why === 'dead'
+            ? `took over the run lock left by pid ${l.pid} on ${l.host} (${l.time}), which no longer runs: resuming from the journal`
+            : `broke the run lock of pid ${l.pid} on ${l.host} (${l.time}) as --break-stale-lock asked`,
+        }),
       });
       try {
         result = await execute(opts, journal, emit, now, t0);

@@ -82,7 +82,10 @@ export interface RunOptions<Cfg, Ctx> {
   readonly dryRun?: boolean;
   /** On failure, also undo the completed steps in reverse (rehearsals). */
   readonly undoOnFailure?: boolean;
-  /** Take over a lock left by a dead process. */
+  /**
+   * Also take over a run lock held by a live pid on this host or by another host. (A lock whose pid is
+   * dead on this host is always taken over, and logged: a killed run resumes by running it again.)
+   */
   readonly breakStaleLock?: boolean;
   /**
    * Forget the journal from this step on (it and every later step run again). The way out of

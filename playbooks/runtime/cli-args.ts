@@ -17,7 +17,7 @@ export const COMMON_OPTIONS = {
   json: { type: 'boolean', help: 'write one JSON object per line on stdout for every state change and progress tick, and nothing else' },
   demo: { type: 'boolean', help: 'run against throwaway source servers seeded from fixtures' },
   'undo-on-failure': { type: 'boolean', help: 'on failure also undo the completed steps, last first' },
-  'break-stale-lock': { type: 'boolean', help: 'take over a run lock left by a process that no longer runs' },
+  'break-stale-lock': { type: 'boolean', help: 'take over a run lock held by a live pid or another host (a lock left by a dead run on this host is taken over without it)' },
   'restart-from': { type: 'string', arg: 'STEP', help: 'forget the journal from STEP on, so it and every later step run again' },
   'state-dir': { type: 'string', arg: 'DIR', help: 'journal, artifacts and lock directory (overrides the config\'s stateDir)' },
   verbose: { type: 'boolean', short: 'v', help: 'show debug logs' },

@@ -115,6 +115,7 @@ export async function runPlaybookCli<Ctx>(def: PlaybookCli<Ctx>, argv: string[] 
     });
     await view.finish(result);
     if (warnings.length > 0) err(`${warnings.join('\n')}\n`);
+    if (!json && result.completedAt) out(`${completedLine(def.id, result.completedAt, prep.playbook.steps[0]?.id)}\n`);
     if (!json) reportFailures(result, err);
     return (def.exitCode ?? defaultExitCode)(result);
   } catch (e) {
@@ -124,6 +125,11 @@ export async function runPlaybookCli<Ctx>(def: PlaybookCli<Ctx>, argv: string[] 
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
+}
+
+/** What a completed playbook's re-run says, and how to redo. */
+export function completedLine(id: string, at: string, first: string | undefined): string {
+  return `✔ ${id} completed at ${at}: nothing to do. To run a step and those after it again: --restart-from STEP${first ? ` (everything: --restart-from ${first})` : ''}`;
 }
 
 function reportFailures(result: RunResult, err: (s: string) => void): void {

@@ -1,6 +1,7 @@
 /**
- * SIGKILL at 20 random instants: each time the journal is whole (previous or next, never torn), and a
- * re-run (which must break the dead run's lock explicitly) ends in the state of an uninterrupted run.
+ * SIGKILL at 20 random instants: each time the journal is whole (previous or next, never torn), and
+ * the same command run again (taking the dead run's lock over by itself) ends in the state of an
+ * uninterrupted run.
  */
 import { describe, expect, it } from 'vitest';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -41,7 +42,7 @@ describe('SIGKILL at random instants', { timeout: 600_000 }, () => {
       const journal = join(s.state, 'journal.fixture.json');
       if (existsSync(journal)) expect(() => JSON.parse(readFileSync(journal, 'utf8'))).not.toThrow();
 
-      const again = await run([...s.args, ...SLOW, '--break-stale-lock']);
+      const again = await run([...s.args, ...SLOW]);
       expect(again.code, `re-run after a kill at ${Math.round(at)}ms: ${again.stderr}`).toBe(0);
       const end = { result: resultOf(jsonLines(again.stdout)) };
       expect(end.result.status).toBe('ok');

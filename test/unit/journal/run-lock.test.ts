@@ -22,17 +22,40 @@ describe('run lock', () => {
     await (await acquireRunLock(dir)).release();
   });
 
-  it('reports a stale lock with its pid and the flag, and breaks it only when asked', async () => {
+  it('takes over a lock whose pid is dead on this host, without any flag, and says so', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ferry-lock-'));
     const pid = deadPid();
     writeFileSync(lockPath(dir), JSON.stringify({ pid, host: hostname(), time: '2026-01-01T00:00:00Z' }));
-    const err = await acquireRunLock(dir).catch((e: unknown) => e);
-    expect(err).toMatchObject({ code: 'E_LOCK_STALE', message: expect.stringContaining(`pid ${pid}`), hint: expect.stringContaining('--break-stale-lock') });
-    const broken: number[] = [];
-    const lock = await acquireRunLock(dir, { breakStale: true, onBreak: (l) => broken.push(l.pid) });
-    expect(broken).toEqual([pid]);
+    const broken: string[] = [];
+    const lock = await acquireRunLock(dir, { onBreak: (l, why) => broken.push(`${l.pid}:${why}`) });
+    expect(broken).toEqual([`${pid}:dead`]);
     expect(JSON.parse(readFileSync(lockPath(dir), 'utf8')).pid).toBe(process.pid);
     await lock.release();
+  });
+
+  it('refuses a lock held by a live pid on this host, naming the pid and the flag; the flag forces it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ferry-lock-'));
+    const live = process.ppid; // certainly running, and not us
+    writeFileSync(lockPath(dir), JSON.stringify({ pid: live, host: hostname(), time: '2026-01-01T00:00:00Z', playbook: 'migrate' }));
+    const err = await acquireRunLock(dir).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'E_LOCKED', message: expect.stringContaining(`pid ${live} on ${hostname()}`), hint: expect.stringContaining('--break-stale-lock') });
+    expect(JSON.parse(readFileSync(lockPath(dir), 'utf8')).pid).toBe(live);
+    const broken: string[] = [];
+    const lock = await acquireRunLock(dir, { breakStale: true, onBreak: (l, why) => broken.push(`${l.pid}:${why}`) });
+    expect(broken).toEqual([`${live}:forced`]);
+    await lock.release();
+  });
+
+  it('the runner logs the takeover of a dead run\'s lock as a warning and runs', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ferry-lock-'));
+    const pid = deadPid();
+    writeFileSync(lockPath(dir), JSON.stringify({ pid, host: hostname(), time: '2026-01-01T00:00:00Z' }));
+    const logs: string[] = [];
+    const r = await runPlaybook({ playbook: { id: 'p', title: 'P', steps: [] }, config: {}, ctx: {}, stateDir: dir, redactor: new Redactor(),
+      onEvent: (e) => { if (e.type === 'log') logs.push(`${e.level}: ${e.message}`); } });
+    expect(r.status).toBe('ok');
+    expect(logs).toEqual([`warn: took over the run lock left by pid ${pid} on ${hostname()} (2026-01-01T00:00:00Z), which no longer runs: resuming from the journal`]);
+    expect(existsSync(lockPath(dir))).toBe(false);
   });
 
   it('makes a second concurrent run fail with E_LOCKED and leave the holder alone', async () => {

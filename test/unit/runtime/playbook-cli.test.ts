@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { NODE, PLAYBOOK, ROOT, jsonLines, resultOf, run, scratch, snapshot, start } from '../../fixtures-playbook/drive.ts';
 
@@ -49,7 +50,12 @@ describe('playbook CLI (fixture playbook, real child processes)', { timeout: 60_
     }
     expect(r.stdout).toMatch(/^› 1,000\/1,000 lines · [\d,]+ lines\/s · ETA 0ms$/m);
     const again = await run([...s.args, '--lines', '1000']);
-    expect(again.stdout).toMatch(/^↓ Generate data.txt \[SKIPPED: done at .*; inputs unchanged and verify holds\]$/m);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toMatch(/^↓ Generate data.txt \[SKIPPED: completed at \d{4}-.*\]$/m);
+    expect(again.stdout).toMatch(/^✔ fixture completed at \d{4}-\S+: nothing to do\. To run a step and those after it again: --restart-from STEP \(everything: --restart-from generate\)$/m);
+    const redo = await run([...s.args, '--lines', '1000', '--restart-from', 'summary']);
+    expect(redo.stdout).toMatch(/^↓ Generate data.txt \[SKIPPED: done at .*; inputs unchanged and verify holds\]$/m);
+    expect(redo.stdout).toMatch(/^✔ Write summary.json \(\d/m);
   });
 
   it('on a TTY renders with listr2\'s DefaultRenderer: a task per step, Run and Verify subtasks', async () => {
@@ -85,6 +91,8 @@ describe('playbook CLI (fixture playbook, real child processes)', { timeout: 60_
 
     const skip = jsonLines((await run([...s.args, '--json', '--lines', '1000'])).stdout);
     expect(skip.filter((e) => e.type === 'step-skip').map((e) => e.step)).toEqual(['generate', 'transform', 'ledger', 'summary']);
+    expect(resultOf(skip)).toMatchObject({ status: 'ok', completedAt: expect.stringMatching(/^\d{4}-/) });
+    expect(skip.map((e) => e.type)).toEqual(['run-start', 'log', 'step-skip', 'step-skip', 'step-skip', 'step-skip', 'run-end']);
   });
 
   it('--json reports a failure, the undo of its partial effect, and the rest not run; exit 1', async () => {
@@ -134,7 +142,7 @@ describe('playbook CLI (fixture playbook, real child processes)', { timeout: 60_
     expect(snapshot(s.out)).toEqual(snapshot(ref.out));
   });
 
-  it('after a SIGKILL, refuses the stale lock naming the pid and the flag, then resumes with --break-stale-lock', async () => {
+  it('after a SIGKILL, the same command takes the dead run\'s lock over (logged) and resumes', async () => {
     const s = scratch();
     const p = start([...s.args, '--json', '--delay-ms', '30']);
     await new Promise<void>((res) => {
@@ -142,9 +150,20 @@ describe('playbook CLI (fixture playbook, real child processes)', { timeout: 60_
     });
     p.child.kill('SIGKILL');
     await p.done;
+    expect(existsSync(join(s.state, 'lock'))).toBe(true);
+    const resumed = await run([...s.args, '--delay-ms', '0']);
+    expect(resumed.code).toBe(0);
+    expect(resumed.stderr).toMatch(new RegExp(`^⚠ took over the run lock left by pid ${p.child.pid} on \\S+ \\(.*\\), which no longer runs: resuming from the journal$`, 'm'));
+    expect(existsSync(join(s.state, 'lock'))).toBe(false);
+  });
+
+  it('refuses a lock held by a live process, naming its pid and --break-stale-lock', async () => {
+    const s = scratch();
+    mkdirSync(s.state, { recursive: true });
+    writeFileSync(join(s.state, 'lock'), JSON.stringify({ pid: process.pid, host: hostname(), time: '2026-01-01T00:00:00Z', playbook: 'fixture' }));
     const refused = await run([...s.args, '--delay-ms', '0']);
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toContain(`pid ${p.child.pid}`);
+    expect(refused.stderr).toContain(`pid ${process.pid}`);
     expect(refused.stderr).toMatch(/hint: .*--break-stale-lock/);
     expect((await run([...s.args, '--delay-ms', '0', '--break-stale-lock'])).code).toBe(0);
   });
