@@ -2,7 +2,8 @@
 import { readFile } from 'node:fs/promises';
 import { FerryError } from '../core/errors.ts';
 import { secretPath } from './layout.ts';
-import type { MysqlEndpoint, RedisEndpoint } from '../steps/context.ts';
+import type { MysqlEndpoint } from '../engines/mysql/endpoint.ts';
+import type { RedisEndpoint } from '../engines/redis/endpoint.ts';
 
 export interface TargetEndpointsConfig {
   readonly target: { readonly migrationPorts: { readonly mysql: number; readonly redis: number } };

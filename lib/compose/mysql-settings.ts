@@ -1,7 +1,7 @@
 /** The server settings the migration matches or changes, read over a short-lived connection. */
 import mysql from 'mysql2/promise';
 import { FerryError } from '../core/errors.ts';
-import type { MysqlEndpoint } from '../steps/context.ts';
+import type { MysqlEndpoint } from '../engines/mysql/endpoint.ts';
 
 export interface MysqlServerSettings {
   readonly lowerCaseTableNames: number;

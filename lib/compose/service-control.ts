@@ -1,6 +1,6 @@
 /** ServiceControl over a compose service: stop, start (waiting healthy), and its host data dir. */
 import { isAbsolute, join } from 'node:path';
-import type { ServiceControl } from '../steps/context.ts';
+import type { ServiceControl } from '../core/engine.ts';
 import type { ComposeClient } from './client.ts';
 import { waitHealthy, type WaitHealthyOptions } from './health.ts';
 

@@ -5,7 +5,7 @@
  */
 import type { Logger } from '../core/logger.ts';
 import { silentLogger } from '../core/logger.ts';
-import type { FerryContext } from '../steps/context.ts';
+import type { SourceEndpoints } from './snapshot.ts';
 import { runCommands } from './commands.ts';
 import { clearFreezeState, readFreezeState, writeFreezeState, type FreezeState } from './state.ts';
 import { mysqlReadOnly, pauseRedisWrites, sampleMysql, sampleRedis, setMysqlReadOnly, unpauseRedis, withMysql, withRedis } from './source.ts';
@@ -30,7 +30,7 @@ export async function readSourceSnapshot(stateDir: string): Promise<SourceSnapsh
 export { sampleMysql, sampleRedis, mysqlReadOnly, withMysql, withRedis, DEFAULT_REDIS_PAUSE_MS } from './source.ts';
 
 export interface FreezeOptions {
-  readonly ctx: Pick<FerryContext, 'source'>;
+  readonly ctx: SourceEndpoints;
   /** Where freeze.json lives (the run's state directory). */
   readonly stateDir: string;
   readonly stopWriters: readonly string[];
@@ -102,7 +102,7 @@ export async function isFrozen(o: Pick<FreezeOptions, 'ctx' | 'stateDir'>): Prom
 }
 
 export interface LiftOptions {
-  readonly ctx: Pick<FerryContext, 'source'>;
+  readonly ctx: SourceEndpoints;
   readonly stateDir: string;
   /** Run `startWriters` (failure, rollback) — not after a cutover, when the writers live in the stack. */
   readonly restartWriters: boolean;

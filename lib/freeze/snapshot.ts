@@ -7,7 +7,11 @@
 import { createHash } from 'node:crypto';
 import type mysql from 'mysql2/promise';
 import type { Redis } from 'ioredis';
-import type { FerryContext } from '../steps/context.ts';
+import type { MysqlEndpoint } from '../engines/mysql/endpoint.ts';
+import type { RedisEndpoint } from '../engines/redis/endpoint.ts';
+
+/** What the freeze reads of the run context: the host's endpoints. */
+export interface SourceEndpoints { readonly source: { readonly mysql?: MysqlEndpoint; readonly redis?: RedisEndpoint } }
 import { withMysql, withRedis } from './source.ts';
 
 export interface SourceSnapshot {
@@ -65,7 +69,7 @@ export async function snapshotRedis(r: Redis, databases: readonly number[]): Pro
   return out;
 }
 
-export async function takeSourceSnapshot(ctx: Pick<FerryContext, 'source'>): Promise<SourceSnapshot> {
+export async function takeSourceSnapshot(ctx: SourceEndpoints): Promise<SourceSnapshot> {
   const { mysql: m, redis: r } = ctx.source;
   return {
     takenAt: new Date().toISOString(),

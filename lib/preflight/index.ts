@@ -3,7 +3,9 @@
  * only; the result lists what will break (blockers) and what will be rewritten, before a byte moves.
  */
 import type { Config } from '../config/schema.ts';
-import type { FerryContext } from '../steps/context.ts';
+import type { MysqlEndpoint } from '../engines/mysql/endpoint.ts';
+import type { RedisEndpoint } from '../engines/redis/endpoint.ts';
+import type { Redactor } from '../util/redact.ts';
 import { gatherHostFacts } from './host-facts.ts';
 import { assessHost } from './host-assess.ts';
 import { gatherMysqlFacts, type MysqlFacts } from './mysql-facts.ts';
@@ -24,7 +26,8 @@ export { probeTargetImages } from './target-facts.ts';
 
 export interface PreflightOptions {
   readonly config: Config;
-  readonly ctx: FerryContext;
+  /** What preflight reads of the run context. */
+  readonly ctx: { readonly source: { readonly mysql?: MysqlEndpoint; readonly redis?: RedisEndpoint }; readonly redactor: Redactor };
   /** Target images to probe for their versions (from the compose file / env); defaults assumed otherwise. */
   readonly targetImages?: { mysql?: string; redis?: string };
   /** Ports the target project already holds (a resumed run): not reported as taken. */
