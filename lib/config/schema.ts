@@ -77,10 +77,16 @@ export const configSchema = z.object({
     envFiles: z.array(z.string().min(1)).default([]),
     /** The app's compose services (started at cutover); default: the compose file's services that hold no store. */
     appServices: z.array(service).optional(),
-    /** Extra secret variable names (added to Vedfolnir's defaults). */
-    secretKeys: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/)).default([]),
+    /** Extra secret variable names, `*` matching any run (`*_WEBHOOK`), added to Vedfolnir's defaults. */
+    secretKeys: z.array(z.string().regex(/^[A-Za-z_*][A-Za-z0-9_*]*$/)).default([]),
     /** Keep passwords inside URLs in place instead of moving them to secret files. */
     keepUrlPasswords: z.boolean().default(false),
+    /** Host directory → container directory of a volume holding the app's files (absolute paths in the env follow it). */
+    pathMappings: z.record(z.string().regex(/^\//, 'expected an absolute host path'), z.string().regex(/^\//, 'expected an absolute container path')).default({}),
+    /** More keys (anchored regexes) holding the app's own listen address, set to 0.0.0.0 in the container. */
+    bindKeys: z.array(z.string().min(1)).default([]),
+    /** `uid:gid` the app container runs as (compose `user:`): its secret files are owned by it, mode 0600. */
+    containerUser: z.string().regex(/^\d+:\d+$/, 'expected uid:gid').default('10001:10001'),
   }).strict(),
   target: z.object({
     /** Directory holding docker-compose.yml (the operator's compose project). */
