@@ -3,11 +3,14 @@
  * at the source's median key) until a part holds few rows, then those rows' keys and checksums are
  * compared one by one. Needs the source to be unchanged since the export (the writers are stopped).
  */
-import type { Pool } from 'mysql2/promise';
+import { createReadStream } from 'node:fs';
+import type { Pool, PoolConnection } from 'mysql2/promise';
 import type { Connection as CoreConnection } from 'mysql2';
 import { q } from './connect.ts';
-import type { TableInfo } from './catalog.ts';
+import { exportExpr, storedColumns, type TableInfo } from './catalog.ts';
 import { keyColumns, rangeChecksum, rangeWhere, rowChecksumExpr, type KeyRange } from './checksum.ts';
+import { parseRows } from './tsv.ts';
+import { showRowKey } from './load-warnings.ts';
 
 export interface RowDifference {
   /** Key values, displayable. */
@@ -75,15 +78,54 @@ async function keyAt(db: Pool, t: TableInfo, r: KeyRange, offset: number): Promi
 /** Rows as raw bytes (key values must keep their exact bytes to be used as range bounds). */
 async function rawQuery(db: Pool, sql: string): Promise<Array<Array<Buffer | null>>> {
   const c = await db.getConnection();
+  try { return await rawConnQuery(c, sql); } finally { c.release(); }
+}
+
+async function rawConnQuery(c: PoolConnection, sql: string): Promise<Array<Array<Buffer | null>>> {
+  const core = (c as unknown as { connection: CoreConnection }).connection;
+  await c.query('SET SESSION character_set_results = binary');
   try {
-    const core = (c as unknown as { connection: CoreConnection }).connection;
-    await c.query('SET SESSION character_set_results = binary');
     return await new Promise((resolve, reject) => core.query({ sql, rowsAsArray: true, typeCast: (f: { buffer(): Buffer | null }) => f.buffer() },
       (e, rows) => (e ? reject(e) : resolve(rows as Array<Array<Buffer | null>>))));
   } finally {
     await c.query('SET SESSION character_set_results = utf8mb4').catch(() => undefined);
-    c.release();
   }
+}
+
+/** Where a loaded chunk first differs from its file: the row's key and the column, with both sizes (never the values). */
+export interface ValueDifference {
+  readonly key: string;
+  readonly column: string;
+  /** "8 bytes in the export, 3 on the target" */
+  readonly detail: string;
+}
+
+/**
+ * Compare the rows `c` sees in `range` (its own uncommitted load included) with the chunk file, value by
+ * value, read the way the export read them; the first difference in key order, or undefined.
+ */
+export async function firstValueDifference(c: PoolConnection, t: TableInfo, range: KeyRange, file: string): Promise<ValueDifference | undefined> {
+  const cols = storedColumns(t);
+  const keys = keyColumns(t);
+  const kIdx = keys.map((k) => cols.indexOf(k));
+  if (!keys.length || kIdx.some((i) => i < 0)) return undefined;
+  const order = keys.map((k) => q(k.name)).join(', ');
+  const rows = await rawConnQuery(c, `SELECT ${cols.map(exportExpr).join(', ')} FROM ${q(t.database)}.${q(t.name)} WHERE ${rangeWhere(t, range)} ORDER BY ${order}`);
+  const id = (r: ReadonlyArray<Buffer | null>) => kIdx.map((i) => (r[i] ?? Buffer.alloc(0)).toString('hex')).join(',');
+  const onTarget = new Map(rows.map((r) => [id(r), r]));
+  const size = (v: Buffer | null) => (v === null ? 'NULL' : `${v.length} bytes`);
+  for await (const want of parseRows(createReadStream(file))) {
+    const key = showRowKey(t, kIdx.map((i) => want[i] ?? null));
+    const got = onTarget.get(id(want));
+    if (!got) return { key, column: keys[0]!.name, detail: 'the row is missing on the target' };
+    for (let i = 0; i < cols.length; i++) {
+      const a = want[i] ?? null;
+      const b = got[i] ?? null;
+      if (a === null && b === null) continue;
+      if (a === null || b === null || !a.equals(b)) return { key, column: cols[i]!.name, detail: `${size(a)} in the export, ${size(b)} on the target` };
+    }
+  }
+  return undefined;
 }
 
 /** `id 1..500`, `(user_id, session_id) ('3','ab')..` — a range as an operator reads it. */

@@ -1,6 +1,7 @@
 /**
  * Import an export directory into a target server: schema first, data next (chunks in parallel, foreign
- * key and unique checks off, sql_mode matched to the source), then triggers, routines, views and events.
+ * key and unique checks off, the source's sql_mode without strictness: load-warnings.ts), then triggers,
+ * routines, views and events. Warnings a load raised are kept per chunk and returned grouped.
  * Resumable per chunk: progress lives in `stateFile` (written atomically after each chunk); a chunk not
  * recorded there is checked on the target (its server-side checksum) and skipped, or cleared and reloaded.
  */
@@ -13,7 +14,8 @@ import { connectMysql, isPrivilegeError, oneLine, privilegeError, q, withConnect
 import { rangeChecksum } from './checksum.ts';
 import { loadChunk, type LoadPath } from './load-chunk.ts';
 import { readManifest, type ChunkEntry, type Manifest, type TableEntry } from './manifest.ts';
-import { loadSqlMode, readServerFacts } from './server.ts';
+import { readServerFacts } from './server.ts';
+import { dataLoadSqlMode, groupWarnings, MAX_WARNINGS, type LoadWarning, type LoadWarningGroup } from './load-warnings.ts';
 import { createObjects } from './objects.ts';
 import { addDeferredKeys, splitDeferred } from './deferred-keys.ts';
 
@@ -44,17 +46,23 @@ export interface ImportResult {
   readonly rows: number;
   readonly bytes: number;
   readonly seconds: number;
+  /** Warnings the loads raised on values the target holds exactly, once per table, column and code (this run's and earlier runs'). */
+  readonly warnings: readonly LoadWarningGroup[];
 }
 
-interface ImportState { readonly export: string; readonly target: string; loaded: Record<string, string> }
+interface ImportState {
+  readonly export: string; readonly target: string; loaded: Record<string, string>;
+  /** Per chunk file: the warnings its accepted load raised. */
+  warnings?: Record<string, LoadWarning[]>;
+}
 
 export async function importMysql(o: ImportOptions): Promise<ImportResult> {
   const started = performance.now();
   const m = await readManifest(o.dir);
   const parallelism = o.parallelism ?? 2;
   const progress = o.progress ?? noProgress;
-  const session = [`SET SESSION sql_mode = '${loadSqlMode(m.server.sqlMode)}'`, 'SET SESSION foreign_key_checks = 0', 'SET SESSION unique_checks = 0',
-    'SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED'];
+  const session = [`SET SESSION sql_mode = '${dataLoadSqlMode(m.server.sqlMode)}'`, 'SET SESSION foreign_key_checks = 0', 'SET SESSION unique_checks = 0',
+    'SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED', `SET SESSION max_error_count = ${MAX_WARNINGS}`];
   const pool = await connectMysql(o.target, { connections: parallelism + 1, session });
   const restore: string[] = [];
   try {
@@ -95,7 +103,8 @@ export async function importMysql(o: ImportOptions): Promise<ImportResult> {
       for (let t = tables.shift(); t; t = tables.shift()) await addDeferredKeys(c, t.db, t.name, t.keys);
     })));
     await withConnection(pool, (c) => createObjects(c, m));
-    return { via, chunksLoaded: total.loaded, chunksSkipped: total.skipped, rows: total.done, bytes: total.bytes, seconds: (performance.now() - started) / 1000 };
+    const warnings = groupWarnings(Object.values(state.warnings ?? {}).flat());
+    return { via, chunksLoaded: total.loaded, chunksSkipped: total.skipped, rows: total.done, bytes: total.bytes, seconds: (performance.now() - started) / 1000, warnings };
   } finally {
     for (const s of restore) await pool.query(s).catch(() => undefined);
     await pool.end();
@@ -107,7 +116,9 @@ async function ensureChunk(c: PoolConnection, t: TableEntry, chunk: ChunkEntry, 
   if (state.loaded[chunk.file] === chunk.checksum) return false;
   const now = await rangeChecksum(c, t.table, chunk);
   if (now.rows === chunk.rows && now.sum === chunk.checksum) { state.loaded[chunk.file] = chunk.checksum; return false; }
-  await loadChunk(c, { table: t.table, range: chunk, path: join(dir, chunk.file), rows: chunk.rows, clear: now.rows > 0, via });
+  const warnings = await loadChunk(c, { table: t.table, range: chunk, path: join(dir, chunk.file), rows: chunk.rows, clear: now.rows > 0, via, checksum: chunk.checksum });
+  state.warnings ??= {};
+  if (warnings.length) state.warnings[chunk.file] = warnings; else delete state.warnings[chunk.file];
   return true;
 }
 

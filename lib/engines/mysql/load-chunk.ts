@@ -1,8 +1,10 @@
 /**
  * Loading one chunk file into its key range, atomically: in one transaction the range is cleared and
  * the file loaded, by `LOAD DATA LOCAL INFILE` fed from a stream (mysql2's `infileStreamFactory`) or,
- * where the server refuses local files, by multi-row INSERTs. Any warning fails the chunk: a value that
- * did not fit is never silently changed.
+ * where the server refuses local files, by multi-row INSERTs. A load that raised warnings is judged by
+ * the value the target holds (load-warnings.ts): the range's server-side checksum, read inside the
+ * transaction, must equal the export's, else the chunk is rolled back and refused naming the first
+ * differing row and column.
  */
 import { createReadStream } from 'node:fs';
 import type { PoolConnection } from 'mysql2/promise';
@@ -10,8 +12,10 @@ import type { Connection as CoreConnection } from 'mysql2';
 import { FerryError } from '../../core/errors.ts';
 import { q } from './connect.ts';
 import { storedColumns, type ColumnInfo, type TableInfo } from './catalog.ts';
-import { rangeWhere, type KeyRange } from './checksum.ts';
+import { rangeChecksum, rangeWhere, type KeyRange } from './checksum.ts';
 import { LOAD_DATA_FORMAT, parseRows } from './tsv.ts';
+import { describeWarnings, readWarnings, type LoadWarning, type RawWarning } from './load-warnings.ts';
+import { describeRange, firstValueDifference } from './bisect.ts';
 
 export type LoadPath = 'local-infile' | 'insert';
 
@@ -24,18 +28,24 @@ export interface LoadChunkOptions {
   /** Clear the range first (it holds rows from an interrupted or older load). */
   readonly clear: boolean;
   readonly via: LoadPath;
+  /** The export's server-side checksum of the range (manifest), the judge of a load that raised warnings. */
+  readonly checksum: string;
 }
 
 const INSERT_BATCH_BYTES = 4 << 20;
 
-export async function loadChunk(c: PoolConnection, o: LoadChunkOptions): Promise<void> {
+/** Load one chunk; returns the warnings the server raised (each on a value the target holds exactly). */
+export async function loadChunk(c: PoolConnection, o: LoadChunkOptions): Promise<LoadWarning[]> {
   const target = `${q(o.table.database)}.${q(o.table.name)}`;
+  const warnings: RawWarning[] = [];
   await c.query('START TRANSACTION');
   try {
     if (o.clear) await c.query(`DELETE FROM ${target} WHERE ${rangeWhere(o.table, o.range)}`);
-    const loaded = o.via === 'local-infile' ? await loadData(c, target, o) : await insertRows(c, target, o);
+    const loaded = o.via === 'local-infile' ? await loadData(c, target, o, warnings) : await insertRows(c, target, o, warnings);
     if (loaded !== o.rows) throw new Error(`loaded ${loaded} rows, the export holds ${o.rows}`);
+    if (warnings.length) await judge(c, o, warnings);
     await c.query('COMMIT');
+    return warnings.length ? await describeWarnings(o.table, o.path, warnings) : [];
   } catch (e) {
     await c.query('ROLLBACK').catch(() => undefined);
     if (e instanceof FerryError) throw e;
@@ -57,27 +67,29 @@ function columnClause(cols: readonly ColumnInfo[]): string {
   return `(${list.join(', ')})${sets.length ? ` SET ${sets.join(', ')}` : ''}`;
 }
 
-async function loadData(c: PoolConnection, target: string, o: LoadChunkOptions): Promise<number> {
+async function loadData(c: PoolConnection, target: string, o: LoadChunkOptions, warnings: RawWarning[]): Promise<number> {
   const sql = `LOAD DATA LOCAL INFILE 'ferry-chunk' INTO TABLE ${target} ${LOAD_DATA_FORMAT} ${columnClause(storedColumns(o.table))}`;
   const core = (c as unknown as { connection: CoreConnection }).connection;
   const res = await new Promise<{ affectedRows: number; warningStatus: number }>((resolve, reject) => {
     core.query({ sql, infileStreamFactory: () => createReadStream(o.path) }, (err, r) => (err ? reject(err) : resolve(r as never)));
   });
-  if (res.warningStatus > 0) await failOnWarnings(c, o);
+  if (res.warningStatus > 0) warnings.push(...(await readWarnings(c, 1)));
   return res.affectedRows;
 }
 
-async function insertRows(c: PoolConnection, target: string, o: LoadChunkOptions): Promise<number> {
+async function insertRows(c: PoolConnection, target: string, o: LoadChunkOptions, warnings: RawWarning[]): Promise<number> {
   const cols = storedColumns(o.table);
   const head = `INSERT INTO ${target} (${cols.map((x) => q(x.name)).join(', ')}) VALUES `;
   let tuples: string[] = [];
   let size = 0;
   let rows = 0;
+  let first = 1;
   const flush = async () => {
     if (!tuples.length) return;
     const [r] = await c.query(head + tuples.join(','));
     rows += (r as { affectedRows: number }).affectedRows;
-    if ((r as { warningStatus: number }).warningStatus > 0) await failOnWarnings(c, o);
+    if ((r as { warningStatus: number }).warningStatus > 0) warnings.push(...(await readWarnings(c, first)));
+    first += tuples.length;
     tuples = []; size = 0;
   };
   for await (const values of parseRows(createReadStream(o.path))) {
@@ -96,10 +108,20 @@ function valueSql(col: ColumnInfo, v: Buffer | null): string {
   return col.codec === 'bit' ? `CAST(${bytes} AS UNSIGNED)` : col.codec === 'json' ? `CONVERT(${bytes} USING utf8mb4)` : bytes;
 }
 
-async function failOnWarnings(c: PoolConnection, o: LoadChunkOptions): Promise<never> {
-  const [w] = await c.query('SHOW WARNINGS LIMIT 5');
-  const lines = (w as Array<{ Level: string; Code: number; Message: string }>).map((x) => `${x.Level} ${x.Code}: ${String(x.Message)}`);
-  throw new FerryError('E_MYSQL_LOAD_WARNING', `Loading ${o.path} into ${o.table.database}.${o.table.name} changed values (${lines[0] ?? 'warnings'})`, {
-    hint: 'the target would not store the rows as the source holds them: compare the column definitions and sql_mode of both servers', detail: lines.join('\n'),
-  });
+/**
+ * A load that raised warnings stands only if the target holds what the source held: the range's checksum,
+ * read inside the transaction, equals the export's. Otherwise the first differing row and column are named.
+ */
+async function judge(c: PoolConnection, o: LoadChunkOptions, warnings: readonly RawWarning[]): Promise<void> {
+  const now = await rangeChecksum(c, o.table, o.range);
+  if (now.rows === o.rows && now.sum === o.checksum) return;
+  const diff = await firstValueDifference(c, o.table, o.range, o.path).catch(() => undefined);
+  const table = `${o.table.database}.${o.table.name}`;
+  const w = (diff && warnings.find((x) => x.column === diff.column)) ?? warnings[0]!;
+  const where = diff ? `row ${diff.key}, column ${diff.column} (${diff.detail})` : 'the range\'s checksum';
+  throw new FerryError('E_MYSQL_LOAD_CHANGED',
+    `The target changed values loading ${table}, ${describeRange(o.table, o.range)}: ${where}; ${w.level} ${w.code}: ${w.message}`, {
+      hint: `the target's column cannot hold what the source holds: make ${table} on the target match the source's definition (SHOW CREATE TABLE on both), then run again`,
+      detail: warnings.slice(0, 20).map((x) => `${x.level} ${x.code}: ${x.message}`).join('\n'),
+    });
 }

@@ -42,6 +42,7 @@ export async function createObjects(c: PoolConnection, m: Manifest): Promise<voi
 async function replay(c: PoolConnection, o: SchemaObject, m: Manifest): Promise<void> {
   await c.query('SET SESSION sql_mode = ?', [o.sqlMode ?? loadSqlMode(m.server.sqlMode)]);
   await c.query(`DROP ${o.kind.toUpperCase()} IF EXISTS ${q(o.name)}`);
+  if (o.invoker) { await c.query(o.ddl); await c.query(`ALTER ${o.kind.toUpperCase()} ${q(o.name)} SQL SECURITY INVOKER`); return; }
   if (!o.timeZone) { await c.query(o.ddl); return; }
   // An event's schedule is read in the time zone it was written in (SYSTEM means the server's).
   await c.query('SET SESSION time_zone = ?', [o.timeZone === 'SYSTEM' ? 'SYSTEM' : o.timeZone]);

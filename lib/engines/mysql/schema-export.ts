@@ -19,6 +19,8 @@ export interface SchemaObject {
   readonly sqlMode: string | null;
   /** Events: the time zone their schedule is written in. */
   readonly timeZone?: string;
+  /** A routine whose DEFINER was stripped: set to SQL SECURITY INVOKER once created. */
+  readonly invoker?: boolean;
 }
 
 export interface DatabaseSchema {
@@ -41,7 +43,8 @@ export async function exportSchema(db: Db, database: string, policy: DefinerPoli
   const add = (kind: ObjectKind, name: string, ddl: string, sqlMode: string | null, timeZone?: string) => {
     const r = kind === 'table' ? { ddl } : applyDefiner(ddl, `${kind} ${database}.${name}`, policy);
     if (r.rewrite) rewrites.push(r.rewrite);
-    objects.push({ kind, name, ddl: r.ddl, sqlMode, ...(timeZone ? { timeZone } : {}) });
+    const invoker = r.rewrite?.invoker === true && (kind === 'function' || kind === 'procedure');
+    objects.push({ kind, name, ddl: r.ddl, sqlMode, ...(timeZone ? { timeZone } : {}), ...(invoker ? { invoker } : {}) });
   };
   const db0 = await rowsOf(db, `SHOW CREATE DATABASE ${D}`);
   const createDatabase = str(db0[0]?.['Create Database']).replace(/^CREATE DATABASE /, 'CREATE DATABASE IF NOT EXISTS ').replace(/IF NOT EXISTS IF NOT EXISTS/, 'IF NOT EXISTS');
