@@ -11,6 +11,11 @@ export interface ProgressUpdate {
   readonly bytes?: number;
   /** What is being worked on ("table users", "db 0"). */
   readonly label?: string;
+  /**
+   * True on the last update of `label` (that table or db is complete). Plain output prints a line when
+   * a label starts and when it ends; labels never marked finished end with their step.
+   */
+  readonly finished?: boolean;
 }
 
 export interface ProgressTick extends ProgressUpdate {

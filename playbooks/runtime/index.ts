@@ -1,7 +1,8 @@
 /**
  * The playbook runtime: flags → config → the playbook's `prepare` → runPlaybook, rendered by listr2 (a
- * TTY), plain lines (CI) or JSON lines (`--json`). SIGINT/SIGTERM abort the run: the runner rolls the
- * in-flight step back and the journal resumes on the next run. Returns the exit code; never throws.
+ * TTY), plain lines never reprinted (CI logs) or JSON lines (`--json`). SIGINT/SIGTERM abort the run:
+ * the runner rolls the in-flight step back and the journal resumes on the next run. Returns the exit
+ * code; never throws.
  */
 import { resolve } from 'node:path';
 import { FerryError, toFerryError } from '../../lib/core/errors.ts';
@@ -12,6 +13,7 @@ import { helpText, parseCliArgs, type CliOptionDef, type Flags } from './cli-arg
 import { formatError } from './format.ts';
 import { createJsonView, jsonLine } from './json-view.ts';
 import { createListrView, type View } from './listr-view.ts';
+import { createPlainView } from './plain-view.ts';
 import { createPlanView } from './plan-view.ts';
 
 export interface PlaybookCli<Ctx> {
@@ -100,7 +102,8 @@ export async function runPlaybookCli<Ctx>(def: PlaybookCli<Ctx>, argv: string[] 
     if (prep.cleanup) cleanups.push(() => prep.cleanup!());
     const view: View = json ? createJsonView(out, redactor)
       : dryRun ? createPlanView(out)
-      : createListrView(prep.playbook.steps, { tty: process.stdout.isTTY === true, verbose: flags.verbose === true });
+      : process.stdout.isTTY === true ? createListrView(prep.playbook.steps, { tty: true, verbose: flags.verbose === true })
+      : createPlainView(out, { verbose: flags.verbose === true });
     const result = await runPlaybook({
       playbook: prep.playbook, config, ctx: prep.ctx, stateDir: prep.stateDir, redactor, dryRun,
       undoOnFailure: flags['undo-on-failure'] === true || prep.undoOnFailure === true,
