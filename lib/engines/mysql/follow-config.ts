@@ -1,0 +1,67 @@
+/**
+ * Generated configuration for following a MySQL source from the stack: how the target container
+ * reaches the source (on Docker Desktop `host.docker.internal` just works; on Linux it needs
+ * `extra_hosts: host.docker.internal:host-gateway` and a source listening on the bridge, not only on
+ * 127.0.0.1), the compose override that says so, and the target's own `server-id`.
+ */
+
+/** host:port of the source as a process inside the target container sees it. */
+export interface SourceFromTarget {
+  readonly host: string;
+  readonly port: number;
+}
+
+/** Docker's name for the host, resolvable in a container given `host-gateway` (Linux) or by default (Desktop). */
+export const DOCKER_HOST_NAME = 'host.docker.internal';
+
+const LOOPBACK = /^(localhost|127(\.\d+){3}|::1|\[::1\])$/i;
+
+/**
+ * The source as seen from the target: an explicit `override` (a name on a shared network in tests, a
+ * LAN name in real life), else `host.docker.internal` for a source on the host's loopback, else the
+ * source's own host name.
+ */
+export function sourceFromTarget(source: { host: string; port: number }, override?: Partial<SourceFromTarget>): SourceFromTarget {
+  const host = override?.host ?? (LOOPBACK.test(source.host) ? DOCKER_HOST_NAME : source.host);
+  return { host, port: override?.port ?? source.port };
+}
+
+/** True when the target can only reach the source through Docker's host gateway. */
+export const needsHostGateway = (from: SourceFromTarget): boolean => from.host === DOCKER_HOST_NAME;
+
+/**
+ * The `[mysqld]` snippet for the target's conf.d, so a restart while following keeps an id distinct from
+ * the source's and the filter to the migrated databases (`_` left unescaped: it matches itself too).
+ */
+export function followConf(serverId: number, databases: readonly string[]): string {
+  if (!Number.isSafeInteger(serverId) || serverId < 1 || serverId > 4294967295) throw new TypeError(`Expected a server id in 1..4294967295, got \`${serverId}\``);
+  const filters = databases.map((db) => {
+    if (!/^[A-Za-z0-9_$-]+$/.test(db)) throw new TypeError(`Expected a plain database name, got ${JSON.stringify(db)}`);
+    return `replicate-wild-do-table = ${db}.%\n`;
+  });
+  return `# written by ferry: this server follows the host's MySQL during the migration\n[mysqld]\nserver-id = ${serverId}\n${filters.join('')}`;
+}
+
+/** A server id for the target that differs from the source's (the source's + 1, wrapping). */
+export function targetServerId(sourceId: number): number {
+  return sourceId >= 4294967295 ? 2 : Math.max(2, sourceId + 1);
+}
+
+/** The compose override that lets `service` reach the host (Linux needs the host-gateway mapping). */
+export function composeFollowOverride(service: string, from: SourceFromTarget): string {
+  if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(service)) throw new TypeError(`Expected a compose service name, got ${JSON.stringify(service)}`);
+  const lines = ['# written by ferry: the stack follows the host\'s database until the cutover', 'services:', `  ${service}:`];
+  if (needsHostGateway(from)) lines.push(`    extra_hosts: ["${DOCKER_HOST_NAME}:host-gateway"]`);
+  else lines.push('    {}');
+  return lines.join('\n') + '\n';
+}
+
+/** What to change when the target cannot reach the source (said once, in the error's hint). */
+export function reachabilityHint(from: SourceFromTarget, sourceOnHost: { host: string; port: number }): string {
+  if (needsHostGateway(from)) {
+    return `the stack reaches the host's MySQL as ${from.host}:${from.port}: add extra_hosts "${DOCKER_HOST_NAME}:host-gateway" to the service (ferry's follow override does), `
+      + `and make the server listen beyond ${sourceOnHost.host} (bind-address = 0.0.0.0 in my.cnf, then restart it) with the firewall allowing the Docker bridge; `
+      + 'or migrate without following (the copy runs inside the freeze)';
+  }
+  return `the stack must reach ${from.host}:${from.port}: check that the name resolves inside the container, that the server listens there and the replication account may connect from the stack; or migrate without following`;
+}
