@@ -12,8 +12,8 @@ import { liftFreeze } from '../freeze/index.ts';
 import { resolveContext } from './resolve-context.ts';
 import { playbookOf, type PrepareArgs, type Prepared } from './prepare.ts';
 import { reverseStep } from './reverse.ts';
-import stopStack from './rollback/stop-stack.ts';
-import restoreEnv from './rollback/restore-env.ts';
+import stopStack from '../steps/rollback-stop-stack.ts';
+import restoreEnv from '../steps/rollback-restore-env.ts';
 import restartHost from './rollback/restart-host.ts';
 import sourceCheck from './rollback/source-check.ts';
 

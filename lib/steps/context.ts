@@ -9,8 +9,22 @@ import type { Redactor } from '../util/redact.ts';
 // The endpoint and service vocabulary lives below the steps (engines, core); re-exported here for the steps.
 import type { MysqlEndpoint } from '../engines/mysql/endpoint.ts';
 import type { RedisEndpoint } from '../engines/redis/endpoint.ts';
-import type { ServiceControl } from '../core/engine.ts';
+import type { Engine, ServiceControl, ServiceHandle } from '../core/engine.ts';
+import type { ConfigStore } from '../config/schema.ts';
 export type { MysqlEndpoint, RedisEndpoint, ServiceControl };
+
+/**
+ * One store of the run as the steps reach it: the store, its engine (undefined while no engine of its
+ * kind is registered: its steps then say "not available yet"), how ferry logs in to its target, and
+ * control of the compose service that holds it.
+ */
+export interface StoreBinding {
+  readonly store: ConfigStore;
+  readonly engine: Engine | undefined;
+  /** The target as ferry reaches it now (a URL, or for files a path); undefined before the stack's secrets exist. */
+  targetUrl(): string | undefined;
+  readonly service?: ServiceHandle | ServiceControl;
+}
 
 export type PlaybookMode = 'migrate' | 'rehearse' | 'verify' | 'rollback';
 
@@ -30,4 +44,6 @@ export interface FerryContext {
   readonly composeDir: string;
   /** Directory holding the .env and the secrets/ folder written by the env step (rehearsals: a scratch copy). */
   readonly appDir: string;
+  /** The app's stores by id, in config order (the generated per-store steps read theirs here). */
+  readonly stores?: ReadonlyMap<string, StoreBinding>;
 }

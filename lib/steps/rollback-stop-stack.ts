@@ -3,10 +3,10 @@
  * kept, so the incident can be studied and the migration resumed).
  */
 import { execa } from 'execa';
-import { defineStep } from '../../core/step.ts';
-import type { Config } from '../../config/schema.ts';
-import type { FerryContext } from '../../steps/context.ts';
-import { createComposeClient } from '../../compose/index.ts';
+import { defineStep } from '../core/step.ts';
+import type { Config } from '../config/schema.ts';
+import type { FerryContext } from './context.ts';
+import { createComposeClient } from '../compose/index.ts';
 
 /** Running containers of a compose project, by the label compose v1 and v2 both set. */
 export async function runningContainers(project: string): Promise<string[]> {

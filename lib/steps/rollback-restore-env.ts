@@ -4,12 +4,12 @@
  */
 import { readFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
-import { defineStep } from '../../core/step.ts';
-import { FerryError } from '../../core/errors.ts';
-import type { Config } from '../../config/schema.ts';
-import type { FerryContext } from '../../steps/context.ts';
-import { envBackupDir } from '../../steps/env-transform.ts';
-import { readEnvBackup, restoreEnvFromBackup } from '../../steps/env-backup.ts';
+import { defineStep } from '../core/step.ts';
+import { FerryError } from '../core/errors.ts';
+import type { Config } from '../config/schema.ts';
+import type { FerryContext } from './context.ts';
+import { envBackupDir } from './env-transform.ts';
+import { readEnvBackup, restoreEnvFromBackup } from './env-backup.ts';
 
 async function state(stateDir: string): Promise<{ envPath: string; expected: string; actual: string | undefined } | undefined> {
   const b = await readEnvBackup(envBackupDir(stateDir));

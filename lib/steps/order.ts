@@ -1,0 +1,106 @@
+/**
+ * Every playbook's order, in one place, generated from the app's stores: each store gets its own
+ * `export:<id>`, `import:<id>`, `verify:<id>` (and `freeze:<id>`/`thaw:<id>` when its engine has them),
+ * each a journal entry of its own, in the order the stores are declared. A phase a store's engine lacks
+ * is said in the plan ("freeze: not available for files yet"); a required phase of an engine that is
+ * not registered yet is a step whose plan says so and whose run refuses.
+ *
+ * migrate:   preflight → stop-writers → freeze:* → prove-quiet → export:* → env-transform → compose-prepare →
+ *            compose-data-up → import:* → verify:* → compose-cutover → thaw:* → report
+ * rehearse:  the same without the freeze and thaw, into a throwaway stack
+ * verify:    verify:* → report
+ * rollback:  rollback-stop-stack → rollback-restore-env → rollback-source-check → rollback-restart-host → report
+ *   --with-data: compose-data-up → thaw:* → reverse:* → rollback-stop-stack → rollback-restore-env → rollback-restart-host → report
+ */
+import type { StoreBinding } from './context.ts';
+import type { FerryStep } from './types.ts';
+import { hasPhase, unavailable } from './store-params.ts';
+import { storeExportStep } from './store-export.ts';
+import { storeImportStep } from './store-import.ts';
+import { storeVerifyStep } from './store-verify.ts';
+import { storeFreezeStep } from './store-freeze.ts';
+import { storeThawStep } from './store-thaw.ts';
+import { storeReverseStep } from './store-reverse.ts';
+import { thawOnFailure } from './thaw-on-failure.ts';
+import preflight from './preflight.ts';
+import stopWriters from './stop-writers.ts';
+import proveQuiet from './prove-quiet.ts';
+import envTransform from './env-transform.ts';
+import composePrepare from './compose-prepare.ts';
+import composeDataUp from './compose-data-up.ts';
+import composeCutover from './compose-cutover.ts';
+import report from './report.ts';
+import rollbackStopStack from './rollback-stop-stack.ts';
+import rollbackRestoreEnv from './rollback-restore-env.ts';
+import rollbackSourceCheck from './rollback-source-check.ts';
+import rollbackRestartHost from './rollback-restart-host.ts';
+import { defineStep } from '../core/step.ts';
+
+/** A store as the order needs it: what it is and which engine (if any) moves it. */
+export type StoreSpec = Pick<StoreBinding, 'store' | 'engine'>;
+
+const each = (stores: readonly StoreSpec[], make: (s: StoreSpec) => FerryStep, phase?: 'freeze' | 'thaw' | 'reverse') =>
+  stores.filter((s) => phase === undefined || hasPhase(s, phase)).map(make);
+
+/** One line per store and phase its engine lacks, for the plan of the step that stands in for it. */
+export function missingPhases(stores: readonly StoreSpec[], phases: readonly ('freeze' | 'thaw' | 'reverse' | 'follow')[]): string[] {
+  return stores.flatMap((s) => phases.filter((ph) => !hasPhase(s, ph)).map((ph) => `${s.store.id}: ${unavailable(ph, s.store.engine)}`));
+}
+
+/** A step whose plan also lists what the stores' engines cannot do in this playbook. */
+function noting(step: FerryStep, notes: readonly string[]): FerryStep {
+  if (!notes.length) return step;
+  return defineStep({
+    ...step,
+    async plan(p) {
+      const e = await step.plan(p);
+      return { ...e, details: [e.details, ...notes].filter(Boolean).join('\n') };
+    },
+  });
+}
+
+export function migrateSteps(stores: readonly StoreSpec[]): FerryStep[] {
+  const frozen: FerryStep[] = [
+    ...each(stores, storeExportStep), envTransform as FerryStep, composePrepare as FerryStep, composeDataUp as FerryStep,
+    ...each(stores, storeImportStep), ...each(stores, storeVerifyStep), composeCutover as FerryStep,
+  ];
+  return [
+    preflight as FerryStep,
+    stopWriters as FerryStep,
+    ...each(stores, storeFreezeStep, 'freeze').map(thawOnFailure),
+    noting(thawOnFailure(proveQuiet as FerryStep), missingPhases(stores, ['freeze'])),
+    ...frozen.map(thawOnFailure),
+    ...each(stores, storeThawStep, 'thaw'),
+    report as FerryStep,
+  ];
+}
+
+export function rehearseSteps(stores: readonly StoreSpec[]): FerryStep[] {
+  return [
+    preflight as FerryStep, ...each(stores, storeExportStep), envTransform as FerryStep, composePrepare as FerryStep, composeDataUp as FerryStep,
+    ...each(stores, storeImportStep), ...each(stores, storeVerifyStep), composeCutover as FerryStep, report as FerryStep,
+  ];
+}
+
+export function verifySteps(stores: readonly StoreSpec[]): FerryStep[] {
+  return [...each(stores, storeVerifyStep), report as FerryStep];
+}
+
+export function rollbackSteps(stores: readonly StoreSpec[], withData: boolean): FerryStep[] {
+  if (!withData) {
+    return [rollbackStopStack, rollbackRestoreEnv, rollbackSourceCheck, noting(rollbackRestartHost as FerryStep, missingPhases(stores, ['thaw'])), report] as FerryStep[];
+  }
+  // The host accepts writes again (writers stay stopped) before the stack's data is copied back.
+  return [
+    composeDataUp as FerryStep, ...each(stores, storeThawStep, 'thaw'), ...each(stores, storeReverseStep, 'reverse'),
+    rollbackStopStack, rollbackRestoreEnv, noting(rollbackRestartHost as FerryStep, missingPhases(stores, ['reverse'])), report,
+  ] as FerryStep[];
+}
+
+/** Step ids inside the write freeze of `migrate` (they thaw on failure). */
+export function frozenStepIds(stores: readonly StoreSpec[]): string[] {
+  const steps = migrateSteps(stores);
+  const from = steps.findIndex((s) => s.id === 'stop-writers');
+  const to = steps.findIndex((s) => s.id.startsWith('thaw:') || s.id === 'report');
+  return steps.slice(from + 1, to).map((s) => s.id);
+}

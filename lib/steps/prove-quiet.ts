@@ -1,0 +1,44 @@
+/**
+ * Step `prove-quiet`: after every store is frozen, sample each store's write activity (the engine's
+ * `quietSample`) until all stay unchanged for `freeze.quietSeconds`, then record each store's
+ * `sourceState` — the fingerprint rollback compares the source with ("did anything write after the
+ * freeze?").
+ */
+import { defineStep } from '../core/step.ts';
+import type { Config } from '../config/schema.ts';
+import type { FerryContext } from './context.ts';
+import { proveQuiet } from '../freeze/quiet.ts';
+import { engineParams, hasPhase, type StoreStepParams } from './store-params.ts';
+
+/** The stores whose engines can be sampled (those without `quietSample` are proven by their freeze alone). */
+function sampled(p: StoreStepParams) {
+  return [...(p.ctx.stores?.values() ?? [])].filter((b) => b.engine?.quietSample !== undefined);
+}
+
+/** Every store's source fingerprint, by store id (stores whose engine is not registered are left out). */
+export async function sourceStates(p: StoreStepParams): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const b of p.ctx.stores?.values() ?? []) {
+    if (hasPhase(b, 'sourceState')) out[b.store.id] = await b.engine!.sourceState(engineParams(p, b.store.id));
+  }
+  return out;
+}
+
+export default defineStep<Config, FerryContext>({
+  id: 'prove-quiet',
+  title: 'Prove the frozen source quiet and fingerprint it',
+  async plan(p) {
+    const ids = sampled(p).map((b) => b.store.id);
+    return { reads: ids.map((id) => `${id}: write activity`), changes: [], details: `until nothing changes for ${p.config.freeze.quietSeconds}s` };
+  },
+  async run(p) {
+    const stores = sampled(p);
+    const samples = await proveQuiet({
+      seconds: p.config.freeze.quietSeconds,
+      signal: p.signal,
+      sample: async () => Object.fromEntries(await Promise.all(stores.map(async (b) => [b.store.id, await b.engine!.quietSample!(engineParams(p, b.store.id))] as const))),
+    });
+    p.log.info(`source quiet for ${p.config.freeze.quietSeconds}s (${stores.map((b) => b.store.id).join(', ') || 'no store to sample'})`);
+    return { data: { quietSeconds: p.config.freeze.quietSeconds, samples, sourceStates: await sourceStates(p), at: new Date().toISOString() } };
+  },
+});
