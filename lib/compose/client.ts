@@ -6,8 +6,9 @@
 import type { Readable, Writable } from 'node:stream';
 import { FerryError } from '../core/errors.ts';
 import type { Redactor } from '../util/redact.ts';
+import { composeContainers } from './containers.ts';
 import { detectCompose, type ComposeCli } from './detect.ts';
-import { runCommand, type CommandResult } from './run-command.ts';
+import { exec as runCommand, type ExecResult as CommandResult } from '../util/exec.ts';
 
 export interface ComposeClientOptions {
   /** Directory holding docker-compose.yml; relative paths in the files resolve against it. */
@@ -70,18 +71,7 @@ export async function createComposeClient(options: ComposeClientOptions) {
   }
 
   /** Containers of `service` (stopped ones too), by the labels v1 and v2 both set; cheaper than `compose ps`. */
-  async function containerIds(service: string): Promise<string[]> {
-    const r = await runCommand('docker', ['ps', '-a', '-q', '--no-trunc',
-      '--filter', `label=com.docker.compose.project=${options.project}`,
-      '--filter', `label=com.docker.compose.service=${service}`,
-      '--filter', 'label=com.docker.compose.oneoff=False']);
-    if (r.exitCode !== 0) {
-      throw new FerryError('E_COMPOSE', `cannot list the containers of ${service} in ${where}: ${redact((r.failure ?? r.stderr.trim().split('\n')[0]) || `exit ${r.exitCode}`)}`, {
-        hint: 'is the Docker engine running? (`docker info`)', detail: redact(r.stderr),
-      });
-    }
-    return r.stdout.split('\n').map((s) => s.trim()).filter(Boolean);
-  }
+  const containerIds = (service: string): Promise<string[]> => composeContainers({ project: options.project, service, all: true, noOneOff: true });
 
   return {
     cli, project: options.project, composeDir: options.composeDir, files,

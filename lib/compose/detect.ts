@@ -3,7 +3,7 @@
  * Compose Specification; ferry drives them with the same arguments.
  */
 import { FerryError } from '../core/errors.ts';
-import { runCommand } from './run-command.ts';
+import { exec as runCommand } from '../util/exec.ts';
 
 export type ComposeKind = 'v2' | 'v1';
 

@@ -6,7 +6,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { FerryError } from '../core/errors.ts';
 import type { ComposeClient } from './client.ts';
-import { runCommand } from './run-command.ts';
+import { exec as runCommand } from '../util/exec.ts';
 
 /** `running` = up without a healthcheck; `missing` = no container. */
 export type ServiceHealth = 'healthy' | 'starting' | 'unhealthy' | 'running' | 'exited' | 'missing';

@@ -1,7 +1,8 @@
 /** lib/compose: drive the target stack through docker compose v2 or docker-compose v1. */
+export { composeContainers, type ComposeContainersQuery } from './containers.ts';
 export { detectCompose, availableComposes, type ComposeCli, type ComposeKind } from './detect.ts';
 export { createComposeClient, type ComposeClient, type ComposeClientOptions, type ExecOptions, type DownOptions } from './client.ts';
-export { runCommand, type CommandResult, type RunCommandOptions } from './run-command.ts';
+export { exec as runCommand, type ExecResult as CommandResult, type ExecOptions as RunCommandOptions } from '../util/exec.ts';
 export { serviceHealth, waitHealthy, DEFAULT_HEALTH_TIMEOUT_MS, type ServiceHealth, type WaitHealthyOptions } from './health.ts';
 export {
   MIGRATION_OVERRIDE_FILE, MIGRATION_LABEL, LOWER_CASE_CNF, migrationOverridePath, mysqlImportFlags, renderMigrationOverride,

@@ -2,7 +2,7 @@
  * The stack as ferry's steps drive it: the base file, the configured overrides, and (during the
  * migration) the generated access override. Also the checks the steps share.
  */
-import { runCommand } from './run-command.ts';
+import { exec as runCommand } from '../util/exec.ts';
 import { createComposeClient, type ComposeClient } from './client.ts';
 import { MIGRATION_LABEL, MIGRATION_OVERRIDE_FILE } from './migration-access.ts';
 import type { Redactor } from '../util/redact.ts';

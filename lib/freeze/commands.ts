@@ -1,14 +1,15 @@
 /** The operator's writer commands (`brew services stop vedfolnir`), run without a shell; output returned as data. */
-import { execa, parseCommandString } from 'execa';
 import { FerryError } from '../core/errors.ts';
+import { exec, parseCommand } from '../util/exec.ts';
 
 export interface CommandResult { readonly command: string; readonly exitCode: number; readonly output: string }
 
 export async function runCommand(command: string, opts: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<CommandResult> {
-  const [file, ...args] = parseCommandString(command);
+  const [file, ...args] = parseCommand(command);
   if (!file) throw new TypeError('Expected a non-empty command');
-  const r = await execa(file, args, { reject: false, all: true, stdin: 'ignore', timeout: opts.timeoutMs ?? 120_000, ...(opts.signal ? { cancelSignal: opts.signal } : {}) });
-  return { command, exitCode: r.exitCode ?? -1, output: String(r.all ?? '') };
+  const r = await exec(file, args, { all: true, timeoutMs: opts.timeoutMs ?? 120_000, ...(opts.signal ? { signal: opts.signal } : {}) });
+  const output = (r.all ?? '').replace(/\n$/, '');
+  return { command, exitCode: r.exitCode ?? -1, output: r.failure ? [output, r.failure].filter(Boolean).join('\n') : output };
 }
 
 /** Run each command in order; the first failure is an error naming it. */

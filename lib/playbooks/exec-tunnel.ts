@@ -5,9 +5,9 @@
  * run at any time.
  */
 import { createServer, type Server, type Socket } from 'node:net';
-import { spawn } from 'node:child_process';
-import { execa } from 'execa';
 import { FerryError } from '../core/errors.ts';
+import { composeContainers } from '../compose/containers.ts';
+import { exec } from '../util/exec.ts';
 
 export interface Tunnel { readonly port: number; close(): Promise<void> }
 
@@ -16,21 +16,18 @@ const bridge = (port: number) =>
 
 /** The running container of a compose service, by the labels compose v1 and v2 both set. */
 export async function serviceContainer(project: string, service: string): Promise<string | undefined> {
-  const r = await execa('docker', ['ps', '-q', '--filter', `label=com.docker.compose.project=${project}`, '--filter', `label=com.docker.compose.service=${service}`],
-    { reject: false, stdin: 'ignore' });
-  return String(r.stdout).split('\n').map((s) => s.trim()).find(Boolean);
+  return (await composeContainers({ project, service }).catch(() => []))[0];
 }
 
 export async function openExecTunnel(container: string, containerPort: number): Promise<Tunnel> {
   const sockets = new Set<Socket>();
   const server: Server = createServer((socket) => {
     sockets.add(socket);
-    const child = spawn('docker', ['exec', '-i', container, 'sh', '-c', bridge(containerPort)], { stdio: ['pipe', 'pipe', 'ignore'] });
-    socket.pipe(child.stdin!);
-    child.stdout!.pipe(socket);
-    const end = () => { socket.destroy(); child.kill(); sockets.delete(socket); };
+    // One `docker exec` per connection, its stdin and stdout the socket's; aborted when the socket closes.
+    const ac = new AbortController();
+    const end = () => { ac.abort(); socket.destroy(); sockets.delete(socket); };
     socket.on('close', end).on('error', end);
-    child.on('exit', end).on('error', end);
+    void exec('docker', ['exec', '-i', container, 'sh', '-c', bridge(containerPort)], { stdin: socket, stdout: socket, signal: ac.signal }).finally(end);
   });
   await new Promise<void>((resolve, reject) => { server.once('error', reject); server.listen({ port: 0, host: '127.0.0.1' }, resolve); });
   const addr = server.address();

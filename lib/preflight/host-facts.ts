@@ -5,7 +5,7 @@
 import { statfs } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { dirname } from 'node:path';
-import { execa } from 'execa';
+import { exec } from '../util/exec.ts';
 
 export interface HostFacts {
   readonly dockerVersion: string | undefined;
@@ -20,8 +20,8 @@ export interface HostFacts {
 }
 
 async function out(file: string, args: string[]): Promise<string | undefined> {
-  const r = await execa(file, args, { reject: false, timeout: 20_000, stdin: 'ignore' });
-  return r.exitCode === 0 ? String(r.stdout).trim() : undefined;
+  const r = await exec(file, args, { timeoutMs: 20_000 });
+  return r.exitCode === 0 ? r.stdout.trim() : undefined;
 }
 
 /** Free bytes on the filesystem holding `path` (its nearest existing ancestor). */

@@ -2,16 +2,16 @@
  * What the target images are, asked of the images themselves (`mysqld --version`,
  * `redis-server --version` in a throwaway container with no network): no guessing from tags.
  */
-import { execa } from 'execa';
+import { exec } from '../util/exec.ts';
 import type { MysqlTargetFacts } from './mysql-assess.ts';
 import { DEFAULT_MYSQL_TARGET } from './mysql-assess.ts';
 import type { RedisTargetFacts } from './redis-assess.ts';
 import { DEFAULT_REDIS_TARGET } from './redis-assess.ts';
 
 async function versionOf(image: string, entrypoint: string): Promise<string | undefined> {
-  const r = await execa('docker', ['run', '--rm', '--pull', 'never', '--network', 'none', '--label', 'ferry.probe=1', '--entrypoint', entrypoint, image, '--version'],
-    { reject: false, timeout: 60_000, stdin: 'ignore' });
-  return r.exitCode === 0 ? String(r.stdout).trim() : undefined;
+  const r = await exec('docker', ['run', '--rm', '--pull', 'never', '--network', 'none', '--label', 'ferry.probe=1', '--entrypoint', entrypoint, image, '--version'],
+    { timeoutMs: 60_000 });
+  return r.exitCode === 0 ? r.stdout.trim() : undefined;
 }
 
 export async function probeTargetImages(images: { mysql?: string; redis?: string }): Promise<{ mysql: MysqlTargetFacts; redis: RedisTargetFacts; probed: string[] }> {

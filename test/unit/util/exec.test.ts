@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { exec } from '../../../lib/util/exec.ts';
+import { Readable, Writable } from 'node:stream';
+import { exec, parseCommand } from '../../../lib/util/exec.ts';
 import { Redactor } from '../../../lib/util/redact.ts';
 
 describe('exec', () => {
@@ -22,8 +23,31 @@ describe('exec', () => {
   });
 
   it('feeds input and honours the timeout', async () => {
-    expect((await exec('cat', [], { input: 'hello' })).stdout).toBe('hello');
+    expect((await exec('cat', [], { stdin: 'hello' })).stdout).toBe('hello');
     const r = await exec('sleep', ['5'], { timeoutMs: 100 });
+    expect(r.exitCode).toBeUndefined();
+    expect(r.failure).toBeTruthy();
+  });
+
+  it('pipes a stream into stdin and streams stdout to a writable, leaving it open', async () => {
+    const chunks: string[] = [];
+    const sink = new Writable({ write(c, _e, cb) { chunks.push(String(c)); cb(); } });
+    const r = await exec('tr', ['a-z', 'A-Z'], { stdin: Readable.from(['ab', 'cd']), stdout: sink });
+    expect(r).toMatchObject({ stdout: '', exitCode: 0 });
+    expect(chunks.join('')).toBe('ABCD');
+    expect(sink.writableEnded).toBe(false);
+  });
+
+  it('collects stdout and stderr interleaved when asked, and splits a command line without a shell', async () => {
+    const r = await exec('sh', ['-c', 'echo one; sleep 0.1; echo two >&2; sleep 0.1; echo three'], { all: true });
+    expect(r.all).toBe('one\ntwo\nthree\n');
+    expect(parseCommand('brew services  stop vedfolnir')).toEqual(['brew', 'services', 'stop', 'vedfolnir']);
+  });
+
+  it('stops on abort and says why', async () => {
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(), 50);
+    const r = await exec('sleep', ['5'], { signal: ac.signal });
     expect(r.exitCode).toBeUndefined();
     expect(r.failure).toBeTruthy();
   });
