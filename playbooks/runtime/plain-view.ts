@@ -6,7 +6,7 @@
  */
 import type { ProgressTick } from '../../lib/core/progress.ts';
 import type { RunEvent, RunResult } from '../../lib/runner/index.ts';
-import { formatBytes, formatDuration, formatProgress } from './format.ts';
+import { formatDuration, formatProgress } from './format.ts';
 import type { View } from './listr-view.ts';
 
 export interface PlainViewOptions {
@@ -21,15 +21,10 @@ const DEFAULT_EVERY_MS = 5000;
 /** In-flight labels named on a progress line; more are counted. */
 const MAX_NAMED = 4;
 
-interface Label { units: number; bytes: number; unit: string; open: boolean }
-
 interface StepState {
-  /** The step's cumulative `done` at its previous tick: each tick's increase belongs to its label. */
-  lastDone: number;
-  lastBytes: number;
   lastLineAt: number;
-  last: ProgressTick | undefined;
-  readonly labels: Map<string, Label>;
+  /** Labels seen in this phase → still open. (Counts are not per label: engines report step totals.) */
+  readonly labels: Map<string, boolean>;
 }
 
 export function createPlainView(write: (text: string) => void, opts: PlainViewOptions = {}): View {
@@ -42,46 +37,30 @@ export function createPlainView(write: (text: string) => void, opts: PlainViewOp
   const title = (id: string) => titles.get(id) ?? id;
   const state = (id: string): StepState => {
     let s = steps.get(id);
-    if (!s) steps.set(id, s = { lastDone: 0, lastBytes: 0, lastLineAt: now(), last: undefined, labels: new Map() });
+    if (!s) steps.set(id, s = { lastLineAt: now(), labels: new Map() });
     return s;
   };
-  const labelEnd = (name: string, l: Label) => {
-    l.open = false;
-    line(`› ${name}: done (${l.unit === 'bytes' ? formatBytes(l.units) : `${l.units.toLocaleString('en-US')} ${l.unit}`}${l.bytes > 0 && l.unit !== 'bytes' ? ` · ${formatBytes(l.bytes)}` : ''})`);
-  };
-  /** A step ended: close its labels still open, once. */
-  const close = (id: string) => {
+  /** A phase or the step ended: close its labels still open, once, and forget them. */
+  const close = (id: string, stepEnded: boolean) => {
     const s = steps.get(id);
-    if (s) for (const [name, l] of s.labels) if (l.open) labelEnd(name, l);
+    if (s) for (const [name, open] of s.labels) if (open) line(`› ${name}: done`);
     steps.delete(id);
-    ended.add(id);
+    if (stepEnded) ended.add(id);
   };
 
   const progress = (t: ProgressTick) => {
     const s = state(t.step);
     const at = now();
-    const grew = Math.max(0, t.done - s.lastDone);
-    const grewBytes = Math.max(0, (t.bytes ?? 0) - s.lastBytes);
-    s.lastDone = t.done;
-    s.lastBytes = t.bytes ?? 0;
-    s.last = t;
     if (t.label === undefined) {
       // The step's own counter: its end is printed whole; in-flight lines are throttled below.
       if (t.total !== undefined && t.done >= t.total) { line(`› ${formatProgress(t)}`); s.lastLineAt = at; return; }
     } else {
-      let l = s.labels.get(t.label);
-      if (!l) {
-        l = { units: 0, bytes: 0, unit: t.unit, open: true };
-        s.labels.set(t.label, l);
-        line(`› ${t.label}: started`);
-      }
-      l.units += grew;
-      l.bytes += grewBytes;
-      if (t.finished && l.open) { labelEnd(t.label, l); return; }
+      if (!s.labels.has(t.label)) { s.labels.set(t.label, true); line(`› ${t.label}: started`); }
+      if (t.finished && s.labels.get(t.label)) { s.labels.set(t.label, false); line(`› ${t.label}: done`); return; }
     }
     if (at - s.lastLineAt < every) return;
     s.lastLineAt = at;
-    const inFlight = [...s.labels].filter(([, l]) => l.open).map(([n]) => n);
+    const inFlight = [...s.labels].filter(([, open]) => open).map(([n]) => n);
     const named = inFlight.length > MAX_NAMED ? [...inFlight.slice(0, MAX_NAMED), `+${inFlight.length - MAX_NAMED} more`] : inFlight;
     line(`› ${formatProgress({ ...t, label: undefined })}${named.length ? ` (in flight: ${named.join(', ')})` : ''}`);
   };
@@ -91,11 +70,11 @@ export function createPlainView(write: (text: string) => void, opts: PlainViewOp
       switch (e.type) {
         case 'run-start': for (const s of e.steps) titles.set(s.id, s.title); break;
         case 'step-phase':
-          if (e.phase === 'run') { state(e.step); line(`❯ ${title(e.step)}`); } else line(`› ${title(e.step)}: verifying`);
+          if (e.phase === 'run') { state(e.step); line(`❯ ${title(e.step)}`); } else { close(e.step, false); line(`› ${title(e.step)}: verifying`); }
           break;
-        case 'step-skip': close(e.step); line(`↓ ${title(e.step)} [SKIPPED: ${e.reason}]`); break;
-        case 'step-done': close(e.step); line(`✔ ${title(e.step)} (${formatDuration(e.durationMs)})`); break;
-        case 'step-fail': close(e.step); line(`✖ ${title(e.step)} [FAILED: ${String(e.error.message)}]`); break;
+        case 'step-skip': close(e.step, true); line(`↓ ${title(e.step)} [SKIPPED: ${e.reason}]`); break;
+        case 'step-done': close(e.step, true); line(`✔ ${title(e.step)} (${formatDuration(e.durationMs)})`); break;
+        case 'step-fail': close(e.step, true); line(`✖ ${title(e.step)} [FAILED: ${String(e.error.message)}]`); break;
         case 'step-undo': line(`↺ ${title(e.step)}: rolling back…`); break;
         case 'step-undone': line(`↺ ${title(e.step)} (undone)`); break;
         case 'progress': if (!ended.has(e.step)) progress(e); break;
