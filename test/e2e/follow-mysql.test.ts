@@ -71,7 +71,7 @@ async function writer(ep: MysqlTarget, admin: Connection, stop: { now: boolean }
         refused++;
         await new Promise((r) => setTimeout(r, 20));
       }
-      if (!rotated && performance.now() - started > maxMs / 3) { await admin.query('FLUSH BINARY LOGS'); rotated = true; }
+      if (!rotated && performance.now() - started > 2_500) { await admin.query('FLUSH BINARY LOGS'); rotated = true; }
     }
   } finally { await c.end(); }
   return { writes, refused };
@@ -84,6 +84,7 @@ async function accounts(ep: MysqlTarget, user: string): Promise<number> {
 
 const CHILD = `
   const { followMysql } = await import(${JSON.stringify(fileURLToPath(new URL('../../lib/engines/mysql/follow.ts', import.meta.url)))});
+  process.stdout.write('ready\n');
   const s = await followMysql(JSON.parse(process.env.FERRY_FOLLOW_OPTIONS));
   process.stdout.write(JSON.stringify(s));
 `;
@@ -130,9 +131,11 @@ describe('mysql follow: replicate, catch up, promote', { timeout: 900_000 }, () 
     await c.query("INSERT INTO audit_log (user_id, action, created_at) VALUES (1, 'between export and follow', NOW())");
     await c.end();
     const kills: number[] = [];
-    for (let delay = 150; delay < 20_000; delay = Math.round(delay * 1.6)) {
+    // Kills land inside followMysql: the timer starts when the child has loaded ferry and says so.
+    for (let delay = 5; delay < 20_000; delay = Math.round(delay * 1.5) + 5) {
       const child = execa(process.execPath, ['--input-type=module', '-e', CHILD], { env: { FERRY_FOLLOW_OPTIONS: JSON.stringify({ ...opts, redactor: undefined }) }, reject: false });
-      const timer = setTimeout(() => child.kill('SIGKILL'), delay);
+      let timer: NodeJS.Timeout | undefined;
+      child.stdout.once('data', () => { timer = setTimeout(() => child.kill('SIGKILL'), delay); });
       const r = await child;
       clearTimeout(timer);
       if (r.exitCode === 0) break;

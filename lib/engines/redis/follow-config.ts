@@ -1,0 +1,70 @@
+/**
+ * Generated configuration for a stack Redis that follows the host's Redis with REPLICAOF: whether it can
+ * (a replica loads the source's RDB, so it must read that RDB version), the address it reaches the source
+ * at (`host.docker.internal` through `host-gateway` on Linux), the least-privileged ACL user for the
+ * replication link, and the compose override.
+ */
+
+export interface SourceFromTarget {
+  readonly host: string;
+  readonly port: number;
+}
+
+export const DOCKER_HOST_NAME = 'host.docker.internal';
+const LOOPBACK = /^(localhost|127(\.\d+){3}|::1|\[::1\])$/i;
+
+/** The source as the target container sees it: an explicit override, else host.docker.internal for a loopback source. */
+export function sourceFromTarget(source: { host: string; port: number }, override?: Partial<SourceFromTarget>): SourceFromTarget {
+  return { host: override?.host ?? (LOOPBACK.test(source.host) ? DOCKER_HOST_NAME : source.host), port: override?.port ?? source.port };
+}
+
+export type FollowDecision =
+  | { readonly follow: true; readonly reason: string }
+  | { readonly follow: false; readonly reason: string; readonly hint: string };
+
+/** Follow when the target reads what the source writes; otherwise the copy runs inside the freeze. */
+export function decideFollow(source: { version: string; rdbVersion: number }, target: { version: string; rdbVersion: number }): FollowDecision {
+  if (target.rdbVersion >= source.rdbVersion) {
+    return { follow: true, reason: `Redis ${target.version} reads the RDB v${source.rdbVersion} that Redis ${source.version} sends at the first sync` };
+  }
+  return {
+    follow: false,
+    reason: `the stack's Redis ${target.version} reads RDB up to v${target.rdbVersion}, the source (Redis ${source.version}) writes v${source.rdbVersion}: the copy runs inside the freeze`,
+    hint: `use a Redis image at least as new as the source (${source.version}) for the stack to follow it`,
+  };
+}
+
+/** ACL users exist from Redis 6.0: older sources authenticate the link with their own password. */
+export const supportsAcl = (version: string): boolean => Number.parseInt(version, 10) >= 6;
+
+/** `ferry-repl-<8 hex>`, one per store. */
+export function replicaUserName(hash8: string): string {
+  if (!/^[0-9a-f]{8}$/.test(hash8)) throw new TypeError(`Expected 8 hex digits, got ${JSON.stringify(hash8)}`);
+  return `ferry-repl-${hash8}`;
+}
+
+/**
+ * `ACL SETUSER` arguments (sent as a command, never argv) for a user that may do exactly what a replica
+ * does: AUTH, then PING, REPLCONF and PSYNC. `reset` first makes a re-run converge on the same rules.
+ */
+export function replicaAclArgs(user: string, password: string): string[] {
+  return ['SETUSER', user, 'reset', 'on', `>${password}`, '-@all', '+psync', '+replconf', '+ping'];
+}
+
+/** The compose override that lets `service` reach the host (Linux needs the host-gateway mapping). */
+export function composeFollowOverride(service: string, from: SourceFromTarget): string {
+  if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(service)) throw new TypeError(`Expected a compose service name, got ${JSON.stringify(service)}`);
+  const extra = from.host === DOCKER_HOST_NAME ? `    extra_hosts: ["${DOCKER_HOST_NAME}:host-gateway"]` : '    {}';
+  return ['# written by ferry: the stack follows the host\'s Redis until the cutover', 'services:', `  ${service}:`, extra].join('\n') + '\n';
+}
+
+/** What to change when the replication link does not come up. */
+export function reachabilityHint(from: SourceFromTarget): string {
+  const where = `${from.host}:${from.port}`;
+  if (from.host === DOCKER_HOST_NAME) {
+    return `the stack reaches the host's Redis as ${where}: add extra_hosts "${DOCKER_HOST_NAME}:host-gateway" to the service (ferry's follow override does) `
+      + 'and let Redis listen beyond loopback (`bind 0.0.0.0` or the bridge\'s address, keep requirepass, `protected-mode no` only with a password) with the firewall allowing the Docker bridge; '
+      + 'or migrate without following (the copy runs inside the freeze)';
+  }
+  return `the stack must reach ${where}: check that the name resolves in the container, that Redis listens there, and that the ACL user ferry created may log in; or migrate without following`;
+}

@@ -1,0 +1,247 @@
+/**
+ * The stack's Redis follows the host's with its own replication: `REPLICAOF host port` after
+ * `CONFIG SET masteruser/masterauth` (a command, never argv) for an ACL user that may only PSYNC,
+ * REPLCONF and PING. The first sync is a full one (the replica loads the source's RDB, then, with
+ * appendonly, rewrites its AOF). Lag is the source's master_repl_offset against the replica's offset;
+ * promote is `REPLICAOF NO ONE` with the target's own masteruser/masterauth put back, the ACL user
+ * deleted and the AOF checked. A target that cannot read the source's RDB does not follow: the status
+ * says so and the copy runs inside the freeze. Each change is recorded first; every call may be repeated.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Redis } from 'ioredis';
+import type { FollowStatus, SecretSink } from '../../core/engine.ts';
+import { FerryError } from '../../core/errors.ts';
+import { silentLogger, type Logger } from '../../core/logger.ts';
+import { writeFileAtomic } from '../../util/atomic-write.ts';
+import { systemClock, type Clock } from '../../util/wait.ts';
+import { connectRedis, describeEndpoint } from './connect.ts';
+import type { RedisEndpoint } from './endpoint.ts';
+import { parseInfo, serverInfo } from './info.ts';
+import { decideFollow, reachabilityHint, replicaAclArgs, replicaUserName, sourceFromTarget, supportsAcl, type SourceFromTarget } from './follow-config.ts';
+
+export interface RedisFollowOptions {
+  readonly storeId: string;
+  readonly source: RedisEndpoint;
+  readonly target: RedisEndpoint;
+  /** The source as the target container sees it; default from follow-config.ts. */
+  readonly from?: Partial<SourceFromTarget>;
+  /** The store's private state dir: the record and the 0600 secret files. */
+  readonly stateDir: string;
+  readonly redactor?: SecretSink;
+  readonly log?: Logger;
+  readonly signal?: AbortSignal;
+  readonly clock?: Clock;
+  /** How long the link and the first full sync may take. Default 10 min. */
+  readonly syncTimeoutMs?: number;
+}
+
+type State = 'preparing' | 'configuring' | 'following' | 'promoting' | 'promoted' | 'aborting' | 'aborted';
+
+interface FollowRecord {
+  readonly state: State;
+  readonly from: SourceFromTarget;
+  /** The ACL user created on the source; absent when the link uses the source's own account. */
+  readonly aclUser?: string;
+  /** The target's masteruser before follow ('' when unset); its masterauth, if any, is in a 0600 file. */
+  readonly targetMasterUser: string;
+  readonly targetHadMasterAuth: boolean;
+  readonly updatedAt?: string;
+}
+
+const RECORD = 'follow.json';
+const SECRET = 'replication.secret';
+const PREV_AUTH = 'target-masterauth.prev';
+
+const readRecord = (dir: string): Promise<FollowRecord | undefined> =>
+  readFile(join(dir, RECORD), 'utf8').then((t) => JSON.parse(t) as FollowRecord, () => undefined);
+async function writeRecord(dir: string, r: FollowRecord): Promise<FollowRecord> {
+  const rec = { ...r, updatedAt: new Date().toISOString() };
+  await writeFileAtomic(join(dir, RECORD), JSON.stringify(rec, null, 1) + '\n', 0o600);
+  return rec;
+}
+
+/** The secret in `file`, or `make()` written there (0600) first. */
+async function secret(dir: string, file: string, make: () => string, redactor?: SecretSink): Promise<string> {
+  let s = await readFile(join(dir, file), 'utf8').then((t) => t.replace(/\n$/, ''), () => '');
+  if (!s) { s = make(); await writeFileAtomic(join(dir, file), s + '\n', 0o600); }
+  redactor?.add(s);
+  return s;
+}
+
+async function withServers<T>(o: RedisFollowOptions, fn: (src: Redis, tgt: Redis) => Promise<T>): Promise<T> {
+  o.redactor?.add(o.source.password, o.target.password);
+  const src = await connectRedis(o.source, { name: 'ferry-follow' });
+  try {
+    const tgt = await connectRedis(o.target, { name: 'ferry-follow' });
+    try { return await fn(src, tgt); } finally { tgt.disconnect(); }
+  } finally { src.disconnect(); }
+}
+
+const configGet = async (r: Redis, key: string): Promise<string> => String(((await r.config('GET', key)) as string[])[1] ?? '');
+const replication = async (r: Redis): Promise<Map<string, string>> => parseInfo(await r.info('replication'));
+
+/** Start (or resume) following; returns once the first sync is done and the link is up. */
+export async function followRedis(o: RedisFollowOptions): Promise<FollowStatus> {
+  const log = o.log ?? silentLogger;
+  let rec = await readRecord(o.stateDir);
+  if (rec?.state === 'promoted') return { following: false, lag: 0, unit: 'offset', detail: 'promoted: the target no longer follows the source' };
+  if (rec?.state === 'aborting') throw new FerryError('E_REDIS_FOLLOW_ABORTED', `an abort of following ${describeEndpoint(o.source)} did not finish`, { hint: 'run the abort again, then follow' });
+  return withServers(o, async (src, tgt) => {
+    const [si, ti] = await Promise.all([serverInfo(src), serverInfo(tgt)]);
+    const decision = decideFollow(si, ti);
+    if (!decision.follow) return { following: false, lag: 0, unit: 'offset', detail: decision.reason };
+    const from = rec && rec.state !== 'aborted' ? rec.from : sourceFromTarget(o.source, o.from);
+    const repl = await replication(tgt);
+    const following = repl.get('role') === 'slave' && repl.get('master_host') === from.host && Number(repl.get('master_port')) === from.port;
+    if (repl.get('role') === 'slave' && !following && rec?.state !== 'configuring') {
+      throw new FerryError('E_REDIS_FOLLOW_TARGET_BUSY', `the target ${describeEndpoint(o.target)} already replicates from ${repl.get('master_host')}:${repl.get('master_port')}`, {
+        hint: `it must follow ${from.host}:${from.port}: if that replication is not ferry's, run REPLICAOF NO ONE on it and re-run`,
+      });
+    }
+    if (!rec || rec.state === 'aborted' || rec.state === 'preparing') {
+      // The target's own settings, recorded before anything changes (a masterauth goes to a 0600 file).
+      const [user, auth] = await Promise.all([configGet(tgt, 'masteruser'), configGet(tgt, 'masterauth')]);
+      if (auth) { await rm(join(o.stateDir, PREV_AUTH), { force: true }); await secret(o.stateDir, PREV_AUTH, () => auth, o.redactor); }
+      const aclUser = supportsAcl(si.version) ? replicaUserName(createHash('sha256').update(o.storeId).digest('hex').slice(0, 8)) : undefined;
+      rec = await writeRecord(o.stateDir, { state: 'preparing', from, targetMasterUser: rec?.targetMasterUser ?? user, targetHadMasterAuth: rec?.targetHadMasterAuth ?? auth !== '', ...(aclUser ? { aclUser } : {}) });
+    }
+    let linkUser = o.source.username ?? '';
+    let linkPassword = o.source.password ?? '';
+    if (rec.aclUser) {
+      linkUser = rec.aclUser;
+      linkPassword = await secret(o.stateDir, SECRET, () => randomBytes(24).toString('base64url'), o.redactor);
+      try {
+        await src.call('ACL', ...replicaAclArgs(rec.aclUser, linkPassword));
+      } catch (e) {
+        throw new FerryError('E_REDIS_PERMISSION', `${describeEndpoint(o.source)} refused to create the replication user ${rec.aclUser}: ${(e as Error).message.split('\n')[0]}`, {
+          hint: 'let ferry\'s account run ACL SETUSER/DELUSER (+acl) on the source for the migration, or migrate without following', cause: e,
+        });
+      }
+    }
+    if (!following) {
+      rec = await writeRecord(o.stateDir, { ...rec, state: 'configuring' });
+      await tgt.config('SET', 'masteruser', linkUser);
+      await tgt.config('SET', 'masterauth', linkPassword);
+      await tgt.call('REPLICAOF', from.host, String(from.port));
+      log.info(`${describeEndpoint(o.target)} replicates from ${from.host}:${from.port} (full sync first)`);
+    }
+    rec = await writeRecord(o.stateDir, { ...rec, state: 'following' });
+    await waitLinked(o, tgt, from);
+    return followStatus(src, tgt);
+  });
+}
+
+/** Wait for the link to be up and the first full sync done; past the budget, leave the target standalone and say why. */
+async function waitLinked(o: RedisFollowOptions, tgt: Redis, from: SourceFromTarget): Promise<void> {
+  const clock = o.clock ?? systemClock;
+  const budget = o.syncTimeoutMs ?? 600_000;
+  const started = clock.now();
+  for (;;) {
+    o.signal?.throwIfAborted();
+    const r = await replication(tgt);
+    if (r.get('master_link_status') === 'up' && r.get('master_sync_in_progress') === '0') return;
+    if (clock.now() - started >= budget) {
+      const syncing = r.get('master_sync_in_progress') === '1';
+      if (!syncing) await tgt.call('REPLICAOF', 'NO', 'ONE');
+      throw new FerryError('E_REDIS_FOLLOW_UNREACHABLE', `the target ${syncing ? 'is still in its first sync with' : 'cannot reach or log in to'} the source at ${from.host}:${from.port} (as seen from the stack) after ${budget}ms`, {
+        hint: syncing ? 'give the first sync more time (syncTimeoutMs) and re-run follow' : reachabilityHint(from),
+      });
+    }
+    await clock.sleep(100, o.signal);
+  }
+}
+
+/** Lag in replication-stream bytes: the source's master_repl_offset against what the replica has processed. */
+export async function followStatus(src: Redis, tgt: Redis): Promise<FollowStatus> {
+  const [s, t] = await Promise.all([replication(src), replication(tgt)]);
+  const sourceOffset = Number(s.get('master_repl_offset') ?? 0);
+  if (t.get('role') !== 'slave') return { following: false, lag: 0, unit: 'offset', detail: 'the target replicates from nothing' };
+  const linked = t.get('master_link_status') === 'up' && t.get('master_sync_in_progress') === '0';
+  const replicaOffset = Number(t.get('slave_repl_offset') ?? 0);
+  const lag = linked ? Math.max(0, sourceOffset - replicaOffset) : Math.max(1, sourceOffset);
+  return {
+    following: linked, lag, unit: 'offset',
+    detail: linked ? `replica at offset ${replicaOffset} of ${sourceOffset}, ${lag} bytes behind` : `link ${t.get('master_link_status')}, ${t.get('master_sync_in_progress') === '1' ? 'first sync in progress' : 'not syncing'}`,
+  };
+}
+
+export async function redisFollowStatus(o: RedisFollowOptions): Promise<FollowStatus> {
+  return withServers(o, followStatus);
+}
+
+/** Wait until the replica has processed everything the (paused) source wrote; over budget E_FOLLOW_BUDGET, nothing changed. */
+export async function catchUpRedis(o: RedisFollowOptions, budgetMs: number): Promise<FollowStatus> {
+  const clock = o.clock ?? systemClock;
+  return withServers(o, async (src, tgt) => {
+    const started = clock.now();
+    for (;;) {
+      o.signal?.throwIfAborted();
+      const st = await followStatus(src, tgt);
+      if (st.following && st.lag === 0) return st;
+      if (st.detail === 'the target replicates from nothing') throw new FerryError('E_REDIS_FOLLOW_LOST', `the target ${describeEndpoint(o.target)} does not replicate`, { hint: 'run follow first (or re-run it to resume)' });
+      if (clock.now() - started >= budgetMs) {
+        throw new FerryError('E_FOLLOW_BUDGET', `the target did not catch up with ${describeEndpoint(o.source)} within ${budgetMs}ms: ${st.detail}`, {
+          hint: 'lift the freeze (the app stays on the host, nothing is lost, the target keeps following) and retry the cutover, or give catch-up a larger budget',
+        });
+      }
+      await clock.sleep(25, o.signal);
+    }
+  });
+}
+
+/** Stop following: REPLICAOF NO ONE, the target's own masteruser/masterauth back, the ACL user deleted, the AOF settled. */
+export async function promoteRedis(o: RedisFollowOptions, opts: { force?: boolean } = {}): Promise<void> {
+  await unfollow(o, 'promoted', opts.force ?? false);
+}
+
+/** Abort during the follow phase: the same undoing, without the lag check; the source was never paused. */
+export async function abortRedisFollow(o: RedisFollowOptions): Promise<void> {
+  await unfollow(o, 'aborted', true);
+}
+
+async function unfollow(o: RedisFollowOptions, done: 'promoted' | 'aborted', force: boolean): Promise<void> {
+  const rec = await readRecord(o.stateDir);
+  if (!rec || rec.state === done) return;
+  await withServers(o, async (src, tgt) => {
+    if (!force && rec.state !== 'promoting') {
+      const st = await followStatus(src, tgt);
+      if (st.following && st.lag !== 0) throw new FerryError('E_REDIS_PROMOTE_LAG', `the target is behind the source: ${st.detail}`, { hint: 'pause the source and run catch-up first' });
+    }
+    await writeRecord(o.stateDir, { ...rec, state: done === 'promoted' ? 'promoting' : 'aborting' });
+    await tgt.call('REPLICAOF', 'NO', 'ONE');
+    const prevAuth = rec.targetHadMasterAuth ? await readFile(join(o.stateDir, PREV_AUTH), 'utf8').then((t) => t.replace(/\n$/, ''), () => '') : '';
+    o.redactor?.add(prevAuth);
+    await tgt.config('SET', 'masterauth', prevAuth);
+    await tgt.config('SET', 'masteruser', rec.targetMasterUser);
+    await settleAof(o, tgt);
+    if (rec.aclUser) await src.call('ACL', 'DELUSER', rec.aclUser);
+  });
+  await rm(join(o.stateDir, SECRET), { force: true });
+  await rm(join(o.stateDir, PREV_AUTH), { force: true });
+  await writeRecord(o.stateDir, { ...rec, state: done });
+}
+
+/**
+ * With appendonly, the replica rewrote its AOF after loading the source's RDB and appended the stream
+ * since: wait for any rewrite to end and require the last rewrite and write to have succeeded.
+ */
+async function settleAof(o: RedisFollowOptions, tgt: Redis): Promise<void> {
+  const clock = o.clock ?? systemClock;
+  const started = clock.now();
+  for (;;) {
+    const p = parseInfo(await tgt.info('persistence'));
+    if (p.get('aof_enabled') !== '1') return;
+    if (p.get('aof_rewrite_in_progress') === '0' && p.get('aof_rewrite_scheduled') === '0') {
+      if (p.get('aof_last_bgrewrite_status') !== 'ok' || p.get('aof_last_write_status') !== 'ok') {
+        throw new FerryError('E_REDIS_AOF', `the target ${describeEndpoint(o.target)}'s append-only file is not healthy after following (rewrite ${p.get('aof_last_bgrewrite_status')}, write ${p.get('aof_last_write_status')})`, {
+          hint: 'check the target\'s disk space and log, run BGREWRITEAOF on it, then promote again',
+        });
+      }
+      return;
+    }
+    if (clock.now() - started > 300_000) throw new FerryError('E_REDIS_AOF', `the target's AOF rewrite did not finish within 300000ms`, { hint: 'check the target\'s log and disk, then promote again' });
+    await clock.sleep(100, o.signal);
+  }
+}
