@@ -1,6 +1,7 @@
 #!/bin/sh
 # ferry: deliver Docker secrets to the app, then run it (`exec "$@"`).
-#   1. for every NAME_FILE=/run/secrets/<name> whose NAME is unset: export NAME="$(cat that file)";
+#   1. for every NAME_FILE=/run/secrets/<name> whose NAME is unset: export NAME="$(cat that file)"
+#      (byte for byte, trailing newlines kept); an unreadable file stops the start with exit 64;
 #   2. in every variable, replace each __FERRY_SECRET_<NAME>__ placeholder (a URL password moved out
 #      of the .env by ferry's env-transform) by the secret /run/secrets/<name>, percent-encoded.
 # The app's load_dotenv() (override=False) keeps these values. Secrets never reach argv or output.
@@ -29,10 +30,14 @@ for var in $names; do
   eval "path=\${$var-}"
   case $path in /run/secrets/*) path="$dir/${path#/run/secrets/}" ;; *) continue ;; esac
   eval "isset=\${$base+x}"
-  if [ -z "$isset" ] && [ -r "$path" ]; then
-    value=$(cat "$path"; printf x)
-    export "$base=${value%x}"
+  [ -z "$isset" ] || continue
+  if [ ! -r "$path" ]; then
+    # Compose mounts each secret file with its host owner and mode: ferry chowns it to the app's user.
+    echo "entrypoint-secrets: $var names $path, which uid $(id -u) cannot read (owner and mode: $(ls -ln "$path" 2>/dev/null | awk '{print $1, $3":"$4}'))" >&2
+    exit 64
   fi
+  value=$(cat "$path"; printf x)
+  export "$base=${value%x}"
 done
 
 for var in $names; do

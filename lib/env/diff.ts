@@ -1,41 +1,35 @@
 /**
- * A unified diff of two .env texts with every secret shown as `•••`: values of secret variables are
- * masked statement by statement (so multi-line values too), then known secret values and URL
- * passwords anywhere in the text. The transform rewrites statements in place, so its diff pairs
- * statements one to one: linear in the file's size, never a quadratic table.
+ * A unified diff from what python-dotenv loads out of the original (one `KEY=value` per variable, in
+ * its order) to what the container gets for that variable (its canonical line, `KEY_FILE`, an
+ * `environment:` entry, or nothing), with every secret shown as `•••`. Variables pair one to one, so
+ * the diff is linear in the file's size.
  */
 import { MASK, Redactor } from '../util/redact.ts';
-import { bindingText } from './parse.ts';
-import type { EnvDocument } from './parse.ts';
+import { isCanonicalValue, yamlQuote } from './canonical.ts';
+import { SECRETS_MOUNT } from './rules.ts';
 
-export interface DiffOptions {
+export interface EnvDiffInput {
   /** Label of both sides (`--- a/<file>`, `+++ b/<file>`). */
-  readonly file?: string;
-  /** Lines of context around each change. */
-  readonly context?: number;
-  /** True for variables whose value is secret. */
-  readonly isSecretKey: (key: string) => boolean;
+  readonly file: string;
+  /** What python-dotenv loads from the original (undefined: a key without `=`). */
+  readonly before: ReadonlyMap<string, string | undefined>;
+  readonly after: {
+    /** The canonical env file's lines. */
+    readonly lines: readonly string[];
+    readonly environment: Readonly<Record<string, string>>;
+    /** Variable → secret name. */
+    readonly secretFiles: Readonly<Record<string, string>>;
+  };
   /** Secret values to mask wherever they appear. */
   readonly secrets: readonly string[];
+  readonly context?: number;
 }
+
+const display = (v: string) => (isCanonicalValue(v) ? v : yamlQuote(v));
 
 type Op = { kind: ' ' | '-' | '+'; text: string; a: number; b: number };
 
-const lines = (text: string): string[] => {
-  const out = text.split(/\r\n|\n|\r/u);
-  if (out.at(-1) === '') out.pop();
-  return out;
-};
-
-/** Each statement's text with secret values masked, split into lines (line endings dropped). */
-export function maskedStatements(doc: EnvDocument, options: Pick<DiffOptions, 'isSecretKey' | 'secrets'>): string[][] {
-  const redactor = new Redactor().add(...options.secrets);
-  return doc.bindings.map((b) => lines(redactor.redact(
-    b.key !== undefined && b.value !== undefined && b.value !== '' && options.isSecretKey(b.key) ? b.head + MASK + b.tail : bindingText(b),
-  )));
-}
-
-/** Diff operations of two statement lists paired one to one (same length). */
+/** Diff operations of paired line groups (one group per variable on each side). */
 function pairedOps(a: readonly string[][], b: readonly string[][]): Op[] {
   const ops: Op[] = [];
   let ai = 0;
@@ -98,10 +92,18 @@ export function unifiedDiff(a: readonly string[], b: readonly string[], file = '
   return render(lcsOps(a, b), file, context);
 }
 
-/** The redacted unified diff between a document and its transform (statements paired in order). */
-export function redactedDiff(before: EnvDocument, after: EnvDocument, options: DiffOptions): string {
-  const a = maskedStatements(before, options);
-  const b = maskedStatements(after, options);
-  const ops = a.length === b.length ? pairedOps(a, b) : lcsOps(a.flat(), b.flat());
-  return render(ops, options.file ?? '.env', options.context ?? 3);
+/** The redacted diff of a transform; "" when the container gets exactly what python-dotenv loads. */
+export function envDiff(input: EnvDiffInput): string {
+  const redactor = new Redactor().add(...input.secrets);
+  const canonical = new Map(input.after.lines.map((l) => [l.slice(0, l.indexOf('=')), l] as const));
+  const a: string[][] = [];
+  const b: string[][] = [];
+  for (const [key, value] of input.before) {
+    const secret = input.after.secretFiles[key];
+    a.push([value === undefined ? key : `${key}=${secret !== undefined && value !== '' ? MASK : redactor.redact(display(value))}`]);
+    if (secret !== undefined) b.push([`${key}_FILE=${SECRETS_MOUNT}/${secret}`]);
+    else if (Object.hasOwn(input.after.environment, key)) b.push([`${key}=${redactor.redact(yamlQuote(input.after.environment[key] as string))} (compose environment:)`]);
+    else b.push(canonical.has(key) ? [redactor.redact(canonical.get(key) as string)] : []);
+  }
+  return render(pairedOps(a, b), input.file, input.context ?? 3);
 }

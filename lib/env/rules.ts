@@ -34,6 +34,11 @@ export const DEFAULT_SERVICE_RULES: readonly ServiceRule[] = Object.freeze([
     schemes: ['rediss?', 'redis\\+unix', 'redis\\+socket'],
   },
   {
+    name: 'postgres', host: 'postgres', port: 5432, passwordSecret: 'postgres_password',
+    keys: ['PG[A-Z]+', '(POSTGRES|POSTGRESQL)_.*'],
+    schemes: ['postgres(ql)?(\\+\\w+)?'],
+  },
+  {
     name: 'ollama', host: 'host.docker.internal', port: 11434, keepPort: true,
     keys: ['.*OLLAMA.*'],
     schemes: [],
@@ -48,8 +53,25 @@ export const DEFAULT_SERVICE_RULES: readonly ServiceRule[] = Object.freeze([
 export const DEFAULT_SECRET_KEYS: readonly string[] = Object.freeze([
   'FLASK_SECRET_KEY', 'SECRET_KEY', 'PLATFORM_ENCRYPTION_KEY',
   'DB_PASSWORD', 'DATABASE_PASSWORD', 'MYSQL_PASSWORD', 'MYSQL_ROOT_PASSWORD', 'REDIS_PASSWORD',
-  '*_TOKEN', '*_API_KEY', '*_SECRET',
+  '*_PASSWORD', '*_PASSWD', '*_TOKEN', '*_API_KEY', '*_SECRET', '*_SECRET_KEY', '*_PRIVATE_KEY', '*_SIGNING_KEY',
+  '*_ENCRYPTION_KEY', '*_WEBHOOK_SECRET', '*_CLIENT_SECRET', '*_ACCESS_KEY',
 ]);
+
+/** Names that sound secret: a high-entropy value under one of these leaves the env even when no glob lists it. */
+export const SECRET_SOUNDING = /(SECRET|TOKEN|PASS(WORD|WD)?|PWD|API_?KEY|PRIVATE|SIGNING|SALT|CREDENTIAL|AUTH|WEBHOOK|(^|_)KEY$)/iu;
+
+/**
+ * The app's own listen address (anchored regex sources): inside the container it must be 0.0.0.0 so
+ * the published port and the other services reach it; the port is kept.
+ */
+export const DEFAULT_BIND_KEYS: readonly string[] = Object.freeze([
+  'HOST', 'BIND', 'FLASK_HOST', 'FLASK_RUN_HOST', 'GUNICORN_BIND', 'GUNICORN_HOST', 'UVICORN_HOST', '.*_BIND',
+  'BIND_(ADDR|ADDRESS|HOST)', 'LISTEN(_ADDR|_ADDRESS|_HOST)?', 'APP_BIND',
+]);
+
+/** The name containers on Linux reach the host by (with `extra_hosts: host.docker.internal:host-gateway`). */
+export const HOST_GATEWAY = 'host.docker.internal';
+export const HOST_GATEWAY_EXTRA_HOST = 'host.docker.internal:host-gateway';
 
 /**
  * Secret names the stack already uses (compose/docker-compose.yml: `mysql_password`, `redis_password`),

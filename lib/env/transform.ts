@@ -1,39 +1,41 @@
 /**
- * `transformEnv`: the host's .env rewritten for the Compose stack. Pure: text in, text out.
- *
- * The secrets scheme:
- * - a secret variable (`FLASK_SECRET_KEY=…`) becomes `FLASK_SECRET_KEY_FILE=/run/secrets/flask_secret_key`
- *   on the same line; its value is returned in `secrets.flask_secret_key`, written by the step to
- *   `secrets/flask_secret_key.txt` and mounted as the Docker secret `flask_secret_key`. Database and
- *   Redis passwords take the stack's names (`DB_PASSWORD` → `mysql_password`, see DEFAULT_SECRET_NAMES);
- * - a password inside a URL (`mysql+pymysql://vedfolnir:p%40ss@…`) is replaced by the placeholder
- *   `__FERRY_SECRET_MYSQL_PASSWORD__`; the secret holds the decoded password (`p@ss`), shared with a
- *   secret variable holding the same value, else named after the service (`mysql_password`,
- *   `redis_password`) or, when that is taken by another value, after the variable (`cache_url_password`);
- * - `${DB_PASSWORD}` as a URL password becomes the placeholder too: Compose interpolates `env_file`
- *   values before the entrypoint runs, and `DB_PASSWORD` is no longer in the file;
- * - at start-up `compose/app/entrypoint-secrets.sh` exports `NAME` from every `NAME_FILE` and puts the
- *   percent-encoded secret in place of every placeholder, then runs the app; python-dotenv's
- *   `load_dotenv()` (override=False) keeps those environment values. The compose service must load
- *   the .env with `env_file:` so the entrypoint sees it.
- * With `keepUrlPasswords`, URL passwords stay in place (still masked in every diff and log).
+ * `transformEnv(text, options)`: the app's python-dotenv file as the app container must see it.
+ * The original is only read. What python-dotenv loads from it (duplicates resolved, `${…}` expanded,
+ * keys without `=` unset) is rewritten for the container and emitted in three places:
+ * - `env`: the canonical env file (`KEY=value`, LF, nothing any reader could read otherwise);
+ * - `environment`: values the canonical form cannot carry (multi-line, edge blanks, `$`, quotes…),
+ *   for the compose override's `environment:` (see override.ts);
+ * - `secrets`: secret name → exact value, for `secrets/<name>.txt`; the env carries `KEY_FILE` (or a
+ *   `__FERRY_SECRET_<NAME>__` placeholder where a URL held a password) and
+ *   compose/app/entrypoint-secrets.sh puts the value back at start-up.
+ * Rewrites happen on each statement's literal value first, so references are re-resolved against the
+ * rewritten values, then once more on the resolved values (defaults, assembled URLs).
  */
-import { parseEnv, serializeEnv } from './parse.ts';
-import type { EnvBinding, EnvDocument } from './parse.ts';
-import { withKey, withValue } from './encode.ts';
-import { rewritePlain } from './rewrite-plain.ts';
-import { redactedDiff } from './diff.ts';
-import { referencedNames } from './expand.ts';
-import { rewriteUrl } from './rewrite-url.ts';
-import { DEFAULT_SECRET_KEYS, DEFAULT_SECRET_NAMES, DEFAULT_SERVICE_RULES, SECRETS_MOUNT, globRegExp, matchesAny, secretName } from './rules.ts';
+import { FerryError } from '../core/errors.ts';
+import { parseEnv } from './parse.ts';
+import type { EnvDocument } from './parse.ts';
+import { referencedNames, resolveEnv } from './expand.ts';
+import { ambiguities } from './ambiguity.ts';
+import { rewriteEndpoint } from './endpoints.ts';
+import type { EndpointOptions } from './endpoints.ts';
+import { mapHostPath, normalizeMappings } from './paths.ts';
+import type { PathMapping } from './paths.ts';
+import { secretClassifier } from './secret-shapes.ts';
+import { isCanonicalKey, isCanonicalValue } from './canonical.ts';
+import { envDiff } from './diff.ts';
+import { moveUrlPassword } from './url-password.ts';
+import {
+  DEFAULT_BIND_KEYS, DEFAULT_SECRET_KEYS, DEFAULT_SECRET_NAMES, DEFAULT_SERVICE_RULES, HOST_GATEWAY, HOST_GATEWAY_EXTRA_HOST,
+  SECRETS_MOUNT, secretName,
+} from './rules.ts';
 import type { RequiredKey, ServiceRule } from './rules.ts';
 import { validateEnv } from './validate.ts';
-import type { EnvProblem } from './validate.ts';
+import type { ContainerValue, EnvProblem } from './validate.ts';
 
 export interface TransformOptions {
   /** File name for messages and the diff header. */
   readonly file?: string;
-  /** Service rules; default `DEFAULT_SERVICE_RULES` (Vedfolnir's). */
+  /** Service rules; default `DEFAULT_SERVICE_RULES` (MySQL, Redis, PostgreSQL, Ollama). */
   readonly rules?: readonly ServiceRule[];
   /** Secret variable names (globs); default `DEFAULT_SECRET_KEYS`. */
   readonly secretKeys?: readonly string[];
@@ -45,109 +47,213 @@ export interface TransformOptions {
   readonly keepUrlPasswords?: boolean;
   /** Variables the containers need; default `DEFAULT_REQUIRED_KEYS`. */
   readonly required?: readonly RequiredKey[];
+  /** The app's listen-address keys (anchored regex sources); default `DEFAULT_BIND_KEYS`. */
+  readonly bindKeys?: readonly string[];
+  /** Host directory → container directory, one per volume that carries the app's files. */
+  readonly pathMappings?: readonly PathMapping[];
+  /** python-dotenv's `os.environ` for names the file does not set (default: none). */
+  readonly environ?: Readonly<Record<string, string>>;
 }
 
-/** One rewritten statement, described without values. */
+export type EnvChangeKind = 'host' | 'bind' | 'socket' | 'path' | 'reference' | 'secret' | 'url-password' | 'dropped' | 'duplicate' | 'environment' | 'ambiguous';
+
+/** One thing the report lists, described without values. */
 export interface EnvChange {
   readonly key: string;
   readonly line: number;
+  readonly kind: EnvChangeKind;
   readonly what: string;
 }
 
 export interface TransformResult {
-  /** The new .env text. */
+  /** The canonical container env file. */
   readonly env: string;
-  /** Secret name → value, for `secrets/<name>.txt`. */
-  readonly secrets: Record<string, string>;
-  readonly warnings: string[];
-  /** Redacted unified diff (secret values shown as •••); "" when nothing changes. */
-  readonly diff: string;
-  readonly changes: EnvChange[];
+  /** Values for the override's `environment:` (not canonical; never secrets). */
+  readonly environment: Readonly<Record<string, string>>;
+  /** Secret name → exact value, for `secrets/<name>.txt`. */
+  readonly secrets: Readonly<Record<string, string>>;
+  /** Variable → secret name, for the variables that arrive through `KEY_FILE`. */
+  readonly secretFiles: Readonly<Record<string, string>>;
+  /** What the app process sees once the entrypoint ran. Holds secret values: never log it. */
+  readonly containerEnv: Readonly<Record<string, string>>;
   /** `extra_hosts` entries the app service needs. */
-  readonly extraHosts: string[];
-  /** Problems the result has for the containers (empty when it is usable). */
-  readonly problems: EnvProblem[];
+  readonly extraHosts: readonly string[];
+  readonly changes: readonly EnvChange[];
+  readonly warnings: readonly string[];
+  /** Redacted diff from what python-dotenv loads to what the container gets (secrets as •••). */
+  readonly diff: string;
+  /** Problems the container env has (empty when it is usable). */
+  readonly problems: readonly EnvProblem[];
 }
 
 /** A predicate for secret variable names under `options` (`*_FILE` never is one). */
 export function secretKeyMatcher(options: TransformOptions = {}): (key: string) => boolean {
-  const re = globRegExp([...(options.secretKeys ?? DEFAULT_SECRET_KEYS), ...(options.extraSecretKeys ?? [])]);
-  return (key) => !/_FILE$/iu.test(key) && re.test(key);
+  const classify = secretClassifier([...(options.secretKeys ?? DEFAULT_SECRET_KEYS), ...(options.extraSecretKeys ?? [])]);
+  return (key) => classify(key, 'x') === 'name';
 }
 
 /** Warnings for keys set more than once (python-dotenv keeps the last). */
 export function duplicateKeyWarnings(doc: EnvDocument, file = '.env'): string[] {
-  const lines = new Map<string, number[]>();
-  for (const b of doc.bindings) if (b.key !== undefined) { const l = lines.get(b.key); if (l) l.push(b.line); else lines.set(b.key, [b.line]); }
-  return [...lines].filter(([, l]) => l.length > 1)
+  return [...linesOf(doc)].filter(([, l]) => l.length > 1)
     .map(([k, l]) => `${file}: ${k} is set on lines ${l.join(', ')}; python-dotenv keeps the last (line ${l.at(-1)})`);
 }
 
-function ruleFor(b: EnvBinding, rules: readonly ServiceRule[]): ServiceRule | undefined {
-  const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//u.exec(b.value ?? '')?.[1];
-  return (scheme ? rules.find((r) => matchesAny(scheme, r.schemes)) : undefined) ?? rules.find((r) => matchesAny(b.key ?? '', r.keys));
+function linesOf(doc: EnvDocument): Map<string, number[]> {
+  const lines = new Map<string, number[]>();
+  for (const b of doc.bindings) if (b.key !== undefined) { const l = lines.get(b.key); if (l) l.push(b.line); else lines.set(b.key, [b.line]); }
+  return lines;
 }
 
-/** Rewrite a python-dotenv .env for the Compose stack. Throws `E_ENV_PARSE` on an unparseable line. */
+type Step = { value: string | undefined; kind: EnvChangeKind; what: string; gateway: boolean };
+
+/** Endpoint, then path, rewrite of one value; undefined when it keeps its meaning in the container. */
+function rewrite(key: string, value: string, endpoints: EndpointOptions, mappings: readonly PathMapping[], secretKey: boolean): Step | undefined {
+  const e = rewriteEndpoint(key, value, endpoints);
+  if (e) return e;
+  const p = mapHostPath(value, mappings);
+  if (p && 'mapping' in p) return { value: p.value, kind: 'path', what: secretKey ? 'path mapped into a volume' : `path ${p.mapping.host} → ${p.mapping.container}`, gateway: false };
+  return undefined;
+}
+
+/** Rewrite the app's python-dotenv file for the container. Throws `E_ENV_PARSE` (file:line:col) on an unparseable line. */
 export function transformEnv(text: string, options: TransformOptions = {}): TransformResult {
   const file = options.file ?? '.env';
   const doc = parseEnv(text, { file });
   const rules = options.rules ?? DEFAULT_SERVICE_RULES;
-  const isSecretKey = secretKeyMatcher(options);
-  const warnings = duplicateKeyWarnings(doc, file);
-  const secrets: Record<string, string> = {};
-  const byValue = new Map<string, string>();
-  const changes: EnvChange[] = [];
-  const out: EnvBinding[] = [...doc.bindings];
-
-  // Secret variables first, so URL passwords equal to one share its secret.
-  const owner = new Map<string, string>();
-  const nameOfKey = new Map<string, string>();
+  const endpoints: EndpointOptions = { rules, bindKeys: options.bindKeys ?? DEFAULT_BIND_KEYS };
+  const mappings = normalizeMappings(options.pathMappings ?? []);
+  const classify = secretClassifier([...(options.secretKeys ?? DEFAULT_SECRET_KEYS), ...(options.extraSecretKeys ?? [])]);
   const names = options.secretNames ?? DEFAULT_SECRET_NAMES;
-  doc.bindings.forEach((b, i) => {
-    if (b.key === undefined || !isSecretKey(b.key) || !b.value || b.value.includes('${')) return;
-    let name = names[b.key] ?? secretName(b.key);
-    if (owner.has(name) && owner.get(name) !== b.key && secrets[name] !== b.value) {
-      const taken = name;
-      name = secretName(b.key);
-      for (let n = 2; owner.has(name) && owner.get(name) !== b.key; n++) name = `${secretName(b.key)}_${n}`;
-      warnings.push(`${file}:${b.line}: ${b.key} differs from ${owner.get(taken)}, which already fills secret ${taken}: it gets its own secret ${name}`);
-    }
-    if (!owner.has(name)) owner.set(name, b.key);
-    nameOfKey.set(b.key, name);
-    // A later duplicate replaces the value (python-dotenv keeps the last): forget the old one.
-    const previous = secrets[name];
-    if (previous !== undefined && byValue.get(previous) === name) byValue.delete(previous);
-    secrets[name] = b.value;
-    if (!byValue.has(b.value)) byValue.set(b.value, name);
-    out[i] = withValue(withKey(b, `${b.key}_FILE`), `${SECRETS_MOUNT}/${name}`);
-    changes.push({ key: b.key, line: b.line, what: `value → secret ${name} (${b.key}_FILE)` });
-  });
+  const environ = options.environ ?? {};
+  const changes: EnvChange[] = [];
+  const warnings: string[] = [];
+  const lines = linesOf(doc);
+  const lineOf = (key: string) => lines.get(key)?.at(-1) ?? 0;
+  const note = (key: string, kind: EnvChangeKind, what: string) => changes.push({ key, line: lineOf(key), kind, what });
 
-  doc.bindings.forEach((b, i) => {
-    if (b.key === undefined || b.value === undefined || out[i] !== b) return;
-    const rule = ruleFor(b, rules);
-    const url = rewriteUrl(b.value, { key: b.key, line: b.line, file, rule, keepUrlPasswords: options.keepUrlPasswords ?? false, byValue, secrets, warnings, isSecretKey,
-      secretNameOf: (key) => nameOfKey.get(key) ?? names[key] ?? secretName(key) });
-    if (url) {
-      if (url.value !== b.value) { out[i] = withValue(b, url.value); changes.push({ key: b.key, line: b.line, what: url.what.join('; ') }); }
-      return;
-    }
-    const plain = rule ? rewritePlain(b, rule) : undefined;
-    if (plain) { out[i] = plain.binding; changes.push({ key: b.key, line: b.line, what: plain.what }); }
-  });
+  for (const b of doc.bindings) for (const a of ambiguities(b)) changes.push({ key: b.key as string, line: b.line, kind: 'ambiguous', what: `${a}; kept python-dotenv's reading` });
+  for (const [key, l] of lines) if (l.length > 1) note(key, 'duplicate', `set on lines ${l.join(', ')}: python-dotenv keeps line ${l.at(-1)}, written once`);
 
-  for (const b of out) {
-    for (const name of b.value === undefined ? [] : referencedNames(b.value)) {
-      if (isSecretKey(name)) {
-        warnings.push(`${file}:${b.line}: ${b.key} refers to \${${name}}, a secret that leaves the .env: it resolves only once the entrypoint has exported ${name}`);
-      }
+  // Pass 1: each statement's literal value, so `${REDIS_HOST}` resolves to the moved host.
+  const steps = new Map<string, Step[]>();
+  const lastIndex = new Map(doc.bindings.map((b, i) => [b.key, i] as const));
+  const literal: EnvDocument = {
+    bom: doc.bom,
+    bindings: doc.bindings.map((b, i) => {
+      if (b.key === undefined || b.value === undefined || b.value.includes('${')) return b;
+      const s = rewrite(b.key, b.value, endpoints, mappings, classify(b.key, b.value) !== undefined);
+      if (!s || s.value === undefined) return b; // drops are decided on the resolved value
+      if (lastIndex.get(b.key) === i) steps.set(b.key, [s]);
+      return { ...b, value: s.value };
+    }),
+  };
+  const before = resolveEnv(doc, { environ, override: true });
+  const after = resolveEnv(literal, { environ, override: true });
+
+  // Pass 2: the resolved values (defaults, URLs assembled from references).
+  const values = new Map<string, string>();
+  for (const [key, value] of after) {
+    if (value === undefined) { note(key, 'dropped', 'no `=`: unset, left out of every emitted file'); continue; }
+    const s = rewrite(key, value, endpoints, mappings, classify(key, value) !== undefined);
+    if (s) steps.set(key, [...(steps.get(key) ?? []), s]);
+    if (s && s.value === undefined) { note(key, 'dropped', s.what); continue; }
+    values.set(key, s?.value ?? value);
+  }
+  for (const [key, value] of values) {
+    const own = steps.get(key) ?? [];
+    for (const s of own) note(key, s.kind, s.what);
+    if (own.length === 0 && value !== before.get(key)) {
+      const refs = referencedNames(doc.bindings[lastIndex.get(key) ?? 0]?.rawValue ?? '');
+      note(key, 'reference', `re-resolved: follows the rewritten ${refs.map((r) => `\${${r}}`).join(', ') || 'references'}`);
+    }
+    for (const name of referencedNames(doc.bindings[lastIndex.get(key) ?? 0]?.value ?? '')) {
+      if (!lines.has(name)) warnings.push(`${file}:${lineOf(key)}: ${key} refers to \${${name}}, which the file does not set: python-dotenv reads it from the process environment (${Object.hasOwn(environ, name) ? 'set' : 'empty'} here)`);
+    }
+    const p = mapHostPath(value, mappings);
+    if (p && 'unmapped' in p) warnings.push(`${file}:${lineOf(key)}: ${key} is a host path no volume carries: it does not exist in the container (map it with app.pathMappings)`);
+  }
+
+  // Secrets: whole values by name or shape, passwords inside URLs, then values that still contain a secret.
+  const secrets: Record<string, string> = {};
+  const secretFiles: Record<string, string> = {};
+  const byValue = new Map<string, string>();
+  const containerEnv = new Map(values);
+  const claim = (preferred: string, value: string): string => {
+    let name = preferred;
+    for (let n = 2; secrets[name] !== undefined && secrets[name] !== value; n++) name = `${preferred}_${n}`;
+    secrets[name] = value;
+    if (!byValue.has(value)) byValue.set(value, name);
+    return name;
+  };
+  const moveWhole = (key: string, value: string, why: string) => {
+    const preferred = names[key] ?? secretName(key);
+    const shared = byValue.get(value);
+    const name = claim(shared ?? preferred, value);
+    if (shared === undefined && name !== preferred) warnings.push(`${file}:${lineOf(key)}: ${key} differs from the value in secret ${preferred}: it gets its own secret ${name}`);
+    secretFiles[key] = name;
+    values.delete(key);
+    note(key, 'secret', `${why} → secret ${name} (${key}_FILE=${SECRETS_MOUNT}/${name})`);
+  };
+  for (const [key, value] of values) {
+    const reason = classify(key, value);
+    if (reason) moveWhole(key, value, reason === 'name' ? 'secret by name' : reason === 'pem' ? 'PEM block' : 'high-entropy token under a secret-sounding name');
+  }
+  if (!options.keepUrlPasswords) {
+    for (const [key, value] of values) {
+      const moved = moveUrlPassword(key, value, { rules, byValue, claim, taken: (n) => secrets[n] !== undefined });
+      if (!moved) continue;
+      values.set(key, moved.value);
+      containerEnv.set(key, moved.containerValue);
+      note(key, 'url-password', `password → secret ${moved.name} (placeholder, put back percent-encoded at start-up)`);
+      if (moved.respelled) warnings.push(`${file}:${lineOf(key)}: ${key}'s password is percent-encoded canonically at start-up (same password, different spelling)`);
     }
   }
-  const after: EnvDocument = { bom: doc.bom, bindings: out };
-  const env = serializeEnv(after);
-  const extraHosts = [...new Set(rules.filter((r) => r.extraHosts && env.includes(r.host)).flatMap((r) => r.extraHosts ?? []))];
-  const diff = redactedDiff(doc, after, { file, isSecretKey, secrets: Object.values(secrets) });
-  const problems = validateEnv(after, { file, required: options.required, rules, isSecretKey });
-  return { env, secrets, warnings, diff, changes, extraHosts, problems };
+  const known = Object.values(secrets).flatMap((s) => (s.length >= 6 ? [s, encodeURIComponent(s)] : []));
+  for (const [key, value] of values) if (known.some((s) => value.includes(s))) moveWhole(key, value, 'contains a secret value');
+
+  // Emit: canonical lines, else the override's environment; every secret must be placeable.
+  const envLines: string[] = [];
+  const environment: Record<string, string> = {};
+  for (const [key, value] of after) {
+    if (value === undefined) continue;
+    const name = secretFiles[key];
+    if (name !== undefined) {
+      if (!isCanonicalKey(key)) throw unplaceable(file, key, lineOf(key), 'its name is not a shell identifier, so the entrypoint cannot export it from a file');
+      if (lines.has(`${key}_FILE`)) throw unplaceable(file, key, lineOf(key), `${key}_FILE is set in the file too`);
+      envLines.push(`${key}_FILE=${SECRETS_MOUNT}/${name}`);
+      continue;
+    }
+    const v = values.get(key);
+    if (v === undefined) continue;
+    if (isCanonicalKey(key) && isCanonicalValue(v)) { envLines.push(`${key}=${v}`); continue; }
+    if (!isCanonicalKey(key) && v.includes('__FERRY_SECRET_')) throw unplaceable(file, key, lineOf(key), 'its name is not a shell identifier, so the entrypoint cannot put the URL password back');
+    environment[key] = v;
+    note(key, 'environment', `${isCanonicalKey(key) ? 'value' : 'name'} has no canonical form (${whyNotCanonical(key, v)}) → compose environment: in the override`);
+  }
+
+  const finalEnv = new Map<string, ContainerValue>();
+  for (const [key, value] of containerEnv) finalEnv.set(key, { value, line: lineOf(key) });
+  const problems = validateEnv(finalEnv, { file, required: options.required, rules });
+  const gateway = [...containerEnv.values()].some((v) => v.includes(HOST_GATEWAY));
+  const extraHosts = gateway ? [HOST_GATEWAY_EXTRA_HOST] : [];
+  const env = envLines.length ? `${envLines.join('\n')}\n` : '';
+  const diff = envDiff({ file, before, after: { lines: envLines, environment, secretFiles }, secrets: Object.values(secrets) });
+  changes.sort((a, b) => a.line - b.line);
+  return { env, environment, secrets, secretFiles, containerEnv: Object.fromEntries(containerEnv), extraHosts, changes, warnings, diff, problems };
+}
+
+function whyNotCanonical(key: string, v: string): string {
+  if (!isCanonicalKey(key)) return 'not a shell identifier';
+  if (/[\r\n]/u.test(v)) return 'multi-line';
+  if (/^\s|\s$/u.test(v)) return 'leading or trailing blank';
+  if (v.includes('$')) return '`$`';
+  if (/['"`\\]/u.test(v)) return 'quote, backtick or backslash';
+  if (/#/u.test(v)) return '`#`';
+  return 'control character';
+}
+
+function unplaceable(file: string, key: string, line: number, why: string): FerryError {
+  return new FerryError('E_ENV_SECRET_PLACE', `${file}:${line}: the secret ${key} cannot be placed: ${why}`, {
+    hint: `rename ${key} (or remove the clash) in ${file} and re-run; nothing was written`,
+  });
 }

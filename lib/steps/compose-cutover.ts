@@ -5,7 +5,7 @@
  * recorded. `undo` stops the app services; containers' data and volumes stay.
  */
 import { rm } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { existsSync } from 'node:fs';
 import { defineStep, type StepParams } from '../core/step.ts';
 import type { Config } from '../config/schema.ts';
 import type { FerryContext } from './context.ts';
@@ -15,15 +15,17 @@ import { readSecret } from '../compose/endpoints.ts';
 import { serviceHealth, waitHealthy } from '../compose/health.ts';
 import { containerAccess, createStackClient, migrationNetworks, removeMigrationNetwork } from '../compose/stack.ts';
 import { migrationOverridePath } from '../compose/migration-access.ts';
+import { ENV_OVERRIDE_FILE, containerEnvPath, envOverridePath } from './env-transform.ts';
 import type { ComposeClient } from '../compose/client.ts';
 
 type P = StepParams<Config, FerryContext>;
 
-// The app service reads the .env the env-transform step rewrote in place (compose's env_file default,
-// .env.docker, is only a template for stacks set up by hand).
+// The app service loads the canonical env env-transform emitted, plus its override (environment:,
+// extra_hosts, secrets); compose's env_file default, .env.docker, is only a template for stacks set up by hand.
 const client = (p: P) => createStackClient({
-  composeDir: p.ctx.composeDir, project: p.ctx.project, files: p.config.target.files, migrationAccess: false, redactor: p.ctx.redactor,
-  env: { VEDFOLNIR_ENV_FILE: join(p.ctx.appDir, basename(p.config.app.envFile)) },
+  composeDir: p.ctx.composeDir, project: p.ctx.project, migrationAccess: false, redactor: p.ctx.redactor,
+  files: [...p.config.target.files, ...(existsSync(envOverridePath(p.ctx.composeDir)) ? [ENV_OVERRIDE_FILE] : [])],
+  env: { VEDFOLNIR_ENV_FILE: containerEnvPath(p.ctx.composeDir) },
 });
 
 /** Read mysql's settings from inside its container (no port is published any more). */

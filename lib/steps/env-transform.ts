@@ -1,50 +1,65 @@
 /**
- * Step `env-transform`: rewrite the app's .env for the stack (service hosts and ports, secrets moved
- * to `secrets/<name>.txt` as Docker secrets; scheme in lib/env/transform.ts). The original is backed
- * up with its checksum in `<stateDir>/env/` first; `undo` restores it byte for byte and removes only
- * the files the step created. The .env is `<appDir>/<basename of config.app.envFile>`.
+ * Step `env-transform`: emit the app container's environment from the app's .env, which is only read
+ * (byte for byte untouched). Into the compose directory go `app.env` (canonical `KEY=value` lines,
+ * the app service's `env_file`), `docker-compose.app-env.yml` (the `environment:` values the
+ * canonical form cannot carry, `extra_hosts`, the app's secrets) and `secrets/<name>.txt` (0600 in
+ * 0700, owned by the container user; listed in .gitignore and .dockerignore). Rules: lib/env/transform.ts.
+ * The original's bytes and checksum are kept in `<stateDir>/env/` with the list of files the step
+ * created; `undo` removes exactly those.
  */
 import { readFile, stat } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { defineStep } from '../core/step.ts';
 import type { StepParams } from '../core/step.ts';
 import { FerryError } from '../core/errors.ts';
 import type { Config } from '../config/schema.ts';
 import { writeFileAtomic } from '../util/atomic-write.ts';
 import type { FerryContext } from './context.ts';
-import { parseEnv, PLACEHOLDER, SECRETS_MOUNT, secretKeyMatcher, transformEnv, validateEnv } from '../env/index.ts';
-import type { TransformOptions, TransformResult } from '../env/index.ts';
+import { DEFAULT_BIND_KEYS, composeOverride, isCanonicalKey, isCanonicalValue, transformEnv } from '../env/index.ts';
+import type { PathMapping, TransformOptions, TransformResult } from '../env/index.ts';
 import { readEnvBackup, recordCreated, restoreEnvFromBackup, sha256, writeEnvBackup } from './env-backup.ts';
-import type { EnvBackup } from './env-backup.ts';
-import { assertNoSecretConflict, missingSecretPaths, secretFileFindings, secretFileOf, writeSecretFiles } from './env-secrets.ts';
+import {
+  SECRET_FILE_SUFFIX, assertNoSecretConflict, ensureIgnored, missingIgnoreEntries, missingSecretPaths, secretFileFindings, secretFileOf,
+  secretOwnerFor, writeSecretFiles,
+} from './env-secrets.ts';
 
 type P = StepParams<Config, FerryContext>;
+
+/** The canonical env file the app service loads (`env_file`), in the compose directory. */
+export const CONTAINER_ENV_FILE = 'app.env';
+/** The generated compose override for the app service(s), in the compose directory. */
+export const ENV_OVERRIDE_FILE = 'docker-compose.app-env.yml';
+export const containerEnvPath = (composeDir: string): string => join(composeDir, CONTAINER_ENV_FILE);
+export const envOverridePath = (composeDir: string): string => join(composeDir, ENV_OVERRIDE_FILE);
 
 /** Where the step keeps the .env backup (the rollback playbook passes this to `restoreEnvFromBackup`). */
 export const envBackupDir = (stateDir: string): string => join(stateDir, 'env');
 const envPathOf = ({ ctx, config }: P) => join(ctx.appDir, basename(config.app.envFile));
-/**
- * Secrets go to the stack's `secrets/` (compose's `secrets:` read `<composeDir>/secrets/<name>.txt`), so the
- * app and the data services share one password file: compose-prepare, which runs after this step, only
- * generates the passwords the app's .env did not already carry.
- */
-const secretsBase = ({ ctx }: P) => ctx.composeDir;
-const optionsOf = ({ config }: P): TransformOptions => ({
-  file: basename(config.app.envFile), extraSecretKeys: config.app.secretKeys, keepUrlPasswords: config.app.keepUrlPasswords,
+const appServicesOf = ({ config }: P) => (config.target.appServices.length ? config.target.appServices : ['vedfolnir']);
+
+/** The configured volumes, then the design's `./storage:/app/storage` and `./logs/app:/app/logs` from the app's and the stack's side. */
+function pathMappingsOf({ config, ctx }: P): PathMapping[] {
+  const configured = Object.entries(config.app.pathMappings).map(([host, container]) => ({ host, container }));
+  const design = [dirname(config.app.envFile), ctx.appDir].filter((d) => d.startsWith('/'))
+    .flatMap((d) => [{ host: join(d, 'storage'), container: '/app/storage' }, { host: join(d, 'logs'), container: '/app/logs' }]);
+  return [...configured, ...design, { host: join(ctx.composeDir, 'storage'), container: '/app/storage' }, { host: join(ctx.composeDir, 'logs/app'), container: '/app/logs' }];
+}
+
+const optionsOf = (p: P): TransformOptions => ({
+  file: basename(p.config.app.envFile), extraSecretKeys: p.config.app.secretKeys, keepUrlPasswords: p.config.app.keepUrlPasswords,
+  bindKeys: [...DEFAULT_BIND_KEYS, ...p.config.app.bindKeys], pathMappings: pathMappingsOf(p),
 });
 
-interface State { envPath: string; current: Buffer; backup: EnvBackup | undefined; original: Buffer; result: TransformResult }
+interface State { envPath: string; original: Buffer; result: TransformResult; override: string }
 
-/** Read the .env and its backup, transform the original, and register every secret before anything logs. */
+/** Read and transform the original, and register every secret before anything logs. Writes nothing. */
 async function load(p: P): Promise<State> {
   const envPath = envPathOf(p);
-  const current = await readFile(envPath).catch((e: NodeJS.ErrnoException) => {
+  const original = await readFile(envPath).catch((e: NodeJS.ErrnoException) => {
     throw new FerryError('E_ENV_MISSING', `cannot read the app's .env at ${envPath} (${e.code ?? e.message})`, {
-      hint: 'set app.envFile in the config to the file Vedfolnir loads, and check ctx.appDir', cause: e,
+      hint: 'set app.envFile in the config to the file the app loads, and check ctx.appDir', cause: e,
     });
   });
-  const backup = await readEnvBackup(envBackupDir(p.config.stateDir));
-  const original = backup?.original ?? current;
   const text = original.toString('utf8');
   if (!Buffer.from(text, 'utf8').equals(original)) {
     throw new FerryError('E_ENV_ENCODING', `${envPath} is not valid UTF-8`, {
@@ -53,89 +68,119 @@ async function load(p: P): Promise<State> {
   }
   const result = transformEnv(text, optionsOf(p));
   p.ctx.redactor.add(...Object.values(result.secrets));
-  return { envPath, current, backup, original, result };
+  const override = composeOverride({
+    file: basename(envPath), services: appServicesOf(p), environment: result.environment, extraHosts: result.extraHosts,
+    secrets: Object.keys(result.secrets), secretFile: (n) => `./secrets/${n}${SECRET_FILE_SUFFIX}`,
+  });
+  return { envPath, original, result, override };
 }
 
-async function isDone(p: P, s: State): Promise<boolean> {
-  if (s.current.toString('utf8') !== s.result.env) return false;
-  return (await secretFileFindings(secretsBase(p), Object.keys(s.result.secrets), s.result.secrets)).length === 0;
+const owner = (p: P) => secretOwnerFor(p.config.app.containerUser);
+const readText = (path: string) => readFile(path, 'utf8').catch(() => undefined);
+
+/** What on disk differs from the transform's output (empty when the step's effect is in place). */
+async function findings(p: P, s: State): Promise<string[]> {
+  const dir = p.ctx.composeDir;
+  const out: string[] = [];
+  if ((await readText(containerEnvPath(dir))) !== s.result.env) out.push(`${containerEnvPath(dir)} is missing or out of date`);
+  if ((await readText(envOverridePath(dir))) !== s.override) out.push(`${envOverridePath(dir)} is missing or out of date`);
+  out.push(...await secretFileFindings(dir, Object.keys(s.result.secrets), s.result.secrets, owner(p)));
+  if (Object.keys(s.result.secrets).length) out.push(...(await missingIgnoreEntries(dir)).map((f) => `${f} does not list the secrets`));
+  return out.map((f) => p.ctx.redactor.redact(f));
 }
+
+/** The report's lines: every rewritten host, moved secret, mapped path, dropped key, ambiguous line (no values). */
+const reportLines = (s: State) => [
+  ...s.result.changes.map((c) => `${s.envPath}:${c.line} ${c.key} [${c.kind}] ${c.what}`),
+  ...s.result.warnings.map((w) => `warning: ${w}`),
+];
 
 export default defineStep<Config, FerryContext>({
   id: 'env-transform',
-  title: "Rewrite the app's .env for the stack (service hosts, Docker secrets)",
+  title: "Emit the app container's env (canonical env file, compose override, secret files)",
   async fingerprint(p) {
     const s = await load(p);
-    return sha256(`${sha256(s.original)}:${JSON.stringify(optionsOf(p))}`);
+    return sha256(`${sha256(s.original)}:${JSON.stringify(optionsOf(p))}:${JSON.stringify(appServicesOf(p))}`);
   },
   async check(p) {
     const s = await load(p);
-    const done = await isDone(p, s);
-    return { done, reason: done ? `${s.envPath} is already in its stack form` : `${s.envPath} still points at host services or holds secrets` };
+    const f = await findings(p, s);
+    return { done: f.length === 0, reason: f.length ? f.join('; ') : `${containerEnvPath(p.ctx.composeDir)} and its override match ${s.envPath}` };
   },
   async plan(p) {
     const s = await load(p);
-    const files = Object.keys(s.result.secrets).map((n) => secretFileOf(secretsBase(p), n));
+    const dir = p.ctx.composeDir;
+    const files = Object.keys(s.result.secrets).map((n) => secretFileOf(dir, n));
     const details = [
-      s.result.diff || '(no change to the .env)',
+      s.result.diff || '(the container gets exactly what python-dotenv loads)',
+      ...reportLines(s),
       ...(files.length ? ['secret files (0600, directory 0700):', ...files.map((f) => `  ${f}`)] : []),
-      ...(s.result.extraHosts.length ? [`app service extra_hosts: ${s.result.extraHosts.join(', ')}`] : []),
-      ...s.result.warnings.map((w) => `warning: ${w}`),
       ...s.result.problems.map((x) => `problem: ${x.message}`),
     ].join('\n');
     return {
       reads: [s.envPath],
-      changes: [s.envPath, ...files, ...(s.backup ? [] : [join(envBackupDir(p.config.stateDir), 'original.env')])],
+      changes: [containerEnvPath(dir), envOverridePath(dir), ...files, ...(files.length ? await missingIgnoreEntries(dir) : [])],
       details: p.ctx.redactor.redact(details),
-      pending: !(await isDone(p, s)),
+      pending: (await findings(p, s)).length > 0,
     };
   },
   async run(p) {
     const s = await load(p);
     const { envPath, result } = s;
-    for (const w of result.warnings) p.log.warn(w);
-    if (s.backup && !s.current.equals(s.original) && s.current.toString('utf8') !== result.env) {
-      throw new FerryError('E_ENV_CHANGED', `${envPath} was edited since ferry backed it up and transformed it`, {
-        hint: `run the rollback (it restores the backup), or delete ${envBackupDir(p.config.stateDir)} to take the current file as the original`,
-      });
-    }
+    const dir = p.ctx.composeDir;
     if (result.problems.length) {
-      throw new FerryError('E_ENV_INVALID', result.problems[0]?.message ?? 'the transformed .env is not usable', {
+      throw new FerryError('E_ENV_INVALID', result.problems[0]?.message ?? "the app container's env is not usable", {
         hint: 'add or fix the variable in the .env (or the transform rules) and re-run; nothing was written',
         detail: result.problems.map((x) => x.message).join('\n'),
       });
     }
-    await assertNoSecretConflict(secretsBase(p), result.secrets, new Set(s.backup?.manifest.created ?? []));
+    const stateDir = envBackupDir(p.config.stateDir);
+    let backup = await readEnvBackup(stateDir);
+    await assertNoSecretConflict(dir, result.secrets, new Set(backup?.manifest.created ?? []));
     const mode = (await stat(envPath)).mode & 0o777;
-    let backup = s.backup ?? (await writeEnvBackup(envBackupDir(p.config.stateDir), envPath, s.original, mode));
-    backup = await recordCreated(envBackupDir(p.config.stateDir), backup, await missingSecretPaths(secretsBase(p), Object.keys(result.secrets)));
-    await writeSecretFiles(secretsBase(p), result.secrets, new Set(backup.manifest.created));
-    if (s.current.toString('utf8') !== result.env) await writeFileAtomic(envPath, result.env, backup.manifest.mode);
-    for (const c of result.changes) p.log.info(`${envPath}:${c.line} ${c.key}: ${c.what}`);
+    // The original is never written; the backup records what the emitted files were made from.
+    const previous = backup?.manifest.created ?? [];
+    if (!backup || !backup.original.equals(s.original)) backup = await writeEnvBackup(stateDir, envPath, s.original, mode);
+    const missing = async (path: string) => ((await readText(path)) === undefined ? [path] : []);
+    const secretNames = Object.keys(result.secrets);
+    // Recorded before anything is created, so a run killed half-way still undoes what it made.
+    backup = await recordCreated(stateDir, backup, [
+      ...previous,
+      ...await missing(containerEnvPath(dir)), ...await missing(envOverridePath(dir)),
+      ...(secretNames.length ? [...await missingSecretPaths(dir, secretNames), ...(await Promise.all(['.gitignore', '.dockerignore'].map((f) => missing(join(dir, f))))).flat()] : []),
+    ]);
+    if (secretNames.length) {
+      await writeSecretFiles(dir, result.secrets, new Set(backup.manifest.created), owner(p));
+      await ensureIgnored(dir);
+    }
+    if ((await readText(containerEnvPath(dir))) !== result.env) await writeFileAtomic(containerEnvPath(dir), result.env, 0o644);
+    if ((await readText(envOverridePath(dir))) !== s.override) await writeFileAtomic(envOverridePath(dir), s.override, 0o644);
+    for (const line of reportLines(s)) p.log.info(line);
+    const kinds: Record<string, number> = {};
+    for (const c of result.changes) kinds[c.kind] = (kinds[c.kind] ?? 0) + 1;
     return {
       artifacts: [{ path: backup.path, sha256: backup.manifest.sha256, bytes: backup.manifest.bytes }],
       data: {
-        envPath, backupDir: envBackupDir(p.config.stateDir), created: backup.manifest.created,
-        secrets: Object.keys(result.secrets), extraHosts: result.extraHosts, warnings: result.warnings.length,
+        envPath, containerEnv: containerEnvPath(dir), override: envOverridePath(dir), created: backup.manifest.created,
+        secrets: secretNames, extraHosts: result.extraHosts, changes: kinds,
+        report: result.changes.map((c) => ({ line: c.line, key: c.key, kind: c.kind, what: c.what })), warnings: result.warnings,
       },
     };
   },
   async verify(p) {
-    const envPath = envPathOf(p);
-    const text = await readFile(envPath, 'utf8');
-    const doc = parseEnv(text, { file: basename(envPath) });
-    const isSecretKey = secretKeyMatcher(optionsOf(p));
-    const problems = validateEnv(doc, { file: basename(envPath), isSecretKey }).map((x) => x.message);
-    const names = new Set<string>();
-    for (const b of doc.bindings) {
-      if (b.key?.endsWith('_FILE') && isSecretKey(b.key.slice(0, -5)) && b.value?.startsWith(`${SECRETS_MOUNT}/`)) names.add(b.value.slice(SECRETS_MOUNT.length + 1));
-      for (const m of (b.value ?? '').matchAll(PLACEHOLDER)) names.add((m[1] ?? '').toLowerCase());
+    const s = await load(p);
+    const f = await findings(p, s);
+    const backup = await readEnvBackup(envBackupDir(p.config.stateDir));
+    if (backup && !backup.original.equals(s.original)) f.push(`${s.envPath} changed since the container env was emitted from it`);
+    const written = await readText(containerEnvPath(p.ctx.composeDir)) ?? '';
+    for (const [i, line] of written.split('\n').slice(0, -1).entries()) {
+      const eq = line.indexOf('=');
+      if (eq < 1 || !isCanonicalKey(line.slice(0, eq)) || !isCanonicalValue(line.slice(eq + 1))) f.push(`${containerEnvPath(p.ctx.composeDir)}:${i + 1} is not a canonical KEY=value line`);
     }
-    const findings = [...problems, ...(await secretFileFindings(secretsBase(p), [...names]))].map((f) => p.ctx.redactor.redact(f));
-    return { ok: findings.length === 0, findings, report: { envPath, secrets: [...names] } };
+    return { ok: f.length === 0, findings: f.map((x) => p.ctx.redactor.redact(x)), report: { envPath: s.envPath, containerEnv: containerEnvPath(p.ctx.composeDir), secrets: Object.keys(s.result.secrets) } };
   },
   async undo(p) {
     const r = await restoreEnvFromBackup(envBackupDir(p.config.stateDir));
-    p.log.info(r.restored ? `restored the original .env; removed ${r.removed.length} file(s) ferry created` : `the .env already holds the original; removed ${r.removed.length} file(s)`);
+    p.log.info(`${r.restored ? 'restored the original .env; ' : ''}removed ${r.removed.length} file(s) ferry created`);
   },
 });

@@ -19,14 +19,17 @@ describe('the redacted diff of transformEnv', () => {
   it('shows every change and no secret, including short, multi-line and URL-encoded ones', () => {
     const input = [
       'FLASK_SECRET_KEY="multi', 'line-secret-value"', 'PLATFORM_ENCRYPTION_KEY=abc', 'DB_PASSWORD=p@ss',
-      'DATABASE_URL=mysql://u:p%40ss@localhost:3306/d', 'REDIS_URL=redis://:pw@127.0.0.1:6379/0', 'GITHUB_TOKEN=ghp_0123456789', 'A=1', '',
+      'DATABASE_URL=mysql://u:p%40ss@localhost:3306/d', 'REDIS_URL=redis://:pw@127.0.0.1:6379/0', 'GITHUB_TOKEN=ghp_0123456789',
+      'A=1', 'NOTE="two\nlines"', 'UNSET', '',
     ].join('\n');
     const r = transformEnv(input);
     for (const secret of ['multi', 'line-secret-value', 'abc', 'p@ss', 'p%40ss', ':pw@', 'ghp_0123456789']) expect(r.diff).not.toContain(secret);
     expect(r.diff).toContain('-FLASK_SECRET_KEY=•••');
-    expect(r.diff).toContain('+FLASK_SECRET_KEY_FILE="/run/secrets/flask_secret_key"');
+    expect(r.diff).toContain('+FLASK_SECRET_KEY_FILE=/run/secrets/flask_secret_key');
     expect(r.diff).toContain('-DATABASE_URL=mysql://u:•••@localhost:3306/d');
     expect(r.diff).toContain('+DATABASE_URL=mysql://u:•••@mysql:3306/d');
+    expect(r.diff).toContain('+NOTE="two\\nlines" (compose environment:)');
+    expect(r.diff).toContain('-UNSET');
     expect(r.diff).toContain(' A=1');
     expect(transformEnv(r.env).diff).toBe('');
   });

@@ -30,17 +30,24 @@ function runEntrypoint(env: Record<string, string>, secrets: Record<string, stri
 const loaded = (text: string) => Object.fromEntries([...resolveEnv(parseEnv(text))].map(([k, v]) => [k, v ?? '']));
 
 describe('entrypoint-secrets.sh', () => {
-  it('gives the app every original value back, hosts moved to the stack', () => {
-    const input = readFileSync(join(ROOT, 'fixtures/env/vedfolnir-macos/input.env'), 'utf8');
-    const r = transformEnv(input);
-    const { env, status } = runEntrypoint(loaded(r.env), r.secrets, 'vedfolnir');
-    expect(status).toBe(0);
-    const before = loaded(input);
-    expect(env.DATABASE_URL).toBe('mysql+pymysql://vedfolnir:p%40ss@mysql:3306/vedfolnir?charset=utf8mb4');
-    expect(env.REDIS_URL).toBe('redis://:pw@redis:6379/0');
-    expect(env.SESSION_REDIS_URL).toBe('redis://:pw@redis:6379/0');
-    for (const key of ['FLASK_SECRET_KEY', 'PLATFORM_ENCRYPTION_KEY', 'DB_PASSWORD', 'CAPTION_PROMPT', 'OLLAMA_MODEL']) expect(env[key], key).toBe(before[key]);
-    expect(env.OLLAMA_URL).toBe('http://host.docker.internal:11434');
+  it('gives the app every value python-dotenv loads from the original, hosts moved to the stack', () => {
+    for (const c of ['vedfolnir-macos', 'quoting-and-comments', 'secret-shapes', 'crlf-bom', 'interpolation', 'percent-encoding']) {
+      const input = readFileSync(join(ROOT, 'fixtures/env', c, 'input.env'), 'utf8');
+      const r = transformEnv(input);
+      const { env, status, stderr } = runEntrypoint({ ...loaded(r.env), ...r.environment }, r.secrets, c);
+      expect(status, stderr).toBe(0);
+      const seen = Object.fromEntries(Object.entries(env).filter(([k]) => !['PATH', 'FERRY_SECRETS_DIR', 'PWD', 'SHLVL', '_'].includes(k) && !(k.endsWith('_FILE') && k.slice(0, -5) in r.secretFiles)));
+      expect(seen, c).toEqual(r.containerEnv);
+      const before = loaded(input);
+      const rewritten = new Set(r.changes.filter((x) => !['ambiguous', 'duplicate', 'environment', 'secret'].includes(x.kind)).map((x) => x.key));
+      for (const [key, value] of Object.entries(before)) if (!rewritten.has(key)) expect(env[key], `${c}: ${key}`).toBe(value);
+    }
+  });
+
+  it('stops the start, naming the variable and file, when a secret file cannot be read', () => {
+    const r = spawnSync('sh', [SCRIPT, 'true'], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', FERRY_SECRETS_DIR: join(dir, 'none'), FLASK_SECRET_KEY_FILE: '/run/secrets/flask_secret_key' } });
+    expect(r.status).toBe(64);
+    expect(r.stderr.toString()).toMatch(/FLASK_SECRET_KEY_FILE names .*flask_secret_key, which uid \d+ cannot read/u);
   });
 
   it('agrees with rebuildSecretUrls, also on non-ASCII and reserved characters and multi-line secrets', () => {

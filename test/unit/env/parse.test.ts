@@ -58,9 +58,16 @@ describe('expandValue', () => {
   });
 });
 
+/** The container env of a text as validateEnv takes it (values as python-dotenv loads them, with lines). */
+const container = (text: string) => {
+  const doc = parseEnv(text);
+  const values = resolveEnv(doc);
+  return new Map(doc.bindings.filter((b) => b.key !== undefined).map((b) => [b.key as string, { value: values.get(b.key as string) ?? '', line: b.line }]));
+};
+
 describe('validateEnv', () => {
   it('names the missing variable and who needs it, and the line of a bad URL', () => {
-    const problems = validateEnv(parseEnv('FLASK_SECRET_KEY_FILE=/run/secrets/k\nDATABASE_URL=mysql://u@localhost:3306/d\nX=http://h:99999/\n'));
+    const problems = validateEnv(container('FLASK_SECRET_KEY_FILE=/run/secrets/k\nDATABASE_URL=mysql://u@localhost:3306/d\nX=http://h:99999/\n'));
     const messages = problems.map((p) => p.message);
     expect(messages).toContain('.env: REDIS_URL is missing or empty; the app (Flask-Session, RQ) to reach Redis needs it');
     expect(messages).toContain('.env:2: DATABASE_URL still points at localhost; inside the stack use mysql');
@@ -70,7 +77,7 @@ describe('validateEnv', () => {
 
   it('accepts URLs assembled from references', () => {
     const text = 'H=mysql\nDATABASE_URL=mysql://u:${P}@${H}:3306/d\nREDIS_URL=redis://redis:6379/0\nFLASK_SECRET_KEY=a\nPLATFORM_ENCRYPTION_KEY=b\n';
-    expect(validateEnv(parseEnv(text))).toEqual([]);
+    expect(validateEnv(container(text))).toEqual([]);
   });
 });
 

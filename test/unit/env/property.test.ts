@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseEnv, resolveEnv, serializeEnv, transformEnv, withValue } from '../../../lib/env/index.ts';
+import { parse as parseYaml } from 'yaml';
+import { composeValue, isCanonicalValue, parseEnv, rebuildSecretUrls, resolveEnv, serializeEnv, transformEnv } from '../../../lib/env/index.ts';
 import { generateEnvFile, generateValue, prng } from './generate.ts';
 
 const FILES = 400;
@@ -13,9 +14,10 @@ describe('properties over generated .env files (seeded)', () => {
     }
   });
 
-  it('transform is idempotent and keeps every value it does not own', () => {
+  it('transform is idempotent, emits only canonical lines, and keeps every value it does not own', () => {
     const rand = prng(7);
     let moved = 0;
+    let environment = 0;
     for (let i = 0; i < FILES; i++) {
       const text = generateEnvFile(rand);
       const once = transformEnv(text);
@@ -23,31 +25,36 @@ describe('properties over generated .env files (seeded)', () => {
       expect(twice.env, `file #${i}:\n${text}`).toBe(once.env);
       expect(twice.secrets).toEqual({});
       moved += Object.keys(once.secrets).length;
-      // Variables no rule or secret list claims load exactly as before.
+      environment += Object.keys(once.environment).length;
+      for (const line of once.env.split('\n').slice(0, -1)) expect(isCanonicalValue(line.slice(line.indexOf('=') + 1)), line).toBe(true);
+      // What python-dotenv loads from the original, for variables no rule or secret list claims, is what the app sees.
       const before = resolveEnv(parseEnv(text));
-      // …with the secrets exported by the entrypoint (NAME from NAME_FILE), as in the container.
-      const exported = Object.fromEntries(parseEnv(once.env).bindings.filter((b) => b.key?.endsWith('_FILE'))
-        .map((b) => [(b.key as string).slice(0, -5), once.secrets[(b.value ?? '').replace('/run/secrets/', '')]]));
-      const after = resolveEnv(parseEnv(once.env), { environ: exported, override: false });
       for (const key of ['FLASK_ENV', 'LOG_LEVEL', 'APP_NAME', 'CAPTION_PROMPT', 'X', 'a_b']) {
-        if (before.has(key)) expect(after.get(key), `${key} in file #${i}`).toBe(before.get(key));
+        if (before.get(key) !== undefined) expect(once.containerEnv[key], `${key} in file #${i}`).toBe(before.get(key));
+        else expect(once.containerEnv[key]).toBeUndefined();
       }
+      // The emitted files carry exactly the container env: env file + environment, then the entrypoint's secrets.
+      const emitted = Object.fromEntries([...resolveEnv(parseEnv(once.env))].map(([k, v]) => [k, v ?? '']));
+      const rebuilt = rebuildSecretUrls({ ...emitted, ...once.environment }, (n) => once.secrets[n]);
+      for (const key of Object.keys(once.secretFiles)) delete rebuilt[`${key}_FILE`];
+      expect(rebuilt, `file #${i}:\n${text}`).toEqual(once.containerEnv);
     }
     expect(moved).toBeGreaterThan(FILES / 4); // the generator does exercise the secret path
+    expect(environment).toBeGreaterThan(FILES / 4); // …and the non-canonical path
   });
 
-  it('a new value is written so that python-dotenv reads it back exactly', () => {
+  it("every value survives its route: canonical through python-dotenv's reading, the rest through compose's YAML", () => {
     const rand = prng(99);
-    const doc = parseEnv("A=1\nexport B='x' # c\r\nC = \"y\"\n");
-    for (let i = 0; i < 2000; i++) {
+    let canonical = 0;
+    for (let i = 0; i < 3000; i++) {
       const value = generateValue(rand);
-      for (const b of doc.bindings) {
-        const next = withValue(b, value);
-        const reread = parseEnv(next.head + next.rawValue + next.tail).bindings;
-        expect(reread.length).toBe(1);
-        expect(reread[0]?.value, JSON.stringify(value)).toBe(value);
-        expect(reread[0]?.tail).toBe(b.tail);
+      if (isCanonicalValue(value)) {
+        canonical++;
+        expect(parseEnv(`K=${value}\n`).bindings[0]?.value, JSON.stringify(value)).toBe(value);
       }
+      const parsed = parseYaml(`K: ${composeValue(value)}\n`) as { K: string };
+      expect(parsed.K.replace(/\$\$/gu, '$'), JSON.stringify(value)).toBe(value);
     }
+    expect(canonical).toBeGreaterThan(100);
   });
 });
