@@ -43,6 +43,12 @@ else
   apt_install docker-compose
 fi
 
+# python-dotenv: the env tests compare ferry's reading with the real one (compose v1's and the app's reader).
+if ! python3 -c 'import dotenv' >/dev/null 2>&1; then
+  say "installing python3-dotenv"
+  apt_install python3 python3-dotenv
+fi
+
 # --- 3. Images ------------------------------------------------------------------------------------
 # Official images where they can be pulled; else stand-ins built from Debian packages.
 mkdir -p testbed
