@@ -17,7 +17,8 @@ import { exportExpr, readTables, storedColumns, str, type TableInfo } from './ca
 import { keyColumns, keyEquals, rangeChecksum, rangeWhere, rowChecksumExpr, type KeyRange } from './checksum.ts';
 import { rowLineExpr, serverLineSupported } from './row-line.ts';
 import { exportSchema, type DatabaseSchema } from './schema-export.ts';
-import type { DefinerPolicy } from './definer.ts';
+import { DEFAULT_DEFINER_POLICY, type DefinerPolicy } from './definer.ts';
+import { exportAccounts, type AppAccount } from './accounts.ts';
 import { describeSchema, type SchemaFacts } from './describe.ts';
 import { openSnapshot } from './snapshot.ts';
 import { readServerFacts } from './server.ts';
@@ -31,6 +32,8 @@ export interface ExportOptions {
   readonly dir: string;
   readonly parallelism?: number;
   readonly definer?: DefinerPolicy;
+  /** The app's accounts to carry besides every DEFINER (accounts.ts): the users its .env names, plus any configured. */
+  readonly accounts?: readonly AppAccount[];
   /** Target size of one chunk file. Default 8 MiB (small enough to load a big table's chunks in parallel). */
   readonly chunkBytes?: number;
   readonly progress?: Progress;
@@ -59,10 +62,11 @@ export async function exportMysql(o: ExportOptions): Promise<Manifest> {
       const facts: Record<string, SchemaFacts> = {};
       for (const db of o.databases) {
         facts[db] = await describeSchema(snap.workers[0]!, db);
-        schemas.push(await exportSchema(snap.workers[0]!, db, o.definer ?? { mode: 'rewrite', account: '`root`@`%`' }));
+        schemas.push(await exportSchema(snap.workers[0]!, db, o.definer ?? DEFAULT_DEFINER_POLICY));
         tables.push(...(await readTables(snap.workers[0]!, db)));
       }
       tables.sort((a, b) => b.approxBytes - a.approxBytes);
+      await exportAccounts(snap.workers[0]!, partial, o.databases, o.definer ?? DEFAULT_DEFINER_POLICY, o.accounts ?? []);
       const ddlOf = new Map(schemas.flatMap((s) => s.objects.filter((x) => x.kind === 'table').map((x) => [`${s.database}.${x.name}`, x.ddl] as const)));
       const totalRows = Number(str(estimate[0]?.r));
       const done = { rows: 0, bytes: 0 };

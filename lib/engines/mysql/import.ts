@@ -15,6 +15,8 @@ import { rangeChecksum } from './checksum.ts';
 import { loadChunk, type LoadPath } from './load-chunk.ts';
 import { readManifest, type ChunkEntry, type Manifest, type TableEntry } from './manifest.ts';
 import { readServerFacts } from './server.ts';
+import { accountSql, readAccountsExport } from './accounts.ts';
+import { applyAccounts, applyObjectGrants } from './accounts-apply.ts';
 import { dataLoadSqlMode, groupWarnings, MAX_WARNINGS, type LoadWarning, type LoadWarningGroup } from './load-warnings.ts';
 import { createObjects } from './objects.ts';
 import { addDeferredKeys, splitDeferred } from './deferred-keys.ts';
@@ -37,6 +39,19 @@ export interface ImportOptions {
   readonly deferKeys?: boolean;
   /** Notes for the report ("local_infile was OFF: enabled for the migration"). */
   readonly note?: (message: string) => void;
+  /** The password of a carried account whose plugin the target lacks (from the stack's secret file), if known. */
+  readonly passwordFor?: (account: { user: string; host: string }) => Promise<string | undefined>;
+}
+
+/** What happened to a carried account (no hash or password in it). */
+export interface AccountOutcome {
+  readonly account: string;
+  readonly action: 'keep' | 'create' | 'create-with-password' | 'cannot';
+  readonly reason: string;
+  /** The statements run, credentials as placeholders. */
+  readonly statements: readonly string[];
+  /** Grants not carried (global, other databases, roles), with why. */
+  readonly notCarried: readonly string[];
 }
 
 export interface ImportResult {
@@ -48,12 +63,16 @@ export interface ImportResult {
   readonly seconds: number;
   /** Warnings the loads raised on values the target holds exactly, once per table, column and code (this run's and earlier runs'). */
   readonly warnings: readonly LoadWarningGroup[];
+  /** The accounts the objects and the app need (accounts.ts). */
+  readonly accounts: readonly AccountOutcome[];
 }
 
 interface ImportState {
   readonly export: string; readonly target: string; loaded: Record<string, string>;
   /** Per chunk file: the warnings its accepted load raised. */
   warnings?: Record<string, LoadWarning[]>;
+  /** Accounts this import created (`user@host`); any other account on the target is never touched. */
+  accounts?: string[];
 }
 
 export async function importMysql(o: ImportOptions): Promise<ImportResult> {
@@ -102,9 +121,23 @@ export async function importMysql(o: ImportOptions): Promise<ImportResult> {
     await Promise.all(Array.from({ length: parallelism }, () => withConnection(pool, async (c) => {
       for (let t = tables.shift(); t; t = tables.shift()) await addDeferredKeys(c, t.db, t.name, t.keys);
     })));
+    // Accounts before the objects that name them as DEFINER; grants on objects once they exist.
+    const x = await readAccountsExport(o.dir);
+    state.accounts ??= [];
+    const owned = new Set(state.accounts);
+    const plans = await withConnection(pool, (c) => applyAccounts(c, x, {
+      owned, own: async (k) => { if (!owned.has(k)) { owned.add(k); state.accounts!.push(k); await save(); await saving; } },
+      ...(o.passwordFor ? { passwordFor: o.passwordFor } : {}),
+    }));
     await withConnection(pool, (c) => createObjects(c, m));
+    await withConnection(pool, (c) => applyObjectGrants(c, x, owned));
+    const accounts: AccountOutcome[] = plans.map((p) => ({
+      account: accountSql(p.account), action: p.action, reason: p.reason, statements: p.statements,
+      notCarried: p.account.notCarried.map((n) => `${n.grant} (${n.why})`),
+    }));
+    for (const a of accounts) for (const n of a.notCarried) o.note?.(`${a.account}: not carried: ${n}`);
     const warnings = groupWarnings(Object.values(state.warnings ?? {}).flat());
-    return { via, chunksLoaded: total.loaded, chunksSkipped: total.skipped, rows: total.done, bytes: total.bytes, seconds: (performance.now() - started) / 1000, warnings };
+    return { via, chunksLoaded: total.loaded, chunksSkipped: total.skipped, rows: total.done, bytes: total.bytes, seconds: (performance.now() - started) / 1000, warnings, accounts };
   } finally {
     for (const s of restore) await pool.query(s).catch(() => undefined);
     await pool.end();

@@ -1,7 +1,8 @@
 /**
- * Verify a target against an export: schema equality (modulo DEFINER), exact row counts, every chunk's
- * server-side checksum recomputed on the target, AUTO_INCREMENT values; with the source at hand, each
- * mismatched chunk is bisected down to the differing key range and rows. One report entry per table.
+ * Verify a target against an export: schema equality, exact row counts, every chunk's server-side
+ * checksum recomputed on the target, AUTO_INCREMENT values, the carried accounts and their grants, and
+ * who each object runs as (DEFINER, SQL SECURITY); with the source at hand, each mismatched chunk is
+ * bisected down to the differing key range and rows. One report entry per table.
  */
 import type { Pool } from 'mysql2/promise';
 import { noProgress, type Progress } from '../../core/progress.ts';
@@ -9,8 +10,10 @@ import { connectMysql, q, type MysqlTarget } from './connect.ts';
 import { str } from './catalog.ts';
 import { rangeChecksum } from './checksum.ts';
 import { bisectRange, describeRange, type RangeDifference } from './bisect.ts';
-import { describeSchema, diffSchema } from './describe.ts';
+import { describeSchema, diffSchema, type SchemaFacts } from './describe.ts';
 import { readManifest, type TableEntry } from './manifest.ts';
+import { readAccountsExport, type ObjectSecurity } from './accounts.ts';
+import { verifyAccounts } from './accounts-apply.ts';
 
 export interface VerifyOptions {
   readonly target: MysqlTarget;
@@ -39,6 +42,8 @@ export interface TableVerdict {
 export interface VerifyReport {
   readonly ok: boolean;
   readonly schema: readonly string[];
+  /** Accounts, grants and object DEFINER / SQL SECURITY differences (empty when they match). */
+  readonly accounts: readonly string[];
   readonly tables: readonly TableVerdict[];
   /** One line per finding, for the step's VerifyResult. */
   readonly findings: readonly string[];
@@ -52,7 +57,8 @@ export async function verifyMysql(o: VerifyOptions): Promise<VerifyReport> {
   const target = await connectMysql(o.target, { connections: parallelism + 1 });
   let source: Pool | undefined;
   try {
-    const schemaCheck = Promise.all(m.schemas.map(async (s) => diffSchema(s.database, m.facts[s.database] ?? {}, await describeSchema(target, s.database))));
+    const carried = await readAccountsExport(o.dir);
+    const schemaCheck = Promise.all(m.schemas.map(async (s) => diffSchema(s.database, expectedFacts(m.facts[s.database] ?? {}, s.database, carried.objects), await describeSchema(target, s.database))));
     const work = m.tables.flatMap((t) => t.chunks.map((c) => ({ t, c })));
     const bad = new Map<TableEntry, Array<(typeof work)[number]['c']>>();
     const actual = new Map<TableEntry, number>();
@@ -71,9 +77,10 @@ export async function verifyMysql(o: VerifyOptions): Promise<VerifyReport> {
       }
     }));
     const schema = (await schemaCheck).flat();
+    const accounts = await verifyAccounts(target, carried);
     if (bad.size && o.source) source = await connectMysql(o.source, { connections: 2 });
     const tables: TableVerdict[] = [];
-    const findings = [...schema];
+    const findings = [...schema, ...accounts];
     for (const t of m.tables) {
       const name = `${t.table.database}.${t.table.name}`;
       const chunks = bad.get(t) ?? [];
@@ -95,11 +102,21 @@ export async function verifyMysql(o: VerifyOptions): Promise<VerifyReport> {
       }
       if (ai !== t.autoIncrement) findings.push(`${name}: AUTO_INCREMENT is ${ai ?? 'unset'} on the target, ${t.autoIncrement ?? 'unset'} on the source`);
     }
-    return { ok: findings.length === 0, schema, tables, findings, seconds: (performance.now() - started) / 1000 };
+    return { ok: findings.length === 0, schema, accounts, tables, findings, seconds: (performance.now() - started) / 1000 };
   } finally {
     await target.end();
     await source?.end();
   }
+}
+
+/** The source's schema facts as the target must show them: a view stripped of its DEFINER runs as INVOKER. */
+function expectedFacts(facts: SchemaFacts, database: string, objects: readonly ObjectSecurity[]): SchemaFacts {
+  const out = { ...facts };
+  for (const v of objects.filter((x) => x.kind === 'view' && x.database === database && x.security)) {
+    const k = `view ${v.name}`;
+    if (out[k]) out[k] = out[k].replace(/^(DEFINER|INVOKER) /, `${v.security} `);
+  }
+  return out;
 }
 
 /** From SHOW CREATE TABLE (information_schema caches it for a day on MySQL 8). */
