@@ -2,6 +2,7 @@
  * Connections to a Redis endpoint through ioredis, failing fast with errors that name host:port and the
  * ACL user (never the password) and say what to do.
  */
+import { createConnection, type Socket } from 'node:net';
 import { Redis } from 'ioredis';
 import { FerryError } from '../../core/errors.ts';
 import type { RedisEndpoint } from './endpoint.ts';
@@ -47,6 +48,26 @@ export async function connectRedis(ep: RedisEndpoint, opts: ConnectOptions = {})
     redis.disconnect();
     throw toRedisError(lastError ?? e, ep);
   }
+}
+
+/**
+ * A plain TCP connection for the engine's lean RESP paths (the DUMP pipe, the RDB fetch over SYNC),
+ * which speak RESP themselves (AUTH included); failures are FerryErrors naming the endpoint.
+ */
+export async function connectSocket(ep: RedisEndpoint, connectTimeoutMs = 10_000): Promise<Socket> {
+  const sock = createConnection({ host: ep.host, port: ep.port });
+  try {
+    await new Promise<void>((res, rej) => {
+      const timer = setTimeout(() => rej(new Error(`connect timeout after ${connectTimeoutMs} ms`)), connectTimeoutMs);
+      sock.once('connect', () => { clearTimeout(timer); sock.off('error', rej); res(); });
+      sock.once('error', (e) => { clearTimeout(timer); rej(e); });
+    });
+  } catch (e) {
+    sock.destroy();
+    throw toRedisError(e, ep);
+  }
+  sock.setNoDelay(true);
+  return sock;
 }
 
 /** Map a connection or AUTH failure to a FerryError naming the endpoint. */

@@ -4,13 +4,13 @@
  * `$EOF:<40-byte mark>` form, streaming to a file with its sha256. The source's files need not be
  * reachable. The file appears only when complete (temp file, fsync, rename).
  */
-import { createConnection, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { createHash } from 'node:crypto';
 import { mkdir, open, rename, unlink } from 'node:fs/promises';
 import { FerryError } from '../../core/errors.ts';
 import { fsyncDir } from '../../util/atomic-write.ts';
 import type { RedisEndpoint } from './endpoint.ts';
-import { describeEndpoint, toRedisError } from './connect.ts';
+import { connectSocket, describeEndpoint, toRedisError } from './connect.ts';
 import { dirname } from 'node:path';
 
 export interface RdbFile {
@@ -51,13 +51,11 @@ class Reader {
 
 /** Fetch the RDB of `ep` into `path`. */
 export async function fetchRdb(ep: RedisEndpoint, path: string, signal?: AbortSignal): Promise<RdbFile> {
-  const sock = createConnection({ host: ep.host, port: ep.port });
+  const sock = await connectSocket(ep);
   const onAbort = () => sock.destroy(new Error('aborted'));
   signal?.addEventListener('abort', onAbort, { once: true });
   const tmp = `${path}.partial`;
   try {
-    await new Promise<void>((res, rej) => { sock.once('connect', res); sock.once('error', rej); });
-    sock.setNoDelay(true);
     const rd = new Reader(sock);
     const call = async (...args: string[]) => { sock.write(resp(...args)); return rd.line(); };
     if (ep.password) {

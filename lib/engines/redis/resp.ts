@@ -5,9 +5,9 @@
  * batch of a few thousand commands costs one write and one parse loop. Everything else (preflight,
  * verify, the chunked rewrite) keeps using ioredis.
  */
-import { createConnection, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import type { RedisEndpoint } from './endpoint.ts';
-import { toRedisError } from './connect.ts';
+import { connectSocket, toRedisError } from './connect.ts';
 
 export type Reply = Buffer | number | null | RespError | Reply[];
 
@@ -125,10 +125,8 @@ export class RespPipe {
 
   /** Connect, AUTH and SELECT `db`; failures are FerryErrors naming the endpoint. */
   static async open(ep: RedisEndpoint, db = 0): Promise<RespPipe> {
-    const sock = createConnection({ host: ep.host, port: ep.port });
+    const sock = await connectSocket(ep);
     try {
-      await new Promise<void>((res, rej) => { sock.once('connect', res); sock.once('error', rej); });
-      sock.setNoDelay(true);
       const pipe = new RespPipe(sock);
       const hello: string[][] = [];
       if (ep.password) hello.push(['AUTH', ...(ep.username ? [ep.username] : []), ep.password]);
