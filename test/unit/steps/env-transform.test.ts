@@ -1,7 +1,8 @@
 /**
- * The env-transform step on a scratch app directory: plan changes nothing, run writes the golden
- * .env and 0600 secrets, check/verify see it, a second run changes nothing, a killed run resumes,
- * undo restores the original byte for byte and removes only what the step created.
+ * The env-transform step on a scratch app directory (also the compose directory): plan changes
+ * nothing, run leaves the original byte for byte and emits the golden app.env, the override and 0600
+ * secrets owned by the container user, check/verify see it, a second run changes nothing, a killed run
+ * resumes, undo removes only what the step created.
  */
 import { chmod, mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -16,7 +17,7 @@ import { noProgress } from '../../../lib/core/progress.ts';
 import type { StepParams } from '../../../lib/core/step.ts';
 import { Redactor } from '../../../lib/util/redact.ts';
 import type { FerryContext } from '../../../lib/steps/context.ts';
-import step, { envBackupDir } from '../../../lib/steps/env-transform.ts';
+import step, { CONTAINER_ENV_FILE, ENV_OVERRIDE_FILE, envBackupDir } from '../../../lib/steps/env-transform.ts';
 import { readEnvBackup, recordCreated, restoreEnvFromBackup, writeEnvBackup } from '../../../lib/steps/env-backup.ts';
 import { missingSecretPaths } from '../../../lib/steps/env-secrets.ts';
 
@@ -28,7 +29,7 @@ let appDir: string;
 let logs: LogRecord[];
 let p: StepParams<Config, FerryContext>;
 
-function params(overrides: { secretKeys?: string[] } = {}): StepParams<Config, FerryContext> {
+function params(overrides: { secretKeys?: string[]; pathMappings?: Record<string, string> } = {}): StepParams<Config, FerryContext> {
   const redactor = new Redactor();
   const config = { ...configSchema.parse({ source: {}, app: { envFile: '/Users/me/vedfolnir/.env', ...overrides }, target: { composeDir: '.', project: 'test' } }), stateDir: join(root, 'state') } as Config;
   const ctx = { mode: 'migrate', redactor, source: {}, target: {}, services: {}, artifactsDir: join(root, 'state/artifacts'), project: 'test', composeDir: appDir, appDir } as FerryContext;
@@ -58,35 +59,49 @@ beforeEach(async () => {
 afterEach(() => rm(root, { recursive: true, force: true }));
 
 describe('env-transform', () => {
+  const emitted = () => readFile(join(appDir, CONTAINER_ENV_FILE));
+
   it('plans without changing anything and shows no secret', async () => {
     const before = await snapshot(root);
     const plan = await step.plan(p);
     expect(await snapshot(root)).toEqual(before);
     expect(plan.pending).toBe(true);
-    expect(plan.changes).toContain(join(appDir, 'secrets/mysql_password.txt'));
+    expect(plan.changes).toEqual(expect.arrayContaining([join(appDir, CONTAINER_ENV_FILE), join(appDir, ENV_OVERRIDE_FILE), join(appDir, 'secrets/mysql_password.txt'), join(appDir, '.gitignore')]));
+    expect(plan.changes).not.toContain(join(appDir, '.env'));
     expect(plan.details).toContain('+DB_HOST=mysql');
-    expect(plan.details).toContain('extra_hosts: host.docker.internal:host-gateway');
+    expect(plan.details).toContain('OLLAMA_URL [host] host localhost:11434 → host.docker.internal:11434');
     for (const v of Object.values(await secretsOf('vedfolnir-macos'))) if (v.length >= 4) expect(plan.details).not.toContain(v);
   });
 
-  it('writes the golden .env and 0600 secrets in a 0700 directory, then check and verify hold', async () => {
+  it('leaves the original untouched and emits the golden app.env, the override and 0600 secrets the app user owns', async () => {
+    const original = await readFile(join(appDir, '.env'));
     expect((await step.check!(p)).done).toBe(false);
     const out = await step.run(p);
-    expect(await readFile(join(appDir, '.env'))).toEqual(await fixture('vedfolnir-macos', 'expected.env'));
+    expect(await readFile(join(appDir, '.env'))).toEqual(original);
     expect((await stat(join(appDir, '.env'))).mode & 0o777).toBe(0o640);
+    expect(await emitted()).toEqual(await fixture('vedfolnir-macos', 'expected.env'));
+    const override = await readFile(join(appDir, ENV_OVERRIDE_FILE), 'utf8');
+    expect(override).toContain('  "vedfolnir":\n    environment:\n      "CAPTION_PROMPT": "Describe this image for a screen reader user.\\nBe concise');
+    expect(override).toContain('    extra_hosts:\n      - "host.docker.internal:host-gateway"');
+    expect(override).toContain('  "redis_password":\n    file: "./secrets/redis_password.txt"');
     expect((await stat(join(appDir, 'secrets'))).mode & 0o777).toBe(0o700);
     for (const [name, value] of Object.entries(await secretsOf('vedfolnir-macos'))) {
       const file = join(appDir, 'secrets', `${name}.txt`);
       expect(await readFile(file, 'utf8')).toBe(value);
-      expect((await stat(file)).mode & 0o777).toBe(0o600);
+      const s = await stat(file);
+      expect(s.mode & 0o777).toBe(0o600);
+      if (process.platform === 'linux') expect([s.uid, s.gid]).toEqual([10001, 10001]);
     }
+    expect(await readFile(join(appDir, '.gitignore'), 'utf8')).toContain('\n/secrets/\n');
+    expect(await readFile(join(appDir, '.dockerignore'), 'utf8')).toContain('\nsecrets\n');
     expect(out?.artifacts?.[0]?.path).toBe(join(root, 'state/env/original.env'));
     expect(await readFile(join(root, 'state/env/original.env.sha256'), 'utf8')).toMatch(new RegExp(`^${out?.artifacts?.[0]?.sha256}  original.env\n$`, 'u'));
     expect(await step.check!(params())).toMatchObject({ done: true });
     expect(await step.verify!(params())).toMatchObject({ ok: true, findings: [] });
     expect(await step.plan(params())).toMatchObject({ pending: false });
     const logged = logs.map((l) => l.message).join('\n');
-    expect(logged).toContain('DATABASE_URL: host localhost:3306 → mysql:3306; password → secret mysql_password');
+    expect(logged).toContain(`${join(appDir, '.env')}:17 DATABASE_URL [url-password] password → secret mysql_password`);
+    expect(logged).toContain('CAPTION_PROMPT [environment]');
     for (const v of Object.values(await secretsOf('vedfolnir-macos'))) expect(logged).not.toContain(v.length >= 4 ? v : `:${v}@`);
   });
 
@@ -97,16 +112,18 @@ describe('env-transform', () => {
     expect(await snapshot(root)).toEqual(after);
   });
 
-  it('undo restores the original byte for byte and removes only what it created; twice is safe', async () => {
+  it('undo removes only what it created (the original never changed); twice is safe', async () => {
     await mkdir(join(appDir, 'secrets'), { mode: 0o700 });
     await writeFile(join(appDir, 'secrets/unrelated.txt'), 'keep me');
     await writeFile(join(appDir, 'secrets/mysql_password.txt'), 'p@ss', { mode: 0o600 }); // same value: not ours, kept
-    const before = await snapshot(appDir);
+    await writeFile(join(appDir, '.gitignore'), 'node_modules\n');
     await step.run(p);
     await step.undo!(params());
-    expect(await snapshot(appDir)).toEqual(before);
+    const after = await snapshot(appDir);
+    expect(Object.keys(after).sort()).toEqual(['.env', '.gitignore', 'secrets', 'secrets/mysql_password.txt', 'secrets/unrelated.txt']);
+    expect(await readFile(join(appDir, '.gitignore'), 'utf8')).toBe('node_modules\n# ferry: secret files (0600)\n/secrets/\n'); // appended, kept
     await step.undo!(params());
-    expect(await snapshot(appDir)).toEqual(before);
+    expect(await snapshot(appDir)).toEqual(after);
   });
 
   it('undo removes the secrets directory it created', async () => {
@@ -126,7 +143,7 @@ describe('env-transform', () => {
     await writeFile(join(appDir, 'secrets/mysql_password.txt'), 'p@', { mode: 0o600 }); // torn write of a file the step created
     expect((await step.check!(p)).done).toBe(false);
     await step.run(params());
-    expect(await readFile(join(appDir, '.env'))).toEqual(await fixture('vedfolnir-macos', 'expected.env'));
+    expect(await emitted()).toEqual(await fixture('vedfolnir-macos', 'expected.env'));
     expect(await step.verify!(params())).toMatchObject({ ok: true });
     expect(await readFile(join(appDir, 'secrets/mysql_password.txt'), 'utf8')).toBe('p@ss');
     await step.undo!(params());
@@ -140,6 +157,16 @@ describe('env-transform', () => {
     const e = await step.run(p).catch((x: unknown) => x);
     expect(isFerryError(e) && e.code).toBe('E_ENV_PARSE');
     expect((e as Error).message).toMatch(/^\.env:2:8: /u);
+    expect(await snapshot(root)).toEqual(before);
+  });
+
+  it('writes nothing for a secret it cannot place, and names the key only', async () => {
+    await writeFile(join(appDir, '.env'), await fixture('bad-secret-unplaceable', 'input.env'));
+    const before = await snapshot(root);
+    const e = await step.run(p).catch((x: unknown) => x);
+    expect(isFerryError(e) && e.code).toBe('E_ENV_SECRET_PLACE');
+    expect((e as Error).message).toContain('payment-gateway_TOKEN');
+    expect(JSON.stringify(e)).not.toContain('tok_abcdef');
     expect(await snapshot(root)).toEqual(before);
   });
 
@@ -162,23 +189,30 @@ describe('env-transform', () => {
     expect(await snapshot(root)).toEqual(before);
   });
 
-  it('refuses to run over a .env edited since the backup', async () => {
+  it('follows an original edited after the run: check sees it, a re-run emits from the new bytes', async () => {
     await step.run(p);
-    await writeFile(join(appDir, '.env'), 'DATABASE_URL=mysql://x@mysql/d\n');
-    const e = await step.run(params()).catch((x: unknown) => x);
-    expect(isFerryError(e) && e.code).toBe('E_ENV_CHANGED');
+    const edited = `${(await fixture('vedfolnir-macos', 'input.env')).toString()}EXTRA=1\n`;
+    await writeFile(join(appDir, '.env'), edited);
+    expect((await step.check!(params())).done).toBe(false);
+    expect((await step.verify!(params())).findings).toContain(`${join(appDir, '.env')} changed since the container env was emitted from it`);
+    await step.run(params());
+    expect((await emitted()).toString()).toMatch(/\nEXTRA=1\n$/u);
+    expect(await readFile(join(appDir, '.env'), 'utf8')).toBe(edited);
+    expect(await step.verify!(params())).toMatchObject({ ok: true });
   });
 
-  it('verify reports loose modes and missing secret files', async () => {
+  it('verify reports loose modes, a wrong owner, missing secret files and a non-canonical line', async () => {
     await step.run(p);
     await chmod(join(appDir, 'secrets/flask_secret_key.txt'), 0o644);
     await rm(join(appDir, 'secrets/redis_password.txt'));
+    await writeFile(join(appDir, CONTAINER_ENV_FILE), `${(await emitted()).toString()}BAD="quoted"\n`);
     const v = await step.verify!(params());
     expect(v.ok).toBe(false);
-    expect(v.findings).toEqual([
+    expect(v.findings).toEqual(expect.arrayContaining([
       `${join(appDir, 'secrets/flask_secret_key.txt')} has mode 644, expected 600`,
       `${join(appDir, 'secrets/redis_password.txt')} is missing`,
-    ]);
+      `${join(appDir, CONTAINER_ENV_FILE)}:29 is not a canonical KEY=value line`,
+    ]));
   });
 
   it('restoreEnvFromBackup works from the backup alone and refuses a corrupt one', async () => {
@@ -189,10 +223,10 @@ describe('env-transform', () => {
     await writeFile(join(dir, 'original.env'), 'tampered');
     const e = await restoreEnvFromBackup(dir).catch((x: unknown) => x);
     expect(isFerryError(e) && e.code).toBe('E_ENV_BACKUP_CORRUPT');
-    expect(await readFile(join(appDir, '.env'))).toEqual(await fixture('vedfolnir-macos', 'expected.env'));
     await writeFile(join(dir, 'original.env'), original);
-    expect(await restoreEnvFromBackup(dir)).toMatchObject({ restored: true });
+    expect(await restoreEnvFromBackup(dir)).toMatchObject({ restored: false });
     expect(await readFile(join(appDir, '.env'))).toEqual(original);
+    expect(await readdir(appDir)).toEqual(['.env']);
   });
 
   it('keeps its fingerprint across the run (it is computed from the original)', async () => {
@@ -202,7 +236,7 @@ describe('env-transform', () => {
     expect(await step.fingerprint!(params({ secretKeys: ['OLLAMA_MODEL'] }))).not.toBe(before);
   });
 
-  it('refuses a .env that is not UTF-8 rather than corrupt it', async () => {
+  it('refuses a .env that is not UTF-8 rather than misread it', async () => {
     await writeFile(join(appDir, '.env'), Buffer.from('DATABASE_URL=mysql://u@localhost/d\nNAME=caf\xe9\n', 'latin1'));
     const before = await snapshot(root);
     const e = await step.run(p).catch((x: unknown) => x);
@@ -210,11 +244,15 @@ describe('env-transform', () => {
     expect(await snapshot(root)).toEqual(before);
   });
 
-  it('moves the configured extra secret keys', async () => {
-    await writeFile(join(appDir, '.env'), `${(await fixture('vedfolnir-macos', 'input.env')).toString()}SENTRY_DSN=https://abcd1234@sentry.example/1\n`);
-    const q = params({ secretKeys: ['SENTRY_DSN'] });
+  it('moves the configured extra secret keys and maps the configured host paths', async () => {
+    await writeFile(join(appDir, '.env'), `${(await fixture('vedfolnir-macos', 'input.env')).toString()}SENTRY_DSN=https://abcd1234@sentry.example/1\nEXPORTS=/Volumes/data/exports/x\nUPLOADS=/Users/me/vedfolnir/storage/uploads\n`);
+    const q = params({ secretKeys: ['SENTRY_*'], pathMappings: { '/Volumes/data/exports': '/app/exports' } });
     await step.run(q);
     expect(await readFile(join(appDir, 'secrets/sentry_dsn.txt'), 'utf8')).toBe('https://abcd1234@sentry.example/1');
-    expect(await readFile(join(appDir, '.env'), 'utf8')).toContain('SENTRY_DSN_FILE=/run/secrets/sentry_dsn\n');
+    const env = (await emitted()).toString();
+    expect(env).toContain('SENTRY_DSN_FILE=/run/secrets/sentry_dsn\n');
+    expect(env).toContain('EXPORTS=/app/exports/x\n');
+    expect(env).toContain('UPLOADS=/app/storage/uploads\n'); // the design's ./storage volume, from app.envFile's directory
+    expect(await readFile(join(appDir, ENV_OVERRIDE_FILE), 'utf8')).toContain('"sentry_dsn"');
   });
 });
