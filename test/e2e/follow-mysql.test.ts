@@ -84,7 +84,7 @@ async function accounts(ep: MysqlTarget, user: string): Promise<number> {
 
 const CHILD = `
   const { followMysql } = await import(${JSON.stringify(fileURLToPath(new URL('../../lib/engines/mysql/follow.ts', import.meta.url)))});
-  process.stdout.write('ready\n');
+  process.stdout.write('ready\\n');
   const s = await followMysql(JSON.parse(process.env.FERRY_FOLLOW_OPTIONS));
   process.stdout.write(JSON.stringify(s));
 `;
