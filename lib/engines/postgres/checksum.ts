@@ -1,0 +1,86 @@
+/**
+ * One checksum algorithm on both sides, computed by the servers: a key range's checksum is its row count
+ * and the sum (numeric, exact, order-independent) of `hashtextextended(ROW(stored columns)::text, 0)` —
+ * a 64-bit hash of each row's text form, fast (no md5 per row) and available from PostgreSQL 11. The text
+ * form is fixed by the session settings every ferry connection runs (connect.ts: UTC, ISO dates,
+ * extra_float_digits 3, hex bytea), so the same rows give the same sum on any server ≥ 12 (float output
+ * changed in 12). hashtextextended hashes bytes: equal on little-endian hosts (x86-64, arm64).
+ *
+ * Key ranges are `(lo, hi]` over the primary key, compared as a row value; text-like key columns compare
+ * with COLLATE "C" so a range holds the same rows under a glibc and an ICU/macOS collation.
+ */
+import type pg from 'pg';
+import { qi, ql, qn } from './connect.ts';
+import { storedColumns, type TableInfo } from './catalog.ts';
+
+/** `lo` exclusive, `hi` inclusive; each the key's column values in text form; null is unbounded. */
+export interface KeyRange {
+  readonly lo: readonly string[] | null;
+  readonly hi: readonly string[] | null;
+}
+
+export const WHOLE: KeyRange = { lo: null, hi: null };
+
+export interface RangeSum {
+  readonly rows: number;
+  /** Decimal text of the hash sum ('0' when empty). */
+  readonly sum: string;
+}
+
+export function rowHashExpr(t: TableInfo): string {
+  return `hashtextextended(ROW(${storedColumns(t).map((c) => qi(c.name)).join(', ')})::text, 0)`;
+}
+
+function keyCols(t: TableInfo) {
+  return t.key.map((k) => t.columns.find((c) => c.name === k)!);
+}
+
+/** The key as a row value expression (collatable parts in "C"). */
+export function keyExpr(t: TableInfo): string {
+  return `ROW(${keyCols(t).map((c) => (c.collatable ? `${qi(c.name)} COLLATE "C"` : qi(c.name))).join(', ')})`;
+}
+
+/** The key's columns as text, in key order (for SELECT lists). */
+export function keyTextSelect(t: TableInfo): string {
+  return keyCols(t).map((c, i) => `${qi(c.name)}::text AS k${i}`).join(', ');
+}
+
+/** ORDER BY for the key that matches `keyExpr`'s comparison. */
+export function keyOrder(t: TableInfo): string {
+  return keyCols(t).map((c) => (c.collatable ? `${qi(c.name)} COLLATE "C"` : qi(c.name))).join(', ');
+}
+
+function keyLiteral(t: TableInfo, values: readonly string[]): string {
+  return `ROW(${keyCols(t).map((c, i) => `${ql(values[i]!)}::${c.type}${c.collatable ? ' COLLATE "C"' : ''}`).join(', ')})`;
+}
+
+/** WHERE clause of a range (`true` for the whole table). */
+export function rangeWhere(t: TableInfo, r: KeyRange): string {
+  const parts: string[] = [];
+  if (r.lo) parts.push(`${keyExpr(t)} > ${keyLiteral(t, r.lo)}`);
+  if (r.hi) parts.push(`${keyExpr(t)} <= ${keyLiteral(t, r.hi)}`);
+  return parts.length ? parts.join(' AND ') : 'true';
+}
+
+/** Count and hash sum of a range, in the client's current transaction (the export's snapshot). */
+export async function rangeChecksum(c: pg.Client, t: TableInfo, r: KeyRange): Promise<RangeSum> {
+  const res = await c.query<{ n: string; s: string }>(
+    `SELECT count(*)::text AS n, coalesce(sum(${rowHashExpr(t)}), 0)::text AS s FROM ONLY ${qn(t.schema, t.name)} WHERE ${rangeWhere(t, r)}`);
+  return { rows: Number(res.rows[0]!.n), sum: res.rows[0]!.s };
+}
+
+/** Each row's key (text) and hash in a small range: what bisection compares at the end. */
+export async function rowHashes(c: pg.Client, t: TableInfo, r: KeyRange, limit: number): Promise<Map<string, string>> {
+  const res = await c.query<Record<string, string>>(
+    `SELECT ${keyTextSelect(t)}, ${rowHashExpr(t)}::text AS h FROM ONLY ${qn(t.schema, t.name)} WHERE ${rangeWhere(t, r)} ORDER BY ${keyOrder(t)} LIMIT ${limit}`);
+  const out = new Map<string, string>();
+  for (const row of res.rows) out.set(JSON.stringify(t.key.map((_, i) => row[`k${i}`])), row.h!);
+  return out;
+}
+
+/** Human form of a range: `id in (100, 200]`, `(a, b) in (…]`. */
+export function describeRange(t: TableInfo, r: KeyRange): string {
+  const k = t.key.length === 1 ? t.key[0]! : `(${t.key.join(', ')})`;
+  const v = (x: readonly string[] | null, open: string) => (x ? (x.length === 1 ? x[0]! : `(${x.join(', ')})`) : open);
+  return t.key.length ? `${k} in (${v(r.lo, '-∞')}, ${v(r.hi, '+∞')}]` : 'whole table (no primary key)';
+}

@@ -1,0 +1,175 @@
+/**
+ * Export: one snapshot shared by the workers and pg_dump; the schema as pg_dump's pre-data and post-data;
+ * each table streamed with `COPY … TO STDOUT` through ferry into chunk files of about `chunkBytes`, cut
+ * at primary-key ranges, each range's checksum computed by the server in the same snapshot; sequences,
+ * roles, materialized views to refresh, large objects. Written to `<dir>.partial` and renamed into place
+ * at the end, so `dir` is always whole. Never changes the source (read-only transactions).
+ */
+import { createWriteStream } from 'node:fs';
+import { mkdir, rename, rm, statfs } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { dirname, join } from 'node:path';
+import type pg from 'pg';
+import { to as copyTo } from 'pg-copy-streams';
+import { FerryError } from '../../core/errors.ts';
+import { noProgress, type Progress } from '../../core/progress.ts';
+import { writeFileAtomic } from '../../util/atomic-write.ts';
+import { isPrivilegeError, privilegeError, qi, qn, type PgTarget } from './connect.ts';
+import { readLargeObjects, readMatviews, readSequences, readTables, storedColumns, type TableInfo } from './catalog.ts';
+import { rangeChecksum, rangeWhere, type KeyRange } from './checksum.ts';
+import { planChunks } from './chunks.ts';
+import { describeSchema } from './describe.ts';
+import { chunkFile, MANIFEST_FORMAT, POST_DATA, PRE_DATA, ROLES_FILE, writeManifest, type ChunkEntry, type Manifest } from './manifest.ts';
+import { readRoles } from './roles.ts';
+import { choosePgDump, dumpSection } from './schema-dump.ts';
+import { readServerFacts } from './server.ts';
+import { openSnapshot } from './snapshot.ts';
+
+export interface ExportOptions {
+  readonly source: PgTarget;
+  /** Artifact directory (replaced as a whole at the end). */
+  readonly dir: string;
+  /** Workers reading chunks at once. Default 2. */
+  readonly parallelism?: number;
+  /** Target size of one chunk. Default 32 MiB of table. */
+  readonly chunkBytes?: number;
+  readonly progress?: Progress;
+  readonly signal?: AbortSignal;
+}
+
+/** What the export account needs (superuser additionally carries role password hashes). */
+export const EXPORT_GRANT = 'GRANT CONNECT ON DATABASE {db} TO {user}; GRANT pg_read_all_data TO {user}  -- PostgreSQL ≥ 14; before: GRANT SELECT ON ALL TABLES IN SCHEMA <each schema> TO {user}';
+
+export async function exportPostgres(o: ExportOptions): Promise<Manifest> {
+  const parallelism = Math.max(1, o.parallelism ?? 2);
+  const progress = o.progress ?? noProgress;
+  const chunkBytes = o.chunkBytes ?? 32 << 20;
+  const partial = `${o.dir}.partial`;
+  const snap = await openSnapshot(o.source, parallelism);
+  try {
+    const lead = snap.leader;
+    const server = await readServerFacts(lead);
+    await assertDiskSpace(dirname(o.dir), server.databaseBytes, o.source);
+    const tool = await choosePgDump(server.major, o.source);
+    await rm(partial, { recursive: true, force: true });
+    await mkdir(join(partial, 'schema'), { recursive: true });
+    const files: Record<string, string> = {};
+    const put = async (rel: string, text: string, mode = 0o644) => {
+      await writeFileAtomic(join(partial, rel), text, mode);
+      files[rel] = createHash('sha256').update(text).digest('hex');
+    };
+    await put(PRE_DATA, await dumpSection(tool, o.source, 'pre-data', snap.id, o.signal));
+    await put(POST_DATA, await dumpSection(tool, o.source, 'post-data', snap.id, o.signal));
+    const facts = await describeSchema(lead);
+    const roles = await readRoles(lead, server.superuser);
+    await put(ROLES_FILE, JSON.stringify(roles.roles, null, 1) + '\n', 0o600);
+    const tables = await readTables(lead);
+    const sequences = await readSequences(lead);
+    const matviews = await readMatviews(lead);
+    // Work items: every chunk of every table, biggest tables first, so the tail is short.
+    tables.sort((a, b) => b.bytes - a.bytes);
+    const jobs: Array<{ t: TableInfo; range: KeyRange; index: number; out: ChunkEntry[] }> = [];
+    const perTable = new Map<TableInfo, ChunkEntry[]>();
+    for (const t of tables) {
+      const ranges = await planChunks(lead, t, chunkBytes);
+      const out: ChunkEntry[] = [];
+      perTable.set(t, out);
+      ranges.forEach((range, index) => jobs.push({ t, range, index, out }));
+    }
+    const totalEst = tables.reduce((s, t) => s + Math.max(0, t.estRows), 0);
+    const done = { rows: 0, bytes: 0 };
+    let next = 0;
+    await Promise.all(snap.workers.map(async (w) => {
+      for (let job = jobs[next++]; job; job = jobs[next++]) {
+        o.signal?.throwIfAborted();
+        const entry = await exportChunk(w, job.t, job.range, job.index, partial);
+        job.out[job.index] = entry;
+        done.rows += entry.rows; done.bytes += entry.bytes;
+        progress.update({ unit: 'rows', done: done.rows, total: Math.max(totalEst, done.rows), bytes: done.bytes, label: `table ${job.t.schema}.${job.t.name}` });
+      }
+    }));
+    const largeObjects = await exportLargeObjects(lead, partial);
+    const entries = tables.map((t) => {
+      const chunks = perTable.get(t)!;
+      return { table: t, rows: sum(chunks.map((c) => c.rows)), bytes: sum(chunks.map((c) => c.bytes)), chunks };
+    }).sort((a, b) => `${a.table.schema}.${a.table.name}`.localeCompare(`${b.table.schema}.${b.table.name}`));
+    const manifest: Manifest = {
+      format: MANIFEST_FORMAT, createdAt: new Date().toISOString(),
+      source: { host: o.source.host, port: o.source.port, user: o.source.user, database: o.source.database },
+      server, snapshot: { id: snap.id, workers: snap.workers.length }, pgDump: tool.label, facts,
+      roles: { names: roles.roles.map((r) => r.name), hashes: roles.hashes, notCarried: roles.roles.flatMap((r) => r.dropped.map((d) => `${r.name} ${d}`)) },
+      tables: entries, sequences, matviews, largeObjects, files,
+      totals: { rows: sum(entries.map((e) => e.rows)), bytes: sum(entries.map((e) => e.bytes)), chunks: sum(entries.map((e) => e.chunks.length)) },
+    };
+    await writeManifest(partial, manifest);
+    await rm(o.dir, { recursive: true, force: true });
+    await rename(partial, o.dir);
+    return manifest;
+  } catch (e) {
+    await rm(partial, { recursive: true, force: true }).catch(() => undefined);
+    throw isPrivilegeError(e) ? privilegeError(e, o.source, `exporting ${o.source.database}`, EXPORT_GRANT) : e;
+  } finally {
+    await snap.close();
+  }
+}
+
+/** The COPY statement for a range: the table itself when whole, else a SELECT of the range. */
+export function copyOutSql(t: TableInfo, range: KeyRange): string {
+  const cols = storedColumns(t).map((c) => qi(c.name)).join(', ');
+  if (!range.lo && !range.hi) return `COPY ${qn(t.schema, t.name)} (${cols}) TO STDOUT`;
+  return `COPY (SELECT ${cols} FROM ONLY ${qn(t.schema, t.name)} WHERE ${rangeWhere(t, range)}) TO STDOUT`;
+}
+
+/** Stream one range into its file (sha256 on the way), then its checksum in the same snapshot. */
+async function exportChunk(w: pg.Client, t: TableInfo, range: KeyRange, index: number, dir: string): Promise<ChunkEntry> {
+  const file = chunkFile(t.schema, t.name, index);
+  await mkdir(join(dir, dirname(file)), { recursive: true });
+  const hash = createHash('sha256');
+  let bytes = 0;
+  const tap = new Transform({ transform(b: Buffer, _e, cb) { hash.update(b); bytes += b.length; cb(null, b); } });
+  const stream = w.query(copyTo(copyOutSql(t, range)));
+  await pipeline(stream, tap, createWriteStream(join(dir, file)));
+  const sum = await rangeChecksum(w, t, range);
+  if (sum.rows !== stream.rowCount) {
+    throw new FerryError('E_PG_EXPORT', `${t.schema}.${t.name}: COPY streamed ${stream.rowCount} rows but the snapshot counts ${sum.rows}`, { hint: 'this is a bug in ferry: keep the output for a report' });
+  }
+  return { ...range, file, rows: sum.rows, bytes, sha256: hash.digest('hex'), checksum: sum.sum };
+}
+
+const LO_PIECE = 1 << 20;
+
+/** Each large object into `large-objects/<oid>.bin`, read in 1 MiB pieces (memory flat). */
+async function exportLargeObjects(c: pg.Client, dir: string): Promise<Manifest['largeObjects']> {
+  const out: Array<Manifest['largeObjects'][number]> = [];
+  const los = await readLargeObjects(c);
+  if (los.length) await mkdir(join(dir, 'large-objects'), { recursive: true });
+  for (const lo of los) {
+    const file = join('large-objects', `${lo.oid}.bin`);
+    const hash = createHash('sha256');
+    const ws = createWriteStream(join(dir, file));
+    for (let off = 0; off < lo.bytes; off += LO_PIECE) {
+      const r = await c.query<{ b: Buffer }>('SELECT lo_get($1::oid, $2::int8, $3::int4) AS b', [lo.oid, off, LO_PIECE]);
+      hash.update(r.rows[0]!.b);
+      if (!ws.write(r.rows[0]!.b)) await new Promise<void>((res) => ws.once('drain', () => res()));
+    }
+    await new Promise<void>((res, rej) => ws.end((e?: Error | null) => (e ? rej(e) : res())));
+    out.push({ ...lo, file, sha256: hash.digest('hex') });
+  }
+  return out;
+}
+
+async function assertDiskSpace(dir: string, need: number, t: PgTarget): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  const s = await statfs(dir);
+  const free = s.bavail * s.bsize;
+  if (free < need * 1.1) {
+    throw new FerryError('E_DISK_SPACE', `${dir} has ${mib(free)} free; the export of ${t.host}:${t.port}/${t.database} needs about ${mib(need)}`, {
+      hint: 'free space there or point the state directory at a larger disk',
+    });
+  }
+}
+
+const mib = (b: number) => `${Math.round(b / 1048576)} MiB`;
+const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);

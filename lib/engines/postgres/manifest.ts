@@ -1,0 +1,90 @@
+/**
+ * The artifact directory: `manifest.json` (server facts, schema facts, per-table chunks with row counts,
+ * server-side checksums and sha256s, sequences, roles, large objects), `SHA256SUMS` of every file,
+ * `schema/pre-data.sql`, `schema/post-data.sql`, `roles.json` (0600: password hashes),
+ * `data/<schema>/<table>.<n>.copy` (COPY text format) and `large-objects/<oid>.bin`. Written last and
+ * atomically: no manifest, no artifact. It is also the rollback backup; `tar` packs it as it is.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { FerryError } from '../../core/errors.ts';
+import { writeFileAtomic } from '../../util/atomic-write.ts';
+import type { KeyRange } from './checksum.ts';
+import type { LargeObjectInfo, SequenceState, TableInfo } from './catalog.ts';
+import type { ServerFacts } from './server.ts';
+
+export const MANIFEST_FILE = 'manifest.json';
+export const MANIFEST_FORMAT = 'ferry-postgres/1';
+
+export interface ChunkEntry extends KeyRange {
+  /** Path relative to the artifact directory. */
+  readonly file: string;
+  readonly rows: number;
+  readonly bytes: number;
+  readonly sha256: string;
+  /** Server-side hash sum of the range in the snapshot (checksum.ts). */
+  readonly checksum: string;
+}
+
+export interface TableEntry {
+  readonly table: TableInfo;
+  readonly rows: number;
+  readonly bytes: number;
+  readonly chunks: readonly ChunkEntry[];
+}
+
+export interface Manifest {
+  readonly format: typeof MANIFEST_FORMAT;
+  readonly createdAt: string;
+  readonly source: { readonly host: string; readonly port: number; readonly user: string; readonly database: string };
+  readonly server: ServerFacts;
+  readonly snapshot: { readonly id: string; readonly workers: number };
+  /** Which pg_dump wrote the schema files. */
+  readonly pgDump: string;
+  /** Sorted schema facts (describe.ts) read in the snapshot. */
+  readonly facts: readonly string[];
+  readonly roles: { readonly names: readonly string[]; readonly hashes: boolean; readonly notCarried: readonly string[] };
+  readonly tables: readonly TableEntry[];
+  readonly sequences: readonly SequenceState[];
+  readonly matviews: ReadonlyArray<{ readonly schema: string; readonly name: string }>;
+  readonly largeObjects: ReadonlyArray<LargeObjectInfo & { readonly file: string; readonly sha256: string }>;
+  /** sha256 of every non-chunk file (schema, roles). */
+  readonly files: Readonly<Record<string, string>>;
+  readonly totals: { readonly rows: number; readonly bytes: number; readonly chunks: number };
+}
+
+export const PRE_DATA = 'schema/pre-data.sql';
+export const POST_DATA = 'schema/post-data.sql';
+export const ROLES_FILE = 'roles.json';
+
+export async function writeManifest(dir: string, m: Manifest): Promise<void> {
+  const lines = [
+    ...Object.entries(m.files).map(([f, h]) => `${h}  ${f}`),
+    ...m.tables.flatMap((t) => t.chunks.map((c) => `${c.sha256}  ${c.file}`)),
+    ...m.largeObjects.map((l) => `${l.sha256}  ${l.file}`),
+  ];
+  await writeFileAtomic(join(dir, 'SHA256SUMS'), lines.join('\n') + '\n');
+  await writeFileAtomic(join(dir, MANIFEST_FILE), JSON.stringify(m, null, 1) + '\n');
+}
+
+/** Read and sanity-check a manifest; errors name the file. */
+export async function readManifest(dir: string): Promise<Manifest> {
+  const path = join(dir, MANIFEST_FILE);
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    throw new FerryError('E_PG_ARTIFACT', `No PostgreSQL export at ${path}`, { hint: 'run the export step first (or point artifactsDir at an existing export)', cause: e });
+  }
+  const m = JSON.parse(text) as Manifest;
+  if (m.format !== MANIFEST_FORMAT) {
+    throw new FerryError('E_PG_ARTIFACT', `${path} has format ${String(m.format)}, expected ${MANIFEST_FORMAT}`, { hint: 'export again with this version of ferry' });
+  }
+  return m;
+}
+
+/** Chunk file name: identifiers percent-encoded, so any name makes a safe, unique path. */
+export function chunkFile(schema: string, table: string, index: number): string {
+  const safe = (s: string) => s.replace(/[^A-Za-z0-9_-]/g, (ch) => `%${Buffer.from(ch).toString('hex')}`);
+  return join('data', safe(schema), `${safe(table)}.${String(index).padStart(5, '0')}.copy`);
+}
