@@ -48,6 +48,12 @@ export async function withConnection<T>(pool: Pool, fn: (c: PoolConnection) => P
   try { return await fn(c); } finally { c.release(); }
 }
 
+/** One short-lived connection to `target` (a pool of one, ended afterwards): for facts, freeze and settings reads. */
+export async function withMysql<T>(target: MysqlTarget, fn: (c: PoolConnection) => Promise<T>): Promise<T> {
+  const pool = await connectMysql(target, { connections: 1 });
+  try { return await withConnection(pool, fn); } finally { await pool.end().catch(() => undefined); }
+}
+
 const where = (t: MysqlTarget) => `${t.user}@${t.host}:${t.port}`;
 
 /** A mysql2 connect error as a FerryError naming the server and account. */

@@ -9,13 +9,9 @@ import { join } from 'node:path';
 import type { PoolConnection } from 'mysql2/promise';
 import type { FreezeRecord } from '../../core/engine.ts';
 import { writeFileAtomic } from '../../util/atomic-write.ts';
-import { connectMysql, withConnection, type MysqlTarget } from './connect.ts';
+import { withMysql, type MysqlTarget } from './connect.ts';
 
-/** Run `fn` on one connection to `ep` (through the engine's one connect), closed afterwards. */
-export async function withMysql<T>(ep: MysqlTarget, fn: (c: PoolConnection) => Promise<T>): Promise<T> {
-  const pool = await connectMysql(ep, { connections: 1 });
-  try { return await withConnection(pool, fn); } finally { await pool.end().catch(() => undefined); }
-}
+export { withMysql };
 
 export async function mysqlReadOnly(c: PoolConnection): Promise<boolean> {
   const [rows] = await c.query('SELECT @@global.read_only AS ro');

@@ -50,6 +50,12 @@ export async function connectRedis(ep: RedisEndpoint, opts: ConnectOptions = {})
   }
 }
 
+/** Run `fn` on one connection to `ep` (with its error listener), disconnected afterwards. */
+export async function withRedis<T>(ep: RedisEndpoint, fn: (r: Redis) => Promise<T>, opts: ConnectOptions = {}): Promise<T> {
+  const r = await connectRedis(ep, { name: 'ferry', ...opts });
+  try { return await fn(r); } finally { r.disconnect(); }
+}
+
 /**
  * A plain TCP connection for the engine's lean RESP paths (the DUMP pipe, the RDB fetch over SYNC),
  * which speak RESP themselves (AUTH included); failures are FerryErrors naming the endpoint.

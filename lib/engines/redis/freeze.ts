@@ -8,17 +8,11 @@ import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import type { FreezeRecord } from '../../core/engine.ts';
 import { writeFileAtomic } from '../../util/atomic-write.ts';
-import { connectRedis } from './connect.ts';
+import { withRedis } from './connect.ts';
 import type { RedisEndpoint } from './endpoint.ts';
 import { DEFAULT_REDIS_PAUSE_MS } from './options.ts';
 
-export { DEFAULT_REDIS_PAUSE_MS };
-
-/** Run `fn` on one connection to `ep` (through the engine's one connect, with its error listener), closed afterwards. */
-export async function withRedis<T>(ep: RedisEndpoint, fn: (r: Redis) => Promise<T>): Promise<T> {
-  const r = await connectRedis(ep, { name: 'ferry-freeze' });
-  try { return await fn(r); } finally { r.disconnect(); }
-}
+export { DEFAULT_REDIS_PAUSE_MS, withRedis };
 
 /** Pause writes for `ms`; returns the epoch ms the pause ends at. */
 export async function pauseRedisWrites(r: Redis, ms = DEFAULT_REDIS_PAUSE_MS): Promise<number> {
