@@ -57,8 +57,11 @@ function errCode(e: unknown): string | undefined {
   return (e as NodeJS.ErrnoException | undefined)?.code;
 }
 
-/** Raw entries (unhashed) in tree order. */
-function* walkRaw(root: string, report: ScanReport, normalize: 'none' | 'nfc'): Generator<ManifestEntry & { abs: Buffer }> {
+/** ferry's own staging directory at a target's root: never part of a tree. */
+export const STAGING_DIR = '.ferry-staging';
+
+/** Raw entries (unhashed, stat only) in tree order. */
+export function* scanTree(root: string, report: ScanReport, normalize: 'none' | 'nfc' = 'none'): Generator<ManifestEntry & { abs: Buffer }> {
   const rootBuf = Buffer.from(root);
   const firstName = new Map<string, Buffer>(); // dev:ino → first path of a multiply-linked inode
   const nonRoot = typeof process.getuid === 'function' && process.getuid() !== 0;
@@ -90,6 +93,7 @@ function* walkRaw(root: string, report: ScanReport, normalize: 'none' | 'nfc'): 
     const top = stack[stack.length - 1]!;
     if (top.i >= top.names.length) { stack.pop(); continue; }
     const name = top.names[top.i++]!;
+    if (stack.length === 1 && name.equals(STAGING)) continue;
     const path = joinRel(top.rel, name);
     const abs = joinRel(rootBuf, path);
     let st: Stats;
@@ -139,6 +143,8 @@ function* walkRaw(root: string, report: ScanReport, normalize: 'none' | 'nfc'): 
   }
 }
 
+const STAGING = Buffer.from(STAGING_DIR);
+
 function canAccess(abs: Buffer, mode: number): boolean {
   try { accessSync(abs, mode); return true; } catch { return false; }
 }
@@ -171,7 +177,7 @@ export async function* walkTree(root: string, report: ScanReport, opts: WalkOpti
     }
     return undefined;
   };
-  const raw = walkRaw(root, report, opts.normalize ?? 'none');
+  const raw = scanTree(root, report, opts.normalize ?? 'none');
   async function* withPrevious(): AsyncGenerator<[ManifestEntry & { abs: Buffer }, ManifestEntry | undefined]> {
     for (const e of raw) {
       opts.signal?.throwIfAborted();

@@ -1,0 +1,209 @@
+/**
+ * Copy into a bind-mounted host directory: direct writes, several files in flight. Each file is written
+ * to `<target>/.ferry-staging/<n>`, given its owner, mode and mtime, then renamed into place, so a name
+ * on the target is always a complete file and a killed run resumes by running again: an entry whose
+ * type, size and mtime already match is skipped (a size match with another mtime is confirmed by hash).
+ * What the target holds that the manifest does not (deleted on the source since the bulk pass) goes.
+ */
+import { chmodSync, chownSync, lchownSync, lstatSync, mkdirSync, readlinkSync, renameSync, rmSync, symlinkSync, utimesSync, lutimesSync, linkSync, type Stats } from 'node:fs';
+import { copyFile, open, rm, statfs, mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { FerryError } from '../../core/errors.ts';
+import { writeFileAtomic } from '../../util/atomic-write.ts';
+import { hashFile } from './hash.ts';
+import { readManifest, targetPathOf, type ManifestEntry } from './manifest.ts';
+import { orderedMap } from './ordered.ts';
+import { comparePaths, joinRel, showPath } from './paths.ts';
+import { emptyScanReport, scanTree, STAGING_DIR } from './walk.ts';
+
+export interface CopyOptions {
+  readonly sourceRoot: string;
+  readonly manifest: string;
+  readonly targetRoot: string;
+  readonly owner?: { uid: number; gid: number } | undefined;
+  readonly normalize: 'none' | 'nfc';
+  readonly concurrency: number;
+  /** `<stateDir>/copy-progress.json`. */
+  readonly progressFile: string;
+  readonly signal?: AbortSignal;
+  readonly onProgress?: (done: { files: number; bytes: number }) => void;
+}
+
+export interface CopyResult {
+  readonly entries: number;
+  /** Files written (new or changed). */
+  readonly copied: number;
+  readonly bytes: number;
+  /** Entries already right on the target. */
+  readonly skipped: number;
+  /** Entries whose owner, mode or mtime alone were fixed. */
+  readonly fixed: number;
+  /** Target paths removed because the source no longer has them. */
+  readonly removed: readonly string[];
+}
+
+/** A file's mtime as ferry sets it: mid-millisecond, so the whole milliseconds read back unchanged. */
+export function mtimeSeconds(ms: number): number {
+  return (ms + 0.5) / 1000;
+}
+
+/** Manifest entries in the target's order (differs from the source's only when names are normalised). */
+export async function* byTargetPath(manifest: string, normalize: 'none' | 'nfc'): AsyncGenerator<ManifestEntry> {
+  if (normalize === 'none') { yield* readManifest(manifest); return; }
+  const all: ManifestEntry[] = [];
+  for await (const e of readManifest(manifest)) all.push(e);
+  all.sort((a, b) => comparePaths(targetPathOf(a), targetPathOf(b)));
+  yield* all;
+}
+
+export async function copyToBind(o: CopyOptions): Promise<CopyResult> {
+  const root = Buffer.from(o.targetRoot);
+  await mkdir(o.targetRoot, { recursive: true });
+  // 1. What is there already: extras to remove, bytes already in place (for the space check).
+  const extras: Buffer[] = [];
+  let need = 0, present = 0;
+  {
+    const want = byTargetPath(o.manifest, o.normalize)[Symbol.asyncIterator]();
+    let head = await want.next();
+    for (const t of scanTree(o.targetRoot, emptyScanReport())) {
+      while (!head.done && comparePaths(targetPathOf(head.value), t.path) < 0) { need += head.value.type === 'file' ? head.value.size : 0; head = await want.next(); }
+      if (!head.done && comparePaths(targetPathOf(head.value), t.path) === 0) {
+        if (head.value.type === 'file') { if (t.type === 'file' && t.size === head.value.size) present += t.size; else need += head.value.size; }
+        head = await want.next();
+      } else if (!extras.some((x) => isUnder(t.path, x))) extras.push(t.path);
+    }
+    for (; !head.done; head = await want.next()) need += head.value.type === 'file' ? head.value.size : 0;
+  }
+  const fs = await statfs(o.targetRoot);
+  const avail = fs.bavail * fs.bsize;
+  if (need > avail) {
+    throw new FerryError('E_FILES_NO_SPACE', `target ${o.targetRoot} has ${mib(avail)} free, the copy needs ${mib(need)} more`, {
+      hint: 'free space on the target filesystem (or point the store at a larger one), then run again; nothing was copied',
+    });
+  }
+  for (const x of extras) rmSync(joinRel(root, x), { recursive: true, force: true });
+  // 2. The copy.
+  const staging = join(o.targetRoot, STAGING_DIR);
+  await rm(staging, { recursive: true, force: true });
+  await mkdir(staging, { mode: 0o700 });
+  let seq = 0, copied = 0, bytes = 0, skipped = 0, fixed = 0, entries = 0;
+  const dirs: ManifestEntry[] = [];
+  const hardlinks: ManifestEntry[] = [];
+  const own = (e: ManifestEntry) => o.owner ?? { uid: e.uid, gid: e.gid };
+  let lastSave = Date.now();
+  const step = async (e: ManifestEntry): Promise<void> => {
+    o.signal?.throwIfAborted();
+    entries++;
+    const dest = joinRel(root, targetPathOf(e));
+    const st = lstatOrNull(dest);
+    const { uid, gid } = own(e);
+    if (e.type === 'dir') {
+      if (st && !st.isDirectory()) rmSync(dest, { force: true });
+      if (!st || !st.isDirectory()) mkdirSync(dest, { mode: 0o700 });
+      chownSync(dest, uid, gid);
+      dirs.push(e);
+      return;
+    }
+    if (e.type === 'hardlink') { hardlinks.push(e); return; }
+    if (e.type === 'symlink') {
+      if (st?.isSymbolicLink() && readlinkSync(dest, { encoding: 'buffer' }).equals(e.link!)) {
+        if (st.uid !== uid || st.gid !== gid) { lchownSync(dest, uid, gid); fixed++; } else skipped++;
+        return;
+      }
+      const tmp = join(staging, `${seq++}`);
+      symlinkSync(e.link!, tmp);
+      lchownSync(tmp, uid, gid);
+      lutimesSync(tmp, mtimeSeconds(e.mtimeMs), mtimeSeconds(e.mtimeMs));
+      replace(tmp, dest, st);
+      copied++;
+      return;
+    }
+    if (st?.isFile() && st.size === e.size) {
+      const sameTime = Math.floor(st.mtimeMs) === e.mtimeMs;
+      if (sameTime || (await hashFile(dest, st.size, o.signal)) === e.sha256) {
+        const metaOk = sameTime && (st.mode & 0o7777) === e.mode && st.uid === uid && st.gid === gid;
+        if (metaOk) { skipped++; return; }
+        chownSync(dest, uid, gid); chmodSync(dest, e.mode); utimesSync(dest, mtimeSeconds(e.mtimeMs), mtimeSeconds(e.mtimeMs));
+        fixed++;
+        return;
+      }
+    }
+    const tmp = join(staging, `${seq++}`);
+    const src = joinRel(Buffer.from(o.sourceRoot), e.path);
+    if (e.sparse) await copySparse(src, tmp, e.size); else await copyFile(src, tmp);
+    chownSync(tmp, uid, gid); chmodSync(tmp, e.mode); utimesSync(tmp, mtimeSeconds(e.mtimeMs), mtimeSeconds(e.mtimeMs));
+    replace(tmp, dest, lstatOrNull(dest));
+    copied++;
+    bytes += e.size;
+    o.onProgress?.({ files: copied, bytes });
+    if (Date.now() - lastSave > 2000) { lastSave = Date.now(); await saveProgress(o.progressFile, { entries, copied, bytes, skipped, fixed, done: false }); }
+  };
+  for await (const _ of orderedMap(readManifest(o.manifest), o.concurrency, step)) { /* in order, errors surface here */ }
+  for (const e of hardlinks) {
+    const dest = joinRel(root, targetPathOf(e));
+    const first = joinRel(root, e.link!); // the first name's target path equals its source path unless normalised
+    const st = lstatOrNull(dest), fst = lstatSync(first);
+    if (st && st.ino === fst.ino && st.dev === fst.dev) { skipped++; continue; }
+    const tmp = join(staging, `${seq++}`);
+    linkSync(first, tmp);
+    replace(tmp, dest, st);
+    copied++;
+  }
+  // Directories last, deepest first: writing their children moved their mtimes.
+  for (let i = dirs.length - 1; i >= 0; i--) {
+    const e = dirs[i]!;
+    const dest = joinRel(root, targetPathOf(e));
+    chmodSync(dest, e.mode);
+    utimesSync(dest, mtimeSeconds(e.mtimeMs), mtimeSeconds(e.mtimeMs));
+  }
+  await rm(staging, { recursive: true, force: true });
+  const result = { entries, copied, bytes, skipped, fixed, removed: extras.map(showPath) };
+  await saveProgress(o.progressFile, { ...result, removed: result.removed.length, done: true });
+  return result;
+}
+
+function isUnder(path: Buffer, dir: Buffer): boolean {
+  return path.length > dir.length && path[dir.length] === 0x2f && path.subarray(0, dir.length).equals(dir);
+}
+
+function lstatOrNull(p: Buffer): Stats | null {
+  try { return lstatSync(p); } catch (e) { if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null; throw e; }
+}
+
+/** Rename `tmp` over `dest`; a directory in the way (the type changed on the source) goes first. */
+function replace(tmp: string, dest: Buffer, st: Stats | null): void {
+  if (st?.isDirectory()) rmSync(dest, { recursive: true, force: true });
+  renameSync(tmp, dest);
+}
+
+const BLOCK = 64 * 1024;
+const ZERO = Buffer.alloc(BLOCK);
+
+/** Copy a sparse file: all-zero blocks are skipped (left as holes), the length set at the end. */
+async function copySparse(src: Buffer, dest: string, size: number): Promise<void> {
+  const [r, w] = await Promise.all([open(src, 'r'), open(dest, 'w', 0o600)]);
+  try {
+    const buf = Buffer.alloc(16 * BLOCK);
+    for (let pos = 0; pos < size;) {
+      const { bytesRead } = await r.read(buf, 0, buf.length, pos);
+      if (bytesRead === 0) break;
+      for (let off = 0; off < bytesRead; off += BLOCK) {
+        const n = Math.min(BLOCK, bytesRead - off);
+        const block = buf.subarray(off, off + n);
+        if (!block.equals(ZERO.subarray(0, n))) await w.write(block, 0, n, pos + off);
+      }
+      pos += bytesRead;
+    }
+    await w.truncate(size);
+  } finally {
+    await Promise.all([r.close(), w.close()]);
+  }
+}
+
+async function saveProgress(file: string, data: Record<string, unknown>): Promise<void> {
+  await writeFileAtomic(file, JSON.stringify({ ...data, at: new Date().toISOString() }) + '\n');
+}
+
+function mib(n: number): string {
+  return `${(n / 1048576).toFixed(1)} MiB`;
+}

@@ -1,0 +1,106 @@
+/**
+ * Copy into a named volume: one tar stream through a helper container. The volume is listed first
+ * (`find -printf`, and its free space), so a re-run — or a run after a kill — sends only entries whose
+ * type, size, mtime, mode or owner differ (tar sets a file's mtime after its last byte, so a file cut
+ * by a kill never looks done), and removes what the source no longer has. Sparse files get their holes
+ * back with `fallocate --dig-holes` in the helper.
+ */
+import { lstat } from 'node:fs/promises';
+import { FerryError } from '../../core/errors.ts';
+import { writeFileAtomic } from '../../util/atomic-write.ts';
+import type { CopyOptions, CopyResult } from './copy-bind.ts';
+import { HELPER_MOUNT, runHelper, type HelperSpec } from './helper.ts';
+import { readManifest, targetPathOf, type ManifestEntry } from './manifest.ts';
+import { joinRel, showPath } from './paths.ts';
+import { paxMs, tarStream, type TarItem } from './tar.ts';
+
+export interface VolumeCopyOptions extends Omit<CopyOptions, 'targetRoot'> {
+  readonly helper: HelperSpec;
+}
+
+export interface VolumeStat { type: string; size: number; mtimeMs: number; mode: number; uid: number; gid: number; ino: number; link: Buffer; seen?: boolean }
+
+const LIST_SCRIPT = `df -P -B1 ${HELPER_MOUNT} | awk 'NR==2{print $4}'; find ${HELPER_MOUNT} -mindepth 1 -printf '%y\\0%s\\0%T@\\0%m\\0%U\\0%G\\0%i\\0%l\\0%P\\0'`;
+
+/** The volume's entries by path (latin1 key: one char per byte) and its free bytes. */
+export async function listVolume(helper: HelperSpec, signal?: AbortSignal): Promise<{ avail: number; entries: Map<string, VolumeStat> }> {
+  const out = await runHelper({ h: helper, cmd: ['sh', '-c', LIST_SCRIPT], readOnly: true, what: 'list the volume', ...(signal ? { signal } : {}) });
+  const nl = out.indexOf(0x0a);
+  const avail = Number(out.toString('latin1', 0, nl));
+  const entries = new Map<string, VolumeStat>();
+  let i = nl + 1;
+  const field = (): Buffer => { const j = out.indexOf(0, i); const f = out.subarray(i, j); i = j + 1; return f; };
+  while (i < out.length) {
+    const type = field().toString('latin1'), size = Number(field().toString('latin1')), mtimeMs = paxMs(field().toString('latin1'));
+    const mode = parseInt(field().toString('latin1'), 8), uid = Number(field().toString('latin1')), gid = Number(field().toString('latin1'));
+    const ino = Number(field().toString('latin1')), link = Buffer.from(field()), path = field();
+    entries.set(path.toString('latin1'), { type, size, mtimeMs, mode, uid, gid, ino, link });
+  }
+  return { avail, entries };
+}
+
+/** True when the volume already holds `e` as it should be. */
+function upToDate(e: ManifestEntry, t: VolumeStat | undefined, uid: number, gid: number): boolean {
+  if (!t || t.uid !== uid || t.gid !== gid) return false;
+  if (e.type === 'dir') return t.type === 'd' && t.mode === e.mode;
+  if (e.type === 'symlink') return t.type === 'l' && t.link.equals(e.link!);
+  if (e.type === 'hardlink') return false; // header only: always sent, tar relinks
+  return t.type === 'f' && t.size === e.size && t.mtimeMs === e.mtimeMs && t.mode === e.mode;
+}
+
+// Punching holes moves the mtime: put it back (stat's %y keeps the nanoseconds).
+const DIG_HOLES = `'for f; do t=$(stat -c %y "$f") && fallocate --dig-holes "$f" && touch -d "$t" "$f" || exit 1; done'`;
+
+export async function copyToVolume(o: VolumeCopyOptions): Promise<CopyResult> {
+  const { avail, entries } = await listVolume(o.helper, o.signal);
+  const own = (e: ManifestEntry) => o.owner ?? { uid: e.uid, gid: e.gid };
+  let need = 0;
+  for await (const e of readManifest(o.manifest)) {
+    const t = entries.get(targetPathOf(e).toString('latin1'));
+    if (t) t.seen = true;
+    const { uid, gid } = own(e);
+    if (e.type === 'file' && !upToDate(e, t, uid, gid)) need += e.size - (t?.type === 'f' ? Math.min(t.size, e.size) : 0);
+  }
+  if (need > avail) {
+    throw new FerryError('E_FILES_NO_SPACE', `volume ${o.helper.volume} has ${(avail / 1048576).toFixed(1)} MiB free, the copy needs ${(need / 1048576).toFixed(1)} MiB more`, {
+      hint: 'free space where Docker keeps its volumes (docker system df), then run again; nothing was copied',
+    });
+  }
+  const extras = [...entries.entries()].filter(([, t]) => !t.seen).map(([k]) => Buffer.from(k, 'latin1'));
+  if (extras.length) {
+    await runHelper({ h: o.helper, cmd: ['sh', '-c', `cd ${HELPER_MOUNT} && xargs -0 -r rm -rf --`], input: [Buffer.concat(extras.flatMap((p) => [p, Buffer.alloc(1)]))], what: 'remove entries the source no longer has', ...(o.signal ? { signal: o.signal } : {}) });
+  }
+  const root = await lstat(o.sourceRoot);
+  const rootOwner = o.owner ?? { uid: root.uid, gid: root.gid };
+  let copied = 0, bytes = 0, skipped = 0, entriesN = 0;
+  const sparse: Buffer[] = [];
+  const src = Buffer.from(o.sourceRoot);
+  async function* items(): AsyncGenerator<TarItem> {
+    for await (const e of readManifest(o.manifest)) {
+      entriesN++;
+      const name = targetPathOf(e);
+      const { uid, gid } = own(e);
+      if (e.type !== 'dir' && upToDate(e, entries.get(name.toString('latin1')), uid, gid)) { skipped++; continue; }
+      if (e.type !== 'dir') copied++;
+      if (e.type === 'file') { bytes += e.size; if (e.sparse) sparse.push(name); }
+      // Hard links name their first path as it is on the target.
+      yield { entry: e, name, uid, gid, ...(e.type === 'file' ? { from: joinRel(src, e.path) } : {}), ...(e.type === 'hardlink' ? { linkName: e.link! } : {}) };
+    }
+  }
+  const script = `chown ${rootOwner.uid}:${rootOwner.gid} ${HELPER_MOUNT} && chmod ${(root.mode & 0o7777).toString(8)} ${HELPER_MOUNT} && exec tar -x -C ${HELPER_MOUNT} --numeric-owner --same-owner -p -f -`;
+  let lastSave = Date.now();
+  await runHelper({
+    h: o.helper, cmd: ['sh', '-c', script], what: 'write the tar stream',
+    input: tarStream(items(), o.concurrency, (n) => {
+      o.onProgress?.({ files: copied, bytes });
+      if (n >= 0 && Date.now() - lastSave > 2000) { lastSave = Date.now(); void writeFileAtomic(o.progressFile, JSON.stringify({ copied, bytes, done: false }) + '\n').catch(() => undefined); }
+    }),
+    ...(o.signal ? { signal: o.signal } : {}),
+  });
+  if (sparse.length) {
+    await runHelper({ h: o.helper, cmd: ['sh', '-c', `cd ${HELPER_MOUNT} && xargs -0 -r sh -c ${DIG_HOLES} sh`], input: [Buffer.concat(sparse.flatMap((p) => [p, Buffer.alloc(1)]))], what: 'punch the holes of sparse files', ...(o.signal ? { signal: o.signal } : {}) });
+  }
+  const result: CopyResult = { entries: entriesN, copied, bytes, skipped, fixed: 0, removed: extras.map(showPath) };
+  await writeFileAtomic(o.progressFile, JSON.stringify({ ...result, removed: extras.length, done: true }) + '\n');
+  return result;
+}

@@ -1,0 +1,129 @@
+/**
+ * The files engine: a host directory moved into a bind-mounted directory or a named volume of the
+ * stack, verified file by file. export = the manifest (hashed), import = the copy (re-run = the delta),
+ * verify = the target's manifest against it, freeze = a quiet window, reverse = rollback --with-data.
+ */
+import { statfs } from 'node:fs/promises';
+import { join } from 'node:path';
+import { defineEngine, type EngineFinding, type EngineParams, type Store } from '../../core/engine.ts';
+import { copyToBind, byTargetPath, type CopyResult } from './copy-bind.ts';
+import { copyToVolume } from './copy-volume.ts';
+import { compareManifests } from './compare.ts';
+import { assertSourceDir, exportTree, MANIFEST_FILE, SCAN_FILE, treeFingerprint } from './export.ts';
+import { waitQuiet } from './freeze.ts';
+import { runHelper, HELPER_MOUNT } from './helper.ts';
+import { readManifest } from './manifest.ts';
+import { ownerOf, parseFilesOptions, type FilesOptions } from './options.ts';
+import { reverseToSource } from './reverse.ts';
+import { targetManifest, targetSpec, type TargetSpec } from './target.ts';
+import type { ScanReport } from './walk.ts';
+import { readFile, rm } from 'node:fs/promises';
+import { joinRel } from './paths.ts';
+
+export interface FilesFacts {
+  readonly source: string;
+  readonly scan: ScanReport;
+  readonly fingerprint: string;
+  readonly target: { readonly kind: 'bind' | 'volume'; readonly where: string; readonly freeBytes?: number };
+}
+
+type P = EngineParams<FilesOptions>;
+
+const specOf = (p: P): TargetSpec => targetSpec(p.store.id, p.store.target, p.store.options.helperImage);
+const manifestOf = (p: P) => join(p.artifactDir, MANIFEST_FILE);
+
+async function facts(p: P): Promise<FilesFacts> {
+  await assertSourceDir(p.store.id, p.store.source);
+  const { fingerprint, report } = await treeFingerprint(p.store.source, p.store.options.normalize);
+  const t = specOf(p);
+  const freeBytes = t.kind === 'bind' ? await statfs(t.root).then((s) => s.bavail * s.bsize, () => undefined) : undefined;
+  return { source: p.store.source, scan: report, fingerprint, target: { kind: t.kind, where: t.kind === 'bind' ? t.root : t.helper.volume, ...(freeBytes !== undefined ? { freeBytes } : {}) } };
+}
+
+function assess(f: FilesFacts, store: Store<FilesOptions>): EngineFinding[] {
+  const out: EngineFinding[] = [];
+  const s = f.scan;
+  for (const item of s.refused.items.slice(0, 50)) {
+    out.push({ severity: 'blocker', check: 'files-refused', subject: `store ${store.id}`, message: item, hint: 'remove or replace it (sockets, FIFOs, devices and links leaving the tree are not moved; unreadable entries need the permission named)' });
+  }
+  if (s.refused.count > 50) out.push({ severity: 'blocker', check: 'files-refused', subject: `store ${store.id}`, message: `… and ${s.refused.count - 50} more entries that cannot be moved`, hint: 'see scan.json in the store\'s artifact directory' });
+  if (f.target.freeBytes !== undefined && f.target.freeBytes < s.bytes) {
+    out.push({ severity: 'blocker', check: 'files-target-space', subject: `target ${f.target.where}`, message: `${(f.target.freeBytes / 1048576).toFixed(1)} MiB free, the tree holds ${(s.bytes / 1048576).toFixed(1)} MiB`, hint: 'free space on the target filesystem, or point the store at a larger one' });
+  }
+  for (const c of s.caseCollisions.items) out.push({ severity: 'warning', check: 'files-case-collision', subject: `store ${store.id}`, message: `names collide when case is folded: ${c}`, hint: 'both are kept on Linux; a rollback to a case-insensitive disk (APFS default) would keep only one: rename one first' });
+  for (const n of s.notUtf8.items) out.push({ severity: 'warning', check: 'files-not-utf8', subject: `file ${n}`, message: 'the name is not valid UTF-8 (kept byte for byte)', hint: 'APFS refuses such names: a rollback to a Mac would fail on it; rename it if the app allows' });
+  for (const n of s.nfd.items) {
+    out.push(store.options.normalize === 'nfc'
+      ? { severity: 'rewrite', check: 'files-nfd-name', subject: `file ${n}`, message: 'the NFD name is written in NFC on the target', hint: 'the manifest records both names' }
+      : { severity: 'info', check: 'files-nfd-name', subject: `file ${n}`, message: 'the name differs from its NFC form (a Mac wrote it); kept byte for byte', hint: 'set options.normalize: "nfc" if the app looks names up in NFC' });
+  }
+  if (s.excluded.count) out.push({ severity: 'info', check: 'files-not-data', subject: `store ${store.id}`, message: `${s.excluded.count} Finder files (.DS_Store, AppleDouble ._*) left out, ${s.excluded.bytes} bytes`, hint: 'nothing to do: they are not the app\'s data' });
+  return out;
+}
+
+function summary(r: CopyResult): Record<string, unknown> {
+  return { entries: r.entries, copied: r.copied, bytes: r.bytes, skipped: r.skipped, fixed: r.fixed, removed: r.removed.length };
+}
+
+export const filesEngine = defineEngine<FilesOptions, FilesFacts>({
+  kind: 'files',
+  phases: ['facts', 'assess', 'sourceState', 'export', 'import', 'verify', 'freeze', 'thaw', 'reverse'],
+  parseOptions: parseFilesOptions,
+  facts,
+  assess,
+  async sourceState(p) {
+    return (await treeFingerprint(p.store.source, p.store.options.normalize)).fingerprint;
+  },
+  async exported(p) {
+    const scan = await readFile(join(p.artifactDir, SCAN_FILE), 'utf8').then((s) => JSON.parse(s) as { fingerprint?: string }, () => undefined);
+    if (!scan?.fingerprint) return false;
+    return scan.fingerprint === (await treeFingerprint(p.store.source, p.store.options.normalize)).fingerprint;
+  },
+  async export(p) {
+    let bytes = 0;
+    const r = await exportTree({
+      storeId: p.store.id, root: p.store.source, artifactDir: p.artifactDir, normalize: p.store.options.normalize, concurrency: p.store.options.concurrency, signal: p.signal,
+      onHashed: (n) => { bytes += n; p.progress.update({ unit: 'bytes', done: bytes, label: 'hashing' }); },
+    });
+    const s = r.report;
+    return {
+      manifest: r.manifest,
+      data: { files: s.files, dirs: s.dirs, symlinks: s.symlinks, hardlinks: s.hardlinks, bytes: s.bytes, excluded: s.excluded.count, nfdNames: s.nfd.count, caseCollisions: s.caseCollisions.count, fingerprint: r.fingerprint },
+    };
+  },
+  async import(p) {
+    const t = specOf(p);
+    const common = {
+      sourceRoot: p.store.source, manifest: manifestOf(p), owner: ownerOf(p.store.options), normalize: p.store.options.normalize,
+      concurrency: p.store.options.concurrency, progressFile: join(p.stateDir, 'copy-progress.json'), signal: p.signal,
+      onProgress: (d: { files: number; bytes: number }) => p.progress.update({ unit: 'bytes', done: d.bytes, label: `${d.files} files` }),
+    };
+    const r = t.kind === 'bind' ? await copyToBind({ ...common, targetRoot: t.root }) : await copyToVolume({ ...common, helper: t.helper });
+    return { data: summary(r) };
+  },
+  async clearTarget(p) {
+    const t = specOf(p);
+    const tops: Buffer[] = [];
+    for await (const e of readManifest(manifestOf(p))) if (!e.path.includes(0x2f)) tops.push(e.targetPath ?? e.path);
+    if (t.kind === 'bind') { for (const n of tops) await rm(joinRel(Buffer.from(t.root), n), { recursive: true, force: true }); return; }
+    if (tops.length) await runHelper({ h: t.helper, cmd: ['sh', '-c', `cd ${HELPER_MOUNT} && xargs -0 -r rm -rf --`], input: [Buffer.concat(tops.flatMap((n) => [n, Buffer.alloc(1)]))], what: 'remove what ferry copied', signal: p.signal });
+  },
+  async verify(p) {
+    const t0 = performance.now();
+    const entries = await compareManifests(byTargetPath(manifestOf(p), p.store.options.normalize), targetManifest(specOf(p), p.signal), { owner: ownerOf(p.store.options) });
+    return { ok: entries.every((e) => e.ok), entries, seconds: (performance.now() - t0) / 1000 };
+  },
+  async freeze(p) {
+    const q = await waitQuiet({ root: p.store.source, windowMs: p.store.options.quietWindowMs, budgetMs: p.store.options.quietBudgetMs, signal: p.signal });
+    p.log.info(`store ${p.store.id}: ${p.store.source} quiet for ${p.store.options.quietWindowMs} ms (${q.scans} scans)`);
+    return { kind: 'quiet-window', ...q };
+  },
+  async thaw() {
+    // A quiet window changes nothing on the source: nothing to lift.
+  },
+  async reverse(p) {
+    const r = await reverseToSource({ manifest: manifestOf(p), sourceRoot: p.store.source, target: specOf(p), normalize: p.store.options.normalize, applyDeletions: p.store.options.applyDeletions, signal: p.signal });
+    if (r.deletedCount) p.log.warn(`store ${p.store.id}: ${r.deletedCount} entries deleted in the stack ${r.deletionsApplied ? 'were deleted on the host' : 'are listed, not deleted on the host (options.applyDeletions)'}`);
+    return { data: { ...r } };
+  },
+});

@@ -1,0 +1,69 @@
+/**
+ * Export: the manifest of the source tree, hashed (hashes of unchanged files reused from the previous
+ * manifest, so the final pass reads only what changed). Refused entries stop it before a byte moves.
+ */
+import { lstat, mkdir, readFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { FerryError } from '../../core/errors.ts';
+import { writeFileAtomic } from '../../util/atomic-write.ts';
+import { writeManifest } from './manifest.ts';
+import { emptyScanReport, scanTree, walkTree, type ScanReport } from './walk.ts';
+
+export const MANIFEST_FILE = 'manifest.ndjson';
+export const SCAN_FILE = 'scan.json';
+
+/** The source must be an existing directory; named otherwise. */
+export async function assertSourceDir(storeId: string, root: string): Promise<void> {
+  const st = await lstat(root).catch((e: NodeJS.ErrnoException) => {
+    if (e.code === 'EACCES') throw new FerryError('E_FILES_UNREADABLE', `store ${storeId}: source ${root}: no search permission (x) on a parent directory`, { hint: `run ferry as a user who can read ${root}` });
+    return null;
+  });
+  if (!st) throw new FerryError('E_FILES_SOURCE', `store ${storeId}: source directory ${root} does not exist`, { hint: 'fix the store\'s source path (an absolute host directory)' });
+  if (!st.isDirectory()) throw new FerryError('E_FILES_SOURCE', `store ${storeId}: source ${root} is not a directory`, { hint: 'a files store\'s source is a directory' });
+}
+
+/** Refuse a tree holding entries that cannot be moved, naming each (up to 20 in the message). */
+export function assertNothingRefused(storeId: string, r: ScanReport): void {
+  if (!r.refused.count) return;
+  const first = r.refused.items[0] ?? '';
+  const code = first.startsWith('symlink') ? 'E_FILES_LINK_ESCAPES' : /permission/.test(first) ? 'E_FILES_UNREADABLE' : 'E_FILES_NOT_DATA';
+  throw new FerryError(code, `store ${storeId}: ${r.refused.count} entr${r.refused.count === 1 ? 'y' : 'ies'} cannot be moved: ${first}`, {
+    hint: code === 'E_FILES_UNREADABLE' ? 'grant ferry\'s user the permission named (or run ferry as the owner), then run again'
+      : code === 'E_FILES_LINK_ESCAPES' ? 'replace the link with what it points to, or remove it, then run again (links are never followed out of the tree)'
+      : 'remove sockets, FIFOs and devices from the tree (they are not data), then run again',
+    detail: r.refused.items.slice(0, 20).join('\n'),
+  });
+}
+
+/** A fingerprint of the tree from a stat-only scan: path, type, size, mtime, mode, link of every entry. */
+export async function treeFingerprint(root: string, normalize: 'none' | 'nfc' = 'none'): Promise<{ fingerprint: string; report: ScanReport }> {
+  const report = emptyScanReport();
+  const h = createHash('sha256');
+  for (const e of scanTree(root, report, normalize)) {
+    h.update(e.path); h.update(`\0${e.type}\0${e.size}\0${e.mtimeMs}\0${e.mode}\0${e.uid}:${e.gid}\0`);
+    if (e.link) h.update(e.link);
+    h.update('\n');
+  }
+  return { fingerprint: h.digest('hex'), report };
+}
+
+export interface ExportResult { readonly manifest: string; readonly report: ScanReport; readonly entries: number; readonly fingerprint: string }
+
+export async function exportTree(o: { storeId: string; root: string; artifactDir: string; normalize: 'none' | 'nfc'; concurrency: number; signal?: AbortSignal; onHashed?: (bytes: number) => void }): Promise<ExportResult> {
+  await assertSourceDir(o.storeId, o.root);
+  await mkdir(o.artifactDir, { recursive: true });
+  const manifest = join(o.artifactDir, MANIFEST_FILE);
+  // A stat-only scan first: refusals stop the export before any file is read.
+  const scan = await treeFingerprint(o.root, o.normalize);
+  assertNothingRefused(o.storeId, scan.report);
+  const previous = await readFile(manifest).then(() => manifest, () => undefined);
+  const report = emptyScanReport();
+  const tmp = join(o.artifactDir, `${MANIFEST_FILE}.next`);
+  const { entries } = await writeManifest(tmp, walkTree(o.root, report, { hash: true, normalize: o.normalize, concurrency: o.concurrency, ...(previous ? { previous } : {}), ...(o.signal ? { signal: o.signal } : {}), ...(o.onHashed ? { onHashed: o.onHashed } : {}) }));
+  assertNothingRefused(o.storeId, report);
+  const { rename } = await import('node:fs/promises');
+  await rename(tmp, manifest);
+  await writeFileAtomic(join(o.artifactDir, SCAN_FILE), JSON.stringify({ fingerprint: scan.fingerprint, ...report }, null, 1) + '\n');
+  return { manifest, report, entries, fingerprint: scan.fingerprint };
+}

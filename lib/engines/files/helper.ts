@@ -1,0 +1,88 @@
+/**
+ * The short-lived helper container that reads and writes a named volume: `docker run --rm` with the
+ * volume at /dst, no network, the stream on stdin or stdout. Nothing of the stack needs to run.
+ */
+import { spawn } from 'node:child_process';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { FerryError, excerpt } from '../../core/errors.ts';
+
+export interface HelperSpec {
+  readonly image: string;
+  /** The Docker volume's full name (a compose project's volume is `<project>_<name>`). */
+  readonly volume: string;
+  /** Extra labels on the helper (tests sweep by label). */
+  readonly labels?: Readonly<Record<string, string>>;
+}
+
+export const HELPER_MOUNT = '/dst';
+
+export function helperArgs(h: HelperSpec, cmd: readonly string[], o: { readOnly?: boolean; stdin?: boolean } = {}): string[] {
+  const labels = Object.entries({ 'ferry.helper': 'files', ...h.labels }).flatMap(([k, v]) => ['--label', `${k}=${v}`]);
+  return ['run', '--rm', ...(o.stdin ? ['-i'] : []), '--network', 'none', ...labels, '-e', 'LC_ALL=C.UTF-8',
+    '-v', `${h.volume}:${HELPER_MOUNT}${o.readOnly ? ':ro' : ''}`, h.image, ...cmd];
+}
+
+export interface HelperRun<T> {
+  readonly h: HelperSpec;
+  readonly cmd: readonly string[];
+  readonly readOnly?: boolean;
+  /** Bytes for the helper's stdin. */
+  readonly input?: AsyncIterable<Buffer> | Iterable<Buffer>;
+  /** Consumes the helper's stdout; default: collect it. */
+  readonly output?: (stdout: AsyncIterable<Buffer>) => Promise<T>;
+  readonly signal?: AbortSignal;
+  /** What the helper does, for the error message. */
+  readonly what: string;
+}
+
+export interface OpenHelper {
+  readonly stdout: AsyncIterable<Buffer>;
+  /** Resolves when the helper exited 0 and its stdin was fed; else throws a FerryError. */
+  finished(): Promise<void>;
+  kill(): void;
+}
+
+/** Start a helper; read its stdout, then await `finished()`. */
+export function openHelper(r: Omit<HelperRun<never>, 'output'>): OpenHelper {
+  const child = spawn('docker', helperArgs(r.h, r.cmd, { readOnly: r.readOnly, stdin: r.input !== undefined }), {
+    stdio: [r.input !== undefined ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+    ...(r.signal ? { signal: r.signal } : {}),
+  });
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => { if (stderr.length < 64_000) stderr += d.toString(); });
+  const closed = new Promise<number | null>((res, rej) => { child.on('close', res); child.on('error', rej); });
+  closed.catch(() => undefined);
+  const feeding = r.input !== undefined
+    ? pipeline(Readable.from(r.input as AsyncIterable<Buffer>), child.stdin!).then(() => undefined, (e: unknown) => e)
+    : Promise.resolve(undefined);
+  return {
+    stdout: child.stdout! as AsyncIterable<Buffer>,
+    kill: () => { child.kill('SIGKILL'); },
+    async finished() {
+      const [code, fed] = await Promise.all([closed, feeding]);
+      if (code === 0 && !(fed instanceof Error)) return;
+      throw new FerryError('E_FILES_HELPER', `helper container failed to ${r.what} on volume ${r.h.volume} (exit ${code ?? 'signal'})`, {
+        hint: `check the volume and that the image ${r.h.image} has sh, tar, find and sha256sum; run again once fixed`,
+        detail: excerpt(stderr || (fed instanceof Error ? fed.message : '')),
+        ...(fed instanceof Error ? { cause: fed } : {}),
+      });
+    },
+  };
+}
+
+/** Run a helper to the end; throws a FerryError naming the volume and the helper's stderr when it fails. */
+export async function runHelper<T = Buffer>(r: HelperRun<T>): Promise<T> {
+  const h = openHelper(r);
+  const collect = async (s: AsyncIterable<Buffer>) => { const parts: Buffer[] = []; for await (const c of s) parts.push(c); return Buffer.concat(parts) as unknown as T; };
+  let out: T;
+  try {
+    out = await (r.output ?? collect)(h.stdout);
+  } catch (e) {
+    h.kill();
+    await h.finished().catch(() => undefined);
+    throw e;
+  }
+  await h.finished();
+  return out;
+}

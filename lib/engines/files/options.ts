@@ -1,0 +1,40 @@
+/** The files store's options, validated once at the config boundary. */
+import { z } from 'zod';
+import { FerryError } from '../../core/errors.ts';
+
+const OWNER = /^\d+:\d+$/;
+
+export const filesOptionsSchema = z.object({
+  /** `uid:gid` the app runs as in the container (the design's non-root user); default: the source's owners. */
+  owner: z.string().regex(OWNER, 'expected `uid:gid` in numbers, e.g. `10001:10001`').optional(),
+  /** Keep names byte for byte (`none`), or write NFC names on the target (`nfc`, reflected in the manifest). */
+  normalize: z.enum(['none', 'nfc']).default('none'),
+  /** Files in flight at once. */
+  concurrency: z.number().int().min(1).max(64).default(8),
+  /** How long a scan must show no change before the tree counts as quiet (freeze). */
+  quietWindowMs: z.number().int().min(0).default(5000),
+  /** Budget for reaching a quiet window. */
+  quietBudgetMs: z.number().int().min(1000).default(300_000),
+  /** Image of the short-lived helper container for named volumes (needs sh, tar, find, sha256sum). */
+  helperImage: z.string().min(1).default('debian:bookworm-slim'),
+  /** rollback --with-data: also delete on the host what the stack deleted (listed either way). */
+  applyDeletions: z.boolean().default(false),
+}).strict();
+
+export type FilesOptions = Readonly<z.infer<typeof filesOptionsSchema>>;
+
+export function parseFilesOptions(raw: unknown, storeId: string): FilesOptions {
+  const r = filesOptionsSchema.safeParse(raw ?? {});
+  if (r.success) return Object.freeze(r.data);
+  const issue = r.error.issues[0]!;
+  const field = issue.path.join('.') || '(options)';
+  throw new FerryError('E_FILES_OPTIONS', `store ${storeId}: option \`${field}\`: ${issue.message}`, {
+    hint: `fix stores.${storeId}.options.${field} in the config`,
+  });
+}
+
+export function ownerOf(o: FilesOptions): { uid: number; gid: number } | undefined {
+  if (!o.owner) return undefined;
+  const [uid, gid] = o.owner.split(':').map(Number) as [number, number];
+  return { uid, gid };
+}

@@ -1,0 +1,229 @@
+/**
+ * A small tar writer and reader, byte-exact for names (long ones as GNU `L`/`K` records, raw bytes)
+ * with millisecond mtimes (pax `mtime`): node-tar decodes names as UTF-8 strings, which would
+ * mangle a name that is not UTF-8. The writer feeds `tar -x` in a helper container; the reader parses
+ * `tar -c --format=posix --sort=name` from one, hashing contents as they stream by.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import type { ManifestEntry, EntryType } from './manifest.ts';
+import { orderedMap } from './ordered.ts';
+
+const BLOCK = 512;
+const SMALL = 1 << 20;
+
+/** One entry to archive: where it goes (relative target path) and where its bytes come from. */
+export interface TarItem {
+  readonly entry: ManifestEntry;
+  readonly name: Buffer;
+  /** Source file (regular files). */
+  readonly from?: Buffer;
+  readonly uid: number;
+  readonly gid: number;
+  /** Hard links: the target path of the first name. */
+  readonly linkName?: Buffer;
+}
+
+function octal(buf: Buffer, off: number, len: number, n: number): void {
+  buf.write(n.toString(8).padStart(len - 1, '0') + '\0', off, len, 'latin1');
+}
+
+function paxRecord(key: string, value: Buffer): Buffer {
+  const body = Buffer.concat([Buffer.from(` ${key}=`), value, Buffer.from('\n')]);
+  let len = body.length + 1;
+  while (String(len).length + body.length !== len) len++;
+  return Buffer.concat([Buffer.from(String(len)), body]);
+}
+
+function header(name: Buffer, type: string, size: number, mode: number, uid: number, gid: number, mtimeSec: number, link?: Buffer): Buffer {
+  const h = Buffer.alloc(BLOCK);
+  name.copy(h, 0, 0, Math.min(100, name.length));
+  octal(h, 100, 8, mode);
+  octal(h, 108, 8, uid);
+  octal(h, 116, 8, gid);
+  if (size < 8 ** 11) octal(h, 124, 12, size);
+  else { h[124] = 0x80; h.writeBigUInt64BE(BigInt(size), 128); } // base-256 (GNU), for > 8 GiB
+  octal(h, 136, 12, Math.floor(mtimeSec));
+  h.write('        ', 148, 8, 'latin1');
+  h.write(type, 156, 1, 'latin1');
+  if (link) link.copy(h, 157, 0, Math.min(100, link.length));
+  h.write('ustar\u000000', 257, 8, 'latin1');
+  let sum = 0;
+  for (let i = 0; i < BLOCK; i++) sum += h[i]!;
+  h.write(sum.toString(8).padStart(6, '0') + '\0 ', 148, 8, 'latin1');
+  return h;
+}
+
+function pad(n: number): Buffer {
+  const r = n % BLOCK;
+  return r ? Buffer.alloc(BLOCK - r) : Buffer.alloc(0);
+}
+
+const TYPE_FLAG: Record<EntryType, string> = { file: '0', hardlink: '1', symlink: '2', dir: '5' };
+
+/** The archive of `items`, as chunks of ≥ 1 MiB (small files read ahead, `concurrency` at a time). */
+export async function* tarStream(items: AsyncIterable<TarItem>, concurrency = 8, onFile?: (bytes: number) => void): AsyncGenerator<Buffer> {
+  const prepared = orderedMap(items, concurrency, async (it) => ({ it, data: it.entry.type === 'file' && it.entry.size <= SMALL ? await readFile(it.from!) : undefined }));
+  let out: Buffer[] = [];
+  let outLen = 0;
+  const push = (b: Buffer) => { out.push(b); outLen += b.length; };
+  for await (const { it, data } of prepared) {
+    const e = it.entry;
+    const mt = (e.mtimeMs + 0.5) / 1000;
+    const name = e.type === 'dir' ? Buffer.concat([it.name, Buffer.from('/')]) : it.name;
+    const link = e.type === 'symlink' ? e.link : e.type === 'hardlink' ? it.linkName : undefined;
+    const size = e.type === 'file' ? (data ? data.length : e.size) : 0;
+    // Long names as GNU 'L'/'K' records: raw bytes (a pax `path` is decoded as UTF-8 by GNU tar).
+    for (const [flag, value] of [['L', name], ['K', link]] as const) {
+      if (!value || value.length <= 100) continue;
+      const body = Buffer.concat([value, Buffer.alloc(1)]);
+      push(header(Buffer.from('././@LongLink'), flag, body.length, 0o644, 0, 0, 0)); push(body); push(pad(body.length));
+    }
+    const paxBody = paxRecord('mtime', Buffer.from(mt.toFixed(4)));
+    push(header(Buffer.from('PaxHeader'), 'x', paxBody.length, 0o644, 0, 0, mt));
+    push(paxBody); push(pad(paxBody.length));
+    push(header(name, TYPE_FLAG[e.type], size, e.mode, it.uid, it.gid, mt, link));
+    if (e.type === 'file') {
+      if (data) push(data);
+      else {
+        let sent = 0;
+        for await (const chunk of createReadStream(it.from!, { highWaterMark: 1 << 20, end: size - 1 })) {
+          push(chunk as Buffer); sent += (chunk as Buffer).length;
+          if (outLen >= 1 << 20) { yield Buffer.concat(out, outLen); out = []; outLen = 0; }
+        }
+        if (sent !== size) throw new Error(`file changed size while archived (${sent} of ${size} bytes)`);
+      }
+      push(pad(size));
+      onFile?.(size);
+    }
+    if (outLen >= 1 << 20) { yield Buffer.concat(out, outLen); out = []; outLen = 0; }
+  }
+  push(Buffer.alloc(BLOCK * 2));
+  yield Buffer.concat(out, outLen);
+}
+
+/** One entry read back from an archive; `sha256` for regular files. */
+export type TarEntry = ManifestEntry;
+
+function parseOctal(b: Buffer): number {
+  if (b[0]! & 0x80) return Number(b.readBigUInt64BE(b.length - 8));
+  const s = b.toString('latin1').replace(/\0.*$/s, '').trim();
+  return s ? parseInt(s, 8) : 0;
+}
+
+function cstr(b: Buffer): Buffer {
+  const i = b.indexOf(0);
+  return i < 0 ? b : b.subarray(0, i);
+}
+
+function parsePax(body: Buffer): Map<string, Buffer> {
+  const m = new Map<string, Buffer>();
+  let i = 0;
+  while (i < body.length) {
+    const sp = body.indexOf(0x20, i);
+    if (sp < 0) break;
+    const len = Number(body.toString('latin1', i, sp));
+    if (!(len > 0)) break;
+    const rec = body.subarray(sp + 1, i + len - 1);
+    const eq = rec.indexOf(0x3d);
+    m.set(rec.toString('latin1', 0, eq), rec.subarray(eq + 1));
+    i += len;
+  }
+  return m;
+}
+
+/**
+ * Parse an archive from a byte stream, yielding entries in archive order with contents hashed
+ * (`./` prefixes dropped, the root skipped). With `onData`, file contents are also handed over.
+ */
+export async function* readTar(source: AsyncIterable<Buffer>, onData?: (entry: TarEntry, chunk: Buffer | null) => void | Promise<void>): AsyncGenerator<TarEntry> {
+  let buf: Buffer = Buffer.alloc(0);
+  const it = source[Symbol.asyncIterator]();
+  let ended = false;
+  const need = async (n: number): Promise<boolean> => {
+    while (buf.length < n && !ended) {
+      const r = await it.next();
+      if (r.done) ended = true; else buf = buf.length ? Buffer.concat([buf, r.value]) : r.value;
+    }
+    return buf.length >= n;
+  };
+  let pax: Map<string, Buffer> = new Map();
+  let longName: Buffer | undefined, longLink: Buffer | undefined;
+  for (;;) {
+    if (!(await need(BLOCK))) return;
+    const h = buf.subarray(0, BLOCK);
+    buf = buf.subarray(BLOCK);
+    if (h.every((x) => x === 0)) return;
+    const type = String.fromCharCode(h[156]!) || '0';
+    const size = parseOctal(h.subarray(124, 136));
+    const padded = size + ((BLOCK - (size % BLOCK)) % BLOCK);
+    if (type === 'x' || type === 'g' || type === 'L' || type === 'K') {
+      if (!(await need(padded))) throw new Error('tar stream ends inside an extended header');
+      const body = buf.subarray(0, size);
+      buf = buf.subarray(padded);
+      if (type === 'x') pax = parsePax(Buffer.from(body));
+      else if (type === 'L') longName = Buffer.from(cstr(body));
+      else if (type === 'K') longLink = Buffer.from(cstr(body));
+      continue;
+    }
+    let name = longName ?? pax.get('path');
+    if (!name) {
+      const base = cstr(h.subarray(0, 100));
+      const prefix = h.toString('latin1', 257, 262) === 'ustar' ? cstr(h.subarray(345, 500)) : Buffer.alloc(0);
+      name = prefix.length ? Buffer.concat([prefix, Buffer.from('/'), base]) : Buffer.from(base);
+    }
+    const link = longLink ?? pax.get('linkpath') ?? Buffer.from(cstr(h.subarray(157, 257)));
+    const mtimeMs = pax.has('mtime') ? paxMs(pax.get('mtime')!.toString('latin1')) : parseOctal(h.subarray(136, 148)) * 1000;
+    const uid = pax.has('uid') ? Number(pax.get('uid')!.toString()) : parseOctal(h.subarray(108, 116));
+    const gid = pax.has('gid') ? Number(pax.get('gid')!.toString()) : parseOctal(h.subarray(116, 124));
+    const realSize = pax.has('size') ? Number(pax.get('size')!.toString()) : size;
+    pax = new Map(); longName = undefined; longLink = undefined;
+    const path = stripDot(name);
+    const mode = parseOctal(h.subarray(100, 108)) & 0o7777;
+    const kind: EntryType | undefined = type === '0' || type === '7' ? 'file' : type === '1' ? 'hardlink' : type === '2' ? 'symlink' : type === '5' ? 'dir' : undefined;
+    const dataLen = kind === 'file' ? realSize : size;
+    const dataPadded = dataLen + ((BLOCK - (dataLen % BLOCK)) % BLOCK);
+    const base = { path, size: kind === 'file' || kind === 'hardlink' ? realSize : 0, mode, mtimeMs, uid, gid };
+    const entry: TarEntry | undefined = kind === 'file' ? { ...base, type: 'file' }
+      : kind === 'symlink' ? { ...base, type: 'symlink', link }
+      : kind === 'hardlink' ? { ...base, type: 'hardlink', link: stripDot(link) }
+      : kind === 'dir' ? { ...base, type: 'dir' } : undefined;
+    const hash = kind === 'file' ? createHash('sha256') : undefined;
+    let left = dataLen;
+    while (left > 0) {
+      if (!buf.length && !(await need(1))) throw new Error('tar stream ends inside a file');
+      const take = Math.min(left, buf.length);
+      const chunk = buf.subarray(0, take);
+      hash?.update(chunk);
+      if (onData && entry && kind === 'file') await onData(entry, chunk);
+      buf = buf.subarray(take);
+      left -= take;
+    }
+    let skip = dataPadded - dataLen;
+    while (skip > 0) {
+      if (!buf.length && !(await need(1))) throw new Error('tar stream ends inside padding');
+      const take = Math.min(skip, buf.length);
+      buf = buf.subarray(take);
+      skip -= take;
+    }
+    if (!entry || path.length === 0) continue;
+    const done: TarEntry = hash ? { ...entry, sha256: hash.digest('hex') } : entry;
+    if (onData && kind === 'file') await onData(done, null);
+    yield done;
+  }
+}
+
+function stripDot(name: Buffer): Buffer {
+  let n = name;
+  if (n.length >= 2 && n[0] === 0x2e && n[1] === 0x2f) n = n.subarray(2);
+  else if (n.length === 1 && n[0] === 0x2e) n = n.subarray(1);
+  if (n.length && n[n.length - 1] === 0x2f) n = n.subarray(0, n.length - 1);
+  return Buffer.from(n);
+}
+
+/** `1700000000.1235` → whole milliseconds, without float rounding. */
+export function paxMs(s: string): number {
+  const [sec, frac = ''] = s.split('.');
+  return Number(sec) * 1000 + Number((frac + '000').slice(0, 3));
+}
