@@ -8,3 +8,6 @@ export { applyDefiner, type DefinerPolicy, type DefinerRewrite } from './definer
 export { readBinlog } from './snapshot.ts';
 export { sourceFingerprint } from './fingerprint.ts';
 export { packExport, unpackExport } from './pack.ts';
+export { mysqlEngine, type MysqlEngineFacts } from './engine.ts';
+export type { MysqlEndpoint } from './endpoint.ts';
+export type { MysqlOptions } from './options.ts';

@@ -19,7 +19,7 @@ import { gatherRedisFacts, gatherRedisTargetFacts, type RedisFacts } from './fac
 import { assessRedis, DEFAULT_REDIS_TARGET, type RedisTargetFacts } from './assess.ts';
 import { redisSourceState } from './source-state.ts';
 import { fetchRdb } from './rdb-fetch.ts';
-import { importRedis } from './index.ts';
+import { importRedis } from './import.ts';
 import { removeRdb } from './physical.ts';
 import { verifyCopy } from './verify.ts';
 import { checkApp } from './app-checks.ts';
