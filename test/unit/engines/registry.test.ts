@@ -27,8 +27,6 @@ describe('the engine registry', () => {
         expect({ engine: e!.kind, phase, listed: e!.phases.includes(phase) }).toEqual({ engine: e!.kind, phase, listed: has });
       }
     }
-    // Live sync is issue 16's: declared by the contract, not implemented by these two yet.
-    expect(mysqlEngine.phases).not.toContain('follow');
     expect(redisEngine.phases).toEqual(expect.arrayContaining(['export', 'import', 'verify', 'freeze', 'thaw', 'reverse']));
   });
 
