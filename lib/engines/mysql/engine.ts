@@ -22,6 +22,7 @@ import { verifyMysql } from './verify.ts';
 import { readManifest, MANIFEST_FILE } from './manifest.ts';
 import { freezeMysql, thawMysql, withMysql, sampleMysql } from './freeze.ts';
 import { reverseMysql } from './reverse.ts';
+import { catchUpMysql, followMysql, mysqlFollowOptionsOf, promoteMysql } from './follow.ts';
 
 type P = EngineParams<MysqlOptions>;
 
@@ -82,7 +83,7 @@ function entriesOf(r: Awaited<ReturnType<typeof verifyMysql>>, redact: (s: strin
 
 export const mysqlEngine = defineEngine<MysqlOptions, MysqlEngineFacts>({
   kind: 'mysql',
-  phases: ['facts', 'assess', 'sourceState', 'export', 'import', 'verify', 'freeze', 'thaw', 'reverse'],
+  phases: ['facts', 'assess', 'sourceState', 'export', 'import', 'verify', 'freeze', 'thaw', 'reverse', 'follow', 'catchUp', 'promote'],
   parseOptions: parseMysqlOptions,
 
   async facts(p) {
@@ -198,4 +199,8 @@ export const mysqlEngine = defineEngine<MysqlOptions, MysqlEngineFacts>({
     p.log.info(`${p.store.id}: ${r.exportedRows} rows of the stack copied back to ${describeMysql(s)} (${r.chunksLoaded} chunks reloaded, ${r.chunksSkipped} unchanged)`);
     return { data: { ...r } };
   },
+
+  async follow(p) { return followMysql(await mysqlFollowOptionsOf(p)); },
+  async catchUp(p, budgetMs) { return catchUpMysql(await mysqlFollowOptionsOf(p), budgetMs); },
+  async promote(p) { await promoteMysql(await mysqlFollowOptionsOf(p)); },
 });

@@ -6,12 +6,16 @@
  * undoes a follow that will not be promoted. Each change is recorded before it is made (replication-record.ts);
  * every call is safe to repeat and a killed call resumes when run again.
  */
+import { join } from 'node:path';
 import type { Pool } from 'mysql2/promise';
-import type { FollowStatus, SecretSink } from '../../core/engine.ts';
+import type { EngineParams, FollowStatus, SecretSink } from '../../core/engine.ts';
 import { FerryError } from '../../core/errors.ts';
 import { silentLogger, type Logger } from '../../core/logger.ts';
 import { systemClock, type Clock } from '../../util/wait.ts';
 import { connectMysql, oneLine, type MysqlTarget } from './connect.ts';
+import { mysqlEndpointFromUrl } from './endpoint.ts';
+import { readManifest } from './manifest.ts';
+import type { MysqlOptions } from './options.ts';
 import { reachabilityHint, sourceFromTarget, targetServerId, type SourceFromTarget } from './follow-config.ts';
 import { accountFor, createReplicationAccount, dropReplicationAccount, forgetPassword, replicationPassword } from './replication-account.ts';
 import { readFollowRecord, writeFollowRecord, type FollowRecord } from './replication-record.ts';
@@ -251,4 +255,34 @@ async function unfollow(o: MysqlFollowOptions, verb: 'promot' | 'abort', force: 
   });
   await forgetPassword(o.stateDir);
   await writeFollowRecord(o.stateDir, { ...rec, state: done });
+}
+
+/**
+ * The follow options of a store from the engine's params: endpoints from the store's URLs, the start
+ * coordinates and databases from the export's manifest (the export that was imported), the source as the
+ * stack sees it from `options.followFrom`, state in `<stateDir>/follow`.
+ */
+export async function mysqlFollowOptionsOf(p: EngineParams<MysqlOptions>): Promise<MysqlFollowOptions> {
+  if (!p.targetUrl) {
+    throw new FerryError('E_CONFIG', `store ${p.store.id}: no target MySQL to follow into yet`, { hint: `start the store's service (${p.store.target.service}) with its migration port first` });
+  }
+  const m = await readManifest(p.artifactDir);
+  const databases = m.schemas.map((s) => s.database);
+  return {
+    storeId: p.store.id,
+    source: mysqlEndpointFromUrl(p.store.source, { field: `stores[${p.store.id}].source`, redactor: p.redactor, databases }),
+    target: mysqlEndpointFromUrl(p.targetUrl, { field: `stores[${p.store.id}].target`, redactor: p.redactor, databases }),
+    databases, start: m.binlog, stateDir: join(p.stateDir, 'follow'), redactor: p.redactor, log: p.log, signal: p.signal,
+    ...followFromOf(p.store.options),
+  };
+}
+
+/**
+ * `options.followFrom` ({ host?, port? }): the source as the stack's container reaches it. Read loosely: the
+ * options schema (options.ts, owned by the engine) has yet to declare it; until then the default applies.
+ */
+export function followFromOf(options: unknown): { from?: Partial<SourceFromTarget> } {
+  const f = (options as { followFrom?: { host?: unknown; port?: unknown } } | undefined)?.followFrom;
+  if (!f) return {};
+  return { from: { ...(typeof f.host === 'string' ? { host: f.host } : {}), ...(typeof f.port === 'number' ? { port: f.port } : {}) } };
 }
