@@ -2,7 +2,8 @@
  * A python-dotenv parser that keeps every byte: each binding holds the exact text it was read from, so
  * serialising an unchanged document reproduces the file byte for byte (BOM, CRLF, comments, order).
  * The grammar is python-dotenv's (`dotenv/parser.py`), except that an unparseable line is an error
- * with file, line and column instead of a skipped statement.
+ * with file, line and column instead of a skipped statement. A leading BOM is dropped, as compose v1
+ * (`utf-8-sig`) and python-dotenv since #640 do (older releases read it into the first key).
  */
 import { FerryError } from '../core/errors.ts';
 
@@ -106,7 +107,7 @@ function parseBinding(r: Reader): EnvBinding {
   let head = r.text.slice(start, r.pos);
   let rawValue = '';
   if (key !== undefined && r.peek() === '=') {
-    const [equal = '='] = r.read(EQUAL_SIGN, '=');
+    r.read(EQUAL_SIGN, '=');
     head = r.text.slice(start, r.pos);
     const valueStart = r.pos;
     const c = r.peek();
@@ -115,7 +116,8 @@ function parseBinding(r: Reader): EnvBinding {
       const [body = ''] = r.read(c === "'" ? SINGLE_QUOTED_VALUE : DOUBLE_QUOTED_VALUE, `a closing ${c}`);
       // Python reads the file with universal newlines: a CRLF inside a value is a plain \n.
       value = decodeEscapes(body.replace(/\r\n?/gu, '\n'), quote);
-    } else if (c === '' || c === '\n' || c === '\r' || (equal.length > 1 && c === '#')) {
+    } else if (c === '' || c === '\n' || c === '\r') {
+      // `KEY=  # note` reads as "# note" in python-dotenv (the blanks went with `=`, theskumar/python-dotenv#600).
       value = '';
     } else {
       const [part = ''] = r.read(UNQUOTED_VALUE, 'a value');

@@ -131,6 +131,8 @@ export function transformEnv(text: string, options: TransformOptions = {}): Tran
   const lineOf = (key: string) => lines.get(key)?.at(-1) ?? 0;
   const note = (key: string, kind: EnvChangeKind, what: string) => changes.push({ key, line: lineOf(key), kind, what });
 
+  const first = doc.bindings.find((b) => b.key !== undefined);
+  if (doc.bom && first) changes.push({ key: first.key as string, line: first.line, kind: 'ambiguous', what: "a BOM starts the file: older python-dotenv releases read it into this key's name, compose v1 and newer ones drop it; dropped" });
   for (const b of doc.bindings) for (const a of ambiguities(b)) changes.push({ key: b.key as string, line: b.line, kind: 'ambiguous', what: `${a}; kept python-dotenv's reading` });
   for (const [key, l] of lines) if (l.length > 1) note(key, 'duplicate', `set on lines ${l.join(', ')}: python-dotenv keeps line ${l.at(-1)}, written once`);
 

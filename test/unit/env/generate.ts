@@ -9,11 +9,6 @@ import { mulberry32 } from '../../../fixtures/prng.ts';
 /** The fixtures' seeded PRNG (same seed, same files). */
 export const prng = mulberry32;
 
-export interface GenOptions {
-  /** Leave out constructs python-dotenv versions disagree on (BOM, `KEY=  # comment`, bare CR). */
-  readonly portable?: boolean;
-}
-
 const KEYS = ['FLASK_ENV', 'LOG_LEVEL', 'APP_NAME', 'DB_NAME', 'DB_HOST', 'DB_PORT', 'REDIS_HOST', 'REDIS_PORT', 'SESSION_TYPE',
   'OLLAMA_MODEL', 'CAPTION_PROMPT', 'FLASK_SECRET_KEY', 'PLATFORM_ENCRYPTION_KEY', 'DB_PASSWORD', 'GITHUB_TOKEN', 'X', 'a_b'];
 const URL_KEYS = ['DATABASE_URL', 'REDIS_URL', 'RQ_REDIS_URL', 'SESSION_REDIS_URL', 'OLLAMA_URL', 'CACHE_URL'];
@@ -21,7 +16,7 @@ const HOSTS = ['localhost', '127.0.0.1', '[::1]', '0.0.0.0', 'mysql', 'redis', '
 const WORD = 'abcdefXYZ0123_-./:@%+,';
 const ANY = `${WORD} #'"\\$\{\}=\t\n\rüé€`;
 
-export function generateEnvFile(rand: () => number, options: GenOptions = {}): string {
+export function generateEnvFile(rand: () => number): string {
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)] as T;
   const chars = (alphabet: string, max: number) => Array.from({ length: Math.floor(rand() * max) }, () => pick([...alphabet])).join('');
   const eol = rand() < 0.3 ? '\r\n' : '\n';
@@ -59,11 +54,10 @@ export function generateEnvFile(rand: () => number, options: GenOptions = {}): s
     const head = `${pick(['', '', ' '])}${rand() < 0.2 ? 'export ' : ''}${key}${pick(['=', '=', ' = ', '= '])}`;
     const value = isUrl ? (rand() < 0.7 ? url() : `"${url()}"`) : pick([unquoted, singleQuoted, doubleQuoted, () => ''])();
     const tail = value.endsWith('"') || value.endsWith("'") || value === '' ? comment() : (rand() < 0.2 ? ` # ${chars(WORD, 6)}` : '');
-    if (options.portable && value === '' && tail.trim().startsWith('#')) { lines.push(`${head.trimEnd()}x`); continue; }
     lines.push(`${head}${value}${tail}`);
   }
   const text = lines.join(eol) + (rand() < 0.8 ? eol : '');
-  return !options.portable && rand() < 0.1 ? `\uFEFF${text}` : text;
+  return rand() < 0.1 ? `\uFEFF${text}` : text;
 }
 
 /** Random value strings (quotes, backslashes, newlines, `#`, spaces, non-ASCII) for encoding round trips. */
