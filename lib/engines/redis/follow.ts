@@ -11,13 +11,13 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
-import type { FollowStatus, SecretSink } from '../../core/engine.ts';
+import type { EngineParams, FollowStatus, SecretSink } from '../../core/engine.ts';
 import { FerryError } from '../../core/errors.ts';
 import { silentLogger, type Logger } from '../../core/logger.ts';
 import { writeFileAtomic } from '../../util/atomic-write.ts';
 import { systemClock, type Clock } from '../../util/wait.ts';
 import { connectRedis, describeEndpoint } from './connect.ts';
-import type { RedisEndpoint } from './endpoint.ts';
+import { redisEndpointFromUrl, type RedisEndpoint } from './endpoint.ts';
 import { parseInfo, serverInfo } from './info.ts';
 import { decideFollow, reachabilityHint, replicaAclArgs, replicaUserName, sourceFromTarget, supportsAcl, type SourceFromTarget } from './follow-config.ts';
 
@@ -244,4 +244,23 @@ async function settleAof(o: RedisFollowOptions, tgt: Redis): Promise<void> {
     if (clock.now() - started > 300_000) throw new FerryError('E_REDIS_AOF', `the target's AOF rewrite did not finish within 300000ms`, { hint: 'check the target\'s log and disk, then promote again' });
     await clock.sleep(100, o.signal);
   }
+}
+
+/**
+ * The follow options of a store from the engine's params: endpoints from the store's URLs, the source as
+ * the stack sees it from `options.followFrom` (read loosely until options.ts declares it), state in
+ * `<stateDir>/follow`.
+ */
+export function redisFollowOptionsOf(p: EngineParams<unknown>): RedisFollowOptions {
+  if (!p.targetUrl) {
+    throw new FerryError('E_CONFIG', `store ${p.store.id}: no target Redis to follow into yet`, { hint: `start the store's service (${p.store.target.service}) with its migration port first` });
+  }
+  const f = (p.store.options as { followFrom?: { host?: unknown; port?: unknown } } | undefined)?.followFrom;
+  const from = f ? { ...(typeof f.host === 'string' ? { host: f.host } : {}), ...(typeof f.port === 'number' ? { port: f.port } : {}) } : undefined;
+  return {
+    storeId: p.store.id,
+    source: redisEndpointFromUrl(p.store.source, { field: `stores[${p.store.id}].source`, redactor: p.redactor }),
+    target: redisEndpointFromUrl(p.targetUrl, { field: `stores[${p.store.id}].target`, redactor: p.redactor }),
+    stateDir: join(p.stateDir, 'follow'), redactor: p.redactor, log: p.log, signal: p.signal, ...(from ? { from } : {}),
+  };
 }
