@@ -265,4 +265,24 @@ describe('engine contract: redis', { timeout: 600_000 }, () => {
     try { expect(await t2.dbsize()).toBe(0); } finally { t2.disconnect(); }
     expect(logs.map((l) => l.message).join('\n')).not.toContain('src-redis-pw-1');
   });
+
+  it('imports a frozen store by the rewrite path (its EVAL reads would block under the pause), and leaves it frozen', async () => {
+    const q = await paramsFor('redis', 'cache', src.url, dst.url, { path: 'rewrite', ttlToleranceMs: 3000 }, logs, redactor);
+    const w = await redisClient(src);
+    try {
+      const record = await engine.freeze!(q);
+      const i = await engine.import(q);
+      expect(i.data).toMatchObject({ alreadyImported: false, path: 'rewrite' });
+      expect((await engine.verify(q)).ok).toBe(true);
+      const write = w.set('written-during-freeze', '1');
+      expect(await Promise.race([write.then(() => 'written'), new Promise((res) => setTimeout(() => res('blocked'), 1500))])).toBe('blocked');
+      await engine.thaw!(q, record);
+      expect(await write).toBe('OK');
+      await w.del('written-during-freeze');
+      expect(logs.some((l) => /write pause lowered for the copy/.test(l.message))).toBe(true);
+    } finally {
+      w.disconnect();
+      await rm(join(q.stateDir, '..', '..'), { recursive: true, force: true });
+    }
+  });
 });

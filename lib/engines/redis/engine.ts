@@ -23,7 +23,7 @@ import { importRedis } from './import.ts';
 import { removeRdb } from './physical.ts';
 import { verifyCopy } from './verify.ts';
 import { checkApp } from './app-checks.ts';
-import { freezeRedis, thawRedis, withRedis, sampleRedis } from './freeze.ts';
+import { freezeRedis, thawRedis, withRedis, sampleRedis, readRedisFreeze, unpauseRedis } from './freeze.ts';
 import { reverseRedis } from './reverse.ts';
 
 type P = EngineParams<RedisOptions>;
@@ -132,10 +132,20 @@ export const redisEngine = defineEngine<RedisOptions, RedisEngineFacts>({
     const service = placeable(p);
     const rdb = join(p.artifactDir, RDB);
     const hasRdb = (await stat(rdb).catch(() => null)) !== null;
+    const source = sourceOf(p);
+    // The rewrite path reads the source with EVAL, which CLIENT PAUSE WRITE blocks: a frozen store's
+    // pause is lowered for the copy (its writers stay stopped) and set again afterwards, record kept in step.
+    const frozen = await readRedisFreeze(p.stateDir);
+    if (frozen) {
+      await withRedis(source, unpauseRedis);
+      p.log.warn(`${p.store.id}: write pause lowered for the copy (the writers stay stopped)`);
+    }
     const r = await importRedis({
-      source: sourceOf(p), target: targetOf(p), path: p.store.options.path, replace: p.store.options.replace, stateFile: join(p.stateDir, PROGRESS),
+      source, target: targetOf(p), path: p.store.options.path, replace: p.store.options.replace, stateFile: join(p.stateDir, PROGRESS),
       ...(service && hasRdb ? { service, rdbPath: rdb } : {}), signal: p.signal,
       onProgress: (d) => p.progress.update({ unit: 'keys', done: d.keys, bytes: d.bytes, label: `db ${d.db}` }),
+    }).finally(async () => {
+      if (frozen) await freezeRedis(source, p.stateDir, p.store.options.pauseMs);
     });
     p.log.info(`${p.store.id}: ${r.decision.path} path (${r.decision.reason}): ${r.keys} keys, ${r.expired} expired during the copy`);
     const record: Done = { path: r.decision.path, reason: r.decision.reason, keys: r.keys, expired: r.expired, rdb: r.decision.path === 'physical' ? rdb : undefined };
