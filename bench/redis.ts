@@ -16,7 +16,7 @@ import { mkdtemp, rm, chmod, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort } from '../lib/demo/ports.ts';
+import { freePort } from '../lib/util/free-port.ts';
 import type { EngineBench } from './types.ts';
 import type { RedisEndpoint, ServiceControl } from '../lib/steps/context.ts';
 import { fetchRdb, importRedis, verifyCopy } from '../lib/engines/redis/index.ts';

@@ -4,7 +4,7 @@
  */
 import { runPlaybookCli } from './runtime/index.ts';
 import { prepareMigrate } from '../lib/playbooks/prepare.ts';
-import { startDemo } from '../lib/demo/index.ts';
+import { startDemo } from '../demo/index.ts';
 
 process.exitCode = await runPlaybookCli({
   id: 'migrate',

@@ -5,7 +5,7 @@
  */
 import { runPlaybookCli } from './runtime/index.ts';
 import { prepareRehearse } from '../lib/playbooks/prepare-rehearse.ts';
-import { startDemo } from '../lib/demo/index.ts';
+import { startDemo } from '../demo/index.ts';
 
 process.exitCode = await runPlaybookCli({
   id: 'rehearse',

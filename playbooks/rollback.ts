@@ -5,7 +5,7 @@
  */
 import { runPlaybookCli } from './runtime/index.ts';
 import { prepareRollback } from '../lib/playbooks/prepare-rollback.ts';
-import { startDemo } from '../lib/demo/index.ts';
+import { startDemo } from '../demo/index.ts';
 
 process.exitCode = await runPlaybookCli({
   id: 'rollback',
@@ -18,6 +18,7 @@ is copied back to the host first (the same engines, reversed) and verified inste
   options: {
     'with-data': { type: 'boolean', help: 'copy back to the host what was written in the containers after cutover, then verify' },
   },
-  demo: (a) => startDemo(a),
+  // --demo: the demo is migrated first (or the last kept one reused), then this playbook runs on it.
+  demo: (a) => startDemo({ ...a, migrateFirst: true }),
   prepare: (a) => prepareRollback(a),
 });

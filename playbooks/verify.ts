@@ -1,7 +1,7 @@
 /** ferry verify: compare the stack with the source at any time; exit 0 when everything matches, 1 otherwise. */
 import { runPlaybookCli } from './runtime/index.ts';
 import { prepareVerify } from '../lib/playbooks/prepare.ts';
-import { startDemo } from '../lib/demo/index.ts';
+import { startDemo } from '../demo/index.ts';
 
 process.exitCode = await runPlaybookCli({
   id: 'verify',
@@ -10,7 +10,8 @@ process.exitCode = await runPlaybookCli({
 Compares every table (counts, checksums, schema) and every Redis key (type, value digest, TTL within
 config.redis.ttlToleranceMs), checks sessions and RQ jobs, and writes report.verify.{json,md}.
 Exit 0 when everything matches, 1 otherwise. Changes nothing on either side.`,
-  demo: (a) => startDemo(a),
+  // --demo: the demo is migrated first (or the last kept one reused), then this playbook runs on it.
+  demo: (a) => startDemo({ ...a, migrateFirst: true }),
   // Verify only reads: every run checks again (it is never a "completed" no-op).
   prepare: async (a) => { const p = await prepareVerify(a); return { ...p, playbook: { ...p.playbook, readOnly: true } }; },
 });

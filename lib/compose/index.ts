@@ -1,5 +1,6 @@
 /** lib/compose: drive the target stack through docker compose v2 or docker-compose v1. */
 export { composeContainers, type ComposeContainersQuery } from './containers.ts';
+export { composeServiceImages, parseServiceImages } from './images.ts';
 export { detectCompose, availableComposes, type ComposeCli, type ComposeKind } from './detect.ts';
 export { createComposeClient, type ComposeClient, type ComposeClientOptions, type ExecOptions, type DownOptions } from './client.ts';
 export { exec as runCommand, type ExecResult as CommandResult, type ExecOptions as RunCommandOptions } from '../util/exec.ts';

@@ -9,10 +9,13 @@ import type { Config } from '../config/schema.ts';
 import type { FerryContext } from './context.ts';
 import { writeFileAtomic } from '../util/atomic-write.ts';
 import { blockers, formatFindings, runPreflight } from '../preflight/index.ts';
+import { composeServiceImages, createComposeClient } from '../compose/index.ts';
 
-/** Target images as compose will run them (the stack reads the same variables). */
-export function targetImagesFromEnv(env: NodeJS.ProcessEnv = process.env): { mysql: string; redis: string } {
-  return { mysql: env.MYSQL_IMAGE ?? 'mysql:8.0', redis: env.REDIS_IMAGE ?? 'redis:7-alpine' };
+/** Target images as the compose project runs them (its files, its `.env`); the official ones when it names none. */
+export async function targetImages(config: Config): Promise<{ mysql: string; redis: string }> {
+  const client = await createComposeClient({ composeDir: config.target.composeDir, project: config.target.project, files: config.target.files });
+  const images = await composeServiceImages(client);
+  return { mysql: images.mysql ?? 'mysql:8.0', redis: images.redis ?? 'redis:7-alpine' };
 }
 
 export default defineStep<Config, FerryContext>({
@@ -30,7 +33,7 @@ export default defineStep<Config, FerryContext>({
     };
   },
   async run({ ctx, config, log, signal, stateDir }) {
-    const result = await runPreflight({ config, ctx, targetImages: targetImagesFromEnv(), signal });
+    const result = await runPreflight({ config, ctx, targetImages: await targetImages(config), signal });
     for (const f of result.findings) {
       const line = `${f.severity.toUpperCase()} ${f.check} (${f.subject}): ${f.message} → ${f.hint}`;
       if (f.severity === 'blocker') log.error(line);

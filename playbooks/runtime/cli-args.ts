@@ -15,7 +15,7 @@ export const COMMON_OPTIONS = {
   config: { type: 'string', short: 'c', arg: 'FILE', help: 'ferry.config.ts or .json (default: ./ferry.config.ts, then ./ferry.config.json)' },
   'dry-run': { type: 'boolean', help: 'show the whole plan (every step, what it would read and change) and change nothing; exit 0 nothing to do, 2 changes pending' },
   json: { type: 'boolean', help: 'write one JSON object per line on stdout for every state change and progress tick, and nothing else' },
-  demo: { type: 'boolean', help: 'run against throwaway source servers seeded from fixtures' },
+  demo: { type: 'boolean', help: 'run against throwaway source servers seeded from fixtures (verify and rollback migrate them first, or reuse a demo kept with FERRY_DEMO_KEEP=1)' },
   'undo-on-failure': { type: 'boolean', help: 'on failure also undo the completed steps, last first' },
   'break-stale-lock': { type: 'boolean', help: 'take over a run lock held by a live pid or another host (a lock left by a dead run on this host is taken over without it)' },
   'restart-from': { type: 'string', arg: 'STEP', help: 'forget the journal from STEP on, so it and every later step run again' },

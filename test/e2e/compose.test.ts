@@ -4,7 +4,7 @@
  * and data surviving every recreate and down.
  */
 import { cp, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
-import { freePort } from '../../lib/demo/ports.ts';
+import { freePort } from '../../lib/util/free-port.ts';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';

@@ -10,8 +10,8 @@ import mysql from 'mysql2/promise';
 import type { StartedMysql, StartedRedis } from '../support/containers.ts';
 import { startSeededSource, type SeededSource } from '../support/seeded-source.ts';
 import { testImages } from '../support/images.ts';
-import type { Sandbox } from '../../lib/demo/index.ts';
-import { runPlaybookProcess, startPlaybook } from '../../lib/demo/child.ts';
+import type { Sandbox } from '../support/sandbox.ts';
+import { runPlaybookProcess, startPlaybook } from '../support/playbook-process.ts';
 import { takeSourceSnapshot, type SourceSnapshot } from '../../lib/freeze/index.ts';
 
 const KILL_STEPS = new Set(['mysql-export', 'redis-export', 'mysql-import', 'redis-import', 'mysql-verify', 'redis-verify']);

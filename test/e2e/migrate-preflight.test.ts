@@ -12,8 +12,8 @@ import { startMysql, startRedis, type StartedMysql, type StartedRedis } from '..
 import { testImages } from '../support/images.ts';
 import { seedVedfolnirMysql } from '../../fixtures/mysql/seed.ts';
 import { seedVedfolnirRedis } from '../../fixtures/redis/seed.ts';
-import { createSandbox, type Sandbox } from '../../lib/demo/index.ts';
-import { runPlaybookProcess } from '../../lib/demo/child.ts';
+import { createSandbox, type Sandbox } from '../support/sandbox.ts';
+import { runPlaybookProcess } from '../support/playbook-process.ts';
 import { gatherMysqlFacts, gatherRedisFacts } from '../../lib/preflight/index.ts';
 
 describe('preflight on the fixture source', { timeout: 600_000 }, () => {

@@ -11,9 +11,10 @@ import mysql from 'mysql2/promise';
 import type { StartedMysql, StartedRedis } from '../support/containers.ts';
 import { startSeededSource, type SeededSource } from '../support/seeded-source.ts';
 import { testImages } from '../support/images.ts';
-import { DEMO_ENV_FIXTURE, type Sandbox } from '../../lib/demo/index.ts';
+import { DEMO_ENV_FIXTURE } from '../../demo/paths.ts';
+import type { Sandbox } from '../support/sandbox.ts';
 import { takeSourceSnapshot, compareSnapshots, type SourceSnapshot } from '../../lib/freeze/index.ts';
-import { runPlaybookProcess as runPlaybook, type PlaybookRun } from '../../lib/demo/child.ts';
+import { runPlaybookProcess as runPlaybook, type PlaybookRun } from '../support/playbook-process.ts';
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 

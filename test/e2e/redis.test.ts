@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execa } from 'execa';
 import { Redis } from 'ioredis';
-import { freePort } from '../../lib/demo/ports.ts';
+import { freePort } from '../../lib/util/free-port.ts';
 import { mkdtemp, chmod, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -10,8 +10,8 @@ import { execFileSync } from 'node:child_process';
 import type { StartedMysql, StartedRedis } from '../support/containers.ts';
 import { startSeededSource, type SeededSource } from '../support/seeded-source.ts';
 import { testImages } from '../support/images.ts';
-import type { Sandbox } from '../../lib/demo/index.ts';
-import { runPlaybookProcess } from '../../lib/demo/child.ts';
+import type { Sandbox } from '../support/sandbox.ts';
+import { runPlaybookProcess } from '../support/playbook-process.ts';
 
 const docker = (args: string[]) => execFileSync('docker', args, { encoding: 'utf8' }).split('\n').filter(Boolean);
 const labelled = (project: string) => ({

@@ -10,8 +10,8 @@ import { Redis } from 'ioredis';
 import type { StartedMysql, StartedRedis } from '../support/containers.ts';
 import { startSeededSource, type SeededSource } from '../support/seeded-source.ts';
 import { testImages } from '../support/images.ts';
-import type { Sandbox } from '../../lib/demo/index.ts';
-import { runPlaybookProcess } from '../../lib/demo/child.ts';
+import type { Sandbox } from '../support/sandbox.ts';
+import { runPlaybookProcess } from '../support/playbook-process.ts';
 import { secretPath } from '../../lib/compose/layout.ts';
 
 describe('rollback --with-data', { timeout: 900_000 }, () => {

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import type { StartedMysql, StartedRedis } from '../support/containers.ts';
 import { startSeededSource, type SeededSource } from '../support/seeded-source.ts';
 import { testImages } from '../support/images.ts';
-import type { Sandbox } from '../../lib/demo/index.ts';
+import type { Sandbox } from '../support/sandbox.ts';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 

@@ -7,7 +7,7 @@ import { Redis } from 'ioredis';
 import { startMysql, startRedis, type MysqlOptions, type StartedMysql, type StartedRedis } from './containers.ts';
 import { seedVedfolnirMysql } from '../../fixtures/mysql/seed.ts';
 import { seedVedfolnirRedis } from '../../fixtures/redis/seed.ts';
-import { createSandbox, type Sandbox } from '../../lib/demo/index.ts';
+import { createSandbox, type Sandbox } from './sandbox.ts';
 
 export interface SeededSource {
   readonly my: StartedMysql;

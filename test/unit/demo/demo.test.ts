@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
-import { startDemo, demoImages, DEMO_ENV_FIXTURE, REPO_COMPOSE_DIR } from '../../../lib/demo/index.ts';
+import { startDemo, demoImages, DEMO_ENV_FIXTURE, REPO_COMPOSE_DIR } from '../../../demo/index.ts';
 import { mysqlEndpointFromUrl, redisEndpointFromUrl } from '../../../lib/playbooks/endpoints.ts';
 import { Redactor, MASK } from '../../../lib/util/redact.ts';
 import { isFerryError } from '../../../lib/core/errors.ts';

@@ -1,19 +1,15 @@
 /**
  * The demo's images: FERRY_DEMO_MYSQL_IMAGE / FERRY_DEMO_REDIS_IMAGE when set, else the official
- * mysql:8.0 / redis:7-alpine when present locally, else the test bed's stand-ins (testbed/.images.json,
- * read as data: lib/ never imports test code).
+ * mysql:8.0 / redis:7-alpine when present locally, else the test bed's stand-ins (testbed/.images.json).
  */
 import { readFile } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
-import { execa } from 'execa';
+import { exec } from '../lib/util/exec.ts';
+import { TESTBED_IMAGES } from './paths.ts';
 
 export interface DemoImages { readonly mysql: string; readonly redis: string; readonly source: string }
 
-const TESTBED_IMAGES = fileURLToPath(new URL('../../testbed/.images.json', import.meta.url));
-
 async function presentLocally(image: string): Promise<boolean> {
-  const r = await execa('docker', ['image', 'inspect', '--format', '{{.Id}}', image], { reject: false, stdin: 'ignore' });
-  return r.exitCode === 0;
+  return (await exec('docker', ['image', 'inspect', '--format', '{{.Id}}', image])).exitCode === 0;
 }
 
 export async function demoImages(env: NodeJS.ProcessEnv = process.env, probe = true): Promise<DemoImages> {

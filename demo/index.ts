@@ -1,30 +1,31 @@
 /**
  * --demo: a Vedfolnir-shaped source on throwaway servers, seeded from fixtures/, and a config that
  * migrates it into a throwaway copy of compose/ under a temp dir (own project name, own state dir):
- * the repo tree is never touched. With `dryRun` nothing starts and nothing is written: the config
- * points at placeholders and at the repo's compose/ and fixture .env, which dry runs only read.
+ * the repo tree is never touched. The stack's images are the copied compose project's own `.env`.
+ * With `dryRun` nothing starts and nothing is written: the config points at placeholders and at the
+ * repo's compose/ and fixture .env, which dry runs only read. With `migrateFirst` (verify, rollback)
+ * the demo is migrated before it is returned, or the last kept demo (FERRY_DEMO_KEEP=1) is reused.
  */
-import { copyFile, cp, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { copyFile, cp, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import mysql from 'mysql2/promise';
 import { Redis } from 'ioredis';
-import { normalizeConfig } from '../config/index.ts';
-import type { Config, ConfigInput } from '../config/schema.ts';
-import { createComposeClient } from '../compose/index.ts';
-import { seedVedfolnirMysql } from '../../fixtures/mysql/seed.ts';
-import { seedVedfolnirRedis } from '../../fixtures/redis/seed.ts';
+import { normalizeConfig, type Config, type ConfigInput } from '../lib/config/index.ts';
+import { createComposeClient } from '../lib/compose/index.ts';
+import { seedVedfolnirMysql } from '../fixtures/mysql/seed.ts';
+import { seedVedfolnirRedis } from '../fixtures/redis/seed.ts';
 import { demoImages } from './images.ts';
 import { removeDemoServers, startDemoMysql, startDemoRedis } from './servers.ts';
-import { freePort } from './ports.ts';
+import { freePort } from '../lib/util/free-port.ts';
 import { DEMO_ENV_FIXTURE, REPO_COMPOSE_DIR } from './paths.ts';
+import { forgetKeptDemo, keptDemo, rememberKeptDemo } from './kept.ts';
+import { migrateDemo } from './migrate-first.ts';
 
 export { demoImages } from './images.ts';
 export { DEMO_LABEL, DEMO_RUN_LABEL, removeDemoServers } from './servers.ts';
-
 export { DEMO_ENV_FIXTURE, REPO_COMPOSE_DIR } from './paths.ts';
-export { createSandbox, type Sandbox, type SandboxSource } from './sandbox.ts';
 export const DEMO_DATABASE = 'vedfolnir';
 
 export interface DemoOptions {
@@ -33,8 +34,10 @@ export interface DemoOptions {
   readonly dryRun: boolean;
   /** fixtures scale (default FERRY_DEMO_SCALE or 1). */
   readonly scale?: number;
-  /** Keep servers, stack and files after the run (FERRY_DEMO_KEEP=1). */
+  /** Keep servers, stack and files after the run (FERRY_DEMO_KEEP=1); a later --demo may reuse them. */
   readonly keep?: boolean;
+  /** Migrate the demo before returning it (verify and rollback need a migrated stack), or reuse a kept, migrated one. */
+  readonly migrateFirst?: boolean;
 }
 
 export interface Demo {
@@ -69,15 +72,20 @@ export async function startDemo(o: DemoOptions): Promise<Demo> {
     o.log(`demo (dry run): nothing is started; the plan below is the embedded demo config (project ${project})`);
     return { config, baseDir: undefined, cleanup: async () => undefined };
   }
+  const keep = o.keep ?? process.env.FERRY_DEMO_KEEP === '1';
+  if (o.migrateFirst) {
+    const kept = await keptDemo();
+    if (kept) {
+      o.log(`demo: reusing the kept demo in ${kept.base} (project ${kept.project}, migrated at ${kept.migratedAt})`);
+      return { config: normalizeConfig(kept.input, { baseDir: kept.base }), baseDir: kept.base, cleanup: async () => undefined };
+    }
+  }
   const images = await demoImages();
-  process.env.MYSQL_IMAGE ??= images.mysql;
-  process.env.REDIS_IMAGE ??= images.redis;
   const base = await mkdtemp(join(tmpdir(), 'ferry-demo-'));
   const composeDir = join(base, 'compose');
   const appDir = join(base, 'app');
-  const keep = o.keep ?? process.env.FERRY_DEMO_KEEP === '1';
   const cleanup = async () => {
-    if (keep) { o.log(`demo kept: ${base} (project ${project}, containers labelled ${run})`); return; }
+    if (keep) { o.log(`demo kept: ${base} (project ${project}, containers labelled ${run}); a later --demo of verify or rollback reuses it`); return; }
     const client = await createComposeClient({ composeDir, project, files: ['docker-compose.yml', 'docker-compose.test.yml'] }).catch(() => undefined);
     await client?.down({ removeVolumes: true }).catch(() => undefined);
     await removeDemoServers(run);
@@ -86,6 +94,8 @@ export async function startDemo(o: DemoOptions): Promise<Demo> {
   };
   try {
     await cp(REPO_COMPOSE_DIR, composeDir, { recursive: true });
+    // The stack's images are its own configuration: compose reads them from the project's .env.
+    await writeFile(join(composeDir, '.env'), `MYSQL_IMAGE=${images.mysql}\nREDIS_IMAGE=${images.redis}\n`);
     await mkdir(appDir, { recursive: true });
     await cp(DEMO_ENV_FIXTURE, join(appDir, '.env'));
     const password = randomBytes(12).toString('hex');
@@ -97,11 +107,15 @@ export async function startDemo(o: DemoOptions): Promise<Demo> {
     const scale = o.scale ?? Number(process.env.FERRY_DEMO_SCALE ?? 1);
     await seedSources({ mysqlPort: my.port, redisPort: rd.port, password, scale });
     o.log(`demo: seeded from fixtures/ (scale ${scale}); target stack ${project} in ${composeDir}`);
-    const config = normalizeConfig(demoConfigInput({
+    const input = demoConfigInput({
       mysqlUrl: `mysql://root:${password}@127.0.0.1:${my.port}/${DEMO_DATABASE}`, redisUrl: `redis://:${password}@127.0.0.1:${rd.port}`,
       envFile: join(appDir, '.env'), composeDir, stateDir: join(base, 'state'), project,
       ports: { mysql: await freePort(), redis: await freePort() },
-    }), { baseDir: base });
+    });
+    const config = normalizeConfig(input, { baseDir: base });
+    if (keep) await forgetKeptDemo();
+    if (o.migrateFirst) await migrateDemo(config, o);
+    if (keep) await rememberKeptDemo({ base, run, project, input });
     return { config, baseDir: base, cleanup };
   } catch (e) {
     await cleanup().catch(() => undefined);
@@ -114,6 +128,7 @@ export async function seedSources(o: { mysqlHost?: string; mysqlPort: number; re
   const conn = await mysql.createConnection({ host: o.mysqlHost ?? '127.0.0.1', port: o.mysqlPort, user: 'root', password: o.password, database: DEMO_DATABASE, charset: 'utf8mb4', multipleStatements: true });
   try { await seedVedfolnirMysql(conn, { scale: o.scale, tricky: true }); } finally { await conn.end(); }
   const r = new Redis({ host: '127.0.0.1', port: o.redisPort, password: o.redisPassword ?? o.password, lazyConnect: true });
+  r.on('error', () => undefined); // a failure surfaces through the commands below, never as an unhandled event
   await r.connect();
   try { await seedVedfolnirRedis(r, { scale: o.scale, big: false }); } finally { r.disconnect(); }
 }

@@ -1,16 +1,18 @@
 /**
- * A migration sandbox around given source servers: a temp dir with a copy of compose/ (no data), the
- * fixture .env, and a `ferry.config.json` whose passwords are `${ENV}` references (the values travel in
- * `env`). Used by the demo's tests and the runbook test; `cleanup` downs the stack with its volumes.
+ * A migration sandbox around given source servers: a temp dir with a copy of compose/ (no data) whose
+ * `.env` names the test bed's images, the fixture .env, and a `ferry.config.json` whose passwords are
+ * `${ENV}` references (the values travel in `env`). Used by the playbook e2e tests and the runbook
+ * test; `cleanup` downs the stack with its volumes.
  */
 import { cp, mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import type { ConfigInput } from '../config/schema.ts';
-import { createComposeClient, MIGRATION_OVERRIDE_FILE } from '../compose/index.ts';
-import { freePort } from './ports.ts';
-import { DEMO_ENV_FIXTURE, REPO_COMPOSE_DIR } from './paths.ts';
+import type { ConfigInput } from '../../lib/config/schema.ts';
+import { createComposeClient, MIGRATION_OVERRIDE_FILE } from '../../lib/compose/index.ts';
+import { freePort } from '../../lib/util/free-port.ts';
+import { DEMO_ENV_FIXTURE, REPO_COMPOSE_DIR } from '../../demo/paths.ts';
+import { testImages } from './images.ts';
 
 export interface SandboxSource { readonly host: string; readonly port: number; readonly password: string }
 
@@ -33,6 +35,8 @@ export async function createSandbox(o: { mysql: SandboxSource & { database: stri
   const stateDir = join(dir, 'state');
   const project = `ferry-sbx-${randomBytes(3).toString('hex')}`;
   await cp(REPO_COMPOSE_DIR, composeDir, { recursive: true });
+  // The stack's images are the compose project's own configuration (its .env), not ferry's environment.
+  await writeFile(join(composeDir, '.env'), `MYSQL_IMAGE=${testImages().mysql}\nREDIS_IMAGE=${testImages().redis}\n`);
   await mkdir(join(dir, 'app'));
   await cp(DEMO_ENV_FIXTURE, envPath);
   const config: ConfigInput = {

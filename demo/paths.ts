@@ -2,6 +2,7 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const REPO = fileURLToPath(new URL('../../', import.meta.url));
+const REPO = fileURLToPath(new URL('../', import.meta.url));
 export const DEMO_ENV_FIXTURE = join(REPO, 'fixtures', 'env', 'vedfolnir-macos', 'input.env');
 export const REPO_COMPOSE_DIR = join(REPO, 'compose');
+export const TESTBED_IMAGES = join(REPO, 'testbed', '.images.json');
