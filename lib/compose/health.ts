@@ -3,8 +3,8 @@
  * budget, an AbortSignal and an injectable clock whose failure names the service, its state and its
  * last log lines.
  */
-import { setTimeout as delay } from 'node:timers/promises';
 import { FerryError } from '../core/errors.ts';
+import { waitFor, type Clock } from '../util/wait.ts';
 import type { ComposeClient } from './client.ts';
 import { exec as runCommand } from '../util/exec.ts';
 
@@ -30,8 +30,8 @@ export interface WaitHealthyOptions {
   readonly timeoutMs?: number;
   readonly intervalMs?: number;
   readonly signal?: AbortSignal;
-  readonly now?: () => number;
-  readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<unknown>;
+  /** Injectable for tests (default: the system clock). */
+  readonly clock?: Clock;
   /** How a service's health is read; default `serviceHealth` (docker inspect). */
   readonly probe?: (service: string) => Promise<ServiceHealth>;
 }
@@ -41,26 +41,29 @@ export const DEFAULT_HEALTH_TIMEOUT_MS = 180_000;
 /** Resolve when every service is healthy (or running, without a healthcheck). */
 export async function waitHealthy(client: Pick<ComposeClient, 'containerIds' | 'logs' | 'project'>, services: readonly string[], o: WaitHealthyOptions = {}): Promise<void> {
   const timeoutMs = o.timeoutMs ?? DEFAULT_HEALTH_TIMEOUT_MS;
-  const now = o.now ?? Date.now;
-  const sleep = o.sleep ?? ((ms: number, signal?: AbortSignal) => delay(ms, undefined, { signal }));
   const probe = o.probe ?? ((s: string) => serviceHealth(client, s));
-  const start = now();
   const pending = new Set(services);
-  let last: Record<string, ServiceHealth> = {};
-  for (;;) {
-    o.signal?.throwIfAborted();
-    for (const s of [...pending]) {
-      const h = await probe(s);
-      last = { ...last, [s]: h };
-      if (h === 'healthy' || h === 'running') pending.delete(s);
-      else if (h === 'exited' || h === 'missing') throw await notHealthy(client, s, h, `it is ${h}`);
-    }
-    if (pending.size === 0) return;
-    if (now() - start >= timeoutMs) {
-      const [s] = pending;
-      throw await notHealthy(client, s!, last[s!] ?? 'missing', `not healthy after ${timeoutMs}ms`);
-    }
-    await sleep(o.intervalMs ?? 1000, o.signal);
+  const last: Record<string, ServiceHealth> = {};
+  const gone = Symbol('gone');
+  let fatal: { service: string; state: ServiceHealth } | undefined;
+  try {
+    await waitFor(async () => {
+      for (const s of [...pending]) {
+        const h = await probe(s);
+        last[s] = h;
+        if (h === 'healthy' || h === 'running') pending.delete(s);
+        else if (h === 'exited' || h === 'missing') { fatal = { service: s, state: h }; throw gone; }
+      }
+      return pending.size === 0;
+    }, {
+      what: `services ${services.join(', ')} of compose project ${client.project}`, timeoutMs, intervalMs: o.intervalMs ?? 1000,
+      ...(o.signal ? { signal: o.signal } : {}), ...(o.clock ? { clock: o.clock } : {}),
+      fatal: (e) => e === gone,
+      onTimeout: () => { const [s] = pending; return notHealthy(client, s!, last[s!] ?? 'missing', `not healthy after ${timeoutMs}ms`); },
+    });
+  } catch (e) {
+    if (e === gone && fatal) throw await notHealthy(client, fatal.service, fatal.state, `it is ${fatal.state}`);
+    throw e;
   }
 }
 

@@ -27,9 +27,16 @@ export interface WaitOptions {
   readonly signal?: AbortSignal;
   readonly clock?: Clock;
   readonly hint?: string;
+  /** A probe error for which waiting stops at once (rethrown): the thing will not become ready. */
+  readonly fatal?: (e: unknown) => boolean;
+  /** The error to throw when the budget is spent (default: E_WAIT_TIMEOUT naming `what` and the budget). */
+  readonly onTimeout?: (lastError: unknown) => Error | Promise<Error>;
 }
 
-/** Poll `probe` until it returns a value other than undefined/false; its last error goes in the detail. */
+/**
+ * Poll `probe` until it returns a value other than undefined/false. A probe that throws is polled again
+ * (unless `fatal` says otherwise); its last error goes in the timeout's detail.
+ */
 export async function waitFor<T>(probe: () => Promise<T | undefined | false>, opts: WaitOptions): Promise<T> {
   const clock = opts.clock ?? systemClock;
   const start = clock.now();
@@ -40,10 +47,12 @@ export async function waitFor<T>(probe: () => Promise<T | undefined | false>, op
       const v = await probe();
       if (v !== undefined && v !== false) return v;
     } catch (e) {
+      if (opts.fatal?.(e) || opts.signal?.aborted) throw e;
       last = e;
     }
     const waited = clock.now() - start;
     if (waited >= opts.timeoutMs) {
+      if (opts.onTimeout) throw await opts.onTimeout(last);
       throw new FerryError('E_WAIT_TIMEOUT', `${opts.what}: not ready after ${opts.timeoutMs}ms`, {
         hint: opts.hint ?? 'check that it is running and reachable, then re-run',
         ...(last !== undefined ? { cause: last, detail: String((last as Error)?.message ?? last) } : {}),

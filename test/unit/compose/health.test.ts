@@ -8,8 +8,7 @@ function scenario(script: Record<string, ServiceHealth[]>) {
   const polls: string[] = [];
   const client = { project: 'p', containerIds: async () => ['x'], logs: async (s: string) => `${s} line 1\n${s} line 2` };
   const opts = {
-    now: () => t,
-    sleep: async (ms: number) => { t += ms; },
+    clock: { now: () => t, sleep: async (ms: number) => { t += ms; } },
     probe: async (s: string) => { polls.push(s); const states = script[s]!; return states.length > 1 ? states.shift()! : states[0]!; },
   };
   return { client, opts, polls, elapsed: () => t };

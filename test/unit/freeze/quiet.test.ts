@@ -16,7 +16,7 @@ describe('proveQuiet', () => {
     const c = clock();
     const seq = ['a', 'b', 'c', 'c', 'c', 'c', 'c', 'c', 'c', 'c'];
     let i = 0;
-    const got = await proveQuiet({ seconds: 2, intervalMs: 500, ...c, sample: async () => ({ mysql: seq[Math.min(i++, seq.length - 1)]! }) });
+    const got = await proveQuiet({ seconds: 2, intervalMs: 500, clock: c, sample: async () => ({ mysql: seq[Math.min(i++, seq.length - 1)]! }) });
     expect(got).toEqual({ mysql: 'c' });
     // changes at samples 1 and 2 (t=500, t=1000); quiet from t=1000 until t=3000
     expect(c.now()).toBe(3000);
@@ -25,7 +25,7 @@ describe('proveQuiet', () => {
   it('gives up after its budget naming what kept changing', async () => {
     const c = clock();
     let n = 0;
-    const err = await proveQuiet({ seconds: 3, timeoutMs: 10_000, intervalMs: 500, ...c, sample: async () => ({ mysql: 'same', redis: String(n++) }) }).catch((e: unknown) => e);
+    const err = await proveQuiet({ seconds: 3, timeoutMs: 10_000, intervalMs: 500, clock: c, sample: async () => ({ mysql: 'same', redis: String(n++) }) }).catch((e: unknown) => e);
     expect(isFerryError(err) && err.code).toBe('E_SOURCE_NOT_QUIET');
     expect((err as Error).message).toContain('for 10s');
     expect((err as Error).message).toContain('redis');
@@ -36,7 +36,7 @@ describe('proveQuiet', () => {
     const c = clock();
     const ac = new AbortController();
     ac.abort(new Error('stop'));
-    await expect(proveQuiet({ seconds: 5, ...c, signal: ac.signal, sample: async () => ({ x: '1' }) })).rejects.toThrow('stop');
+    await expect(proveQuiet({ seconds: 5, clock: c, signal: ac.signal, sample: async () => ({ x: '1' }) })).rejects.toThrow('stop');
   });
 });
 

@@ -29,6 +29,16 @@ describe('waitFor', () => {
     ac.abort(new Error('stop'));
     await expect(waitFor(async () => undefined, { what: 'x', timeoutMs: 1000, signal: ac.signal, clock: fakeClock() })).rejects.toThrow('stop');
   });
+
+  it('stops at once on a fatal probe error, and throws its own error when the budget is spent', async () => {
+    const clock = fakeClock();
+    let n = 0;
+    const fatal = await waitFor(async () => { n++; throw new RangeError(n < 3 ? 'not yet' : 'exited'); }, { what: 'x', timeoutMs: 10_000, intervalMs: 100, clock, fatal: (e) => (e as Error).message === 'exited' }).catch((e: unknown) => e);
+    expect(fatal).toMatchObject({ message: 'exited' });
+    expect(clock.slept).toEqual([100, 100]);
+    const custom = await waitFor(async () => { throw new Error('refused'); }, { what: 'x', timeoutMs: 300, intervalMs: 100, clock: fakeClock(), onTimeout: async (last) => new Error(`gave up: ${(last as Error).message}`) }).catch((e: unknown) => e);
+    expect(custom).toMatchObject({ message: 'gave up: refused' });
+  });
 });
 
 describe('retry', () => {
