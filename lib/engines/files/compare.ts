@@ -34,7 +34,7 @@ export function differences(want: ManifestEntry, got: ManifestEntry, o: CompareO
   if (uid !== got.uid || gid !== got.gid) out.push(`owner ${uid}:${gid} ≠ ${got.uid}:${got.gid}`);
   const mtimeMatters = want.type === 'file' || (want.type === 'dir' && o.dirMtimes === true);
   if (mtimeMatters && want.mtimeMs !== got.mtimeMs) out.push(`mtime ${new Date(want.mtimeMs).toISOString()} ≠ ${new Date(got.mtimeMs).toISOString()}`);
-  if (want.sparse && got.sparse === false) out.push('not sparse on the target');
+  if (want.sparse && !got.sparse) out.push('not sparse on the target (holes filled)');
   return out;
 }
 

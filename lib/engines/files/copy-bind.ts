@@ -82,7 +82,10 @@ export async function copyToBind(o: CopyOptions): Promise<CopyResult> {
     });
   }
   for (const x of extras) rmSync(joinRel(root, x), { recursive: true, force: true });
-  // 2. The copy.
+  // 2. The copy. The root is the app's too: its owner and the source root's mode.
+  const srcRoot = lstatSync(o.sourceRoot);
+  chownSync(o.targetRoot, o.owner?.uid ?? srcRoot.uid, o.owner?.gid ?? srcRoot.gid);
+  chmodSync(o.targetRoot, srcRoot.mode & 0o7777);
   const staging = join(o.targetRoot, STAGING_DIR);
   await rm(staging, { recursive: true, force: true });
   await mkdir(staging, { mode: 0o700 });

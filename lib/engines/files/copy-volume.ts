@@ -18,9 +18,28 @@ export interface VolumeCopyOptions extends Omit<CopyOptions, 'targetRoot'> {
   readonly helper: HelperSpec;
 }
 
-export interface VolumeStat { type: string; size: number; mtimeMs: number; mode: number; uid: number; gid: number; ino: number; link: Buffer; seen?: boolean }
+export interface VolumeStat { type: string; size: number; mtimeMs: number; mode: number; uid: number; gid: number; ino: number; nlink: number; sparse: boolean; link: Buffer; seen?: boolean }
 
-const LIST_SCRIPT = `df -P -B1 ${HELPER_MOUNT} | awk 'NR==2{print $4}'; find ${HELPER_MOUNT} -mindepth 1 -printf '%y\\0%s\\0%T@\\0%m\\0%U\\0%G\\0%i\\0%l\\0%P\\0'`;
+const FIND_FORMAT = '%y\\0%s\\0%T@\\0%m\\0%U\\0%G\\0%i\\0%n\\0%S\\0%l\\0%P\\0';
+/** `find -printf` of every entry of the volume: type, size, mtime, mode, owner, inode, links, sparseness, link target, path. */
+export const FIND_SCRIPT = `find ${HELPER_MOUNT} -mindepth 1 -printf '${FIND_FORMAT}'`;
+const LIST_SCRIPT = `df -P -B1 ${HELPER_MOUNT} | awk 'NR==2{print $4}'; ${FIND_SCRIPT}`;
+
+/** Parse `FIND_SCRIPT` records from `out` starting at `i`, up to a record whose type is `X` or the end. */
+export function parseFind(out: Buffer, start: number, add: (path: Buffer, s: VolumeStat) => void): number {
+  let i = start;
+  const field = (): Buffer => { const j = out.indexOf(0, i); const f = out.subarray(i, j < 0 ? out.length : j); i = j < 0 ? out.length : j + 1; return f; };
+  const num = () => Number(field().toString('latin1'));
+  while (i < out.length) {
+    const type = field().toString('latin1');
+    if (type === 'X') return i;
+    const size = num(), mtimeMs = paxMs(field().toString('latin1'));
+    const mode = parseInt(field().toString('latin1'), 8), uid = num(), gid = num(), ino = num(), nlink = num(), sparseness = num();
+    const link = Buffer.from(field()), path = Buffer.from(field());
+    add(path, { type, size, mtimeMs, mode, uid, gid, ino, nlink, sparse: type === 'f' && size > 0 && sparseness < 1, link });
+  }
+  return i;
+}
 
 /** The volume's entries by path (latin1 key: one char per byte) and its free bytes. */
 export async function listVolume(helper: HelperSpec, signal?: AbortSignal): Promise<{ avail: number; entries: Map<string, VolumeStat> }> {
@@ -28,14 +47,7 @@ export async function listVolume(helper: HelperSpec, signal?: AbortSignal): Prom
   const nl = out.indexOf(0x0a);
   const avail = Number(out.toString('latin1', 0, nl));
   const entries = new Map<string, VolumeStat>();
-  let i = nl + 1;
-  const field = (): Buffer => { const j = out.indexOf(0, i); const f = out.subarray(i, j); i = j + 1; return f; };
-  while (i < out.length) {
-    const type = field().toString('latin1'), size = Number(field().toString('latin1')), mtimeMs = paxMs(field().toString('latin1'));
-    const mode = parseInt(field().toString('latin1'), 8), uid = Number(field().toString('latin1')), gid = Number(field().toString('latin1'));
-    const ino = Number(field().toString('latin1')), link = Buffer.from(field()), path = field();
-    entries.set(path.toString('latin1'), { type, size, mtimeMs, mode, uid, gid, ino, link });
-  }
+  parseFind(out, nl + 1, (path, s) => entries.set(path.toString('latin1'), s));
   return { avail, entries };
 }
 

@@ -5,7 +5,7 @@
  * deleted on the host only with `applyDeletions`. Nothing else on the host is touched.
  */
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { chmod, chown, copyFile, lstat, mkdir, readlink, rename, rm, symlink, utimes, lutimes } from 'node:fs/promises';
+import { chmod, chown, copyFile, link, lstat, mkdir, readlink, rename, rm, symlink, utimes, lutimes } from 'node:fs/promises';
 import { once } from 'node:events';
 import { mtimeSeconds } from './copy-bind.ts';
 import { byTargetPath } from './copy-bind.ts';
@@ -13,7 +13,7 @@ import { HELPER_MOUNT, openHelper } from './helper.ts';
 import { targetPathOf, type ManifestEntry } from './manifest.ts';
 import { comparePaths, joinRel, showPath } from './paths.ts';
 import { readTar } from './tar.ts';
-import type { TargetSpec } from './target.ts';
+import { volumeManifest, type TargetSpec } from './target.ts';
 import { emptyScanReport, scanTree, LIST_CAP } from './walk.ts';
 
 export interface ReverseOptions {
@@ -85,6 +85,14 @@ export async function reverseToSource(o: ReverseOptions): Promise<ReverseResult>
   const other = async (want: ManifestEntry | undefined, got: ManifestEntry) => {
     const dest = hostPath(want, got);
     if (got.type === 'dir') { if (!want) { await mkdir(dest, { recursive: true, mode: got.mode }); const { uid, gid } = ownerOf(want); await chown(dest, uid, gid); created++; } return; }
+    if (got.type === 'hardlink') {
+      const tmp = tmpOf(dest);
+      await rm(tmp, { force: true });
+      await link(joinRel(src, got.link!), tmp); // the first name, already on the host
+      await rename(tmp, dest);
+      if (want) changedN++; else created++;
+      return;
+    }
     if (got.type === 'symlink') {
       const tmp = tmpOf(dest);
       await rm(tmp, { force: true });
@@ -110,35 +118,46 @@ export async function reverseToSource(o: ReverseOptions): Promise<ReverseResult>
       } else await other(want, got);
     }
   } else {
-    const h = openHelper({ h: o.target.helper, readOnly: true, what: 'stream the volume back', cmd: ['tar', '-c', '--format=posix', '--sort=name', '--numeric-owner', '-C', HELPER_MOUNT, '.'], ...(o.signal ? { signal: o.signal } : {}) });
-    let open: { entry: ManifestEntry; out: WriteStream | null; want: ManifestEntry | undefined } | undefined;
-    const onData = async (e: ManifestEntry, chunk: Buffer | null) => {
-      if (!chunk) return; // the end: handled where the finished entry is yielded
-      if (open?.entry !== e) {
-        const want = await cur.at(e.path);
-        open = { entry: e, want, out: changed(want, e) ? createWriteStream(tmpOf(hostPath(want, e))) : null };
-      }
-      if (open.out && !open.out.write(chunk)) await once(open.out, 'drain');
-    };
-    let complete = false;
-    try {
-      for await (const got of readTar(h.stdout, onData)) {
-        if (got.type === 'file') {
-          // onData saw the whole file (its end is reported with the finished entry: sha256 set).
-          if (!open || !open.entry.path.equals(got.path)) { const want = await cur.at(got.path); open = { entry: got, want, out: changed(want, got) ? createWriteStream(tmpOf(hostPath(want, got))) : null }; }
-          const { out, want } = open;
-          open = undefined;
-          if (out) { await new Promise<void>((res, rej) => out.end((err?: Error | null) => (err ? rej(err) : res()))); const dest = hostPath(want, got); await finish(dest, tmpOf(dest), want, got); }
-          continue;
-        }
-        const want = await cur.at(got.path);
-        if (changed(want, got)) await other(want, got);
-      }
-      complete = true;
-    } finally {
-      if (!complete) { h.kill(); await h.finished().catch(() => undefined); }
+    // List the volume, decide in tree order, then stream out only the new and changed files.
+    const wanted = new Map<string, ManifestEntry | undefined>();
+    const names: Buffer[] = [];
+    for (const got of await volumeManifest(o.target.helper, o.signal, false)) {
+      const want = await cur.at(got.path);
+      if (!changed(want, got)) continue;
+      if (got.type === 'file' || got.type === 'hardlink') { wanted.set(got.path.toString('latin1'), want); names.push(got.path); } else await other(want, got);
     }
-    await h.finished();
+    if (names.length) {
+      const h = openHelper({
+        h: o.target.helper, readOnly: true, what: 'stream changed files back',
+        cmd: ['tar', '-c', '--format=posix', '--numeric-owner', '--no-recursion', '--null', '-T', '-', '-C', HELPER_MOUNT],
+        input: [Buffer.concat(names.flatMap((n) => [n, Buffer.alloc(1)]))],
+        ...(o.signal ? { signal: o.signal } : {}),
+      });
+      let out: WriteStream | undefined;
+      let outFor: ManifestEntry | undefined;
+      const onData = async (e: ManifestEntry, chunk: Buffer | null) => {
+        if (!chunk) return;
+        if (outFor !== e) { outFor = e; out = createWriteStream(tmpOf(hostPath(wanted.get(e.path.toString('latin1')), e))); }
+        if (!out!.write(chunk)) await once(out!, 'drain');
+      };
+      let complete = false;
+      try {
+        for await (const got of readTar(h.stdout, onData)) {
+          const want = wanted.get(got.path.toString('latin1'));
+          const dest = hostPath(want, got), tmp = tmpOf(dest);
+          if (got.type === 'hardlink') { await other(want, got); continue; }
+          if (got.type !== 'file') continue;
+          const w = outFor && outFor.path.equals(got.path) ? out! : createWriteStream(tmp);
+          out = undefined; outFor = undefined;
+          await new Promise<void>((res, rej) => w.end((err?: Error | null) => (err ? rej(err) : res())));
+          await finish(dest, tmp, want, got);
+        }
+        complete = true;
+      } finally {
+        if (!complete) { h.kill(); await h.finished().catch(() => undefined); }
+      }
+      await h.finished();
+    }
   }
   await cur.rest();
   const deleted = cur.gone.map((e) => showPath(targetPathOf(e)));
