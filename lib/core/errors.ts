@@ -1,8 +1,13 @@
 /**
- * FerryError: every failure ferry reports. A one-line `message`, a stable `code`, a `hint` naming the
- * next thing to do, the `step` it came from (when known), a short `detail` excerpt (≤ 20 lines) and the
- * underlying `cause`. Messages and details must already be redacted: never put a secret in one.
+ * FerryError: every failure ferry reports. A one-line `message`, a stable `code` from the registry
+ * (lib/core/error-codes.ts), a `hint` naming the next thing to do, the `step` it came from (when known),
+ * a short `detail` excerpt (≤ 20 lines) and the underlying `cause`. Messages and details must already
+ * be redacted: never put a secret in one.
  */
+import type { ErrorCode } from './error-codes.ts';
+
+export { ERROR_CODES, describeErrorCode, isErrorCode, type ErrorCode } from './error-codes.ts';
+
 export interface FerryErrorOptions {
   readonly hint: string;
   readonly cause?: unknown;
@@ -13,12 +18,12 @@ export interface FerryErrorOptions {
 
 export class FerryError extends Error {
   override readonly name = 'FerryError';
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly hint: string;
   readonly step: string | undefined;
   readonly detail: string | undefined;
 
-  constructor(code: string, message: string, options: FerryErrorOptions) {
+  constructor(code: ErrorCode, message: string, options: FerryErrorOptions) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.hint = options.hint;
@@ -50,7 +55,7 @@ export function excerpt(text: string, max = 20): string {
 }
 
 /** Wrap anything thrown into a FerryError (keeping a FerryError as it is). */
-export function toFerryError(e: unknown, fallbackCode = 'E_UNEXPECTED', step?: string): FerryError {
+export function toFerryError(e: unknown, fallbackCode: ErrorCode = 'E_UNEXPECTED', step?: string): FerryError {
   if (e instanceof FerryError) return step ? e.withStep(step) : e;
   const message = e instanceof Error ? e.message : String(e);
   return new FerryError(fallbackCode, message.split('\n')[0] ?? message, {

@@ -181,7 +181,11 @@ async function exportTable(w: PoolConnection, t: TableInfo, seg: Segment, dir: s
     let checksum = r.checksum;
     if (checksum === undefined) {
       const sum = await rangeChecksum(w, t, range);
-      if (sum.rows !== r.rows) throw new Error(`${t.database}.${t.name}: streamed ${r.rows} rows but the snapshot counts ${sum.rows}`);
+      if (sum.rows !== r.rows) {
+        throw new FerryError('E_MYSQL_EXPORT', `${t.database}.${t.name}: streamed ${r.rows} rows but the snapshot counts ${sum.rows}`, {
+          hint: 'the snapshot did not hold (a write outside the transaction?): re-run to export this table again',
+        });
+      }
       checksum = sum.sum;
     }
     chunks.push({ ...range, file, rows: r.rows, bytes: r.bytes, sha256: r.sha256, checksum });

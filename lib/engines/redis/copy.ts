@@ -104,7 +104,7 @@ export async function copyLogical(o: CopyOptions): Promise<CopyResult> {
         }
         await writeFileAtomic(o.stateFile, JSON.stringify(st));
         if (o.signal?.aborted) {
-          throw new FerryError('E_ABORTED', `Redis copy interrupted in db ${db}`, { hint: 're-run: the copy resumes from the saved cursor' });
+          throw new FerryError('E_CANCELLED', `Redis copy interrupted in db ${db}`, { hint: 're-run: the copy resumes from the saved cursor' });
         }
       }
       total.keys += d.keys; total.bytes += d.bytes; total.expired += d.expired; total.big += d.big;

@@ -101,7 +101,7 @@ export async function fetchRdb(ep: RedisEndpoint, path: string, signal?: AbortSi
     return { path, bytes, sha256: hash.digest('hex') };
   } catch (e) {
     await unlink(tmp).catch(() => undefined);
-    if (signal?.aborted) throw new FerryError('E_ABORTED', `RDB fetch from ${describeEndpoint(ep)} aborted`, { hint: 're-run: the fetch starts over', cause: e });
+    if (signal?.aborted) throw new FerryError('E_CANCELLED', `RDB fetch from ${describeEndpoint(ep)} aborted`, { hint: 're-run: the fetch starts over', cause: e });
     const mapped = toRedisError(e, ep);
     if (mapped.code !== 'E_REDIS_CONNECT') throw mapped;
     throw new FerryError('E_REDIS_RDB_FETCH', `Fetching the RDB from ${describeEndpoint(ep)} over replication failed: ${(e as Error).message}`, {

@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { FerryError, excerpt, toFerryError } from '../../../lib/core/errors.ts';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { FerryError, describeErrorCode, ERROR_CODES, excerpt, isErrorCode, toFerryError } from '../../../lib/core/errors.ts';
 import { createLogger, type LogRecord } from '../../../lib/core/logger.ts';
 import { createProgress, type ProgressTick } from '../../../lib/core/progress.ts';
 import { defineStep } from '../../../lib/core/step.ts';
@@ -22,17 +25,17 @@ describe('defineStep', () => {
 describe('FerryError', () => {
   it('keeps code, hint, step and a detail cut to its last 20 lines', () => {
     const detail = Array.from({ length: 30 }, (_, i) => `line ${i}`).join('\n');
-    const e = new FerryError('E_X', 'it broke', { hint: 'do y', detail, cause: new Error('root') });
+    const e = new FerryError('E_STEP_FAILED', 'it broke', { hint: 'do y', detail, cause: new Error('root') });
     expect(e.detail?.split('\n')).toHaveLength(21);
     expect(e.detail?.split('\n')[0]).toBe('… (10 earlier lines)');
-    expect(e.withStep('s').toJSON()).toEqual({ name: 'FerryError', code: 'E_X', message: 'it broke', hint: 'do y', step: 's', detail: e.detail });
+    expect(e.withStep('s').toJSON()).toEqual({ name: 'FerryError', code: 'E_STEP_FAILED', message: 'it broke', hint: 'do y', step: 's', detail: e.detail });
     expect(excerpt('a\nb\n\n')).toBe('a\nb');
   });
 
   it('wraps anything thrown, keeping the first line of its message', () => {
     const e = toFerryError(new Error('first\nsecond'), 'E_STEP_FAILED', 'x');
     expect([e.code, e.message, e.step]).toEqual(['E_STEP_FAILED', 'first', 'x']);
-    const f = new FerryError('E_Y', 'm', { hint: 'h' });
+    const f = new FerryError('E_USAGE', 'm', { hint: 'h' });
     expect(toFerryError(f)).toBe(f);
     expect(toFerryError('plain')).toMatchObject({ code: 'E_UNEXPECTED', message: 'plain' });
   });
@@ -53,5 +56,24 @@ describe('logger and progress', () => {
     now = 2000;
     p.update({ unit: 'rows', done: 500, total: 2000, label: 'table users' });
     expect(ticks[0]).toEqual({ step: 'mysql-export', unit: 'rows', done: 500, total: 2000, label: 'table users', ratePerSec: 250, elapsedSec: 2, etaSec: 6 });
+  });
+});
+
+describe('error codes', () => {
+  it('every code is E_UPPER_SNAKE with a meaning, and FerryError carries one (one E_CANCELLED, no E_ABORTED)', () => {
+    for (const [code, meaning] of Object.entries(ERROR_CODES)) {
+      expect(code).toMatch(/^E_[A-Z0-9]+(_[A-Z0-9]+)*$/);
+      expect(meaning.length, code).toBeGreaterThan(10);
+    }
+    expect(isErrorCode('E_CANCELLED')).toBe(true);
+    expect(isErrorCode('E_ABORTED')).toBe(false);
+    expect(describeErrorCode('E_LOCKED')).toMatch(/run lock/);
+  });
+
+  it('every code thrown in lib/, demo/ and playbooks/ is registered', () => {
+    const root = fileURLToPath(new URL('../../../', import.meta.url));
+    const files = ['lib', 'demo', 'playbooks'].flatMap((d) => readdirSync(join(root, d), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts')).map((f) => join(root, d, f)));
+    const used = new Set(files.flatMap((f) => [...readFileSync(f, 'utf8').matchAll(/'(E_[A-Z0-9_]+)'/g)].map((m) => m[1]!)));
+    expect([...used].filter((c) => !isErrorCode(c))).toEqual([]);
   });
 });
