@@ -234,6 +234,28 @@ describe('engine contract: redis', { timeout: 600_000 }, () => {
     } finally { s.disconnect(); t.disconnect(); }
   });
 
+  it('a new export (the source changed since) is imported again: ferry\'s earlier copy is replaced, deletions included', async () => {
+    const s = await redisClient(src);
+    try {
+      await s.del('user:2');
+      await s.set('added-after-the-first-export', 'x');
+      // The source state counts persistent keys per db (cheap; a same-count change is not seen): one more key.
+      await s.set('also-added', 'y');
+    } finally { s.disconnect(); }
+    expect(await engine.exported!(p)).toBe(false);
+    await engine.export(p);
+    const i = await engine.import(p);
+    expect(i.data).toMatchObject({ alreadyImported: false, finished: true });
+    const v = await engine.verify(p);
+    expect(v.entries.filter((x) => !x.ok)).toEqual([]);
+    const t = await redisClient(dst);
+    try {
+      expect(await t.exists('user:2')).toBe(0);
+      expect(await t.get('added-after-the-first-export')).toBe('x');
+    } finally { t.disconnect(); }
+    expect((await engine.import(p)).data).toMatchObject({ alreadyImported: true });
+  });
+
   it('freeze pauses writes on the source (reads go on); thaw lets them through as before', async () => {
     const w = await redisClient(src);
     try {

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { defineEngine, type EngineParams, type ReportEntry, type ServiceControl } from '../../core/engine.ts';
 import { FerryError } from '../../core/errors.ts';
 import { writeFileAtomic } from '../../util/atomic-write.ts';
-import { connectRedis, describeEndpoint } from './connect.ts';
+import { describeEndpoint } from './connect.ts';
 import { redisEndpointFromUrl, type RedisEndpoint } from './endpoint.ts';
 import { parseRedisOptions, type RedisOptions, type RedisStore } from './options.ts';
 import { gatherRedisFacts, gatherRedisTargetFacts, type RedisFacts } from './facts.ts';
@@ -39,7 +39,16 @@ const DONE = 'import.json';
 const PROGRESS = 'copy-progress.json';
 
 interface Sidecar { readonly sha256: string; readonly bytes: number; readonly sourceState: string }
-interface Done { readonly path: string; readonly reason: string; readonly keys: number; readonly expired: number; readonly rdb: string | undefined }
+/** `<stateDir>/import.json`: which export went into which target, written before the copy and completed after it. */
+interface Done {
+  readonly export: string;
+  readonly target: string;
+  readonly finished: boolean;
+  readonly path?: string;
+  readonly reason?: string;
+  readonly keys?: number;
+  readonly expired?: number;
+}
 
 const sourceOf = (p: P): RedisEndpoint =>
   redisEndpointFromUrl(p.store.source, { field: `stores[${p.store.id}].source`, redactor: p.redactor, databases: p.store.options.databases });
@@ -83,9 +92,34 @@ function entriesOf(keys: Awaited<ReturnType<typeof verifyCopy>>, app: Awaited<Re
   const rest = keys.findings.filter((f) => !/^db \d+[ :]/.test(f)).map(redact);
   if (rest.length) entries.push({ subject: 'keys', ok: false, findings: rest });
   const counts: Record<string, number> = {};
-  for (const [name, c] of Object.entries(app.categories)) { counts[name] = c.target; counts[`${name}Differing`] = c.differing; }
+  for (const [name, c] of Object.entries(app.categories)) { counts[name] = c.target; counts[`${name}Source`] = c.source; counts[`${name}Differing`] = c.differing; }
   entries.push({ subject: 'app (sessions, queues)', ok: app.ok, counts, ...(app.findings.length ? { findings: app.findings.map(redact) } : {}) });
   return entries;
+}
+
+/** Remove what ferry wrote into the target (flush the databases it copied, or all after a physical placement) and its import state. */
+async function clearWritten(p: P): Promise<void> {
+  const done = await readJson<Done>(join(p.stateDir, DONE));
+  const state = await readJson<{ mode?: string; dbs?: Record<string, unknown> }>(join(p.stateDir, PROGRESS));
+  const physical = done?.path === 'physical' || state?.mode === 'physical';
+  if (!state && !physical && !done?.finished) {
+    // Nothing written by ferry yet (or already cleared): only the markers go.
+    await rm(join(p.stateDir, DONE), { force: true });
+    return;
+  }
+  if (p.store.options.replace) {
+    p.log.warn(`${p.store.id}: the target held keys before the import (replace): left as it is, not flushed`);
+  } else {
+    const service = placeable(p);
+    if (physical && service) await removeRdb(service);
+    await withRedis(targetOf(p), async (t) => {
+      // Only the databases ferry wrote (the physical path replaced the whole dataset).
+      if (physical || !state) await t.flushall();
+      else for (const db of Object.keys(state.dbs ?? {}).map(Number)) { await t.select(db); await t.flushdb(); }
+    }, { name: 'ferry-clear' });
+  }
+  await rm(join(p.stateDir, PROGRESS), { force: true });
+  await rm(join(p.stateDir, DONE), { force: true });
 }
 
 export const redisEngine = defineEngine<RedisOptions, RedisEngineFacts>({
@@ -124,13 +158,23 @@ export const redisEngine = defineEngine<RedisOptions, RedisEngineFacts>({
   },
 
   async import(p) {
-    const done = await readJson<Done>(join(p.stateDir, DONE));
-    if (done) {
-      p.log.info(`${p.store.id}: already imported by the ${done.path} path (${done.keys} keys)`);
-      return { data: { ...done, alreadyImported: true } };
-    }
-    const service = placeable(p);
     const rdb = join(p.artifactDir, RDB);
+    const side = await readJson<Sidecar>(`${rdb}.json`);
+    const target = targetOf(p);
+    const want = { export: side?.sha256 ?? 'no export', target: `${target.host}:${target.port}` };
+    const prev = await readJson<Done>(join(p.stateDir, DONE));
+    const same = prev?.export === want.export && prev.target === want.target;
+    if (prev?.finished && same) {
+      p.log.info(`${p.store.id}: already imported by the ${prev.path} path (${prev.keys} keys)`);
+      return { data: { ...prev, alreadyImported: true } };
+    }
+    // What ferry copied for an earlier export (or half-copied) goes first: keys deleted on the source since must not stay.
+    if (prev && !same) {
+      p.log.info(`${p.store.id}: the target holds an earlier export's copy: cleared before this one`);
+      await clearWritten(p);
+    }
+    await writeFileAtomic(join(p.stateDir, DONE), JSON.stringify({ ...want, finished: false } satisfies Done));
+    const service = placeable(p);
     const hasRdb = (await stat(rdb).catch(() => null)) !== null;
     const source = sourceOf(p);
     // The rewrite path reads the source with EVAL, which CLIENT PAUSE WRITE blocks: a frozen store's
@@ -141,38 +185,19 @@ export const redisEngine = defineEngine<RedisOptions, RedisEngineFacts>({
       p.log.warn(`${p.store.id}: write pause lowered for the copy (the writers stay stopped)`);
     }
     const r = await importRedis({
-      source, target: targetOf(p), path: p.store.options.path, replace: p.store.options.replace, stateFile: join(p.stateDir, PROGRESS),
+      source, target, path: p.store.options.path, replace: p.store.options.replace, stateFile: join(p.stateDir, PROGRESS),
       ...(service && hasRdb ? { service, rdbPath: rdb } : {}), signal: p.signal,
       onProgress: (d) => p.progress.update({ unit: 'keys', done: d.keys, bytes: d.bytes, label: `db ${d.db}` }),
     }).finally(async () => {
       if (frozen) await freezeRedis(source, p.stateDir, p.store.options.pauseMs);
     });
     p.log.info(`${p.store.id}: ${r.decision.path} path (${r.decision.reason}): ${r.keys} keys, ${r.expired} expired during the copy`);
-    const record: Done = { path: r.decision.path, reason: r.decision.reason, keys: r.keys, expired: r.expired, rdb: r.decision.path === 'physical' ? rdb : undefined };
+    const record: Done = { ...want, finished: true, path: r.decision.path, reason: r.decision.reason, keys: r.keys, expired: r.expired };
     await writeFileAtomic(join(p.stateDir, DONE), JSON.stringify(record));
     return { data: { ...record, bytes: r.bytes, alreadyImported: false } };
   },
 
-  async clearTarget(p) {
-    const done = await readJson<Done>(join(p.stateDir, DONE));
-    const state = await readJson<{ mode?: string; dbs?: Record<string, unknown> }>(join(p.stateDir, PROGRESS));
-    if (!done && !state) return; // nothing written by ferry (or already cleared)
-    if (p.store.options.replace) {
-      p.log.warn(`${p.store.id}: the target held keys before the import (replace): left as it is, not flushed`);
-    } else {
-      const physical = done?.path === 'physical' || state?.mode === 'physical';
-      const service = placeable(p);
-      if (physical && service) await removeRdb(service);
-      const t = await connectRedis(targetOf(p), { name: 'ferry-clear' });
-      try {
-        // Only the databases ferry wrote (the physical path replaced the whole dataset).
-        if (physical || !state) await t.flushall();
-        else for (const db of Object.keys(state.dbs ?? {}).map(Number)) { await t.select(db); await t.flushdb(); }
-      } finally { t.disconnect(); }
-    }
-    await rm(join(p.stateDir, PROGRESS), { force: true });
-    await rm(join(p.stateDir, DONE), { force: true });
-  },
+  clearTarget: clearWritten,
 
   async verify(p) {
     const started = performance.now();
