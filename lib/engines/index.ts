@@ -7,6 +7,7 @@ import type { Engine, EngineKind } from '../core/engine.ts';
 import { FerryError } from '../core/errors.ts';
 import { mysqlEngine } from './mysql/engine.ts';
 import { redisEngine } from './redis/engine.ts';
+import { postgresEngine } from './postgres/engine.ts';
 
 /** An engine of any options and facts (each engine's own types stay inside its folder). */
 export type AnyEngine = Readonly<Engine<any, any>>;
@@ -14,6 +15,7 @@ export type AnyEngine = Readonly<Engine<any, any>>;
 export const engines: Readonly<Partial<Record<EngineKind, AnyEngine>>> = Object.freeze({
   mysql: mysqlEngine,
   redis: redisEngine,
+  postgres: postgresEngine,
 });
 
 /** The engine for `kind`, or a FerryError saying it is not available yet. */

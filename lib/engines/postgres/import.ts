@@ -45,7 +45,7 @@ export interface ImportResult {
   readonly seconds: number;
 }
 
-const LOG = 'import.log';
+export const IMPORT_LOG = 'import.log';
 
 export async function importPostgres(o: ImportOptions): Promise<ImportResult> {
   const started = performance.now();
@@ -53,6 +53,7 @@ export async function importPostgres(o: ImportOptions): Promise<ImportResult> {
   const parallelism = Math.max(1, o.parallelism ?? 2);
   const progress = o.progress ?? noProgress;
   const log = await openLog(o.stateDir, `${m.snapshot.id} ${m.createdAt}`);
+  if (log.resumed && log.has('done')) return { rows: m.totals.rows, chunksLoaded: 0, chunksSkipped: m.totals.chunks, resumed: true, rolesCreated: [], seconds: 0 };
   const db = o.target.database;
   const admin = await connectPg(withDatabase(o.target, 'postgres'), { applicationName: 'ferry import' });
   let rolesCreated: string[] = [];
@@ -133,16 +134,18 @@ async function loadChunks(o: ImportOptions, m: Manifest, log: ProgressLog, paral
  */
 async function loadChunk(c: pg.Client, dir: string, t: TableInfo, ch: ChunkEntry, check: boolean): Promise<boolean> {
   const where = rangeWhere(t, ch);
+  let clear = false;
   if (check) {
     const have = await rangeChecksum(c, t, ch);
     if (have.rows === ch.rows && have.sum === ch.checksum) return false;
-    if (have.rows > 0) await c.query(where === 'true' ? `TRUNCATE ONLY ${qn(t.schema, t.name)}` : `DELETE FROM ONLY ${qn(t.schema, t.name)} WHERE ${where}`);
+    clear = have.rows > 0;
   }
   const cols = storedColumns(t).map((x) => qi(x.name)).join(', ');
   const hash = createHash('sha256');
   const tap = new Transform({ transform(b: Buffer, _e, cb) { hash.update(b); cb(null, b); } });
   await c.query('BEGIN');
   try {
+    if (clear) await c.query(where === 'true' ? `DELETE FROM ONLY ${qn(t.schema, t.name)}` : `DELETE FROM ONLY ${qn(t.schema, t.name)} WHERE ${where}`);
     const sink = c.query(copyFrom(`COPY ${qn(t.schema, t.name)} (${cols}) FROM STDIN`));
     await pipeline(createReadStream(join(dir, ch.file)), tap, sink);
     const sha = hash.digest('hex');
@@ -231,7 +234,7 @@ interface ProgressLog {
 /** The import's progress: one line per finished unit, appended after its transaction commits. */
 async function openLog(stateDir: string, exportId: string): Promise<ProgressLog> {
   await mkdir(stateDir, { recursive: true });
-  const path = join(stateDir, LOG);
+  const path = join(stateDir, IMPORT_LOG);
   const lines = (await readFile(path, 'utf8').catch(() => '')).split('\n').filter(Boolean);
   const resumed = lines[0] === `export ${exportId}` && lines.includes('begin');
   const seen = new Set(resumed ? lines : []);

@@ -1,0 +1,114 @@
+/**
+ * The PostgreSQL engine behind the engine contract (lib/core/engine.ts): a store is one database on a
+ * server, reached by `store.source` (a postgres:// URL) and moved to the server at `targetUrl`. Every
+ * phase delegates to the engine's own modules; this file maps a store and its params onto them and keeps
+ * the markers that make a finished phase a no-op when it runs again.
+ */
+import { readFile, rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { defineEngine, type EngineParams } from '../../core/engine.ts';
+import { FerryError } from '../../core/errors.ts';
+import { writeFileAtomic } from '../../util/atomic-write.ts';
+import { parseUrl } from '../store-url.ts';
+import { connectPg, qi, withDatabase, type PgTarget } from './connect.ts';
+import { parsePostgresOptions, type PostgresOptions, type PostgresStore } from './options.ts';
+import { freeDisk, gatherSourceFacts, gatherTargetFacts, type PostgresFacts } from './facts.ts';
+import { assessPostgres } from './assess.ts';
+import { sourceFingerprint } from './fingerprint.ts';
+import { exportPostgres } from './export.ts';
+import { importPostgres, IMPORT_LOG } from './import.ts';
+import { verifyPostgres } from './verify.ts';
+import { MANIFEST_FILE, readManifest } from './manifest.ts';
+
+type P = EngineParams<PostgresOptions>;
+
+const SIDECAR = 'source-state.json';
+
+/** `postgres://user:pw@host:port/db` → PgTarget; the password is registered with the redactor first. */
+function endpointOf(raw: string, field: string, p: P, database?: string): PgTarget {
+  const url = parseUrl(raw, field, ['postgres:', 'postgresql:'], p.redactor);
+  const db = database ?? decodeURIComponent(url.pathname.replace(/^\//, ''));
+  if (!db) throw new FerryError('E_CONFIG', `${field} names no database`, { hint: 'write it as postgres://user:password@host:5432/<database>' });
+  return Object.freeze({
+    host: url.hostname.replace(/^\[|\]$/g, '') || '127.0.0.1', port: url.port ? Number(url.port) : 5432,
+    user: decodeURIComponent(url.username) || 'postgres', password: decodeURIComponent(url.password), database: db,
+  });
+}
+
+const sourceOf = (p: P) => endpointOf(p.store.source, `stores[${p.store.id}].source`, p);
+
+function targetOf(p: P): PgTarget {
+  if (!p.targetUrl) {
+    throw new FerryError('E_CONFIG', `store ${p.store.id}: no target PostgreSQL to reach yet`, {
+      hint: `start the store's service (${p.store.target.service}) with its migration port first (the data services step)`,
+    });
+  }
+  const own = decodeURIComponent(new URL(p.targetUrl).pathname.replace(/^\//, ''));
+  return endpointOf(p.targetUrl, `stores[${p.store.id}].target`, p, p.store.options.targetDatabase ?? (own || sourceOf(p).database));
+}
+
+const readJson = <T>(path: string): Promise<T | undefined> => readFile(path, 'utf8').then((t) => JSON.parse(t) as T, () => undefined);
+
+export const postgresEngine = defineEngine<PostgresOptions, PostgresFacts>({
+  kind: 'postgres',
+  phases: ['facts', 'assess', 'sourceState', 'export', 'import', 'verify'],
+  parseOptions: parsePostgresOptions,
+
+  async facts(p) {
+    const source = await gatherSourceFacts(sourceOf(p));
+    const target = p.targetUrl ? await gatherTargetFacts(targetOf(p)) : undefined;
+    const dir = dirname(p.artifactDir);
+    return { source, target, disk: { dir, freeBytes: await freeDisk(dir) } };
+  },
+
+  assess(facts, store: PostgresStore) {
+    return assessPostgres(facts, store.options);
+  },
+
+  sourceState: (p) => sourceFingerprint(sourceOf(p)),
+
+  async exported(p) {
+    const side = await readJson<{ sourceState: string }>(join(p.artifactDir, SIDECAR));
+    return !!side && side.sourceState === (await sourceFingerprint(sourceOf(p)));
+  },
+
+  async export(p) {
+    const s = sourceOf(p);
+    const sourceState = await sourceFingerprint(s);
+    await rm(join(p.artifactDir, SIDECAR), { force: true });
+    const m = await exportPostgres({ source: s, dir: p.artifactDir, parallelism: p.store.options.parallelism, chunkBytes: p.store.options.chunkBytes, progress: p.progress, signal: p.signal });
+    if (!m.roles.hashes) p.log.warn(`${p.store.id}: ${s.user} is not a superuser: roles ${m.roles.names.join(', ')} are carried without passwords`);
+    await writeFileAtomic(join(p.artifactDir, SIDECAR), JSON.stringify({ sourceState, manifest: m.createdAt }));
+    return {
+      manifest: join(p.artifactDir, MANIFEST_FILE),
+      data: { rows: m.totals.rows, bytes: m.totals.bytes, chunks: m.totals.chunks, tables: m.tables.length, server: m.server.version, snapshot: m.snapshot.id, pgDump: m.pgDump, sourceState },
+    };
+  },
+
+  async import(p) {
+    const r = await importPostgres({
+      target: targetOf(p), dir: p.artifactDir, stateDir: p.stateDir, parallelism: p.store.options.parallelism, replace: p.store.options.replace,
+      progress: p.progress, signal: p.signal,
+    });
+    p.log.info(`${p.store.id}: ${r.chunksLoaded} chunks loaded, ${r.chunksSkipped} already there, ${r.seconds.toFixed(1)} s`);
+    return { data: { ...r } };
+  },
+
+  async clearTarget(p) {
+    const t = targetOf(p);
+    await rm(join(p.stateDir, IMPORT_LOG), { force: true });
+    const c = await connectPg(withDatabase(t, 'postgres'));
+    try {
+      p.log.warn(`${p.store.id}: dropping database ${t.database} on the target ${t.host}:${t.port}`);
+      await c.query(`DROP DATABASE IF EXISTS ${qi(t.database)} WITH (FORCE)`);
+    } finally {
+      await c.end();
+    }
+  },
+
+  async verify(p) {
+    await readManifest(p.artifactDir);
+    const r = await verifyPostgres({ target: targetOf(p), dir: p.artifactDir, parallelism: p.store.options.parallelism, signal: p.signal });
+    return { ...r, entries: r.entries.map((e) => ({ ...e, ...(e.findings ? { findings: e.findings.map((x) => p.redactor.redact(x)) } : {}) })) };
+  },
+});

@@ -1,0 +1,78 @@
+/**
+ * Read-only preflight facts: the source's server, database and what the export account may read; the
+ * target's server (its template locale, available extensions, whether the database is there); free disk
+ * where the artifact goes. Judged by assess.ts.
+ */
+import { mkdir, statfs } from 'node:fs/promises';
+import type pg from 'pg';
+import { connectPg, withDatabase, type PgTarget } from './connect.ts';
+import { readServerFacts, type ServerFacts } from './server.ts';
+
+export interface PostgresSourceFacts {
+  readonly endpoint: string;
+  readonly user: string;
+  readonly database: string;
+  readonly server: ServerFacts;
+  /** Relations the account cannot SELECT (`public.orders`). */
+  readonly unreadable: readonly string[];
+  /** Tables the export carries without a primary key (one chunk, compared whole). */
+  readonly keyless: readonly string[];
+}
+
+export interface PostgresTargetFacts {
+  readonly endpoint: string;
+  readonly versionNum: number;
+  readonly major: number;
+  readonly encoding: string;
+  readonly collate: string;
+  readonly localeProvider: string;
+  readonly availableExtensions: readonly string[];
+  readonly databaseExists: boolean;
+  readonly superuser: boolean;
+}
+
+export interface PostgresFacts {
+  readonly source: PostgresSourceFacts;
+  readonly target: PostgresTargetFacts | undefined;
+  readonly disk: { readonly dir: string; readonly freeBytes: number };
+}
+
+async function withClient<T>(t: PgTarget, fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const c = await connectPg(t, { applicationName: 'ferry preflight' });
+  try { return await fn(c); } finally { await c.end(); }
+}
+
+export async function gatherSourceFacts(t: PgTarget): Promise<PostgresSourceFacts> {
+  return withClient(t, async (c) => {
+    const server = await readServerFacts(c);
+    const rel = await c.query<{ name: string; readable: boolean; keyed: boolean; kind: string }>(`
+      SELECT n.nspname || '.' || c.relname AS name, has_table_privilege(c.oid, 'SELECT') AS readable, c.relkind::text AS kind,
+        EXISTS (SELECT FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary) AS keyed
+      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE c.relkind IN ('r', 'S', 'm') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_(toast|temp)'
+      ORDER BY 1`);
+    return {
+      endpoint: `${t.host}:${t.port}`, user: t.user, database: t.database, server,
+      unreadable: rel.rows.filter((r) => !r.readable).map((r) => r.name),
+      keyless: rel.rows.filter((r) => r.kind === 'r' && !r.keyed).map((r) => r.name),
+    };
+  });
+}
+
+export async function gatherTargetFacts(t: PgTarget): Promise<PostgresTargetFacts> {
+  return withClient(withDatabase(t, 'postgres'), async (c) => {
+    const s = await readServerFacts(c);
+    const ext = await c.query<{ name: string }>('SELECT name FROM pg_available_extensions ORDER BY 1');
+    const exists = await c.query('SELECT 1 FROM pg_database WHERE datname = $1', [t.database]);
+    return {
+      endpoint: `${t.host}:${t.port}`, versionNum: s.versionNum, major: s.major, encoding: s.encoding, collate: s.collate,
+      localeProvider: s.localeProvider, availableExtensions: ext.rows.map((r) => r.name), databaseExists: exists.rowCount === 1, superuser: s.superuser,
+    };
+  });
+}
+
+export async function freeDisk(dir: string): Promise<number> {
+  await mkdir(dir, { recursive: true });
+  const s = await statfs(dir);
+  return s.bavail * s.bsize;
+}
