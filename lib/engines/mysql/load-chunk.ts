@@ -42,7 +42,11 @@ export async function loadChunk(c: PoolConnection, o: LoadChunkOptions): Promise
   try {
     if (o.clear) await c.query(`DELETE FROM ${target} WHERE ${rangeWhere(o.table, o.range)}`);
     const loaded = o.via === 'local-infile' ? await loadData(c, target, o, warnings) : await insertRows(c, target, o, warnings);
-    if (loaded !== o.rows) throw new Error(`loaded ${loaded} rows, the export holds ${o.rows}`);
+    if (loaded !== o.rows) {
+      throw new FerryError('E_MYSQL_LOAD_CHANGED', `${o.path} loaded ${loaded} rows into ${o.table.database}.${o.table.name}, the export holds ${o.rows}`, {
+        hint: 'the chunk was rolled back: export again (--restart-from the export) if the file was changed, else report a bug',
+      });
+    }
     if (warnings.length) await judge(c, o, warnings);
     await c.query('COMMIT');
     return warnings.length ? await describeWarnings(o.table, o.path, warnings) : [];
