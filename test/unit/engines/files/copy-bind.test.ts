@@ -1,0 +1,115 @@
+import { describe, expect, it, beforeAll, afterAll } from 'vitest';
+import { appendFile, chmod, lstat, mkdir, mkdtemp, readFile, rm, truncate, unlink, utimes, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { generateTree } from '../../../../fixtures/files/tree.ts';
+import { exportTree } from '../../../../lib/engines/files/export.ts';
+import { copyToBind, byTargetPath } from '../../../../lib/engines/files/copy-bind.ts';
+import { compareManifests } from '../../../../lib/engines/files/compare.ts';
+import { targetManifest } from '../../../../lib/engines/files/target.ts';
+import { waitQuiet } from '../../../../lib/engines/files/freeze.ts';
+import { isFerryError } from '../../../../lib/core/errors.ts';
+
+let dir: string, src: string, dst: string, art: string;
+const owner = { uid: 10001, gid: 10001 };
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'ferry-files-bind-'));
+  src = join(dir, 'storage'); dst = join(dir, 'target'); art = join(dir, 'art');
+  await mkdir(src);
+  await generateTree(src, 0.2, { largeBytes: 3 << 20 });
+});
+afterAll(async () => { await rm(dir, { recursive: true, force: true }); });
+
+const pass = async () => {
+  const r = await exportTree({ storeId: 'storage', root: src, artifactDir: art, normalize: 'none', concurrency: 4 });
+  return copyToBind({ sourceRoot: src, manifest: r.manifest, targetRoot: dst, owner, normalize: 'none', concurrency: 4, progressFile: join(dir, 'progress.json') });
+};
+const verify = async () => compareManifests(byTargetPath(join(art, 'manifest.ndjson'), 'none'), targetManifest({ kind: 'bind', root: dst }), { owner });
+
+describe('copyToBind: direct writes into a bind-mounted directory', () => {
+  it('copies the tree: owner of the app, modes and mtimes kept, links as links, the sparse file sparse, Finder junk left out', async () => {
+    const r = await pass();
+    expect(r.copied).toBeGreaterThan(200);
+    const report = await verify();
+    expect(report.flatMap((e) => e.findings ?? [])).toEqual([]);
+    expect(report.map((e) => e.subject)).toEqual(['dir storage/']);
+    expect(report[0]!.counts).toMatchObject({ files: 203, links: 2 });
+    const img = await lstat(join(dst, 'storage/images/2021/01/0000000.jpg'));
+    const hard = await lstat(join(dst, 'storage/images/first-hardlink.jpg'));
+    expect([img.uid, img.gid, img.mode & 0o777, img.mtimeMs >= 1700000000000 && img.mtimeMs < 1700000000001]).toEqual([10001, 10001, 0o644, true]);
+    expect(hard.ino).toBe(img.ino);
+    expect((await lstat(join(dst, 'storage/images/latest.jpg'))).isSymbolicLink()).toBe(true);
+    const sparse = await lstat(join(dst, 'storage/exports/sparse.img'));
+    expect(sparse.size).toBe(32 << 20);
+    expect(sparse.blocks * 512).toBeLessThan(1 << 20);
+    expect((await lstat(join(dst, 'storage/exports/archive-0.bin'))).mode & 0o777).toBe(0o640);
+    await expect(lstat(join(dst, 'storage/images/.DS_Store'))).rejects.toThrow();
+    await expect(lstat(join(dst, '.ferry-staging'))).rejects.toThrow();
+  });
+
+  it('a re-run copies nothing; the next pass copies only what changed and removes what the source deleted', async () => {
+    expect((await pass())).toMatchObject({ copied: 0, bytes: 0, removed: [] });
+    await appendFile(join(src, 'storage/images/2022/02/0000005.jpg'), 'edited');
+    await writeFile(join(src, 'storage/images/new.jpg'), 'new');
+    await unlink(join(src, 'storage/images/2021/02/0000004.jpg'));
+    // Same size and content, another mtime: confirmed by hash, only the mtime is fixed.
+    await utimes(join(src, 'storage/images/2023/02/0000006.jpg'), 1710000000, 1710000000);
+    const r = await pass();
+    expect(r).toMatchObject({ copied: 2, fixed: 1, removed: ['storage/images/2021/02/0000004.jpg'] });
+    expect(await readFile(join(dst, 'storage/images/new.jpg'), 'utf8')).toBe('new');
+    expect((await verify()).every((e) => e.ok)).toBe(true);
+  });
+
+  it('verify names every damaged path on the target', async () => {
+    await writeFile(join(dst, 'storage/images/2021/05/0000016.jpg'), 'garbage!');
+    await truncate(join(dst, 'storage/exports/archive-0.bin'), 10);
+    await chmod(join(dst, 'storage/images/new.jpg'), 0o600);
+    await unlink(join(dst, 'storage/images/latest.jpg'));
+    await writeFile(join(dst, 'storage/stray.txt'), 'not from the source');
+    const [entry] = await verify();
+    expect(entry!.ok).toBe(false);
+    expect(entry!.findings).toEqual([
+      'storage/exports/archive-0.bin: size 3145728 ≠ 10',
+      expect.stringMatching(/^storage\/exports\/archive-0\.bin: mtime /),
+      expect.stringMatching(/^storage\/images\/2021\/05\/0000016\.jpg: size \d+ ≠ 8$/),
+      expect.stringMatching(/^storage\/images\/2021\/05\/0000016\.jpg: mtime /),
+      'storage/images/latest.jpg: missing on the target (symlink)',
+      'storage/images/new.jpg: mode 644 ≠ 600',
+      'storage/stray.txt: on the target only (not on the source)',
+    ]);
+    await pass(); // the next pass repairs it
+    expect((await verify()).every((e) => e.ok)).toBe(true);
+  });
+
+  it('refuses a target without room before copying anything', async () => {
+    const tiny = join(dir, 'tiny');
+    await mkdir(tiny);
+    const { execFileSync } = await import('node:child_process');
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', tiny]);
+    try {
+      await copyToBind({ sourceRoot: src, manifest: join(art, 'manifest.ndjson'), targetRoot: tiny, owner, normalize: 'none', concurrency: 2, progressFile: join(dir, 'p2.json') });
+      throw new Error('expected a refusal');
+    } catch (e) {
+      expect(isFerryError(e) && e.code).toBe('E_FILES_NO_SPACE');
+      expect((e as Error).message).toMatch(/^target .*tiny has 1\.0 MiB free, the copy needs \d+\.\d MiB more$/);
+    } finally {
+      const { readdir } = await import('node:fs/promises');
+      expect(await readdir(tiny)).toEqual([]);
+      execFileSync('umount', [tiny]);
+    }
+  });
+});
+
+describe('waitQuiet: a tree is quiet when a scan shows no change for the window', () => {
+  it('waits out a write, then reports quiet', async () => {
+    let n = 0;
+    const r = await waitQuiet({ root: src, windowMs: 10, budgetMs: 10_000, sleep: async () => { if (n++ === 0) await writeFile(join(src, 'storage/images/late.jpg'), 'late'); } });
+    expect(r.scans).toBe(3);
+  });
+  it('gives up after its budget, saying how to get quiet', async () => {
+    let t = 0;
+    const err = await waitQuiet({ root: src, windowMs: 10, budgetMs: 30, now: () => t, sleep: async () => { t += 10; await writeFile(join(src, 'storage/images/busy.jpg'), String(t)); } }).catch((e: unknown) => e);
+    expect(isFerryError(err) && err.code).toBe('E_FILES_NOT_QUIET');
+    expect((err as Error).message).toContain('kept changing: no quiet window of 10 ms within 30 ms');
+  });
+});

@@ -1,0 +1,144 @@
+import { describe, expect, it, beforeAll, afterAll } from 'vitest';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmod, lstat, mkdir, mkdtemp, rm, symlink, writeFile, readFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { generateTree } from '../../../../fixtures/files/tree.ts';
+import { exportTree, treeFingerprint } from '../../../../lib/engines/files/export.ts';
+import { readManifest, type ManifestEntry } from '../../../../lib/engines/files/manifest.ts';
+import { isFerryError } from '../../../../lib/core/errors.ts';
+import { createHash } from 'node:crypto';
+
+let dir: string;
+beforeAll(async () => { dir = await mkdtemp(join(tmpdir(), 'ferry-files-walk-')); await chmod(dir, 0o755); });
+afterAll(async () => { await rm(dir, { recursive: true, force: true }); });
+
+async function all(file: string): Promise<ManifestEntry[]> {
+  const out: ManifestEntry[] = [];
+  for await (const e of readManifest(file)) out.push(e);
+  return out;
+}
+
+describe('exportTree: the manifest of the generated tree', () => {
+  it('lists every entry once, in tree order, hashed, with links, a hard-link group and the sparse file; Finder junk counted out', async () => {
+    const src = join(dir, 'gen');
+    await mkdir(src);
+    const gen = await generateTree(src, 0.05, { largeBytes: 1 << 20 });
+    const r = await exportTree({ storeId: 'storage', root: src, artifactDir: join(dir, 'gen-artifacts'), normalize: 'none', concurrency: 4 });
+    const entries = await all(r.manifest);
+    const paths = entries.map((e) => e.path.toString());
+    expect(paths).toEqual([...paths].sort((a, b) => Buffer.compare(Buffer.from(a.replaceAll('/', '\u0001')), Buffer.from(b.replaceAll('/', '\u0001')))));
+    const byPath = new Map(entries.map((e) => [e.path.toString(), e]));
+    const img = byPath.get('storage/images/2021/01/0000000.jpg')!;
+    expect(img.sha256).toBe(createHash('sha256').update(await readFile(join(src, 'storage/images/2021/01/0000000.jpg'))).digest('hex'));
+    expect(byPath.get(gen.specials.symlink!)).toMatchObject({ type: 'symlink' });
+    expect(byPath.get(gen.specials.symlink!)!.link!.toString()).toBe('2021/01/0000000.jpg');
+    expect(byPath.get(gen.specials.hardlink!)).toMatchObject({ type: 'hardlink' });
+    expect(byPath.get(gen.specials.hardlink!)!.link!.toString()).toBe('storage/images/2021/01/0000000.jpg');
+    expect(byPath.get(gen.specials.sparse!)).toMatchObject({ type: 'file', sparse: true, size: 32 << 20 });
+    expect(byPath.get(gen.specials.nfd!)!.path.equals(Buffer.from('storage/images/cafe\u0301-menu.jpg'))).toBe(true);
+    expect(byPath.has(gen.specials.junk!)).toBe(false);
+    expect(byPath.has(gen.specials.appleDouble!)).toBe(false);
+    expect(r.report.excluded.count).toBe(2);
+    expect(r.report.nfd.items).toEqual([gen.specials.nfd]);
+    expect(r.report.files).toBe(gen.files - 2); // the two Finder files left out
+    expect(r.report.hardlinks).toBe(1);
+  });
+
+  it('reuses the previous hashes of unchanged files and rehashes a changed one', async () => {
+    const src = join(dir, 'reuse');
+    await mkdir(join(src, 'a'), { recursive: true });
+    await writeFile(join(src, 'a/1.txt'), 'one');
+    await writeFile(join(src, 'a/2.txt'), 'two');
+    const art = join(dir, 'reuse-artifacts');
+    let hashed = 0;
+    await exportTree({ storeId: 's', root: src, artifactDir: art, normalize: 'none', concurrency: 2, onHashed: () => hashed++ });
+    expect(hashed).toBe(2);
+    await writeFile(join(src, 'a/2.txt'), 'TWO, longer');
+    hashed = 0;
+    const r = await exportTree({ storeId: 's', root: src, artifactDir: art, normalize: 'none', concurrency: 2, onHashed: () => hashed++ });
+    expect(hashed).toBe(1);
+    const two = (await all(r.manifest)).find((e) => e.path.toString() === 'a/2.txt')!;
+    expect(two.sha256).toBe(createHash('sha256').update('TWO, longer').digest('hex'));
+  });
+
+  it('writes NFC names into the manifest with normalize: "nfc", keeping the source name', async () => {
+    const src = join(dir, 'nfc');
+    await mkdir(src);
+    await writeFile(join(src, 'cafe\u0301.txt'), 'x');
+    const r = await exportTree({ storeId: 's', root: src, artifactDir: join(dir, 'nfc-artifacts'), normalize: 'nfc', concurrency: 1 });
+    const [e] = await all(r.manifest);
+    expect(e!.path.toString()).toBe('cafe\u0301.txt');
+    expect(e!.targetPath!.toString()).toBe('caf\u00e9.txt');
+  });
+
+  it('lists case-fold collisions and names that are not UTF-8 before a byte moves', async () => {
+    const src = join(dir, 'names');
+    await mkdir(src);
+    await writeFile(join(src, 'Photo.JPG'), 'a');
+    await writeFile(join(src, 'photo.jpg'), 'b');
+    await writeFile(Buffer.concat([Buffer.from(src + '/caf'), Buffer.from([0xe9])]), 'c');
+    const { report } = await treeFingerprint(src);
+    expect(report.caseCollisions.items).toEqual(['Photo.JPG and photo.jpg']);
+    expect(report.notUtf8.items).toEqual(['caf\\xe9']);
+  });
+});
+
+describe('exportTree: refusals name the entry', () => {
+  let server: Server | undefined;
+  afterAll(() => { server?.close(); });
+
+  const refused = async (root: string): Promise<{ code: string; message: string; detail: string }> => {
+    try {
+      await exportTree({ storeId: 'uploads', root, artifactDir: join(root, '..', `${root.split('/').pop()}-art`), normalize: 'none', concurrency: 1 });
+    } catch (e) {
+      if (isFerryError(e)) return { code: e.code, message: e.message, detail: e.detail ?? '' };
+      throw e;
+    }
+    throw new Error('expected a refusal');
+  };
+
+  it('a link leading out of the tree', async () => {
+    const src = join(dir, 'escape');
+    await mkdir(join(src, 'sub'), { recursive: true });
+    await symlink('../../outside.txt', join(src, 'sub/link.txt'));
+    const r = await refused(src);
+    expect(r.code).toBe('E_FILES_LINK_ESCAPES');
+    expect(r.message).toContain('symlink sub/link.txt → ../../outside.txt: the link leads out of the tree');
+    expect(await readFile(join(dir, 'escape-art/manifest.ndjson')).catch(() => null)).toBeNull();
+  });
+
+  it('a FIFO and a socket', async () => {
+    const src = join(dir, 'special');
+    await mkdir(src);
+    execFileSync('mkfifo', [join(src, 'queue.fifo')]);
+    server = createServer();
+    await new Promise<void>((res) => server!.listen(join(src, 'app.sock'), res));
+    const r = await refused(src);
+    expect(r.code).toBe('E_FILES_NOT_DATA');
+    expect(r.detail).toContain('socket app.sock');
+    expect(r.detail).toContain('FIFO queue.fifo');
+  });
+
+  it('an unreadable file and directory, with the missing permission (scanned as an unprivileged user)', async () => {
+    const src = join(dir, 'perm');
+    await mkdir(join(src, 'private'), { recursive: true });
+    await writeFile(join(src, 'secret.jpg'), 'x');
+    await chmod(join(src, 'secret.jpg'), 0o200);
+    await chmod(join(src, 'private'), 0o700);
+    await chmod(src, 0o755);
+    const lib = fileURLToPath(new URL('../../../../lib/engines/files/export.ts', import.meta.url));
+    const code = `import { exportTree } from ${JSON.stringify(lib)};
+      try { await exportTree({ storeId: 'uploads', root: ${JSON.stringify(src)}, artifactDir: '/tmp/ferry-files-nobody-${process.pid}', normalize: 'none', concurrency: 1 }); console.log('{}'); }
+      catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message, detail: e.detail })); }`;
+    const node = fileURLToPath(new URL('../../../../node_modules/.bin/node', import.meta.url));
+    const out = spawnSync(node, ['--input-type=module', '-e', code], { uid: 65534, gid: 65534, encoding: 'utf8', cwd: '/' });
+    const r = JSON.parse(out.stdout.trim()) as { code: string; message: string; detail: string };
+    expect(r.code).toBe('E_FILES_UNREADABLE');
+    expect(r.detail).toContain('directory private: no read and search permission (r-x)');
+    expect(r.detail).toContain('file secret.jpg: no read permission (r)');
+    expect((await lstat(join(src, 'secret.jpg'))).mode & 0o777).toBe(0o200); // the source is never changed
+  });
+});
