@@ -107,9 +107,11 @@ export const configSchema = z.object({
   }).strict(),
   /** Preset: options of the `mysql` store. */
   mysql: z.object({
-    /** DEFINER handling: rewrite to `definerAccount` (default) or strip. */
-    definer: z.enum(['rewrite', 'strip']).default('rewrite'),
-    definerAccount: z.string().default('`root`@`%`'),
+    /** DEFINER handling (lib/engines/mysql/options.ts): keep (default), rewrite to `definerAccount`, or strip. */
+    definer: z.enum(['keep', 'rewrite', 'strip']).default('keep'),
+    definerAccount: z.string().min(1).optional(),
+    /** App accounts to carry besides the DEFINERs (`passwordFile`: for a target lacking the account's plugin). */
+    accounts: z.array(z.object({ user: z.string().min(1), host: z.string().min(1).optional(), passwordFile: z.string().min(1).optional() }).strict()).default([]),
     parallelism: z.number().int().min(1).max(16).default(2),
   }).strict().prefault({}),
   /** Preset: options of the `redis` store. */

@@ -12,7 +12,8 @@ import type { FerryContext } from './context.ts';
 import { writeFileAtomic } from '../util/atomic-write.ts';
 import { sha256File } from '../util/sha256.ts';
 import { exportMysql, readManifest, sourceFingerprint, MANIFEST_FILE } from '../engines/mysql/index.ts';
-import { definerPolicy, exportDir, sourceOf, where, type MysqlStepParams } from './mysql-shared.ts';
+import { definerPolicy, envAccounts, exportDir, sourceOf, where, type MysqlStepParams } from './mysql-shared.ts';
+import { appAccounts } from '../engines/mysql/accounts-env.ts';
 
 const SIDECAR = 'source-state.json';
 
@@ -36,7 +37,7 @@ export default defineStep<Config, FerryContext>({
   },
   async plan(p) {
     const s = sourceOf(p);
-    return { reads: [`${where(s)} databases ${s.databases.join(', ')}`], changes: [exportDir(p)], details: `DEFINERs: ${p.config.mysql.definer} (${p.config.mysql.definerAccount})` };
+    return { reads: [`${where(s)} databases ${s.databases.join(', ')}`], changes: [exportDir(p)], details: `DEFINERs: ${p.config.mysql.definer}${p.config.mysql.definerAccount ? ` (${p.config.mysql.definerAccount})` : ''}` };
   },
   async run(p) {
     const s = sourceOf(p);
@@ -44,6 +45,7 @@ export default defineStep<Config, FerryContext>({
     await rm(join(exportDir(p), SIDECAR), { force: true });
     const m = await exportMysql({
       source: s, databases: s.databases, dir: exportDir(p), parallelism: p.config.mysql.parallelism, definer: definerPolicy(p),
+      accounts: appAccounts(p.config.mysql.accounts, await envAccounts(p)),
       progress: p.progress, signal: p.signal,
     });
     if (m.snapshot.mode === 'single') p.log.warn(`mysql export: ${m.snapshot.note}`);

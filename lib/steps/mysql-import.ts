@@ -9,7 +9,9 @@ import type { Config } from '../config/schema.ts';
 import type { FerryContext } from './context.ts';
 import { writeFileAtomic } from '../util/atomic-write.ts';
 import { connectMysql, importMysql, readManifest, verifyMysql } from '../engines/mysql/index.ts';
-import { exportDir, stateFile, targetOf, where, type MysqlStepParams } from './mysql-shared.ts';
+import { envAccounts, exportDir, stateFile, targetOf, where, type MysqlStepParams } from './mysql-shared.ts';
+import { passwordSource } from '../engines/mysql/accounts-env.ts';
+import { formatWarningGroup } from '../engines/mysql/load-warnings.ts';
 
 const PROGRESS = 'import-progress.json';
 const DONE = 'import-done.json';
@@ -38,7 +40,10 @@ export default defineStep<Config, FerryContext>({
     const r = await importMysql({
       target: t, dir: exportDir(p), stateFile: stateFile(p, PROGRESS), parallelism: p.config.mysql.parallelism,
       progress: p.progress, signal: p.signal, note: (n) => { notes.push(n); p.log.warn(n); },
+      passwordFor: passwordSource(p.config.mysql.accounts, await envAccounts(p)),
     });
+    for (const w of r.warnings) p.log.warn(`mysql load warning on a value kept exactly: ${formatWarningGroup(w)}`);
+    for (const a of r.accounts) p.log.info(`mysql account ${a.account}: ${a.action} (${a.reason})`);
     p.log.info(`mysql import: ${r.chunksLoaded} chunks loaded, ${r.chunksSkipped} already there, via ${r.via}, ${r.seconds.toFixed(1)} s`);
     await writeFileAtomic(stateFile(p, DONE), JSON.stringify({ export: m.createdAt, target: `${t.host}:${t.port}` }));
     return { data: { ...r, notes, rowsPerSec: Math.round(r.rows / Math.max(r.seconds, 1e-3)) } };

@@ -1,10 +1,12 @@
 /** What the mysql-* steps share: endpoints from ctx, where the export lives, config → engine options. */
-import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import { FerryError } from '../core/errors.ts';
 import type { StepParams } from '../core/step.ts';
 import type { Config } from '../config/schema.ts';
 import type { FerryContext, MysqlEndpoint } from './context.ts';
 import type { DefinerPolicy } from '../engines/mysql/index.ts';
+import { appAccountsFromEnv, type EnvAccount } from '../engines/mysql/accounts-env.ts';
 
 export type MysqlStepParams = StepParams<Config, FerryContext>;
 
@@ -26,7 +28,15 @@ export function targetOf(p: MysqlStepParams): MysqlEndpoint {
   return t;
 }
 
-export const definerPolicy = (p: MysqlStepParams): DefinerPolicy =>
-  p.config.mysql.definer === 'strip' ? { mode: 'strip' } : { mode: 'rewrite', account: p.config.mysql.definerAccount };
+export function definerPolicy(p: MysqlStepParams): DefinerPolicy {
+  const { definer, definerAccount } = p.config.mysql;
+  if (definer !== 'rewrite') return { mode: definer };
+  if (!definerAccount) throw new FerryError('E_CONFIG', "mysql.definer is 'rewrite' but mysql.definerAccount names no account", { hint: 'name the account DEFINERs become (e.g. "`app`@`%`"), or use definer "keep" (the default) to carry the accounts' });
+  return { mode: 'rewrite', account: definerAccount };
+}
 
 export const where = (e: MysqlEndpoint): string => `mysql ${e.user}@${e.host}:${e.port}`;
+
+/** The app's MySQL accounts its .env names (none when the .env cannot be read). */
+export const envAccounts = (p: MysqlStepParams): Promise<EnvAccount[]> =>
+  readFile(join(p.ctx.appDir, basename(p.config.app.envFile)), 'utf8').then(appAccountsFromEnv, () => []);

@@ -4,7 +4,9 @@
  * the same one the stack's secret file holds after the env step, used only when the target lacks the
  * account's plugin. References (`${DB_PASSWORD}`) are resolved within the file.
  */
+import { readFile } from 'node:fs/promises';
 import { parseEnv, parseUrl, percentDecode, resolveEnv } from '../../env/index.ts';
+import type { AppAccount } from './accounts.ts';
 
 export interface EnvAccount {
   readonly user: string;
@@ -37,4 +39,28 @@ export function appAccountsFromEnv(text: string): EnvAccount[] {
     }
   }
   return [...out.values()];
+}
+
+/** An account named in the store's options (`accounts`). */
+export interface ConfiguredAccount {
+  readonly user: string;
+  readonly host?: string | undefined;
+  /** A file holding its password (the stack's secret file), for a target lacking its plugin. */
+  readonly passwordFile?: string | undefined;
+}
+
+/** The app accounts to carry: configured ones, then those the .env names. */
+export function appAccounts(configured: readonly ConfiguredAccount[], env: readonly EnvAccount[] = []): AppAccount[] {
+  const out: AppAccount[] = configured.map((a) => (a.host === undefined ? { user: a.user } : { user: a.user, host: a.host }));
+  for (const e of env) if (!out.some((a) => a.user === e.user)) out.push({ user: e.user });
+  return out;
+}
+
+/** Where a carried account's password comes from: its configured secret file, else the .env that names it. */
+export function passwordSource(configured: readonly ConfiguredAccount[], env: readonly EnvAccount[] = []) {
+  return async (a: { user: string; host: string }): Promise<string | undefined> => {
+    const c = configured.find((x) => x.user === a.user && (x.host === undefined || x.host === a.host) && x.passwordFile);
+    if (c?.passwordFile) return (await readFile(c.passwordFile, 'utf8')).replace(/\r?\n$/, '');
+    return env.find((e) => e.user === a.user)?.password;
+  };
 }

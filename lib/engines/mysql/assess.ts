@@ -4,6 +4,7 @@
  */
 import type { EngineFinding } from '../../core/engine.ts';
 import { mysqlFlavorOf, type MysqlFacts } from './facts.ts';
+import { accountFindings, defaultPlugins, planAccount } from './accounts-plan.ts';
 
 type Finding = EngineFinding;
 const finding = (severity: Finding['severity'], check: string, subject: string, message: string, hint: string): Finding =>
@@ -14,11 +15,16 @@ export interface MysqlTargetFacts {
   readonly lowerCaseTableNames: number;
   /** Accounts that exist on the target as `user@host` (unquoted). */
   readonly accounts: readonly string[];
+  /** Active authentication plugins (read from a running target; else the version's defaults). */
+  readonly plugins?: readonly string[];
 }
 
 export interface MysqlAssessOptions {
-  readonly definer: 'rewrite' | 'strip';
-  readonly definerAccount: string;
+  readonly definer: 'keep' | 'rewrite' | 'strip';
+  /** The account DEFINERs are rewritten to (`rewrite` only). */
+  readonly definerAccount?: string | undefined;
+  /** Whether a secret file holds `user`'s password (for an account whose plugin the target lacks). */
+  readonly passwordKnown?: (user: string) => boolean;
 }
 
 /** The fresh target a compose mysql:8 service starts as. */
@@ -85,11 +91,18 @@ export function assessMysql(f: MysqlFacts, target: MysqlTargetFacts, opts: Mysql
     if (accounts.has(acc)) continue;
     missing.set(acc, [...(missing.get(acc) ?? []), `${d.kind.toLowerCase()} ${d.db}.${d.name}`]);
   }
-  for (const [acc, objects] of missing) {
+  // definer 'keep': the accounts are carried and listed below (mysql-account), never replaced by root.
+  for (const [acc, objects] of opts.definer === 'keep' ? [] : missing) {
     out.push(opts.definer === 'rewrite'
-      ? finding('rewrite', 'mysql-definer', `DEFINER ${acc}`, `missing on the target; used by ${objects.join(', ')}`, `rewritten to ${opts.definerAccount}; create ${acc} on the target first to keep it`)
-      : finding('rewrite', 'mysql-definer', `DEFINER ${acc}`, `missing on the target; used by ${objects.join(', ')}`, 'DEFINER clauses stripped: the importing account becomes the definer'));
+      ? finding('rewrite', 'mysql-definer', `DEFINER ${acc}`, `used by ${objects.join(', ')}`, `rewritten to ${opts.definerAccount ?? '(no account named)'} as configured; they then run with that account's privileges`)
+      : finding('rewrite', 'mysql-definer', `DEFINER ${acc}`, `used by ${objects.join(', ')}`, 'DEFINER clauses stripped: the importing account becomes the definer and views and routines run with SQL SECURITY INVOKER'));
   }
+  if (f.accounts) {
+    const flavor = mysqlFlavorOf(target.version);
+    const t = { flavor, plugins: target.plugins ?? defaultPlugins(flavor, target.version), accounts: target.accounts.map(unquote) };
+    out.push(...accountFindings(f.accounts.map((a) => planAccount(a, t, opts.passwordKnown?.(a.user) ?? false))));
+  }
+  if (f.accountsError) out.push(finding('warning', 'mysql-account', src, `the accounts to carry cannot be read: ${f.accountsError}`, 'GRANT SELECT ON mysql.* TO the account in the source URL, so ferry can carry the DEFINER and app accounts'));
   if (f.definers.some((d) => d.kind === 'EVENT')) out.push(finding('info', 'mysql-events', src, 'events exist', 'they are imported disabled-safe: event_scheduler on the target decides whether they run'));
   if (f.generatedColumns) out.push(finding('info', 'mysql-generated-columns', src, `${f.generatedColumns} generated column(s)`, 'exported without their values and recomputed by the target; nothing to do'));
   if (hasCycle(f.foreignKeys)) out.push(finding('info', 'mysql-foreign-key-cycle', src, 'foreign keys form a cycle', 'imported with foreign_key_checks=0 and checked by verify; nothing to do'));

@@ -20,6 +20,8 @@ import { exportMysql } from './export.ts';
 import { importMysql } from './import.ts';
 import { verifyMysql } from './verify.ts';
 import { readManifest, MANIFEST_FILE } from './manifest.ts';
+import { appAccounts, passwordSource } from './accounts-env.ts';
+import { formatWarningGroup } from './load-warnings.ts';
 import { freezeMysql, thawMysql, withMysql, sampleMysql } from './freeze.ts';
 import { reverseMysql } from './reverse.ts';
 import { catchUpMysql, followMysql, mysqlFollowOptionsOf, promoteMysql } from './follow.ts';
@@ -70,6 +72,7 @@ async function exported(p: P): Promise<boolean> {
 /** One report entry per table, and one for the schema when it differs. */
 function entriesOf(r: Awaited<ReturnType<typeof verifyMysql>>, redact: (s: string) => string): ReportEntry[] {
   const entries: ReportEntry[] = r.schema.length ? [{ subject: 'schema', ok: false, findings: r.schema.map(redact) }] : [];
+  if (r.accounts.length) entries.push({ subject: 'accounts and object DEFINERs', ok: false, findings: r.accounts.map(redact) });
   for (const t of r.tables) {
     const mine = r.findings.filter((f) => f.startsWith(`${t.table}:`)).map(redact);
     entries.push({
@@ -88,13 +91,16 @@ export const mysqlEngine = defineEngine<MysqlOptions, MysqlEngineFacts>({
 
   async facts(p) {
     const s = mysqlEndpointFromUrl(p.store.source, { field: `stores[${p.store.id}].source`, redactor: p.redactor, databases: p.store.options.databases });
-    const source = await gatherMysqlFacts(s);
+    const source = await gatherMysqlFacts(s, appAccounts(p.store.options.accounts));
     const target = p.targetUrl ? await gatherMysqlTargetFacts(targetOf(p, [])) : DEFAULT_MYSQL_TARGET;
     return { source, target };
   },
 
   assess(facts, store: MysqlStore) {
-    return assessMysql(facts.source, facts.target, { definer: store.options.definer, definerAccount: store.options.definerAccount });
+    return assessMysql(facts.source, facts.target, {
+      definer: store.options.definer, definerAccount: store.options.definerAccount,
+      passwordKnown: (user) => store.options.accounts.some((a) => a.user === user && a.passwordFile),
+    });
   },
 
   async sourceState(p) {
@@ -111,6 +117,7 @@ export const mysqlEngine = defineEngine<MysqlOptions, MysqlEngineFacts>({
     await rm(join(p.artifactDir, SIDECAR), { force: true });
     const m = await exportMysql({
       source: s, databases: s.databases, dir: p.artifactDir, parallelism: o.parallelism, definer: definerPolicyOf(o), progress: p.progress, signal: p.signal,
+      accounts: appAccounts(o.accounts),
     });
     if (m.snapshot.mode === 'single') p.log.warn(`${p.store.id}: ${m.snapshot.note}`);
     for (const r of m.schemas.flatMap((x) => x.definerRewrites)) p.log.info(`${p.store.id}: DEFINER of ${r.object}: ${r.from} → ${r.to ?? '(stripped)'}`);
@@ -136,9 +143,11 @@ export const mysqlEngine = defineEngine<MysqlOptions, MysqlEngineFacts>({
     const notes: string[] = [];
     const r = await importMysql({
       target: t, dir: p.artifactDir, stateFile: join(p.stateDir, PROGRESS), parallelism: p.store.options.parallelism, via: p.store.options.via,
-      progress: p.progress, signal: p.signal, note: (n) => { notes.push(n); p.log.warn(n); },
+      progress: p.progress, signal: p.signal, note: (n) => { notes.push(n); p.log.warn(n); }, passwordFor: passwordSource(p.store.options.accounts),
     });
     p.log.info(`${p.store.id}: ${r.chunksLoaded} chunks loaded, ${r.chunksSkipped} already there, via ${r.via}, ${r.seconds.toFixed(1)} s`);
+    for (const w of r.warnings) p.log.warn(`${p.store.id}: load warning on a value kept exactly: ${formatWarningGroup(w)}`);
+    for (const a of r.accounts) p.log.info(`${p.store.id}: ${a.account}: ${a.action} (${a.reason})`);
     await writeFileAtomic(join(p.stateDir, DONE), JSON.stringify(id));
     return { data: { ...r, alreadyImported: false, notes } };
   },

@@ -6,6 +6,7 @@
 import { connectMysql, withConnection } from './connect.ts';
 import type { MysqlEndpoint } from './endpoint.ts';
 import type { MysqlTargetFacts } from './assess.ts';
+import { readAccounts, readObjectSecurity, type AppAccount, type SourceAccount } from './accounts.ts';
 
 export interface MysqlTableFacts {
   readonly db: string;
@@ -41,6 +42,10 @@ export interface MysqlFacts {
   readonly generatedColumns: number;
   /** Foreign keys as `db.table → db.table` edges (cycles are imported with checks off). */
   readonly foreignKeys: readonly { from: string; to: string }[];
+  /** The accounts to carry (every DEFINER's and the app's), as the export reads them (accounts.ts). */
+  readonly accounts?: readonly SourceAccount[];
+  /** Why they could not be read (e.g. no SELECT on mysql.user). */
+  readonly accountsError?: string;
   /** Largest single BLOB/TEXT column type length in bytes (a LONGBLOB is 4 GiB). */
   readonly largestLobColumn: number;
 }
@@ -53,7 +58,7 @@ export function mysqlFlavorOf(version: string): 'mysql' | 'mariadb' {
 }
 
 /** The source's facts; connection failures are FerryErrors naming host:port and user (connect.ts). */
-export async function gatherMysqlFacts(ep: MysqlEndpoint): Promise<MysqlFacts> {
+export async function gatherMysqlFacts(ep: MysqlEndpoint, app: readonly AppAccount[] = []): Promise<MysqlFacts> {
   const where = `${ep.host}:${ep.port}`;
   const pool = await connectMysql(ep, { connections: 1 });
   try {
@@ -88,8 +93,10 @@ export async function gatherMysqlFacts(ep: MysqlEndpoint): Promise<MysqlFacts> {
       .map((r) => ({ from: `${String(r.db)}.${String(r.t)}`, to: `${String(r.rdb)}.${String(r.rt)}` }));
     const [lob] = await q(`SELECT COALESCE(MAX(CHARACTER_OCTET_LENGTH),0) AS n FROM information_schema.COLUMNS
       WHERE TABLE_SCHEMA IN (?) AND DATA_TYPE IN ('blob','mediumblob','longblob','text','mediumtext','longtext')`, [dbs]);
+    const carried = await readObjectSecurity(pool, dbs, { mode: 'keep' }).then((o) => readAccounts(pool, dbs, o, app))
+      .then((accounts) => ({ accounts }), (e: unknown) => ({ accountsError: (e as Error).message.split('\n')[0] ?? '' }));
     return {
-      ...facts(where, vars!, grants), databases, missingDatabases, tables, definers,
+      ...facts(where, vars!, grants), databases, missingDatabases, tables, definers, ...carried,
       generatedColumns: Number(gen?.n ?? 0), foreignKeys, largestLobColumn: Number(lob?.n ?? 0),
     };
   } finally {
@@ -104,7 +111,8 @@ export async function gatherMysqlTargetFacts(ep: MysqlEndpoint): Promise<MysqlTa
     return await withConnection(pool, async (c) => {
       const [[v]] = (await c.query('SELECT VERSION() AS version, @@lower_case_table_names AS lctn')) as unknown as [Row[]];
       const [users] = (await c.query('SELECT User AS u, Host AS h FROM mysql.user')) as unknown as [Row[]];
-      return { version: String(v!.version), lowerCaseTableNames: Number(v!.lctn), accounts: users.map((r) => `${String(r.u)}@${String(r.h)}`) };
+      const [plugins] = (await c.query("SELECT PLUGIN_NAME AS p FROM information_schema.PLUGINS WHERE PLUGIN_TYPE = 'AUTHENTICATION' AND PLUGIN_STATUS = 'ACTIVE'")) as unknown as [Row[]];
+      return { version: String(v!.version), lowerCaseTableNames: Number(v!.lctn), accounts: users.map((r) => `${String(r.u)}@${String(r.h)}`), plugins: plugins.map((r) => String(r.p)) };
     });
   } finally {
     await pool.end().catch(() => undefined);
