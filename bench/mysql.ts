@@ -1,6 +1,7 @@
 /**
  * MySQL bench: ferry against `dump-pipe` (mariadb-dump --single-transaction --quick | mariadb),
- * `mydumper` (mydumper -t 2, then myloader -t 2) and `server-bound` (the servers' own bulk path: the
+ * `mydumper` as its users run it on 2 cores (mydumper -t 2 -r 100000 --trx-consistency-only: row-chunked
+ * tables, so one table is dumped by both threads; then myloader -t 2) and `server-bound` (the servers' own bulk path: the
  * base tables' DDL by SHOW CREATE TABLE, then `SELECT … INTO OUTFILE` on the source, the files copied
  * between the containers as one tar stream through the Docker API (time counted), `LOAD DATA INFILE`
  * on the target; tables two at a time in each step, largest first; data only, no views, routines or
@@ -10,6 +11,8 @@
  * target) before its time counts. Peak RSS is sampled over each tool's process tree (ferry runs in a
  * child process).
  * Also measured: verification (ferry's chunk checksums on both sides vs CHECKSUM TABLE on both sides).
+ * Missing peers (Debian's mariadb-client and mydumper) are installed with apt-get first, and the bench
+ * says so; without root it names the packages to install.
  */
 import { execa, type ResultPromise } from 'execa';
 import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
@@ -27,8 +30,35 @@ type Server = Awaited<ReturnType<typeof startMysql>>;
 const DB = 'vedfolnir';
 const TOOLS = ['ferry', 'dump-pipe', 'mydumper', 'server-bound'] as const;
 
+/** The commands each peer needs and the Debian package providing them. */
+const PEERS: ReadonlyArray<{ tool: string; commands: string[]; pkg: string }> = [
+  { tool: 'dump-pipe', commands: ['mariadb-dump', 'mariadb'], pkg: 'mariadb-client' },
+  { tool: 'mydumper', commands: ['mydumper', 'myloader'], pkg: 'mydumper' },
+];
+
+const has = (cmd: string) => execa('sh', ['-c', `command -v ${cmd}`], { reject: false }).then((r) => r.exitCode === 0);
+
+/** Install the peers `tools` need that are missing, like the test bed does (apt-get as root), and say so. */
+async function ensurePeers(tools: readonly string[]): Promise<void> {
+  const missing: string[] = [];
+  for (const p of PEERS.filter((x) => tools.includes(x.tool))) {
+    if (!(await Promise.all(p.commands.map(has))).every(Boolean) && !missing.includes(p.pkg)) missing.push(p.pkg);
+  }
+  if (!missing.length) return;
+  if (process.getuid?.() !== 0) throw new Error(`bench peers missing: run \`apt-get install -y ${missing.join(' ')}\` as root (or pass --tools ferry)`);
+  console.error(`bench: installing the missing peers with apt-get: ${missing.join(', ')}`);
+  const env = { DEBIAN_FRONTEND: 'noninteractive' };
+  const install = () => execa('apt-get', ['install', '-y', '--no-install-recommends', ...missing], { env, stdio: 'inherit', reject: false });
+  if ((await install()).exitCode !== 0) {
+    await execa('apt-get', ['update'], { env, stdio: 'inherit' });
+    await execa('apt-get', ['install', '-y', '--no-install-recommends', ...missing], { env, stdio: 'inherit' });
+  }
+  console.error(`bench: installed ${missing.join(', ')}`);
+}
+
 export default (async (opts: BenchOptions, emit: (m: Measurement) => void) => {
   const tools = TOOLS.filter((t) => !opts.tools || opts.tools.includes(t));
+  await ensurePeers(tools);
   const work = await mkdtemp(join(tmpdir(), 'ferry-bench-mysql-'));
   const [src, dst] = await Promise.all([startMysql({ database: DB }), startMysql({ database: DB, command: ['--local-infile=1'] })]);
   try {
@@ -91,7 +121,10 @@ const COPY: Record<(typeof TOOLS)[number], Copy> = {
     return { peakRssMb: await peak, bytes: 0 };
   },
   async mydumper({ src, dst, dir, cnf }) {
-    const dump = execa('mydumper', [`--defaults-file=${cnf}`, '-P', String(src.port), '-t', '2', '-B', DB, '-G', '-E', '-R', '-o', dir]);
+    // Row chunks of 100,000 (-r) so both threads share a big table; one consistent snapshot across the
+    // threads without holding FTWRL for the whole dump (--trx-consistency-only): how mydumper is run.
+    const dump = execa('mydumper', [`--defaults-file=${cnf}`, '-P', String(src.port), '-t', '2', '-r', '100000', '--trx-consistency-only',
+      '-B', DB, '-G', '-E', '-R', '-o', dir]);
     const p1 = sampleRss(dump);
     await dump;
     const dstCnf = `${cnf}.dst`;
