@@ -102,7 +102,7 @@ export async function runPlaybookCli<Ctx>(def: PlaybookCli<Ctx>, argv: string[] 
     if (prep.cleanup) cleanups.push(() => prep.cleanup!());
     const view: View = json ? createJsonView(out, redactor)
       : dryRun ? createPlanView(out)
-      : process.stdout.isTTY === true ? createListrView(prep.playbook.steps, { tty: true, verbose: flags.verbose === true })
+      : process.stdout.isTTY === true ? createListrView(prep.playbook.steps, { verbose: flags.verbose === true })
       : createPlainView(out, { verbose: flags.verbose === true });
     const result = await runPlaybook({
       playbook: prep.playbook, config, ctx: prep.ctx, stateDir: prep.stateDir, redactor, dryRun,

@@ -1,7 +1,7 @@
 /**
- * The runner's events rendered by listr2: a task per step (DefaultRenderer on a TTY, SimpleRenderer's
- * plain lines otherwise) whose subtasks are its `run` and `verify`, with live progress as output. The
- * runner drives the work; each task only waits for its step's events, so listr2 renders and never decides.
+ * The runner's events rendered by listr2 on a TTY (DefaultRenderer): a task per step whose subtasks
+ * are its `run` and `verify`, with live progress as output. The runner drives the work; each task only
+ * waits for its step's events, so listr2 renders and never decides. Without a TTY, plain-view.ts.
  */
 import { Listr, type ListrTaskWrapper } from 'listr2';
 import type { RunEvent, RunResult, StepPhase } from '../../lib/runner/index.ts';
@@ -21,9 +21,8 @@ export interface View {
 }
 
 export interface ListrViewOptions {
-  readonly tty: boolean;
   readonly verbose: boolean;
-  /** Minimum ms between two progress renders of one label (plain output is throttled harder). */
+  /** Minimum ms between two progress renders of one label (default 100). */
   readonly progressEveryMs?: number;
 }
 
@@ -44,7 +43,7 @@ export function createListrView(steps: readonly { id: string; title: string }[],
   const lastProgressAt = new Map<string, number>();
   const progressLines = new Map<string, Map<string, string>>();
   const titles = new Map(steps.map((s) => [s.id, s.title]));
-  const every = opts.progressEveryMs ?? (opts.tty ? 100 : 5000);
+  const every = opts.progressEveryMs ?? 100;
 
   const taskOf = (id: string) => tasks.get(`${id}:${gates.get(id)?.phase ?? ''}`) ?? tasks.get(id);
   const output = (id: string, text: string) => {
@@ -94,7 +93,7 @@ export function createListrView(steps: readonly { id: string; title: string }[],
     concurrent: false,
     exitOnError: false,
     registerSignalListeners: false,
-    renderer: opts.tty ? 'default' : 'simple',
+    renderer: 'default',
     rendererOptions: { collapseSkips: false, collapseErrors: false, collapseSubtasks: false, showErrorMessage: true } as never,
   });
   const drawn = listr.run().then(() => undefined, () => undefined);
