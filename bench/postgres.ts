@@ -1,0 +1,175 @@
+/**
+ * PostgreSQL bench: ferry (export in one snapshot + import, parallelism 2, in a child process) against
+ * `pg_dump -Fd -j 2 -Z 0` + `pg_restore -j 2` (the peers at their best on 2 cores: no compression to
+ * spend the cores on) and `pg_dump | psql`, copying the second app (fixtures/postgres, `--scale N` →
+ * ≈ 8,000 × N rows: scale 250 ≈ 2M) between two PostgreSQL 15 servers of the test bed image. The peers
+ * get the app's roles first (`pg_dumpall --roles-only | psql`, timed). Every copy is verified before its
+ * time counts: per table `count(*)` and `md5(string_agg(row::text ORDER BY row::text))`, source = target.
+ * Also measured: verification — ferry's verify (chunk checksums recomputed by the target, compared with
+ * the export's) against that count + md5 pass over the target. Peak RSS is sampled over each tool's
+ * process tree (the servers' memory is not counted for anyone). pg_dump/pg_restore/psql are the host's
+ * (Debian postgresql-client-15, installed with apt-get when missing and root).
+ */
+import { execa, type ResultPromise } from 'execa';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import type { BenchOptions, EngineBench, Measurement } from './types.ts';
+
+process.env.TESTCONTAINERS_RYUK_DISABLED ??= 'true';
+const { startPostgresContainer } = await import('../test/support/postgres.ts');
+const { seedSecondApp } = await import('../fixtures/postgres/seed.ts');
+
+type Server = Awaited<ReturnType<typeof startPostgresContainer>>;
+const DB = 'veogen';
+const TOOLS = ['ferry', 'pg_dump-j2', 'dump-pipe'] as const;
+const root = new URL('..', import.meta.url).pathname;
+
+const has = (cmd: string) => execa('sh', ['-c', `command -v ${cmd}`], { reject: false }).then((r) => r.exitCode === 0);
+
+async function ensureClient(): Promise<void> {
+  if ((await Promise.all(['pg_dump', 'pg_restore', 'psql', 'pg_dumpall'].map(has))).every(Boolean)) return;
+  if (process.getuid?.() !== 0) throw new Error('bench peers missing: run `apt-get install -y postgresql-client-15` as root');
+  console.error('bench: installing postgresql-client-15 with apt-get');
+  await execa('apt-get', ['install', '-y', '--no-install-recommends', 'postgresql-client-15'], { env: { DEBIAN_FRONTEND: 'noninteractive' }, stdio: 'inherit' });
+}
+
+const dbUrl = (s: Server, db = DB) => `postgres://postgres:${encodeURIComponent(s.password)}@127.0.0.1:${s.port}/${db}`;
+const libpq = (s: Server) => ({ PGHOST: '127.0.0.1', PGPORT: String(s.port), PGUSER: 'postgres', PGPASSWORD: s.password });
+
+async function query<T extends pg.QueryResultRow>(url: string, sql: string): Promise<T[]> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try { return (await c.query<T>(sql)).rows; } finally { await c.end(); }
+}
+
+export default (async (opts: BenchOptions, emit: (m: Measurement) => void) => {
+  const tools = TOOLS.filter((t) => !opts.tools || opts.tools.includes(t));
+  await ensureClient();
+  const work = await mkdtemp(join(tmpdir(), 'ferry-bench-pg-'));
+  const [src, dst] = await Promise.all([startPostgresContainer({ database: DB, password: 'bench-src-pw' }), startPostgresContainer({ password: 'bench-dst-pw' })]);
+  try {
+    await seedSecondApp(dbUrl(src), opts.scale);
+    await query(dbUrl(src), 'VACUUM ANALYZE');
+    const rows = Number((await query<{ n: string }>(dbUrl(src), 'SELECT sum(n_live_tup)::text AS n FROM pg_stat_user_tables'))[0]!.n);
+    const expected = (await contentSums(dbUrl(src))).sums;
+    for (let rep = 0; rep < opts.repeat; rep++) {
+      for (const tool of tools) {
+        await resetTarget(dst);
+        const dir = join(work, `${tool}-${rep}`);
+        const t0 = performance.now();
+        const { peakRssMb, bytes } = await COPY[tool](src, dst, dir);
+        const seconds = (performance.now() - t0) / 1000;
+        const got = (await contentSums(dbUrl(dst))).sums;
+        const differs = Object.keys(expected).filter((k) => expected[k] !== got[k]);
+        emit({ engine: 'postgres', tool, phase: 'copy', rows, bytes, seconds: round(seconds), peakRssMb: round(peakRssMb), verified: differs.length === 0, scale: opts.scale, ...(differs.length ? { differs } : {}) });
+        if (tool === 'ferry') {
+          const v = await ferryVerify(dst, dir);
+          emit({ engine: 'postgres', tool: 'ferry', phase: 'verify', rows, bytes, seconds: round(v.seconds), peakRssMb: round(v.peakRssMb), verified: v.ok, scale: opts.scale });
+          const m = await contentSums(dbUrl(dst));
+          emit({ engine: 'postgres', tool: 'count+md5', phase: 'verify', rows, bytes, seconds: round(m.seconds), peakRssMb: 0, verified: JSON.stringify(m.sums) === JSON.stringify(expected), scale: opts.scale });
+        }
+        await rm(dir, { recursive: true, force: true });
+      }
+    }
+  } finally {
+    await Promise.all([src.stop(), dst.stop()]);
+    await rm(work, { recursive: true, force: true });
+  }
+}) satisfies EngineBench;
+
+type Copy = (src: Server, dst: Server, dir: string) => Promise<{ peakRssMb: number; bytes: number }>;
+
+const COPY: Record<(typeof TOOLS)[number], Copy> = {
+  async ferry(src, dst, dir) {
+    const code = `import { exportPostgres } from './lib/engines/postgres/export.ts'; import { importPostgres } from './lib/engines/postgres/import.ts';
+      import { parsePgUrl } from './lib/engines/postgres/connect.ts';
+      const m = await exportPostgres({ source: parsePgUrl(process.env.SRC_URL), dir: process.env.DIR + '/artifact', parallelism: 2 });
+      await importPostgres({ target: parsePgUrl(process.env.DST_URL), dir: process.env.DIR + '/artifact', stateDir: process.env.DIR + '/state', parallelism: 2 });
+      console.log(JSON.stringify({ bytes: m.totals.bytes }));`;
+    const child = execa(process.execPath, ['--input-type=module', '-e', code], { cwd: root, env: { SRC_URL: dbUrl(src), DST_URL: dbUrl(dst), DIR: dir } });
+    const peak = sampleRss(child);
+    const r = await child;
+    return { peakRssMb: await peak, bytes: (JSON.parse(r.stdout.trim().split('\n').pop()!) as { bytes: number }).bytes };
+  },
+  async 'pg_dump-j2'(src, dst, dir) {
+    const script = `pg_dumpall --roles-only --no-role-passwords -h 127.0.0.1 -p ${src.port} | PGPASSWORD="$DST_PW" psql -q -h 127.0.0.1 -p ${dst.port} -d postgres >/dev/null 2>&1;
+      pg_dump -Fd -j 2 -Z 0 -f "${dir}" -d ${DB} -h 127.0.0.1 -p ${src.port} &&
+      PGPASSWORD="$DST_PW" pg_restore -j 2 --create --exit-on-error -d postgres -h 127.0.0.1 -p ${dst.port} "${dir}"`;
+    const child = execa('bash', ['-o', 'pipefail', '-c', script], { env: { ...libpq(src), DST_PW: dst.password } });
+    const peak = sampleRss(child);
+    await child;
+    const du = await execa('du', ['-sb', dir]);
+    return { peakRssMb: await peak, bytes: Number(du.stdout.split('\t')[0]) };
+  },
+  async 'dump-pipe'(src, dst) {
+    const script = `pg_dumpall --roles-only --no-role-passwords -h 127.0.0.1 -p ${src.port} | PGPASSWORD="$DST_PW" psql -q -h 127.0.0.1 -p ${dst.port} -d postgres >/dev/null 2>&1;
+      PGPASSWORD="$DST_PW" psql -q -h 127.0.0.1 -p ${dst.port} -d postgres -c 'CREATE DATABASE ${DB}' &&
+      pg_dump -d ${DB} -h 127.0.0.1 -p ${src.port} | PGPASSWORD="$DST_PW" psql -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p ${dst.port} -d ${DB} >/dev/null`;
+    const child = execa('bash', ['-o', 'pipefail', '-c', script], { env: { ...libpq(src), DST_PW: dst.password } });
+    const peak = sampleRss(child);
+    await child;
+    return { peakRssMb: await peak, bytes: 0 };
+  },
+};
+
+/** ferry's verify of the target against the export, in a child process (its own RSS). */
+async function ferryVerify(dst: Server, dir: string): Promise<{ seconds: number; peakRssMb: number; ok: boolean }> {
+  const code = `import { verifyPostgres } from './lib/engines/postgres/verify.ts'; import { parsePgUrl } from './lib/engines/postgres/connect.ts';
+    const r = await verifyPostgres({ target: parsePgUrl(process.env.DST_URL), dir: process.env.DIR + '/artifact', parallelism: 2 });
+    console.log(JSON.stringify({ seconds: r.seconds, ok: r.ok }));`;
+  const child = execa(process.execPath, ['--input-type=module', '-e', code], { cwd: root, env: { DST_URL: dbUrl(dst), DIR: dir } });
+  const peak = sampleRss(child);
+  const r = await child;
+  return { ...(JSON.parse(r.stdout.trim().split('\n').pop()!) as { seconds: number; ok: boolean }), peakRssMb: await peak };
+}
+
+/** Per table: count(*) and md5 of the rows' text in a fixed order (the peer verification). */
+async function contentSums(url: string): Promise<{ sums: Record<string, string>; seconds: number }> {
+  const t0 = performance.now();
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    await c.query("SET TimeZone = 'UTC'; SET extra_float_digits = 3");
+    const tables = (await c.query<{ t: string }>(`SELECT format('%I.%I', n.nspname, c.relname) AS t FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_' ORDER BY 1`)).rows.map((r) => r.t);
+    const sums: Record<string, string> = {};
+    for (const t of tables) {
+      const r = await c.query<{ n: string; h: string | null }>(`SELECT count(*)::text AS n, md5(string_agg(x::text, E'\\n' ORDER BY x::text)) AS h FROM ONLY ${t} x`);
+      sums[t] = `${r.rows[0]!.n}:${r.rows[0]!.h}`;
+    }
+    return { sums, seconds: (performance.now() - t0) / 1000 };
+  } finally {
+    await c.end();
+  }
+}
+
+async function resetTarget(s: Server): Promise<void> {
+  await query(dbUrl(s, 'postgres'), `DROP DATABASE IF EXISTS ${DB} WITH (FORCE)`);
+  const roles = await query<{ r: string }>(dbUrl(s, 'postgres'), "SELECT quote_ident(rolname) AS r FROM pg_roles WHERE rolname !~ '^pg_' AND rolname <> 'postgres'");
+  for (const { r } of roles) await query(dbUrl(s, 'postgres'), `DROP ROLE ${r}`);
+}
+
+/** Peak summed RSS (MB) of a child and its descendants, sampled from /proc every 100 ms until it exits. */
+async function sampleRss(child: ResultPromise): Promise<number> {
+  let peak = 0;
+  let running = true;
+  child.finally(() => { running = false; }).catch(() => undefined);
+  while (running && child.pid) {
+    peak = Math.max(peak, await treeRssKb(child.pid));
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return peak / 1024;
+}
+
+async function treeRssKb(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
+  const rss = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  const kids = (await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8').catch(() => '')).split(/\s+/).filter(Boolean).map(Number);
+  let sum = rss;
+  for (const k of kids) sum += await treeRssKb(k);
+  return sum;
+}
+
+const round = (x: number) => Math.round(x * 100) / 100;
