@@ -2,16 +2,14 @@
  * Step `rollback-stop-stack`: stop every container of the stack's project (containers and volumes
  * kept, so the incident can be studied and the migration resumed).
  */
-import { execa } from 'execa';
 import { defineStep } from '../core/step.ts';
 import type { Config } from '../config/schema.ts';
 import type { FerryContext } from './context.ts';
-import { createComposeClient } from '../compose/index.ts';
+import { composeContainers, createComposeClient } from '../compose/index.ts';
 
-/** Running containers of a compose project, by the label compose v1 and v2 both set. */
-export async function runningContainers(project: string): Promise<string[]> {
-  const r = await execa('docker', ['ps', '-q', '--filter', `label=com.docker.compose.project=${project}`], { reject: false, stdin: 'ignore' });
-  return String(r.stdout).split('\n').map((s) => s.trim()).filter(Boolean);
+/** Running containers of a compose project (the one compose label query). */
+export function runningContainers(project: string): Promise<string[]> {
+  return composeContainers({ project });
 }
 
 export default defineStep<Config, FerryContext>({
