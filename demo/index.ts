@@ -105,7 +105,7 @@ export async function startDemo(o: DemoOptions): Promise<Demo> {
       startDemoRedis({ image: images.redis, password, run, signal: o.signal }),
     ]);
     const scale = o.scale ?? Number(process.env.FERRY_DEMO_SCALE ?? 1);
-    await seedSources({ mysqlPort: my.port, redisPort: rd.port, password, scale });
+    await seedSources({ mysql: { port: my.port, password }, redis: { port: rd.port, password }, scale });
     o.log(`demo: seeded from fixtures/ (scale ${scale}); target stack ${project} in ${composeDir}`);
     const input = demoConfigInput({
       mysqlUrl: `mysql://root:${password}@127.0.0.1:${my.port}/${DEMO_DATABASE}`, redisUrl: `redis://:${password}@127.0.0.1:${rd.port}`,
@@ -123,14 +123,20 @@ export async function startDemo(o: DemoOptions): Promise<Demo> {
   }
 }
 
-/** Seed a source pair from fixtures/ (used by the demo and the e2e tests). */
-export async function seedSources(o: { mysqlHost?: string; mysqlPort: number; redisPort: number; password: string; redisPassword?: string; scale: number }): Promise<void> {
-  const conn = await mysql.createConnection({ host: o.mysqlHost ?? '127.0.0.1', port: o.mysqlPort, user: 'root', password: o.password, database: DEMO_DATABASE, charset: 'utf8mb4', multipleStatements: true });
+/** Seed a source pair on 127.0.0.1 from fixtures/ (the demo's servers, and the e2e tests' through test/support). */
+export async function seedSources(o: {
+  mysql: { port: number; password: string; database?: string };
+  redis: { port: number; password?: string };
+  scale: number;
+  /** Redis also gets the 200k-field hash (default false). */
+  bigHash?: boolean;
+}): Promise<void> {
+  const conn = await mysql.createConnection({ host: '127.0.0.1', port: o.mysql.port, user: 'root', password: o.mysql.password, database: o.mysql.database ?? DEMO_DATABASE, charset: 'utf8mb4', multipleStatements: true });
   try { await seedVedfolnirMysql(conn, { scale: o.scale, tricky: true }); } finally { await conn.end(); }
-  const r = new Redis({ host: '127.0.0.1', port: o.redisPort, password: o.redisPassword ?? o.password, lazyConnect: true });
+  const r = new Redis({ host: '127.0.0.1', port: o.redis.port, ...(o.redis.password ? { password: o.redis.password } : {}), lazyConnect: true });
   r.on('error', () => undefined); // a failure surfaces through the commands below, never as an unhandled event
   await r.connect();
-  try { await seedVedfolnirRedis(r, { scale: o.scale, big: false }); } finally { r.disconnect(); }
+  try { await seedVedfolnirRedis(r, { scale: o.scale, big: o.bigHash ?? false }); } finally { r.disconnect(); }
 }
 
 /** The demo's reports outlive its throwaway directory: copied to `<tmpdir>/<project>-report.*` and named. */

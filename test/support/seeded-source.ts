@@ -2,11 +2,8 @@
  * A Vedfolnir-shaped source for playbook e2e tests: MySQL (binlog on, as a Homebrew MySQL 8 has it) and
  * Redis seeded from fixtures/, and a sandbox (config, .env copy, compose copy, state dir) pointing at them.
  */
-import mysql from 'mysql2/promise';
-import { Redis } from 'ioredis';
 import { startMysql, startRedis, type MysqlOptions, type StartedMysql, type StartedRedis } from './containers.ts';
-import { seedVedfolnirMysql } from '../../fixtures/mysql/seed.ts';
-import { seedVedfolnirRedis } from '../../fixtures/redis/seed.ts';
+import { seedSources } from '../../demo/index.ts';
 import { createSandbox, type Sandbox } from './sandbox.ts';
 
 export interface SeededSource {
@@ -28,12 +25,10 @@ export interface SeededSourceOptions {
 
 export async function startSeededSource(o: SeededSourceOptions): Promise<SeededSource> {
   const [my, rd] = await Promise.all([startMysql(o.mysql ?? { command: ['--log-bin=binlog', '--server-id=1'] }), startRedis({ password: o.redisPassword })]);
-  const conn = await mysql.createConnection({ host: my.host, port: my.port, user: 'root', password: my.rootPassword, database: my.database, charset: 'utf8mb4' });
-  await seedVedfolnirMysql(conn, { scale: o.scale ?? 1, tricky: true });
-  await conn.end();
-  const r = new Redis({ host: rd.host, port: rd.port, password: rd.password });
-  await seedVedfolnirRedis(r, { scale: o.scale ?? 1, ...(o.bigHash !== undefined ? { big: o.bigHash } : {}) });
-  r.disconnect();
+  await seedSources({
+    mysql: { port: my.port, password: my.rootPassword, database: my.database }, redis: { port: rd.port, password: o.redisPassword },
+    scale: o.scale ?? 1, ...(o.bigHash !== undefined ? { bigHash: o.bigHash } : {}),
+  });
   const sb = await createSandbox({ mysql: { host: my.host, port: my.port, password: my.rootPassword, database: my.database }, redis: { host: rd.host, port: rd.port, password: o.redisPassword } });
   return {
     my, rd, sb,
