@@ -109,6 +109,12 @@ describe('engine contract: mysql', { timeout: 900_000 }, () => {
     expect(bad[0]!.counts?.mismatchedChunks).toBe(1);
     expect(bad[0]!.findings?.join('\n')).toMatch(/vedfolnir\.users: .* 3 differs/);
     expect(JSON.stringify(v)).not.toContain(dst.rootPassword);
+    // With the source gone (after a cutover), the differing chunk is still named, without its rows.
+    const gone = { ...p, store: { ...p.store, source: 'mysql://root:nope@127.0.0.1:1/vedfolnir' } };
+    const w = await engine.verify(gone);
+    expect(w.entries.filter((x) => !x.ok).map((x) => x.subject)).toEqual(['table vedfolnir.users']);
+    expect(w.entries.find((x) => !x.ok)!.findings?.join('\n')).toMatch(/vedfolnir\.users: .* differs \(source \d+ rows, target \?\)/);
+    expect(logs.some((l) => /cannot be reached to bisect/.test(l.message))).toBe(true);
   });
 
   it('freeze stops the app account writing; a second freeze keeps the first record; thaw restores read_only as it was', async () => {

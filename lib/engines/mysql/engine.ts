@@ -8,7 +8,7 @@
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { defineEngine, type EngineParams, type ReportEntry } from '../../core/engine.ts';
-import { FerryError } from '../../core/errors.ts';
+import { FerryError, isFerryError } from '../../core/errors.ts';
 import { writeFileAtomic } from '../../util/atomic-write.ts';
 import { connectMysql, q } from './connect.ts';
 import { mysqlEndpointFromUrl, describeMysql, type MysqlEndpoint } from './endpoint.ts';
@@ -172,10 +172,16 @@ export const mysqlEngine = defineEngine<MysqlOptions, MysqlEngineFacts>({
   async verify(p) {
     const m = await readManifest(p.artifactDir);
     const t = targetOf(p, m.schemas.map((s) => s.database));
-    // The source only bisects a mismatch down to rows; verify works without it.
+    // The source only bisects a mismatch down to rows; verify works without it (a source gone after the cutover).
     const source = await sourceOf(p).catch(() => undefined);
-    const r = await verifyMysql({
-      target: t, dir: p.artifactDir, parallelism: p.store.options.parallelism, progress: p.progress, signal: p.signal, ...(source ? { source } : {}),
+    const run = (from?: MysqlEndpoint) => verifyMysql({
+      target: t, dir: p.artifactDir, parallelism: p.store.options.parallelism, progress: p.progress, signal: p.signal, ...(from ? { source: from } : {}),
+    });
+    const r = await run(source).catch(async (e: unknown) => {
+      const unreachable = source && isFerryError(e) && /^E_MYSQL_(UNREACHABLE|AUTH|CONNECT)$/.test(e.code) && e.message.includes(`${source.host}:${source.port}`);
+      if (!unreachable) throw e;
+      p.log.warn(`${p.store.id}: the source ${describeMysql(source)} cannot be reached to bisect a mismatch: differing chunks are reported without their rows`);
+      return run(undefined);
     });
     return { ok: r.ok, entries: entriesOf(r, (s) => p.redactor.redact(s)), seconds: r.seconds };
   },
