@@ -20,7 +20,7 @@ import { demoImages } from './images.ts';
 import { removeDemoServers, startDemoMysql, startDemoRedis } from './servers.ts';
 import { freePort } from '../lib/util/free-port.ts';
 import { DEMO_ENV_FIXTURE, REPO_COMPOSE_DIR } from './paths.ts';
-import { forgetKeptDemo, keptDemo, rememberKeptDemo } from './kept.ts';
+import { forgetKeptDemo, keptDemo, keptPointer, rememberKeptDemo } from './kept.ts';
 import { migrateDemo } from './migrate-first.ts';
 
 export { demoImages } from './images.ts';
@@ -121,6 +121,19 @@ export async function startDemo(o: DemoOptions): Promise<Demo> {
     await cleanup().catch(() => undefined);
     throw e;
   }
+}
+
+/** Remove the demo kept with FERRY_DEMO_KEEP=1: its stack (with volumes), its servers, its directory. */
+export async function discardKeptDemo(log: (line: string) => void = () => undefined): Promise<void> {
+  const p = await keptPointer();
+  if (!p) return;
+  const composeDir = join(p.base, 'compose');
+  const client = await createComposeClient({ composeDir, project: p.project, files: ['docker-compose.yml', 'docker-compose.test.yml'] }).catch(() => undefined);
+  await client?.down({ removeVolumes: true }).catch(() => undefined);
+  await removeDemoServers(p.run);
+  await rm(p.base, { recursive: true, force: true });
+  await forgetKeptDemo();
+  log(`demo discarded: ${p.base} (project ${p.project})`);
 }
 
 /** Seed a source pair on 127.0.0.1 from fixtures/ (the demo's servers, and the e2e tests' through test/support). */

@@ -30,6 +30,11 @@ export async function forgetKeptDemo(): Promise<void> {
   await rm(POINTER, { force: true });
 }
 
+/** Where the kept demo is, reusable or not (for removing it). */
+export async function keptPointer(): Promise<KeptPointer | undefined> {
+  try { return JSON.parse(await readFile(POINTER, 'utf8')) as KeptPointer; } catch { return undefined; }
+}
+
 /** The kept demo when it can be reused as it is; undefined otherwise. */
 export async function keptDemo(): Promise<KeptDemo | undefined> {
   try {
