@@ -62,4 +62,27 @@ for var in $names; do
   export "$var=$result$value"
 done
 
+# 3. Names a POSIX shell cannot hold (python-dotenv accepts `a-b`, `x.y`) are dropped by the shell's own
+#    exec: re-pass them, read NUL-safely from the environment block the kernel gave this process.
+#    They travel as `env NAME=value` arguments; ferry never lets such a name carry a secret.
+if [ -r "/proc/$$/environ" ]; then
+  bytes=" $(od -An -v -tx1 "/proc/$$/environ" | tr '\n' ' ' | tr -s ' ') "
+  count=$#
+  while :; do
+    entry=${bytes%% 00 *}
+    [ "$entry" != "$bytes" ] || break
+    bytes=" ${bytes#"$entry" 00 }"
+    name=${entry%% 3d *}
+    valid=1
+    for h in $name; do case $h in 3[0-9] | 4[1-9a-f] | 5[0-9a] | 5f | 6[1-9a-f] | 7[0-9a]) ;; *) valid= ;; esac; done
+    case $name in ' '3[0-9]*) valid= ;; esac
+    [ -z "$valid" ] || continue
+    esc=
+    for h in $entry; do esc="$esc\\$(printf '%03o' "0x$h")"; done
+    pair=$(printf "$esc"; printf x)
+    set -- "${pair%x}" "$@"
+  done
+  if [ $# -gt "$count" ]; then exec env "$@"; fi
+fi
+
 exec "$@"

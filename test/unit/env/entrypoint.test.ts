@@ -44,6 +44,12 @@ describe('entrypoint-secrets.sh', () => {
     }
   });
 
+  it('passes names a shell cannot hold (a-b, x.y), multi-line values too, through to the app', () => {
+    const r = runEntrypoint({ 'a-b': 'x y', 'x.y': 'multi\nline\n', '9lives': 'cat', PLAIN: 'p' }, {}, 'names');
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.env).toMatchObject({ 'a-b': 'x y', 'x.y': 'multi\nline\n', '9lives': 'cat', PLAIN: 'p' });
+  });
+
   it('stops the start, naming the variable and file, when a secret file cannot be read', () => {
     const r = spawnSync('sh', [SCRIPT, 'true'], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', FERRY_SECRETS_DIR: join(dir, 'none'), FLASK_SECRET_KEY_FILE: '/run/secrets/flask_secret_key' } });
     expect(r.status).toBe(64);

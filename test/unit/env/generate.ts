@@ -64,3 +64,57 @@ export function generateEnvFile(rand: () => number): string {
 export function generateValue(rand: () => number): string {
   return Array.from({ length: Math.floor(rand() * 24) }, () => ANY[Math.floor(rand() * ANY.length)]).join('');
 }
+
+const HOSTILE_KEYS = ['APP_NAME', 'LOG_LEVEL', 'CAPTION_PROMPT', 'GREETING', 'NOTE', 'a-b', 'x.y', 'DB_HOST', 'REDIS_HOST', 'SMTP_HOST', 'FLASK_HOST',
+  'STORAGE_DIR', 'FLASK_SECRET_KEY', 'PLATFORM_ENCRYPTION_KEY', 'DB_PASSWORD', 'MAIL_PASSWORD', 'WEBHOOK_SECRET', 'API_TOKEN', 'PRIVATE_PEM'];
+const HOSTILE_URL_KEYS = ['DATABASE_URL', 'REDIS_URL', 'OLLAMA_URL', 'MAIL_URL', 'BACKUP_URL'];
+
+/**
+ * A hostile .env as hand-edited files come: CRLF blocks among LF ones, a BOM, `export`, both
+ * quotings with escapes, `#` and `$` in values and passwords, multi-line values, keys without `=`,
+ * duplicates, names a shell rejects, references, leading and trailing blanks in quotes.
+ */
+export function generateHostileEnvFile(rand: () => number): string {
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)] as T;
+  const chars = (alphabet: string, max: number, min = 0) => Array.from({ length: min + Math.floor(rand() * (max - min)) }, () => pick([...alphabet])).join('');
+  const SAFE = 'abcXYZ019_-./:@%+,!';
+  let eol = '\n';
+  const lines: string[] = [];
+  const n = 4 + Math.floor(rand() * 16);
+  for (let i = 0; i < n; i++) {
+    if (rand() < 0.25) eol = pick(['\n', '\r\n']); // CRLF blocks
+    const r = rand();
+    if (r < 0.08) { lines.push(''); continue; }
+    if (r < 0.14) { lines.push(`# ${chars(`${SAFE} #'"=$`, 20)}`); continue; }
+    if (r < 0.2) { lines.push(`${pick(['', 'export '])}${pick(HOSTILE_KEYS)}`); continue; } // no `=`: unset
+    const isUrl = r < 0.38;
+    const key = isUrl ? pick(HOSTILE_URL_KEYS) : pick(HOSTILE_KEYS);
+    const head = `${rand() < 0.2 ? 'export ' : ''}${key}${pick(['=', '=', '=', ' = ', '= '])}`;
+    let value: string;
+    if (isUrl) {
+      const password = pick(['', 'pw', 'p%40ss', 'pa$word', 'pa$$w0rd', 'h#sh', "q'uote", 'x${APP_NAME}y', 's3cr3t!']);
+      const host = pick(['localhost', '127.0.0.1', '[::1]', '0.0.0.0', 'db.example.org']);
+      const scheme = key === 'DATABASE_URL' ? 'mysql+pymysql' : key === 'REDIS_URL' ? 'redis' : key === 'MAIL_URL' ? 'smtp' : 'http';
+      const url = `${scheme}://${password ? `u:${password}@` : ''}${host}:${pick(['3306', '6379', '1025', '11434', '8080'])}/${pick(['0', 'app', 'x?a=1#frag'])}`;
+      value = /['#$ ]/u.test(url) || rand() < 0.3 ? `"${url.replace(/\\/gu, '\\\\').replace(/"/gu, '\\"')}"` : url;
+    } else if (!/^[A-Za-z_][A-Za-z0-9_]*$/u.test(key)) {
+      value = `'${pick(['', ' '])}named ${chars(SAFE, 10, 1)}'`; // a name a shell rejects: never holds a secret
+    } else if (key === 'PRIVATE_PEM') {
+      value = `"-----BEGIN PRIVATE KEY-----${eol}${chars('ABCabc0189+/', 40, 20)}${eol}-----END PRIVATE KEY-----${eol}"`;
+    } else {
+      value = pick([
+        () => chars(`${SAFE}#$`, 18).replace(/^[#'"]+/u, ''), // unquoted, `#` and `$` inside
+        () => `${chars(SAFE, 10, 1)} # ${chars(SAFE, 8)}`, // inline comment
+        () => `'${chars(`${SAFE} #"$`, 16)}${pick(['', '${APP_NAME}', "\\'x", `${eol}second line`])}'`,
+        () => `"${pick(['', ' ', '  lead', 'trail  '])}${chars(`${SAFE} #'$`, 12)}${pick(['', '\\n', '\\t', '\\"', '\\\\z', `${eol}next`, '${LOG_LEVEL}', '$HOME'])}"`,
+        () => pick(['/Users/me/vedfolnir/storage/x', 'relative/dir', 'localhost', '127.0.0.1:5000', 'localhost:1025']),
+        () => '',
+        () => `  # ${chars(SAFE, 6)}`, // `KEY=  # c`: python-dotenv reads "# c"
+      ])();
+    }
+    lines.push(`${head}${value}`);
+    if (rand() < 0.1) lines.push(`${head}${chars(SAFE, 8, 1)}`); // an immediate duplicate
+  }
+  const text = lines.join(eol) + (rand() < 0.8 ? eol : '');
+  return rand() < 0.15 ? `\uFEFF${text}` : text;
+}

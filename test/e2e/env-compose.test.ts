@@ -1,0 +1,181 @@
+/**
+ * The app container's environment, as real compose CLIs build it from the emitted files, equals what
+ * the real python-dotenv loads from the original .env, with ferry's reported rewrites applied — for
+ * every golden case and 400 generated hostile files.
+ * - `config` (one call over all cases, one service each) proves compose reads app.env and the
+ *   override as intended, and that the entrypoint's substitutions give the container env;
+ * - `run --rm` (every golden case and a sample of the hostile ones) starts a stand-in app (the test
+ *   bed's redis image running `env -0` behind compose/app/entrypoint-secrets.sh) as uid 10001 with the
+ *   0600 secret files: what it prints is compared whole.
+ * docker-compose v1 here; `docker compose` v2 too where it is installed.
+ */
+import { execFile, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { chown, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
+import { composeOverride, parseEnv, rebuildSecretUrls, resolveEnv, transformEnv } from '../../lib/env/index.ts';
+import type { TransformOptions, TransformResult } from '../../lib/env/index.ts';
+import { writeSecretFiles } from '../../lib/steps/env-secrets.ts';
+import { generateHostileEnvFile, prng } from '../unit/env/generate.ts';
+import { testImages } from '../support/images.ts';
+
+const run = promisify(execFile);
+const ROOT = join(import.meta.dirname, '../..');
+const ENTRYPOINT = join(ROOT, 'compose/app/entrypoint-secrets.sh');
+const GOLDEN = join(ROOT, 'fixtures/env');
+const HOSTILE = 400;
+const APP_USER = { uid: 10001, gid: 10001 };
+const REWRITES = new Set(['host', 'bind', 'socket', 'path', 'reference', 'url-password']);
+
+interface Case { readonly id: string; readonly service: string; readonly input: string; readonly r: TransformResult; python: Record<string, string | null> }
+interface Cli { readonly name: string; readonly cmd: string; readonly args: readonly string[] }
+
+const clis: Cli[] = [
+  ...(spawnSync('docker', ['compose', 'version'], { stdio: 'ignore' }).status === 0 ? [{ name: 'compose v2', cmd: 'docker', args: ['compose'] }] : []),
+  ...(spawnSync('docker-compose', ['version'], { stdio: 'ignore' }).status === 0 ? [{ name: 'docker-compose v1', cmd: 'docker-compose', args: [] }] : []),
+];
+
+let work: string;
+const project = `ferryenv${process.pid}`;
+const cases: Case[] = [];
+
+/** The service of one case: the stand-in app behind the real entrypoint, as the app's uid. */
+const serviceYaml = (c: Case) => [
+  `  ${c.service}:`, `    image: ${JSON.stringify(testImages().redis)}`, '    user: "10001:10001"',
+  '    entrypoint: ["/bin/sh", "/ferry/entrypoint-secrets.sh"]', '    command: ["env", "-0"]',
+  `    env_file: ["./${c.service}/app.env"]`, `    volumes: [${JSON.stringify(`${ENTRYPOINT}:/ferry/entrypoint-secrets.sh:ro`)}]`,
+].join('\n');
+
+async function addCase(id: string, input: string, options: TransformOptions): Promise<void> {
+  const service = `s${cases.length}`;
+  const dir = join(work, service);
+  const r = transformEnv(input, options);
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, 'input.env'), input);
+  await writeFile(join(dir, 'app.env'), r.env);
+  await writeSecretFiles(dir, r.secrets, new Set(), APP_USER);
+  await writeFile(join(dir, 'override.yml'), composeOverride({
+    file: `${id}.env`, services: [service], environment: r.environment, extraHosts: r.extraHosts,
+    secrets: Object.keys(r.secrets), secretFile: (n) => `./${service}/secrets/${n}.txt`,
+  }));
+  const c: Case = { id, service, input, r, python: {} };
+  await writeFile(join(dir, 'base.yml'), `services:\n${serviceYaml(c)}\n`);
+  cases.push(c);
+}
+
+/** python-dotenv's own reading of every original (utf-8-sig: a BOM dropped, as compose v1 reads env files). */
+async function readWithPython(): Promise<void> {
+  const py = 'import sys, json\nfrom dotenv import dotenv_values\nprint(json.dumps([dotenv_values(f, encoding="utf-8-sig") for f in sys.argv[1:]]))';
+  const { stdout } = await run('python3', ['-c', py, ...cases.map((c) => join(work, c.service, 'input.env'))], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin' }, maxBuffer: 64 << 20 });
+  (JSON.parse(stdout) as Array<Record<string, string | null>>).forEach((values, i) => { (cases[i] as Case).python = values; });
+}
+
+const compose = (cli: Cli, files: readonly string[], args: readonly string[]) =>
+  run(cli.cmd, [...cli.args, '--project-directory', work, '-p', project, ...files.flatMap((f) => ['-f', f]), ...args], { cwd: work, maxBuffer: 256 << 20 });
+
+/** The checks against the real python-dotenv: same keys (bare keys and dropped sockets left out), same values unless rewritten. */
+function expectPythonReading(c: Case, seen: Record<string, string>): void {
+  const rewritten = new Set(c.r.changes.filter((x) => REWRITES.has(x.kind)).map((x) => x.key));
+  const dropped = new Set(c.r.changes.filter((x) => x.kind === 'dropped').map((x) => x.key));
+  const expected = Object.keys(c.python).filter((k) => c.python[k] !== null && !dropped.has(k)).sort();
+  expect(Object.keys(seen).sort(), c.id).toEqual(expected);
+  for (const [key, value] of Object.entries(c.python)) {
+    if (value === null || dropped.has(key)) continue;
+    if (!rewritten.has(key)) expect(seen[key], `${c.id}: ${key}`).toBe(value);
+    else expect(seen[key], `${c.id}: ${key} still points at this machine`).not.toMatch(/(\/\/|@)(localhost|127\.0\.0\.1|\[::1\]|0\.0\.0\.0)[:/]/u);
+  }
+}
+
+describe.skipIf(clis.length === 0)('the container env from real compose equals python-dotenv\'s reading of the original, rewrites applied', { timeout: 30 * 60_000 }, () => {
+  beforeAll(async () => {
+    work = await mkdtemp(join(tmpdir(), 'ferry-env-compose-'));
+    for (const c of readdirSync(GOLDEN).sort()) {
+      if (c.startsWith('bad-') || !existsSync(join(GOLDEN, c, 'input.env'))) continue;
+      const options = existsSync(join(GOLDEN, c, 'options.json')) ? JSON.parse(readFileSync(join(GOLDEN, c, 'options.json'), 'utf8')) as TransformOptions : {};
+      await addCase(c, readFileSync(join(GOLDEN, c, 'input.env'), 'utf8'), options);
+    }
+    const rand = prng(1313);
+    for (let i = 0; i < HOSTILE; i++) await addCase(`hostile-${i}`, generateHostileEnvFile(rand), {});
+    await writeFile(join(work, 'all.yml'), `services:\n${cases.map(serviceYaml).join('\n')}\n`);
+    await readWithPython();
+  });
+
+  afterAll(async () => {
+    for (const cli of clis) await compose(cli, ['all.yml'], ['down', '--remove-orphans']).catch(() => undefined);
+    if (work) await rm(work, { recursive: true, force: true });
+  });
+
+  it('the cases exercise every hostile construct', () => {
+    const all = cases.filter((c) => c.id.startsWith('hostile-')).map((c) => c.input).join('\n');
+    expect(all).toContain('\r\n');
+    expect(all).toContain('\uFEFF');
+    expect(all).toMatch(/^export /mu);
+    expect(all).toMatch(/:pa\$\$?w/u);
+    const kinds = new Set(cases.flatMap((c) => c.r.changes.map((x) => x.kind)));
+    for (const k of ['host', 'bind', 'path', 'reference', 'secret', 'url-password', 'dropped', 'duplicate', 'environment', 'ambiguous']) expect(kinds, k).toContain(k);
+    expect(cases.length).toBeGreaterThan(HOSTILE + 20);
+  });
+
+  for (const cli of clis) {
+    it(`${cli.name} config: every case's environment is app.env + the override, and the entrypoint's secrets make it python-dotenv's reading`, async () => {
+      const files = ['all.yml', ...cases.map((c) => `${c.service}/override.yml`)];
+      const t0 = Date.now();
+      const { stdout } = await compose(cli, files, ['config']);
+      const config = parseYaml(stdout) as { services: Record<string, { environment?: Record<string, string | null> | string[] }> };
+      for (const c of cases) {
+        const raw = config.services[c.service]?.environment ?? {};
+        const environment: Record<string, string> = Array.isArray(raw)
+          ? Object.fromEntries(raw.map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]))
+          : Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, v ?? '']));
+        // compose prints a literal `$` as `$$` (its own escape).
+        for (const k of Object.keys(environment)) environment[k] = (environment[k] as string).replace(/\$\$/gu, '$');
+        const emitted = { ...Object.fromEntries([...resolveEnv(parseEnv(c.r.env))].map(([k, v]) => [k, v ?? ''])), ...c.r.environment };
+        expect(environment, c.id).toEqual(emitted);
+        const app = rebuildSecretUrls(environment, (n) => c.r.secrets[n]);
+        for (const key of Object.keys(c.r.secretFiles)) delete app[`${key}_FILE`];
+        expect(app, c.id).toEqual(c.r.containerEnv);
+        expectPythonReading(c, app);
+      }
+      console.log(`${cli.name} config over ${cases.length} cases: ${Date.now() - t0} ms`);
+    });
+
+    it(`${cli.name} run: the stand-in app, started as uid 10001 behind the entrypoint, sees exactly python-dotenv's reading with the rewrites`, async () => {
+      const { stdout: bare } = await run('docker', ['run', '--rm', '--user', '10001:10001', '--entrypoint', 'env', testImages().redis, '-0']);
+      const baseline = new Set(bare.split('\0').filter(Boolean).map((l) => l.slice(0, l.indexOf('='))));
+      // already-transformed names /run/secrets files it does not carry (an older ferry's output): config checks it, run cannot.
+      const sample = cases.filter((c) => (c.id.startsWith('hostile-') ? Number(c.id.slice(8)) % 20 === 0 : c.id !== 'already-transformed'));
+      const t0 = Date.now();
+      for (const c of sample) {
+        const { stdout } = await compose(cli, [`${c.service}/base.yml`, `${c.service}/override.yml`], ['run', '--rm', '-T', c.service]);
+        const seen: Record<string, string> = {};
+        for (const entry of stdout.split('\0').filter(Boolean)) {
+          const key = entry.slice(0, entry.indexOf('='));
+          if ((baseline.has(key) || key === 'PWD') && !(key in c.r.containerEnv)) continue;
+          if (key.endsWith('_FILE') && key.slice(0, -5) in c.r.secretFiles) continue;
+          seen[key] = entry.slice(entry.indexOf('=') + 1);
+        }
+        expect(seen, c.id).toEqual(c.r.containerEnv);
+        expectPythonReading(c, seen);
+      }
+      console.log(`${cli.name} run for ${sample.length} cases: ${Date.now() - t0} ms`);
+      expect(sample.length).toBeGreaterThan(30);
+    });
+
+    it(`${cli.name} run: a 0600 secret file the app's uid does not own stops the start, naming the variable (why ferry chowns them)`, async () => {
+      const c = cases.find((x) => x.id === 'vedfolnir-macos') as Case;
+      const file = join(work, c.service, 'secrets', 'flask_secret_key.txt');
+      await chown(file, 0, 0);
+      try {
+        const e = await compose(cli, [`${c.service}/base.yml`, `${c.service}/override.yml`], ['run', '--rm', '-T', c.service]).then(() => undefined, (x: unknown) => x as { stderr: string });
+        expect(e?.stderr).toMatch(/FLASK_SECRET_KEY_FILE names \/run\/secrets\/flask_secret_key, which uid 10001 cannot read \(owner and mode: -rw------- 0:0\)/u);
+        expect(e?.stderr).not.toContain(c.r.secrets.flask_secret_key);
+      } finally {
+        await chown(file, APP_USER.uid, APP_USER.gid);
+      }
+    });
+  }
+});
