@@ -16,6 +16,7 @@ import { startMysql, type StartedMysql } from '../support/containers.ts';
 import { exportMysql, importMysql, verifyMysql, type MysqlTarget } from '../../lib/engines/mysql/index.ts';
 import { FerryError } from '../../lib/core/errors.ts';
 import { formatWarningGroup } from '../../lib/engines/mysql/load-warnings.ts';
+import { copyMysql } from '../../lib/engines/mysql/copy.ts';
 
 const DB = 'laxdb';
 const endpoint = (s: StartedMysql): MysqlTarget => ({ host: s.host, port: s.port, user: 'root', password: s.rootPassword });
@@ -102,6 +103,28 @@ describe('mysql: values a lax sql_mode let the source store', { timeout: 900_000
       } finally { await d.end(); }
     });
   }
+
+  it('streams them: chunks load into the target while the export runs, the artifact written alongside', async () => {
+    const d = await connect(dst);
+    try {
+      await d.query(`DROP DATABASE IF EXISTS ${DB}`);
+      const r = await copyMysql({ source: endpoint(src), target: endpoint(dst), databases: [DB], dir: join(work, 'copy'), stateFile: join(work, 'state-copy.json'),
+        parallelism: 2, chunkBytes: 64 * 1024, definer: { mode: 'keep' } });
+      expect(r.streamedChunks).toBe(r.manifest.totals.chunks);
+      expect(r.import.chunksLoaded).toBe(0);
+      expect(r.import.warnings.find((w) => w.column === 'e')).toMatchObject({ code: 1265, count: 2, keys: ['id 7', 'id 777'] });
+      expect((await verifyMysql({ target: endpoint(dst), source: endpoint(src), dir: join(work, 'copy') })).findings).toEqual([]);
+      expect(await snapshot(d)).toEqual(before);
+      // Run again onto the tables it left: no streaming, every chunk found by checksum, nothing reloaded.
+      const notes: string[] = [];
+      const again = await copyMysql({ source: endpoint(src), target: endpoint(dst), databases: [DB], dir: join(work, 'copy'), stateFile: join(work, 'state-copy.json'),
+        parallelism: 2, chunkBytes: 64 * 1024, definer: { mode: 'keep' }, note: (n) => notes.push(n) });
+      expect(again.streamedChunks).toBe(0);
+      expect(notes.join('\n')).toMatch(/tables already exist .* export first, then import/);
+      expect(again.import.chunksLoaded).toBe(0);
+      expect(await snapshot(d)).toEqual(before);
+    } finally { await d.end(); }
+  });
 
   it('carries them back the other way (rollback --with-data: the stack is the source, the host the target)', async () => {
     await exportMysql({ source: endpoint(dst), databases: [DB], dir: join(work, 'reverse'), parallelism: 2, chunkBytes: 64 * 1024, definer: { mode: 'keep' } });

@@ -23,7 +23,7 @@ import { describeSchema, type SchemaFacts } from './describe.ts';
 import { openSnapshot } from './snapshot.ts';
 import { readServerFacts } from './server.ts';
 import { encodeRow } from './tsv.ts';
-import { chunkFile, MANIFEST_FORMAT, writeManifest, type ChunkEntry, type Manifest, type TableEntry } from './manifest.ts';
+import { chunkFile, MANIFEST_FORMAT, writeManifest, type ChunkEntry, type Manifest, type ServerFacts, type TableEntry } from './manifest.ts';
 
 export interface ExportOptions {
   readonly source: MysqlTarget;
@@ -38,6 +38,13 @@ export interface ExportOptions {
   readonly chunkBytes?: number;
   readonly progress?: Progress;
   readonly signal?: AbortSignal;
+  /**
+   * Streaming copy (copy.ts): called once the schema is read, before any row, with the source's facts;
+   * then as each chunk file is complete (its path inside the partial directory). The manifest is written
+   * and the directory renamed only after every promise `onChunk` returned has settled.
+   */
+  readonly onSchema?: (schemas: readonly DatabaseSchema[], server: ServerFacts) => Promise<void>;
+  readonly onChunk?: (table: TableInfo, chunk: ChunkEntry, path: string) => Promise<void>;
 }
 
 const FLUSH_BYTES = 1 << 20;
@@ -66,6 +73,8 @@ export async function exportMysql(o: ExportOptions): Promise<Manifest> {
         tables.push(...(await readTables(snap.workers[0]!, db)));
       }
       tables.sort((a, b) => b.approxBytes - a.approxBytes);
+      await o.onSchema?.(schemas, server);
+      const streamed: Array<Promise<void>> = [];
       await exportAccounts(snap.workers[0]!, partial, o.databases, o.definer ?? DEFAULT_DEFINER_POLICY, o.accounts ?? []);
       const ddlOf = new Map(schemas.flatMap((s) => s.objects.filter((x) => x.kind === 'table').map((x) => [`${s.database}.${x.name}`, x.ddl] as const)));
       const totalRows = Number(str(estimate[0]?.r));
@@ -84,7 +93,8 @@ export async function exportMysql(o: ExportOptions): Promise<Manifest> {
         for (let job = queue.shift(); job; job = queue.shift()) {
           o.signal?.throwIfAborted();
           const { t } = job;
-          job.parts[job.at] = await exportTable(w, t, job.seg, partial, chunkBytes, (rows, bytes) => {
+          job.parts[job.at] = await exportTable(w, t, job.seg, partial, chunkBytes, (rows, bytes, chunk) => {
+            if (o.onChunk) streamed.push(o.onChunk(t, chunk, join(partial, chunk.file)));
             done.rows += rows; done.bytes += bytes;
             progress.update({ unit: 'rows', done: done.rows, total: Math.max(totalRows, done.rows), bytes: done.bytes, label: `table ${t.name}` });
           }, o.signal);
@@ -102,6 +112,7 @@ export async function exportMysql(o: ExportOptions): Promise<Manifest> {
         snapshot: { mode: snap.mode, note: snap.note, workers: snap.workers.length }, schemas, facts, tables: entries,
         totals: { rows: sum(entries.map((e) => e.rows)), bytes: sum(entries.map((e) => e.bytes)), chunks: sum(entries.map((e) => e.chunks.length)) },
       };
+      await Promise.all(streamed);
       await writeManifest(partial, manifest);
       await rm(o.dir, { recursive: true, force: true });
       await rename(partial, o.dir);
@@ -153,7 +164,7 @@ async function segmentsOf(w: PoolConnection, t: TableInfo, parallelism: number, 
  * encoded here and the chunk's checksum is a second, server-side query over the same range.
  */
 async function exportTable(w: PoolConnection, t: TableInfo, seg: Segment, dir: string, chunkBytes: number,
-  onChunk: (rows: number, bytes: number) => void, signal?: AbortSignal): Promise<ChunkEntry[]> {
+  onChunk: (rows: number, bytes: number, chunk: ChunkEntry) => void, signal?: AbortSignal): Promise<ChunkEntry[]> {
   const stored = storedColumns(t);
   const keys = keyColumns(t);
   const fast = keys.length > 0 && serverLineSupported(t);
@@ -188,8 +199,9 @@ async function exportTable(w: PoolConnection, t: TableInfo, seg: Segment, dir: s
       }
       checksum = sum.sum;
     }
-    chunks.push({ ...range, file, rows: r.rows, bytes: r.bytes, sha256: r.sha256, checksum });
-    onChunk(r.rows, r.bytes);
+    const entry: ChunkEntry = { ...range, file, rows: r.rows, bytes: r.bytes, sha256: r.sha256, checksum };
+    chunks.push(entry);
+    onChunk(r.rows, r.bytes, entry);
     if (last) return chunks;
     lo = r.lastKey;
     const perRow = r.bytes / Math.max(1, r.rows);

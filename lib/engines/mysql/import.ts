@@ -14,6 +14,7 @@ import { connectMysql, isPrivilegeError, oneLine, privilegeError, q, withConnect
 import { rangeChecksum } from './checksum.ts';
 import { loadChunk, type LoadPath } from './load-chunk.ts';
 import { readManifest, type ChunkEntry, type Manifest, type TableEntry } from './manifest.ts';
+import type { DatabaseSchema } from './schema-export.ts';
 import { readServerFacts } from './server.ts';
 import { accountSql, readAccountsExport } from './accounts.ts';
 import { applyAccounts, applyObjectGrants } from './accounts-apply.ts';
@@ -80,22 +81,13 @@ export async function importMysql(o: ImportOptions): Promise<ImportResult> {
   const m = await readManifest(o.dir);
   const parallelism = o.parallelism ?? 2;
   const progress = o.progress ?? noProgress;
-  const session = [`SET SESSION sql_mode = '${dataLoadSqlMode(m.server.sqlMode)}'`, 'SET SESSION foreign_key_checks = 0', 'SET SESSION unique_checks = 0',
-    'SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED', `SET SESSION max_error_count = ${MAX_WARNINGS}`];
+  const session = loadSession(m.server.sqlMode);
   const pool = await connectMysql(o.target, { connections: parallelism + 1, session });
   const restore: string[] = [];
   try {
     const via = await choosePath(pool, o, restore);
     const state = await readState(o, m);
-    await withConnection(pool, async (c) => {
-      for (const s of m.schemas) {
-        await guard(o.target, `CREATE DATABASE ${s.database}`, () => c.query(s.createDatabase));
-        await c.query(`USE ${q(s.database)}`);
-        for (const t of s.objects.filter((x) => x.kind === 'table')) await c.query(o.deferKeys ? splitDeferred(t.ddl).create : t.ddl);
-        // Triggers come back after the data: a chunk reloaded on a re-run must not fire them.
-        for (const t of s.objects.filter((x) => x.kind === 'trigger')) await c.query(`DROP TRIGGER IF EXISTS ${q(t.name)}`);
-      }
-    });
+    await withConnection(pool, (c) => createTables(c, o.target, m.schemas, o.deferKeys ?? false));
     // One worker per table at a time, largest first: a chunk checksum on a table another connection is
     // loading into can deadlock inside MariaDB 10.11 (its bulk insert into an empty table, taken when
     // unique and foreign-key checks are off); tables in parallel keep both cores busy all the same.
@@ -144,6 +136,20 @@ export async function importMysql(o: ImportOptions): Promise<ImportResult> {
   }
 }
 
+/** Databases and tables (no triggers: a chunk reloaded on a re-run must not fire them; they come after the data). */
+export async function createTables(c: PoolConnection, target: MysqlTarget, schemas: readonly DatabaseSchema[], deferKeys: boolean): Promise<void> {
+  for (const s of schemas) {
+    await guard(target, `CREATE DATABASE ${s.database}`, () => c.query(s.createDatabase));
+    await c.query(`USE ${q(s.database)}`);
+    for (const t of s.objects.filter((x) => x.kind === 'table')) await c.query(deferKeys ? splitDeferred(t.ddl).create : t.ddl);
+    for (const t of s.objects.filter((x) => x.kind === 'trigger')) await c.query(`DROP TRIGGER IF EXISTS ${q(t.name)}`);
+  }
+}
+
+/** The session every loading connection runs: the source's sql_mode without strictness, checks off. */
+export const loadSession = (sourceSqlMode: string): string[] => [`SET SESSION sql_mode = '${dataLoadSqlMode(sourceSqlMode)}'`, 'SET SESSION foreign_key_checks = 0',
+  'SET SESSION unique_checks = 0', 'SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED', `SET SESSION max_error_count = ${MAX_WARNINGS}`];
+
 /** Load a chunk unless the target already holds it; true when it was (re)loaded. */
 async function ensureChunk(c: PoolConnection, t: TableEntry, chunk: ChunkEntry, state: ImportState, dir: string, via: LoadPath): Promise<boolean> {
   if (state.loaded[chunk.file] === chunk.checksum) return false;
@@ -159,7 +165,8 @@ function sum<T>(xs: readonly T[], f: (x: T) => number): number {
   return xs.reduce((n, x) => n + f(x), 0);
 }
 
-async function choosePath(pool: Pool, o: ImportOptions, restore: string[]): Promise<LoadPath> {
+/** LOAD DATA LOCAL where the target allows it (enabling local_infile when permitted; `restore` undoes it), else INSERTs. */
+export async function choosePath(pool: Pool, o: Pick<ImportOptions, 'via' | 'target' | 'note'>, restore: string[]): Promise<LoadPath> {
   if (o.via === 'insert') return 'insert';
   const facts = await readServerFacts(pool);
   if (facts.localInfile) return 'local-infile';

@@ -1,0 +1,131 @@
+/**
+ * A streaming copy: the export runs as always (consistent snapshot, chunk files, manifest: still the
+ * rollback backup), and each chunk is loaded into the target as soon as its file is complete, while
+ * the export goes on; the import that follows finds those chunks recorded and loads only what is left
+ * (objects, accounts, any chunk not streamed). Streaming needs a target without the tables yet: when
+ * any already exists (a re-run after a kill), the copy falls back to export, then import, which checks
+ * every chunk by checksum. One loader per table at a time (see import.ts), `parallelism` loaders.
+ */
+import type { Pool } from 'mysql2/promise';
+import { writeFileAtomic } from '../../util/atomic-write.ts';
+import { connectMysql, withConnection, type MysqlTarget } from './connect.ts';
+import type { TableInfo } from './catalog.ts';
+import { exportMysql, type ExportOptions } from './export.ts';
+import { choosePath, createTables, importMysql, loadSession, type ImportOptions, type ImportResult } from './import.ts';
+import { loadChunk, type LoadPath } from './load-chunk.ts';
+import type { LoadWarning } from './load-warnings.ts';
+import type { ChunkEntry, Manifest } from './manifest.ts';
+import type { DatabaseSchema } from './schema-export.ts';
+
+export interface CopyOptions extends ExportOptions, Pick<ImportOptions, 'via' | 'note' | 'passwordFor'> {
+  readonly target: MysqlTarget;
+  /** The import's per-chunk progress file (as importMysql's). */
+  readonly stateFile: string;
+}
+
+export interface CopyResult {
+  readonly manifest: Manifest;
+  readonly import: ImportResult;
+  /** Chunks loaded while the export was running. */
+  readonly streamedChunks: number;
+  readonly seconds: number;
+}
+
+interface Job { readonly t: TableInfo; readonly chunk: ChunkEntry; readonly path: string; done(): void }
+
+export async function copyMysql(o: CopyOptions): Promise<CopyResult> {
+  const started = performance.now();
+  const parallelism = o.parallelism ?? 2;
+  const loaded: Record<string, string> = {};
+  const warnings: Record<string, LoadWarning[]> = {};
+  const jobs: Job[] = [];
+  const busy = new Set<string>();
+  let pool: Pool | undefined;
+  let via: LoadPath = 'insert';
+  let failure: unknown;
+  let closed = false;
+  const waiting: Array<() => void> = [];
+  const wake = () => { for (const w of waiting.splice(0)) w(); };
+  const restore: string[] = [];
+  const abort = new AbortController();
+  const signal = o.signal ? AbortSignal.any([o.signal, abort.signal]) : abort.signal;
+  let loaders: Promise<void> = Promise.resolve();
+
+  const loader = async () => {
+    await withConnection(pool!, async (c) => {
+      for (;;) {
+        const i = jobs.findIndex((j) => !busy.has(tableKey(j.t)));
+        if (i < 0) {
+          if (closed && !jobs.length) return;
+          await new Promise<void>((r) => { waiting.push(r); });
+          continue;
+        }
+        const job = jobs.splice(i, 1)[0]!;
+        busy.add(tableKey(job.t));
+        try {
+          if (!failure) {
+            const w = await loadChunk(c, { table: job.t, range: job.chunk, path: job.path, rows: job.chunk.rows, clear: false, via, checksum: job.chunk.checksum });
+            loaded[job.chunk.file] = job.chunk.checksum;
+            if (w.length) warnings[job.chunk.file] = w;
+          }
+        } catch (e) {
+          failure ??= e;
+          abort.abort(e);
+        } finally {
+          busy.delete(tableKey(job.t));
+          job.done();
+        }
+      }
+    });
+  };
+
+  const onSchema = async (schemas: readonly DatabaseSchema[], server: Manifest['server']) => {
+    const p = await connectMysql(o.target, { connections: parallelism + 1, session: loadSession(server.sqlMode) });
+    if (await anyTableExists(p, schemas)) {
+      o.note?.(`tables already exist on ${o.target.host}:${o.target.port}: export first, then import (every chunk checked by checksum)`);
+      await p.end();
+      return;
+    }
+    pool = p;
+    via = await choosePath(pool, o, restore);
+    await withConnection(pool, (c) => createTables(c, o.target, schemas, false));
+    loaders = Promise.all(Array.from({ length: parallelism }, loader)).then(() => undefined, (e: unknown) => { failure ??= e; });
+  };
+  const onChunk = (t: TableInfo, chunk: ChunkEntry, path: string) => new Promise<void>((done) => {
+    if (!pool) { done(); return; }
+    jobs.push({ t, chunk, path, done });
+    wake();
+  });
+
+  let manifest: Manifest;
+  try {
+    manifest = await exportMysql({ ...o, signal, onSchema, onChunk });
+  } catch (e) {
+    throw failure ?? e;
+  } finally {
+    closed = true;
+    wake();
+    await loaders;
+    for (const s of restore) await pool?.query(s).catch(() => undefined);
+    await pool?.end();
+  }
+  if (failure) throw failure;
+  const streamedChunks = Object.keys(loaded).length;
+  // The import takes over from here: what streamed is recorded as loaded for this export and target.
+  await writeFileAtomic(o.stateFile, JSON.stringify({ export: manifest.createdAt, target: `${o.target.host}:${o.target.port}`, loaded, warnings }));
+  const r = await importMysql({
+    target: o.target, dir: o.dir, stateFile: o.stateFile, parallelism,
+    ...(o.via ? { via: o.via } : {}), ...(o.note ? { note: o.note } : {}), ...(o.passwordFor ? { passwordFor: o.passwordFor } : {}),
+    ...(o.progress ? { progress: o.progress } : {}), ...(o.signal ? { signal: o.signal } : {}),
+  });
+  return { manifest, import: r, streamedChunks, seconds: (performance.now() - started) / 1000 };
+}
+
+const tableKey = (t: TableInfo) => `${t.database}.${t.name}`;
+
+async function anyTableExists(pool: Pool, schemas: readonly DatabaseSchema[]): Promise<boolean> {
+  const names = schemas.flatMap((s) => s.objects.filter((x) => x.kind === 'table').map((x) => [s.database, x.name] as const));
+  if (!names.length) return false;
+  const [rows] = await pool.query(`SELECT COUNT(*) AS n FROM information_schema.TABLES WHERE (TABLE_SCHEMA, TABLE_NAME) IN (${names.map(() => '(?, ?)').join(', ')})`, names.flat());
+  return Number((rows as Array<{ n: unknown }>)[0]?.n ?? 0) > 0;
+}
