@@ -43,9 +43,9 @@ export async function exists(path: string): Promise<boolean> {
   return stat(path).then(() => true, (e: NodeJS.ErrnoException) => { if (e.code === 'ENOENT') return false; throw e; });
 }
 
-export async function prepareLayout(composeDir: string, secrets: readonly string[] = DATA_SECRETS): Promise<LayoutResult> {
+export async function prepareLayout(composeDir: string, secrets: readonly string[] = DATA_SECRETS, dirs: readonly string[] = LAYOUT_DIRS): Promise<LayoutResult> {
   const createdDirs: string[] = [];
-  for (const d of LAYOUT_DIRS) {
+  for (const d of dirs) {
     const path = join(composeDir, d);
     if (!(await exists(path))) { await mkdir(path, { recursive: true }); createdDirs.push(d); }
   }

@@ -1,8 +1,8 @@
 /**
- * Migration-time access to the stack's data services: a temporary compose override that publishes
- * mysql and redis on 127.0.0.1 only, on ports chosen not to collide with the host's own services
- * (Homebrew's MySQL holds 3306), and starts mysql with the settings the import needs. Cutover
- * recreates the services without it. Rendered as JSON, which every YAML reader accepts.
+ * Migration-time access to the stack's data services: a temporary compose override that publishes each
+ * store's service on 127.0.0.1 only, on its `migrationPort` (chosen not to collide with the host's own
+ * services: Homebrew's MySQL holds 3306), and starts a MySQL service with the settings the import
+ * needs. Cutover recreates the services without it. Rendered as JSON, which every YAML reader accepts.
  */
 import { join } from 'node:path';
 
@@ -40,6 +40,39 @@ export function mysqlImportFlags(settings: MysqlImportSettings): string[] {
   ];
 }
 
+/** One store's service as the migration override publishes it. */
+export interface PublishedService {
+  /** The compose service that holds the store. */
+  readonly service: string;
+  /** The 127.0.0.1 port ferry reaches it on (the store's `migrationPort`). */
+  readonly hostPort: number;
+  /** The port the service listens on inside its container. */
+  readonly containerPort: number;
+  /** A command for the migration only (mysqld's import settings). */
+  readonly command?: readonly string[];
+}
+
+/** Each store's service published on 127.0.0.1:<migrationPort> only, labelled, on the migration network. */
+export function renderServicesOverride(services: readonly PublishedService[]): string {
+  for (const s of services) {
+    for (const [what, port] of [['migration port', s.hostPort], ['container port', s.containerPort]] as const) {
+      if (!Number.isInteger(port) || port < 1 || port > 65535) {
+        throw new TypeError(`Expected the ${what} for \`${s.service}\` to be an integer in 1..65535, got \`${port}\``);
+      }
+    }
+  }
+  const marked = { labels: { [MIGRATION_LABEL]: '1' }, networks: { [NETWORK]: {} } };
+  const doc = {
+    services: Object.fromEntries(services.map((s) => [s.service, {
+      ...marked, ports: [`127.0.0.1:${s.hostPort}:${s.containerPort}`], ...(s.command ? { command: [...s.command] } : {}),
+    }])),
+    // The stack's own networks are internal (no published ports); this one reaches the host.
+    networks: { [NETWORK]: { driver: 'bridge', labels: { [MIGRATION_LABEL]: '1' } } },
+  };
+  return `# Written by ferry for the migration; removed at cutover. Do not edit.\n${JSON.stringify(doc, null, 2)}\n`;
+}
+
+/** Vedfolnir's two services (the preset's stores), as before stores. */
 export function renderMigrationOverride(access: MigrationAccess): string {
   const { mysql = 'mysql', redis = 'redis' } = access.services ?? {};
   for (const [name, port] of Object.entries(access.ports)) {
@@ -47,16 +80,10 @@ export function renderMigrationOverride(access: MigrationAccess): string {
       throw new TypeError(`Expected the migration port for \`${name}\` to be an integer in 1..65535, got \`${port}\``);
     }
   }
-  const marked = { labels: { [MIGRATION_LABEL]: '1' }, networks: { [NETWORK]: {} } };
-  const doc = {
-    services: {
-      [mysql]: { ...marked, ports: [`127.0.0.1:${access.ports.mysql}:3306`], command: ['mysqld', ...mysqlImportFlags(access.mysql)] },
-      [redis]: { ...marked, ports: [`127.0.0.1:${access.ports.redis}:6379`] },
-    },
-    // The stack's own networks are internal (no published ports); this one reaches the host.
-    networks: { [NETWORK]: { driver: 'bridge', labels: { [MIGRATION_LABEL]: '1' } } },
-  };
-  return `# Written by ferry for the migration; removed at cutover. Do not edit.\n${JSON.stringify(doc, null, 2)}\n`;
+  return renderServicesOverride([
+    { service: mysql, hostPort: access.ports.mysql, containerPort: 3306, command: ['mysqld', ...mysqlImportFlags(access.mysql)] },
+    { service: redis, hostPort: access.ports.redis, containerPort: 6379 },
+  ]);
 }
 
 /**

@@ -41,7 +41,7 @@ export function normalizeConfig(input: unknown, opts: NormalizeOptions): Config 
   const env = opts.env ?? process.env;
   const abs = (p: string) => (isAbsolute(p) ? p : resolve(opts.baseDir, p));
   const preset = usesPreset(c);
-  const declared: ConfigStore[] = [...presetStores(c), ...c.stores];
+  const declared: ConfigStore[] = [...presetStores(c, input), ...c.stores];
   const problems = checkStores(declared, c.stores.length);
   if (problems.length) throw configError(where, problems);
   const stores = declared.map((s, i) => resolveStore(s, { where, env, abs, field: s.preset ? `source.${s.id}` : `stores[${i - (declared.length - c.stores.length)}]`, ...(opts.engines ? { engines: opts.engines } : {}) }));

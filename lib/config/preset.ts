@@ -11,20 +11,27 @@ type Parsed = z.output<typeof configSchema>;
 /** The store ids (and services) the preset uses. */
 export const PRESET_STORE_IDS = ['mysql', 'redis'] as const;
 
-export function presetStores(c: Parsed): ConfigStore[] {
+/** The keys the operator wrote in a preset section (the engine, not the config, supplies the defaults). */
+function written(input: unknown, key: 'mysql' | 'redis'): Record<string, unknown> {
+  const v = typeof input === 'object' && input !== null ? (input as Record<string, unknown>)[key] : undefined;
+  return typeof v === 'object' && v !== null ? { ...(v as Record<string, unknown>) } : {};
+}
+
+/** `input`: the config as written, so a store's options carry only what the operator chose (validated by zod already). */
+export function presetStores(c: Parsed, input: unknown = {}): ConfigStore[] {
   const out: ConfigStore[] = [];
   if (c.source.mysql) {
     out.push({
       id: 'mysql', engine: 'mysql', source: c.source.mysql.url, preset: true,
       target: { service: 'mysql', migrationPort: c.target.migrationPorts.mysql, containerPort: 3306 },
-      options: { ...c.mysql, ...(c.source.mysql.databases ? { databases: c.source.mysql.databases } : {}) },
+      options: { ...written(input, 'mysql'), ...(c.source.mysql.databases ? { databases: c.source.mysql.databases } : {}) },
     });
   }
   if (c.source.redis) {
     out.push({
       id: 'redis', engine: 'redis', source: c.source.redis.url, preset: true,
       target: { service: 'redis', migrationPort: c.target.migrationPorts.redis, containerPort: 6379 },
-      options: { ...c.redis, ...(c.source.redis.databases ? { databases: c.source.redis.databases } : {}) },
+      options: { ...written(input, 'redis'), ...(c.source.redis.databases ? { databases: c.source.redis.databases } : {}) },
     });
   }
   return out;

@@ -13,24 +13,26 @@ import type { FerryContext } from '../steps/context.ts';
 import { defineStep, type StepParams } from '../core/step.ts';
 import { deepFreeze } from '../config/index.ts';
 import { createComposeClient, MIGRATION_OVERRIDE_FILE } from '../compose/index.ts';
-import { rehearseSteps, type FerryStep } from '../steps/index.ts';
-import { freePort } from '../demo/ports.ts';
+import { rehearseSteps } from '../steps/order.ts';
+import type { FerryStep } from '../steps/types.ts';
+import { engines } from '../engines/index.ts';
+import { storeSpecs } from './stores.ts';
+import { freePort } from '../util/free-port.ts';
 import { resolveContext } from './resolve-context.ts';
-import { playbookOf, type PrepareArgs, type Prepared } from './prepare.ts';
+import { withConfig } from './with-config.ts';
+import { playbookOf, prepareConfig, type PrepareArgs, type Prepared } from './prepare.ts';
 
 /** Host directories of a stack that hold its data and secrets: never copied into a rehearsal. */
 const STACK_DATA = new Set(['data', 'secrets', 'backups', 'logs', 'storage', 'ssl']);
 
-/** Every step sees the rehearsal's config (paths, project, ports, state dir), not the real one. */
-export function withConfig(step: FerryStep, config: Config): FerryStep {
-  const map = (p: StepParams<Config, FerryContext>) => ({ ...p, config });
-  const wrap = <K extends 'plan' | 'run' | 'check' | 'verify' | 'undo' | 'fingerprint' | 'sourceState'>(k: K) =>
-    step[k] ? { [k]: (p: StepParams<Config, FerryContext>) => (step[k] as (x: StepParams<Config, FerryContext>) => unknown)(map(p)) } : {};
-  return defineStep({ ...step, ...wrap('plan'), ...wrap('run'), ...wrap('check'), ...wrap('verify'), ...wrap('undo'), ...wrap('fingerprint'), ...wrap('sourceState') } as FerryStep);
-}
+export { withConfig };
 
 export async function prepareRehearse(a: PrepareArgs): Promise<Prepared> {
-  const real = a.config;
+  const real = await prepareConfig(a, 'rehearse');
+  // Every published store gets a free port of its own: the rehearsal runs beside the real stack.
+  const stores = await Promise.all(real.stores.map(async (s) => (a.dryRun || s.target.migrationPort === undefined ? s
+    : { ...s, target: { ...s.target, migrationPort: await freePort() } })));
+  const portOf = (id: string, fallback: number) => stores.find((s) => s.id === id)?.target.migrationPort ?? fallback;
   const project = `${real.target.project}-rehearsal-${randomBytes(3).toString('hex')}`.slice(0, 60);
   const base = a.dryRun ? join(tmpdir(), `ferry-rehearsal-${project}`) : await mkdtemp(join(tmpdir(), 'ferry-rehearsal-'));
   const composeDir = a.dryRun ? real.target.composeDir : join(base, 'compose');
@@ -38,7 +40,11 @@ export async function prepareRehearse(a: PrepareArgs): Promise<Prepared> {
   const config = deepFreeze({
     ...real,
     app: { ...real.app, envFile: appDir ? join(appDir, basename(real.app.envFile)) : real.app.envFile },
-    target: { ...real.target, composeDir, project, migrationPorts: a.dryRun ? real.target.migrationPorts : { mysql: await freePort(), redis: await freePort() } },
+    stores,
+    target: {
+      ...real.target, composeDir, project,
+      migrationPorts: a.dryRun ? real.target.migrationPorts : { mysql: portOf('mysql', await freePort()), redis: portOf('redis', await freePort()) },
+    },
     stateDir: join(base, 'state'),
   }) as Config;
   const cleanup = async () => {
@@ -63,7 +69,7 @@ export async function prepareRehearse(a: PrepareArgs): Promise<Prepared> {
       throw e;
     }
   }
-  const ctx = resolveContext({ config, mode: 'rehearse', redactor: a.redactor, dryRun: a.dryRun, ...(appDir ? { appDir } : {}) });
-  const steps = rehearseSteps().map((s) => withConfig(s, config));
+  const ctx = resolveContext({ config, mode: 'rehearse', redactor: a.redactor, dryRun: a.dryRun, engines, ...(appDir ? { appDir } : {}) });
+  const steps = rehearseSteps(storeSpecs(config)).map((s) => withConfig(s, config));
   return { playbook: playbookOf('rehearse', `Rehearse the migration into throwaway project ${project}`, steps, a), ctx, stateDir: config.stateDir, cleanup };
 }

@@ -1,19 +1,24 @@
 /**
- * What each playbook's `prepare` does, without listr2: resolve the ctx from the config, take the
- * playbook's steps from lib/steps/index.ts and instrument them (freeze lifted on failure, the report
- * always rewritten).
+ * What each playbook's `prepare` does, without listr2: validate the stores' options with their engines,
+ * resolve the ctx from the config, take the playbook's steps from lib/steps/order.ts (generated per
+ * store) and instrument them (the report always rewritten, dry runs tolerant of what cannot be planned yet).
  */
 import type { Config } from '../config/schema.ts';
 import { defineStep } from '../core/step.ts';
 import type { Playbook } from '../runner/index.ts';
 import type { FerryContext, PlaybookMode } from '../steps/context.ts';
+import type { FerryStep } from '../steps/types.ts';
 import type { Redactor } from '../util/redact.ts';
-import { FROZEN_STEP_IDS, migrateSteps, verifySteps, type FerryStep } from '../steps/index.ts';
-import { liftFreezeOnFailure } from './lift-on-failure.ts';
-import { redisUnpausedDuring } from './redis-pause.ts';
+import { migrateSteps, verifySteps } from '../steps/order.ts';
 import { resolveContext } from './resolve-context.ts';
 import { openExecTunnel, serviceContainer, type Tunnel } from './exec-tunnel.ts';
 import { isPortFree } from '../preflight/host-facts.ts';
+import { containerPortOf } from '../compose/store-target.ts';
+import { engines } from '../engines/index.ts';
+import { refuseLegacyState, storeSpecs, withEngineOptions } from './stores.ts';
+import { withConfig } from './with-config.ts';
+
+export type { FerryStep };
 
 export interface Prepared {
   readonly playbook: Playbook<Config, FerryContext>;
@@ -56,41 +61,50 @@ export function tolerantPlan(step: FerryStep): FerryStep {
 }
 
 export function instrument(steps: readonly FerryStep[], o: { dryRun?: boolean } = {}): FerryStep[] {
-  return steps
-    .map((s) => (s.id === 'redis-import' ? redisUnpausedDuring(s) : s))
-    .map((s) => (FROZEN_STEP_IDS.includes(s.id) ? liftFreezeOnFailure(s) : s.id === 'report' ? alwaysRun(s) : s))
-    .map((s) => (o.dryRun ? tolerantPlan(s) : s));
+  return steps.map((s) => (s.id === 'report' ? alwaysRun(s) : s)).map((s) => (o.dryRun ? tolerantPlan(s) : s));
 }
 
-export function playbookOf(id: PlaybookMode, title: string, steps: readonly FerryStep[], a?: PrepareArgs): Playbook<Config, FerryContext> {
-  return { id, title, steps: instrument(steps, { dryRun: a?.dryRun === true }) };
+/** `config`: the config the steps see (store options parsed by their engines), whatever the caller runs with. */
+export function playbookOf(id: PlaybookMode, title: string, steps: readonly FerryStep[], a?: PrepareArgs, config?: Config): Playbook<Config, FerryContext> {
+  const seen = config ? steps.map((s) => withConfig(s, config)) : steps;
+  return { id, title, steps: instrument(seen, { dryRun: a?.dryRun === true }) };
+}
+
+/** The config every playbook runs with: store options parsed by their engines; old state refused. */
+export async function prepareConfig(a: PrepareArgs, playbook: PlaybookMode): Promise<Config> {
+  const config = withEngineOptions(a.config);
+  await refuseLegacyState(config.stateDir, playbook);
+  return config;
 }
 
 export async function prepareMigrate(a: PrepareArgs): Promise<Prepared> {
-  const ctx = resolveContext({ config: a.config, mode: 'migrate', redactor: a.redactor, dryRun: a.dryRun });
-  return { playbook: playbookOf('migrate', 'Migrate Vedfolnir into the compose stack', migrateSteps(), a), ctx, stateDir: a.config.stateDir };
+  const config = await prepareConfig(a, 'migrate');
+  const ctx = resolveContext({ config, mode: 'migrate', redactor: a.redactor, dryRun: a.dryRun, engines });
+  const title = `Migrate ${config.stores.map((s) => s.id).join(', ') || 'the app'} into the compose stack`;
+  return { playbook: playbookOf('migrate', title, migrateSteps(storeSpecs(config)), a, config), ctx, stateDir: config.stateDir };
 }
 
 /**
- * Verify at any time: during the migration the data services publish their migration ports; after
- * cutover they publish nothing, and ferry reaches them through `docker exec` tunnels instead.
+ * Verify at any time: during the migration the stores' services publish their migration ports; after
+ * cutover they publish nothing, and ferry reaches each through a `docker exec` tunnel instead.
  */
 export async function prepareVerify(a: PrepareArgs): Promise<Prepared> {
-  const base = resolveContext({ config: a.config, mode: 'verify', redactor: a.redactor, dryRun: a.dryRun });
-  const playbook = playbookOf('verify', 'Verify the stack against the source', verifySteps(), a);
-  if (a.dryRun) return { playbook, ctx: base, stateDir: a.config.stateDir };
+  const config = await prepareConfig(a, 'verify');
+  const playbook = playbookOf('verify', 'Verify the stack against the source', verifySteps(storeSpecs(config)), a, config);
+  const base = { config, mode: 'verify' as const, redactor: a.redactor, dryRun: a.dryRun, engines };
+  if (a.dryRun) return { playbook, ctx: resolveContext(base), stateDir: config.stateDir };
   const tunnels: Tunnel[] = [];
-  const via = async <E extends { port: number }>(ep: E | undefined, service: string, containerPort: number, migrationPort: number): Promise<E | undefined> => {
-    if (!ep || !(await isPortFree(migrationPort))) return ep;
-    const container = await serviceContainer(base.project, service);
-    if (!container) return ep; // not running: verify reports the connection failure
-    const t = await openExecTunnel(container, containerPort);
+  const targetPorts = new Map<string, number>();
+  for (const s of config.stores) {
+    const port = s.target.migrationPort;
+    const inner = containerPortOf(s);
+    if (port === undefined || inner === undefined || !(await isPortFree(port))) continue;
+    const container = await serviceContainer(config.target.project, s.target.service);
+    if (!container) continue; // not running: verify reports the connection failure
+    const t = await openExecTunnel(container, inner);
     tunnels.push(t);
-    // Keep the endpoint's getters (passwords read on use): copy descriptors, not values.
-    return Object.freeze(Object.defineProperties({}, { ...Object.getOwnPropertyDescriptors(ep), port: { value: t.port, enumerable: true } })) as E;
-  };
-  const mysql = await via(base.target.mysql, 'mysql', 3306, a.config.target.migrationPorts.mysql);
-  const redis = await via(base.target.redis, 'redis', 6379, a.config.target.migrationPorts.redis);
-  const ctx = Object.freeze({ ...base, target: { ...(mysql ? { mysql } : {}), ...(redis ? { redis } : {}) } });
-  return { playbook, ctx, stateDir: a.config.stateDir, cleanup: async () => { for (const t of tunnels) await t.close(); } };
+    targetPorts.set(s.id, t.port);
+  }
+  const ctx = resolveContext({ ...base, targetPorts });
+  return { playbook, ctx, stateDir: config.stateDir, cleanup: async () => { for (const t of tunnels) await t.close(); } };
 }

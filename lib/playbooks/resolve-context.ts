@@ -7,7 +7,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Config } from '../config/schema.ts';
-import type { FerryContext, MysqlEndpoint, PlaybookMode, RedisEndpoint, ServiceControl } from '../steps/context.ts';
+import type { FerryContext, MysqlEndpoint, PlaybookMode, RedisEndpoint, ServiceControl, StoreBinding } from '../steps/context.ts';
+import type { EngineKind } from '../core/engine.ts';
+import type { AnyEngine } from '../engines/index.ts';
+import { targetSecretName, targetUrlOf } from '../compose/store-target.ts';
 import type { Redactor } from '../util/redact.ts';
 import { FerryError } from '../core/errors.ts';
 import { createComposeClient, composeServiceControl, DATA_DIRS, type ComposeClient } from '../compose/index.ts';
@@ -30,6 +33,10 @@ export interface ResolveContextOptions {
    * the steps that need them say so in their plan instead of connecting anywhere.
    */
   readonly dryRun?: boolean;
+  /** The engine registry (lib/engines `engines`); a store whose kind is missing gets steps that say so. */
+  readonly engines?: Readonly<Partial<Record<EngineKind, AnyEngine>>>;
+  /** Per store id: the 127.0.0.1 port to reach its target on instead of its migrationPort (verify's exec tunnels). */
+  readonly targetPorts?: ReadonlyMap<string, number>;
 }
 
 /** A secret of the stack, read on first use and registered with the redactor. */
@@ -86,7 +93,21 @@ export function resolveContext(o: ResolveContextOptions): FerryContext {
   const getClient = () => (client ??= createComposeClient({
     composeDir, project, files: config.target.files, redactor, ...(o.composeEnv ? { env: o.composeEnv } : {}),
   }));
+  const stores = new Map<string, StoreBinding>();
+  for (const store of config.stores) {
+    const secret = targetSecretName(store);
+    const password = secret ? lazySecret(composeDir, secret, redactor) : () => '';
+    // Before compose-prepare has created the stack's secrets there is no target to reach (preflight, dry runs).
+    const unreachable = () => secret !== undefined && !existsSync(secretPath(composeDir, secret));
+    stores.set(store.id, Object.freeze({
+      store,
+      engine: o.engines?.[store.engine],
+      targetUrl: () => (unreachable() ? undefined : targetUrlOf(store, password, o.targetPorts?.get(store.id) ?? store.target.migrationPort)),
+      service: lazyService(getClient, store.target.service, composeDir),
+    }));
+  }
   return Object.freeze({
+    stores,
     mode: o.mode,
     redactor,
     source: Object.freeze({ ...(mysqlSrc ? { mysql: mysqlSrc } : {}), ...(redisSrc ? { redis: redisSrc } : {}) }),

@@ -3,13 +3,16 @@ import type { StepOutputs } from '../core/step.ts';
 import type { Finding } from '../preflight/finding.ts';
 import type { Redactor } from '../util/redact.ts';
 import { appCheckLines, findingsOf, okOf, redisDbLines, tableLines } from './collect.ts';
-import type { FerryReport, TimingLine } from './types.ts';
+import type { FerryReport, StoreReport, TimingLine } from './types.ts';
+import { storeReports } from './stores.ts';
 
-/** Steps inside the write freeze in a real migration, in order: their sum is the downtime. */
+/** Steps inside the write freeze in a real migration (besides every store's freeze:, export:, import:, verify:): their sum is the downtime. */
 export const FREEZE_WINDOW_STEPS = [
   'freeze', 'mysql-export', 'redis-export', 'env-transform', 'compose-prepare', 'compose-data-up',
-  'mysql-import', 'redis-import', 'mysql-verify', 'redis-verify', 'compose-cutover',
+  'mysql-import', 'redis-import', 'mysql-verify', 'redis-verify', 'compose-cutover', 'stop-writers', 'prove-quiet',
 ] as const;
+
+const inFreezeWindow = (step: string) => (FREEZE_WINDOW_STEPS as readonly string[]).includes(step) || /^(freeze|export|import|verify):/.test(step);
 
 export interface BuildReportOptions {
   readonly playbook: string;
@@ -19,7 +22,12 @@ export interface BuildReportOptions {
   /** Verify results gathered by lib/report/sources.ts (default: the steps' outputs as they are). */
   readonly mysqlData?: unknown;
   readonly redisData?: unknown;
+  /** The stores the MySQL and Redis sections show (their details are not repeated under Stores). */
+  readonly mysqlStore?: string;
+  readonly redisStore?: string;
   readonly timings: readonly TimingLine[];
+  /** Per store verdicts (lib/report/stores.ts); default: from the outputs' `verify:<store>` steps. */
+  readonly stores?: readonly StoreReport[];
   readonly ttlToleranceMs: number;
   readonly quietSeconds: number;
   readonly redactor: Redactor;
@@ -32,17 +40,21 @@ export function buildReport(o: BuildReportOptions): FerryReport {
   const pre = o.outputs.get('preflight')?.data?.findings as Finding[] | undefined;
   const tables = tableLines(mysqlData);
   const mysql = mysqlData === undefined ? undefined : {
+    ...(o.mysqlStore ? { store: o.mysqlStore } : {}),
     ok: okOf(mysqlData) ?? tables.every((t) => t.ok), tables, findings: findingsOf(mysqlData),
   };
   const redis = redisData === undefined ? undefined : {
+    ...(o.redisStore ? { store: o.redisStore } : {}),
     ok: okOf(redisData) ?? findingsOf(redisData).length === 0,
     databases: redisDbLines(redisData), appChecks: appCheckLines(redisData), ttlToleranceMs: o.ttlToleranceMs, findings: findingsOf(redisData),
   };
+  const stores = o.stores ?? storeReports(o.outputs);
   const totalMs = o.timings.reduce((s, t) => s + t.durationMs, 0);
   const report: FerryReport = {
     generatedAt: (o.now ?? new Date()).toISOString(),
     playbook: o.playbook, mode: o.mode, project: o.project,
-    ok: (mysql?.ok ?? true) && (redis?.ok ?? true),
+    ok: (mysql?.ok ?? true) && (redis?.ok ?? true) && stores.every((s) => s.ok),
+    ...(stores.length ? { stores } : {}),
     ...(mysql ? { mysql } : {}),
     ...(redis ? { redis } : {}),
     ...(pre ? { preflight: {
@@ -59,13 +71,14 @@ export function buildReport(o: BuildReportOptions): FerryReport {
 
 function downtime(o: BuildReportOptions): Pick<FerryReport, 'downtimeMs' | 'downtimeKind'> {
   const by = new Map(o.timings.map((t) => [t.step, t]));
-  const freeze = by.get('freeze');
+  const freeze = by.get('freeze') ?? by.get('stop-writers');
   const cutover = by.get('compose-cutover');
   if (o.mode === 'migrate' && freeze?.startedAt && cutover?.finishedAt && freeze.status === 'done') {
     return { downtimeMs: Date.parse(cutover.finishedAt) - Date.parse(freeze.startedAt), downtimeKind: 'measured' };
   }
-  const window = FREEZE_WINDOW_STEPS.map((s) => by.get(s)?.durationMs ?? 0).reduce((a, b) => a + b, 0);
+  const window = o.timings.filter((t) => inFreezeWindow(t.step)).reduce((a, t) => a + t.durationMs, 0);
   if (!window) return {};
   // A rehearsal does not freeze: add the quiet time the real run waits for.
-  return { downtimeMs: window + (by.has('freeze') ? 0 : o.quietSeconds * 1000), downtimeKind: 'expected' };
+  const froze = by.has('freeze') || by.has('prove-quiet');
+  return { downtimeMs: window + (froze ? 0 : o.quietSeconds * 1000), downtimeKind: 'expected' };
 }

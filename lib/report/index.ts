@@ -8,6 +8,7 @@ export * from './types.ts';
 export { buildReport, FREEZE_WINDOW_STEPS, type BuildReportOptions } from './build.ts';
 export { renderMarkdown } from './markdown.ts';
 export { tableLines, redisDbLines, appCheckLines } from './collect.ts';
+export { storeReports, mysqlTables, redisDatabases, redisAppChecks } from './stores.ts';
 
 /** Writes `<dir>/report.<playbook>.json` and `.md`; returns their paths. */
 export async function writeReport(dir: string, r: FerryReport): Promise<{ json: string; markdown: string }> {

@@ -33,6 +33,16 @@ export function renderMarkdown(r: FerryReport): string {
     out.push('', `TTL drift tolerated: ${r.redis.ttlToleranceMs} ms`);
     for (const f of r.redis.findings) out.push(`- ${f}`);
   }
+  if (r.stores?.length) {
+    out.push('', '## Stores', '', '| store | engine | verified |', '|---|---|---|');
+    for (const st of r.stores) out.push(`| ${cell(st.id)} | ${cell(st.engine)} | ${mark(st.ok)} |`);
+    // The MySQL and Redis sections above already detail the preset's two stores.
+    for (const st of r.stores.filter((x) => x.id !== r.mysql?.store && x.id !== r.redis?.store)) {
+      out.push('', `### ${st.id} (${st.engine}) ${mark(st.ok)}`, '', '| subject | ok | counts |', '|---|---|---|');
+      for (const e of st.entries) out.push(`| ${cell(e.subject)} | ${mark(e.ok)} | ${cell(Object.entries(e.counts ?? {}).map(([k, n]) => `${k} ${n}`).join(', '))} |`);
+      for (const f of st.findings) out.push(`- ${f}`);
+    }
+  }
   out.push('', '## Timings', '', '| step | status | duration |', '|---|---|---:|');
   for (const t of r.timings) out.push(`| ${t.step} | ${t.status} | ${sec(t.durationMs)} |`);
   return out.join('\n') + '\n';

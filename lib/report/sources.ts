@@ -13,9 +13,9 @@ async function readJson(path: string): Promise<Obj | undefined> {
   try { return JSON.parse(await readFile(path, 'utf8')) as Obj; } catch { return undefined; }
 }
 
-/** Per table: an aggregate of the export's chunk checksums (the source side of every chunk compared). */
-export async function manifestChecksums(artifactsDir: string): Promise<Map<string, string>> {
-  const m = await readJson(join(artifactsDir, 'mysql', 'manifest.json'));
+/** Per table: an aggregate of a MySQL store's export chunk checksums (the source side of every chunk compared). */
+export async function manifestChecksums(artifactsDir: string, storeId = 'mysql'): Promise<Map<string, string>> {
+  const m = await readJson(join(artifactsDir, storeId, 'manifest.json'));
   const out = new Map<string, string>();
   for (const t of (m?.tables as Obj[] | undefined) ?? []) {
     const info = t.table as Obj | undefined;

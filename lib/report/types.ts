@@ -1,4 +1,5 @@
 /** The migration report: one JSON document (and its Markdown rendering), redacted before it is written. */
+import type { ReportEntry } from '../core/engine.ts';
 
 export interface TableLine {
   readonly table: string;
@@ -20,6 +21,15 @@ export interface RedisDbLine {
 
 export interface AppCheckLine { readonly category: string; readonly source: number; readonly target: number; readonly differing: number }
 
+/** One store's verdict: the engine's entries (per table, db, directory…) and what differs. */
+export interface StoreReport {
+  readonly id: string;
+  readonly engine: string;
+  readonly ok: boolean;
+  readonly entries: readonly ReportEntry[];
+  readonly findings: readonly string[];
+}
+
 export interface TimingLine {
   readonly step: string;
   readonly title: string;
@@ -36,8 +46,13 @@ export interface FerryReport {
   readonly project: string;
   /** True when every verification that ran passed. */
   readonly ok: boolean;
-  readonly mysql?: { readonly ok: boolean; readonly tables: readonly TableLine[]; readonly findings: readonly string[] };
+  /** Every store verified in this run, with its engine's report entries. */
+  readonly stores?: readonly StoreReport[];
+  /** The MySQL store's tables (the preset's `mysql`, or the first MySQL store). */
+  readonly mysql?: { readonly store?: string; readonly ok: boolean; readonly tables: readonly TableLine[]; readonly findings: readonly string[] };
+  /** The Redis store's databases and app checks (the preset's `redis`, or the first Redis store). */
   readonly redis?: {
+    readonly store?: string;
     readonly ok: boolean;
     readonly databases: readonly RedisDbLine[];
     readonly appChecks: readonly AppCheckLine[];

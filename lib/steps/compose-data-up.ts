@@ -1,67 +1,120 @@
 /**
- * compose-data-up: bring the stack's data services up for the import, reachable from this host on
- * 127.0.0.1 only (migration ports), mysql started with the import's settings: local_infile on, the
- * source's character set, and lower_case_table_names matched to the source (fixed at first init).
- * Each setting is recorded in the journal; compose-cutover removes the access and restores them.
- * `undo` = down, never removing volumes (the data dirs are bind mounts and stay).
+ * compose-data-up: bring the services that hold the stores up for the import, each published on
+ * 127.0.0.1:<migrationPort> only. A MySQL store's service starts with the import's settings:
+ * local_infile on, the source's character set, and (ferry's compose layout) lower_case_table_names
+ * matched to the source (fixed at first init). Each setting is recorded in the journal;
+ * compose-cutover removes the access and restores them. `undo` = down, never removing volumes.
  */
 import { createHash } from 'node:crypto';
 import { readFile, rm } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FerryError } from '../core/errors.ts';
 import { defineStep, type StepParams } from '../core/step.ts';
 import { writeFileAtomic } from '../util/atomic-write.ts';
-import type { Config } from '../config/schema.ts';
-import type { FerryContext, RedisEndpoint } from './context.ts';
-import { Redis } from 'ioredis';
+import type { Config, ConfigStore } from '../config/schema.ts';
+import type { FerryContext } from './context.ts';
 import { exists } from '../compose/layout.ts';
-import { targetEndpoints } from '../compose/endpoints.ts';
-import { readMysqlSettings } from '../compose/mysql-settings.ts';
+import { readMysqlSettings, type MysqlServerSettings } from '../compose/mysql-settings.ts';
 import { serviceHealth, waitHealthy } from '../compose/health.ts';
 import { createStackClient, removeMigrationNetwork } from '../compose/stack.ts';
+import { containerPortOf, targetSecretName, targetUrlOf } from '../compose/store-target.ts';
+import { secretPath } from '../compose/layout.ts';
 import {
-  LOWER_CASE_CNF, migrationOverridePath, renderLowerCaseCnf, renderMigrationOverride, targetLowerCaseTableNames,
-  type MigrationAccess,
+  LOWER_CASE_CNF, migrationOverridePath, mysqlImportFlags, renderLowerCaseCnf, renderServicesOverride, targetLowerCaseTableNames,
+  type MysqlImportSettings, type PublishedService,
 } from '../compose/migration-access.ts';
+import { mysqlEndpointFromUrl } from '../engines/mysql/endpoint.ts';
+import { redisEndpointFromUrl } from '../engines/redis/endpoint.ts';
+import { connectRedis } from '../engines/redis/connect.ts';
 
 type P = StepParams<Config, FerryContext>;
 
-async function pingRedis(ep: RedisEndpoint): Promise<string> {
-  const r = new Redis({ host: ep.host, port: ep.port, username: ep.username, password: ep.password, lazyConnect: true, maxRetriesPerRequest: 1, connectTimeout: 10_000 });
-  try { await r.connect(); return await r.ping(); } finally { r.disconnect(); }
+interface Wanted {
+  readonly services: readonly PublishedService[];
+  /** Per MySQL store: the import settings of its service. */
+  readonly mysql: Readonly<Record<string, MysqlImportSettings>>;
+  readonly lowerCase: 0 | 1;
 }
 
-/** What the import needs: ports from config, mysql settings from the source (recorded, so a resume reuses them). */
-async function wanted(p: P): Promise<{ access: MigrationAccess; lowerCase: 0 | 1 }> {
-  const recorded = p.previous?.data?.access as MigrationAccess | undefined;
-  const src = recorded ? undefined : p.ctx.source.mysql ? await readMysqlSettings(p.ctx.source.mysql) : undefined;
-  const access: MigrationAccess = {
-    ports: { mysql: p.config.target.migrationPorts.mysql, redis: p.config.target.migrationPorts.redis },
-    mysql: recorded?.mysql ?? { localInfile: true, characterSet: src?.characterSet ?? 'utf8mb4', ...(src ? { collation: src.collation } : {}) },
-  };
-  const lowerCase = (p.previous?.data?.lowerCaseTableNames as 0 | 1 | undefined) ?? targetLowerCaseTableNames(src?.lowerCaseTableNames ?? 0);
-  return { access, lowerCase };
+/**
+ * The stores whose services are published. A config without stores (a library caller's bare config)
+ * gets ferry's own two services, mysql and redis, on `target.migrationPorts`.
+ */
+function published(c: Config): ConfigStore[] {
+  if (!c.stores.length) {
+    return [
+      { id: 'mysql', engine: 'mysql', source: '', target: { service: 'mysql', migrationPort: c.target.migrationPorts.mysql }, options: {} },
+      { id: 'redis', engine: 'redis', source: '', target: { service: 'redis', migrationPort: c.target.migrationPorts.redis }, options: {} },
+    ];
+  }
+  return c.stores.filter((s) => s.target.migrationPort !== undefined && containerPortOf(s) !== undefined);
+}
+const mysqlStores = (c: Config) => published(c).filter((s) => s.engine === 'mysql');
+const sourceMysql = (s: ConfigStore, p: P) => mysqlEndpointFromUrl(s.source, { field: `stores[${s.id}].source`, redactor: p.ctx.redactor });
+
+/** ferry's own compose layout keeps mysqld option files in config/mysql/conf.d (the lower_case_table_names file goes there). */
+const hasCnfDir = (p: P) => exists(join(p.ctx.composeDir, 'config', 'mysql', 'conf.d'));
+
+/** What the import needs: ports from the stores, MySQL settings from the sources (recorded, so a resume reuses them). */
+async function wanted(p: P): Promise<Wanted> {
+  const recorded = p.previous?.data?.wanted as Wanted | undefined;
+  if (recorded) return recorded;
+  const mysql: Record<string, MysqlImportSettings> = {};
+  let lowerCase: 0 | 1 = 0;
+  for (const s of mysqlStores(p.config)) {
+    const src = s.source ? await readMysqlSettings(sourceMysql(s, p)) : undefined;
+    mysql[s.id] = { localInfile: true, characterSet: src?.characterSet ?? 'utf8mb4', ...(src ? { collation: src.collation } : {}) };
+    if (src) lowerCase = targetLowerCaseTableNames(src.lowerCaseTableNames) || lowerCase;
+  }
+  const seen = new Set<string>();
+  const services = published(p.config).filter((s) => !seen.has(s.target.service) && seen.add(s.target.service)).map((s) => ({
+    service: s.target.service, hostPort: s.target.migrationPort!, containerPort: containerPortOf(s)!,
+    ...(mysql[s.id] ? { command: ['mysqld', ...mysqlImportFlags(mysql[s.id]!)] } : {}),
+  }));
+  return { services, mysql, lowerCase };
 }
 
 const client = (p: P, migrationAccess: boolean) => createStackClient({
   composeDir: p.ctx.composeDir, project: p.ctx.project, files: p.config.target.files, migrationAccess, redactor: p.ctx.redactor,
 });
 
-async function targetMysql(p: P) {
-  return p.ctx.target.mysql ?? (await targetEndpoints(p.ctx.composeDir, p.config)).mysql;
+/** The target of a store as ferry reaches it now: the run's binding, else 127.0.0.1:<migrationPort> with the stack's secret. */
+function targetUrl(p: P, s: ConfigStore): string | undefined {
+  const bound = p.ctx.stores?.get(s.id);
+  if (bound) return bound.targetUrl();
+  const secret = targetSecretName(s);
+  return targetUrlOf(s, () => {
+    const pw = readFileSync(secretPath(p.ctx.composeDir, secret!), 'utf8').replace(/\r?\n$/, '');
+    p.ctx.redactor.add(pw);
+    return pw;
+  });
+}
+
+async function targetMysqlSettings(p: P, s: ConfigStore): Promise<MysqlServerSettings> {
+  const url = targetUrl(p, s);
+  if (!url) throw new FerryError('E_CONFIG', `store ${s.id}: no target to reach`, { hint: 'the stack\'s secrets are missing: run the migrate playbook from compose-prepare' });
+  return readMysqlSettings(mysqlEndpointFromUrl(url, { field: `stores[${s.id}].target`, redactor: p.ctx.redactor }));
+}
+
+async function pingRedis(p: P, s: ConfigStore): Promise<string> {
+  const url = targetUrl(p, s);
+  if (!url) return 'no target to reach';
+  const r = await connectRedis(redisEndpointFromUrl(url, { field: `stores[${s.id}].target`, redactor: p.ctx.redactor }));
+  try { return await r.ping(); } finally { r.disconnect(); }
 }
 
 export default defineStep<Config, FerryContext>({
   id: 'compose-data-up',
-  title: 'Start the stack\'s data services with migration-time access',
+  title: 'Start the stores\' services with migration-time access',
   async fingerprint(p) {
-    const { access, lowerCase } = await wanted(p);
-    return createHash('sha256').update(`${renderMigrationOverride(access)}\n${lowerCase}\n${p.config.target.dataServices.join(',')}`).digest('hex');
+    const w = await wanted(p);
+    return createHash('sha256').update(`${renderServicesOverride(w.services)}\n${w.lowerCase}\n${p.config.target.dataServices.join(',')}`).digest('hex');
   },
   async check(p) {
-    const { access } = await wanted(p);
+    const w = await wanted(p);
     const current = await readFile(migrationOverridePath(p.ctx.composeDir), 'utf8').catch(() => '');
-    if (current !== renderMigrationOverride(access)) return { done: false, reason: 'the migration override is absent or differs' };
+    if (current !== renderServicesOverride(w.services)) return { done: false, reason: 'the migration override is absent or differs' };
     const c = await client(p, true);
     for (const s of p.config.target.dataServices) {
       const h = await serviceHealth(c, s);
@@ -70,57 +123,71 @@ export default defineStep<Config, FerryContext>({
     return { done: true, reason: `${p.config.target.dataServices.join(', ')} healthy with migration access` };
   },
   async plan(p) {
-    const { access } = await wanted(p);
+    const w = await wanted(p);
     return {
-      reads: [p.ctx.composeDir, ...(p.ctx.source.mysql ? ['source mysql settings'] : [])],
+      reads: [p.ctx.composeDir, ...mysqlStores(p.config).map((s) => `store ${s.id}: source mysql settings`)],
       changes: [migrationOverridePath(p.ctx.composeDir), `compose up ${p.config.target.dataServices.join(' ')} (project ${p.ctx.project})`],
-      details: `mysql on 127.0.0.1:${access.ports.mysql}, redis on 127.0.0.1:${access.ports.redis}`,
+      details: w.services.map((s) => `${s.service} on 127.0.0.1:${s.hostPort}`).join(', '),
     };
   },
   async run(p) {
-    const { access, lowerCase } = await wanted(p);
+    const w = await wanted(p);
     const dir = p.ctx.composeDir;
-    const initialised = await exists(join(dir, 'data', 'mysql', 'mysql'));
     const cnf = join(dir, LOWER_CASE_CNF);
-    if (!initialised && lowerCase !== 0 && !(await exists(cnf))) await writeFileAtomic(cnf, renderLowerCaseCnf(lowerCase));
-    // Ours by content, so a run killed right after writing it still knows (and undo may remove it).
-    const wroteCnf = (await readFile(cnf, 'utf8').catch(() => '')) === renderLowerCaseCnf(lowerCase);
-    await writeFileAtomic(migrationOverridePath(dir), renderMigrationOverride(access));
+    let wroteCnf = false;
+    if (mysqlStores(p.config).length && (await hasCnfDir(p))) {
+      const initialised = await exists(join(dir, 'data', 'mysql', 'mysql'));
+      if (!initialised && w.lowerCase !== 0 && !(await exists(cnf))) await writeFileAtomic(cnf, renderLowerCaseCnf(w.lowerCase));
+      // Ours by content, so a run killed right after writing it still knows (and undo may remove it).
+      wroteCnf = (await readFile(cnf, 'utf8').catch(() => '')) === renderLowerCaseCnf(w.lowerCase);
+    }
+    await writeFileAtomic(migrationOverridePath(dir), renderServicesOverride(w.services));
     const c = await client(p, true);
     await c.up(p.config.target.dataServices, { signal: p.signal });
     await waitHealthy(c, p.config.target.dataServices, { signal: p.signal });
-    const got = await readMysqlSettings(await targetMysql(p));
-    if (got.lowerCaseTableNames !== lowerCase) {
-      throw new FerryError('E_LOWER_CASE_TABLE_NAMES',
-        `target mysql in ${join(dir, 'data', 'mysql')} runs with lower_case_table_names=${got.lowerCaseTableNames}, the source needs ${lowerCase}`, {
-          hint: 'MySQL 8 fixes lower_case_table_names when the data directory is initialised: stop the stack, move data/mysql aside (it holds no migrated data yet), and re-run',
-        });
+    const versions: Record<string, string> = {};
+    for (const s of mysqlStores(p.config)) {
+      const got = await targetMysqlSettings(p, s);
+      versions[s.id] = got.version;
+      if (got.lowerCaseTableNames !== w.lowerCase) {
+        throw new FerryError('E_LOWER_CASE_TABLE_NAMES',
+          `target mysql of store ${s.id} (service ${s.target.service}) runs with lower_case_table_names=${got.lowerCaseTableNames}, the source needs ${w.lowerCase}`, {
+            hint: `MySQL 8 fixes lower_case_table_names when the data directory is initialised: stop the stack, move service ${s.target.service}'s data directory aside (it holds no migrated data yet), and re-run`,
+          });
+      }
     }
-    p.log.info(`mysql on 127.0.0.1:${access.ports.mysql} (local_infile=${got.localInfile ? 1 : 0}, ${got.characterSet}), redis on 127.0.0.1:${access.ports.redis}`);
+    p.log.info(`migration access: ${w.services.map((s) => `${s.service} on 127.0.0.1:${s.hostPort}`).join(', ')}`);
     return {
       data: {
-        access, lowerCaseTableNames: lowerCase, wroteLowerCaseCnf: wroteCnf, overrideFile: migrationOverridePath(dir),
+        wanted: w, lowerCaseTableNames: w.lowerCase, wroteLowerCaseCnf: wroteCnf, overrideFile: migrationOverridePath(dir),
         // What the migration changed, and what cutover restores.
         settings: [
-          { name: 'local_infile', migration: access.mysql.localInfile ? 1 : 0, restore: 'config/mysql/conf.d/vedfolnir.cnf (0)' },
-          { name: 'character_set_server', migration: access.mysql.characterSet, restore: 'config/mysql/conf.d/vedfolnir.cnf (utf8mb4)' },
-          { name: 'lower_case_table_names', migration: lowerCase, restore: 'kept: fixed at data-dir initialisation' },
-          { name: 'published ports', migration: `127.0.0.1:${access.ports.mysql}, 127.0.0.1:${access.ports.redis}`, restore: 'none' },
+          ...Object.entries(w.mysql).flatMap(([id, m]) => [
+            { name: `${id}: local_infile`, migration: m.localInfile ? 1 : 0, restore: 'the service\'s own configuration (0)' },
+            { name: `${id}: character_set_server`, migration: m.characterSet, restore: 'the service\'s own configuration' },
+          ]),
+          ...(mysqlStores(p.config).length ? [{ name: 'lower_case_table_names', migration: w.lowerCase, restore: 'kept: fixed at data-dir initialisation' }] : []),
+          { name: 'published ports', migration: w.services.map((s) => `127.0.0.1:${s.hostPort}`).join(', '), restore: 'none' },
         ],
-        mysqlVersion: got.version,
+        versions,
       },
     };
   },
   async verify(p) {
-    const { access, lowerCase } = await wanted(p);
+    const w = await wanted(p);
     const findings: string[] = [];
-    const got = await readMysqlSettings(await targetMysql(p)).catch((e: Error) => { findings.push(e.message); return undefined; });
-    if (got && got.localInfile !== access.mysql.localInfile) findings.push(`local_infile is ${got.localInfile ? 1 : 0}`);
-    if (got && got.characterSet !== access.mysql.characterSet) findings.push(`character_set_server is ${got.characterSet}, expected ${access.mysql.characterSet}`);
-    if (got && got.lowerCaseTableNames !== lowerCase) findings.push(`lower_case_table_names is ${got.lowerCaseTableNames}, expected ${lowerCase}`);
-    const redis = p.ctx.target.redis ?? (await targetEndpoints(p.ctx.composeDir, p.config)).redis;
-    const pong = await pingRedis(redis).catch((e: Error) => e.message);
-    if (pong !== 'PONG') findings.push(`redis at 127.0.0.1:${redis.port}: ${pong}`);
+    for (const s of published(p.config)) {
+      if (s.engine === 'mysql') {
+        const got = await targetMysqlSettings(p, s).catch((e: Error) => { findings.push(e.message); return undefined; });
+        const m = w.mysql[s.id];
+        if (got && m && got.localInfile !== m.localInfile) findings.push(`${s.id}: local_infile is ${got.localInfile ? 1 : 0}`);
+        if (got && m && got.characterSet !== m.characterSet) findings.push(`${s.id}: character_set_server is ${got.characterSet}, expected ${m.characterSet}`);
+        if (got && got.lowerCaseTableNames !== w.lowerCase) findings.push(`${s.id}: lower_case_table_names is ${got.lowerCaseTableNames}, expected ${w.lowerCase}`);
+      } else if (s.engine === 'redis') {
+        const pong = await pingRedis(p, s).catch((e: Error) => e.message);
+        if (pong !== 'PONG') findings.push(`${s.id}: redis at 127.0.0.1:${s.target.migrationPort}: ${pong}`);
+      }
+    }
     return { ok: findings.length === 0, findings };
   },
   async undo(p) {

@@ -1,6 +1,7 @@
 /**
- * compose-prepare: the stack's host layout (config/, data/, storage/, logs/, ssl/, secrets/ 0700,
- * backups/) and the data services' passwords, generated into secrets/ only when absent. The journal
+ * compose-prepare: the passwords of the services that hold the stores (`secrets/<service>_…password.txt`,
+ * 0700 folder), generated only when absent — and for ferry's own compose/ stack (the preset) its host
+ * layout (config/, data/, storage/, logs/, ssl/, backups/) and its other secrets. The journal
  * keeps which files this step created; `undo` removes only those, and never while a data directory
  * holds data initialised with them.
  */
@@ -11,9 +12,17 @@ import type { Config } from '../config/schema.ts';
 import type { FerryContext } from './context.ts';
 import { DATA_SECRETS, LAYOUT_DIRS, prepareLayout, secretPath } from '../compose/layout.ts';
 import { DATA_DIRS } from '../compose/service-control.ts';
+import { targetSecretName } from '../compose/store-target.ts';
 
-async function missing(composeDir: string): Promise<string[]> {
-  const paths = [...LAYOUT_DIRS, ...DATA_SECRETS.map((s) => `secrets/${s}.txt`)];
+/** ferry's own compose/ stack (Vedfolnir's preset) has a host layout; an operator's project only gets its stores' secrets. */
+const ownStack = (config: Config): boolean => config.stores.every((s) => s.preset === true);
+const dirsOf = (config: Config): readonly string[] => (ownStack(config) ? LAYOUT_DIRS : ['secrets']);
+
+/** The stack's data-service passwords: ferry's own stack's, and each store's target secret. */
+const secretsOf = (config: Config): string[] => [...new Set([...(ownStack(config) ? DATA_SECRETS : []), ...config.stores.map(targetSecretName).filter((s): s is string => s !== undefined)])];
+
+async function missing(composeDir: string, config: Config): Promise<string[]> {
+  const paths = [...dirsOf(config), ...secretsOf(config).map((s) => `secrets/${s}.txt`)];
   const found = await Promise.all(paths.map((p) => stat(join(composeDir, p)).then(() => true, () => false)));
   return paths.filter((_, i) => !found[i]);
 }
@@ -25,26 +34,26 @@ async function holdsData(dir: string): Promise<boolean> {
 export default defineStep<Config, FerryContext>({
   id: 'compose-prepare',
   title: 'Prepare the stack\'s host directories and data-service passwords',
-  async check({ ctx }) {
-    const absent = await missing(ctx.composeDir);
+  async check({ ctx, config }) {
+    const absent = await missing(ctx.composeDir, config);
     return absent.length === 0
       ? { done: true, reason: `${ctx.composeDir} has the host layout and the data services' secrets` }
       : { done: false, reason: `missing: ${absent.join(', ')}` };
   },
-  async plan({ ctx }) {
-    const absent = await missing(ctx.composeDir);
+  async plan({ ctx, config }) {
+    const absent = await missing(ctx.composeDir, config);
     return { reads: [join(ctx.composeDir, 'secrets')], changes: absent.map((p) => join(ctx.composeDir, p)), pending: absent.length > 0 };
   },
-  async run({ ctx, log }) {
-    const r = await prepareLayout(ctx.composeDir);
+  async run({ ctx, config, log }) {
+    const r = await prepareLayout(ctx.composeDir, secretsOf(config), dirsOf(config));
     if (r.createdSecrets.length) log.info(`generated ${r.createdSecrets.join(', ')} in ${join(ctx.composeDir, 'secrets')}`);
     return { data: { createdDirs: r.createdDirs, createdSecrets: r.createdSecrets } };
   },
-  async verify({ ctx }) {
-    const findings = (await missing(ctx.composeDir)).map((p) => `missing ${join(ctx.composeDir, p)}`);
+  async verify({ ctx, config }) {
+    const findings = (await missing(ctx.composeDir, config)).map((p) => `missing ${join(ctx.composeDir, p)}`);
     const mode = await stat(join(ctx.composeDir, 'secrets')).then((s) => s.mode & 0o777, () => undefined);
     if (mode !== undefined && mode !== 0o700) findings.push(`${join(ctx.composeDir, 'secrets')} has mode ${mode.toString(8)}, expected 700`);
-    for (const s of DATA_SECRETS) {
+    for (const s of secretsOf(config)) {
       const size = await stat(secretPath(ctx.composeDir, s)).then((x) => x.size, () => 0);
       if (size === 0) findings.push(`secrets/${s}.txt is empty`);
     }

@@ -22,6 +22,7 @@ import { storeFreezeStep } from './store-freeze.ts';
 import { storeThawStep } from './store-thaw.ts';
 import { storeReverseStep } from './store-reverse.ts';
 import { thawOnFailure } from './thaw-on-failure.ts';
+import { freezeLoweredDuring } from './freeze-lowered.ts';
 import preflight from './preflight.ts';
 import stopWriters from './stop-writers.ts';
 import proveQuiet from './prove-quiet.ts';
@@ -59,10 +60,14 @@ function noting(step: FerryStep, notes: readonly string[]): FerryStep {
   });
 }
 
+/** Redis's rewrite path reads the source with EVAL, which its freeze (CLIENT PAUSE WRITE) holds back. */
+const readsThroughFreeze = (s: StoreSpec) => s.store.engine === 'redis';
+
 export function migrateSteps(stores: readonly StoreSpec[]): FerryStep[] {
   const frozen: FerryStep[] = [
     ...each(stores, storeExportStep), envTransform as FerryStep, composePrepare as FerryStep, composeDataUp as FerryStep,
-    ...each(stores, storeImportStep), ...each(stores, storeVerifyStep), composeCutover as FerryStep,
+    ...stores.map((s) => (readsThroughFreeze(s) ? freezeLoweredDuring(storeImportStep(s), s.store.id) : storeImportStep(s))),
+    ...each(stores, storeVerifyStep), composeCutover as FerryStep,
   ];
   return [
     preflight as FerryStep,

@@ -1,6 +1,7 @@
 /**
- * Step `preflight`: refuse before a byte moves. Gathers facts (read-only), records every finding in
- * `<stateDir>/preflight.json` and fails with the list of blockers when there is one.
+ * Step `preflight`: refuse before a byte moves. Gathers every store's facts through its engine and the
+ * machine's (read-only), records every finding in `<stateDir>/preflight.json` and fails with the list of
+ * blockers when there is one (a store whose engine is not available yet is one).
  */
 import { join } from 'node:path';
 import { defineStep } from '../core/step.ts';
@@ -8,32 +9,40 @@ import { FerryError } from '../core/errors.ts';
 import type { Config } from '../config/schema.ts';
 import type { FerryContext } from './context.ts';
 import { writeFileAtomic } from '../util/atomic-write.ts';
-import { blockers, formatFindings, runPreflight } from '../preflight/index.ts';
-import { composeServiceImages, createComposeClient } from '../compose/index.ts';
+import { blockers, formatFindings, runPreflight, type PreflightStore } from '../preflight/index.ts';
+import { engineParams, unavailable, type StoreStepParams } from './store-params.ts';
+import { composeServiceImages } from '../compose/images.ts';
+import { createComposeClient } from '../compose/client.ts';
 
-/** Target images as the compose project runs them (its files, its `.env`); the official ones when it names none. */
-export async function targetImages(config: Config): Promise<{ mysql: string; redis: string }> {
+/** Target images by compose service, as the project runs them (its files, its `.env`). */
+export async function targetImages(config: Config): Promise<Record<string, string>> {
   const client = await createComposeClient({ composeDir: config.target.composeDir, project: config.target.project, files: config.target.files });
-  const images = await composeServiceImages(client);
-  return { mysql: images.mysql ?? 'mysql:8.0', redis: images.redis ?? 'redis:7-alpine' };
+  return composeServiceImages(client);
+}
+
+/** Every store with its engine's params (no target yet: preflight judges targets by their image). */
+function preflightStores(p: StoreStepParams): PreflightStore[] {
+  return [...(p.ctx.stores?.values() ?? [])].map((b) => ({ store: b.store, engine: b.engine, params: { ...engineParams(p, b.store.id), targetUrl: undefined } }));
 }
 
 export default defineStep<Config, FerryContext>({
   id: 'preflight',
   title: 'Preflight: refuse before a byte moves',
   async plan({ ctx, config }) {
+    const stores = [...(ctx.stores?.values() ?? [])];
+    const ports = config.stores.map((s) => s.target.migrationPort).filter((x) => x !== undefined);
     return {
       reads: [
-        ...(ctx.source.mysql ? [`mysql ${ctx.source.mysql.host}:${ctx.source.mysql.port} (variables, grants, information_schema)`] : []),
-        ...(ctx.source.redis ? [`redis ${ctx.source.redis.host}:${ctx.source.redis.port} (INFO, MODULE LIST, SCAN of streams and hashes)`] : []),
-        'docker engine, compose, free disk, ports ' + `${config.target.migrationPorts.mysql}/${config.target.migrationPorts.redis}`,
+        ...stores.map((b) => (b.engine ? `store ${b.store.id}: ${b.store.engine} facts of the source` : `store ${b.store.id}: ${unavailable('facts', b.store.engine)}`)),
+        `docker engine, compose, free disk${ports.length ? `, ports ${ports.join('/')}` : ''}`,
       ],
       changes: [],
       pending: false,
     };
   },
-  async run({ ctx, config, log, signal, stateDir }) {
-    const result = await runPreflight({ config, ctx, targetImages: await targetImages(config), signal });
+  async run(p) {
+    const { ctx, config, log, signal, stateDir } = p;
+    const result = await runPreflight({ config, stores: preflightStores(p), redactor: ctx.redactor, targetImages: await targetImages(config), signal });
     for (const f of result.findings) {
       const line = `${f.severity.toUpperCase()} ${f.check} (${f.subject}): ${f.message} → ${f.hint}`;
       if (f.severity === 'blocker') log.error(line);

@@ -43,15 +43,15 @@ describe('rehearse', { timeout: 900_000 }, () => {
     expect(r.stderr.split('\n').filter((l) => /E_|✖/.test(l)).join('\n')).toBe('');
     expect(r.exitCode).toBe(0);
     const start = r.events.find((e) => e.type === 'run-start') as unknown as { steps: Array<{ id: string }> };
-    expect(start.steps.map((s) => s.id)).toEqual(['preflight', 'mysql-export', 'redis-export', 'env-transform', 'compose-prepare', 'compose-data-up',
-      'mysql-import', 'redis-import', 'mysql-verify', 'redis-verify', 'compose-cutover', 'report']);
+    expect(start.steps.map((s) => s.id)).toEqual(['preflight', 'export:mysql', 'export:redis', 'env-transform', 'compose-prepare', 'compose-data-up',
+      'import:mysql', 'import:redis', 'verify:mysql', 'verify:redis', 'compose-cutover', 'report']);
     expect(r.events.filter((e) => e.type === 'step-done').length).toBe(12);
     // the report survives, with per-step timings and the expected downtime
     const report = JSON.parse(await readFile(`${sb.stateDir}/report.rehearse.json`, 'utf8'));
     expect(report.ok).toBe(true);
     expect(report.downtimeKind).toBe('expected');
     expect(report.downtimeMs).toBeGreaterThan(0);
-    expect(report.timings.map((t: { step: string }) => t.step)).toContain('mysql-import');
+    expect(report.timings.map((t: { step: string }) => t.step)).toContain('import:mysql');
     expect((await readdir(sb.stateDir)).sort()).toEqual(['report.rehearse.json', 'report.rehearse.md']);
     // what it ran against: its own project, never the real one — and nothing of it is left
     const project = String(report.project);

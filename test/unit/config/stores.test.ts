@@ -26,8 +26,9 @@ describe('config: an app is a set of stores', () => {
     const c = norm({ ...base, source: { mysql: { url: 'mysql://v:${MYSQL_PW}@127.0.0.1:3306/vedfolnir', databases: ['vedfolnir'] }, redis: { url: 'redis://:${REDIS_PW}@127.0.0.1:6379' } },
       mysql: { parallelism: 4 }, redis: { path: 'dump' }, target: { ...base.target, migrationPorts: { mysql: 43306 } } });
     expect(c.stores.map((s) => [s.id, s.engine, s.target.service, s.target.migrationPort])).toEqual([['mysql', 'mysql', 'mysql', 43306], ['redis', 'redis', 'redis', 36379]]);
-    expect(c.stores[0]!.options).toEqual({ definer: 'keep', accounts: [], parallelism: 4, databases: ['vedfolnir'] });
-    expect(c.stores[1]!.options).toMatchObject({ path: 'dump', sessionPrefix: 'session:', replace: false });
+    // Only what the operator wrote: the engines own the defaults (lib/engines/<kind>/options.ts).
+    expect(c.stores[0]!.options).toEqual({ parallelism: 4, databases: ['vedfolnir'] });
+    expect(c.stores[1]!.options).toEqual({ path: 'dump' });
     expect(decodeURIComponent(new URL(c.stores[0]!.source).password)).toBe('p@ss/word!');
     // Vedfolnir's defaults stay: both data services, no app service started unless listed.
     expect(c.target.dataServices).toEqual(['mysql', 'redis']);
