@@ -58,6 +58,15 @@ class Cursor {
   private pass(e: ManifestEntry) { this.goneCount++; if (this.gone.length < LIST_CAP) this.gone.push(e); }
 }
 
+/** True when the host already holds what the target has (brought back by an earlier reverse). */
+async function alreadyOnHost(dest: Buffer, got: ManifestEntry): Promise<boolean> {
+  const st = await lstat(dest).catch(() => null);
+  if (!st) return false;
+  if (got.type === 'dir') return st.isDirectory();
+  if (got.type === 'symlink') return st.isSymbolicLink() && (await readlink(dest, { encoding: 'buffer' })).equals(got.link ?? Buffer.alloc(0));
+  return st.isFile() && st.size === got.size && Math.floor(st.mtimeMs) === got.mtimeMs;
+}
+
 function changed(want: ManifestEntry | undefined, got: ManifestEntry): boolean {
   if (!want || want.type !== got.type) return true;
   if (got.type === 'file') return want.size !== got.size || want.mtimeMs !== got.mtimeMs;
@@ -107,7 +116,7 @@ export async function reverseToSource(o: ReverseOptions): Promise<ReverseResult>
     for (const got of scanTree(o.target.root, emptyScanReport())) {
       o.signal?.throwIfAborted();
       const want = await cur.at(got.path);
-      if (!changed(want, got)) continue;
+      if (!changed(want, got) || (got.type !== 'hardlink' && await alreadyOnHost(hostPath(want, got), got))) continue;
       if (got.type === 'file') {
         const dest = hostPath(want, got), tmp = tmpOf(dest);
         await copyFile(joinRel(troot, got.path), tmp);
@@ -123,13 +132,13 @@ export async function reverseToSource(o: ReverseOptions): Promise<ReverseResult>
     const names: Buffer[] = [];
     for (const got of await volumeManifest(o.target.helper, o.signal, false)) {
       const want = await cur.at(got.path);
-      if (!changed(want, got)) continue;
+      if (!changed(want, got) || (got.type !== 'hardlink' && await alreadyOnHost(hostPath(want, got), got))) continue;
       if (got.type === 'file' || got.type === 'hardlink') { wanted.set(got.path.toString('latin1'), want); names.push(got.path); } else await other(want, got);
     }
     if (names.length) {
       const h = openHelper({
         h: o.target.helper, readOnly: true, what: 'stream changed files back',
-        cmd: ['tar', '-c', '--format=posix', '--numeric-owner', '--no-recursion', '--null', '-T', '-', '-C', HELPER_MOUNT],
+        cmd: ['tar', '-c', '--format=posix', '--numeric-owner', '--no-recursion', '-C', HELPER_MOUNT, '--null', '-T', '-'],
         input: [Buffer.concat(names.flatMap((n) => [n, Buffer.alloc(1)]))],
         ...(o.signal ? { signal: o.signal } : {}),
       });

@@ -1,0 +1,254 @@
+/**
+ * The files engine on real files and a real Docker engine: Vedfolnir's `storage/` (generated images,
+ * NFD name, links, sparse file, Finder junk) into a bind mount, VeoGen's `uploads/` and `outputs/` into
+ * named volumes; a stand-in app container (uid 10001) reads and writes them at the mapped container
+ * paths; a damaged target is named path by path; a SIGKILL mid-copy resumes to a verified end;
+ * rollback --with-data brings back what the app wrote after the cutover; a too-small volume is refused.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execa } from 'execa';
+import { GenericContainer, Wait, type StartedTestContainer } from 'testcontainers';
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { chmod, lstat, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { testImages } from '../support/images.ts';
+import { testLabels } from '../support/labels.ts';
+import { generateTree } from '../../fixtures/files/tree.ts';
+import { filesEngine } from '../../lib/engines/files/index.ts';
+import type { FilesOptions } from '../../lib/engines/files/options.ts';
+import type { EngineParams, StoreTarget } from '../../lib/core/engine.ts';
+import { silentLogger } from '../../lib/core/logger.ts';
+import { noProgress } from '../../lib/core/progress.ts';
+import { isFerryError } from '../../lib/core/errors.ts';
+
+const APP_USER = '10001:10001';
+const labelArgs = () => Object.entries(testLabels()).flatMap(([k, v]) => ['--label', `${k}=${v}`]);
+let work: string;
+const volumes: string[] = [];
+
+async function createVolume(name: string, opts: string[] = []): Promise<string> {
+  const full = `ferry-files-${process.pid}-${name}`;
+  await execa('docker', ['volume', 'create', ...labelArgs(), ...opts, full]);
+  volumes.push(full);
+  return full;
+}
+
+function params(id: string, source: string, target: Omit<StoreTarget, 'service'>, options: Record<string, unknown> = {}): EngineParams<FilesOptions> {
+  return {
+    store: { id, engine: 'files', source, target: { service: 'app', ...target }, options: filesEngine.parseOptions({ owner: APP_USER, helperImage: testImages().redis, ...options }, id) },
+    targetUrl: undefined, artifactDir: join(work, 'state', 'artifacts', id), stateDir: join(work, 'state', 'stores', id),
+    signal: new AbortController().signal, log: silentLogger, progress: noProgress, redactor: { add() {}, redact: (s: string) => s },
+  };
+}
+
+/** The stand-in for the app: runs as the design's non-root user with the stack's mounts. */
+async function startApp(mounts: Array<{ source: string; target: string }>): Promise<StartedTestContainer> {
+  return new GenericContainer(testImages().redis)
+    .withLabels(testLabels())
+    .withUser(APP_USER)
+    .withBindMounts(mounts.map((m) => ({ ...m, mode: 'rw' as const })))
+    .withCommand(['sleep', 'infinity'])
+    .withWaitStrategy(Wait.forSuccessfulCommand('true')) // the image's health check pings a redis it does not run here
+    .start();
+}
+
+async function inApp(app: StartedTestContainer, script: string): Promise<string> {
+  const r = await app.exec(['sh', '-c', script]);
+  if (r.exitCode !== 0) throw new Error(`app stand-in: ${script}: exit ${r.exitCode}: ${r.output}`);
+  return r.output;
+}
+
+const sha256 = async (p: string) => createHash('sha256').update(await readFile(p)).digest('hex');
+
+beforeAll(async () => {
+  work = await mkdtemp(join(tmpdir(), 'ferry-files-e2e-'));
+  await chmod(work, 0o755);
+});
+afterAll(async () => {
+  if (volumes.length) await execa('docker', ['volume', 'rm', '-f', ...volumes]).catch(() => undefined);
+  await rm(work, { recursive: true, force: true });
+});
+
+describe('Vedfolnir storage/ into a bind mount', { timeout: 300_000 }, () => {
+  let src: string, stack: string, app: StartedTestContainer;
+  beforeAll(async () => {
+    src = join(work, 'vedfolnir', 'storage');
+    stack = join(work, 'stack', 'storage');
+    await mkdir(src, { recursive: true });
+    await mkdir(stack, { recursive: true });
+    const g = await generateTree(src, 0.3, { largeBytes: 2 << 20 });
+    expect(g.files).toBeGreaterThan(300);
+  });
+  afterAll(async () => { await app?.stop({ remove: true }); });
+
+  it('exports, copies and verifies; the app reads its images at /app/storage as uid 10001', async () => {
+    const p = params('storage', join(src, 'storage'), { hostPath: stack, containerPath: '/app/storage' });
+    const facts = await filesEngine.facts(p);
+    const findings = filesEngine.assess(facts, p.store);
+    expect(findings.filter((f) => f.severity === 'blocker')).toEqual([]);
+    expect(findings.map((f) => f.check)).toEqual(expect.arrayContaining(['files-nfd-name', 'files-not-data']));
+    const ex = await filesEngine.export(p);
+    expect(ex.data).toMatchObject({ excluded: 2, nfdNames: 1, hardlinks: 1, symlinks: 1 });
+    expect(await filesEngine.exported!(p)).toBe(true);
+    const im = await filesEngine.import(p);
+    expect(im.data).toMatchObject({ skipped: 0, removed: 0 });
+    const v = await filesEngine.verify(p);
+    expect(v.entries.flatMap((e) => e.findings ?? [])).toEqual([]);
+    expect(v.entries.map((e) => e.subject)).toEqual(['dir exports/', 'dir images/']);
+    expect(v.ok).toBe(true);
+    app = await startApp([{ source: stack, target: '/app/storage' }]);
+    const out = await inApp(app, 'id -u; sha256sum /app/storage/images/2021/01/0000000.jpg; cat /app/storage/images/latest.jpg | sha256sum; ls /app/storage/images | grep -c menu; echo hi > /app/storage/images/written-by-app.txt');
+    const want = await sha256(join(src, 'storage/images/2021/01/0000000.jpg'));
+    expect(out.split('\n')[0]).toBe('10001');
+    expect(out.match(new RegExp(want, 'g'))?.length).toBe(2);
+  });
+
+  it('rollback --with-data brings back what the app wrote after the cutover; the original tree is otherwise untouched', async () => {
+    const p = params('storage', join(src, 'storage'), { hostPath: stack, containerPath: '/app/storage' });
+    await inApp(app, 'echo changed >> /app/storage/images/2022/02/0000005.jpg; rm /app/storage/images/2023/02/0000006.jpg; mkdir -p /app/storage/images/new && echo fresh > /app/storage/images/new/upload.jpg');
+    const before = await sha256(join(src, 'storage/images/2021/01/0000000.jpg'));
+    const r = await filesEngine.reverse!(p);
+    expect(r.data).toMatchObject({ created: 3, changed: 1, deletedCount: 1, deleted: ['images/2023/02/0000006.jpg'], deletionsApplied: false });
+    expect(await readFile(join(src, 'storage/images/written-by-app.txt'), 'utf8')).toBe('hi\n');
+    expect(await readFile(join(src, 'storage/images/new/upload.jpg'), 'utf8')).toBe('fresh\n');
+    expect((await readFile(join(src, 'storage/images/2022/02/0000005.jpg'), 'utf8')).endsWith('changed\n')).toBe(true);
+    expect((await lstat(join(src, 'storage/images/2023/02/0000006.jpg'))).isFile()).toBe(true); // deletions listed, not applied
+    expect(await sha256(join(src, 'storage/images/2021/01/0000000.jpg'))).toBe(before);
+    const again = await filesEngine.reverse!(p);
+    expect(again.data).toMatchObject({ created: 0, changed: 0 });
+  });
+});
+
+describe('VeoGen uploads/ and outputs/ into named volumes', { timeout: 300_000 }, () => {
+  let uploads: string, outputs: string, app: StartedTestContainer;
+  const srcU = () => join(work, 'veogen', 'uploads'), srcO = () => join(work, 'veogen', 'outputs');
+  const pU = () => params('uploads', srcU(), { volume: uploads, containerPath: '/app/uploads' });
+  const pO = () => params('outputs', srcO(), { volume: outputs, containerPath: '/app/outputs' });
+  beforeAll(async () => {
+    uploads = await createVolume('uploads');
+    outputs = await createVolume('outputs');
+    await mkdir(srcU(), { recursive: true });
+    await mkdir(srcO(), { recursive: true });
+    await generateTree(srcU(), 0.2, { largeBytes: 1 << 20 });
+    await generateTree(srcO(), 0.05, { largeBytes: 4 << 20, specials: false });
+  });
+  afterAll(async () => { await app?.stop({ remove: true }); });
+
+  it('copies both trees through the helper and verifies them hashed inside the volume; the app reads them', async () => {
+    for (const p of [pU(), pO()]) {
+      await filesEngine.export(p);
+      await filesEngine.import(p);
+      const v = await filesEngine.verify(p);
+      expect(v.entries.flatMap((e) => e.findings ?? [])).toEqual([]);
+      expect(v.ok).toBe(true);
+      expect((await filesEngine.import(p)).data).toMatchObject({ bytes: 0 }); // a re-run sends no file
+    }
+    app = await startApp([{ source: uploads, target: '/app/uploads' }, { source: outputs, target: '/app/outputs' }]);
+    const out = await inApp(app, 'sha256sum /app/uploads/storage/images/2021/01/0000000.jpg /app/outputs/storage/exports/archive-0.bin; stat -c "%u:%g %a %b" /app/uploads/storage/exports/sparse.img; readlink /app/uploads/storage/images/latest.jpg');
+    expect(out).toContain(await sha256(join(srcU(), 'storage/images/2021/01/0000000.jpg')));
+    expect(out).toContain(await sha256(join(srcO(), 'storage/exports/archive-0.bin')));
+    const [owner, mode, blocks] = out.split('\n')[2]!.split(' ');
+    expect([owner, mode]).toEqual(['10001:10001', '644']);
+    expect(Number(blocks) * 512).toBeLessThan(1 << 20); // 32 MiB, sparse
+    expect(out.split('\n')[3]).toBe('2021/01/0000000.jpg');
+  });
+
+  it('a damaged volume is named path by path, and the next pass repairs it', async () => {
+    await inApp(app, 'echo garbage > /app/uploads/storage/images/2021/05/0000016.jpg; rm /app/uploads/storage/images/2022/02/0000005.jpg; chmod 600 /app/uploads/storage/images/2023/02/0000006.jpg; echo stray > /app/uploads/stray.txt');
+    const v = await filesEngine.verify(pU());
+    expect(v.ok).toBe(false);
+    const findings = v.entries.flatMap((e) => e.findings ?? []);
+    expect(findings).toEqual(expect.arrayContaining([
+      expect.stringMatching(/^storage\/images\/2021\/05\/0000016\.jpg: size \d+ ≠ 8$/),
+      'storage/images/2022/02/0000005.jpg: missing on the target (file)',
+      'storage/images/2023/02/0000006.jpg: mode 644 ≠ 600',
+      'stray.txt: on the target only (not on the source)',
+    ]));
+    expect(findings.every((f) => /^(storage\/images\/(2021\/05\/0000016|2022\/02\/0000005|2023\/02\/0000006)\.jpg|stray\.txt): /.test(f))).toBe(true);
+    const r = await filesEngine.import(pU());
+    expect(r.data).toMatchObject({ removed: 1 });
+    expect((await filesEngine.verify(pU())).ok).toBe(true);
+  });
+
+  it('rollback --with-data: new and changed files back to the host, the deletion listed (applied when asked)', async () => {
+    await inApp(app, 'mkdir -p /app/outputs/renders && echo video > /app/outputs/renders/clip.mp4 && echo more >> /app/outputs/storage/exports/archive-0.bin && rm /app/outputs/storage/images/2021/01/0000000.jpg');
+    const listed = await filesEngine.reverse!(pO());
+    expect(listed.data).toMatchObject({ created: 2, changed: 1, deletedCount: 1, deleted: ['storage/images/2021/01/0000000.jpg'], deletionsApplied: false });
+    expect(await readFile(join(srcO(), 'renders/clip.mp4'), 'utf8')).toBe('video\n');
+    expect((await readFile(join(srcO(), 'storage/exports/archive-0.bin'))).subarray(-5).toString()).toBe('more\n');
+    expect((await lstat(join(srcO(), 'storage/images/2021/01/0000000.jpg'))).isFile()).toBe(true);
+    const applied = await filesEngine.reverse!(params('outputs', srcO(), { volume: outputs }, { applyDeletions: true }));
+    expect(applied.data).toMatchObject({ created: 0, changed: 0, deletionsApplied: true });
+    await expect(lstat(join(srcO(), 'storage/images/2021/01/0000000.jpg'))).rejects.toThrow(/ENOENT/);
+  });
+
+  it('a volume too small is refused before a byte moves', async () => {
+    const tiny = await createVolume('tiny', ['--driver', 'local', '--opt', 'type=tmpfs', '--opt', 'device=tmpfs', '--opt', 'o=size=1m']);
+    const p = params('uploads-tiny', srcU(), { volume: tiny });
+    await filesEngine.export(p);
+    const err = await filesEngine.import(p).catch((e: unknown) => e);
+    expect(isFerryError(err) && err.code).toBe('E_FILES_NO_SPACE');
+    expect((err as Error).message).toMatch(new RegExp(`^volume ${tiny} has 1\\.0 MiB free, the copy needs \\d+\\.\\d MiB more$`));
+    const { stdout } = await execa('docker', ['run', '--rm', '-v', `${tiny}:/dst`, testImages().redis, 'sh', '-c', 'ls -A /dst | wc -l']);
+    expect(stdout.trim()).toBe('0');
+  });
+});
+
+describe('SIGKILL mid-copy, then the same command again', { timeout: 300_000 }, () => {
+  const node = fileURLToPath(new URL('../../node_modules/.bin/node', import.meta.url));
+  const engine = fileURLToPath(new URL('../../lib/engines/files/index.ts', import.meta.url));
+  let src: string;
+  beforeAll(async () => {
+    src = join(work, 'kill-src');
+    await mkdir(src);
+    await generateTree(src, 1, { largeBytes: 4 << 20 });
+  });
+
+  /** Import in a child process; resolves with its output lines, or kills it once `killAtBytes` are copied. */
+  function importChild(p: EngineParams<FilesOptions>, killAtBytes?: number): Promise<{ killed: boolean; result?: Record<string, unknown> }> {
+    const code = `import { filesEngine } from ${JSON.stringify(engine)};
+      const store = ${JSON.stringify({ ...p.store })};
+      const r = await filesEngine.import({ store, targetUrl: undefined, artifactDir: ${JSON.stringify(p.artifactDir)}, stateDir: ${JSON.stringify(p.stateDir)},
+        signal: new AbortController().signal, log: { debug() {}, info() {}, warn() {}, error() {}, child() { return this; } },
+        progress: { update(u) { console.log(JSON.stringify({ bytes: u.done })); } }, redactor: { add() {}, redact: (s) => s } });
+      console.log(JSON.stringify({ result: r.data }));`;
+    return new Promise((resolve, reject) => {
+      const child = spawn(node, ['--input-type=module', '-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
+      let killed = false, result: Record<string, unknown> | undefined, buf = '';
+      child.stdout.on('data', (d: Buffer) => {
+        buf += d.toString();
+        let i;
+        while ((i = buf.indexOf('\n')) >= 0) {
+          const line = JSON.parse(buf.slice(0, i)) as { bytes?: number; result?: Record<string, unknown> };
+          buf = buf.slice(i + 1);
+          if (line.result) result = line.result;
+          if (killAtBytes !== undefined && !killed && (line.bytes ?? 0) >= killAtBytes) { killed = true; child.kill('SIGKILL'); }
+        }
+      });
+      child.on('error', reject);
+      child.on('close', (code) => (killed || code === 0 ? resolve({ killed, ...(result ? { result } : {}) }) : reject(new Error(`import child exited ${code}`))));
+    });
+  }
+
+  it.each(['bind', 'volume'] as const)('%s: a killed copy resumes, sends less than the whole tree, and verifies', async (kind) => {
+    const target = kind === 'bind' ? { hostPath: join(work, 'kill-dst') } : { volume: await createVolume('kill') };
+    const p = params(`kill-${kind}`, src, target);
+    const ex = await filesEngine.export(p);
+    const total = ex.data.bytes as number;
+    const first = await importChild(p, Math.floor(total * 0.3));
+    expect(first.killed).toBe(true);
+    if (kind === 'bind') expect((await readdir(join(work, 'kill-dst'))).length).toBeGreaterThan(0);
+    const second = await importChild(p);
+    expect(second.result).toBeDefined();
+    expect(second.result!.bytes as number).toBeLessThan(total);
+    expect(second.result!.bytes as number).toBeGreaterThan(0);
+    const v = await filesEngine.verify(p);
+    expect(v.entries.flatMap((e) => e.findings ?? [])).toEqual([]);
+    expect(v.ok).toBe(true);
+    if (kind === 'bind') await expect(lstat(join(work, 'kill-dst', '.ferry-staging'))).rejects.toThrow(/ENOENT/);
+    await writeFile(join(work, `kill-${kind}.done`), '');
+  });
+});
