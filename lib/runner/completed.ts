@@ -4,10 +4,17 @@
  * has moved on since the cutover) and says when it completed. `restartFrom` is the way to redo.
  */
 import type { Journal, JournalEntry } from '../journal/types.ts';
-import type { Playbook, RunEvent, RunResult, StepResult } from './types.ts';
+import type { RunEvent, RunResult, StepResult } from './types.ts';
+
+/** What of a playbook this needs: its id, its steps' ids and titles, and whether it only reads. */
+interface PlaybookShape {
+  readonly id: string;
+  readonly steps: readonly { readonly id: string; readonly title: string }[];
+  readonly readOnly?: boolean;
+}
 
 /** The completion time when `playbook` completed and nothing was recorded or forgotten since. */
-export async function completedAt(playbook: Playbook<unknown, unknown>, journal: Journal, entries: readonly JournalEntry[]): Promise<string | undefined> {
+export async function completedAt(playbook: PlaybookShape, journal: Journal, entries: readonly JournalEntry[]): Promise<string | undefined> {
   if (playbook.readOnly) return undefined;
   const at = await journal.completedAt();
   if (at === undefined) return undefined;
@@ -17,7 +24,7 @@ export async function completedAt(playbook: Playbook<unknown, unknown>, journal:
 }
 
 /** Mark the journal completed when every step of an ok run is done or skipped. */
-export async function markIfCompleted(playbook: Playbook<unknown, unknown>, journal: Journal, results: readonly StepResult[]): Promise<void> {
+export async function markIfCompleted(playbook: PlaybookShape, journal: Journal, results: readonly StepResult[]): Promise<void> {
   if (playbook.readOnly) return;
   if (results.length === playbook.steps.length && results.every((r) => r.status === 'done' || r.status === 'skipped')) {
     await journal.markCompleted(new Date().toISOString());
@@ -25,7 +32,7 @@ export async function markIfCompleted(playbook: Playbook<unknown, unknown>, jour
 }
 
 /** The result of a completed playbook's re-run (or dry run): every step skipped, nothing called. */
-export function completedRun(playbook: Playbook<unknown, unknown>, at: string, o: { dryRun: boolean; emit: (e: RunEvent) => void; durationMs: () => number }): RunResult {
+export function completedRun(playbook: PlaybookShape, at: string, o: { dryRun: boolean; emit: (e: RunEvent) => void; durationMs: () => number }): RunResult {
   const first = playbook.steps[0]?.id ?? '<step>';
   o.emit({
     type: 'log', level: 'info',

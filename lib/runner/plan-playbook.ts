@@ -10,7 +10,7 @@ import { artifactMismatch } from '../util/sha256.ts';
 import { completedAt, completedRun } from './completed.ts';
 import { assertSourceUnchanged } from './run-step.ts';
 import { stepParams } from './step-params.ts';
-import type { Playbook, RunEvent, RunOptions, RunResult, StepResult } from './types.ts';
+import type { RunEvent, RunOptions, RunResult, StepResult } from './types.ts';
 
 export async function planPlaybook<Cfg, Ctx>(opts: RunOptions<Cfg, Ctx>, journal: Journal, emit: (e: RunEvent) => void, now: () => number, t0: number): Promise<RunResult> {
   const { playbook, redactor } = opts;
@@ -18,8 +18,8 @@ export async function planPlaybook<Cfg, Ctx>(opts: RunOptions<Cfg, Ctx>, journal
   const entries = await journal.list();
   assertJournalMatches(playbook, entries, opts.journal ? 'given' : `in ${opts.stateDir}`);
   if (opts.restartFrom === undefined) {
-    const at = await completedAt(playbook as Playbook<unknown, unknown>, journal, entries);
-    if (at !== undefined) return completedRun(playbook as Playbook<unknown, unknown>, at, { dryRun: true, emit, durationMs: () => now() - t0 });
+    const at = await completedAt(playbook, journal, entries);
+    if (at !== undefined) return completedRun(playbook, at, { dryRun: true, emit, durationMs: () => now() - t0 });
   }
   const restartAt = opts.restartFrom === undefined ? -1 : playbook.steps.findIndex((s) => s.id === opts.restartFrom);
   const forgotten = new Set(restartAt < 0 ? [] : playbook.steps.slice(restartAt).map((s) => s.id));

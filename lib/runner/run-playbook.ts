@@ -14,7 +14,7 @@ import { planPlaybook } from './plan-playbook.ts';
 import { undoCompleted } from './undo-completed.ts';
 import { runStep } from './run-step.ts';
 import { safeEmitter } from './step-params.ts';
-import type { Playbook, RunEvent, RunOptions, RunResult, StepResult } from './types.ts';
+import type { RunEvent, RunOptions, RunResult, StepResult } from './types.ts';
 
 export async function runPlaybook<Cfg, Ctx>(opts: RunOptions<Cfg, Ctx>): Promise<RunResult> {
   const now = opts.now ?? (() => performance.now());
@@ -62,8 +62,8 @@ async function execute<Cfg, Ctx>(opts: RunOptions<Cfg, Ctx>, journal: Journal, e
   assertJournalMatches(playbook, entries, describe(opts));
   if (opts.restartFrom !== undefined) entries = await restart(playbook.steps, opts.restartFrom, journal, entries);
   else {
-    const at = await completedAt(playbook as Playbook<unknown, unknown>, journal, entries);
-    if (at !== undefined) return completedRun(playbook as Playbook<unknown, unknown>, at, { dryRun: false, emit, durationMs: () => now() - t0 });
+    const at = await completedAt(playbook, journal, entries);
+    if (at !== undefined) return completedRun(playbook, at, { dryRun: false, emit, durationMs: () => now() - t0 });
   }
   const recorded = new Map(entries.map((e) => [e.id, e]));
   const outputs = new Map<string, StepOutputs>(opts.inputs ?? []);
@@ -90,7 +90,7 @@ async function execute<Cfg, Ctx>(opts: RunOptions<Cfg, Ctx>, journal: Journal, e
   if (stopped !== undefined && opts.undoOnFailure) await undoCompleted(scope, completed, results);
   const failed = results.some((r) => r.status === 'failed');
   const status = signal.aborted && failed ? 'cancelled' : failed ? 'failed' : signal.aborted && stopped ? 'cancelled' : 'ok';
-  if (status === 'ok') await markIfCompleted(playbook as Playbook<unknown, unknown>, journal, results);
+  if (status === 'ok') await markIfCompleted(playbook, journal, results);
   return {
     playbook: playbook.id,
     status,
