@@ -21,6 +21,7 @@ import { seedVedfolnirMysql } from '../../fixtures/mysql/seed.ts';
 import { exportMysql, importMysql, verifyMysql, type Manifest, type MysqlTarget } from '../../lib/engines/mysql/index.ts';
 import { abortMysqlFollow, catchUpMysql, followMysql, mysqlFollowStatus, promoteMysql, type MysqlFollowOptions } from '../../lib/engines/mysql/follow.ts';
 import { accountFor, SECRET_FILE } from '../../lib/engines/mysql/replication-account.ts';
+import { verifyMysqlPinned } from '../../lib/engines/mysql/replication-pin.ts';
 import { Redactor } from '../../lib/util/redact.ts';
 import { isFerryError } from '../../lib/core/errors.ts';
 
@@ -169,6 +170,23 @@ describe('mysql follow: replicate, catch up, promote', { timeout: 900_000 }, () 
     console.log(`while writing: ${mid.detail}`);
     expect(mid.following).toBe(true);
 
+    // Verify while the app still writes: pinned at one binlog position on both sides, then following goes on.
+    const pinned = await verifyMysqlPinned({ source: src.ep, target: dst.ep, dir: join(work, 'export'), reachTimeoutMs: 30_000 });
+    console.log(`pinned verify at ${pinned.pinnedAt.file}:${pinned.pinnedAt.position}: ${pinned.chunks} chunks, ${pinned.rows} rows, applier held ${pinned.heldMs} ms, ${pinned.seconds.toFixed(2)} s`);
+    expect(pinned.findings).toEqual([]);
+    expect(pinned.ok).toBe(true);
+    expect((await mysqlFollowStatus(opts)).following).toBe(true);
+
+    // Lag that never closes (the applier held): over the budget catch-up fails, changes nothing, loses nothing.
+    const d0 = await connect(dst.ep);
+    await d0.query('STOP SLAVE SQL_THREAD');
+    await new Promise((r) => setTimeout(r, 300));
+    const over = await catchUpMysql(opts, 500).catch((e: unknown) => e);
+    expect(isFerryError(over) && over.code).toBe('E_FOLLOW_BUDGET');
+    expect((over as Error).message).toMatch(/within 500ms: executed .* bytes behind/);
+    await d0.query('START SLAVE SQL_THREAD');
+    await d0.end();
+
     const t0 = performance.now();
     await admin.query('SET GLOBAL read_only = ON'); // the freeze, as lib/freeze does it (MariaDB: no super_read_only)
     const frozenAt = performance.now();
@@ -221,6 +239,14 @@ describe('mysql follow: replicate, catch up, promote', { timeout: 900_000 }, () 
 
     const live: MysqlFollowOptions = { ...opts, storeId: 'spare', target: spare.ep, stateDir: join(work, 'spare') };
     expect((await followMysql(live)).following).toBe(true);
+    // A row changed on the target behind replication's back: the pinned verify names its chunk.
+    const sp0 = await connect(spare.ep);
+    await sp0.query("UPDATE audit_log SET amount = -1 WHERE action NOT LIKE 'follow-%' ORDER BY id LIMIT 1");
+    await sp0.end();
+    const pinned = await verifyMysqlPinned({ source: src.ep, target: spare.ep, dir: join(work, 'export'), reachTimeoutMs: 30_000 });
+    expect(pinned.ok).toBe(false);
+    expect(pinned.findings).toHaveLength(1);
+    expect(pinned.findings[0]).toMatch(/^vedfolnir\.audit_log: .*\(values differ\)$/);
     const admin = await connect(src.ep);
     const stop = { now: false };
     const running = writer(src.ep, admin, stop, 3_000);

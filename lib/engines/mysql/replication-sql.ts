@@ -107,3 +107,13 @@ export function createAccountStatements(user: string, host: string, password: st
 export function dropAccountStatement(user: string, host: string): string {
   return `DROP USER IF EXISTS ${lit(user, SAFE_WORD, 'user')}@${lit(host, /^[A-Za-z0-9.%_-]+$/, 'account host')}`;
 }
+
+/** Hold the target's applier (the IO thread keeps receiving): the first half of pinning a point. */
+export const stopApplierStatement = (d: ReplicaDialect): string => (modern(d) ? 'STOP REPLICA SQL_THREAD' : 'STOP SLAVE SQL_THREAD');
+
+/** Apply up to exactly `file:position` of the source's binlog, then stop there. */
+export function applyUntilStatement(d: ReplicaDialect, file: string, position: number): string {
+  const f = lit(file, SAFE_WORD, 'binlog file');
+  const p = posInt(position, 'position');
+  return modern(d) ? `START REPLICA SQL_THREAD UNTIL SOURCE_LOG_FILE=${f}, SOURCE_LOG_POS=${p}` : `START SLAVE SQL_THREAD UNTIL MASTER_LOG_FILE=${f}, MASTER_LOG_POS=${p}`;
+}

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   changeSourceStatement, createAccountStatements, dropAccountStatement, replicaDialect, replicaStatusStatement, replicationFilterStatement,
-  resetReplicaStatement, startReplicaStatement, stopReplicaStatement,
+  resetReplicaStatement, startReplicaStatement, stopReplicaStatement, stopApplierStatement, applyUntilStatement,
 } from '../../../../lib/engines/mysql/replication-sql.ts';
 
 const input = { host: 'host.docker.internal', port: 3306, user: 'ferry_repl_0a1b2c3d', password: 'Zx9_secret-Pw.Aa1', file: 'binlog.000042', position: 157 };
@@ -70,5 +70,14 @@ describe('the replication account', () => {
       "GRANT REPLICATION SLAVE ON *.* TO 'ferry_repl_0a1b2c3d'@'%'",
     ]);
     expect(dropAccountStatement('ferry_repl_0a1b2c3d', '%')).toBe("DROP USER IF EXISTS 'ferry_repl_0a1b2c3d'@'%'");
+  });
+});
+
+describe('pinning the applier', () => {
+  it('holds the SQL thread and applies up to exactly the pin, per dialect', () => {
+    expect(stopApplierStatement('mysql')).toBe('STOP REPLICA SQL_THREAD');
+    expect(stopApplierStatement('mariadb')).toBe('STOP SLAVE SQL_THREAD');
+    expect(applyUntilStatement('mysql', 'binlog.000003', 4711)).toBe("START REPLICA SQL_THREAD UNTIL SOURCE_LOG_FILE='binlog.000003', SOURCE_LOG_POS=4711");
+    expect(applyUntilStatement('mariadb', 'mysql-bin.000003', 4711)).toBe("START SLAVE SQL_THREAD UNTIL MASTER_LOG_FILE='mysql-bin.000003', MASTER_LOG_POS=4711");
   });
 });
