@@ -18,6 +18,7 @@ import type { FerryContext } from './context.ts';
 import { DEFAULT_BIND_KEYS, composeOverride, isCanonicalKey, isCanonicalValue, transformEnv } from '../env/index.ts';
 import type { PathMapping, TransformOptions, TransformResult } from '../env/index.ts';
 import { readEnvBackup, recordCreated, restoreEnvFromBackup, sha256, writeEnvBackup } from './env-backup.ts';
+import { shadowedKeys } from './env-shadowed.ts';
 import {
   SECRET_FILE_SUFFIX, assertNoSecretConflict, ensureIgnored, missingIgnoreEntries, missingSecretPaths, secretFileFindings, secretFileOf,
   secretOwnerFor, writeSecretFiles,
@@ -50,7 +51,7 @@ const optionsOf = (p: P): TransformOptions => ({
   bindKeys: [...DEFAULT_BIND_KEYS, ...p.config.app.bindKeys], pathMappings: pathMappingsOf(p),
 });
 
-interface State { envPath: string; original: Buffer; result: TransformResult; override: string }
+interface State { envPath: string; original: Buffer; result: TransformResult; override: string; shadowed: string[] }
 
 /** Read and transform the original, and register every secret before anything logs. Writes nothing. */
 async function load(p: P): Promise<State> {
@@ -72,7 +73,12 @@ async function load(p: P): Promise<State> {
     file: basename(envPath), services: appServicesOf(p), environment: result.environment, extraHosts: result.extraHosts,
     secrets: Object.keys(result.secrets), secretFile: (n) => `./secrets/${n}${SECRET_FILE_SUFFIX}`,
   });
-  return { envPath, original, result, override };
+  // The stack's own files (not the generated override) may set app variables compose prefers to app.env's.
+  const stackFiles = ['docker-compose.yml', ...p.config.target.files.filter((f) => f !== ENV_OVERRIDE_FILE)];
+  const carried = new Set([...result.env.split('\n').map((l) => l.slice(0, l.indexOf('='))), ...Object.keys(result.environment)]);
+  const shadowed = (await shadowedKeys(p.ctx.composeDir, stackFiles, appServicesOf(p))).filter((s) => carried.has(s.key) || carried.has(`${s.key}_FILE`))
+    .map((s) => `${s.key} is also set by ${s.file}'s environment: for ${s.service}; compose prefers that to ${CONTAINER_ENV_FILE}, so the app sees the stack's value`);
+  return { envPath, original, result, override, shadowed };
 }
 
 const owner = (p: P) => secretOwnerFor(p.config.app.containerUser);
@@ -93,6 +99,7 @@ async function findings(p: P, s: State): Promise<string[]> {
 const reportLines = (s: State) => [
   ...s.result.changes.map((c) => `${s.envPath}:${c.line} ${c.key} [${c.kind}] ${c.what}`),
   ...s.result.warnings.map((w) => `warning: ${w}`),
+  ...s.shadowed.map((w) => `warning: ${w}`),
 ];
 
 export default defineStep<Config, FerryContext>({
@@ -163,7 +170,7 @@ export default defineStep<Config, FerryContext>({
       data: {
         envPath, containerEnv: containerEnvPath(dir), override: envOverridePath(dir), created: backup.manifest.created,
         secrets: secretNames, extraHosts: result.extraHosts, changes: kinds,
-        report: result.changes.map((c) => ({ line: c.line, key: c.key, kind: c.kind, what: c.what })), warnings: result.warnings,
+        report: result.changes.map((c) => ({ line: c.line, key: c.key, kind: c.kind, what: c.what })), warnings: [...result.warnings, ...s.shadowed],
       },
     };
   },

@@ -244,6 +244,15 @@ describe('env-transform', () => {
     expect(await snapshot(root)).toEqual(before);
   });
 
+  it("reports app variables the stack's own environment: shadows (compose prefers it to app.env)", async () => {
+    await writeFile(join(appDir, 'docker-compose.yml'), 'x-env: &env\n  OLLAMA_URL: ${OLLAMA_URL:-http://host.docker.internal:11434}\nservices:\n  vedfolnir:\n    environment:\n      <<: *env\n      RQ_INTEGRATED_WORKERS: "true"\n      FLASK_SECRET_KEY: x\n  redis:\n    environment: [LOG_LEVEL=debug]\n');
+    const plan = await step.plan(p);
+    expect(plan.details).toContain("warning: OLLAMA_URL is also set by docker-compose.yml's environment: for vedfolnir; compose prefers that to app.env, so the app sees the stack's value");
+    expect(plan.details).toContain('warning: FLASK_SECRET_KEY is also set by docker-compose.yml');
+    expect(plan.details).not.toContain('warning: RQ_INTEGRATED_WORKERS'); // not in the .env: nothing shadowed
+    expect(plan.details).not.toContain('warning: LOG_LEVEL'); // another service
+  });
+
   it('moves the configured extra secret keys and maps the configured host paths', async () => {
     await writeFile(join(appDir, '.env'), `${(await fixture('vedfolnir-macos', 'input.env')).toString()}SENTRY_DSN=https://abcd1234@sentry.example/1\nEXPORTS=/Volumes/data/exports/x\nUPLOADS=/Users/me/vedfolnir/storage/uploads\n`);
     const q = params({ secretKeys: ['SENTRY_*'], pathMappings: { '/Volumes/data/exports': '/app/exports' } });
