@@ -11,7 +11,7 @@
  */
 import { execFile, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { chown, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chown, cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -20,6 +20,14 @@ import { parse as parseYaml } from 'yaml';
 import { composeOverride, parseEnv, rebuildSecretUrls, resolveEnv, transformEnv } from '../../lib/env/index.ts';
 import type { TransformOptions, TransformResult } from '../../lib/env/index.ts';
 import { writeSecretFiles } from '../../lib/steps/env-secrets.ts';
+import envTransform, { ENV_OVERRIDE_FILE, containerEnvPath } from '../../lib/steps/env-transform.ts';
+import type { FerryContext } from '../../lib/steps/context.ts';
+import { configSchema } from '../../lib/config/schema.ts';
+import type { Config } from '../../lib/config/schema.ts';
+import { createLogger } from '../../lib/core/logger.ts';
+import { noProgress } from '../../lib/core/progress.ts';
+import type { StepParams } from '../../lib/core/step.ts';
+import { Redactor } from '../../lib/util/redact.ts';
 import { generateHostileEnvFile, prng } from '../unit/env/generate.ts';
 import { testImages } from '../support/images.ts';
 
@@ -178,4 +186,56 @@ describe.skipIf(clis.length === 0)('the container env from real compose equals p
       }
     });
   }
+});
+
+describe.skipIf(clis.length === 0)("the stack's app service after the env-transform step (compose/docker-compose.yml, stand-in image)", { timeout: 10 * 60_000 }, () => {
+  let root: string;
+  let composeDir: string;
+  const stackProject = `ferryenvstack${process.pid}`;
+  const input = readFileSync(join(GOLDEN, 'vedfolnir-macos/input.env'), 'utf8');
+
+  beforeAll(async () => {
+    root = await mkdtemp(join(tmpdir(), 'ferry-env-stack-'));
+    composeDir = join(root, 'compose');
+    await cp(join(ROOT, 'compose'), composeDir, { recursive: true });
+    await mkdir(join(root, 'app'));
+    await writeFile(join(root, 'app/.env'), input, { mode: 0o640 });
+  });
+  afterAll(async () => {
+    for (const cli of clis) await run(cli.cmd, [...cli.args, '-p', stackProject, 'down', '--remove-orphans'], { cwd: composeDir }).catch(() => undefined);
+    if (root) await rm(root, { recursive: true, force: true });
+  });
+
+  it('the step emits the files, and every compose CLI starts the app with exactly the env python-dotenv reads, rewritten, plus what the stack sets itself', async () => {
+    const config = { ...configSchema.parse({ source: {}, app: { envFile: '/Users/me/vedfolnir/.env' }, target: { composeDir, project: stackProject } }), stateDir: join(root, 'state') } as Config;
+    const ctx = { mode: 'migrate', redactor: new Redactor(), source: {}, target: {}, services: {}, artifactsDir: join(root, 'state/artifacts'), project: stackProject, composeDir, appDir: join(root, 'app') } as unknown as FerryContext;
+    const logs: string[] = [];
+    const p = { config, ctx, signal: new AbortController().signal, log: createLogger((r) => logs.push(r.message), ctx.redactor), progress: noProgress, previous: undefined, outputs: new Map(), stateDir: join(root, 'state/steps/env-transform') } as StepParams<Config, FerryContext>;
+    await envTransform.run(p);
+    expect(await envTransform.verify!(p)).toMatchObject({ ok: true });
+    expect(readFileSync(join(root, 'app/.env'), 'utf8')).toBe(input);
+    expect(logs.join('\n')).toContain("warning: OLLAMA_URL is also set by docker-compose.yml's environment: for vedfolnir");
+    const r = transformEnv(input, { file: '.env' });
+    // compose/docker-compose.yml's own environment: for vedfolnir (OLLAMA_URL from the operator's shell, here unset).
+    const expected = { ...r.containerEnv, RQ_INTEGRATED_WORKERS: 'true', OLLAMA_URL: 'http://host.docker.internal:11434' };
+    const { stdout: bare } = await run('docker', ['run', '--rm', '--user', '10001:10001', '--entrypoint', 'env', testImages().redis, '-0']);
+    const baseline = new Set(bare.split('\0').filter(Boolean).map((l) => l.slice(0, l.indexOf('='))));
+    for (const cli of clis) {
+      // As compose-cutover runs it: the canonical env through VEDFOLNIR_ENV_FILE, the generated override after the stack's files.
+      const { stdout } = await run(cli.cmd, [...cli.args, '-p', stackProject, '-f', 'docker-compose.yml', '-f', ENV_OVERRIDE_FILE, 'run', '--rm', '--no-deps', '-T', 'vedfolnir', 'env', '-0'], {
+        cwd: composeDir, env: { ...process.env, VEDFOLNIR_IMAGE: testImages().redis, VEDFOLNIR_ENV_FILE: containerEnvPath(composeDir) }, maxBuffer: 16 << 20,
+      });
+      const seen: Record<string, string> = {};
+      for (const entry of stdout.split('\0').filter(Boolean)) {
+        const key = entry.slice(0, entry.indexOf('='));
+        if ((baseline.has(key) || key === 'PWD') && !(key in expected)) continue;
+        if (key.endsWith('_FILE') && key.slice(0, -5) in r.secretFiles) continue;
+        seen[key] = entry.slice(entry.indexOf('=') + 1);
+      }
+      expect(seen, cli.name).toEqual(expected);
+      expect(seen.FLASK_SECRET_KEY).toBe("k9#Jf2!qL7xV0pZr3mW8sT1yB6nC4hD5"); // byte-identical: sessions survive
+      expect(seen.PLATFORM_ENCRYPTION_KEY).toBe('Zq3vN8pL2xR7tY1wK5mB9cF4hJ6sD0gA_e2Rk8Wq1Ts=');
+      expect(seen.CAPTION_PROMPT).toBe('Describe this image for a screen reader user.\nBe concise: one or two sentences.\nDo not start with "This image shows".');
+    }
+  });
 });
