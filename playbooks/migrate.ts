@@ -3,7 +3,7 @@
  * cutover → unfreeze → report. Resumable from any failure through the journal: re-run the same command.
  */
 import { runPlaybookCli } from './runtime/index.ts';
-import { prepareMigrate } from '../lib/playbooks/prepare.ts';
+import { prepareMigrate } from '../lib/index.ts';
 import { startDemo } from '../demo/index.ts';
 
 process.exitCode = await runPlaybookCli({

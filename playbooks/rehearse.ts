@@ -4,7 +4,7 @@
  * gives per-step timings and the expected downtime of the real run.
  */
 import { runPlaybookCli } from './runtime/index.ts';
-import { prepareRehearse } from '../lib/playbooks/prepare-rehearse.ts';
+import { prepareRehearse } from '../lib/index.ts';
 import { startDemo } from '../demo/index.ts';
 
 process.exitCode = await runPlaybookCli({

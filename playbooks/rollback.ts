@@ -4,7 +4,7 @@
  * host services. --with-data first copies back what was written in the containers after cutover.
  */
 import { runPlaybookCli } from './runtime/index.ts';
-import { prepareRollback } from '../lib/playbooks/prepare-rollback.ts';
+import { prepareRollback } from '../lib/index.ts';
 import { startDemo } from '../demo/index.ts';
 
 process.exitCode = await runPlaybookCli({

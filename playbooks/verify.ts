@@ -1,6 +1,6 @@
 /** ferry verify: compare the stack with the source at any time; exit 0 when everything matches, 1 otherwise. */
 import { runPlaybookCli } from './runtime/index.ts';
-import { prepareVerify } from '../lib/playbooks/prepare.ts';
+import { prepareVerify } from '../lib/index.ts';
 import { startDemo } from '../demo/index.ts';
 
 process.exitCode = await runPlaybookCli({

@@ -1,7 +1,7 @@
 /** The flags every playbook takes (node:util parseArgs), its own extra ones, and the --help text. */
 import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
-import { FerryError } from '../../lib/core/errors.ts';
+import { FerryError } from '../../lib/index.ts';
 
 export interface CliOptionDef {
   readonly type: 'string' | 'boolean';

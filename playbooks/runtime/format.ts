@@ -1,7 +1,5 @@
 /** Words and numbers for humans: progress lines, durations, plans, errors. */
-import type { ProgressTick } from '../../lib/core/progress.ts';
-import type { PlanEntry } from '../../lib/core/step.ts';
-import type { FerryErrorJson } from '../../lib/runner/index.ts';
+import type { FerryErrorJson, PlanEntry, ProgressTick } from '../../lib/index.ts';
 
 const n = (v: number) => Math.round(v).toLocaleString('en-US');
 

@@ -5,10 +5,7 @@
  * code; never throws.
  */
 import { resolve } from 'node:path';
-import { FerryError, toFerryError } from '../../lib/core/errors.ts';
-import { configSecrets, deepFreeze, findConfig, loadConfig, type Config } from '../../lib/config/index.ts';
-import { runPlaybook, type Playbook, type RunResult } from '../../lib/runner/index.ts';
-import { Redactor } from '../../lib/util/redact.ts';
+import { configSecrets, deepFreeze, FerryError, findConfig, loadConfig, Redactor, runPlaybook, toFerryError, type Config, type Playbook, type RunResult } from '../../lib/index.ts';
 import { helpText, parseCliArgs, type CliOptionDef, type Flags } from './cli-args.ts';
 import { formatError } from './format.ts';
 import { createJsonView, jsonLine } from './json-view.ts';

@@ -1,6 +1,5 @@
 /** `--json`: one JSON object per line on stdout for every RunEvent, redacted, and nothing else. */
-import type { Redactor } from '../../lib/util/redact.ts';
-import type { RunEvent, RunResult } from '../../lib/runner/index.ts';
+import type { Redactor, RunEvent, RunResult } from '../../lib/index.ts';
 import type { View } from './listr-view.ts';
 
 export function createJsonView(write: (line: string) => void, redactor: Redactor): View {

@@ -4,7 +4,7 @@
  * waits for its step's events, so listr2 renders and never decides. Without a TTY, plain-view.ts.
  */
 import { Listr, type ListrTaskWrapper } from 'listr2';
-import type { RunEvent, RunResult, StepPhase } from '../../lib/runner/index.ts';
+import type { RunEvent, RunResult, StepPhase } from '../../lib/index.ts';
 import { formatDuration, formatProgress } from './format.ts';
 
 const MAX_PROGRESS_LINES = 5;

@@ -4,8 +4,7 @@
  * progress line per step every `progressEveryMs` (5 s). Nothing is ever reprinted. The clock is
  * injectable so tests can drive time.
  */
-import type { ProgressTick } from '../../lib/core/progress.ts';
-import type { RunEvent, RunResult } from '../../lib/runner/index.ts';
+import type { ProgressTick, RunEvent, RunResult } from '../../lib/index.ts';
 import { formatDuration, formatProgress } from './format.ts';
 import type { View } from './listr-view.ts';
 

@@ -1,5 +1,5 @@
 /** `--dry-run` without `--json`: the whole plan as plain text, then one summary line. */
-import type { RunResult } from '../../lib/runner/index.ts';
+import type { RunResult } from '../../lib/index.ts';
 import type { View } from './listr-view.ts';
 import { formatPlan } from './format.ts';
 
