@@ -278,8 +278,8 @@ export async function mysqlFollowOptionsOf(p: EngineParams<MysqlOptions>): Promi
 }
 
 /**
- * `options.followFrom` ({ host?, port? }): the source as the stack's container reaches it. Read loosely: the
- * options schema (options.ts, owned by the engine) has yet to declare it; until then the default applies.
+ * `options.followFrom` ({ host?, port? }, declared in options.ts): the source as the stack's container reaches it;
+ * absent, the default of follow-config.ts applies.
  */
 export function followFromOf(options: unknown): { from?: Partial<SourceFromTarget> } {
   const f = (options as { followFrom?: { host?: unknown; port?: unknown } } | undefined)?.followFrom;

@@ -24,6 +24,8 @@ export const mysqlOptionsSchema = z.object({
   parallelism: z.number().int().min(1).max(16).default(2),
   /** How rows are loaded: LOAD DATA LOCAL when the target allows it (`auto`), or forced. */
   via: z.enum(['auto', 'local-infile', 'insert']).default('auto'),
+  /** Following: the source as the stack's container reaches it; default host.docker.internal for a loopback source. */
+  followFrom: z.object({ host: z.string().min(1).optional(), port: z.number().int().min(1).max(65535).optional() }).strict().optional(),
 }).strict().refine((o) => o.definer !== 'rewrite' || o.definerAccount !== undefined, {
   path: ['definerAccount'], message: "expected the account to rewrite DEFINERs to (e.g. \"`app`@`%`\") with definer 'rewrite'; ferry never picks one (root would escalate)",
 });

@@ -25,6 +25,7 @@ import { verifyCopy } from './verify.ts';
 import { checkApp } from './app-checks.ts';
 import { freezeRedis, thawRedis, withRedis, sampleRedis, readRedisFreeze, unpauseRedis } from './freeze.ts';
 import { reverseRedis } from './reverse.ts';
+import { catchUpRedis, followRedis, promoteRedis, redisFollowOptionsOf } from './follow.ts';
 
 type P = EngineParams<RedisOptions>;
 
@@ -124,7 +125,7 @@ async function clearWritten(p: P): Promise<void> {
 
 export const redisEngine = defineEngine<RedisOptions, RedisEngineFacts>({
   kind: 'redis',
-  phases: ['facts', 'assess', 'sourceState', 'export', 'import', 'verify', 'freeze', 'thaw', 'reverse'],
+  phases: ['facts', 'assess', 'sourceState', 'export', 'import', 'verify', 'freeze', 'thaw', 'reverse', 'follow', 'catchUp', 'promote'],
   parseOptions: parseRedisOptions,
 
   async facts(p) {
@@ -234,4 +235,8 @@ export const redisEngine = defineEngine<RedisOptions, RedisEngineFacts>({
     p.log.info(`${p.store.id}: ${r.keys} keys of the stack copied back to ${describeEndpoint(s)} (${r.path} path)`);
     return { data: { keys: r.keys, bytes: r.bytes, expired: r.expired, path: r.path } };
   },
+
+  async follow(p) { return followRedis(redisFollowOptionsOf(p)); },
+  async catchUp(p, budgetMs) { return catchUpRedis(redisFollowOptionsOf(p), budgetMs); },
+  async promote(p) { await promoteRedis(redisFollowOptionsOf(p)); },
 });

@@ -248,7 +248,7 @@ async function settleAof(o: RedisFollowOptions, tgt: Redis): Promise<void> {
 
 /**
  * The follow options of a store from the engine's params: endpoints from the store's URLs, the source as
- * the stack sees it from `options.followFrom` (read loosely until options.ts declares it), state in
+ * the stack sees it from `options.followFrom`, state in
  * `<stateDir>/follow`.
  */
 export function redisFollowOptionsOf(p: EngineParams<unknown>): RedisFollowOptions {

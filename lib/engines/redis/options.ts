@@ -18,6 +18,8 @@ export const redisOptionsSchema = z.object({
   ttlToleranceMs: z.number().int().min(0).default(2000),
   /** How long the freeze's CLIENT PAUSE WRITE lasts if ferry is gone before lifting it. */
   pauseMs: z.number().int().min(1000).default(DEFAULT_REDIS_PAUSE_MS),
+  /** Following: the source as the stack's container reaches it; default host.docker.internal for a loopback source. */
+  followFrom: z.object({ host: z.string().min(1).optional(), port: z.number().int().min(1).max(65535).optional() }).strict().optional(),
 }).strict();
 
 export type RedisOptions = Readonly<z.output<typeof redisOptionsSchema>>;
