@@ -7,6 +7,7 @@ import type { Engine, EngineKind } from '../core/engine.ts';
 import { FerryError } from '../core/errors.ts';
 import { mysqlEngine } from './mysql/engine.ts';
 import { redisEngine } from './redis/engine.ts';
+import { filesEngine } from './files/engine.ts';
 import { postgresEngine } from './postgres/engine.ts';
 
 /** An engine of any options and facts (each engine's own types stay inside its folder). */
@@ -16,6 +17,7 @@ export const engines: Readonly<Partial<Record<EngineKind, AnyEngine>>> = Object.
   mysql: mysqlEngine,
   redis: redisEngine,
   postgres: postgresEngine,
+  files: filesEngine,
 });
 
 /** The engine for `kind`, or a FerryError saying it is not available yet. */

@@ -29,7 +29,12 @@ export interface FilesFacts {
 
 type P = EngineParams<FilesOptions>;
 
-const specOf = (p: P): TargetSpec => targetSpec(p.store.id, p.store.target, p.store.options.helperImage);
+/** The target: `targetUrl` when the playbook resolved one (`<hostPath>` or `volume:<name>`), else the store's. */
+function specOf(p: P): TargetSpec {
+  const u = p.targetUrl;
+  const t = u === undefined ? p.store.target : u.startsWith('volume:') ? { ...p.store.target, hostPath: undefined, volume: u.slice('volume:'.length) } : { ...p.store.target, hostPath: u, volume: undefined };
+  return targetSpec(p.store.id, t, p.store.options.helperImage);
+}
 const manifestOf = (p: P) => join(p.artifactDir, MANIFEST_FILE);
 
 async function facts(p: P): Promise<FilesFacts> {
@@ -117,6 +122,9 @@ export const filesEngine = defineEngine<FilesOptions, FilesFacts>({
     const q = await waitQuiet({ root: p.store.source, windowMs: p.store.options.quietWindowMs, budgetMs: p.store.options.quietBudgetMs, signal: p.signal });
     p.log.info(`store ${p.store.id}: ${p.store.source} quiet for ${p.store.options.quietWindowMs} ms (${q.scans} scans)`);
     return { kind: 'quiet-window', ...q };
+  },
+  async quietSample(p) {
+    return (await treeFingerprint(p.store.source, p.store.options.normalize)).fingerprint;
   },
   async thaw() {
     // A quiet window changes nothing on the source: nothing to lift.

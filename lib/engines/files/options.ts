@@ -1,6 +1,6 @@
 /** The files store's options, validated once at the config boundary. */
 import { z } from 'zod';
-import { FerryError } from '../../core/errors.ts';
+import { parseStoreOptions } from '../parse-options.ts';
 
 const OWNER = /^\d+:\d+$/;
 
@@ -24,13 +24,7 @@ export const filesOptionsSchema = z.object({
 export type FilesOptions = Readonly<z.infer<typeof filesOptionsSchema>>;
 
 export function parseFilesOptions(raw: unknown, storeId: string): FilesOptions {
-  const r = filesOptionsSchema.safeParse(raw ?? {});
-  if (r.success) return Object.freeze(r.data);
-  const issue = r.error.issues[0]!;
-  const field = issue.path.join('.') || '(options)';
-  throw new FerryError('E_FILES_OPTIONS', `store ${storeId}: option \`${field}\`: ${issue.message}`, {
-    hint: `fix stores.${storeId}.options.${field} in the config`,
-  });
+  return parseStoreOptions(filesOptionsSchema, raw, storeId, 'files');
 }
 
 export function ownerOf(o: FilesOptions): { uid: number; gid: number } | undefined {
