@@ -4,6 +4,8 @@ import { accountFindings, createWithHash, defaultPlugins, planAccount } from '..
 import { normalizeGrant } from '../../../../lib/engines/mysql/accounts-apply.ts';
 import { appAccountsFromEnv } from '../../../../lib/engines/mysql/accounts-env.ts';
 import { applyDefiner } from '../../../../lib/engines/mysql/definer.ts';
+import { assessMysql, DEFAULT_MYSQL_TARGET } from '../../../../lib/engines/mysql/assess.ts';
+import type { MysqlFacts } from '../../../../lib/engines/mysql/facts.ts';
 
 const app = (over: Partial<SourceAccount> = {}): SourceAccount => ({
   user: 'app', host: '%', why: ['app account'], exists: true, plugin: 'caching_sha2_password', authHex: '24412430303524',
@@ -75,5 +77,33 @@ describe('accounts', () => {
     expect(applyDefiner('CREATE DEFINER=`app`@`%` FUNCTION f() RETURNS INT RETURN 1', 'function d.f', { mode: 'strip' }).rewrite?.invoker).toBe(true);
     expect(applyDefiner('CREATE DEFINER=`app`@`%` TRIGGER t AFTER INSERT ON x FOR EACH ROW SET @a = 1', 't', { mode: 'strip' }).rewrite?.invoker).toBeUndefined();
     expect(applyDefiner('CREATE DEFINER=`app`@`%` FUNCTION f() RETURNS INT RETURN 1', 'f', { mode: 'keep' })).toEqual({ ddl: 'CREATE DEFINER=`app`@`%` FUNCTION f() RETURNS INT RETURN 1' });
+  });
+});
+
+describe('preflight on accounts (assessMysql)', () => {
+  const facts = (over: Partial<MysqlFacts> = {}): MysqlFacts => ({
+    endpoint: '127.0.0.1:3306', version: '8.0.36', sqlMode: 'STRICT_TRANS_TABLES,NO_ZERO_DATE', lowerCaseTableNames: 0, characterSetServer: 'utf8mb4',
+    collationServer: 'utf8mb4_general_ci', localInfile: true, maxAllowedPacket: 64 << 20, grants: ['GRANT ALL PRIVILEGES ON *.* TO `root`@`%`'],
+    databases: [{ name: 'vedfolnir', charset: 'utf8mb4', collation: 'utf8mb4_general_ci' }], missingDatabases: [], tables: [],
+    definers: [{ kind: 'VIEW', db: 'vedfolnir', name: 'v', definer: 'app@%' }], generatedColumns: 0, foreignKeys: [], largestLobColumn: 0,
+    accounts: [app({ why: ['DEFINER of view vedfolnir.v', 'app account'], notCarried: [{ grant: 'GRANT PROCESS ON *.* TO `app`@`%`', why: 'a global privilege (never copied implicitly)' }] })],
+    ...over,
+  });
+  const mariaTarget = { version: '10.11.6-MariaDB', lowerCaseTableNames: 0, accounts: ['root@%'] };
+
+  it('keeps DEFINERs by default: no rewrite finding, the account listed with what ferry runs or what to run', () => {
+    const f = assessMysql(facts(), DEFAULT_MYSQL_TARGET, { definer: 'keep' });
+    expect(f.filter((x) => x.check === 'mysql-definer')).toEqual([]);
+    expect(f.find((x) => x.check === 'mysql-account')).toMatchObject({ severity: 'info', hint: expect.stringContaining("IDENTIFIED WITH 'caching_sha2_password' AS <hash from the source>") });
+    expect(f.find((x) => x.check === 'mysql-grant-not-carried')?.hint).toBe("not copied; if the app needs it, run on the target: GRANT PROCESS ON *.* TO 'app'@'%'");
+    // MySQL 8's caching_sha2_password on a MariaDB target: a blocker unless a secret file holds the password.
+    expect(assessMysql(facts(), mariaTarget, { definer: 'keep' }).find((x) => x.check === 'mysql-account')?.severity).toBe('blocker');
+    expect(assessMysql(facts(), mariaTarget, { definer: 'keep', passwordKnown: (u) => u === 'app' }).find((x) => x.check === 'mysql-account')?.severity).toBe('rewrite');
+  });
+
+  it('says what rewrite and strip do, never to root unless named', () => {
+    const r = assessMysql(facts(), DEFAULT_MYSQL_TARGET, { definer: 'rewrite', definerAccount: '`svc`@`%`' }).find((x) => x.check === 'mysql-definer')!;
+    expect(r.hint).toMatch(/rewritten to `svc`@`%` as configured/);
+    expect(assessMysql(facts(), DEFAULT_MYSQL_TARGET, { definer: 'strip' }).find((x) => x.check === 'mysql-definer')!.hint).toMatch(/SQL SECURITY INVOKER/);
   });
 });
