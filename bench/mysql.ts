@@ -28,7 +28,7 @@ const { seedVedfolnirMysql } = await import('../fixtures/mysql/seed.ts');
 
 type Server = Awaited<ReturnType<typeof startMysql>>;
 const DB = 'vedfolnir';
-const TOOLS = ['ferry', 'dump-pipe', 'mydumper', 'server-bound'] as const;
+const TOOLS = ['ferry', 'ferry-2pass', 'dump-pipe', 'mydumper', 'server-bound'] as const;
 
 /** The commands each peer needs and the Debian package providing them. */
 const PEERS: ReadonlyArray<{ tool: string; commands: string[]; pkg: string }> = [
@@ -47,12 +47,15 @@ async function ensurePeers(tools: readonly string[]): Promise<void> {
   if (!missing.length) return;
   if (process.getuid?.() !== 0) throw new Error(`bench peers missing: run \`apt-get install -y ${missing.join(' ')}\` as root (or pass --tools ferry)`);
   console.error(`bench: installing the missing peers with apt-get: ${missing.join(', ')}`);
+  // apt's output goes to stderr only on failure: stdout carries the --json measurements.
   const env = { DEBIAN_FRONTEND: 'noninteractive' };
-  const install = () => execa('apt-get', ['install', '-y', '--no-install-recommends', ...missing], { env, stdio: 'inherit', reject: false });
-  if ((await install()).exitCode !== 0) {
-    await execa('apt-get', ['update'], { env, stdio: 'inherit' });
-    await execa('apt-get', ['install', '-y', '--no-install-recommends', ...missing], { env, stdio: 'inherit' });
+  const install = () => execa('apt-get', ['install', '-y', '--no-install-recommends', ...missing], { env, all: true, reject: false });
+  let r = await install();
+  if (r.exitCode !== 0) {
+    await execa('apt-get', ['update'], { env, all: true, reject: false });
+    r = await install();
   }
+  if (r.exitCode !== 0) throw new Error(`apt-get install ${missing.join(' ')} failed (exit ${r.exitCode}): ${String(r.all).split('\n').slice(-10).join('\n')}`);
   console.error(`bench: installed ${missing.join(', ')}`);
 }
 
@@ -100,7 +103,20 @@ type Copy = (a: CopyArgs) => Promise<{ peakRssMb: number; bytes: number }>;
 const endpoint = (s: Server) => ({ host: s.host, port: s.port, user: 'root', password: s.rootPassword });
 
 const COPY: Record<(typeof TOOLS)[number], Copy> = {
+  /** ferry's streaming copy: chunks load into the target while the export runs (copy.ts), in a child process with the playbook's Node settings. */
   async ferry({ src, dst, dir }) {
+    const lib = new URL('../lib/engines/mysql/copy.ts', import.meta.url).pathname;
+    const code = `import { copyMysql } from '${lib}';
+      const ep = (port, pw) => ({ host: '127.0.0.1', port, user: 'root', password: pw });
+      const r = await copyMysql({ source: ep(${src.port}, process.env.SRC_PW), target: ep(${dst.port}, process.env.DST_PW), databases: ['${DB}'], dir: '${dir}', stateFile: '${dir}.state.json', parallelism: 2 });
+      console.log(JSON.stringify({ bytes: r.manifest.totals.bytes, streamed: r.streamedChunks, chunks: r.manifest.totals.chunks }));`;
+    const child = execa(process.execPath, ['--input-type=module', '-e', code], { env: { SRC_PW: src.rootPassword, DST_PW: dst.rootPassword } });
+    const peak = sampleRss(child);
+    const r = await child;
+    return { peakRssMb: await peak, bytes: (JSON.parse(r.stdout.trim().split('\n').pop()!) as { bytes: number }).bytes };
+  },
+  /** ferry's export, then its import (the playbook's order today: the stack starts after the export). */
+  async 'ferry-2pass'({ src, dst, dir }) {
     const lib = new URL('../lib/engines/mysql/index.ts', import.meta.url).pathname;
     const code = `import { exportMysql, importMysql } from '${lib}';
       const ep = (port, pw) => ({ host: '127.0.0.1', port, user: 'root', password: pw });
