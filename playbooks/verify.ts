@@ -12,6 +12,5 @@ config.redis.ttlToleranceMs), checks sessions and RQ jobs, and writes report.ver
 Exit 0 when everything matches, 1 otherwise. Changes nothing on either side.`,
   // --demo: the demo is migrated first (or the last kept one reused), then this playbook runs on it.
   demo: (a) => startDemo({ ...a, migrateFirst: true }),
-  // Verify only reads: every run checks again (it is never a "completed" no-op).
-  prepare: async (a) => { const p = await prepareVerify(a); return { ...p, playbook: { ...p.playbook, readOnly: true } }; },
+  prepare: (a) => prepareVerify(a),
 });
