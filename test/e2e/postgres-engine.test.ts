@@ -14,6 +14,7 @@ import { exportPostgres } from '../../lib/engines/postgres/export.ts';
 import { importPostgres } from '../../lib/engines/postgres/import.ts';
 import { verifyPostgres } from '../../lib/engines/postgres/verify.ts';
 import { connectPg, parsePgUrl } from '../../lib/engines/postgres/connect.ts';
+import { choosePgDump } from '../../lib/engines/postgres/schema-dump.ts';
 import { startEmbeddedPostgres, startPostgresContainer, type StartedPostgres } from '../support/postgres.ts';
 
 async function sql(url: string, text: string, params: unknown[] = []): Promise<pg.QueryResult> {
@@ -103,6 +104,27 @@ describe('postgres engine: bad endpoints', { timeout: 300_000 }, () => {
   let source: StartedPostgres;
   beforeAll(async () => { source = await startEmbeddedPostgres(14, { database: 'veogen', password: 'right-Secret' }); });
   afterAll(async () => { await source?.stop(); });
+
+  it('a PostgreSQL 16 source without a pg_dump ≥ 16 (host or postgres:16 image) is refused with what to install', async () => {
+    const s16 = await startEmbeddedPostgres(16, { database: 'veogen', password: 'pg16-Secret' });
+    const work = await mkdtemp(join(tmpdir(), 'ferry-pg16-'));
+    try {
+      await seedSecondApp(s16.url, 0.1);
+      const tool = await choosePgDump(16, parsePgUrl(s16.url)).catch(() => undefined);
+      const r = await exportPostgres({ source: parsePgUrl(s16.url), dir: join(work, 'a') }).catch((x: unknown) => x);
+      if (tool) {
+        expect(r).toMatchObject({ server: { major: 16 } }); // this host has one: the export works
+      } else {
+        expect(r).toMatchObject({ code: 'E_PG_DUMP_VERSION' });
+        expect((r as Error).message).toContain('PostgreSQL 16 source');
+        expect((r as { hint: string }).hint).toContain('postgresql@16');
+        expect(JSON.stringify(r)).not.toContain('pg16-Secret');
+      }
+    } finally {
+      await s16.stop();
+      await rm(work, { recursive: true, force: true });
+    }
+  });
 
   it('names host:port and user, never the password', async () => {
     const work = await mkdtemp(join(tmpdir(), 'ferry-pg-bad-'));

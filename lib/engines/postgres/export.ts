@@ -47,6 +47,10 @@ export async function exportPostgres(o: ExportOptions): Promise<Manifest> {
   const progress = o.progress ?? noProgress;
   const chunkBytes = o.chunkBytes ?? 32 << 20;
   const partial = `${o.dir}.partial`;
+  const started = performance.now();
+  const timings: Record<string, number> = {};
+  let mark = started;
+  const lap = (name: string) => { const now = performance.now(); timings[name] = Math.round(now - mark) / 1000; mark = now; };
   const snap = await openSnapshot(o.source, parallelism);
   try {
     const lead = snap.leader;
@@ -62,6 +66,7 @@ export async function exportPostgres(o: ExportOptions): Promise<Manifest> {
     };
     await put(PRE_DATA, await dumpSection(tool, o.source, 'pre-data', snap.id, o.signal));
     await put(POST_DATA, await dumpSection(tool, o.source, 'post-data', snap.id, o.signal));
+    lap('schema');
     const facts = await describeSchema(lead);
     const roles = await readRoles(lead, server.superuser);
     await put(ROLES_FILE, JSON.stringify(roles.roles, null, 1) + '\n', 0o600);
@@ -78,6 +83,7 @@ export async function exportPostgres(o: ExportOptions): Promise<Manifest> {
       perTable.set(t, out);
       ranges.forEach((range, index) => jobs.push({ t, range, index, out }));
     }
+    lap('plan');
     const totalEst = tables.reduce((s, t) => s + Math.max(0, t.estRows), 0);
     const done = { rows: 0, bytes: 0 };
     let next = 0;
@@ -90,7 +96,9 @@ export async function exportPostgres(o: ExportOptions): Promise<Manifest> {
         progress.update({ unit: 'rows', done: done.rows, total: Math.max(totalEst, done.rows), bytes: done.bytes, label: `table ${job.t.schema}.${job.t.name}` });
       }
     }));
+    lap('data');
     const largeObjects = await exportLargeObjects(lead, partial);
+    lap('largeObjects');
     const entries = tables.map((t) => {
       const chunks = perTable.get(t)!;
       return { table: t, rows: sum(chunks.map((c) => c.rows)), bytes: sum(chunks.map((c) => c.bytes)), chunks };
@@ -100,7 +108,7 @@ export async function exportPostgres(o: ExportOptions): Promise<Manifest> {
       source: { host: o.source.host, port: o.source.port, user: o.source.user, database: o.source.database },
       server, snapshot: { id: snap.id, workers: snap.workers.length }, pgDump: tool.label, facts,
       roles: { names: roles.roles.map((r) => r.name), hashes: roles.hashes, notCarried: roles.roles.flatMap((r) => r.dropped.map((d) => `${r.name} ${d}`)) },
-      tables: entries, sequences, matviews, largeObjects, files,
+      tables: entries, sequences, matviews, largeObjects, files, timings,
       totals: { rows: sum(entries.map((e) => e.rows)), bytes: sum(entries.map((e) => e.bytes)), chunks: sum(entries.map((e) => e.chunks.length)) },
     };
     await writeManifest(partial, manifest);

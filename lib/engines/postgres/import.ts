@@ -43,17 +43,22 @@ export interface ImportResult {
   readonly resumed: boolean;
   readonly rolesCreated: readonly string[];
   readonly seconds: number;
+  /** Seconds per phase: roles and database, pre-data, chunks, post-data, sequences/large objects/refreshes. */
+  readonly phases: Readonly<Record<string, number>>;
 }
 
 export const IMPORT_LOG = 'import.log';
 
 export async function importPostgres(o: ImportOptions): Promise<ImportResult> {
   const started = performance.now();
+  const phases: Record<string, number> = {};
+  let mark = started;
+  const lap = (name: string) => { const now = performance.now(); phases[name] = Math.round(now - mark) / 1000; mark = now; };
   const m = await readManifest(o.dir);
   const parallelism = Math.max(1, o.parallelism ?? 2);
   const progress = o.progress ?? noProgress;
   const log = await openLog(o.stateDir, `${m.snapshot.id} ${m.createdAt}`);
-  if (log.resumed && log.has('done')) return { rows: m.totals.rows, chunksLoaded: 0, chunksSkipped: m.totals.chunks, resumed: true, rolesCreated: [], seconds: 0 };
+  if (log.resumed && log.has('done')) return { rows: m.totals.rows, chunksLoaded: 0, chunksSkipped: m.totals.chunks, resumed: true, rolesCreated: [], seconds: 0, phases };
   const db = o.target.database;
   const admin = await connectPg(withDatabase(o.target, 'postgres'), { applicationName: 'ferry import' });
   let rolesCreated: string[] = [];
@@ -76,6 +81,7 @@ export async function importPostgres(o: ImportOptions): Promise<ImportResult> {
   } finally {
     await admin.end();
   }
+  lap('database');
   const c = await connectPg(o.target, { applicationName: 'ferry import' });
   try {
     if (!log.has('pre')) {
@@ -85,8 +91,11 @@ export async function importPostgres(o: ImportOptions): Promise<ImportResult> {
   } finally {
     await c.end();
   }
+  lap('preData');
   const { loaded, skipped, rows } = await loadChunks(o, m, log, parallelism, progress);
+  lap('chunks');
   await runPostData(o, await readFile(join(o.dir, POST_DATA), 'utf8'), log, parallelism);
+  lap('postData');
   const f = await connectPg(o.target, { applicationName: 'ferry import' });
   try {
     for (const s of m.sequences) await f.query(`SELECT setval(${ql(qn(s.schema, s.name))}, ${s.lastValue}, ${s.isCalled})`);
@@ -100,7 +109,8 @@ export async function importPostgres(o: ImportOptions): Promise<ImportResult> {
     await f.end();
   }
   await log.add('done');
-  return { rows, chunksLoaded: loaded, chunksSkipped: skipped, resumed: log.resumed, rolesCreated, seconds: (performance.now() - started) / 1000 };
+  lap('finish');
+  return { rows, chunksLoaded: loaded, chunksSkipped: skipped, resumed: log.resumed, rolesCreated, seconds: (performance.now() - started) / 1000, phases };
 }
 
 async function loadChunks(o: ImportOptions, m: Manifest, log: ProgressLog, parallelism: number, progress: Progress) {

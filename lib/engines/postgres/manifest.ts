@@ -50,6 +50,8 @@ export interface Manifest {
   readonly largeObjects: ReadonlyArray<LargeObjectInfo & { readonly file: string; readonly sha256: string }>;
   /** sha256 of every non-chunk file (schema, roles). */
   readonly files: Readonly<Record<string, string>>;
+  /** Seconds per export phase (schema, plan, data, largeObjects). */
+  readonly timings: Readonly<Record<string, number>>;
   readonly totals: { readonly rows: number; readonly bytes: number; readonly chunks: number };
 }
 
