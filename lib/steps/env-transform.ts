@@ -102,6 +102,21 @@ const reportLines = (s: State) => [
   ...s.shadowed.map((w) => `warning: ${w}`),
 ];
 
+/** The env step's own report: what the container gets, and why, with every secret masked. */
+export const envReportPath = (stateDir: string): string => join(envBackupDir(stateDir), 'report.md');
+
+function reportText(p: P, s: State, sha: string): string {
+  const dir = p.ctx.composeDir;
+  return [
+    "# The app container's environment", '',
+    `Read (untouched): \`${s.envPath}\` (sha256 ${sha})`, '',
+    'Emitted:', `- \`${containerEnvPath(dir)}\` (env_file)`, `- \`${envOverridePath(dir)}\` (after the stack's compose files)`,
+    ...Object.keys(s.result.secrets).map((n) => `- \`${secretFileOf(dir, n)}\` (0600)`), '',
+    '## Changes, moved secrets, mapped paths, dropped keys, ambiguous lines', '', ...reportLines(s).map((l) => `- ${l}`), '',
+    '## Diff (python-dotenv\'s reading → the container)', '', '```diff', s.result.diff.trimEnd() || '(none)', '```', '',
+  ].join('\n');
+}
+
 export default defineStep<Config, FerryContext>({
   id: 'env-transform',
   title: "Emit the app container's env (canonical env file, compose override, secret files)",
@@ -163,14 +178,15 @@ export default defineStep<Config, FerryContext>({
     if ((await readText(containerEnvPath(dir))) !== result.env) await writeFileAtomic(containerEnvPath(dir), result.env, 0o644);
     if ((await readText(envOverridePath(dir))) !== s.override) await writeFileAtomic(envOverridePath(dir), s.override, 0o644);
     for (const line of reportLines(s)) p.log.info(line);
+    await writeFileAtomic(envReportPath(p.config.stateDir), p.ctx.redactor.redact(reportText(p, s, backup.manifest.sha256)), 0o600);
     const kinds: Record<string, number> = {};
     for (const c of result.changes) kinds[c.kind] = (kinds[c.kind] ?? 0) + 1;
     return {
       artifacts: [{ path: backup.path, sha256: backup.manifest.sha256, bytes: backup.manifest.bytes }],
       data: {
-        envPath, containerEnv: containerEnvPath(dir), override: envOverridePath(dir), created: backup.manifest.created,
+        envPath, containerEnv: containerEnvPath(dir), override: envOverridePath(dir), report: envReportPath(p.config.stateDir), created: backup.manifest.created,
         secrets: secretNames, extraHosts: result.extraHosts, changes: kinds,
-        report: result.changes.map((c) => ({ line: c.line, key: c.key, kind: c.kind, what: c.what })), warnings: [...result.warnings, ...s.shadowed],
+        changeList: result.changes.map((c) => ({ line: c.line, key: c.key, kind: c.kind, what: c.what })), warnings: [...result.warnings, ...s.shadowed],
       },
     };
   },

@@ -99,6 +99,10 @@ describe('env-transform', () => {
     expect(await step.check!(params())).toMatchObject({ done: true });
     expect(await step.verify!(params())).toMatchObject({ ok: true, findings: [] });
     expect(await step.plan(params())).toMatchObject({ pending: false });
+    const report = await readFile(join(root, 'state/env/report.md'), 'utf8');
+    expect(report).toContain(`- ${join(appDir, '.env')}:33 OLLAMA_URL [host] host localhost:11434 → host.docker.internal:11434 (ollama)`);
+    expect(report).toContain('-FLASK_SECRET_KEY=•••\n+FLASK_SECRET_KEY_FILE=/run/secrets/flask_secret_key');
+    for (const v of Object.values(await secretsOf('vedfolnir-macos'))) expect(report).not.toContain(v.length >= 4 ? v : `:${v}@`);
     const logged = logs.map((l) => l.message).join('\n');
     expect(logged).toContain(`${join(appDir, '.env')}:17 DATABASE_URL [url-password] password → secret mysql_password`);
     expect(logged).toContain('CAPTION_PROMPT [environment]');
