@@ -24,6 +24,11 @@ import { accountFor, SECRET_FILE } from '../../lib/engines/mysql/replication-acc
 import { verifyMysqlPinned } from '../../lib/engines/mysql/replication-pin.ts';
 import { Redactor } from '../../lib/util/redact.ts';
 import { isFerryError } from '../../lib/core/errors.ts';
+import type { EngineParams } from '../../lib/core/engine.ts';
+import { silentLogger } from '../../lib/core/logger.ts';
+import { noProgress } from '../../lib/core/progress.ts';
+import { mysqlEngine } from '../../lib/engines/mysql/engine.ts';
+import type { MysqlOptions } from '../../lib/engines/mysql/options.ts';
 
 const ROOT_PW = 'root-pw-for-follow';
 const APP_PW = 'app-pw-for-follow';
@@ -97,6 +102,8 @@ describe('mysql follow: replicate, catch up, promote', { timeout: 900_000 }, () 
   let manifest: Manifest;
   const redactor = new Redactor();
   let opts: MysqlFollowOptions;
+  /** The same store through the engine contract: catch-up and promote run as the playbook will call them. */
+  let params: EngineParams<MysqlOptions>;
 
   beforeAll(async () => {
     network = await new Network().start();
@@ -117,7 +124,13 @@ describe('mysql follow: replicate, catch up, promote', { timeout: 900_000 }, () 
     await importMysql({ target: dst.ep, dir: join(work, 'export'), stateFile: join(work, 'import-state.json') });
     opts = {
       storeId: 'mysql', source: src.ep, target: dst.ep, databases: [DB], start: manifest.binlog,
-      from: { host: 'ferry-src-mysql', port: 3306 }, stateDir: join(work, 'state'), redactor,
+      from: { host: 'ferry-src-mysql', port: 3306 }, stateDir: join(work, 'store', 'follow'), redactor,
+    };
+    const url = (ep: MysqlTarget) => `mysql://root:${ROOT_PW}@${ep.host}:${ep.port}/${DB}`;
+    params = {
+      store: { id: 'mysql', engine: 'mysql', source: url(src.ep), target: { service: 'mysql' }, options: mysqlEngine.parseOptions({ followFrom: { host: 'ferry-src-mysql', port: 3306 } }, 'mysql') },
+      targetUrl: url(dst.ep), artifactDir: join(work, 'export'), stateDir: join(work, 'store'),
+      signal: new AbortController().signal, log: silentLogger, progress: noProgress, redactor,
     };
   });
   afterAll(async () => {
@@ -190,9 +203,9 @@ describe('mysql follow: replicate, catch up, promote', { timeout: 900_000 }, () 
     const t0 = performance.now();
     await admin.query('SET GLOBAL read_only = ON'); // the freeze, as lib/freeze does it (MariaDB: no super_read_only)
     const frozenAt = performance.now();
-    const caught = await catchUpMysql(opts, 30_000);
+    const caught = await mysqlEngine.catchUp!(params, 30_000);
     const caughtAt = performance.now();
-    await promoteMysql(opts);
+    await mysqlEngine.promote!(params);
     const t1 = performance.now();
     stop.now = true;
     const w = await running;

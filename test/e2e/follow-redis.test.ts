@@ -19,9 +19,14 @@ import { testLabels } from '../support/labels.ts';
 import { seedVedfolnirRedis } from '../../fixtures/redis/seed.ts';
 import { verifyCopy } from '../../lib/engines/redis/verify.ts';
 import type { RedisEndpoint } from '../../lib/engines/redis/endpoint.ts';
-import { abortRedisFollow, catchUpRedis, followRedis, promoteRedis, redisFollowStatus, type RedisFollowOptions } from '../../lib/engines/redis/follow.ts';
+import { abortRedisFollow, followRedis, promoteRedis, redisFollowStatus, type RedisFollowOptions } from '../../lib/engines/redis/follow.ts';
 import { Redactor } from '../../lib/util/redact.ts';
 import { isFerryError } from '../../lib/core/errors.ts';
+import type { EngineParams } from '../../lib/core/engine.ts';
+import { silentLogger } from '../../lib/core/logger.ts';
+import { noProgress } from '../../lib/core/progress.ts';
+import { redisEngine } from '../../lib/engines/redis/engine.ts';
+import type { RedisOptions } from '../../lib/engines/redis/options.ts';
 
 const SRC_PW = 'src-pw-for-follow';
 const DST_PW = 'dst-pw-for-follow';
@@ -77,6 +82,8 @@ describe('redis follow: REPLICAOF, catch up, promote', { timeout: 600_000 }, () 
   let work: string;
   const redactor = new Redactor();
   let opts: RedisFollowOptions;
+  /** The same store through the engine contract: catch-up and promote run as the playbook will call them. */
+  let params: EngineParams<RedisOptions>;
 
   beforeAll(async () => {
     network = await new Network().start();
@@ -89,7 +96,13 @@ describe('redis follow: REPLICAOF, catch up, promote', { timeout: 600_000 }, () 
     const c = client(src.ep);
     await seedVedfolnirRedis(c, { scale: 1 });
     c.disconnect();
-    opts = { storeId: 'redis', source: src.ep, target: dst.ep, from: { host: 'ferry-src-redis', port: 6379 }, stateDir: join(work, 'state'), redactor, syncTimeoutMs: 60_000 };
+    opts = { storeId: 'redis', source: src.ep, target: dst.ep, from: { host: 'ferry-src-redis', port: 6379 }, stateDir: join(work, 'store', 'follow'), redactor, syncTimeoutMs: 60_000 };
+    const url = (ep: RedisEndpoint, pw: string) => `redis://:${pw}@${ep.host}:${ep.port}`;
+    params = {
+      store: { id: 'redis', engine: 'redis', source: url(src.ep, SRC_PW), target: { service: 'redis' }, options: redisEngine.parseOptions({ followFrom: { host: 'ferry-src-redis', port: 6379 } }, 'redis') },
+      targetUrl: url(dst.ep, DST_PW), artifactDir: join(work, 'artifact'), stateDir: join(work, 'store'),
+      signal: new AbortController().signal, log: silentLogger, progress: noProgress, redactor,
+    };
   });
   afterAll(async () => {
     await Promise.all([src, dst, spare].map((s) => s?.container.stop({ remove: true, removeVolumes: true })));
@@ -141,9 +154,9 @@ describe('redis follow: REPLICAOF, catch up, promote', { timeout: 600_000 }, () 
     await admin.call('CLIENT', 'PAUSE', '120000', 'WRITE'); // the freeze, as the engine does it
     const frozenAt = performance.now();
     stop.now = true; // its write in flight stays blocked by the pause
-    const caught = await catchUpRedis(opts, 30_000);
+    const caught = await redisEngine.catchUp!(params, 30_000);
     const caughtAt = performance.now();
-    await promoteRedis(opts);
+    await redisEngine.promote!(params);
     const t1 = performance.now();
     console.log(`cutover: pause ${Math.round(frozenAt - t0)} ms, catch-up ${Math.round(caughtAt - frozenAt)} ms, promote ${Math.round(t1 - caughtAt)} ms, pause→promoted ${Math.round(t1 - t0)} ms`);
     expect(caught.lag).toBe(0);
