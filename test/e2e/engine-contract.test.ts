@@ -282,11 +282,22 @@ describe('engine contract: redis', { timeout: 600_000 }, () => {
 
   it('reverse copies the stack\'s keys back to the host; clearTarget empties what ferry wrote', async () => {
     const t = await redisClient(dst);
-    try { await t.set('written-in-the-stack', 'after cutover'); } finally { t.disconnect(); }
+    try {
+      await t.set('written-in-the-stack', 'after cutover');
+      await t.del('user:3'); // deleted by the app after the cutover
+    } finally { t.disconnect(); }
     const r = await engine.reverse!(p);
     expect(r.data.keys as number).toBeGreaterThan(100);
+    expect(r.data.pruned).toBe(1);
     const s = await redisClient(src);
-    try { expect(await s.get('written-in-the-stack')).toBe('after cutover'); } finally { s.disconnect(); }
+    try {
+      expect(await s.get('written-in-the-stack')).toBe('after cutover');
+      expect(await s.exists('user:3')).toBe(0);
+    } finally { s.disconnect(); }
+    // The host now mirrors the stack: verify (stack → host) finds nothing, and a second reverse changes nothing more.
+    const back = { ...p, store: { ...p.store, source: dst.url }, targetUrl: src.url };
+    expect((await engine.verify(back)).entries.filter((x) => !x.ok)).toEqual([]);
+    expect((await engine.reverse!(p)).data).toMatchObject({ pruned: 0 });
     await engine.clearTarget!(p);
     await engine.clearTarget!(p);
     const t2 = await redisClient(dst);

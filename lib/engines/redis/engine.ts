@@ -232,8 +232,8 @@ export const redisEngine = defineEngine<RedisOptions, RedisEngineFacts>({
       from: targetOf(p), to: s, databases: s.databases, path: p.store.options.path, stateFile: join(p.stateDir, 'reverse', PROGRESS), signal: p.signal,
       onProgress: (d) => p.progress.update({ unit: 'keys', done: d.keys, bytes: d.bytes, label: `db ${d.db}` }),
     });
-    p.log.info(`${p.store.id}: ${r.keys} keys of the stack copied back to ${describeEndpoint(s)} (${r.path} path)`);
-    return { data: { keys: r.keys, bytes: r.bytes, expired: r.expired, path: r.path } };
+    p.log.info(`${p.store.id}: ${r.keys} keys of the stack copied back to ${describeEndpoint(s)} (${r.path} path), ${r.pruned} deleted there that the stack no longer has`);
+    return { data: { keys: r.keys, bytes: r.bytes, expired: r.expired, path: r.path, pruned: r.pruned } };
   },
 
   async follow(p) { return followRedis(redisFollowOptionsOf(p)); },
