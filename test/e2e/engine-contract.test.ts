@@ -149,6 +149,7 @@ describe('engine contract: mysql', { timeout: 900_000 }, () => {
     try {
       await d.query("UPDATE users SET display_name = 'written in the stack' WHERE id = 3");
       await d.query("INSERT INTO audit_log (user_id, action, created_at) VALUES (2, 'after cutover', '2026-01-01 00:00:00')");
+      await d.query('DELETE FROM audit_log WHERE id = 1');
     } finally { await d.end(); }
     const r = await engine.reverse!(p);
     expect(r.data.chunksLoaded as number).toBeGreaterThan(0);
@@ -156,6 +157,7 @@ describe('engine contract: mysql', { timeout: 900_000 }, () => {
     try {
       expect(await scalar(s, 'SELECT display_name FROM users WHERE id = 3')).toBe('written in the stack');
       expect(Number(await scalar(s, "SELECT COUNT(*) FROM audit_log WHERE action = 'after cutover'"))).toBe(1);
+      expect(Number(await scalar(s, 'SELECT COUNT(*) FROM audit_log WHERE id = 1'))).toBe(0);
     } finally { await s.end(); }
     await engine.clearTarget!(p);
     await engine.clearTarget!(p);
