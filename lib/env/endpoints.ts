@@ -28,10 +28,15 @@ const LOCAL_HOSTPORT = /^(localhost|127(?:\.\d{1,3}){3}|::1|\[::1\]|0\.0\.0\.0|\
 const SOCKET_SCHEMES = /^(unix|redis\+unix|redis\+socket)$/iu;
 const HOST_KEY = /(HOST|HOSTNAME|SERVER|ADDR|ADDRESS)$/iu;
 
-/** The service rule a key or URL belongs to (the URL's scheme first). */
+/** The service rule a key or URL belongs to (the URL's scheme first; with `sourcePort`s, the one whose host port the value names). */
 export function ruleFor(key: string, value: string, rules: readonly ServiceRule[]): ServiceRule | undefined {
   const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//u.exec(value)?.[1];
-  return (scheme ? rules.find((r) => matchesAny(scheme, r.schemes)) : undefined) ?? rules.find((r) => matchesAny(key, r.keys));
+  const byScheme = scheme ? rules.filter((r) => matchesAny(scheme, r.schemes)) : [];
+  const candidates = byScheme.length ? byScheme : rules.filter((r) => matchesAny(key, r.keys));
+  const port = (scheme ? parseUrl(value)?.port : LOCAL_HOSTPORT.exec(value)?.[2]) ?? (/PORT$/iu.test(key) ? value : undefined);
+  if (port === undefined || port === '') return candidates[0];
+  // A port no rule's server listens on is another server: one no store moves, which stays on the host.
+  return candidates.find((r) => String(r.sourcePort) === port) ?? candidates.find((r) => r.sourcePort === undefined);
 }
 
 const isGateway = (host: string) => host === HOST_GATEWAY;

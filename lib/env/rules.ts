@@ -20,6 +20,8 @@ export interface ServiceRule {
   readonly extraHosts?: readonly string[];
   /** Secret name for a password found in this service's URLs (the stack's own secret for it). */
   readonly passwordSecret?: string;
+  /** The port the service listens on at the host: picks this rule among several of one kind (two MySQL servers). */
+  readonly sourcePort?: number;
 }
 
 export const DEFAULT_SERVICE_RULES: readonly ServiceRule[] = Object.freeze([

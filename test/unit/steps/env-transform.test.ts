@@ -257,6 +257,30 @@ describe('env-transform', () => {
     expect(plan.details).not.toContain('warning: LOG_LEVEL'); // another service
   });
 
+  it("an app configured by stores: each store's server becomes its service and port, a server no store moves stays on the host, a files store's directory maps to its container path", async () => {
+    await writeFile(join(appDir, '.env'), [
+      'DATABASE_URL=mysql://shop@localhost:3307/shop', 'REPORTS_URL=mysql://shop@127.0.0.1:3306/reports', 'CACHE_URL=redis://localhost:6380/0',
+      'UPLOAD_DIR=/Users/me/shop/uploads/incoming', 'SECRET_KEY=shop-secret-key', '',
+    ].join('\n'));
+    const config = { ...configSchema.parse({
+      source: {}, app: { envFile: '/Users/me/shop/.env' },
+      target: { composeDir: '.', project: 'test', appServices: ['web', 'worker'] },
+      stores: [
+        { id: 'shop-db', engine: 'mysql', source: 'mysql://root@127.0.0.1:3307', target: { service: 'db', containerPort: 3306 } },
+        { id: 'cache', engine: 'redis', source: 'redis://127.0.0.1:6380', target: { service: 'cache' } },
+        { id: 'uploads', engine: 'files', source: '/Users/me/shop/uploads', target: { service: 'web', containerPath: '/srv/uploads' } },
+      ],
+    }), stateDir: join(root, 'state') } as Config;
+    await step.run({ ...p, config });
+    expect((await emitted()).toString()).toBe([
+      'DATABASE_URL=mysql://shop@db:3306/shop', 'REPORTS_URL=mysql://shop@host.docker.internal:3306/reports', 'CACHE_URL=redis://cache:6379/0',
+      'UPLOAD_DIR=/srv/uploads/incoming', 'SECRET_KEY_FILE=/run/secrets/secret_key', '',
+    ].join('\n'));
+    const override = await readFile(join(appDir, ENV_OVERRIDE_FILE), 'utf8');
+    expect(override).toContain('  "web":\n    extra_hosts:');
+    expect(override).toContain('  "worker":\n    extra_hosts:');
+  });
+
   it('moves the configured extra secret keys and maps the configured host paths', async () => {
     await writeFile(join(appDir, '.env'), `${(await fixture('vedfolnir-macos', 'input.env')).toString()}SENTRY_DSN=https://abcd1234@sentry.example/1\nEXPORTS=/Volumes/data/exports/x\nUPLOADS=/Users/me/vedfolnir/storage/uploads\n`);
     const q = params({ secretKeys: ['SENTRY_*'], pathMappings: { '/Volumes/data/exports': '/app/exports' } });
