@@ -23,6 +23,7 @@ if (values.help) {
 const engines: Record<string, () => Promise<{ default: EngineBench }>> = {
   mysql: () => import('./mysql.ts'),
   redis: () => import('./redis.ts'),
+  files: () => import('./files.ts'),
   postgres: () => import('./postgres.ts'),
 };
 const load = engines[values.engine];

@@ -59,20 +59,33 @@ export async function* byTargetPath(manifest: string, normalize: 'none' | 'nfc')
 export async function copyToBind(o: CopyOptions): Promise<CopyResult> {
   const root = Buffer.from(o.targetRoot);
   await mkdir(o.targetRoot, { recursive: true });
-  // 1. What is there already: extras to remove, bytes already in place (for the space check).
+  // 1. What is there already: one scan of the target, merged with the manifest. It yields the bytes to
+  // copy (for the space check), the extras to remove, and a decision per entry, so the copy pass does not
+  // stat the target again (a delta pass over an unchanged tree is this scan and nothing else).
   const extras: Buffer[] = [];
-  let need = 0, present = 0;
+  let need = 0;
+  const own = (e: ManifestEntry) => o.owner ?? { uid: e.uid, gid: e.gid };
+  let decisions = new Uint8Array(1024);
+  const decide = (i: number, d: Decision) => {
+    if (i >= decisions.length) { const n = new Uint8Array(decisions.length * 2); n.set(decisions); decisions = n; }
+    decisions[i] = d;
+  };
   {
+    const exact = o.normalize === 'none'; // the manifest's order is the target's: decisions by index
     const want = byTargetPath(o.manifest, o.normalize)[Symbol.asyncIterator]();
     let head = await want.next();
+    let i = 0;
+    const missing = () => { need += head.value!.type === 'file' ? head.value!.size : 0; if (exact) decide(i, COPY); };
     for (const t of scanTree(o.targetRoot, emptyScanReport())) {
-      while (!head.done && comparePaths(targetPathOf(head.value), t.path) < 0) { need += head.value.type === 'file' ? head.value.size : 0; head = await want.next(); }
+      while (!head.done && comparePaths(targetPathOf(head.value), t.path) < 0) { missing(); head = await want.next(); i++; }
       if (!head.done && comparePaths(targetPathOf(head.value), t.path) === 0) {
-        if (head.value.type === 'file') { if (t.type === 'file' && t.size === head.value.size) present += t.size; else need += head.value.size; }
-        head = await want.next();
+        const e = head.value;
+        if (e.type === 'file' && !(t.type === 'file' && t.size === e.size)) need += e.size;
+        if (exact) decide(i, decisionFor(e, t, own(e)));
+        head = await want.next(); i++;
       } else if (!extras.some((x) => isUnder(t.path, x))) extras.push(t.path);
     }
-    for (; !head.done; head = await want.next()) need += head.value.type === 'file' ? head.value.size : 0;
+    for (; !head.done; head = await want.next(), i++) missing();
   }
   const fs = await statfs(o.targetRoot);
   const avail = fs.bavail * fs.bsize;
@@ -92,13 +105,14 @@ export async function copyToBind(o: CopyOptions): Promise<CopyResult> {
   let seq = 0, copied = 0, bytes = 0, skipped = 0, fixed = 0, entries = 0;
   const dirs: ManifestEntry[] = [];
   const hardlinks: ManifestEntry[] = [];
-  const own = (e: ManifestEntry) => o.owner ?? { uid: e.uid, gid: e.gid };
   let lastSave = Date.now();
   const step = async (e: ManifestEntry): Promise<void> => {
     o.signal?.throwIfAborted();
-    entries++;
+    const d = decisions[entries++] ?? CHECK;
+    if (d === SKIP) { skipped++; return; }
+    if (d === DIR_OK) { dirs.push(e); return; }
     const dest = joinRel(root, targetPathOf(e));
-    const st = lstatOrNull(dest);
+    const st = d === COPY ? null : lstatOrNull(dest);
     const { uid, gid } = own(e);
     if (e.type === 'dir') {
       if (st && !st.isDirectory()) rmSync(dest, { force: true });
@@ -163,6 +177,27 @@ export async function copyToBind(o: CopyOptions): Promise<CopyResult> {
   const result = { entries, copied, bytes, skipped, fixed, removed: extras.map(showPath) };
   await saveProgress(o.progressFile, { ...result, removed: result.removed.length, done: true });
   return result;
+}
+
+type Decision = 0 | 1 | 2 | 3;
+/** Stat the target in the copy pass (hash when only the mtime differs). */
+const CHECK = 0;
+/** Already right on the target. */
+const SKIP = 1;
+/** Absent, or another type or size: copy (a directory in the way is replaced). */
+const COPY = 2;
+/** A directory that exists with the right owner: only its mode and mtime are set at the end. */
+const DIR_OK = 3;
+
+function decisionFor(e: ManifestEntry, t: ManifestEntry, o: { uid: number; gid: number }): Decision {
+  const owned = t.uid === o.uid && t.gid === o.gid;
+  if (e.type === 'dir') return t.type === 'dir' && owned ? DIR_OK : CHECK;
+  if (e.type === 'symlink') return t.type === 'symlink' && owned && Buffer.from(t.link ?? []).equals(e.link!) ? SKIP : CHECK;
+  if (e.type === 'file') {
+    if (t.type !== 'file' || t.size !== e.size) return COPY;
+    return t.mtimeMs === e.mtimeMs && t.mode === e.mode && owned ? SKIP : CHECK;
+  }
+  return CHECK;
 }
 
 function isUnder(path: Buffer, dir: Buffer): boolean {

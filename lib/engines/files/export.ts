@@ -2,13 +2,13 @@
  * Export: the manifest of the source tree, hashed (hashes of unchanged files reused from the previous
  * manifest, so the final pass reads only what changed). Refused entries stop it before a byte moves.
  */
-import { lstat, mkdir, readFile } from 'node:fs/promises';
+import { lstat, mkdir, readFile, rename } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { FerryError } from '../../core/errors.ts';
 import { writeFileAtomic } from '../../util/atomic-write.ts';
 import { writeManifest } from './manifest.ts';
-import { emptyScanReport, scanTree, walkTree, type ScanReport } from './walk.ts';
+import { emptyScanReport, fingerprintEntry, scanTree, walkTree, type ScanReport } from './walk.ts';
 
 export const MANIFEST_FILE = 'manifest.ndjson';
 export const SCAN_FILE = 'scan.json';
@@ -40,11 +40,7 @@ export function assertNothingRefused(storeId: string, r: ScanReport): void {
 export async function treeFingerprint(root: string, normalize: 'none' | 'nfc' = 'none'): Promise<{ fingerprint: string; report: ScanReport }> {
   const report = emptyScanReport();
   const h = createHash('sha256');
-  for (const e of scanTree(root, report, normalize)) {
-    h.update(e.path); h.update(`\0${e.type}\0${e.size}\0${e.mtimeMs}\0${e.mode}\0${e.uid}:${e.gid}\0`);
-    if (e.link) h.update(e.link);
-    h.update('\n');
-  }
+  for (const e of scanTree(root, report, normalize)) fingerprintEntry(h, e);
   return { fingerprint: h.digest('hex'), report };
 }
 
@@ -54,16 +50,17 @@ export async function exportTree(o: { storeId: string; root: string; artifactDir
   await assertSourceDir(o.storeId, o.root);
   await mkdir(o.artifactDir, { recursive: true });
   const manifest = join(o.artifactDir, MANIFEST_FILE);
-  // A stat-only scan first: refusals stop the export before any file is read.
-  const scan = await treeFingerprint(o.root, o.normalize);
-  assertNothingRefused(o.storeId, scan.report);
   const previous = await readFile(manifest).then(() => manifest, () => undefined);
+  // The first export scans (stat only) before reading a file, so refusals come before hours of hashing;
+  // later ones reuse hashes, and the walk itself is cheap.
+  if (!previous) assertNothingRefused(o.storeId, (await treeFingerprint(o.root, o.normalize)).report);
   const report = emptyScanReport();
+  const fp = createHash('sha256');
   const tmp = join(o.artifactDir, `${MANIFEST_FILE}.next`);
-  const { entries } = await writeManifest(tmp, walkTree(o.root, report, { hash: true, normalize: o.normalize, concurrency: o.concurrency, ...(previous ? { previous } : {}), ...(o.signal ? { signal: o.signal } : {}), ...(o.onHashed ? { onHashed: o.onHashed } : {}) }));
+  const { entries } = await writeManifest(tmp, walkTree(o.root, report, { hash: true, normalize: o.normalize, concurrency: o.concurrency, fingerprint: fp, ...(previous ? { previous } : {}), ...(o.signal ? { signal: o.signal } : {}), ...(o.onHashed ? { onHashed: o.onHashed } : {}) }));
   assertNothingRefused(o.storeId, report);
-  const { rename } = await import('node:fs/promises');
   await rename(tmp, manifest);
-  await writeFileAtomic(join(o.artifactDir, SCAN_FILE), JSON.stringify({ fingerprint: scan.fingerprint, ...report }, null, 1) + '\n');
-  return { manifest, report, entries, fingerprint: scan.fingerprint };
+  const fingerprint = fp.digest('hex');
+  await writeFileAtomic(join(o.artifactDir, SCAN_FILE), JSON.stringify({ fingerprint, ...report }, null, 1) + '\n');
+  return { manifest, report, entries, fingerprint };
 }

@@ -7,6 +7,7 @@
  */
 import { accessSync, constants, lstatSync, readdirSync, readlinkSync, type Stats } from 'node:fs';
 import { posix } from 'node:path';
+import type { Hash } from 'node:crypto';
 import { hashFile } from './hash.ts';
 import { readManifest, type ManifestEntry } from './manifest.ts';
 import { orderedMap } from './ordered.ts';
@@ -41,6 +42,15 @@ export interface WalkOptions {
   readonly signal?: AbortSignal;
   /** Called per hashed file with its size. */
   readonly onHashed?: (bytes: number) => void;
+  /** Fed every entry's stat (see fingerprintEntry): the tree's fingerprint from the same walk. */
+  readonly fingerprint?: Hash;
+}
+
+/** One entry's part of a tree fingerprint: path, type, size, mtime, mode, owner, link. */
+export function fingerprintEntry(h: Hash, e: ManifestEntry): void {
+  h.update(e.path); h.update(`\0${e.type}\0${e.size}\0${e.mtimeMs}\0${e.mode}\0${e.uid}:${e.gid}\0`);
+  if (e.link) h.update(e.link);
+  h.update('\n');
 }
 
 export function emptyScanReport(): ScanReport {
@@ -181,6 +191,7 @@ export async function* walkTree(root: string, report: ScanReport, opts: WalkOpti
   async function* withPrevious(): AsyncGenerator<[ManifestEntry & { abs: Buffer }, ManifestEntry | undefined]> {
     for (const e of raw) {
       opts.signal?.throwIfAborted();
+      if (opts.fingerprint) fingerprintEntry(opts.fingerprint, e);
       yield [e, opts.hash && e.type === 'file' ? await previousOf(e.path) : undefined];
     }
   }

@@ -1,0 +1,138 @@
+/**
+ * Files bench: `npm run bench -- --engine files --scale N --json`. The deterministic tree of
+ * fixtures/files (scale N ≈ N × 1,000 small "images" + N files of 8 MiB + the awkward cases; scale 100
+ * ≈ 100k files, ≈ 4 GB) is copied into a fresh host directory by each tool, then verified against the
+ * source's manifest (not timed):
+ *   copy    ferry (export = manifest with sha256 of every file, then import = the copy), ferry-volume
+ *           (the same into a named volume through the helper's tar stream), `tar -cS | tar -x`, `rsync -aHS`
+ *           (peers with their sparse and hard-link flags: ferry keeps both)
+ *   delta   the same command again on the unchanged tree: ferry (export reusing hashes + import) vs `rsync -aHS`
+ *   verify  ferry's verify (the target hashed, compared with the manifest) vs `sha256sum` over the tree
+ * Every tool runs as a child under /usr/bin/time (peak RSS = its process tree's maxRSS). The page
+ * cache is warm for every tool (the source is read once before the first one); nothing is dropped.
+ */
+import { execa } from 'execa';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { EngineBench } from './types.ts';
+import { generateTree } from '../fixtures/files/tree.ts';
+import { filesEngine, compareManifests, byTargetPath, targetManifest, MANIFEST_FILE } from '../lib/engines/files/index.ts';
+import type { EngineParams } from '../lib/core/engine.ts';
+import type { FilesOptions } from '../lib/engines/files/options.ts';
+import { silentLogger } from '../lib/core/logger.ts';
+import { noProgress } from '../lib/core/progress.ts';
+
+const IMAGE = process.env.FERRY_BENCH_HELPER_IMAGE ?? (await import('../test/support/images.ts')).testImages().redis;
+const TOOLS = ['ferry', 'ferry-volume', 'tar-pipe', 'rsync'] as const;
+
+interface Job { readonly action: 'copy' | 'verify'; readonly src: string; readonly dst: string; readonly volume?: string; readonly work: string }
+
+function params(job: Job): EngineParams<FilesOptions> {
+  const target = job.volume ? { service: 'app', volume: job.volume } : { service: 'app', hostPath: job.dst };
+  return {
+    store: { id: 'bench', engine: 'files', source: job.src, target, options: filesEngine.parseOptions({ helperImage: IMAGE }, 'bench') },
+    targetUrl: undefined, artifactDir: join(job.work, 'artifacts'), stateDir: join(job.work, 'state'),
+    signal: new AbortController().signal, log: silentLogger, progress: noProgress, redactor: { add() {}, redact: (s: string) => s },
+  };
+}
+
+if (process.env.FERRY_BENCH_CHILD) {
+  const job = JSON.parse(process.env.FERRY_BENCH_CHILD) as Job;
+  const p = params(job);
+  const t0 = performance.now();
+  let detail: Record<string, unknown>;
+  if (job.action === 'copy') {
+    const ex = await filesEngine.export(p);
+    const t1 = performance.now();
+    const im = await filesEngine.import(p);
+    detail = { exportS: Number(((t1 - t0) / 1000).toFixed(2)), importS: Number(((performance.now() - t1) / 1000).toFixed(2)), copied: im.data.copied, bytesCopied: im.data.bytes, manifestFiles: ex.data.files };
+  } else {
+    const v = await filesEngine.verify(p);
+    detail = { ok: v.ok };
+  }
+  process.stdout.write(`${JSON.stringify({ seconds: (performance.now() - t0) / 1000, detail })}\n`);
+  process.exit(0);
+}
+
+/** Run argv under /usr/bin/time; seconds and peak RSS (MB) of its process tree. */
+async function timed(argv: string[], env: Record<string, string> = {}): Promise<{ seconds: number; peakRssMb: number; stdout: string }> {
+  const r = await execa('/usr/bin/time', ['-f', 'FERRY_TIME %e %M', ...argv], { env, reject: false });
+  const m = /FERRY_TIME ([\d.]+) (\d+)/.exec(r.stderr);
+  if (r.exitCode !== 0 || !m) throw new Error(`${argv.join(' ')} failed (exit ${r.exitCode}): ${r.stderr.slice(-2000)}`);
+  return { seconds: Number(m[1]), peakRssMb: Math.round(Number(m[2]) / 1024), stdout: r.stdout };
+}
+
+const node = fileURLToPath(new URL('../node_modules/.bin/node', import.meta.url));
+const self = fileURLToPath(import.meta.url);
+const child = (job: Job) => timed([node, self], { FERRY_BENCH_CHILD: JSON.stringify(job) });
+
+async function verified(manifest: string, dst: string): Promise<boolean> {
+  const entries = await compareManifests(byTargetPath(manifest, 'none'), targetManifest({ kind: 'bind', root: dst }));
+  const bad = entries.flatMap((e) => e.findings ?? []);
+  if (bad.length) process.stderr.write(`  differs: ${bad.slice(0, 5).join('; ')}\n`);
+  return bad.length === 0;
+}
+
+export default (async (opts, emit) => {
+  for (const cmd of ['rsync', 'tar', 'sha256sum']) {
+    if ((await execa('sh', ['-c', `command -v ${cmd}`], { reject: false })).exitCode !== 0) throw new Error(`\`${cmd}\` is missing: apt-get install -y ${cmd === 'sha256sum' ? 'coreutils' : cmd}`);
+  }
+  const work = await mkdtemp(join(tmpdir(), 'ferry-bench-files-'));
+  const volumes: string[] = [];
+  try {
+    const src = join(work, 'src');
+    await mkdir(src);
+    const t0 = performance.now();
+    const g = await generateTree(src, opts.scale);
+    process.stderr.write(`files bench: ${g.files} files, ${(g.bytes / 1e9).toFixed(2)} GB generated in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
+    await execa('sh', ['-c', `tar -c -C ${src} . > /dev/null`]); // warm the page cache for everyone
+    // The reference manifest, for checking every tool's result (untimed).
+    const ref = join(work, 'ref');
+    await filesEngine.export(params({ action: 'copy', src, dst: '', work: ref }));
+    const manifest = join(ref, 'artifacts', MANIFEST_FILE);
+    const base = { engine: 'files', files: g.files, bytes: g.bytes };
+    for (let rep = 0; rep < opts.repeat; rep++) {
+      for (const tool of TOOLS.filter((t) => !opts.tools || opts.tools.includes(t))) {
+        const dst = join(work, `dst-${tool}`);
+        const state = join(work, `state-${tool}`);
+        await rm(dst, { recursive: true, force: true });
+        await rm(state, { recursive: true, force: true });
+        await mkdir(dst);
+        let volume: string | undefined;
+        if (tool === 'ferry-volume') {
+          volume = `ferry-bench-files-${process.pid}-${rep}`;
+          await execa('docker', ['volume', 'create', '--label', 'ferry.bench=files', volume]);
+          volumes.push(volume);
+        }
+        const job: Job = { action: 'copy', src, dst, work: state, ...(volume ? { volume } : {}) };
+        if (tool === 'ferry' || tool === 'ferry-volume') {
+          const r = await child(job);
+          const d = JSON.parse(r.stdout.trim().split('\n').pop()!) as { detail: Record<string, unknown> };
+          const ok = tool === 'ferry' ? await verified(manifest, dst) : (await child({ ...job, action: 'verify' })).stdout.includes('"ok":true');
+          emit({ ...base, tool, phase: 'copy', seconds: r.seconds, peakRssMb: r.peakRssMb, verified: ok, ...d.detail });
+          const again = await child(job);
+          const d2 = JSON.parse(again.stdout.trim().split('\n').pop()!) as { detail: Record<string, unknown> };
+          emit({ ...base, tool, phase: 'delta', seconds: again.seconds, peakRssMb: again.peakRssMb, verified: d2.detail.copied === 1 || d2.detail.copied === 0, ...d2.detail });
+          const v = await child({ ...job, action: 'verify' });
+          emit({ ...base, tool, phase: 'verify', seconds: v.seconds, peakRssMb: v.peakRssMb, verified: v.stdout.includes('"ok":true') });
+        } else if (tool === 'tar-pipe') {
+          const r = await timed(['sh', '-c', `tar -c -S -C '${src}' . | tar -x -p -C '${dst}'`]);
+          emit({ ...base, tool, phase: 'copy', seconds: r.seconds, peakRssMb: r.peakRssMb, verified: await verified(manifest, dst) });
+        } else {
+          const r = await timed(['rsync', '-a', '-H', '-S', '--exclude=.DS_Store', '--exclude=._*', `${src}/`, `${dst}/`]);
+          emit({ ...base, tool, phase: 'copy', seconds: r.seconds, peakRssMb: r.peakRssMb, verified: await verified(manifest, dst) });
+          const again = await timed(['rsync', '-a', '-H', '-S', '--exclude=.DS_Store', '--exclude=._*', `${src}/`, `${dst}/`]);
+          emit({ ...base, tool, phase: 'delta', seconds: again.seconds, peakRssMb: again.peakRssMb, verified: await verified(manifest, dst) });
+          const v = await timed(['sh', '-c', `cd '${dst}' && find . -type f -print0 | xargs -0 sha256sum > /dev/null`]);
+          emit({ ...base, tool: 'sha256sum', phase: 'verify', seconds: v.seconds, peakRssMb: v.peakRssMb, verified: true });
+        }
+        if (tool !== 'rsync') await rm(dst, { recursive: true, force: true });
+      }
+    }
+  } finally {
+    if (volumes.length) await execa('docker', ['volume', 'rm', '-f', ...volumes]).catch(() => undefined);
+    await rm(work, { recursive: true, force: true });
+  }
+}) satisfies EngineBench;
