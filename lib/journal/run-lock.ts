@@ -11,11 +11,14 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { FerryError } from '../core/errors.ts';
+import { systemClock } from '../util/wait.ts';
 
 export interface LockInfo {
   readonly pid: number;
   readonly host: string;
   readonly time: string;
+  /** Tells two acquisitions by one process apart. */
+  readonly nonce?: string;
   readonly playbook?: string;
 }
 
@@ -37,6 +40,9 @@ export interface RunLockOptions {
   readonly onBreak?: (stale: LockInfo, why: LockBreak) => void;
 }
 
+/** Tries at taking the lock (a contended takeover waits 25 ms between two). */
+const MAX_ATTEMPTS = 40;
+
 export function lockPath(stateDir: string): string {
   return join(stateDir, 'lock');
 }
@@ -44,8 +50,9 @@ export function lockPath(stateDir: string): string {
 export async function acquireRunLock(stateDir: string, opts: RunLockOptions = {}): Promise<RunLock> {
   await mkdir(stateDir, { recursive: true });
   const path = lockPath(stateDir);
-  const info: LockInfo = { pid: process.pid, host: hostname(), time: new Date().toISOString(), ...(opts.playbook ? { playbook: opts.playbook } : {}) };
-  const tmp = join(stateDir, `.lock.${process.pid}.${randomBytes(4).toString('hex')}`);
+  const nonce = randomBytes(4).toString('hex');
+  const info: LockInfo = { pid: process.pid, host: hostname(), time: new Date().toISOString(), nonce, ...(opts.playbook ? { playbook: opts.playbook } : {}) };
+  const tmp = join(stateDir, `.lock.${process.pid}.${nonce}`);
   await writeFile(tmp, `${JSON.stringify(info)}\n`, { mode: 0o644 });
   try {
     for (let attempt = 0; ; attempt++) {
@@ -53,18 +60,13 @@ export async function acquireRunLock(stateDir: string, opts: RunLockOptions = {}
         await link(tmp, path);
         break;
       } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || attempt >= 3) throw lockError(path, e);
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || attempt >= MAX_ATTEMPTS) throw lockError(path, e);
       }
       const held = await readLock(path);
       if (held === undefined) continue; // released meanwhile
       const dead = isStale(held);
       if (!dead && !opts.breakStale) throw lockedError(path, held);
-      // Re-read just before removing: another run breaking the same lock may already hold a fresh one.
-      const still = await readLock(path);
-      if (still && still.pid === held.pid && still.host === held.host && still.time === held.time) {
-        opts.onBreak?.(held, dead ? 'dead' : 'forced');
-        await unlink(path).catch(() => undefined);
-      }
+      if (!(await breakLock(path, tmp, held, () => opts.onBreak?.(held, dead ? 'dead' : 'forced')))) await systemClock.sleep(25);
     }
   } finally {
     await unlink(tmp).catch(() => undefined);
@@ -75,9 +77,40 @@ export async function acquireRunLock(stateDir: string, opts: RunLockOptions = {}
     info,
     async release() {
       const held = await readLock(path);
-      if (held && held.pid === info.pid && held.host === info.host && held.time === info.time) await unlink(path).catch(() => undefined);
+      if (held && sameHolder(held, info)) await unlink(path).catch(() => undefined);
     },
   };
+}
+
+/**
+ * Remove `held`'s lock, exclusively: only the run that creates `<lock>.break` (hard link, fails if it
+ * exists) may remove it, and only if the lock is still `held`'s — two runs taking over one dead run's
+ * lock at once never both end up holding it. A breaker left by a dead run is removed.
+ */
+async function breakLock(path: string, tmp: string, held: LockInfo, onBreak: () => void): Promise<boolean> {
+  const breaker = `${path}.break`;
+  try {
+    await link(tmp, breaker);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw lockError(path, e);
+    const other = await readLock(breaker);
+    if (other && isStale(other)) await unlink(breaker).catch(() => undefined);
+    return false; // someone else is breaking it: try the lock again
+  }
+  try {
+    const still = await readLock(path);
+    if (still && sameHolder(still, held)) {
+      onBreak();
+      await unlink(path).catch(() => undefined);
+    }
+  } finally {
+    await unlink(breaker).catch(() => undefined);
+  }
+  return true;
+}
+
+function sameHolder(a: LockInfo, b: LockInfo): boolean {
+  return a.pid === b.pid && a.host === b.host && a.time === b.time && a.nonce === b.nonce;
 }
 
 /** The lock's holder, or undefined when there is no lock. */

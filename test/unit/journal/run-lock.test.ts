@@ -33,6 +33,21 @@ describe('run lock', () => {
     await lock.release();
   });
 
+  it('lets exactly one of many runs taking over the same dead lock at once hold it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ferry-lock-'));
+    const pid = deadPid();
+    writeFileSync(lockPath(dir), JSON.stringify({ pid, host: hostname(), time: '2026-01-01T00:00:00Z' }));
+    const broken: string[] = [];
+    const tries = await Promise.allSettled(Array.from({ length: 8 }, () => acquireRunLock(dir, { onBreak: (l, why) => broken.push(`${l.pid}:${why}`) })));
+    const held = tries.filter((t) => t.status === 'fulfilled');
+    expect(held).toHaveLength(1);
+    expect(tries.filter((t) => t.status === 'rejected').map((t) => (t as PromiseRejectedResult).reason.code)).toEqual(Array(7).fill('E_LOCKED'));
+    expect(broken).toEqual([`${pid}:dead`]);
+    expect(existsSync(`${lockPath(dir)}.break`)).toBe(false);
+    await (held[0] as PromiseFulfilledResult<Awaited<ReturnType<typeof acquireRunLock>>>).value.release();
+    expect(existsSync(lockPath(dir))).toBe(false);
+  });
+
   it('refuses a lock held by a live pid on this host, naming the pid and the flag; the flag forces it', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ferry-lock-'));
     const live = process.ppid; // certainly running, and not us
