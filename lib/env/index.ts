@@ -10,7 +10,9 @@ export {
   HOST_GATEWAY, HOST_GATEWAY_EXTRA_HOST, secretPlaceholder, secretName,
 } from './rules.ts';
 export type { ServiceRule, RequiredKey } from './rules.ts';
-export { transformEnv, secretKeyMatcher, duplicateKeyWarnings } from './transform.ts';
+export { transformEnv } from './transform.ts';
+export { placeSecrets } from './secrets.ts';
+export type { Placement, PlaceOptions } from './secrets.ts';
 export type { TransformOptions, TransformResult, EnvChange, EnvChangeKind } from './transform.ts';
 export { isCanonicalKey, isCanonicalValue, yamlQuote, composeValue } from './canonical.ts';
 export { composeOverride } from './override.ts';

@@ -23,10 +23,10 @@ import type { PathMapping } from './paths.ts';
 import { secretClassifier } from './secret-shapes.ts';
 import { isCanonicalKey, isCanonicalValue } from './canonical.ts';
 import { envDiff } from './diff.ts';
-import { moveUrlPassword } from './url-password.ts';
+import { placeSecrets } from './secrets.ts';
 import {
   DEFAULT_BIND_KEYS, DEFAULT_SECRET_KEYS, DEFAULT_SECRET_NAMES, DEFAULT_SERVICE_RULES, HOST_GATEWAY, HOST_GATEWAY_EXTRA_HOST,
-  SECRETS_MOUNT, secretName,
+  SECRETS_MOUNT,
 } from './rules.ts';
 import type { RequiredKey, ServiceRule } from './rules.ts';
 import { validateEnv } from './validate.ts';
@@ -84,18 +84,6 @@ export interface TransformResult {
   readonly diff: string;
   /** Problems the container env has (empty when it is usable). */
   readonly problems: readonly EnvProblem[];
-}
-
-/** A predicate for secret variable names under `options` (`*_FILE` never is one). */
-export function secretKeyMatcher(options: TransformOptions = {}): (key: string) => boolean {
-  const classify = secretClassifier([...(options.secretKeys ?? DEFAULT_SECRET_KEYS), ...(options.extraSecretKeys ?? [])]);
-  return (key) => classify(key, 'x') === 'name';
-}
-
-/** Warnings for keys set more than once (python-dotenv keeps the last). */
-export function duplicateKeyWarnings(doc: EnvDocument, file = '.env'): string[] {
-  return [...linesOf(doc)].filter(([, l]) => l.length > 1)
-    .map(([k, l]) => `${file}: ${k} is set on lines ${l.join(', ')}; python-dotenv keeps the last (line ${l.at(-1)})`);
 }
 
 function linesOf(doc: EnvDocument): Map<string, number[]> {
@@ -175,43 +163,10 @@ export function transformEnv(text: string, options: TransformOptions = {}): Tran
     if (p && 'unmapped' in p) warnings.push(`${file}:${lineOf(key)}: ${key} is a host path no volume carries: it does not exist in the container (map it with app.pathMappings)`);
   }
 
-  // Secrets: whole values by name or shape, passwords inside URLs, then values that still contain a secret.
-  const secrets: Record<string, string> = {};
-  const secretFiles: Record<string, string> = {};
-  const byValue = new Map<string, string>();
-  const containerEnv = new Map(values);
-  const claim = (preferred: string, value: string): string => {
-    let name = preferred;
-    for (let n = 2; secrets[name] !== undefined && secrets[name] !== value; n++) name = `${preferred}_${n}`;
-    secrets[name] = value;
-    if (!byValue.has(value)) byValue.set(value, name);
-    return name;
-  };
-  const moveWhole = (key: string, value: string, why: string) => {
-    const preferred = names[key] ?? secretName(key);
-    const shared = byValue.get(value);
-    const name = claim(shared ?? preferred, value);
-    if (shared === undefined && name !== preferred) warnings.push(`${file}:${lineOf(key)}: ${key} differs from the value in secret ${preferred}: it gets its own secret ${name}`);
-    secretFiles[key] = name;
-    values.delete(key);
-    note(key, 'secret', `${why} → secret ${name} (${key}_FILE=${SECRETS_MOUNT}/${name})`);
-  };
-  for (const [key, value] of values) {
-    const reason = classify(key, value);
-    if (reason) moveWhole(key, value, reason === 'name' ? 'secret by name' : reason === 'pem' ? 'PEM block' : 'high-entropy token under a secret-sounding name');
-  }
-  if (!options.keepUrlPasswords) {
-    for (const [key, value] of values) {
-      const moved = moveUrlPassword(key, value, { rules, byValue, claim, taken: (n) => secrets[n] !== undefined });
-      if (!moved) continue;
-      values.set(key, moved.value);
-      containerEnv.set(key, moved.containerValue);
-      note(key, 'url-password', `password → secret ${moved.name} (placeholder, put back percent-encoded at start-up)`);
-      if (moved.respelled) warnings.push(`${file}:${lineOf(key)}: ${key}'s password is percent-encoded canonically at start-up (same password, different spelling)`);
-    }
-  }
-  const known = Object.values(secrets).flatMap((s) => (s.length >= 6 ? [s, encodeURIComponent(s)] : []));
-  for (const [key, value] of values) if (known.some((s) => value.includes(s))) moveWhole(key, value, 'contains a secret value');
+  const { secrets, secretFiles, values: kept, containerEnv } = placeSecrets(values, {
+    classify, names, rules, keepUrlPasswords: options.keepUrlPasswords ?? false, note,
+    warn: (key, message) => warnings.push(`${file}:${lineOf(key)}: ${message}`),
+  });
 
   // Emit: canonical lines, else the override's environment; every secret must be placeable.
   const envLines: string[] = [];
@@ -225,7 +180,7 @@ export function transformEnv(text: string, options: TransformOptions = {}): Tran
       envLines.push(`${key}_FILE=${SECRETS_MOUNT}/${name}`);
       continue;
     }
-    const v = values.get(key);
+    const v = kept.get(key);
     if (v === undefined) continue;
     if (isCanonicalKey(key) && isCanonicalValue(v)) { envLines.push(`${key}=${v}`); continue; }
     if (!isCanonicalKey(key) && v.includes('__FERRY_SECRET_')) throw unplaceable(file, key, lineOf(key), 'its name is not a shell identifier, so the entrypoint cannot put the URL password back');
