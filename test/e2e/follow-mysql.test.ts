@@ -34,6 +34,9 @@ const ROOT_PW = 'root-pw-for-follow';
 const APP_PW = 'app-pw-for-follow';
 const DB = 'vedfolnir';
 
+/** Data size: 1 in the suite; FERRY_FOLLOW_SCALE=100 measures the cutover on a big store (it should not grow). */
+const SCALE = Number(process.env.FERRY_FOLLOW_SCALE ?? 1);
+
 interface Server { readonly container: StartedTestContainer; readonly ep: MysqlTarget }
 
 /** A MariaDB on the test's network under `alias`, published on 127.0.0.1 only. */
@@ -116,7 +119,7 @@ describe('mysql follow: replicate, catch up, promote', { timeout: 900_000 }, () 
     ]);
     work = await mkdtemp(join(tmpdir(), 'ferry-follow-mysql-'));
     const c = await connect(src.ep);
-    await seedVedfolnirMysql(c, { scale: 1, tricky: false });
+    await seedVedfolnirMysql(c, { scale: SCALE, tricky: false });
     await c.query(`CREATE USER 'app'@'%' IDENTIFIED BY '${APP_PW}'`);
     await c.query(`GRANT SELECT, INSERT, UPDATE, DELETE ON ${DB}.* TO 'app'@'%'`);
     await c.end();
@@ -132,7 +135,7 @@ describe('mysql follow: replicate, catch up, promote', { timeout: 900_000 }, () 
       targetUrl: url(dst.ep), artifactDir: join(work, 'export'), stateDir: join(work, 'store'),
       signal: new AbortController().signal, log: silentLogger, progress: noProgress, redactor,
     };
-  });
+  }, 900_000);
   afterAll(async () => {
     await Promise.all([src, dst, spare].map((s) => s?.container.stop({ remove: true, removeVolumes: true })));
     await network?.stop();

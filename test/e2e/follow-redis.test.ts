@@ -31,6 +31,9 @@ import type { RedisOptions } from '../../lib/engines/redis/options.ts';
 const SRC_PW = 'src-pw-for-follow';
 const DST_PW = 'dst-pw-for-follow';
 
+/** Data size: 1 in the suite; FERRY_FOLLOW_SCALE=100 measures the cutover on a big store (it should not grow). */
+const SCALE = Number(process.env.FERRY_FOLLOW_SCALE ?? 1);
+
 interface Server { readonly container: StartedTestContainer; readonly ep: RedisEndpoint }
 
 async function startOn(network: StartedNetwork, alias: string, password: string, flags: readonly string[] = []): Promise<Server> {
@@ -94,7 +97,7 @@ describe('redis follow: REPLICAOF, catch up, promote', { timeout: 600_000 }, () 
     ]);
     work = await mkdtemp(join(tmpdir(), 'ferry-follow-redis-'));
     const c = client(src.ep);
-    await seedVedfolnirRedis(c, { scale: 1 });
+    await seedVedfolnirRedis(c, { scale: SCALE });
     c.disconnect();
     opts = { storeId: 'redis', source: src.ep, target: dst.ep, from: { host: 'ferry-src-redis', port: 6379 }, stateDir: join(work, 'store', 'follow'), redactor, syncTimeoutMs: 60_000 };
     const url = (ep: RedisEndpoint, pw: string) => `redis://:${pw}@${ep.host}:${ep.port}`;
@@ -103,7 +106,7 @@ describe('redis follow: REPLICAOF, catch up, promote', { timeout: 600_000 }, () 
       targetUrl: url(dst.ep, DST_PW), artifactDir: join(work, 'artifact'), stateDir: join(work, 'store'),
       signal: new AbortController().signal, log: silentLogger, progress: noProgress, redactor,
     };
-  });
+  }, 900_000);
   afterAll(async () => {
     await Promise.all([src, dst, spare].map((s) => s?.container.stop({ remove: true, removeVolumes: true })));
     await network?.stop();
