@@ -139,6 +139,7 @@ export const ERROR_CODES = {
   E_FILES_NOT_QUIET: 'the directory kept changing: no quiet window within the budget',
   E_FILES_NO_SPACE: 'not enough free space on the target for the copy',
   E_FILES_HELPER: 'the helper container reading or writing a volume failed',
+  E_FILES_NO_EXPORT: 'a files store has no manifest yet: its export has not run',
 
   // --demo (demo/, outside lib/)
   E_DEMO_DOCKER: 'a docker command of the demo failed',

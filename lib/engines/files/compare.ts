@@ -4,7 +4,7 @@
  */
 import type { ReportEntry } from '../../core/engine.ts';
 import { targetPathOf, type ManifestEntry } from './manifest.ts';
-import { comparePaths, showPath, topLevel } from './paths.ts';
+import { comparePaths, showPath, targetOfPath, topLevel } from './paths.ts';
 
 /** Findings kept per directory entry; the count of the rest is stated. */
 export const FINDINGS_CAP = 10_000;
@@ -14,6 +14,8 @@ export interface CompareOptions {
   readonly owner?: { uid: number; gid: number } | undefined;
   /** Compare directories' mtimes too (false after the stack ran: the app touches its directories). */
   readonly dirMtimes?: boolean;
+  /** Names on the target are NFC (a hard link's first name too). */
+  readonly normalize?: 'none' | 'nfc';
 }
 
 interface DirTally { files: number; dirs: number; links: number; bytes: number; differing: number; findings: string[] }
@@ -27,7 +29,8 @@ export function differences(want: ManifestEntry, got: ManifestEntry, o: CompareO
     else if (want.sha256 !== got.sha256) out.push('content differs (sha256)');
   }
   if (want.type === 'symlink' || want.type === 'hardlink') {
-    if (!Buffer.from(want.link ?? []).equals(Buffer.from(got.link ?? []))) out.push(`link ${showPath(want.link ?? Buffer.alloc(0))} ≠ ${showPath(got.link ?? Buffer.alloc(0))}`);
+    const link = want.type === 'hardlink' ? targetOfPath(want.link!, o.normalize ?? 'none') : (want.link ?? Buffer.alloc(0));
+    if (!link.equals(Buffer.from(got.link ?? []))) out.push(`link ${showPath(link)} ≠ ${showPath(got.link ?? Buffer.alloc(0))}`);
   }
   if (want.type !== 'symlink' && want.mode !== got.mode) out.push(`mode ${want.mode.toString(8)} ≠ ${got.mode.toString(8)}`);
   const uid = o.owner?.uid ?? want.uid, gid = o.owner?.gid ?? want.gid;

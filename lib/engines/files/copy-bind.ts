@@ -13,7 +13,7 @@ import { writeFileAtomic } from '../../util/atomic-write.ts';
 import { hashFile } from './hash.ts';
 import { readManifest, targetPathOf, type ManifestEntry } from './manifest.ts';
 import { orderedMap } from './ordered.ts';
-import { comparePaths, joinRel, showPath } from './paths.ts';
+import { comparePaths, joinRel, showPath, targetOfPath } from './paths.ts';
 import { emptyScanReport, scanTree, STAGING_DIR } from './walk.ts';
 
 export interface CopyOptions {
@@ -158,7 +158,7 @@ export async function copyToBind(o: CopyOptions): Promise<CopyResult> {
   for await (const _ of orderedMap(readManifest(o.manifest), o.concurrency, step)) { /* in order, errors surface here */ }
   for (const e of hardlinks) {
     const dest = joinRel(root, targetPathOf(e));
-    const first = joinRel(root, e.link!); // the first name's target path equals its source path unless normalised
+    const first = joinRel(root, targetOfPath(e.link!, o.normalize));
     const st = lstatOrNull(dest), fst = lstatSync(first);
     if (st && st.ino === fst.ino && st.dev === fst.dev) { skipped++; continue; }
     const tmp = join(staging, `${seq++}`);

@@ -11,7 +11,7 @@ import { writeFileAtomic } from '../../util/atomic-write.ts';
 import type { CopyOptions, CopyResult } from './copy-bind.ts';
 import { HELPER_MOUNT, runHelper, type HelperSpec } from './helper.ts';
 import { readManifest, targetPathOf, type ManifestEntry } from './manifest.ts';
-import { joinRel, showPath } from './paths.ts';
+import { joinRel, showPath, targetOfPath } from './paths.ts';
 import { paxMs, tarStream, type TarItem } from './tar.ts';
 
 export interface VolumeCopyOptions extends Omit<CopyOptions, 'targetRoot'> {
@@ -95,8 +95,7 @@ export async function copyToVolume(o: VolumeCopyOptions): Promise<CopyResult> {
       if (e.type !== 'dir' && upToDate(e, entries.get(name.toString('latin1')), uid, gid)) { skipped++; continue; }
       if (e.type !== 'dir') copied++;
       if (e.type === 'file') { bytes += e.size; if (e.sparse) sparse.push(name); }
-      // Hard links name their first path as it is on the target.
-      yield { entry: e, name, uid, gid, ...(e.type === 'file' ? { from: joinRel(src, e.path) } : {}), ...(e.type === 'hardlink' ? { linkName: e.link! } : {}) };
+      yield { entry: e, name, uid, gid, ...(e.type === 'file' ? { from: joinRel(src, e.path) } : {}), ...(e.type === 'hardlink' ? { linkName: targetOfPath(e.link!, o.normalize) } : {}) };
     }
   }
   const script = `chown ${rootOwner.uid}:${rootOwner.gid} ${HELPER_MOUNT} && chmod ${(root.mode & 0o7777).toString(8)} ${HELPER_MOUNT} && exec tar -x -C ${HELPER_MOUNT} --numeric-owner --same-owner -p -f -`;

@@ -17,7 +17,8 @@ import { ownerOf, parseFilesOptions, type FilesOptions } from './options.ts';
 import { reverseToSource } from './reverse.ts';
 import { targetManifest, targetSpec, type TargetSpec } from './target.ts';
 import type { ScanReport } from './walk.ts';
-import { readFile, rm } from 'node:fs/promises';
+import { access, readFile, rm } from 'node:fs/promises';
+import { FerryError } from '../../core/errors.ts';
 import { joinRel } from './paths.ts';
 
 export interface FilesFacts {
@@ -35,7 +36,14 @@ function specOf(p: P): TargetSpec {
   const t = u === undefined ? p.store.target : u.startsWith('volume:') ? { ...p.store.target, hostPath: undefined, volume: u.slice('volume:'.length) } : { ...p.store.target, hostPath: u, volume: undefined };
   return targetSpec(p.store.id, t, p.store.options.helperImage);
 }
-const manifestOf = (p: P) => join(p.artifactDir, MANIFEST_FILE);
+/** The export's manifest; a FerryError when there is none yet. */
+async function manifestOf(p: P): Promise<string> {
+  const m = join(p.artifactDir, MANIFEST_FILE);
+  await access(m).catch(() => {
+    throw new FerryError('E_FILES_NO_EXPORT', `store ${p.store.id}: no manifest in ${p.artifactDir}`, { hint: `run the export of store ${p.store.id} first (export:${p.store.id})` });
+  });
+  return m;
+}
 
 async function facts(p: P): Promise<FilesFacts> {
   await assertSourceDir(p.store.id, p.store.source);
@@ -99,7 +107,7 @@ export const filesEngine = defineEngine<FilesOptions, FilesFacts>({
   async import(p) {
     const t = specOf(p);
     const common = {
-      sourceRoot: p.store.source, manifest: manifestOf(p), owner: ownerOf(p.store.options), normalize: p.store.options.normalize,
+      sourceRoot: p.store.source, manifest: await manifestOf(p), owner: ownerOf(p.store.options), normalize: p.store.options.normalize,
       concurrency: p.store.options.concurrency, progressFile: join(p.stateDir, 'copy-progress.json'), signal: p.signal,
       onProgress: (d: { files: number; bytes: number }) => p.progress.update({ unit: 'bytes', done: d.bytes, label: `${d.files} files` }),
     };
@@ -109,13 +117,13 @@ export const filesEngine = defineEngine<FilesOptions, FilesFacts>({
   async clearTarget(p) {
     const t = specOf(p);
     const tops: Buffer[] = [];
-    for await (const e of readManifest(manifestOf(p))) if (!e.path.includes(0x2f)) tops.push(e.targetPath ?? e.path);
+    for await (const e of readManifest(await manifestOf(p))) if (!e.path.includes(0x2f)) tops.push(e.targetPath ?? e.path);
     if (t.kind === 'bind') { for (const n of tops) await rm(joinRel(Buffer.from(t.root), n), { recursive: true, force: true }); return; }
     if (tops.length) await runHelper({ h: t.helper, cmd: ['sh', '-c', `cd ${HELPER_MOUNT} && xargs -0 -r rm -rf --`], input: [Buffer.concat(tops.flatMap((n) => [n, Buffer.alloc(1)]))], what: 'remove what ferry copied', signal: p.signal });
   },
   async verify(p) {
     const t0 = performance.now();
-    const entries = await compareManifests(byTargetPath(manifestOf(p), p.store.options.normalize), targetManifest(specOf(p), p.signal), { owner: ownerOf(p.store.options) });
+    const entries = await compareManifests(byTargetPath(await manifestOf(p), p.store.options.normalize), targetManifest(specOf(p), p.signal), { owner: ownerOf(p.store.options), normalize: p.store.options.normalize });
     return { ok: entries.every((e) => e.ok), entries, seconds: (performance.now() - t0) / 1000 };
   },
   async freeze(p) {
@@ -130,7 +138,7 @@ export const filesEngine = defineEngine<FilesOptions, FilesFacts>({
     // A quiet window changes nothing on the source: nothing to lift.
   },
   async reverse(p) {
-    const r = await reverseToSource({ manifest: manifestOf(p), sourceRoot: p.store.source, target: specOf(p), normalize: p.store.options.normalize, applyDeletions: p.store.options.applyDeletions, signal: p.signal });
+    const r = await reverseToSource({ manifest: await manifestOf(p), sourceRoot: p.store.source, target: specOf(p), normalize: p.store.options.normalize, applyDeletions: p.store.options.applyDeletions, signal: p.signal });
     if (r.deletedCount) p.log.warn(`store ${p.store.id}: ${r.deletedCount} entries deleted in the stack ${r.deletionsApplied ? 'were deleted on the host' : 'are listed, not deleted on the host (options.applyDeletions)'}`);
     return { data: { ...r } };
   },

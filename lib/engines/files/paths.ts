@@ -60,3 +60,14 @@ export function nfcOf(name: Buffer): Buffer | undefined {
   const n = Buffer.from(s.normalize('NFC'), 'utf8');
   return n.equals(name) ? undefined : n;
 }
+
+/** A source path as it is named on the target: each component in NFC when names are normalised. */
+export function targetOfPath(path: Buffer, normalize: 'none' | 'nfc'): Buffer {
+  if (normalize === 'none') return path;
+  const parts: Buffer[] = [];
+  let start = 0;
+  for (let i = 0; i <= path.length; i++) {
+    if (i === path.length || path[i] === 0x2f) { const c = path.subarray(start, i); parts.push(nfcOf(Buffer.from(c)) ?? Buffer.from(c)); start = i + 1; }
+  }
+  return Buffer.concat(parts.flatMap((c, i) => (i ? [SLASH, c] : [c])));
+}

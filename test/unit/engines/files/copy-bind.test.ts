@@ -100,6 +100,22 @@ describe('copyToBind: direct writes into a bind-mounted directory', () => {
   });
 });
 
+describe('normalize: "nfc"', () => {
+  it('writes NFC names on the target, hard links included, and verifies against the manifest\'s target names', async () => {
+    const nsrc = join(dir, 'nfc-src'), ndst = join(dir, 'nfc-dst'), nart = join(dir, 'nfc-art');
+    await mkdir(join(nsrc, 'Cafe\u0301'), { recursive: true });
+    await writeFile(join(nsrc, 'Cafe\u0301', 'menu.jpg'), 'menu');
+    const { link } = await import('node:fs/promises');
+    await link(join(nsrc, 'Cafe\u0301', 'menu.jpg'), join(nsrc, 'Cafe\u0301', 'zz-same.jpg'));
+    const r = await exportTree({ storeId: 's', root: nsrc, artifactDir: nart, normalize: 'nfc', concurrency: 2 });
+    await copyToBind({ sourceRoot: nsrc, manifest: r.manifest, targetRoot: ndst, owner, normalize: 'nfc', concurrency: 2, progressFile: join(dir, 'p3.json') });
+    const a = await lstat(join(ndst, 'Caf\u00e9', 'menu.jpg'));
+    expect((await lstat(join(ndst, 'Caf\u00e9', 'zz-same.jpg'))).ino).toBe(a.ino);
+    const report = await compareManifests(byTargetPath(r.manifest, 'nfc'), targetManifest({ kind: 'bind', root: ndst }), { owner, normalize: 'nfc' });
+    expect(report.flatMap((e) => e.findings ?? [])).toEqual([]);
+  });
+});
+
 describe('waitQuiet: a tree is quiet when a scan shows no change for the window', () => {
   it('waits out a write, then reports quiet', async () => {
     let n = 0;
