@@ -4,6 +4,7 @@
  * the source, so there is nothing to thaw.
  */
 import { FerryError } from '../../core/errors.ts';
+import { systemClock, waitFor, type Clock } from '../../util/wait.ts';
 import { treeFingerprint } from './export.ts';
 
 export interface QuietOptions {
@@ -11,29 +12,27 @@ export interface QuietOptions {
   readonly windowMs: number;
   readonly budgetMs: number;
   readonly signal?: AbortSignal;
-  readonly now?: () => number;
-  readonly sleep?: (ms: number) => Promise<void>;
+  /** Injectable for tests (default: the system clock). */
+  readonly clock?: Clock;
 }
 
 export interface QuietResult { readonly fingerprint: string; readonly quietAt: string; readonly scans: number }
 
 export async function waitQuiet(o: QuietOptions): Promise<QuietResult> {
-  const now = o.now ?? Date.now;
-  const sleep = o.sleep ?? ((ms: number) => new Promise<void>((res) => setTimeout(res, ms)));
-  const end = now() + o.budgetMs;
-  let before = (await treeFingerprint(o.root)).fingerprint;
-  let scans = 1;
-  for (;;) {
-    o.signal?.throwIfAborted();
-    await sleep(o.windowMs);
+  let before: string | undefined;
+  let scans = 0;
+  return waitFor(async () => {
     const after = (await treeFingerprint(o.root)).fingerprint;
     scans++;
-    if (after === before) return { fingerprint: after, quietAt: new Date().toISOString(), scans };
+    const quiet = after === before;
     before = after;
-    if (now() >= end) {
-      throw new FerryError('E_FILES_NOT_QUIET', `${o.root} kept changing: no quiet window of ${o.windowMs} ms within ${o.budgetMs} ms (${scans} scans)`, {
-        hint: 'stop the app writing into the directory (maintenance mode, stop its workers), or raise quietBudgetMs, then run again',
-      });
-    }
-  }
+    return quiet ? { fingerprint: after, quietAt: new Date().toISOString(), scans } : undefined;
+  }, {
+    what: o.root, timeoutMs: o.budgetMs, intervalMs: o.windowMs, clock: o.clock ?? systemClock,
+    ...(o.signal ? { signal: o.signal } : {}),
+    fatal: () => true, // a scan that fails is an error, not a tree still moving
+    onTimeout: () => new FerryError('E_FILES_NOT_QUIET', `${o.root} kept changing: no quiet window of ${o.windowMs} ms within ${o.budgetMs} ms (${scans} scans)`, {
+      hint: 'stop the app writing into the directory (maintenance mode, stop its workers), or raise quietBudgetMs, then run again',
+    }),
+  });
 }

@@ -119,12 +119,12 @@ describe('normalize: "nfc"', () => {
 describe('waitQuiet: a tree is quiet when a scan shows no change for the window', () => {
   it('waits out a write, then reports quiet', async () => {
     let n = 0;
-    const r = await waitQuiet({ root: src, windowMs: 10, budgetMs: 10_000, sleep: async () => { if (n++ === 0) await writeFile(join(src, 'storage/images/late.jpg'), 'late'); } });
+    const r = await waitQuiet({ root: src, windowMs: 10, budgetMs: 10_000, clock: { now: () => 0, sleep: async () => { if (n++ === 0) await writeFile(join(src, 'storage/images/late.jpg'), 'late'); } } });
     expect(r.scans).toBe(3);
   });
   it('gives up after its budget, saying how to get quiet', async () => {
     let t = 0;
-    const err = await waitQuiet({ root: src, windowMs: 10, budgetMs: 30, now: () => t, sleep: async () => { t += 10; await writeFile(join(src, 'storage/images/busy.jpg'), String(t)); } }).catch((e: unknown) => e);
+    const err = await waitQuiet({ root: src, windowMs: 10, budgetMs: 30, clock: { now: () => t, sleep: async () => { t += 10; await writeFile(join(src, 'storage/images/busy.jpg'), String(t)); } } }).catch((e: unknown) => e);
     expect(isFerryError(err) && err.code).toBe('E_FILES_NOT_QUIET');
     expect((err as Error).message).toContain('kept changing: no quiet window of 10 ms within 30 ms');
   });
