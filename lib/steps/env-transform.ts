@@ -74,7 +74,7 @@ const optionsOf = (p: P): TransformOptions => ({
   bindKeys: [...DEFAULT_BIND_KEYS, ...p.config.app.bindKeys], pathMappings: pathMappingsOf(p), ...storeRulesOf(p),
 });
 
-interface State { envPath: string; original: Buffer; result: TransformResult; override: string; shadowed: string[] }
+interface State { envPath: string; original: Buffer; result: TransformResult; override: string; notes: string[] }
 
 /** Read and transform the original, and register every secret before anything logs. Writes nothing. */
 async function load(p: P): Promise<State> {
@@ -99,9 +99,11 @@ async function load(p: P): Promise<State> {
   // The stack's own files (not the generated override) may set app variables compose prefers to app.env's.
   const stackFiles = ['docker-compose.yml', ...p.config.target.files.filter((f) => f !== ENV_OVERRIDE_FILE)];
   const carried = new Set([...result.env.split('\n').map((l) => l.slice(0, l.indexOf('='))), ...Object.keys(result.environment)]);
-  const shadowed = (await shadowedKeys(p.ctx.composeDir, stackFiles, appServicesOf(p))).filter((s) => carried.has(s.key) || carried.has(`${s.key}_FILE`))
+  const notes = (await shadowedKeys(p.ctx.composeDir, stackFiles, appServicesOf(p))).filter((s) => carried.has(s.key) || carried.has(`${s.key}_FILE`))
     .map((s) => `${s.key} is also set by ${s.file}'s environment: for ${s.service}; compose prefers that to ${CONTAINER_ENV_FILE}, so the app sees the stack's value`);
-  return { envPath, original, result, override, shadowed };
+  // Not carried yet: the order in which the app loads several files decides who wins, and ferry does not know it.
+  if (p.config.app.envFiles.length) notes.push(`app.envFiles (${p.config.app.envFiles.join(', ')}) are not carried into the container env: only app.envFile is`);
+  return { envPath, original, result, override, notes };
 }
 
 const owner = (p: P) => secretOwnerFor(p.config.app.containerUser);
@@ -122,7 +124,7 @@ async function findings(p: P, s: State): Promise<string[]> {
 const reportLines = (s: State) => [
   ...s.result.changes.map((c) => `${s.envPath}:${c.line} ${c.key} [${c.kind}] ${c.what}`),
   ...s.result.warnings.map((w) => `warning: ${w}`),
-  ...s.shadowed.map((w) => `warning: ${w}`),
+  ...s.notes.map((w) => `warning: ${w}`),
 ];
 
 /** The env step's own report: what the container gets, and why, with every secret masked. */
@@ -209,7 +211,7 @@ export default defineStep<Config, FerryContext>({
       data: {
         envPath, containerEnv: containerEnvPath(dir), override: envOverridePath(dir), report: envReportPath(p.config.stateDir), created: backup.manifest.created,
         secrets: secretNames, extraHosts: result.extraHosts, changes: kinds,
-        changeList: result.changes.map((c) => ({ line: c.line, key: c.key, kind: c.kind, what: c.what })), warnings: [...result.warnings, ...s.shadowed],
+        changeList: result.changes.map((c) => ({ line: c.line, key: c.key, kind: c.kind, what: c.what })), warnings: [...result.warnings, ...s.notes],
       },
     };
   },
