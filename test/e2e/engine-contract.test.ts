@@ -4,7 +4,7 @@
  * import again is a no-op → one damaged row/key is named by verify → freeze → thaw puts the source
  * back as it was. Then reverse (rollback --with-data) and clearTarget.
  */
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createConnection, type Connection } from 'mysql2/promise';
@@ -29,6 +29,12 @@ async function paramsFor(kind: EngineKind, id: string, source: string, targetUrl
     store, targetUrl, artifactDir: join(dir, 'artifacts', id), stateDir: join(dir, 'stores', id),
     signal: new AbortController().signal, log: createLogger((r) => logs.push(r), redactor), progress: noProgress, redactor,
   };
+}
+
+/** The same params, aborted at the phase's first progress tick (a Ctrl-C mid-import). */
+function interruptedAtFirstTick(p: EngineParams): EngineParams {
+  const ac = new AbortController();
+  return { ...p, signal: ac.signal, progress: { update() { ac.abort(); } } };
 }
 
 const mysqlConnect = (s: StartedMysql, user = 'root', password = s.rootPassword): Promise<Connection> =>
@@ -81,9 +87,11 @@ describe('engine contract: mysql', { timeout: 900_000 }, () => {
     expect(await engine.sourceState(p)).toBe(state); // exporting never changes the source
   });
 
-  it('import, verify ok (one entry per table), import again changes nothing', async () => {
+  it('an interrupted import resumes when run again; verify ok (one entry per table); import again changes nothing', async () => {
+    await expect(engine.import(interruptedAtFirstTick(p))).rejects.toThrow();
     const first = await engine.import(p);
-    expect(first.data).toMatchObject({ alreadyImported: false, chunksSkipped: 0 });
+    expect(first.data).toMatchObject({ alreadyImported: false });
+    expect(first.data.chunksSkipped as number).toBeGreaterThan(0); // loaded before the interruption, not again
     const v = await engine.verify(p);
     expect(v.entries.filter((x) => !x.ok)).toEqual([]);
     expect(v.ok).toBe(true);
@@ -209,7 +217,11 @@ describe('engine contract: redis', { timeout: 600_000 }, () => {
     const e = await engine.export(p);
     expect((await stat(e.manifest)).size).toBe(e.data.bytes);
     expect(await engine.exported!(p)).toBe(true);
-    // No service with a data directory: a logical copy.
+    // No service with a data directory: a logical copy. Interrupted after its first batch, it resumes.
+    await expect(engine.import(interruptedAtFirstTick(p))).rejects.toThrow(/interrupted/);
+    const progress = JSON.parse(await readFile(join(p.stateDir, 'copy-progress.json'), 'utf8')) as { dbs: Record<string, { done: boolean }> };
+    expect(Object.values(progress.dbs).some((d) => d.done)).toBe(true);
+    expect(Object.keys(progress.dbs).length).toBeLessThan(3);
     const i = await engine.import(p);
     expect(i.data).toMatchObject({ alreadyImported: false, path: 'dump' });
     const v = await engine.verify(p);
