@@ -113,7 +113,8 @@ export async function readAccounts(db: Db, databases: readonly string[], objects
     const [auth] = await rows(db, 'SELECT plugin AS p, HEX(authentication_string) AS h FROM mysql.user WHERE User = ? AND Host = ?', [a.user, a.host]);
     if (!auth) { out.push({ ...a, exists: false, plugin: '', authHex: '', grants: [], notCarried: [] }); continue; }
     const shown = (await rows(db, `SHOW GRANTS FOR ${accountSql(a)}`)).map((r) => str(Object.values(r)[0]));
-    out.push({ ...a, exists: true, plugin: str(auth.p), authHex: str(auth.h), ...classifyGrants(shown, a, databases) });
+    // An empty plugin (accounts from before MySQL 5.7 / MariaDB 10.4) means mysql_native_password.
+    out.push({ ...a, exists: true, plugin: str(auth.p) || 'mysql_native_password', authHex: str(auth.h), ...classifyGrants(shown, a, databases) });
   }
   return out;
 }
