@@ -5,9 +5,9 @@
  * Who can read them: compose (v1 and v2) bind-mounts each file with its host owner and mode, and the
  * app runs as `app.containerUser` (10001:10001), so on Linux a 0600 file owned by the operator is
  * unreadable in the container. ferry chowns each file to the container user instead (it stays 0600;
- * root in the data services' entrypoints reads it anyway). That needs root (or being that uid); on
- * macOS Docker Desktop's file sharing serves bind mounts with the container user's rights, so the
- * files stay the operator's.
+ * root in the data services' entrypoints reads it anyway). That needs root (or being that uid). On
+ * macOS, Docker Desktop's file sharing decides what the container sees, so the files stay the
+ * operator's (not verified here; the entrypoint names a file the app cannot read and stops).
  */
 import { appendFile, chmod, chown, mkdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
