@@ -50,12 +50,12 @@ export function assessMysql(f: MysqlFacts, target: MysqlTargetFacts, opts: Mysql
   const src = `mysql ${f.endpoint}`;
   out.push(finding('info', 'mysql-version', src, `source ${f.version} (${mysqlFlavorOf(f.version)}) → target ${target.version}`, 'nothing to do'));
   for (const db of f.missingDatabases) {
-    out.push(finding('blocker', 'mysql-database-missing', `database ${db}`, 'listed in the config but absent on the source', 'fix source.mysql.databases or the URL\'s database'));
+    out.push(finding('blocker', 'mysql-database-missing', `database ${db}`, 'listed in the config but absent on the source', 'fix the store\'s databases option (source.mysql.databases in the preset) or the URL\'s database'));
   }
   const priv = grantedPrivileges(f.grants);
   if (!priv.has('ALL PRIVILEGES')) {
     const missing = NEEDED.filter((p) => !priv.has(p));
-    if (missing.length) out.push(finding('blocker', 'mysql-privileges', src, `the source account lacks ${missing.join(', ')}`, `GRANT ${missing.join(', ')} ON *.* TO the account in source.mysql.url`));
+    if (missing.length) out.push(finding('blocker', 'mysql-privileges', src, `the source account lacks ${missing.join(', ')}`, `GRANT ${missing.join(', ')} ON *.* TO the account in the store\'s source URL`));
     if (!['SUPER', 'SYSTEM_VARIABLES_ADMIN', 'READ_ONLY ADMIN'].some((p) => priv.has(p))) {
       out.push(finding('blocker', 'mysql-privileges', src, 'the source account cannot set read_only for the write freeze', 'GRANT SYSTEM_VARIABLES_ADMIN (MySQL 8) or READ_ONLY ADMIN (MariaDB) ON *.* to it'));
     }

@@ -24,7 +24,7 @@ export function assessRedis(f: RedisFacts, target: RedisTargetFacts, opts: { pat
   out.push(finding('info', 'redis-version', src, `source ${f.version} (RDB ${srcRdb}) → target ${target.version} (RDB ${tgtRdb}); keys: ${dbs || 'none'}`, 'nothing to do'));
   if (srcRdb > tgtRdb) {
     if (opts.path === 'physical' || opts.path === 'dump') {
-      out.push(finding('blocker', 'redis-rdb-format', src, `the target reads RDB ≤ ${tgtRdb}, the source writes RDB ${srcRdb}: redis.path=${opts.path} cannot work`, 'set redis.path to auto or rewrite, or use a target image ≥ the source version'));
+      out.push(finding('blocker', 'redis-rdb-format', src, `the target reads RDB ≤ ${tgtRdb}, the source writes RDB ${srcRdb}: path ${opts.path} cannot work`, 'set the store\'s path option (redis.path in the preset) to auto or rewrite, or use a target image ≥ the source version'));
     } else {
       out.push(finding('rewrite', 'redis-rdb-format', src, `the target reads RDB ≤ ${tgtRdb}, the source writes RDB ${srcRdb}`, 'keys are rewritten command by command instead of copied as RDB payloads (slower); use a newer target image to avoid it'));
     }

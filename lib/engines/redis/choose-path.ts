@@ -35,7 +35,7 @@ export function choosePath(wanted: RedisPathChoice, f: PathFacts): PathDecision 
   const dumpWhyNot = rdbOk ? undefined : `RESTORE on the target accepts payloads ≤ RDB ${f.targetRdb}, source writes ${f.sourceRdb}`;
   if (wanted === 'physical' && physicalWhyNot) throw refuse('physical', physicalWhyNot);
   if (wanted === 'dump' && dumpWhyNot) throw refuse('dump', dumpWhyNot);
-  if (wanted !== 'auto') return { path: wanted, reason: `forced by config (redis.path = ${wanted})` };
+  if (wanted !== 'auto') return { path: wanted, reason: `forced by the store's path option (${wanted})` };
   if (!physicalWhyNot) return { path: 'physical', reason: `target reads RDB ${f.sourceRdb}: the RDB file is placed whole` };
   if (!dumpWhyNot) return { path: 'dump', reason: `DUMP/RESTORE ABSTTL (physical not possible: ${physicalWhyNot})` };
   return { path: 'rewrite', reason: `type-aware rewrite (${dumpWhyNot})` };
@@ -43,6 +43,6 @@ export function choosePath(wanted: RedisPathChoice, f: PathFacts): PathDecision 
 
 function refuse(path: RedisPath, why: string): FerryError {
   return new FerryError('E_REDIS_PATH', `The ${path} path cannot be used: ${why}`, {
-    hint: 'set redis.path to "auto" (or "rewrite", which works between any versions)',
+    hint: 'set the store\'s path option (redis.path in the preset) to "auto" (or "rewrite", which works between any versions)',
   });
 }

@@ -134,7 +134,7 @@ function restoreError(err: Error, key: Buffer): FerryError {
   }
   if (/payload version|checksum|Bad data format/i.test(err.message)) {
     return new FerryError('E_REDIS_RESTORE_FORMAT', `Target rejected the DUMP payload of key ${printable(key)}: ${err.message}`, {
-      hint: 'the target cannot read this payload (newer RDB version or a missing module): use redis.path "rewrite"', cause: err,
+      hint: 'the target cannot read this payload (newer RDB version or a missing module): set the store\'s path option (redis.path in the preset) to "rewrite"', cause: err,
     });
   }
   return new FerryError('E_REDIS_RESTORE', `RESTORE of key ${printable(key)} failed: ${err.message}`, { hint: 'see the cause; re-run resumes', cause: err });

@@ -31,7 +31,7 @@ export async function placeRdb(target: RedisEndpoint, service: ServiceControl, r
   const { name, aof } = await targetRdbName(target);
   if (aof) {
     throw new FerryError('E_REDIS_TARGET_AOF', `Target Redis at ${describeEndpoint(target)} has appendonly on: it would load its AOF, not the RDB`, {
-      hint: 'start the target with appendonly no for the import (turn it on afterwards), or use redis.path "dump"',
+      hint: 'start the target with appendonly no for the import (turn it on afterwards), or set the store\'s path option (redis.path in the preset) to "dump"',
     });
   }
   const file = join(service.dataDir, name);

@@ -105,7 +105,7 @@ export async function fetchRdb(ep: RedisEndpoint, path: string, signal?: AbortSi
     const mapped = toRedisError(e, ep);
     if (mapped.code !== 'E_REDIS_CONNECT') throw mapped;
     throw new FerryError('E_REDIS_RDB_FETCH', `Fetching the RDB from ${describeEndpoint(ep)} over replication failed: ${(e as Error).message}`, {
-      hint: 'the user needs the SYNC permission (+sync) and the server must allow replicas; or use redis.path "dump"', cause: e,
+      hint: 'the user needs the SYNC permission (+sync) and the server must allow replicas; or set the store\'s path option (redis.path in the preset) to "dump"', cause: e,
     });
   } finally {
     signal?.removeEventListener('abort', onAbort);

@@ -49,7 +49,7 @@ export async function rewriteKey(src: Redis, tgt: Redis, key: Buffer, type: stri
     case 'none': return; // expired or deleted since the scan
     default:
       throw new FerryError('E_REDIS_TYPE', `Key ${printable(key)} has type ${type}, which ferry cannot rewrite`, {
-        hint: 'load the module that defines this type in the target and use redis.path "dump", or remove the key',
+        hint: 'load the module that defines this type in the target and set the store\'s path option (redis.path in the preset) to "dump", or remove the key',
       });
   }
   if (expireAt > 0) await tgt.pexpireat(key, expireAt);
