@@ -71,10 +71,13 @@ export async function applyObjectGrants(c: PoolConnection, x: AccountsExport, ow
   for (const a of x.accounts.filter((y) => owned.has(accountKey(y)))) for (const g of a.grants.filter((y) => !dbLevel(y))) await c.query(g);
 }
 
-/** One grant as a comparable string: privileges sorted and upper-cased, the rest as is. */
-export function normalizeGrant(g: string): string {
-  const m = /^GRANT (.+?) ON (.+)$/.exec(g);
-  if (!m) return g;
+/**
+ * A grant as (object, privilege) pairs, privileges upper-cased (column lists kept with their privilege),
+ * `WITH GRANT OPTION` as the privilege GRANT OPTION: `GRANT SELECT, INSERT ON `d`.* TO …` → two pairs.
+ */
+export function grantPairs(g: string): string[] {
+  const m = /^GRANT (.+?) ON (.+?) TO .*?( WITH GRANT OPTION)?$/.exec(g);
+  if (!m) return [g];
   const privs: string[] = [];
   let depth = 0;
   let cur = '';
@@ -85,7 +88,8 @@ export function normalizeGrant(g: string): string {
     cur += ch;
   }
   privs.push(cur.trim());
-  return `GRANT ${privs.map((p) => p.replace(/^[A-Z ]+/i, (w) => w.toUpperCase())).sort().join(', ')} ON ${m[2]}`;
+  if (m[3]) privs.push('GRANT OPTION');
+  return privs.map((p) => `${p.replace(/^[A-Z ]+/i, (w) => w.toUpperCase())} ON ${m[2]}`);
 }
 
 /** Accounts, grants and who objects run as, on the target against the export; one line per difference. */
@@ -114,9 +118,10 @@ async function compareAccount(db: Db, a: SourceAccount, databases: readonly stri
   const deterministic = !/sha2|sha256/.test(a.plugin);
   if (auth && str(auth.p) === a.plugin && deterministic && str(auth.h) !== a.authHex) out.push(`${name}: its password differs from the source's (${a.plugin})`);
   const shown = (await rows(db, `SHOW GRANTS FOR ${accountSql(a)}`)).map((r) => str(Object.values(r)[0]));
-  const have = new Set(classifyGrants(shown, a, databases).grants.map(normalizeGrant));
-  const want = new Set(a.grants.map(normalizeGrant));
-  for (const g of want) if (!have.has(g)) out.push(`${name}: grant missing on the target: ${g}`);
-  for (const g of have) if (!want.has(g)) out.push(`${name}: grant on the target the source lacks: ${g}`);
+  const have = new Set(classifyGrants(shown, a, databases).grants.flatMap(grantPairs));
+  // ALL PRIVILEGES on an object covers every privilege on it (the stack's own app user is created with it).
+  const covered = (pair: string) => have.has(pair) || (!pair.startsWith('GRANT OPTION ') && have.has(pair.replace(/^.+? ON /, 'ALL PRIVILEGES ON ')));
+  const missing = [...new Set(a.grants.flatMap(grantPairs))].filter((p) => !covered(p));
+  if (missing.length) out.push(`${name}: grants missing on the target: ${missing.join('; ')} (GRANT them to keep what the app could do)`);
   return out;
 }
