@@ -147,7 +147,8 @@ export default defineStep<Config, FerryContext>({
   title: "Emit the app container's env (canonical env file, compose override, secret files)",
   async fingerprint(p) {
     const s = await load(p);
-    return sha256(`${sha256(s.original)}:${JSON.stringify(optionsOf(p))}:${JSON.stringify(appServicesOf(p))}`);
+    // From the original and the config only: the directories (a rehearsal's scratch copies) do not change the meaning.
+    return sha256(`${sha256(s.original)}:${JSON.stringify({ app: p.config.app, services: appServicesOf(p), stores: storeRulesOf(p) })}`);
   },
   async check(p) {
     const s = await load(p);
