@@ -2,10 +2,9 @@
  * The manifest of a tree: one NDJSON line per entry, in tree order (see comparePaths), written and read
  * as streams so memory stays flat however many files the tree holds.
  */
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
-import { createInterface } from 'node:readline';
-import { rename } from 'node:fs/promises';
+import { open, rename } from 'node:fs/promises';
 import { decodePath, encodePath } from './paths.ts';
 import { fsyncDir } from '../../util/atomic-write.ts';
 import { dirname } from 'node:path';
@@ -68,10 +67,29 @@ export function targetPathOf(e: ManifestEntry): Buffer {
   return e.targetPath ?? e.path;
 }
 
-/** Stream a manifest file's entries in order. */
+/**
+ * Stream a manifest file's entries in order. Pull-based (a read per 256 KiB as lines are asked for):
+ * readline's async iterator reads ahead of a slow consumer and would queue the whole manifest.
+ */
 export async function* readManifest(file: string): AsyncGenerator<ManifestEntry> {
-  const rl = createInterface({ input: createReadStream(file, { highWaterMark: 1 << 20 }), crlfDelay: Infinity });
-  for await (const line of rl) if (line) yield lineToEntry(line);
+  const fh = await open(file, 'r');
+  try {
+    const buf = Buffer.alloc(1 << 18);
+    let rest: Buffer = Buffer.alloc(0); // bytes after the last newline: decoded once whole (a UTF-8 sequence may be cut)
+    for (;;) {
+      const { bytesRead } = await fh.read(buf, 0, buf.length, null);
+      if (bytesRead === 0) break;
+      const chunk = buf.subarray(0, bytesRead);
+      const nl = chunk.lastIndexOf(0x0a);
+      if (nl < 0) { rest = Buffer.concat([rest, chunk]); continue; }
+      const text = Buffer.concat([rest, chunk.subarray(0, nl)]).toString('utf8');
+      rest = Buffer.from(chunk.subarray(nl + 1));
+      for (const line of text.split('\n')) if (line) yield lineToEntry(line);
+    }
+    if (rest.length) yield lineToEntry(rest.toString('utf8'));
+  } finally {
+    await fh.close();
+  }
 }
 
 /** Write entries to `file` (temp name, fsync, rename): a killed run never leaves half a manifest. */
@@ -92,7 +110,7 @@ export async function writeManifest(file: string, entries: AsyncIterable<Manifes
     out.destroy();
     throw e;
   }
-  const fh = await import('node:fs/promises').then((m) => m.open(tmp, 'r+'));
+  const fh = await open(tmp, 'r+');
   try { await fh.sync(); } finally { await fh.close(); }
   await rename(tmp, file);
   await fsyncDir(dirname(file));
