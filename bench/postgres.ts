@@ -7,7 +7,9 @@
  * time counts: per table `count(*)` and `md5(string_agg(row::text ORDER BY row::text))`, source = target.
  * Also measured: verification — ferry's verify (chunk checksums recomputed by the target, compared with
  * the export's) against that count + md5 pass over the target. Peak RSS is sampled over each tool's
- * process tree (the servers' memory is not counted for anyone). pg_dump/pg_restore/psql are the host's
+ * process tree (the servers' memory is not counted for anyone). `cpuSeconds` adds the CPU the tool's
+ * processes and both servers' containers used: on a shared, loaded machine it is the steadier figure.
+ * pg_dump/pg_restore/psql are the host's
  * (Debian postgresql-client-15, installed with apt-get when missing and root).
  */
 import { execa, type ResultPromise } from 'execa';
@@ -58,12 +60,14 @@ export default (async (opts: BenchOptions, emit: (m: Measurement) => void) => {
       for (const tool of tools) {
         await resetTarget(dst);
         const dir = join(work, `${tool}-${rep}`);
+        const cpu0 = await serverCpu(src, dst);
         const t0 = performance.now();
-        const { peakRssMb, bytes } = await COPY[tool](src, dst, dir);
+        const { peakRssMb, bytes, toolCpu } = await COPY[tool](src, dst, dir);
         const seconds = (performance.now() - t0) / 1000;
+        const cpuSeconds = round(toolCpu + (await serverCpu(src, dst)) - cpu0);
         const got = (await contentSums(dbUrl(dst))).sums;
         const differs = Object.keys(expected).filter((k) => expected[k] !== got[k]);
-        emit({ engine: 'postgres', tool, phase: 'copy', rows, bytes, seconds: round(seconds), peakRssMb: round(peakRssMb), verified: differs.length === 0, scale: opts.scale, ...(differs.length ? { differs } : {}) });
+        emit({ engine: 'postgres', tool, phase: 'copy', rows, bytes, seconds: round(seconds), peakRssMb: round(peakRssMb), verified: differs.length === 0, scale: opts.scale, cpuSeconds, ...(differs.length ? { differs } : {}) });
         if (tool === 'ferry') {
           const v = await ferryVerify(dst, dir);
           emit({ engine: 'postgres', tool: 'ferry', phase: 'verify', rows, bytes, seconds: round(v.seconds), peakRssMb: round(v.peakRssMb), verified: v.ok, scale: opts.scale });
@@ -79,7 +83,33 @@ export default (async (opts: BenchOptions, emit: (m: Measurement) => void) => {
   }
 }) satisfies EngineBench;
 
-type Copy = (src: Server, dst: Server, dir: string) => Promise<{ peakRssMb: number; bytes: number }>;
+type Copy = (src: Server, dst: Server, dir: string) => Promise<{ peakRssMb: number; bytes: number; toolCpu: number }>;
+
+/**
+ * Run a bash script; its peak tree RSS and the CPU seconds (user + sys) of everything it ran, from bash's
+ * `times` — with the servers' cgroup CPU (serverCpu) a measure that a loaded machine does not distort.
+ */
+async function timed(script: string, env: Record<string, string>): Promise<{ stdout: string; peakRssMb: number; toolCpu: number }> {
+  const child = execa('bash', ['-o', 'pipefail', '-c', `${script}\ns=$?; times >&2; exit $s`], { cwd: root, env });
+  const peak = sampleRss(child);
+  const r = await child;
+  const last = r.stderr.trim().split('\n').pop() ?? '';
+  const secs = [...last.matchAll(/(\d+)m([\d.]+)s/g)].reduce((a, m) => a + Number(m[1]) * 60 + Number(m[2]), 0);
+  return { stdout: r.stdout, peakRssMb: await peak, toolCpu: secs };
+}
+
+/** CPU seconds the servers' containers have used (cgroup v1 cpuacct or v2 cpu.stat). */
+async function serverCpu(...servers: Server[]): Promise<number> {
+  let ns = 0;
+  for (const s of servers) {
+    const id = s.container!.getId();
+    const v1 = await readFile(`/sys/fs/cgroup/cpuacct/docker/${id}/cpuacct.usage`, 'utf8').catch(() => undefined);
+    if (v1 !== undefined) { ns += Number(v1); continue; }
+    const v2 = await readFile(`/sys/fs/cgroup/system.slice/docker-${id}.scope/cpu.stat`, 'utf8').catch(() => '');
+    ns += Number(/usage_usec (\d+)/.exec(v2)?.[1] ?? 0) * 1000;
+  }
+  return ns / 1e9;
+}
 
 const COPY: Record<(typeof TOOLS)[number], Copy> = {
   async ferry(src, dst, dir) {
@@ -88,29 +118,23 @@ const COPY: Record<(typeof TOOLS)[number], Copy> = {
       const m = await exportPostgres({ source: parsePgUrl(process.env.SRC_URL), dir: process.env.DIR + '/artifact', parallelism: 2 });
       await importPostgres({ target: parsePgUrl(process.env.DST_URL), dir: process.env.DIR + '/artifact', stateDir: process.env.DIR + '/state', parallelism: 2 });
       console.log(JSON.stringify({ bytes: m.totals.bytes }));`;
-    const child = execa(process.execPath, ['--input-type=module', '-e', code], { cwd: root, env: { SRC_URL: dbUrl(src), DST_URL: dbUrl(dst), DIR: dir } });
-    const peak = sampleRss(child);
-    const r = await child;
-    return { peakRssMb: await peak, bytes: (JSON.parse(r.stdout.trim().split('\n').pop()!) as { bytes: number }).bytes };
+    const r = await timed(`"${process.execPath}" --input-type=module -e "$CODE"`, { CODE: code, SRC_URL: dbUrl(src), DST_URL: dbUrl(dst), DIR: dir });
+    return { peakRssMb: r.peakRssMb, toolCpu: r.toolCpu, bytes: (JSON.parse(r.stdout.trim().split('\n').pop()!) as { bytes: number }).bytes };
   },
   async 'pg_dump-j2'(src, dst, dir) {
     const script = `pg_dumpall --roles-only --no-role-passwords -h 127.0.0.1 -p ${src.port} | PGPASSWORD="$DST_PW" psql -q -h 127.0.0.1 -p ${dst.port} -d postgres >/dev/null 2>&1;
       pg_dump -Fd -j 2 -Z 0 -f "${dir}" -d ${DB} -h 127.0.0.1 -p ${src.port} &&
       PGPASSWORD="$DST_PW" pg_restore -j 2 --create --exit-on-error -d postgres -h 127.0.0.1 -p ${dst.port} "${dir}"`;
-    const child = execa('bash', ['-o', 'pipefail', '-c', script], { env: { ...libpq(src), DST_PW: dst.password } });
-    const peak = sampleRss(child);
-    await child;
+    const r = await timed(script, { ...libpq(src), DST_PW: dst.password });
     const du = await execa('du', ['-sb', dir]);
-    return { peakRssMb: await peak, bytes: Number(du.stdout.split('\t')[0]) };
+    return { peakRssMb: r.peakRssMb, toolCpu: r.toolCpu, bytes: Number(du.stdout.split('\t')[0]) };
   },
   async 'dump-pipe'(src, dst) {
     const script = `pg_dumpall --roles-only --no-role-passwords -h 127.0.0.1 -p ${src.port} | PGPASSWORD="$DST_PW" psql -q -h 127.0.0.1 -p ${dst.port} -d postgres >/dev/null 2>&1;
       PGPASSWORD="$DST_PW" psql -q -h 127.0.0.1 -p ${dst.port} -d postgres -c 'CREATE DATABASE ${DB}' &&
       pg_dump -d ${DB} -h 127.0.0.1 -p ${src.port} | PGPASSWORD="$DST_PW" psql -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p ${dst.port} -d ${DB} >/dev/null`;
-    const child = execa('bash', ['-o', 'pipefail', '-c', script], { env: { ...libpq(src), DST_PW: dst.password } });
-    const peak = sampleRss(child);
-    await child;
-    return { peakRssMb: await peak, bytes: 0 };
+    const r = await timed(script, { ...libpq(src), DST_PW: dst.password });
+    return { peakRssMb: r.peakRssMb, toolCpu: r.toolCpu, bytes: 0 };
   },
 };
 

@@ -13,6 +13,8 @@ export interface ColumnInfo {
   readonly generated: boolean;
   /** Has a collation (text-like): key comparisons use COLLATE "C" so ranges agree across servers. */
   readonly collatable: boolean;
+  /** Hashed by its type's own extended hash in the record checksum; false: hashed as its text form. */
+  readonly hashable?: boolean;
 }
 
 export interface TableInfo {
@@ -24,12 +26,15 @@ export interface TableInfo {
   readonly bytes: number;
   /** reltuples (-1 or 0 when never analysed). */
   readonly estRows: number;
+  /** The row hash of the checksums (checksum.ts): `record` from PostgreSQL 14, `text` before. */
+  readonly rowHash?: 'record' | 'text';
 }
 
 const TABLES_SQL = `
 SELECT n.nspname AS schema, c.relname AS name, pg_relation_size(c.oid)::float8 AS bytes, c.reltuples::float8 AS est_rows,
   (SELECT json_agg(json_build_object('name', a.attname, 'type', pg_catalog.format_type(a.atttypid, a.atttypmod),
-      'generated', a.attgenerated <> '', 'collatable', a.attcollation <> 0) ORDER BY a.attnum)
+      'generated', a.attgenerated <> '', 'collatable', a.attcollation <> 0, 'typid', a.atttypid,
+      'detcoll', coalesce((SELECT co.collisdeterministic FROM pg_collation co WHERE co.oid = a.attcollation), true)) ORDER BY a.attnum)
      FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped) AS columns,
   (SELECT json_agg(a.attname ORDER BY k.ord)
      FROM pg_index i CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord)
@@ -41,9 +46,51 @@ WHERE c.relkind = 'r' AND c.relpersistence <> 't'
   AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
 ORDER BY 1, 2`;
 
-export async function readTables(c: pg.Client): Promise<TableInfo[]> {
-  const r = await c.query<{ schema: string; name: string; bytes: number; est_rows: number; columns: ColumnInfo[] | null; key: string[] | null }>(TABLES_SQL);
-  return r.rows.map((x) => ({ schema: x.schema, name: x.name, columns: x.columns ?? [], key: x.key ?? [], bytes: Number(x.bytes), estRows: Number(x.est_rows) }));
+type RawColumn = ColumnInfo & { typid: number; detcoll: boolean };
+
+/** Tables with their columns; `recordHash` (server ≥ 14) chooses the record row hash. */
+export async function readTables(c: pg.Client, recordHash: boolean): Promise<TableInfo[]> {
+  const r = await c.query<{ schema: string; name: string; bytes: number; est_rows: number; columns: RawColumn[] | null; key: string[] | null }>(TABLES_SQL);
+  const hashable = recordHash ? await hashableTypes(c) : new Set<number>();
+  return r.rows.map((x) => ({
+    schema: x.schema, name: x.name, key: x.key ?? [], bytes: Number(x.bytes), estRows: Number(x.est_rows), rowHash: recordHash ? 'record' as const : 'text' as const,
+    columns: (x.columns ?? []).map(({ typid, detcoll, ...col }) => ({ ...col, hashable: recordHash && detcoll && hashable.has(typid) })),
+  }));
+}
+
+/**
+ * Types whose own extended hash the record checksum may use: built-in types with a hash opclass whose
+ * equality is byte-exact for what COPY carries, arrays and ranges of them, enums, domains over them.
+ * Numeric, floats and interval are hashed as text (their hashes ignore display scale, -0, '1 day' versus
+ * '24:00:00'); jsonb is hashed natively (a number's scale inside it is not seen: 1.0 = 1.00); extension types
+ * (citext's hash ignores case) and nondeterministic collations as text too.
+ */
+async function hashableTypes(c: pg.Client): Promise<Set<number>> {
+  const r = await c.query<{ oid: number; typtype: string; cat: string; base: number; elem: number; sub: number | null; builtin: boolean; hash: boolean }>(`
+    SELECT t.oid::int8 AS oid, t.typtype::text AS typtype, t.typcategory::text AS cat, t.typbasetype::int8 AS base, t.typelem::int8 AS elem, rg.rngsubtype::int8 AS sub,
+      t.oid < 16384 AS builtin,
+      EXISTS (SELECT FROM pg_amproc p JOIN pg_opfamily f ON f.oid = p.amprocfamily JOIN pg_am am ON am.oid = f.opfmethod
+              WHERE am.amname = 'hash' AND p.amprocnum = 2 AND p.amproclefttype = t.oid) AS hash
+    FROM pg_type t LEFT JOIN pg_range rg ON rg.rngtypid = t.oid WHERE t.typisdefined`);
+  const byOid = new Map(r.rows.map((x) => [Number(x.oid), x]));
+  const names = await c.query<{ oid: number }>("SELECT oid::int8 AS oid FROM pg_type WHERE oid IN ('numeric'::regtype, 'float4'::regtype, 'float8'::regtype, 'money'::regtype, 'interval'::regtype)");
+  const textOnly = new Set(names.rows.map((x) => Number(x.oid)));
+  const memo = new Map<number, boolean>();
+  const ok = (oid: number, depth = 0): boolean => {
+    if (memo.has(oid)) return memo.get(oid)!;
+    const t = byOid.get(oid);
+    let v = false;
+    if (t && depth < 6 && !textOnly.has(oid)) {
+      if (t.typtype === 'd') v = ok(Number(t.base), depth + 1);
+      else if (t.typtype === 'e') v = true;
+      else if (t.typtype === 'r') v = t.sub !== null && ok(Number(t.sub), depth + 1);
+      else if (t.cat === 'A' && Number(t.elem) !== 0) v = ok(Number(t.elem), depth + 1);
+      else v = t.builtin && t.hash && t.typtype === 'b';
+    }
+    memo.set(oid, v);
+    return v;
+  };
+  return new Set([...byOid.keys()].filter((oid) => ok(oid)));
 }
 
 /** Columns COPY carries (generated ones are left to the target). */

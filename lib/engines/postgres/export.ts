@@ -64,13 +64,13 @@ export async function exportPostgres(o: ExportOptions): Promise<Manifest> {
       await writeFileAtomic(join(partial, rel), text, mode);
       files[rel] = createHash('sha256').update(text).digest('hex');
     };
-    await put(PRE_DATA, await dumpSection(tool, o.source, 'pre-data', snap.id, o.signal));
-    await put(POST_DATA, await dumpSection(tool, o.source, 'post-data', snap.id, o.signal));
-    lap('schema');
+    // pg_dump runs in its own processes, in the snapshot, while the workers stream the data.
+    const schemaDump = Promise.all([dumpSection(tool, o.source, 'pre-data', snap.id, o.signal), dumpSection(tool, o.source, 'post-data', snap.id, o.signal)]);
+    schemaDump.catch(() => undefined);
     const facts = await describeSchema(lead);
     const roles = await readRoles(lead, server.superuser);
     await put(ROLES_FILE, JSON.stringify(roles.roles, null, 1) + '\n', 0o600);
-    const tables = await readTables(lead);
+    const tables = await readTables(lead, server.major >= 14);
     const sequences = await readSequences(lead);
     const matviews = await readMatviews(lead);
     // Work items: every chunk of every table, biggest tables first, so the tail is short.
@@ -97,6 +97,10 @@ export async function exportPostgres(o: ExportOptions): Promise<Manifest> {
       }
     }));
     lap('data');
+    const [pre, post] = await schemaDump;
+    await put(PRE_DATA, pre);
+    await put(POST_DATA, post);
+    lap('schema');
     const largeObjects = await exportLargeObjects(lead, partial);
     lap('largeObjects');
     const entries = tables.map((t) => {

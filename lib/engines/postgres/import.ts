@@ -185,6 +185,9 @@ async function runScript(c: pg.Client, sql: string, what: string): Promise<void>
   }
 }
 
+/** Memory per index-building session (two sessions at parallelism 2). */
+const BUILD_MEMORY = '256MB';
+
 /** Builds (constraints, indexes) in parallel, a table's builds one at a time; then links in dump order. */
 async function runPostData(o: ImportOptions, sql: string, log: ProgressLog, parallelism: number): Promise<void> {
   const post = parsePostData(sql);
@@ -200,6 +203,8 @@ async function runPostData(o: ImportOptions, sql: string, log: ProgressLog, para
     const c = await connectPg(o.target, { applicationName: 'ferry import' });
     try {
       await c.query(post.header);
+      // Index builds sort in memory rather than in temporary files (the server default is 64 MB).
+      await c.query(`SET maintenance_work_mem = '${BUILD_MEMORY}'`);
       for (let g = queue.shift(); g; g = queue.shift()) for (const e of g) await run(c, e);
     } finally {
       await c.end();

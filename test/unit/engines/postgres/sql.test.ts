@@ -79,6 +79,8 @@ describe('postgres SQL builders', () => {
 
   it('hashes stored columns only, and compares keys in "C" order with typed literals', () => {
     expect(rowHashExpr(orders)).toBe('hashtextextended(ROW("id", "note")::text, 0)');
+    const hashed = { ...orders, rowHash: 'record' as const, columns: orders.columns.map((c) => ({ ...c, hashable: c.name === 'id' })) };
+    expect(rowHashExpr(hashed)).toBe('hash_record_extended(ROW("id", "note"::text), 0)');
     expect(rangeWhere(orders, { lo: ['10'], hi: ['20'] })).toBe(`ROW("id") > ROW('10'::bigint) AND ROW("id") <= ROW('20'::bigint)`);
     expect(rangeWhere(orders, { lo: null, hi: null })).toBe('true');
     expect(rangeWhere(events, { lo: ["it's", '2025-01-01 00:00:00+00'], hi: null }))
