@@ -8,15 +8,16 @@
  * created; `undo` removes exactly those.
  */
 import { readFile, stat } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { basename, join } from 'node:path';
 import { defineStep } from '../core/step.ts';
 import type { StepParams } from '../core/step.ts';
 import { FerryError } from '../core/errors.ts';
 import type { Config } from '../config/schema.ts';
 import { writeFileAtomic } from '../util/atomic-write.ts';
 import type { FerryContext } from './context.ts';
-import { DEFAULT_BIND_KEYS, DEFAULT_SERVICE_RULES, HOST_GATEWAY, composeOverride, isCanonicalKey, isCanonicalValue, parseUrl, transformEnv } from '../env/index.ts';
-import type { PathMapping, ServiceRule, TransformOptions, TransformResult } from '../env/index.ts';
+import { composeOverride, isCanonicalKey, isCanonicalValue, transformEnv } from '../env/index.ts';
+import type { TransformOptions, TransformResult } from '../env/index.ts';
+import { appServicesFor, storeRulesFor, transformOptionsFor } from './env-options.ts';
 import { readEnvBackup, recordCreated, restoreEnvFromBackup, sha256, writeEnvBackup } from './env-backup.ts';
 import { shadowedKeys } from './env-shadowed.ts';
 import {
@@ -36,43 +37,9 @@ export const envOverridePath = (composeDir: string): string => join(composeDir, 
 /** Where the step keeps the .env backup (the rollback playbook passes this to `restoreEnvFromBackup`). */
 export const envBackupDir = (stateDir: string): string => join(stateDir, 'env');
 const envPathOf = ({ ctx, config }: P) => join(ctx.appDir, basename(config.app.envFile));
-const appServicesOf = ({ config }: P) => (config.target.appServices.length ? config.target.appServices : ['vedfolnir']);
-
-/** The configured volumes, the files stores', then the design's `./storage:/app/storage` and `./logs/app:/app/logs` from the app's and the stack's side. */
-function pathMappingsOf({ config, ctx }: P): PathMapping[] {
-  const configured = Object.entries(config.app.pathMappings).map(([host, container]) => ({ host, container }));
-  // A files store moves a host directory into the container path its volume is mounted at.
-  const stores = config.stores.filter((s) => s.engine === 'files' && s.target.containerPath).map((s) => ({ host: s.source, container: s.target.containerPath as string }));
-  const design = [dirname(config.app.envFile), ctx.appDir].filter((d) => d.startsWith('/'))
-    .flatMap((d) => [{ host: join(d, 'storage'), container: '/app/storage' }, { host: join(d, 'logs'), container: '/app/logs' }]);
-  return [...configured, ...stores, ...design, { host: join(ctx.composeDir, 'storage'), container: '/app/storage' }, { host: join(ctx.composeDir, 'logs/app'), container: '/app/logs' }];
-}
-
-/**
- * Where each database store lands (its compose service and port), for an app configured by `stores`:
- * a server the config does not move stays on the host (host.docker.internal). Vedfolnir's preset keeps
- * the default rules and required variables.
- */
-function storeRulesOf({ config }: P): Pick<TransformOptions, 'rules' | 'required'> {
-  const stores = config.stores.filter((s) => s.engine !== 'files');
-  if (config.stores.every((s) => s.preset)) return {};
-  const rules: ServiceRule[] = [];
-  for (const s of stores) {
-    const base = DEFAULT_SERVICE_RULES.find((r) => r.name === s.engine);
-    if (!base) continue;
-    const sourcePort = Number(parseUrl(s.source)?.port);
-    rules.push({
-      ...base, name: s.id, host: s.target.service, port: s.target.containerPort ?? base.port,
-      passwordSecret: s.target.service === base.host ? base.passwordSecret : undefined, ...(sourcePort ? { sourcePort } : {}),
-    });
-  }
-  return { rules: [...rules, ...DEFAULT_SERVICE_RULES.filter((r) => r.host === HOST_GATEWAY)], required: [] };
-}
-
-const optionsOf = (p: P): TransformOptions => ({
-  file: basename(p.config.app.envFile), extraSecretKeys: p.config.app.secretKeys, keepUrlPasswords: p.config.app.keepUrlPasswords,
-  bindKeys: [...DEFAULT_BIND_KEYS, ...p.config.app.bindKeys], pathMappings: pathMappingsOf(p), ...storeRulesOf(p),
-});
+const appServicesOf = ({ config }: P) => appServicesFor(config);
+const optionsOf = ({ config, ctx }: P): TransformOptions => transformOptionsFor(config, ctx);
+const storeRulesOf = ({ config }: P) => storeRulesFor(config);
 
 interface State { envPath: string; original: Buffer; result: TransformResult; override: string; notes: string[] }
 

@@ -1,0 +1,49 @@
+/**
+ * What the env-transform step passes to `transformEnv`, from the config: the app services, where each
+ * database store lands, which host directories the volumes carry, the secret and bind keys.
+ */
+import { basename, dirname, join } from 'node:path';
+import type { Config } from '../config/schema.ts';
+import { DEFAULT_BIND_KEYS, DEFAULT_SERVICE_RULES, HOST_GATEWAY, parseUrl } from '../env/index.ts';
+import type { PathMapping, ServiceRule, TransformOptions } from '../env/index.ts';
+import type { FerryContext } from './context.ts';
+
+type Dirs = Pick<FerryContext, 'appDir' | 'composeDir'>;
+
+/** The services that load the app's env (Vedfolnir's `vedfolnir` when the config names none). */
+export const appServicesFor = (config: Config): readonly string[] => (config.target.appServices.length ? config.target.appServices : ['vedfolnir']);
+
+/** The configured volumes, the files stores', then the design's `./storage:/app/storage` and `./logs/app:/app/logs` from the app's and the stack's side. */
+export function pathMappingsFor(config: Config, ctx: Dirs): PathMapping[] {
+  const configured = Object.entries(config.app.pathMappings).map(([host, container]) => ({ host, container }));
+  // A files store moves a host directory into the container path its volume is mounted at.
+  const stores = config.stores.filter((s) => s.engine === 'files' && s.target.containerPath).map((s) => ({ host: s.source, container: s.target.containerPath as string }));
+  const design = [dirname(config.app.envFile), ctx.appDir].filter((d) => d.startsWith('/'))
+    .flatMap((d) => [{ host: join(d, 'storage'), container: '/app/storage' }, { host: join(d, 'logs'), container: '/app/logs' }]);
+  return [...configured, ...stores, ...design, { host: join(ctx.composeDir, 'storage'), container: '/app/storage' }, { host: join(ctx.composeDir, 'logs/app'), container: '/app/logs' }];
+}
+
+/**
+ * Where each database store lands (its compose service and port), for an app configured by `stores`:
+ * a server the config does not move stays on the host (host.docker.internal). Vedfolnir's preset keeps
+ * the default rules and required variables.
+ */
+export function storeRulesFor(config: Config): Pick<TransformOptions, 'rules' | 'required'> {
+  if (config.stores.every((s) => s.preset)) return {};
+  const rules: ServiceRule[] = [];
+  for (const s of config.stores) {
+    const base = DEFAULT_SERVICE_RULES.find((r) => r.name === s.engine);
+    if (!base) continue;
+    const sourcePort = Number(parseUrl(s.source)?.port);
+    rules.push({
+      ...base, name: s.id, host: s.target.service, port: s.target.containerPort ?? base.port,
+      passwordSecret: s.target.service === base.host ? base.passwordSecret : undefined, ...(sourcePort ? { sourcePort } : {}),
+    });
+  }
+  return { rules: [...rules, ...DEFAULT_SERVICE_RULES.filter((r) => r.host === HOST_GATEWAY)], required: [] };
+}
+
+export const transformOptionsFor = (config: Config, ctx: Dirs): TransformOptions => ({
+  file: basename(config.app.envFile), extraSecretKeys: config.app.secretKeys, keepUrlPasswords: config.app.keepUrlPasswords,
+  bindKeys: [...DEFAULT_BIND_KEYS, ...config.app.bindKeys], pathMappings: pathMappingsFor(config, ctx), ...storeRulesFor(config),
+});
