@@ -90,8 +90,8 @@ export async function prepareMigrate(a: PrepareArgs): Promise<Prepared> {
  */
 export async function prepareVerify(a: PrepareArgs): Promise<Prepared> {
   const config = await prepareConfig(a, 'verify');
-  // Verify only reads: every run checks again (never a "completed" no-op).
-  const playbook = { ...playbookOf('verify', 'Verify the stack against the source', verifySteps(storeSpecs(config)), a, config), readOnly: true };
+  // Verify only reads: every run checks again (never a "completed" no-op, no store's verify skipped as recorded).
+  const playbook = { ...playbookOf('verify', 'Verify the stack against the source', verifySteps(storeSpecs(config)).map(alwaysRun), a, config), readOnly: true };
   const base = { config, mode: 'verify' as const, redactor: a.redactor, dryRun: a.dryRun, engines };
   if (a.dryRun) return { playbook, ctx: resolveContext(base), stateDir: config.stateDir };
   const tunnels: Tunnel[] = [];

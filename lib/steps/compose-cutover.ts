@@ -1,13 +1,14 @@
 /**
- * compose-cutover: end migration-time access. The override is removed and the data services are
+ * compose-cutover: end migration-time access. The override is removed and the stores' services are
  * recreated from the stack's own files (no published port, local_infile off, the stack's character
- * set), then the app services come up. The restored settings are read back inside the container and
- * recorded. `undo` stops the app services; containers' data and volumes stay.
+ * set), then the app services come up (`app.appServices`, else the compose file's services that hold
+ * no store). Each MySQL store's restored settings are read back inside its container and recorded.
+ * `undo` stops the app services; containers' data and volumes stay.
  */
 import { rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { defineStep, type StepParams } from '../core/step.ts';
-import type { Config } from '../config/schema.ts';
+import type { Config, ConfigStore } from '../config/schema.ts';
 import type { FerryContext } from './context.ts';
 import { FerryError } from '../core/errors.ts';
 import { exists } from '../compose/layout.ts';
@@ -17,6 +18,8 @@ import { containerAccess, createStackClient, migrationNetworks, removeMigrationN
 import { migrationOverridePath } from '../compose/migration-access.ts';
 import { ENV_OVERRIDE_FILE, containerEnvPath, envOverridePath } from './env-transform.ts';
 import type { ComposeClient } from '../compose/client.ts';
+import { composeServiceNames } from '../compose/services.ts';
+import { targetSecretName } from '../compose/store-target.ts';
 
 type P = StepParams<Config, FerryContext>;
 
@@ -25,22 +28,50 @@ type P = StepParams<Config, FerryContext>;
 const client = (p: P) => createStackClient({
   composeDir: p.ctx.composeDir, project: p.ctx.project, migrationAccess: false, redactor: p.ctx.redactor,
   files: [...p.config.target.files, ...(existsSync(envOverridePath(p.ctx.composeDir)) ? [ENV_OVERRIDE_FILE] : [])],
-  env: { VEDFOLNIR_ENV_FILE: containerEnvPath(p.ctx.composeDir) },
+  // Only once env-transform has emitted it (a stack driven without it keeps compose's own default).
+  ...(existsSync(containerEnvPath(p.ctx.composeDir)) ? { env: { VEDFOLNIR_ENV_FILE: containerEnvPath(p.ctx.composeDir) } } : {}),
 });
 
-/** Read mysql's settings from inside its container (no port is published any more). */
-async function mysqlSettingsInside(p: P, c: ComposeClient): Promise<Record<string, string>> {
-  const password = await readSecret(p.ctx.composeDir, 'mysql_root_password');
-  const r = await c.exec('mysql', ['mysql', '-uroot', '-N', '-B', '-e', 'SELECT @@local_infile, @@character_set_server, @@lower_case_table_names'], {
+/** The MySQL stores' services (a config without stores: ferry's own `mysql`). */
+function mysqlStores(config: Config): ConfigStore[] {
+  if (!config.stores.length) {
+    return config.target.dataServices.includes('mysql')
+      ? [{ id: 'mysql', engine: 'mysql', source: '', target: { service: 'mysql', migrationPort: config.target.migrationPorts.mysql }, options: {} }] : [];
+  }
+  return config.stores.filter((s) => s.engine === 'mysql' && s.target.migrationPort !== undefined);
+}
+
+/** The target's root password: from `target.url`, else the stack's secret file. */
+async function rootPassword(p: P, s: ConfigStore): Promise<string> {
+  if (s.target.url) return decodeURIComponent(new URL(s.target.url).password);
+  return readSecret(p.ctx.composeDir, targetSecretName(s)!);
+}
+
+/** Read a MySQL store's settings from inside its service's container (no port is published any more). */
+async function mysqlSettingsInside(p: P, c: ComposeClient, s: ConfigStore): Promise<Record<string, string>> {
+  const password = await rootPassword(p, s);
+  p.ctx.redactor.add(password);
+  const service = s.target.service;
+  const r = await c.exec(service, ['mysql', '-uroot', '-N', '-B', '-e', 'SELECT @@local_infile, @@character_set_server, @@lower_case_table_names'], {
     env: { MYSQL_PWD: password },
   });
   const [localInfile = '', characterSet = '', lowerCase = ''] = r.stdout.trim().split('\t');
   if (r.exitCode !== 0 || !characterSet) {
-    throw new FerryError('E_COMPOSE_MYSQL', `cannot read mysql settings inside project ${p.ctx.project}: exit ${r.exitCode}`, {
-      hint: 'is the mysql service healthy? `docker-compose logs mysql`', detail: p.ctx.redactor.redact(r.stderr),
+    throw new FerryError('E_COMPOSE_MYSQL', `cannot read mysql settings of store ${s.id} inside service ${service} of project ${p.ctx.project}: exit ${r.exitCode}`, {
+      hint: `is the ${service} service healthy? \`docker compose logs ${service}\``, detail: p.ctx.redactor.redact(r.stderr),
     });
   }
   return { local_infile: localInfile, character_set_server: characterSet, lower_case_table_names: lowerCase };
+}
+
+/** An app described by its stores (not the preset, not a bare library config) may leave its app services to the compose file. */
+const fromComposeFile = (c: Config) => c.app.appServices === undefined && c.target.appServices.length === 0 && c.stores.some((s) => !s.preset);
+
+/** The app's services: as configured, else (a stores config) the compose file's services that hold no store. */
+async function appServices(p: P, c: ComposeClient): Promise<string[]> {
+  if (!fromComposeFile(p.config)) return [...(p.config.app.appServices ?? p.config.target.appServices)];
+  const data = new Set(p.config.target.dataServices);
+  return (await composeServiceNames(c)).filter((s) => !data.has(s));
 }
 
 async function findings(p: P, c: ComposeClient): Promise<string[]> {
@@ -51,7 +82,7 @@ async function findings(p: P, c: ComposeClient): Promise<string[]> {
     if (a.migrationAccess) out.push(`${a.service} still runs with the migration override`);
     if (a.published.length) out.push(`${a.service} publishes ${a.published.join(', ')}`);
   }
-  for (const s of [...p.config.target.dataServices, ...p.config.target.appServices]) {
+  for (const s of [...p.config.target.dataServices, ...(await appServices(p, c))]) {
     const h = await serviceHealth(c, s);
     if (h !== 'healthy' && h !== 'running') out.push(`${s} is ${h}`);
   }
@@ -66,10 +97,11 @@ export default defineStep<Config, FerryContext>({
     return f.length ? { done: false, reason: f.join('; ') } : { done: true, reason: 'no migration access left; services healthy' };
   },
   async plan(p) {
+    const apps = fromComposeFile(p.config) ? undefined : (p.config.app.appServices ?? p.config.target.appServices);
     return {
       reads: [p.ctx.composeDir],
       changes: [`remove ${migrationOverridePath(p.ctx.composeDir)}`, `recreate ${p.config.target.dataServices.join(' ')}`,
-        ...(p.config.target.appServices.length ? [`up ${p.config.target.appServices.join(' ')}`] : [])],
+        ...(apps === undefined ? ['up the compose file\'s services that hold no store'] : apps.length ? [`up ${apps.join(' ')}`] : [])],
     };
   },
   async run(p) {
@@ -79,25 +111,29 @@ export default defineStep<Config, FerryContext>({
     await c.up(p.config.target.dataServices, { signal: p.signal });
     await waitHealthy(c, p.config.target.dataServices, { signal: p.signal });
     await removeMigrationNetwork(c);
-    const restored = p.config.target.dataServices.includes('mysql') ? await mysqlSettingsInside(p, c) : {};
-    if (p.config.target.appServices.length) {
-      await c.up(p.config.target.appServices, { signal: p.signal });
-      await waitHealthy(c, p.config.target.appServices, { signal: p.signal });
+    const restored: Record<string, Record<string, string>> = {};
+    for (const s of mysqlStores(p.config)) restored[s.id] = await mysqlSettingsInside(p, c, s);
+    const apps = await appServices(p, c);
+    if (apps.length) {
+      await c.up(apps, { signal: p.signal });
+      await waitHealthy(c, apps, { signal: p.signal });
     }
-    p.log.info(`migration access removed; mysql now ${Object.entries(restored).map(([k, v]) => `${k}=${v}`).join(', ')}`);
-    return { data: { restored, appServices: p.config.target.appServices } };
+    for (const [id, r] of Object.entries(restored)) p.log.info(`migration access removed; ${id} now ${Object.entries(r).map(([k, v]) => `${k}=${v}`).join(', ')}`);
+    return { data: { restored, appServices: apps } };
   },
   async verify(p) {
     const c = await client(p);
     const f = await findings(p, c);
-    if (p.config.target.dataServices.includes('mysql') && f.length === 0) {
-      const s = await mysqlSettingsInside(p, c);
-      if (s.local_infile !== '0') f.push(`mysql local_infile is ${s.local_infile} after cutover`);
+    for (const s of f.length === 0 ? mysqlStores(p.config) : []) {
+      const got = await mysqlSettingsInside(p, c, s);
+      if (got.local_infile !== '0') f.push(`${s.id}: local_infile is ${got.local_infile} after cutover`);
     }
     return { ok: f.length === 0, findings: f };
   },
   async undo(p) {
-    if (!p.config.target.appServices.length) return;
-    await (await client(p)).stop(p.config.target.appServices);
+    const c = await client(p);
+    const apps = (p.previous?.data?.appServices as string[] | undefined) ?? (await appServices(p, c));
+    if (!apps.length) return;
+    await c.stop(apps);
   },
 });

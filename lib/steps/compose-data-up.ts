@@ -63,7 +63,9 @@ async function wanted(p: P): Promise<Wanted> {
   const mysql: Record<string, MysqlImportSettings> = {};
   let lowerCase: 0 | 1 = 0;
   for (const s of mysqlStores(p.config)) {
-    const src = s.source ? await readMysqlSettings(sourceMysql(s, p)) : undefined;
+    // A config without stores (a library caller) may still name the host's MySQL in the run context.
+    const endpoint = s.source ? sourceMysql(s, p) : p.ctx.source.mysql;
+    const src = endpoint ? await readMysqlSettings(endpoint) : undefined;
     mysql[s.id] = { localInfile: true, characterSet: src?.characterSet ?? 'utf8mb4', ...(src ? { collation: src.collation } : {}) };
     if (src) lowerCase = targetLowerCaseTableNames(src.lowerCaseTableNames) || lowerCase;
   }
@@ -161,11 +163,16 @@ export default defineStep<Config, FerryContext>({
       data: {
         wanted: w, lowerCaseTableNames: w.lowerCase, wroteLowerCaseCnf: wroteCnf, overrideFile: migrationOverridePath(dir),
         // What the migration changed, and what cutover restores.
+        // Per MySQL store (by id): the import settings its service runs with.
+        access: w.mysql,
         settings: [
-          ...Object.entries(w.mysql).flatMap(([id, m]) => [
-            { name: `${id}: local_infile`, migration: m.localInfile ? 1 : 0, restore: 'the service\'s own configuration (0)' },
-            { name: `${id}: character_set_server`, migration: m.characterSet, restore: 'the service\'s own configuration' },
-          ]),
+          ...Object.entries(w.mysql).flatMap(([id, m]) => {
+            const name = (n: string) => (Object.keys(w.mysql).length > 1 ? `${id}: ${n}` : n);
+            return [
+              { name: name('local_infile'), migration: m.localInfile ? 1 : 0, restore: 'the service\'s own configuration (0)' },
+              { name: name('character_set_server'), migration: m.characterSet, restore: 'the service\'s own configuration' },
+            ];
+          }),
           ...(mysqlStores(p.config).length ? [{ name: 'lower_case_table_names', migration: w.lowerCase, restore: 'kept: fixed at data-dir initialisation' }] : []),
           { name: 'published ports', migration: w.services.map((s) => `127.0.0.1:${s.hostPort}`).join(', '), restore: 'none' },
         ],

@@ -154,7 +154,7 @@ describe.each(clis.map((cli) => [cli.kind, cli] as const))('compose stack under 
   it('cutover removes migration access and restores the settings, data kept', async () => {
     const out = (await cutover.run(params('compose-cutover')))!;
     outputs.set('compose-cutover', out);
-    expect(out.data?.restored).toMatchObject({ local_infile: '0', character_set_server: 'utf8mb4', lower_case_table_names: '0' });
+    expect((out.data?.restored as Record<string, unknown>).mysql).toMatchObject({ local_infile: '0', character_set_server: 'utf8mb4', lower_case_table_names: '0' });
     expect((await cutover.verify!(params('compose-cutover'))).findings).toEqual([]);
     expect((await cutover.check!(params('compose-cutover'))).done).toBe(true);
     const c = await createStackClient({ composeDir: dir, project, files: config.target.files, migrationAccess: false });
@@ -240,7 +240,7 @@ describe('import settings matched to a source with lower_case_table_names=1 and 
     expect(await readFile(join(dir, LOWER_CASE_CNF), 'utf8')).toMatch(/lower_case_table_names = 1/);
 
     const cut = (await cutover.run(params('compose-cutover')))!;
-    expect(cut.data?.restored).toEqual({ local_infile: '0', character_set_server: 'utf8mb4', lower_case_table_names: '1' });
+    expect((cut.data?.restored as Record<string, unknown>).mysql).toEqual({ local_infile: '0', character_set_server: 'utf8mb4', lower_case_table_names: '1' });
     await dataUp.undo!(params('compose-data-up'));
     expect(await readFile(join(dir, LOWER_CASE_CNF), 'utf8')).toMatch(/= 1/);
   });

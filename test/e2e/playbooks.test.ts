@@ -87,13 +87,15 @@ describe('playbooks: migrate → verify → rollback on the fixture source', { t
   });
 
   it('rollback after cutover restores the original .env byte for byte and the source still matches its checksums', async () => {
-    expect(sha(await readFile(sb.envPath))).not.toBe(sha(envBefore));
+    // The app's own .env is never rewritten (issue 13: the container env is emitted beside the stack).
+    expect(sha(await readFile(sb.envPath))).toBe(sha(envBefore));
     const r = await runPlaybook('rollback', ['--config', sb.configPath, '--json'], env());
     expect(r.exitCode).toBe(0);
     expect((await readFile(sb.envPath)).equals(envBefore)).toBe(true);
     expect((await readFile(sb.envPath)).equals(await readFile(DEMO_ENV_FIXTURE))).toBe(true);
-    expect(r.events.filter((e) => e.type === 'step-done').map((e) => e.step)).toEqual(
-      ['rollback-stop-stack', 'rollback-restore-env', 'rollback-source-check', 'rollback-restart-host', 'report']);
+    // The .env was never rewritten (issue 13), so restoring it finds nothing to do: skipped, not run.
+    expect(r.events.filter((e) => e.type === 'step-done' || e.type === 'step-skip').map((e) => `${e.step}:${e.type}`)).toEqual(
+      ['rollback-stop-stack:step-done', 'rollback-restore-env:step-skip', 'rollback-source-check:step-done', 'rollback-restart-host:step-done', 'report:step-done']);
     expect(compareSnapshots(before, await takeSourceSnapshot(ctxOf()))).toEqual([]);
     const again = await runPlaybook('rollback', ['--config', sb.configPath, '--json'], env());
     expect(again.exitCode).toBe(0);

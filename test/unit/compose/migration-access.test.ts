@@ -44,3 +44,20 @@ describe('lower_case_table_names', () => {
     expect(cnf).toMatch(/keep this file as long as data\/mysql exists/);
   });
 });
+
+describe('renderServicesOverride: each store\'s service on its own migration port', () => {
+  it('publishes every listed service on 127.0.0.1 only, with its own container port and command', async () => {
+    const { renderServicesOverride } = await import('../../../lib/compose/migration-access.ts');
+    const doc = parse(renderServicesOverride([
+      { service: 'db', hostPort: 43306, containerPort: 3306, command: ['mysqld', '--local-infile=1'] },
+      { service: 'blog-db', hostPort: 43307, containerPort: 3306 },
+      { service: 'queue', hostPort: 46380, containerPort: 6380 },
+    ])) as { services: Record<string, { ports: string[]; command?: string[]; labels: Record<string, string> }> };
+    expect(Object.entries(doc.services).map(([s, v]) => [s, v.ports, v.command ?? null, v.labels[MIGRATION_LABEL]])).toEqual([
+      ['db', ['127.0.0.1:43306:3306'], ['mysqld', '--local-infile=1'], '1'],
+      ['blog-db', ['127.0.0.1:43307:3306'], null, '1'],
+      ['queue', ['127.0.0.1:46380:6380'], null, '1'],
+    ]);
+    expect(() => renderServicesOverride([{ service: 'cache', hostPort: 70000, containerPort: 6379 }])).toThrow(/migration port for `cache`.*got `70000`/);
+  });
+});

@@ -2,7 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { proveQuiet, readFreezeState, writeFreezeState, clearFreezeState, liftFreeze, runCommand, compareSnapshots, type SourceSnapshot } from '../../../lib/freeze/index.ts';
+import { proveQuiet, runCommand, compareSnapshots, type SourceSnapshot } from '../../../lib/freeze/index.ts';
+import stopWriters, { startWriters, writersStopped } from '../../../lib/steps/stop-writers.ts';
+import { silentLogger } from '../../../lib/core/logger.ts';
+import { noProgress } from '../../../lib/core/progress.ts';
+import type { Config } from '../../../lib/config/schema.ts';
 import { isFerryError } from '../../../lib/core/errors.ts';
 
 /** A fake clock: `sleep` advances it. */
@@ -40,24 +44,35 @@ describe('proveQuiet', () => {
   });
 });
 
-describe('freeze state and lift', () => {
-  it('lifts nothing (and succeeds) when nothing is frozen, twice', async () => {
+describe('the writers: stop-writers and startWriters', () => {
+  const config = (dir: string, stop: string[], start: string[]) => ({ stateDir: dir, freeze: { stopWriters: stop, startWriters: start, quietSeconds: 0 } }) as unknown as Config;
+  const params = (c: Config) => ({ config: c, ctx: {} as never, signal: new AbortController().signal, log: silentLogger, progress: noProgress, previous: undefined, outputs: new Map(), stateDir: c.stateDir });
+
+  it('starts nothing (and succeeds) when this run stopped nothing, twice', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'ferry-freeze-'));
-    expect(await liftFreeze({ ctx: { source: {} }, stateDir: dir, restartWriters: true, startWriters: ['false'] })).toEqual([]);
-    expect(await liftFreeze({ ctx: { source: {} }, stateDir: dir, restartWriters: true, startWriters: ['false'] })).toEqual([]);
+    expect(await startWriters(config(dir, [], ['false']), dir)).toEqual([]);
+    expect(await startWriters(config(dir, [], ['false']), dir)).toEqual([]);
   });
 
-  it('restarts the writers only when asked, then forgets the freeze', async () => {
+  it('records that it stopped the writers before running the command; startWriters runs the start commands once, then forgets', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'ferry-freeze-'));
-    const marker = join(dir, 'started');
-    await writeFreezeState(dir, { writersStopped: true, mysqlFrozen: false, frozenAt: 'now' });
-    const lifted = await liftFreeze({ ctx: { source: {} }, stateDir: dir, restartWriters: true, startWriters: [`touch ${marker}`] });
-    expect(lifted).toEqual([`writers started: touch ${marker}`]);
-    await expect(readFile(marker, 'utf8')).resolves.toBe('');
-    expect(await readFreezeState(dir)).toBeUndefined();
-    await writeFreezeState(dir, { writersStopped: true, mysqlFrozen: false, frozenAt: 'now' });
-    expect(await liftFreeze({ ctx: { source: {} }, stateDir: dir, restartWriters: false, startWriters: ['false'] })).toEqual([]);
-    await clearFreezeState(dir);
+    const stopped = join(dir, 'stopped');
+    const started = join(dir, 'started');
+    const c = config(dir, [`touch ${stopped}`], [`touch ${started}`]);
+    expect((await stopWriters.run(params(c)))?.data).toEqual({ stopped: [`touch ${stopped}`] });
+    await expect(readFile(stopped, 'utf8')).resolves.toBe('');
+    expect(await writersStopped(dir)).toBe(true);
+    expect(await startWriters(c, dir)).toEqual([`touch ${started}`]);
+    await expect(readFile(started, 'utf8')).resolves.toBe('');
+    expect(await writersStopped(dir)).toBe(false);
+    expect(await startWriters(config(dir, [], ['false']), dir)).toEqual([]);
+  });
+
+  it('names a failing stop command and still leaves the intent to start the writers again', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ferry-freeze-'));
+    const err = await stopWriters.run(params(config(dir, ['false'], []))).catch((e: unknown) => e);
+    expect(isFerryError(err) && err.code).toBe('E_FREEZE_COMMAND');
+    expect(await writersStopped(dir)).toBe(true);
   });
 
   it('runs writer commands without a shell (split on spaces) and returns their output as data', async () => {
