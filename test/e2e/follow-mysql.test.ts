@@ -287,5 +287,19 @@ describe('mysql follow: replicate, catch up, promote', { timeout: 900_000 }, () 
     expect(isFerryError(err) && err.code).toBe('E_MYSQL_FOLLOW_PREREQ');
     expect((err as { hint: string }).hint).toMatch(/log-bin/);
     expect(await accounts(spare.ep, accountFor('nolog').user)).toBe(0);
+
+    // Statement-based logging: refused too, before anything is created on the source.
+    const c = await connect(src.ep);
+    await c.query("SET GLOBAL binlog_format = 'STATEMENT'");
+    try {
+      const stmt = await followMysql({ ...opts, storeId: 'stmt', target: spare.ep, stateDir: join(work, 'stmt') }).catch((e: unknown) => e);
+      expect(isFerryError(stmt) && stmt.code).toBe('E_MYSQL_FOLLOW_PREREQ');
+      expect((stmt as Error).message).toMatch(/STATEMENT format; following needs ROW/);
+      expect((stmt as { hint: string }).hint).toMatch(/binlog_format = ROW/);
+      expect(await accounts(src.ep, accountFor('stmt').user)).toBe(0);
+    } finally {
+      await c.query("SET GLOBAL binlog_format = 'ROW'");
+      await c.end();
+    }
   });
 });

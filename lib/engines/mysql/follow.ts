@@ -64,9 +64,11 @@ export async function followMysql(o: MysqlFollowOptions): Promise<FollowStatus> 
   const log = o.log ?? silentLogger;
   let rec = await readFollowRecord(o.stateDir);
   if (rec?.state === 'promoted') return { following: false, lag: 0, unit: 'bytes', detail: 'promoted: the target no longer follows the source' };
+  // A new export (other coordinates) after an abort starts over; the same one would replay changes the target holds.
+  if (rec?.state === 'aborted' && o.start && (o.start.file !== rec.start.file || o.start.position !== rec.start.position)) rec = undefined;
   if (rec?.state === 'aborting' || rec?.state === 'aborted') {
     throw new FerryError('E_MYSQL_FOLLOW_ABORTED', `following ${where(o.source)} was aborted (${rec.state})`, {
-      hint: 'finish the abort, clear the target and import again (it holds changes past the export), then follow',
+      hint: `${rec.state === 'aborting' ? 'run the abort again; then ' : ''}export and import again (the target holds changes past this export), then follow`,
     });
   }
   return withServers(o, async (src, tgt) => {
