@@ -66,6 +66,7 @@ export async function copyToBind(o: CopyOptions): Promise<CopyResult> {
   let need = 0;
   const own = (e: ManifestEntry) => o.owner ?? { uid: e.uid, gid: e.gid };
   let decisions = new Uint8Array(1024);
+  let total = 0;
   const decide = (i: number, d: Decision) => {
     if (i >= decisions.length) { const n = new Uint8Array(decisions.length * 2); n.set(decisions); decisions = n; }
     decisions[i] = d;
@@ -81,11 +82,12 @@ export async function copyToBind(o: CopyOptions): Promise<CopyResult> {
       if (!head.done && comparePaths(targetPathOf(head.value), t.path) === 0) {
         const e = head.value;
         if (e.type === 'file' && !(t.type === 'file' && t.size === e.size)) need += e.size;
-        if (exact) decide(i, decisionFor(e, t, own(e)));
+        if (exact) decide(i, decisionFor(e, t, own(e), o.normalize));
         head = await want.next(); i++;
       } else if (!extras.some((x) => isUnder(t.path, x))) extras.push(t.path);
     }
     for (; !head.done; head = await want.next(), i++) missing();
+    total = i;
   }
   const fs = await statfs(o.targetRoot);
   const avail = fs.bavail * fs.bsize;
@@ -110,7 +112,7 @@ export async function copyToBind(o: CopyOptions): Promise<CopyResult> {
     o.signal?.throwIfAborted();
     const d = decisions[entries++] ?? CHECK;
     if (d === SKIP) { skipped++; return; }
-    if (d === DIR_OK) { dirs.push(e); return; }
+    if (d === DIR_OK || d === SKIP_DIR) { dirs.push(e); return; }
     const dest = joinRel(root, targetPathOf(e));
     const st = d === COPY ? null : lstatOrNull(dest);
     const { uid, gid } = own(e);
@@ -155,7 +157,10 @@ export async function copyToBind(o: CopyOptions): Promise<CopyResult> {
     o.onProgress?.({ files: copied, bytes });
     if (Date.now() - lastSave > 2000) { lastSave = Date.now(); await saveProgress(o.progressFile, { entries, copied, bytes, skipped, fixed, done: false }); }
   };
-  for await (const _ of orderedMap(readManifest(o.manifest), o.concurrency, step)) { /* in order, errors surface here */ }
+  // Nothing to do but directories already right (the delta pass of an unchanged tree): no second read.
+  const idle = o.normalize === 'none' && extras.length === 0 && decisions.subarray(0, total).every((d) => d === SKIP || d === SKIP_DIR);
+  if (idle) { entries = total; skipped = decisions.subarray(0, total).filter((d) => d === SKIP).length; }
+  else for await (const _ of orderedMap(readManifest(o.manifest), o.concurrency, step)) { /* in order, errors surface here */ }
   for (const e of hardlinks) {
     const dest = joinRel(root, targetPathOf(e));
     const first = joinRel(root, targetOfPath(e.link!, o.normalize));
@@ -166,7 +171,8 @@ export async function copyToBind(o: CopyOptions): Promise<CopyResult> {
     replace(tmp, dest, st);
     copied++;
   }
-  // Directories last, deepest first: writing their children moved their mtimes.
+  // Directories last, deepest first: writing their children moved their mtimes. (An idle pass wrote
+  // nothing; a directory whose mode or mtime alone differs is a CHECK, not DIR_OK.)
   for (let i = dirs.length - 1; i >= 0; i--) {
     const e = dirs[i]!;
     const dest = joinRel(root, targetPathOf(e));
@@ -179,7 +185,7 @@ export async function copyToBind(o: CopyOptions): Promise<CopyResult> {
   return result;
 }
 
-type Decision = 0 | 1 | 2 | 3;
+type Decision = 0 | 1 | 2 | 3 | 4;
 /** Stat the target in the copy pass (hash when only the mtime differs). */
 const CHECK = 0;
 /** Already right on the target. */
@@ -188,15 +194,19 @@ const SKIP = 1;
 const COPY = 2;
 /** A directory that exists with the right owner: only its mode and mtime are set at the end. */
 const DIR_OK = 3;
+/** A directory already right in every respect (still listed, to set its mtime if a child changes). */
+const SKIP_DIR = 4;
 
-function decisionFor(e: ManifestEntry, t: ManifestEntry, o: { uid: number; gid: number }): Decision {
+function decisionFor(e: ManifestEntry, t: ManifestEntry, o: { uid: number; gid: number }, normalize: 'none' | 'nfc'): Decision {
   const owned = t.uid === o.uid && t.gid === o.gid;
-  if (e.type === 'dir') return t.type === 'dir' && owned ? DIR_OK : CHECK;
+  if (e.type === 'dir') return t.type === 'dir' && owned ? (t.mode === e.mode && t.mtimeMs === e.mtimeMs ? SKIP_DIR : DIR_OK) : CHECK;
   if (e.type === 'symlink') return t.type === 'symlink' && owned && Buffer.from(t.link ?? []).equals(e.link!) ? SKIP : CHECK;
   if (e.type === 'file') {
     if (t.type !== 'file' || t.size !== e.size) return COPY;
     return t.mtimeMs === e.mtimeMs && t.mode === e.mode && owned ? SKIP : CHECK;
   }
+  // A hard link already to its first name (the target scan groups names by inode the same way).
+  if (e.type === 'hardlink' && t.type === 'hardlink' && Buffer.from(t.link ?? []).equals(targetOfPath(e.link!, normalize))) return SKIP;
   return CHECK;
 }
 
