@@ -84,16 +84,26 @@ export interface RestoreResult {
 export async function restoreEnvFromBackup(dir: string): Promise<RestoreResult> {
   const backup = await readEnvBackup(dir);
   if (!backup) return { restored: false, removed: [] };
-  const { envPath, mode, created } = backup.manifest;
+  const { envPath, mode } = backup.manifest;
   const current = await readOrUndefined(envPath);
   const restored = !current || !current.equals(backup.original);
   if (restored) { await writeFileAtomic(envPath, backup.original, mode); await chmod(envPath, mode); }
+  return { restored, removed: await removeCreated(backup) };
+}
+
+/** Remove only the files and (empty) directories the step created; the .env is left as it is. Safe to call twice. */
+export async function removeCreatedFiles(dir: string): Promise<readonly string[]> {
+  const backup = await readEnvBackup(dir);
+  return backup ? removeCreated(backup) : [];
+}
+
+async function removeCreated(backup: EnvBackup): Promise<string[]> {
   const removed: string[] = [];
-  for (const path of created) {
+  for (const path of backup.manifest.created) {
     const s = await stat(path).catch(() => undefined);
     if (!s) continue;
     if (s.isDirectory()) await rmdir(path).then(() => removed.push(path), () => undefined);
     else { await rm(path, { force: true }); removed.push(path); }
   }
-  return { restored, removed };
+  return removed;
 }

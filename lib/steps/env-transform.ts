@@ -5,7 +5,7 @@
  * canonical form cannot carry, `extra_hosts`, the app's secrets) and `secrets/<name>.txt` (0600 in
  * 0700, owned by the container user; listed in .gitignore and .dockerignore). Rules: lib/env/transform.ts.
  * The original's bytes and checksum are kept in `<stateDir>/env/` with the list of files the step
- * created; `undo` removes exactly those.
+ * created; `undo` removes exactly those (the rollback playbook also puts the .env back if it changed).
  */
 import { readFile, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
@@ -18,7 +18,7 @@ import type { FerryContext } from './context.ts';
 import { composeOverride, isCanonicalKey, isCanonicalValue, transformEnv } from '../env/index.ts';
 import type { TransformOptions, TransformResult } from '../env/index.ts';
 import { appServicesFor, storeRulesFor, transformOptionsFor } from './env-options.ts';
-import { readEnvBackup, recordCreated, restoreEnvFromBackup, sha256, writeEnvBackup } from './env-backup.ts';
+import { readEnvBackup, recordCreated, removeCreatedFiles, sha256, writeEnvBackup } from './env-backup.ts';
 import { shadowedKeys } from './env-shadowed.ts';
 import {
   SECRET_FILE_SUFFIX, assertNoSecretConflict, ensureIgnored, missingIgnoreEntries, missingSecretPaths, secretFileFindings, secretFileOf,
@@ -196,7 +196,8 @@ export default defineStep<Config, FerryContext>({
     return { ok: f.length === 0, findings: f.map((x) => p.ctx.redactor.redact(x)), report: { envPath: s.envPath, containerEnv: containerEnvPath(p.ctx.composeDir), secrets: Object.keys(s.result.secrets) } };
   },
   async undo(p) {
-    const r = await restoreEnvFromBackup(envBackupDir(p.config.stateDir));
-    p.log.info(`${r.restored ? 'restored the original .env; ' : ''}removed ${r.removed.length} file(s) ferry created`);
+    // The .env was never written: undo leaves it as it is (an edit made since is the operator's).
+    const removed = await removeCreatedFiles(envBackupDir(p.config.stateDir));
+    p.log.info(`removed ${removed.length} file(s) ferry created; ${envPathOf(p)} untouched`);
   },
 });

@@ -130,6 +130,14 @@ describe('env-transform', () => {
     expect(await snapshot(appDir)).toEqual(after);
   });
 
+  it("undo never writes the .env: an edit made since the run is the operator's", async () => {
+    await step.run(p);
+    await writeFile(join(appDir, '.env'), 'EDITED=1\n');
+    await step.undo!(params());
+    expect(await readFile(join(appDir, '.env'), 'utf8')).toBe('EDITED=1\n');
+    expect(await readdir(appDir)).toEqual(['.env']);
+  });
+
   it('undo removes the secrets directory it created', async () => {
     const before = await snapshot(appDir);
     await step.run(p);
