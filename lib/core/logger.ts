@@ -1,5 +1,7 @@
-/** A logger whose every message passes through the run's Redactor. */
-import type { Redactor } from '../util/redact.ts';
+/**
+ * A logger whose every message passes through the run's redactor (lib/util's Redactor, taken by its
+ * shape: lib/core imports nothing above it).
+ */
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
@@ -21,7 +23,12 @@ export interface Logger {
 
 export type LogSink = (record: LogRecord) => void;
 
-export function createLogger(sink: LogSink, redactor: Redactor, step?: string): Logger {
+/** What the logger needs of a redactor. */
+export interface Redacting {
+  redact(text: string): string;
+}
+
+export function createLogger(sink: LogSink, redactor: Redacting, step?: string): Logger {
   const emit = (level: LogLevel) => (message: string) =>
     sink({ level, message: redactor.redact(message), time: new Date().toISOString(), ...(step ? { step } : {}) });
   return {
