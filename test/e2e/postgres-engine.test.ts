@@ -126,6 +126,28 @@ describe('postgres engine: bad endpoints', { timeout: 300_000 }, () => {
     }
   });
 
+  it('an account that cannot read a table gets the exact GRANT, from preflight and from the export', async () => {
+    await seedSecondApp(source.url, 0.05);
+    await sql(source.url, "CREATE ROLE reader LOGIN PASSWORD 'reader-Secret'; GRANT SELECT ON ALL TABLES IN SCHEMA public TO reader; REVOKE SELECT ON orders FROM reader");
+    const reader = { ...parsePgUrl(source.url), user: 'reader', password: 'reader-Secret' };
+    const { gatherSourceFacts } = await import('../../lib/engines/postgres/facts.ts');
+    const { assessPostgres } = await import('../../lib/engines/postgres/assess.ts');
+    const facts = await gatherSourceFacts(reader);
+    const blocker = assessPostgres({ source: facts, target: undefined, disk: { dir: '/', freeBytes: 1e12 } }, { allowDowngrade: false, replace: false })
+      .find((f) => f.check === 'postgres-privilege')!;
+    expect(blocker.message).toContain('public.orders');
+    expect(blocker.hint).toBe('as a superuser run: GRANT pg_read_all_data TO "reader";');
+    const work = await mkdtemp(join(tmpdir(), 'ferry-pg-priv-'));
+    try {
+      const e = await exportPostgres({ source: reader, dir: join(work, 'a') }).catch((x: unknown) => x);
+      expect(e).toMatchObject({ code: 'E_PG_PRIVILEGE' });
+      expect((e as { hint: string }).hint).toContain('GRANT pg_read_all_data TO "reader"');
+      expect(JSON.stringify(e)).not.toContain('reader-Secret');
+    } finally {
+      await rm(work, { recursive: true, force: true });
+    }
+  });
+
   it('names host:port and user, never the password', async () => {
     const work = await mkdtemp(join(tmpdir(), 'ferry-pg-bad-'));
     try {
