@@ -7,11 +7,24 @@ import type { Config } from '../config/schema.ts';
 import { DEFAULT_BIND_KEYS, DEFAULT_SERVICE_RULES, HOST_GATEWAY, parseUrl } from '../env/index.ts';
 import type { PathMapping, ServiceRule, TransformOptions } from '../env/index.ts';
 import type { FerryContext } from './context.ts';
+import { envFileServices } from './env-shadowed.ts';
 
 type Dirs = Pick<FerryContext, 'appDir' | 'composeDir'>;
 
-/** The services that load the app's env (Vedfolnir's `vedfolnir` when the config names none). */
-export const appServicesFor = (config: Config): readonly string[] => (config.target.appServices.length ? config.target.appServices : ['vedfolnir']);
+/** The stack's own compose files (not the generated override). */
+export const stackFilesFor = (config: Config, override: string): string[] => ['docker-compose.yml', ...config.target.files.filter((f) => f !== override)];
+
+/**
+ * The services that load the app's env: the configured app services; Vedfolnir's `vedfolnir` for the
+ * preset; else the compose files' services that load an env file and hold no store.
+ */
+export async function appServicesFor(config: Config, composeDir: string, override: string): Promise<readonly string[]> {
+  const named = config.app.appServices ?? config.target.appServices;
+  if (named.length) return named;
+  if (config.stores.every((s) => s.preset)) return ['vedfolnir'];
+  const stores = new Set(config.stores.map((s) => s.target.service));
+  return (await envFileServices(composeDir, stackFilesFor(config, override))).filter((s) => !stores.has(s));
+}
 
 /** The configured volumes, the files stores', then the design's `./storage:/app/storage` and `./logs/app:/app/logs` from the app's and the stack's side. */
 export function pathMappingsFor(config: Config, ctx: Dirs): PathMapping[] {

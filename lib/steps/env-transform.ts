@@ -17,9 +17,9 @@ import { writeFileAtomic } from '../util/atomic-write.ts';
 import type { FerryContext } from './context.ts';
 import { composeOverride, isCanonicalKey, isCanonicalValue, transformEnv } from '../env/index.ts';
 import type { TransformOptions, TransformResult } from '../env/index.ts';
-import { appServicesFor, storeRulesFor, transformOptionsFor } from './env-options.ts';
+import { appServicesFor, stackFilesFor, storeRulesFor, transformOptionsFor } from './env-options.ts';
 import { readEnvBackup, recordCreated, removeCreatedFiles, sha256, writeEnvBackup } from './env-backup.ts';
-import { shadowedKeys } from './env-shadowed.ts';
+import { envFilesOf, shadowedKeys } from './env-shadowed.ts';
 import {
   SECRET_FILE_SUFFIX, assertNoSecretConflict, ensureIgnored, missingIgnoreEntries, missingSecretPaths, secretFileFindings, secretFileOf,
   secretOwnerFor, writeSecretFiles,
@@ -37,11 +37,11 @@ export const envOverridePath = (composeDir: string): string => join(composeDir, 
 /** Where the step keeps the .env backup (the rollback playbook passes this to `restoreEnvFromBackup`). */
 export const envBackupDir = (stateDir: string): string => join(stateDir, 'env');
 const envPathOf = ({ ctx, config }: P) => join(ctx.appDir, basename(config.app.envFile));
-const appServicesOf = ({ config }: P) => appServicesFor(config);
+const appServicesOf = ({ config, ctx }: P) => appServicesFor(config, ctx.composeDir, ENV_OVERRIDE_FILE);
 const optionsOf = ({ config, ctx }: P): TransformOptions => transformOptionsFor(config, ctx);
 const storeRulesOf = ({ config }: P) => storeRulesFor(config);
 
-interface State { envPath: string; original: Buffer; result: TransformResult; override: string; notes: string[] }
+interface State { envPath: string; original: Buffer; result: TransformResult; override: string; services: readonly string[]; notes: string[] }
 
 /** Read and transform the original, and register every secret before anything logs. Writes nothing. */
 async function load(p: P): Promise<State> {
@@ -59,18 +59,24 @@ async function load(p: P): Promise<State> {
   }
   const result = transformEnv(text, optionsOf(p));
   p.ctx.redactor.add(...Object.values(result.secrets));
+  const services = await appServicesOf(p);
   const override = composeOverride({
-    file: basename(envPath), services: appServicesOf(p), environment: result.environment, extraHosts: result.extraHosts,
+    file: basename(envPath), services, environment: result.environment, extraHosts: result.extraHosts,
     secrets: Object.keys(result.secrets), secretFile: (n) => `./secrets/${n}${SECRET_FILE_SUFFIX}`,
   });
   // The stack's own files (not the generated override) may set app variables compose prefers to app.env's.
-  const stackFiles = ['docker-compose.yml', ...p.config.target.files.filter((f) => f !== ENV_OVERRIDE_FILE)];
   const carried = new Set([...result.env.split('\n').map((l) => l.slice(0, l.indexOf('='))), ...Object.keys(result.environment)]);
-  const notes = (await shadowedKeys(p.ctx.composeDir, stackFiles, appServicesOf(p))).filter((s) => carried.has(s.key) || carried.has(`${s.key}_FILE`))
+  const notes = (await shadowedKeys(p.ctx.composeDir, stackFilesFor(p.config, ENV_OVERRIDE_FILE), services)).filter((s) => carried.has(s.key) || carried.has(`${s.key}_FILE`))
     .map((s) => `${s.key} is also set by ${s.file}'s environment: for ${s.service}; compose prefers that to ${CONTAINER_ENV_FILE}, so the app sees the stack's value`);
   // Not carried yet: the order in which the app loads several files decides who wins, and ferry does not know it.
   if (p.config.app.envFiles.length) notes.push(`app.envFiles (${p.config.app.envFiles.join(', ')}) are not carried into the container env: only app.envFile is`);
-  return { envPath, original, result, override, notes };
+  // compose appends env_file entries of overrides, so only the stack's own file can stop loading the original.
+  for (const e of await envFilesOf(p.ctx.composeDir, stackFilesFor(p.config, ENV_OVERRIDE_FILE), services)) {
+    const other = e.envFiles.filter((f) => !f.includes(CONTAINER_ENV_FILE) && !f.includes('VEDFOLNIR_ENV_FILE'));
+    if (other.length) notes.push(`${e.service} also loads ${other.join(', ')} (${e.file} env_file:): point it at ./${CONTAINER_ENV_FILE}, or the container gets that file's values (the host's meaning, secrets in clear)`);
+  }
+  if (services.length === 0) notes.push(`no compose service loads an env file: name the app's services in app.appServices to give them ${CONTAINER_ENV_FILE}`);
+  return { envPath, original, result, override, services, notes };
 }
 
 const owner = (p: P) => secretOwnerFor(p.config.app.containerUser);
@@ -115,7 +121,7 @@ export default defineStep<Config, FerryContext>({
   async fingerprint(p) {
     const s = await load(p);
     // From the original and the config only: the directories (a rehearsal's scratch copies) do not change the meaning.
-    return sha256(`${sha256(s.original)}:${JSON.stringify({ app: p.config.app, services: appServicesOf(p), stores: storeRulesOf(p) })}`);
+    return sha256(`${sha256(s.original)}:${JSON.stringify({ app: p.config.app, services: s.services, stores: storeRulesOf(p) })}`);
   },
   async check(p) {
     const s = await load(p);

@@ -42,5 +42,6 @@ describe('composeOverride', () => {
   it('is a valid override with nothing to carry', () => {
     const empty = composeOverride({ file: '.env', services: ['vedfolnir'], environment: {}, extraHosts: [], secrets: [], secretFile: (n) => n });
     expect(parse(empty)).toEqual({ services: { vedfolnir: { labels: {} } } });
+    expect(parse(composeOverride({ file: '.env', services: [], environment: {}, extraHosts: [], secrets: [], secretFile: (n) => n }))).toEqual({ services: {} });
   });
 });

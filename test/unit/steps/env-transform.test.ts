@@ -289,6 +289,24 @@ describe('env-transform', () => {
     expect(override).toContain('  "worker":\n    extra_hosts:');
   });
 
+  it("without app services named, a stores app's env goes to the compose services that load an env file and hold no store", async () => {
+    await writeFile(join(appDir, 'docker-compose.yml'), [
+      'services:', '  web: { image: shop, env_file: [.env] }', '  worker: { image: shop, env_file: .env }', '  nginx: { image: nginx }',
+      '  db: { image: mysql, env_file: [db.env] }', '',
+    ].join('\n'));
+    await writeFile(join(appDir, '.env'), 'DATABASE_URL=mysql://shop@localhost:3307/shop\nSMTP_HOST=localhost\n');
+    const config = { ...configSchema.parse({
+      source: {}, app: { envFile: '/Users/me/shop/.env' }, target: { composeDir: '.', project: 'test' },
+      stores: [{ id: 'shop-db', engine: 'mysql', source: 'mysql://root@127.0.0.1:3307', target: { service: 'db' } }],
+    }), stateDir: join(root, 'state') } as Config;
+    await step.run({ ...p, config });
+    const override = await readFile(join(appDir, ENV_OVERRIDE_FILE), 'utf8');
+    expect([...override.matchAll(/^ {2}"([^"]+)":$/gmu)].map((m) => m[1])).toEqual(['web', 'worker']);
+    const logged = logs.map((l) => l.message).join('\n');
+    expect(logged).toContain("warning: web also loads .env (docker-compose.yml env_file:): point it at ./app.env, or the container gets that file's values (the host's meaning, secrets in clear)");
+    expect(logged).toContain('warning: worker also loads .env');
+  });
+
   it('moves the configured extra secret keys and maps the configured host paths', async () => {
     await writeFile(join(appDir, '.env'), `${(await fixture('vedfolnir-macos', 'input.env')).toString()}SENTRY_DSN=https://abcd1234@sentry.example/1\nEXPORTS=/Volumes/data/exports/x\nUPLOADS=/Users/me/vedfolnir/storage/uploads\n`);
     const q = params({ secretKeys: ['SENTRY_*'], pathMappings: { '/Volumes/data/exports': '/app/exports' } });
