@@ -10,7 +10,7 @@
  * all) between the same two servers. Every copy is verified (CHECKSUM TABLE of every table, source =
  * target) before its time counts. Peak RSS is sampled over each tool's process tree (ferry runs in a
  * child process).
- * Also measured: verification (ferry's chunk checksums on both sides vs CHECKSUM TABLE on both sides).
+ * Also measured: verification (ferry's verify as the playbook runs it, the frozen source at hand, vs CHECKSUM TABLE on both sides).
  * Missing peers (Debian's mariadb-client and mydumper) are installed with apt-get first, and the bench
  * says so; without root it names the packages to install.
  */
@@ -229,14 +229,17 @@ async function twoAtATime<T, C>(items: readonly T[], conns: readonly C[], f: (c:
   await Promise.all(conns.map(async (c) => { while (next < items.length) await f(c, items[next++]!); }));
 }
 
-/** ferry's verification of the export against both servers at once, in a child process (its own RSS). */
+/**
+ * ferry's verification as the playbook runs it (target against the export, the frozen source at hand:
+ * CHECKSUM TABLE on both where the servers match, chunk checksums for the rest), in a child process.
+ */
 async function ferryVerify(src: Server, dst: Server, dir: string): Promise<{ seconds: number; peakRssMb: number; ok: boolean }> {
   const lib = new URL('../lib/engines/mysql/index.ts', import.meta.url).pathname;
   const code = `import { verifyMysql } from '${lib}';
     const ep = (port, pw) => ({ host: '127.0.0.1', port, user: 'root', password: pw });
     const t0 = performance.now();
-    const [a, b] = await Promise.all([verifyMysql({ target: ep(${src.port}, process.env.SRC_PW), dir: '${dir}' }), verifyMysql({ target: ep(${dst.port}, process.env.DST_PW), dir: '${dir}' })]);
-    console.log(JSON.stringify({ seconds: (performance.now() - t0) / 1000, ok: a.ok && b.ok }));`;
+    const r = await verifyMysql({ target: ep(${dst.port}, process.env.DST_PW), source: ep(${src.port}, process.env.SRC_PW), dir: '${dir}' });
+    console.log(JSON.stringify({ seconds: (performance.now() - t0) / 1000, ok: r.ok }));`;
   const child = execa(process.execPath, ['--input-type=module', '-e', code], { env: { SRC_PW: src.rootPassword, DST_PW: dst.rootPassword } });
   const peak = sampleRss(child);
   const r = await child;
