@@ -156,6 +156,19 @@ describe('VeoGen uploads/ and outputs/ into named volumes', { timeout: 300_000 }
     expect(out.split('\n')[3]).toBe('2021/01/0000000.jpg');
   });
 
+  it('the next pass sends only what changed; a changed first name takes its hard link along', async () => {
+    const { appendFile } = await import('node:fs/promises');
+    await appendFile(join(srcU(), 'storage/images/2021/01/0000000.jpg'), 'edited');
+    await filesEngine.export(pU());
+    const r = await filesEngine.import(pU());
+    expect(r.data).toMatchObject({ copied: 1, removed: 0 });
+    const out = await inApp(app, 'stat -c %i /app/uploads/storage/images/2021/01/0000000.jpg /app/uploads/storage/images/first-hardlink.jpg; tail -c 6 /app/uploads/storage/images/first-hardlink.jpg');
+    const [a, b, tail] = out.split('\n');
+    expect(b).toBe(a);
+    expect(tail).toBe('edited');
+    expect((await filesEngine.verify(pU())).ok).toBe(true);
+  });
+
   it('a damaged volume is named path by path, and the next pass repairs it', async () => {
     await inApp(app, 'echo garbage > /app/uploads/storage/images/2021/05/0000016.jpg; rm /app/uploads/storage/images/2022/02/0000005.jpg; chmod 600 /app/uploads/storage/images/2023/02/0000006.jpg; echo stray > /app/uploads/stray.txt');
     const v = await filesEngine.verify(pU());

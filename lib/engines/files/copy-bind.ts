@@ -158,8 +158,8 @@ export async function copyToBind(o: CopyOptions): Promise<CopyResult> {
     if (Date.now() - lastSave > 2000) { lastSave = Date.now(); await saveProgress(o.progressFile, { entries, copied, bytes, skipped, fixed, done: false }); }
   };
   // Nothing to do but directories already right (the delta pass of an unchanged tree): no second read.
-  const idle = o.normalize === 'none' && extras.length === 0 && decisions.subarray(0, total).every((d) => d === SKIP || d === SKIP_DIR);
-  if (idle) { entries = total; skipped = decisions.subarray(0, total).filter((d) => d === SKIP).length; }
+  const idle = o.normalize === 'none' && extras.length === 0 && decisions.subarray(0, total).every((d) => d === SKIP || d === SKIP_DIR || d === LINK_OK);
+  if (idle) { entries = total; skipped = decisions.subarray(0, total).filter((d) => d === SKIP || d === LINK_OK).length; }
   else for await (const _ of orderedMap(readManifest(o.manifest), o.concurrency, step)) { /* in order, errors surface here */ }
   for (const e of hardlinks) {
     const dest = joinRel(root, targetPathOf(e));
@@ -185,7 +185,7 @@ export async function copyToBind(o: CopyOptions): Promise<CopyResult> {
   return result;
 }
 
-type Decision = 0 | 1 | 2 | 3 | 4;
+type Decision = 0 | 1 | 2 | 3 | 4 | 5;
 /** Stat the target in the copy pass (hash when only the mtime differs). */
 const CHECK = 0;
 /** Already right on the target. */
@@ -196,6 +196,8 @@ const COPY = 2;
 const DIR_OK = 3;
 /** A directory already right in every respect (still listed, to set its mtime if a child changes). */
 const SKIP_DIR = 4;
+/** A hard link to its first name: nothing to do unless the first name is copied again (new inode). */
+const LINK_OK = 5;
 
 function decisionFor(e: ManifestEntry, t: ManifestEntry, o: { uid: number; gid: number }, normalize: 'none' | 'nfc'): Decision {
   const owned = t.uid === o.uid && t.gid === o.gid;
@@ -206,7 +208,7 @@ function decisionFor(e: ManifestEntry, t: ManifestEntry, o: { uid: number; gid: 
     return t.mtimeMs === e.mtimeMs && t.mode === e.mode && owned ? SKIP : CHECK;
   }
   // A hard link already to its first name (the target scan groups names by inode the same way).
-  if (e.type === 'hardlink' && t.type === 'hardlink' && Buffer.from(t.link ?? []).equals(targetOfPath(e.link!, normalize))) return SKIP;
+  if (e.type === 'hardlink' && t.type === 'hardlink' && Buffer.from(t.link ?? []).equals(targetOfPath(e.link!, normalize))) return LINK_OK;
   return CHECK;
 }
 

@@ -52,11 +52,11 @@ export async function listVolume(helper: HelperSpec, signal?: AbortSignal): Prom
 }
 
 /** True when the volume already holds `e` as it should be. */
-function upToDate(e: ManifestEntry, t: VolumeStat | undefined, uid: number, gid: number): boolean {
+function upToDate(e: ManifestEntry, t: VolumeStat | undefined, uid: number, gid: number, first?: VolumeStat): boolean {
   if (!t || t.uid !== uid || t.gid !== gid) return false;
-  if (e.type === 'dir') return t.type === 'd' && t.mode === e.mode;
+  if (e.type === 'dir') return t.type === 'd' && t.mode === e.mode && t.mtimeMs === e.mtimeMs;
   if (e.type === 'symlink') return t.type === 'l' && t.link.equals(e.link!);
-  if (e.type === 'hardlink') return false; // header only: always sent, tar relinks
+  if (e.type === 'hardlink') return t.type === 'f' && first !== undefined && first.ino === t.ino;
   return t.type === 'f' && t.size === e.size && t.mtimeMs === e.mtimeMs && t.mode === e.mode;
 }
 
@@ -66,12 +66,15 @@ const DIG_HOLES = `'for f; do t=$(stat -c %y "$f") && fallocate --dig-holes "$f"
 export async function copyToVolume(o: VolumeCopyOptions): Promise<CopyResult> {
   const { avail, entries } = await listVolume(o.helper, o.signal);
   const own = (e: ManifestEntry) => o.owner ?? { uid: e.uid, gid: e.gid };
-  let need = 0;
+  let need = 0, toSend = 0;
+  const firstOf = (e: ManifestEntry) => (e.type === 'hardlink' ? entries.get(targetOfPath(e.link!, o.normalize).toString('latin1')) : undefined);
   for await (const e of readManifest(o.manifest)) {
     const t = entries.get(targetPathOf(e).toString('latin1'));
     if (t) t.seen = true;
     const { uid, gid } = own(e);
-    if (e.type === 'file' && !upToDate(e, t, uid, gid)) need += e.size - (t?.type === 'f' ? Math.min(t.size, e.size) : 0);
+    if (upToDate(e, t, uid, gid, firstOf(e))) continue;
+    toSend++;
+    if (e.type === 'file') need += e.size - (t?.type === 'f' ? Math.min(t.size, e.size) : 0);
   }
   if (need > avail) {
     throw new FerryError('E_FILES_NO_SPACE', `volume ${o.helper.volume} has ${(avail / 1048576).toFixed(1)} MiB free, the copy needs ${(need / 1048576).toFixed(1)} MiB more`, {
@@ -81,6 +84,12 @@ export async function copyToVolume(o: VolumeCopyOptions): Promise<CopyResult> {
   const extras = [...entries.entries()].filter(([, t]) => !t.seen).map(([k]) => Buffer.from(k, 'latin1'));
   if (extras.length) {
     await runHelper({ h: o.helper, cmd: ['sh', '-c', `cd ${HELPER_MOUNT} && xargs -0 -r rm -rf --`], input: [Buffer.concat(extras.flatMap((p) => [p, Buffer.alloc(1)]))], what: 'remove entries the source no longer has', ...(o.signal ? { signal: o.signal } : {}) });
+  }
+  // Nothing differs (the delta pass of an unchanged tree): no tar helper at all.
+  if (toSend === 0 && extras.length === 0) {
+    const r: CopyResult = { entries: entries.size, copied: 0, bytes: 0, skipped: entries.size, fixed: 0, removed: [] };
+    await writeFileAtomic(o.progressFile, JSON.stringify({ ...r, removed: 0, done: true }) + '\n');
+    return r;
   }
   const root = await lstat(o.sourceRoot);
   const rootOwner = o.owner ?? { uid: root.uid, gid: root.gid };
@@ -92,8 +101,10 @@ export async function copyToVolume(o: VolumeCopyOptions): Promise<CopyResult> {
       entriesN++;
       const name = targetPathOf(e);
       const { uid, gid } = own(e);
-      if (e.type !== 'dir' && upToDate(e, entries.get(name.toString('latin1')), uid, gid)) { skipped++; continue; }
-      if (e.type !== 'dir') copied++;
+      // Directories and hard links are headers only, sent whenever anything is: tar re-creating a
+      // changed first name gives it a new inode, which its other names must follow.
+      if (e.type !== 'dir' && e.type !== 'hardlink' && upToDate(e, entries.get(name.toString('latin1')), uid, gid)) { skipped++; continue; }
+      if (e.type !== 'dir' && e.type !== 'hardlink') copied++;
       if (e.type === 'file') { bytes += e.size; if (e.sparse) sparse.push(name); }
       yield { entry: e, name, uid, gid, ...(e.type === 'file' ? { from: joinRel(src, e.path) } : {}), ...(e.type === 'hardlink' ? { linkName: targetOfPath(e.link!, o.normalize) } : {}) };
     }

@@ -81,6 +81,16 @@ describe('copyToBind: direct writes into a bind-mounted directory', () => {
     expect((await verify()).every((e) => e.ok)).toBe(true);
   });
 
+  it('a changed first name of a hard-link group takes its other names along (new inode on the target)', async () => {
+    await appendFile(join(src, 'storage/images/2021/01/0000000.jpg'), 'edited through one name');
+    await pass();
+    const a = await lstat(join(dst, 'storage/images/2021/01/0000000.jpg'));
+    const b = await lstat(join(dst, 'storage/images/first-hardlink.jpg'));
+    expect(b.ino).toBe(a.ino);
+    expect((await readFile(join(dst, 'storage/images/first-hardlink.jpg'), 'utf8')).endsWith('edited through one name')).toBe(true);
+    expect((await verify()).every((e) => e.ok)).toBe(true);
+  });
+
   it('refuses a target without room before copying anything', async () => {
     const tiny = join(dir, 'tiny');
     await mkdir(tiny);
