@@ -3,12 +3,10 @@
  * `<stateDir>/redis/`, and the source fingerprint the runner compares before resuming.
  */
 import { join } from 'node:path';
-import { createHash } from 'node:crypto';
 import type { StepParams } from '../core/step.ts';
 import { FerryError } from '../core/errors.ts';
 import type { Config } from '../config/schema.ts';
 import type { FerryContext, RedisEndpoint } from './context.ts';
-import { connectRedis, serverInfo } from '../engines/redis/index.ts';
 
 export type RedisStepParams = StepParams<Config, FerryContext>;
 
@@ -27,15 +25,5 @@ export const copyStateFile = (p: RedisStepParams): string => join(redisStateDir(
 export const importDoneFile = (p: RedisStepParams): string => join(redisStateDir(p), 'import.json');
 export const rdbArtifact = (p: RedisStepParams): string => join(p.ctx.artifactsDir, 'redis', 'source.rdb');
 
-/**
- * The source's state: keys without a TTL per database. Keys with TTLs (sessions, sub-second flashes)
- * come and go on their own and must not make a resume refuse.
- */
-export async function redisSourceState(source: RedisEndpoint): Promise<string> {
-  const r = await connectRedis(source, { name: 'ferry-state' });
-  try {
-    const info = await serverInfo(r);
-    const persistent = [...info.keyspace].sort(([a], [b]) => a - b).map(([db, k]) => `db${db}:${k.keys - k.expires}`).join(',');
-    return createHash('sha256').update(`${info.version}|${persistent}`).digest('hex').slice(0, 32);
-  } finally { r.disconnect(); }
-}
+/** The source's state (keys without a TTL per database): the engine's own fingerprint. */
+export { redisSourceState } from '../engines/redis/source-state.ts';
