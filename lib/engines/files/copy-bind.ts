@@ -6,11 +6,13 @@
  * What the target holds that the manifest does not (deleted on the source since the bulk pass) goes.
  */
 import { chmodSync, chownSync, lchownSync, lstatSync, mkdirSync, readlinkSync, renameSync, rmSync, symlinkSync, utimesSync, lutimesSync, linkSync, type Stats } from 'node:fs';
-import { copyFile, open, rm, statfs, mkdir } from 'node:fs/promises';
+import { copyFile, rm, statfs, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FerryError } from '../../core/errors.ts';
 import { writeFileAtomic } from '../../util/atomic-write.ts';
 import { hashFile } from './hash.ts';
+import { CHECK, COPY, DIR_OK, LINK_OK, SKIP, SKIP_DIR, decisionFor, type Decision } from './decide.ts';
+import { copySparse } from './sparse.ts';
 import { readManifest, targetPathOf, type ManifestEntry } from './manifest.ts';
 import { orderedMap } from './ordered.ts';
 import { comparePaths, joinRel, showPath, targetOfPath } from './paths.ts';
@@ -185,33 +187,6 @@ export async function copyToBind(o: CopyOptions): Promise<CopyResult> {
   return result;
 }
 
-type Decision = 0 | 1 | 2 | 3 | 4 | 5;
-/** Stat the target in the copy pass (hash when only the mtime differs). */
-const CHECK = 0;
-/** Already right on the target. */
-const SKIP = 1;
-/** Absent, or another type or size: copy (a directory in the way is replaced). */
-const COPY = 2;
-/** A directory that exists with the right owner: only its mode and mtime are set at the end. */
-const DIR_OK = 3;
-/** A directory already right in every respect (still listed, to set its mtime if a child changes). */
-const SKIP_DIR = 4;
-/** A hard link to its first name: nothing to do unless the first name is copied again (new inode). */
-const LINK_OK = 5;
-
-function decisionFor(e: ManifestEntry, t: ManifestEntry, o: { uid: number; gid: number }, normalize: 'none' | 'nfc'): Decision {
-  const owned = t.uid === o.uid && t.gid === o.gid;
-  if (e.type === 'dir') return t.type === 'dir' && owned ? (t.mode === e.mode && t.mtimeMs === e.mtimeMs ? SKIP_DIR : DIR_OK) : CHECK;
-  if (e.type === 'symlink') return t.type === 'symlink' && owned && Buffer.from(t.link ?? []).equals(e.link!) ? SKIP : CHECK;
-  if (e.type === 'file') {
-    if (t.type !== 'file' || t.size !== e.size) return COPY;
-    return t.mtimeMs === e.mtimeMs && t.mode === e.mode && owned ? SKIP : CHECK;
-  }
-  // A hard link already to its first name (the target scan groups names by inode the same way).
-  if (e.type === 'hardlink' && t.type === 'hardlink' && Buffer.from(t.link ?? []).equals(targetOfPath(e.link!, normalize))) return LINK_OK;
-  return CHECK;
-}
-
 function isUnder(path: Buffer, dir: Buffer): boolean {
   return path.length > dir.length && path[dir.length] === 0x2f && path.subarray(0, dir.length).equals(dir);
 }
@@ -224,30 +199,6 @@ function lstatOrNull(p: Buffer): Stats | null {
 function replace(tmp: string, dest: Buffer, st: Stats | null): void {
   if (st?.isDirectory()) rmSync(dest, { recursive: true, force: true });
   renameSync(tmp, dest);
-}
-
-const BLOCK = 64 * 1024;
-const ZERO = Buffer.alloc(BLOCK);
-
-/** Copy a sparse file: all-zero blocks are skipped (left as holes), the length set at the end. */
-async function copySparse(src: Buffer, dest: string, size: number): Promise<void> {
-  const [r, w] = await Promise.all([open(src, 'r'), open(dest, 'w', 0o600)]);
-  try {
-    const buf = Buffer.alloc(16 * BLOCK);
-    for (let pos = 0; pos < size;) {
-      const { bytesRead } = await r.read(buf, 0, buf.length, pos);
-      if (bytesRead === 0) break;
-      for (let off = 0; off < bytesRead; off += BLOCK) {
-        const n = Math.min(BLOCK, bytesRead - off);
-        const block = buf.subarray(off, off + n);
-        if (!block.equals(ZERO.subarray(0, n))) await w.write(block, 0, n, pos + off);
-      }
-      pos += bytesRead;
-    }
-    await w.truncate(size);
-  } finally {
-    await Promise.all([r.close(), w.close()]);
-  }
 }
 
 async function saveProgress(file: string, data: Record<string, unknown>): Promise<void> {

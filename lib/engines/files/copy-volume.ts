@@ -12,7 +12,8 @@ import type { CopyOptions, CopyResult } from './copy-bind.ts';
 import { HELPER_MOUNT, runHelper, type HelperSpec } from './helper.ts';
 import { readManifest, targetPathOf, type ManifestEntry } from './manifest.ts';
 import { joinRel, showPath, targetOfPath } from './paths.ts';
-import { paxMs, tarStream, type TarItem } from './tar.ts';
+import { paxMs } from './tar-read.ts';
+import { tarStream, type TarItem } from './tar-write.ts';
 
 export interface VolumeCopyOptions extends Omit<CopyOptions, 'targetRoot'> {
   readonly helper: HelperSpec;

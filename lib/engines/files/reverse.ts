@@ -12,7 +12,7 @@ import { byTargetPath } from './copy-bind.ts';
 import { HELPER_MOUNT, openHelper } from './helper.ts';
 import { targetPathOf, type ManifestEntry } from './manifest.ts';
 import { comparePaths, joinRel, showPath } from './paths.ts';
-import { readTar } from './tar.ts';
+import { readTar } from './tar-read.ts';
 import { volumeManifest, type TargetSpec } from './target.ts';
 import { emptyScanReport, scanTree, LIST_CAP } from './walk.ts';
 

@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exportTree } from '../../../../lib/engines/files/export.ts';
 import { readManifest, type ManifestEntry } from '../../../../lib/engines/files/manifest.ts';
-import { paxMs, readTar, tarStream, type TarItem } from '../../../../lib/engines/files/tar.ts';
+import { paxMs, readTar } from '../../../../lib/engines/files/tar-read.ts';
+import { tarStream, type TarItem } from '../../../../lib/engines/files/tar-write.ts';
 import { compareManifests } from '../../../../lib/engines/files/compare.ts';
 import { joinRel } from '../../../../lib/engines/files/paths.ts';
 

@@ -1,0 +1,102 @@
+/**
+ * A small tar writer for GNU tar's `tar -x` in a helper container: names byte for byte (long ones as
+ * GNU `L`/`K` records, raw bytes: a pax `path` is decoded as UTF-8 by GNU tar), millisecond mtimes
+ * (pax `mtime`). node-tar decodes names as UTF-8 strings, which would mangle one that is not UTF-8.
+ */
+import { createReadStream } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import type { ManifestEntry, EntryType } from './manifest.ts';
+import { orderedMap } from './ordered.ts';
+
+const BLOCK = 512;
+const SMALL = 1 << 20;
+
+/** One entry to archive: where it goes (relative target path) and where its bytes come from. */
+export interface TarItem {
+  readonly entry: ManifestEntry;
+  readonly name: Buffer;
+  /** Source file (regular files). */
+  readonly from?: Buffer;
+  readonly uid: number;
+  readonly gid: number;
+  /** Hard links: the target path of the first name. */
+  readonly linkName?: Buffer;
+}
+
+function octal(buf: Buffer, off: number, len: number, n: number): void {
+  buf.write(n.toString(8).padStart(len - 1, '0') + '\0', off, len, 'latin1');
+}
+
+function paxRecord(key: string, value: Buffer): Buffer {
+  const body = Buffer.concat([Buffer.from(` ${key}=`), value, Buffer.from('\n')]);
+  let len = body.length + 1;
+  while (String(len).length + body.length !== len) len++;
+  return Buffer.concat([Buffer.from(String(len)), body]);
+}
+
+function header(name: Buffer, type: string, size: number, mode: number, uid: number, gid: number, mtimeSec: number, link?: Buffer): Buffer {
+  const h = Buffer.alloc(BLOCK);
+  name.copy(h, 0, 0, Math.min(100, name.length));
+  octal(h, 100, 8, mode);
+  octal(h, 108, 8, uid);
+  octal(h, 116, 8, gid);
+  if (size < 8 ** 11) octal(h, 124, 12, size);
+  else { h[124] = 0x80; h.writeBigUInt64BE(BigInt(size), 128); } // base-256 (GNU), for > 8 GiB
+  octal(h, 136, 12, Math.floor(mtimeSec));
+  h.write('        ', 148, 8, 'latin1');
+  h.write(type, 156, 1, 'latin1');
+  if (link) link.copy(h, 157, 0, Math.min(100, link.length));
+  h.write('ustar\u000000', 257, 8, 'latin1');
+  let sum = 0;
+  for (let i = 0; i < BLOCK; i++) sum += h[i]!;
+  h.write(sum.toString(8).padStart(6, '0') + '\0 ', 148, 8, 'latin1');
+  return h;
+}
+
+function pad(n: number): Buffer {
+  const r = n % BLOCK;
+  return r ? Buffer.alloc(BLOCK - r) : Buffer.alloc(0);
+}
+
+const TYPE_FLAG: Record<EntryType, string> = { file: '0', hardlink: '1', symlink: '2', dir: '5' };
+
+/** The archive of `items`, as chunks of ≥ 1 MiB (small files read ahead, `concurrency` at a time). */
+export async function* tarStream(items: AsyncIterable<TarItem>, concurrency = 8, onFile?: (bytes: number) => void): AsyncGenerator<Buffer> {
+  const prepared = orderedMap(items, concurrency, async (it) => ({ it, data: it.entry.type === 'file' && it.entry.size <= SMALL ? await readFile(it.from!) : undefined }));
+  let out: Buffer[] = [];
+  let outLen = 0;
+  const push = (b: Buffer) => { out.push(b); outLen += b.length; };
+  for await (const { it, data } of prepared) {
+    const e = it.entry;
+    const mt = (e.mtimeMs + 0.5) / 1000;
+    const name = e.type === 'dir' ? Buffer.concat([it.name, Buffer.from('/')]) : it.name;
+    const link = e.type === 'symlink' ? e.link : e.type === 'hardlink' ? it.linkName : undefined;
+    const size = e.type === 'file' ? (data ? data.length : e.size) : 0;
+    // Long names as GNU 'L'/'K' records: raw bytes (a pax `path` is decoded as UTF-8 by GNU tar).
+    for (const [flag, value] of [['L', name], ['K', link]] as const) {
+      if (!value || value.length <= 100) continue;
+      const body = Buffer.concat([value, Buffer.alloc(1)]);
+      push(header(Buffer.from('././@LongLink'), flag, body.length, 0o644, 0, 0, 0)); push(body); push(pad(body.length));
+    }
+    const paxBody = paxRecord('mtime', Buffer.from(mt.toFixed(4)));
+    push(header(Buffer.from('PaxHeader'), 'x', paxBody.length, 0o644, 0, 0, mt));
+    push(paxBody); push(pad(paxBody.length));
+    push(header(name, TYPE_FLAG[e.type], size, e.mode, it.uid, it.gid, mt, link));
+    if (e.type === 'file') {
+      if (data) push(data);
+      else {
+        let sent = 0;
+        for await (const chunk of createReadStream(it.from!, { highWaterMark: 1 << 20, end: size - 1 })) {
+          push(chunk as Buffer); sent += (chunk as Buffer).length;
+          if (outLen >= 1 << 20) { yield Buffer.concat(out, outLen); out = []; outLen = 0; }
+        }
+        if (sent !== size) throw new Error(`file changed size while archived (${sent} of ${size} bytes)`);
+      }
+      push(pad(size));
+      onFile?.(size);
+    }
+    if (outLen >= 1 << 20) { yield Buffer.concat(out, outLen); out = []; outLen = 0; }
+  }
+  push(Buffer.alloc(BLOCK * 2));
+  yield Buffer.concat(out, outLen);
+}
