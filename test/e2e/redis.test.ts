@@ -6,14 +6,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execa } from 'execa';
 import { Redis } from 'ioredis';
-import { freePort } from '../../lib/util/free-port.ts';
-import { mkdtemp, chmod, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startRedis, type StartedRedis } from '../support/containers.ts';
-import { testImages } from '../support/images.ts';
-import { testLabels } from '../support/labels.ts';
+import { startRedis, startRedisWithDataDir, type StartedRedis } from '../support/containers.ts';
 import { seedVedfolnirRedis, BIG_HASH_FIELDS } from '../../fixtures/redis/seed.ts';
 import { Redactor } from '../../lib/util/redact.ts';
 import { silentLogger } from '../../lib/core/logger.ts';
@@ -31,33 +28,10 @@ const ep = (r: { host: string; port: number; password?: string | undefined }, da
   ({ host: r.host, port: r.port, ...(r.password ? { password: r.password } : {}), databases });
 
 
-/** A target Redis whose /data is a host directory, stoppable and startable on a fixed loopback port. */
+/** A target Redis whose /data is a host directory (test/support), as the steps below address it. */
 async function startTargetWithDataDir(): Promise<{ endpoint: RedisEndpoint; service: ServiceControl; remove(): Promise<void> }> {
-  const dataDir = await mkdtemp(join(tmpdir(), 'ferry-redis-data-'));
-  await chmod(dataDir, 0o777);
-  const port = await freePort();
-  const name = `ferry-redis-target-${process.pid}-${port}`;
-  const labels = Object.entries(testLabels()).flatMap(([k, v]) => ['--label', `${k}=${v}`]);
-  await execa('docker', ['run', '-d', '--name', name, ...labels, '-p', `127.0.0.1:${port}:6379`, '-v', `${dataDir}:/data`,
-    testImages().redis, 'redis-server', '--appendonly', 'no']);
-  const endpoint: RedisEndpoint = { host: '127.0.0.1', port, databases: [] };
-  const waitUp = async () => {
-    for (let i = 0; i < 200; i++) {
-      try { const r = await connectRedis(endpoint); const loading = (await r.info('persistence')).includes('loading:1'); r.disconnect(); if (!loading) return; } catch { /* starting */ }
-      await new Promise((res) => setTimeout(res, 100));
-    }
-    throw new Error(`target ${name} did not come up on 127.0.0.1:${port} within 20 s`);
-  };
-  await waitUp();
-  return {
-    endpoint,
-    service: {
-      dataDir,
-      stop: async () => { await execa('docker', ['stop', '-t', '10', name]); },
-      start: async () => { await execa('docker', ['start', name]); await waitUp(); },
-    },
-    remove: async () => { await execa('docker', ['rm', '-f', '-v', name]).catch(() => undefined); await rm(dataDir, { recursive: true, force: true }); },
-  };
+  const t = await startRedisWithDataDir();
+  return { endpoint: { host: t.host, port: t.port, databases: [] }, service: t.service, remove: t.remove };
 }
 
 function stepParams(stateDir: string, ctx: Partial<FerryContext>, redis: Record<string, unknown>, outputs = new Map<string, StepOutputs>()): StepParams<Config, FerryContext> {

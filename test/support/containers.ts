@@ -2,7 +2,13 @@
  * Real servers for e2e tests, through Testcontainers' GenericContainer. Ports are published on
  * 127.0.0.1 and reached only there (never a bridge IP). Every container is labelled for the sweep.
  */
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { Redis } from 'ioredis';
 import { GenericContainer, Wait, type StartedTestContainer } from 'testcontainers';
+import { freePort } from '../../lib/util/free-port.ts';
 import { testImages } from './images.ts';
 
 import { TEST_LABEL, testLabels } from './labels.ts';
@@ -79,3 +85,51 @@ export async function startRedis(opts: { password?: string; command?: readonly s
     stop: async () => { await container.stop({ remove: true, removeVolumes: true }); },
   };
 }
+
+export interface RedisWithDataDir {
+  readonly host: string;
+  readonly port: number;
+  /** redis://127.0.0.1:port (no password). */
+  readonly url: string;
+  /** Stop/start the container (start waits until the dataset is loaded) and its host data directory (its /data). */
+  readonly service: { readonly dataDir: string; stop(): Promise<void>; start(): Promise<void> };
+  remove(): Promise<void>;
+}
+
+/**
+ * A Redis (appendonly no) whose /data is a host directory, stoppable and startable on a fixed loopback
+ * port: the physical path places an RDB there while it is stopped. Plain `docker run`, because
+ * Testcontainers removes a stopped container.
+ */
+export async function startRedisWithDataDir(): Promise<RedisWithDataDir> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'ferry-redis-data-'));
+  await chmod(dataDir, 0o777);
+  const port = await freePort();
+  const name = `ferry-redis-target-${process.pid}-${port}`;
+  const labels = Object.entries(testLabels()).flatMap(([k, v]) => ['--label', `${k}=${v}`]);
+  await execa('docker', ['run', '-d', '--name', name, ...labels, '-p', `127.0.0.1:${port}:6379`, '-v', `${dataDir}:/data`,
+    testImages().redis, 'redis-server', '--appendonly', 'no']);
+  const waitUp = async () => {
+    for (let i = 0; i < 200; i++) {
+      const r = new Redis({ host: '127.0.0.1', port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+      r.on('error', () => undefined);
+      try {
+        await r.connect();
+        if (!(await r.info('persistence')).includes('loading:1')) return;
+      } catch { /* starting */ } finally { r.disconnect(); }
+      await new Promise((res) => setTimeout(res, 100));
+    }
+    throw new Error(`${name} did not come up on 127.0.0.1:${port} within 20 s`);
+  };
+  await waitUp();
+  return {
+    host: '127.0.0.1', port, url: `redis://127.0.0.1:${port}`,
+    service: {
+      dataDir,
+      stop: async () => { await execa('docker', ['stop', '-t', '10', name]); },
+      start: async () => { await execa('docker', ['start', name]); await waitUp(); },
+    },
+    remove: async () => { await execa('docker', ['rm', '-f', '-v', name]).catch(() => undefined); await rm(dataDir, { recursive: true, force: true }); },
+  };
+}
+

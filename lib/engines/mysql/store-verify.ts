@@ -1,11 +1,9 @@
 /**
  * A MySQL store's verify: the target against the export (schema, accounts and DEFINERs, row counts,
  * every chunk's checksum, AUTO_INCREMENT), mismatches bisected down to rows on the source when it can
- * be reached; one report entry per table.
+ * be reached (verifyMysql carries on without it); one report entry per table.
  */
 import type { ReportEntry, VerifyReport } from '../../core/engine.ts';
-import { isFerryError } from '../../core/errors.ts';
-import { describeMysql, type MysqlEndpoint } from './endpoint.ts';
 import { verifyMysql } from './verify.ts';
 import { readManifest } from './manifest.ts';
 import { sourceOf, targetOf, type MysqlParams } from './store.ts';
@@ -28,16 +26,10 @@ export function verifyEntries(r: Awaited<ReturnType<typeof verifyMysql>>, redact
 export async function verifyStore(p: MysqlParams): Promise<VerifyReport> {
   const m = await readManifest(p.artifactDir);
   const t = targetOf(p, m.schemas.map((s) => s.database));
-  // The source only bisects a mismatch down to rows; verify works without it (a source gone after the cutover).
+  // The source (when it can be reached: not after it is gone) speeds verify up and bisects a mismatch down to rows.
   const source = await sourceOf(p).catch(() => undefined);
-  const run = (from?: MysqlEndpoint) => verifyMysql({
-    target: t, dir: p.artifactDir, parallelism: p.store.options.parallelism, progress: p.progress, signal: p.signal, ...(from ? { source: from } : {}),
-  });
-  const r = await run(source).catch(async (e: unknown) => {
-    const unreachable = source && isFerryError(e) && /^E_MYSQL_(UNREACHABLE|AUTH|CONNECT)$/.test(e.code) && e.message.includes(`${source.host}:${source.port}`);
-    if (!unreachable) throw e;
-    p.log.warn(`${p.store.id}: the source ${describeMysql(source)} cannot be reached to bisect a mismatch: differing chunks are reported without their rows`);
-    return run(undefined);
+  const r = await verifyMysql({
+    target: t, dir: p.artifactDir, parallelism: p.store.options.parallelism, progress: p.progress, signal: p.signal, ...(source ? { source } : {}),
   });
   return { ok: r.ok, entries: verifyEntries(r, (s) => p.redactor.redact(s)), seconds: r.seconds };
 }
