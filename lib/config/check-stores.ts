@@ -1,5 +1,5 @@
 /**
- * What zod cannot say about the stores as a set: ids and migration ports unique, database stores
+ * What zod cannot say about the stores as a set: ids unique, one migration port per service, database stores
  * published on a migration port, files stores naming where they land, sources in the engine's form.
  */
 import type { ConfigStore } from './schema.ts';
@@ -34,12 +34,16 @@ export function checkStores(stores: readonly ConfigStore[], declared: number): s
     if (s.engine === 'files' && !s.target.containerPath) {
       out.push(`${f}.target.containerPath: got nothing; expected the path inside service "${s.target.service}" where the app sees the files`);
     }
+    // Stores held by one service (two schemas of one server) share its port; other services may not.
     const p = s.target.migrationPort;
     if (p !== undefined) {
       const other = ports.get(p);
-      if (other !== undefined) out.push(`${f}.target.migrationPort: got ${p}; expected a port no other store uses (${field(other)} uses it)`);
-      else ports.set(p, i);
+      if (other !== undefined && stores[other]!.target.service !== s.target.service) {
+        out.push(`${f}.target.migrationPort: got ${p}; expected a port no other service uses (${field(other)} publishes service "${stores[other]!.target.service}" on it)`);
+      } else if (other === undefined) ports.set(p, i);
     }
+    const sibling = stores.findIndex((o, j) => j < i && o.target.service === s.target.service && o.target.migrationPort !== undefined && p !== undefined && o.target.migrationPort !== p);
+    if (sibling >= 0) out.push(`${f}.target.migrationPort: got ${p}; expected ${stores[sibling]!.target.migrationPort}, the port ${field(sibling)} publishes the same service "${s.target.service}" on`);
   });
   return out;
 }

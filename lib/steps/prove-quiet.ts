@@ -8,7 +8,7 @@ import { defineStep } from '../core/step.ts';
 import type { Config } from '../config/schema.ts';
 import type { FerryContext } from './context.ts';
 import { proveQuiet } from '../freeze/quiet.ts';
-import { engineParams, hasPhase, type StoreStepParams } from './store-params.ts';
+import { engineParams, hasPhase, thawedAt, type StoreStepParams } from './store-params.ts';
 
 /** The stores whose engines can be sampled (those without `quietSample` are proven by their freeze alone). */
 function sampled(p: StoreStepParams) {
@@ -27,6 +27,10 @@ export async function sourceStates(p: StoreStepParams): Promise<Record<string, s
 export default defineStep<Config, FerryContext>({
   id: 'prove-quiet',
   title: 'Prove the frozen source quiet and fingerprint it',
+  // A store thawed since (a failure lifted the freeze) is frozen again on resume: prove it quiet again.
+  async fingerprint(p) {
+    return (await Promise.all([...(p.ctx.stores?.keys() ?? [])].map(async (id) => `${id}@${await thawedAt(p, id)}`))).join(',');
+  },
   async plan(p) {
     const ids = sampled(p).map((b) => b.store.id);
     return { reads: ids.map((id) => `${id}: write activity`), changes: [], details: `until nothing changes for ${p.config.freeze.quietSeconds}s` };

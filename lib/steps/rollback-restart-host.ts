@@ -3,14 +3,13 @@
  * `freeze:<id>` left (safe when nothing is frozen), then start the host's writers
  * (`freeze.startWriters`: `brew services start vedfolnir`…). Safe to repeat.
  */
-import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
 import { defineStep } from '../core/step.ts';
 import type { Config } from '../config/schema.ts';
 import type { FerryContext } from './context.ts';
 import { runCommands } from '../freeze/commands.ts';
 import { readJournalOutputs } from '../journal/index.ts';
-import { engineParams, hasPhase } from './store-params.ts';
+import { engineParams, hasPhase, markThawed } from './store-params.ts';
+import { markWritersStarted } from './stop-writers.ts';
 import { freezeRecordOf } from './store-freeze.ts';
 
 export default defineStep<Config, FerryContext>({
@@ -26,10 +25,11 @@ export default defineStep<Config, FerryContext>({
     for (const b of p.ctx.stores?.values() ?? []) {
       if (!hasPhase(b, 'thaw')) continue;
       await b.engine!.thaw!(engineParams(p, b.store.id), freezeRecordOf(p, b.store.id, migrate));
+      await markThawed(p, b.store.id);
       thawed.push(b.store.id);
     }
     await runCommands(p.config.freeze.startWriters, 'startWriters', { signal: p.signal });
-    await rm(join(p.config.stateDir, 'writers.json'), { force: true });
+    await markWritersStarted(p.config.stateDir);
     for (const c of p.config.freeze.startWriters) p.log.info(`ran \`${c}\``);
     return { data: { thawed, started: p.config.freeze.startWriters } };
   },

@@ -7,7 +7,7 @@ import { defineStep } from '../core/step.ts';
 import type { FreezeRecord } from '../core/engine.ts';
 import type { Config } from '../config/schema.ts';
 import type { FerryContext, StoreBinding } from './context.ts';
-import { bindingOf, describeSource, engineOf, engineParams, storeStepId, type StoreStepParams } from './store-params.ts';
+import { bindingOf, describeSource, engineOf, engineParams, markThawed, storeStepId, thawedAt, type StoreStepParams } from './store-params.ts';
 
 /** The record `freeze:<store>` left, from this run's outputs or another playbook's (rollback reads migrate's). */
 export function freezeRecordOf(p: Pick<StoreStepParams, 'outputs'>, storeId: string, more?: ReadonlyMap<string, { data?: Readonly<Record<string, unknown>> }>): FreezeRecord | undefined {
@@ -20,6 +20,8 @@ export function storeFreezeStep(b: Pick<StoreBinding, 'store' | 'engine'>) {
   return defineStep<Config, FerryContext>({
     id: storeFreezeStep.id(id),
     title: `Freeze writes to ${b.store.engine} store ${id} on the source`,
+    // Thawed since it ran (a failure lifted the freeze): a resume freezes again.
+    fingerprint: (p: StoreStepParams) => thawedAt(p, id),
     async plan(p) {
       return { reads: [], changes: [`${describeSource(p, bindingOf(p, id))}: stop writes (${b.store.engine} freeze)`] };
     },
@@ -29,6 +31,7 @@ export function storeFreezeStep(b: Pick<StoreBinding, 'store' | 'engine'>) {
     },
     async undo(p: StoreStepParams) {
       await engineOf(p, id, 'thaw').thaw!(engineParams(p, id), freezeRecordOf(p, id) ?? (p.previous?.data?.record as FreezeRecord | undefined));
+      await markThawed(p, id);
     },
   });
 }

@@ -3,7 +3,9 @@
  * engine phase receives (`<artifactsDir>/<id>` for the export, `<stateDir>/stores/<id>` for private
  * state), the step id (`<phase>:<store>`) and the refusal when the store's engine lacks a phase.
  */
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeFileAtomic } from '../util/atomic-write.ts';
 import type { EngineParams, EnginePhase } from '../core/engine.ts';
 import { FerryError } from '../core/errors.ts';
 import type { StepParams } from '../core/step.ts';
@@ -28,6 +30,18 @@ export function bindingOf(p: StoreStepParams, storeId: string): StoreBinding {
 
 export const artifactDirOf = (p: StoreStepParams, storeId: string): string => join(p.ctx.artifactsDir, storeId);
 export const storeStateDirOf = (p: StoreStepParams, storeId: string): string => join(p.stateDir, 'stores', storeId);
+
+/**
+ * When a store was last thawed by this run's state (`thaw:<id>`, a failure lifting the freeze, an undo):
+ * `freeze:<id>` and `prove-quiet` fingerprint it, so a resume after a thaw freezes again.
+ */
+export async function thawedAt(p: Pick<StoreStepParams, 'stateDir'>, storeId: string): Promise<string> {
+  return readFile(join(p.stateDir, 'stores', storeId, 'thawed-at'), 'utf8').catch(() => 'never');
+}
+
+export async function markThawed(p: Pick<StoreStepParams, 'stateDir'>, storeId: string): Promise<void> {
+  await writeFileAtomic(join(p.stateDir, 'stores', storeId, 'thawed-at'), new Date().toISOString());
+}
 
 export function engineParams(p: StoreStepParams, storeId: string): EngineParams {
   const b = bindingOf(p, storeId);

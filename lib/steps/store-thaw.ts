@@ -5,7 +5,7 @@
 import { defineStep } from '../core/step.ts';
 import type { Config } from '../config/schema.ts';
 import type { FerryContext, StoreBinding } from './context.ts';
-import { bindingOf, describeSource, engineOf, engineParams, storeStepId } from './store-params.ts';
+import { bindingOf, describeSource, engineOf, engineParams, markThawed, storeStepId } from './store-params.ts';
 import { freezeRecordOf } from './store-freeze.ts';
 
 export function storeThawStep(b: Pick<StoreBinding, 'store' | 'engine'>) {
@@ -18,6 +18,7 @@ export function storeThawStep(b: Pick<StoreBinding, 'store' | 'engine'>) {
     },
     async run(p) {
       await engineOf(p, id, 'thaw').thaw!(engineParams(p, id), freezeRecordOf(p, id));
+      await markThawed(p, id);
       return { data: { store: id } };
     },
   });

@@ -7,7 +7,7 @@ import { defineStep } from '../core/step.ts';
 import type { Config } from '../config/schema.ts';
 import type { FerryContext } from './context.ts';
 import type { FerryStep } from './types.ts';
-import { engineParams, hasPhase, type StoreStepParams } from './store-params.ts';
+import { engineParams, hasPhase, markThawed, type StoreStepParams } from './store-params.ts';
 import { freezeRecordOf, storeFreezeStep } from './store-freeze.ts';
 import { startWriters } from './stop-writers.ts';
 
@@ -19,7 +19,7 @@ export async function thawAll(p: StoreStepParams): Promise<string[]> {
     const id = b.store.id;
     // A freeze cut short left its record with the engine (in its state dir): thaw(undefined) reads it.
     await b.engine!.thaw!(engineParams(p, id), freezeRecordOf(p, id));
-    if (p.outputs.has(storeFreezeStep.id(id))) done.push(id);
+    if (p.outputs.has(storeFreezeStep.id(id))) { done.push(id); await markThawed(p, id); }
   }
   const started = await startWriters(p.config, p.stateDir);
   return [...done.map((id) => `${id} thawed`), ...started.map((c) => `ran \`${c}\``)];

@@ -70,13 +70,20 @@ describe('config: an app is a set of stores', () => {
     const lines = e.detail!.split('\n');
     expect(lines).toEqual([
       'stores[0].id: got "redis"; expected an id no other store has (source.redis has it: the preset\'s stores are "mysql" and "redis")',
-      'stores[0].target.migrationPort: got 36379; expected a port no other store uses (source.redis uses it)',
+      'stores[0].target.migrationPort: got 36379; expected a port no other service uses (source.redis publishes service "redis" on it)',
       'stores[1].source: got "postgres://u:•••@db/x"; expected a URL starting with mysql:// or mariadb:// for a mysql store',
       'stores[1].target.migrationPort: got nothing; expected the 127.0.0.1 port mysql service "db" is published on during the migration',
       'stores[2].target: got neither hostPath nor volume; expected where the files land (a host directory the service mounts, or a named volume)',
       'stores[2].target.containerPath: got nothing; expected the path inside service "web" where the app sees the files',
     ]);
     expect(e.message).not.toContain('hunter2');
+  });
+
+  it('lets two stores of one service (two schemas of one server) share its port, never two services or two ports', () => {
+    const db = (id: string, service: string, port: number) => ({ id, engine: 'mysql', source: `mysql://root@127.0.0.1:3306/${id}`, target: { service, migrationPort: port } });
+    expect(norm({ ...base, stores: [db('shop', 'db', 33306), db('blog', 'db', 33306)] }).target.dataServices).toEqual(['db']);
+    expect(errorOf({ ...base, stores: [db('shop', 'db', 33306), db('blog', 'db', 33307)] }).detail)
+      .toBe('stores[1].target.migrationPort: got 33307; expected 33306, the port stores[0] publishes the same service "db" on');
   });
 
   it('names the store field zod refuses (engine kind, id form)', () => {
