@@ -3,9 +3,9 @@
  * registered with the redactor), the databases that make it up (named, or every non-system database of
  * the source), and the small JSON markers it keeps under its directories.
  */
-import { readFile } from 'node:fs/promises';
 import type { EngineParams } from '../../core/engine.ts';
 import { FerryError } from '../../core/errors.ts';
+import { readJson } from '../read-json.ts';
 import { withMysql } from './connect.ts';
 import { mysqlEndpointFromUrl, type MysqlEndpoint } from './endpoint.ts';
 import type { MysqlOptions } from './options.ts';
@@ -38,4 +38,4 @@ export function targetOf(p: MysqlParams, databases: readonly string[]): MysqlEnd
   return mysqlEndpointFromUrl(p.targetUrl, { field: `stores[${p.store.id}].target`, redactor: p.redactor, databases });
 }
 
-export const readJson = <T>(path: string): Promise<T | undefined> => readFile(path, 'utf8').then((t) => JSON.parse(t) as T, () => undefined);
+export { readJson };

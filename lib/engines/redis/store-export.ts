@@ -3,29 +3,22 @@
  * (the rollback backup, and what the physical path places), with a sidecar recording its sha256 and
  * the source state it was taken at, so a later run knows whether it still holds the source as it is.
  */
-import { createReadStream } from 'node:fs';
-import { createHash } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ExportSummary } from '../../core/engine.ts';
 import { writeFileAtomic } from '../../util/atomic-write.ts';
+import { sha256File } from '../../util/sha256.ts';
 import { describeEndpoint } from './connect.ts';
 import { fetchRdb } from './rdb-fetch.ts';
 import { redisSourceState } from './source-state.ts';
 import { RDB, readJson, sourceOf, type RedisParams, type Sidecar } from './store.ts';
-
-async function sha256File(path: string): Promise<string> {
-  const h = createHash('sha256');
-  for await (const c of createReadStream(path)) h.update(c as Buffer);
-  return h.digest('hex');
-}
 
 /** True when the RDB is there, whole, and taken from the source as it is now. */
 export async function exportedNow(p: RedisParams): Promise<boolean> {
   const rdb = join(p.artifactDir, RDB);
   const side = await readJson<Sidecar>(`${rdb}.json`);
   if (!side || !(await stat(rdb).catch(() => null))) return false;
-  return side.sourceState === (await redisSourceState(sourceOf(p))) && side.sha256 === (await sha256File(rdb));
+  return side.sourceState === (await redisSourceState(sourceOf(p))) && side.sha256 === (await sha256File(rdb, p.signal)).sha256;
 }
 
 export async function exportStore(p: RedisParams): Promise<ExportSummary> {

@@ -3,9 +3,9 @@
  * registered with the redactor), the stack service it may stop for a physical placement, and where its
  * files live (`<artifactDir>/source.rdb` with its sidecar; markers under `<stateDir>`).
  */
-import { readFile } from 'node:fs/promises';
 import type { EngineParams, ServiceControl } from '../../core/engine.ts';
 import { FerryError } from '../../core/errors.ts';
+import { readJson } from '../read-json.ts';
 import { redisEndpointFromUrl, type RedisEndpoint } from './endpoint.ts';
 import type { RedisOptions } from './options.ts';
 
@@ -33,4 +33,4 @@ export function placeable(p: RedisParams): ServiceControl | undefined {
   return s?.dataDir ? { dataDir: s.dataDir, stop: () => s.stop(), start: () => s.start() } : undefined;
 }
 
-export const readJson = <T>(path: string): Promise<T | undefined> => readFile(path, 'utf8').then((t) => JSON.parse(t) as T, () => undefined);
+export { readJson };
