@@ -16,3 +16,8 @@ export function parseUrl(raw: string, field: string, schemes: readonly string[],
   }
   return url;
 }
+
+/** The URL's host as a client library takes it: IPv6 without its brackets, 127.0.0.1 when empty. */
+export function hostOf(url: URL): string {
+  return url.hostname.replace(/^\[(.*)\]$/, '$1') || '127.0.0.1';
+}

@@ -4,7 +4,7 @@
  * and the password is registered with the run's redactor before anything can print it.
  */
 import type { SecretSink } from '../../core/engine.ts';
-import { parseUrl } from '../store-url.ts';
+import { hostOf, parseUrl } from '../store-url.ts';
 import type { MysqlTarget } from './connect.ts';
 
 export interface MysqlEndpoint extends MysqlTarget {
@@ -23,7 +23,7 @@ export function mysqlEndpointFromUrl(raw: string, o: { field: string; redactor?:
   const url = parseUrl(raw, o.field, ['mysql:', 'mariadb:'], o.redactor);
   const db = decodeURIComponent(url.pathname.replace(/^\//, ''));
   return Object.freeze({
-    host: url.hostname || '127.0.0.1',
+    host: hostOf(url),
     port: url.port ? Number(url.port) : 3306,
     user: decodeURIComponent(url.username) || 'root',
     password: decodeURIComponent(url.password),

@@ -3,7 +3,7 @@
  * the store. Parsed from the store's URL (`${ENV}` references already resolved by the config layer).
  */
 import type { SecretSink } from '../../core/engine.ts';
-import { parseUrl } from '../store-url.ts';
+import { hostOf, parseUrl } from '../store-url.ts';
 
 export interface RedisEndpoint {
   readonly host: string;
@@ -21,7 +21,7 @@ export function redisEndpointFromUrl(raw: string, o: { field: string; redactor?:
   const username = decodeURIComponent(url.username);
   const password = decodeURIComponent(url.password);
   return Object.freeze({
-    host: url.hostname || '127.0.0.1',
+    host: hostOf(url),
     port: url.port ? Number(url.port) : 6379,
     ...(username ? { username } : {}),
     ...(password ? { password } : {}),

@@ -90,6 +90,8 @@ describe('store URLs', () => {
     expect(mysqlEndpointFromUrl('mysql://root@127.0.0.1', { field: 'f', databases: ['a', 'b'] }).databases).toEqual(['a', 'b']);
     expect(redisEndpointFromUrl('redis://worker:pw-1234@127.0.0.1:6380/3', { field: 'f' })).toEqual({ host: '127.0.0.1', port: 6380, username: 'worker', password: 'pw-1234', databases: [3] });
     expect(redisEndpointFromUrl('redis://127.0.0.1', { field: 'f', databases: [0, 2] })).toEqual({ host: '127.0.0.1', port: 6379, databases: [0, 2] });
+    expect(redisEndpointFromUrl('redis://[::1]:6380', { field: 'f' }).host).toBe('::1');
+    expect(mysqlEndpointFromUrl('mysql://app:pw@[fd00::5]/shop', { field: 'f' })).toMatchObject({ host: 'fd00::5', port: 3306 });
   });
 
   it('refuse another scheme with the field named and the password masked', () => {
