@@ -128,6 +128,14 @@ export const ERROR_CODES = {
   E_PG_ARTIFACT: 'integrity: an export file does not match its sha256 in the manifest',
   E_PG_EXPORT: 'integrity: COPY streamed a different number of rows than the snapshot counts',
   E_PG_IMPORT: 'integrity: a chunk loaded a different number of rows than the manifest lists',
+  E_PG_FOLLOW_ACTIVE: 'the target already follows the source: a new export would not match it',
+  E_PG_FOLLOW_NOT_PREPARED: 'no export was made in a replication slot\'s snapshot (followFrom unset, or the export did not finish)',
+  E_PG_FOLLOW_ABORTED: 'following was aborted: export, import and follow again',
+  E_PG_FOLLOW_LOST: 'the replication slot or subscription is gone',
+  E_PG_FOLLOW_UNREACHABLE: 'the target\'s subscription cannot stream from the source as the stack sees it',
+  E_PG_FOLLOW_DDL: 'the source\'s schema changed during the follow phase (logical replication carries no DDL)',
+  E_PG_PROMOTE_STATE: 'promote of a store that does not follow',
+  E_PG_PROMOTE_LAG: 'promote refused: the target is behind the source',
 
   // Files engine
   E_FILES_OPTIONS: 'a files store option is invalid',

@@ -19,6 +19,9 @@ import { exportPostgres } from './export.ts';
 import { importPostgres, IMPORT_LOG } from './import.ts';
 import { verifyPostgres } from './verify.ts';
 import { MANIFEST_FILE, readManifest } from './manifest.ts';
+import { freezePostgres, samplePostgres, thawPostgres } from './freeze.ts';
+import { catchUpPostgres, exportForFollow, followPostgres, postgresFollowOptionsOf, promotePostgres } from './follow.ts';
+import { readPgFollowRecord } from './replication-record.ts';
 
 type P = EngineParams<PostgresOptions>;
 
@@ -51,7 +54,7 @@ const readJson = <T>(path: string): Promise<T | undefined> => readFile(path, 'ut
 
 export const postgresEngine = defineEngine<PostgresOptions, PostgresFacts>({
   kind: 'postgres',
-  phases: ['facts', 'assess', 'sourceState', 'export', 'import', 'verify'],
+  phases: ['facts', 'assess', 'sourceState', 'export', 'import', 'verify', 'freeze', 'thaw', 'follow', 'catchUp', 'promote'],
   parseOptions: parsePostgresOptions,
 
   async facts(p) {
@@ -68,6 +71,8 @@ export const postgresEngine = defineEngine<PostgresOptions, PostgresFacts>({
   sourceState: (p) => sourceFingerprint(sourceOf(p)),
 
   async exported(p) {
+    // Following: the export made in the slot's snapshot stays the one to import while the source moves on.
+    if (p.store.options.followFrom && (await readPgFollowRecord(join(p.stateDir, 'follow')))?.state === 'exported') return !!(await readJson(join(p.artifactDir, SIDECAR)));
     const side = await readJson<{ sourceState: string }>(join(p.artifactDir, SIDECAR));
     return !!side && side.sourceState === (await sourceFingerprint(sourceOf(p)));
   },
@@ -76,7 +81,10 @@ export const postgresEngine = defineEngine<PostgresOptions, PostgresFacts>({
     const s = sourceOf(p);
     const sourceState = await sourceFingerprint(s);
     await rm(join(p.artifactDir, SIDECAR), { force: true });
-    const m = await exportPostgres({ source: s, dir: p.artifactDir, parallelism: p.store.options.parallelism, chunkBytes: p.store.options.chunkBytes, progress: p.progress, signal: p.signal });
+    const run = (snapshot: string | undefined) => exportPostgres({
+      source: s, dir: p.artifactDir, parallelism: p.store.options.parallelism, chunkBytes: p.store.options.chunkBytes, progress: p.progress, signal: p.signal, ...(snapshot ? { snapshot } : {}),
+    });
+    const m = p.store.options.followFrom ? (await exportForFollow(postgresFollowOptionsOf(p, { source: s }), run)).manifest : await run(undefined);
     if (!m.roles.hashes) p.log.warn(`${p.store.id}: ${s.user} is not a superuser: roles ${m.roles.names.join(', ')} are carried without passwords`);
     await writeFileAtomic(join(p.artifactDir, SIDECAR), JSON.stringify({ sourceState, manifest: m.createdAt }));
     return {
@@ -111,4 +119,22 @@ export const postgresEngine = defineEngine<PostgresOptions, PostgresFacts>({
     const r = await verifyPostgres({ target: targetOf(p), dir: p.artifactDir, parallelism: p.store.options.parallelism, signal: p.signal });
     return { ...r, entries: r.entries.map((e) => ({ ...e, ...(e.findings ? { findings: e.findings.map((x) => p.redactor.redact(x)) } : {}) })) };
   },
+
+  async freeze(p) {
+    const s = sourceOf(p);
+    const r = await freezePostgres(s, p.stateDir);
+    p.log.info(`${p.store.id}: ${s.host}:${s.port}/${s.database} read-only by default, ${r.ended} session(s) ended`);
+    return r;
+  },
+
+  async thaw(p, record) {
+    const s = sourceOf(p);
+    if (await thawPostgres(s, p.stateDir, record)) p.log.info(`${p.store.id}: ${s.host}:${s.port}/${s.database} writable as before the freeze`);
+  },
+
+  quietSample: (p) => samplePostgres(sourceOf(p)),
+
+  async follow(p) { return followPostgres(postgresFollowOptionsOf(p, { source: sourceOf(p), target: targetOf(p) })); },
+  async catchUp(p, budgetMs) { return catchUpPostgres(postgresFollowOptionsOf(p, { source: sourceOf(p), target: targetOf(p) }, await readManifest(p.artifactDir)), budgetMs); },
+  async promote(p) { await promotePostgres(postgresFollowOptionsOf(p, { source: sourceOf(p), target: targetOf(p) }, await readManifest(p.artifactDir))); },
 });

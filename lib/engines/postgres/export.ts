@@ -37,6 +37,8 @@ export interface ExportOptions {
   readonly chunkBytes?: number;
   readonly progress?: Progress;
   readonly signal?: AbortSignal;
+  /** A snapshot exported by a replication slot (follow): the export reads exactly what the slot starts after. */
+  readonly snapshot?: string;
 }
 
 /** What the export account needs (superuser additionally carries role password hashes). */
@@ -51,7 +53,7 @@ export async function exportPostgres(o: ExportOptions): Promise<Manifest> {
   const timings: Record<string, number> = {};
   let mark = started;
   const lap = (name: string) => { const now = performance.now(); timings[name] = Math.round(now - mark) / 1000; mark = now; };
-  const snap = await openSnapshot(o.source, parallelism);
+  const snap = await openSnapshot(o.source, parallelism, o.snapshot);
   try {
     const lead = snap.leader;
     const server = await readServerFacts(lead);

@@ -14,6 +14,12 @@ export const postgresOptionsSchema = z.object({
   allowDowngrade: z.boolean().default(false),
   /** The target database's name; default: the source URL's. */
   targetDatabase: z.string().min(1).optional(),
+  /**
+   * Follow the live source by logical replication (set: the export creates a slot first and exports in its
+   * snapshot): the source as the stack's container reaches it; `{}` derives it (a loopback source is
+   * `host.docker.internal`). Absent: the copy runs inside the freeze.
+   */
+  followFrom: z.object({ host: z.string().min(1).optional(), port: z.number().int().min(1).max(65535).optional() }).strict().optional(),
 }).strict();
 
 export type PostgresOptions = Readonly<z.output<typeof postgresOptionsSchema>>;

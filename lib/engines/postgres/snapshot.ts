@@ -14,7 +14,8 @@ export interface Snapshot {
   close(): Promise<void>;
 }
 
-export async function openSnapshot(t: PgTarget, workers: number): Promise<Snapshot> {
+/** `exported`: a snapshot exported elsewhere (a replication slot's) that the leader adopts instead of exporting its own. */
+export async function openSnapshot(t: PgTarget, workers: number, exported?: string): Promise<Snapshot> {
   const leader = await connectPg(t, { applicationName: 'ferry export' });
   const opened: pg.Client[] = [];
   const close = async () => {
@@ -22,7 +23,8 @@ export async function openSnapshot(t: PgTarget, workers: number): Promise<Snapsh
   };
   try {
     await leader.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-    const id = (await leader.query<{ id: string }>('SELECT pg_export_snapshot() AS id')).rows[0]!.id;
+    if (exported) await leader.query(`SET TRANSACTION SNAPSHOT '${exported.replace(/'/g, "''")}'`);
+    const id = exported ?? (await leader.query<{ id: string }>('SELECT pg_export_snapshot() AS id')).rows[0]!.id;
     for (let i = 0; i < workers; i++) {
       const w = await connectPg(t, { applicationName: 'ferry export' });
       opened.push(w);
