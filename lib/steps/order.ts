@@ -6,7 +6,7 @@
  * not registered yet is a step whose plan says so and whose run refuses.
  *
  * migrate:   preflight → stop-writers → freeze:* → prove-quiet → export:* → env-transform → compose-prepare →
- *            compose-data-up → import:* → verify:* → compose-cutover → thaw:* → report
+ *            compose-data-up → import:* → verify:* → compose-cutover → thaw:* (last frozen first) → report
  * rehearse:  the same without the freeze and thaw, into a throwaway stack
  * verify:    verify:* → report
  * rollback:  rollback-stop-stack → rollback-restore-env → rollback-source-check → rollback-restart-host → report
@@ -75,7 +75,8 @@ export function migrateSteps(stores: readonly StoreSpec[]): FerryStep[] {
     ...each(stores, storeFreezeStep, 'freeze').map(thawOnFailure),
     noting(thawOnFailure(proveQuiet as FerryStep), missingPhases(stores, ['freeze'])),
     ...frozen.map(thawOnFailure),
-    ...each(stores, storeThawStep, 'thaw'),
+    // Last frozen, first thawed: two stores of one server each recorded the state the other left.
+    ...each(stores, storeThawStep, 'thaw').reverse(),
     report as FerryStep,
   ];
 }
@@ -97,7 +98,7 @@ export function rollbackSteps(stores: readonly StoreSpec[], withData: boolean): 
   }
   // The host accepts writes again (writers stay stopped) before the stack's data is copied back.
   return [
-    composeDataUp as FerryStep, ...each(stores, storeThawStep, 'thaw'), ...each(stores, storeReverseStep, 'reverse'),
+    composeDataUp as FerryStep, ...each(stores, storeThawStep, 'thaw').reverse(), ...each(stores, storeReverseStep, 'reverse'),
     rollbackStopStack, rollbackRestoreEnv, noting(rollbackRestartHost as FerryStep, missingPhases(stores, ['reverse'])), report,
   ] as FerryStep[];
 }

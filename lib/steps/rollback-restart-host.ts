@@ -22,7 +22,8 @@ export default defineStep<Config, FerryContext>({
   async run(p) {
     const migrate = await readJournalOutputs(p.config.stateDir, 'migrate').catch(() => new Map());
     const thawed: string[] = [];
-    for (const b of p.ctx.stores?.values() ?? []) {
+    // Last frozen, first thawed (stores of one server each recorded the state the one before left).
+    for (const b of [...(p.ctx.stores?.values() ?? [])].reverse()) {
       if (!hasPhase(b, 'thaw')) continue;
       await b.engine!.thaw!(engineParams(p, b.store.id), freezeRecordOf(p, b.store.id, migrate));
       await markThawed(p, b.store.id);

@@ -1,13 +1,20 @@
 /**
  * `import:<store>`: load the store's export into its target service. The engine's import is resumable
- * and a finished import run again changes nothing, so a killed run just runs it again. `undo` asks the
- * engine to remove what ferry loaded into the target (never the source).
+ * and a finished import run again changes nothing, so a killed run just runs it again; an import the
+ * journal forgot after it finished (`--restart-from import:<store>`) is redone from scratch. `undo` asks
+ * the engine to remove what ferry loaded into the target (never the source).
  */
+import { rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { defineStep } from '../core/step.ts';
+import { writeFileAtomic } from '../util/atomic-write.ts';
 import type { Config } from '../config/schema.ts';
 import type { FerryContext, StoreBinding } from './context.ts';
-import { artifactDirOf, bindingOf, describeTarget, engineOf, engineParams, hasPhase, storeStepId, unavailable, type StoreStepParams } from './store-params.ts';
+import { artifactDirOf, bindingOf, describeTarget, engineOf, engineParams, hasPhase, storeStateDirOf, storeStepId, unavailable, type StoreStepParams } from './store-params.ts';
 import { storeExportStep } from './store-export.ts';
+
+/** Written once the engine's import returned: a run that finds it was asked to import again (`--restart-from`). */
+const doneMarker = (p: StoreStepParams, id: string) => join(storeStateDirOf(p, id), 'import-step-done');
 
 export function storeImportStep(b: Pick<StoreBinding, 'store' | 'engine'>) {
   const id = b.store.id;
@@ -22,13 +29,23 @@ export function storeImportStep(b: Pick<StoreBinding, 'store' | 'engine'>) {
       return { reads: [artifactDirOf(p, id)], changes: [`${describeTarget(bound)}: load the export`] };
     },
     async run(p) {
-      const s = await engineOf(p, id, 'import').import(engineParams(p, id));
+      const engine = engineOf(p, id, 'import');
+      // The engine's import of a finished export changes nothing: a redo (the journal forgot this step)
+      // first removes what ferry loaded, so a damaged target is loaded again.
+      if (engine.clearTarget && (await stat(doneMarker(p, id)).catch(() => null))) {
+        p.log.warn(`${id}: importing again (the journal no longer records this import): removing what ferry loaded into ${describeTarget(bindingOf(p, id))} first`);
+        await engine.clearTarget(engineParams(p, id));
+      }
+      await rm(doneMarker(p, id), { force: true });
+      const s = await engine.import(engineParams(p, id));
+      await writeFileAtomic(doneMarker(p, id), new Date().toISOString());
       return { data: { ...s.data, store: id } };
     },
     ...(b.engine?.clearTarget ? {
       async undo(p: StoreStepParams) {
         p.log.warn(`undo ${storeImportStep.id(id)}: removing what ferry loaded into ${describeTarget(bindingOf(p, id))}`);
         await engineOf(p, id, 'import').clearTarget!(engineParams(p, id));
+        await rm(doneMarker(p, id), { force: true });
       },
     } : {}),
   });

@@ -14,7 +14,8 @@ import { startWriters } from './stop-writers.ts';
 /** Thaw every store frozen in this run (those `freeze:<id>` recorded, or whose freeze was cut short), then start the writers. */
 export async function thawAll(p: StoreStepParams): Promise<string[]> {
   const done: string[] = [];
-  for (const b of p.ctx.stores?.values() ?? []) {
+  // Last frozen, first thawed: stores of one server each recorded the state the one before left.
+  for (const b of [...(p.ctx.stores?.values() ?? [])].reverse()) {
     if (!hasPhase(b, 'thaw')) continue;
     const id = b.store.id;
     // A freeze cut short left its record with the engine (in its state dir): thaw(undefined) reads it.

@@ -50,7 +50,7 @@ describe('playbooks: migrate → verify → rollback on the fixture source', { t
     expect(migrate.exitCode).toBe(0);
     const done = migrate.events.filter((e) => e.type === 'step-done').map((e) => e.step);
     expect(done).toEqual(['preflight', 'stop-writers', 'freeze:mysql', 'freeze:redis', 'prove-quiet', 'export:mysql', 'export:redis', 'env-transform',
-      'compose-prepare', 'compose-data-up', 'import:mysql', 'import:redis', 'verify:mysql', 'verify:redis', 'compose-cutover', 'thaw:mysql', 'thaw:redis', 'report']);
+      'compose-prepare', 'compose-data-up', 'import:mysql', 'import:redis', 'verify:mysql', 'verify:redis', 'compose-cutover', 'thaw:redis', 'thaw:mysql', 'report']);
     const report = JSON.parse(await readFile(`${sb.stateDir}/report.migrate.json`, 'utf8'));
     expect(report.ok).toBe(true);
     expect(report.downtimeKind).toBe('measured');

@@ -47,13 +47,13 @@ describe('steps generated per store', () => {
       'env-transform', 'compose-prepare', 'compose-data-up',
       'import:shop-db', 'import:blog-db', 'import:cache', 'import:queue', 'import:uploads',
       'verify:shop-db', 'verify:blog-db', 'verify:cache', 'verify:queue', 'verify:uploads',
-      'compose-cutover', 'thaw:shop-db', 'thaw:blog-db', 'thaw:cache', 'thaw:queue', 'report',
+      'compose-cutover', 'thaw:queue', 'thaw:cache', 'thaw:blog-db', 'thaw:shop-db', 'report',
     ]);
     expect(rehearseSteps(a.specs).map((s) => s.id).filter((id) => id.startsWith('freeze') || id.startsWith('thaw'))).toEqual([]);
     expect(verifySteps(a.specs).map((s) => s.id)).toEqual(['verify:shop-db', 'verify:blog-db', 'verify:cache', 'verify:queue', 'verify:uploads', 'report']);
     expect(rollbackSteps(a.specs, false).map((s) => s.id)).toEqual(['rollback-stop-stack', 'rollback-restore-env', 'rollback-source-check', 'rollback-restart-host', 'report']);
     // The fake engines have no `reverse`: --with-data copies nothing back and says so in the plan.
-    expect(rollbackSteps(a.specs, true).map((s) => s.id)).toEqual(['compose-data-up', 'thaw:shop-db', 'thaw:blog-db', 'thaw:cache', 'thaw:queue',
+    expect(rollbackSteps(a.specs, true).map((s) => s.id)).toEqual(['compose-data-up', 'thaw:queue', 'thaw:cache', 'thaw:blog-db', 'thaw:shop-db',
       'rollback-stop-stack', 'rollback-restore-env', 'rollback-restart-host', 'report']);
     expect(frozenStepIds(a.specs)).toContain('import:uploads');
     expect(frozenStepIds(a.specs)).not.toContain('thaw:cache');
@@ -88,7 +88,7 @@ describe('steps generated per store', () => {
       'import:shop-db', 'import:blog-db',
       // A Redis store's freeze is lowered around its import (its engine reads the source with EVAL) and put back.
       'thaw:cache', 'import:cache', 'freeze:cache', 'thaw:queue', 'import:queue', 'freeze:queue',
-      'thaw:shop-db', 'thaw:blog-db', 'thaw:cache', 'thaw:queue',
+      'thaw:queue', 'thaw:cache', 'thaw:blog-db', 'thaw:shop-db',
     ]);
     const verify = r.steps.find((s) => s.id === 'verify:cache')!;
     expect(verify.outputs?.data).toMatchObject({ store: 'cache', ok: true, entries: [{ subject: 'key a', ok: true }, { subject: 'key b', ok: true }] });
@@ -137,7 +137,7 @@ describe('steps generated per store', () => {
     const r = await runner(a)({ undoOnFailure: true });
     expect(r.status).toBe('failed');
     const undo = w.calls.slice(w.calls.indexOf('verify:queue')).filter((c) => c.startsWith('clearTarget:') || c.startsWith('thaw:'));
-    expect(undo).toEqual(['thaw:shop-db', 'thaw:blog-db', 'thaw:cache', 'thaw:queue', // thaw on failure (the failed step)
+    expect(undo).toEqual(['thaw:queue', 'thaw:cache', 'thaw:blog-db', 'thaw:shop-db', // thaw on failure (the failed step), last frozen first
       'clearTarget:queue', 'clearTarget:cache', 'clearTarget:blog-db', 'clearTarget:shop-db', // then undo in reverse
       'thaw:queue', 'thaw:cache', 'thaw:blog-db', 'thaw:shop-db']);
     expect(w.target.size).toBe(0);
