@@ -28,6 +28,11 @@ export interface TableInfo {
   readonly estRows: number;
   /** The row hash of the checksums (checksum.ts): `record` from PostgreSQL 14, `text` before. */
   readonly rowHash?: 'record' | 'text';
+  /**
+   * COPY format of its chunk files: `binary` when every stored column is a built-in type (or an enum,
+   * a domain, array or range of them), whose binary forms are the same on every major; else `text`.
+   */
+  readonly format?: 'binary' | 'text';
 }
 
 const TABLES_SQL = `
@@ -51,24 +56,30 @@ type RawColumn = ColumnInfo & { typid: number; detcoll: boolean };
 /** Tables with their columns; `recordHash` (server ≥ 14) chooses the record row hash. */
 export async function readTables(c: pg.Client, recordHash: boolean): Promise<TableInfo[]> {
   const r = await c.query<{ schema: string; name: string; bytes: number; est_rows: number; columns: RawColumn[] | null; key: string[] | null }>(TABLES_SQL);
-  const hashable = recordHash ? await hashableTypes(c) : new Set<number>();
+  const types = await typeSets(c);
   return r.rows.map((x) => ({
     schema: x.schema, name: x.name, key: x.key ?? [], bytes: Number(x.bytes), estRows: Number(x.est_rows), rowHash: recordHash ? 'record' as const : 'text' as const,
-    columns: (x.columns ?? []).map(({ typid, detcoll, ...col }) => ({ ...col, hashable: recordHash && detcoll && hashable.has(typid) })),
+    // json_build_object renders an oid as a JSON string.
+    format: (x.columns ?? []).filter((col) => !col.generated).every((col) => types.binary.has(Number(col.typid))) ? 'binary' as const : 'text' as const,
+    columns: (x.columns ?? []).map(({ typid, detcoll, ...col }) => ({ ...col, hashable: recordHash && detcoll && types.hashable.has(Number(typid)) })),
   }));
 }
 
 /**
  * Types whose own extended hash the record checksum may use: built-in types with a hash opclass whose
- * equality is byte-exact for what COPY carries, arrays and ranges of them, enums, domains over them.
+ * equality is byte-exact for what COPY carries, arrays and ranges of them, domains over them (enums
+ * hash their labels' OIDs, which differ per server: they go in as text).
  * Numeric, floats and interval are hashed as text (their hashes ignore display scale, -0, '1 day' versus
  * '24:00:00'); jsonb is hashed natively (a number's scale inside it is not seen: 1.0 = 1.00); extension types
  * (citext's hash ignores case) and nondeterministic collations as text too.
  */
-async function hashableTypes(c: pg.Client): Promise<Set<number>> {
-  const r = await c.query<{ oid: number; typtype: string; cat: string; base: number; elem: number; sub: number | null; builtin: boolean; hash: boolean }>(`
-    SELECT t.oid::int8 AS oid, t.typtype::text AS typtype, t.typcategory::text AS cat, t.typbasetype::int8 AS base, t.typelem::int8 AS elem, rg.rngsubtype::int8 AS sub,
-      t.oid < 16384 AS builtin,
+/** reg* types are OIDs of catalog objects: their text (a name) travels, their binary form (a number) does not. */
+const OID_VALUED = /^_?reg/;
+
+async function typeSets(c: pg.Client): Promise<{ hashable: Set<number>; binary: Set<number> }> {
+  const r = await c.query<{ oid: number; name: string; typtype: string; cat: string; base: number; elem: number; sub: number | null; builtin: boolean; hash: boolean; io: boolean }>(`
+    SELECT t.oid::int8 AS oid, t.typname::text AS name, t.typtype::text AS typtype, t.typcategory::text AS cat, t.typbasetype::int8 AS base, t.typelem::int8 AS elem, rg.rngsubtype::int8 AS sub,
+      t.oid < 16384 AS builtin, t.typsend <> 0 AND t.typreceive <> 0 AS io,
       EXISTS (SELECT FROM pg_amproc p JOIN pg_opfamily f ON f.oid = p.amprocfamily JOIN pg_am am ON am.oid = f.opfmethod
               WHERE am.amname = 'hash' AND p.amprocnum = 2 AND p.amproclefttype = t.oid) AS hash
     FROM pg_type t LEFT JOIN pg_range rg ON rg.rngtypid = t.oid WHERE t.typisdefined`);
@@ -82,15 +93,31 @@ async function hashableTypes(c: pg.Client): Promise<Set<number>> {
     let v = false;
     if (t && depth < 6 && !textOnly.has(oid)) {
       if (t.typtype === 'd') v = ok(Number(t.base), depth + 1);
-      else if (t.typtype === 'e') v = true;
+      else if (t.typtype === 'e') v = false; // hashenum hashes the label's OID, which differs per server
       else if (t.typtype === 'r') v = t.sub !== null && ok(Number(t.sub), depth + 1);
       else if (t.cat === 'A' && Number(t.elem) !== 0) v = ok(Number(t.elem), depth + 1);
-      else v = t.builtin && t.hash && t.typtype === 'b';
+      else v = t.builtin && t.hash && t.typtype === 'b' && !OID_VALUED.test(t.name);
     }
     memo.set(oid, v);
     return v;
   };
-  return new Set([...byOid.keys()].filter((oid) => ok(oid)));
+  const memoBin = new Map<number, boolean>();
+  const bin = (oid: number, depth = 0): boolean => {
+    if (memoBin.has(oid)) return memoBin.get(oid)!;
+    const t = byOid.get(oid);
+    let v = false;
+    if (t && depth < 6) {
+      if (t.typtype === 'd') v = bin(Number(t.base), depth + 1);
+      else if (t.typtype === 'e') v = true;
+      else if (t.typtype === 'r') v = t.sub !== null && bin(Number(t.sub), depth + 1);
+      else if (t.cat === 'A' && Number(t.elem) !== 0) v = bin(Number(t.elem), depth + 1);
+      else v = t.builtin && t.io && t.typtype === 'b' && !OID_VALUED.test(t.name);
+    }
+    memoBin.set(oid, v);
+    return v;
+  };
+  const all = [...byOid.keys()];
+  return { hashable: new Set(all.filter((oid) => ok(oid))), binary: new Set(all.filter((oid) => bin(oid))) };
 }
 
 /** Columns COPY carries (generated ones are left to the target). */

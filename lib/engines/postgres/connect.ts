@@ -20,6 +20,8 @@ export const SESSION_SETTINGS = [
   "SET client_encoding = 'UTF8'", "SET TimeZone = 'UTC'", "SET DateStyle = 'ISO, YMD'", "SET IntervalStyle = 'postgres'",
   'SET extra_float_digits = 3', "SET bytea_output = 'hex'", 'SET standard_conforming_strings = on', 'SET statement_timeout = 0',
   'SET lock_timeout = 0', 'SET idle_in_transaction_session_timeout = 0',
+  // ferry's own workers are the parallelism: a Gather per chunk query only adds processes on a small host.
+  'SET max_parallel_workers_per_gather = 0',
 ].join('; ');
 
 /** `postgres://user:pw@host:port/db` → target (password decoded); errors name the URL without its password. */

@@ -33,7 +33,7 @@ export interface ExportOptions {
   readonly dir: string;
   /** Workers reading chunks at once. Default 2. */
   readonly parallelism?: number;
-  /** Target size of one chunk. Default 32 MiB of table. */
+  /** Target size of one chunk. Default 16 MiB of table (a big table loads on every worker). */
   readonly chunkBytes?: number;
   readonly progress?: Progress;
   readonly signal?: AbortSignal;
@@ -47,7 +47,7 @@ export const EXPORT_GRANT = 'GRANT CONNECT ON DATABASE {db} TO {user}; GRANT pg_
 export async function exportPostgres(o: ExportOptions): Promise<Manifest> {
   const parallelism = Math.max(1, o.parallelism ?? 2);
   const progress = o.progress ?? noProgress;
-  const chunkBytes = o.chunkBytes ?? 32 << 20;
+  const chunkBytes = o.chunkBytes ?? 16 << 20;
   const partial = `${o.dir}.partial`;
   const started = performance.now();
   const timings: Record<string, number> = {};
@@ -132,8 +132,14 @@ export async function exportPostgres(o: ExportOptions): Promise<Manifest> {
 /** The COPY statement for a range: the table itself when whole, else a SELECT of the range. */
 export function copyOutSql(t: TableInfo, range: KeyRange): string {
   const cols = storedColumns(t).map((c) => qi(c.name)).join(', ');
-  if (!range.lo && !range.hi) return `COPY ${qn(t.schema, t.name)} (${cols}) TO STDOUT`;
-  return `COPY (SELECT ${cols} FROM ONLY ${qn(t.schema, t.name)} WHERE ${rangeWhere(t, range)}) TO STDOUT`;
+  const fmt = copyFormat(t);
+  if (!range.lo && !range.hi) return `COPY ${qn(t.schema, t.name)} (${cols}) TO STDOUT${fmt}`;
+  return `COPY (SELECT ${cols} FROM ONLY ${qn(t.schema, t.name)} WHERE ${rangeWhere(t, range)}) TO STDOUT${fmt}`;
+}
+
+/** The COPY option clause of a table's chunk files (binary: no text conversion on either server). */
+export function copyFormat(t: TableInfo): string {
+  return t.format === 'binary' ? ' (FORMAT binary)' : '';
 }
 
 /** Stream one range into its file (sha256 on the way), then its checksum in the same snapshot. */

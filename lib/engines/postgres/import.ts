@@ -22,6 +22,7 @@ import { storedColumns, type TableInfo } from './catalog.ts';
 import { rangeChecksum, rangeWhere } from './checksum.ts';
 import { POST_DATA, PRE_DATA, readManifest, ROLES_FILE, type ChunkEntry, type Manifest } from './manifest.ts';
 import { parsePostData, type PostDataEntry } from './post-data.ts';
+import { copyFormat } from './export.ts';
 import { applyRoles, type RoleInfo } from './roles.ts';
 
 export interface ImportOptions {
@@ -156,7 +157,7 @@ async function loadChunk(c: pg.Client, dir: string, t: TableInfo, ch: ChunkEntry
   await c.query('BEGIN');
   try {
     if (clear) await c.query(where === 'true' ? `DELETE FROM ONLY ${qn(t.schema, t.name)}` : `DELETE FROM ONLY ${qn(t.schema, t.name)} WHERE ${where}`);
-    const sink = c.query(copyFrom(`COPY ${qn(t.schema, t.name)} (${cols}) FROM STDIN`));
+    const sink = c.query(copyFrom(`COPY ${qn(t.schema, t.name)} (${cols}) FROM STDIN${copyFormat(t)}`));
     await pipeline(createReadStream(join(dir, ch.file)), tap, sink);
     const sha = hash.digest('hex');
     if (sha !== ch.sha256) {

@@ -2,7 +2,7 @@
  * The artifact directory: `manifest.json` (server facts, schema facts, per-table chunks with row counts,
  * server-side checksums and sha256s, sequences, roles, large objects), `SHA256SUMS` of every file,
  * `schema/pre-data.sql`, `schema/post-data.sql`, `roles.json` (0600: password hashes),
- * `data/<schema>/<table>.<n>.copy` (COPY text format) and `large-objects/<oid>.bin`. Written last and
+ * `data/<schema>/<table>.<n>.copy` (COPY binary or text format, per table: see catalog.ts) and `large-objects/<oid>.bin`. Written last and
  * atomically: no manifest, no artifact. It is also the rollback backup; `tar` packs it as it is.
  */
 import { readFile } from 'node:fs/promises';

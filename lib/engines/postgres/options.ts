@@ -7,7 +7,7 @@ export const postgresOptionsSchema = z.object({
   /** Connections working at once (export, import, verify). */
   parallelism: z.number().int().min(1).max(16).default(2),
   /** Size of one chunk of table (bytes on the source). */
-  chunkBytes: z.number().int().min(64 << 10).default(32 << 20),
+  chunkBytes: z.number().int().min(64 << 10).default(16 << 20),
   /** Drop a target database that already exists (its data is lost). */
   replace: z.boolean().default(false),
   /** Allow a target whose major is older than the source's (a blocker otherwise). */

@@ -16,6 +16,7 @@ import { storedColumns, type TableInfo } from './catalog.ts';
 import { describeRange, keyOrder, rangeChecksum, rowHashExpr, rangeWhere } from './checksum.ts';
 import { describeSchema, diffFacts } from './describe.ts';
 import { readManifest, type ChunkEntry, type TableEntry } from './manifest.ts';
+import { copyFormat } from './export.ts';
 
 export interface VerifyOptions {
   readonly target: PgTarget;
@@ -87,7 +88,7 @@ async function differingRows(c: pg.Client, dir: string, t: TableInfo, ch: ChunkE
   const expect = 'ferry_verify_expected';
   await c.query(`DROP TABLE IF EXISTS pg_temp.${expect}; CREATE TEMP TABLE ${expect} AS SELECT ${cols} FROM ONLY ${qn(t.schema, t.name)} WITH NO DATA`);
   try {
-    await pipeline(createReadStream(join(dir, ch.file)), c.query(copyFrom(`COPY pg_temp.${expect} (${cols}) FROM STDIN`)));
+    await pipeline(createReadStream(join(dir, ch.file)), c.query(copyFrom(`COPY pg_temp.${expect} (${cols}) FROM STDIN${copyFormat(t)}`)));
     const keyText = t.key.map((k) => `${qi(k)}::text`).join(` || ', ' || `);
     const side = (from: string, where: string) => `SELECT ${keyText} AS k, ROW(${keyOrder(t)}) AS o, ${rowHashExpr(t)} AS h FROM ${from} WHERE ${where}`;
     const r = await c.query<{ k: string; state: string }>(`
