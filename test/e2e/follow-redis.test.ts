@@ -99,7 +99,7 @@ describe('redis follow: REPLICAOF, catch up, promote', { timeout: 600_000 }, () 
     const c = client(src.ep);
     await seedVedfolnirRedis(c, { scale: SCALE });
     c.disconnect();
-    opts = { storeId: 'redis', source: src.ep, target: dst.ep, from: { host: 'ferry-src-redis', port: 6379 }, stateDir: join(work, 'store', 'follow'), redactor, syncTimeoutMs: 60_000 };
+    opts = { storeId: 'redis', source: src.ep, target: dst.ep, from: { host: 'ferry-src-redis', port: 6379 }, stateDir: join(work, 'store', 'follow'), redactor, syncTimeoutMs: 60_000 + SCALE * 6_000 };
     const url = (ep: RedisEndpoint, pw: string) => `redis://:${pw}@${ep.host}:${ep.port}`;
     params = {
       store: { id: 'redis', engine: 'redis', source: url(src.ep, SRC_PW), target: { service: 'redis' }, options: redisEngine.parseOptions({ followFrom: { host: 'ferry-src-redis', port: 6379 } }, 'redis') },
@@ -162,7 +162,9 @@ describe('redis follow: REPLICAOF, catch up, promote', { timeout: 600_000 }, () 
     await redisEngine.promote!(params);
     const t1 = performance.now();
     console.log(`cutover: pause ${Math.round(frozenAt - t0)} ms, catch-up ${Math.round(caughtAt - frozenAt)} ms, promote ${Math.round(t1 - caughtAt)} ms, pause→promoted ${Math.round(t1 - t0)} ms`);
+    console.log(`caught up: ${caught.detail}`);
     expect(caught.lag).toBe(0);
+    expect(caught.detail).toMatch(/keys per db equal \(db0 \d+\/\d+/);
     expect(t1 - t0).toBeLessThan(5_000);
 
     const v = await verifyCopy({ source: src.ep, target: dst.ep, ttlToleranceMs: 2000 });

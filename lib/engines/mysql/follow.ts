@@ -177,7 +177,9 @@ function brokenError(o: MysqlFollowOptions, s: ReplicaStatus): FerryError {
 
 /** Lag in binlog bytes: the source's end of log against the position the target has executed. */
 export async function followStatus(src: Pool, tgt: Pool, dialect: ReplicaDialect): Promise<FollowStatus> {
-  const [pos, s] = await Promise.all([readSourcePosition(src), readReplicaStatus(tgt, dialect)]);
+  // The replica first: the source read after it can only be further on, so the lag is never understated.
+  const s = await readReplicaStatus(tgt, dialect);
+  const pos = await readSourcePosition(src);
   if (!s || !pos) return { following: false, lag: 0, unit: 'bytes', detail: s ? 'the source has no binary log' : 'the target replicates from nothing' };
   let lag = lagBytes(pos, s.executed);
   if (lag === null) lag = lagBytes(pos, s.executed, await readBinlogSizes(src));

@@ -4,7 +4,7 @@
  * REPLCONF and PING. The first sync is a full one (the replica loads the source's RDB, then, with
  * appendonly, rewrites its AOF). Lag is the source's master_repl_offset against the replica's offset;
  * promote is `REPLICAOF NO ONE` with the target's own masteruser/masterauth put back, the ACL user
- * deleted and the AOF checked. A target that cannot read the source's RDB does not follow: the status
+ * deleted and the AOF checked (follow waits for the post-sync AOF rewrite, so promote never does). A target that cannot read the source's RDB does not follow: the status
  * says so and the copy runs inside the freeze. Each change is recorded first; every call may be repeated.
  */
 import { createHash, randomBytes } from 'node:crypto';
@@ -18,7 +18,7 @@ import { writeFileAtomic } from '../../util/atomic-write.ts';
 import { systemClock, type Clock } from '../../util/wait.ts';
 import { connectRedis, describeEndpoint } from './connect.ts';
 import { redisEndpointFromUrl, type RedisEndpoint } from './endpoint.ts';
-import { parseInfo, serverInfo } from './info.ts';
+import { parseInfo, parseKeyspace, serverInfo } from './info.ts';
 import { decideFollow, reachabilityHint, replicaAclArgs, replicaUserName, sourceFromTarget, supportsAcl, type SourceFromTarget } from './follow-config.ts';
 
 export interface RedisFollowOptions {
@@ -129,6 +129,9 @@ export async function followRedis(o: RedisFollowOptions): Promise<FollowStatus> 
     }
     rec = await writeRecord(o.stateDir, { ...rec, state: 'following' });
     await waitLinked(o, tgt, from);
+    // After the full sync, an appendonly replica rewrites its AOF from the loaded data; until that ends the
+    // AOF does not hold it. Waited for here, before any freeze, so promote never waits on a size-bound rewrite.
+    await checkAof(o, tgt, true);
     return followStatus(src, tgt);
   });
 }
@@ -155,7 +158,9 @@ async function waitLinked(o: RedisFollowOptions, tgt: Redis, from: SourceFromTar
 
 /** Lag in replication-stream bytes: the source's master_repl_offset against what the replica has processed. */
 export async function followStatus(src: Redis, tgt: Redis): Promise<FollowStatus> {
-  const [s, t] = await Promise.all([replication(src), replication(tgt)]);
+  // The replica first: the source read after it can only be further on, so the lag is never understated.
+  const t = await replication(tgt);
+  const s = await replication(src);
   const sourceOffset = Number(s.get('master_repl_offset') ?? 0);
   if (t.get('role') !== 'slave') return { following: false, lag: 0, unit: 'offset', detail: 'the target replicates from nothing' };
   const linked = t.get('master_link_status') === 'up' && t.get('master_sync_in_progress') === '0';
@@ -176,19 +181,33 @@ export async function catchUpRedis(o: RedisFollowOptions, budgetMs: number): Pro
   const clock = o.clock ?? systemClock;
   return withServers(o, async (src, tgt) => {
     const started = clock.now();
+    let last = '';
     for (;;) {
       o.signal?.throwIfAborted();
       const st = await followStatus(src, tgt);
-      if (st.following && st.lag === 0) return st;
+      if (st.following && st.lag === 0) {
+        // The bounded final check: with the source paused (no expiry either), both keyspaces match exactly.
+        const keys = await keyspaceDiff(src, tgt);
+        if (!keys.differs) return { ...st, detail: `${st.detail}; keys per db equal (${keys.text})` };
+        last = `offsets equal but keys per db differ (${keys.text})`;
+      } else last = st.detail;
       if (st.detail === 'the target replicates from nothing') throw new FerryError('E_REDIS_FOLLOW_LOST', `the target ${describeEndpoint(o.target)} does not replicate`, { hint: 'run follow first (or re-run it to resume)' });
       if (clock.now() - started >= budgetMs) {
-        throw new FerryError('E_FOLLOW_BUDGET', `the target did not catch up with ${describeEndpoint(o.source)} within ${budgetMs}ms: ${st.detail}`, {
+        throw new FerryError('E_FOLLOW_BUDGET', `the target did not catch up with ${describeEndpoint(o.source)} within ${budgetMs}ms: ${last}`, {
           hint: 'lift the freeze (the app stays on the host, nothing is lost, the target keeps following) and retry the cutover, or give catch-up a larger budget',
         });
       }
       await clock.sleep(25, o.signal);
     }
   });
+}
+
+/** Keys per database on both sides (`INFO keyspace`), as `db0 1200/1200, db1 3/3`. */
+async function keyspaceDiff(src: Redis, tgt: Redis): Promise<{ differs: boolean; text: string }> {
+  const [a, b] = await Promise.all([src.info('keyspace'), tgt.info('keyspace')].map(async (t) => parseKeyspace(parseInfo(await t))));
+  const dbs = [...new Set([...a!.keys(), ...b!.keys()])].sort((x, y) => x - y);
+  const text = dbs.map((db) => `db${db} ${a!.get(db)?.keys ?? 0}/${b!.get(db)?.keys ?? 0}`).join(', ');
+  return { differs: dbs.some((db) => (a!.get(db)?.keys ?? 0) !== (b!.get(db)?.keys ?? 0)), text: text || 'no keys' };
 }
 
 /** Stop following: REPLICAOF NO ONE, the target's own masteruser/masterauth back, the ACL user deleted, the AOF settled. */
@@ -215,7 +234,7 @@ async function unfollow(o: RedisFollowOptions, done: 'promoted' | 'aborted', for
     o.redactor?.add(prevAuth);
     await tgt.config('SET', 'masterauth', prevAuth);
     await tgt.config('SET', 'masteruser', rec.targetMasterUser);
-    await settleAof(o, tgt);
+    await checkAof(o, tgt, false);
     if (rec.aclUser) await src.call('ACL', 'DELUSER', rec.aclUser);
   });
   await rm(join(o.stateDir, SECRET), { force: true });
@@ -224,24 +243,30 @@ async function unfollow(o: RedisFollowOptions, done: 'promoted' | 'aborted', for
 }
 
 /**
- * With appendonly, the replica rewrote its AOF after loading the source's RDB and appended the stream
- * since: wait for any rewrite to end and require the last rewrite and write to have succeeded.
+ * With appendonly, the replica rewrites its AOF after loading the source's RDB and appends the stream after
+ * that. `wait`: until no rewrite is in progress or scheduled (bounded by syncTimeoutMs); then (and at
+ * promote, without waiting: a later automatic rewrite leaves the old files valid) the last rewrite and the
+ * last write must have succeeded.
  */
-async function settleAof(o: RedisFollowOptions, tgt: Redis): Promise<void> {
+async function checkAof(o: RedisFollowOptions, tgt: Redis, wait: boolean): Promise<void> {
   const clock = o.clock ?? systemClock;
+  const budget = o.syncTimeoutMs ?? 600_000;
   const started = clock.now();
   for (;;) {
     const p = parseInfo(await tgt.info('persistence'));
     if (p.get('aof_enabled') !== '1') return;
-    if (p.get('aof_rewrite_in_progress') === '0' && p.get('aof_rewrite_scheduled') === '0') {
+    const busy = p.get('aof_rewrite_in_progress') === '1' || p.get('aof_rewrite_scheduled') === '1';
+    if (!wait || !busy) {
       if (p.get('aof_last_bgrewrite_status') !== 'ok' || p.get('aof_last_write_status') !== 'ok') {
-        throw new FerryError('E_REDIS_AOF', `the target ${describeEndpoint(o.target)}'s append-only file is not healthy after following (rewrite ${p.get('aof_last_bgrewrite_status')}, write ${p.get('aof_last_write_status')})`, {
-          hint: 'check the target\'s disk space and log, run BGREWRITEAOF on it, then promote again',
+        throw new FerryError('E_REDIS_AOF', `the target ${describeEndpoint(o.target)}'s append-only file is not healthy (rewrite ${p.get('aof_last_bgrewrite_status')}, write ${p.get('aof_last_write_status')})`, {
+          hint: 'check the target\'s disk space and log, run BGREWRITEAOF on it, then run the step again',
         });
       }
       return;
     }
-    if (clock.now() - started > 300_000) throw new FerryError('E_REDIS_AOF', `the target's AOF rewrite did not finish within 300000ms`, { hint: 'check the target\'s log and disk, then promote again' });
+    if (clock.now() - started > budget) {
+      throw new FerryError('E_REDIS_AOF', `the target's AOF rewrite after the first sync did not finish within ${budget}ms`, { hint: 'check the target\'s log and disk, give it more time (syncTimeoutMs), then re-run follow' });
+    }
     await clock.sleep(100, o.signal);
   }
 }
