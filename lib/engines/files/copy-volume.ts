@@ -6,6 +6,8 @@
  * back with `fallocate --dig-holes` in the helper.
  */
 import { lstat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { feedThroughFifo, fifoUsable } from './fifo.ts';
 import { FerryError } from '../../core/errors.ts';
 import { writeFileAtomic } from '../../util/atomic-write.ts';
 import type { CopyOptions, CopyResult } from './copy-bind.ts';
@@ -17,6 +19,8 @@ import { tarStream, type TarItem } from './tar-write.ts';
 
 export interface VolumeCopyOptions extends Omit<CopyOptions, 'targetRoot'> {
   readonly helper: HelperSpec;
+  /** How the tar stream reaches the helper: a FIFO in the store's state directory (default where the engine shares this kernel) or its stdin. */
+  readonly stream?: 'fifo' | 'stdin';
 }
 
 export interface VolumeStat { type: string; size: number; mtimeMs: number; mode: number; uid: number; gid: number; ino: number; nlink: number; sparse: boolean; link: Buffer; seen?: boolean }
@@ -106,20 +110,25 @@ export async function copyToVolume(o: VolumeCopyOptions): Promise<CopyResult> {
       // changed first name gives it a new inode, which its other names must follow.
       if (e.type !== 'dir' && e.type !== 'hardlink' && upToDate(e, entries.get(name.toString('latin1')), uid, gid)) { skipped++; continue; }
       if (e.type !== 'dir' && e.type !== 'hardlink') copied++;
-      if (e.type === 'file') { bytes += e.size; if (e.sparse) sparse.push(name); }
+      if (e.type === 'file' && e.sparse) sparse.push(name);
       yield { entry: e, name, uid, gid, ...(e.type === 'file' ? { from: joinRel(src, e.path) } : {}), ...(e.type === 'hardlink' ? { linkName: targetOfPath(e.link!, o.normalize) } : {}) };
     }
   }
   const script = `chown ${rootOwner.uid}:${rootOwner.gid} ${HELPER_MOUNT} && chmod ${(root.mode & 0o7777).toString(8)} ${HELPER_MOUNT} && exec tar -x -C ${HELPER_MOUNT} --numeric-owner --same-owner -p -f -`;
   let lastSave = Date.now();
-  await runHelper({
-    h: o.helper, cmd: ['sh', '-c', script], what: 'write the tar stream',
-    input: tarStream(items(), o.concurrency, (n) => {
-      o.onProgress?.({ files: copied, bytes });
-      if (n >= 0 && Date.now() - lastSave > 2000) { lastSave = Date.now(); void writeFileAtomic(o.progressFile, JSON.stringify({ copied, bytes, done: false }) + '\n').catch(() => undefined); }
-    }),
-    ...(o.signal ? { signal: o.signal } : {}),
+  let sent = 0;
+  // Counted as written into the stream (items() runs ahead: it feeds a read-ahead window).
+  const input = tarStream(items(), o.concurrency, (n) => {
+    sent++; bytes += n;
+    o.onProgress?.({ files: sent, bytes });
+    if (Date.now() - lastSave > 2000) { lastSave = Date.now(); void writeFileAtomic(o.progressFile, JSON.stringify({ sent, bytes, done: false }) + '\n').catch(() => undefined); }
   });
+  const untar = (from: string) => `chown ${rootOwner.uid}:${rootOwner.gid} ${HELPER_MOUNT} && chmod ${(root.mode & 0o7777).toString(8)} ${HELPER_MOUNT} && exec tar -x -C ${HELPER_MOUNT} --numeric-owner --same-owner -p -f ${from}`;
+  if ((o.stream ?? (fifoUsable() ? 'fifo' : 'stdin')) === 'fifo') {
+    await feedThroughFifo({ h: o.helper, dir: join(dirname(o.progressFile), 'stream'), script: untar, input, what: 'write the tar stream', ...(o.signal ? { signal: o.signal } : {}) });
+  } else {
+    await runHelper({ h: o.helper, cmd: ['sh', '-c', untar('-')], what: 'write the tar stream', input, ...(o.signal ? { signal: o.signal } : {}) });
+  }
   if (sparse.length) {
     await runHelper({ h: o.helper, cmd: ['sh', '-c', `cd ${HELPER_MOUNT} && xargs -0 -r sh -c ${DIG_HOLES} sh`], input: [Buffer.concat(sparse.flatMap((p) => [p, Buffer.alloc(1)]))], what: 'punch the holes of sparse files', ...(o.signal ? { signal: o.signal } : {}) });
   }

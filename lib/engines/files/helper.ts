@@ -17,10 +17,10 @@ export interface HelperSpec {
 
 export const HELPER_MOUNT = '/dst';
 
-export function helperArgs(h: HelperSpec, cmd: readonly string[], o: { readOnly?: boolean; stdin?: boolean } = {}): string[] {
+export function helperArgs(h: HelperSpec, cmd: readonly string[], o: { readOnly?: boolean; stdin?: boolean; mounts?: readonly string[] } = {}): string[] {
   const labels = Object.entries({ 'ferry.helper': 'files', ...h.labels }).flatMap(([k, v]) => ['--label', `${k}=${v}`]);
   return ['run', '--rm', ...(o.stdin ? ['-i'] : []), '--network', 'none', ...labels, '-e', 'LC_ALL=C.UTF-8',
-    '-v', `${h.volume}:${HELPER_MOUNT}${o.readOnly ? ':ro' : ''}`, h.image, ...cmd];
+    '-v', `${h.volume}:${HELPER_MOUNT}${o.readOnly ? ':ro' : ''}`, ...(o.mounts ?? []).flatMap((m) => ['-v', m]), h.image, ...cmd];
 }
 
 export interface HelperRun<T> {
@@ -34,6 +34,8 @@ export interface HelperRun<T> {
   readonly signal?: AbortSignal;
   /** What the helper does, for the error message. */
   readonly what: string;
+  /** More bind mounts (`host:container[:ro]`). */
+  readonly mounts?: readonly string[];
 }
 
 export interface OpenHelper {
@@ -45,7 +47,7 @@ export interface OpenHelper {
 
 /** Start a helper; read its stdout, then await `finished()`. */
 export function openHelper(r: Omit<HelperRun<never>, 'output'>): OpenHelper {
-  const child = spawn('docker', helperArgs(r.h, r.cmd, { readOnly: r.readOnly, stdin: r.input !== undefined }), {
+  const child = spawn('docker', helperArgs(r.h, r.cmd, { readOnly: r.readOnly, stdin: r.input !== undefined, ...(r.mounts ? { mounts: r.mounts } : {}) }), {
     stdio: [r.input !== undefined ? 'pipe' : 'ignore', 'pipe', 'pipe'],
     ...(r.signal ? { signal: r.signal } : {}),
   });
@@ -54,7 +56,7 @@ export function openHelper(r: Omit<HelperRun<never>, 'output'>): OpenHelper {
   const closed = new Promise<number | null>((res, rej) => { child.on('close', res); child.on('error', rej); });
   closed.catch(() => undefined);
   const feeding = r.input !== undefined
-    ? pipeline(Readable.from(r.input as AsyncIterable<Buffer>), child.stdin!).then(() => undefined, (e: unknown) => e)
+    ? pipeline(Readable.from(r.input as AsyncIterable<Buffer>, { highWaterMark: 1 }), child.stdin!).then(() => undefined, (e: unknown) => e)
     : Promise.resolve(undefined);
   return {
     stdout: child.stdout! as AsyncIterable<Buffer>,

@@ -41,7 +41,8 @@ class Cursor {
   readonly gone: ManifestEntry[] = [];
   goneCount = 0;
   private readonly it: AsyncIterator<ManifestEntry>;
-  constructor(it: AsyncIterator<ManifestEntry>) { this.it = it; }
+  private readonly onGone: ((e: ManifestEntry) => Promise<void>) | undefined;
+  constructor(it: AsyncIterator<ManifestEntry>, onGone?: (e: ManifestEntry) => Promise<void>) { this.it = it; this.onGone = onGone; }
   /** The manifest entry at `path`, noting the ones passed over as deleted. */
   async at(path: Buffer): Promise<ManifestEntry | undefined> {
     for (;;) {
@@ -50,12 +51,13 @@ class Cursor {
       const c = comparePaths(targetPathOf(this.head.value), path);
       if (c === 0) { const e = this.head.value; this.head = undefined; return e; }
       if (c > 0) return undefined;
-      this.pass(this.head.value);
+      await this.pass(this.head.value);
       this.head = undefined;
     }
   }
-  async rest(): Promise<void> { for (let h = this.head ?? await this.it.next(); !h.done; h = await this.it.next()) this.pass(h.value); this.head = undefined; }
-  private pass(e: ManifestEntry) { this.goneCount++; if (this.gone.length < LIST_CAP) this.gone.push(e); }
+  async rest(): Promise<void> { for (let h = this.head ?? await this.it.next(); !h.done; h = await this.it.next()) await this.pass(h.value); this.head = undefined; }
+  /** Every deletion is applied as it is met (the list kept for the report is capped). */
+  private async pass(e: ManifestEntry) { this.goneCount++; if (this.gone.length < LIST_CAP) this.gone.push(e); await this.onGone?.(e); }
 }
 
 /** True when the host already holds what the target has (brought back by an earlier reverse). */
@@ -77,7 +79,8 @@ function changed(want: ManifestEntry | undefined, got: ManifestEntry): boolean {
 export async function reverseToSource(o: ReverseOptions): Promise<ReverseResult> {
   const src = Buffer.from(o.sourceRoot);
   const root = await lstat(o.sourceRoot);
-  const cur = new Cursor(byTargetPath(o.manifest, o.normalize)[Symbol.asyncIterator]());
+  const cur = new Cursor(byTargetPath(o.manifest, o.normalize)[Symbol.asyncIterator](),
+    o.applyDeletions ? async (e) => { await rm(joinRel(src, e.path), { recursive: true, force: true }); } : undefined);
   let created = 0, changedN = 0, bytes = 0;
   const hostPath = (want: ManifestEntry | undefined, got: ManifestEntry) => joinRel(src, want?.path ?? got.path);
   const ownerOf = (want: ManifestEntry | undefined) => (want ? { uid: want.uid, gid: want.gid } : { uid: root.uid, gid: root.gid });
@@ -170,6 +173,5 @@ export async function reverseToSource(o: ReverseOptions): Promise<ReverseResult>
   }
   await cur.rest();
   const deleted = cur.gone.map((e) => showPath(targetPathOf(e)));
-  if (o.applyDeletions) for (const e of cur.gone) await rm(joinRel(src, e.path), { recursive: true, force: true });
   return { created, changed: changedN, bytes, deleted, deletedCount: cur.goneCount, deletionsApplied: o.applyDeletions };
 }
