@@ -1,8 +1,10 @@
 /**
  * The typed context every ferry step receives as `ctx` (the frozen config comes separately as `config`).
- * Endpoints are resolved once by the playbook (passwords from ${ENV} references, target ports from
- * `config.target.migrationPorts`, target passwords from the stack's secret files) and registered with
- * the redactor before any step runs, so a step never parses URLs or reads secrets itself.
+ * `stores` binds each store of the app to its engine and its target (127.0.0.1:<migrationPort>, the
+ * login from `target.url` or the stack's secret file, read on first use and registered with the
+ * redactor), resolved once by the playbook: a step never parses URLs or reads secrets itself. `source`,
+ * `target` and `services` are the preset's two endpoints, kept for library callers of the MySQL and
+ * Redis helpers.
  */
 import type { Redactor } from '../util/redact.ts';
 
