@@ -44,18 +44,18 @@ describe('migrate survives SIGKILL at random instants', { timeout: 1_800_000 }, 
     const args = ['--config', sb.configPath, '--json'];
     const kills: Array<{ step: string; armed: string; afterMs: number }> = [];
     let finished = false;
-    for (let i = 0; i < 40 && !finished; i++) {
+    for (let i = 0; i < 60 && !finished; i++) {
       let timer: NodeJS.Timeout | undefined;
       let current = '';
       const p = startPlaybook('migrate', args, env, (e) => {
         if (e.type === 'step-start' && e.step) current = e.step;
         if ((e.type === 'step-done' || e.type === 'step-skip') && phaseOf(e.step)) { clearTimeout(timer); timer = undefined; }
         if (e.type === 'step-start' && phaseOf(e.step)) {
-          // One armed timer per step: random within a window that grows 1.5× each time this step is
+          // One armed timer per step: random within a window that doubles each time this step is
           // killed, so every step is killed at least once and still finishes eventually.
           clearTimeout(timer);
           const armed = e.step!;
-          const window = 600 * 1.5 ** kills.filter((k) => k.armed === armed).length;
+          const window = 600 * 2 ** kills.filter((k) => k.armed === armed).length;
           const afterMs = Math.floor(Math.random() * window);
           timer = setTimeout(() => { kills.push({ step: current, armed, afterMs }); p.child.kill('SIGKILL'); }, afterMs);
         }
@@ -80,18 +80,22 @@ describe('migrate survives SIGKILL at random instants', { timeout: 1_800_000 }, 
     }
     expect(report.mysql.tables.length).toBe(Object.keys(before.mysql!.tables).length);
     const v = await runPlaybookProcess('verify', ['--config', sb.configPath, '--json'], env);
-    expect(v.exitCode).toBe(0);
+    expect(v.exitCode, JSON.stringify(v.events.filter((e) => e.type === 'step-fail' || e.type === 'error'))).toBe(0);
 
-    // Completed: run it again, killed at a random instant, three times, then once to its end. Nothing
-    // may start (no step-start: no freeze, no ports reopened), and the last run says when it completed.
+    // Completed: run it again, killed at a random instant after its run started (lock taken, journal
+    // read), four times, then once to its end. Nothing may start (no step-start: no freeze, no ports
+    // reopened), and the last run says when it completed.
     const afterCompletion: string[] = [];
-    for (let i = 0; i < 3; i++) {
-      const p = startPlaybook('migrate', args, env);
-      const afterMs = Math.floor(Math.random() * 1500);
-      const timer = setTimeout(() => p.child.kill('SIGKILL'), afterMs);
+    for (let i = 0; i < 4; i++) {
+      let timer: NodeJS.Timeout | undefined;
+      const afterMs = Math.floor(Math.random() * 40);
+      const p = startPlaybook('migrate', args, env, (e) => {
+        if (e.type === 'run-start') timer = setTimeout(() => p.child.kill('SIGKILL'), afterMs);
+      });
       const r = await p.done;
       clearTimeout(timer);
-      afterCompletion.push(`${afterMs}ms:${r.signal ?? `exit ${r.exitCode}`}`);
+      const last = r.events.at(-1)?.type ?? 'nothing';
+      afterCompletion.push(`run-start+${afterMs}ms:${r.signal ?? `exit ${r.exitCode}`} after ${last}`);
       expect(r.events.filter((e) => e.type === 'step-start' || e.type === 'step-phase')).toEqual([]);
       if (r.signal !== 'SIGKILL') expect(r.exitCode).toBe(0);
     }
