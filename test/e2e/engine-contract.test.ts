@@ -5,6 +5,8 @@
  * back as it was. Then reverse (rollback --with-data) and clearTarget.
  */
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createConnection, type Connection } from 'mysql2/promise';
@@ -29,6 +31,44 @@ async function paramsFor(kind: EngineKind, id: string, source: string, targetUrl
     store, targetUrl, artifactDir: join(dir, 'artifacts', id), stateDir: join(dir, 'stores', id),
     signal: new AbortController().signal, log: createLogger((r) => logs.push(r), redactor), progress: noProgress, redactor,
   };
+}
+
+/**
+ * Run `import` of the store in a child process that stops itself at its `n`-th progress tick (after a
+ * chunk or batch is written and its progress saved), then SIGKILL it there: a kill at a known point, not a race.
+ */
+async function importKilledAtTick(p: EngineParams, n: number): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'ferry-contract-kill-'));
+  const tick = join(dir, 'tick'), done = join(dir, 'done');
+  const mod = (rel: string) => JSON.stringify(new URL(rel, import.meta.url).href);
+  const code = [
+    `const { writeFileSync } = await import('node:fs');`,
+    `const { engines } = await import(${mod('../../lib/engines/index.ts')});`,
+    `const { Redactor } = await import(${mod('../../lib/util/redact.ts')});`,
+    `const { silentLogger } = await import(${mod('../../lib/core/logger.ts')});`,
+    `const o = JSON.parse(process.env.FERRY_TEST_PARAMS);`,
+    `let ticks = 0;`,
+    `const progress = { update() { if (++ticks < ${n}) return; writeFileSync(${JSON.stringify(tick)}, '1'); process.kill(process.pid, 'SIGSTOP'); } };`,
+    `await engines[o.store.engine].import({ ...o, signal: new AbortController().signal, log: silentLogger, redactor: new Redactor(), progress });`,
+    `writeFileSync(${JSON.stringify(done)}, '1');`,
+  ].join('\n');
+  // The store's URLs carry passwords: they travel by env, never argv.
+  const env = { FERRY_TEST_PARAMS: JSON.stringify({ store: p.store, targetUrl: p.targetUrl, artifactDir: p.artifactDir, stateDir: p.stateDir }) };
+  const node = fileURLToPath(new URL('../../node_modules/.bin/node', import.meta.url));
+  const child = execa(node, ['--input-type=module', '-e', code], { env, reject: false });
+  let exited: { stderr: unknown } | undefined;
+  void child.then((r) => { exited = r; });
+  try {
+    for (let i = 0; i < 1200 && !(await stat(tick).catch(() => null)) && !exited; i++) await new Promise((res) => setTimeout(res, 50));
+    expect(await stat(tick).catch(() => null), `the child reached its progress tick (${String(exited?.stderr ?? 'still running')})`).not.toBeNull();
+    child.kill('SIGKILL');
+    const res = await child;
+    expect(res.signal).toBe('SIGKILL');
+    expect(await stat(done).catch(() => null)).toBeNull();
+  } finally {
+    child.kill('SIGKILL');
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 /** The same params, aborted at the phase's first progress tick (a Ctrl-C mid-import). */
@@ -87,11 +127,15 @@ describe('engine contract: mysql', { timeout: 900_000 }, () => {
     expect(await engine.sourceState(p)).toBe(state); // exporting never changes the source
   });
 
-  it('an interrupted import resumes when run again; verify ok (one entry per table); import again changes nothing', async () => {
+  it('an interrupted import, then one killed with SIGKILL, resumes when run again; verify ok (one entry per table); import again changes nothing', async () => {
     await expect(engine.import(interruptedAtFirstTick(p))).rejects.toThrow();
+    // The first tick of the next run may be the chunk already loaded (skipped): killed at the second.
+    await importKilledAtTick(p, 2);
+    const loaded = JSON.parse(await readFile(join(p.stateDir, 'import-progress.json'), 'utf8')) as { loaded: Record<string, string> };
+    expect(Object.keys(loaded.loaded).length).toBeGreaterThanOrEqual(2); // one chunk per interrupted run
     const first = await engine.import(p);
     expect(first.data).toMatchObject({ alreadyImported: false });
-    expect(first.data.chunksSkipped as number).toBeGreaterThan(0); // loaded before the interruption, not again
+    expect(first.data.chunksSkipped as number).toBeGreaterThanOrEqual(2); // loaded before the interruptions, not again
     const v = await engine.verify(p);
     expect(v.entries.filter((x) => !x.ok)).toEqual([]);
     expect(v.ok).toBe(true);
@@ -221,6 +265,7 @@ describe('engine contract: redis', { timeout: 600_000 }, () => {
     const progress = JSON.parse(await readFile(join(p.stateDir, 'copy-progress.json'), 'utf8')) as { dbs: Record<string, { done: boolean }> };
     expect(Object.values(progress.dbs).some((d) => d.done)).toBe(true);
     expect(Object.keys(progress.dbs).length).toBeLessThan(3);
+    await importKilledAtTick(p, 1);
     const i = await engine.import(p);
     expect(i.data).toMatchObject({ alreadyImported: false, path: 'dump' });
     const v = await engine.verify(p);
