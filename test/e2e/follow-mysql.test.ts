@@ -92,11 +92,30 @@ async function accounts(ep: MysqlTarget, user: string): Promise<number> {
 }
 
 const CHILD = `
-  const { followMysql } = await import(${JSON.stringify(fileURLToPath(new URL('../../lib/engines/mysql/follow.ts', import.meta.url)))});
+  const follow = await import(${JSON.stringify(fileURLToPath(new URL('../../lib/engines/mysql/follow.ts', import.meta.url)))});
   process.stdout.write('ready\\n');
-  const s = await followMysql(JSON.parse(process.env.FERRY_FOLLOW_OPTIONS));
-  process.stdout.write(JSON.stringify(s));
+  const s = await follow[process.env.FERRY_FOLLOW_FN](JSON.parse(process.env.FERRY_FOLLOW_OPTIONS));
+  process.stdout.write(JSON.stringify(s ?? null));
 `;
+
+/**
+ * Run `fn` (followMysql, promoteMysql…) in a child killed with SIGKILL at growing delays after it has loaded
+ * ferry, until a run ends on its own; returns the delays it was killed at.
+ */
+async function killLoop(fn: string, o: MysqlFollowOptions): Promise<number[]> {
+  const kills: number[] = [];
+  for (let delay = 5; delay < 20_000; delay = Math.round(delay * 1.5) + 5) {
+    const child = execa(process.execPath, ['--input-type=module', '-e', CHILD], { env: { FERRY_FOLLOW_FN: fn, FERRY_FOLLOW_OPTIONS: JSON.stringify({ ...o, redactor: undefined }) }, reject: false });
+    let timer: NodeJS.Timeout | undefined;
+    child.stdout.once('data', () => { timer = setTimeout(() => child.kill('SIGKILL'), delay); });
+    const r = await child;
+    clearTimeout(timer);
+    if (r.exitCode === 0) break;
+    expect(r.signal, r.stderr).toBe('SIGKILL');
+    kills.push(delay);
+  }
+  return kills;
+}
 
 describe('mysql follow: replicate, catch up, promote', { timeout: 900_000 }, () => {
   let network: StartedNetwork;
@@ -147,18 +166,8 @@ describe('mysql follow: replicate, catch up, promote', { timeout: 900_000 }, () 
     const c = await connect(src.ep);
     await c.query("INSERT INTO audit_log (user_id, action, created_at) VALUES (1, 'between export and follow', NOW())");
     await c.end();
-    const kills: number[] = [];
     // Kills land inside followMysql: the timer starts when the child has loaded ferry and says so.
-    for (let delay = 5; delay < 20_000; delay = Math.round(delay * 1.5) + 5) {
-      const child = execa(process.execPath, ['--input-type=module', '-e', CHILD], { env: { FERRY_FOLLOW_OPTIONS: JSON.stringify({ ...opts, redactor: undefined }) }, reject: false });
-      let timer: NodeJS.Timeout | undefined;
-      child.stdout.once('data', () => { timer = setTimeout(() => child.kill('SIGKILL'), delay); });
-      const r = await child;
-      clearTimeout(timer);
-      if (r.exitCode === 0) break;
-      expect(r.signal, r.stderr).toBe('SIGKILL');
-      kills.push(delay);
-    }
+    const kills = await killLoop('followMysql', opts);
     console.log(`follow killed ${kills.length} times (at ${kills.join(', ')} ms), then ran to the end`);
     expect(kills.length).toBeGreaterThan(0);
     const status = await followMysql(opts);
@@ -280,6 +289,37 @@ describe('mysql follow: replicate, catch up, promote', { timeout: 900_000 }, () 
     await admin.end();
     const again = await followMysql(live).catch((e: unknown) => e);
     expect(isFerryError(again) && again.code).toBe('E_MYSQL_FOLLOW_ABORTED');
+  });
+
+  it('a cutover killed during promote resumes by running promote again, to a verified end', async () => {
+    // The spare target again, cleared and imported from the export as a fresh store would be.
+    const sp = await connect(spare.ep);
+    await sp.query(`DROP DATABASE ${DB}`);
+    await sp.end();
+    await importMysql({ target: spare.ep, dir: join(work, 'export'), stateFile: join(work, 'spare2-import.json') });
+    const o: MysqlFollowOptions = { ...opts, storeId: 'spare2', target: spare.ep, stateDir: join(work, 'spare2') };
+    expect((await followMysql(o)).following).toBe(true);
+    const admin = await connect(src.ep);
+    const stop = { now: false };
+    const running = writer(src.ep, admin, stop, 10_000);
+    await new Promise((r) => setTimeout(r, 2_000));
+    await admin.query('SET GLOBAL read_only = ON');
+    stop.now = true;
+    await running;
+    expect((await catchUpMysql(o, 30_000)).lag).toBe(0);
+    const kills = await killLoop('promoteMysql', o);
+    console.log(`promote killed ${kills.length} times (at ${kills.join(', ')} ms), then ran to the end`);
+    expect(kills.length).toBeGreaterThan(0);
+    await promoteMysql(o);
+    expect(JSON.parse(await readFile(join(o.stateDir, 'follow.json'), 'utf8')).state).toBe('promoted');
+    expect(await accounts(src.ep, accountFor('spare2').user)).toBe(0);
+    await exportMysql({ source: src.ep, databases: [DB], dir: join(work, 'export-spare2'), parallelism: 2 });
+    const report = await verifyMysql({ target: spare.ep, source: src.ep, dir: join(work, 'export-spare2') });
+    expect(report.findings).toEqual([]);
+    const d = await connect(spare.ep);
+    try { expect((await d.query('SHOW SLAVE STATUS'))[0]).toEqual([]); } finally { await d.end(); }
+    await admin.query('SET GLOBAL read_only = OFF');
+    await admin.end();
   });
 
   it('a source without a binary log is refused with the one change that enables following', async () => {
