@@ -126,6 +126,24 @@ describe('mysql: values a lax sql_mode let the source store', { timeout: 900_000
     } finally { await d.end(); }
   });
 
+  it('a streaming copy stopped mid-way resumes by running it again (export, then every chunk checked by checksum)', async () => {
+    const d = await connect(dst);
+    try {
+      await d.query(`DROP DATABASE IF EXISTS ${DB}`);
+      const stop = new AbortController();
+      let chunks = 0;
+      const o = { source: endpoint(src), target: endpoint(dst), databases: [DB], dir: join(work, 'copy-stopped'), stateFile: join(work, 'state-copy-stopped.json'),
+        parallelism: 2, chunkBytes: 64 * 1024, definer: { mode: 'keep' } as const };
+      const err = await copyMysql({ ...o, signal: stop.signal, progress: { update: () => { if (++chunks === 3) stop.abort(new Error('stopped by the test')); } } })
+        .then(() => undefined, (e: unknown) => e);
+      expect(String(err)).toMatch(/stopped by the test/);
+      const again = await copyMysql(o);
+      expect(again.streamedChunks).toBe(0);
+      expect((await verifyMysql({ target: endpoint(dst), source: endpoint(src), dir: join(work, 'copy-stopped') })).findings).toEqual([]);
+      expect(await snapshot(d)).toEqual(before);
+    } finally { await d.end(); }
+  });
+
   it('carries them back the other way (rollback --with-data: the stack is the source, the host the target)', async () => {
     await exportMysql({ source: endpoint(dst), databases: [DB], dir: join(work, 'reverse'), parallelism: 2, chunkBytes: 64 * 1024, definer: { mode: 'keep' } });
     const s = await connect(src);

@@ -74,9 +74,10 @@ export async function copyMysql(o: CopyOptions): Promise<CopyResult> {
         } finally {
           busy.delete(tableKey(job.t));
           job.done();
+          wake(); // a loader waiting for this table may go on
         }
       }
-    });
+    }).finally(wake);
   };
 
   const onSchema = async (schemas: readonly DatabaseSchema[], server: Manifest['server']) => {
@@ -99,9 +100,8 @@ export async function copyMysql(o: CopyOptions): Promise<CopyResult> {
 
   let manifest: Manifest;
   try {
+    // A loader's failure aborts the export with that failure as the reason: what went wrong first is thrown.
     manifest = await exportMysql({ ...o, signal, onSchema, onChunk });
-  } catch (e) {
-    throw failure ?? e;
   } finally {
     closed = true;
     wake();
