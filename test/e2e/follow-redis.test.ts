@@ -19,7 +19,7 @@ import { testLabels } from '../support/labels.ts';
 import { seedVedfolnirRedis } from '../../fixtures/redis/seed.ts';
 import { verifyCopy } from '../../lib/engines/redis/verify.ts';
 import type { RedisEndpoint } from '../../lib/engines/redis/endpoint.ts';
-import { abortRedisFollow, followRedis, promoteRedis, redisFollowStatus, type RedisFollowOptions } from '../../lib/engines/redis/follow.ts';
+import { abortRedisFollow, catchUpRedis, followRedis, promoteRedis, redisFollowStatus, type RedisFollowOptions } from '../../lib/engines/redis/follow.ts';
 import { Redactor } from '../../lib/util/redact.ts';
 import { isFerryError } from '../../lib/core/errors.ts';
 import type { EngineParams } from '../../lib/core/engine.ts';
@@ -70,11 +70,27 @@ async function writer(c: Redis, stop: { now: boolean }, maxMs: number): Promise<
 }
 
 const CHILD = `
-  const { followRedis } = await import(${JSON.stringify(fileURLToPath(new URL('../../lib/engines/redis/follow.ts', import.meta.url)))});
+  const follow = await import(${JSON.stringify(fileURLToPath(new URL('../../lib/engines/redis/follow.ts', import.meta.url)))});
   process.stdout.write('ready\\n');
-  const s = await followRedis(JSON.parse(process.env.FERRY_FOLLOW_OPTIONS));
-  process.stdout.write(JSON.stringify(s));
+  const s = await follow[process.env.FERRY_FOLLOW_FN](JSON.parse(process.env.FERRY_FOLLOW_OPTIONS));
+  process.stdout.write(JSON.stringify(s ?? null));
 `;
+
+/** Run `fn` in a child killed with SIGKILL at growing delays after it has loaded ferry, until a run ends on its own. */
+async function killLoop(fn: string, o: RedisFollowOptions): Promise<number[]> {
+  const kills: number[] = [];
+  for (let delay = 5; delay < 20_000; delay = Math.round(delay * 1.5) + 5) {
+    const child = execa(process.execPath, ['--input-type=module', '-e', CHILD], { env: { FERRY_FOLLOW_FN: fn, FERRY_FOLLOW_OPTIONS: JSON.stringify({ ...o, redactor: undefined }) }, reject: false });
+    let timer: NodeJS.Timeout | undefined;
+    child.stdout.once('data', () => { timer = setTimeout(() => child.kill('SIGKILL'), delay); });
+    const r = await child;
+    clearTimeout(timer);
+    if (r.exitCode === 0) break;
+    expect(r.signal, r.stderr).toBe('SIGKILL');
+    kills.push(delay);
+  }
+  return kills;
+}
 
 const info = async (r: Redis, section: string): Promise<Record<string, string>> =>
   Object.fromEntries((await r.info(section)).split(/\r?\n/).filter((l) => l.includes(':')).map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 1)]));
@@ -113,17 +129,7 @@ describe('redis follow: REPLICAOF, catch up, promote', { timeout: 600_000 }, () 
   });
 
   it('a follow killed with SIGKILL resumes by running it again; the link uses a PSYNC-only ACL user', async () => {
-    const kills: number[] = [];
-    for (let delay = 5; delay < 20_000; delay = Math.round(delay * 1.5) + 5) {
-      const child = execa(process.execPath, ['--input-type=module', '-e', CHILD], { env: { FERRY_FOLLOW_OPTIONS: JSON.stringify({ ...opts, redactor: undefined }) }, reject: false });
-      let timer: NodeJS.Timeout | undefined;
-      child.stdout.once('data', () => { timer = setTimeout(() => child.kill('SIGKILL'), delay); });
-      const r = await child;
-      clearTimeout(timer);
-      if (r.exitCode === 0) break;
-      expect(r.signal, r.stderr).toBe('SIGKILL');
-      kills.push(delay);
-    }
+    const kills = await killLoop('followRedis', opts);
     console.log(`follow killed ${kills.length} times (at ${kills.join(', ')} ms), then ran to the end`);
     expect(kills.length).toBeGreaterThan(0);
     const st = await followRedis(opts);
@@ -234,5 +240,35 @@ describe('redis follow: REPLICAOF, catch up, promote', { timeout: 600_000 }, () 
       expect(await sp.config('GET', 'masterauth')).toEqual(['masterauth', '']);
       expect((await info(s, 'server')).redis_version).toBeTruthy();
     } finally { s.disconnect(); sp.disconnect(); }
+  });
+
+  it('a cutover killed during promote resumes by running promote again, to a verified end', async () => {
+    const o: RedisFollowOptions = { ...opts, storeId: 'spare2', target: spare.ep, stateDir: join(work, 'spare2') };
+    expect((await followRedis(o)).following).toBe(true);
+    const w = client(src.ep);
+    const admin = client(src.ep);
+    const stop = { now: false };
+    const running = writer(w, stop, 10_000);
+    await new Promise((r) => setTimeout(r, 2_000));
+    await admin.call('CLIENT', 'PAUSE', '120000', 'WRITE');
+    stop.now = true;
+    expect((await catchUpRedis(o, 30_000)).lag).toBe(0);
+    const kills = await killLoop('promoteRedis', o);
+    console.log(`promote killed ${kills.length} times (at ${kills.join(', ')} ms), then ran to the end`);
+    expect(kills.length).toBeGreaterThan(0);
+    await promoteRedis(o);
+    expect(JSON.parse(await readFile(join(o.stateDir, 'follow.json'), 'utf8')).state).toBe('promoted');
+    const v = await verifyCopy({ source: src.ep, target: spare.ep, ttlToleranceMs: 2000 });
+    expect(v.findings).toEqual([]);
+    const sp = client(spare.ep);
+    try {
+      expect((await info(sp, 'replication')).role).toBe('master');
+      expect(await sp.config('GET', 'masteruser')).toEqual(['masteruser', 'keep-me']);
+    } finally { sp.disconnect(); }
+    expect(((await admin.call('ACL', 'LIST')) as string[]).some((u) => u.includes('ferry-repl-'))).toBe(false);
+    w.disconnect();
+    await running.catch(() => undefined);
+    await admin.call('CLIENT', 'UNPAUSE');
+    admin.disconnect();
   });
 });
