@@ -186,6 +186,27 @@ describe('mysql follow: replicate, catch up, promote', { timeout: 900_000 }, () 
     expect(await accounts(src.ep, accountFor('mysql').user)).toBe(1);
   });
 
+  it('the stack\'s MySQL restarted while following (server_id, filter and event scheduler lost) resumes by running follow again', async () => {
+    await dst.container.restart();
+    dst = { container: dst.container, ep: { ...dst.ep, port: dst.container.getMappedPort(3306) } };
+    opts = { ...opts, target: dst.ep };
+    params = { ...params, targetUrl: `mysql://root:${ROOT_PW}@${dst.ep.host}:${dst.ep.port}/${DB}` };
+    const c = await connect(src.ep);
+    await c.query("INSERT INTO audit_log (user_id, action, created_at) VALUES (1, 'while the target restarted', NOW())");
+    await c.end();
+    let d: Connection | undefined;
+    for (let i = 0; i < 150 && !d; i++) d = await connect(dst.ep).catch(async () => { await new Promise((r) => setTimeout(r, 200)); return undefined; });
+    try {
+      // What the restart lost: the id reverts to the source's, the filter is gone, events are on again.
+      expect(await one(d!, 'SELECT @@GLOBAL.server_id AS id, @@GLOBAL.replicate_wild_do_table AS f, @@GLOBAL.event_scheduler AS ev')).toEqual({ id: '1', f: '', ev: 'ON' });
+      const st = await followMysql(opts);
+      expect(st.following).toBe(true);
+      expect(await one(d!, 'SELECT @@GLOBAL.server_id AS id, @@GLOBAL.replicate_wild_do_table AS f, @@GLOBAL.event_scheduler AS ev')).toEqual({ id: '2', f: 'vedfolnir.%', ev: 'OFF' });
+      expect((await catchUpMysql(opts, 30_000)).lag).toBe(0);
+      expect(await one(d!, "SELECT COUNT(*) AS n FROM audit_log WHERE action = 'while the target restarted'")).toEqual({ n: '1' });
+    } finally { await d?.end(); }
+  });
+
   it('follows a live writer, then freeze → catch-up → promote takes seconds and every write is on the target', async () => {
     const admin = await connect(src.ep);
     const stop = { now: false };
