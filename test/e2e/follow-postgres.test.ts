@@ -114,6 +114,17 @@ const CHILD = `
   process.stdout.write(JSON.stringify(s));
 `;
 
+const EXPORT_CHILD = `
+  const { postgresEngine } = await import(${JSON.stringify(fileURLToPath(new URL('../../lib/engines/postgres/engine.ts', import.meta.url)))});
+  const { Redactor } = await import(${JSON.stringify(fileURLToPath(new URL('../../lib/util/redact.ts', import.meta.url)))});
+  const { silentLogger } = await import(${JSON.stringify(fileURLToPath(new URL('../../lib/core/logger.ts', import.meta.url)))});
+  const { noProgress } = await import(${JSON.stringify(fileURLToPath(new URL('../../lib/core/progress.ts', import.meta.url)))});
+  const s = JSON.parse(process.env.FERRY_STORE);
+  process.stdout.write('ready\\n');
+  await postgresEngine.export({ store: { id: s.id, engine: 'postgres', source: s.source, target: { service: 'postgres' }, options: s.options },
+    targetUrl: s.target, artifactDir: s.artifactDir, stateDir: s.stateDir, signal: new AbortController().signal, log: silentLogger, progress: noProgress, redactor: new Redactor() });
+`;
+
 function paramsOf(work: string, id: string, source: string, target: string, options: Record<string, unknown>, redactor: Redactor): EngineParams<PostgresOptions> {
   return {
     store: { id, engine: 'postgres', source, target: { service: 'postgres' }, options: postgresEngine.parseOptions({ chunkBytes: 64 << 10, ...options }, id) },
@@ -162,8 +173,9 @@ describe('postgres follow: logical replication from the export\'s slot, catch up
 
   it('follows a live writer from the export\'s snapshot; freeze → catch-up → promote takes seconds; every write is on the target', async () => {
     const p = paramsOf(work, 'pg', src.url, dst.url, { followFrom: { host: SRC_ALIAS, port: 5432 } }, redactor);
-    const stop = { now: false };
-    const running = writer(src.url, stop, 30_000);
+    // One writer through export, import and the follow kills, another from the follow to the freeze (each bounded).
+    const before = { now: false };
+    const early = writer(src.url, before, 45_000);
     await new Promise((r) => setTimeout(r, 1_000));
 
     const exported = await postgresEngine.export(p);
@@ -191,6 +203,10 @@ describe('postgres follow: logical replication from the export\'s slot, catch up
     expect(kills.length).toBeGreaterThan(0);
     const st = await postgresEngine.follow!(p);
     expect(st.following).toBe(true);
+    before.now = true;
+    const w0 = await early;
+    const stop = { now: false };
+    const running = writer(src.url, stop, 30_000);
     expect((await postgresEngine.follow!(p)).following).toBe(true); // again: nothing more happens
     expect(await q(dst.url, 'SELECT subname FROM pg_subscription')).toEqual([{ subname: replicationNames('pg').subscription }]);
 
@@ -205,7 +221,7 @@ describe('postgres follow: logical replication from the export\'s slot, catch up
 
     // Lag that never closes (the subscription held): catch-up fails at its budget, changes nothing.
     await q(dst.url, `ALTER SUBSCRIPTION ${replicationNames('pg').subscription} DISABLE`);
-    await new Promise((r) => setTimeout(r, 500));
+    await q(src.url, "INSERT INTO audit_log VALUES (now(), 'ferry-test', 'while the subscription is held', NULL)");
     const over = await catchUpPostgres(opts, 500).catch((e: unknown) => e);
     expect(isFerryError(over) && over.code).toBe('E_FOLLOW_BUDGET');
     expect((over as Error).message).toMatch(/within 500ms: confirmed .* bytes behind/);
@@ -222,11 +238,11 @@ describe('postgres follow: logical replication from the export\'s slot, catch up
     const t1 = performance.now();
     stop.now = true;
     const w = await running;
-    console.log(`writer: ${w.writes} acknowledged writes, ${w.refused} refused by the freeze`);
+    console.log(`writers: ${w0.writes} acknowledged writes before the follow, ${w.writes} after, ${w.refused} refused by the freeze`);
     console.log(`cutover: freeze ${Math.round(frozenAt - t0)} ms, catch-up ${Math.round(caughtAt - frozenAt)} ms, promote ${Math.round(t1 - caughtAt)} ms, freeze→promoted ${Math.round(t1 - t0)} ms`);
     expect(frozen).toMatchObject({ engine: 'postgres', before: null });
     expect(caught.lag).toBe(0);
-    expect(w.writes).toBeGreaterThan(100);
+    expect(w0.writes + w.writes).toBeGreaterThan(100);
     expect(w.refused).toBeGreaterThan(0);
     expect(t1 - t0).toBeLessThan(5_000);
 
@@ -276,6 +292,42 @@ describe('postgres follow: logical replication from the export\'s slot, catch up
     await abortPostgresFollow(postgresFollowOptionsOf(p, { source: parsePgUrl(src.url) })); // again: nothing
     const again = await postgresEngine.follow!(p).catch((e: unknown) => e);
     expect(isFerryError(again) && again.code).toBe('E_PG_FOLLOW_ABORTED');
+  });
+
+  it('an export for follow killed with SIGKILL resumes (the slot made again); a source the stack cannot reach is named; abort cleans up', async () => {
+    const target = dst.url.replace(/\/veogen$/, '/veogen_lost');
+    const p = paramsOf(work, 'pg-lost', src.url, target, { followFrom: { host: 'ferry-nowhere', port: 5432 }, targetDatabase: 'veogen_lost' }, redactor);
+    const env = { FERRY_STORE: JSON.stringify({ id: 'pg-lost', source: src.url, target, artifactDir: p.artifactDir, stateDir: p.stateDir, options: p.store.options }) };
+    const kills: number[] = [];
+    for (let delay = 50; delay < 60_000; delay = Math.round(delay * 1.7)) {
+      const child = execa(process.execPath, ['--input-type=module', '-e', EXPORT_CHILD], { env, reject: false });
+      let timer: NodeJS.Timeout | undefined;
+      child.stdout!.once('data', () => { timer = setTimeout(() => child.kill('SIGKILL'), delay); });
+      const r = await child;
+      clearTimeout(timer);
+      if (r.exitCode === 0) break;
+      expect(r.signal, String(r.stderr)).toBe('SIGKILL');
+      kills.push(delay);
+    }
+    console.log(`export for follow killed ${kills.length} times (at ${kills.join(', ')} ms), then ran to the end`);
+    expect(kills.length).toBeGreaterThan(1);
+    const n = replicationNames('pg-lost');
+    expect(await leftovers(src.url)).toEqual([`publication ${n.publication}`, `role ${n.role}`, `slot ${n.slot}`]);
+    expect((await readPgFollowRecord(join(p.stateDir, 'follow')))?.state).toBe('exported');
+    await postgresEngine.import(p);
+    expect((await postgresEngine.verify(p)).ok).toBe(true);
+
+    const err = await postgresEngine.follow!(p).catch((e: unknown) => e);
+    expect(isFerryError(err) && err.code).toBe('E_PG_FOLLOW_UNREACHABLE');
+    expect((err as Error).message).toContain('ferry-nowhere:5432');
+    expect((err as { hint: string }).hint).toContain('listen_addresses');
+    const pw = (await readFile(join(p.stateDir, 'follow', SECRET_FILE), 'utf8')).trim();
+    expect(JSON.stringify(err)).not.toContain(pw);
+    expect(String((err as Error).message)).not.toContain(PW);
+
+    await abortPostgresFollow(postgresFollowOptionsOf(p, { source: parsePgUrl(src.url), target: parsePgUrl(target) }));
+    expect(await leftovers(src.url)).toEqual([]);
+    expect(await q(target, 'SELECT subname FROM pg_subscription')).toEqual([]);
   });
 
   it('a wal_level=replica source is exported as a freeze copy, with the reason and the restart it needs', async () => {

@@ -219,7 +219,13 @@ export async function followPostgres(o: PgFollowOptions): Promise<FollowStatus> 
     const sub = await tgt.query<{ enabled: boolean }>('SELECT subenabled AS enabled FROM pg_subscription WHERE subname = $1', [names.subscription]);
     if (!sub.rows.length) {
       const password = await replicationPassword(o.stateDir, o.redactor);
-      await tgt.query(createSubscriptionStatement(names, { host: from.host, port: from.port, database: o.source.database, user: names.role, password }));
+      try {
+        await tgt.query(createSubscriptionStatement(names, { host: from.host, port: from.port, database: o.source.database, user: names.role, password }));
+      } catch (e) {
+        // CREATE SUBSCRIPTION connects to the source from the target's server: its failure is the stack's view of the source.
+        if (!String((e as { code?: string }).code).startsWith('08')) throw e;
+        throw unreachable(o, rec, budgetOf(o), o.redactor?.redact(oneLine(e)) ?? oneLine(e), e);
+      }
       log.info(`${o.storeId}: the target subscribes to ${from.host}:${from.port} from slot ${names.slot}`);
     } else if (!sub.rows[0]!.enabled) {
       await tgt.query(`ALTER SUBSCRIPTION ${qi(names.subscription)} ENABLE`);
@@ -232,7 +238,7 @@ export async function followPostgres(o: PgFollowOptions): Promise<FollowStatus> 
 
 async function waitStreaming(o: PgFollowOptions, src: pg.Client, tgt: pg.Client, rec: PgFollowRecord): Promise<void> {
   const clock = o.clock ?? systemClock;
-  const budget = o.connectTimeoutMs ?? 30_000;
+  const budget = budgetOf(o);
   const started = clock.now();
   for (;;) {
     o.signal?.throwIfAborted();
@@ -240,13 +246,21 @@ async function waitStreaming(o: PgFollowOptions, src: pg.Client, tgt: pg.Client,
     if (s.following) return;
     if (clock.now() - started >= budget) {
       await tgt.query(`ALTER SUBSCRIPTION ${qi(rec.names.subscription)} DISABLE`).catch(() => undefined);
-      throw new FerryError('E_PG_FOLLOW_UNREACHABLE', `the target's subscription did not stream from ${rec.from.host}:${rec.from.port} (the source as seen from the stack) within ${budget}ms: ${s.detail}`, {
-        hint: `from the stack's container ${rec.from.host}:${rec.from.port} must resolve and accept connections: make the source listen there (listen_addresses = '*' in postgresql.conf, then restart it), `
-          + `allow the role in pg_hba.conf (host ${rec.source.database} ${rec.names.role} <the Docker network> scram-sha-256, then SELECT pg_reload_conf()), set followFrom if the name differs; the target's log names the error; or abort and migrate without following`,
-      });
+      throw unreachable(o, rec, budget, s.detail);
     }
     await clock.sleep(200, o.signal);
   }
+}
+
+const budgetOf = (o: PgFollowOptions) => o.connectTimeoutMs ?? 30_000;
+
+function unreachable(o: PgFollowOptions, rec: PgFollowRecord, budget: number, why: string, cause?: unknown): FerryError {
+  return new FerryError('E_PG_FOLLOW_UNREACHABLE', `the target's subscription cannot stream from ${rec.from.host}:${rec.from.port} (the source as seen from the stack) within ${budget}ms: ${why}`, {
+    hint: `from the stack's container ${rec.from.host}:${rec.from.port} must resolve and accept connections: make the source listen there (listen_addresses = '*' in postgresql.conf, then restart it), `
+      + `allow the role in pg_hba.conf (host ${rec.source.database} ${rec.names.role} <the Docker network> scram-sha-256, then SELECT pg_reload_conf()); `
+      + `on Linux the stack reaches the host as host.docker.internal only with extra_hosts "host.docker.internal:host-gateway"; set followFrom when the name differs (it is fixed at the export: abort, then export again); or abort and migrate without following`,
+    ...(cause ? { cause } : {}),
+  });
 }
 
 /** Lag in WAL bytes: the source's current LSN against what the slot says the target confirmed. */
