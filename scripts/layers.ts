@@ -1,7 +1,7 @@
 /**
  * The layer graph of lib/: who imports whom, by folder, and every import that points up the layers of
  * STYLE.md (core → util → config → journal → env → engines → compose → freeze/preflight/report → steps →
- * runner → playbooks → index). Type-only imports count: a type import up the layers is a dependency too.
+ * runner → playbooks → index; the demo lives outside lib/). Type-only imports count: a type import up the layers is a dependency too.
  *
  *   node scripts/layers.ts [root]      prints the graph; exits 1 when an import points up
  */
@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 /** Folders of lib/ from the bottom up; folders on one rank may import each other. */
 export const LAYERS: readonly (readonly string[])[] = [
   ['core'], ['util'], ['config'], ['journal'], ['env'], ['engines'], ['compose'], ['freeze', 'preflight', 'report'],
-  ['steps'], ['runner'], ['playbooks', 'demo'], ['index'],
+  ['steps'], ['runner'], ['playbooks'], ['index'],
 ];
 
 export interface Edge { readonly from: string; readonly to: string; readonly file: string; readonly target: string }
@@ -22,6 +22,8 @@ export interface LayerGraph {
   readonly upward: readonly Edge[];
   /** Folders found under lib/ that no layer names. */
   readonly unplaced: readonly string[];
+  /** Folders (and top-level files) lib/ has. */
+  readonly present: readonly string[];
 }
 
 const rankOf = (folder: string): number => LAYERS.findIndex((l) => l.includes(folder));
@@ -46,8 +48,10 @@ export function layerGraph(root: string): LayerGraph {
   const edges = new Map<string, Map<string, number>>();
   const upward: Edge[] = [];
   const unplaced = new Set<string>();
+  const present = new Set<string>();
   for (const file of tsFiles(lib)) {
     const from = folderOf(lib, file);
+    present.add(from);
     if (rankOf(from) < 0) unplaced.add(from);
     const text = readFileSync(file, 'utf8').replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '');
     for (const m of text.matchAll(IMPORT)) {
@@ -65,12 +69,12 @@ export function layerGraph(root: string): LayerGraph {
       }
     }
   }
-  return { edges, upward, unplaced: [...unplaced] };
+  return { edges, upward, unplaced: [...unplaced], present: [...present] };
 }
 
 export function renderGraph(g: LayerGraph): string {
   const out = ['lib/ layer graph (folder → folders it imports, with the number of import statements); bottom first:'];
-  const folders = [...new Set([...LAYERS.flat(), ...g.unplaced])].filter((f) => g.edges.has(f) || LAYERS.flat().includes(f));
+  const folders = [...new Set([...LAYERS.flat(), ...g.unplaced])].filter((f) => g.present.includes(f));
   for (const f of folders) {
     const row = g.edges.get(f);
     const deps = row ? [...row].sort(([a], [b]) => rankOf(a) - rankOf(b) || a.localeCompare(b)).map(([t, n]) => `${t} ${n}`).join(', ') : '—';
