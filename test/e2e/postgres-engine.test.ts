@@ -48,6 +48,11 @@ describe.each([15, 14] as const)('postgres engine: PG %i source → PG 15 target
     expect(m.server.major).toBe(major);
     expect(m.tables.find((t) => t.table.name === 'orders')!.chunks.length).toBeGreaterThan(2);
     expect(m.tables.find((t) => t.table.name === 'users')!.rows).toBe(810);
+    // Built-in types travel in COPY binary; the row hash uses the types' own hashes, text for enums and numerics.
+    const ordersInfo = m.tables.find((t) => t.table.name === 'orders')!.table;
+    expect(ordersInfo.format).toBe('binary');
+    expect(Object.fromEntries(ordersInfo.columns.map((c) => [c.name, c.hashable]))).toMatchObject({ id: true, items: true, placed_at: true, status: false, total: false });
+    expect(ordersInfo.rowHash).toBe('record');
     expect(m.largeObjects).toHaveLength(1);
     expect(m.roles.names).toEqual(expect.arrayContaining(['veogen_app', 'veogen_ro']));
     expect(m.roles.hashes).toBe(true);
