@@ -38,6 +38,8 @@ import { replicationNames } from '../../lib/engines/postgres/replication-sql.ts'
 const PW = 'pg-Secret-for-follow';
 const DB = 'veogen';
 const SRC_ALIAS = 'ferry-src-pg';
+/** Data size: 1 in the suite (≈ 8k rows); FERRY_FOLLOW_SCALE=250 (≈ 2M rows) shows the cutover does not grow with it. */
+const SCALE = Number(process.env.FERRY_FOLLOW_SCALE ?? 1);
 
 interface Server { readonly container: StartedTestContainer; readonly url: string; readonly port: number }
 
@@ -147,7 +149,7 @@ describe('postgres follow: logical replication from the export\'s slot, catch up
       startOn(network, 'ferry-dst-pg', [], 'postgres'),
       startPostgresContainer({ database: DB, password: PW }),
     ]);
-    await seedSecondApp(src.url, 1);
+    await seedSecondApp(src.url, SCALE);
     work = await mkdtemp(join(tmpdir(), 'ferry-follow-pg-'));
   }, 900_000);
   afterAll(async () => {
@@ -284,6 +286,11 @@ describe('postgres follow: logical replication from the export\'s slot, catch up
     expect(isFerryError(ddl) && ddl.code).toBe('E_PG_FOLLOW_DDL');
     expect((ddl as Error).message).toContain('column public.products.ferry_probe');
     await q(src.url, 'ALTER TABLE products DROP COLUMN ferry_probe');
+    const [lo] = await q<{ oid: string }>(src.url, "SELECT lo_from_bytea(0, 'written during follow')::int8::text AS oid");
+    const loErr = await postgresEngine.catchUp!(p, 5_000).catch((e: unknown) => e);
+    expect(isFerryError(loErr) && loErr.code).toBe('E_PG_FOLLOW_DDL');
+    expect((loErr as Error).message).toContain(`large object ${lo!.oid} created`);
+    await q(src.url, 'SELECT lo_unlink($1::oid)', [lo!.oid]);
 
     await abortPostgresFollow(postgresFollowOptionsOf(p, { source: parsePgUrl(src.url), target: parsePgUrl(target) }));
     expect(await leftovers(src.url)).toEqual([]);

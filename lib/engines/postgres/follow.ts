@@ -37,6 +37,8 @@ export interface PgFollowOptions {
   readonly stateDir: string;
   /** The schema facts of the export (manifest.facts): DDL since then is refused at catch-up. */
   readonly schemaFacts?: readonly string[];
+  /** Large objects of the export (manifest.largeObjects oids): replication carries none, so a new or removed one is refused. */
+  readonly largeObjects?: readonly number[];
   /** Materialized views to refresh on the target at promote (replication does not carry them). */
   readonly matviews?: ReadonlyArray<{ readonly schema: string; readonly name: string }>;
   readonly redactor?: SecretSink;
@@ -293,6 +295,17 @@ export async function postgresFollowStatus(o: PgFollowOptions): Promise<FollowSt
 
 /** DDL since the export (logical replication does not carry it): the first differing object, named. */
 async function assertSchemaUnchanged(o: PgFollowOptions, src: pg.Client): Promise<void> {
+  if (o.largeObjects) {
+    const now = (await src.query<{ oid: string }>('SELECT oid::int8::text AS oid FROM pg_largeobject_metadata')).rows.map((r) => Number(r.oid));
+    const had = new Set(o.largeObjects);
+    const changed = [...now.filter((x) => !had.has(x)).map((x) => `large object ${x} created`), ...o.largeObjects.filter((x) => !now.includes(x)).map((x) => `large object ${x} removed`)];
+    if (changed.length) {
+      throw new FerryError('E_PG_FOLLOW_DDL', `${at(o.source)}/${o.source.database}: ${changed[0]} during the follow phase (logical replication carries no large objects)`, {
+        hint: 'lift the freeze, abort the follow, then export and import again (with replace) and follow, or migrate this store with the copy inside the freeze',
+        detail: changed.slice(0, 20).join('\n'),
+      });
+    }
+  }
   if (!o.schemaFacts) return;
   const d = diffFacts(o.schemaFacts, await describeSchema(src));
   if (!d.missing.length && !d.extra.length) return;
@@ -398,6 +411,6 @@ export function postgresFollowOptionsOf(p: EngineParams, ends: { source: PgTarge
   return {
     storeId: p.store.id, source: ends.source, ...(ends.target ? { target: ends.target } : {}), ...(f ? { from: f } : {}),
     stateDir: join(p.stateDir, 'follow'), redactor: p.redactor, log: p.log, signal: p.signal,
-    ...(manifest ? { schemaFacts: manifest.facts, matviews: manifest.matviews } : {}),
+    ...(manifest ? { schemaFacts: manifest.facts, matviews: manifest.matviews, largeObjects: manifest.largeObjects.map((l) => l.oid) } : {}),
   };
 }
