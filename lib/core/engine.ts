@@ -190,6 +190,14 @@ export interface Engine<Options = Readonly<Record<string, unknown>>, Facts = unk
   catchUp?(p: EngineParams<Options>, budgetMs: number): Promise<FollowStatus>;
   /** Stop following and remove what follow created (on both sides); the target stands alone. */
   promote?(p: EngineParams<Options>): Promise<void>;
+  /**
+   * Abort during the follow phase (the undo of `follow:<id>`): replication stopped and reset, everything
+   * follow created on the source removed, the target's settings put back. Safe twice and when nothing ran.
+   * Not a phase of its own (no step): an engine with `follow` should have it.
+   */
+  abortFollow?(p: EngineParams<Options>): Promise<void>;
+  /** The follower's lag now (plan, report, the follow step's check); read-only. Not a phase of its own. */
+  followStatus?(p: EngineParams<Options>): Promise<FollowStatus>;
 }
 
 /** Identity helper that checks the engine's shape and freezes it. */

@@ -18,7 +18,7 @@ import { clearStore, importStore } from './store-import.ts';
 import { verifyStore } from './store-verify.ts';
 import { freezeMysql, thawMysql, sampleMysql } from './freeze.ts';
 import { reverseMysql } from './reverse.ts';
-import { catchUpMysql, followMysql, mysqlFollowOptionsOf, promoteMysql } from './follow.ts';
+import { abortMysqlFollow, catchUpMysql, followMysql, mysqlFollowOptionsOf, mysqlFollowStatus, promoteMysql } from './follow.ts';
 import { sourceOf, sourceServer, targetOf } from './store.ts';
 
 export interface MysqlEngineFacts {
@@ -90,4 +90,6 @@ export const mysqlEngine = defineEngine<MysqlOptions, MysqlEngineFacts>({
   async follow(p) { return followMysql(await mysqlFollowOptionsOf(p)); },
   async catchUp(p, budgetMs) { return catchUpMysql(await mysqlFollowOptionsOf(p), budgetMs); },
   async promote(p) { await promoteMysql(await mysqlFollowOptionsOf(p)); },
+  async abortFollow(p) { await abortMysqlFollow(await mysqlFollowOptionsOf(p)); },
+  async followStatus(p) { return mysqlFollowStatus(await mysqlFollowOptionsOf(p)); },
 });

@@ -20,7 +20,7 @@ import { importPostgres, IMPORT_LOG } from './import.ts';
 import { verifyPostgres } from './verify.ts';
 import { MANIFEST_FILE, readManifest } from './manifest.ts';
 import { freezePostgres, samplePostgres, thawPostgres } from './freeze.ts';
-import { catchUpPostgres, exportForFollow, followPostgres, postgresFollowOptionsOf, promotePostgres } from './follow.ts';
+import { abortPostgresFollow, catchUpPostgres, exportForFollow, followPostgres, postgresFollowOptionsOf, postgresFollowStatus, promotePostgres } from './follow.ts';
 import { readPgFollowRecord } from './replication-record.ts';
 
 type P = EngineParams<PostgresOptions>;
@@ -137,4 +137,7 @@ export const postgresEngine = defineEngine<PostgresOptions, PostgresFacts>({
   async follow(p) { return followPostgres(postgresFollowOptionsOf(p, { source: sourceOf(p), target: targetOf(p) })); },
   async catchUp(p, budgetMs) { return catchUpPostgres(postgresFollowOptionsOf(p, { source: sourceOf(p), target: targetOf(p) }, await readManifest(p.artifactDir)), budgetMs); },
   async promote(p) { await promotePostgres(postgresFollowOptionsOf(p, { source: sourceOf(p), target: targetOf(p) }, await readManifest(p.artifactDir))); },
+  // The target may not exist yet (abort before the stack is up): the source side is cleaned either way.
+  async abortFollow(p) { await abortPostgresFollow(postgresFollowOptionsOf(p, { source: sourceOf(p), ...(p.targetUrl ? { target: targetOf(p) } : {}) })); },
+  async followStatus(p) { return postgresFollowStatus(postgresFollowOptionsOf(p, { source: sourceOf(p), ...(p.targetUrl ? { target: targetOf(p) } : {}) })); },
 });

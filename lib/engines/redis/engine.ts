@@ -19,7 +19,7 @@ import { checkApp } from './app-checks.ts';
 import { verifyEntries } from './verify-entries.ts';
 import { freezeRedis, thawRedis, sampleRedis } from './freeze.ts';
 import { reverseRedis } from './reverse.ts';
-import { catchUpRedis, followRedis, promoteRedis, redisFollowOptionsOf } from './follow.ts';
+import { abortRedisFollow, catchUpRedis, followRedis, promoteRedis, redisFollowOptionsOf, redisFollowStatus } from './follow.ts';
 import { sourceOf, targetOf } from './store.ts';
 
 export interface RedisEngineFacts {
@@ -90,4 +90,6 @@ export const redisEngine = defineEngine<RedisOptions, RedisEngineFacts>({
   async follow(p) { return followRedis(redisFollowOptionsOf(p)); },
   async catchUp(p, budgetMs) { return catchUpRedis(redisFollowOptionsOf(p), budgetMs); },
   async promote(p) { await promoteRedis(redisFollowOptionsOf(p)); },
+  async abortFollow(p) { await abortRedisFollow(redisFollowOptionsOf(p)); },
+  async followStatus(p) { return redisFollowStatus(redisFollowOptionsOf(p)); },
 });
