@@ -324,6 +324,8 @@ export async function catchUpPostgres(o: PgFollowOptions, budgetMs: number): Pro
   const clock = o.clock ?? systemClock;
   const rec = await readPgFollowRecord(o.stateDir);
   if (rec?.state === 'freeze-copy' || rec?.state === 'promoted') return postgresFollowStatus(o);
+  // A promote under way (a killed cutover run again) began with a target that had caught up.
+  if (rec?.state === 'promoting') return { following: false, lag: 0, unit: 'bytes', detail: 'promoting: the target had caught up when promote began' };
   if (!rec || (rec.state !== 'following' && rec.state !== 'subscribing')) {
     throw new FerryError('E_PG_FOLLOW_LOST', `store ${o.storeId}: the target does not follow ${at(o.source)} (${rec?.state ?? 'no follow record'})`, { hint: 'run follow first (or re-run it to resume)' });
   }
