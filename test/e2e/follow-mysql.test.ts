@@ -19,7 +19,7 @@ import { testImages } from '../support/images.ts';
 import { testLabels } from '../support/labels.ts';
 import { seedVedfolnirMysql } from '../../fixtures/mysql/seed.ts';
 import { exportMysql, importMysql, verifyMysql, type Manifest, type MysqlTarget } from '../../lib/engines/mysql/index.ts';
-import { abortMysqlFollow, catchUpMysql, followMysql, mysqlFollowStatus, promoteMysql, type MysqlFollowOptions } from '../../lib/engines/mysql/follow.ts';
+import { abortMysqlFollow, catchUpMysql, followMysql, mysqlFollowStatus, probeSourceFromStack, promoteMysql, type MysqlFollowOptions } from '../../lib/engines/mysql/follow.ts';
 import { accountFor, SECRET_FILE } from '../../lib/engines/mysql/replication-account.ts';
 import { verifyMysqlPinned } from '../../lib/engines/mysql/replication-pin.ts';
 import { Redactor } from '../../lib/util/redact.ts';
@@ -275,6 +275,13 @@ describe('mysql follow: replicate, catch up, promote', { timeout: 900_000 }, () 
     await c.query('SET GLOBAL read_only = OFF'); // the previous test left it frozen
     await c.end();
     await importMysql({ target: spare.ep, dir: join(work, 'export'), stateFile: join(work, 'spare-import.json') });
+    // Preflight from a throwaway container on the stack's network: the source answers by name; a wrong name is said with the fix.
+    const seen = await probeSourceFromStack({ image: testImages().mysql, from: { host: 'ferry-src-mysql', port: 3306 }, network: network.getName(), source: src.ep });
+    expect(seen).toEqual({ ok: true, detail: "MySQL answers at ferry-src-mysql:3306 from the stack's side" });
+    const unseen = await probeSourceFromStack({ image: testImages().mysql, from: { host: 'ferry-nowhere', port: 3306 }, network: network.getName(), source: src.ep });
+    expect(unseen.ok).toBe(false);
+    expect(unseen.detail).toMatch(/^nothing answers at ferry-nowhere:3306/);
+    expect(unseen.hint).toMatch(/ferry-nowhere:3306/);
     const lost: MysqlFollowOptions = { ...opts, storeId: 'lost', target: spare.ep, from: { host: 'ferry-nowhere', port: 3306 }, stateDir: join(work, 'lost'), connectTimeoutMs: 6_000 };
     const err = await followMysql(lost).catch((e: unknown) => e);
     expect(isFerryError(err) && err.code).toBe('E_MYSQL_FOLLOW_UNREACHABLE');

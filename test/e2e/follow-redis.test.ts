@@ -19,7 +19,7 @@ import { testLabels } from '../support/labels.ts';
 import { seedVedfolnirRedis } from '../../fixtures/redis/seed.ts';
 import { verifyCopy } from '../../lib/engines/redis/verify.ts';
 import type { RedisEndpoint } from '../../lib/engines/redis/endpoint.ts';
-import { abortRedisFollow, catchUpRedis, followRedis, promoteRedis, redisFollowStatus, type RedisFollowOptions } from '../../lib/engines/redis/follow.ts';
+import { abortRedisFollow, catchUpRedis, followRedis, probeRedisSourceFromStack, promoteRedis, redisFollowStatus, type RedisFollowOptions } from '../../lib/engines/redis/follow.ts';
 import { Redactor } from '../../lib/util/redact.ts';
 import { isFerryError } from '../../lib/core/errors.ts';
 import type { EngineParams } from '../../lib/core/engine.ts';
@@ -212,6 +212,11 @@ describe('redis follow: REPLICAOF, catch up, promote', { timeout: 600_000 }, () 
   });
 
   it('an unreachable source is named with the fix; abort during follow deletes the ACL user and restores the target', async () => {
+    const seen = await probeRedisSourceFromStack({ image: testImages().redis, from: { host: 'ferry-src-redis', port: 6379 }, network: network.getName() });
+    expect(seen).toEqual({ ok: true, detail: "Redis answers at ferry-src-redis:6379 from the stack's side" });
+    const unseen = await probeRedisSourceFromStack({ image: testImages().redis, from: { host: 'ferry-nowhere', port: 6379 }, network: network.getName() });
+    expect(unseen.ok).toBe(false);
+    expect(unseen.hint).toMatch(/ferry-nowhere:6379/);
     const lost: RedisFollowOptions = { ...opts, storeId: 'lost', target: spare.ep, from: { host: 'ferry-nowhere', port: 6379 }, stateDir: join(work, 'lost'), syncTimeoutMs: 4_000 };
     const err = await followRedis(lost).catch((e: unknown) => e);
     expect(isFerryError(err) && err.code).toBe('E_REDIS_FOLLOW_UNREACHABLE');

@@ -65,3 +65,31 @@ export function reachabilityHint(from: SourceFromTarget, sourceOnHost: { host: s
   }
   return `the stack must reach ${from.host}:${from.port}: check that the name resolves inside the container, that the server listens there and the replication account may connect from the stack; or migrate without following`;
 }
+
+export interface ProbeInput {
+  /** The stack's MySQL image (it carries mysqladmin). */
+  readonly image: string;
+  readonly from: SourceFromTarget;
+  /** The compose project's network the data service is on (the probe sees what the service sees). */
+  readonly network?: string;
+}
+
+/**
+ * `docker run` arguments for a throwaway container that tries the source from where the stack stands:
+ * mysqladmin ping without credentials (an "Access denied" proves the server answered). With
+ * host.docker.internal the host-gateway mapping is added, as the follow override adds it to the service.
+ */
+export function probeArgs(i: ProbeInput): string[] {
+  return [
+    'run', '--rm', '--pull', 'never',
+    ...(needsHostGateway(i.from) ? ['--add-host', `${DOCKER_HOST_NAME}:host-gateway`] : []),
+    ...(i.network ? ['--network', i.network] : []),
+    '--entrypoint', 'mysqladmin', i.image,
+    'ping', '--protocol=tcp', '-h', i.from.host, '-P', String(i.from.port), '-u', 'ferry-probe', '--connect-timeout=5',
+  ];
+}
+
+/** Whether the probe's output shows a MySQL server answering (alive, or refusing the unknown user). */
+export function probeAnswered(output: string): boolean {
+  return /is alive|Access denied|not allowed to connect|Host '.*' is blocked/i.test(output);
+}

@@ -12,11 +12,12 @@ import type { EngineParams, FollowStatus, SecretSink } from '../../core/engine.t
 import { FerryError } from '../../core/errors.ts';
 import { silentLogger, type Logger } from '../../core/logger.ts';
 import { systemClock, type Clock } from '../../util/wait.ts';
+import { exec } from '../../util/exec.ts';
 import { connectMysql, oneLine, type MysqlTarget } from './connect.ts';
 import { mysqlEndpointFromUrl } from './endpoint.ts';
 import { readManifest } from './manifest.ts';
 import type { MysqlOptions } from './options.ts';
-import { reachabilityHint, sourceFromTarget, targetServerId, type SourceFromTarget } from './follow-config.ts';
+import { probeAnswered, probeArgs, reachabilityHint, sourceFromTarget, targetServerId, type ProbeInput, type SourceFromTarget } from './follow-config.ts';
 import { accountFor, createReplicationAccount, dropReplicationAccount, forgetPassword, replicationPassword } from './replication-account.ts';
 import { readFollowRecord, writeFollowRecord, type FollowRecord } from './replication-record.ts';
 import { assessFollow, readReplicationFacts, type ReplicationFacts } from './replication-prereq.ts';
@@ -289,4 +290,15 @@ export function followFromOf(options: unknown): { from?: Partial<SourceFromTarge
   const f = (options as { followFrom?: { host?: unknown; port?: unknown } } | undefined)?.followFrom;
   if (!f) return {};
   return { from: { ...(typeof f.host === 'string' ? { host: f.host } : {}), ...(typeof f.port === 'number' ? { port: f.port } : {}) } };
+}
+
+/**
+ * Preflight: prove from a throwaway container (on the stack's network, with the host-gateway mapping when
+ * needed) that the source answers where the stack will look for it; a failure names the address and the fix.
+ */
+export async function probeSourceFromStack(i: ProbeInput & { source: MysqlTarget; signal?: AbortSignal }): Promise<{ ok: boolean; detail: string; hint?: string }> {
+  const r = await exec('docker', probeArgs(i), { all: true, timeoutMs: 60_000, ...(i.signal ? { signal: i.signal } : {}) });
+  const out = (r.all ?? `${r.stdout}\n${r.stderr}`).trim();
+  if (probeAnswered(out)) return { ok: true, detail: `MySQL answers at ${i.from.host}:${i.from.port} from the stack's side` };
+  return { ok: false, detail: `nothing answers at ${i.from.host}:${i.from.port} from the stack's side: ${out.split('\n').pop() ?? ''}`, hint: reachabilityHint(i.from, i.source) };
 }

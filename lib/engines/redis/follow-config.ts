@@ -68,3 +68,22 @@ export function reachabilityHint(from: SourceFromTarget): string {
   }
   return `the stack must reach ${where}: check that the name resolves in the container, that Redis listens there, and that the ACL user ferry created may log in; or migrate without following`;
 }
+
+/**
+ * `docker run` arguments for a throwaway container that tries the source from where the stack stands
+ * (redis-cli PING without credentials: NOAUTH proves the server answered), with the host-gateway mapping
+ * for host.docker.internal.
+ */
+export function probeArgs(i: { image: string; from: SourceFromTarget; network?: string }): string[] {
+  return [
+    'run', '--rm', '--pull', 'never',
+    ...(i.from.host === DOCKER_HOST_NAME ? ['--add-host', `${DOCKER_HOST_NAME}:host-gateway`] : []),
+    ...(i.network ? ['--network', i.network] : []),
+    '--entrypoint', 'redis-cli', i.image, '-h', i.from.host, '-p', String(i.from.port), 'PING',
+  ];
+}
+
+/** PONG, or an auth refusal, means a Redis server answered. */
+export function probeAnswered(output: string): boolean {
+  return /PONG|NOAUTH|WRONGPASS|DENIED/i.test(output);
+}

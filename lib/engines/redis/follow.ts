@@ -16,10 +16,11 @@ import { FerryError } from '../../core/errors.ts';
 import { silentLogger, type Logger } from '../../core/logger.ts';
 import { writeFileAtomic } from '../../util/atomic-write.ts';
 import { systemClock, type Clock } from '../../util/wait.ts';
+import { exec } from '../../util/exec.ts';
 import { connectRedis, describeEndpoint } from './connect.ts';
 import { redisEndpointFromUrl, type RedisEndpoint } from './endpoint.ts';
 import { parseInfo, parseKeyspace, serverInfo } from './info.ts';
-import { decideFollow, reachabilityHint, replicaAclArgs, replicaUserName, sourceFromTarget, supportsAcl, type SourceFromTarget } from './follow-config.ts';
+import { decideFollow, probeAnswered, probeArgs, reachabilityHint, replicaAclArgs, replicaUserName, sourceFromTarget, supportsAcl, type SourceFromTarget } from './follow-config.ts';
 
 export interface RedisFollowOptions {
   readonly storeId: string;
@@ -288,4 +289,15 @@ export function redisFollowOptionsOf(p: EngineParams<unknown>): RedisFollowOptio
     target: redisEndpointFromUrl(p.targetUrl, { field: `stores[${p.store.id}].target`, redactor: p.redactor }),
     stateDir: join(p.stateDir, 'follow'), redactor: p.redactor, log: p.log, signal: p.signal, ...(from ? { from } : {}),
   };
+}
+
+/**
+ * Preflight: prove from a throwaway container (on the stack's network, with the host-gateway mapping when
+ * needed) that the source answers where the stack will look for it; a failure names the address and the fix.
+ */
+export async function probeRedisSourceFromStack(i: { image: string; from: SourceFromTarget; network?: string; signal?: AbortSignal }): Promise<{ ok: boolean; detail: string; hint?: string }> {
+  const r = await exec('docker', probeArgs(i), { all: true, timeoutMs: 60_000, ...(i.signal ? { signal: i.signal } : {}) });
+  const out = (r.all ?? `${r.stdout}\n${r.stderr}`).trim();
+  if (probeAnswered(out)) return { ok: true, detail: `Redis answers at ${i.from.host}:${i.from.port} from the stack's side` };
+  return { ok: false, detail: `nothing answers at ${i.from.host}:${i.from.port} from the stack's side: ${out.split('\n').pop() ?? ''}`, hint: reachabilityHint(i.from) };
 }

@@ -1,6 +1,6 @@
 /** Generated configuration for following: the source as the stack sees it (host-gateway), the override, conf.d, hints. */
 import { describe, expect, it } from 'vitest';
-import { composeFollowOverride, followConf, needsHostGateway, reachabilityHint, sourceFromTarget, targetServerId } from '../../../../lib/engines/mysql/follow-config.ts';
+import { composeFollowOverride, followConf, needsHostGateway, probeAnswered, probeArgs, reachabilityHint, sourceFromTarget, targetServerId } from '../../../../lib/engines/mysql/follow-config.ts';
 import { accountFor, generatePassword } from '../../../../lib/engines/mysql/replication-account.ts';
 
 describe('sourceFromTarget', () => {
@@ -55,5 +55,20 @@ describe('the replication account', () => {
     expect(a).not.toBe(b);
     expect(a).toMatch(/^[A-Za-z0-9_.-]{36}$/);
     expect(a).toMatch(/[A-Z]/); expect(a).toMatch(/[0-9]/); expect(a).toMatch(/[.]/);
+  });
+});
+
+describe('the reachability probe from the stack\'s side', () => {
+  it('runs mysqladmin in a throwaway container with the host-gateway mapping for host.docker.internal', () => {
+    expect(probeArgs({ image: 'mysql:8.0', from: { host: 'host.docker.internal', port: 3306 }, network: 'vedfolnir_internal' })).toEqual([
+      'run', '--rm', '--pull', 'never', '--add-host', 'host.docker.internal:host-gateway', '--network', 'vedfolnir_internal',
+      '--entrypoint', 'mysqladmin', 'mysql:8.0', 'ping', '--protocol=tcp', '-h', 'host.docker.internal', '-P', '3306', '-u', 'ferry-probe', '--connect-timeout=5',
+    ]);
+    expect(probeArgs({ image: 'mysql:8.0', from: { host: 'db.lan', port: 3307 } })).not.toContain('--add-host');
+  });
+  it('counts "alive" and an access refusal as an answer, a connect error as none', () => {
+    expect(probeAnswered('mysqld is alive')).toBe(true);
+    expect(probeAnswered("mysqladmin: connect to server at 'x' failed\nerror: 'Access denied for user 'ferry-probe'@'172.18.0.5' (using password: NO)'")).toBe(true);
+    expect(probeAnswered("mysqladmin: connect to server at 'host.docker.internal' failed\nerror: 'Can't connect to MySQL server on 'host.docker.internal' (115)'")).toBe(false);
   });
 });

@@ -1,6 +1,6 @@
 /** Redis follow configuration: when the target can follow (RDB versions), the ACL user's rules, the override, hints. */
 import { describe, expect, it } from 'vitest';
-import { composeFollowOverride, decideFollow, reachabilityHint, replicaAclArgs, replicaUserName, sourceFromTarget, supportsAcl } from '../../../../lib/engines/redis/follow-config.ts';
+import { composeFollowOverride, decideFollow, probeAnswered, probeArgs, reachabilityHint, replicaAclArgs, replicaUserName, sourceFromTarget, supportsAcl } from '../../../../lib/engines/redis/follow-config.ts';
 import { rdbVersionFor } from '../../../../lib/engines/redis/info.ts';
 
 const server = (version: string) => ({ version, rdbVersion: rdbVersionFor(version) });
@@ -39,5 +39,16 @@ describe('reaching the source from the stack', () => {
     expect(sourceFromTarget({ host: '127.0.0.1', port: 50001 }, { host: 'ferry-src-redis', port: 6379 })).toEqual({ host: 'ferry-src-redis', port: 6379 });
     expect(composeFollowOverride('redis', { host: 'host.docker.internal', port: 6379 })).toContain('extra_hosts: ["host.docker.internal:host-gateway"]');
     expect(reachabilityHint({ host: 'host.docker.internal', port: 6379 })).toMatch(/bind 0\.0\.0\.0.*protected-mode/);
+  });
+});
+
+describe('the reachability probe from the stack\'s side', () => {
+  it('runs redis-cli PING in a throwaway container, host-gateway mapped for host.docker.internal', () => {
+    expect(probeArgs({ image: 'redis:7-alpine', from: { host: 'host.docker.internal', port: 6379 } })).toEqual([
+      'run', '--rm', '--pull', 'never', '--add-host', 'host.docker.internal:host-gateway', '--entrypoint', 'redis-cli', 'redis:7-alpine', '-h', 'host.docker.internal', '-p', '6379', 'PING',
+    ]);
+    expect(probeAnswered('PONG')).toBe(true);
+    expect(probeAnswered('NOAUTH Authentication required.')).toBe(true);
+    expect(probeAnswered('Could not connect to Redis at host.docker.internal:6379: Connection refused')).toBe(false);
   });
 });
