@@ -23,6 +23,8 @@ export async function openExecTunnel(container: string, containerPort: number): 
   const sockets = new Set<Socket>();
   const server: Server = createServer((socket) => {
     sockets.add(socket);
+    // Replies go out as the bridge writes them: Nagle would hold small ones back for the client's delayed ACK.
+    socket.setNoDelay(true);
     // One `docker exec` per connection, its stdin and stdout the socket's; aborted when the socket closes.
     const ac = new AbortController();
     const end = () => { ac.abort(); socket.destroy(); sockets.delete(socket); };

@@ -10,6 +10,7 @@ import { compareVersions, serverInfo } from './info.ts';
 import { expiryCommand, scanBatches } from './scan.ts';
 import { compareKey, type CompareOptions } from './compare-key.ts';
 import { execOrThrow, printable } from './rewrite.ts';
+import { pool, VERIFY_CONCURRENCY } from './pool.ts';
 
 export interface VerifyOptions extends CompareOptions {
   readonly source: RedisEndpoint;
@@ -106,16 +107,6 @@ export async function verifyCopy(o: VerifyOptions): Promise<RedisVerifyReport> {
     src.disconnect();
     tgt.disconnect();
   }
-}
-
-const VERIFY_CONCURRENCY = 32;
-
-/** Run `fn` over `items`, at most `n` at a time. */
-async function pool<T>(items: readonly T[], n: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(Array.from({ length: Math.min(n, items.length) }, async () => {
-    while (next < items.length) await fn(items[next++]!);
-  }));
 }
 
 async function meta(r: Redis, keys: readonly Buffer[], expCmd: string): Promise<{ types: string[]; exp: number[] }> {
