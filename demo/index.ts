@@ -6,7 +6,7 @@
  * repo's compose/ and fixture .env, which dry runs only read. With `migrateFirst` (verify, rollback)
  * the demo is migrated before it is returned, or the last kept demo (FERRY_DEMO_KEEP=1) is reused.
  */
-import { copyFile, cp, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { copyFile, cp, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -16,10 +16,13 @@ import { normalizeConfig, type Config, type ConfigInput } from '../lib/config/in
 import { createComposeClient } from '../lib/compose/index.ts';
 import { seedVedfolnirMysql } from '../fixtures/mysql/seed.ts';
 import { seedVedfolnirRedis } from '../fixtures/redis/seed.ts';
-import { demoImages } from './images.ts';
+import { generateTree } from '../fixtures/files/tree.ts';
+import { demoImages, type DemoImages } from './images.ts';
+import { exec } from '../lib/util/exec.ts';
+import { prepareVeogen, veogenConfigInput, VEOGEN_DATABASE, VEOGEN_VOLUMES } from './veogen.ts';
 import { removeDemoServers, startDemoMysql, startDemoRedis } from './servers.ts';
 import { freePort } from '../lib/util/free-port.ts';
-import { DEMO_ENV_FIXTURE, REPO_COMPOSE_DIR } from './paths.ts';
+import { DEMO_ENV_FIXTURE, REPO_COMPOSE_DIR, REPO_VEOGEN_DIR, VEOGEN_ENV_FIXTURE } from './paths.ts';
 import { forgetKeptDemo, keptDemo, keptPointer, rememberKeptDemo } from './kept.ts';
 import { migrateDemo } from './migrate-first.ts';
 
@@ -38,7 +41,15 @@ export interface DemoOptions {
   readonly keep?: boolean;
   /** Migrate the demo before returning it (verify and rollback need a migrated stack), or reuse a kept, migrated one. */
   readonly migrateFirst?: boolean;
+  /** Which app (`--demo=veogen`); default Vedfolnir. */
+  readonly app?: DemoApp;
 }
+
+/** The apps `--demo` can run: Vedfolnir (MySQL, Redis, storage/) and the second app (PostgreSQL, Redis, two volumes). */
+export type DemoApp = 'vedfolnir' | 'veogen';
+
+/** Which app a kept demo's config is. */
+const appOf = (input: ConfigInput): DemoApp => (input.stores ?? []).some((s) => s.engine === 'postgres') ? 'veogen' : 'vedfolnir';
 
 export interface Demo {
   readonly config: Config;
@@ -47,12 +58,20 @@ export interface Demo {
   cleanup(): Promise<void>;
 }
 
-/** The demo's config: sources at `urls`, the stack in `composeDir`, state in `stateDir`. */
-export function demoConfigInput(o: { mysqlUrl: string; redisUrl: string; envFile: string; composeDir: string; stateDir: string; project: string; ports: { mysql: number; redis: number } }): ConfigInput {
+/**
+ * The demo's config: sources at `urls`, the stack in `composeDir`, state in `stateDir`. With `storage`
+ * (the app's `storage/` on the host) a files store carries it into the `vedfolnir` service's bind mount
+ * `./storage:/app/storage`; the data services stay mysql and redis, and no app service starts at cutover.
+ */
+export function demoConfigInput(o: { mysqlUrl: string; redisUrl: string; envFile: string; composeDir: string; stateDir: string; project: string; ports: { mysql: number; redis: number }; storage?: string }): ConfigInput {
+  const files = o.storage === undefined ? {} : {
+    stores: [{ id: 'storage', engine: 'files' as const, source: o.storage, target: { service: 'vedfolnir', hostPath: join(o.composeDir, 'storage'), containerPath: '/app/storage' }, options: { owner: '10001:10001', quietWindowMs: 1000 } }],
+  };
   return {
     source: { mysql: { url: o.mysqlUrl }, redis: { url: o.redisUrl } },
-    app: { envFile: o.envFile },
-    target: { composeDir: o.composeDir, project: o.project, files: ['docker-compose.test.yml'], migrationPorts: o.ports },
+    ...files,
+    app: { envFile: o.envFile, ...(o.storage === undefined ? {} : { appServices: [] }) },
+    target: { composeDir: o.composeDir, project: o.project, files: ['docker-compose.test.yml'], migrationPorts: o.ports, dataServices: ['mysql', 'redis'] },
     freeze: { quietSeconds: 2 },
     // compose's redis runs with appendonly yes, which the physical (RDB file) path refuses: copy by DUMP/RESTORE.
     redis: { path: 'dump' },
@@ -63,6 +82,8 @@ export function demoConfigInput(o: { mysqlUrl: string; redisUrl: string; envFile
 export async function startDemo(o: DemoOptions): Promise<Demo> {
   const run = `${process.pid}-${randomBytes(3).toString('hex')}`;
   const project = `ferry-demo-${run.split('-')[1]}`;
+  const app = o.app ?? 'vedfolnir';
+  if (o.dryRun && app === 'veogen') return dryRunVeogen(o, run, project);
   if (o.dryRun) {
     const base = join(tmpdir(), `ferry-demo-${run}`);
     const config = normalizeConfig(demoConfigInput({
@@ -75,7 +96,7 @@ export async function startDemo(o: DemoOptions): Promise<Demo> {
   const keep = o.keep ?? process.env.FERRY_DEMO_KEEP === '1';
   if (o.migrateFirst) {
     const kept = await keptDemo();
-    if (kept) {
+    if (kept && appOf(kept.input) === app) {
       o.log(`demo: reusing the kept demo in ${kept.base} (project ${kept.project}, migrated at ${kept.migratedAt})`);
       return { config: normalizeConfig(kept.input, { baseDir: kept.base }), baseDir: kept.base, cleanup: async () => undefined };
     }
@@ -86,32 +107,14 @@ export async function startDemo(o: DemoOptions): Promise<Demo> {
   const appDir = join(base, 'app');
   const cleanup = async () => {
     if (keep) { o.log(`demo kept: ${base} (project ${project}, containers labelled ${run}); a later --demo of verify or rollback reuses it`); return; }
-    const client = await createComposeClient({ composeDir, project, files: ['docker-compose.yml', 'docker-compose.test.yml'] }).catch(() => undefined);
-    await client?.down({ removeVolumes: true }).catch(() => undefined);
+    await downDemoStack(composeDir, project, app);
     await removeDemoServers(run);
     await keepReports(join(base, 'state'), project, o.log);
     await rm(base, { recursive: true, force: true });
   };
   try {
-    await cp(REPO_COMPOSE_DIR, composeDir, { recursive: true });
-    // The stack's images are its own configuration: compose reads them from the project's .env.
-    await writeFile(join(composeDir, '.env'), `MYSQL_IMAGE=${images.mysql}\nREDIS_IMAGE=${images.redis}\n`);
-    await mkdir(appDir, { recursive: true });
-    await cp(DEMO_ENV_FIXTURE, join(appDir, '.env'));
-    const password = randomBytes(12).toString('hex');
-    o.log(`demo: starting source MySQL (${images.mysql}) and Redis (${images.redis}) on 127.0.0.1, labelled ferry.demo=1`);
-    const [my, rd] = await Promise.all([
-      startDemoMysql({ image: images.mysql, password, database: DEMO_DATABASE, run, signal: o.signal }),
-      startDemoRedis({ image: images.redis, password, run, signal: o.signal }),
-    ]);
     const scale = o.scale ?? Number(process.env.FERRY_DEMO_SCALE ?? 1);
-    await seedSources({ mysql: { port: my.port, password }, redis: { port: rd.port, password }, scale });
-    o.log(`demo: seeded from fixtures/ (scale ${scale}); target stack ${project} in ${composeDir}`);
-    const input = demoConfigInput({
-      mysqlUrl: `mysql://root:${password}@127.0.0.1:${my.port}/${DEMO_DATABASE}`, redisUrl: `redis://:${password}@127.0.0.1:${rd.port}`,
-      envFile: join(appDir, '.env'), composeDir, stateDir: join(base, 'state'), project,
-      ports: { mysql: await freePort(), redis: await freePort() },
-    });
+    const input = app === 'veogen' ? await veogenInput({ base, run, project, images, scale, o }) : await vedfolnirInput({ base, run, project, images, scale, o });
     const config = normalizeConfig(input, { baseDir: base });
     if (keep) await forgetKeptDemo();
     if (o.migrateFirst) await migrateDemo(config, o);
@@ -123,13 +126,70 @@ export async function startDemo(o: DemoOptions): Promise<Demo> {
   }
 }
 
+interface Seeding { base: string; run: string; project: string; images: DemoImages; scale: number; o: DemoOptions }
+
+/** Vedfolnir: MySQL and Redis sources seeded from fixtures/, an image tree under the app's storage/, the compose/ copy. */
+async function vedfolnirInput({ base, run, project, images, scale, o }: Seeding): Promise<ConfigInput> {
+  const composeDir = join(base, 'compose');
+  const appDir = join(base, 'app');
+  await cp(REPO_COMPOSE_DIR, composeDir, { recursive: true });
+  // The stack's images are its own configuration: compose reads them from the project's .env.
+  await writeFile(join(composeDir, '.env'), `MYSQL_IMAGE=${images.mysql}\nREDIS_IMAGE=${images.redis}\n`);
+  await mkdir(appDir, { recursive: true });
+  await cp(DEMO_ENV_FIXTURE, join(appDir, '.env'));
+  const password = randomBytes(12).toString('hex');
+  o.log(`demo: starting source MySQL (${images.mysql}) and Redis (${images.redis}) on 127.0.0.1, labelled ferry.demo=1`);
+  const [my, rd] = await Promise.all([
+    startDemoMysql({ image: images.mysql, password, database: DEMO_DATABASE, run, signal: o.signal }),
+    startDemoRedis({ image: images.redis, password, run, signal: o.signal }),
+  ]);
+  await seedSources({ mysql: { port: my.port, password }, redis: { port: rd.port, password }, scale });
+  const tree = await generateTree(appDir, scale / 20, { specials: false, largeBytes: 1 << 20 });
+  o.log(`demo: seeded from fixtures/ (scale ${scale}; ${tree.files} files under ${join(appDir, 'storage')}); target stack ${project} in ${composeDir}`);
+  return demoConfigInput({
+    mysqlUrl: `mysql://root:${password}@127.0.0.1:${my.port}/${DEMO_DATABASE}`, redisUrl: `redis://:${password}@127.0.0.1:${rd.port}`,
+    envFile: join(appDir, '.env'), composeDir, stateDir: join(base, 'state'), project,
+    ports: { mysql: await freePort(), redis: await freePort() }, storage: join(appDir, 'storage'),
+  });
+}
+
+/** The second app: PostgreSQL and Redis sources, uploads/ and outputs/, the compose/examples/veogen copy. */
+async function veogenInput({ base, run, project, images, scale, o }: Seeding): Promise<ConfigInput> {
+  const password = randomBytes(12).toString('hex');
+  const v = await prepareVeogen({ base, run, password, images, scale, signal: o.signal, log: o.log });
+  o.log(`demo: target stack ${project} in ${v.composeDir}`);
+  return veogenConfigInput({
+    sources: v.sources, appDir: v.appDir, envFile: join(v.appDir, '.env'), composeDir: v.composeDir, stateDir: join(base, 'state'), project,
+    ports: { postgres: await freePort(), redis: await freePort() }, helperImage: images.redis,
+  });
+}
+
+/** The second app's dry run: placeholders only, the repo's compose/examples/veogen and fixture .env read. */
+function dryRunVeogen(o: DemoOptions, run: string, project: string): Demo {
+  const base = join(tmpdir(), `ferry-demo-${run}`);
+  const config = normalizeConfig(veogenConfigInput({
+    sources: { postgresUrl: `postgres://postgres:demo-password@127.0.0.1:5432/${VEOGEN_DATABASE}`, redisUrl: 'redis://:demo-password@127.0.0.1:6379', envPorts: { postgres: 5432, redis: 6379 } },
+    appDir: join(base, 'app'), envFile: VEOGEN_ENV_FIXTURE, composeDir: REPO_VEOGEN_DIR, stateDir: join(base, 'state'), project,
+    ports: { postgres: 35432, redis: 36379 }, helperImage: 'redis:7-alpine',
+  }), { baseDir: base });
+  o.log(`demo (dry run): nothing is started; the plan below is the second app's demo config (project ${project})`);
+  return { config, baseDir: undefined, cleanup: async () => undefined };
+}
+
+/** The demo's stack down with its volumes; the files stores' volumes too (a helper may have made them before compose did). */
+async function downDemoStack(composeDir: string, project: string, app: DemoApp): Promise<void> {
+  const files = app === 'veogen' ? ['docker-compose.yml'] : ['docker-compose.yml', 'docker-compose.test.yml'];
+  const client = await createComposeClient({ composeDir, project, files }).catch(() => undefined);
+  await client?.down({ removeVolumes: true }).catch(() => undefined);
+  if (app === 'veogen') await exec('docker', ['volume', 'rm', '-f', ...VEOGEN_VOLUMES.map((v) => `${project}_${v}`)]);
+}
+
 /** Remove the demo kept with FERRY_DEMO_KEEP=1: its stack (with volumes), its servers, its directory. */
 export async function discardKeptDemo(log: (line: string) => void = () => undefined): Promise<void> {
   const p = await keptPointer();
   if (!p) return;
-  const composeDir = join(p.base, 'compose');
-  const client = await createComposeClient({ composeDir, project: p.project, files: ['docker-compose.yml', 'docker-compose.test.yml'] }).catch(() => undefined);
-  await client?.down({ removeVolumes: true }).catch(() => undefined);
+  const input = await readFile(join(p.base, 'demo.json'), 'utf8').then((t) => JSON.parse(t) as ConfigInput).catch(() => undefined);
+  await downDemoStack(join(p.base, 'compose'), p.project, input ? appOf(input) : 'vedfolnir');
   await removeDemoServers(p.run);
   await rm(p.base, { recursive: true, force: true });
   await forgetKeptDemo();

@@ -3,6 +3,7 @@
  * (and the demo's run id), passwords passed by env var name only — never in argv.
  */
 import mysql from 'mysql2/promise';
+import pg from 'pg';
 import { Redis } from 'ioredis';
 import { FerryError } from '../lib/core/errors.ts';
 import { exec } from '../lib/util/exec.ts';
@@ -53,6 +54,18 @@ export async function startDemoRedis(o: { image: string; password: string; run: 
     const r = new Redis({ host: '127.0.0.1', port, password: o.password, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
     r.on('error', () => undefined);
     try { await r.connect(); await r.ping(); } finally { r.disconnect(); }
+  });
+  return { id, port };
+}
+
+export async function startDemoPostgres(o: { image: string; password: string; database: string; run: string; signal: AbortSignal }): Promise<DemoServer> {
+  const id = await docker(['run', '-d', '--label', `${DEMO_LABEL}=1`, '--label', `${DEMO_RUN_LABEL}=${o.run}`, '-p', '127.0.0.1::5432',
+    '-e', 'POSTGRES_PASSWORD', '-e', `POSTGRES_DB=${o.database}`, o.image], { POSTGRES_PASSWORD: o.password });
+  const port = await mappedPort(id, 5432);
+  await ready(`demo PostgreSQL 127.0.0.1:${port}`, 180_000, o.signal, async () => {
+    const c = new pg.Client({ host: '127.0.0.1', port, user: 'postgres', password: o.password, database: o.database, connectionTimeoutMillis: 3000 });
+    c.on('error', () => undefined);
+    try { await c.connect(); await c.query('SELECT 1'); } finally { await c.end().catch(() => undefined); }
   });
   return { id, port };
 }

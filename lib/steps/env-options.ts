@@ -14,6 +14,9 @@ type Dirs = Pick<FerryContext, 'appDir' | 'composeDir'>;
 /** The stack's own compose files (not the generated override). */
 export const stackFilesFor = (config: Config, override: string): string[] => ['docker-compose.yml', ...config.target.files.filter((f) => f !== override)];
 
+/** Vedfolnir's preset, possibly with files stores beside it (its `storage/`): the preset's defaults hold. */
+const isPresetApp = (c: Config) => c.stores.every((s) => s.preset) || (c.stores.some((s) => s.preset) && c.stores.every((s) => s.preset || s.engine === 'files'));
+
 /**
  * The services that load the app's env: the configured app services; Vedfolnir's `vedfolnir` for the
  * preset; else the compose files' services that load an env file and hold no store.
@@ -21,8 +24,9 @@ export const stackFilesFor = (config: Config, override: string): string[] => ['d
 export async function appServicesFor(config: Config, composeDir: string, override: string): Promise<readonly string[]> {
   const named = config.app.appServices ?? config.target.appServices;
   if (named.length) return named;
-  if (config.stores.every((s) => s.preset)) return ['vedfolnir'];
-  const stores = new Set(config.stores.map((s) => s.target.service));
+  if (isPresetApp(config)) return ['vedfolnir'];
+  // A files store's service is the app mounting it: it still loads the app's env.
+  const stores = new Set(config.stores.filter((s) => s.engine !== 'files').map((s) => s.target.service));
   return (await envFileServices(composeDir, stackFilesFor(config, override))).filter((s) => !stores.has(s));
 }
 
@@ -42,7 +46,7 @@ export function pathMappingsFor(config: Config, ctx: Dirs): PathMapping[] {
  * the default rules and required variables.
  */
 export function storeRulesFor(config: Config): Pick<TransformOptions, 'rules' | 'required'> {
-  if (config.stores.every((s) => s.preset)) return {};
+  if (isPresetApp(config)) return {};
   const rules: ServiceRule[] = [];
   for (const s of config.stores) {
     const base = DEFAULT_SERVICE_RULES.find((r) => r.name === s.engine);

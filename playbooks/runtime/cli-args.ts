@@ -15,7 +15,7 @@ export const COMMON_OPTIONS = {
   config: { type: 'string', short: 'c', arg: 'FILE', help: 'ferry.config.ts or .json (default: ./ferry.config.ts, then ./ferry.config.json)' },
   'dry-run': { type: 'boolean', help: 'show the whole plan (every step, what it would read and change) and change nothing; exit 0 nothing to do, 2 changes pending' },
   json: { type: 'boolean', help: 'write one JSON object per line on stdout for every state change and progress tick, and nothing else' },
-  demo: { type: 'boolean', help: 'run against throwaway source servers seeded from fixtures (verify and rollback migrate them first, or reuse a demo kept with FERRY_DEMO_KEEP=1)' },
+  demo: { type: 'boolean', help: 'run against throwaway source servers seeded from fixtures (verify and rollback migrate them first, or reuse a demo kept with FERRY_DEMO_KEEP=1); APP: vedfolnir (default) or veogen, as --demo=veogen or --demo veogen' },
   'undo-on-failure': { type: 'boolean', help: 'on failure also undo the completed steps, last first' },
   'break-stale-lock': { type: 'boolean', help: 'take over a run lock held by a live pid or another host (a lock left by a dead run on this host is taken over without it)' },
   'restart-from': { type: 'string', arg: 'STEP', help: 'forget the journal from STEP on, so it and every later step run again' },
@@ -26,14 +26,36 @@ export const COMMON_OPTIONS = {
 
 export type Flags = Record<string, string | boolean | undefined>;
 
+/** The apps `--demo` takes (`--demo=veogen`, `--demo veogen`); plain `--demo` is the first. */
+export const DEMO_APPS = ['vedfolnir', 'veogen'] as const;
+export type DemoAppName = (typeof DEMO_APPS)[number];
+
+/** `--demo` with an optional app: parseArgs has no optional values, so the app is taken out first. */
+function takeDemoApp(argv: readonly string[]): { argv: string[]; app?: string } {
+  const out: string[] = [];
+  let app: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a.startsWith('--demo=')) { app = a.slice('--demo='.length); out.push('--demo'); continue; }
+    if (a === '--demo' && (DEMO_APPS as readonly string[]).includes(argv[i + 1] ?? '')) { app = argv[++i]; out.push('--demo'); continue; }
+    out.push(a);
+  }
+  if (app !== undefined && !(DEMO_APPS as readonly string[]).includes(app)) {
+    throw new FerryError('E_USAGE', `--demo=${app}: no such demo app`, { hint: `use --demo (${DEMO_APPS[0]}) or --demo=${DEMO_APPS.join(' / --demo=')}` });
+  }
+  return { argv: out, ...(app !== undefined ? { app } : {}) };
+}
+
 export function parseCliArgs(extra: Readonly<Record<string, CliOptionDef>> | undefined, argv: readonly string[]): Flags {
   const options: Record<string, { type: 'string' | 'boolean'; short?: string; default?: string | boolean }> = {};
   const all: Record<string, { type: 'string' | 'boolean'; short?: string; default?: string | boolean }> = { ...COMMON_OPTIONS, ...extra };
   for (const [name, o] of Object.entries(all)) {
     options[name] = { type: o.type, ...(o.short ? { short: o.short } : {}), ...(o.default !== undefined ? { default: o.default } : {}) };
   }
+  const demo = takeDemoApp(argv);
   try {
-    return parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }).values as Flags;
+    const flags = parseArgs({ args: demo.argv, options, strict: true, allowPositionals: false }).values as Flags;
+    return demo.app !== undefined ? { ...flags, demo: demo.app } : flags;
   } catch (e) {
     throw new FerryError('E_USAGE', String((e as Error).message).split('\n')[0] ?? 'invalid arguments', { hint: 'see --help for the flags this playbook takes', cause: e });
   }

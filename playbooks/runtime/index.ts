@@ -6,7 +6,7 @@
  */
 import { resolve } from 'node:path';
 import { configSecrets, deepFreeze, FerryError, findConfig, loadConfig, Redactor, runPlaybook, toFerryError, type Config, type Playbook, type RunResult } from '../../lib/index.ts';
-import { helpText, parseCliArgs, type CliOptionDef, type Flags } from './cli-args.ts';
+import { helpText, parseCliArgs, type CliOptionDef, type DemoAppName, type Flags } from './cli-args.ts';
 import { formatError } from './format.ts';
 import { createJsonView, jsonLine } from './json-view.ts';
 import { createListrView, type View } from './listr-view.ts';
@@ -20,7 +20,7 @@ export interface PlaybookCli<Ctx> {
   /** Extra parseArgs options and their --help lines. */
   readonly options?: Record<string, CliOptionDef>;
   /** --demo: start throwaway source servers seeded from fixtures, return the config to run against and a cleanup. */
-  readonly demo?: (a: { signal: AbortSignal; log: (line: string) => void; dryRun: boolean }) => Promise<{ config: Config; cleanup(): Promise<void> }>;
+  readonly demo?: (a: { signal: AbortSignal; log: (line: string) => void; dryRun: boolean; app?: DemoAppName }) => Promise<{ config: Config; cleanup(): Promise<void> }>;
   /** Build the steps and the ctx from the validated config and flags. */
   readonly prepare: (a: { config: Config; flags: Record<string, string | boolean | undefined>; redactor: Redactor; dryRun: boolean }) =>
     Promise<{ playbook: Playbook<Config, Ctx>; ctx: Ctx; stateDir: string; undoOnFailure?: boolean; cleanup?(): Promise<void> }>;
@@ -82,7 +82,7 @@ export async function runPlaybookCli<Ctx>(def: PlaybookCli<Ctx>, argv: string[] 
     if (flags.demo) {
       if (!def.demo) throw new FerryError('E_USAGE', `playbook ${def.id} has no --demo`, { hint: 'pass --config <file> instead' });
       const log = (line: string) => (json ? out(jsonLine({ type: 'log', level: 'info', message: line }, redactor)) : err(`${redactor.redact(line)}\n`));
-      const demo = await def.demo({ signal: abort.signal, log, dryRun });
+      const demo = await def.demo({ signal: abort.signal, log, dryRun, ...(typeof flags.demo === 'string' ? { app: flags.demo as DemoAppName } : {}) });
       cleanups.push(() => demo.cleanup());
       config = demo.config;
     } else {
