@@ -17,9 +17,19 @@ export type EngineRegistry = Readonly<Partial<Record<EngineKind, AnyEngine>>>;
 export function withEngineOptions(config: Config, engines: EngineRegistry = registry): Config {
   const stores = config.stores.map((s) => {
     const e = engines[s.engine];
-    return e ? { ...s, options: e.parseOptions(s.options, s.id) as Readonly<Record<string, unknown>> } : s;
+    return e ? { ...s, options: e.parseOptions(withAppEnvFiles(s, config), s.id) as Readonly<Record<string, unknown>> } : s;
   });
   return deepFreeze({ ...config, stores }) as Config;
+}
+
+/**
+ * A MySQL store carries the app's accounts its env files name: its `appEnvFiles` option, when the config
+ * leaves it empty, is the app's `envFile` and `envFiles`.
+ */
+function withAppEnvFiles(s: Config['stores'][number], config: Config): unknown {
+  if (s.engine !== 'mysql') return s.options;
+  const given = (s.options as { appEnvFiles?: readonly string[] }).appEnvFiles;
+  return given?.length ? s.options : { ...s.options, appEnvFiles: [config.app.envFile, ...config.app.envFiles] };
 }
 
 export function storeSpecs(config: Config, engines: EngineRegistry = registry): StoreSpec[] {

@@ -41,6 +41,17 @@ export function appAccountsFromEnv(text: string): EnvAccount[] {
   return [...out.values()];
 }
 
+/** The accounts every readable env file names, each user once (an unreadable file names none, as before the env step). */
+export async function readEnvAccounts(files: readonly string[]): Promise<EnvAccount[]> {
+  const out: EnvAccount[] = [];
+  for (const f of files) {
+    const text = await readFile(f, 'utf8').catch(() => undefined);
+    if (text === undefined) continue;
+    for (const a of appAccountsFromEnv(text)) if (!out.some((x) => x.user === a.user)) out.push(a);
+  }
+  return out;
+}
+
 /** An account named in the store's options (`accounts`). */
 export interface ConfiguredAccount {
   readonly user: string;

@@ -20,6 +20,12 @@ export const mysqlOptionsSchema = z.object({
    * `passwordFile` holds the password used when the target lacks the account's plugin.
    */
   accounts: z.array(z.object({ user: z.string().min(1), host: z.string().min(1).optional(), passwordFile: z.string().min(1).optional() }).strict()).default([]),
+  /**
+   * The app's env files: the MySQL users they name (URLs, `*_DB_USER` keys) are carried like `accounts`,
+   * with the password they give for a target lacking the account's plugin. Empty: ferry fills in the
+   * config's `app.envFile` and `app.envFiles` (lib/playbooks/stores.ts `withEngineOptions`).
+   */
+  appEnvFiles: z.array(z.string().min(1)).default([]),
   /** Connections working at once (export, import, verify). */
   parallelism: z.number().int().min(1).max(16).default(2),
   /** How rows are loaded: LOAD DATA LOCAL when the target allows it (`auto`), or forced. */

@@ -11,7 +11,7 @@ import { definerPolicyOf } from './options.ts';
 import { sourceFingerprint } from './fingerprint.ts';
 import { exportMysql } from './export.ts';
 import { MANIFEST_FILE } from './manifest.ts';
-import { appAccounts } from './accounts-env.ts';
+import { appAccounts, readEnvAccounts } from './accounts-env.ts';
 import { readJson, sourceOf, type MysqlParams } from './store.ts';
 
 const SIDECAR = 'source-state.json';
@@ -31,7 +31,7 @@ export async function exportStore(p: MysqlParams): Promise<ExportSummary> {
   await rm(join(p.artifactDir, SIDECAR), { force: true });
   const m = await exportMysql({
     source: s, databases: s.databases, dir: p.artifactDir, parallelism: o.parallelism, definer: definerPolicyOf(o), progress: p.progress, signal: p.signal,
-    accounts: appAccounts(o.accounts),
+    accounts: appAccounts(o.accounts, await readEnvAccounts(o.appEnvFiles)),
   });
   if (m.snapshot.mode === 'single') p.log.warn(`${p.store.id}: ${m.snapshot.note}`);
   for (const r of m.schemas.flatMap((x) => x.definerRewrites)) p.log.info(`${p.store.id}: DEFINER of ${r.object}: ${r.from} → ${r.to ?? '(stripped)'}`);
@@ -40,7 +40,7 @@ export async function exportStore(p: MysqlParams): Promise<ExportSummary> {
     manifest: join(p.artifactDir, MANIFEST_FILE),
     data: {
       rows: m.totals.rows, bytes: m.totals.bytes, chunks: m.totals.chunks, binlog: m.binlog, snapshot: m.snapshot.mode, server: m.server.version,
-      databases: s.databases, sourceState, tables: m.tables.length,
+      databases: s.databases, sourceState, tables: m.tables.length, definerRewrites: m.schemas.flatMap((x) => x.definerRewrites),
     },
   };
 }

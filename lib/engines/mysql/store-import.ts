@@ -11,7 +11,7 @@ import { connectMysql, q } from './connect.ts';
 import { describeMysql } from './endpoint.ts';
 import { importMysql } from './import.ts';
 import { readManifest } from './manifest.ts';
-import { passwordSource } from './accounts-env.ts';
+import { passwordSource, readEnvAccounts } from './accounts-env.ts';
 import { formatWarningGroup } from './load-warnings.ts';
 import { readJson, targetOf, type MysqlParams } from './store.ts';
 
@@ -30,7 +30,7 @@ export async function importStore(p: MysqlParams): Promise<ImportSummary> {
   const notes: string[] = [];
   const r = await importMysql({
     target: t, dir: p.artifactDir, stateFile: join(p.stateDir, PROGRESS), parallelism: p.store.options.parallelism, via: p.store.options.via,
-    progress: p.progress, signal: p.signal, note: (n) => { notes.push(n); p.log.warn(n); }, passwordFor: passwordSource(p.store.options.accounts),
+    progress: p.progress, signal: p.signal, note: (n) => { notes.push(n); p.log.warn(n); }, passwordFor: passwordSource(p.store.options.accounts, await readEnvAccounts(p.store.options.appEnvFiles)),
   });
   p.log.info(`${p.store.id}: ${r.chunksLoaded} chunks loaded, ${r.chunksSkipped} already there, via ${r.via}, ${r.seconds.toFixed(1)} s`);
   for (const w of r.warnings) p.log.warn(`${p.store.id}: load warning on a value kept exactly: ${formatWarningGroup(w)}`);
