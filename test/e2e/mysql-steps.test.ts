@@ -1,8 +1,10 @@
 /**
- * The mysql-* steps under the real runner: export → import → verify record in the journal, a second
- * run skips all three (their verify still holds), and a source changed since the export is refused.
+ * A MySQL store's generated steps under the real runner: export:mysql → import:mysql → verify:mysql
+ * record in the journal, a second run skips all three (their verify still holds), and a source changed
+ * since the export is refused. The app's accounts come from its .env (app.envFile) as well as from the
+ * DEFINERs: a user only the .env names is carried too.
  */
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createConnection } from 'mysql2/promise';
@@ -11,14 +13,16 @@ import { startMysql, type StartedMysql } from '../support/containers.ts';
 import { seedVedfolnirMysql } from '../../fixtures/mysql/seed.ts';
 import { runPlaybook, type RunEvent } from '../../lib/runner/index.ts';
 import { createMemoryJournal } from '../../lib/journal/index.ts';
-import { configSchema, type Config } from '../../lib/config/schema.ts';
+import { normalizeConfig, type Config } from '../../lib/config/index.ts';
 import { Redactor } from '../../lib/util/redact.ts';
+import { engines } from '../../lib/engines/index.ts';
+import { resolveContext, storeSpecs, withEngineOptions } from '../../lib/playbooks/index.ts';
+import { storeExportStep, storeImportStep, storeVerifyStep } from '../../lib/steps/index.ts';
 import type { FerryContext } from '../../lib/steps/context.ts';
-import mysqlExport from '../../lib/steps/mysql-export.ts';
-import mysqlImport from '../../lib/steps/mysql-import.ts';
-import mysqlVerify from '../../lib/steps/mysql-verify.ts';
 
-describe('mysql steps under the runner', { timeout: 600_000 }, () => {
+const REPORTER_PW = 'reporter-env-only-pw';
+
+describe('a MySQL store\'s steps under the runner', { timeout: 600_000 }, () => {
   let src: StartedMysql;
   let dst: StartedMysql;
   let stateDir: string;
@@ -26,40 +30,56 @@ describe('mysql steps under the runner', { timeout: 600_000 }, () => {
   let config: Config;
   const journal = createMemoryJournal();
   const redactor = new Redactor();
-  const playbook = { id: 'mysql-steps', title: 'mysql steps', steps: [mysqlExport, mysqlImport, mysqlVerify] };
-  const run = (events: RunEvent[] = []) => runPlaybook<Config, FerryContext>({ playbook, config, ctx, stateDir, redactor, journal, onEvent: (e) => events.push(e) });
+  const playbook = () => {
+    const [spec] = storeSpecs(config);
+    return { id: 'mysql-steps', title: 'mysql steps', steps: [storeExportStep(spec!), storeImportStep(spec!), storeVerifyStep(spec!)] };
+  };
+  const run = (events: RunEvent[] = []) => runPlaybook<Config, FerryContext>({ playbook: playbook(), config, ctx, stateDir, redactor, journal, onEvent: (e) => events.push(e) });
 
   beforeAll(async () => {
     [src, dst] = await Promise.all([startMysql(), startMysql()]);
     const c = await createConnection({ host: src.host, port: src.port, user: 'root', password: src.rootPassword, database: 'vedfolnir' });
     await seedVedfolnirMysql(c, { scale: 1, tricky: true });
+    // An account no DEFINER names: only the app's .env says the app logs in as it.
+    await c.query(`CREATE USER 'reporter'@'%' IDENTIFIED BY '${REPORTER_PW}'`);
+    await c.query("GRANT SELECT ON vedfolnir.* TO 'reporter'@'%'");
     await c.end();
     stateDir = await mkdtemp(join(tmpdir(), 'ferry-mysql-steps-'));
-    redactor.add(src.rootPassword, dst.rootPassword);
-    const ep = (s: StartedMysql) => ({ host: s.host, port: s.port, user: 'root', password: s.rootPassword, databases: ['vedfolnir'] });
-    config = { ...configSchema.parse({ source: {}, app: { envFile: join(stateDir, '.env') }, target: { composeDir: stateDir, project: 'mysql-steps' } }), stateDir };
-    ctx = {
-      mode: 'migrate', redactor, source: { mysql: ep(src) }, target: { mysql: ep(dst) }, services: {},
-      artifactsDir: join(stateDir, 'artifacts'), project: 'mysql-steps', composeDir: stateDir, appDir: stateDir,
-    };
+    await writeFile(join(stateDir, '.env'), `REPORT_DB_URL=mysql+pymysql://reporter:${REPORTER_PW}@localhost:3306/vedfolnir\n`);
+    redactor.add(src.rootPassword, dst.rootPassword, REPORTER_PW);
+    config = withEngineOptions(normalizeConfig({
+      app: { envFile: join(stateDir, '.env'), appServices: [] },
+      stores: [{
+        id: 'mysql', engine: 'mysql', source: src.url,
+        target: { service: 'mysql', migrationPort: dst.port, url: `mysql://root:${encodeURIComponent(dst.rootPassword)}@127.0.0.1:${dst.port}` },
+      }],
+      target: { composeDir: stateDir, project: 'mysql-steps' },
+      stateDir,
+    }, { baseDir: stateDir, env: {} }));
+    ctx = resolveContext({ config, mode: 'migrate', redactor, engines });
   });
   afterAll(async () => { await Promise.all([src?.stop(), dst?.stop()]); });
 
-  it('exports, imports and verifies, reporting progress and DEFINER rewrites, never a password', async () => {
+  it('exports, imports and verifies, reporting progress and the accounts carried (DEFINERs and .env), never a password', async () => {
     const events: RunEvent[] = [];
     const result = await run(events);
     expect(result.error).toBeUndefined();
     expect(result.status).toBe('ok');
-    expect(result.steps.map((s) => [s.id, s.status])).toEqual([['mysql-export', 'done'], ['mysql-import', 'done'], ['mysql-verify', 'done']]);
+    expect(result.steps.map((s) => [s.id, s.status])).toEqual([['export:mysql', 'done'], ['import:mysql', 'done'], ['verify:mysql', 'done']]);
     const exported = result.steps[0]!.outputs!.data as { rows: number; definerRewrites: unknown[]; sourceState: string };
     expect(exported.rows).toBeGreaterThan(3000);
     expect(exported.definerRewrites).toEqual([]); // DEFINERs kept; their account is carried (issue 12)
     expect(exported.sourceState).toMatch(/^(binlog|checksum):/);
-    const progress = events.filter((e) => e.type === 'progress' && e.step === 'mysql-import');
+    const progress = events.filter((e) => e.type === 'progress' && e.step === 'import:mysql');
     expect(progress.length).toBeGreaterThan(0);
     const logs = JSON.stringify(events);
-    expect(logs).toContain("mysql account 'vedfolnir_app'@'%': create");
+    expect(logs).toContain("mysql: 'vedfolnir_app'@'%': create");
+    expect(logs).toContain("mysql: 'reporter'@'%': create");
+    const t = await createConnection({ host: dst.host, port: dst.port, user: 'reporter', password: REPORTER_PW, database: 'vedfolnir' });
+    expect(Number(((await t.query('SELECT COUNT(*) AS n FROM users'))[0] as Array<{ n: number }>)[0]!.n)).toBeGreaterThan(0);
+    await t.end();
     expect(logs).not.toContain(src.rootPassword);
+    expect(logs).not.toContain(REPORTER_PW);
   });
 
   it('skips all three on a second run', async () => {
@@ -72,7 +92,7 @@ describe('mysql steps under the runner', { timeout: 600_000 }, () => {
     await c.query("INSERT INTO audit_log (user_id, action, created_at) VALUES (1, 'late write', NOW())");
     await c.end();
     // A run stopped before its last step: a completed playbook's re-run is a no-op, not a resume.
-    await journal.unrecord('mysql-verify');
+    await journal.unrecord('verify:mysql');
     const result = await run();
     expect(result.status).toBe('failed');
     expect(JSON.stringify(result)).toMatch(/source/i);

@@ -15,43 +15,33 @@ import { seedVedfolnirRedis, BIG_HASH_FIELDS } from '../../fixtures/redis/seed.t
 import { Redactor } from '../../lib/util/redact.ts';
 import { silentLogger } from '../../lib/core/logger.ts';
 import { noProgress } from '../../lib/core/progress.ts';
-import type { StepOutputs, StepParams } from '../../lib/core/step.ts';
-import { configSchema, type Config } from '../../lib/config/schema.ts';
-import type { FerryContext, RedisEndpoint, ServiceControl } from '../../lib/steps/context.ts';
-import redisExport from '../../lib/steps/redis-export.ts';
-import redisImport from '../../lib/steps/redis-import.ts';
-import redisVerify from '../../lib/steps/redis-verify.ts';
-import { checkApp, connectRedis, copyLogical, verifyCopy } from '../../lib/engines/redis/index.ts';
+import type { EngineParams, ServiceControl } from '../../lib/core/engine.ts';
+import { redisEngine, checkApp, connectRedis, copyLogical, verifyCopy, type RedisEndpoint, type RedisOptions } from '../../lib/engines/redis/index.ts';
 
 const SOURCE_PW = 'src-redis-secret-pw';
 const ep = (r: { host: string; port: number; password?: string | undefined }, databases: number[] = []): RedisEndpoint =>
   ({ host: r.host, port: r.port, ...(r.password ? { password: r.password } : {}), databases });
 
-
-/** A target Redis whose /data is a host directory (test/support), as the steps below address it. */
-async function startTargetWithDataDir(): Promise<{ endpoint: RedisEndpoint; service: ServiceControl; remove(): Promise<void> }> {
+/** A target Redis whose /data is a host directory (test/support), as the physical path addresses it. */
+async function startTargetWithDataDir(): Promise<{ url: string; endpoint: RedisEndpoint; service: ServiceControl; remove(): Promise<void> }> {
   const t = await startRedisWithDataDir();
-  return { endpoint: { host: t.host, port: t.port, databases: [] }, service: t.service, remove: t.remove };
+  return { url: t.url, endpoint: { host: t.host, port: t.port, databases: [] }, service: t.service, remove: t.remove };
 }
 
-function stepParams(stateDir: string, ctx: Partial<FerryContext>, redis: Record<string, unknown>, outputs = new Map<string, StepOutputs>()): StepParams<Config, FerryContext> {
-  const config = Object.freeze({
-    ...configSchema.parse({ source: {}, app: { envFile: '.env' }, target: { composeDir: '.', project: 'ferry-test' }, redis }),
-    stateDir,
-  }) as Config;
-  const redactor = new Redactor().add(SOURCE_PW);
-  const full: FerryContext = {
-    mode: 'migrate', redactor, source: {}, target: {}, services: {}, artifactsDir: join(stateDir, 'artifacts'),
-    project: 'ferry-test', composeDir: '.', appDir: stateDir, ...ctx,
+/** The one params object the Redis engine's phases receive, for a store `redis` from `source` into `targetUrl`. */
+function engineParams(stateDir: string, source: StartedRedis, targetUrl: string, options: Record<string, unknown>, service?: ServiceControl): EngineParams<RedisOptions> {
+  return {
+    store: { id: 'redis', engine: 'redis', source: source.url, target: { service: 'redis' }, options: redisEngine.parseOptions(options, 'redis') },
+    targetUrl, artifactDir: join(stateDir, 'artifacts', 'redis'), stateDir: join(stateDir, 'stores', 'redis'),
+    ...(service ? { service } : {}),
+    signal: new AbortController().signal, log: silentLogger, progress: noProgress, redactor: new Redactor().add(SOURCE_PW),
   };
-  return { config, ctx: full, signal: new AbortController().signal, log: silentLogger, progress: noProgress, previous: undefined, outputs, stateDir };
 }
 
-/** Run a step as the runner would: check → run → verify. */
-async function runStep(step: typeof redisImport, p: StepParams<Config, FerryContext>) {
-  const out = (await step.run(p)) ?? {};
-  const v = step.verify ? await step.verify(p) : { ok: true, findings: [] };
-  return { out, v };
+/** The engine's verify entries by subject (`db 0`, `app (sessions, queues)`). */
+async function verifyStore(p: EngineParams<RedisOptions>) {
+  const r = await redisEngine.verify(p);
+  return { ok: r.ok, findings: r.entries.flatMap((e) => (e.findings ?? []).map((f) => `${e.subject}: ${f}`)), bySubject: new Map(r.entries.map((e) => [e.subject, e])) };
 }
 
 async function reseedFlashKeys(src: Redis): Promise<void> {
@@ -98,29 +88,26 @@ describe('redis engine: every key, every path, verified', { timeout: 600_000 }, 
   it('physical (auto): export the RDB over replication, place it in the stopped target, verify', async () => {
     const target = await startTargetWithDataDir();
     try {
-      const stateDir = join(work, 'physical');
       await reseedFlashKeys(src);
-      const ctx = { source: { redis: ep(source) }, target: { redis: target.endpoint }, services: { redis: target.service } };
-      const px = stepParams(stateDir, ctx, {});
-      const exp = await runStep(redisExport, px);
-      expect(exp.v.ok, exp.v.findings.join('\n')).toBe(true);
-      expect((await redisExport.check!(px)).done).toBe(true);
-      const pi = stepParams(stateDir, ctx, {}, new Map([['redis-export', exp.out]]));
-      const imp = await runStep(redisImport, pi);
-      expect(imp.out.data?.path).toBe('physical');
-      expect(imp.v.ok, imp.v.findings.join('\n')).toBe(true);
-      const ver = await redisVerify.verify!(pi);
+      const p = engineParams(join(work, 'physical'), source, target.url, {}, target.service);
+      const exp = await redisEngine.export(p);
+      // The export holds the source as it is, whole (sha256 as recorded), and is an RDB file.
+      expect(await redisEngine.exported!(p)).toBe(true);
+      expect((await readFile(exp.manifest)).subarray(0, 9).toString('latin1')).toMatch(/^REDIS\d{4}$/);
+      const imp = await redisEngine.import(p);
+      expect(imp.data.path).toBe('physical');
+      const ver = await verifyStore(p);
       expect(ver.findings).toEqual([]);
       expect(ver.ok).toBe(true);
-      const sessions = (ver.report?.app as Record<string, { source: number; target: number }>).sessions!;
-      expect(sessions.source).toBeGreaterThan(0);
-      expect(sessions.target).toBe(sessions.source);
+      const app = ver.bySubject.get('app (sessions, queues)')!.counts!;
+      expect(app.sessionsSource).toBeGreaterThan(0);
+      expect(app.sessions).toBe(app.sessionsSource);
       // Re-running the import changes nothing and is refused by nothing: its own marker.
-      const again = await redisImport.run(pi);
-      expect((again as StepOutputs).data?.path).toBe('physical');
-      expect((await redisVerify.verify!(pi)).ok).toBe(true);
-      await redisImport.undo!(pi);
-      await redisImport.undo!(pi);
+      const again = await redisEngine.import(p);
+      expect([again.data.path, again.data.alreadyImported]).toEqual(['physical', true]);
+      expect((await verifyStore(p)).ok).toBe(true);
+      await redisEngine.clearTarget!(p);
+      await redisEngine.clearTarget!(p);
       const t = await connectRedis(target.endpoint);
       expect(await t.dbsize()).toBe(0);
       t.disconnect();
@@ -134,16 +121,17 @@ describe('redis engine: every key, every path, verified', { timeout: 600_000 }, 
       const target = await startRedis();
       try {
         await reseedFlashKeys(src);
-        const p = stepParams(join(work, path), { source: { redis: ep(source) }, target: { redis: ep(target) } }, { path });
-        const imp = await runStep(redisImport, p);
-        expect(imp.out.data?.path).toBe(path);
-        if (path === 'dump') expect(imp.out.data?.big, 'the 200k-field hash goes chunk by chunk').toBeGreaterThanOrEqual(1);
-        expect(imp.v.ok, imp.v.findings.join('\n')).toBe(true);
-        const ver = await redisVerify.verify!(p);
+        const p = engineParams(join(work, path), source, target.url, { path });
+        const imp = await redisEngine.import(p);
+        expect(imp.data.path).toBe(path);
+        if (path === 'dump') expect(imp.data.big, 'the 200k-field hash goes chunk by chunk').toBeGreaterThanOrEqual(1);
+        const ver = await verifyStore(p);
         expect(ver.findings).toEqual([]);
-        const dbs = ver.report?.dbs as Record<string, { compared: number; types: Record<string, number> }>;
-        expect(Object.keys(dbs)).toEqual(['0', '1', '15']);
-        expect(dbs['0']!.types.stream).toBeGreaterThan(0);
+        expect(ver.ok).toBe(true);
+        expect([...ver.bySubject.keys()].filter((k) => k.startsWith('db '))).toEqual(['db 0', 'db 1', 'db 15']);
+        // The key-by-key verify (the engine's own) compares streams too.
+        const keys = await verifyCopy({ source: ep(source), target: ep(target), ttlToleranceMs: 2000 });
+        expect(keys.dbs[0]!.types.stream).toBeGreaterThan(0);
         const t = new Redis({ host: target.host, port: target.port });
         expect(await t.hlen('big:hash')).toBe(BIG_HASH_FIELDS);
         // Keys without TTL stay without; keys with one keep their absolute expiry.

@@ -65,7 +65,7 @@ export async function importStore(p: RedisParams): Promise<ImportSummary> {
   p.log.info(`${p.store.id}: ${r.decision.path} path (${r.decision.reason}): ${r.keys} keys, ${r.expired} expired during the copy`);
   const record: Done = { ...want, finished: true, path: r.decision.path, reason: r.decision.reason, keys: r.keys, expired: r.expired };
   await writeFileAtomic(join(p.stateDir, DONE), JSON.stringify(record));
-  return { data: { ...record, bytes: r.bytes, alreadyImported: false } };
+  return { data: { ...record, bytes: r.bytes, big: r.copy?.big ?? 0, alreadyImported: false } };
 }
 
 /** Remove what ferry wrote into the target (flush the databases it copied, or all after a physical placement) and its import state. */
