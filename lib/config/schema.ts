@@ -132,6 +132,16 @@ export const configSchema = z.object({
     /** Seconds the source must stay quiet before the final export. */
     quietSeconds: z.number().int().min(0).default(3),
   }).strict().prefault({}),
+  /**
+   * migrate's cutover: `follow` makes every store whose engine can follow a live follower of the source,
+   * so the freeze only waits for the last changes; `freeze-copy` copies every store inside the freeze;
+   * `auto` follows the stores that say how the stack reaches their source (`options.followFrom`).
+   * `budgetSeconds`: the longest catch-up inside the freeze before it is lifted (the app stays on the host).
+   */
+  cutover: z.object({
+    mode: z.enum(['auto', 'follow', 'freeze-copy']).default('auto'),
+    budgetSeconds: z.number().positive().max(3600).default(30),
+  }).strict().prefault({}),
   /** State directory (journal, artifacts, lock); default `.ferry/` beside the config file. */
   stateDir: z.string().min(1).optional(),
 }).strict();

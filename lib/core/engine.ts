@@ -196,6 +196,11 @@ export interface Engine<Options = Readonly<Record<string, unknown>>, Facts = unk
    * Not a phase of its own (no step): an engine with `follow` should have it.
    */
   abortFollow?(p: EngineParams<Options>): Promise<void>;
+  /**
+   * Verify while following: pin a consistent point on the source for a moment, let the follower stop
+   * exactly there, compare both at that point, let it continue. The app keeps running on the host.
+   */
+  verifyPinned?(p: EngineParams<Options>): Promise<VerifyReport>;
   /** The follower's lag now (plan, report, the follow step's check); read-only. Not a phase of its own. */
   followStatus?(p: EngineParams<Options>): Promise<FollowStatus>;
 }

@@ -79,6 +79,7 @@ export const ERROR_CODES = {
   E_MYSQL_VERIFY: 'integrity: the MySQL target differs from the export (or the host from the stack after a reverse copy)',
   E_MYSQL_OBJECT: 'a view, routine, trigger or event cannot be created on the target',
   E_MYSQL_ACCOUNT: 'an account cannot be created on the target',
+  E_FOLLOW_REFUSED: 'the store\'s target cannot follow its source; copy it inside the freeze instead',
   E_MYSQL_FOLLOW_PREREQ: 'the source cannot be followed (binlog format, GTIDs, privileges)',
   E_MYSQL_FOLLOW_UNREACHABLE: 'the target cannot reach or log in to the source to replicate',
   E_MYSQL_FOLLOW_TARGET_BUSY: 'the target already replicates from another source',

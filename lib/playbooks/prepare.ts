@@ -81,7 +81,7 @@ export async function prepareMigrate(a: PrepareArgs): Promise<Prepared> {
   const config = await prepareConfig(a, 'migrate');
   const ctx = resolveContext({ config, mode: 'migrate', redactor: a.redactor, dryRun: a.dryRun, engines });
   const title = `Migrate ${config.stores.map((s) => s.id).join(', ') || 'the app'} into the compose stack`;
-  return { playbook: playbookOf('migrate', title, migrateSteps(storeSpecs(config)), a, config), ctx, stateDir: config.stateDir };
+  return { playbook: playbookOf('migrate', title, migrateSteps(storeSpecs(config), config.cutover), a, config), ctx, stateDir: config.stateDir };
 }
 
 /**

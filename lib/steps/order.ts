@@ -7,6 +7,10 @@
  *
  * migrate:   preflight → stop-writers → freeze:* → prove-quiet → export:* → env-transform → compose-prepare →
  *            compose-data-up → import:* → verify:* → compose-cutover → thaw:* (last frozen first) → report
+ *   with stores that follow (config `cutover`, lib/steps/cutover-mode.ts), the freeze waits only for their last changes:
+ *            preflight → export:F → env-transform → compose-prepare → compose-data-up → import:F → follow:F →
+ *            verify-pinned:F → stop-writers → freeze:* → prove-quiet → export:C → import:C → verify:C →
+ *            catch-up:F → promote:F → compose-cutover → thaw:* → report   (F: following stores, C: copied ones)
  * rehearse:  the same without the freeze and thaw, into a throwaway stack
  * verify:    verify:* → report
  * rollback:  rollback-stop-stack → rollback-restore-env → rollback-source-check → rollback-restart-host → report
@@ -36,6 +40,12 @@ import rollbackRestoreEnv from './rollback-restore-env.ts';
 import rollbackSourceCheck from './rollback-source-check.ts';
 import rollbackRestartHost from './rollback-restart-host.ts';
 import { defineStep } from '../core/step.ts';
+import { storeFollowStep } from './store-follow.ts';
+import { storeLiveExportStep } from './store-export-live.ts';
+import { storeVerifyPinnedStep } from './store-verify-pinned.ts';
+import { storeCatchUpStep } from './store-catch-up.ts';
+import { storePromoteStep } from './store-promote.ts';
+import { cutoverLines, decideCutover, DEFAULT_CUTOVER, type CutoverOptions } from './cutover-mode.ts';
 
 /** A store as the order needs it: what it is and which engine (if any) moves it. */
 export type StoreSpec = Pick<StoreBinding, 'store' | 'engine'>;
@@ -63,7 +73,17 @@ function noting(step: FerryStep, notes: readonly string[]): FerryStep {
 /** Redis's rewrite path reads the source with EVAL, which its freeze (CLIENT PAUSE WRITE) holds back. */
 const readsThroughFreeze = (s: StoreSpec) => s.store.engine === 'redis';
 
-export function migrateSteps(stores: readonly StoreSpec[]): FerryStep[] {
+/** Redis's import reads through the freeze (see readsThroughFreeze). */
+const importStep = (s: StoreSpec) => (readsThroughFreeze(s) ? freezeLoweredDuring(storeImportStep(s), s.store.id) : storeImportStep(s));
+
+/**
+ * `cutover` decides which stores follow the live source (default: none, today's copy inside the freeze;
+ * the playbook passes the config's). With a store that follows, its export, import, follow and pinned
+ * verify run before the freeze; inside it only its catch-up (budgeted) and promote.
+ */
+export function migrateSteps(stores: readonly StoreSpec[], cutover: CutoverOptions = DEFAULT_CUTOVER): FerryStep[] {
+  const follows = stores.filter((s) => decideCutover(s, cutover).how === 'follow');
+  if (follows.length) return followingMigrateSteps(stores, follows, cutover);
   const frozen: FerryStep[] = [
     ...each(stores, storeExportStep), envTransform as FerryStep, composePrepare as FerryStep, composeDataUp as FerryStep,
     ...stores.map((s) => (readsThroughFreeze(s) ? freezeLoweredDuring(storeImportStep(s), s.store.id) : storeImportStep(s))),
@@ -76,6 +96,25 @@ export function migrateSteps(stores: readonly StoreSpec[]): FerryStep[] {
     noting(thawOnFailure(proveQuiet as FerryStep), missingPhases(stores, ['freeze'])),
     ...frozen.map(thawOnFailure),
     // Last frozen, first thawed: two stores of one server each recorded the state the other left.
+    ...each(stores, storeThawStep, 'thaw').reverse(),
+    report as FerryStep,
+  ];
+}
+
+function followingMigrateSteps(stores: readonly StoreSpec[], follows: readonly StoreSpec[], cutover: CutoverOptions): FerryStep[] {
+  const copied = stores.filter((s) => !follows.includes(s));
+  const inside: FerryStep[] = [
+    ...each(copied, storeExportStep), ...copied.map(importStep), ...each(copied, storeVerifyStep),
+    ...each(follows, storeCatchUpStep), ...each(follows, storePromoteStep), composeCutover as FerryStep,
+  ];
+  return [
+    noting(preflight as FerryStep, cutoverLines(stores, cutover)),
+    ...each(follows, storeLiveExportStep), envTransform as FerryStep, composePrepare as FerryStep, composeDataUp as FerryStep,
+    ...follows.map(importStep), ...each(follows, storeFollowStep), ...each(follows, storeVerifyPinnedStep),
+    stopWriters as FerryStep,
+    ...each(stores, storeFreezeStep, 'freeze').map(thawOnFailure),
+    noting(thawOnFailure(proveQuiet as FerryStep), missingPhases(stores, ['freeze'])),
+    ...inside.map(thawOnFailure),
     ...each(stores, storeThawStep, 'thaw').reverse(),
     report as FerryStep,
   ];

@@ -20,6 +20,7 @@ import { freezeMysql, thawMysql, sampleMysql } from './freeze.ts';
 import { reverseMysql } from './reverse.ts';
 import { abortMysqlFollow, catchUpMysql, followMysql, mysqlFollowOptionsOf, mysqlFollowStatus, promoteMysql } from './follow.ts';
 import { sourceOf, sourceServer, targetOf } from './store.ts';
+import { verifyMysqlPinned } from './replication-pin.ts';
 
 export interface MysqlEngineFacts {
   readonly source: MysqlFacts;
@@ -92,4 +93,13 @@ export const mysqlEngine = defineEngine<MysqlOptions, MysqlEngineFacts>({
   async promote(p) { await promoteMysql(await mysqlFollowOptionsOf(p)); },
   async abortFollow(p) { await abortMysqlFollow(await mysqlFollowOptionsOf(p)); },
   async followStatus(p) { return mysqlFollowStatus(await mysqlFollowOptionsOf(p)); },
+  async verifyPinned(p) {
+    const o = await mysqlFollowOptionsOf(p);
+    const r = await verifyMysqlPinned({ source: o.source, target: o.target, dir: p.artifactDir, signal: p.signal });
+    const at = `${r.pinnedAt.file}:${r.pinnedAt.position}`;
+    return {
+      ok: r.ok, seconds: r.seconds,
+      entries: [{ subject: `pinned at binlog ${at}`, ok: r.ok, counts: { chunks: r.chunks, rows: r.rows, heldMs: r.heldMs }, ...(r.findings.length ? { findings: r.findings } : {}) }],
+    };
+  },
 });

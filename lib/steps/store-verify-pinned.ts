@@ -1,0 +1,42 @@
+/**
+ * `verify-pinned:<store>`: verify a following store while the app still runs on the host. The engine
+ * pins a consistent point on the source for a moment, lets the follower stop exactly there, compares both
+ * at that point and lets it continue (MySQL). An engine without a pinned verify is skipped with the reason
+ * (its catch-up ends with its bounded final check; the verify playbook compares everything after cutover).
+ * Read-only on the data: `run` is the proof, and fails naming the first difference.
+ */
+import { defineStep } from '../core/step.ts';
+import { FerryError } from '../core/errors.ts';
+import type { Config } from '../config/schema.ts';
+import type { FerryContext, StoreBinding } from './context.ts';
+import { bindingOf, describeSource, describeTarget, engineParams, storeStepId, type StoreStepParams } from './store-params.ts';
+import { storeFollowStep } from './store-follow.ts';
+
+const noPin = (kind: string) => `no pinned verify for ${kind} yet: the catch-up's final check covers it inside the freeze, and \`ferry verify\` compares everything after the cutover`;
+
+export function storeVerifyPinnedStep(b: Pick<StoreBinding, 'store' | 'engine'>) {
+  const id = b.store.id;
+  return defineStep<Config, FerryContext>({
+    id: storeVerifyPinnedStep.id(id),
+    title: `Verify ${b.store.engine} store ${id} at a pinned point while it follows`,
+    async plan(p) {
+      const bound = bindingOf(p, id);
+      if (!bound.engine?.verifyPinned) return { reads: [], changes: [], details: noPin(bound.store.engine), pending: false };
+      return { reads: [describeSource(p, bound), describeTarget(bound)], changes: [], details: 'the source is pinned for milliseconds (a global read lock); the follower holds at the pin while both are compared' };
+    },
+    async run(p: StoreStepParams) {
+      const e = bindingOf(p, id).engine;
+      if (!e?.verifyPinned) return { data: { store: id, skipped: noPin(b.store.engine) } };
+      const r = await e.verifyPinned(engineParams(p, id));
+      const findings = r.entries.flatMap((x) => x.findings ?? []).map((f) => p.ctx.redactor.redact(f));
+      if (!r.ok) {
+        throw new FerryError('E_VERIFY_FAILED', `store ${id}: the follower differs from the source at the pinned point: ${findings[0] ?? 'no finding given'}`, {
+          hint: `undo the follow (\`ferry rollback\`, or --restart-from ${storeFollowStep.id(id)} after clearing the target) and import again`,
+          detail: findings.join('\n'),
+        });
+      }
+      return { data: { store: id, engine: b.store.engine, ok: true, pinned: true, entries: r.entries, seconds: r.seconds } };
+    },
+  });
+}
+storeVerifyPinnedStep.id = (storeId: string) => storeStepId('verify-pinned', storeId);
