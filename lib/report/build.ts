@@ -5,6 +5,7 @@ import type { Redactor } from '../util/redact.ts';
 import { appCheckLines, findingsOf, okOf, redisDbLines, tableLines } from './collect.ts';
 import type { FerryReport, StoreReport, TimingLine } from './types.ts';
 import { storeReports } from './stores.ts';
+import { downtimeParts } from './downtime.ts';
 
 /** Steps inside the write freeze in a real migration (besides every store's freeze:, export:, import:, verify:): their sum is the downtime. */
 export const FREEZE_WINDOW_STEPS = [
@@ -12,7 +13,7 @@ export const FREEZE_WINDOW_STEPS = [
   'mysql-import', 'redis-import', 'mysql-verify', 'redis-verify', 'compose-cutover', 'stop-writers', 'prove-quiet',
 ] as const;
 
-const inFreezeWindow = (step: string) => (FREEZE_WINDOW_STEPS as readonly string[]).includes(step) || /^(freeze|export|import|verify):/.test(step);
+const inFreezeWindow = (step: string) => (FREEZE_WINDOW_STEPS as readonly string[]).includes(step) || /^(freeze|export|import|verify|catch-up|promote):/.test(step);
 
 export interface BuildReportOptions {
   readonly playbook: string;
@@ -69,7 +70,13 @@ export function buildReport(o: BuildReportOptions): FerryReport {
   return o.redactor.redactValue(report);
 }
 
-function downtime(o: BuildReportOptions): Pick<FerryReport, 'downtimeMs' | 'downtimeKind'> {
+function downtime(o: BuildReportOptions): Pick<FerryReport, 'downtimeMs' | 'downtimeKind' | 'downtimeParts'> {
+  const d = downtimeTotal(o);
+  const parts = d.downtimeMs === undefined ? [] : downtimeParts(o.timings);
+  return parts.length ? { ...d, downtimeParts: parts } : d;
+}
+
+function downtimeTotal(o: BuildReportOptions): Pick<FerryReport, 'downtimeMs' | 'downtimeKind'> {
   const by = new Map(o.timings.map((t) => [t.step, t]));
   const freeze = by.get('freeze') ?? by.get('stop-writers');
   const cutover = by.get('compose-cutover');

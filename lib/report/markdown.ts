@@ -11,6 +11,7 @@ export function renderMarkdown(r: FerryReport): string {
     `- project: \`${r.project}\` (mode ${r.mode})`, `- generated: ${r.generatedAt}`, `- total step time: ${sec(r.totalMs)}`,
   ];
   if (r.downtimeMs !== undefined) out.push(`- downtime (${r.downtimeKind}): ${sec(r.downtimeMs)}`);
+  if (r.downtimeParts?.length) out.push(`  - parts: ${r.downtimeParts.map((x) => `${x.part} ${sec(x.ms)}`).join(', ')}`);
   if (r.preflight) {
     out.push('', '## Preflight', '', `${r.preflight.blockers} blocker(s), ${r.preflight.rewrites} rewrite(s), ${r.preflight.warnings} warning(s)`, '');
     for (const l of r.preflight.lines) out.push(`- ${l}`);

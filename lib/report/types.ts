@@ -68,4 +68,6 @@ export interface FerryReport {
    */
   readonly downtimeMs?: number;
   readonly downtimeKind?: 'measured' | 'expected';
+  /** What the freeze window was spent on (freeze, copy, catch-up, promote, app start), from the timings. */
+  readonly downtimeParts?: readonly { readonly part: string; readonly ms: number; readonly steps: readonly string[] }[];
 }

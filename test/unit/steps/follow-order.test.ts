@@ -14,6 +14,9 @@ import { migrateSteps, frozenStepIds, type StoreSpec } from '../../../lib/steps/
 import { cutoverLines, decideCutover, type CutoverOptions } from '../../../lib/steps/cutover-mode.ts';
 import type { FerryContext } from '../../../lib/steps/context.ts';
 import type { FerryStep } from '../../../lib/steps/types.ts';
+import { buildReport } from '../../../lib/report/build.ts';
+import { renderMarkdown } from '../../../lib/report/markdown.ts';
+import { Redactor } from '../../../lib/util/redact.ts';
 import { bindings, fakeContext, fakeEngine, fakeWorld, store, type FakeWorld } from './fake-engine.ts';
 
 interface FollowWorld extends FakeWorld {
@@ -180,5 +183,23 @@ describe('migrate with stores that follow the live source', () => {
     expect(w.following.size).toBe(0);
     expect(w.target.size).toBe(0);
     expect(w.frozen.size).toBe(0);
+  });
+
+  it('reports the measured downtime from the freeze to the app answering, with its parts (JSON and Markdown)', () => {
+    const t = (step: string, start: number, ms: number) => ({
+      step, title: step, status: 'done', durationMs: ms,
+      startedAt: new Date(Date.UTC(2026, 0, 1, 0, 0, 0, start)).toISOString(), finishedAt: new Date(Date.UTC(2026, 0, 1, 0, 0, 0, start + ms)).toISOString(),
+    });
+    const timings = [
+      t('export:shop-db', 0, 60_000), t('import:shop-db', 60_000, 90_000), t('follow:shop-db', 150_000, 2_000), t('verify-pinned:shop-db', 152_000, 5_000),
+      t('stop-writers', 157_000, 100), t('freeze:shop-db', 157_100, 20), t('freeze:cache', 157_120, 10), t('prove-quiet', 157_130, 0),
+      t('export:cache', 157_130, 300), t('import:cache', 157_430, 200), t('verify:cache', 157_630, 100),
+      t('catch-up:shop-db', 157_730, 270), t('promote:shop-db', 158_000, 400), t('compose-cutover', 158_400, 2_600), t('thaw:shop-db', 161_000, 10),
+    ];
+    const r = buildReport({ playbook: 'migrate', mode: 'migrate', project: 'p', outputs: new Map(), timings, ttlToleranceMs: 0, quietSeconds: 0, redactor: new Redactor() });
+    expect(r.downtimeKind).toBe('measured');
+    expect(r.downtimeMs).toBe(4_000); // stop-writers start → compose-cutover end; the 150 s bulk copy is not in it
+    expect(r.downtimeParts?.map((p) => [p.part, p.ms])).toEqual([['freeze', 130], ['copy', 600], ['catch-up', 270], ['promote', 400], ['app start', 2_600]]);
+    expect(renderMarkdown(r)).toContain('- downtime (measured): 4.0 s\n  - parts: freeze 0.1 s, copy 0.6 s, catch-up 0.3 s, promote 0.4 s, app start 2.6 s');
   });
 });

@@ -1,0 +1,45 @@
+/**
+ * The downtime's parts, from the journal's timings: how long each kind of work inside the write freeze
+ * took (a real migrate), or would take (a rehearsal runs the same steps without a freeze). With stores
+ * that follow, the freeze holds only their catch-up and promote; copied stores still move inside it.
+ */
+import type { TimingLine } from './types.ts';
+
+export type DowntimePart = 'freeze' | 'copy' | 'catch-up' | 'promote' | 'app start';
+
+export interface DowntimePartLine {
+  readonly part: DowntimePart;
+  readonly ms: number;
+  /** The steps it sums. */
+  readonly steps: readonly string[];
+}
+
+function partOf(step: string, following: ReadonlySet<string>): DowntimePart | undefined {
+  if (step === 'stop-writers' || step === 'prove-quiet' || step.startsWith('freeze:') || step === 'freeze') return 'freeze';
+  if (step.startsWith('catch-up:')) return 'catch-up';
+  if (step.startsWith('promote:')) return 'promote';
+  if (step === 'compose-cutover') return 'app start';
+  const m = /^(export|import|verify):(.+)$/.exec(step);
+  // A following store's export and import ran before the freeze.
+  if (m) return following.has(m[2]!) ? undefined : 'copy';
+  return undefined;
+}
+
+/**
+ * The parts of the freeze window, in the order a cutover meets them (parts with no step left out).
+ * `following`: the stores that followed (their `follow:<id>` step is in the timings).
+ */
+export function downtimeParts(timings: readonly TimingLine[]): DowntimePartLine[] {
+  const following = new Set(timings.filter((t) => t.step.startsWith('follow:')).map((t) => t.step.slice('follow:'.length)));
+  const order: DowntimePart[] = ['freeze', 'copy', 'catch-up', 'promote', 'app start'];
+  const sums = new Map<DowntimePart, { ms: number; steps: string[] }>();
+  for (const t of timings) {
+    const part = partOf(t.step, following);
+    if (!part) continue;
+    const s = sums.get(part) ?? { ms: 0, steps: [] };
+    s.ms += t.durationMs;
+    s.steps.push(t.step);
+    sums.set(part, s);
+  }
+  return order.filter((p) => sums.has(p)).map((part) => ({ part, ms: sums.get(part)!.ms, steps: sums.get(part)!.steps }));
+}
