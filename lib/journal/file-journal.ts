@@ -3,8 +3,8 @@
  * fsync, rename): a SIGKILL at any instant leaves the previous or the next journal, never a torn one.
  * Reading never creates anything, so dry runs can read it.
  */
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readFile, rename } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { FerryError } from '../core/errors.ts';
 import { writeFileAtomic } from '../util/atomic-write.ts';
 import type { StepOutputs } from '../core/step.ts';
@@ -57,6 +57,17 @@ export function createFileJournal(stateDir: string, playbook = 'ferry'): Journal
     get: (stepId) => serial(async () => (await load()).find((e) => e.id === stepId)),
     completedAt: () => serial(async () => (await readJournalFile(path)).completedAt),
     markCompleted: (at) => serial(async () => save(await load(), at)),
+    // Kept beside it, renamed (atomic): what the earlier run did stays readable.
+    reset: () => serial(async () => {
+      const kept = join(dirname(path), `journal.${playbook}.reset-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+      try {
+        await rename(path, kept);
+        return kept;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+        throw new FerryError('E_JOURNAL_READ', `cannot move the journal ${path} aside`, { hint: 'check the state directory\'s permissions', cause: e });
+      }
+    }),
   };
 }
 

@@ -14,5 +14,10 @@ export function createMemoryJournal(initial: readonly JournalEntry[] = []): Jour
     },
     async completedAt() { return completed; },
     async markCompleted(at) { completed = at; },
+    async reset() {
+      if (entries.size === 0 && completed === undefined) return undefined;
+      entries.clear(); completed = undefined;
+      return 'memory';
+    },
   };
 }

@@ -41,4 +41,10 @@ export interface Journal {
   completedAt(): Promise<string | undefined>;
   /** Mark the playbook completed at `at`, durably, before returning. */
   markCompleted(at: string): Promise<void>;
+  /**
+   * Forget every entry and the completion mark: the next run starts from the first step (another
+   * playbook made this journal stale, e.g. a finished rollback the migrate's). Returns where the old
+   * journal was kept, if anywhere; undefined when there was nothing to forget.
+   */
+  reset(): Promise<string | undefined>;
 }

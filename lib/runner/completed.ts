@@ -2,6 +2,8 @@
  * A finished playbook stays finished: once every step is recorded and the run ended ok, the journal is
  * marked completed, and the next run changes nothing (no hook is called, not even `verify`: the app
  * has moved on since the cutover) and says when it completed. `restartFrom` is the way to redo.
+ * A playbook that reverses another (rollback → migrate) resets that one's journal once it completed, and
+ * its own when that one ran again since.
  */
 import type { Journal, JournalEntry } from '../journal/types.ts';
 import type { RunEvent, RunResult, StepResult } from './types.ts';
@@ -11,6 +13,7 @@ interface PlaybookShape {
   readonly id: string;
   readonly steps: readonly { readonly id: string; readonly title: string }[];
   readonly readOnly?: boolean;
+  readonly reverses?: string;
 }
 
 /** The completion time when `playbook` completed and nothing was recorded or forgotten since. */
@@ -23,12 +26,14 @@ export async function completedAt(playbook: PlaybookShape, journal: Journal, ent
   return playbook.steps.every((s) => recorded.has(s.id)) ? at : undefined;
 }
 
-/** Mark the journal completed when every step of an ok run is done or skipped. */
-export async function markIfCompleted(playbook: PlaybookShape, journal: Journal, results: readonly StepResult[]): Promise<void> {
-  if (playbook.readOnly) return;
+/** Mark the journal completed when every step of an ok run is done or skipped; true when it did. */
+export async function markIfCompleted(playbook: PlaybookShape, journal: Journal, results: readonly StepResult[]): Promise<boolean> {
+  if (playbook.readOnly) return false;
   if (results.length === playbook.steps.length && results.every((r) => r.status === 'done' || r.status === 'skipped')) {
     await journal.markCompleted(new Date().toISOString());
+    return true;
   }
+  return false;
 }
 
 /** The result of a completed playbook's re-run (or dry run): every step skipped, nothing called. */
@@ -46,4 +51,33 @@ export function completedRun(playbook: PlaybookShape, at: string, o: { dryRun: b
     return { id: s.id, title: s.title, status: 'skipped', reason, durationMs: 0, ...(o.dryRun ? { plan } : {}) };
   });
   return { playbook: playbook.id, status: o.dryRun ? 'planned' : 'ok', pending: false, steps, durationMs: o.durationMs(), completedAt: at };
+}
+
+/** The latest thing a journal says happened (ISO): its last entry's end or its completion. */
+async function lastActivity(journal: Journal, entries?: readonly JournalEntry[]): Promise<string | undefined> {
+  const times = [...(entries ?? (await journal.list())).map((e) => e.finishedAt), await journal.completedAt()].filter((t): t is string => t !== undefined);
+  return times.sort().at(-1);
+}
+
+/**
+ * True when the playbook `playbook` reverses recorded something after `playbook`'s journal last did:
+ * a new migration since this rollback, whose journal therefore describes nothing that still holds.
+ */
+export async function isSuperseded(playbook: PlaybookShape, journal: Journal, entries: readonly JournalEntry[], journalOf: (id: string) => Journal): Promise<boolean> {
+  if (playbook.reverses === undefined) return false;
+  const mine = await lastActivity(journal, entries);
+  if (mine === undefined) return false;
+  const theirs = await lastActivity(journalOf(playbook.reverses));
+  return theirs !== undefined && theirs > mine;
+}
+
+/** Reset the journal of the playbook `playbook` reverses (once it completed): that one runs from its first step again. */
+export async function resetReversed(playbook: PlaybookShape, journalOf: (id: string) => Journal, emit: (e: RunEvent) => void): Promise<void> {
+  if (playbook.reverses === undefined) return;
+  const kept = await journalOf(playbook.reverses).reset();
+  if (kept === undefined) return;
+  emit({
+    type: 'log', level: 'info',
+    message: `${playbook.id} completed: the ${playbook.reverses} journal is reset (kept as ${kept}); the next ${playbook.reverses} starts from its first step, from the source as it is then`,
+  });
 }

@@ -7,7 +7,8 @@ import type { StepOutputs } from '../core/step.ts';
 import { assertJournalMatches } from '../journal/invariants.ts';
 import type { Journal } from '../journal/types.ts';
 import { artifactMismatch } from '../util/sha256.ts';
-import { completedAt, completedRun } from './completed.ts';
+import { completedAt, completedRun, isSuperseded } from './completed.ts';
+import { createFileJournal } from '../journal/file-journal.ts';
 import { assertSourceUnchanged } from './run-step.ts';
 import { stepParams } from './step-params.ts';
 import type { RunEvent, RunOptions, RunResult, StepResult } from './types.ts';
@@ -15,9 +16,12 @@ import type { RunEvent, RunOptions, RunResult, StepResult } from './types.ts';
 export async function planPlaybook<Cfg, Ctx>(opts: RunOptions<Cfg, Ctx>, journal: Journal, emit: (e: RunEvent) => void, now: () => number, t0: number): Promise<RunResult> {
   const { playbook, redactor } = opts;
   const signal = opts.signal ?? new AbortController().signal;
-  const entries = await journal.list();
+  let entries = await journal.list();
   assertJournalMatches(playbook, entries, opts.journal ? 'given' : `in ${opts.stateDir}`);
-  if (opts.restartFrom === undefined) {
+  // A rollback of an earlier migration: the real run starts it over, so the plan does too.
+  const superseded = await isSuperseded(playbook, journal, entries, opts.journalOf ?? ((id) => createFileJournal(opts.stateDir, id)));
+  if (superseded) entries = [];
+  if (opts.restartFrom === undefined && !superseded) {
     const at = await completedAt(playbook, journal, entries);
     if (at !== undefined) return completedRun(playbook, at, { dryRun: true, emit, durationMs: () => now() - t0 });
   }

@@ -9,7 +9,7 @@ import { createFileJournal } from '../journal/file-journal.ts';
 import { assertJournalMatches } from '../journal/invariants.ts';
 import { acquireRunLock } from '../journal/run-lock.ts';
 import type { Journal, JournalEntry } from '../journal/types.ts';
-import { completedAt, completedRun, markIfCompleted } from './completed.ts';
+import { completedAt, completedRun, isSuperseded, markIfCompleted, resetReversed } from './completed.ts';
 import { planPlaybook } from './plan-playbook.ts';
 import { undoCompleted } from './undo-completed.ts';
 import { runStep } from './run-step.ts';
@@ -58,12 +58,22 @@ export async function runPlaybook<Cfg, Ctx>(opts: RunOptions<Cfg, Ctx>): Promise
 async function execute<Cfg, Ctx>(opts: RunOptions<Cfg, Ctx>, journal: Journal, emit: (e: RunEvent) => void, now: () => number, t0: number): Promise<RunResult> {
   const { playbook } = opts;
   const signal = opts.signal ?? new AbortController().signal;
+  const journalOf = opts.journalOf ?? ((id: string) => createFileJournal(opts.stateDir, id));
   let entries = await journal.list();
   assertJournalMatches(playbook, entries, describe(opts));
+  if (await isSuperseded(playbook, journal, entries, journalOf)) {
+    const kept = await journal.reset();
+    emit({ type: 'log', level: 'info', message: `${playbook.reverses} ran again since this ${playbook.id}: starting it over (the old journal kept as ${kept ?? 'nothing'})` });
+    entries = [];
+  }
   if (opts.restartFrom !== undefined) entries = await restart(playbook.steps, opts.restartFrom, journal, entries);
   else {
     const at = await completedAt(playbook, journal, entries);
-    if (at !== undefined) return completedRun(playbook, at, { dryRun: false, emit, durationMs: () => now() - t0 });
+    if (at !== undefined) {
+      // Killed between its completion and the reset: the re-run finishes the reset.
+      await resetReversed(playbook, journalOf, emit);
+      return completedRun(playbook, at, { dryRun: false, emit, durationMs: () => now() - t0 });
+    }
   }
   const recorded = new Map(entries.map((e) => [e.id, e]));
   const outputs = new Map<string, StepOutputs>(opts.inputs ?? []);
@@ -90,7 +100,7 @@ async function execute<Cfg, Ctx>(opts: RunOptions<Cfg, Ctx>, journal: Journal, e
   if (stopped !== undefined && opts.undoOnFailure) await undoCompleted(scope, completed, results);
   const failed = results.some((r) => r.status === 'failed');
   const status = signal.aborted && failed ? 'cancelled' : failed ? 'failed' : signal.aborted && stopped ? 'cancelled' : 'ok';
-  if (status === 'ok') await markIfCompleted(playbook, journal, results);
+  if (status === 'ok' && (await markIfCompleted(playbook, journal, results))) await resetReversed(playbook, journalOf, emit);
   return {
     playbook: playbook.id,
     status,

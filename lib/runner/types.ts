@@ -16,6 +16,13 @@ export interface Playbook<Cfg = unknown, Ctx = unknown> {
    * completed, is a no-op on a re-run ("completed at …") until `restartFrom` names a step to redo.
    */
   readonly readOnly?: boolean;
+  /**
+   * The playbook this one takes back (rollback: `migrate`). Once this one completes, that one's journal
+   * is reset, so it runs from its first step again (against the source as it is then); and when that
+   * one records anything after this one last did, this one's journal is reset before it runs (a new
+   * migration since: the old rollback no longer describes anything).
+   */
+  readonly reverses?: string;
 }
 
 export type StepPhase = 'run' | 'verify';
@@ -92,6 +99,8 @@ export interface RunOptions<Cfg, Ctx> {
    * E_SOURCE_CHANGED: re-export from the step whose source changed.
    */
   readonly restartFrom?: string;
+  /** Another playbook's journal (`Playbook.reverses`). Default: its file journal in `stateDir`. */
+  readonly journalOf?: (playbookId: string) => Journal;
   /** Outputs of other playbooks' steps (e.g. rollback reading migrate's backup), by step id. */
   readonly inputs?: ReadonlyMap<string, StepOutputs>;
   readonly signal?: AbortSignal;
