@@ -3,17 +3,15 @@
  * server-side checksums and file sha256s), `SHA256SUMS`, and `data/<db>/<table>.<n>.tsv` chunk files.
  * It is the backup rollback relies on, so it is written last and atomically: no manifest, no artifact.
  */
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { FerryError } from '../../core/errors.ts';
-import { writeFileAtomic } from '../../util/atomic-write.ts';
+import { MANIFEST_FILE, readManifestFile, safeName, writeManifestFiles } from '../manifest-files.ts';
 import type { BinlogPosition } from './snapshot.ts';
 import type { KeyRange } from './checksum.ts';
 import type { DatabaseSchema } from './schema-export.ts';
 import type { TableInfo } from './catalog.ts';
 import type { SchemaFacts } from './describe.ts';
 
-export const MANIFEST_FILE = 'manifest.json';
+export { MANIFEST_FILE };
 /** 2: chunk lines in QUOTE() form (tsv.ts); 1 had backslash-escaped TSV. */
 export const MANIFEST_FORMAT = 'ferry-mysql/2';
 
@@ -62,33 +60,18 @@ export interface Manifest {
 }
 
 export async function writeManifest(dir: string, m: Manifest): Promise<void> {
-  const files = m.tables.flatMap((t) => t.chunks.map((c) => `${c.sha256}  ${c.file}`));
-  await writeFileAtomic(join(dir, 'SHA256SUMS'), files.join('\n') + '\n');
-  await writeFileAtomic(join(dir, MANIFEST_FILE), JSON.stringify(m, null, 1) + '\n');
+  await writeManifestFiles(dir, m.tables.flatMap((t) => t.chunks.map((c) => [c.sha256, c.file] as const)), m);
 }
 
 /** Read and sanity-check a manifest; errors name the file. */
-export async function readManifest(dir: string): Promise<Manifest> {
-  const path = join(dir, MANIFEST_FILE);
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (e) {
-    throw new FerryError('E_MYSQL_ARTIFACT', `No MySQL export at ${path}`, { hint: 'run the mysql-export step first (or point artifactsDir at an existing export)', cause: e });
-  }
-  const m = JSON.parse(text) as Manifest;
-  if (m.format !== MANIFEST_FORMAT) {
-    throw new FerryError('E_MYSQL_ARTIFACT', `${path} has format ${String(m.format)}, expected ${MANIFEST_FORMAT}`, { hint: 'export again with this version of ferry' });
-  }
-  return m;
-}
+export const readManifest = (dir: string): Promise<Manifest> =>
+  readManifestFile<Manifest>(dir, { format: MANIFEST_FORMAT, code: 'E_MYSQL_ARTIFACT', what: 'MySQL' });
 
 /**
  * Chunk file name: identifiers are percent-encoded so any table name makes a safe, unique file name;
  * a table exported in key-range segments numbers its chunks within each segment (`t.s01.00003.tsv`).
  */
 export function chunkFile(database: string, table: string, index: number, segment?: number): string {
-  const safe = (s: string) => s.replace(/[^A-Za-z0-9_-]/g, (ch) => `%${Buffer.from(ch).toString('hex')}`);
   const seg = segment === undefined ? '' : `.s${String(segment).padStart(2, '0')}`;
-  return join('data', safe(database), `${safe(table)}${seg}.${String(index).padStart(5, '0')}.tsv`);
+  return join('data', safeName(database), `${safeName(table)}${seg}.${String(index).padStart(5, '0')}.tsv`);
 }

@@ -5,15 +5,13 @@
  * `data/<schema>/<table>.<n>.copy` (COPY binary or text format, per table: see catalog.ts) and `large-objects/<oid>.bin`. Written last and
  * atomically: no manifest, no artifact. It is also the rollback backup; `tar` packs it as it is.
  */
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { FerryError } from '../../core/errors.ts';
-import { writeFileAtomic } from '../../util/atomic-write.ts';
+import { MANIFEST_FILE, readManifestFile, safeName, writeManifestFiles } from '../manifest-files.ts';
 import type { KeyRange } from './checksum.ts';
 import type { LargeObjectInfo, SequenceState, TableInfo } from './catalog.ts';
 import type { ServerFacts } from './server.ts';
 
-export const MANIFEST_FILE = 'manifest.json';
+export { MANIFEST_FILE };
 export const MANIFEST_FORMAT = 'ferry-postgres/1';
 
 export interface ChunkEntry extends KeyRange {
@@ -60,33 +58,18 @@ export const POST_DATA = 'schema/post-data.sql';
 export const ROLES_FILE = 'roles.json';
 
 export async function writeManifest(dir: string, m: Manifest): Promise<void> {
-  const lines = [
-    ...Object.entries(m.files).map(([f, h]) => `${h}  ${f}`),
-    ...m.tables.flatMap((t) => t.chunks.map((c) => `${c.sha256}  ${c.file}`)),
-    ...m.largeObjects.map((l) => `${l.sha256}  ${l.file}`),
-  ];
-  await writeFileAtomic(join(dir, 'SHA256SUMS'), lines.join('\n') + '\n');
-  await writeFileAtomic(join(dir, MANIFEST_FILE), JSON.stringify(m, null, 1) + '\n');
+  await writeManifestFiles(dir, [
+    ...Object.entries(m.files).map(([f, h]) => [h, f] as const),
+    ...m.tables.flatMap((t) => t.chunks.map((c) => [c.sha256, c.file] as const)),
+    ...m.largeObjects.map((l) => [l.sha256, l.file] as const),
+  ], m);
 }
 
 /** Read and sanity-check a manifest; errors name the file. */
-export async function readManifest(dir: string): Promise<Manifest> {
-  const path = join(dir, MANIFEST_FILE);
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (e) {
-    throw new FerryError('E_PG_ARTIFACT', `No PostgreSQL export at ${path}`, { hint: 'run the export step first (or point artifactsDir at an existing export)', cause: e });
-  }
-  const m = JSON.parse(text) as Manifest;
-  if (m.format !== MANIFEST_FORMAT) {
-    throw new FerryError('E_PG_ARTIFACT', `${path} has format ${String(m.format)}, expected ${MANIFEST_FORMAT}`, { hint: 'export again with this version of ferry' });
-  }
-  return m;
-}
+export const readManifest = (dir: string): Promise<Manifest> =>
+  readManifestFile<Manifest>(dir, { format: MANIFEST_FORMAT, code: 'E_PG_ARTIFACT', what: 'PostgreSQL' });
 
 /** Chunk file name: identifiers percent-encoded, so any name makes a safe, unique path. */
 export function chunkFile(schema: string, table: string, index: number): string {
-  const safe = (s: string) => s.replace(/[^A-Za-z0-9_-]/g, (ch) => `%${Buffer.from(ch).toString('hex')}`);
-  return join('data', safe(schema), `${safe(table)}.${String(index).padStart(5, '0')}.copy`);
+  return join('data', safeName(schema), `${safeName(table)}.${String(index).padStart(5, '0')}.copy`);
 }
