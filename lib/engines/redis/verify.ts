@@ -119,12 +119,13 @@ async function meta(r: Redis, keys: readonly Buffer[], expCmd: string): Promise<
 }
 
 /**
- * Up to `limit` key names present on `a` (the target) and not on `b` (the source). A key that just
- * expired on the source and is about to on the target (within `tolMs`) is not one.
+ * Up to `limit` key names (matching `match`, when given) present on `a` (the target) and not on `b`
+ * (the source). A key that just expired on the source and is about to on the target (within `tolMs`)
+ * is not one.
  */
-async function extraKeys(a: Redis, b: Redis, limit: number, tolMs: number): Promise<string[]> {
+export async function extraKeys(a: Redis, b: Redis, limit: number, tolMs: number, match?: string): Promise<string[]> {
   const out: string[] = [];
-  for await (const batch of scanBatches(a)) {
+  for await (const batch of scanBatches(a, match ? { match } : {})) {
     if (!batch.keys.length) continue;
     const p = b.pipeline();
     for (const k of batch.keys) p.exists(k);
