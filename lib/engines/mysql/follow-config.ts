@@ -4,30 +4,9 @@
  * `extra_hosts: host.docker.internal:host-gateway` and a source listening on the bridge, not only on
  * 127.0.0.1), the compose override that says so, and the target's own `server-id`.
  */
+import { composeFollowOverride as overrideFor, DOCKER_HOST_NAME, hostGatewayArgs, needsHostGateway, type SourceFromTarget } from '../follow-from.ts';
 
-/** host:port of the source as a process inside the target container sees it. */
-export interface SourceFromTarget {
-  readonly host: string;
-  readonly port: number;
-}
-
-/** Docker's name for the host, resolvable in a container given `host-gateway` (Linux) or by default (Desktop). */
-export const DOCKER_HOST_NAME = 'host.docker.internal';
-
-const LOOPBACK = /^(localhost|127(\.\d+){3}|::1|\[::1\])$/i;
-
-/**
- * The source as seen from the target: an explicit `override` (a name on a shared network in tests, a
- * LAN name in real life), else `host.docker.internal` for a source on the host's loopback, else the
- * source's own host name.
- */
-export function sourceFromTarget(source: { host: string; port: number }, override?: Partial<SourceFromTarget>): SourceFromTarget {
-  const host = override?.host ?? (LOOPBACK.test(source.host) ? DOCKER_HOST_NAME : source.host);
-  return { host, port: override?.port ?? source.port };
-}
-
-/** True when the target can only reach the source through Docker's host gateway. */
-export const needsHostGateway = (from: SourceFromTarget): boolean => from.host === DOCKER_HOST_NAME;
+export { DOCKER_HOST_NAME, needsHostGateway, sourceFromTarget, type SourceFromTarget } from '../follow-from.ts';
 
 /**
  * The `[mysqld]` snippet for the target's conf.d, so a restart while following keeps an id distinct from
@@ -48,13 +27,7 @@ export function targetServerId(sourceId: number): number {
 }
 
 /** The compose override that lets `service` reach the host (Linux needs the host-gateway mapping). */
-export function composeFollowOverride(service: string, from: SourceFromTarget): string {
-  if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(service)) throw new TypeError(`Expected a compose service name, got ${JSON.stringify(service)}`);
-  const lines = ['# written by ferry: the stack follows the host\'s database until the cutover', 'services:', `  ${service}:`];
-  if (needsHostGateway(from)) lines.push(`    extra_hosts: ["${DOCKER_HOST_NAME}:host-gateway"]`);
-  else lines.push('    {}');
-  return lines.join('\n') + '\n';
-}
+export const composeFollowOverride = (service: string, from: SourceFromTarget): string => overrideFor(service, from, 'database');
 
 /** What to change when the target cannot reach the source (said once, in the error's hint). */
 export function reachabilityHint(from: SourceFromTarget, sourceOnHost: { host: string; port: number }): string {
@@ -82,7 +55,7 @@ export interface ProbeInput {
 export function probeArgs(i: ProbeInput): string[] {
   return [
     'run', '--rm', '--pull', 'never',
-    ...(needsHostGateway(i.from) ? ['--add-host', `${DOCKER_HOST_NAME}:host-gateway`] : []),
+    ...hostGatewayArgs(i.from),
     ...(i.network ? ['--network', i.network] : []),
     '--entrypoint', 'mysqladmin', i.image,
     'ping', '--protocol=tcp', '-h', i.from.host, '-P', String(i.from.port), '-u', 'ferry-probe', '--connect-timeout=5',

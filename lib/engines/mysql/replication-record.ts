@@ -3,9 +3,7 @@
  * to resume, promote or abort: the account created on the source, where the target reaches it, the
  * start coordinates, and the target settings ferry adjusted with their previous values. No secrets.
  */
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { writeFileAtomic } from '../../util/atomic-write.ts';
+import { FOLLOW_RECORD_FILE, readFollowRecordIn, writeFollowRecordIn } from '../follow-record.ts';
 import type { ReplicationAccount } from './replication-account.ts';
 import type { SourceFromTarget } from './follow-config.ts';
 import type { BinlogCoordinates } from './replication-status.ts';
@@ -25,15 +23,8 @@ export interface FollowRecord {
   readonly updatedAt?: string;
 }
 
-export const RECORD_FILE = 'follow.json';
+export const RECORD_FILE = FOLLOW_RECORD_FILE;
 
-export async function readFollowRecord(stateDir: string): Promise<FollowRecord | undefined> {
-  const text = await readFile(join(stateDir, RECORD_FILE), 'utf8').catch(() => undefined);
-  return text === undefined ? undefined : (JSON.parse(text) as FollowRecord);
-}
+export const readFollowRecord = (stateDir: string): Promise<FollowRecord | undefined> => readFollowRecordIn<FollowRecord>(stateDir);
 
-export async function writeFollowRecord(stateDir: string, r: FollowRecord): Promise<FollowRecord> {
-  const rec = { ...r, updatedAt: new Date().toISOString() };
-  await writeFileAtomic(join(stateDir, RECORD_FILE), JSON.stringify(rec, null, 1) + '\n', 0o600);
-  return rec;
-}
+export const writeFollowRecord = (stateDir: string, r: FollowRecord): Promise<FollowRecord> => writeFollowRecordIn(stateDir, r);

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type { SecretSink } from '../../core/engine.ts';
 import { writeFileAtomic } from '../../util/atomic-write.ts';
 import type { ReplicationNames } from './replication-sql.ts';
+import { FOLLOW_RECORD_FILE, readFollowRecordIn, writeFollowRecordIn } from '../follow-record.ts';
 
 /**
  * `freeze-copy`: this source cannot be followed (reason recorded), the copy runs inside the freeze.
@@ -32,19 +33,12 @@ export interface PgFollowRecord {
   readonly updatedAt?: string;
 }
 
-export const RECORD_FILE = 'follow.json';
+export const RECORD_FILE = FOLLOW_RECORD_FILE;
 export const SECRET_FILE = 'replication.secret';
 
-export async function readPgFollowRecord(stateDir: string): Promise<PgFollowRecord | undefined> {
-  const text = await readFile(join(stateDir, RECORD_FILE), 'utf8').catch(() => undefined);
-  return text === undefined ? undefined : (JSON.parse(text) as PgFollowRecord);
-}
+export const readPgFollowRecord = (stateDir: string): Promise<PgFollowRecord | undefined> => readFollowRecordIn<PgFollowRecord>(stateDir);
 
-export async function writePgFollowRecord(stateDir: string, r: PgFollowRecord): Promise<PgFollowRecord> {
-  const rec = { ...r, updatedAt: new Date().toISOString() };
-  await writeFileAtomic(join(stateDir, RECORD_FILE), JSON.stringify(rec, null, 1) + '\n', 0o600);
-  return rec;
-}
+export const writePgFollowRecord = (stateDir: string, r: PgFollowRecord): Promise<PgFollowRecord> => writeFollowRecordIn(stateDir, r);
 
 /** The password on file, or a new one written (0600, atomically) before the role uses it. */
 export async function replicationPassword(stateDir: string, redactor?: SecretSink): Promise<string> {

@@ -4,19 +4,9 @@
  * at (`host.docker.internal` through `host-gateway` on Linux), the least-privileged ACL user for the
  * replication link, and the compose override.
  */
+import { composeFollowOverride as overrideFor, DOCKER_HOST_NAME, hostGatewayArgs, needsHostGateway, type SourceFromTarget } from '../follow-from.ts';
 
-export interface SourceFromTarget {
-  readonly host: string;
-  readonly port: number;
-}
-
-export const DOCKER_HOST_NAME = 'host.docker.internal';
-const LOOPBACK = /^(localhost|127(\.\d+){3}|::1|\[::1\])$/i;
-
-/** The source as the target container sees it: an explicit override, else host.docker.internal for a loopback source. */
-export function sourceFromTarget(source: { host: string; port: number }, override?: Partial<SourceFromTarget>): SourceFromTarget {
-  return { host: override?.host ?? (LOOPBACK.test(source.host) ? DOCKER_HOST_NAME : source.host), port: override?.port ?? source.port };
-}
+export { DOCKER_HOST_NAME, sourceFromTarget, type SourceFromTarget } from '../follow-from.ts';
 
 export type FollowDecision =
   | { readonly follow: true; readonly reason: string }
@@ -52,16 +42,12 @@ export function replicaAclArgs(user: string, password: string): string[] {
 }
 
 /** The compose override that lets `service` reach the host (Linux needs the host-gateway mapping). */
-export function composeFollowOverride(service: string, from: SourceFromTarget): string {
-  if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(service)) throw new TypeError(`Expected a compose service name, got ${JSON.stringify(service)}`);
-  const extra = from.host === DOCKER_HOST_NAME ? `    extra_hosts: ["${DOCKER_HOST_NAME}:host-gateway"]` : '    {}';
-  return ['# written by ferry: the stack follows the host\'s Redis until the cutover', 'services:', `  ${service}:`, extra].join('\n') + '\n';
-}
+export const composeFollowOverride = (service: string, from: SourceFromTarget): string => overrideFor(service, from, 'Redis');
 
 /** What to change when the replication link does not come up. */
 export function reachabilityHint(from: SourceFromTarget): string {
   const where = `${from.host}:${from.port}`;
-  if (from.host === DOCKER_HOST_NAME) {
+  if (needsHostGateway(from)) {
     return `the stack reaches the host's Redis as ${where}: add extra_hosts "${DOCKER_HOST_NAME}:host-gateway" to the service (ferry's follow override does) `
       + 'and let Redis listen beyond loopback (`bind 0.0.0.0` or the bridge\'s address, keep requirepass, `protected-mode no` only with a password) with the firewall allowing the Docker bridge; '
       + 'or migrate without following (the copy runs inside the freeze)';
@@ -77,7 +63,7 @@ export function reachabilityHint(from: SourceFromTarget): string {
 export function probeArgs(i: { image: string; from: SourceFromTarget; network?: string }): string[] {
   return [
     'run', '--rm', '--pull', 'never',
-    ...(i.from.host === DOCKER_HOST_NAME ? ['--add-host', `${DOCKER_HOST_NAME}:host-gateway`] : []),
+    ...hostGatewayArgs(i.from),
     ...(i.network ? ['--network', i.network] : []),
     '--entrypoint', 'redis-cli', i.image, '-h', i.from.host, '-p', String(i.from.port), 'PING',
   ];

@@ -16,6 +16,7 @@ import { FerryError } from '../../core/errors.ts';
 import { silentLogger, type Logger } from '../../core/logger.ts';
 import { writeFileAtomic } from '../../util/atomic-write.ts';
 import { systemClock, type Clock } from '../../util/wait.ts';
+import { readFollowRecordIn, writeFollowRecordIn } from '../follow-record.ts';
 import { exec } from '../../util/exec.ts';
 import { connectRedis, describeEndpoint } from './connect.ts';
 import { redisEndpointFromUrl, type RedisEndpoint } from './endpoint.ts';
@@ -51,17 +52,11 @@ interface FollowRecord {
   readonly updatedAt?: string;
 }
 
-const RECORD = 'follow.json';
 const SECRET = 'replication.secret';
 const PREV_AUTH = 'target-masterauth.prev';
 
-const readRecord = (dir: string): Promise<FollowRecord | undefined> =>
-  readFile(join(dir, RECORD), 'utf8').then((t) => JSON.parse(t) as FollowRecord, () => undefined);
-async function writeRecord(dir: string, r: FollowRecord): Promise<FollowRecord> {
-  const rec = { ...r, updatedAt: new Date().toISOString() };
-  await writeFileAtomic(join(dir, RECORD), JSON.stringify(rec, null, 1) + '\n', 0o600);
-  return rec;
-}
+const readRecord = (dir: string): Promise<FollowRecord | undefined> => readFollowRecordIn<FollowRecord>(dir);
+const writeRecord = (dir: string, r: FollowRecord): Promise<FollowRecord> => writeFollowRecordIn(dir, r);
 
 /** The secret in `file`, or `make()` written there (0600) first. */
 async function secret(dir: string, file: string, make: () => string, redactor?: SecretSink): Promise<string> {
