@@ -19,6 +19,10 @@ import { engines } from '../../lib/engines/index.ts';
 import { resolveContext, storeSpecs, withEngineOptions } from '../../lib/playbooks/index.ts';
 import { storeExportStep, storeImportStep, storeVerifyStep } from '../../lib/steps/index.ts';
 import type { FerryContext } from '../../lib/steps/context.ts';
+import { mysqlEngine, type MysqlOptions } from '../../lib/engines/mysql/index.ts';
+import type { Store } from '../../lib/core/engine.ts';
+import { silentLogger } from '../../lib/core/logger.ts';
+import { noProgress } from '../../lib/core/progress.ts';
 
 const REPORTER_PW = 'reporter-env-only-pw';
 
@@ -80,6 +84,15 @@ describe('a MySQL store\'s steps under the runner', { timeout: 600_000 }, () => 
     await t.end();
     expect(logs).not.toContain(src.rootPassword);
     expect(logs).not.toContain(REPORTER_PW);
+  });
+
+  it("preflight facts list the .env's account among those to carry", async () => {
+    const b = ctx.stores!.get('mysql')!;
+    const facts = await mysqlEngine.facts({
+      store: b.store as Store<MysqlOptions>, targetUrl: b.targetUrl(), artifactDir: join(stateDir, 'facts-a'), stateDir: join(stateDir, 'facts-s'),
+      signal: new AbortController().signal, log: silentLogger, progress: noProgress, redactor,
+    });
+    expect(facts.source.accounts?.map((a) => `${a.user}@${a.host}`)).toEqual(expect.arrayContaining(['vedfolnir_app@%', 'reporter@%']));
   });
 
   it('skips all three on a second run', async () => {

@@ -12,7 +12,7 @@ import { parseMysqlOptions, definerPolicyOf, type MysqlOptions, type MysqlStore 
 import { gatherMysqlFacts, gatherMysqlTargetFacts, type MysqlFacts } from './facts.ts';
 import { assessMysql, DEFAULT_MYSQL_TARGET, type MysqlTargetFacts } from './assess.ts';
 import { sourceFingerprint } from './fingerprint.ts';
-import { appAccounts } from './accounts-env.ts';
+import { appAccounts, readEnvAccounts } from './accounts-env.ts';
 import { exportStore, exportedNow } from './store-export.ts';
 import { clearStore, importStore } from './store-import.ts';
 import { verifyStore } from './store-verify.ts';
@@ -34,7 +34,7 @@ export const mysqlEngine = defineEngine<MysqlOptions, MysqlEngineFacts>({
   parseOptions: parseMysqlOptions,
 
   async facts(p) {
-    const source = await gatherMysqlFacts(sourceServer(p), appAccounts(p.store.options.accounts));
+    const source = await gatherMysqlFacts(sourceServer(p), appAccounts(p.store.options.accounts, await readEnvAccounts(p.store.options.appEnvFiles)));
     const target = p.targetUrl ? await gatherMysqlTargetFacts(targetOf(p, [])) : DEFAULT_MYSQL_TARGET;
     return { source, target };
   },
