@@ -5,7 +5,7 @@
  * of compose/examples/veogen (its postgres and redis services, its `uploads` and `outputs` volumes).
  * No app service starts: the api image is the operator's, not ferry's.
  */
-import { chmod, cp, mkdir, writeFile } from 'node:fs/promises';
+import { chmod, cp, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import type { ConfigInput } from '../lib/config/index.ts';
@@ -78,6 +78,10 @@ export async function prepareVeogen(o: {
 }): Promise<{ sources: VeogenSources; appDir: string; composeDir: string }> {
   const composeDir = join(o.base, 'compose'), appDir = join(o.base, 'app');
   await cp(REPO_VEOGEN_DIR, composeDir, { recursive: true });
+  // docker-compose v1 refuses to merge a file with `version:` and ferry's generated overrides (no version):
+  // the copy drops the obsolete key (compose v2 ignores it anyway).
+  const file = join(composeDir, 'docker-compose.yml');
+  await writeFile(file, (await readFile(file, 'utf8')).replace(/^version:.*\n/m, ''));
   await writeFile(join(composeDir, '.env'), `POSTGRES_IMAGE=${o.images.postgres}\nREDIS_IMAGE=${o.images.redis}\n`);
   await mkdir(join(composeDir, 'secrets'), { recursive: true, mode: 0o700 });
   await chmod(join(composeDir, 'secrets'), 0o700);

@@ -19,14 +19,14 @@ export function targetSecretName(store: ConfigStore): string | undefined {
   return store.engine === 'mysql' ? `${store.target.service}_root_password` : `${store.target.service}_password`;
 }
 
-/** The target URL on 127.0.0.1:<migrationPort> with `password`; for files the host path or `volume:<name>`. */
+/** The target URL on 127.0.0.1:<migrationPort> with `password` (no database: PostgreSQL's defaults to the source's); for files the host path or `volume:<name>`. */
 export function targetUrlOf(store: ConfigStore, password: () => string, port = store.target.migrationPort): string | undefined {
   if (store.target.url) return store.target.url;
   const pw = () => encodeURIComponent(password());
   switch (store.engine) {
     case 'mysql': return port ? `mysql://root:${pw()}@127.0.0.1:${port}` : undefined;
     case 'redis': return port ? `redis://:${pw()}@127.0.0.1:${port}` : undefined;
-    case 'postgres': return port ? `postgres://postgres:${pw()}@127.0.0.1:${port}/postgres` : undefined;
+    case 'postgres': return port ? `postgres://postgres:${pw()}@127.0.0.1:${port}` : undefined;
     case 'files': return store.target.hostPath ?? (store.target.volume ? `volume:${store.target.volume}` : undefined);
   }
 }

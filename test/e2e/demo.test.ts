@@ -1,7 +1,8 @@
 /**
  * `--demo` means something on every playbook: `verify --demo` migrates a fresh demo first and then
  * verifies it (kept with FERRY_DEMO_KEEP=1), `rollback --demo` reuses that kept, migrated demo and rolls
- * it back, `rehearse --demo` rehearses into a throwaway stack; each exits 0. The kept demo is removed.
+ * it back, `rehearse --demo` rehearses into a throwaway stack; each exits 0. The demo's storage/ (an
+ * image tree) is a files store verified like the databases. The kept demo is removed.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { discardKeptDemo } from '../../demo/index.ts';
@@ -23,6 +24,9 @@ describe('--demo on every playbook', { timeout: 1_800_000 }, () => {
     expect(result(r)?.status).toBe('ok');
     expect(result(r)!.steps.length).toBeGreaterThan(0);
     expect(result(r)!.steps.every((s) => s.status === 'done' || s.status === 'skipped')).toBe(true);
+    // The demo carries Vedfolnir's storage/ (the fixtures' image tree) too: its files store is verified.
+    expect(logs(r).some((l) => l.startsWith('demo migrate: ✔ Verify files store storage'))).toBe(true);
+    expect(result(r)!.steps.find((s) => s.id === 'verify:storage')?.status).toBe('done');
   });
 
   it('rollback --demo reuses the kept, migrated demo and rolls it back: exit 0', async () => {
