@@ -14,6 +14,7 @@ import type { EngineParams, FollowStatus, SecretSink } from '../../core/engine.t
 import { FerryError } from '../../core/errors.ts';
 import { silentLogger, type Logger } from '../../core/logger.ts';
 import { systemClock, type Clock } from '../../util/wait.ts';
+import { sourceFromTarget, type SourceFromTarget } from '../follow-from.ts';
 import { connectPg, describeConnectError, isPrivilegeError, oneLine, qi, qn, type PgTarget } from './connect.ts';
 import { describeSchema, diffFacts } from './describe.ts';
 import type { Manifest } from './manifest.ts';
@@ -50,11 +51,10 @@ export interface PgFollowOptions {
 }
 
 const at = (t: PgTarget) => `${t.host}:${t.port}`;
-const LOOPBACK = /^(localhost|127(\.\d+){3}|::1)$/i;
 
-/** The source as the stack's container reaches it. */
-export function fromTarget(o: Pick<PgFollowOptions, 'source' | 'from'>): { host: string; port: number } {
-  return { host: o.from?.host ?? (LOOPBACK.test(o.source.host) ? 'host.docker.internal' : o.source.host), port: o.from?.port ?? o.source.port };
+/** The source as the stack's container reaches it (follow-from.ts: a loopback source is host.docker.internal). */
+export function fromTarget(o: Pick<PgFollowOptions, 'source' | 'from'>): SourceFromTarget {
+  return sourceFromTarget(o.source, o.from);
 }
 
 /** A source session that may write ferry's own objects even under the freeze (a per-database default). */
