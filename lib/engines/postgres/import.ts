@@ -119,21 +119,37 @@ async function loadChunks(o: ImportOptions, m: Manifest, log: ProgressLog, paral
     .sort((a, b) => b.bytes - a.bytes);
   const total = m.totals.rows;
   const counts = { loaded: 0, skipped: 0, rows: 0 };
-  let next = 0;
+  // A worker takes the largest chunk of a table no other worker is loading (two COPYs into one table
+  // contend for its extension lock); only when every remaining chunk is busy elsewhere does it share one.
+  const busy = new Map<string, number>();
+  const keyOf = (t: TableInfo) => `${t.schema}.${t.name}`;
+  const take = () => {
+    const i = jobs.findIndex((j) => !busy.get(keyOf(j.t)));
+    return i < 0 ? jobs.shift() : jobs.splice(i, 1)[0];
+  };
   await Promise.all(Array.from({ length: Math.min(parallelism, jobs.length) }, async () => {
     const c = await connectPg(o.target, { applicationName: 'ferry import' });
     try {
-      for (let job = jobs[next++]; job; job = jobs[next++]) {
-        o.signal?.throwIfAborted();
-        if (log.has(`chunk ${job.ch.file}`)) { counts.skipped++; counts.rows += job.ch.rows; continue; }
-        const loaded = await loadChunk(c, o.dir, job.t, job.ch, log.resumed);
-        await log.add(`chunk ${job.ch.file}`);
-        if (loaded) counts.loaded++; else counts.skipped++;
-        counts.rows += job.ch.rows;
-        progress.update({ unit: 'rows', done: counts.rows, total, label: `table ${job.t.schema}.${job.t.name}` });
+      for (let job = take(); job; job = take()) {
+        const k = keyOf(job.t);
+        busy.set(k, (busy.get(k) ?? 0) + 1);
+        try {
+          await loadJob(job);
+        } finally {
+          busy.set(k, busy.get(k)! - 1);
+        }
       }
     } finally {
       await c.end();
+    }
+    async function loadJob(job: (typeof jobs)[number]): Promise<void> {
+      o.signal?.throwIfAborted();
+      if (log.has(`chunk ${job.ch.file}`)) { counts.skipped++; counts.rows += job.ch.rows; return; }
+      const loaded = await loadChunk(c, o.dir, job.t, job.ch, log.resumed);
+      await log.add(`chunk ${job.ch.file}`);
+      if (loaded) counts.loaded++; else counts.skipped++;
+      counts.rows += job.ch.rows;
+      progress.update({ unit: 'rows', done: counts.rows, total, label: `table ${job.t.schema}.${job.t.name}` });
     }
   }));
   return counts;
