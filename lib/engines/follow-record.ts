@@ -4,8 +4,24 @@
  * resume, promote or abort. Each engine says what its record holds (no secrets in it).
  */
 import { join } from 'node:path';
+import type { SecretSink } from '../core/engine.ts';
+import type { Logger } from '../core/logger.ts';
 import { writeFileAtomic } from '../util/atomic-write.ts';
+import type { Clock } from '../util/wait.ts';
 import { readJson } from './read-json.ts';
+import type { SourceFromTarget } from './follow-from.ts';
+
+/** What every engine's follow options share: where the source is seen from, the record's directory, and the run's plumbing. */
+export interface FollowRun {
+  /** The source as the target container sees it; default from follow-from.ts. */
+  readonly from?: Partial<SourceFromTarget>;
+  /** The store's private state dir: the record and the 0600 secret files. */
+  readonly stateDir: string;
+  readonly redactor?: SecretSink;
+  readonly log?: Logger;
+  readonly signal?: AbortSignal;
+  readonly clock?: Clock;
+}
 
 export const FOLLOW_RECORD_FILE = 'follow.json';
 

@@ -11,6 +11,17 @@ import { writeFileAtomic } from '../util/atomic-write.ts';
 
 export const MANIFEST_FILE = 'manifest.json';
 
+/** One chunk file of a table: the engine's key range, and what proves the file and the rows in it. */
+export type ChunkFileEntry<Range> = Range & {
+  /** Path relative to the artifact directory. */
+  readonly file: string;
+  readonly rows: number;
+  readonly bytes: number;
+  readonly sha256: string;
+  /** Server-side checksum of the range in the snapshot (the engine's checksum.ts). */
+  readonly checksum: string;
+};
+
 /** `SHA256SUMS` (`sha256  file` per line, as sha256sum -c reads it), then the manifest. */
 export async function writeManifestFiles(dir: string, sums: ReadonlyArray<readonly [sha256: string, file: string]>, manifest: unknown): Promise<void> {
   await writeFileAtomic(join(dir, 'SHA256SUMS'), sums.map(([h, f]) => `${h}  ${f}`).join('\n') + '\n');

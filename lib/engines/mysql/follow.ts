@@ -8,10 +8,10 @@
  */
 import { join } from 'node:path';
 import type { Pool } from 'mysql2/promise';
-import type { EngineParams, FollowStatus, SecretSink } from '../../core/engine.ts';
+import type { EngineParams, FollowStatus } from '../../core/engine.ts';
 import { FerryError } from '../../core/errors.ts';
-import { silentLogger, type Logger } from '../../core/logger.ts';
-import { systemClock, type Clock } from '../../util/wait.ts';
+import { silentLogger } from '../../core/logger.ts';
+import { systemClock } from '../../util/wait.ts';
 import { exec } from '../../util/exec.ts';
 import { connectMysql, oneLine, type MysqlTarget } from './connect.ts';
 import { mysqlEndpointFromUrl } from './endpoint.ts';
@@ -20,13 +20,14 @@ import type { MysqlOptions } from './options.ts';
 import { probeAnswered, probeArgs, reachabilityHint, sourceFromTarget, targetServerId, type ProbeInput, type SourceFromTarget } from './follow-config.ts';
 import { accountFor, createReplicationAccount, dropReplicationAccount, forgetPassword, replicationPassword } from './replication-account.ts';
 import { readFollowRecord, writeFollowRecord, type FollowRecord } from './replication-record.ts';
+import type { FollowRun } from '../follow-record.ts';
 import { assessFollow, readReplicationFacts, type ReplicationFacts } from './replication-prereq.ts';
 import {
   changeSourceStatement, replicationFilterStatement, resetReplicaStatement, startReplicaStatement, stopReplicaStatement, type ReplicaDialect,
 } from './replication-sql.ts';
 import { lagBytes, readBinlogSizes, readReplicaStatus, readSourcePosition, type ReplicaStatus } from './replication-status.ts';
 
-export interface MysqlFollowOptions {
+export interface MysqlFollowOptions extends FollowRun {
   /** The store's id: names the replication account (`ferry_repl_<hash>`). */
   readonly storeId: string;
   /** How ferry reaches the source (the host's server). */
@@ -37,14 +38,6 @@ export interface MysqlFollowOptions {
   readonly databases: readonly string[];
   /** The export's snapshot coordinates (manifest.binlog); null when the source logged nothing. */
   readonly start: { readonly file: string; readonly position: number } | null;
-  /** The source as the target container sees it; default from follow-config.ts. */
-  readonly from?: Partial<SourceFromTarget>;
-  /** The store's private state dir: the record and the 0600 password file. */
-  readonly stateDir: string;
-  readonly redactor?: SecretSink;
-  readonly log?: Logger;
-  readonly signal?: AbortSignal;
-  readonly clock?: Clock;
   /** How long the target may take to connect and start applying. Default 30 s. */
   readonly connectTimeoutMs?: number;
 }

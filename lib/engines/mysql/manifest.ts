@@ -4,7 +4,7 @@
  * It is the backup rollback relies on, so it is written last and atomically: no manifest, no artifact.
  */
 import { join } from 'node:path';
-import { MANIFEST_FILE, readManifestFile, safeName, writeManifestFiles } from '../manifest-files.ts';
+import { MANIFEST_FILE, readManifestFile, safeName, writeManifestFiles, type ChunkFileEntry } from '../manifest-files.ts';
 import type { BinlogPosition } from './snapshot.ts';
 import type { KeyRange } from './checksum.ts';
 import type { DatabaseSchema } from './schema-export.ts';
@@ -15,15 +15,7 @@ export { MANIFEST_FILE };
 /** 2: chunk lines in QUOTE() form (tsv.ts); 1 had backslash-escaped TSV. */
 export const MANIFEST_FORMAT = 'ferry-mysql/2';
 
-export interface ChunkEntry extends KeyRange {
-  /** Path relative to the artifact directory. */
-  readonly file: string;
-  readonly rows: number;
-  readonly bytes: number;
-  readonly sha256: string;
-  /** Server-side checksum (see checksum.ts) of the range in the snapshot. */
-  readonly checksum: string;
-}
+export type ChunkEntry = ChunkFileEntry<KeyRange>;
 
 export interface TableEntry {
   readonly table: TableInfo;

@@ -6,7 +6,7 @@
  * atomically: no manifest, no artifact. It is also the rollback backup; `tar` packs it as it is.
  */
 import { join } from 'node:path';
-import { MANIFEST_FILE, readManifestFile, safeName, writeManifestFiles } from '../manifest-files.ts';
+import { MANIFEST_FILE, readManifestFile, safeName, writeManifestFiles, type ChunkFileEntry } from '../manifest-files.ts';
 import type { KeyRange } from './checksum.ts';
 import type { LargeObjectInfo, SequenceState, TableInfo } from './catalog.ts';
 import type { ServerFacts } from './server.ts';
@@ -14,15 +14,7 @@ import type { ServerFacts } from './server.ts';
 export { MANIFEST_FILE };
 export const MANIFEST_FORMAT = 'ferry-postgres/1';
 
-export interface ChunkEntry extends KeyRange {
-  /** Path relative to the artifact directory. */
-  readonly file: string;
-  readonly rows: number;
-  readonly bytes: number;
-  readonly sha256: string;
-  /** Server-side hash sum of the range in the snapshot (checksum.ts). */
-  readonly checksum: string;
-}
+export type ChunkEntry = ChunkFileEntry<KeyRange>;
 
 export interface TableEntry {
   readonly table: TableInfo;

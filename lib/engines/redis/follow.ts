@@ -13,28 +13,20 @@ import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import type { EngineParams, FollowStatus, SecretSink } from '../../core/engine.ts';
 import { FerryError } from '../../core/errors.ts';
-import { silentLogger, type Logger } from '../../core/logger.ts';
+import { silentLogger } from '../../core/logger.ts';
 import { writeFileAtomic } from '../../util/atomic-write.ts';
-import { systemClock, type Clock } from '../../util/wait.ts';
-import { readFollowRecordIn, writeFollowRecordIn } from '../follow-record.ts';
+import { systemClock } from '../../util/wait.ts';
+import { readFollowRecordIn, writeFollowRecordIn, type FollowRun } from '../follow-record.ts';
 import { exec } from '../../util/exec.ts';
 import { connectRedis, describeEndpoint } from './connect.ts';
 import { redisEndpointFromUrl, type RedisEndpoint } from './endpoint.ts';
 import { parseInfo, parseKeyspace, serverInfo } from './info.ts';
 import { decideFollow, probeAnswered, probeArgs, reachabilityHint, replicaAclArgs, replicaUserName, sourceFromTarget, supportsAcl, type SourceFromTarget } from './follow-config.ts';
 
-export interface RedisFollowOptions {
+export interface RedisFollowOptions extends FollowRun {
   readonly storeId: string;
   readonly source: RedisEndpoint;
   readonly target: RedisEndpoint;
-  /** The source as the target container sees it; default from follow-config.ts. */
-  readonly from?: Partial<SourceFromTarget>;
-  /** The store's private state dir: the record and the 0600 secret files. */
-  readonly stateDir: string;
-  readonly redactor?: SecretSink;
-  readonly log?: Logger;
-  readonly signal?: AbortSignal;
-  readonly clock?: Clock;
   /** How long the link and the first full sync may take. Default 10 min. */
   readonly syncTimeoutMs?: number;
 }
