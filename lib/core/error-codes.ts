@@ -15,6 +15,7 @@ export const ERROR_CODES = {
   E_RESTART_UNKNOWN: '--restart-from names a step the playbook does not have',
   E_SOURCE_CHANGED: 'the source changed since a recorded export: resuming would import stale data; --restart-from the export',
   E_JOURNAL_READ: 'the journal file cannot be read (permissions)',
+  E_JOURNAL_WRITE: 'the journal file cannot be moved aside (a finished rollback resetting the migrate journal): permissions',
   E_JOURNAL_CORRUPT: 'the journal file is not valid JSON (edited by hand or by something else)',
   E_JOURNAL_VERSION: 'the journal was written by another ferry version',
   E_JOURNAL_MISMATCH: 'the journal names steps the playbook does not have (a step renamed or removed since)',

@@ -65,7 +65,7 @@ export function createFileJournal(stateDir: string, playbook = 'ferry'): Journal
         return kept;
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-        throw new FerryError('E_JOURNAL_READ', `cannot move the journal ${path} aside`, { hint: 'check the state directory\'s permissions', cause: e });
+        throw new FerryError('E_JOURNAL_WRITE', `cannot move the journal ${path} aside`, { hint: 'check the state directory\'s permissions', cause: e });
       }
     }),
   };

@@ -27,7 +27,7 @@ describe('migrate after a completed rollback', { timeout: 1_200_000 }, () => {
 
   const env = () => ({ ...src.sb.env, MYSQL_IMAGE: testImages().mysql, REDIS_IMAGE: testImages().redis });
   const run = (playbook: string) => runPlaybook(playbook, ['--config', src.sb.configPath, '--json'], env());
-  const ok = (r: PlaybookRun) => expect(r.exitCode, JSON.stringify(r.events.filter((e) => e.type === 'step-fail' || e.type === 'run-end').map((e) => e.type === 'run-end' ? (e as { result: { error?: unknown } }).result.error : e)) + r.stderr.trim().split('\n').slice(-20).join('\n')).toBe(0);
+  const ok = (r: PlaybookRun) => expect(r.exitCode, JSON.stringify(r.events.filter((e) => e.type === 'step-fail' || e.type === 'run-end').map((e) => e.type === 'run-end' ? (e as unknown as { result: { error?: unknown } }).result.error : e)) + r.stderr.trim().split('\n').slice(-20).join('\n')).toBe(0);
 
   it('runs from preflight again, re-exporting the source as it is then, and rollback rolls that one back', async () => {
     const first = await run('migrate');
