@@ -26,6 +26,8 @@ export interface MysqlEngineFacts {
   readonly source: MysqlFacts;
   /** Read from the running target when `targetUrl` is known, else what a fresh MySQL 8 service is. */
   readonly target: MysqlTargetFacts;
+  /** Users the app's env files give a password for: an account the target cannot get by hash is created with it. */
+  readonly envPasswordUsers?: readonly string[];
 }
 
 export const mysqlEngine = defineEngine<MysqlOptions, MysqlEngineFacts>({
@@ -34,15 +36,16 @@ export const mysqlEngine = defineEngine<MysqlOptions, MysqlEngineFacts>({
   parseOptions: parseMysqlOptions,
 
   async facts(p) {
-    const source = await gatherMysqlFacts(sourceServer(p), appAccounts(p.store.options.accounts, await readEnvAccounts(p.store.options.appEnvFiles)));
+    const env = await readEnvAccounts(p.store.options.appEnvFiles);
+    const source = await gatherMysqlFacts(sourceServer(p), appAccounts(p.store.options.accounts, env));
     const target = p.targetUrl ? await gatherMysqlTargetFacts(targetOf(p, [])) : DEFAULT_MYSQL_TARGET;
-    return { source, target };
+    return { source, target, envPasswordUsers: env.filter((a) => a.password !== undefined).map((a) => a.user) };
   },
 
   assess(facts, store: MysqlStore) {
     return assessMysql(facts.source, facts.target, {
       definer: store.options.definer, definerAccount: store.options.definerAccount,
-      passwordKnown: (user) => store.options.accounts.some((a) => a.user === user && a.passwordFile),
+      passwordKnown: (user) => store.options.accounts.some((a) => a.user === user && a.passwordFile) || (facts.envPasswordUsers ?? []).includes(user),
     });
   },
 

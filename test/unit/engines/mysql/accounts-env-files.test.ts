@@ -10,6 +10,10 @@ import { join } from 'node:path';
 import { normalizeConfig } from '../../../../lib/config/index.ts';
 import { withEngineOptions } from '../../../../lib/playbooks/index.ts';
 import { appAccounts, passwordSource, readEnvAccounts } from '../../../../lib/engines/mysql/accounts-env.ts';
+import { mysqlEngine, type MysqlEngineFacts } from '../../../../lib/engines/mysql/engine.ts';
+import { DEFAULT_MYSQL_TARGET } from '../../../../lib/engines/mysql/assess.ts';
+import type { MysqlFacts } from '../../../../lib/engines/mysql/facts.ts';
+import type { MysqlStore } from '../../../../lib/engines/mysql/options.ts';
 
 function config(dir: string, mysqlOptions: Record<string, unknown> = {}) {
   return withEngineOptions(normalizeConfig({
@@ -48,5 +52,19 @@ describe("a MySQL store reads the app's env files", () => {
     const pw = passwordSource([], env);
     expect([await pw({ user: 'worker', host: '%' }), await pw({ user: 'nobody', host: '%' })]).toEqual(['w-pw', undefined]);
     expect(await readEnvAccounts([])).toEqual([]);
+  });
+
+  it('preflight: an account the .env names (absent from the source) is created with the .env password, a blocker without one', () => {
+    const source: MysqlFacts = {
+      endpoint: '127.0.0.1:3306', version: '8.0.36', sqlMode: 'STRICT_TRANS_TABLES', lowerCaseTableNames: 0, characterSetServer: 'utf8mb4',
+      collationServer: 'utf8mb4_general_ci', localInfile: true, maxAllowedPacket: 64 << 20, grants: ['GRANT ALL PRIVILEGES ON *.* TO `root`@`%`'],
+      databases: [{ name: 'app', charset: 'utf8mb4', collation: 'utf8mb4_general_ci' }], missingDatabases: [], tables: [], definers: [], generatedColumns: 0,
+      foreignKeys: [], largestLobColumn: 0,
+      accounts: [{ user: 'vedfolnir', host: '%', why: ['app account'], exists: false, plugin: '', authHex: '', grants: [], notCarried: [] }],
+    } as unknown as MysqlFacts;
+    const store = { id: 'db', engine: 'mysql', source: 'mysql://root@127.0.0.1/app', target: { service: 'db' }, options: mysqlEngine.parseOptions({}, 'db') } as MysqlStore;
+    const severity = (f: MysqlEngineFacts) => mysqlEngine.assess(f, store).find((x) => x.check === 'mysql-account')?.severity;
+    expect(severity({ source, target: DEFAULT_MYSQL_TARGET })).toBe('blocker');
+    expect(severity({ source, target: DEFAULT_MYSQL_TARGET, envPasswordUsers: ['vedfolnir'] })).toBe('rewrite');
   });
 });
