@@ -79,9 +79,13 @@ export async function prepareVeogen(o: {
   const composeDir = join(o.base, 'compose'), appDir = join(o.base, 'app');
   await cp(REPO_VEOGEN_DIR, composeDir, { recursive: true });
   // docker-compose v1 refuses to merge a file with `version:` and ferry's generated overrides (no version):
-  // the copy drops the obsolete key (compose v2 ignores it anyway).
+  // the copy drops the obsolete key (compose v2 ignores it anyway). The api loads the env ferry writes
+  // (app.env), as an operator's stack would: ferry's env override then names it (an override naming no
+  // service, `services: {}`, reads as a version 1 file to docker-compose v1, which refuses to merge it).
   const file = join(composeDir, 'docker-compose.yml');
-  await writeFile(file, (await readFile(file, 'utf8')).replace(/^version:.*\n/m, ''));
+  const text = (await readFile(file, 'utf8')).replace(/^version:.*\n/m, '').replace(/^(  api:\n)/m, '$1    env_file: ["app.env"]\n');
+  await writeFile(file, text);
+  await writeFile(join(composeDir, 'app.env'), '', { mode: 0o600 }); // compose reads env files at config time; ferry's env step fills it
   await writeFile(join(composeDir, '.env'), `POSTGRES_IMAGE=${o.images.postgres}\nREDIS_IMAGE=${o.images.redis}\n`);
   await mkdir(join(composeDir, 'secrets'), { recursive: true, mode: 0o700 });
   await chmod(join(composeDir, 'secrets'), 0o700);
