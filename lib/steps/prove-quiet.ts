@@ -3,12 +3,18 @@
  * `quietSample`) until all stay unchanged for `freeze.quietSeconds`, then record each store's
  * `sourceState` — the fingerprint rollback compares the source with ("did anything write after the
  * freeze?").
+ *
+ * When every store of the run follows the live source, the wait is skipped: each store's catch-up
+ * (inside the same freeze) waits until the target holds the source's position taken after the freeze,
+ * which proves by positions what the quiet wait proves by sampling. The fingerprints are still recorded.
+ * A store copied inside the freeze (or one without a freeze) still needs the wait.
  */
 import { defineStep } from '../core/step.ts';
 import type { Config } from '../config/schema.ts';
 import type { FerryContext } from './context.ts';
 import { proveQuiet } from '../freeze/quiet.ts';
 import { engineParams, hasPhase, thawedAt, type StoreStepParams } from './store-params.ts';
+import { cutoverOptionsOf, decideCutover } from './cutover-mode.ts';
 
 /** The stores whose engines can be sampled (those without `quietSample` are proven by their freeze alone). */
 function sampled(p: StoreStepParams) {
@@ -24,6 +30,15 @@ export async function sourceStates(p: StoreStepParams): Promise<Record<string, s
   return out;
 }
 
+/** Every store of the run follows (at least one): its catch-up proves the target complete by positions. */
+export function allFollow(p: Pick<StoreStepParams, 'ctx' | 'config'>): boolean {
+  const stores = [...(p.ctx.stores?.values() ?? [])];
+  const o = cutoverOptionsOf(p.config);
+  return stores.length > 0 && stores.every((b) => decideCutover(b, o).how === 'follow');
+}
+
+const SKIP_REASON = 'no wait: every store follows, and its catch-up waits for the frozen source\'s final position';
+
 export default defineStep<Config, FerryContext>({
   id: 'prove-quiet',
   title: 'Prove the frozen source quiet and fingerprint it',
@@ -33,9 +48,14 @@ export default defineStep<Config, FerryContext>({
   },
   async plan(p) {
     const ids = sampled(p).map((b) => b.store.id);
+    if (allFollow(p)) return { reads: ids.map((id) => `${id}: source fingerprint`), changes: [], details: SKIP_REASON };
     return { reads: ids.map((id) => `${id}: write activity`), changes: [], details: `until nothing changes for ${p.config.freeze.quietSeconds}s` };
   },
   async run(p) {
+    if (allFollow(p)) {
+      p.log.info(SKIP_REASON);
+      return { data: { quietSeconds: 0, skipped: SKIP_REASON, samples: {}, sourceStates: await sourceStates(p), at: new Date().toISOString() } };
+    }
     const stores = sampled(p);
     const samples = await proveQuiet({
       seconds: p.config.freeze.quietSeconds,

@@ -185,6 +185,47 @@ describe('migrate with stores that follow the live source', () => {
     expect(w.frozen.size).toBe(0);
   });
 
+  it('skips prove-quiet\'s wait when every store follows (catch-up proves by positions) and still records the fingerprints; a copied store still waits', async () => {
+    const quietApp = (w: FollowWorld, everyStoreFollows: boolean) => {
+      const specs: StoreSpec[] = [
+        { store: followFrom(store('shop-db', 'mysql', 33306), 'src-mysql'), engine: followingEngine(w, 'mysql') },
+        { store: everyStoreFollows ? followFrom(store('cache', 'redis', 36379), 'src-redis') : store('cache', 'redis', 36379), engine: followingEngine(w, 'redis') },
+      ];
+      for (const s of specs) w.source.set(s.store.id, new Map([['a', `${s.store.id}-1`]]));
+      const config = normalizeConfig({
+        app: { envFile: '.env' }, target: { composeDir: 'compose', project: 'fake' }, freeze: { quietSeconds: 1 },
+        stores: specs.map((s) => s.store), cutover: { mode: 'auto', budgetSeconds: 2 },
+      }, { baseDir: '/srv/app', env: {} });
+      const { ctx, stateDir } = fakeContext(bindings(specs));
+      return { specs, config: { ...config, stateDir } as Config, ctx, stateDir };
+    };
+    const quiet = (r: Awaited<ReturnType<ReturnType<typeof runner>>>) => r.steps.find((s) => s.id === 'prove-quiet')!;
+
+    const w = world();
+    const all = quietApp(w, true);
+    const planned = await runPlaybook<Config, FerryContext>({
+      playbook: { id: 'migrate', title: 'fake', steps: storePart(migrateSteps(all.specs, all.config.cutover)) },
+      config: all.config, ctx: all.ctx, stateDir: all.stateDir, redactor: all.ctx.redactor, journal: createMemoryJournal(), dryRun: true,
+    });
+    expect(quiet(planned).plan?.details).toBe('no wait: every store follows, and its catch-up waits for the frozen source\'s final position');
+    const r = await runner(all)();
+    expect(r.status).toBe('ok');
+    const step = quiet(r);
+    expect(step.durationMs).toBeLessThan(500); // quietSeconds is 1: the wait did not happen
+    const data = step.outputs?.data as { skipped?: string; sourceStates: Record<string, string> };
+    expect(data.skipped).toContain('every store follows');
+    // rollback's "did anything write after the freeze?" still has both stores' fingerprints.
+    expect(Object.keys(data.sourceStates).sort()).toEqual(['cache', 'shop-db']);
+    expect(w.target.get('cache')).toEqual(w.source.get('cache'));
+
+    const w2 = world();
+    const mixed = quietApp(w2, false);
+    const r2 = await runner(mixed)();
+    expect(r2.status).toBe('ok');
+    expect(quiet(r2).durationMs).toBeGreaterThanOrEqual(1_000); // cache is copied inside the freeze: the wait stays
+    expect((quiet(r2).outputs?.data as { skipped?: string }).skipped).toBeUndefined();
+  });
+
   it('reports the measured downtime from the freeze to the app answering, with its parts (JSON and Markdown)', () => {
     const t = (step: string, start: number, ms: number) => ({
       step, title: step, status: 'done', durationMs: ms,
