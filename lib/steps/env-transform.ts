@@ -7,7 +7,7 @@
  * The original's bytes and checksum are kept in `<stateDir>/env/` with the list of files the step
  * created; `undo` removes exactly those (the rollback playbook also puts the .env back if it changed).
  */
-import { readFile, stat } from 'node:fs/promises';
+import { readFile, rm, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { defineStep } from '../core/step.ts';
 import type { StepParams } from '../core/step.ts';
@@ -87,7 +87,8 @@ async function findings(p: P, s: State): Promise<string[]> {
   const dir = p.ctx.composeDir;
   const out: string[] = [];
   if ((await readText(containerEnvPath(dir))) !== s.result.env) out.push(`${containerEnvPath(dir)} is missing or out of date`);
-  if ((await readText(envOverridePath(dir))) !== s.override) out.push(`${envOverridePath(dir)} is missing or out of date`);
+  // An empty override means no file (compose v1 cannot merge `services: {}`).
+  if (((await readText(envOverridePath(dir))) ?? '') !== s.override) out.push(`${envOverridePath(dir)} is ${s.override ? 'missing or out of date' : 'left over: no service loads the env'}`);
   out.push(...await secretFileFindings(dir, Object.keys(s.result.secrets), s.result.secrets, owner(p)));
   if (Object.keys(s.result.secrets).length) out.push(...(await missingIgnoreEntries(dir)).map((f) => `${f} does not list the secrets`));
   return out.map((f) => p.ctx.redactor.redact(f));
@@ -175,7 +176,8 @@ export default defineStep<Config, FerryContext>({
       await ensureIgnored(dir);
     }
     if ((await readText(containerEnvPath(dir))) !== result.env) await writeFileAtomic(containerEnvPath(dir), result.env, 0o644);
-    if ((await readText(envOverridePath(dir))) !== s.override) await writeFileAtomic(envOverridePath(dir), s.override, 0o644);
+    if (!s.override) await rm(envOverridePath(dir), { force: true });
+    else if ((await readText(envOverridePath(dir))) !== s.override) await writeFileAtomic(envOverridePath(dir), s.override, 0o644);
     for (const line of reportLines(s)) p.log.info(line);
     await writeFileAtomic(envReportPath(p.config.stateDir), p.ctx.redactor.redact(reportText(p, s, backup.manifest.sha256)), 0o600);
     const kinds: Record<string, number> = {};

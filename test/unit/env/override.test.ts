@@ -42,6 +42,7 @@ describe('composeOverride', () => {
   it('is a valid override with nothing to carry', () => {
     const empty = composeOverride({ file: '.env', services: ['vedfolnir'], environment: {}, extraHosts: [], secrets: [], secretFile: (n) => n });
     expect(parse(empty)).toEqual({ services: { vedfolnir: { labels: {} } } });
-    expect(parse(composeOverride({ file: '.env', services: [], environment: {}, extraHosts: [], secrets: [], secretFile: (n) => n }))).toEqual({ services: {} });
+    // No file at all: docker-compose v1 refuses to merge a file that is only `services: {}`.
+    expect(composeOverride({ file: '.env', services: [], environment: {}, extraHosts: [], secrets: [], secretFile: (n) => n })).toBe('');
   });
 });
