@@ -14,13 +14,14 @@
  * Missing peers (Debian's mariadb-client and mydumper) are installed with apt-get first, and the bench
  * says so; without root it names the packages to install.
  */
-import { execa, type ResultPromise } from 'execa';
+import { execa } from 'execa';
 import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { createConnection } from 'mysql2/promise';
 import type { BenchOptions, EngineBench, Measurement } from './types.ts';
+import { sampleRss } from './rss.ts';
 
 process.env.TESTCONTAINERS_RYUK_DISABLED ??= 'true';
 const { startMysql } = await import('../test/support/containers.ts');
@@ -244,27 +245,6 @@ async function ferryVerify(src: Server, dst: Server, dir: string): Promise<{ sec
   const peak = sampleRss(child);
   const r = await child;
   return { ...(JSON.parse(r.stdout.trim().split('\n').pop()!) as { seconds: number; ok: boolean }), peakRssMb: await peak };
-}
-
-/** Peak summed RSS (MB) of a child and its descendants, sampled from /proc every 100 ms until it exits. */
-async function sampleRss(child: ResultPromise): Promise<number> {
-  let peak = 0;
-  let running = true;
-  child.finally(() => { running = false; }).catch(() => undefined);
-  while (running && child.pid) {
-    peak = Math.max(peak, await treeRssKb(child.pid));
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return peak / 1024;
-}
-
-async function treeRssKb(pid: number): Promise<number> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
-  const rss = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
-  const kids = (await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8').catch(() => '')).split(/\s+/).filter(Boolean).map(Number);
-  let sum = rss;
-  for (const k of kids) sum += await treeRssKb(k);
-  return sum;
 }
 
 async function checksums(s: Server): Promise<unknown> {

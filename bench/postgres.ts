@@ -12,12 +12,13 @@
  * pg_dump/pg_restore/psql are the host's
  * (Debian postgresql-client-15, installed with apt-get when missing and root).
  */
-import { execa, type ResultPromise } from 'execa';
+import { execa } from 'execa';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import type { BenchOptions, EngineBench, Measurement } from './types.ts';
+import { sampleRss } from './rss.ts';
 
 process.env.TESTCONTAINERS_RYUK_DISABLED ??= 'true';
 const { startPostgresContainer } = await import('../test/support/postgres.ts');
@@ -173,27 +174,6 @@ async function resetTarget(s: Server): Promise<void> {
   await query(dbUrl(s, 'postgres'), `DROP DATABASE IF EXISTS ${DB} WITH (FORCE)`);
   const roles = await query<{ r: string }>(dbUrl(s, 'postgres'), "SELECT quote_ident(rolname) AS r FROM pg_roles WHERE rolname !~ '^pg_' AND rolname <> 'postgres'");
   for (const { r } of roles) await query(dbUrl(s, 'postgres'), `DROP ROLE ${r}`);
-}
-
-/** Peak summed RSS (MB) of a child and its descendants, sampled from /proc every 100 ms until it exits. */
-async function sampleRss(child: ResultPromise): Promise<number> {
-  let peak = 0;
-  let running = true;
-  child.finally(() => { running = false; }).catch(() => undefined);
-  while (running && child.pid) {
-    peak = Math.max(peak, await treeRssKb(child.pid));
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return peak / 1024;
-}
-
-async function treeRssKb(pid: number): Promise<number> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
-  const rss = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
-  const kids = (await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8').catch(() => '')).split(/\s+/).filter(Boolean).map(Number);
-  let sum = rss;
-  for (const k of kids) sum += await treeRssKb(k);
-  return sum;
 }
 
 const round = (x: number) => Math.round(x * 100) / 100;
