@@ -6,7 +6,6 @@
  * on the target (a fresh export of the frozen source verified against it). A follow killed with SIGKILL
  * resumes by running it again; abort removes the account; a source without a binary log is refused.
  */
-import { execa } from 'execa';
 import { mkdtemp, readFile, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { onLoopback } from '../support/containers.ts';
 import { testImages } from '../support/images.ts';
 import { testLabels } from '../support/labels.ts';
+import { killLoop as killLoopOf } from '../support/kill-loop.ts';
 import { seedVedfolnirMysql } from '../../fixtures/mysql/seed.ts';
 import { exportMysql, importMysql, verifyMysql, type Manifest, type MysqlTarget } from '../../lib/engines/mysql/index.ts';
 import { abortMysqlFollow, catchUpMysql, followMysql, mysqlFollowStatus, probeSourceFromStack, promoteMysql, type MysqlFollowOptions } from '../../lib/engines/mysql/follow.ts';
@@ -91,31 +91,8 @@ async function accounts(ep: MysqlTarget, user: string): Promise<number> {
   try { return Number((await one<{ n: unknown }>(c, 'SELECT COUNT(*) AS n FROM mysql.user WHERE User = ?', [user])).n); } finally { await c.end(); }
 }
 
-const CHILD = `
-  const follow = await import(${JSON.stringify(fileURLToPath(new URL('../../lib/engines/mysql/follow.ts', import.meta.url)))});
-  process.stdout.write('ready\\n');
-  const s = await follow[process.env.FERRY_FOLLOW_FN](JSON.parse(process.env.FERRY_FOLLOW_OPTIONS));
-  process.stdout.write(JSON.stringify(s ?? null));
-`;
-
-/**
- * Run `fn` (followMysql, promoteMysql…) in a child killed with SIGKILL at growing delays after it has loaded
- * ferry, until a run ends on its own; returns the delays it was killed at.
- */
-async function killLoop(fn: string, o: MysqlFollowOptions): Promise<number[]> {
-  const kills: number[] = [];
-  for (let delay = 5; delay < 20_000; delay = Math.round(delay * 1.5) + 5) {
-    const child = execa(process.execPath, ['--input-type=module', '-e', CHILD], { env: { FERRY_FOLLOW_FN: fn, FERRY_FOLLOW_OPTIONS: JSON.stringify({ ...o, redactor: undefined }) }, reject: false });
-    let timer: NodeJS.Timeout | undefined;
-    child.stdout.once('data', () => { timer = setTimeout(() => child.kill('SIGKILL'), delay); });
-    const r = await child;
-    clearTimeout(timer);
-    if (r.exitCode === 0) break;
-    expect(r.signal, r.stderr).toBe('SIGKILL');
-    kills.push(delay);
-  }
-  return kills;
-}
+const FOLLOW_MODULE = fileURLToPath(new URL('../../lib/engines/mysql/follow.ts', import.meta.url));
+const killLoop = (fn: string, o: MysqlFollowOptions): Promise<number[]> => killLoopOf(FOLLOW_MODULE, fn, o);
 
 describe('mysql follow: replicate, catch up, promote', { timeout: 900_000 }, () => {
   let network: StartedNetwork;

@@ -5,7 +5,6 @@
  * running, catch-up, promote; verify key by key; the AOF survives a restart. A follow killed with SIGKILL
  * resumes by running it again; abort deletes the ACL user and puts the target's own config back.
  */
-import { execa } from 'execa';
 import { mkdtemp, readFile, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { onLoopback } from '../support/containers.ts';
 import { testImages } from '../support/images.ts';
 import { testLabels } from '../support/labels.ts';
+import { killLoop as killLoopOf } from '../support/kill-loop.ts';
 import { seedVedfolnirRedis } from '../../fixtures/redis/seed.ts';
 import { verifyCopy } from '../../lib/engines/redis/verify.ts';
 import type { RedisEndpoint } from '../../lib/engines/redis/endpoint.ts';
@@ -69,28 +69,8 @@ async function writer(c: Redis, stop: { now: boolean }, maxMs: number): Promise<
   return writes;
 }
 
-const CHILD = `
-  const follow = await import(${JSON.stringify(fileURLToPath(new URL('../../lib/engines/redis/follow.ts', import.meta.url)))});
-  process.stdout.write('ready\\n');
-  const s = await follow[process.env.FERRY_FOLLOW_FN](JSON.parse(process.env.FERRY_FOLLOW_OPTIONS));
-  process.stdout.write(JSON.stringify(s ?? null));
-`;
-
-/** Run `fn` in a child killed with SIGKILL at growing delays after it has loaded ferry, until a run ends on its own. */
-async function killLoop(fn: string, o: RedisFollowOptions): Promise<number[]> {
-  const kills: number[] = [];
-  for (let delay = 5; delay < 20_000; delay = Math.round(delay * 1.5) + 5) {
-    const child = execa(process.execPath, ['--input-type=module', '-e', CHILD], { env: { FERRY_FOLLOW_FN: fn, FERRY_FOLLOW_OPTIONS: JSON.stringify({ ...o, redactor: undefined }) }, reject: false });
-    let timer: NodeJS.Timeout | undefined;
-    child.stdout.once('data', () => { timer = setTimeout(() => child.kill('SIGKILL'), delay); });
-    const r = await child;
-    clearTimeout(timer);
-    if (r.exitCode === 0) break;
-    expect(r.signal, r.stderr).toBe('SIGKILL');
-    kills.push(delay);
-  }
-  return kills;
-}
+const FOLLOW_MODULE = fileURLToPath(new URL('../../lib/engines/redis/follow.ts', import.meta.url));
+const killLoop = (fn: string, o: RedisFollowOptions): Promise<number[]> => killLoopOf(FOLLOW_MODULE, fn, o);
 
 const info = async (r: Redis, section: string): Promise<Record<string, string>> =>
   Object.fromEntries((await r.info(section)).split(/\r?\n/).filter((l) => l.includes(':')).map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 1)]));
