@@ -72,6 +72,39 @@ export function renderServicesOverride(services: readonly PublishedService[]): s
   return `# Written by ferry for the migration; removed at cutover. Do not edit.\n${JSON.stringify(doc, null, 2)}\n`;
 }
 
+interface OverrideDoc { services: Record<string, unknown>; networks?: Record<string, unknown> }
+
+/** The JSON document of an override `renderServicesOverride` wrote (its comment lines left out). */
+function parseOverride(text: string): OverrideDoc {
+  const doc = JSON.parse(text.split('\n').filter((l) => !l.startsWith('#')).join('\n')) as OverrideDoc;
+  return { ...doc, services: doc.services ?? {} };
+}
+
+/** The services an override written by `renderServicesOverride` publishes (empty for an absent or empty file). */
+export function overrideServices(text: string): string[] {
+  if (!text.trim()) return [];
+  return Object.entries(parseOverride(text).services).filter(([, v]) => Object.keys((v ?? {}) as object).length > 0).map(([k]) => k);
+}
+
+/**
+ * The override with `service`'s entry emptied (its entry returned, to put back), in the same rendering.
+ * Emptied, not removed: `mysql: {}` adds nothing to the service, and an override left with `services: {}`
+ * is read by docker-compose v1 as a version 1 file it refuses to merge.
+ */
+export function overrideWithout(text: string, service: string): { text: string; entry: unknown } {
+  const doc = parseOverride(text);
+  const entry = doc.services[service];
+  return { text: renderOverrideDoc({ ...doc, services: { ...doc.services, [service]: {} } }), entry };
+}
+
+/** The override with `service`'s entry (put back by an undo). */
+export function overrideWith(text: string, service: string, entry: unknown): string {
+  const doc = text.trim() ? parseOverride(text) : { services: {} };
+  return renderOverrideDoc({ ...doc, services: { ...doc.services, [service]: entry } });
+}
+
+const renderOverrideDoc = (doc: OverrideDoc) => `# Written by ferry for the migration; removed at cutover. Do not edit.\n${JSON.stringify(doc, null, 2)}\n`;
+
 /** Vedfolnir's two services (the preset's stores), as before stores. */
 export function renderMigrationOverride(access: MigrationAccess): string {
   const { mysql = 'mysql', redis = 'redis' } = access.services ?? {};

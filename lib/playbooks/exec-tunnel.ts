@@ -11,6 +11,11 @@ import { exec } from '../util/exec.ts';
 
 export interface Tunnel { readonly port: number; close(): Promise<void> }
 
+/** A tunnel to whichever container runs `service` of `project` when a connection comes in. */
+export function openServiceTunnel(project: string, service: string, containerPort: number): Promise<Tunnel> {
+  return openExecTunnel(() => serviceContainer(project, service), containerPort);
+}
+
 const bridge = (port: number) =>
   `if command -v bash >/dev/null 2>&1; then exec bash -c 'exec 3<>/dev/tcp/127.0.0.1/${port} && { cat <&3 & cat >&3; kill %1 2>/dev/null; }'; else exec nc 127.0.0.1 ${port}; fi`;
 
@@ -19,7 +24,11 @@ export async function serviceContainer(project: string, service: string): Promis
   return (await composeContainers({ project, service }).catch(() => []))[0];
 }
 
-export async function openExecTunnel(container: string, containerPort: number): Promise<Tunnel> {
+/**
+ * `container`: an id, or a lookup run for every connection (a service's container: the tunnel then
+ * follows the service across a recreation).
+ */
+export async function openExecTunnel(container: string | (() => Promise<string | undefined>), containerPort: number): Promise<Tunnel> {
   const sockets = new Set<Socket>();
   const server: Server = createServer((socket) => {
     sockets.add(socket);
@@ -29,7 +38,9 @@ export async function openExecTunnel(container: string, containerPort: number): 
     const ac = new AbortController();
     const end = () => { ac.abort(); socket.destroy(); sockets.delete(socket); };
     socket.on('close', end).on('error', end);
-    void exec('docker', ['exec', '-i', container, 'sh', '-c', bridge(containerPort)], { stdin: socket, stdout: socket, signal: ac.signal }).finally(end);
+    const id = typeof container === 'string' ? Promise.resolve(container) : container().catch(() => undefined);
+    void id.then((c) => (c === undefined ? undefined
+      : exec('docker', ['exec', '-i', c, 'sh', '-c', bridge(containerPort)], { stdin: socket, stdout: socket, signal: ac.signal }))).finally(end);
   });
   await new Promise<void>((resolve, reject) => { server.once('error', reject); server.listen({ port: 0, host: '127.0.0.1' }, resolve); });
   const addr = server.address();

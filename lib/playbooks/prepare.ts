@@ -11,7 +11,10 @@ import type { FerryStep } from '../steps/types.ts';
 import type { Redactor } from '../util/redact.ts';
 import { migrateSteps, verifySteps } from '../steps/order.ts';
 import { resolveContext } from './resolve-context.ts';
-import { openExecTunnel, serviceContainer, type Tunnel } from './exec-tunnel.ts';
+import { openExecTunnel, openServiceTunnel, serviceContainer, type Tunnel } from './exec-tunnel.ts';
+import { readFile } from 'node:fs/promises';
+import { migrationOverridePath, overrideServices } from '../compose/migration-access.ts';
+import type { ConfigStore } from '../config/schema.ts';
 import { isPortFree } from '../preflight/host-facts.ts';
 import { containerPortOf } from '../compose/store-target.ts';
 import { engines } from '../engines/index.ts';
@@ -77,11 +80,56 @@ export async function prepareConfig(a: PrepareArgs, playbook: PlaybookMode): Pro
   return config;
 }
 
+/**
+ * The stores' tunnels of one migrate run: `unpublish:<store>` opens one when it recreates the store's
+ * service without its migration port; a resumed run opens them up front for the services that were
+ * already handed over (running, no longer in the migration override, or the override gone after cutover).
+ */
+function migrateTunnels(config: Config) {
+  const ports = new Map<string, number>();
+  const open = new Map<string, Tunnel>();
+  const storeOf = (id: string): ConfigStore => {
+    const s = config.stores.find((x) => x.id === id);
+    if (!s) throw new Error(`no store ${id}`);
+    return s;
+  };
+  const tunnels = {
+    async open(id: string) {
+      if (open.has(id)) return;
+      const s = storeOf(id);
+      const inner = containerPortOf(s);
+      if (inner === undefined) return;
+      const t = await openServiceTunnel(config.target.project, s.target.service, inner);
+      open.set(id, t);
+      ports.set(id, t.port);
+    },
+    async close(id: string) {
+      const t = open.get(id);
+      open.delete(id);
+      ports.delete(id);
+      await t?.close();
+    },
+  };
+  async function reopen(): Promise<void> {
+    const text = await readFile(migrationOverridePath(config.target.composeDir), 'utf8').catch(() => undefined);
+    const published = new Set(text === undefined ? [] : overrideServices(text));
+    for (const s of config.stores) {
+      const port = s.target.migrationPort;
+      if (port === undefined || containerPortOf(s) === undefined || published.has(s.target.service)) continue;
+      if (!(await isPortFree(port)) || !(await serviceContainer(config.target.project, s.target.service))) continue;
+      await tunnels.open(s.id);
+    }
+  }
+  return { ports, tunnels, reopen, closeAll: async () => { for (const id of [...open.keys()]) await tunnels.close(id); } };
+}
+
 export async function prepareMigrate(a: PrepareArgs): Promise<Prepared> {
   const config = await prepareConfig(a, 'migrate');
-  const ctx = resolveContext({ config, mode: 'migrate', redactor: a.redactor, dryRun: a.dryRun, engines });
+  const t = migrateTunnels(config);
+  if (!a.dryRun) await t.reopen();
+  const ctx = resolveContext({ config, mode: 'migrate', redactor: a.redactor, dryRun: a.dryRun, engines, targetPorts: t.ports, tunnels: t.tunnels });
   const title = `Migrate ${config.stores.map((s) => s.id).join(', ') || 'the app'} into the compose stack`;
-  return { playbook: playbookOf('migrate', title, migrateSteps(storeSpecs(config), config.cutover), a, config), ctx, stateDir: config.stateDir };
+  return { playbook: playbookOf('migrate', title, migrateSteps(storeSpecs(config), config.cutover), a, config), ctx, stateDir: config.stateDir, cleanup: t.closeAll };
 }
 
 /**

@@ -37,6 +37,8 @@ export interface ResolveContextOptions {
   readonly engines?: Readonly<Partial<Record<EngineKind, AnyEngine>>>;
   /** Per store id: the 127.0.0.1 port to reach its target on instead of its migrationPort (verify's exec tunnels). */
   readonly targetPorts?: ReadonlyMap<string, number>;
+  /** How steps switch a store to a tunnel (migrate); the tunnel's port goes into `targetPorts`. */
+  readonly tunnels?: FerryContext['tunnels'];
 }
 
 /** A secret of the stack, read on first use and registered with the redactor. */
@@ -108,6 +110,7 @@ export function resolveContext(o: ResolveContextOptions): FerryContext {
   }
   return Object.freeze({
     stores,
+    ...(o.tunnels ? { tunnels: o.tunnels } : {}),
     mode: o.mode,
     redactor,
     source: Object.freeze({ ...(mysqlSrc ? { mysql: mysqlSrc } : {}), ...(redisSrc ? { redis: redisSrc } : {}) }),

@@ -25,12 +25,14 @@ type P = StepParams<Config, FerryContext>;
 
 // The app service loads the canonical env env-transform emitted, plus its override (environment:,
 // extra_hosts, secrets); compose's env_file default, .env.docker, is only a template for stacks set up by hand.
-const client = (p: P) => createStackClient({
-  composeDir: p.ctx.composeDir, project: p.ctx.project, migrationAccess: false, redactor: p.ctx.redactor,
+/** The stack as it runs after cutover (`migrationAccess`: with what is left of the migration override, for unpublish:<store>). */
+export const stackClient = (p: P, migrationAccess = false) => createStackClient({
+  composeDir: p.ctx.composeDir, project: p.ctx.project, migrationAccess, redactor: p.ctx.redactor,
   files: [...p.config.target.files, ...(existsSync(envOverridePath(p.ctx.composeDir)) ? [ENV_OVERRIDE_FILE] : [])],
   // Only once env-transform has emitted it (a stack driven without it keeps compose's own default).
   ...(existsSync(containerEnvPath(p.ctx.composeDir)) ? { env: { VEDFOLNIR_ENV_FILE: containerEnvPath(p.ctx.composeDir) } } : {}),
 });
+const client = (p: P) => stackClient(p);
 
 /** The MySQL stores' services (a config without stores: ferry's own `mysql`). */
 function mysqlStores(config: Config): ConfigStore[] {

@@ -48,4 +48,10 @@ export interface FerryContext {
   readonly appDir: string;
   /** The app's stores by id, in config order (the generated per-store steps read theirs here). */
   readonly stores?: ReadonlyMap<string, StoreBinding>;
+  /**
+   * From now on reach a store's target through a `docker exec` tunnel to its service (which publishes
+   * no port any more): its binding's `targetUrl` then names the tunnel's 127.0.0.1 port. Idempotent.
+   * Set by the migrate playbook.
+   */
+  readonly tunnels?: { open(storeId: string): Promise<void>; close(storeId: string): Promise<void> };
 }

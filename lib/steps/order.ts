@@ -8,7 +8,7 @@
  * migrate:   preflight → stop-writers → freeze:* → prove-quiet → export:* → env-transform → compose-prepare →
  *            compose-data-up → import:* → verify:* → compose-cutover → thaw:* (last frozen first) → report
  *   with stores that follow (config `cutover`, lib/steps/cutover-mode.ts), the freeze waits only for their last changes:
- *            preflight → export:F → env-transform → compose-prepare → compose-data-up → import:F → follow:F →
+ *            preflight → export:F → env-transform → compose-prepare → compose-data-up → import:F → unpublish:F → follow:F →
  *            verify-pinned:F → stop-writers → freeze:* → prove-quiet → export:C → import:C → verify:C →
  *            catch-up:F → promote:F → compose-cutover → thaw:* → report   (F: following stores, C: copied ones)
  * rehearse:  the same without the freeze and thaw, into a throwaway stack
@@ -45,6 +45,7 @@ import { storeLiveExportStep } from './store-export-live.ts';
 import { storeVerifyPinnedStep } from './store-verify-pinned.ts';
 import { storeCatchUpStep } from './store-catch-up.ts';
 import { storePromoteStep } from './store-promote.ts';
+import { storeUnpublishStep } from './store-unpublish.ts';
 import { cutoverLines, decideCutover, DEFAULT_CUTOVER, type CutoverOptions } from './cutover-mode.ts';
 
 /** A store as the order needs it: what it is and which engine (if any) moves it. */
@@ -110,7 +111,8 @@ function followingMigrateSteps(stores: readonly StoreSpec[], follows: readonly S
   return [
     noting(preflight as FerryStep, cutoverLines(stores, cutover)),
     ...each(follows, storeLiveExportStep), envTransform as FerryStep, composePrepare as FerryStep, composeDataUp as FerryStep,
-    ...follows.map(importStep), ...each(follows, storeFollowStep), ...each(follows, storeVerifyPinnedStep),
+    // Each following store's service loses its migration port now (ferry reaches it by docker exec), not at cutover inside the freeze.
+    ...follows.map(importStep), ...each(follows, storeUnpublishStep), ...each(follows, storeFollowStep), ...each(follows, storeVerifyPinnedStep),
     stopWriters as FerryStep,
     ...each(stores, storeFreezeStep, 'freeze').map(thawOnFailure),
     noting(thawOnFailure(proveQuiet as FerryStep), missingPhases(stores, ['freeze'])),

@@ -105,13 +105,24 @@ describe('migrate follows the live sources, then cuts over in seconds', { timeou
       if (e.type === 'step-done' && e.step === 'import:redis' && !writing) writing = writer();
       if (e.type === 'step-start' && e.step === 'stop-writers') stop = true;
     };
-    const run = await startPlaybook('migrate', ['--config', sb.configPath, '--json'], env(), onEvent).done;
+    const args = ['--config', sb.configPath, '--json'];
+    // SIGKILL once the stores' services were handed over (no published port any more) and before follow:
+    // the same command resumes, reaching them through docker exec, without recreating or re-importing anything.
+    const killed = startPlaybook('migrate', args, env(), (e) => {
+      onEvent(e);
+      if (e.type === 'step-start' && e.step === 'follow:mysql') killed.child.kill('SIGKILL');
+    });
+    const first = await killed.done;
+    expect(first.signal).toBe('SIGKILL');
+    expect(first.events.filter((e) => e.type === 'step-done').map((e) => e.step)).toEqual(['preflight', 'export:mysql', 'export:redis', 'env-transform',
+      'compose-prepare', 'compose-data-up', 'import:mysql', 'import:redis', 'unpublish:mysql', 'unpublish:redis']);
+    const run = await startPlaybook('migrate', args, env(), onEvent).done;
     stop = true;
     await writing;
     expect(run.exitCode, run.stderr.split('\n').slice(-30).join('\n') + JSON.stringify(run.events.slice(-4))).toBe(0);
     const done = run.events.filter((e) => e.type === 'step-done').map((e) => e.step);
-    expect(done).toEqual(['preflight', 'export:mysql', 'export:redis', 'env-transform', 'compose-prepare', 'compose-data-up',
-      'import:mysql', 'import:redis', 'follow:mysql', 'follow:redis', 'verify-pinned:mysql', 'verify-pinned:redis',
+    console.log(`cutover-follow: resumed run: done ${done.join(' ')}`);
+    expect(done.filter((s) => s !== 'preflight')).toEqual(['follow:mysql', 'follow:redis', 'verify-pinned:mysql', 'verify-pinned:redis',
       'stop-writers', 'freeze:mysql', 'freeze:redis', 'prove-quiet', 'catch-up:mysql', 'catch-up:redis', 'promote:mysql', 'promote:redis',
       'compose-cutover', 'thaw:redis', 'thaw:mysql', 'report']);
     expect(acked.rows.size).toBeGreaterThan(20);
@@ -123,6 +134,10 @@ describe('migrate follows the live sources, then cuts over in seconds', { timeou
     const part = (n: string) => (report.downtimeParts as Array<{ part: string; ms: number }>).find((p) => p.part === n)?.ms ?? 0;
     expect(part('copy')).toBe(0);
     expect(part('catch-up') + part('promote')).toBeLessThan(5_000);
+    // The following stores' services lost their migration ports before the freeze (unpublish:<store>): cutover recreates nothing.
+    const unpublished = first.events.filter((e) => e.type === 'step-done' && e.step?.startsWith('unpublish:')).map((e) => (e as unknown as { durationMs: number }).durationMs);
+    console.log(`cutover-follow: unpublish before the freeze ${JSON.stringify(unpublished)} ms; app start inside it ${part('app start')} ms`);
+    expect(part('app start')).toBeLessThan(Math.max(...unpublished));
 
     // Every acknowledged write is on the (frozen) source, and the verify playbook proves the target equal to it.
     const c = await mysql.createConnection({ host: '127.0.0.1', port: myPort, user: 'root', password: ROOT_PW, database: DB });

@@ -76,7 +76,8 @@ const world = (): FollowWorld => ({ ...fakeWorld(), following: new Set(), stuck:
 const AUTO: CutoverOptions = { mode: 'auto', budgetSeconds: 2 };
 
 // The generated part the runner can drive without Docker; the files store has no engine registered here.
-const storePart = (steps: FerryStep[]) => steps.filter((s) => (s.id.includes(':') && !s.id.endsWith(':uploads')) || s.id === 'stop-writers' || s.id === 'prove-quiet');
+// unpublish:<store> recreates a compose service (e2e cutover-follow drives it).
+const storePart = (steps: FerryStep[]) => steps.filter((s) => (s.id.includes(':') && !s.id.endsWith(':uploads') && !s.id.startsWith('unpublish:')) || s.id === 'stop-writers' || s.id === 'prove-quiet');
 
 function runner(a: ReturnType<typeof app>, journal = createMemoryJournal()) {
   const playbook: Playbook<Config, FerryContext> = { id: 'migrate', title: 'fake migrate', steps: storePart(migrateSteps(a.specs, a.config.cutover)) };
@@ -90,7 +91,7 @@ describe('migrate with stores that follow the live source', () => {
     const a = app(world());
     expect(migrateSteps(a.specs, AUTO).map((s) => s.id)).toEqual([
       'preflight', 'export:shop-db', 'env-transform', 'compose-prepare', 'compose-data-up',
-      'import:shop-db', 'follow:shop-db', 'verify-pinned:shop-db',
+      'import:shop-db', 'unpublish:shop-db', 'follow:shop-db', 'verify-pinned:shop-db',
       'stop-writers', 'freeze:shop-db', 'freeze:cache', 'prove-quiet',
       'export:cache', 'export:uploads', 'import:cache', 'import:uploads', 'verify:cache', 'verify:uploads',
       'catch-up:shop-db', 'promote:shop-db', 'compose-cutover',
