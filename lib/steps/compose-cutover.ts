@@ -5,7 +5,7 @@
  * no store). Each MySQL store's restored settings are read back inside its container and recorded.
  * `undo` stops the app services; containers' data and volumes stay.
  */
-import { rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { defineStep, type StepParams } from '../core/step.ts';
 import type { Config, ConfigStore } from '../config/schema.ts';
@@ -15,7 +15,7 @@ import { exists } from '../compose/layout.ts';
 import { readSecret } from '../compose/endpoints.ts';
 import { serviceHealth, waitHealthy } from '../compose/health.ts';
 import { containerAccess, createStackClient, migrationNetworks, removeMigrationNetwork } from '../compose/stack.ts';
-import { migrationOverridePath } from '../compose/migration-access.ts';
+import { migrationOverridePath, overrideServices } from '../compose/migration-access.ts';
 import { ENV_OVERRIDE_FILE, containerEnvPath, envOverridePath } from './env-transform.ts';
 import type { ComposeClient } from '../compose/client.ts';
 import { composeServiceNames } from '../compose/services.ts';
@@ -66,6 +66,18 @@ async function mysqlSettingsInside(p: P, c: ComposeClient, s: ConfigStore): Prom
   return { local_infile: localInfile, character_set_server: characterSet, lower_case_table_names: lowerCase };
 }
 
+/**
+ * The data services to recreate: those the migration override still publishes (unpublish:<store> handed a
+ * following store's service over before the freeze: it already runs from the stack's own files). Without
+ * the override (a resumed run that already removed it), every data service: `up` recreates only what differs.
+ */
+async function toRecreate(p: P): Promise<string[]> {
+  const text = await readFile(migrationOverridePath(p.ctx.composeDir), 'utf8').catch(() => undefined);
+  if (text === undefined) return [...p.config.target.dataServices];
+  const published = new Set(overrideServices(text));
+  return p.config.target.dataServices.filter((s) => published.has(s));
+}
+
 /** An app described by its stores (not the preset, not a bare library config) may leave its app services to the compose file. */
 const fromComposeFile = (c: Config) => c.app.appServices === undefined && c.target.appServices.length === 0 && c.stores.some((s) => !s.preset);
 
@@ -102,15 +114,16 @@ export default defineStep<Config, FerryContext>({
     const apps = fromComposeFile(p.config) ? undefined : (p.config.app.appServices ?? p.config.target.appServices);
     return {
       reads: [p.ctx.composeDir],
-      changes: [`remove ${migrationOverridePath(p.ctx.composeDir)}`, `recreate ${p.config.target.dataServices.join(' ')}`,
+      changes: [`remove ${migrationOverridePath(p.ctx.composeDir)}`, `recreate ${(await toRecreate(p)).join(' ') || 'nothing (every store\'s service was handed over before the freeze)'}`,
         ...(apps === undefined ? ['up the compose file\'s services that hold no store'] : apps.length ? [`up ${apps.join(' ')}`] : [])],
     };
   },
   async run(p) {
     const c = await client(p);
+    const recreate = await toRecreate(p);
     await rm(migrationOverridePath(p.ctx.composeDir), { force: true });
     // `up` sees the changed configuration (ports, command, labels) and recreates the containers.
-    await c.up(p.config.target.dataServices, { signal: p.signal });
+    if (recreate.length) await c.up(recreate, { signal: p.signal });
     await waitHealthy(c, p.config.target.dataServices, { signal: p.signal });
     await removeMigrationNetwork(c);
     const restored: Record<string, Record<string, string>> = {};
@@ -121,7 +134,7 @@ export default defineStep<Config, FerryContext>({
       await waitHealthy(c, apps, { signal: p.signal });
     }
     for (const [id, r] of Object.entries(restored)) p.log.info(`migration access removed; ${id} now ${Object.entries(r).map(([k, v]) => `${k}=${v}`).join(', ')}`);
-    return { data: { restored, appServices: apps } };
+    return { data: { restored, appServices: apps, recreated: recreate } };
   },
   async verify(p) {
     const c = await client(p);
