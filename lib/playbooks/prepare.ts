@@ -10,6 +10,7 @@ import type { FerryContext, PlaybookMode } from '../steps/context.ts';
 import type { FerryStep } from '../steps/types.ts';
 import type { Redactor } from '../util/redact.ts';
 import { migrateSteps, verifySteps } from '../steps/order.ts';
+import { cutoverOptionsOf, decideCutover } from '../steps/cutover-mode.ts';
 import { resolveContext } from './resolve-context.ts';
 import { openExecTunnel, openServiceTunnel, serviceContainer, type Tunnel } from './exec-tunnel.ts';
 import { readFile } from 'node:fs/promises';
@@ -116,6 +117,8 @@ function migrateTunnels(config: Config) {
     for (const s of config.stores) {
       const port = s.target.migrationPort;
       if (port === undefined || containerPortOf(s) === undefined || published.has(s.target.service)) continue;
+      // Only a store that follows in this run is reached inside its service; a copied one gets its port back (compose-data-up).
+      if (text !== undefined && decideCutover({ store: s, engine: engines[s.engine] }, cutoverOptionsOf(config)).how !== 'follow') continue;
       if (!(await isPortFree(port)) || !(await serviceContainer(config.target.project, s.target.service))) continue;
       await tunnels.open(s.id);
     }

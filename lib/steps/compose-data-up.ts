@@ -27,6 +27,7 @@ import {
 import { mysqlEndpointFromUrl } from '../engines/mysql/endpoint.ts';
 import { redisEndpointFromUrl } from '../engines/redis/endpoint.ts';
 import { connectRedis } from '../engines/redis/connect.ts';
+import { cutoverOptionsOf, decideCutover } from './cutover-mode.ts';
 
 type P = StepParams<Config, FerryContext>;
 
@@ -184,9 +185,13 @@ export default defineStep<Config, FerryContext>({
     const w = await wanted(p);
     const findings: string[] = [];
     // A following store's service handed over before the freeze (unpublish:<store>) is no longer in the override: its step checks it.
+    // A store that no longer follows (cutover changed) needs its port back: that is a finding, and this step runs again.
     const text = await readFile(migrationOverridePath(p.ctx.composeDir), 'utf8').catch(() => '');
+    const o = cutoverOptionsOf(p.config);
+    const follows = (s: ConfigStore) => { const b = p.ctx.stores?.get(s.id); return b !== undefined && decideCutover(b, o).how === 'follow'; };
     const handedOver = (s: ConfigStore) => text.trim() !== '' && !overrideServices(text).includes(s.target.service);
-    for (const s of published(p.config).filter((x) => !handedOver(x))) {
+    for (const s of published(p.config).filter((x) => handedOver(x) && !follows(x))) findings.push(`${s.id}: service ${s.target.service} was handed over for following, but the store is copied now`);
+    for (const s of published(p.config).filter((x) => !(handedOver(x) && follows(x)))) {
       if (s.engine === 'mysql') {
         const got = await targetMysqlSettings(p, s).catch((e: Error) => { findings.push(e.message); return undefined; });
         const m = w.mysql[s.id];
