@@ -49,6 +49,13 @@ if ! python3 -c 'import dotenv' >/dev/null 2>&1; then
   apt_install python3 python3-dotenv
 fi
 
+# pg_dump ≥ 15: the postgres engine dumps a PostgreSQL 15 (or 14) source's schema with the host's pg_dump
+# when its major qualifies; here no postgres:<major> image can be pulled to stand in for it.
+if ! { command -v pg_dump >/dev/null 2>&1 && [ "$(pg_dump --version | sed -E 's/[^0-9]*([0-9]+).*/\1/')" -ge 15 ]; }; then
+  say "installing postgresql-client-15 (pg_dump) from Debian"
+  apt_install postgresql-client-15
+fi
+
 # --- 3. Images ------------------------------------------------------------------------------------
 # Official images where they can be pulled; else stand-ins built from Debian packages.
 mkdir -p testbed
