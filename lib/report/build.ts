@@ -20,7 +20,7 @@ export interface BuildReportOptions {
   readonly mode: string;
   readonly project: string;
   readonly outputs: ReadonlyMap<string, StepOutputs>;
-  /** Verify results gathered by lib/report/sources.ts (default: the steps' outputs as they are). */
+  /** The preset's MySQL and Redis verify results, built by the report step from the stores' verdicts. */
   readonly mysqlData?: unknown;
   readonly redisData?: unknown;
   /** The stores the MySQL and Redis sections show (their details are not repeated under Stores). */
