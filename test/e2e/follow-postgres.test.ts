@@ -8,7 +8,6 @@
  * target. Abort removes slot, publication and role; DDL during follow is refused; a wal_level=replica
  * source is a "freeze copy" with the reason.
  */
-import { execa } from 'execa';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { onLoopback } from '../support/containers.ts';
 import { testImages } from '../support/images.ts';
 import { testLabels } from '../support/labels.ts';
+import { killLoopScript } from '../support/kill-loop.ts';
 import { startPostgresContainer, type StartedPostgres } from '../support/postgres.ts';
 import { seedSecondApp } from '../../fixtures/postgres/seed.ts';
 import type { EngineParams } from '../../lib/core/engine.ts';
@@ -191,17 +191,8 @@ describe('postgres follow: logical replication from the export\'s slot, catch up
 
     // follow killed with SIGKILL at growing delays inside the call, then run again to the end.
     const opts: PgFollowOptions = postgresFollowOptionsOf(p, { source: parsePgUrl(src.url), target: parsePgUrl(dst.url) });
-    const kills: number[] = [];
-    for (let delay = 5; delay < 20_000; delay = Math.round(delay * 1.6) + 5) {
-      const child = execa(process.execPath, ['--input-type=module', '-e', CHILD], { env: { FERRY_FOLLOW_OPTIONS: JSON.stringify({ ...opts, redactor: undefined, log: undefined, signal: undefined }) }, reject: false });
-      let timer: NodeJS.Timeout | undefined;
-      child.stdout!.once('data', () => { timer = setTimeout(() => child.kill('SIGKILL'), delay); });
-      const r = await child;
-      clearTimeout(timer);
-      if (r.exitCode === 0) break;
-      expect(r.signal, String(r.stderr)).toBe('SIGKILL');
-      kills.push(delay);
-    }
+    const kills = await killLoopScript(CHILD, { FERRY_FOLLOW_OPTIONS: JSON.stringify({ ...opts, redactor: undefined, log: undefined, signal: undefined }) },
+      { firstMs: 5, next: (d) => Math.round(d * 1.6) + 5, maxMs: 20_000 });
     console.log(`follow killed ${kills.length} times (at ${kills.join(', ')} ms), then ran to the end`);
     expect(kills.length).toBeGreaterThan(0);
     const st = await postgresEngine.follow!(p);
@@ -310,17 +301,7 @@ describe('postgres follow: logical replication from the export\'s slot, catch up
     const target = dst.url.replace(/\/veogen$/, '/veogen_lost');
     const p = paramsOf(work, 'pg-lost', src.url, target, { followFrom: { host: 'ferry-nowhere', port: 5432 }, targetDatabase: 'veogen_lost' }, redactor);
     const env = { FERRY_STORE: JSON.stringify({ id: 'pg-lost', source: src.url, target, artifactDir: p.artifactDir, stateDir: p.stateDir, options: p.store.options }) };
-    const kills: number[] = [];
-    for (let delay = 50; delay < 60_000; delay = Math.round(delay * 1.7)) {
-      const child = execa(process.execPath, ['--input-type=module', '-e', EXPORT_CHILD], { env, reject: false });
-      let timer: NodeJS.Timeout | undefined;
-      child.stdout!.once('data', () => { timer = setTimeout(() => child.kill('SIGKILL'), delay); });
-      const r = await child;
-      clearTimeout(timer);
-      if (r.exitCode === 0) break;
-      expect(r.signal, String(r.stderr)).toBe('SIGKILL');
-      kills.push(delay);
-    }
+    const kills = await killLoopScript(EXPORT_CHILD, env, { firstMs: 50, next: (d) => Math.round(d * 1.7), maxMs: 60_000 });
     console.log(`export for follow killed ${kills.length} times (at ${kills.join(', ')} ms), then ran to the end`);
     expect(kills.length).toBeGreaterThan(1);
     const n = replicationNames('pg-lost');

@@ -12,20 +12,35 @@ const child = (module: string) => `
   process.stdout.write(JSON.stringify(s ?? null));
 `;
 
-/** Run `module`'s export `fn` with `options` (JSON; a redactor is dropped) until it ends; returns the delays it was killed at. */
-export async function killLoop(module: string, fn: string, options: object): Promise<number[]> {
+/** How the delays grow: the first, the next from the last, and the delay at which the loop gives up. */
+export interface KillSchedule {
+  readonly firstMs: number;
+  readonly next: (ms: number) => number;
+  readonly maxMs: number;
+}
+
+const DEFAULT_SCHEDULE: KillSchedule = { firstMs: 5, next: (d) => Math.round(d * 1.5) + 5, maxMs: 20_000 };
+
+/**
+ * Run a node ESM `script` (it prints a line once ferry is loaded) with `env`, killed that long after its
+ * first line, until a run exits 0; returns the delays it was killed at.
+ */
+export async function killLoopScript(script: string, env: Readonly<Record<string, string>>, schedule: KillSchedule = DEFAULT_SCHEDULE): Promise<number[]> {
   const kills: number[] = [];
-  for (let delay = 5; delay < 20_000; delay = Math.round(delay * 1.5) + 5) {
-    const run = execa(process.execPath, ['--input-type=module', '-e', child(module)], {
-      env: { FERRY_KILL_FN: fn, FERRY_KILL_OPTIONS: JSON.stringify({ ...options, redactor: undefined }) }, reject: false,
-    });
+  for (let delay = schedule.firstMs; delay < schedule.maxMs; delay = schedule.next(delay)) {
+    const run = execa(process.execPath, ['--input-type=module', '-e', script], { env, reject: false });
     let timer: NodeJS.Timeout | undefined;
     run.stdout.once('data', () => { timer = setTimeout(() => run.kill('SIGKILL'), delay); });
     const r = await run;
     clearTimeout(timer);
     if (r.exitCode === 0) break;
-    expect(r.signal, r.stderr).toBe('SIGKILL');
+    expect(r.signal, String(r.stderr)).toBe('SIGKILL');
     kills.push(delay);
   }
   return kills;
+}
+
+/** Run `module`'s export `fn` with `options` (JSON; a redactor is dropped) until it ends; returns the delays it was killed at. */
+export function killLoop(module: string, fn: string, options: object): Promise<number[]> {
+  return killLoopScript(child(module), { FERRY_KILL_FN: fn, FERRY_KILL_OPTIONS: JSON.stringify({ ...options, redactor: undefined }) });
 }
