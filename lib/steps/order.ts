@@ -87,15 +87,18 @@ export function migrateSteps(stores: readonly StoreSpec[], cutover: CutoverOptio
   if (follows.length) return followingMigrateSteps(stores, follows, cutover);
   const frozen: FerryStep[] = [
     ...each(stores, storeExportStep), envTransform as FerryStep, composePrepare as FerryStep, composeDataUp as FerryStep,
-    ...stores.map((s) => (readsThroughFreeze(s) ? freezeLoweredDuring(storeImportStep(s), s.store.id) : storeImportStep(s))),
-    ...each(stores, storeVerifyStep), composeCutover as FerryStep,
+    ...stores.map(importStep), ...each(stores, storeVerifyStep), composeCutover as FerryStep,
   ];
+  return [preflight as FerryStep, ...freezeWindow(stores, frozen)];
+}
+
+/** stop-writers → freeze:* → prove-quiet → `inside` (each thawing on failure) → thaw:* → report. */
+function freezeWindow(stores: readonly StoreSpec[], inside: readonly FerryStep[]): FerryStep[] {
   return [
-    preflight as FerryStep,
     stopWriters as FerryStep,
     ...each(stores, storeFreezeStep, 'freeze').map(thawOnFailure),
     noting(thawOnFailure(proveQuiet as FerryStep), missingPhases(stores, ['freeze'])),
-    ...frozen.map(thawOnFailure),
+    ...inside.map(thawOnFailure),
     // Last frozen, first thawed: two stores of one server each recorded the state the other left.
     ...each(stores, storeThawStep, 'thaw').reverse(),
     report as FerryStep,
@@ -113,12 +116,7 @@ function followingMigrateSteps(stores: readonly StoreSpec[], follows: readonly S
     ...each(follows, storeLiveExportStep), envTransform as FerryStep, composePrepare as FerryStep, composeDataUp as FerryStep,
     // Each following store's service loses its migration port now (ferry reaches it by docker exec), not at cutover inside the freeze.
     ...follows.map(importStep), ...each(follows, storeUnpublishStep), ...each(follows, storeFollowStep), ...each(follows, storeVerifyPinnedStep),
-    stopWriters as FerryStep,
-    ...each(stores, storeFreezeStep, 'freeze').map(thawOnFailure),
-    noting(thawOnFailure(proveQuiet as FerryStep), missingPhases(stores, ['freeze'])),
-    ...inside.map(thawOnFailure),
-    ...each(stores, storeThawStep, 'thaw').reverse(),
-    report as FerryStep,
+    ...freezeWindow(stores, inside),
   ];
 }
 
