@@ -223,7 +223,8 @@ describe('mysql follow: replicate, catch up, promote', { timeout: 900_000 }, () 
     console.log(`cutover: freeze ${Math.round(frozenAt - t0)} ms, catch-up ${Math.round(caughtAt - frozenAt)} ms, promote ${Math.round(t1 - caughtAt)} ms, freeze→promoted ${Math.round(t1 - t0)} ms`);
     expect(caught.lag).toBe(0);
     expect(w.writes).toBeGreaterThan(100);
-    expect(t1 - t0).toBeLessThan(5_000);
+    // Seconds, not the copy: a generous bound on a shared machine (the figure is measured by the cutover bench, never by a timed test).
+    expect(t1 - t0).toBeLessThan(20_000);
 
     // Every acknowledged write: a fresh export of the frozen source, verified row by row against the target.
     const final = await exportMysql({ source: src.ep, databases: [DB], dir: join(work, 'export-final'), parallelism: 2 });

@@ -151,7 +151,8 @@ describe('redis follow: REPLICAOF, catch up, promote', { timeout: 600_000 }, () 
     console.log(`caught up: ${caught.detail}`);
     expect(caught.lag).toBe(0);
     expect(caught.detail).toMatch(/keys per db equal \(db0 \d+\/\d+/);
-    expect(t1 - t0).toBeLessThan(5_000);
+    // Seconds, not the copy: a generous bound on a shared machine (the figure is measured by the cutover bench, never by a timed test).
+    expect(t1 - t0).toBeLessThan(20_000);
 
     const v = await verifyCopy({ source: src.ep, target: dst.ep, ttlToleranceMs: 2000 });
     expect(v.findings).toEqual([]);
