@@ -147,6 +147,7 @@ export const ERROR_CODES = {
   E_FILES_LINK_ESCAPES: 'a symlink points outside the store\'s directory',
   E_FILES_NOT_DATA: 'the source holds something that is not a file, directory or symlink',
   E_FILES_NOT_QUIET: 'the directory kept changing: no quiet window within the budget',
+  E_FILES_FINAL_CHECK: 'after the final pass inside the freeze the target still differs from the frozen tree',
   E_FILES_NO_SPACE: 'not enough free space on the target for the copy',
   E_FILES_HELPER: 'the helper container reading or writing a volume failed',
   E_FILES_NO_EXPORT: 'a files store has no manifest yet: its export has not run',

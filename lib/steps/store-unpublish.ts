@@ -27,11 +27,15 @@ function copiedOnService(p: StoreStepParams, storeId: string, service: string): 
     .map((b) => b.store.id);
 }
 
+const NO_PORT = 'the store has no migration port (ferry writes it through helper containers): nothing to hand over';
+
 const readOverride = (p: StoreStepParams) => readFile(migrationOverridePath(p.ctx.composeDir), 'utf8').catch(() => '');
 
 export function storeUnpublishStep(b: Pick<StoreBinding, 'store' | 'engine'>) {
   const id = b.store.id;
   const service = b.store.target.service;
+  // A files store is written through helper containers: its service publishes nothing to hand over.
+  const noPort = b.store.target.migrationPort === undefined;
   const tunnels = (p: StoreStepParams) => {
     if (!p.ctx.tunnels) {
       throw new FerryError('E_CONFIG', `store ${id}: this run cannot reach service ${service} without its published port`, {
@@ -44,6 +48,7 @@ export function storeUnpublishStep(b: Pick<StoreBinding, 'store' | 'engine'>) {
     id: storeUnpublishStep.id(id),
     title: `Recreate service ${service} of store ${id} without its migration port, before the freeze`,
     async plan(p) {
+      if (noPort) return { reads: [], changes: [], details: NO_PORT };
       const shared = copiedOnService(p, id, service);
       if (shared.length) return { reads: [], changes: [], details: `service ${service} keeps its migration port until cutover: ${shared.join(', ')} is copied inside the freeze` };
       return {
@@ -53,6 +58,7 @@ export function storeUnpublishStep(b: Pick<StoreBinding, 'store' | 'engine'>) {
       };
     },
     async run(p) {
+      if (noPort) return { data: { service, skipped: NO_PORT } };
       const shared = copiedOnService(p, id, service);
       if (shared.length) return { data: { service, kept: shared } };
       const text = await readOverride(p);
@@ -73,7 +79,7 @@ export function storeUnpublishStep(b: Pick<StoreBinding, 'store' | 'engine'>) {
     },
     // Also what a resumed run meets first: the tunnel is (re)opened here when this process has none.
     async verify(p) {
-      if (copiedOnService(p, id, service).length) return { ok: true, findings: [] };
+      if (noPort || copiedOnService(p, id, service).length) return { ok: true, findings: [] };
       const findings: string[] = [];
       if (overrideServices(await readOverride(p)).includes(service)) findings.push(`service ${service} is still in the migration override`);
       const c = await stackClient(p, true);

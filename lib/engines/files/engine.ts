@@ -5,12 +5,12 @@
  */
 import { statfs } from 'node:fs/promises';
 import { join } from 'node:path';
-import { defineEngine, type EngineFinding, type EngineParams, type Store } from '../../core/engine.ts';
+import { defineEngine, type Engine, type EngineFinding, type EngineParams, type Store } from '../../core/engine.ts';
 import { copyToBind, byTargetPath, type CopyResult } from './copy-bind.ts';
 import { copyToVolume } from './copy-volume.ts';
 import { compareManifests } from './compare.ts';
 import { assertSourceDir, exportTree, MANIFEST_FILE, SCAN_FILE, treeFingerprint } from './export.ts';
-import { waitQuiet } from './freeze.ts';
+import { filesFollowPhases, waitQuiet } from './freeze.ts';
 import { runHelper, HELPER_MOUNT } from './helper.ts';
 import { readManifest } from './manifest.ts';
 import { ownerOf, parseFilesOptions, type FilesOptions } from './options.ts';
@@ -78,9 +78,11 @@ function summary(r: CopyResult): Record<string, unknown> {
   return { entries: r.entries, copied: r.copied, bytes: r.bytes, skipped: r.skipped, fixed: r.fixed, removed: r.removed.length };
 }
 
-export const filesEngine = defineEngine<FilesOptions, FilesFacts>({
+export const filesEngine: Readonly<Engine<FilesOptions, FilesFacts>> = defineEngine<FilesOptions, FilesFacts>({
   kind: 'files',
-  phases: ['facts', 'assess', 'sourceState', 'export', 'import', 'verify', 'freeze', 'thaw', 'reverse'],
+  phases: ['facts', 'assess', 'sourceState', 'export', 'import', 'verify', 'freeze', 'thaw', 'reverse', 'follow', 'catchUp', 'promote'],
+  // Following = a bulk copy before the freeze and a final pass of what changed inside it (freeze.ts).
+  ...filesFollowPhases(() => filesEngine),
   parseOptions: parseFilesOptions,
   facts,
   assess,
