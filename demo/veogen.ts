@@ -72,11 +72,12 @@ export async function generateVeogenFiles(appDir: string, scale: number): Promis
   return { files, bytes };
 }
 
-/** Start and seed the second app's sources; write the stack copy (images in its .env, secrets 0600) and the app's .env. */
-export async function prepareVeogen(o: {
-  base: string; run: string; password: string; images: DemoImages; scale: number; signal: AbortSignal; log: (line: string) => void;
-}): Promise<{ sources: VeogenSources; appDir: string; composeDir: string }> {
-  const composeDir = join(o.base, 'compose'), appDir = join(o.base, 'app');
+/**
+ * A throwaway copy of compose/examples/veogen in `composeDir`: images from `images` in its .env, the
+ * stack's secrets (0600) derived from `password`, the api loading app.env (ferry's env step fills it).
+ */
+export async function copyVeogenStack(o: { composeDir: string; images: Pick<DemoImages, 'postgres' | 'redis'>; password: string }): Promise<void> {
+  const { composeDir } = o;
   await cp(REPO_VEOGEN_DIR, composeDir, { recursive: true });
   // docker-compose v1 refuses to merge a file with `version:` and ferry's generated overrides (no version):
   // the copy drops the obsolete key (compose v2 ignores it anyway). The api loads the env ferry writes
@@ -91,6 +92,14 @@ export async function prepareVeogen(o: {
   await chmod(join(composeDir, 'secrets'), 0o700);
   await writeFile(join(composeDir, 'secrets', 'postgres_password.txt'), `stack-${o.password}`, { mode: 0o600 });
   await writeFile(join(composeDir, 'secrets', 'database_url.txt'), `postgres://veogen_app@postgres:5432/${VEOGEN_DATABASE}`, { mode: 0o600 });
+}
+
+/** Start and seed the second app's sources; write the stack copy (images in its .env, secrets 0600) and the app's .env. */
+export async function prepareVeogen(o: {
+  base: string; run: string; password: string; images: DemoImages; scale: number; signal: AbortSignal; log: (line: string) => void;
+}): Promise<{ sources: VeogenSources; appDir: string; composeDir: string }> {
+  const composeDir = join(o.base, 'compose'), appDir = join(o.base, 'app');
+  await copyVeogenStack({ composeDir, images: o.images, password: o.password });
   o.log(`demo: starting source PostgreSQL (${o.images.postgres}) and Redis (${o.images.redis}) on 127.0.0.1, labelled ferry.demo=1`);
   const [pgs, rd] = await Promise.all([
     startDemoPostgres({ image: o.images.postgres, password: o.password, database: VEOGEN_DATABASE, run: o.run, signal: o.signal }),
