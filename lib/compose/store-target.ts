@@ -21,7 +21,7 @@ export function targetSecretName(store: ConfigStore): string | undefined {
 
 /** The target URL on 127.0.0.1:<migrationPort> with `password` (no database: PostgreSQL's defaults to the source's); for files the host path or `volume:<name>`. */
 export function targetUrlOf(store: ConfigStore, password: () => string, port = store.target.migrationPort): string | undefined {
-  if (store.target.url) return store.target.url;
+  if (store.target.url) return onRunPort(store.target.url, port);
   const pw = () => encodeURIComponent(password());
   switch (store.engine) {
     case 'mysql': return port ? `mysql://root:${pw()}@127.0.0.1:${port}` : undefined;
@@ -29,4 +29,18 @@ export function targetUrlOf(store: ConfigStore, password: () => string, port = s
     case 'postgres': return port ? `postgres://postgres:${pw()}@127.0.0.1:${port}` : undefined;
     case 'files': return store.target.hostPath ?? (store.target.volume ? `volume:${store.target.volume}` : undefined);
   }
+}
+
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
+/**
+ * A `target.url` on the loopback names the login; ferry reaches the service at this run's port (the
+ * migration port, a rehearsal's own, or verify's exec tunnel after cutover), not the one written in it.
+ */
+function onRunPort(url: string, port: number | undefined): string {
+  if (port === undefined || url.startsWith('/')) return url;
+  const u = new URL(url);
+  if (!LOOPBACK.has(u.hostname) || u.port === String(port)) return url;
+  u.port = String(port);
+  return u.toString();
 }

@@ -16,8 +16,10 @@ export function openServiceTunnel(project: string, service: string, containerPor
   return openExecTunnel(() => serviceContainer(project, service), containerPort);
 }
 
+// bash reaps its background cat (`wait`): left to the container's PID 1, a postmaster takes the killed orphan
+// for one of its crashed backends and restarts every session in crash recovery ("in recovery mode").
 const bridge = (port: number) =>
-  `if command -v bash >/dev/null 2>&1; then exec bash -c 'exec 3<>/dev/tcp/127.0.0.1/${port} && { cat <&3 & cat >&3; kill %1 2>/dev/null; }'; else exec nc 127.0.0.1 ${port}; fi`;
+  `if command -v bash >/dev/null 2>&1; then exec bash -c 'exec 3<>/dev/tcp/127.0.0.1/${port} && { cat <&3 & cat >&3; kill %1 2>/dev/null; wait; }'; else exec nc 127.0.0.1 ${port}; fi`;
 
 /** The running container of a compose service, by the labels compose v1 and v2 both set. */
 export async function serviceContainer(project: string, service: string): Promise<string | undefined> {

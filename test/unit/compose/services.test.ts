@@ -19,6 +19,9 @@ describe('the compose project as ferry reads it', () => {
     expect(targetSecretName(s('mysql', 'db', { url: 'mysql://root:x@127.0.0.1:1' }))).toBeUndefined();
     expect(targetUrlOf(s('mysql', 'db'), () => 'p@ss/w')).toBe('mysql://root:p%40ss%2Fw@127.0.0.1:40000');
     expect(targetUrlOf(s('redis', 'queue'), () => 'pw', 41000)).toBe('redis://:pw@127.0.0.1:41000');
+    // A loopback target.url is reached at the run's port (a rehearsal's free port, verify's tunnel); another host as written.
+    expect(targetUrlOf(s('redis', 'cache', { url: 'redis://127.0.0.1:40000' }), () => '', 41000)).toBe('redis://127.0.0.1:41000');
+    expect(targetUrlOf(s('redis', 'cache', { url: 'redis://:pw@cache.internal:6379' }), () => '', 41000)).toBe('redis://:pw@cache.internal:6379');
     expect(targetUrlOf(s('files', 'web', { migrationPort: undefined, volume: 'uploads' }), () => '')).toBe('volume:uploads');
     expect([containerPortOf(s('mysql', 'db')), containerPortOf(s('redis', 'q', { containerPort: 6380 })), containerPortOf(s('files', 'web'))]).toEqual([3306, 6380, undefined]);
   });
