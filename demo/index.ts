@@ -5,9 +5,10 @@
  * With `dryRun` nothing starts and nothing is written: the config points at placeholders and at the
  * repo's compose/ and fixture .env, which dry runs only read. With `migrateFirst` (verify, rollback)
  * the demo is migrated before it is returned, or the last kept demo (FERRY_DEMO_KEEP=1) is reused.
+ * Every real run first removes what demo runs killed before their cleanup left (servers, stack, temp dir).
  */
 import { copyFile, cp, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import mysql from 'mysql2/promise';
@@ -20,14 +21,14 @@ import { generateTree } from '../fixtures/files/tree.ts';
 import { demoImages, type DemoImages } from './images.ts';
 import { exec } from '../lib/util/exec.ts';
 import { prepareVeogen, veogenConfigInput, VEOGEN_DATABASE, VEOGEN_VOLUMES } from './veogen.ts';
-import { removeDemoServers, startDemoMysql, startDemoRedis } from './servers.ts';
+import { removeDemoServers, startDemoMysql, startDemoRedis, sweepDeadDemoRuns } from './servers.ts';
 import { freePort } from '../lib/util/free-port.ts';
 import { DEMO_ENV_FIXTURE, REPO_COMPOSE_DIR, REPO_VEOGEN_DIR, VEOGEN_ENV_FIXTURE } from './paths.ts';
 import { forgetKeptDemo, keptDemo, keptPointer, rememberKeptDemo } from './kept.ts';
 import { migrateDemo } from './migrate-first.ts';
 
 export { demoImages } from './images.ts';
-export { DEMO_LABEL, DEMO_RUN_LABEL, removeDemoServers } from './servers.ts';
+export { DEMO_HOST_LABEL, DEMO_LABEL, DEMO_RUN_LABEL, removeDemoServers, sweepDeadDemoRuns } from './servers.ts';
 export { DEMO_ENV_FIXTURE, REPO_COMPOSE_DIR } from './paths.ts';
 export const DEMO_DATABASE = 'vedfolnir';
 
@@ -94,6 +95,7 @@ export async function startDemo(o: DemoOptions): Promise<Demo> {
     return { config, baseDir: undefined, cleanup: async () => undefined };
   }
   const keep = o.keep ?? process.env.FERRY_DEMO_KEEP === '1';
+  await sweepDeadRuns(o.log);
   if (o.migrateFirst) {
     const kept = await keptDemo();
     if (kept && appOf(kept.input) === app) {
@@ -102,7 +104,8 @@ export async function startDemo(o: DemoOptions): Promise<Demo> {
     }
   }
   const images = await demoImages();
-  const base = await mkdtemp(join(tmpdir(), 'ferry-demo-'));
+  // Named after the run, so a sweep finds the directory of a run killed before its cleanup.
+  const base = await mkdtemp(join(tmpdir(), `ferry-demo-${run}-`));
   const composeDir = join(base, 'compose');
   const appDir = join(base, 'app');
   const cleanup = async () => {
@@ -123,6 +126,16 @@ export async function startDemo(o: DemoOptions): Promise<Demo> {
   } catch (e) {
     await cleanup().catch(() => undefined);
     throw e;
+  }
+}
+
+/** What demo runs killed before their cleanup left (their pid gone), the kept demo excepted; a failure only logged. */
+async function sweepDeadRuns(log: (line: string) => void): Promise<void> {
+  try {
+    const swept = await sweepDeadDemoRuns({ keep: (await keptPointer())?.run, hostname: hostname(), tmpdir: tmpdir() });
+    for (const s of swept) log(`demo: removed what the dead demo run ${s.run} left: ${s.containers} container(s), ${s.networks} network(s), ${s.volumes} volume(s), ${s.dirs} directory(ies)`);
+  } catch (e) {
+    log(`demo: could not remove what dead demo runs left (${(e as Error).message}); continuing`);
   }
 }
 

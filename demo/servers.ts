@@ -1,7 +1,11 @@
 /**
- * Throwaway source servers for --demo: `docker run` on 127.0.0.1 random ports, labelled `ferry.demo=1`
- * (and the demo's run id), passwords passed by env var name only — never in argv.
+ * Throwaway source servers for --demo: `docker run` on 127.0.0.1 random ports, labelled `ferry.demo=1`,
+ * the demo's run id (`<pid>-<hex>`) and this host's name, passwords passed by env var name only — never
+ * in argv. `sweepDeadDemoRuns` removes what a killed run left.
  */
+import { readdir, rm } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
 import { Redis } from 'ioredis';
@@ -11,6 +15,11 @@ import { waitFor } from '../lib/util/wait.ts';
 
 export const DEMO_LABEL = 'ferry.demo';
 export const DEMO_RUN_LABEL = 'ferry.demo.run';
+/** The host a demo run's containers belong to: a run's pid means something only there. */
+export const DEMO_HOST_LABEL = 'ferry.demo.host';
+
+/** The labels of every container a demo run starts: the demo, the run, this host. */
+const runLabels = (run: string) => ['--label', `${DEMO_RUN_LABEL}=${run}`, '--label', `${DEMO_HOST_LABEL}=${hostname()}`];
 
 export interface DemoServer { readonly id: string; readonly port: number }
 
@@ -33,7 +42,7 @@ const ready = (what: string, timeoutMs: number, signal: AbortSignal, probe: () =
   waitFor(async () => { await probe(); return true; }, { what, timeoutMs, intervalMs: 1000, signal, hint: 'see `docker logs` of the demo container' });
 
 export async function startDemoMysql(o: { image: string; password: string; database: string; run: string; signal: AbortSignal }): Promise<DemoServer> {
-  const id = await docker(['run', '-d', '--label', `${DEMO_LABEL}=1`, '--label', `${DEMO_RUN_LABEL}=${o.run}`, '-p', '127.0.0.1::3306',
+  const id = await docker(['run', '-d', '--label', `${DEMO_LABEL}=1`, ...runLabels(o.run), '-p', '127.0.0.1::3306',
     '-e', 'MYSQL_ROOT_PASSWORD', '-e', `MYSQL_DATABASE=${o.database}`, o.image, 'mysqld', '--max-allowed-packet=256M', '--log-bin=binlog', '--server-id=1'],
   { MYSQL_ROOT_PASSWORD: o.password });
   const port = await mappedPort(id, 3306);
@@ -47,7 +56,7 @@ export async function startDemoMysql(o: { image: string; password: string; datab
 export async function startDemoRedis(o: { image: string; password: string; run: string; signal: AbortSignal }): Promise<DemoServer> {
   // The password reaches redis through a 0600 config file written inside the container from the env.
   const script = 'umask 077 && printf "requirepass %s\\n" "$DEMO_REDIS_PASSWORD" > /tmp/demo.conf && unset DEMO_REDIS_PASSWORD && exec redis-server /tmp/demo.conf';
-  const id = await docker(['run', '-d', '--label', `${DEMO_LABEL}=1`, '--label', `${DEMO_RUN_LABEL}=${o.run}`, '-p', '127.0.0.1::6379',
+  const id = await docker(['run', '-d', '--label', `${DEMO_LABEL}=1`, ...runLabels(o.run), '-p', '127.0.0.1::6379',
     '-e', 'DEMO_REDIS_PASSWORD', '--entrypoint', 'sh', o.image, '-c', script], { DEMO_REDIS_PASSWORD: o.password });
   const port = await mappedPort(id, 6379);
   await ready(`demo Redis 127.0.0.1:${port}`, 60_000, o.signal, async () => {
@@ -59,7 +68,7 @@ export async function startDemoRedis(o: { image: string; password: string; run: 
 }
 
 export async function startDemoPostgres(o: { image: string; password: string; database: string; run: string; signal: AbortSignal }): Promise<DemoServer> {
-  const id = await docker(['run', '-d', '--label', `${DEMO_LABEL}=1`, '--label', `${DEMO_RUN_LABEL}=${o.run}`, '-p', '127.0.0.1::5432',
+  const id = await docker(['run', '-d', '--label', `${DEMO_LABEL}=1`, ...runLabels(o.run), '-p', '127.0.0.1::5432',
     '-e', 'POSTGRES_PASSWORD', '-e', `POSTGRES_DB=${o.database}`, o.image], { POSTGRES_PASSWORD: o.password });
   const port = await mappedPort(id, 5432);
   await ready(`demo PostgreSQL 127.0.0.1:${port}`, 180_000, o.signal, async () => {
@@ -79,4 +88,61 @@ export async function demoServers(run: string): Promise<string[]> {
 export async function removeDemoServers(run: string): Promise<void> {
   const ids = await demoServers(run);
   if (ids.length) await docker(['rm', '-f', '-v', ...ids]);
+}
+
+/** What the sweep removed of one dead run. */
+export interface SweptRun { readonly run: string; readonly containers: number; readonly networks: number; readonly volumes: number; readonly dirs: number }
+
+/** A run id is `<pid>-<hex>`; its compose project is `ferry-demo-<hex>` (startDemo). */
+const projectOfRun = (run: string) => `ferry-demo-${run.split('-')[1] ?? run}`;
+
+/** True while the run's process lives on this host (a pid that cannot be signalled for lack of permission lives too). */
+export function isRunAlive(run: string): boolean {
+  const pid = Number(run.split('-')[0]);
+  if (!Number.isInteger(pid) || pid <= 0) return true; // not a run id ferry wrote: never swept
+  if (pid === process.pid) return true;
+  try { process.kill(pid, 0); return true; } catch (e) { return (e as NodeJS.ErrnoException).code !== 'ESRCH'; }
+}
+
+const lines = async (args: string[]) => (await docker(args)).split('\n').map((l) => l.trim()).filter(Boolean);
+
+/** Every demo run with a container, network or volume on this Docker engine, with the host its label names. */
+async function labelledRuns(): Promise<Map<string, string>> {
+  const format = `{{.Label "${DEMO_RUN_LABEL}"}}\t{{.Label "${DEMO_HOST_LABEL}"}}`;
+  const out = new Map<string, string>();
+  for (const kind of [['ps', '-a'], ['network', 'ls'], ['volume', 'ls']]) {
+    for (const l of await lines([...kind, '--filter', `label=${DEMO_RUN_LABEL}`, '--format', format])) {
+      const [run = '', host = ''] = l.split('\t');
+      if (run) out.set(run, host);
+    }
+  }
+  return out;
+}
+
+/**
+ * Remove what demo runs killed before their cleanup left on this host (SIGKILL, a crash): for each run
+ * whose pid is gone, its source servers (labelled `ferry.demo.run`), its compose stack's containers,
+ * networks and volumes (`com.docker.compose.project=ferry-demo-<hex>`, or named after the project, as
+ * the files helper names volumes) and its temp directory. `keep`: the kept demo's run (FERRY_DEMO_KEEP=1),
+ * never swept. Live runs (a pid alive on this host) and other hosts' runs are left alone.
+ */
+export async function sweepDeadDemoRuns(o: { readonly keep?: string; readonly hostname: string; readonly tmpdir: string }): Promise<SweptRun[]> {
+  const swept: SweptRun[] = [];
+  for (const [run, host] of await labelledRuns()) {
+    if (run === o.keep || (host && host !== o.hostname) || isRunAlive(run)) continue;
+    const project = projectOfRun(run);
+    const byRun = `label=${DEMO_RUN_LABEL}=${run}`;
+    const byProject = `label=com.docker.compose.project=${project}`;
+    const containers = [...new Set([...await lines(['ps', '-aq', '--filter', byRun]), ...await lines(['ps', '-aq', '--filter', byProject])])];
+    if (containers.length) await docker(['rm', '-f', '-v', ...containers]);
+    const networks = [...new Set([...await lines(['network', 'ls', '-q', '--filter', byRun]), ...await lines(['network', 'ls', '-q', '--filter', byProject])])];
+    if (networks.length) await docker(['network', 'rm', ...networks]);
+    const named = (await lines(['volume', 'ls', '-q'])).filter((v) => v.startsWith(`${project}_`));
+    const volumes = [...new Set([...await lines(['volume', 'ls', '-q', '--filter', byRun]), ...await lines(['volume', 'ls', '-q', '--filter', byProject]), ...named])];
+    if (volumes.length) await docker(['volume', 'rm', '-f', ...volumes]);
+    const dirs = (await readdir(o.tmpdir).catch(() => [] as string[])).filter((d) => d.startsWith(`ferry-demo-${run}-`));
+    for (const d of dirs) await rm(join(o.tmpdir, d), { recursive: true, force: true });
+    swept.push({ run, containers: containers.length, networks: networks.length, volumes: volumes.length, dirs: dirs.length });
+  }
+  return swept;
 }

@@ -3,10 +3,15 @@
  * verifies it (kept with FERRY_DEMO_KEEP=1), `rollback --demo` reuses that kept, migrated demo and rolls
  * it back, `rehearse --demo` rehearses into a throwaway stack; each exits 0. The demo's storage/ (an
  * image tree) is a files store verified like the databases. The kept demo is removed.
+ * A demo run killed by SIGKILL leaves its servers, stack and temp dir; the next --demo removes them.
  */
+import { readdir } from 'node:fs/promises';
+import { hostname, tmpdir } from 'node:os';
 import { afterAll, describe, expect, it } from 'vitest';
-import { discardKeptDemo } from '../../demo/index.ts';
-import { runPlaybookProcess, type PlaybookRun } from '../support/playbook-process.ts';
+import { DEMO_RUN_LABEL, discardKeptDemo, sweepDeadDemoRuns } from '../../demo/index.ts';
+import { keptPointer } from '../../demo/kept.ts';
+import { exec } from '../../lib/util/exec.ts';
+import { runPlaybookProcess, startPlaybook, type PlaybookRun } from '../support/playbook-process.ts';
 
 const logs = (r: PlaybookRun) => r.events.filter((e) => e.type === 'log').map((e) => String(e.message));
 const result = (r: PlaybookRun) => (r.events.find((e) => e.type === 'run-end') as { result: { status: string; steps: Array<{ id: string; status: string }> } } | undefined)?.result;
@@ -43,5 +48,54 @@ describe('--demo on every playbook', { timeout: 1_800_000 }, () => {
     expect(r.stderr.split('\n').filter((l) => l.includes('✖')).join('\n')).toBe('');
     expect(r.exitCode).toBe(0);
     expect(result(r)?.status).toBe('ok');
+  });
+});
+
+async function docker(args: string[]): Promise<string[]> {
+  const r = await exec('docker', args);
+  expect(r.exitCode, r.stderr).toBe(0);
+  return r.stdout.split('\n').filter(Boolean);
+}
+
+/** What is left on the engine and in tmpdir of one demo run (`<pid>-<hex>`, project ferry-demo-<hex>). */
+async function leftovers(run: string) {
+  const project = `ferry-demo-${run.split('-')[1]}`;
+  return {
+    servers: await docker(['ps', '-aq', '--filter', `label=${DEMO_RUN_LABEL}=${run}`]),
+    stack: await docker(['ps', '-aq', '--filter', `label=com.docker.compose.project=${project}`]),
+    networks: await docker(['network', 'ls', '-q', '--filter', `label=com.docker.compose.project=${project}`]),
+    volumes: (await docker(['volume', 'ls', '-q'])).filter((v) => v.startsWith(`${project}_`)),
+    dirs: (await readdir(tmpdir())).filter((d) => d.startsWith(`ferry-demo-${run}-`)),
+  };
+}
+
+describe('a --demo run killed by SIGKILL', { timeout: 900_000 }, () => {
+  it('leaves its servers, stack and directory; the next --demo run removes them first, then migrates: exit 0', async () => {
+    let run: string | undefined;
+    try {
+      // Killed once its stack's data services are up: source servers, stack containers, networks and volumes all exist.
+      const started = startPlaybook('migrate', ['--demo', '--json'], {}, (e) => {
+        const hex = e.type === 'log' ? /target stack ferry-demo-([0-9a-f]{6})/.exec(String(e.message))?.[1] : undefined;
+        if (hex) run = `${started.child.pid}-${hex}`;
+        if (e.type === 'step-done' && e.step === 'compose-data-up') started.child.kill('SIGKILL');
+      });
+      const killed = await started.done;
+      expect(killed.signal, killed.stderr.slice(-2000)).toBe('SIGKILL');
+      expect(run).toBeDefined();
+      const left = await leftovers(run!);
+      expect(left.servers.length).toBe(2);
+      expect(left.stack.length).toBeGreaterThan(0);
+      expect(left.networks.length).toBeGreaterThan(0);
+      expect(left.dirs.length).toBe(1);
+
+      const again = await runPlaybookProcess('migrate', ['--demo', '--json'], {});
+      expect(again.stderr.split('\n').filter((l) => l.includes('✖')).join('\n')).toBe('');
+      expect(again.exitCode).toBe(0);
+      expect(logs(again).find((l) => l.startsWith(`demo: removed what the dead demo run ${run} left: `))).toMatch(/: 2 container\(s\)|: [3-9] container\(s\)/u);
+      expect(await leftovers(run!)).toEqual({ servers: [], stack: [], networks: [], volumes: [], dirs: [] });
+    } finally {
+      // A failure above must not leave the killed run behind for the next test.
+      if (run) await sweepDeadDemoRuns({ keep: (await keptPointer())?.run, hostname: hostname(), tmpdir: tmpdir() }).catch(() => undefined);
+    }
   });
 });
