@@ -12,6 +12,7 @@ import type { Config } from '../config/schema.ts';
 import { deepFreeze } from '../config/index.ts';
 import { createComposeClient, MIGRATION_OVERRIDE_FILE } from '../compose/index.ts';
 import { rehearseSteps } from '../steps/order.ts';
+import { planCutover } from '../steps/cutover-mode.ts';
 import { engines } from '../engines/index.ts';
 import { storeSpecs } from './stores.ts';
 import { freePort } from '../util/free-port.ts';
@@ -25,7 +26,8 @@ const STACK_DATA = new Set(['data', 'secrets', 'backups', 'logs', 'storage', 'ss
 export { withConfig };
 
 export async function prepareRehearse(a: PrepareArgs): Promise<Prepared> {
-  const real = await prepareConfig(a, 'rehearse');
+  // The plan says which store migrate would follow and which it would copy inside the freeze.
+  const real = await planCutover(await prepareConfig(a, 'rehearse'), { engines, redactor: a.redactor });
   // Every published store gets a free port of its own: the rehearsal runs beside the real stack.
   const stores = await Promise.all(real.stores.map(async (s) => (a.dryRun || s.target.migrationPort === undefined ? s
     : { ...s, target: { ...s.target, migrationPort: await freePort() } })));

@@ -10,7 +10,8 @@ import type { FerryContext, PlaybookMode } from '../steps/context.ts';
 import type { FerryStep } from '../steps/types.ts';
 import type { Redactor } from '../util/redact.ts';
 import { migrateSteps, verifySteps } from '../steps/order.ts';
-import { cutoverOptionsOf, decideCutover } from '../steps/cutover-mode.ts';
+import { cutoverOptionsOf, decideCutover, planCutover } from '../steps/cutover-mode.ts';
+import { withFollowOverride } from '../steps/compose-prepare.ts';
 import { resolveContext } from './resolve-context.ts';
 import { openExecTunnel, openServiceTunnel, serviceContainer, type Tunnel } from './exec-tunnel.ts';
 import { readFile } from 'node:fs/promises';
@@ -127,7 +128,9 @@ function migrateTunnels(config: Config) {
 }
 
 export async function prepareMigrate(a: PrepareArgs): Promise<Prepared> {
-  const config = await prepareConfig(a, 'migrate');
+  // Which store follows is checked once (a resumed run reuses what its preflight recorded): the order depends on it.
+  // A store that follows a source on this host reaches it through ferry's follow override (compose-prepare writes it).
+  const config = withFollowOverride(await planCutover(await prepareConfig(a, 'migrate'), { engines, redactor: a.redactor, journal: 'migrate' }));
   const t = migrateTunnels(config);
   if (!a.dryRun) await t.reopen();
   const ctx = resolveContext({ config, mode: 'migrate', redactor: a.redactor, dryRun: a.dryRun, engines, targetPorts: t.ports, tunnels: t.tunnels });

@@ -14,6 +14,13 @@ async function versionOf(image: string, entrypoint: string): Promise<string | un
   return r.exitCode === 0 ? r.stdout.trim() : undefined;
 }
 
+/** The server version an image runs (`mysqld --version`, `redis-server --version`), or undefined. */
+export async function probeImageVersion(image: string, kind: 'mysql' | 'redis'): Promise<string | undefined> {
+  const v = await versionOf(image, kind === 'mysql' ? 'mysqld' : 'redis-server');
+  const m = v && (kind === 'mysql' ? /Ver\s+(\S+)/ : /v=(\S+)/).exec(v);
+  return m ? m[1] : undefined;
+}
+
 export async function probeTargetImages(images: { mysql?: string; redis?: string }): Promise<{ mysql: MysqlTargetFacts; redis: RedisTargetFacts; probed: string[] }> {
   const probed: string[] = [];
   let mysql = DEFAULT_MYSQL_TARGET;

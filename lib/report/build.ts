@@ -6,6 +6,7 @@ import { appCheckLines, findingsOf, okOf, redisDbLines, tableLines } from './col
 import type { FerryReport, StoreReport, TimingLine } from './types.ts';
 import { storeReports } from './stores.ts';
 import { downtimeParts } from './downtime.ts';
+import { calibrationOf, predictDowntime, type DowntimePrediction, type PredictInput } from './predict.ts';
 
 /** Steps inside the write freeze in a real migration (besides every store's freeze:, export:, import:, verify:): their sum is the downtime. */
 export const FREEZE_WINDOW_STEPS = [
@@ -67,7 +68,29 @@ export function buildReport(o: BuildReportOptions): FerryReport {
     timings: o.timings, totalMs,
     ...downtime(o),
   };
-  return o.redactor.redactValue(report);
+  return o.redactor.redactValue({ ...report, ...predicted(o, report) });
+}
+
+/**
+ * The predicted downtime: a rehearsal calibrates preflight's prediction with what it measured (its
+ * `calibration` is what migrate's preflight reads from the state dir); migrate's report sets the
+ * prediction its preflight made against the measured downtime, part by part, with the ratio.
+ */
+function predicted(o: BuildReportOptions, r: FerryReport): Pick<FerryReport, 'prediction' | 'calibration' | 'predictedVsMeasured'> {
+  const pre = o.outputs.get('preflight')?.data as { prediction?: DowntimePrediction; predictInput?: PredictInput; cutover?: { bytes?: Record<string, number | undefined> } } | undefined;
+  if (!pre?.prediction) return {};
+  if (o.mode === 'rehearse') {
+    const calibration = calibrationOf(o.timings, r.generatedAt, pre.cutover?.bytes ?? {});
+    return { calibration, prediction: pre.predictInput ? predictDowntime({ ...pre.predictInput, calibration }) : pre.prediction };
+  }
+  if (o.mode !== 'migrate' || r.downtimeKind !== 'measured' || r.downtimeMs === undefined) return { prediction: pre.prediction };
+  const measured = new Map((r.downtimeParts ?? []).map((p) => [p.part, p.ms]));
+  const parts = [...new Set([...pre.prediction.parts.map((p) => p.part as string), ...measured.keys()])]
+    .map((part) => ({ part, predictedMs: pre.prediction!.parts.find((p) => p.part === part)?.ms ?? 0, measuredMs: measured.get(part) ?? 0 }));
+  return {
+    prediction: pre.prediction,
+    predictedVsMeasured: { predictedMs: pre.prediction.ms, measuredMs: r.downtimeMs, ratio: r.downtimeMs > 0 ? Math.round((pre.prediction.ms / r.downtimeMs) * 100) / 100 : 0, parts },
+  };
 }
 
 function downtime(o: BuildReportOptions): Pick<FerryReport, 'downtimeMs' | 'downtimeKind' | 'downtimeParts'> {

@@ -5,7 +5,7 @@
  */
 import type { TimingLine } from './types.ts';
 
-export type DowntimePart = 'freeze' | 'copy' | 'catch-up' | 'promote' | 'app start';
+export type DowntimePart = 'stop writers' | 'freeze' | 'copy' | 'final check' | 'catch-up' | 'promote' | 'app start';
 
 export interface DowntimePartLine {
   readonly part: DowntimePart;
@@ -15,13 +15,14 @@ export interface DowntimePartLine {
 }
 
 function partOf(step: string, following: ReadonlySet<string>): DowntimePart | undefined {
-  if (step === 'stop-writers' || step === 'prove-quiet' || step.startsWith('freeze:') || step === 'freeze') return 'freeze';
+  if (step === 'stop-writers') return 'stop writers';
+  if (step === 'prove-quiet' || step.startsWith('freeze:') || step === 'freeze') return 'freeze';
   if (step.startsWith('catch-up:')) return 'catch-up';
   if (step.startsWith('promote:')) return 'promote';
   if (step === 'compose-cutover') return 'app start';
   const m = /^(export|import|verify):(.+)$/.exec(step);
   // A following store's export and import ran before the freeze.
-  if (m) return following.has(m[2]!) ? undefined : 'copy';
+  if (m) return following.has(m[2]!) ? undefined : m[1] === 'verify' ? 'final check' : 'copy';
   return undefined;
 }
 
@@ -31,7 +32,7 @@ function partOf(step: string, following: ReadonlySet<string>): DowntimePart | un
  */
 export function downtimeParts(timings: readonly TimingLine[]): DowntimePartLine[] {
   const following = new Set(timings.filter((t) => t.step.startsWith('follow:')).map((t) => t.step.slice('follow:'.length)));
-  const order: DowntimePart[] = ['freeze', 'copy', 'catch-up', 'promote', 'app start'];
+  const order: DowntimePart[] = ['stop writers', 'freeze', 'copy', 'final check', 'catch-up', 'promote', 'app start'];
   const sums = new Map<DowntimePart, { ms: number; steps: string[] }>();
   for (const t of timings) {
     const part = partOf(t.step, following);

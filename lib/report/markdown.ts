@@ -12,6 +12,14 @@ export function renderMarkdown(r: FerryReport): string {
   ];
   if (r.downtimeMs !== undefined) out.push(`- downtime (${r.downtimeKind}): ${sec(r.downtimeMs)}`);
   if (r.downtimeParts?.length) out.push(`  - parts: ${r.downtimeParts.map((x) => `${x.part} ${sec(x.ms)}`).join(', ')}`);
+  if (r.predictedVsMeasured) {
+    const v = r.predictedVsMeasured;
+    out.push(`- predicted ${sec(v.predictedMs)} vs measured ${sec(v.measuredMs)} (ratio ${v.ratio.toFixed(2)}; ${r.prediction?.calibratedBy ?? 'defaults'})`);
+    out.push(`  - by part (predicted/measured): ${v.parts.map((x) => `${x.part} ${sec(x.predictedMs)}/${sec(x.measuredMs)}`).join(', ')}`);
+  } else if (r.prediction) {
+    out.push(`- predicted downtime of migrate: ${sec(r.prediction.ms)} (${r.calibration ? 'calibrated by this rehearsal' : r.prediction.calibratedBy})`);
+    out.push(`  - parts: ${r.prediction.parts.map((x) => `${x.part} ${sec(x.ms)}`).join(', ')}`);
+  }
   if (r.preflight) {
     out.push('', '## Preflight', '', `${r.preflight.blockers} blocker(s), ${r.preflight.rewrites} rewrite(s), ${r.preflight.warnings} warning(s)`, '');
     for (const l of r.preflight.lines) out.push(`- ${l}`);

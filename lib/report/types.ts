@@ -1,5 +1,6 @@
 /** The migration report: one JSON document (and its Markdown rendering), redacted before it is written. */
 import type { ReportEntry } from '../core/engine.ts';
+import type { Calibration, DowntimePrediction } from './predict.ts';
 
 export interface TableLine {
   readonly table: string;
@@ -70,4 +71,15 @@ export interface FerryReport {
   readonly downtimeKind?: 'measured' | 'expected';
   /** What the freeze window was spent on (freeze, copy, catch-up, promote, app start), from the timings. */
   readonly downtimeParts?: readonly { readonly part: string; readonly ms: number; readonly steps: readonly string[] }[];
+  /** The downtime predicted before the run (preflight), with its parts; a rehearsal's is calibrated by what it measured. */
+  readonly prediction?: DowntimePrediction;
+  /** A rehearsal's measurements (per store copy and check, app start): migrate's preflight predicts from them. */
+  readonly calibration?: Calibration;
+  /** migrate: the prediction against the measured downtime, part by part; ratio = predicted / measured. */
+  readonly predictedVsMeasured?: {
+    readonly predictedMs: number;
+    readonly measuredMs: number;
+    readonly ratio: number;
+    readonly parts: readonly { readonly part: string; readonly predictedMs: number; readonly measuredMs: number }[];
+  };
 }

@@ -46,7 +46,7 @@ import { storeVerifyPinnedStep } from './store-verify-pinned.ts';
 import { storeCatchUpStep } from './store-catch-up.ts';
 import { storePromoteStep } from './store-promote.ts';
 import { storeUnpublishStep } from './store-unpublish.ts';
-import { cutoverLines, decideCutover, DEFAULT_CUTOVER, type CutoverOptions } from './cutover-mode.ts';
+import { decideCutover, DEFAULT_CUTOVER, type CutoverOptions } from './cutover-mode.ts';
 
 /** A store as the order needs it: what it is and which engine (if any) moves it. */
 export type StoreSpec = Pick<StoreBinding, 'store' | 'engine'>;
@@ -112,7 +112,8 @@ function followingMigrateSteps(stores: readonly StoreSpec[], follows: readonly S
     ...each(follows, storeCatchUpStep), ...each(follows, storePromoteStep), composeCutover as FerryStep,
   ];
   return [
-    noting(preflight as FerryStep, cutoverLines(stores, cutover)),
+    // preflight's plan says per store what it does, why, and the predicted downtime (lib/steps/preflight.ts).
+    preflight as FerryStep,
     ...each(follows, storeLiveExportStep), envTransform as FerryStep, composePrepare as FerryStep, composeDataUp as FerryStep,
     // Each following store's service loses its migration port now (ferry reaches it by docker exec), not at cutover inside the freeze.
     ...follows.map(importStep), ...each(follows, storeUnpublishStep), ...each(follows, storeFollowStep), ...each(follows, storeVerifyPinnedStep),

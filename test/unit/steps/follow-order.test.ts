@@ -241,7 +241,7 @@ describe('migrate with stores that follow the live source', () => {
     const r = buildReport({ playbook: 'migrate', mode: 'migrate', project: 'p', outputs: new Map(), timings, ttlToleranceMs: 0, quietSeconds: 0, redactor: new Redactor() });
     expect(r.downtimeKind).toBe('measured');
     expect(r.downtimeMs).toBe(4_000); // stop-writers start → compose-cutover end; the 150 s bulk copy is not in it
-    expect(r.downtimeParts?.map((p) => [p.part, p.ms])).toEqual([['freeze', 130], ['copy', 600], ['catch-up', 270], ['promote', 400], ['app start', 2_600]]);
-    expect(renderMarkdown(r)).toContain('- downtime (measured): 4.0 s\n  - parts: freeze 0.1 s, copy 0.6 s, catch-up 0.3 s, promote 0.4 s, app start 2.6 s');
+    expect(r.downtimeParts?.map((p) => [p.part, p.ms])).toEqual([['stop writers', 100], ['freeze', 30], ['copy', 500], ['final check', 100], ['catch-up', 270], ['promote', 400], ['app start', 2_600]]);
+    expect(renderMarkdown(r)).toContain('- downtime (measured): 4.0 s\n  - parts: stop writers 0.1 s, freeze 0.0 s, copy 0.5 s, final check 0.1 s, catch-up 0.3 s, promote 0.4 s, app start 2.6 s');
   });
 });

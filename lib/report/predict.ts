@@ -1,0 +1,135 @@
+/**
+ * The predicted downtime of migrate, with its parts: stop the writers, freeze, copy each freeze-copy
+ * store (from its size and a throughput), its bounded final check, catch up and promote each following
+ * store, start the app. Without a rehearsal the figures are defaults; a rehearsal measures the copy,
+ * check and app start of every store in its throwaway stack (`calibrationOf` its timings) and the
+ * prediction scales them by the size the source has now. Catch-up and promote are not rehearsed (the
+ * rehearsal does not follow): they keep their defaults. Pure.
+ */
+import type { TimingLine } from './types.ts';
+
+export type PredictedPart = 'stop writers' | 'freeze' | 'copy' | 'final check' | 'catch-up' | 'promote' | 'app start';
+export const PART_ORDER: readonly PredictedPart[] = ['stop writers', 'freeze', 'copy', 'final check', 'catch-up', 'promote', 'app start'];
+
+export interface PredictedPartLine {
+  readonly part: PredictedPart;
+  readonly ms: number;
+  /** Where the figure comes from ("rehearsed 1.2 s for 3.1 MB", "default 10 MB/s"). */
+  readonly basis: string;
+}
+
+export interface DowntimePrediction {
+  readonly ms: number;
+  readonly parts: readonly PredictedPartLine[];
+  /** `rehearse <ISO time>` when calibrated by a rehearsal, else `defaults`. */
+  readonly calibratedBy: string;
+}
+
+/** What a rehearsal measured, per store and for the app's start. */
+export interface Calibration {
+  readonly at: string;
+  readonly stores: Readonly<Record<string, { readonly bytes?: number; readonly copyMs: number; readonly checkMs: number }>>;
+  readonly appStartMs?: number;
+}
+
+export interface PredictStore {
+  readonly id: string;
+  readonly engine: string;
+  readonly how: 'follow' | 'freeze-copy';
+  /** The source's size now (bytes), when known. */
+  readonly bytes?: number;
+  /** The engine has a freeze phase (a `freeze:<id>` step). */
+  readonly freezes: boolean;
+}
+
+export interface PredictInput {
+  readonly stores: readonly PredictStore[];
+  /** How many commands stop the writers (config.freeze.stopWriters). */
+  readonly stopWriters: number;
+  /** prove-quiet waits this long when a store is copied (every store following: no wait). */
+  readonly quietSeconds: number;
+  readonly calibration?: Calibration;
+}
+
+/** Bytes per second a copy (export + import) moves when nothing was rehearsed: conservative, from `npm run bench` orders of magnitude. */
+export const DEFAULT_THROUGHPUT: Readonly<Record<string, number>> = { mysql: 8e6, postgres: 8e6, redis: 16e6, files: 40e6 };
+export const DEFAULTS = Object.freeze({
+  /** Fixed cost of one store's export + import (connections, schema, manifest). */
+  copyFixedMs: 1500,
+  /** The final check costs about this share of the copy. */
+  checkShare: 0.4,
+  stopWriterMs: 1000,
+  freezeMs: 150,
+  catchUpMs: 500,
+  promoteMs: 400,
+  appStartMs: 4000,
+});
+
+const mb = (b: number) => `${(b / 1e6).toFixed(1)} MB`;
+const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
+/** Scale a rehearsed figure by the source's growth since (never below the fixed cost). */
+function scaled(ms: number, then: number | undefined, now: number | undefined): number {
+  if (!then || !now || then <= 0) return ms;
+  return Math.max(Math.min(ms, DEFAULTS.copyFixedMs), Math.round(ms * (now / then)));
+}
+
+export function predictDowntime(i: PredictInput): DowntimePrediction {
+  const parts = new Map<PredictedPart, { ms: number; basis: string[] }>();
+  const add = (part: PredictedPart, ms: number, basis: string) => {
+    const p = parts.get(part) ?? { ms: 0, basis: [] };
+    p.ms += Math.round(ms);
+    p.basis.push(basis);
+    parts.set(part, p);
+  };
+  if (i.stopWriters > 0) add('stop writers', i.stopWriters * DEFAULTS.stopWriterMs, `default ${s(DEFAULTS.stopWriterMs)} per command`);
+  const freezing = i.stores.filter((x) => x.freezes);
+  const copied = i.stores.filter((x) => x.how === 'freeze-copy');
+  if (freezing.length) add('freeze', freezing.length * DEFAULTS.freezeMs, `${freezing.length} store(s) frozen`);
+  if (copied.length && i.quietSeconds > 0) add('freeze', i.quietSeconds * 1000, `quiet wait ${i.quietSeconds} s (a store is copied)`);
+  for (const x of copied) {
+    const cal = i.calibration?.stores[x.id];
+    if (cal) {
+      add('copy', scaled(cal.copyMs, cal.bytes, x.bytes), `${x.id}: rehearsed ${s(cal.copyMs)}${cal.bytes ? ` for ${mb(cal.bytes)}` : ''}${x.bytes && cal.bytes ? `, now ${mb(x.bytes)}` : ''}`);
+      add('final check', scaled(cal.checkMs, cal.bytes, x.bytes), `${x.id}: rehearsed ${s(cal.checkMs)}`);
+    } else {
+      const rate = DEFAULT_THROUGHPUT[x.engine] ?? 8e6;
+      const copyMs = DEFAULTS.copyFixedMs + ((x.bytes ?? 0) / rate) * 1000;
+      add('copy', copyMs, `${x.id}: ${x.bytes !== undefined ? mb(x.bytes) : 'size unknown'} at default ${mb(rate)}/s`);
+      add('final check', copyMs * DEFAULTS.checkShare, `${x.id}: default ${Math.round(DEFAULTS.checkShare * 100)} % of the copy`);
+    }
+  }
+  for (const x of i.stores.filter((y) => y.how === 'follow')) {
+    add('catch-up', DEFAULTS.catchUpMs, `${x.id}: default ${s(DEFAULTS.catchUpMs)} (the last changes; not rehearsed)`);
+    add('promote', DEFAULTS.promoteMs, `${x.id}: default ${s(DEFAULTS.promoteMs)} (not rehearsed)`);
+  }
+  const app = i.calibration?.appStartMs;
+  add('app start', app ?? DEFAULTS.appStartMs, app !== undefined ? `rehearsed ${s(app)}` : `default ${s(DEFAULTS.appStartMs)}`);
+  const lines = PART_ORDER.filter((p) => parts.has(p)).map((part) => ({ part, ms: parts.get(part)!.ms, basis: parts.get(part)!.basis.join('; ') }));
+  return { ms: lines.reduce((a, p) => a + p.ms, 0), parts: lines, calibratedBy: i.calibration ? `rehearse ${i.calibration.at}` : 'defaults' };
+}
+
+/** What a rehearsal's timings measured: each store's export+import and verify, and compose-cutover. */
+export function calibrationOf(timings: readonly TimingLine[], at: string, bytes: Readonly<Record<string, number | undefined>> = {}): Calibration {
+  const stores: Record<string, { bytes?: number; copyMs: number; checkMs: number }> = {};
+  for (const t of timings) {
+    const m = /^(export|import|verify):(.+)$/.exec(t.step);
+    if (!m) continue;
+    const id = m[2]!;
+    const b = bytes[id];
+    const e = stores[id] ?? { ...(b !== undefined ? { bytes: b } : {}), copyMs: 0, checkMs: 0 };
+    if (m[1] === 'verify') e.checkMs += t.durationMs;
+    else e.copyMs += t.durationMs;
+    stores[id] = e;
+  }
+  const cut = timings.find((t) => t.step === 'compose-cutover');
+  return { at, stores, ...(cut ? { appStartMs: cut.durationMs } : {}) };
+}
+
+/** Plan lines: the total, then each part with its basis. */
+export function predictionLines(p: DowntimePrediction): string[] {
+  return [
+    `predicted downtime ${s(p.ms)} (${p.calibratedBy === 'defaults' ? 'defaults: run rehearse to calibrate' : `calibrated by ${p.calibratedBy}`})`,
+    ...p.parts.map((x) => `  ${x.part}: ${s(x.ms)} (${x.basis})`),
+  ];
+}
