@@ -42,7 +42,7 @@ export function normalizeConfig(input: unknown, opts: NormalizeOptions): Config 
   const abs = (p: string) => (isAbsolute(p) ? p : resolve(opts.baseDir, p));
   const preset = usesPreset(c);
   const declared: ConfigStore[] = [...presetStores(c, input), ...c.stores];
-  const problems = checkStores(declared, c.stores.length);
+  const problems = [...checkStores(declared, c.stores.length), ...checkEnvFiles(c.app, abs)];
   if (problems.length) throw configError(where, problems);
   const stores = declared.map((s, i) => resolveStore(s, { where, env, abs, field: s.preset ? `source.${s.id}` : `stores[${i - (declared.length - c.stores.length)}]`, ...(opts.engines ? { engines: opts.engines } : {}) }));
   // Explicit lists win; else the preset keeps Vedfolnir's defaults and a stores config derives them.
@@ -56,7 +56,7 @@ export function normalizeConfig(input: unknown, opts: NormalizeOptions): Config 
       ...(c.source.redis ? { redis: { ...c.source.redis, url: resolveEnvRefs(c.source.redis.url, env, `${where}: source.redis.url`) } } : {}),
     },
     stores,
-    app: { ...c.app, envFile: abs(c.app.envFile), envFiles: c.app.envFiles.map(abs), ...(appServices ? { appServices } : { appServices: undefined }) },
+    app: { ...c.app, envFile: abs(c.app.envFile), envFiles: c.app.envFiles.map(abs), envFileServices: Object.fromEntries(Object.entries(c.app.envFileServices).map(([f, s]) => [abs(f), s])), ...(appServices ? { appServices } : { appServices: undefined }) },
     target: { ...c.target, composeDir: abs(c.target.composeDir), dataServices, appServices: appServices ?? [] },
     stateDir: abs(c.stateDir ?? '.ferry'),
   };
@@ -75,6 +75,20 @@ function resolveStore(s: ConfigStore, o: { where: string; env: Env; abs: (p: str
   const parser = o.engines?.[s.engine];
   const options = parser ? parser.parseOptions(s.options, s.id) as Readonly<Record<string, unknown>> : s.options;
   return { ...s, source, target, options };
+}
+
+/** The app's further env files: each once, not the main one, and `envFileServices` naming only files of `envFiles`. */
+function checkEnvFiles(app: { envFile: string; envFiles: readonly string[]; envFileServices: Readonly<Record<string, readonly string[]>> }, abs: (p: string) => string): string[] {
+  const out: string[] = [];
+  const files = app.envFiles.map(abs);
+  files.forEach((f, i) => {
+    if (f === abs(app.envFile)) out.push(`app.envFiles[${i}]: got "${app.envFiles[i]}"; expected a file other than app.envFile (it is transformed already)`);
+    else if (files.indexOf(f) < i) out.push(`app.envFiles[${i}]: got "${app.envFiles[i]}"; expected each file once (app.envFiles[${files.indexOf(f)}] names it too)`);
+  });
+  for (const key of Object.keys(app.envFileServices)) {
+    if (!files.includes(abs(key))) out.push(`app.envFileServices: got "${key}"; expected one of app.envFiles (${app.envFiles.join(', ') || 'none'})`);
+  }
+  return out;
 }
 
 function configError(where: string, lines: readonly string[]): FerryError {

@@ -73,8 +73,13 @@ export const configSchema = z.object({
   app: z.object({
     /** The app's python-dotenv file, rewritten for container networking. */
     envFile: z.string().min(1),
-    /** More env files of the app (read for references to the stores; rewritten like `envFile`). */
+    /** More env files of the app, each rewritten like `envFile` into its own `app.<name>.env` (secrets split, backed up, restored by rollback). */
     envFiles: z.array(z.string().min(1)).default([]),
+    /**
+     * Which compose services load each of `envFiles` (its path as in `envFiles` → services); default: the
+     * services whose `env_file:` names the file in the stack's compose files, else the app's services.
+     */
+    envFileServices: z.record(z.string().min(1), z.array(service)).default({}),
     /** The app's compose services (started at cutover); default: the compose file's services that hold no store. */
     appServices: z.array(service).optional(),
     /** Extra secret variable names, `*` matching any run (`*_WEBHOOK`), added to Vedfolnir's defaults. */

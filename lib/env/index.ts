@@ -16,7 +16,7 @@ export type { Placement, PlaceOptions } from './secrets.ts';
 export type { TransformOptions, TransformResult, EnvChange, EnvChangeKind } from './transform.ts';
 export { isCanonicalKey, isCanonicalValue, yamlQuote, composeValue } from './canonical.ts';
 export { composeOverride } from './override.ts';
-export type { OverrideOptions } from './override.ts';
+export type { OverrideEnv, OverrideEnvFile, OverrideOptions } from './override.ts';
 export type { PathMapping } from './paths.ts';
 export { validateEnv } from './validate.ts';
 export type { EnvProblem, ValidateOptions, ContainerValue } from './validate.ts';

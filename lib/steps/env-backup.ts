@@ -2,10 +2,11 @@
  * The .env backup the env-transform step keeps in `<stateDir>/env/`: the original bytes
  * (`original.env`), their checksum (`original.env.sha256`, sha256sum format) and a manifest naming the
  * .env and every file the step created. `restoreEnvFromBackup` needs nothing else, so the rollback
- * playbook can call it on its own.
+ * playbook can call it on its own. Each of the app's further env files has a backup of its own in
+ * `files/<name>/` (same layout, nothing created); `envBackupDirs` lists them all.
  */
 import { createHash } from 'node:crypto';
-import { chmod, readFile, rm, rmdir, stat } from 'node:fs/promises';
+import { chmod, readFile, readdir, rm, rmdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FerryError } from '../core/errors.ts';
 import { writeFileAtomic } from '../util/atomic-write.ts';
@@ -106,4 +107,10 @@ async function removeCreated(backup: EnvBackup): Promise<string[]> {
     else { await rm(path, { force: true }); removed.push(path); }
   }
   return removed;
+}
+
+/** The main backup directory and those of the app's further env files (`<dir>/files/<name>/`), in that order. */
+export async function envBackupDirs(dir: string): Promise<string[]> {
+  const names = await readdir(join(dir, 'files')).catch(() => [] as string[]);
+  return [dir, ...names.sort().map((n) => join(dir, 'files', n))];
 }

@@ -6,6 +6,8 @@
  * 0700, owned by the container user; listed in .gitignore and .dockerignore). Rules: lib/env/transform.ts.
  * The original's bytes and checksum are kept in `<stateDir>/env/` with the list of files the step
  * created; `undo` removes exactly those (the rollback playbook also puts the .env back if it changed).
+ * The app's further env files (`app.envFiles`) go the same way, each into its own `app.<name>.env`
+ * that the override adds to the services loading it (lib/steps/env-files.ts).
  */
 import { readFile, rm, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
@@ -20,6 +22,8 @@ import type { TransformOptions, TransformResult } from '../env/index.ts';
 import { appServicesFor, stackFilesFor, storeRulesFor, transformOptionsFor } from './env-options.ts';
 import { readEnvBackup, recordCreated, removeCreatedFiles, sha256, writeEnvBackup } from './env-backup.ts';
 import { envFilesOf, shadowedKeys } from './env-shadowed.ts';
+import { crossFileFindings, envFileBackupDir, loadEnvFiles, readEnvFile } from './env-files.ts';
+import type { EnvFileState } from './env-files.ts';
 import {
   SECRET_FILE_SUFFIX, assertNoSecretConflict, ensureIgnored, missingIgnoreEntries, missingSecretPaths, secretFileFindings, secretFileOf,
   secretOwnerFor, writeSecretFiles,
@@ -41,43 +45,58 @@ const appServicesOf = ({ config, ctx }: P) => appServicesFor(config, ctx.compose
 const optionsOf = ({ config, ctx }: P): TransformOptions => transformOptionsFor(config, ctx);
 const storeRulesOf = ({ config }: P) => storeRulesFor(config);
 
-interface State { envPath: string; original: Buffer; result: TransformResult; override: string; services: readonly string[]; notes: string[] }
+interface State {
+  envPath: string; original: Buffer; result: TransformResult; override: string; services: readonly string[]; notes: string[];
+  /** The app's further env files, transformed. */
+  files: EnvFileState[];
+  /** Every secret of every file (name → value). */
+  secrets: Record<string, string>;
+  /** What makes the files unusable together (no values). */
+  problems: string[];
+}
 
 /** Read and transform the original, and register every secret before anything logs. Writes nothing. */
 async function load(p: P): Promise<State> {
   const envPath = envPathOf(p);
-  const original = await readFile(envPath).catch((e: NodeJS.ErrnoException) => {
-    throw new FerryError('E_ENV_MISSING', `cannot read the app's .env at ${envPath} (${e.code ?? e.message})`, {
-      hint: 'set app.envFile in the config to the file the app loads, and check ctx.appDir', cause: e,
-    });
-  });
-  const text = original.toString('utf8');
-  if (!Buffer.from(text, 'utf8').equals(original)) {
-    throw new FerryError('E_ENV_ENCODING', `${envPath} is not valid UTF-8`, {
-      hint: 'python-dotenv reads the file as UTF-8: convert it (iconv -t UTF-8) and re-run; nothing was written',
-    });
-  }
+  const { original, text } = await readEnvFile(envPath, 'set app.envFile in the config to the file the app loads, and check ctx.appDir');
   const result = transformEnv(text, optionsOf(p));
   p.ctx.redactor.add(...Object.values(result.secrets));
   const services = await appServicesOf(p);
+  const stackFiles = stackFilesFor(p.config, ENV_OVERRIDE_FILE);
+  const files = await loadEnvFiles({
+    files: p.config.app.envFiles, servicesOf: p.config.app.envFileServices, mainText: text, appServices: services,
+    transform: optionsOf(p), composeDir: p.ctx.composeDir, stackFiles,
+  });
+  for (const f of files) p.ctx.redactor.add(...Object.values(f.result.secrets));
+  const secrets: Record<string, string> = Object.assign({}, ...files.map((f) => f.result.secrets), result.secrets);
   const override = composeOverride({
     file: basename(envPath), services, environment: result.environment, extraHosts: result.extraHosts,
     secrets: Object.keys(result.secrets), secretFile: (n) => `./secrets/${n}${SECRET_FILE_SUFFIX}`,
+    envFiles: files.map((f) => ({ envFile: `./${f.name}`, services: f.services, environment: f.result.environment, extraHosts: f.result.extraHosts, secrets: Object.keys(f.result.secrets) })),
   });
+  const cross = crossFileFindings({ path: envPath, result }, files);
   // The stack's own files (not the generated override) may set app variables compose prefers to app.env's.
-  const carried = new Set([...result.env.split('\n').map((l) => l.slice(0, l.indexOf('='))), ...Object.keys(result.environment)]);
-  const notes = (await shadowedKeys(p.ctx.composeDir, stackFilesFor(p.config, ENV_OVERRIDE_FILE), services)).filter((s) => carried.has(s.key) || carried.has(`${s.key}_FILE`))
+  const allServices = [...new Set([...services, ...files.flatMap((f) => f.services)])];
+  const carried = new Set([result, ...files.map((f) => f.result)].flatMap((r) => [...r.env.split('\n').map((l) => l.slice(0, l.indexOf('='))), ...Object.keys(r.environment)]));
+  const notes = (await shadowedKeys(p.ctx.composeDir, stackFiles, allServices)).filter((s) => carried.has(s.key) || carried.has(`${s.key}_FILE`))
     .map((s) => `${s.key} is also set by ${s.file}'s environment: for ${s.service}; compose prefers that to ${CONTAINER_ENV_FILE}, so the app sees the stack's value`);
-  // Not carried yet: the order in which the app loads several files decides who wins, and ferry does not know it.
-  if (p.config.app.envFiles.length) notes.push(`app.envFiles (${p.config.app.envFiles.join(', ')}) are not carried into the container env: only app.envFile is`);
+  notes.push(...cross.warnings);
   // compose appends env_file entries of overrides, so only the stack's own file can stop loading the original.
-  for (const e of await envFilesOf(p.ctx.composeDir, stackFilesFor(p.config, ENV_OVERRIDE_FILE), services)) {
-    const other = e.envFiles.filter((f) => !f.includes(CONTAINER_ENV_FILE) && !f.includes('VEDFOLNIR_ENV_FILE'));
-    if (other.length) notes.push(`${e.service} also loads ${other.join(', ')} (${e.file} env_file:): point it at ./${CONTAINER_ENV_FILE}, or the container gets that file's values (the host's meaning, secrets in clear)`);
+  const emitted = new Set([CONTAINER_ENV_FILE, ...files.map((f) => f.name)]);
+  for (const e of await envFilesOf(p.ctx.composeDir, stackFiles, allServices)) {
+    const other = e.envFiles.filter((f) => !emitted.has(basename(f)) && !f.includes('VEDFOLNIR_ENV_FILE'));
+    for (const f of other) {
+      const target = files.find((x) => basename(x.path) === basename(f))?.name ?? CONTAINER_ENV_FILE;
+      notes.push(`${e.service} also loads ${f} (${e.file} env_file:): point it at ./${target}, or the container gets that file's values (the host's meaning, secrets in clear)`);
+    }
   }
   if (services.length === 0) notes.push(`no compose service loads an env file: name the app's services in app.appServices to give them ${CONTAINER_ENV_FILE}`);
-  return { envPath, original, result, override, services, notes };
+  const problems = [...cross.problems, ...files.flatMap((f) => f.result.problems.map((x) => x.message))];
+  return { envPath, original, result, override, services, notes, files, secrets, problems };
 }
+
+/** The emitted canonical file of each further env file. */
+const emittedPathOf = (p: P, f: EnvFileState) => join(p.ctx.composeDir, f.name);
 
 const owner = (p: P) => secretOwnerFor(p.config.app.containerUser);
 const readText = (path: string) => readFile(path, 'utf8').catch(() => undefined);
@@ -87,10 +106,11 @@ async function findings(p: P, s: State): Promise<string[]> {
   const dir = p.ctx.composeDir;
   const out: string[] = [];
   if ((await readText(containerEnvPath(dir))) !== s.result.env) out.push(`${containerEnvPath(dir)} is missing or out of date`);
+  for (const f of s.files) if ((await readText(emittedPathOf(p, f))) !== f.result.env) out.push(`${emittedPathOf(p, f)} (from ${f.path}) is missing or out of date`);
   // An empty override means no file (compose v1 cannot merge `services: {}`).
   if (((await readText(envOverridePath(dir))) ?? '') !== s.override) out.push(`${envOverridePath(dir)} is ${s.override ? 'missing or out of date' : 'left over: no service loads the env'}`);
-  out.push(...await secretFileFindings(dir, Object.keys(s.result.secrets), s.result.secrets, owner(p)));
-  if (Object.keys(s.result.secrets).length) out.push(...(await missingIgnoreEntries(dir)).map((f) => `${f} does not list the secrets`));
+  out.push(...await secretFileFindings(dir, Object.keys(s.secrets), s.secrets, owner(p)));
+  if (Object.keys(s.secrets).length) out.push(...(await missingIgnoreEntries(dir)).map((f) => `${f} does not list the secrets`));
   return out.map((f) => p.ctx.redactor.redact(f));
 }
 
@@ -98,6 +118,11 @@ async function findings(p: P, s: State): Promise<string[]> {
 const reportLines = (s: State) => [
   ...s.result.changes.map((c) => `${s.envPath}:${c.line} ${c.key} [${c.kind}] ${c.what}`),
   ...s.result.warnings.map((w) => `warning: ${w}`),
+  ...s.files.flatMap((f) => [
+    `${f.path} → ${f.name}, loaded by ${f.services.join(', ') || 'no service'}`,
+    ...f.result.changes.map((c) => `${f.path}:${c.line} ${c.key} [${c.kind}] ${c.what}`),
+    ...f.result.warnings.map((w) => `warning: ${w}`),
+  ]),
   ...s.notes.map((w) => `warning: ${w}`),
 ];
 
@@ -108,11 +133,13 @@ function reportText(p: P, s: State, sha: string): string {
   const dir = p.ctx.composeDir;
   return [
     "# The app container's environment", '',
-    `Read (untouched): \`${s.envPath}\` (sha256 ${sha})`, '',
-    'Emitted:', `- \`${containerEnvPath(dir)}\` (env_file)`, `- \`${envOverridePath(dir)}\` (after the stack's compose files)`,
-    ...Object.keys(s.result.secrets).map((n) => `- \`${secretFileOf(dir, n)}\` (0600)`), '',
+    `Read (untouched): \`${s.envPath}\` (sha256 ${sha})`, ...s.files.map((f) => `Read (untouched): \`${f.path}\` (sha256 ${sha256(f.original)})`), '',
+    'Emitted:', `- \`${containerEnvPath(dir)}\` (env_file)`, ...s.files.map((f) => `- \`${emittedPathOf(p, f)}\` (env_file of ${f.services.join(', ') || 'no service'})`),
+    `- \`${envOverridePath(dir)}\` (after the stack's compose files)`,
+    ...Object.keys(s.secrets).map((n) => `- \`${secretFileOf(dir, n)}\` (0600)`), '',
     '## Changes, moved secrets, mapped paths, dropped keys, ambiguous lines', '', ...reportLines(s).map((l) => `- ${l}`), '',
     '## Diff (python-dotenv\'s reading → the container)', '', '```diff', s.result.diff.trimEnd() || '(none)', '```', '',
+    ...s.files.flatMap((f) => [`### ${f.path}`, '', '```diff', f.result.diff.trimEnd() || '(none)', '```', '']),
   ].join('\n');
 }
 
@@ -122,7 +149,8 @@ export default defineStep<Config, FerryContext>({
   async fingerprint(p) {
     const s = await load(p);
     // From the original and the config only: the directories (a rehearsal's scratch copies) do not change the meaning.
-    return sha256(`${sha256(s.original)}:${JSON.stringify({ app: p.config.app, services: s.services, stores: storeRulesOf(p) })}`);
+    const files = s.files.map((f) => [f.path, sha256(f.original), f.services]);
+    return sha256(`${sha256(s.original)}:${JSON.stringify({ app: p.config.app, services: s.services, stores: storeRulesOf(p), ...(files.length ? { files } : {}) })}`);
   },
   async check(p) {
     const s = await load(p);
@@ -132,16 +160,18 @@ export default defineStep<Config, FerryContext>({
   async plan(p) {
     const s = await load(p);
     const dir = p.ctx.composeDir;
-    const files = Object.keys(s.result.secrets).map((n) => secretFileOf(dir, n));
+    const files = Object.keys(s.secrets).map((n) => secretFileOf(dir, n));
     const details = [
       s.result.diff || '(the container gets exactly what python-dotenv loads)',
+      ...s.files.map((f) => f.result.diff || `(${f.name}: the container gets exactly what python-dotenv loads from ${f.path})`),
       ...reportLines(s),
       ...(files.length ? ['secret files (0600, directory 0700):', ...files.map((f) => `  ${f}`)] : []),
       ...s.result.problems.map((x) => `problem: ${x.message}`),
+      ...s.problems.map((x) => `problem: ${x}`),
     ].join('\n');
     return {
-      reads: [s.envPath],
-      changes: [containerEnvPath(dir), envOverridePath(dir), ...files, ...(files.length ? await missingIgnoreEntries(dir) : [])],
+      reads: [s.envPath, ...s.files.map((f) => f.path)],
+      changes: [containerEnvPath(dir), ...s.files.map((f) => emittedPathOf(p, f)), envOverridePath(dir), ...files, ...(files.length ? await missingIgnoreEntries(dir) : [])],
       details: p.ctx.redactor.redact(details),
       pending: (await findings(p, s)).length > 0,
     };
@@ -156,38 +186,53 @@ export default defineStep<Config, FerryContext>({
         detail: result.problems.map((x) => x.message).join('\n'),
       });
     }
+    if (s.problems.length) {
+      const secret = s.problems.find((x) => x.startsWith('the secret '));
+      throw new FerryError(secret ? 'E_ENV_SECRET_CONFLICT' : 'E_ENV_INVALID', secret ?? s.problems[0] as string, {
+        hint: secret ? 'give the variable one value in every env file (or another name in one of them) and re-run; nothing was written'
+          : 'add or fix the variable in that env file (or the transform rules) and re-run; nothing was written',
+        detail: s.problems.join('\n'),
+      });
+    }
     const stateDir = envBackupDir(p.config.stateDir);
     let backup = await readEnvBackup(stateDir);
-    await assertNoSecretConflict(dir, result.secrets, new Set(backup?.manifest.created ?? []));
+    await assertNoSecretConflict(dir, s.secrets, new Set(backup?.manifest.created ?? []));
     const mode = (await stat(envPath)).mode & 0o777;
     // The original is never written; the backup records what the emitted files were made from.
     const previous = backup?.manifest.created ?? [];
     if (!backup || !backup.original.equals(s.original)) backup = await writeEnvBackup(stateDir, envPath, s.original, mode);
+    for (const f of s.files) {
+      const dirOf = envFileBackupDir(stateDir, f.name);
+      const b = await readEnvBackup(dirOf);
+      if (!b || !b.original.equals(f.original) || b.manifest.envPath !== f.path) await writeEnvBackup(dirOf, f.path, f.original, (await stat(f.path)).mode & 0o777);
+    }
     const missing = async (path: string) => ((await readText(path)) === undefined ? [path] : []);
-    const secretNames = Object.keys(result.secrets);
+    const secretNames = Object.keys(s.secrets);
     // Recorded before anything is created, so a run killed half-way still undoes what it made.
     backup = await recordCreated(stateDir, backup, [
       ...previous,
-      ...await missing(containerEnvPath(dir)), ...await missing(envOverridePath(dir)),
+      ...await missing(containerEnvPath(dir)), ...(await Promise.all(s.files.map((f) => missing(emittedPathOf(p, f))))).flat(), ...await missing(envOverridePath(dir)),
       ...(secretNames.length ? [...await missingSecretPaths(dir, secretNames), ...(await Promise.all(['.gitignore', '.dockerignore'].map((f) => missing(join(dir, f))))).flat()] : []),
     ]);
     if (secretNames.length) {
-      await writeSecretFiles(dir, result.secrets, new Set(backup.manifest.created), owner(p));
+      await writeSecretFiles(dir, s.secrets, new Set(backup.manifest.created), owner(p));
       await ensureIgnored(dir);
     }
     if ((await readText(containerEnvPath(dir))) !== result.env) await writeFileAtomic(containerEnvPath(dir), result.env, 0o644);
+    for (const f of s.files) if ((await readText(emittedPathOf(p, f))) !== f.result.env) await writeFileAtomic(emittedPathOf(p, f), f.result.env, 0o644);
     if (!s.override) await rm(envOverridePath(dir), { force: true });
     else if ((await readText(envOverridePath(dir))) !== s.override) await writeFileAtomic(envOverridePath(dir), s.override, 0o644);
     for (const line of reportLines(s)) p.log.info(line);
     await writeFileAtomic(envReportPath(p.config.stateDir), p.ctx.redactor.redact(reportText(p, s, backup.manifest.sha256)), 0o600);
     const kinds: Record<string, number> = {};
-    for (const c of result.changes) kinds[c.kind] = (kinds[c.kind] ?? 0) + 1;
+    for (const c of [result, ...s.files.map((f) => f.result)].flatMap((r) => r.changes)) kinds[c.kind] = (kinds[c.kind] ?? 0) + 1;
     return {
       artifacts: [{ path: backup.path, sha256: backup.manifest.sha256, bytes: backup.manifest.bytes }],
       data: {
         envPath, containerEnv: containerEnvPath(dir), override: envOverridePath(dir), report: envReportPath(p.config.stateDir), created: backup.manifest.created,
-        secrets: secretNames, extraHosts: result.extraHosts, changes: kinds,
-        changeList: result.changes.map((c) => ({ line: c.line, key: c.key, kind: c.kind, what: c.what })), warnings: [...result.warnings, ...s.notes],
+        secrets: secretNames, extraHosts: [...new Set([result, ...s.files.map((f) => f.result)].flatMap((r) => r.extraHosts))], changes: kinds,
+        changeList: result.changes.map((c) => ({ line: c.line, key: c.key, kind: c.kind, what: c.what })), warnings: [...result.warnings, ...s.files.flatMap((f) => f.result.warnings), ...s.notes],
+        envFiles: s.files.map((f) => ({ path: f.path, containerEnv: emittedPathOf(p, f), services: f.services, secrets: Object.keys(f.result.secrets), changes: f.result.changes.length })),
       },
     };
   },
@@ -196,12 +241,22 @@ export default defineStep<Config, FerryContext>({
     const f = await findings(p, s);
     const backup = await readEnvBackup(envBackupDir(p.config.stateDir));
     if (backup && !backup.original.equals(s.original)) f.push(`${s.envPath} changed since the container env was emitted from it`);
-    const written = await readText(containerEnvPath(p.ctx.composeDir)) ?? '';
-    for (const [i, line] of written.split('\n').slice(0, -1).entries()) {
-      const eq = line.indexOf('=');
-      if (eq < 1 || !isCanonicalKey(line.slice(0, eq)) || !isCanonicalValue(line.slice(eq + 1))) f.push(`${containerEnvPath(p.ctx.composeDir)}:${i + 1} is not a canonical KEY=value line`);
+    for (const x of s.files) {
+      const b = await readEnvBackup(envFileBackupDir(envBackupDir(p.config.stateDir), x.name));
+      if (!b) f.push(`${x.path} has no backup`);
+      else if (!b.original.equals(x.original)) f.push(`${x.path} changed since the container env was emitted from it`);
     }
-    return { ok: f.length === 0, findings: f.map((x) => p.ctx.redactor.redact(x)), report: { envPath: s.envPath, containerEnv: containerEnvPath(p.ctx.composeDir), secrets: Object.keys(s.result.secrets) } };
+    for (const path of [containerEnvPath(p.ctx.composeDir), ...s.files.map((x) => emittedPathOf(p, x))]) {
+      const written = await readText(path) ?? '';
+      for (const [i, line] of written.split('\n').slice(0, -1).entries()) {
+        const eq = line.indexOf('=');
+        if (eq < 1 || !isCanonicalKey(line.slice(0, eq)) || !isCanonicalValue(line.slice(eq + 1))) f.push(`${path}:${i + 1} is not a canonical KEY=value line`);
+      }
+    }
+    return {
+      ok: f.length === 0, findings: f.map((x) => p.ctx.redactor.redact(x)),
+      report: { envPath: s.envPath, containerEnv: containerEnvPath(p.ctx.composeDir), secrets: Object.keys(s.secrets), ...(s.files.length ? { envFiles: s.files.map((x) => ({ path: x.path, containerEnv: emittedPathOf(p, x) })) } : {}) },
+    };
   },
   async undo(p) {
     // The .env was never written: undo leaves it as it is (an edit made since is the operator's).

@@ -239,3 +239,75 @@ describe.skipIf(clis.length === 0)("the stack's app service after the env-transf
     }
   });
 });
+
+describe.skipIf(clis.length === 0)('several env files (app.envFiles): each service starts with the env files it used, transformed', { timeout: 10 * 60_000 }, () => {
+  let root: string;
+  let composeDir: string;
+  const filesProject = `ferryenvfiles${process.pid}`;
+  const main = `${readFileSync(join(GOLDEN, 'vedfolnir-macos/input.env'), 'utf8')}REDIS_PASSWORD=wk-redis-pw\n`;
+  const worker = "export WORKER_REDIS_URL=redis://:${REDIS_PASSWORD}@${REDIS_HOST}:${REDIS_PORT}/2\r\nWORKER_CONCURRENCY=4\r\nWEBHOOK_SECRET='whsec_9f8e7d6c5b4a39281706'\r\nOLLAMA_URL=http://localhost:11434\r\nWORKER_DEBUG\r\n";
+  const stub = (name: string) => [
+    `  ${name}:`, `    image: ${JSON.stringify(testImages().redis)}`, '    user: "10001:10001"',
+    '    entrypoint: ["/bin/sh", "/ferry/entrypoint-secrets.sh"]', '    command: ["env", "-0"]', '    env_file: ["./app.env"]',
+    `    volumes: [${JSON.stringify(`${ENTRYPOINT}:/ferry/entrypoint-secrets.sh:ro`)}]`,
+  ].join('\n');
+
+  beforeAll(async () => {
+    root = await mkdtemp(join(tmpdir(), 'ferry-env-files-'));
+    composeDir = join(root, 'compose');
+    await mkdir(composeDir);
+    await mkdir(join(root, 'app'));
+    await writeFile(join(root, 'app/.env'), main);
+    await writeFile(join(root, 'app/.env.worker'), worker);
+    // The operator's stack: both services already load the canonical app.env; only the worker used .env.worker.
+    await writeFile(join(composeDir, 'docker-compose.yml'), `services:\n${stub('web')}\n${stub('worker')}\n`);
+  });
+  afterAll(async () => {
+    for (const cli of clis) await run(cli.cmd, [...cli.args, '-p', filesProject, 'down', '--remove-orphans'], { cwd: composeDir }).catch(() => undefined);
+    if (root) await rm(root, { recursive: true, force: true });
+  });
+
+  it('web sees the main file\'s env; worker sees both, its own file\'s values re-resolved against the moved hosts and its secrets from files', async () => {
+    const workerPath = join(root, 'app/.env.worker');
+    const config = { ...configSchema.parse({
+      source: {}, app: { envFile: join(root, 'app/.env'), envFiles: [workerPath], appServices: ['web', 'worker'], envFileServices: { [workerPath]: ['worker'] } },
+      target: { composeDir, project: filesProject },
+    }), stateDir: join(root, 'state') } as Config;
+    const ctx = { mode: 'migrate', redactor: new Redactor(), source: {}, target: {}, services: {}, artifactsDir: join(root, 'state/artifacts'), project: filesProject, composeDir, appDir: join(root, 'app') } as unknown as FerryContext;
+    const p = { config, ctx, signal: new AbortController().signal, log: createLogger(() => undefined, ctx.redactor), progress: noProgress, previous: undefined, outputs: new Map(), stateDir: join(root, 'state/steps/env-transform') } as StepParams<Config, FerryContext>;
+    await envTransform.run(p);
+    expect(await envTransform.verify!(p)).toMatchObject({ ok: true });
+
+    // What python-dotenv gives the worker: load_dotenv(.env) then load_dotenv(.env.worker, override=True) (compose: the later env_file wins).
+    const py = 'import sys, json, os\nfrom dotenv import load_dotenv\nbase = dict(os.environ)\nload_dotenv(sys.argv[1])\nload_dotenv(sys.argv[2], override=True)\nprint(json.dumps({k: v for k, v in os.environ.items() if base.get(k) != v}))';
+    const { stdout: pyOut } = await run('python3', ['-c', py, join(root, 'app/.env'), workerPath], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } });
+    const python = JSON.parse(pyOut) as Record<string, string>;
+    const environ = Object.fromEntries([...resolveEnv(parseEnv(main))].filter(([, v]) => v !== undefined)) as Record<string, string>;
+    const rMain = transformEnv(main, { file: '.env' });
+    const rWorker = transformEnv(worker, { file: '.env.worker', environ, required: [] });
+    const expected = { web: rMain.containerEnv, worker: { ...rMain.containerEnv, ...rWorker.containerEnv } };
+    const secretKeys = new Set([...Object.keys(rMain.secretFiles), ...Object.keys(rWorker.secretFiles)]);
+    const { stdout: bare } = await run('docker', ['run', '--rm', '--user', '10001:10001', '--entrypoint', 'env', testImages().redis, '-0']);
+    const baseline = new Set(bare.split('\0').filter(Boolean).map((l) => l.slice(0, l.indexOf('='))));
+    for (const cli of clis) {
+      for (const service of ['web', 'worker'] as const) {
+        const { stdout } = await run(cli.cmd, [...cli.args, '-p', filesProject, '-f', 'docker-compose.yml', '-f', ENV_OVERRIDE_FILE, 'run', '--rm', '-T', service], { cwd: composeDir, maxBuffer: 16 << 20 });
+        const seen: Record<string, string> = {};
+        for (const entry of stdout.split('\0').filter(Boolean)) {
+          const key = entry.slice(0, entry.indexOf('='));
+          if ((baseline.has(key) || key === 'PWD') && !(key in expected[service])) continue;
+          if (key.endsWith('_FILE') && secretKeys.has(key.slice(0, -5))) continue;
+          seen[key] = entry.slice(entry.indexOf('=') + 1);
+        }
+        expect(seen, `${cli.name} ${service}`).toEqual(expected[service]);
+      }
+      const w = expected.worker;
+      expect(w.WORKER_REDIS_URL).toBe('redis://:wk-redis-pw@redis:6379/2'); // follows the moved REDIS_HOST, password from its secret file
+      expect(w.OLLAMA_URL).toBe('http://host.docker.internal:11434');
+      expect(w).not.toHaveProperty('WORKER_DEBUG'); // unset stays unset
+      for (const k of ['WORKER_CONCURRENCY', 'WEBHOOK_SECRET', 'FLASK_SECRET_KEY', 'CAPTION_PROMPT']) expect(w[k], k).toBe(python[k]);
+    }
+    expect(readFileSync(workerPath, 'utf8')).toBe(worker);
+    expect(readFileSync(join(composeDir, 'app.worker.env'), 'utf8')).not.toContain('whsec_');
+  });
+});
