@@ -113,6 +113,7 @@ export const ERROR_CODES = {
   E_REDIS_FOLLOW_TARGET_BUSY: 'the target already replicates from another source',
   E_REDIS_FOLLOW_LOST: 'the target no longer replicates',
   E_REDIS_FOLLOW_ABORTED: 'an abort of following did not finish',
+  E_REDIS_FOLLOW_LAG: 'the follower did not reach the pinned replication offset in time',
   E_REDIS_PROMOTE_LAG: 'promote refused: the target is behind the source',
   E_FOLLOW_BUDGET: 'the target did not catch up with the source within the budget',
 
@@ -130,6 +131,7 @@ export const ERROR_CODES = {
   E_PG_ARTIFACT: 'integrity: an export file does not match its sha256 in the manifest',
   E_PG_EXPORT: 'integrity: COPY streamed a different number of rows than the snapshot counts',
   E_PG_IMPORT: 'integrity: a chunk loaded a different number of rows than the manifest lists',
+  E_PG_VERIFY: 'integrity: the host PostgreSQL differs from the stack\'s data after a reverse copy',
   E_PG_FOLLOW_ACTIVE: 'the target already follows the source: a new export would not match it',
   E_PG_FOLLOW_NOT_PREPARED: 'no export was made in a replication slot\'s snapshot (followFrom unset, or the export did not finish)',
   E_PG_FOLLOW_ABORTED: 'following was aborted: export, import and follow again',

@@ -16,12 +16,14 @@ import { freeDisk, gatherSourceFacts, gatherTargetFacts, type PostgresFacts } fr
 import { assessPostgres } from './assess.ts';
 import { sourceFingerprint } from './fingerprint.ts';
 import { exportPostgres } from './export.ts';
-import { importPostgres, IMPORT_LOG } from './import.ts';
+import { CREATED_ROLES, importPostgres, IMPORT_LOG, readCreatedRoles } from './import.ts';
 import { verifyPostgres } from './verify.ts';
 import { MANIFEST_FILE, readManifest } from './manifest.ts';
 import { freezePostgres, samplePostgres, thawPostgres } from './freeze.ts';
 import { abortPostgresFollow, catchUpPostgres, exportForFollow, followPostgres, postgresFollowOptionsOf, postgresFollowStatus, promotePostgres } from './follow.ts';
 import { readPgFollowRecord } from './replication-record.ts';
+import { describeReplaced, reversePostgres } from './reverse.ts';
+import { dropCreatedRoles } from './roles.ts';
 
 type P = EngineParams<PostgresOptions>;
 
@@ -54,7 +56,7 @@ const readJson = <T>(path: string): Promise<T | undefined> => readFile(path, 'ut
 
 export const postgresEngine = defineEngine<PostgresOptions, PostgresFacts>({
   kind: 'postgres',
-  phases: ['facts', 'assess', 'sourceState', 'export', 'import', 'verify', 'freeze', 'thaw', 'follow', 'catchUp', 'promote'],
+  phases: ['facts', 'assess', 'sourceState', 'export', 'import', 'verify', 'freeze', 'thaw', 'reverse', 'follow', 'catchUp', 'promote'],
   parseOptions: parsePostgresOptions,
 
   async facts(p) {
@@ -102,6 +104,7 @@ export const postgresEngine = defineEngine<PostgresOptions, PostgresFacts>({
     return { data: { ...r } };
   },
 
+  // The database, then the roles ferry created for it that no other database uses (never one that was there before).
   async clearTarget(p) {
     const t = targetOf(p);
     await rm(join(p.stateDir, IMPORT_LOG), { force: true });
@@ -109,6 +112,10 @@ export const postgresEngine = defineEngine<PostgresOptions, PostgresFacts>({
     try {
       p.log.warn(`${p.store.id}: dropping database ${t.database} on the target ${t.host}:${t.port}`);
       await c.query(`DROP DATABASE IF EXISTS ${qi(t.database)} WITH (FORCE)`);
+      const r = await dropCreatedRoles(c, await readCreatedRoles(p.stateDir));
+      if (r.dropped.length) p.log.info(`${p.store.id}: roles ferry created dropped: ${r.dropped.join(', ')}`);
+      for (const k of r.kept) p.log.warn(`${p.store.id}: role ${k.name} kept (another database uses it): ${k.why}`);
+      await (r.kept.length ? writeFileAtomic(join(p.stateDir, CREATED_ROLES), r.kept.map((k) => `${k.name}\n`).join('')) : rm(join(p.stateDir, CREATED_ROLES), { force: true }));
     } finally {
       await c.end();
     }
@@ -116,7 +123,9 @@ export const postgresEngine = defineEngine<PostgresOptions, PostgresFacts>({
 
   async verify(p) {
     await readManifest(p.artifactDir);
-    const r = await verifyPostgres({ target: targetOf(p), dir: p.artifactDir, parallelism: p.store.options.parallelism, signal: p.signal });
+    // The source (when reachable) settles a chunk the target holds past the export: it followed the source.
+    const source = (() => { try { return sourceOf(p); } catch { return undefined; } })();
+    const r = await verifyPostgres({ target: targetOf(p), dir: p.artifactDir, parallelism: p.store.options.parallelism, signal: p.signal, ...(source ? { source } : {}) });
     return { ...r, entries: r.entries.map((e) => ({ ...e, ...(e.findings ? { findings: e.findings.map((x) => p.redactor.redact(x)) } : {}) })) };
   },
 
@@ -133,6 +142,19 @@ export const postgresEngine = defineEngine<PostgresOptions, PostgresFacts>({
   },
 
   quietSample: (p) => samplePostgres(sourceOf(p)),
+
+  async reverse(p) {
+    const s = sourceOf(p);
+    const forward = await readManifest(p.artifactDir).then((m) => m.createdAt, () => 'none');
+    const r = await reversePostgres({
+      from: targetOf(p), to: s, stateDir: join(p.stateDir, 'reverse'), forwardId: forward,
+      parallelism: p.store.options.parallelism, chunkBytes: p.store.options.chunkBytes, progress: p.progress, signal: p.signal,
+    });
+    p.log.info(`${p.store.id}: ${describeReplaced(r.replaced, s.database)} replaced by the stack's data (${r.exportedRows} rows in ${r.tables} tables, verified); `
+      + `the migration's export in ${p.artifactDir} stays as the backup of the host before the migration`);
+    const { replaced, ...rest } = r;
+    return { data: { ...rest, replaced: replaced ? { database: replaced.database, server: replaced.server, owner: replaced.owner, tables: replaced.tables, estimatedRows: replaced.estimatedRows, bytes: replaced.bytes } : null, backup: p.artifactDir } };
+  },
 
   async follow(p) { return followPostgres(postgresFollowOptionsOf(p, { source: sourceOf(p), target: targetOf(p) })); },
   async catchUp(p, budgetMs) { return catchUpPostgres(postgresFollowOptionsOf(p, { source: sourceOf(p), target: targetOf(p) }, await readManifest(p.artifactDir)), budgetMs); },

@@ -1,11 +1,13 @@
 /**
  * Import into the target server: roles, the database, pre-data, every chunk with `COPY … FROM STDIN` in
  * parallel workers, post-data (builds in parallel, then links), sequences, materialized-view refreshes,
- * large objects. Resumable: each unit is one transaction, recorded in `<stateDir>/import.log` after it
- * commits; a re-run skips what the log lists, and a chunk not listed is checked on the target first — its
- * checksum matches: skipped; anything else in its key range (a half-loaded chunk): deleted and loaded again.
- * A target that already holds the database is refused unless `replace` (then it is dropped first).
- * Every error is fatal: nothing is ignored the way `pg_restore` can.
+ * large objects, then ANALYZE of what was loaded. Resumable: each unit is one transaction, recorded in
+ * `<stateDir>/import.log` after it commits; a re-run skips what the log lists, and a chunk not listed is
+ * checked on the target first — its checksum matches: skipped; anything else in its key range (a half-loaded
+ * chunk): deleted and loaded again; a schema entry not listed whose object exists was committed by the
+ * killed run. A target that already holds the database is refused unless `replace` (then it is dropped
+ * first). Every other error is fatal: nothing is ignored the way `pg_restore` can. Roles it creates are
+ * recorded (`created-roles`) so clearTarget can remove them.
  */
 import { createReadStream } from 'node:fs';
 import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -33,6 +35,8 @@ export interface ImportOptions {
   readonly parallelism?: number;
   /** Drop a target database that ferry did not create in this import. */
   readonly replace?: boolean;
+  /** Appended to CREATE DATABASE (owner, locale: reverse recreates the host's database as it was). */
+  readonly createClause?: string;
   readonly progress?: Progress;
   readonly signal?: AbortSignal;
 }
@@ -44,11 +48,19 @@ export interface ImportResult {
   readonly resumed: boolean;
   readonly rolesCreated: readonly string[];
   readonly seconds: number;
-  /** Seconds per phase: roles and database, pre-data, chunks, post-data, sequences/large objects/refreshes. */
+  /** Seconds per phase: roles and database, pre-data, chunks, post-data, sequences/large objects/refreshes, analyze. */
   readonly phases: Readonly<Record<string, number>>;
 }
 
 export const IMPORT_LOG = 'import.log';
+/** Roles ferry created on the target, one per line, written before each CREATE ROLE (clearTarget drops them). */
+export const CREATED_ROLES = 'created-roles';
+
+/** The roles an import into `stateDir` created (across imports and resumes). */
+export async function readCreatedRoles(stateDir: string): Promise<string[]> {
+  const text = await readFile(join(stateDir, CREATED_ROLES), 'utf8').catch(() => '');
+  return [...new Set(text.split('\n').filter(Boolean))];
+}
 
 export async function importPostgres(o: ImportOptions): Promise<ImportResult> {
   const started = performance.now();
@@ -75,9 +87,9 @@ export async function importPostgres(o: ImportOptions): Promise<ImportResult> {
     }
     await log.add('begin');
     const roles = JSON.parse(await readFile(join(o.dir, ROLES_FILE), 'utf8')) as RoleInfo[];
-    rolesCreated = await applyRoles(admin, roles);
+    rolesCreated = await applyRoles(admin, roles, (name) => appendFile(join(o.stateDir, CREATED_ROLES), `${name}\n`));
     if ((await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [db])).rowCount === 0) {
-      await admin.query(`CREATE DATABASE ${qi(db)} TEMPLATE template0 ENCODING ${ql(m.server.encoding)}`);
+      await admin.query(`CREATE DATABASE ${qi(db)} TEMPLATE template0 ENCODING ${ql(m.server.encoding)}${o.createClause ? ` ${o.createClause}` : ''}`);
     }
   } finally {
     await admin.end();
@@ -86,7 +98,7 @@ export async function importPostgres(o: ImportOptions): Promise<ImportResult> {
   const c = await connectPg(o.target, { applicationName: 'ferry import' });
   try {
     if (!log.has('pre')) {
-      await runScript(c, await readFile(join(o.dir, PRE_DATA), 'utf8'), 'pre-data');
+      await runScript(c, await readFile(join(o.dir, PRE_DATA), 'utf8'), 'pre-data', log.resumed);
       await log.add('pre');
     }
   } finally {
@@ -109,8 +121,13 @@ export async function importPostgres(o: ImportOptions): Promise<ImportResult> {
   } finally {
     await f.end();
   }
-  await log.add('done');
   lap('finish');
+  if (!log.has('analyze')) {
+    await analyzeTables(o.target, [...m.tables.map((t) => t.table), ...m.matviews], parallelism);
+    await log.add('analyze');
+  }
+  await log.add('done');
+  lap('analyze');
   return { rows, chunksLoaded: loaded, chunksSkipped: skipped, resumed: log.resumed, rolesCreated, seconds: (performance.now() - started) / 1000, phases };
 }
 
@@ -191,15 +208,42 @@ async function loadChunk(c: pg.Client, dir: string, t: TableInfo, ch: ChunkEntry
   return true;
 }
 
-/** A whole script in one simple query: one implicit transaction, all or nothing. */
-async function runScript(c: pg.Client, sql: string, what: string): Promise<void> {
+/**
+ * Planner statistics for what was loaded (as pg_restore's users run ANALYZE after it): COPY leaves the
+ * tables without any, and until autovacuum comes round the app's first queries plan on guesses.
+ */
+async function analyzeTables(t: PgTarget, tables: ReadonlyArray<{ schema: string; name: string }>, parallelism: number): Promise<void> {
+  const queue = [...tables];
+  await Promise.all(Array.from({ length: Math.min(parallelism, queue.length) }, async () => {
+    const c = await connectPg(t, { applicationName: 'ferry import' });
+    try {
+      for (let x = queue.shift(); x; x = queue.shift()) await c.query(`ANALYZE ${qn(x.schema, x.name)}`);
+    } finally {
+      await c.end();
+    }
+  }));
+}
+
+/**
+ * A whole script in one simple query: one implicit transaction, all or nothing. `resumed`: a run killed
+ * between its commit and the log line left it applied, so "already exists" means done (the database is
+ * the one this import created: nothing else put objects there); any other error is fatal.
+ */
+async function runScript(c: pg.Client, sql: string, what: string, resumed: boolean): Promise<void> {
   try {
     await c.query(sql);
   } catch (e) {
+    if (resumed && alreadyThere(e)) return;
     throw new FerryError('E_PG_SCHEMA', `The ${what} schema failed on the target: ${oneLine(e)}`, {
       hint: 'read the server message (a missing extension or role is named there); nothing of this script was applied', cause: e,
     });
   }
+}
+
+/** 42P07 relation, 42710 object, 42P06 schema already exists; 42P16 "multiple primary keys" (a primary key added twice). */
+export function alreadyThere(e: unknown): boolean {
+  const x = e as { code?: string; message?: string };
+  return x.code === '42P07' || x.code === '42710' || x.code === '42P06' || (x.code === '42P16' && /multiple primary keys/.test(x.message ?? ''));
 }
 
 /** Memory per index-building session (two sessions at parallelism 2). */
@@ -213,7 +257,7 @@ async function runPostData(o: ImportOptions, sql: string, log: ProgressLog, para
   for (const e of pending.filter((x) => x.phase === 'build')) groups.set(e.table!, [...(groups.get(e.table!) ?? []), e]);
   const queue = [...groups.values()];
   const run = async (c: pg.Client, e: PostDataEntry) => {
-    await runScript(c, e.sql, `post-data entry "${e.name}" (${e.type})`);
+    await runScript(c, e.sql, `post-data entry "${e.name}" (${e.type})`, log.resumed);
     await log.add(`post ${e.index}`);
   };
   await Promise.all(Array.from({ length: Math.min(parallelism, queue.length) }, async () => {

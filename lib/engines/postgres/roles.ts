@@ -6,7 +6,7 @@
  * are not carried (the target's own superuser administers the stack).
  */
 import type pg from 'pg';
-import { qi, ql } from './connect.ts';
+import { oneLine, qi, ql } from './connect.ts';
 
 export interface RoleInfo {
   readonly name: string;
@@ -59,14 +59,18 @@ export async function readRoles(c: pg.Client, superuser: boolean): Promise<{ rol
   };
 }
 
-/** Create the roles the target lacks (existing ones are left as they are); memberships after. */
-export async function applyRoles(c: pg.Client, roles: readonly RoleInfo[]): Promise<string[]> {
+/**
+ * Create the roles the target lacks (existing ones are left as they are); memberships after. `onCreate`
+ * records a role before it is created, so a killed run still knows which roles are ferry's.
+ */
+export async function applyRoles(c: pg.Client, roles: readonly RoleInfo[], onCreate?: (name: string) => Promise<void>): Promise<string[]> {
   const existing = new Set((await c.query<{ rolname: string }>('SELECT rolname FROM pg_roles')).rows.map((r) => r.rolname));
   const created: string[] = [];
   for (const r of roles) {
     if (existing.has(r.name)) continue;
     const attrs = [r.login ? 'LOGIN' : 'NOLOGIN', r.createdb ? 'CREATEDB' : 'NOCREATEDB', r.createrole ? 'CREATEROLE' : 'NOCREATEROLE',
       r.inherit ? 'INHERIT' : 'NOINHERIT', `CONNECTION LIMIT ${r.connectionLimit}`, ...(r.passwordHash ? [`PASSWORD ${ql(r.passwordHash)}`] : [])];
+    await onCreate?.(r.name);
     await c.query(`CREATE ROLE ${qi(r.name)} ${attrs.join(' ')}`);
     created.push(r.name);
   }
@@ -77,4 +81,25 @@ export async function applyRoles(c: pg.Client, roles: readonly RoleInfo[]): Prom
     }
   }
   return created;
+}
+
+/**
+ * Drop roles ferry created (latest first) that nothing uses any more. DROP ROLE itself refuses a role that
+ * owns or is granted anything in any database of the cluster (pg_shdepend): such a role is kept and named.
+ */
+export async function dropCreatedRoles(c: pg.Client, names: readonly string[]): Promise<{ dropped: string[]; kept: Array<{ name: string; why: string }> }> {
+  const dropped: string[] = [];
+  const kept: Array<{ name: string; why: string }> = [];
+  for (const name of [...names].reverse()) {
+    if ((await c.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [name])).rowCount === 0) continue;
+    try {
+      await c.query(`DROP ROLE ${qi(name)}`);
+      dropped.push(name);
+    } catch (e) {
+      // 2BP01: objects or privileges in another database depend on it (its detail names them).
+      if ((e as { code?: string }).code !== '2BP01') throw e;
+      kept.push({ name, why: oneLine(e) + ((e as { detail?: string }).detail ? `: ${(e as { detail: string }).detail.split('\n')[0]}` : '') });
+    }
+  }
+  return { dropped, kept };
 }
