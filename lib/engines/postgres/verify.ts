@@ -21,6 +21,12 @@ import { copyFormat } from './export.ts';
 export interface VerifyOptions {
   readonly target: PgTarget;
   readonly dir: string;
+  /**
+   * The source, when it can be reached: a chunk that differs from the export but equals the source's same
+   * range (same checksum, computed by the source) is right — the target followed the source past its
+   * export (cutover.mode follow), as MySQL's verify settles tables by the source's CHECKSUM TABLE.
+   */
+  readonly source?: PgTarget;
   readonly parallelism?: number;
   readonly signal?: AbortSignal;
 }
@@ -45,13 +51,15 @@ export async function verifyPostgres(o: VerifyOptions): Promise<VerifyReport> {
   const verdicts = new Map<TableEntry, ReportEntry>();
   await Promise.all(Array.from({ length: Math.min(Math.max(1, o.parallelism ?? 2), tables.length) }, async () => {
     const w = await connectPg(o.target, { applicationName: 'ferry verify' });
+    const s = o.source ? await connectPg(o.source, { applicationName: 'ferry verify' }).catch(() => undefined) : undefined;
     try {
       for (let t = tables.shift(); t; t = tables.shift()) {
         o.signal?.throwIfAborted();
-        verdicts.set(t, await verifyTable(w, o.dir, t));
+        verdicts.set(t, await verifyTable(w, o.dir, t, s));
       }
     } finally {
       await w.end();
+      await s?.end();
     }
   }));
   entries.push(...m.tables.map((t) => verdicts.get(t)!));
@@ -68,7 +76,7 @@ export async function verifyPostgres(o: VerifyOptions): Promise<VerifyReport> {
   return { ok: entries.every((e) => e.ok), entries, seconds: (performance.now() - started) / 1000 };
 }
 
-async function verifyTable(c: pg.Client, dir: string, e: TableEntry): Promise<ReportEntry> {
+async function verifyTable(c: pg.Client, dir: string, e: TableEntry, source?: pg.Client): Promise<ReportEntry> {
   const t = e.table;
   const findings: string[] = [];
   let targetRows = 0;
@@ -76,6 +84,12 @@ async function verifyTable(c: pg.Client, dir: string, e: TableEntry): Promise<Re
     const got = await rangeChecksum(c, t, ch);
     targetRows += got.rows;
     if (got.rows === ch.rows && got.sum === ch.checksum) continue;
+    if (source) {
+      const want = await rangeChecksum(source, t, ch);
+      if (got.rows === want.rows && got.sum === want.sum) continue;
+      findings.push(`${describeRange(t, ch)}: ${got.rows} rows on the target, ${want.rows} on the source; checksums differ`);
+      continue;
+    }
     findings.push(`${describeRange(t, ch)}: ${got.rows} rows on the target, ${ch.rows} exported; checksums differ`);
     if (t.key.length) findings.push(...(await differingRows(c, dir, t, ch)));
   }
