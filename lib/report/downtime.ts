@@ -4,8 +4,9 @@
  * that follow, the freeze holds only their catch-up and promote; copied stores still move inside it.
  */
 import type { TimingLine } from './types.ts';
+import { STACK_START_STEPS } from './predict.ts';
 
-export type DowntimePart = 'stop writers' | 'freeze' | 'copy' | 'final check' | 'catch-up' | 'promote' | 'app start';
+export type DowntimePart = 'stop writers' | 'freeze' | 'copy' | 'stack start' | 'final check' | 'catch-up' | 'promote' | 'app start';
 
 export interface DowntimePartLine {
   readonly part: DowntimePart;
@@ -20,6 +21,8 @@ function partOf(step: string, following: ReadonlySet<string>): DowntimePart | un
   if (step.startsWith('catch-up:')) return 'catch-up';
   if (step.startsWith('promote:')) return 'promote';
   if (step === 'compose-cutover') return 'app start';
+  // Without a following store the stack's data services start inside the freeze (with one, before it).
+  if (STACK_START_STEPS.includes(step)) return following.size ? undefined : 'stack start';
   const m = /^(export|import|verify):(.+)$/.exec(step);
   // A following store's export and import ran before the freeze.
   if (m) return following.has(m[2]!) ? undefined : m[1] === 'verify' ? 'final check' : 'copy';
@@ -32,7 +35,7 @@ function partOf(step: string, following: ReadonlySet<string>): DowntimePart | un
  */
 export function downtimeParts(timings: readonly TimingLine[]): DowntimePartLine[] {
   const following = new Set(timings.filter((t) => t.step.startsWith('follow:')).map((t) => t.step.slice('follow:'.length)));
-  const order: DowntimePart[] = ['stop writers', 'freeze', 'copy', 'final check', 'catch-up', 'promote', 'app start'];
+  const order: DowntimePart[] = ['stop writers', 'freeze', 'copy', 'stack start', 'final check', 'catch-up', 'promote', 'app start'];
   const sums = new Map<DowntimePart, { ms: number; steps: string[] }>();
   for (const t of timings) {
     const part = partOf(t.step, following);

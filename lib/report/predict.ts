@@ -8,8 +8,10 @@
  */
 import type { TimingLine } from './types.ts';
 
-export type PredictedPart = 'stop writers' | 'freeze' | 'copy' | 'final check' | 'catch-up' | 'promote' | 'app start';
-export const PART_ORDER: readonly PredictedPart[] = ['stop writers', 'freeze', 'copy', 'final check', 'catch-up', 'promote', 'app start'];
+export type PredictedPart = 'stop writers' | 'freeze' | 'copy' | 'stack start' | 'final check' | 'catch-up' | 'promote' | 'app start';
+export const PART_ORDER: readonly PredictedPart[] = ['stop writers', 'freeze', 'copy', 'stack start', 'final check', 'catch-up', 'promote', 'app start'];
+/** The steps that start the stack's data services (.env, secrets, data-up): inside the freeze when no store follows. */
+export const STACK_START_STEPS: readonly string[] = ['env-transform', 'compose-prepare', 'compose-data-up'];
 
 export interface PredictedPartLine {
   readonly part: PredictedPart;
@@ -30,6 +32,8 @@ export interface Calibration {
   readonly at: string;
   readonly stores: Readonly<Record<string, { readonly bytes?: number; readonly copyMs: number; readonly checkMs: number }>>;
   readonly appStartMs?: number;
+  /** env-transform + compose-prepare + compose-data-up. */
+  readonly stackStartMs?: number;
 }
 
 export interface PredictStore {
@@ -48,6 +52,8 @@ export interface PredictInput {
   readonly stopWriters: number;
   /** prove-quiet waits this long when a store is copied (every store following: no wait). */
   readonly quietSeconds: number;
+  /** No store follows: the stack's data services are started inside the freeze (the copy order). */
+  readonly stackInFreeze?: boolean;
   readonly calibration?: Calibration;
 }
 
@@ -59,6 +65,7 @@ export const DEFAULTS = Object.freeze({
   /** The final check costs about this share of the copy. */
   checkShare: 0.4,
   stopWriterMs: 1000,
+  stackStartMs: 8000,
   freezeMs: 150,
   catchUpMs: 500,
   promoteMs: 400,
@@ -99,6 +106,10 @@ export function predictDowntime(i: PredictInput): DowntimePrediction {
       add('final check', copyMs * DEFAULTS.checkShare, `${x.id}: default ${Math.round(DEFAULTS.checkShare * 100)} % of the copy`);
     }
   }
+  if (i.stackInFreeze) {
+    const st = i.calibration?.stackStartMs;
+    add('stack start', st ?? DEFAULTS.stackStartMs, st !== undefined ? `rehearsed ${s(st)}` : `default ${s(DEFAULTS.stackStartMs)} (.env, secrets, data services up)`);
+  }
   for (const x of i.stores.filter((y) => y.how === 'follow')) {
     add('catch-up', DEFAULTS.catchUpMs, `${x.id}: default ${s(DEFAULTS.catchUpMs)} (the last changes; not rehearsed)`);
     add('promote', DEFAULTS.promoteMs, `${x.id}: default ${s(DEFAULTS.promoteMs)} (not rehearsed)`);
@@ -123,7 +134,8 @@ export function calibrationOf(timings: readonly TimingLine[], at: string, bytes:
     stores[id] = e;
   }
   const cut = timings.find((t) => t.step === 'compose-cutover');
-  return { at, stores, ...(cut ? { appStartMs: cut.durationMs } : {}) };
+  const stack = timings.filter((t) => STACK_START_STEPS.includes(t.step));
+  return { at, stores, ...(cut ? { appStartMs: cut.durationMs } : {}), ...(stack.length ? { stackStartMs: stack.reduce((a, t) => a + t.durationMs, 0) } : {}) };
 }
 
 /** Plan lines: the total, then each part with its basis. */

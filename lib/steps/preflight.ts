@@ -63,6 +63,7 @@ async function cutoverPlan(p: Pick<StoreStepParams, 'ctx' | 'config'>, factsByte
   const input: PredictInput = {
     stores: stores.map((b, i) => ({ id: b.store.id, engine: b.store.engine, how: decisions[i]!.how, freezes: hasPhase(b, 'freeze'), ...(bytes[b.store.id] !== undefined ? { bytes: bytes[b.store.id]! } : {}) })),
     stopWriters: p.config.freeze.stopWriters.length, quietSeconds: p.config.freeze.quietSeconds,
+    stackInFreeze: decisions.every((d) => d.how !== 'follow'),
   };
   // A rehearsal calibrates itself from its own timings (the report step); migrate from the last rehearsal's.
   const calibration = p.ctx.mode === 'migrate' ? await rehearsedCalibration(p.config.stateDir) : undefined;
