@@ -206,4 +206,43 @@ describe('mysql: accounts, DEFINERs and SQL SECURITY', { timeout: 900_000 }, () 
       expect((await verifyMysql({ target: endpoint(dst), dir: join(work, 'strip') })).findings).toEqual([]);
     } finally { await d.end(); }
   });
+
+  it('carries what SHOW CREATE USER says beyond the password (REQUIRE, limits, expiry, lock) and verify names a lost option', async () => {
+    const OPTIONS = "REQUIRE ISSUER '/CN=ferry-ca' AND SUBJECT '/CN=ops' WITH MAX_QUERIES_PER_HOUR 100 MAX_USER_CONNECTIONS 3 MAX_STATEMENT_TIME 5 PASSWORD EXPIRE INTERVAL 90 DAY ACCOUNT LOCK";
+    const [s, d] = await Promise.all([connect(src), connect(dst)]);
+    try {
+      await s.query(`CREATE USER 'ops'@'%' IDENTIFIED BY 'ops-pw-never-logged' ${OPTIONS}`);
+      await s.query(`GRANT SELECT ON ${DB}.* TO 'ops'@'%'`);
+      await exportMysql({ source: endpoint(src), databases: [DB], dir: join(work, 'options'), accounts: [{ user: 'ops' }] });
+      const ops = (await readAccountsExport(join(work, 'options'))).accounts.find((a) => a.user === 'ops')!;
+      expect(ops.clauses!.map((c) => c.sql)).toEqual([
+        "REQUIRE ISSUER '/CN=ferry-ca' AND SUBJECT '/CN=ops'", 'MAX_QUERIES_PER_HOUR 100', 'MAX_USER_CONNECTIONS 3', 'MAX_STATEMENT_TIME 5.000000',
+        'ACCOUNT LOCK', 'PASSWORD EXPIRE INTERVAL 90 DAY']); // MariaDB prints the lock first
+      // Preflight shows the options it carries; MariaDB → MySQL 8 would drop only MAX_STATEMENT_TIME (MariaDB's own).
+      const plan = planAccount(ops, await readAccountTarget(d), false);
+      expect(plan.statements[0]).toMatch(/ REQUIRE ISSUER '\/CN=ferry-ca' AND SUBJECT '\/CN=ops' WITH MAX_QUERIES_PER_HOUR 100 MAX_USER_CONNECTIONS 3 MAX_STATEMENT_TIME 5\.000000 ACCOUNT LOCK PASSWORD EXPIRE INTERVAL 90 DAY$/);
+      expect(plan.dropped).toEqual([]);
+      expect(planAccount(ops, { flavor: 'mysql', plugins: ['mysql_native_password'], accounts: [] }, false).dropped).toEqual(['MAX_STATEMENT_TIME 5.000000']);
+
+      await d.query(`DROP DATABASE IF EXISTS ${DB}`);
+      await mkdir(join(work, 'secrets'), { recursive: true });
+      await writeFile(join(work, 'secrets', 'reporter_password'), `${REPORTER_PW}\n`, { mode: 0o600 });
+      const r = await importMysql({ target: endpoint(dst), dir: join(work, 'options'), stateFile: join(work, 'state-options.json'), passwordFor });
+      expect(r.accounts.find((a) => a.account === "'ops'@'%'")?.action).toBe('create');
+      expect(JSON.stringify(r)).not.toContain('ops-pw');
+      const created = String(Object.values((await rowsOf(d, "SHOW CREATE USER 'ops'@'%'"))[0]!)[0]);
+      const original = String(Object.values((await rowsOf(s, "SHOW CREATE USER 'ops'@'%'"))[0]!)[0]);
+      expect(created).toBe(original); // hash and every option, byte for byte
+      // (the app's password differs: the rollback test changed it on this target, a kept account)
+      const ofOps = (v: { accounts: readonly string[] }) => v.accounts.filter((x) => x.startsWith("account 'ops'"));
+      expect(ofOps(await verifyMysql({ target: endpoint(dst), dir: join(work, 'options') }))).toEqual([]);
+
+      await d.query("ALTER USER 'ops'@'%' WITH MAX_USER_CONNECTIONS 0 ACCOUNT UNLOCK");
+      const v = await verifyMysql({ target: endpoint(dst), dir: join(work, 'options') });
+      expect(ofOps(v)).toEqual(["account 'ops'@'%': account options differ from the source's: missing MAX_USER_CONNECTIONS 3, ACCOUNT LOCK"]);
+    } finally {
+      await s.query("DROP USER IF EXISTS 'ops'@'%'").catch(() => undefined);
+      await s.end(); await d.end();
+    }
+  });
 });

@@ -9,8 +9,9 @@
 import type { Connection, Pool, PoolConnection } from 'mysql2/promise';
 import { FerryError } from '../../core/errors.ts';
 import { str } from './catalog.ts';
-import { accountKey, accountSql, classifyGrants, readObjectSecurity, type AccountsExport, type SourceAccount } from './accounts.ts';
-import { createWithHash, createWithPassword, planAccount, type AccountPlan, type AccountTarget } from './accounts-plan.ts';
+import { accountKey, accountSql, classifyGrants, readAccountClauses, readObjectSecurity, type AccountsExport, type SourceAccount } from './accounts.ts';
+import { createWithHash, createWithPassword, planAccount, splitClauses, type AccountPlan, type AccountTarget } from './accounts-plan.ts';
+import { clauseSupported } from './account-attributes.ts';
 
 type Db = Pool | PoolConnection | Connection;
 type Row = Record<string, unknown>;
@@ -30,8 +31,11 @@ export async function readAccountTarget(db: Db): Promise<AccountTarget> {
   const [v] = await rows(db, 'SELECT VERSION() AS v');
   const plugins = await rows(db, "SELECT PLUGIN_NAME AS p FROM information_schema.PLUGINS WHERE PLUGIN_TYPE = 'AUTHENTICATION' AND PLUGIN_STATUS = 'ACTIVE'");
   const users = await rows(db, 'SELECT User AS u, Host AS h FROM mysql.user');
+  // MySQL 8.0.26+ deprecates have_ssl (removed in 8.4): then TLS counts as served, as it is by default there.
+  const [ssl] = await rows(db, 'SELECT @@have_ssl AS s').catch(() => [{ s: 'YES' }]);
   return {
     flavor: /mariadb/i.test(str(v?.v)) ? 'mariadb' : 'mysql',
+    tls: str(ssl?.s ?? 'YES').toUpperCase() === 'YES',
     plugins: plugins.map((r) => str(r.p)),
     accounts: users.map((r) => accountKey({ user: str(r.u), host: str(r.h) })),
   };
@@ -59,7 +63,7 @@ export async function applyAccounts(c: PoolConnection, x: AccountsExport, o: App
       });
     }
     await o.own(key);
-    const create = plan.action === 'create' ? createWithHash(a, target.flavor) : createWithPassword(a);
+    const create = plan.action === 'create' ? createWithHash(a, target.flavor) : createWithPassword(a, target.flavor);
     await c.query(create.sql, plan.action === 'create' ? [] : [password]);
     for (const g of a.grants.filter(dbLevel)) await c.query(g);
   }
@@ -123,5 +127,15 @@ async function compareAccount(db: Db, a: SourceAccount, databases: readonly stri
   const covered = (pair: string) => have.has(pair) || (!pair.startsWith('GRANT OPTION ') && have.has(pair.replace(/^.+? ON /, 'ALL PRIVILEGES ON ')));
   const missing = [...new Set(a.grants.flatMap(grantPairs))].filter((p) => !covered(p));
   if (missing.length) out.push(`${name}: grants missing on the target: ${missing.join('; ')} (GRANT them to keep what the app could do)`);
+  // The options SHOW CREATE USER prints, as far as the target's flavor has them (the rest was reported as not carried).
+  if (a.clauses) {
+    const want = splitClauses(a, target.flavor).carried.map((c) => c.sql);
+    const got = (await readAccountClauses(db, a)).clauses.filter((c) => clauseSupported(c, target.flavor)).map((c) => c.sql);
+    const lacking = want.filter((w) => !got.includes(w));
+    const extra = got.filter((g) => !want.includes(g));
+    if (lacking.length || extra.length) {
+      out.push(`${name}: account options differ from the source's:${lacking.length ? ` missing ${lacking.join(', ')}` : ''}${extra.length ? `${lacking.length ? ';' : ''} not on the source ${extra.join(', ')}` : ''}`);
+    }
+  }
   return out;
 }

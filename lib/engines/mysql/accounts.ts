@@ -13,6 +13,7 @@ import type { Connection, Pool, PoolConnection } from 'mysql2/promise';
 import { writeFileAtomic } from '../../util/atomic-write.ts';
 import { str } from './catalog.ts';
 import type { DefinerPolicy } from './definer.ts';
+import { parseAccountClauses, type AccountClause } from './account-attributes.ts';
 
 /** An app account to carry: `host` omitted means every host the user has on the source. */
 export interface AppAccount {
@@ -34,6 +35,11 @@ export interface SourceAccount {
   readonly grants: readonly string[];
   /** Grants not carried, each with why (shown in preflight and the report). */
   readonly notCarried: ReadonlyArray<{ readonly grant: string; readonly why: string }>;
+  /**
+   * What SHOW CREATE USER says beyond the authentication (REQUIRE, limits, expiry, lock, MySQL 8's password
+   * policy and ATTRIBUTE), defaults left out; absent in exports made before these were carried.
+   */
+  readonly clauses?: readonly AccountClause[];
 }
 
 /** Who an object runs as, as the target must show it after the import. */
@@ -113,10 +119,21 @@ export async function readAccounts(db: Db, databases: readonly string[], objects
     const [auth] = await rows(db, 'SELECT plugin AS p, HEX(authentication_string) AS h FROM mysql.user WHERE User = ? AND Host = ?', [a.user, a.host]);
     if (!auth) { out.push({ ...a, exists: false, plugin: '', authHex: '', grants: [], notCarried: [] }); continue; }
     const shown = (await rows(db, `SHOW GRANTS FOR ${accountSql(a)}`)).map((r) => str(Object.values(r)[0]));
+    const { grants, notCarried } = classifyGrants(shown, a, databases);
+    const { clauses, unknown } = await readAccountClauses(db, a);
     // An empty plugin (accounts from before MySQL 5.7 / MariaDB 10.4) means mysql_native_password.
-    out.push({ ...a, exists: true, plugin: str(auth.p) || 'mysql_native_password', authHex: str(auth.h), ...classifyGrants(shown, a, databases) });
+    out.push({ ...a, exists: true, plugin: str(auth.p) || 'mysql_native_password', authHex: str(auth.h), grants, clauses,
+      notCarried: [...notCarried, ...unknown.map((u) => ({ grant: `CREATE USER … ${u}`, why: 'an account option not understood' }))] });
   }
   return out;
+}
+
+/** The account's clauses from SHOW CREATE USER (the statement holds its hash: parsed here, never kept or shown). */
+export async function readAccountClauses(db: Db, a: { user: string; host: string }): Promise<ReturnType<typeof parseAccountClauses>> {
+  // MySQL 8.0.17+: the hash as a hex literal, so no byte of it can upset the tokenizer (MariaDB lacks the variable).
+  await db.query('SET SESSION print_identified_with_as_hex = ON').catch(() => undefined);
+  const [r] = await rows(db, `SHOW CREATE USER ${accountSql(a)}`);
+  return parseAccountClauses(r ? str(Object.values(r)[0]) : '');
 }
 
 /** MariaDB prints the password hash inside SHOW GRANTS (`IDENTIFIED BY PASSWORD '*…'`): cut it off first. */

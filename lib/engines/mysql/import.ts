@@ -125,7 +125,7 @@ export async function importMysql(o: ImportOptions): Promise<ImportResult> {
     await withConnection(pool, (c) => applyObjectGrants(c, x, owned));
     const accounts: AccountOutcome[] = plans.map((p) => ({
       account: accountSql(p.account), action: p.action, reason: p.reason, statements: p.statements,
-      notCarried: p.account.notCarried.map((n) => `${n.grant} (${n.why})`),
+      notCarried: [...p.account.notCarried.map((n) => `${n.grant} (${n.why})`), ...p.dropped.map((d) => `${d} (an account option the target lacks)`)],
     }));
     for (const a of accounts) for (const n of a.notCarried) o.note?.(`${a.account}: not carried: ${n}`);
     const warnings = groupWarnings(Object.values(state.warnings ?? {}).flat());
