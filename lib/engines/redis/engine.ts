@@ -20,6 +20,7 @@ import { verifyEntries } from './verify-entries.ts';
 import { freezeRedis, thawRedis, sampleRedis } from './freeze.ts';
 import { reverseRedis } from './reverse.ts';
 import { abortRedisFollow, catchUpRedis, followRedis, promoteRedis, redisFollowOptionsOf, redisFollowStatus } from './follow.ts';
+import { verifyRedisPinned } from './follow-pinned.ts';
 import { sourceOf, targetOf } from './store.ts';
 
 export interface RedisEngineFacts {
@@ -92,4 +93,5 @@ export const redisEngine = defineEngine<RedisOptions, RedisEngineFacts>({
   async promote(p) { await promoteRedis(redisFollowOptionsOf(p)); },
   async abortFollow(p) { await abortRedisFollow(redisFollowOptionsOf(p)); },
   async followStatus(p) { return redisFollowStatus(redisFollowOptionsOf(p)); },
+  async verifyPinned(p) { return verifyRedisPinned(redisFollowOptionsOf(p)); },
 });

@@ -58,7 +58,7 @@ async function secret(dir: string, file: string, make: () => string, redactor?: 
   return s;
 }
 
-async function withServers<T>(o: RedisFollowOptions, fn: (src: Redis, tgt: Redis) => Promise<T>): Promise<T> {
+export async function withServers<T>(o: RedisFollowOptions, fn: (src: Redis, tgt: Redis) => Promise<T>): Promise<T> {
   o.redactor?.add(o.source.password, o.target.password);
   const src = await connectRedis(o.source, { name: 'ferry-follow' });
   try {
