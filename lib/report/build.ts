@@ -86,10 +86,10 @@ function predicted(o: BuildReportOptions, r: FerryReport): Pick<FerryReport, 'pr
   if (o.mode !== 'migrate' || r.downtimeKind !== 'measured' || r.downtimeMs === undefined) return { prediction: pre.prediction };
   const measured = new Map((r.downtimeParts ?? []).map((p) => [p.part, p.ms]));
   const parts = [...new Set([...pre.prediction.parts.map((p) => p.part as string), ...measured.keys()])]
-    .map((part) => ({ part, predictedMs: pre.prediction!.parts.find((p) => p.part === part)?.ms ?? 0, measuredMs: measured.get(part) ?? 0 }));
+    .map((part) => ({ part, predictedMs: pre.prediction!.parts.find((p) => p.part === part)?.ms ?? 0, measuredMs: Math.round(measured.get(part) ?? 0) }));
   return {
     prediction: pre.prediction,
-    predictedVsMeasured: { predictedMs: pre.prediction.ms, measuredMs: r.downtimeMs, ratio: r.downtimeMs > 0 ? Math.round((pre.prediction.ms / r.downtimeMs) * 100) / 100 : 0, parts },
+    predictedVsMeasured: { predictedMs: pre.prediction.ms, measuredMs: Math.round(r.downtimeMs), ratio: r.downtimeMs > 0 ? Math.round((pre.prediction.ms / r.downtimeMs) * 100) / 100 : 0, parts },
   };
 }
 

@@ -1,7 +1,8 @@
 /**
  * Rehearse: the whole migration into a throwaway stack, verified, then torn down — no container,
  * volume, network or file left behind; the real target and the .env untouched; the report (timings,
- * expected downtime) kept in the state dir.
+ * expected downtime, what it measured and the calibrated prediction of migrate's downtime) kept in the
+ * state dir. Then migrate itself, whose report sets that prediction against the measured downtime.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFile, readdir } from 'node:fs/promises';
@@ -52,6 +53,12 @@ describe('rehearse', { timeout: 900_000 }, () => {
     expect(report.downtimeKind).toBe('expected');
     expect(report.downtimeMs).toBeGreaterThan(0);
     expect(report.timings.map((t: { step: string }) => t.step)).toContain('import:mysql');
+    // the calibrated prediction of migrate's downtime: what the rehearsal measured per store, and the parts
+    expect(Object.keys(report.calibration.stores).sort()).toEqual(['mysql', 'redis']);
+    expect(report.calibration.stores.mysql.copyMs).toBeGreaterThan(0);
+    expect(report.prediction.calibratedBy).toMatch(/^rehearse /);
+    expect(report.prediction.parts.map((p: { part: string }) => p.part)).toEqual(['freeze', 'copy', 'stack start', 'final check', 'app start']);
+    expect(report.prediction.ms).toBe(report.prediction.parts.reduce((a: number, p: { ms: number }) => a + p.ms, 0));
     expect((await readdir(sb.stateDir)).sort()).toEqual(['report.rehearse.json', 'report.rehearse.md']);
     // what it ran against: its own project, never the real one — and nothing of it is left
     const project = String(report.project);
@@ -62,5 +69,20 @@ describe('rehearse', { timeout: 900_000 }, () => {
     // the real target dir and the .env untouched
     expect((await readFile(sb.envPath)).equals(envBefore)).toBe(true);
     expect((await readdir(sb.composeDir)).sort()).toEqual(composeBefore);
+  });
+
+  it('migrate predicts its downtime from the rehearsal and reports predicted against measured', async () => {
+    const r = await runPlaybookProcess('migrate', ['--config', sb.configPath, '--json'], { ...sb.env, MYSQL_IMAGE: testImages().mysql, REDIS_IMAGE: testImages().redis });
+    expect(r.exitCode, r.stderr.split('\n').slice(-20).join('\n')).toBe(0);
+    const report = JSON.parse(await readFile(`${sb.stateDir}/report.migrate.json`, 'utf8'));
+    const v = report.predictedVsMeasured as { predictedMs: number; measuredMs: number; ratio: number; parts: Array<{ part: string; predictedMs: number; measuredMs: number }> };
+    console.log(`rehearse → migrate: predicted ${v.predictedMs} ms, measured ${v.measuredMs} ms, ratio ${v.ratio} (${report.prediction.calibratedBy}); `
+      + `parts (predicted/measured ms) ${v.parts.map((p) => `${p.part} ${p.predictedMs}/${p.measuredMs}`).join(', ')}`);
+    expect(report.prediction.calibratedBy).toMatch(/^rehearse /);
+    expect(v.measuredMs).toBe(report.downtimeMs);
+    expect(v.parts.map((p) => p.part)).toEqual(expect.arrayContaining(['freeze', 'copy', 'stack start', 'final check', 'app start']));
+    // A generous bound only (a shared machine): the ±20 % figure is measured and reported, not asserted.
+    expect(v.ratio).toBeGreaterThan(0.25);
+    expect(v.ratio).toBeLessThan(4);
   });
 });
