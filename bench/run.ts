@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- --engine mysql|redis --scale N [--repeat R] [--tools a,b] [--json]`
+ * `npm run bench -- --engine mysql|redis|postgres|files|cutover --scale N [--repeat R] [--tools a,b] [--json]`
  * Runs ferry and its peers side by side on the same deterministic data in one run; with --json prints
  * one JSON line per measurement, else a table of medians at the end.
  */
@@ -17,7 +17,7 @@ const { values } = parseArgs({
   },
 });
 if (values.help) {
-  console.log('usage: npm run bench -- --engine mysql|redis --scale N [--repeat R] [--tools a,b] [--json]');
+  console.log('usage: npm run bench -- --engine mysql|redis|postgres|files|cutover --scale N [--repeat R] [--tools a,b] [--json]');
   process.exit(0);
 }
 const engines: Record<string, () => Promise<{ default: EngineBench }>> = {
@@ -25,6 +25,7 @@ const engines: Record<string, () => Promise<{ default: EngineBench }>> = {
   redis: () => import('./redis.ts'),
   files: () => import('./files.ts'),
   postgres: () => import('./postgres.ts'),
+  cutover: () => import('./cutover.ts'),
 };
 const load = engines[values.engine];
 if (!load) {
