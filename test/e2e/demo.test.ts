@@ -91,6 +91,8 @@ describe('a --demo run killed by SIGKILL', { timeout: 900_000 }, () => {
       const again = await runPlaybookProcess('migrate', ['--demo', '--json'], {});
       expect(again.stderr.split('\n').filter((l) => l.includes('✖')).join('\n')).toBe('');
       expect(again.exitCode).toBe(0);
+      // No stray noise: no unhandled client error events, no dependency deprecation warnings.
+      expect(again.stderr).not.toMatch(/DeprecationWarning|Unhandled error event|\(node:\d+\)/u);
       expect(logs(again).find((l) => l.startsWith(`demo: removed what the dead demo run ${run} left: `))).toMatch(/: 2 container\(s\)|: [3-9] container\(s\)/u);
       expect(await leftovers(run!)).toEqual({ servers: [], stack: [], networks: [], volumes: [], dirs: [] });
     } finally {

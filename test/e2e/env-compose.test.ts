@@ -8,9 +8,11 @@
  *   bed's redis image running `env -0` behind compose/app/entrypoint-secrets.sh) as uid 10001 with the
  *   0600 secret files: what it prints is compared whole.
  * docker-compose v1 here; `docker compose` v2 too where it is installed.
+ * The migrate playbook itself then starts the stack's app service (a stand-in image) after cutover, and
+ * the environment its process runs with is asserted; rollback puts every env file back.
  */
 import { execFile, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { chown, cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,6 +32,8 @@ import type { StepParams } from '../../lib/core/step.ts';
 import { Redactor } from '../../lib/util/redact.ts';
 import { generateHostileEnvFile, prng } from '../unit/env/generate.ts';
 import { testImages } from '../support/images.ts';
+import { startSeededSource, type SeededSource } from '../support/seeded-source.ts';
+import { runPlaybookProcess } from '../support/playbook-process.ts';
 
 const run = promisify(execFile);
 const ROOT = join(import.meta.dirname, '../..');
@@ -309,5 +313,69 @@ describe.skipIf(clis.length === 0)('several env files (app.envFiles): each servi
     }
     expect(readFileSync(workerPath, 'utf8')).toBe(worker);
     expect(readFileSync(join(composeDir, 'app.worker.env'), 'utf8')).not.toContain('whsec_');
+  });
+});
+
+describe.skipIf(clis.length === 0)('the migrate playbook starts the app service with the transformed env files (stand-in image), rollback restores them', { timeout: 15 * 60_000 }, () => {
+  let src: SeededSource | undefined;
+  afterAll(async () => { await src?.stop(); });
+
+  it('after cutover the vedfolnir service\'s process sees python-dotenv\'s reading of .env and .env.worker, rewritten, secrets from files', async () => {
+    src = await startSeededSource({ redisPassword: 'env-e2e-redis-pw', bigHash: false });
+    const { sb } = src;
+    const main = readFileSync(sb.envPath, 'utf8');
+    const workerPath = join(sb.dir, 'app', '.env.worker');
+    const worker = "WORKER_REDIS_URL=redis://:pw@${REDIS_HOST}:${REDIS_PORT}/3\nWORKER_CONCURRENCY=4\nMAILER_URL=smtp://localhost:1025\nWEBHOOK_SECRET='whsec_e2e_5b4a39281706'\nUNSET_ME\n";
+    writeFileSync(workerPath, worker, { mode: 0o640 });
+    // The app service runs a stand-in (the test bed's redis image: sh, sleep) behind the stack's entrypoint.
+    writeFileSync(join(sb.composeDir, 'docker-compose.app-stub.yml'), [
+      'services:', '  vedfolnir:', `    image: ${JSON.stringify(testImages().redis)}`, '    command: ["sleep", "infinity"]',
+      '    healthcheck: { test: ["CMD", "true"], interval: 1s, start_period: 0s }', '',
+    ].join('\n'));
+    const config = JSON.parse(readFileSync(sb.configPath, 'utf8')) as { app: Record<string, unknown>; target: { files: string[] } };
+    config.app = { ...config.app, envFiles: [workerPath], envFileServices: { [workerPath]: ['vedfolnir'] }, appServices: ['vedfolnir'] };
+    config.target.files = [...config.target.files, 'docker-compose.app-stub.yml'];
+    writeFileSync(sb.configPath, JSON.stringify(config, null, 2));
+    const env = { ...sb.env, MYSQL_IMAGE: testImages().mysql, REDIS_IMAGE: testImages().redis };
+
+    const migrate = await runPlaybookProcess('migrate', ['--config', sb.configPath, '--json'], env);
+    expect(migrate.stderr.split('\n').filter((l) => l.includes('✖')).join('\n')).toBe('');
+    expect(migrate.exitCode, JSON.stringify(migrate.events.filter((e) => e.type === 'step-fail')).slice(0, 3000)).toBe(0);
+    expect(migrate.stderr).not.toMatch(/DeprecationWarning|Unhandled error event|\(node:\d+\)/u);
+
+    const { stdout: ids } = await run('docker', ['ps', '-q', '--filter', `label=com.docker.compose.project=${sb.project}`, '--filter', 'label=com.docker.compose.service=vedfolnir']);
+    const id = ids.trim().split('\n')[0] as string;
+    expect(id).toMatch(/^[0-9a-f]+$/u);
+    const { stdout: environ } = await run('docker', ['exec', id, 'cat', '/proc/1/environ'], { maxBuffer: 16 << 20 });
+    const hostValues = Object.fromEntries([...resolveEnv(parseEnv(main))].filter(([, v]) => v !== undefined)) as Record<string, string>;
+    const rMain = transformEnv(main, { file: '.env' });
+    const rWorker = transformEnv(worker, { file: '.env.worker', environ: hostValues, required: [] });
+    // compose/docker-compose.yml's own environment: for vedfolnir (OLLAMA_URL from the operator's shell, here unset).
+    const expected: Record<string, string> = { ...rMain.containerEnv, ...rWorker.containerEnv, RQ_INTEGRATED_WORKERS: 'true', OLLAMA_URL: 'http://host.docker.internal:11434' };
+    const secretKeys = new Set([...Object.keys(rMain.secretFiles), ...Object.keys(rWorker.secretFiles)]);
+    const { stdout: bare } = await run('docker', ['run', '--rm', '--user', '10001:10001', '--entrypoint', 'env', testImages().redis, '-0']);
+    const baseline = new Set(bare.split('\0').filter(Boolean).map((l) => l.slice(0, l.indexOf('='))));
+    const seen: Record<string, string> = {};
+    for (const entry of environ.split('\0').filter(Boolean)) {
+      const key = entry.slice(0, entry.indexOf('='));
+      if ((baseline.has(key) || key === 'PWD') && !(key in expected)) continue;
+      if (key.endsWith('_FILE') && secretKeys.has(key.slice(0, -5))) continue;
+      seen[key] = entry.slice(entry.indexOf('=') + 1);
+    }
+    expect(seen).toEqual(expected);
+    expect(seen.WORKER_REDIS_URL).toBe('redis://:pw@redis:6379/3'); // follows the moved REDIS_HOST; the password from the one redis_password file
+    expect(seen.MAILER_URL).toBe('smtp://host.docker.internal:1025');
+    expect(seen.WEBHOOK_SECRET).toBe('whsec_e2e_5b4a39281706');
+    expect(seen).not.toHaveProperty('UNSET_ME');
+    expect(readFileSync(join(sb.composeDir, 'app.worker.env'), 'utf8')).not.toContain('whsec_');
+    expect(readFileSync(workerPath, 'utf8')).toBe(worker);
+
+    // Rollback puts an env file edited since the migration back, byte for byte.
+    writeFileSync(workerPath, 'EDITED_AFTER_CUTOVER=1\n');
+    const rollback = await runPlaybookProcess('rollback', ['--config', sb.configPath, '--json'], env);
+    expect(rollback.exitCode).toBe(0);
+    expect(rollback.events.some((e) => e.type === 'step-done' && e.step === 'rollback-restore-env')).toBe(true);
+    expect(readFileSync(workerPath, 'utf8')).toBe(worker);
+    expect(readFileSync(sb.envPath, 'utf8')).toBe(main);
   });
 });
