@@ -20,6 +20,7 @@ export const COMMON_OPTIONS = {
   'break-stale-lock': { type: 'boolean', help: 'take over a run lock held by a live pid or another host (a lock left by a dead run on this host is taken over without it)' },
   'restart-from': { type: 'string', arg: 'STEP', help: 'forget the journal from STEP on, so it and every later step run again' },
   'state-dir': { type: 'string', arg: 'DIR', help: 'journal, artifacts and lock directory (overrides the config\'s stateDir)' },
+  'pg-dump': { type: 'string', arg: 'PATH', help: 'the pg_dump postgres stores dump their schema with (major ≥ the source\'s; default: the newest on this host, else a postgres:<major> image\'s)' },
   verbose: { type: 'boolean', short: 'v', help: 'show debug logs' },
   help: { type: 'boolean', short: 'h', help: 'show this help' },
 } as const satisfies Record<string, { type: 'string' | 'boolean'; short?: string; arg?: string; help: string }>;

@@ -91,6 +91,9 @@ export async function runPlaybookCli<Ctx>(def: PlaybookCli<Ctx>, argv: string[] 
       config = await loadConfig(path);
     }
     if (typeof flags['state-dir'] === 'string') config = deepFreeze({ ...config, stateDir: resolve(flags['state-dir']) });
+    // --pg-dump: the pg_dump every postgres store dumps its schema with (its pgDump option).
+    const pgDump = flags['pg-dump'];
+    if (typeof pgDump === 'string') config = deepFreeze({ ...config, stores: config.stores.map((s) => (s.engine === 'postgres' ? { ...s, options: { ...s.options, pgDump: resolve(pgDump) } } : s)) });
     redactor.add(...configSecrets(config));
     if (abort.signal.aborted) return 130;
 

@@ -25,6 +25,7 @@ export function assessPostgres(facts: PostgresFacts, options: Pick<PostgresOptio
   if (s.server.major < 12) {
     out.push(f('blocker', 'postgres-source-too-old', `server ${s.endpoint}`, `PostgreSQL ${s.server.version} is older than 12: its float text form differs and ferry's checksums would not agree`, 'upgrade the source to 12 or later first (pg_upgrade), or move it with pg_dump by hand'));
   }
+  if (facts.pgDump && 'refused' in facts.pgDump) out.push(f('blocker', 'postgres-pg-dump', `server ${s.endpoint}`, facts.pgDump.refused, facts.pgDump.hint));
   if (t) {
     if (t.major < s.server.major) {
       out.push(f(options.allowDowngrade ? 'warning' : 'blocker', 'postgres-major-downgrade', `server ${t.endpoint}`,

@@ -22,6 +22,7 @@ import { MANIFEST_FILE, readManifest } from './manifest.ts';
 import { freezePostgres, samplePostgres, thawPostgres } from './freeze.ts';
 import { abortPostgresFollow, catchUpPostgres, exportForFollow, followPostgres, postgresFollowOptionsOf, postgresFollowStatus, promotePostgres } from './follow.ts';
 import { readPgFollowRecord } from './replication-record.ts';
+import { choosePgDump } from './schema-dump.ts';
 import { describeReplaced, reversePostgres } from './reverse.ts';
 import { dropCreatedRoles } from './roles.ts';
 
@@ -60,10 +61,17 @@ export const postgresEngine = defineEngine<PostgresOptions, PostgresFacts>({
   parseOptions: parsePostgresOptions,
 
   async facts(p) {
-    const source = await gatherSourceFacts(sourceOf(p));
+    const s = sourceOf(p);
+    const source = await gatherSourceFacts(s);
     const target = p.targetUrl ? await gatherTargetFacts(targetOf(p)) : undefined;
     const dir = dirname(p.artifactDir);
-    return { source, target, disk: { dir, freeBytes: await freeDisk(dir) } };
+    // The export's pg_dump is chosen now, so a source no pg_dump here can dump stops preflight, not the export.
+    const pgDump = await choosePgDump(source.server.major, s, p.store.options.pgDump ? { override: p.store.options.pgDump } : {})
+      .then((t) => ({ label: t.label }), (e: unknown) => {
+        if (!(e instanceof FerryError) || e.code !== 'E_PG_DUMP_VERSION') throw e;
+        return { refused: e.message, hint: e.hint };
+      });
+    return { source, target, disk: { dir, freeBytes: await freeDisk(dir) }, pgDump };
   },
 
   assess(facts, store: PostgresStore) {
@@ -84,7 +92,8 @@ export const postgresEngine = defineEngine<PostgresOptions, PostgresFacts>({
     const sourceState = await sourceFingerprint(s);
     await rm(join(p.artifactDir, SIDECAR), { force: true });
     const run = (snapshot: string | undefined) => exportPostgres({
-      source: s, dir: p.artifactDir, parallelism: p.store.options.parallelism, chunkBytes: p.store.options.chunkBytes, progress: p.progress, signal: p.signal, ...(snapshot ? { snapshot } : {}),
+      source: s, dir: p.artifactDir, parallelism: p.store.options.parallelism, chunkBytes: p.store.options.chunkBytes, progress: p.progress, signal: p.signal,
+      ...(snapshot ? { snapshot } : {}), ...(p.store.options.pgDump ? { pgDump: p.store.options.pgDump } : {}),
     });
     const m = p.store.options.followFrom ? (await exportForFollow(postgresFollowOptionsOf(p, { source: s }), run)).manifest : await run(undefined);
     if (!m.roles.hashes) p.log.warn(`${p.store.id}: ${s.user} is not a superuser: roles ${m.roles.names.join(', ')} are carried without passwords`);
@@ -149,6 +158,7 @@ export const postgresEngine = defineEngine<PostgresOptions, PostgresFacts>({
     const r = await reversePostgres({
       from: targetOf(p), to: s, stateDir: join(p.stateDir, 'reverse'), forwardId: forward,
       parallelism: p.store.options.parallelism, chunkBytes: p.store.options.chunkBytes, progress: p.progress, signal: p.signal,
+      ...(p.store.options.pgDump ? { pgDump: p.store.options.pgDump } : {}),
     });
     p.log.info(`${p.store.id}: ${describeReplaced(r.replaced, s.database)} replaced by the stack's data (${r.exportedRows} rows in ${r.tables} tables, verified); `
       + `the migration's export in ${p.artifactDir} stays as the backup of the host before the migration`);

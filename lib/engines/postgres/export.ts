@@ -39,6 +39,8 @@ export interface ExportOptions {
   readonly signal?: AbortSignal;
   /** A snapshot exported by a replication slot (follow): the export reads exactly what the slot starts after. */
   readonly snapshot?: string;
+  /** The pg_dump to use (the store's pgDump option); default: choosePgDump's choice. */
+  readonly pgDump?: string;
 }
 
 /** What the export account needs (superuser additionally carries role password hashes). */
@@ -58,7 +60,7 @@ export async function exportPostgres(o: ExportOptions): Promise<Manifest> {
     const lead = snap.leader;
     const server = await readServerFacts(lead);
     await assertDiskSpace(dirname(o.dir), server.databaseBytes, o.source);
-    const tool = await choosePgDump(server.major, o.source);
+    const tool = await choosePgDump(server.major, o.source, o.pgDump ? { override: o.pgDump } : {});
     await rm(partial, { recursive: true, force: true });
     await mkdir(join(partial, 'schema'), { recursive: true });
     const files: Record<string, string> = {};

@@ -35,6 +35,8 @@ export interface PostgresFacts {
   readonly source: PostgresSourceFacts;
   readonly target: PostgresTargetFacts | undefined;
   readonly disk: { readonly dir: string; readonly freeBytes: number };
+  /** The pg_dump the export will use (`/usr/bin/pg_dump (15)`), or why there is none (and what to do). */
+  readonly pgDump?: { readonly label: string } | { readonly refused: string; readonly hint: string };
 }
 
 async function withClient<T>(t: PgTarget, fn: (c: pg.Client) => Promise<T>): Promise<T> {

@@ -12,6 +12,8 @@ export const postgresOptionsSchema = z.object({
   replace: z.boolean().default(false),
   /** Allow a target whose major is older than the source's (a blocker otherwise). */
   allowDowngrade: z.boolean().default(false),
+  /** The pg_dump to dump the schema with (major ≥ the source's); default: the newest on the host, else a postgres:<major> image's. */
+  pgDump: z.string().min(1).optional(),
   /** The target database's name; default: the source URL's. */
   targetDatabase: z.string().min(1).optional(),
   /**

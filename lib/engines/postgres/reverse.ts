@@ -6,7 +6,7 @@
  * host is verified against that export. The migration's own export (the artifact) stays untouched: it is
  * the backup of the host as it was before the migration; what the host held at the rollback is described
  * in `replaced.json` (owner, size, tables, estimated rows). Resumable: a killed run continues the same
- * reverse export's import; a reverse begun for another migration's export starts over.
+ * reverse export's import; a finished reverse, or one begun for another migration's export, starts over.
  */
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -31,6 +31,8 @@ export interface ReverseOptions {
   readonly forwardId: string;
   readonly parallelism?: number;
   readonly chunkBytes?: number;
+  /** The pg_dump for the stack's server (the store's pgDump option). */
+  readonly pgDump?: string;
   readonly progress?: Progress;
   readonly signal?: AbortSignal;
 }
@@ -64,7 +66,8 @@ export interface ReverseResult extends ImportResult {
   readonly exportDir: string;
 }
 
-interface ReverseRecord { readonly forward: string; readonly export?: string }
+/** `export`: the reverse export being loaded (a killed run resumes it); `finished`: verified (a new run starts over). */
+interface ReverseRecord { readonly forward: string; readonly export?: string; readonly finished?: boolean }
 
 /** What the reverse needs of the host's account, beyond the export's. */
 export const REVERSE_GRANT = 'ALTER ROLE {user} CREATEDB CREATEROLE; ALTER DATABASE {db} OWNER TO {user}';
@@ -75,7 +78,7 @@ export async function reversePostgres(o: ReverseOptions): Promise<ReverseResult>
   const recordPath = join(o.stateDir, 'reverse.json');
   await mkdir(o.stateDir, { recursive: true });
   let record = await readJson<ReverseRecord>(recordPath);
-  if (record?.forward !== o.forwardId) {
+  if (record?.forward !== o.forwardId || record.finished) {
     await rm(o.stateDir, { recursive: true, force: true });
     await mkdir(o.stateDir, { recursive: true });
     record = { forward: o.forwardId };
@@ -83,7 +86,7 @@ export async function reversePostgres(o: ReverseOptions): Promise<ReverseResult>
   }
   const kept = record.export ? await readManifest(dir).catch(() => undefined) : undefined;
   const m = kept?.createdAt === record.export && kept ? kept : await exportPostgres({
-    source: o.from, dir, parallelism: o.parallelism ?? 2, ...(o.chunkBytes ? { chunkBytes: o.chunkBytes } : {}), progress, ...(o.signal ? { signal: o.signal } : {}),
+    source: o.from, dir, parallelism: o.parallelism ?? 2, ...(o.chunkBytes ? { chunkBytes: o.chunkBytes } : {}), ...(o.pgDump ? { pgDump: o.pgDump } : {}), progress, ...(o.signal ? { signal: o.signal } : {}),
   });
   if (m !== kept) await writeFileAtomic(recordPath, JSON.stringify({ ...record, export: m.createdAt } satisfies ReverseRecord));
 
@@ -107,6 +110,7 @@ export async function reversePostgres(o: ReverseOptions): Promise<ReverseResult>
         hint: `run the rollback again (the copy resumes and is verified again), or restore the migration's export of ${o.to.database}`, detail: findings.join('\n'),
       });
     }
+    await writeFileAtomic(recordPath, JSON.stringify({ forward: o.forwardId, export: m.createdAt, finished: true } satisfies ReverseRecord));
     return { ...r, exportedRows: m.totals.rows, tables: m.tables.length, replaced: was, exportDir: dir };
   } catch (e) {
     throw isPrivilegeError(e) ? privilegeError(e, o.to, `replacing ${o.to.database} with the stack's data`, REVERSE_GRANT) : e;
