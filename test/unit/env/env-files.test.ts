@@ -144,7 +144,7 @@ describe('app.envFiles: every env file of the app', () => {
     const out = await restore.run(r);
     expect(await readFile(join(appDir, '.env.worker'))).toEqual(original);
     expect((await stat(join(appDir, '.env.worker'))).mode & 0o777).toBe(0o600);
-    expect(out     expect(out.data).toMatchObject({ restored: true, restoredFiles    expect(out.data).toMatchObject({ restored: true, restoredFiles out.data).toMatchObject({ restored: true, restoredFiles: [join(appDir, '.env.worker')] });
+    expect((out as { data?: unknown } | undefined)?.data).toMatchObject({ restored: true, restoredFiles: [join(appDir, '.env.worker')] });
     expect(await restore.verify!(r)).toEqual({ ok: true, findings: [] });
     // The restore removed what the env step created, the worker's emitted file too.
     await expect(stat(join(appDir, 'app.worker.env'))).rejects.toThrow();
