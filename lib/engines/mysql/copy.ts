@@ -4,20 +4,20 @@
  * the export goes on; the import that follows finds those chunks recorded and loads only what is left
  * (objects, accounts, any chunk not streamed). Streaming needs a target without the tables yet: when
  * any already exists (a re-run after a kill), the copy falls back to export, then import, which checks
- * every chunk by checksum. One loader per table at a time (see import.ts), `parallelism` loaders.
+ * every chunk by checksum. `parallelism` loaders; two on one table only where that helps (`pick`).
  */
 import type { Pool } from 'mysql2/promise';
 import { writeFileAtomic } from '../../util/atomic-write.ts';
 import { connectMysql, withConnection, type MysqlTarget } from './connect.ts';
 import type { TableInfo } from './catalog.ts';
 import { exportMysql, type ExportOptions } from './export.ts';
-import { choosePath, createTables, importMysql, loadSession, type ImportOptions, type ImportResult } from './import.ts';
+import { binlogOff, choosePath, createTables, importMysql, loadSession, type ImportOptions, type ImportResult } from './import.ts';
 import { loadChunk, type LoadPath } from './load-chunk.ts';
 import type { LoadWarning } from './load-warnings.ts';
 import type { ChunkEntry, Manifest } from './manifest.ts';
 import type { DatabaseSchema } from './schema-export.ts';
 
-export interface CopyOptions extends ExportOptions, Pick<ImportOptions, 'via' | 'note' | 'passwordFor'> {
+export interface CopyOptions extends ExportOptions, Pick<ImportOptions, 'via' | 'note' | 'passwordFor' | 'skipBinlog'> {
   readonly target: MysqlTarget;
   /** The import's per-chunk progress file (as importMysql's). */
   readonly stateFile: string;
@@ -39,9 +39,12 @@ export async function copyMysql(o: CopyOptions): Promise<CopyResult> {
   const loaded: Record<string, string> = {};
   const warnings: Record<string, LoadWarning[]> = {};
   const jobs: Job[] = [];
-  const busy = new Set<string>();
+  /** Loaders at work per table; a table's first chunk loads alone (see `pick`). */
+  const busy = new Map<string, number>();
+  const filled = new Set<string>();
   let pool: Pool | undefined;
   let via: LoadPath = 'insert';
+  let shareTables = false;
   let failure: unknown;
   let closed = false;
   const waiting: Array<() => void> = [];
@@ -54,25 +57,26 @@ export async function copyMysql(o: CopyOptions): Promise<CopyResult> {
   const loader = async () => {
     await withConnection(pool!, async (c) => {
       for (;;) {
-        const i = jobs.findIndex((j) => !busy.has(tableKey(j.t)));
+        const i = pick(jobs, busy, shareTables ? filled : undefined);
         if (i < 0) {
           if (closed && !jobs.length) return;
           await new Promise<void>((r) => { waiting.push(r); });
           continue;
         }
         const job = jobs.splice(i, 1)[0]!;
-        busy.add(tableKey(job.t));
+        busy.set(tableKey(job.t), (busy.get(tableKey(job.t)) ?? 0) + 1);
         try {
           if (!failure) {
             const w = await loadChunk(c, { table: job.t, range: job.chunk, path: job.path, rows: job.chunk.rows, clear: false, via, checksum: job.chunk.checksum });
             loaded[job.chunk.file] = job.chunk.checksum;
+            filled.add(tableKey(job.t));
             if (w.length) warnings[job.chunk.file] = w;
           }
         } catch (e) {
           failure ??= e;
           abort.abort(e);
         } finally {
-          busy.delete(tableKey(job.t));
+          busy.set(tableKey(job.t), busy.get(tableKey(job.t))! - 1);
           job.done();
           wake(); // a loader waiting for this table may go on
         }
@@ -81,7 +85,7 @@ export async function copyMysql(o: CopyOptions): Promise<CopyResult> {
   };
 
   const onSchema = async (schemas: readonly DatabaseSchema[], server: Manifest['server']) => {
-    const p = await connectMysql(o.target, { connections: parallelism + 1, session: loadSession(server.sqlMode) });
+    const p = await connectMysql(o.target, { connections: parallelism + 1, session: [...loadSession(server.sqlMode), ...(o.skipBinlog ? await binlogOff(o.target, o.note) : [])] });
     if (await anyTableExists(p, schemas)) {
       o.note?.(`tables already exist on ${o.target.host}:${o.target.port}: export first, then import (every chunk checked by checksum)`);
       await p.end();
@@ -89,6 +93,8 @@ export async function copyMysql(o: CopyOptions): Promise<CopyResult> {
     }
     pool = p;
     via = await choosePath(pool, o, restore);
+    const [mode] = await pool.query('SELECT @@innodb_autoinc_lock_mode AS m');
+    shareTables = Number((mode as Array<{ m: unknown }>)[0]?.m) === 2;
     await withConnection(pool, (c) => createTables(c, o.target, schemas, false));
     loaders = Promise.all(Array.from({ length: parallelism }, loader)).then(() => undefined, (e: unknown) => { failure ??= e; });
   };
@@ -115,13 +121,26 @@ export async function copyMysql(o: CopyOptions): Promise<CopyResult> {
   await writeFileAtomic(o.stateFile, JSON.stringify({ export: manifest.createdAt, target: `${o.target.host}:${o.target.port}`, loaded, warnings }));
   const r = await importMysql({
     target: o.target, dir: o.dir, stateFile: o.stateFile, parallelism,
-    ...(o.via ? { via: o.via } : {}), ...(o.note ? { note: o.note } : {}), ...(o.passwordFor ? { passwordFor: o.passwordFor } : {}),
+    ...(o.via ? { via: o.via } : {}), ...(o.skipBinlog ? { skipBinlog: true } : {}), ...(o.note ? { note: o.note } : {}), ...(o.passwordFor ? { passwordFor: o.passwordFor } : {}),
     ...(o.progress ? { progress: o.progress } : {}), ...(o.signal ? { signal: o.signal } : {}),
   });
   return { manifest, import: r, streamedChunks, seconds: (performance.now() - started) / 1000 };
 }
 
 const tableKey = (t: TableInfo) => `${t.database}.${t.name}`;
+
+/**
+ * The next job: a chunk of a table nobody is loading first; else, given `filled` (the tables holding a
+ * committed chunk), one more loader on such a table. An empty table's first load runs alone: MariaDB
+ * 10.11 loads into an empty table as one bulk insert holding a table lock (unique and foreign-key checks
+ * off), and a second loader meeting it deadlocks. Once a table holds rows, loads of other key ranges
+ * run side by side only where LOAD DATA takes no table-level AUTO-INC lock (innodb_autoinc_lock_mode = 2,
+ * MySQL 8's default; MariaDB's 1 holds it to the end of each LOAD, so loaders would only queue).
+ */
+function pick(jobs: readonly Job[], busy: ReadonlyMap<string, number>, filled: ReadonlySet<string> | undefined): number {
+  const idle = jobs.findIndex((j) => !busy.get(tableKey(j.t)));
+  return idle >= 0 || !filled ? idle : jobs.findIndex((j) => filled.has(tableKey(j.t)));
+}
 
 async function anyTableExists(pool: Pool, schemas: readonly DatabaseSchema[]): Promise<boolean> {
   const names = schemas.flatMap((s) => s.objects.filter((x) => x.kind === 'table').map((x) => [s.database, x.name] as const));

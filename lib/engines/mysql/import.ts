@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { Pool, PoolConnection } from 'mysql2/promise';
 import { noProgress, type Progress } from '../../core/progress.ts';
 import { writeFileAtomic } from '../../util/atomic-write.ts';
-import { connectMysql, isPrivilegeError, oneLine, privilegeError, q, withConnection, type MysqlTarget } from './connect.ts';
+import { connectMysql, isPrivilegeError, oneLine, privilegeError, q, withConnection, withMysql, type MysqlTarget } from './connect.ts';
 import { rangeChecksum } from './checksum.ts';
 import { loadChunk, type LoadPath } from './load-chunk.ts';
 import { readManifest, type ChunkEntry, type Manifest, type TableEntry } from './manifest.ts';
@@ -38,6 +38,12 @@ export interface ImportOptions {
    * `ALTER TABLE … ADD KEY …, ADD CONSTRAINT … FOREIGN KEY` after a DROP/CREATE DATABASE.
    */
   readonly deferKeys?: boolean;
+  /**
+   * Keep the load out of the target's binary log (`sql_log_bin = 0`) when it keeps one and the account may:
+   * MySQL 8 logs by default, so every row would be written twice. For a fresh stack target only (the
+   * forward import); never into a host server (rollback), whose replicas must see what it is given.
+   */
+  readonly skipBinlog?: boolean;
   /** Notes for the report ("local_infile was OFF: enabled for the migration"). */
   readonly note?: (message: string) => void;
   /** The password of a carried account whose plugin the target lacks (from the stack's secret file), if known. */
@@ -81,7 +87,7 @@ export async function importMysql(o: ImportOptions): Promise<ImportResult> {
   const m = await readManifest(o.dir);
   const parallelism = o.parallelism ?? 2;
   const progress = o.progress ?? noProgress;
-  const session = loadSession(m.server.sqlMode);
+  const session = [...loadSession(m.server.sqlMode), ...(o.skipBinlog ? await binlogOff(o.target, o.note) : [])];
   const pool = await connectMysql(o.target, { connections: parallelism + 1, session });
   const restore: string[] = [];
   try {
@@ -149,6 +155,25 @@ export async function createTables(c: PoolConnection, target: MysqlTarget, schem
 /** The session every loading connection runs: the source's sql_mode without strictness, checks off. */
 export const loadSession = (sourceSqlMode: string): string[] => [`SET SESSION sql_mode = '${dataLoadSqlMode(sourceSqlMode)}'`, 'SET SESSION foreign_key_checks = 0',
   'SET SESSION unique_checks = 0', 'SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED', `SET SESSION max_error_count = ${MAX_WARNINGS}`];
+
+/**
+ * `SET SESSION sql_log_bin = 0` when the target writes a binary log and the account may turn it off for
+ * its session (MySQL 8: SYSTEM_VARIABLES_ADMIN or SESSION_VARIABLES_ADMIN; MariaDB: BINLOG ADMIN or SUPER), else nothing.
+ */
+export async function binlogOff(target: MysqlTarget, note?: (message: string) => void): Promise<string[]> {
+  return withMysql(target, async (c) => {
+    const [rows] = await c.query('SELECT @@log_bin AS b');
+    if (Number((rows as Array<{ b: unknown }>)[0]?.b ?? 0) !== 1) return [];
+    try {
+      await c.query('SET SESSION sql_log_bin = 0');
+      note?.(`the load into ${target.host}:${target.port} is kept out of its binary log (sql_log_bin = 0): a replica of it set up before the import would not see these rows`);
+      return ['SET SESSION sql_log_bin = 0'];
+    } catch (e) {
+      note?.(`${target.user} may not turn off the binary log on ${target.host}:${target.port} (${oneLine(e)}): every loaded row is logged as well`);
+      return [];
+    }
+  });
+}
 
 /** Load a chunk unless the target already holds it; true when it was (re)loaded. */
 async function ensureChunk(c: PoolConnection, t: TableEntry, chunk: ChunkEntry, state: ImportState, dir: string, via: LoadPath): Promise<boolean> {
