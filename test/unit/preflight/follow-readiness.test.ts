@@ -5,12 +5,17 @@
  * that would let it follow; `follow` refuses it. No server here: the judgements are pure, the probe is a
  * function the test hands in.
  */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { normalizeConfig } from '../../../lib/config/index.ts';
+import { createFileJournal } from '../../../lib/journal/index.ts';
 import { assessFollow, type ReplicationFacts } from '../../../lib/engines/mysql/replication-prereq.ts';
 import { assessPgFollow, type PgReplicationFacts } from '../../../lib/engines/postgres/replication-prereq.ts';
 import { assessFollowReadiness, fromBlockers, judgeRoute } from '../../../lib/preflight/follow-readiness.ts';
 import { parseStackView } from '../../../lib/preflight/stack-view.ts';
-import { cutoverLines, decideCutover, type CutoverOptions } from '../../../lib/steps/cutover-mode.ts';
+import { cutoverLines, cutoverOptionsOf, decideCutover, planCutover, type CutoverOptions } from '../../../lib/steps/cutover-mode.ts';
 import { filesEngine } from '../../../lib/engines/files/index.ts';
 import { engines } from '../../../lib/engines/index.ts';
 import { Redactor } from '../../../lib/util/redact.ts';
@@ -134,5 +139,26 @@ describe('the stack as the probe sees it (compose config output)', () => {
       '  default:', '    name: p_default', '  shared:', '    external:', '      name: legacy-net', '',
     ].join('\n');
     expect(parseStackView(v2)).toEqual({ images: { db: 'postgres:15' }, networks: { db: ['legacy-net'] } });
+  });
+});
+
+describe('planCutover: checked once, reused by a resumed run', () => {
+  it('reuses the readiness the journal\'s preflight recorded (no server is asked), and checks nothing in freeze-copy', async () => {
+    const stateDir = await mkdtemp(join(tmpdir(), 'ferry-plan-cutover-'));
+    try {
+      // Sources nobody listens on: a fresh check would find them unreachable.
+      const base = normalizeConfig({
+        app: { envFile: '.env' }, target: { composeDir: 'compose', project: 'p' }, stateDir,
+        stores: [{ id: 'db', engine: 'mysql', source: 'mysql://root:pw@127.0.0.1:1/app', target: { service: 'mysql', migrationPort: 33306 }, options: { followFrom: { host: 'src' } } }],
+        cutover: { mode: 'auto', budgetSeconds: 5 },
+      }, { baseDir: '/srv/app', env: {} });
+      const recorded = { db: { store: 'db', ready: true, why: 'recorded at the first run', from: { host: 'src', port: 3306 } } };
+      const now = new Date().toISOString();
+      await createFileJournal(stateDir, 'migrate').record({ id: 'preflight', title: 'Preflight', status: 'done', startedAt: now, finishedAt: now, durationMs: 1, outputs: { data: { cutover: { mode: 'auto', readiness: recorded } } } });
+      const planned = await planCutover(base, { engines, redactor: new Redactor(), journal: 'migrate' });
+      expect(cutoverOptionsOf(planned).readiness).toEqual(recorded);
+      const copy = { ...base, cutover: { mode: 'freeze-copy' as const, budgetSeconds: 5 } };
+      expect(await planCutover(copy, { engines, redactor: new Redactor(), journal: 'migrate' })).toBe(copy);
+    } finally { await rm(stateDir, { recursive: true, force: true }); }
   });
 });
