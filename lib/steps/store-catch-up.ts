@@ -19,6 +19,7 @@ export function storeCatchUpStep(b: Pick<StoreBinding, 'store' | 'engine'>) {
     title: `Let service ${b.store.target.service} catch up with the frozen ${b.store.engine} store ${id}`,
     async plan(p) {
       const budget = cutoverOptionsOf(p.config).budgetSeconds;
+      if (b.store.engine === 'files') return { reads: [describeTarget(bindingOf(p, id))], changes: [describeTarget(bindingOf(p, id))], details: `the final pass: only what changed since the bulk copy is copied (or removed), at most ${budget} s; over budget the freeze is lifted and the app stays on the host` };
       return { reads: [describeTarget(bindingOf(p, id))], changes: [], details: `waits at most ${budget} s; over budget the freeze is lifted and the app stays on the host` };
     },
     async run(p) {

@@ -18,6 +18,7 @@ export function storeFollowStep(b: Pick<StoreBinding, 'store' | 'engine'>) {
     title: `Make service ${b.store.target.service} follow the live ${b.store.engine} store ${id}`,
     async plan(p) {
       const bound = bindingOf(p, id);
+      if (b.store.engine === 'files') return { reads: [describeSource(p, bound)], changes: [], details: 'the bulk copy is the base: the final pass inside the freeze copies only what changed since; nothing is created on the source' };
       return {
         reads: [describeSource(p, bound)],
         changes: [

@@ -17,6 +17,7 @@ export function storePromoteStep(b: Pick<StoreBinding, 'store' | 'engine'>) {
     title: `Promote service ${b.store.target.service} (stop following ${b.store.engine} store ${id})`,
     async plan(p) {
       const bound = bindingOf(p, id);
+      if (b.store.engine === 'files') return { reads: [], changes: [], details: 'nothing to stop or remove: the final pass left the target complete' };
       return { reads: [], changes: [`${describeTarget(bound)}: replication stopped and reset`, `${describeSource(p, bound)}: the replication account / user removed`] };
     },
     async run(p) {
