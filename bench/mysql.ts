@@ -16,7 +16,7 @@
  */
 import { execa } from 'execa';
 import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { createConnection } from 'mysql2/promise';
@@ -76,12 +76,16 @@ export default (async (opts: BenchOptions, emit: (m: Measurement) => void) => {
       for (const tool of tools) {
         await resetTarget(dst);
         const dir = join(work, `${tool}-${rep}`);
+        const cpu0 = await Promise.all([serverCpu(src), serverCpu(dst)]);
         const t0 = performance.now();
-        const { peakRssMb, bytes } = await COPY[tool]({ src, dst, dir, cnf });
+        const { peakRssMb, bytes, toolCpuS } = await COPY[tool]({ src, dst, dir, cnf });
         const seconds = (performance.now() - t0) / 1000;
+        const cpu1 = await Promise.all([serverCpu(src), serverCpu(dst)]);
+        // CPU seconds (a profile that holds on a loaded machine): the tool's own process tree and each server's mysqld.
+        const cpu = { toolCpuS: round(toolCpuS ?? 0), srcCpuS: round(cpu1[0] - cpu0[0]), dstCpuS: round(cpu1[1] - cpu0[1]), loadAvg: round(loadavg()[0]!) };
         const differs = differing(expected, await checksums(dst));
         const verified = differs.length === 0;
-        emit({ engine: 'mysql', tool, phase: 'copy', rows: seeded.rows, bytes, seconds: round(seconds), peakRssMb: round(peakRssMb), verified, scale: opts.scale, ...(verified ? {} : { differs }) });
+        emit({ engine: 'mysql', tool, phase: 'copy', rows: seeded.rows, bytes, seconds: round(seconds), peakRssMb: round(peakRssMb), verified, scale: opts.scale, ...cpu, ...(verified ? {} : { differs }) });
         if (tool === 'ferry' && verified) {
           const v = await ferryVerify(src, dst, dir);
           emit({ engine: 'mysql', tool: 'ferry', phase: 'verify', rows: seeded.rows, bytes, seconds: round(v.seconds), peakRssMb: round(v.peakRssMb), verified: v.ok, scale: opts.scale });
@@ -99,7 +103,23 @@ export default (async (opts: BenchOptions, emit: (m: Measurement) => void) => {
 }) satisfies EngineBench;
 
 interface CopyArgs { src: Server; dst: Server; dir: string; cnf: string }
-type Copy = (a: CopyArgs) => Promise<{ peakRssMb: number; bytes: number }>;
+type Copy = (a: CopyArgs) => Promise<{ peakRssMb: number; bytes: number; toolCpuS?: number }>;
+
+/** CPU seconds (user + system) a server's mysqld has used so far, from /proc on the host (it is the container's first process). */
+async function serverCpu(s: Server): Promise<number> {
+  const pid = (await execa('docker', ['inspect', '-f', '{{.State.Pid}}', s.container.getId()])).stdout.trim();
+  const f = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]!.split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
+}
+
+/** A command run under bash, its children's CPU seconds read from the `times` builtin (printed last on stderr). */
+function timed(script: string, env: Record<string, string>) {
+  return execa('bash', ['-o', 'pipefail', '-c', `${script}; rc=$?; times >&2; exit $rc`], { env });
+}
+const childCpu = (stderr: string): number => {
+  const m = /(\d+)m([\d.]+)s (\d+)m([\d.]+)s\s*$/.exec(stderr.trim());
+  return m ? Number(m[1]) * 60 + Number(m[2]) + Number(m[3]) * 60 + Number(m[4]) : 0;
+};
 
 const endpoint = (s: Server) => ({ host: s.host, port: s.port, user: 'root', password: s.rootPassword });
 
@@ -109,12 +129,14 @@ const COPY: Record<(typeof TOOLS)[number], Copy> = {
     const lib = new URL('../lib/engines/mysql/copy.ts', import.meta.url).pathname;
     const code = `import { copyMysql } from '${lib}';
       const ep = (port, pw) => ({ host: '127.0.0.1', port, user: 'root', password: pw });
-      const r = await copyMysql({ source: ep(${src.port}, process.env.SRC_PW), target: ep(${dst.port}, process.env.DST_PW), databases: ['${DB}'], dir: '${dir}', stateFile: '${dir}.state.json', parallelism: 2 });
-      console.log(JSON.stringify({ bytes: r.manifest.totals.bytes, streamed: r.streamedChunks, chunks: r.manifest.totals.chunks }));`;
+      const r = await copyMysql({ source: ep(${src.port}, process.env.SRC_PW), target: ep(${dst.port}, process.env.DST_PW), databases: ['${DB}'], dir: '${dir}', stateFile: '${dir}.state.json', parallelism: 2, skipBinlog: true });
+      const u = process.cpuUsage();
+      console.log(JSON.stringify({ bytes: r.manifest.totals.bytes, streamed: r.streamedChunks, chunks: r.manifest.totals.chunks, cpu: (u.user + u.system) / 1e6 }));`;
     const child = execa(process.execPath, ['--input-type=module', '-e', code], { env: { SRC_PW: src.rootPassword, DST_PW: dst.rootPassword } });
     const peak = sampleRss(child);
     const r = await child;
-    return { peakRssMb: await peak, bytes: (JSON.parse(r.stdout.trim().split('\n').pop()!) as { bytes: number }).bytes };
+    const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { bytes: number; cpu: number };
+    return { peakRssMb: await peak, bytes: out.bytes, toolCpuS: out.cpu };
   },
   /** ferry's export, then its import (the playbook's order today: the stack starts after the export). */
   async 'ferry-2pass'({ src, dst, dir }) {
@@ -122,36 +144,38 @@ const COPY: Record<(typeof TOOLS)[number], Copy> = {
     const code = `import { exportMysql, importMysql } from '${lib}';
       const ep = (port, pw) => ({ host: '127.0.0.1', port, user: 'root', password: pw });
       const m = await exportMysql({ source: ep(${src.port}, process.env.SRC_PW), databases: ['${DB}'], dir: '${dir}', parallelism: 2 });
-      await importMysql({ target: ep(${dst.port}, process.env.DST_PW), dir: '${dir}', stateFile: '${dir}.state.json', parallelism: 2 });
-      console.log(JSON.stringify({ bytes: m.totals.bytes }));`;
+      await importMysql({ target: ep(${dst.port}, process.env.DST_PW), dir: '${dir}', stateFile: '${dir}.state.json', parallelism: 2, skipBinlog: true });
+      const u = process.cpuUsage();
+      console.log(JSON.stringify({ bytes: m.totals.bytes, cpu: (u.user + u.system) / 1e6 }));`;
     const child = execa(process.execPath, ['--input-type=module', '-e', code], { env: { SRC_PW: src.rootPassword, DST_PW: dst.rootPassword } });
     const peak = sampleRss(child);
     const r = await child;
-    return { peakRssMb: await peak, bytes: (JSON.parse(r.stdout.trim().split('\n').pop()!) as { bytes: number }).bytes };
+    const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { bytes: number; cpu: number };
+    return { peakRssMb: await peak, bytes: out.bytes, toolCpuS: out.cpu };
   },
   async 'dump-pipe'({ src, dst }) {
-    const child = execa('bash', ['-o', 'pipefail', '-c',
-      `mariadb-dump -h127.0.0.1 -P${src.port} -uroot --single-transaction --quick --routines --triggers --events --max-allowed-packet=256M ${DB} | MYSQL_PWD="$DST_PW" mariadb -h127.0.0.1 -P${dst.port} -uroot --max-allowed-packet=256M ${DB}`],
-    { env: { MYSQL_PWD: src.rootPassword, DST_PW: dst.rootPassword } });
+    const child = timed(`mariadb-dump -h127.0.0.1 -P${src.port} -uroot --single-transaction --quick --routines --triggers --events --max-allowed-packet=256M ${DB} | MYSQL_PWD="$DST_PW" mariadb -h127.0.0.1 -P${dst.port} -uroot --max-allowed-packet=256M ${DB}`,
+      { MYSQL_PWD: src.rootPassword, DST_PW: dst.rootPassword });
     const peak = sampleRss(child);
-    await child;
-    return { peakRssMb: await peak, bytes: 0 };
+    const r = await child;
+    return { peakRssMb: await peak, bytes: 0, toolCpuS: childCpu(r.stderr) };
   },
   async mydumper({ src, dst, dir, cnf }) {
     // Row chunks of 100,000 (-r) so both threads share a big table; one consistent snapshot across the
     // threads without holding FTWRL for the whole dump (--trx-consistency-only): how mydumper is run.
-    const dump = execa('mydumper', [`--defaults-file=${cnf}`, '-P', String(src.port), '-t', '2', '-r', '100000', '--trx-consistency-only',
-      '-B', DB, '-G', '-E', '-R', '-o', dir]);
+    // Debian's mydumper 0.10.0 has no --innodb-optimize-keys nor myloader row splitting (--rows, 0.11+):
+    // -t 2 on both sides with -r is its best here.
+    const dump = timed(`mydumper --defaults-file=${cnf} -P ${src.port} -t 2 -r 100000 --trx-consistency-only -B ${DB} -G -E -R -o ${dir}`, {});
     const p1 = sampleRss(dump);
-    await dump;
+    const d1 = await dump;
     const dstCnf = `${cnf}.dst`;
     await writeFile(dstCnf, (await readFile(cnf, 'utf8')).replaceAll(`password=${src.rootPassword}`, `password=${dst.rootPassword}`), { mode: 0o600 });
-    const load = execa('myloader', [`--defaults-file=${dstCnf}`, '-P', String(dst.port), '-t', '2', '-d', dir, '-o', '-B', DB]);
+    const load = timed(`myloader --defaults-file=${dstCnf} -P ${dst.port} -t 2 -d ${dir} -o -B ${DB}`, {});
     const p2 = sampleRss(load);
-    await load;
+    const d2 = await load;
     let bytes = 0;
     for (const f of await readdir(dir)) bytes += (await readFile(join(dir, f))).length;
-    return { peakRssMb: Math.max(await p1, await p2), bytes };
+    return { peakRssMb: Math.max(await p1, await p2), bytes, toolCpuS: childCpu(d1.stderr) + childCpu(d2.stderr) };
   },
   /**
    * The server-side bound: DDL by SHOW CREATE TABLE; then every table's stored (non-generated) columns
