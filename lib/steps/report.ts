@@ -43,7 +43,9 @@ export default defineStep<Config, FerryContext>({
       ttlToleranceMs, quietSeconds: config.freeze.quietSeconds, redactor: ctx.redactor,
     });
     const files = await writeReport(config.stateDir, report);
-    log.info(`report: ${files.markdown} (${report.ok ? 'verified' : 'NOT verified'}${report.downtimeMs !== undefined ? `, downtime ${report.downtimeKind} ${(report.downtimeMs / 1000).toFixed(1)} s` : ''})`);
+    const v = report.predictedVsMeasured;
+    const predicted = v ? `, predicted ${(v.predictedMs / 1000).toFixed(1)} s (ratio ${v.ratio.toFixed(2)})` : report.prediction ? `, migrate's predicted ${(report.prediction.ms / 1000).toFixed(1)} s` : '';
+    log.info(`report: ${files.markdown} (${report.ok ? 'verified' : 'NOT verified'}${report.downtimeMs !== undefined ? `, downtime ${report.downtimeKind} ${(report.downtimeMs / 1000).toFixed(1)} s` : ''}${predicted})`);
     return { data: { ok: report.ok, json: files.json, markdown: files.markdown, downtimeMs: report.downtimeMs, downtimeKind: report.downtimeKind, totalMs: report.totalMs } };
   },
 });
