@@ -31,6 +31,8 @@ export interface OverrideOptions extends OverrideEnv {
   readonly secretFile: (name: string) => string;
   /** The app's further env files, in config order (later files' values win in compose). */
   readonly envFiles?: readonly OverrideEnvFile[];
+  /** The canonical env file (`./app.env`) and the services whose own compose files do not load it yet. */
+  readonly load?: { readonly envFile: string; readonly services: readonly string[] };
 }
 
 /**
@@ -50,7 +52,7 @@ export function composeOverride(o: OverrideOptions): string {
   const all = new Set<string>();
   for (const service of services) {
     const sources: OverrideEnv[] = [...(o.services.includes(service) ? [o] : []), ...extra.filter((f) => f.services.includes(service))];
-    const envFiles = extra.filter((f) => f.services.includes(service)).map((f) => f.envFile);
+    const envFiles = [...(o.load?.services.includes(service) ? [o.load.envFile] : []), ...extra.filter((f) => f.services.includes(service)).map((f) => f.envFile)];
     const env = Object.entries(Object.assign({}, ...sources.map((s) => s.environment)) as Record<string, string>);
     const hosts = [...new Set(sources.flatMap((s) => s.extraHosts))];
     const names = [...new Set(sources.flatMap((s) => s.secrets))].sort();

@@ -69,7 +69,11 @@ async function load(p: P): Promise<State> {
   });
   for (const f of files) p.ctx.redactor.add(...Object.values(f.result.secrets));
   const secrets: Record<string, string> = Object.assign({}, ...files.map((f) => f.result.secrets), result.secrets);
+  // A service whose own compose files do not load the canonical env yet gets it from the override (compose appends env_file).
+  const loading = await envFilesOf(p.ctx.composeDir, stackFiles, services);
+  const loadsMain = (service: string) => loading.some((e) => e.service === service && e.envFiles.some((f) => basename(f) === CONTAINER_ENV_FILE || f.includes('VEDFOLNIR_ENV_FILE')));
   const override = composeOverride({
+    load: { envFile: `./${CONTAINER_ENV_FILE}`, services: services.filter((x) => !loadsMain(x)) },
     file: basename(envPath), services, environment: result.environment, extraHosts: result.extraHosts,
     secrets: Object.keys(result.secrets), secretFile: (n) => `./secrets/${n}${SECRET_FILE_SUFFIX}`,
     envFiles: files.map((f) => ({ envFile: `./${f.name}`, services: f.services, environment: f.result.environment, extraHosts: f.result.extraHosts, secrets: Object.keys(f.result.secrets) })),

@@ -125,12 +125,13 @@ describe('app.envFiles: every env file of the app', () => {
     await writeFile(join(appDir, 'docker-compose.yml'), 'services:\n  web: { image: app }\n  jobs: { image: app }\n');
     await step.run(params({ appServices: ['web', 'jobs'] }));
     let doc = parse(await readFile(join(appDir, ENV_OVERRIDE_FILE), 'utf8')) as { services: Record<string, { env_file?: string[] }> };
-    expect(doc.services.web?.env_file).toEqual(['./app.worker.env']);
-    expect(doc.services.jobs?.env_file).toEqual(['./app.worker.env']);
+    // Neither loads app.env in the stack's own file: the override gives them both, the main file first.
+    expect(doc.services.web?.env_file).toEqual(['./app.env', './app.worker.env']);
+    expect(doc.services.jobs?.env_file).toEqual(['./app.env', './app.worker.env']);
     await step.run(params({ appServices: ['web', 'jobs'], envFileServices: { [join(appDir, '.env.worker')]: ['jobs'] } }));
     doc = parse(await readFile(join(appDir, ENV_OVERRIDE_FILE), 'utf8')) as { services: Record<string, { env_file?: string[] }> };
-    expect(doc.services.web?.env_file).toBeUndefined();
-    expect(doc.services.jobs?.env_file).toEqual(['./app.worker.env']);
+    expect(doc.services.web?.env_file).toEqual(['./app.env']);
+    expect(doc.services.jobs?.env_file).toEqual(['./app.env', './app.worker.env']);
   });
 
   it('rollback-restore-env puts every env file back byte for byte; undo removes the emitted files it created', async () => {

@@ -81,7 +81,8 @@ describe('env-transform', () => {
     expect((await stat(join(appDir, '.env'))).mode & 0o777).toBe(0o640);
     expect(await emitted()).toEqual(await fixture('vedfolnir-macos', 'expected.env'));
     const override = await readFile(join(appDir, ENV_OVERRIDE_FILE), 'utf8');
-    expect(override).toContain('  "vedfolnir":\n    environment:\n      "CAPTION_PROMPT": "Describe this image for a screen reader user.\\nBe concise');
+    // No compose file here loads app.env: the override adds it (compose appends env_file entries).
+    expect(override).toContain('  "vedfolnir":\n    env_file:\n      - "./app.env"\n    environment:\n      "CAPTION_PROMPT": "Describe this image for a screen reader user.\\nBe concise');
     expect(override).toContain('    extra_hosts:\n      - "host.docker.internal:host-gateway"');
     expect(override).toContain('  "redis_password":\n    file: "./secrets/redis_password.txt"');
     expect((await stat(join(appDir, 'secrets'))).mode & 0o777).toBe(0o700);
@@ -285,8 +286,8 @@ describe('env-transform', () => {
       'UPLOAD_DIR=/srv/uploads/incoming', 'SECRET_KEY_FILE=/run/secrets/secret_key', '',
     ].join('\n'));
     const override = await readFile(join(appDir, ENV_OVERRIDE_FILE), 'utf8');
-    expect(override).toContain('  "web":\n    extra_hosts:');
-    expect(override).toContain('  "worker":\n    extra_hosts:');
+    expect(override).toContain('  "web":\n    env_file:\n      - "./app.env"\n    extra_hosts:');
+    expect(override).toContain('  "worker":\n    env_file:\n      - "./app.env"\n    extra_hosts:');
   });
 
   it("without app services named, a stores app's env goes to the compose services that load an env file and hold no store", async () => {
