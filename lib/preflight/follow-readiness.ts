@@ -11,7 +11,7 @@ import type { ConfigStore } from '../config/schema.ts';
 import type { SecretSink } from '../core/engine.ts';
 import { connectMysql } from '../engines/mysql/connect.ts';
 import { mysqlEndpointFromUrl } from '../engines/mysql/endpoint.ts';
-import { assessFollow, readReplicationFacts as readMysqlFacts } from '../engines/mysql/replication-prereq.ts';
+import { assessFollow, readReplicationFacts as readMysqlFacts, type ReplicationFacts } from '../engines/mysql/replication-prereq.ts';
 import { replicaDialect } from '../engines/mysql/replication-sql.ts';
 import { probeSourceFromStack } from '../engines/mysql/follow.ts';
 import { connectRedis } from '../engines/redis/connect.ts';
@@ -42,6 +42,8 @@ export interface StackView {
   readonly images: Readonly<Record<string, string>>;
   /** External networks a service joins (names as Docker knows them): the probe stands there. */
   readonly networks: Readonly<Record<string, readonly string[]>>;
+  /** Each service's command as compose runs it (a stack MySQL started with --gtid-mode=ON says so there). */
+  readonly commands?: Readonly<Record<string, string>>;
 }
 
 export interface ReadinessOptions {
@@ -88,6 +90,17 @@ export async function judgeRoute(o: {
   return { store: o.store, ready: true, ...size, from, why: `${o.what}; ${p.detail}` };
 }
 
+/**
+ * The stack's MySQL as preflight can know it before it runs: its image's version (MariaDB or MySQL), a
+ * server_id follow will make distinct, gtid_mode OFF unless the service's command turns it on (a fresh
+ * MySQL 8's default; MariaDB has no mode), the event scheduler as follow leaves it.
+ */
+export function assumedMysqlTarget(source: ReplicationFacts, imageVersion: string | undefined, command: string): ReplicationFacts {
+  const dialect = imageVersion ? replicaDialect(imageVersion) : source.dialect;
+  const gtidOn = /--gtid[-_]mode[= ]ON\b/i.test(command);
+  return { ...source, version: imageVersion ?? source.version, dialect, serverId: source.serverId + 1, gtidMode: dialect === 'mariadb' ? '' : gtidOn ? 'ON' : 'OFF', eventScheduler: 'OFF' };
+}
+
 async function mysqlReadiness(o: ReadinessOptions, probeOn: (run: (network?: string) => Promise<Probe>) => Promise<Probe>): Promise<FollowReadiness> {
   const id = o.store.id;
   const databases = (o.store.options as { databases?: readonly string[] }).databases;
@@ -103,7 +116,7 @@ async function mysqlReadiness(o: ReadinessOptions, probeOn: (run: (network?: str
   const image = o.stack.images[o.store.target.service];
   // The stack's server is judged by its image (it may not run yet): a distinct server_id is set by follow itself.
   const targetVersion = image ? await probeImageVersion(image, 'mysql') : undefined;
-  const target = { ...facts, version: targetVersion ?? facts.version, dialect: targetVersion ? replicaDialect(targetVersion) : facts.dialect, serverId: facts.serverId + 1, gtidMode: facts.gtidMode, eventScheduler: 'OFF' };
+  const target = assumedMysqlTarget(facts, targetVersion, o.stack.commands?.[o.store.target.service] ?? '');
   const blocked = fromBlockers(id, assessFollow({ source: facts, target, start: facts.logBin ? { file: '(the export\'s)', position: 4 } : null, where: `${src.user}@${src.host}:${src.port}` }), bytes);
   if (blocked) return blocked;
   return judgeRoute({

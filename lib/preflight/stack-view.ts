@@ -1,6 +1,6 @@
 /**
  * The stack as the follow checks see it, from `compose config` (v1 and v2 print the same shape): each
- * service's image, and the external networks it joins — those exist before the stack runs, so a probe
+ * service's image and command, and the external networks it joins — those exist before the stack runs, so a probe
  * container can stand on them and see the source as the service will.
  */
 import { parse } from 'yaml';
@@ -21,12 +21,14 @@ export function parseStackView(yaml: string): StackView {
   }
   const images: Record<string, string> = {};
   const networks: Record<string, string[]> = {};
+  const commands: Record<string, string> = {};
   for (const [name, s] of Object.entries(services)) {
     if (!isObj(s)) continue;
     if (typeof s.image === 'string') images[name] = s.image;
+    if (typeof s.command === 'string' || Array.isArray(s.command)) commands[name] = Array.isArray(s.command) ? s.command.map(String).join(' ') : s.command;
     const joined = Array.isArray(s.networks) ? s.networks.map(String) : isObj(s.networks) ? Object.keys(s.networks) : [];
     const ext = joined.map((k) => external.get(k)).filter((x): x is string => x !== undefined);
     if (ext.length) networks[name] = ext;
   }
-  return { images, networks };
+  return { images, networks, commands };
 }

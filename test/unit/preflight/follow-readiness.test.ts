@@ -13,7 +13,7 @@ import { normalizeConfig } from '../../../lib/config/index.ts';
 import { createFileJournal } from '../../../lib/journal/index.ts';
 import { assessFollow, type ReplicationFacts } from '../../../lib/engines/mysql/replication-prereq.ts';
 import { assessPgFollow, type PgReplicationFacts } from '../../../lib/engines/postgres/replication-prereq.ts';
-import { assessFollowReadiness, fromBlockers, judgeRoute } from '../../../lib/preflight/follow-readiness.ts';
+import { assessFollowReadiness, assumedMysqlTarget, fromBlockers, judgeRoute } from '../../../lib/preflight/follow-readiness.ts';
 import { parseStackView } from '../../../lib/preflight/stack-view.ts';
 import { cutoverLines, cutoverOptionsOf, decideCutover, planCutover, type CutoverOptions } from '../../../lib/steps/cutover-mode.ts';
 import { filesEngine } from '../../../lib/engines/files/index.ts';
@@ -41,6 +41,15 @@ describe('the server\'s own prerequisites: the first blocker is the reason, its 
     expect(stmt!.why).toMatch(/STATEMENT format; following needs ROW/);
     expect(stmt!.enable).toMatch(/binlog_format = ROW/);
     expect(fromBlockers('db', assessFollow({ source: mysqlFacts(), target: mysqlFacts({ serverId: 2 }), start, where: 'w' }))).toBeUndefined();
+  });
+
+  it('the stack\'s MySQL is judged by its image and command: GTIDs on the source need --gtid-mode=ON on the stack; a MariaDB image cannot follow MySQL', () => {
+    const src = mysqlFacts({ gtidMode: 'ON' });
+    const judge = (version: string, command: string) => assessFollow({ source: src, target: assumedMysqlTarget(src, version, command), start, where: 'w' }).filter((f) => f.severity === 'blocker').map((f) => f.check);
+    expect(judge('8.0.36', 'mysqld')).toEqual(['mysql-follow-gtid']);
+    expect(judge('8.0.36', 'mysqld --gtid-mode=ON --enforce-gtid-consistency=ON')).toEqual([]);
+    expect(judge('10.11.18-MariaDB-0+deb12u1', '')).toEqual(expect.arrayContaining(['mysql-follow-flavor']));
+    expect(assumedMysqlTarget(mysqlFacts({ dialect: 'mariadb', version: '10.11.6-MariaDB' }), '10.11.18-MariaDB-0+deb12u1', '').gtidMode).toBe('');
   });
 
   it('a PostgreSQL source with wal_level=replica says the restart ferry will not do', () => {
@@ -130,15 +139,15 @@ describe('the stack as the probe sees it (compose config output)', () => {
       'networks:', '  ferrysrc:', '    external: true', '    name: some-net-123', 'services:', '  mysql:', '    image: ferry-testbed/mysql:1',
       '    networks:', '      ferrysrc: {}', '  redis:', '    image: ferry-testbed/redis:1', "version: '3.9'", '',
     ].join('\n');
-    expect(parseStackView(v1)).toEqual({ images: { mysql: 'ferry-testbed/mysql:1', redis: 'ferry-testbed/redis:1' }, networks: { mysql: ['some-net-123'] } });
+    expect(parseStackView(v1)).toEqual({ images: { mysql: 'ferry-testbed/mysql:1', redis: 'ferry-testbed/redis:1' }, networks: { mysql: ['some-net-123'] }, commands: {} });
   });
 
   it('reads the v2 shapes too: networks as a list, a project network (not external) left out, the legacy external name', () => {
     const v2 = [
-      'name: p', 'services:', '  db:', '    image: postgres:15', '    networks:', '      - default', '      - shared', 'networks:',
+      'name: p', 'services:', '  db:', '    image: postgres:15', '    command:', '      - mysqld', '      - --gtid-mode=ON', '    networks:', '      - default', '      - shared', 'networks:',
       '  default:', '    name: p_default', '  shared:', '    external:', '      name: legacy-net', '',
     ].join('\n');
-    expect(parseStackView(v2)).toEqual({ images: { db: 'postgres:15' }, networks: { db: ['legacy-net'] } });
+    expect(parseStackView(v2)).toEqual({ images: { db: 'postgres:15' }, networks: { db: ['legacy-net'] }, commands: { db: 'mysqld --gtid-mode=ON' } });
   });
 });
 
