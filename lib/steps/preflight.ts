@@ -64,6 +64,8 @@ async function cutoverPlan(p: Pick<StoreStepParams, 'ctx' | 'config'>, factsByte
     stores: stores.map((b, i) => ({ id: b.store.id, engine: b.store.engine, how: decisions[i]!.how, freezes: hasPhase(b, 'freeze'), ...(bytes[b.store.id] !== undefined ? { bytes: bytes[b.store.id]! } : {}) })),
     stopWriters: p.config.freeze.stopWriters.length, quietSeconds: p.config.freeze.quietSeconds,
     stackInFreeze: decisions.every((d) => d.how !== 'follow'),
+    // A copied store reached on a migration port keeps its service published until the cutover recreates it.
+    cutoverRecreates: stores.some((b, i) => decisions[i]!.how === 'freeze-copy' && b.store.target.migrationPort !== undefined),
   };
   // A rehearsal calibrates itself from its own timings (the report step); migrate from the last rehearsal's.
   const calibration = p.ctx.mode === 'migrate' ? await rehearsedCalibration(p.config.stateDir) : undefined;

@@ -36,10 +36,13 @@ describe('predictDowntime', () => {
     expect(predictionLines(p)[0]).toMatch(/^predicted downtime \d+\.\d s \(defaults: run rehearse to calibrate\)$/);
   });
 
-  it('every store following: no quiet wait, no copy, no stack start', () => {
-    const p = predictDowntime({ ...input, stores: input.stores.map((s) => ({ ...s, how: 'follow' as const })), stackInFreeze: false });
+  it('every store following: no quiet wait, no copy, no stack start; only the app\'s services start at cutover', () => {
+    const p = predictDowntime({ ...input, stores: input.stores.map((s) => ({ ...s, how: 'follow' as const })), stackInFreeze: false, cutoverRecreates: false,
+      calibration: { at: 'x', stores: {}, appStartMs: 9000 } });
     expect(p.parts.map((x) => x.part)).toEqual(['stop writers', 'freeze', 'catch-up', 'promote', 'app start']);
     expect(partsOf(p).freeze).toBe(2 * DEFAULTS.freezeMs);
+    // The rehearsal's cutover recreated the data services too: not what a following cutover does.
+    expect(partsOf(p)['app start']).toBe(DEFAULTS.appOnlyStartMs);
   });
 
   it('calibrated by a rehearsal: its measured copy, check, stack start and app start, scaled by the source\'s growth since', () => {
