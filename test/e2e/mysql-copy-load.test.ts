@@ -3,7 +3,7 @@
  * a binary log (MySQL 8's default) gets the load kept out of it (sql_log_bin = 0) when ferry is told to
  * and may, and says so; without that every loaded row goes to its binary log too. The target runs
  * innodb_autoinc_lock_mode = 2 (MySQL 8's default), so two loaders share a big table once its first chunk
- * is in; every copy verifies row by row against the source.
+ * is in (the streaming copy and the two-pass import); every copy verifies row by row against the source.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -12,7 +12,7 @@ import { createConnection, type Connection } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startMysql, type StartedMysql } from '../support/containers.ts';
 import { seedVedfolnirMysql } from '../../fixtures/mysql/seed.ts';
-import { verifyMysql, type MysqlTarget } from '../../lib/engines/mysql/index.ts';
+import { importMysql, verifyMysql, type MysqlTarget } from '../../lib/engines/mysql/index.ts';
 import { copyMysql } from '../../lib/engines/mysql/copy.ts';
 
 const DB = 'vedfolnir';
@@ -68,5 +68,15 @@ describe('mysql copy: the load kept out of the binary log, loaders sharing a tab
     expect(v.findings).toEqual([]);
     expect(notes.join('\n')).not.toMatch(/binary log/);
     expect(logged).toBeGreaterThan(r.manifest.totals.bytes / 2);
+  });
+
+  it('the two-pass import shares tables the same way on this target, and verifies', async () => {
+    const d = await connect(dst);
+    try {
+      await d.query(`DROP DATABASE IF EXISTS ${DB}`);
+      const r = await importMysql({ target: endpoint(dst), dir: join(work, 'skip'), stateFile: join(work, 'import.json'), parallelism: 2, skipBinlog: true });
+      expect(r.chunksLoaded).toBeGreaterThan(8);
+      expect((await verifyMysql({ target: endpoint(dst), source: endpoint(src), dir: join(work, 'skip') })).findings).toEqual([]);
+    } finally { await d.end(); }
   });
 });

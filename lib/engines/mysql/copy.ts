@@ -4,7 +4,7 @@
  * the export goes on; the import that follows finds those chunks recorded and loads only what is left
  * (objects, accounts, any chunk not streamed). Streaming needs a target without the tables yet: when
  * any already exists (a re-run after a kill), the copy falls back to export, then import, which checks
- * every chunk by checksum. `parallelism` loaders; two on one table only where that helps (`pick`).
+ * every chunk by checksum. `parallelism` loaders; two on one table only where that helps (load-order.ts).
  */
 import type { Pool } from 'mysql2/promise';
 import { writeFileAtomic } from '../../util/atomic-write.ts';
@@ -13,6 +13,7 @@ import type { TableInfo } from './catalog.ts';
 import { exportMysql, type ExportOptions } from './export.ts';
 import { binlogOff, choosePath, createTables, importMysql, loadSession, type ImportOptions, type ImportResult } from './import.ts';
 import { loadChunk, type LoadPath } from './load-chunk.ts';
+import { loadersShareTables, pickChunk } from './load-order.ts';
 import type { LoadWarning } from './load-warnings.ts';
 import type { ChunkEntry, Manifest } from './manifest.ts';
 import type { DatabaseSchema } from './schema-export.ts';
@@ -39,7 +40,7 @@ export async function copyMysql(o: CopyOptions): Promise<CopyResult> {
   const loaded: Record<string, string> = {};
   const warnings: Record<string, LoadWarning[]> = {};
   const jobs: Job[] = [];
-  /** Loaders at work per table; a table's first chunk loads alone (see `pick`). */
+  /** Loaders at work per table; a table's first chunk loads alone (load-order.ts). */
   const busy = new Map<string, number>();
   const filled = new Set<string>();
   let pool: Pool | undefined;
@@ -57,7 +58,7 @@ export async function copyMysql(o: CopyOptions): Promise<CopyResult> {
   const loader = async () => {
     await withConnection(pool!, async (c) => {
       for (;;) {
-        const i = pick(jobs, busy, shareTables ? filled : undefined);
+        const i = pickChunk(jobs, (j) => tableKey(j.t), busy, shareTables ? filled : undefined);
         if (i < 0) {
           if (closed && !jobs.length) return;
           await new Promise<void>((r) => { waiting.push(r); });
@@ -93,8 +94,7 @@ export async function copyMysql(o: CopyOptions): Promise<CopyResult> {
     }
     pool = p;
     via = await choosePath(pool, o, restore);
-    const [mode] = await pool.query('SELECT @@innodb_autoinc_lock_mode AS m');
-    shareTables = Number((mode as Array<{ m: unknown }>)[0]?.m) === 2;
+    shareTables = await loadersShareTables(pool);
     await withConnection(pool, (c) => createTables(c, o.target, schemas, false));
     loaders = Promise.all(Array.from({ length: parallelism }, loader)).then(() => undefined, (e: unknown) => { failure ??= e; });
   };
@@ -128,19 +128,6 @@ export async function copyMysql(o: CopyOptions): Promise<CopyResult> {
 }
 
 const tableKey = (t: TableInfo) => `${t.database}.${t.name}`;
-
-/**
- * The next job: a chunk of a table nobody is loading first; else, given `filled` (the tables holding a
- * committed chunk), one more loader on such a table. An empty table's first load runs alone: MariaDB
- * 10.11 loads into an empty table as one bulk insert holding a table lock (unique and foreign-key checks
- * off), and a second loader meeting it deadlocks. Once a table holds rows, loads of other key ranges
- * run side by side only where LOAD DATA takes no table-level AUTO-INC lock (innodb_autoinc_lock_mode = 2,
- * MySQL 8's default; MariaDB's 1 holds it to the end of each LOAD, so loaders would only queue).
- */
-function pick(jobs: readonly Job[], busy: ReadonlyMap<string, number>, filled: ReadonlySet<string> | undefined): number {
-  const idle = jobs.findIndex((j) => !busy.get(tableKey(j.t)));
-  return idle >= 0 || !filled ? idle : jobs.findIndex((j) => filled.has(tableKey(j.t)));
-}
 
 async function anyTableExists(pool: Pool, schemas: readonly DatabaseSchema[]): Promise<boolean> {
   const names = schemas.flatMap((s) => s.objects.filter((x) => x.kind === 'table').map((x) => [s.database, x.name] as const));

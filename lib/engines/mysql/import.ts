@@ -21,6 +21,7 @@ import { applyAccounts, applyObjectGrants } from './accounts-apply.ts';
 import { dataLoadSqlMode, groupWarnings, MAX_WARNINGS, type LoadWarning, type LoadWarningGroup } from './load-warnings.ts';
 import { createObjects } from './objects.ts';
 import { addDeferredKeys, splitDeferred } from './deferred-keys.ts';
+import { loadersShareTables, runLoads } from './load-order.ts';
 
 export interface ImportOptions {
   readonly target: MysqlTarget;
@@ -94,30 +95,30 @@ export async function importMysql(o: ImportOptions): Promise<ImportResult> {
     const via = await choosePath(pool, o, restore);
     const state = await readState(o, m);
     await withConnection(pool, (c) => createTables(c, o.target, m.schemas, o.deferKeys ?? false));
-    // One worker per table at a time, largest first: a chunk checksum on a table another connection is
-    // loading into can deadlock inside MariaDB 10.11 (its bulk insert into an empty table, taken when
-    // unique and foreign-key checks are off); tables in parallel keep both cores busy all the same.
-    const work = m.tables.filter((t) => t.chunks.length > 0)
-      .sort((a, b) => sum(b.chunks, (x) => x.bytes) - sum(a.chunks, (x) => x.bytes));
+    // Chunks of the largest tables first, one loader per table unless the target lets loaders share one
+    // (load-order.ts: an empty table's first chunk alone, then two where LOAD DATA takes no table lock).
+    const tables = m.tables.filter((t) => t.chunks.length > 0).sort((a, b) => sum(b.chunks, (x) => x.bytes) - sum(a.chunks, (x) => x.bytes));
+    const jobs = tables.flatMap((t) => t.chunks.map((chunk) => ({ t, chunk })));
     const total = { rows: m.totals.rows, done: 0, bytes: 0, loaded: 0, skipped: 0 };
     let saving = Promise.resolve();
     const save = () => (saving = saving.then(() => writeFileAtomic(o.stateFile, JSON.stringify(state))));
-    await Promise.all(Array.from({ length: parallelism }, () => withConnection(pool, async (c) => {
-      for (let t = work.shift(); t; t = work.shift()) {
-        for (const chunk of t.chunks) {
-          o.signal?.throwIfAborted();
-          const loaded = await ensureChunk(c, t, chunk, state, o.dir, via);
-          if (loaded) { total.loaded++; state.loaded[chunk.file] = chunk.checksum; await save(); } else total.skipped++;
-          total.done += chunk.rows; total.bytes += chunk.bytes;
-          progress.update({ unit: 'rows', done: total.done, total: total.rows, bytes: total.bytes, label: `table ${t.table.name}` });
-        }
-      }
-    })));
+    const conns = await Promise.all(Array.from({ length: parallelism }, () => pool.getConnection()));
+    try {
+      await runLoads(jobs, (j) => `${j.t.table.database}.${j.t.table.name}`, await loadersShareTables(pool), parallelism, async ({ t, chunk }, worker) => {
+        o.signal?.throwIfAborted();
+        const loaded = await ensureChunk(conns[worker]!, t, chunk, state, o.dir, via);
+        if (loaded) { total.loaded++; state.loaded[chunk.file] = chunk.checksum; await save(); } else total.skipped++;
+        total.done += chunk.rows; total.bytes += chunk.bytes;
+        progress.update({ unit: 'rows', done: total.done, total: total.rows, bytes: total.bytes, label: `table ${t.table.name}` });
+      });
+    } finally {
+      for (const c of conns) c.release();
+    }
     await saving;
     // Secondary indexes and foreign keys last, tables in parallel (an ALTER per table).
-    const tables = !o.deferKeys ? [] : m.schemas.flatMap((s) => s.objects.filter((x) => x.kind === 'table').map((x) => ({ db: s.database, name: x.name, keys: splitDeferred(x.ddl).deferred })));
+    const deferred = !o.deferKeys ? [] : m.schemas.flatMap((s) => s.objects.filter((x) => x.kind === 'table').map((x) => ({ db: s.database, name: x.name, keys: splitDeferred(x.ddl).deferred })));
     await Promise.all(Array.from({ length: parallelism }, () => withConnection(pool, async (c) => {
-      for (let t = tables.shift(); t; t = tables.shift()) await addDeferredKeys(c, t.db, t.name, t.keys);
+      for (let t = deferred.shift(); t; t = deferred.shift()) await addDeferredKeys(c, t.db, t.name, t.keys);
     })));
     // Accounts before the objects that name them as DEFINER; grants on objects once they exist.
     const x = await readAccountsExport(o.dir);
