@@ -45,6 +45,8 @@ export interface PlanEntry {
   readonly changes: readonly string[];
   /** Extra detail shown under the step (e.g. the redacted .env diff, compose services). */
   readonly details?: string;
+  /** The same detail as data, for `--json` (e.g. preflight's per-store cutover decisions and predicted downtime). */
+  readonly data?: Readonly<Record<string, unknown>>;
   /** False when the step has nothing to do (its effect is already there). */
   readonly pending?: boolean;
 }

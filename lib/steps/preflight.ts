@@ -78,9 +78,8 @@ export default defineStep<Config, FerryContext>({
   async plan({ ctx, config }) {
     const stores = [...(ctx.stores?.values() ?? [])];
     const ports = config.stores.map((s) => s.target.migrationPort).filter((x) => x !== undefined);
-    const lines = ctx.mode === 'migrate' || ctx.mode === 'rehearse'
-      ? [...cutoverLines(stores, cutoverOptionsOf(config)), ...predictionLines((await cutoverPlan({ ctx, config })).prediction)]
-      : [];
+    const plan = ctx.mode === 'migrate' || ctx.mode === 'rehearse' ? await cutoverPlan({ ctx, config }) : undefined;
+    const lines = plan ? [...cutoverLines(stores, cutoverOptionsOf(config)), ...predictionLines(plan.prediction)] : [];
     return {
       reads: [
         ...stores.map((b) => (b.engine ? `store ${b.store.id}: ${b.store.engine} facts of the source` : `store ${b.store.id}: ${unavailable('facts', b.store.engine)}`)),
@@ -88,7 +87,7 @@ export default defineStep<Config, FerryContext>({
       ],
       changes: [],
       pending: false,
-      ...(lines.length ? { details: lines.join('\n') } : {}),
+      ...(plan ? { details: lines.join('\n'), data: { cutover: plan.decisions, prediction: plan.prediction } } : {}),
     };
   },
   async run(p) {

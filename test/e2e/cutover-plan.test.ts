@@ -73,7 +73,7 @@ describe('the cutover plan: who follows, who falls back, why, and the predicted 
   });
 
   const env = () => ({ ...sb.env, MYSQL_IMAGE: testImages().mysql, REDIS_IMAGE: testImages().redis });
-  const planOf = (events: readonly PlaybookEvent[], step: string) => (events.find((e) => e.type === 'plan' && e.step === step) as { plan?: { details?: string } } | undefined)?.plan;
+  const planOf = (events: readonly PlaybookEvent[], step: string) => (events.find((e) => e.type === 'plan' && e.step === step) as { plan?: { details?: string; data?: unknown } } | undefined)?.plan;
 
   it('auto: Redis follows, MySQL without a binary log is copied inside the freeze, with the change that would let it follow', async () => {
     const r = await runPlaybookProcess('migrate', ['--config', sb.configPath, '--dry-run', '--json'], env());
@@ -85,6 +85,11 @@ describe('the cutover plan: who follows, who falls back, why, and the predicted 
     expect(lines.find((l) => l.startsWith('redis: '))).toMatch(/^redis: follows the live source; .*Redis answers at ferry-plan-redis:6379 from the stack's side/);
     expect(details).toMatch(/^predicted downtime \d+\.\d s \(defaults: run rehearse to calibrate\)$/m);
     for (const part of ['freeze', 'copy', 'final check', 'catch-up', 'promote', 'app start']) expect(details).toMatch(new RegExp(`^  ${part}: \\d+\\.\\d s \\(`, 'm'));
+    // The same as data for --json.
+    const data = (planOf(r.events, 'preflight') as { data?: { cutover: Array<{ store: string; how: string; why: string; enable?: string }>; prediction: { ms: number; parts: unknown[] } } }).data!;
+    expect(data.cutover.map((d) => [d.store, d.how])).toEqual([['mysql', 'freeze-copy'], ['redis', 'follow']]);
+    expect(data.cutover[0]!.enable).toMatch(/log-bin/);
+    expect(data.prediction.parts.length).toBeGreaterThanOrEqual(5);
     // The order follows the plan: redis follows before the freeze, mysql is exported inside it.
     const steps = (r.events.find((e) => e.type === 'run-start') as unknown as { steps: Array<{ id: string }> }).steps.map((s) => s.id);
     expect(steps).toContain('follow:redis');
