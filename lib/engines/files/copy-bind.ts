@@ -6,12 +6,14 @@
  * What the target holds that the manifest does not (deleted on the source since the bulk pass) goes.
  */
 import { chmodSync, chownSync, lchownSync, lstatSync, mkdirSync, readlinkSync, renameSync, rmSync, symlinkSync, utimesSync, lutimesSync, linkSync, type Stats } from 'node:fs';
-import { copyFile, rm, statfs, mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { rm, statfs, mkdir } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { FerryError } from '../../core/errors.ts';
 import { writeFileAtomic } from '../../util/atomic-write.ts';
 import { hashFile } from './hash.ts';
-import { CHECK, COPY, DIR_OK, LINK_OK, SKIP, SKIP_DIR, decisionFor, type Decision } from './decide.ts';
+import { copyHashing } from './copy-file.ts';
+import { HashLog, readHashedManifest } from './hashes.ts';
+import { CHECK, COPY, DIR_OK, SKIP, SKIP_DIR, decisionFor, type Decision } from './decide.ts';
 import { copySparse } from './sparse.ts';
 import { readManifest, targetPathOf, type ManifestEntry } from './manifest.ts';
 import { orderedMap } from './ordered.ts';
@@ -49,11 +51,12 @@ export function mtimeSeconds(ms: number): number {
   return (ms + 0.5) / 1000;
 }
 
-/** Manifest entries in the target's order (differs from the source's only when names are normalised). */
-export async function* byTargetPath(manifest: string, normalize: 'none' | 'nfc'): AsyncGenerator<ManifestEntry> {
-  if (normalize === 'none') { yield* readManifest(manifest); return; }
+/** Manifest entries in the target's order (differs from the source's only when names are normalised), with the copy's hashes when `hashesIn` names the artifact directory. */
+export async function* byTargetPath(manifest: string, normalize: 'none' | 'nfc', hashesIn?: string): AsyncGenerator<ManifestEntry> {
+  const entries = hashesIn ? readHashedManifest(manifest, hashesIn) : readManifest(manifest);
+  if (normalize === 'none') { yield* entries; return; }
   const all: ManifestEntry[] = [];
-  for await (const e of readManifest(manifest)) all.push(e);
+  for await (const e of entries) all.push(e);
   all.sort((a, b) => comparePaths(targetPathOf(a), targetPathOf(b)));
   yield* all;
 }
@@ -68,7 +71,6 @@ export async function copyToBind(o: CopyOptions): Promise<CopyResult> {
   let need = 0;
   const own = (e: ManifestEntry) => o.owner ?? { uid: e.uid, gid: e.gid };
   let decisions = new Uint8Array(1024);
-  let total = 0;
   const decide = (i: number, d: Decision) => {
     if (i >= decisions.length) { const n = new Uint8Array(decisions.length * 2); n.set(decisions); decisions = n; }
     decisions[i] = d;
@@ -89,7 +91,6 @@ export async function copyToBind(o: CopyOptions): Promise<CopyResult> {
       } else if (!extras.some((x) => isUnder(t.path, x))) extras.push(t.path);
     }
     for (; !head.done; head = await want.next(), i++) missing();
-    total = i;
   }
   const fs = await statfs(o.targetRoot);
   const avail = fs.bavail * fs.bsize;
@@ -110,11 +111,13 @@ export async function copyToBind(o: CopyOptions): Promise<CopyResult> {
   const dirs: ManifestEntry[] = [];
   const hardlinks: ManifestEntry[] = [];
   let lastSave = Date.now();
-  const step = async (e: ManifestEntry): Promise<void> => {
+  // What a step leaves for the in-order pass: the hash of a file it read (copy, or confirmed by hash).
+  type Done = { e: ManifestEntry; sha256?: string | undefined };
+  const step = async (e: ManifestEntry): Promise<Done> => {
     o.signal?.throwIfAborted();
     const d = decisions[entries++] ?? CHECK;
-    if (d === SKIP) { skipped++; return; }
-    if (d === DIR_OK || d === SKIP_DIR) { dirs.push(e); return; }
+    if (d === SKIP) { skipped++; return { e }; }
+    if (d === DIR_OK || d === SKIP_DIR) { dirs.push(e); return { e }; }
     const dest = joinRel(root, targetPathOf(e));
     const st = d === COPY ? null : lstatOrNull(dest);
     const { uid, gid } = own(e);
@@ -123,13 +126,13 @@ export async function copyToBind(o: CopyOptions): Promise<CopyResult> {
       if (!st || !st.isDirectory()) mkdirSync(dest, { mode: 0o700 });
       chownSync(dest, uid, gid);
       dirs.push(e);
-      return;
+      return { e };
     }
-    if (e.type === 'hardlink') { hardlinks.push(e); return; }
+    if (e.type === 'hardlink') { hardlinks.push(e); return { e }; }
     if (e.type === 'symlink') {
       if (st?.isSymbolicLink() && readlinkSync(dest, { encoding: 'buffer' }).equals(e.link!)) {
         if (st.uid !== uid || st.gid !== gid) { lchownSync(dest, uid, gid); fixed++; } else skipped++;
-        return;
+        return { e };
       }
       const tmp = join(staging, `${seq++}`);
       symlinkSync(e.link!, tmp);
@@ -137,32 +140,48 @@ export async function copyToBind(o: CopyOptions): Promise<CopyResult> {
       lutimesSync(tmp, mtimeSeconds(e.mtimeMs), mtimeSeconds(e.mtimeMs));
       replace(tmp, dest, st);
       copied++;
-      return;
+      return { e };
     }
     if (st?.isFile() && st.size === e.size) {
       const sameTime = Math.floor(st.mtimeMs) === e.mtimeMs;
-      if (sameTime || (await hashFile(dest, st.size, o.signal)) === e.sha256) {
+      // Another mtime with the same size: the same content when the hashes agree (the source's from the
+      // manifest, else read now: it goes to the hash log either way), and only the metadata is fixed.
+      const want = sameTime ? undefined : e.sha256 ?? await hashFile(joinRel(Buffer.from(o.sourceRoot), e.path), e.size, o.signal);
+      const sha = want && (await hashFile(dest, st.size, o.signal)) === want ? want : undefined;
+      if (sameTime || sha) {
         const metaOk = sameTime && (st.mode & 0o7777) === e.mode && st.uid === uid && st.gid === gid;
-        if (metaOk) { skipped++; return; }
+        if (metaOk) { skipped++; return { e }; }
         chownSync(dest, uid, gid); chmodSync(dest, e.mode); utimesSync(dest, mtimeSeconds(e.mtimeMs), mtimeSeconds(e.mtimeMs));
         fixed++;
-        return;
+        return { e, sha256: sha || undefined };
       }
     }
     const tmp = join(staging, `${seq++}`);
     const src = joinRel(Buffer.from(o.sourceRoot), e.path);
-    if (e.sparse) await copySparse(src, tmp, e.size); else await copyFile(src, tmp);
+    const c = e.sparse ? await copySparse(src, tmp, e.size) : await copyHashing(src, tmp, o.signal);
     chownSync(tmp, uid, gid); chmodSync(tmp, e.mode); utimesSync(tmp, mtimeSeconds(e.mtimeMs), mtimeSeconds(e.mtimeMs));
     replace(tmp, dest, lstatOrNull(dest));
     copied++;
-    bytes += e.size;
+    bytes += c.bytes;
     o.onProgress?.({ files: copied, bytes });
     if (Date.now() - lastSave > 2000) { lastSave = Date.now(); await saveProgress(o.progressFile, { entries, copied, bytes, skipped, fixed, done: false }); }
+    // A file that changed size since the export: its hash is not the manifest entry's (verify names it).
+    return { e, sha256: c.bytes === e.size ? c.sha256 : undefined };
   };
-  // Nothing to do but directories already right (the delta pass of an unchanged tree): no second read.
-  const idle = o.normalize === 'none' && extras.length === 0 && decisions.subarray(0, total).every((d) => d === SKIP || d === SKIP_DIR || d === LINK_OK);
-  if (idle) { entries = total; skipped = decisions.subarray(0, total).filter((d) => d === SKIP || d === LINK_OK).length; }
-  else for await (const _ of orderedMap(readManifest(o.manifest), o.concurrency, step)) { /* in order, errors surface here */ }
+  // In tree order: every regular file's sha256 goes to the hash log (read while copying, else already
+  // known from an earlier pass, else read now: a file a killed run copied after its last logged line).
+  const log = await HashLog.start(dirname(o.manifest));
+  try {
+    for await (const { e, sha256 } of orderedMap(readManifest(o.manifest), o.concurrency, step)) {
+      if (e.type !== 'file') continue;
+      const known = sha256 ?? await log.knownHash(e);
+      const sha = known ?? await hashFile(joinRel(Buffer.from(o.sourceRoot), e.path), e.size, o.signal).catch(() => undefined);
+      if (sha) await log.add(e, sha);
+    }
+  } catch (err) {
+    await log.abandon();
+    throw err;
+  }
   for (const e of hardlinks) {
     const dest = joinRel(root, targetPathOf(e));
     const first = joinRel(root, targetOfPath(e.link!, o.normalize));
@@ -182,6 +201,7 @@ export async function copyToBind(o: CopyOptions): Promise<CopyResult> {
     utimesSync(dest, mtimeSeconds(e.mtimeMs), mtimeSeconds(e.mtimeMs));
   }
   await rm(staging, { recursive: true, force: true });
+  await log.finish();
   const result = { entries, copied, bytes, skipped, fixed, removed: extras.map(showPath) };
   await saveProgress(o.progressFile, { ...result, removed: result.removed.length, done: true });
   return result;

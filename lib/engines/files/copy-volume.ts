@@ -12,8 +12,12 @@ import { FerryError } from '../../core/errors.ts';
 import { writeFileAtomic } from '../../util/atomic-write.ts';
 import type { CopyOptions, CopyResult } from './copy-bind.ts';
 import { HELPER_MOUNT, runHelper, type HelperSpec } from './helper.ts';
-import { readManifest, targetPathOf, type ManifestEntry } from './manifest.ts';
-import { joinRel, showPath, targetOfPath } from './paths.ts';
+import { targetPathOf, type ManifestEntry } from './manifest.ts';
+import { comparePaths, joinRel, showPath, targetOfPath } from './paths.ts';
+import { byTargetPath } from './copy-bind.ts';
+import { HashLog } from './hashes.ts';
+import { hashFile } from './hash.ts';
+import { VolumeListing } from './volume-list.ts';
 import { paxMs } from './tar-read.ts';
 import { tarStream, type TarItem } from './tar-write.ts';
 
@@ -46,53 +50,73 @@ export function parseFind(out: Buffer, start: number, add: (path: Buffer, s: Vol
   return i;
 }
 
-/** The volume's entries by path (latin1 key: one char per byte) and its free bytes. */
-export async function listVolume(helper: HelperSpec, signal?: AbortSignal): Promise<{ avail: number; entries: Map<string, VolumeStat> }> {
-  const out = await runHelper({ h: helper, cmd: ['sh', '-c', LIST_SCRIPT], readOnly: true, what: 'list the volume', ...(signal ? { signal } : {}) });
-  const nl = out.indexOf(0x0a);
-  const avail = Number(out.toString('latin1', 0, nl));
-  const entries = new Map<string, VolumeStat>();
-  parseFind(out, nl + 1, (path, s) => entries.set(path.toString('latin1'), s));
-  return { avail, entries };
+/** The volume's free bytes and its entries in tree order (parsed as they arrive, sorted externally). */
+async function listVolumeSorted(helper: HelperSpec, signal?: AbortSignal): Promise<{ avail: number; entries: AsyncGenerator<ManifestEntry> }> {
+  let avail = NaN;
+  const listing = new VolumeListing(undefined, (line) => { avail = Number(line.toString('latin1')); });
+  await runHelper({ h: helper, cmd: ['sh', '-c', LIST_SCRIPT], readOnly: true, what: 'list the volume', output: (s) => listing.consume(s), ...(signal ? { signal } : {}) });
+  return { avail, entries: listing.entries() };
 }
 
-/** True when the volume already holds `e` as it should be. */
-function upToDate(e: ManifestEntry, t: VolumeStat | undefined, uid: number, gid: number, first?: VolumeStat): boolean {
+/** True when the volume already holds `e` as it should be (`first`: the target entry of a hard link's first name). */
+function upToDate(e: ManifestEntry, t: ManifestEntry | undefined, uid: number, gid: number, first?: ManifestEntry): boolean {
   if (!t || t.uid !== uid || t.gid !== gid) return false;
-  if (e.type === 'dir') return t.type === 'd' && t.mode === e.mode && t.mtimeMs === e.mtimeMs;
-  if (e.type === 'symlink') return t.type === 'l' && t.link.equals(e.link!);
-  if (e.type === 'hardlink') return t.type === 'f' && first !== undefined && first.ino === t.ino;
-  return t.type === 'f' && t.size === e.size && t.mtimeMs === e.mtimeMs && t.mode === e.mode;
+  if (e.type === 'dir') return t.type === 'dir' && t.mode === e.mode && t.mtimeMs === e.mtimeMs;
+  if (e.type === 'symlink') return t.type === 'symlink' && Buffer.from(t.link ?? []).equals(e.link!);
+  if (e.type === 'hardlink') return t.type === 'hardlink' && first !== undefined && Buffer.from(t.link ?? []).equals(first.path);
+  return t.type === 'file' && t.size === e.size && t.mtimeMs === e.mtimeMs && t.mode === e.mode;
 }
 
 // Punching holes moves the mtime: put it back (stat's %y keeps the nanoseconds).
 const DIG_HOLES = `'for f; do t=$(stat -c %y "$f") && fallocate --dig-holes "$f" && touch -d "$t" "$f" || exit 1; done'`;
 
 export async function copyToVolume(o: VolumeCopyOptions): Promise<CopyResult> {
-  const { avail, entries } = await listVolume(o.helper, o.signal);
+  const { avail, entries } = await listVolumeSorted(o.helper, o.signal);
   const own = (e: ManifestEntry) => o.owner ?? { uid: e.uid, gid: e.gid };
-  let need = 0, toSend = 0;
-  const firstOf = (e: ManifestEntry) => (e.type === 'hardlink' ? entries.get(targetOfPath(e.link!, o.normalize).toString('latin1')) : undefined);
-  for await (const e of readManifest(o.manifest)) {
-    const t = entries.get(targetPathOf(e).toString('latin1'));
-    if (t) t.seen = true;
-    const { uid, gid } = own(e);
-    if (upToDate(e, t, uid, gid, firstOf(e))) continue;
-    toSend++;
-    if (e.type === 'file') need += e.size - (t?.type === 'f' ? Math.min(t.size, e.size) : 0);
+  // One merge of the manifest (target order) with the sorted listing: a bit per entry (up to date),
+  // the bytes to send (for the space check) and what the source no longer has.
+  let need = 0, toSend = 0, n = 0;
+  let fresh = new Uint8Array(1024);
+  const extras: Buffer[] = [];
+  const firstNames = new Map<string, ManifestEntry>(); // target entries of first names of hard links (few)
+  {
+    const t = entries[Symbol.asyncIterator]();
+    let head = await t.next();
+    for await (const e of byTargetPath(o.manifest, o.normalize)) {
+      const name = targetPathOf(e);
+      while (!head.done && comparePaths(head.value.path, name) < 0) { noteExtra(extras, head.value.path); head = await t.next(); }
+      const got = !head.done && comparePaths(head.value.path, name) === 0 ? head.value : undefined;
+      if (got) head = await t.next();
+      if (got?.nlink !== undefined) firstNames.set(got.path.toString('latin1'), got);
+      const { uid, gid } = own(e);
+      const first = e.type === 'hardlink' ? firstNames.get(targetOfPath(e.link!, o.normalize).toString('latin1')) : undefined;
+      if (n >= fresh.length) { const m = new Uint8Array(fresh.length * 2); m.set(fresh); fresh = m; }
+      if (upToDate(e, got, uid, gid, first)) fresh[n] = 1;
+      else { toSend++; if (e.type === 'file') need += e.size - (got?.type === 'file' ? Math.min(got.size, e.size) : 0); }
+      n++;
+    }
+    for (; !head.done; head = await t.next()) noteExtra(extras, head.value.path);
   }
   if (need > avail) {
     throw new FerryError('E_FILES_NO_SPACE', `volume ${o.helper.volume} has ${(avail / 1048576).toFixed(1)} MiB free, the copy needs ${(need / 1048576).toFixed(1)} MiB more`, {
       hint: 'free space where Docker keeps its volumes (docker system df), then run again; nothing was copied',
     });
   }
-  const extras = [...entries.entries()].filter(([, t]) => !t.seen).map(([k]) => Buffer.from(k, 'latin1'));
   if (extras.length) {
     await runHelper({ h: o.helper, cmd: ['sh', '-c', `cd ${HELPER_MOUNT} && xargs -0 -r rm -rf --`], input: [Buffer.concat(extras.flatMap((p) => [p, Buffer.alloc(1)]))], what: 'remove entries the source no longer has', ...(o.signal ? { signal: o.signal } : {}) });
   }
-  // Nothing differs (the delta pass of an unchanged tree): no tar helper at all.
+  const log = await HashLog.start(dirname(o.manifest));
+  const src = Buffer.from(o.sourceRoot);
+  const logHash = async (e: ManifestEntry, sha256: string | undefined) => {
+    if (e.type !== 'file') return;
+    const sha = sha256 ?? await log.knownHash(e) ?? await hashFile(joinRel(src, e.path), e.size, o.signal).catch(() => undefined);
+    if (sha) await log.add(e, sha);
+  };
+  // Nothing differs (a re-run after the target was checked): no tar helper, only the hash log.
   if (toSend === 0 && extras.length === 0) {
-    const r: CopyResult = { entries: entries.size, copied: 0, bytes: 0, skipped: entries.size, fixed: 0, removed: [] };
+    try { for await (const e of byTargetPath(o.manifest, o.normalize)) await logHash(e, undefined); } catch (err) { await log.abandon(); throw err; }
+    await log.finish();
+    const r: CopyResult = { entries: n, copied: 0, bytes: 0, skipped: n, fixed: 0, removed: [] };
     await writeFileAtomic(o.progressFile, JSON.stringify({ ...r, removed: 0, done: true }) + '\n');
     return r;
   }
@@ -100,21 +124,19 @@ export async function copyToVolume(o: VolumeCopyOptions): Promise<CopyResult> {
   const rootOwner = o.owner ?? { uid: root.uid, gid: root.gid };
   let copied = 0, bytes = 0, skipped = 0, entriesN = 0;
   const sparse: Buffer[] = [];
-  const src = Buffer.from(o.sourceRoot);
   async function* items(): AsyncGenerator<TarItem> {
-    for await (const e of readManifest(o.manifest)) {
-      entriesN++;
+    for await (const e of byTargetPath(o.manifest, o.normalize)) {
+      const i = entriesN++;
       const name = targetPathOf(e);
       const { uid, gid } = own(e);
       // Directories and hard links are headers only, sent whenever anything is: tar re-creating a
       // changed first name gives it a new inode, which its other names must follow.
-      if (e.type !== 'dir' && e.type !== 'hardlink' && upToDate(e, entries.get(name.toString('latin1')), uid, gid)) { skipped++; continue; }
+      if (e.type !== 'dir' && e.type !== 'hardlink' && fresh[i] === 1) { skipped++; yield { entry: e, name, uid, gid, skip: true }; continue; }
       if (e.type !== 'dir' && e.type !== 'hardlink') copied++;
       if (e.type === 'file' && e.sparse) sparse.push(name);
       yield { entry: e, name, uid, gid, ...(e.type === 'file' ? { from: joinRel(src, e.path) } : {}), ...(e.type === 'hardlink' ? { linkName: targetOfPath(e.link!, o.normalize) } : {}) };
     }
   }
-  const script = `chown ${rootOwner.uid}:${rootOwner.gid} ${HELPER_MOUNT} && chmod ${(root.mode & 0o7777).toString(8)} ${HELPER_MOUNT} && exec tar -x -C ${HELPER_MOUNT} --numeric-owner --same-owner -p -f -`;
   let lastSave = Date.now();
   let sent = 0;
   // Counted as written into the stream (items() runs ahead: it feeds a read-ahead window).
@@ -122,17 +144,30 @@ export async function copyToVolume(o: VolumeCopyOptions): Promise<CopyResult> {
     sent++; bytes += n;
     o.onProgress?.({ files: sent, bytes });
     if (Date.now() - lastSave > 2000) { lastSave = Date.now(); void writeFileAtomic(o.progressFile, JSON.stringify({ sent, bytes, done: false }) + '\n').catch(() => undefined); }
-  });
+  }, (it, sha256) => logHash(it.entry, sha256));
   const untar = (from: string) => `chown ${rootOwner.uid}:${rootOwner.gid} ${HELPER_MOUNT} && chmod ${(root.mode & 0o7777).toString(8)} ${HELPER_MOUNT} && exec tar -x -C ${HELPER_MOUNT} --numeric-owner --same-owner -p -f ${from}`;
-  if ((o.stream ?? (fifoUsable() ? 'fifo' : 'stdin')) === 'fifo') {
-    await feedThroughFifo({ h: o.helper, dir: join(dirname(o.progressFile), 'stream'), script: untar, input, what: 'write the tar stream', ...(o.signal ? { signal: o.signal } : {}) });
-  } else {
-    await runHelper({ h: o.helper, cmd: ['sh', '-c', untar('-')], what: 'write the tar stream', input, ...(o.signal ? { signal: o.signal } : {}) });
+  try {
+    if ((o.stream ?? (fifoUsable() ? 'fifo' : 'stdin')) === 'fifo') {
+      await feedThroughFifo({ h: o.helper, dir: join(dirname(o.progressFile), 'stream'), script: untar, input, what: 'write the tar stream', ...(o.signal ? { signal: o.signal } : {}) });
+    } else {
+      await runHelper({ h: o.helper, cmd: ['sh', '-c', untar('-')], what: 'write the tar stream', input, ...(o.signal ? { signal: o.signal } : {}) });
+    }
+  } catch (err) {
+    await log.abandon();
+    throw err;
   }
   if (sparse.length) {
     await runHelper({ h: o.helper, cmd: ['sh', '-c', `cd ${HELPER_MOUNT} && xargs -0 -r sh -c ${DIG_HOLES} sh`], input: [Buffer.concat(sparse.flatMap((p) => [p, Buffer.alloc(1)]))], what: 'punch the holes of sparse files', ...(o.signal ? { signal: o.signal } : {}) });
   }
+  await log.finish();
   const result: CopyResult = { entries: entriesN, copied, bytes, skipped, fixed: 0, removed: extras.map(showPath) };
   await writeFileAtomic(o.progressFile, JSON.stringify({ ...result, removed: extras.length, done: true }) + '\n');
   return result;
+}
+
+/** A target path the manifest lacks goes, once (not its children, which go with it). */
+function noteExtra(extras: Buffer[], path: Buffer): void {
+  const last = extras[extras.length - 1];
+  if (last && path.length > last.length && path[last.length] === 0x2f && path.subarray(0, last.length).equals(last)) return;
+  extras.push(path);
 }

@@ -15,6 +15,7 @@ import { runHelper, HELPER_MOUNT } from './helper.ts';
 import { readManifest } from './manifest.ts';
 import { ownerOf, parseFilesOptions, type FilesOptions } from './options.ts';
 import { reverseToSource } from './reverse.ts';
+import { forgetCopied, manifestIdentity, readCopied, recordCopied } from './copied.ts';
 import { targetManifest, targetSpec, type TargetSpec } from './target.ts';
 import type { ScanReport } from './walk.ts';
 import { access, readFile, rm } from 'node:fs/promises';
@@ -108,16 +109,26 @@ export const filesEngine: Readonly<Engine<FilesOptions, FilesFacts>> = defineEng
   },
   async import(p) {
     const t = specOf(p);
+    const manifest = await manifestOf(p);
+    const where = t.kind === 'bind' ? `bind:${t.root}` : `volume:${t.helper.volume}`;
+    const owner = JSON.stringify(ownerOf(p.store.options) ?? null);
+    const done = await readCopied(p.stateDir);
+    if (done && done.target === where && done.owner === owner && done.manifest === await manifestIdentity(manifest, p.artifactDir)) {
+      return { data: { entries: done.entries, copied: 0, bytes: 0, skipped: done.entries, fixed: 0, removed: 0, unchanged: true } };
+    }
+    await forgetCopied(p.stateDir);
     const common = {
-      sourceRoot: p.store.source, manifest: await manifestOf(p), owner: ownerOf(p.store.options), normalize: p.store.options.normalize,
+      sourceRoot: p.store.source, manifest, owner: ownerOf(p.store.options), normalize: p.store.options.normalize,
       concurrency: p.store.options.concurrency, progressFile: join(p.stateDir, 'copy-progress.json'), signal: p.signal,
       onProgress: (d: { files: number; bytes: number }) => p.progress.update({ unit: 'bytes', done: d.bytes, label: `${d.files} files` }),
     };
     const r = t.kind === 'bind' ? await copyToBind({ ...common, targetRoot: t.root }) : await copyToVolume({ ...common, helper: t.helper });
+    await recordCopied(p.stateDir, { manifest: await manifestIdentity(manifest, p.artifactDir), target: where, owner, entries: r.entries });
     return { data: summary(r) };
   },
   async clearTarget(p) {
     const t = specOf(p);
+    await forgetCopied(p.stateDir);
     const tops: Buffer[] = [];
     for await (const e of readManifest(await manifestOf(p))) if (!e.path.includes(0x2f)) tops.push(e.targetPath ?? e.path);
     if (t.kind === 'bind') { for (const n of tops) await rm(joinRel(Buffer.from(t.root), n), { recursive: true, force: true }); return; }
@@ -125,8 +136,10 @@ export const filesEngine: Readonly<Engine<FilesOptions, FilesFacts>> = defineEng
   },
   async verify(p) {
     const t0 = performance.now();
-    const entries = await compareManifests(byTargetPath(await manifestOf(p), p.store.options.normalize), targetManifest(specOf(p), p.signal), { owner: ownerOf(p.store.options), normalize: p.store.options.normalize });
-    return { ok: entries.every((e) => e.ok), entries, seconds: (performance.now() - t0) / 1000 };
+    const entries = await compareManifests(byTargetPath(await manifestOf(p), p.store.options.normalize, p.artifactDir), targetManifest(specOf(p), p.signal), { owner: ownerOf(p.store.options), normalize: p.store.options.normalize });
+    const ok = entries.every((e) => e.ok);
+    if (!ok) await forgetCopied(p.stateDir); // the next import scans the target and repairs it
+    return { ok, entries, seconds: (performance.now() - t0) / 1000 };
   },
   async freeze(p) {
     const q = await waitQuiet({ root: p.store.source, windowMs: p.store.options.quietWindowMs, budgetMs: p.store.options.quietBudgetMs, signal: p.signal });

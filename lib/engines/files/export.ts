@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { FerryError } from '../../core/errors.ts';
 import { writeFileAtomic } from '../../util/atomic-write.ts';
 import { writeManifest } from './manifest.ts';
+import { readHashedManifest } from './hashes.ts';
 import { emptyScanReport, fingerprintEntry, scanTree, walkTree, type ScanReport } from './walk.ts';
 
 export const MANIFEST_FILE = 'manifest.ndjson';
@@ -46,21 +47,31 @@ export async function treeFingerprint(root: string, normalize: 'none' | 'nfc' = 
 
 export interface ExportResult { readonly manifest: string; readonly report: ScanReport; readonly entries: number; readonly fingerprint: string }
 
+/**
+ * The manifest reads no file: it stats the tree (refusals before a byte moves) and carries over the
+ * hashes of unchanged files from the previous manifest and the copy's hash log; the copy hashes the rest
+ * from the same read as the copy. A tree whose stat fingerprint is the last export's keeps its manifest
+ * (the delta pass of an unchanged tree is one walk).
+ */
 export async function exportTree(o: { storeId: string; root: string; artifactDir: string; normalize: 'none' | 'nfc'; concurrency: number; signal?: AbortSignal; onHashed?: (bytes: number) => void }): Promise<ExportResult> {
   await assertSourceDir(o.storeId, o.root);
   await mkdir(o.artifactDir, { recursive: true });
   const manifest = join(o.artifactDir, MANIFEST_FILE);
-  const previous = await readFile(manifest).then(() => manifest, () => undefined);
-  // The first export scans (stat only) before reading a file, so refusals come before hours of hashing;
-  // later ones reuse hashes, and the walk itself is cheap.
-  if (!previous) assertNothingRefused(o.storeId, (await treeFingerprint(o.root, o.normalize)).report);
+  const previous = await readFile(join(o.artifactDir, SCAN_FILE), 'utf8').then((s) => JSON.parse(s) as { fingerprint?: string; normalize?: string; entries?: number }, () => undefined);
+  const hasManifest = await lstat(manifest).then(() => true, () => false);
+  const scan = await treeFingerprint(o.root, o.normalize);
+  assertNothingRefused(o.storeId, scan.report);
+  if (hasManifest && previous?.fingerprint === scan.fingerprint && previous.normalize === o.normalize && previous.entries !== undefined) {
+    return { manifest, report: scan.report, entries: previous.entries, fingerprint: scan.fingerprint };
+  }
   const report = emptyScanReport();
   const fp = createHash('sha256');
   const tmp = join(o.artifactDir, `${MANIFEST_FILE}.next`);
-  const { entries } = await writeManifest(tmp, walkTree(o.root, report, { hash: true, normalize: o.normalize, concurrency: o.concurrency, fingerprint: fp, ...(previous ? { previous } : {}), ...(o.signal ? { signal: o.signal } : {}), ...(o.onHashed ? { onHashed: o.onHashed } : {}) }));
+  const prev = hasManifest ? { previous: readHashedManifest(manifest, o.artifactDir) } : {};
+  const { entries } = await writeManifest(tmp, walkTree(o.root, report, { hash: 'reuse', normalize: o.normalize, concurrency: o.concurrency, fingerprint: fp, ...prev, ...(o.signal ? { signal: o.signal } : {}) }));
   assertNothingRefused(o.storeId, report);
   await rename(tmp, manifest);
   const fingerprint = fp.digest('hex');
-  await writeFileAtomic(join(o.artifactDir, SCAN_FILE), JSON.stringify({ fingerprint, ...report }, null, 1) + '\n');
+  await writeFileAtomic(join(o.artifactDir, SCAN_FILE), JSON.stringify({ fingerprint, normalize: o.normalize, entries, ...report }, null, 1) + '\n');
   return { manifest, report, entries, fingerprint };
 }

@@ -11,6 +11,7 @@ import { systemClock, waitFor, type Clock } from '../../util/wait.ts';
 import { FOLLOW_RECORD_FILE, readFollowRecordIn, writeFollowRecordIn } from '../follow-record.ts';
 import { readJson } from '../read-json.ts';
 import { SCAN_FILE, treeFingerprint } from './export.ts';
+import { forgetCopied } from './copied.ts';
 import type { FilesOptions } from './options.ts';
 
 export interface QuietOptions {
@@ -100,6 +101,7 @@ export function filesFollowPhases(engine: () => FilesPasses) {
         const pass = (await engine().import(q)).data;
         // The pass's own listing proved a pass that moved nothing; after one that did, the target is listed again.
         const moved = num(pass.copied) + num(pass.removed) + num(pass.fixed) > 0;
+        if (moved) await forgetCopied(p.stateDir); // the check lists the target again (not the finished copy's record)
         const check = moved ? (await engine().import(q)).data : {};
         if (num(check.copied) || num(check.removed) || num(check.fixed)) {
           throw new FerryError('E_FILES_FINAL_CHECK', `store ${p.store.id}: after the final pass the target still differs from the frozen tree (${num(check.copied)} files copied, ${num(check.removed)} removed again)`, {

@@ -3,7 +3,7 @@ export { filesEngine, type FilesFacts } from './engine.ts';
 export { parseFilesOptions, type FilesOptions } from './options.ts';
 export { exportTree, treeFingerprint, MANIFEST_FILE } from './export.ts';
 export { copyToBind, byTargetPath, type CopyResult } from './copy-bind.ts';
-export { copyToVolume, listVolume } from './copy-volume.ts';
+export { copyToVolume } from './copy-volume.ts';
 export { compareManifests } from './compare.ts';
 export { targetManifest, targetSpec, type TargetSpec } from './target.ts';
 export { reverseToSource } from './reverse.ts';

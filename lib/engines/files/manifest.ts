@@ -33,6 +33,8 @@ export interface ManifestEntry {
   readonly targetPath?: Buffer;
   /** Inode number, to reuse a hash when size, mtime and inode are unchanged. */
   readonly ino?: number;
+  /** Link count, when above 1 (a target's listing, before its hard links are named). */
+  readonly nlink?: number;
 }
 
 const TYPE_CODE: Record<EntryType, string> = { file: 'f', dir: 'd', symlink: 'l', hardlink: 'h' };
@@ -45,11 +47,12 @@ export function entryToLine(e: ManifestEntry): string {
   if (e.sparse) o.sp = 1;
   if (e.targetPath) { const n = encodePath(e.targetPath); o.n = 'p' in n ? n.p : undefined; o.n64 = 'p64' in n ? n.p64 : undefined; }
   if (e.ino !== undefined) o.i = e.ino;
+  if (e.nlink !== undefined && e.nlink > 1) o.k = e.nlink;
   return JSON.stringify(o);
 }
 
 export function lineToEntry(line: string): ManifestEntry {
-  const o = JSON.parse(line) as { t: string; s: number; m: number; mt: number; u: number; g: number; h?: string; l?: string; l64?: string; sp?: number; n?: string; n64?: string; i?: number; p?: string; p64?: string };
+  const o = JSON.parse(line) as { t: string; s: number; m: number; mt: number; u: number; g: number; h?: string; l?: string; l64?: string; sp?: number; n?: string; n64?: string; i?: number; k?: number; p?: string; p64?: string };
   const type = CODE_TYPE[o.t];
   if (!type) throw new TypeError(`manifest line has an unknown type \`${String(o.t)}\``);
   return {
@@ -59,6 +62,7 @@ export function lineToEntry(line: string): ManifestEntry {
     ...(o.sp ? { sparse: true } : {}),
     ...(o.n !== undefined || o.n64 !== undefined ? { targetPath: decodePath({ p: o.n, p64: o.n64 }) } : {}),
     ...(o.i !== undefined ? { ino: o.i } : {}),
+    ...(o.k !== undefined ? { nlink: o.k } : {}),
   };
 }
 

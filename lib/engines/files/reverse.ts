@@ -133,7 +133,7 @@ export async function reverseToSource(o: ReverseOptions): Promise<ReverseResult>
     // List the volume, decide in tree order, then stream out only the new and changed files.
     const wanted = new Map<string, ManifestEntry | undefined>();
     const names: Buffer[] = [];
-    for (const got of await volumeManifest(o.target.helper, o.signal, false)) {
+    for await (const got of volumeManifest(o.target.helper, o.signal, false)) {
       const want = await cur.at(got.path);
       if (!changed(want, got) || (got.type !== 'hardlink' && await alreadyOnHost(hostPath(want, got), got))) continue;
       if (got.type === 'file' || got.type === 'hardlink') { wanted.set(got.path.toString('latin1'), want); names.push(got.path); } else await other(want, got);

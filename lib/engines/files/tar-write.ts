@@ -3,6 +3,7 @@
  * GNU `L`/`K` records, raw bytes: a pax `path` is decoded as UTF-8 by GNU tar), millisecond mtimes
  * (pax `mtime`). node-tar decodes names as UTF-8 strings, which would mangle one that is not UTF-8.
  */
+import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { ManifestEntry, EntryType } from './manifest.ts';
@@ -21,6 +22,8 @@ export interface TarItem {
   readonly gid: number;
   /** Hard links: the target path of the first name. */
   readonly linkName?: Buffer;
+  /** Already on the target: not archived, only passed to `onEntry` (in order). */
+  readonly skip?: boolean;
 }
 
 function octal(buf: Buffer, off: number, len: number, n: number): void {
@@ -60,13 +63,18 @@ function pad(n: number): Buffer {
 
 const TYPE_FLAG: Record<EntryType, string> = { file: '0', hardlink: '1', symlink: '2', dir: '5' };
 
-/** The archive of `items`, as chunks of ≥ 1 MiB (small files read ahead, `concurrency` at a time). */
-export async function* tarStream(items: AsyncIterable<TarItem>, concurrency = 8, onFile?: (bytes: number) => void): AsyncGenerator<Buffer> {
-  const prepared = orderedMap(items, concurrency, async (it) => ({ it, data: it.entry.type === 'file' && it.entry.size <= SMALL ? await readFile(it.from!) : undefined }));
+/**
+ * The archive of `items`, as chunks of ≥ 1 MiB (small files read ahead, `concurrency` at a time). Every
+ * regular file is hashed from the bytes archived; `onEntry` gets each item in order with that sha256
+ * (undefined for a skipped item, or a file whose size changed since the manifest).
+ */
+export async function* tarStream(items: AsyncIterable<TarItem>, concurrency = 8, onFile?: (bytes: number) => void, onEntry?: (it: TarItem, sha256: string | undefined) => Promise<void> | void): AsyncGenerator<Buffer> {
+  const prepared = orderedMap(items, concurrency, async (it) => ({ it, data: !it.skip && it.entry.type === 'file' && it.entry.size <= SMALL ? await readFile(it.from!) : undefined }));
   let out: Buffer[] = [];
   let outLen = 0;
   const push = (b: Buffer) => { out.push(b); outLen += b.length; };
   for await (const { it, data } of prepared) {
+    if (it.skip) { await onEntry?.(it, undefined); continue; }
     const e = it.entry;
     const mt = (e.mtimeMs + 0.5) / 1000;
     const name = e.type === 'dir' ? Buffer.concat([it.name, Buffer.from('/')]) : it.name;
@@ -83,18 +91,20 @@ export async function* tarStream(items: AsyncIterable<TarItem>, concurrency = 8,
     push(paxBody); push(pad(paxBody.length));
     push(header(name, TYPE_FLAG[e.type], size, e.mode, it.uid, it.gid, mt, link));
     if (e.type === 'file') {
-      if (data) push(data);
+      const h = createHash('sha256');
+      if (data) { push(data); h.update(data); }
       else {
         let sent = 0;
         for await (const chunk of createReadStream(it.from!, { highWaterMark: 1 << 20, end: size - 1 })) {
-          push(chunk as Buffer); sent += (chunk as Buffer).length;
+          push(chunk as Buffer); h.update(chunk as Buffer); sent += (chunk as Buffer).length;
           if (outLen >= 1 << 20) { yield Buffer.concat(out, outLen); out = []; outLen = 0; }
         }
         if (sent !== size) throw new Error(`file changed size while archived (${sent} of ${size} bytes)`);
       }
       push(pad(size));
       onFile?.(size);
-    }
+      await onEntry?.(it, size === e.size ? h.digest('hex') : undefined);
+    } else await onEntry?.(it, undefined);
     if (outLen >= 1 << 20) { yield Buffer.concat(out, outLen); out = []; outLen = 0; }
   }
   push(Buffer.alloc(BLOCK * 2));

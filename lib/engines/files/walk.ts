@@ -33,10 +33,13 @@ export interface ScanReport {
 }
 
 export interface WalkOptions {
-  /** Hash regular files (the export); a scan without hashes only stats (quiet checks, fingerprints). */
-  readonly hash: boolean;
-  /** A previous manifest whose hashes are reused for unchanged files. */
-  readonly previous?: string;
+  /**
+   * Hash regular files (a bind target's manifest); `reuse`: only carry hashes over from `previous`, never
+   * read a file (the export: the copy hashes what it reads); false: stat only (quiet checks, fingerprints).
+   */
+  readonly hash: boolean | 'reuse';
+  /** A previous manifest (file, or its entries with their hashes) whose hashes are reused for unchanged files. */
+  readonly previous?: string | AsyncIterable<ManifestEntry>;
   readonly normalize?: 'none' | 'nfc';
   readonly concurrency?: number;
   readonly signal?: AbortSignal;
@@ -170,7 +173,7 @@ export function linkEscapes(path: Buffer, link: Buffer): string | undefined {
 
 /** Stream the manifest of `root`, filling `report` as it goes. */
 export async function* walkTree(root: string, report: ScanReport, opts: WalkOptions): AsyncGenerator<ManifestEntry> {
-  const prev = opts.previous ? readManifest(opts.previous)[Symbol.asyncIterator]() : undefined;
+  const prev = opts.previous ? (typeof opts.previous === 'string' ? readManifest(opts.previous) : opts.previous)[Symbol.asyncIterator]() : undefined;
   let prevHead: ManifestEntry | undefined;
   let prevDone = !prev;
   const previousOf = async (path: Buffer): Promise<ManifestEntry | undefined> => {
@@ -199,6 +202,7 @@ export async function* walkTree(root: string, report: ScanReport, opts: WalkOpti
     const { abs, ...entry } = e;
     if (!opts.hash || e.type !== 'file') return entry;
     if (p && p.type === 'file' && p.size === e.size && p.mtimeMs === e.mtimeMs && p.ino === e.ino && p.sha256) return { ...entry, sha256: p.sha256 };
+    if (opts.hash === 'reuse') return entry;
     try {
       const sha256 = await hashFile(abs, e.size, opts.signal);
       opts.onHashed?.(e.size);
@@ -209,5 +213,9 @@ export async function* walkTree(root: string, report: ScanReport, opts: WalkOpti
       throw err;
     }
   });
-  for await (const e of hashed) if (e) yield e;
+  try {
+    for await (const e of hashed) if (e) yield e;
+  } finally {
+    await prev?.return?.(undefined); // a previous manifest not read to its end is closed
+  }
 }

@@ -24,7 +24,7 @@ const pass = async () => {
   const r = await exportTree({ storeId: 'storage', root: src, artifactDir: art, normalize: 'none', concurrency: 4 });
   return copyToBind({ sourceRoot: src, manifest: r.manifest, targetRoot: dst, owner, normalize: 'none', concurrency: 4, progressFile: join(dir, 'progress.json') });
 };
-const verify = async () => compareManifests(byTargetPath(join(art, 'manifest.ndjson'), 'none'), targetManifest({ kind: 'bind', root: dst }), { owner });
+const verify = async () => compareManifests(byTargetPath(join(art, 'manifest.ndjson'), 'none', art), targetManifest({ kind: 'bind', root: dst }), { owner });
 
 describe('copyToBind: direct writes into a bind-mounted directory', () => {
   it('copies the tree: owner of the app, modes and mtimes kept, links as links, the sparse file sparse, Finder junk left out', async () => {
@@ -121,7 +121,7 @@ describe('normalize: "nfc"', () => {
     await copyToBind({ sourceRoot: nsrc, manifest: r.manifest, targetRoot: ndst, owner, normalize: 'nfc', concurrency: 2, progressFile: join(dir, 'p3.json') });
     const a = await lstat(join(ndst, 'Caf\u00e9', 'menu.jpg'));
     expect((await lstat(join(ndst, 'Caf\u00e9', 'zz-same.jpg'))).ino).toBe(a.ino);
-    const report = await compareManifests(byTargetPath(r.manifest, 'nfc'), targetManifest({ kind: 'bind', root: ndst }), { owner, normalize: 'nfc' });
+    const report = await compareManifests(byTargetPath(r.manifest, 'nfc', nart), targetManifest({ kind: 'bind', root: ndst }), { owner, normalize: 'nfc' });
     expect(report.flatMap((e) => e.findings ?? [])).toEqual([]);
   });
 });

@@ -1,0 +1,32 @@
+/**
+ * The record of a finished copy: which manifest (by file identity) reached which target with which owner.
+ * An import asked again for the same manifest, target and owner has nothing to do (the delta pass of an
+ * unchanged tree is the export's one walk); a verify that finds the target differing drops the record,
+ * so the next import scans the target and repairs it.
+ */
+import { lstat, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../../util/atomic-write.ts';
+import { HASHES_FILE } from './hashes.ts';
+
+const FILE = 'copied.json';
+
+export interface CopiedRecord { readonly manifest: string; readonly target: string; readonly owner: string; readonly entries: number }
+
+/** The manifest's identity: inode, size, mtime of it and of its hash log (an export that rewrote it changes them). */
+export async function manifestIdentity(manifest: string, artifactDir: string): Promise<string> {
+  const id = async (f: string) => { const s = await lstat(f).catch(() => null); return s ? `${s.ino}:${s.size}:${s.mtimeMs}` : '-'; };
+  return `${await id(manifest)}/${await id(join(artifactDir, HASHES_FILE))}`;
+}
+
+export async function readCopied(stateDir: string): Promise<CopiedRecord | undefined> {
+  return readFile(join(stateDir, FILE), 'utf8').then((s) => JSON.parse(s) as CopiedRecord, () => undefined);
+}
+
+export async function recordCopied(stateDir: string, r: CopiedRecord): Promise<void> {
+  await writeFileAtomic(join(stateDir, FILE), JSON.stringify(r) + '\n');
+}
+
+export async function forgetCopied(stateDir: string): Promise<void> {
+  await rm(join(stateDir, FILE), { force: true });
+}

@@ -1,0 +1,146 @@
+/**
+ * The manifest's sha256 per file, computed while copying (from the same read as the copy): the export
+ * only stats, the import hashes what it copies and appends `{path, size, mtime, ino, sha256}` lines in
+ * tree order to `hashes.ndjson.part` beside the manifest (no rewrite per file, no fsync per file),
+ * renamed to `hashes.ndjson` once the copy is complete. A killed copy's partial log is kept as
+ * `hashes.prev.ndjson` and read by the resumed run for the files it skips. A hash applies to a manifest
+ * entry only when path, size, mtime (and inode, when both know it) agree: a stale log adds nothing.
+ */
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { once } from 'node:events';
+import { open, rename, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { entryToLine, readManifest, writeManifest, type ManifestEntry } from './manifest.ts';
+import { ExternalSort } from './external-sort.ts';
+import { comparePaths } from './paths.ts';
+
+export const HASHES_FILE = 'hashes.ndjson';
+const PART = `${HASHES_FILE}.part`;
+const PREV = 'hashes.prev.ndjson';
+
+/** True when `h` is the hash record of `e` (same path, size, mtime, and inode when both carry one). */
+function matches(e: ManifestEntry, h: ManifestEntry): boolean {
+  return h.size === e.size && h.mtimeMs === e.mtimeMs && (h.ino === undefined || e.ino === undefined || h.ino === e.ino) && h.sha256 !== undefined;
+}
+
+/** A forward-only reader of a sorted hash log; a torn last line (a killed writer) ends it. */
+export class HashCursor {
+  private readonly it: AsyncIterator<ManifestEntry> | undefined;
+  private head: ManifestEntry | undefined;
+  private done = false;
+  constructor(file: string | undefined) { this.it = file ? tolerant(file)[Symbol.asyncIterator]() : undefined; this.done = !file; }
+  static async open(file: string): Promise<HashCursor> {
+    return new HashCursor(await stat(file).then(() => file, () => undefined));
+  }
+  /** Stop reading (closes the file when it was not read to its end). */
+  async close(): Promise<void> { this.done = true; await this.it?.return?.(undefined); }
+
+  /** The sha256 recorded for `e`, if any (entries must be asked in tree order). */
+  async hashOf(e: ManifestEntry): Promise<string | undefined> {
+    while (!this.done) {
+      if (!this.head) {
+        const r = await this.it!.next();
+        if (r.done) { this.done = true; return undefined; }
+        this.head = r.value;
+      }
+      const c = comparePaths(this.head.path, e.path);
+      if (c > 0) return undefined;
+      const h = this.head;
+      this.head = undefined;
+      if (c === 0) return matches(e, h) ? h.sha256 : undefined;
+    }
+    return undefined;
+  }
+}
+
+async function* tolerant(file: string): AsyncGenerator<ManifestEntry> {
+  try { yield* readManifest(file); } catch (e) { if (!(e instanceof SyntaxError)) throw e; }
+}
+
+/** The manifest's entries with sha256 filled from the hash log where the manifest has none. */
+export async function* withHashes(entries: AsyncIterable<ManifestEntry>, artifactDir: string): AsyncGenerator<ManifestEntry> {
+  const cur = await HashCursor.open(join(artifactDir, HASHES_FILE));
+  try {
+    for await (const e of entries) {
+      if (e.type !== 'file' || e.sha256) { yield e; continue; }
+      const h = await cur.hashOf(e);
+      yield h ? { ...e, sha256: h } : e;
+    }
+  } finally {
+    await cur.close();
+  }
+}
+
+/** The manifest with its hashes: what the target must hold, in tree order. */
+export function readHashedManifest(manifest: string, artifactDir: string): AsyncGenerator<ManifestEntry> {
+  return withHashes(readManifest(manifest), artifactDir);
+}
+
+/** The hash log of one copy: known hashes to reuse (manifest, finished log, a killed run's log), and the new log. */
+export class HashLog {
+  private readonly out: WriteStream;
+  private buf = '';
+  private readonly known: HashCursor[];
+  private readonly dir: string;
+  private constructor(dir: string, known: HashCursor[]) {
+    this.dir = dir;
+    this.known = known;
+    this.out = createWriteStream(join(dir, PART), { flags: 'w', highWaterMark: 1 << 20 });
+  }
+
+  static async start(artifactDir: string): Promise<HashLog> {
+    // A killed run's partial log becomes the resumed run's source of hashes for the files it skips.
+    const part = join(artifactDir, PART);
+    if (await stat(part).then(() => true, () => false)) await rename(part, join(artifactDir, PREV));
+    return new HashLog(artifactDir, [await HashCursor.open(join(artifactDir, HASHES_FILE)), await HashCursor.open(join(artifactDir, PREV))]);
+  }
+
+  /** A hash already known for `e` (not read again). Ask in tree order. */
+  async knownHash(e: ManifestEntry): Promise<string | undefined> {
+    let found = e.sha256;
+    for (const c of this.known) { const h = await c.hashOf(e); found ??= h; }
+    return found;
+  }
+
+  private last: Buffer | undefined;
+  private ordered = true;
+
+  /** Record `e`'s hash (in tree order; another order — NFC target names — is sorted at the end). */
+  async add(e: ManifestEntry, sha256: string): Promise<void> {
+    if (this.last && comparePaths(e.path, this.last) <= 0) this.ordered = false;
+    this.last = e.path;
+    this.buf += entryToLine({ path: e.path, type: 'file', size: e.size, mode: e.mode, mtimeMs: e.mtimeMs, uid: e.uid, gid: e.gid, sha256, ...(e.ino !== undefined ? { ino: e.ino } : {}) }) + '\n';
+    if (this.buf.length > 1 << 16) await this.flush();
+  }
+
+  private async flush(): Promise<void> {
+    if (!this.buf) return;
+    const b = this.buf;
+    this.buf = '';
+    if (!this.out.write(b)) await once(this.out, 'drain');
+  }
+
+  /** The log is complete: fsync it and make it the manifest's hashes. */
+  async finish(): Promise<void> {
+    for (const c of this.known) await c.close();
+    await this.flush();
+    await new Promise<void>((res, rej) => this.out.end((err?: Error | null) => (err ? rej(err) : res())));
+    const part = join(this.dir, PART);
+    if (!this.ordered) {
+      const sorter = new ExternalSort({ tmpDir: this.dir });
+      for await (const e of readManifest(part)) await sorter.add(e);
+      await writeManifest(part, sorter.sorted());
+    }
+    const fh = await open(part, 'r+');
+    try { await fh.sync(); } finally { await fh.close(); }
+    await rename(part, join(this.dir, HASHES_FILE));
+    await rm(join(this.dir, PREV), { force: true });
+  }
+
+  /** Stop writing (an error): the partial log stays for the next run. */
+  async abandon(): Promise<void> {
+    for (const c of this.known) await c.close().catch(() => undefined);
+    await this.flush().catch(() => undefined);
+    await new Promise<void>((res) => this.out.end(() => res()));
+  }
+}
