@@ -4,7 +4,7 @@
  * secret (→ `KEY_FILE` too). One secret file per distinct value; names from the stack first.
  */
 import { moveUrlPassword } from './url-password.ts';
-import { SECRETS_MOUNT, secretName } from './rules.ts';
+import { SECRETS_MOUNT, secretName, secretPlaceholder } from './rules.ts';
 import type { ServiceRule } from './rules.ts';
 import type { SecretReason } from './secret-shapes.ts';
 
@@ -17,6 +17,8 @@ export interface PlaceOptions {
   /** Report a change of `key` (no values). */
   readonly note: (key: string, kind: 'secret' | 'url-password', what: string) => void;
   readonly warn: (key: string, message: string) => void;
+  /** Secrets the app's other env files placed already (name → value): one value keeps one name across files. */
+  readonly taken?: Readonly<Record<string, string>>;
 }
 
 export interface Placement {
@@ -34,9 +36,9 @@ const WHY: Record<SecretReason, string> = { name: 'secret by name', pem: 'PEM bl
 
 /** Move every secret of `resolved` (the container's values, in order) out of the env. */
 export function placeSecrets(resolved: ReadonlyMap<string, string>, o: PlaceOptions): Placement {
-  const secrets: Record<string, string> = {};
+  const secrets: Record<string, string> = { ...o.taken };
   const secretFiles: Record<string, string> = {};
-  const byValue = new Map<string, string>();
+  const byValue = new Map<string, string>(Object.entries(o.taken ?? {}).map(([n, v]) => [v, n]));
   const values = new Map(resolved);
   const containerEnv = new Map(resolved);
   const claim = (preferred: string, value: string): string => {
@@ -72,5 +74,9 @@ export function placeSecrets(resolved: ReadonlyMap<string, string>, o: PlaceOpti
   // Short values (`abc`) are too common to hunt for inside other values.
   const known = Object.values(secrets).flatMap((s) => (s.length >= 6 ? [s, encodeURIComponent(s)] : []));
   for (const [key, value] of values) if (known.some((s) => value.includes(s))) moveWhole(key, value, 'contains a secret value');
-  return { secrets, secretFiles, values, containerEnv };
+  if (!o.taken) return { secrets, secretFiles, values, containerEnv };
+  // Only the secrets this file's variables use (the others' stay theirs).
+  const used = new Set(Object.values(secretFiles));
+  for (const name of Object.keys(secrets)) if ([...values.values()].some((v) => v.includes(secretPlaceholder(name)))) used.add(name);
+  return { secrets: Object.fromEntries(Object.entries(secrets).filter(([n]) => used.has(n))), secretFiles, values, containerEnv };
 }

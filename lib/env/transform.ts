@@ -53,6 +53,8 @@ export interface TransformOptions {
   readonly pathMappings?: readonly PathMapping[];
   /** python-dotenv's `os.environ` for names the file does not set (default: none). */
   readonly environ?: Readonly<Record<string, string>>;
+  /** Secrets the app's other env files placed already (name → value): the same value keeps its name, another value gets a name of its own. */
+  readonly secretsTaken?: Readonly<Record<string, string>>;
 }
 
 export type EnvChangeKind = 'host' | 'bind' | 'socket' | 'path' | 'reference' | 'secret' | 'url-password' | 'dropped' | 'duplicate' | 'environment' | 'ambiguous';
@@ -164,7 +166,7 @@ export function transformEnv(text: string, options: TransformOptions = {}): Tran
   }
 
   const { secrets, secretFiles, values: kept, containerEnv } = placeSecrets(values, {
-    classify, names, rules, keepUrlPasswords: options.keepUrlPasswords ?? false, note,
+    classify, names, rules, keepUrlPasswords: options.keepUrlPasswords ?? false, note, ...(options.secretsTaken ? { taken: options.secretsTaken } : {}),
     warn: (key, message) => warnings.push(`${file}:${lineOf(key)}: ${message}`),
   });
 

@@ -54,6 +54,8 @@ export interface EnvFilesOptions {
   readonly servicesOf: Readonly<Record<string, readonly string[]>>;
   /** The main file's text: its variables are in the environment when the others are loaded. */
   readonly mainText: string;
+  /** The main file's secrets (name → value): a further file's other value under one of these names gets a name of its own. */
+  readonly mainSecrets: Readonly<Record<string, string>>;
   /** The services that load the main file (the default for a file no compose file names). */
   readonly appServices: readonly string[];
   readonly transform: TransformOptions;
@@ -69,6 +71,7 @@ export async function loadEnvFiles(o: EnvFilesOptions): Promise<EnvFileState[]> 
   for (const [k, v] of resolveEnv(parseEnv(o.mainText))) if (v !== undefined) environ[k] = v;
   const users = await envFilesOf(o.composeDir, o.stackFiles, await envFileServices(o.composeDir, o.stackFiles));
   const out: EnvFileState[] = [];
+  const taken: Record<string, string> = { ...o.mainSecrets };
   for (const path of o.files) {
     const name = emittedEnvName(path);
     const clash = out.find((f) => f.name === name);
@@ -79,7 +82,8 @@ export async function loadEnvFiles(o: EnvFilesOptions): Promise<EnvFileState[]> 
     }
     const { original, text } = await readEnvFile(path, `fix app.envFiles in the config: ${path} is one of the files the app loads`);
     // The main file's required variables are its own: a further file need not repeat them.
-    const result = transformEnv(text, { ...o.transform, file: basename(path), environ, required: [] });
+    const result = transformEnv(text, { ...o.transform, file: basename(path), environ, required: [], secretsTaken: { ...taken } });
+    Object.assign(taken, result.secrets);
     const named = users.filter((u) => u.envFiles.some((f) => [basename(path), name].includes(basename(f)))).map((u) => u.service);
     const services = o.servicesOf[path] ?? (named.length ? [...new Set(named)] : o.appServices);
     out.push({ path, original, result, name, services });
@@ -89,7 +93,8 @@ export async function loadEnvFiles(o: EnvFilesOptions): Promise<EnvFileState[]> 
 
 /**
  * Problems between the files (values never named): a secret two files give different values (one secret
- * file holds one value), and, as warnings, a variable two files set differently.
+ * file holds one value; loadEnvFiles names them apart, so this is a safety net), and, as warnings, a
+ * variable two files set differently.
  */
 export function crossFileFindings(main: { path: string; result: TransformResult }, files: readonly EnvFileState[]): { problems: string[]; warnings: string[] } {
   const problems: string[] = [];

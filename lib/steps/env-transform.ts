@@ -64,7 +64,7 @@ async function load(p: P): Promise<State> {
   const services = await appServicesOf(p);
   const stackFiles = stackFilesFor(p.config, ENV_OVERRIDE_FILE);
   const files = await loadEnvFiles({
-    files: p.config.app.envFiles, servicesOf: p.config.app.envFileServices, mainText: text, appServices: services,
+    files: p.config.app.envFiles, servicesOf: p.config.app.envFileServices, mainText: text, mainSecrets: result.secrets, appServices: services,
     transform: optionsOf(p), composeDir: p.ctx.composeDir, stackFiles,
   });
   for (const f of files) p.ctx.redactor.add(...Object.values(f.result.secrets));

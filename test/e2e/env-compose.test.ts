@@ -325,7 +325,7 @@ describe.skipIf(clis.length === 0)('the migrate playbook starts the app service 
     const { sb } = src;
     const main = readFileSync(sb.envPath, 'utf8');
     const workerPath = join(sb.dir, 'app', '.env.worker');
-    const worker = "WORKER_REDIS_URL=redis://:pw@${REDIS_HOST}:${REDIS_PORT}/3\nWORKER_CONCURRENCY=4\nMAILER_URL=smtp://localhost:1025\nWEBHOOK_SECRET='whsec_e2e_5b4a39281706'\nUNSET_ME\n";
+    const worker = "WORKER_REDIS_URL=redis://:pw@${REDIS_HOST}:${REDIS_PORT}/3\nWORKER_CONCURRENCY=4\nMAILER_URL=smtp://localhost:1025\nWEBHOOK_SECRET='whsec_e2e_5b4a39281706'\nJOBS_URL=redis://:other-redis-pw@127.0.0.1:6379/4\nUNSET_ME\n";
     writeFileSync(workerPath, worker, { mode: 0o640 });
     // The app service runs a stand-in (the test bed's redis image: sh, sleep) behind the stack's entrypoint.
     writeFileSync(join(sb.composeDir, 'docker-compose.app-stub.yml'), [
@@ -365,6 +365,7 @@ describe.skipIf(clis.length === 0)('the migrate playbook starts the app service 
     expect(seen).toEqual(expected);
     expect(seen.WORKER_REDIS_URL).toBe('redis://:pw@redis:6379/3'); // follows the moved REDIS_HOST; the password from the one redis_password file
     expect(seen.MAILER_URL).toBe('smtp://host.docker.internal:1025');
+    expect(seen.JOBS_URL).toBe('redis://:other-redis-pw@redis:6379/4'); // another password than the main file's: a secret file of its own
     expect(seen.WEBHOOK_SECRET).toBe('whsec_e2e_5b4a39281706');
     expect(seen).not.toHaveProperty('UNSET_ME');
     expect(readFileSync(join(sb.composeDir, 'app.worker.env'), 'utf8')).not.toContain('whsec_');

@@ -161,16 +161,20 @@ describe('app.envFiles: every env file of the app', () => {
     expect(await snapshot(appDir)).toEqual(before);
   });
 
-  it('refuses a secret two files give different values, naming the variable and files only; nothing written', async () => {
-    await writeFile(join(appDir, '.env.worker'), "FLASK_SECRET_KEY='another-value-entirely-0123456789'\n");
-    const p = params();
-    const before = await snapshot(root);
-    const e = await step.run(p).then(() => undefined, (x: unknown) => x);
-    expect(isFerryError(e) && e.code).toBe('E_ENV_SECRET_CONFLICT');
-    expect(String((e as Error).message)).toContain('flask_secret_key');
-    expect(String((e as Error).message)).toContain('.env.worker');
-    expect(JSON.stringify(e)).not.toContain('another-value-entirely');
-    expect(await snapshot(root)).toEqual(before);
+  it('a secret another file gives a different value gets a name of its own (one value, one file), reported without values', async () => {
+    await writeFile(join(appDir, '.env.worker'), "FLASK_SECRET_KEY='another-value-entirely-0123456789'\nJOBS_URL=redis://:other-redis-pw@127.0.0.1:6379/4\n");
+    await step.run(params());
+    expect(await readFile(join(appDir, 'app.worker.env'), 'utf8')).toBe('FLASK_SECRET_KEY_FILE=/run/secrets/flask_secret_key_2\nJOBS_URL=redis://:__FERRY_SECRET_JOBS_URL_PASSWORD__@redis:6379/4\n');
+    expect(await readFile(join(appDir, 'secrets/flask_secret_key_2.txt'), 'utf8')).toBe('another-value-entirely-0123456789');
+    expect(await readFile(join(appDir, 'secrets/jobs_url_password.txt'), 'utf8')).toBe('other-redis-pw');
+    expect(await readFile(join(appDir, 'secrets/flask_secret_key.txt'), 'utf8')).toBe('k9#Jf2!qL7xV0pZr3mW8sT1yB6nC4hD5'); // the main file's, untouched
+    const doc = parse(await readFile(join(appDir, ENV_OVERRIDE_FILE), 'utf8')) as { services: Record<string, { secrets?: string[] }> };
+    expect(doc.services.worker?.secrets).toEqual(['flask_secret_key_2', 'jobs_url_password']); // only what its file uses
+    const logged = logs.map((l) => l.message).join('\n');
+    expect(logged).toContain('FLASK_SECRET_KEY differs from the value in secret flask_secret_key: it gets its own secret flask_secret_key_2');
+    expect(logged).not.toContain('another-value-entirely');
+    expect(logged).not.toContain('other-redis-pw');
+    expect(await step.verify!(params())).toMatchObject({ ok: true });
   });
 
   it('reports a variable two files set differently (which file wins depends on the loading order)', async () => {
