@@ -6,6 +6,7 @@
  * Once it completed, the migrate journal is reset (`reverses`): migrate can simply be run again.
  */
 import { rollbackSteps } from '../steps/order.ts';
+import { planCutover } from '../steps/cutover-mode.ts';
 import { engines } from '../engines/index.ts';
 import { resolveContext } from './resolve-context.ts';
 import { playbookOf, prepareConfig, type PrepareArgs, type Prepared } from './prepare.ts';
@@ -14,7 +15,8 @@ import { storeSpecs } from './stores.ts';
 export { rollbackSteps };
 
 export async function prepareRollback(a: PrepareArgs): Promise<Prepared> {
-  const config = await prepareConfig(a, 'rollback');
+  // The stores the migration followed and copied, as its preflight recorded them (compose-data-up of --with-data asks).
+  const config = await planCutover(await prepareConfig(a, 'rollback'), { engines, redactor: a.redactor, journal: 'migrate', recordedOnly: true });
   const ctx = resolveContext({ config, mode: 'rollback', redactor: a.redactor, dryRun: a.dryRun, engines });
   const withData = a.flags?.['with-data'] === true;
   const title = withData ? 'Roll back, copying the stack\'s data back to the host' : 'Roll back to the host services';

@@ -85,6 +85,8 @@ export interface PlanCutoverOptions {
   readonly redactor: SecretSink;
   /** The journal whose recorded preflight readiness a resumed run reuses (`migrate`); none: always check. */
   readonly journal?: string;
+  /** Only what the journal recorded, never a new check (rollback: the decisions the migration ran with). */
+  readonly recordedOnly?: boolean;
   readonly signal?: AbortSignal;
 }
 
@@ -112,7 +114,8 @@ export async function planCutover(config: Config, o: PlanCutoverOptions): Promis
   const base = cutoverOptionsOf(config);
   if (base.mode === 'freeze-copy' || base.readiness) return config;
   let readiness = o.journal ? await recordedReadiness(config.stateDir, o.journal) : undefined;
-  if (!readiness || config.stores.some((s) => !readiness![s.id])) {
+  if (o.recordedOnly && !readiness) return config;
+  if (!readiness || (!o.recordedOnly && config.stores.some((s) => !readiness![s.id]))) {
     const found = await assessFollowReadiness({
       stores: config.stores.map((s) => ({ store: s, engine: o.engines[s.engine] })), mode: base.mode, stack: await stackView(config), redactor: o.redactor,
       ...(o.signal ? { signal: o.signal } : {}),

@@ -171,3 +171,23 @@ describe('planCutover: checked once, reused by a resumed run', () => {
     } finally { await rm(stateDir, { recursive: true, force: true }); }
   });
 });
+
+describe('planCutover for rollback: only what the migration recorded', () => {
+  it('takes the recorded readiness, and without one leaves the config as it is (never asks a server)', async () => {
+    const stateDir = await mkdtemp(join(tmpdir(), 'ferry-plan-rollback-'));
+    try {
+      const base = normalizeConfig({
+        app: { envFile: '.env' }, target: { composeDir: 'compose', project: 'p' }, stateDir,
+        stores: [{ id: 'db', engine: 'mysql', source: 'mysql://root:pw@127.0.0.1:1/app', target: { service: 'mysql', migrationPort: 33306 }, options: { followFrom: { host: 'src' } } }],
+        cutover: { mode: 'auto', budgetSeconds: 5 },
+      }, { baseDir: '/srv/app', env: {} });
+      expect(await planCutover(base, { engines, redactor: new Redactor(), journal: 'migrate', recordedOnly: true })).toBe(base);
+      const recorded = { db: { store: 'db', ready: false, why: 'no binary log', enable: 'log-bin' } };
+      const now = new Date().toISOString();
+      await createFileJournal(stateDir, 'migrate').record({ id: 'preflight', title: 'Preflight', status: 'done', startedAt: now, finishedAt: now, durationMs: 1, outputs: { data: { cutover: { mode: 'auto', readiness: recorded } } } });
+      const planned = await planCutover(base, { engines, redactor: new Redactor(), journal: 'migrate', recordedOnly: true });
+      // followFrom alone would say follow; the migration copied it: rollback sees it copied.
+      expect(decideCutover({ store: planned.stores[0]!, engine: engines.mysql as Engine }, cutoverOptionsOf(planned)).how).toBe('freeze-copy');
+    } finally { await rm(stateDir, { recursive: true, force: true }); }
+  });
+});
