@@ -1,7 +1,9 @@
 /**
  * The PostgreSQL engine driven ONLY through the engine contract and the registry, on real servers (the
- * test bed's PostgreSQL 15 image as source and target): facts → assess → export → import → verify →
- * import again is a no-op → a damaged row is named → clearTarget. Then a SIGKILL mid-import: a child
+ * test bed's PostgreSQL 15 image as source and target): facts → assess → export → import (ANALYZEd) → verify →
+ * import again is a no-op → a damaged row is named → reverse (rollback --with-data: the source's database
+ * replaced by the target's, verified) → clearTarget (the database, and the roles the import created; a role
+ * the target had before is kept). Then a SIGKILL mid-import: a child
  * process runs the import and is killed once chunks have landed; running the same import again resumes
  * (logged chunks skipped, an unlogged chunk whose rows match skipped by checksum, a half-loaded one
  * cleared and loaded again) to a verified end.
@@ -42,6 +44,8 @@ describe('engine contract: postgres', { timeout: 900_000 }, () => {
   beforeAll(async () => {
     [src, dst] = await Promise.all([startPostgresContainer({ database: 'veogen', password: 'src-Pw-contract' }), startPostgresContainer({ password: 'dst-Pw-contract' })]);
     await seedSecondApp(src.url, 12);
+    // The target already has one of the app's roles (an operator made it): the import uses it, clearTarget keeps it.
+    await sql(dst.url, 'CREATE ROLE veogen_ro NOLOGIN');
     work = await mkdtemp(join(tmpdir(), 'ferry-pg-contract-'));
     const store: Store = { id: 'veogen-db', engine: 'postgres', source: src.url, target: { service: 'postgres' }, options: engine().parseOptions({ chunkBytes: 256 << 10 }, 'veogen-db') };
     p = {
@@ -70,7 +74,7 @@ describe('engine contract: postgres', { timeout: 900_000 }, () => {
     expect(await e.sourceState(p)).toBe(state);
 
     const im = await e.import(p);
-    expect(im.data).toMatchObject({ resumed: false });
+    expect(im.data).toMatchObject({ resumed: false, rolesCreated: ['veogen_app'] });
     const ok = await e.verify(p);
     expect(ok.entries.filter((x) => !x.ok)).toEqual([]);
     expect(ok.entries.map((x) => x.subject)).toEqual(expect.arrayContaining(['schema veogen', 'table public.orders', 'table public.events_2025a', 'sequences', 'large objects', 'roles']));
@@ -86,8 +90,28 @@ describe('engine contract: postgres', { timeout: 900_000 }, () => {
     expect(ev[0]!.findings!.join('\n')).toContain('30001');
     expect(JSON.stringify([logs, bad, ex, im])).not.toMatch(/Pw-contract/);
 
+    // Planner statistics for every table loaded (pg_restore's users run ANALYZE by hand).
+    const analyzed = await sql(t, "SELECT count(*) FILTER (WHERE last_analyze IS NULL)::int AS missing, count(*)::int AS n FROM pg_stat_user_tables WHERE schemaname IN ('public', 'media')");
+    expect(analyzed.rows[0]).toMatchObject({ missing: 0 });
+    expect(analyzed.rows[0].n).toBeGreaterThanOrEqual(8);
+
+    // rollback --with-data: the app wrote in the target (a new user; the changed event above); the source gets exactly that back.
+    await sql(t, "INSERT INTO users (email, name, created_at) VALUES ('stack@veogen.test', 'Written in the stack', now())");
+    await sql(src.url, "ALTER DATABASE veogen SET work_mem = '6MB'");
+    const rv = await e.reverse!(p);
+    expect(rv.data).toMatchObject({ replaced: { database: 'veogen', owner: 'postgres' }, tables: 8, backup: p.artifactDir });
+    expect((await sql(src.url, "SELECT name FROM users WHERE email = 'stack@veogen.test'")).rows).toEqual([{ name: 'Written in the stack' }]);
+    expect((await sql(src.url, 'SELECT payload FROM events WHERE id = 30001')).rows[0].payload).toEqual({ x: 1 });
+    expect((await sql(src.url, "SELECT current_setting('work_mem') AS w")).rows[0].w).toBe('6MB'); // the database's own settings kept
+    expect(logs.map((l) => l.message).join('\n')).toMatch(/database veogen on 127\.0\.0\.1:\d+ \(owner postgres, .*\) replaced by the stack's data/);
+    // Run again (a rollback resumed after it finished): the same data, verified again.
+    expect((await e.reverse!(p)).data).toMatchObject({ exportedRows: (rv.data as { exportedRows: number }).exportedRows });
+    expect(JSON.stringify([logs, rv])).not.toMatch(/Pw-contract/);
+
     await e.clearTarget!(p);
     expect((await sql(dst.url, "SELECT count(*)::int AS n FROM pg_database WHERE datname = 'veogen'")).rows[0].n).toBe(0);
+    // The role the import created is gone; the one the target had before stays.
+    expect((await sql(dst.url, "SELECT rolname FROM pg_roles WHERE rolname LIKE 'veogen%' ORDER BY 1")).rows).toEqual([{ rolname: 'veogen_ro' }]);
   });
 
   it('a SIGKILL mid-import resumes to a verified end', async () => {

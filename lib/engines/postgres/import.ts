@@ -123,7 +123,7 @@ export async function importPostgres(o: ImportOptions): Promise<ImportResult> {
   }
   lap('finish');
   if (!log.has('analyze')) {
-    await analyzeTables(o.target, [...m.tables.map((t) => t.table), ...m.matviews], parallelism);
+    await analyzeTables(o.target, parallelism);
     await log.add('analyze');
   }
   await log.add('done');
@@ -210,10 +210,20 @@ async function loadChunk(c: pg.Client, dir: string, t: TableInfo, ch: ChunkEntry
 
 /**
  * Planner statistics for what was loaded (as pg_restore's users run ANALYZE after it): COPY leaves the
- * tables without any, and until autovacuum comes round the app's first queries plan on guesses.
+ * tables without any, and until autovacuum comes round the app's first queries plan on guesses. Every
+ * table, partitioned table (its ANALYZE covers its partitions; autovacuum never analyzes the parent) and
+ * materialized view of the database, which this import created.
  */
-async function analyzeTables(t: PgTarget, tables: ReadonlyArray<{ schema: string; name: string }>, parallelism: number): Promise<void> {
-  const queue = [...tables];
+async function analyzeTables(t: PgTarget, parallelism: number): Promise<void> {
+  const c0 = await connectPg(t, { applicationName: 'ferry import' });
+  let queue: Array<{ schema: string; name: string }>;
+  try {
+    queue = (await c0.query<{ schema: string; name: string }>(`SELECT n.nspname AS schema, c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE c.relkind IN ('r', 'p', 'm') AND NOT c.relispartition AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_(toast|temp)'
+      ORDER BY pg_total_relation_size(c.oid) DESC`)).rows;
+  } finally {
+    await c0.end();
+  }
   await Promise.all(Array.from({ length: Math.min(parallelism, queue.length) }, async () => {
     const c = await connectPg(t, { applicationName: 'ferry import' });
     try {
