@@ -65,17 +65,23 @@ export interface PredictInput {
 
 /** Bytes per second a copy (export + import) moves when nothing was rehearsed: conservative, from `npm run bench` orders of magnitude. */
 export const DEFAULT_THROUGHPUT: Readonly<Record<string, number>> = { mysql: 8e6, postgres: 8e6, redis: 16e6, files: 40e6 };
+/**
+ * Defaults for what nothing measured yet: fixed costs per store dominate small data (the issue's 27–33 s
+ * for the tiny demo and acceptance sets in the copy order; e2e rehearse measured 7–22 s of copy, 11–55 s
+ * of checks and 11–16 s of stack start for two tiny stores on the shared machine).
+ */
 export const DEFAULTS = Object.freeze({
   /** Fixed cost of one store's export + import (connections, schema, manifest). */
-  copyFixedMs: 1500,
-  /** The final check costs about this share of the copy. */
-  checkShare: 0.4,
+  copyFixedMs: 3000,
+  /** Fixed cost of one store's final check, plus this share of the copy's size-bound time. */
+  checkFixedMs: 3000,
+  checkShare: 0.5,
   stopWriterMs: 1000,
-  stackStartMs: 8000,
+  stackStartMs: 10_000,
   freezeMs: 150,
   catchUpMs: 500,
   promoteMs: 400,
-  appStartMs: 4000,
+  appStartMs: 6000,
   /** The app's services alone (health check and settings read): e2e cutover-follow measures 1.6 s. */
   appOnlyStartMs: 2000,
 });
@@ -109,9 +115,9 @@ export function predictDowntime(i: PredictInput): DowntimePrediction {
       add('final check', scaled(cal.checkMs, cal.bytes, x.bytes), `${x.id}: rehearsed ${s(cal.checkMs)}`);
     } else {
       const rate = DEFAULT_THROUGHPUT[x.engine] ?? 8e6;
-      const copyMs = DEFAULTS.copyFixedMs + ((x.bytes ?? 0) / rate) * 1000;
-      add('copy', copyMs, `${x.id}: ${x.bytes !== undefined ? mb(x.bytes) : 'size unknown'} at default ${mb(rate)}/s`);
-      add('final check', copyMs * DEFAULTS.checkShare, `${x.id}: default ${Math.round(DEFAULTS.checkShare * 100)} % of the copy`);
+      const sized = ((x.bytes ?? 0) / rate) * 1000;
+      add('copy', DEFAULTS.copyFixedMs + sized, `${x.id}: ${x.bytes !== undefined ? mb(x.bytes) : 'size unknown'} at default ${mb(rate)}/s`);
+      add('final check', DEFAULTS.checkFixedMs + sized * DEFAULTS.checkShare, `${x.id}: default ${s(DEFAULTS.checkFixedMs)} + ${Math.round(DEFAULTS.checkShare * 100)} % of the copy's size-bound time`);
     }
   }
   if (i.stackInFreeze) {

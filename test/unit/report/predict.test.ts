@@ -27,8 +27,9 @@ describe('predictDowntime', () => {
   it('without a rehearsal: the copied store from its size at a default throughput, the follower\'s catch-up and promote, the app start', () => {
     const p = predictDowntime(input);
     const copy = DEFAULTS.copyFixedMs + 10_000; // 80 MB at 8 MB/s
+    const check = DEFAULTS.checkFixedMs + 10_000 * DEFAULTS.checkShare;
     expect(partsOf(p)).toEqual({
-      'stop writers': 1000, freeze: 2 * DEFAULTS.freezeMs + 3000, copy, 'final check': Math.round(copy * DEFAULTS.checkShare),
+      'stop writers': 1000, freeze: 2 * DEFAULTS.freezeMs + 3000, copy, 'final check': check,
       'catch-up': DEFAULTS.catchUpMs, promote: DEFAULTS.promoteMs, 'app start': DEFAULTS.appStartMs,
     });
     expect(p.ms).toBe(p.parts.reduce((a, x) => a + x.ms, 0));
