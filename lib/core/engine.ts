@@ -91,6 +91,8 @@ export interface ServiceHandle {
   stop(): Promise<void>;
   /** Start and wait until healthy. */
   start(): Promise<void>;
+  /** The compose project's name and its `compose config` output (files: real volume names, the service's user). */
+  composeView?(): Promise<{ readonly project: string; readonly yaml: string }>;
 }
 
 /**

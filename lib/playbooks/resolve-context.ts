@@ -59,13 +59,14 @@ function lazySecret(composeDir: string, name: string, redactor: Redactor): () =>
   };
 }
 
-function lazyService(client: () => Promise<ComposeClient>, service: string, composeDir: string): ServiceControl {
+function lazyService(client: () => Promise<ComposeClient>, service: string, composeDir: string, project?: string): ServiceControl {
   let control: Promise<ServiceControl> | undefined;
   const get = () => (control ??= client().then((c) => composeServiceControl(c, service)));
   return {
     dataDir: join(composeDir, DATA_DIRS[service] ?? `data/${service}`),
     stop: async () => (await get()).stop(),
     start: async () => (await get()).start(),
+    ...(project ? { composeView: async () => ({ project, yaml: await (await client()).config() }) } : {}),
   };
 }
 
@@ -105,7 +106,7 @@ export function resolveContext(o: ResolveContextOptions): FerryContext {
       store,
       engine: o.engines?.[store.engine],
       targetUrl: () => (unreachable() ? undefined : targetUrlOf(store, password, o.targetPorts?.get(store.id) ?? store.target.migrationPort)),
-      service: lazyService(getClient, store.target.service, composeDir),
+      service: lazyService(getClient, store.target.service, composeDir, project),
     }));
   }
   return Object.freeze({

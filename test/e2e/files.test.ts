@@ -210,6 +210,41 @@ describe('VeoGen uploads/ and outputs/ into named volumes', { timeout: 300_000 }
   });
 });
 
+describe('owner and volume from the compose file', { timeout: 300_000 }, () => {
+  it('a volume named as in the compose file lands in <project>_<name>, owned by the service\'s user: resolved in its image', async () => {
+    const project = `ferry-files-${process.pid}`;
+    const volume = `${project}_appdata`;
+    await execa('docker', ['volume', 'create', ...labelArgs(), volume]);
+    volumes.push(volume);
+    const image = testImages().redis; // Debian's redis-server package made a `redis` user in it
+    const want = (await execa('docker', ['run', '--rm', '--network', 'none', ...labelArgs(), '--entrypoint', 'sh', image, '-c', 'id -u redis; id -g redis'])).stdout.split('\n').map(Number);
+    const yaml = `services:\n  app:\n    image: ${image}\n    user: redis\n    volumes:\n    - appdata:/app/data:rw\nvolumes:\n  appdata: {}\n`;
+    const src = join(work, 'compose-owner');
+    await mkdir(join(src, 'a/b'), { recursive: true });
+    await writeFile(join(src, 'a/b/one.txt'), 'one');
+    await writeFile(join(src, 'top.txt'), 'top');
+    const base = params('compose-owner', src, { volume: 'appdata', containerPath: '/app/data' });
+    const { owner: _, ...options } = base.store.options;
+    const p: EngineParams<FilesOptions> = {
+      ...base, store: { ...base.store, options: options as FilesOptions },
+      service: { stop: async () => {}, start: async () => {}, composeView: async () => ({ project, yaml }) },
+    };
+    expect((await filesEngine.facts(p)).target.where).toBe(volume);
+    await filesEngine.export(p);
+    await filesEngine.import(p);
+    const v = await filesEngine.verify(p);
+    expect(v.entries.flatMap((e) => e.findings ?? [])).toEqual([]);
+    const { stdout } = await execa('docker', ['run', '--rm', '--network', 'none', ...labelArgs(), '-v', `${volume}:/d:ro`, image, 'sh', '-c', 'stat -c "%u:%g %n" /d /d/a /d/a/b /d/a/b/one.txt /d/top.txt']);
+    expect(stdout.split('\n').map((l) => l.split(' ')[0])).toEqual(Array(5).fill(`${want[0]}:${want[1]}`));
+    // A user the image does not know is refused by name, with what to do.
+    const bad = { ...p, service: { ...p.service!, composeView: async () => ({ project, yaml: yaml.replace('user: redis', 'user: nobody-here') }) } };
+    const err = await filesEngine.import(bad).catch((e: unknown) => e);
+    expect(isFerryError(err) && err.code).toBe('E_FILES_TARGET');
+    expect((err as Error).message).toBe(`cannot resolve user "nobody-here" in image ${image}`);
+    expect(isFerryError(err) && err.hint).toMatch(/options\.owner/);
+  });
+});
+
 describe('SIGKILL mid-copy, then the same command again', { timeout: 300_000 }, () => {
   const node = fileURLToPath(new URL('../../node_modules/.bin/node', import.meta.url));
   const engine = fileURLToPath(new URL('../../lib/engines/files/index.ts', import.meta.url));

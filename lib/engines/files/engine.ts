@@ -15,6 +15,7 @@ import { runHelper, HELPER_MOUNT } from './helper.ts';
 import { readManifest } from './manifest.ts';
 import { ownerOf, parseFilesOptions, type FilesOptions } from './options.ts';
 import { reverseToSource } from './reverse.ts';
+import { composeServiceUser, composeVolumeName, numericOwner, resolveImageUser, type ComposeView } from './compose-target.ts';
 import { forgetCopied, manifestIdentity, readCopied, recordCopied } from './copied.ts';
 import { targetManifest, targetSpec, type TargetSpec } from './target.ts';
 import type { ScanReport } from './walk.ts';
@@ -31,11 +32,56 @@ export interface FilesFacts {
 
 type P = EngineParams<FilesOptions>;
 
-/** The target: `targetUrl` when the playbook resolved one (`<hostPath>` or `volume:<name>`), else the store's. */
-function specOf(p: P): TargetSpec {
+/** The compose view of the store's service (memoised per service handle); undefined without one. */
+const views = new WeakMap<object, Promise<ComposeView | undefined>>();
+function viewOf(p: P): Promise<ComposeView | undefined> {
+  const s = p.service;
+  if (!s?.composeView) return Promise.resolve(undefined);
+  let v = views.get(s);
+  if (!v) {
+    v = s.composeView().catch((e: unknown) => {
+      p.log.warn(`store ${p.store.id}: compose config unreadable (${(e as Error).message}): the volume name and owner are taken as configured`);
+      return undefined;
+    });
+    views.set(s, v);
+  }
+  return v;
+}
+
+/**
+ * The target: `targetUrl` when the playbook resolved one (`<hostPath>` or `volume:<name>`), else the
+ * store's; a volume named as in the compose file (`uploads`) is the project's real volume.
+ */
+async function specOf(p: P): Promise<TargetSpec> {
   const u = p.targetUrl;
   const t = u === undefined ? p.store.target : u.startsWith('volume:') ? { ...p.store.target, hostPath: undefined, volume: u.slice('volume:'.length) } : { ...p.store.target, hostPath: u, volume: undefined };
-  return targetSpec(p.store.id, t, p.store.options.helperImage);
+  const view = t.volume ? await viewOf(p) : undefined;
+  return targetSpec(p.store.id, view && t.volume ? { ...t, volume: composeVolumeName(view, t.volume) } : t, p.store.options.helperImage);
+}
+
+/**
+ * The uid:gid files arrive with: `options.owner`, else the compose service's `user:` (numbers as given,
+ * a name through the image's /etc/passwd); without either, the source's owners are kept.
+ */
+const owners = new Map<string, Promise<{ uid: number; gid: number }>>();
+async function ownerFor(p: P): Promise<{ uid: number; gid: number } | undefined> {
+  const configured = ownerOf(p.store.options);
+  if (configured) return configured;
+  const view = await viewOf(p);
+  if (!view) return undefined;
+  const { user, image } = composeServiceUser(view, p.store.target.service);
+  if (!user) return undefined;
+  const n = numericOwner(user);
+  if (n) return n;
+  if (!image) {
+    throw new FerryError('E_FILES_TARGET', `store ${p.store.id}: service ${p.store.target.service} runs as user "${user}" but names no image to resolve it in`, {
+      hint: 'set the store\'s options.owner to "uid:gid" (the numbers the app runs as in its container)',
+    });
+  }
+  const key = `${image}\0${user}`;
+  let r = owners.get(key);
+  if (!r) { r = resolveImageUser(image, user); owners.set(key, r); r.catch(() => owners.delete(key)); }
+  return r;
 }
 /** The export's manifest; a FerryError when there is none yet. */
 async function manifestOf(p: P): Promise<string> {
@@ -49,7 +95,7 @@ async function manifestOf(p: P): Promise<string> {
 async function facts(p: P): Promise<FilesFacts> {
   await assertSourceDir(p.store.id, p.store.source);
   const { fingerprint, report } = await treeFingerprint(p.store.source, p.store.options.normalize);
-  const t = specOf(p);
+  const t = await specOf(p);
   const freeBytes = t.kind === 'bind' ? await statfs(t.root).then((s) => s.bavail * s.bsize, () => undefined) : undefined;
   return { source: p.store.source, scan: report, fingerprint, target: { kind: t.kind, where: t.kind === 'bind' ? t.root : t.helper.volume, ...(freeBytes !== undefined ? { freeBytes } : {}) } };
 }
@@ -108,17 +154,18 @@ export const filesEngine: Readonly<Engine<FilesOptions, FilesFacts>> = defineEng
     };
   },
   async import(p) {
-    const t = specOf(p);
+    const t = await specOf(p);
     const manifest = await manifestOf(p);
     const where = t.kind === 'bind' ? `bind:${t.root}` : `volume:${t.helper.volume}`;
-    const owner = JSON.stringify(ownerOf(p.store.options) ?? null);
+    const own = await ownerFor(p);
+    const owner = JSON.stringify(own ?? null);
     const done = await readCopied(p.stateDir);
     if (done && done.target === where && done.owner === owner && done.manifest === await manifestIdentity(manifest, p.artifactDir)) {
       return { data: { entries: done.entries, copied: 0, bytes: 0, skipped: done.entries, fixed: 0, removed: 0, unchanged: true } };
     }
     await forgetCopied(p.stateDir);
     const common = {
-      sourceRoot: p.store.source, manifest, owner: ownerOf(p.store.options), normalize: p.store.options.normalize,
+      sourceRoot: p.store.source, manifest, owner: own, normalize: p.store.options.normalize,
       concurrency: p.store.options.concurrency, progressFile: join(p.stateDir, 'copy-progress.json'), signal: p.signal,
       onProgress: (d: { files: number; bytes: number }) => p.progress.update({ unit: 'bytes', done: d.bytes, label: `${d.files} files` }),
     };
@@ -127,7 +174,7 @@ export const filesEngine: Readonly<Engine<FilesOptions, FilesFacts>> = defineEng
     return { data: summary(r) };
   },
   async clearTarget(p) {
-    const t = specOf(p);
+    const t = await specOf(p);
     await forgetCopied(p.stateDir);
     const tops: Buffer[] = [];
     for await (const e of readManifest(await manifestOf(p))) if (!e.path.includes(0x2f)) tops.push(e.targetPath ?? e.path);
@@ -136,7 +183,7 @@ export const filesEngine: Readonly<Engine<FilesOptions, FilesFacts>> = defineEng
   },
   async verify(p) {
     const t0 = performance.now();
-    const entries = await compareManifests(byTargetPath(await manifestOf(p), p.store.options.normalize, p.artifactDir), targetManifest(specOf(p), p.signal), { owner: ownerOf(p.store.options), normalize: p.store.options.normalize });
+    const entries = await compareManifests(byTargetPath(await manifestOf(p), p.store.options.normalize, p.artifactDir), targetManifest(await specOf(p), p.signal), { owner: await ownerFor(p), normalize: p.store.options.normalize });
     const ok = entries.every((e) => e.ok);
     if (!ok) await forgetCopied(p.stateDir); // the next import scans the target and repairs it
     return { ok, entries, seconds: (performance.now() - t0) / 1000 };
@@ -153,7 +200,7 @@ export const filesEngine: Readonly<Engine<FilesOptions, FilesFacts>> = defineEng
     // A quiet window changes nothing on the source: nothing to lift.
   },
   async reverse(p) {
-    const r = await reverseToSource({ manifest: await manifestOf(p), sourceRoot: p.store.source, target: specOf(p), normalize: p.store.options.normalize, applyDeletions: p.store.options.applyDeletions, signal: p.signal });
+    const r = await reverseToSource({ manifest: await manifestOf(p), sourceRoot: p.store.source, target: await specOf(p), normalize: p.store.options.normalize, applyDeletions: p.store.options.applyDeletions, signal: p.signal });
     if (r.deletedCount) p.log.warn(`store ${p.store.id}: ${r.deletedCount} entries deleted in the stack ${r.deletionsApplied ? 'were deleted on the host' : 'are listed, not deleted on the host (options.applyDeletions)'}`);
     return { data: { ...r } };
   },

@@ -59,10 +59,11 @@ export async function exportTree(o: { storeId: string; root: string; artifactDir
   const manifest = join(o.artifactDir, MANIFEST_FILE);
   const previous = await readFile(join(o.artifactDir, SCAN_FILE), 'utf8').then((s) => JSON.parse(s) as { fingerprint?: string; normalize?: string; entries?: number }, () => undefined);
   const hasManifest = await lstat(manifest).then(() => true, () => false);
-  const scan = await treeFingerprint(o.root, o.normalize);
-  assertNothingRefused(o.storeId, scan.report);
-  if (hasManifest && previous?.fingerprint === scan.fingerprint && previous.normalize === o.normalize && previous.entries !== undefined) {
-    return { manifest, report: scan.report, entries: previous.entries, fingerprint: scan.fingerprint };
+  // With a manifest already there, a stat-only walk first: an unchanged tree keeps it (no second walk).
+  if (hasManifest && previous?.fingerprint !== undefined && previous.normalize === o.normalize && previous.entries !== undefined) {
+    const scan = await treeFingerprint(o.root, o.normalize);
+    assertNothingRefused(o.storeId, scan.report);
+    if (previous.fingerprint === scan.fingerprint) return { manifest, report: scan.report, entries: previous.entries, fingerprint: scan.fingerprint };
   }
   const report = emptyScanReport();
   const fp = createHash('sha256');
