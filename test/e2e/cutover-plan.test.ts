@@ -4,7 +4,8 @@
  * `options.followFrom`; the stack's data services join that network by a compose override. In `auto` the
  * plan (migrate --dry-run --json) says Redis follows (its probe container reached it by name) and MySQL is
  * copied inside the freeze, why, and the one change that would let it follow; the predicted downtime has
- * its parts; the order follows from it. In `follow` mode the same source is refused at preflight
+ * its parts; the order follows from it. A followFrom name the stack cannot reach falls back the same way,
+ * saying what to check. In `follow` mode the same source is refused at preflight
  * (E_FOLLOW_REFUSED) before anything is exported, frozen or started.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -99,6 +100,24 @@ describe('the cutover plan: who follows, who falls back, why, and the predicted 
     // Secrets never in the plan.
     expect(r.stdout).not.toContain(ROOT_PW);
     expect(r.stdout).not.toContain(REDIS_PW);
+  });
+
+  it('auto: a source the stack cannot reach where followFrom says is copied inside the freeze, with what to check', async () => {
+    const config = JSON.parse(await readFile(sb.configPath, 'utf8'));
+    config.stores[1].options.followFrom = { host: 'ferry-plan-nowhere', port: 6379 };
+    await writeFile(sb.configPath, JSON.stringify(config, null, 2));
+    try {
+      const r = await runPlaybookProcess('migrate', ['--config', sb.configPath, '--dry-run', '--json'], env());
+      expect(r.exitCode, r.stderr.split('\n').slice(-20).join('\n')).toBe(2);
+      const line = (planOf(r.events, 'preflight')?.details ?? '').split('\n').find((l) => l.startsWith('redis: '));
+      console.log(`cutover-plan (unreachable): ${line}`);
+      expect(line).toMatch(/^redis: copied inside the freeze \(nothing answers at ferry-plan-nowhere:6379 from the stack's side.*\); to follow: the stack must reach ferry-plan-nowhere:6379/);
+      const steps = (r.events.find((e) => e.type === 'run-start') as unknown as { steps: Array<{ id: string }> }).steps.map((x) => x.id);
+      expect(steps.filter((x) => x.startsWith('follow:'))).toEqual([]);
+    } finally {
+      config.stores[1].options.followFrom = { host: 'ferry-plan-redis', port: 6379 };
+      await writeFile(sb.configPath, JSON.stringify(config, null, 2));
+    }
   });
 
   it('follow: the store that cannot follow is refused at preflight, before anything moves', async () => {
