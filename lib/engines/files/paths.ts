@@ -48,8 +48,8 @@ export function topLevel(path: Uint8Array): string {
 
 /** Not data: Finder's `.DS_Store` and AppleDouble `._*` companions (resource forks, xattrs). */
 export function isJunkName(name: Uint8Array): boolean {
-  const b = Buffer.from(name);
-  return b.equals(DS_STORE) || (b.length > 2 && b[0] === 0x2e && b[1] === 0x5f);
+  if (name[0] !== 0x2e) return false; // both start with '.': most names are decided by their first byte
+  return (name.length > 2 && name[1] === 0x5f) || Buffer.compare(name, DS_STORE) === 0;
 }
 const DS_STORE = Buffer.from('.DS_Store');
 

@@ -92,9 +92,10 @@ export function* scanTree(root: string, report: ScanReport, normalize: 'none' | 
     names.sort(Buffer.compare);
     const folded = new Map<string, Buffer>();
     for (const n of names) {
-      const s = n.toString('utf8');
-      if (!Buffer.from(s, 'utf8').equals(n)) { add(report.notUtf8, showPath(joinRel(rel, n))); continue; }
-      const key = s.normalize('NFC').toLowerCase();
+      const ascii = isAscii(n); // most names: valid UTF-8 and NFC already, no decoding round trip
+      const s = n.toString(ascii ? 'latin1' : 'utf8');
+      if (!ascii && !Buffer.from(s, 'utf8').equals(n)) { add(report.notUtf8, showPath(joinRel(rel, n))); continue; }
+      const key = (ascii ? s : s.normalize('NFC')).toLowerCase();
       const other = folded.get(key);
       if (other) add(report.caseCollisions, `${showPath(joinRel(rel, other))} and ${showPath(joinRel(rel, n))}`);
       else folded.set(key, n);
@@ -118,10 +119,9 @@ export function* scanTree(root: string, report: ScanReport, normalize: 'none' | 
       throw e;
     }
     if (isJunkName(name)) { add(report.excluded, showPath(path)); report.excluded.bytes += st.isFile() ? st.size : 0; continue; }
-    const nfc = nfcOf(name);
+    const nfc = isAscii(name) ? undefined : nfcOf(name);
     if (nfc) add(report.nfd, showPath(path));
-    const targetName = normalize === 'nfc' && nfc ? nfc : name;
-    const target = joinRel(top.target, targetName);
+    const target = normalize === 'nfc' && (nfc || top.target !== top.rel) ? joinRel(top.target, nfc ?? name) : path;
     const base = {
       path, abs, size: 0, mode: st.mode & 0o7777, mtimeMs: Math.floor(st.mtimeMs), uid: st.uid, gid: st.gid,
       ...(target.equals(path) ? {} : { targetPath: target }),
@@ -157,6 +157,11 @@ export function* scanTree(root: string, report: ScanReport, normalize: 'none' | 
 }
 
 const STAGING = Buffer.from(STAGING_DIR);
+
+function isAscii(b: Buffer): boolean {
+  for (let i = 0; i < b.length; i++) if (b[i]! >= 0x80) return false;
+  return true;
+}
 
 function canAccess(abs: Buffer, mode: number): boolean {
   try { accessSync(abs, mode); return true; } catch { return false; }
