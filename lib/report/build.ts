@@ -76,21 +76,27 @@ export function buildReport(o: BuildReportOptions): FerryReport {
  * `calibration` is what migrate's preflight reads from the state dir); migrate's report sets the
  * prediction its preflight made against the measured downtime, part by part, with the ratio.
  */
-function predicted(o: BuildReportOptions, r: FerryReport): Pick<FerryReport, 'prediction' | 'calibration' | 'predictedVsMeasured'> {
-  const pre = o.outputs.get('preflight')?.data as { prediction?: DowntimePrediction; predictInput?: PredictInput; cutover?: { bytes?: Record<string, number | undefined> } } | undefined;
-  if (!pre?.prediction) return {};
+interface PreflightPlan {
+  readonly prediction?: DowntimePrediction;
+  readonly predictInput?: PredictInput;
+  readonly cutover?: { readonly bytes?: Record<string, number | undefined>; readonly decisions?: FerryReport['cutover'] };
+}
+
+function predicted(o: BuildReportOptions, r: FerryReport): Pick<FerryReport, 'cutover' | 'prediction' | 'calibration' | 'predictedVsMeasured'> {
+  const pre = o.outputs.get('preflight')?.data as PreflightPlan | undefined;
+  const prediction = pre?.prediction;
+  if (!pre || !prediction) return {};
+  const cutover = pre.cutover?.decisions?.length ? { cutover: pre.cutover.decisions.map(({ store, how, why, enable }) => ({ store, how, why, ...(enable ? { enable } : {}) })) } : {};
   if (o.mode === 'rehearse') {
     const calibration = calibrationOf(o.timings, r.generatedAt, pre.cutover?.bytes ?? {});
-    return { calibration, prediction: pre.predictInput ? predictDowntime({ ...pre.predictInput, calibration }) : pre.prediction };
+    return { ...cutover, calibration, prediction: pre.predictInput ? predictDowntime({ ...pre.predictInput, calibration }) : prediction };
   }
-  if (o.mode !== 'migrate' || r.downtimeKind !== 'measured' || r.downtimeMs === undefined) return { prediction: pre.prediction };
+  if (o.mode !== 'migrate' || r.downtimeKind !== 'measured' || r.downtimeMs === undefined) return { ...cutover, prediction };
   const measured = new Map((r.downtimeParts ?? []).map((p) => [p.part, p.ms]));
-  const parts = [...new Set([...pre.prediction.parts.map((p) => p.part as string), ...measured.keys()])]
-    .map((part) => ({ part, predictedMs: pre.prediction!.parts.find((p) => p.part === part)?.ms ?? 0, measuredMs: Math.round(measured.get(part) ?? 0) }));
-  return {
-    prediction: pre.prediction,
-    predictedVsMeasured: { predictedMs: pre.prediction.ms, measuredMs: Math.round(r.downtimeMs), ratio: r.downtimeMs > 0 ? Math.round((pre.prediction.ms / r.downtimeMs) * 100) / 100 : 0, parts },
-  };
+  const parts = [...new Set([...prediction.parts.map((p) => p.part as string), ...measured.keys()])]
+    .map((part) => ({ part, predictedMs: prediction.parts.find((p) => p.part === part)?.ms ?? 0, measuredMs: Math.round(measured.get(part) ?? 0) }));
+  const ratio = r.downtimeMs > 0 ? Math.round((prediction.ms / r.downtimeMs) * 100) / 100 : 0;
+  return { ...cutover, prediction, predictedVsMeasured: { predictedMs: prediction.ms, measuredMs: Math.round(r.downtimeMs), ratio, parts } };
 }
 
 function downtime(o: BuildReportOptions): Pick<FerryReport, 'downtimeMs' | 'downtimeKind' | 'downtimeParts'> {

@@ -20,6 +20,10 @@ export function renderMarkdown(r: FerryReport): string {
     out.push(`- predicted downtime of migrate: ${sec(r.prediction.ms)} (${r.calibration ? 'calibrated by this rehearsal' : r.prediction.calibratedBy})`);
     out.push(`  - parts: ${r.prediction.parts.map((x) => `${x.part} ${sec(x.ms)}`).join(', ')}`);
   }
+  if (r.cutover?.length) {
+    out.push('', '## Cutover', '', '| store | how | why | to follow |', '|---|---|---|---|');
+    for (const c of r.cutover) out.push(`| ${cell(c.store)} | ${cell(c.how)} | ${cell(c.why)} | ${cell(c.how === 'follow' ? '' : c.enable)} |`);
+  }
   if (r.preflight) {
     out.push('', '## Preflight', '', `${r.preflight.blockers} blocker(s), ${r.preflight.rewrites} rewrite(s), ${r.preflight.warnings} warning(s)`, '');
     for (const l of r.preflight.lines) out.push(`- ${l}`);

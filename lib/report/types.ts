@@ -71,6 +71,8 @@ export interface FerryReport {
   readonly downtimeKind?: 'measured' | 'expected';
   /** What the freeze window was spent on (freeze, copy, catch-up, promote, app start), from the timings. */
   readonly downtimeParts?: readonly { readonly part: string; readonly ms: number; readonly steps: readonly string[] }[];
+  /** Per store, as preflight decided: followed the live source or copied inside the freeze, why, and the change that would let it follow. */
+  readonly cutover?: readonly { readonly store: string; readonly how: string; readonly why: string; readonly enable?: string }[];
   /** The downtime predicted before the run (preflight), with its parts; a rehearsal's is calibrated by what it measured. */
   readonly prediction?: DowntimePrediction;
   /** A rehearsal's measurements (per store copy and check, app start): migrate's preflight predicts from them. */

@@ -63,7 +63,10 @@ describe('predictDowntime', () => {
 
 describe('the report', () => {
   const preflight = (prediction: ReturnType<typeof predictDowntime>, i: PredictInput): Map<string, StepOutputs> =>
-    new Map([['preflight', { data: { findings: [], prediction, predictInput: i, cutover: { mode: 'auto', bytes: { db: 80e6, cache: 5e6 } } } }]]);
+    new Map([['preflight', { data: { findings: [], prediction, predictInput: i, cutover: {
+      mode: 'auto', bytes: { db: 80e6, cache: 5e6 },
+      decisions: i.stores.map((s) => ({ store: s.id, how: s.how, why: `${s.id} why`, ...(s.how === 'follow' ? {} : { enable: 'log-bin + restart' }) })),
+    } } }]]);
   const copyOnly: PredictInput = { ...input, stores: input.stores.map((s) => ({ ...s, how: 'freeze-copy' as const })), stackInFreeze: true };
 
   it('a rehearsal records what it measured (the calibration) and the calibrated prediction', () => {
@@ -90,5 +93,8 @@ describe('the report', () => {
     // The measured parts add up to the downtime (nothing inside the window is left out).
     expect(r.downtimeParts!.reduce((a, x) => a + x.ms, 0)).toBe(26_310);
     expect(renderMarkdown(r)).toMatch(/- predicted \d+\.\d s vs measured 26\.3 s \(ratio \d\.\d\d; defaults\)/);
+    // Which store followed and which was copied, why, and the change that would let it follow.
+    expect(r.cutover).toEqual([{ store: 'db', how: 'freeze-copy', why: 'db why', enable: 'log-bin + restart' }, { store: 'cache', how: 'freeze-copy', why: 'cache why', enable: 'log-bin + restart' }]);
+    expect(renderMarkdown(r)).toContain('## Cutover\n\n| store | how | why | to follow |\n|---|---|---|---|\n| db | freeze-copy | db why | log-bin + restart |');
   });
 });
