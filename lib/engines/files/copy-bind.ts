@@ -13,6 +13,7 @@ import { writeFileAtomic } from '../../util/atomic-write.ts';
 import { hashFile } from './hash.ts';
 import { copyHashing } from './copy-file.ts';
 import { HashLog, readHashedManifest } from './hashes.ts';
+import { ExternalSort } from './external-sort.ts';
 import { CHECK, COPY, DIR_OK, SKIP, SKIP_DIR, decisionFor, type Decision } from './decide.ts';
 import { copySparse } from './sparse.ts';
 import { readManifest, targetPathOf, type ManifestEntry } from './manifest.ts';
@@ -55,10 +56,9 @@ export function mtimeSeconds(ms: number): number {
 export async function* byTargetPath(manifest: string, normalize: 'none' | 'nfc', hashesIn?: string): AsyncGenerator<ManifestEntry> {
   const entries = hashesIn ? readHashedManifest(manifest, hashesIn) : readManifest(manifest);
   if (normalize === 'none') { yield* entries; return; }
-  const all: ManifestEntry[] = [];
-  for await (const e of entries) all.push(e);
-  all.sort((a, b) => comparePaths(targetPathOf(a), targetPathOf(b)));
-  yield* all;
+  const sorter = new ExternalSort({ key: targetPathOf }); // bounded runs: memory stays flat
+  for await (const e of entries) await sorter.add(e);
+  yield* sorter.sorted();
 }
 
 export async function copyToBind(o: CopyOptions): Promise<CopyResult> {
