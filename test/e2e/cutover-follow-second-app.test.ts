@@ -199,6 +199,8 @@ describe('the second app follows (postgres, redis, two volumes), then cuts over;
     const report = JSON.parse(await readFile(join(stateDir, 'report.migrate.json'), 'utf8'));
     const parts = (report.downtimeParts as Array<{ part: string; ms: number }> | undefined)?.map((p) => [p.part, p.ms]);
     console.log(`cutover-follow-second-app: ${acked.rows.size} rows / ${acked.keys.size} keys / ${acked.files.size} files written while following; downtime ${report.downtimeKind} ${report.downtimeMs} ms; parts ${JSON.stringify(parts)}`);
+    const steps = (report.timings as Array<{ step: string; durationMs: number }>).filter((t) => /^(freeze|catch-up|promote):|^compose-cutover$/.test(t.step));
+    console.log(`cutover-follow-second-app: inside the freeze ${steps.map((t) => `${t.step} ${Math.round(t.durationMs)} ms`).join(', ')}`);
     expect(report.downtimeKind).toBe('measured');
     expect(report.downtimeParts.length).toBeGreaterThan(1);
     // The files stores' final pass (catch-up:<files store>) moved what changed since the bulk copy, recorded with files and bytes.
@@ -210,7 +212,7 @@ describe('the second app follows (postgres, redis, two volumes), then cuts over;
     expect(finalPass.uploads!.files).toBeLessThan(60);
     expect((outputs.get('verify-pinned:cache')?.data as { ok?: boolean } | undefined)?.ok).toBe(true);
 
-    // The sources are thawed: the app's role writes again.
+    // Every acknowledged write is on the source (the stack is compared with it by verify below).
     const c = new pg.Client({ connectionString: `postgres://veogen_app:${APP_PW}@127.0.0.1:${pgPort}/${VEOGEN_DATABASE}` });
     await c.connect();
     try {
@@ -235,6 +237,12 @@ describe('the second app follows (postgres, redis, two volumes), then cuts over;
 
     const verify = await runPlaybookProcess('verify', args, env());
     expect(verify.exitCode, JSON.stringify(verify.events.filter((e) => e.type === 'step-fail'))).toBe(0);
+    // The sources are thawed (after verify, which compares them with the stack): the app's role writes again, Redis takes a SET.
+    const w = new pg.Client({ connectionString: `postgres://veogen_app:${APP_PW}@127.0.0.1:${pgPort}/${VEOGEN_DATABASE}` });
+    await w.connect();
+    try { await w.query('INSERT INTO live_writes (id, v) VALUES (1000001, $1)', ['after']); } finally { await w.end(); }
+    const rw = new Redis({ host: '127.0.0.1', port: rdPort, password: REDIS_PW, commandTimeout: 5000 });
+    try { expect(await rw.set('after:cutover', '1')).toBe('OK'); } finally { rw.disconnect(); }
     const all = runs.concat(run).map((x) => JSON.stringify(x.events) + x.stderr).join('') + (await readFile(join(stateDir, 'report.migrate.md'), 'utf8'));
     for (const secret of [PG_PW, REDIS_PW]) expect(all).not.toContain(secret);
   });
