@@ -3,7 +3,8 @@
  * --json), on one migrated demo: `migrate` (kept with FERRY_DEMO_KEEP=1; its PostgreSQL 15 and Redis
  * sources and uploads/outputs trees into a throwaway copy of compose/examples/veogen; every store
  * verified), `verify` after the cutover (the stack publishes nothing: exec tunnels), then writes in the
- * stack and `rollback --with-data` (the host's PostgreSQL gets them back, verified), and a `rehearse` on a
+ * stack and `rollback --with-data`, SIGKILLed while it reloads the host and run again (the host's
+ * PostgreSQL gets the stack's writes back, verified), and a `rehearse` on a
  * fresh demo that leaves nothing behind. The children get the test's own TMPDIR, so the kept-demo
  * pointer and the demos' directories are this test's alone.
  */
@@ -93,7 +94,7 @@ describe('--demo=veogen: migrate, verify, rollback --with-data, rehearse', { tim
     expectAllVerified(JSON.parse(await readFile(join(kept.base, 'state', 'report.verify.json'), 'utf8')) as Report);
   });
 
-  it('rollback --with-data puts what the app wrote in the stack into the host PostgreSQL, verified, writable', async () => {
+  it('rollback --with-data, SIGKILLed while it reloads the host, resumes and puts what the app wrote in the stack into the host PostgreSQL', async () => {
     expect(kept).toBeDefined();
     const [container] = await lines(['ps', '-q', '--filter', `label=com.docker.compose.project=${kept.project}`, '--filter', 'label=com.docker.compose.service=postgres']);
     const psql = (sql: string) => exec('docker', ['exec', container!, 'psql', '-U', 'postgres', '-d', 'veogen', '-v', 'ON_ERROR_STOP=1', '-qAtc', sql]);
@@ -103,6 +104,21 @@ describe('--demo=veogen: migrate, verify, rollback --with-data, rehearse', { tim
     expect(w.exitCode, w.stderr).toBe(0);
     const [newId, users] = w.stdout.trim().split('\n').map(Number);
 
+    // Killed once the reverse has dropped and begun reloading the host's database (the worst moment).
+    const reverseLog = join(kept.base, 'state', 'stores', 'veogen-db', 'reverse', 'import.log');
+    const killed = startPlaybook('rollback', ['--demo=veogen', '--with-data', '--json'], env);
+    let atKill = '';
+    for (let i = 0; i < 12_000 && killed.child.exitCode === null; i++) {
+      atKill = await readFile(reverseLog, 'utf8').catch(() => '');
+      if (/^(begin|pre|chunk )/m.test(atKill)) break;
+      await new Promise((res) => setTimeout(res, 20));
+    }
+    killed.child.kill('SIGKILL');
+    await killed.done;
+    expect(atKill).toMatch(/^begin$/m);
+    expect(atKill).not.toMatch(/^done$/m);
+
+    // The same command again: the reverse resumes its own export's load, verifies, and the rollback completes.
     const r = await startPlaybook('rollback', ['--demo=veogen', '--with-data', '--json'], env).done;
     expect(failures(r)).toBe('');
     expect(r.exitCode).toBe(0);
