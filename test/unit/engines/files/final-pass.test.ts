@@ -8,7 +8,8 @@ import { mkdir, mkdtemp, readFile, rm, unlink, writeFile } from 'node:fs/promise
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { EngineParams } from '../../../../lib/core/engine.ts';
+import type { EngineParams, FollowStatus } from '../../../../lib/core/engine.ts';
+import type { FinalPass } from '../../../../lib/engines/files/freeze.ts';
 import { isFerryError } from '../../../../lib/core/errors.ts';
 import { silentLogger } from '../../../../lib/core/logger.ts';
 import { noProgress } from '../../../../lib/core/progress.ts';
@@ -29,6 +30,9 @@ function params(): EngineParams<FilesOptions> {
   };
 }
 
+/** What catch-up's final pass moved (the files engine's catch-up status carries it). */
+const passOf = (s: FollowStatus) => (s as FollowStatus & { finalPass: FinalPass }).finalPass;
+
 const put = async (rel: string, text: string) => { await mkdir(join(dir, 'src', rel, '..'), { recursive: true }); await writeFile(join(dir, 'src', rel), text); };
 
 describe('files: bulk copy before the freeze, final pass of what changed inside it', () => {
@@ -48,16 +52,16 @@ describe('files: bulk copy before the freeze, final pass of what changed inside 
     // The pin is the bulk copy: the target still equals it.
     expect((await filesEngine.verifyPinned!(p)).ok).toBe(true);
 
-    const s = await filesEngine.catchUp!(p, 60_000) as { finalPass: { files: number; removed: number; entries: number } };
+    const s = await filesEngine.catchUp!(p, 60_000);
     expect(s).toMatchObject({ following: true, lag: 0 });
-    expect(s.finalPass).toMatchObject({ files: 2, removed: 1 });
+    expect(passOf(s)).toMatchObject({ files: 2, removed: 1 });
     expect(await readFile(join(dir, 'dst', 'img', '3.jpg'), 'utf8')).toBe('rewritten');
     expect(await readFile(join(dir, 'dst', 'img', 'new.jpg'), 'utf8')).toBe('fresh');
     await expect(readFile(join(dir, 'dst', 'img', '7.jpg'))).rejects.toMatchObject({ code: 'ENOENT' });
     // verify (the playbook's, after cutover) compares with the final manifest: equal.
     expect((await filesEngine.verify(p)).ok).toBe(true);
     // Run again (a resumed migrate): nothing left to copy; promote and abort remove nothing on the source.
-    expect((await filesEngine.catchUp!(p, 60_000) as { finalPass: { files: number } }).finalPass.files).toBe(0);
+    expect(passOf(await filesEngine.catchUp!(p, 60_000)).files).toBe(0);
     await filesEngine.promote!(p);
     expect(await readFile(join(dir, 'src', 'img', 'new.jpg'), 'utf8')).toBe('fresh');
   });
@@ -72,8 +76,7 @@ describe('files: bulk copy before the freeze, final pass of what changed inside 
     const e = await filesEngine.catchUp!(p, 1).then(() => undefined, (x: unknown) => x);
     expect(isFerryError(e) && e.code).toBe('E_FOLLOW_BUDGET');
     expect(isFerryError(e) && e.hint).toContain('run migrate again');
-    const s = await filesEngine.catchUp!(p, 60_000) as { finalPass: { files: number } };
-    expect(s.finalPass.files).toBeGreaterThan(0);
+    expect(passOf(await filesEngine.catchUp!(p, 60_000)).files).toBeGreaterThan(0);
     expect((await filesEngine.verify(p)).ok).toBe(true);
   });
 });
