@@ -14,7 +14,7 @@ export const DEFAULT_RUN = 50_000;
 export class ExternalSort {
   private run: ManifestEntry[] = [];
   private readonly files: string[] = [];
-  private dir: string | undefined;
+  private dir: Promise<string> | undefined;
   private readonly key: (e: ManifestEntry) => Buffer;
   private readonly runSize: number;
   private readonly parent: string;
@@ -26,25 +26,35 @@ export class ExternalSort {
 
   private cmp = (a: ManifestEntry, b: ManifestEntry) => comparePaths(this.key(a), this.key(b));
 
-  async add(e: ManifestEntry): Promise<void> {
+  /** Add an entry; callers that do not await (a parser's callback) still get each full run spilled once. */
+  add(e: ManifestEntry): Promise<void> {
     this.run.push(e);
-    if (this.run.length >= this.runSize) await this.spill();
+    if (this.run.length < this.runSize) return Promise.resolve();
+    const w = this.spill();
+    this.writes.push(w);
+    return w;
   }
+  private readonly writes: Promise<void>[] = [];
 
   private async spill(): Promise<void> {
-    this.run.sort(this.cmp);
-    this.dir ??= await mkdtemp(join(this.parent, 'ferry-sort-'));
-    const f = join(this.dir, `run-${this.files.length}.ndjson`);
-    await writeFile(f, this.run.map((e) => entryToLine(e) + '\n').join(''));
-    this.files.push(f);
+    // The run is taken before any await: entries added meanwhile start the next run.
+    const run = this.run.sort(this.cmp);
     this.run = [];
+    const n = this.files.length;
+    const f = `run-${n}.ndjson`;
+    this.files.push(f);
+    this.dir ??= mkdtemp(join(this.parent, 'ferry-sort-'));
+    const dir = await this.dir;
+    this.files[n] = join(dir, f);
+    await writeFile(this.files[n], run.map((e) => entryToLine(e) + '\n').join(''));
   }
 
   /** The entries in order; the spill files are removed once read (or when the consumer stops early). */
   async *sorted(): AsyncGenerator<ManifestEntry> {
     try {
       if (!this.files.length) { this.run.sort(this.cmp); const r = this.run; this.run = []; yield* r; return; }
-      if (this.run.length) await this.spill();
+      if (this.run.length) this.writes.push(this.spill());
+      await Promise.all(this.writes);
       const its = this.files.map((f) => readManifest(f)[Symbol.asyncIterator]());
       try {
         const heads = await Promise.all(its.map((it) => it.next()));
@@ -59,7 +69,7 @@ export class ExternalSort {
         for (const it of its) await it.return?.(undefined);
       }
     } finally {
-      if (this.dir) await rm(this.dir, { recursive: true, force: true });
+      if (this.dir) await rm(await this.dir, { recursive: true, force: true });
     }
   }
 }

@@ -29,6 +29,13 @@ describe('ExternalSort: tree order in bounded runs', () => {
     }
   });
 
+  it('keeps every entry once when adds are not awaited (a parser adding a chunk\'s records at once)', async () => {
+    const sorter = new ExternalSort({ runSize: 3 });
+    const names = Array.from({ length: 20 }, (_, i) => `n${String(19 - i).padStart(2, '0')}`);
+    for (const n of names) void sorter.add(entry(n));
+    expect((await collect(sorter.sorted())).map((e) => e.path.toString())).toEqual([...names].sort());
+  });
+
   it('sorts by another key (target names) when asked', async () => {
     const sorter = new ExternalSort({ runSize: 2, key: (e) => e.targetPath ?? e.path });
     for (const [p, t] of [['x', 'c'], ['y', 'a'], ['z', 'b']] as const) await sorter.add(entry(p, { targetPath: Buffer.from(t) }));
