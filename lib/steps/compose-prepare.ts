@@ -70,9 +70,10 @@ export function withFollowOverride(config: Config): Config {
 
 const followOverridePath = (composeDir: string) => join(composeDir, FOLLOW_OVERRIDE_FILE);
 
-/** What the follow override should hold (undefined: no service needs one) and whether the file holds it. */
-async function followOverrideState(composeDir: string, config: Config): Promise<{ want: string | undefined; ok: boolean }> {
-  const services = hostGatewayServices(config);
+/** What the follow override should hold (undefined: no service needs one; only migrate follows) and whether the file holds it. */
+async function followOverrideState(ctx: Pick<FerryContext, 'composeDir' | 'mode'>, config: Config): Promise<{ want: string | undefined; ok: boolean }> {
+  const composeDir = ctx.composeDir;
+  const services = ctx.mode === 'migrate' ? hostGatewayServices(config) : [];
   const want = services.length ? renderFollowOverride(services) : undefined;
   const have = await readFile(followOverridePath(composeDir), 'utf8').catch(() => undefined);
   return { want, ok: want === undefined || have === want };
@@ -100,7 +101,7 @@ export default defineStep<Config, FerryContext>({
   title: 'Prepare the stack\'s host directories and data-service passwords',
   async check({ ctx, config }) {
     const absent = await missing(ctx.composeDir, config);
-    if (!(await followOverrideState(ctx.composeDir, config)).ok) absent.push(`${FOLLOW_OVERRIDE_FILE} (up to date)`);
+    if (!(await followOverrideState(ctx, config)).ok) absent.push(`${FOLLOW_OVERRIDE_FILE} (up to date)`);
     return absent.length === 0
       ? { done: true, reason: `${ctx.composeDir} has the host layout and the data services' secrets` }
       : { done: false, reason: `missing: ${absent.join(', ')}` };
@@ -108,13 +109,13 @@ export default defineStep<Config, FerryContext>({
   async plan({ ctx, config }) {
     const absent = await missing(ctx.composeDir, config);
     const gw = hostGatewayServices(config);
-    const follow = (await followOverrideState(ctx.composeDir, config)).ok ? [] : [`${followOverridePath(ctx.composeDir)}: extra_hosts ${DOCKER_HOST_NAME}:host-gateway for ${gw.join(', ')}`];
+    const follow = (await followOverrideState(ctx, config)).ok ? [] : [`${followOverridePath(ctx.composeDir)}: extra_hosts ${DOCKER_HOST_NAME}:host-gateway for ${gw.join(', ')}`];
     return { reads: [join(ctx.composeDir, 'secrets')], changes: [...absent.map((p) => join(ctx.composeDir, p)), ...follow], pending: absent.length + follow.length > 0 };
   },
   async run({ ctx, config, log }) {
     const r = await prepareLayout(ctx.composeDir, secretsOf(config), dirsOf(config));
     if (r.createdSecrets.length) log.info(`generated ${r.createdSecrets.join(', ')} in ${join(ctx.composeDir, 'secrets')}`);
-    const f = await followOverrideState(ctx.composeDir, config);
+    const f = await followOverrideState(ctx, config);
     if (f.want !== undefined && !f.ok) {
       await writeFileAtomic(followOverridePath(ctx.composeDir), f.want, 0o644);
       log.info(`wrote ${FOLLOW_OVERRIDE_FILE}: ${hostGatewayServices(config).join(', ')} reach the host as ${DOCKER_HOST_NAME} (host-gateway)`);
@@ -123,7 +124,7 @@ export default defineStep<Config, FerryContext>({
   },
   async verify({ ctx, config }) {
     const findings = (await missing(ctx.composeDir, config)).map((p) => `missing ${join(ctx.composeDir, p)}`);
-    if (!(await followOverrideState(ctx.composeDir, config)).ok) findings.push(`${followOverridePath(ctx.composeDir)} is missing or out of date`);
+    if (!(await followOverrideState(ctx, config)).ok) findings.push(`${followOverridePath(ctx.composeDir)} is missing or out of date`);
     const mode = await stat(join(ctx.composeDir, 'secrets')).then((s) => s.mode & 0o777, () => undefined);
     if (mode !== undefined && mode !== 0o700) findings.push(`${join(ctx.composeDir, 'secrets')} has mode ${mode.toString(8)}, expected 700`);
     for (const s of secretsOf(config)) {

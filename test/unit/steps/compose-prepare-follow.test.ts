@@ -4,14 +4,14 @@
  * by a name on a network gets nothing. The generated file is validated by `config` under every Compose
  * installed (v1 and v2), merged with compose/ and ferry's migration override.
  */
-import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { availableComposes, createComposeClient, MIGRATION_OVERRIDE_FILE, renderMigrationOverride } from '../../../lib/compose/index.ts';
-import { FOLLOW_OVERRIDE_FILE, hostGatewayServices, renderFollowOverride, withFollowOverride } from '../../../lib/steps/compose-prepare.ts';
+import step, { FOLLOW_OVERRIDE_FILE, hostGatewayServices, renderFollowOverride, withFollowOverride } from '../../../lib/steps/compose-prepare.ts';
 import type { Config, ConfigStore } from '../../../lib/config/schema.ts';
 import type { CutoverOptions } from '../../../lib/steps/cutover-mode.ts';
 
@@ -83,5 +83,31 @@ describe.each(clis.map((c) => [c.kind, c] as const))('the follow override under 
     expect(hosts(stack.services.mysql!)).toEqual(['host.docker.internal:host-gateway']);
     expect(hosts(stack.services.redis!)).toEqual([]);
     expect(stack.services.mysql!.ports?.length).toBe(1); // the migration access is kept
+  });
+});
+
+describe('compose-prepare writes the follow override (migrate only) and proves it', () => {
+  const log = { info() {}, warn() {}, error() {}, debug() {} } as never;
+  const config = (composeDir: string) => ({
+    stores: [mysqlStore()], cutover: { mode: 'follow', budgetSeconds: 30 }, target: { composeDir, project: 'p', files: [] },
+  } as unknown as Config);
+
+  it('writes it when a service follows a source on this host, and its check and verify hold afterwards; undo removes it', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ferry-prepare-follow-'));
+    try {
+      const p = { ctx: { composeDir: dir, mode: 'migrate' }, config: config(dir), log } as never;
+      expect((await step.check!(p)).done).toBe(false);
+      expect((await step.plan(p)).changes.join('\n')).toContain(`${FOLLOW_OVERRIDE_FILE}: extra_hosts host.docker.internal:host-gateway for mysql`);
+      const out = await step.run(p);
+      expect(parse(await readFile(join(dir, FOLLOW_OVERRIDE_FILE), 'utf8'))).toEqual({ services: { mysql: { extra_hosts: ['host.docker.internal:host-gateway'] } } });
+      expect(await step.verify!(p)).toEqual({ ok: true, findings: [] });
+      expect((await step.check!(p)).done).toBe(true);
+      await step.undo!({ ...(p as object), previous: out } as never);
+      await expect(readFile(join(dir, FOLLOW_OVERRIDE_FILE), 'utf8')).rejects.toThrow(/ENOENT/);
+      // A rehearsal does not follow: no override.
+      const r = { ctx: { composeDir: dir, mode: 'rehearse' }, config: config(dir), log } as never;
+      await step.run(r);
+      await expect(readFile(join(dir, FOLLOW_OVERRIDE_FILE), 'utf8')).rejects.toThrow(/ENOENT/);
+    } finally { await rm(dir, { recursive: true, force: true }); }
   });
 });
