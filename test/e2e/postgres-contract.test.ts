@@ -107,6 +107,15 @@ describe('engine contract: postgres', { timeout: 900_000 }, () => {
     // Run again (a rollback resumed after it finished): the same data, verified again.
     expect((await e.reverse!(p)).data).toMatchObject({ exportedRows: (rv.data as { exportedRows: number }).exportedRows });
     expect(JSON.stringify([logs, rv])).not.toMatch(/Pw-contract/);
+    // A host account that could not recreate the database is refused before anything is dropped.
+    await sql(src.url, "CREATE ROLE ferry_limited LOGIN PASSWORD 'limited-Pw-contract'");
+    const limited: EngineParams = { ...p, store: { ...p.store, source: `postgres://ferry_limited:limited-Pw-contract@127.0.0.1:${src.port}/veogen` }, stateDir: join(work, 'limited') };
+    const refused = await e.reverse!(limited).catch((x: unknown) => x);
+    expect(refused).toMatchObject({ code: 'E_PG_PRIVILEGE' });
+    expect(String((refused as Error).message)).toMatch(/^ferry_limited on 127\.0\.0\.1:\d+ cannot replace veogen .* lacks CREATEDB, ownership of veogen; nothing was changed$/);
+    expect((refused as { hint: string }).hint).toContain('ALTER ROLE "ferry_limited" CREATEDB');
+    expect(JSON.stringify(refused)).not.toMatch(/Pw-contract/);
+    expect((await sql(src.url, "SELECT count(*)::int AS n FROM users WHERE email = 'stack@veogen.test'")).rows[0].n).toBe(1);
 
     await e.clearTarget!(p);
     expect((await sql(dst.url, "SELECT count(*)::int AS n FROM pg_database WHERE datname = 'veogen'")).rows[0].n).toBe(0);

@@ -97,6 +97,7 @@ export async function reversePostgres(o: ReverseOptions): Promise<ReverseResult>
     await writeFileAtomic(replacedPath, JSON.stringify(replaced, null, 1) + '\n', 0o600);
   }
   const was = 'none' in replaced ? null : replaced;
+  await assertCanReplace(o.to, m.roles.names);
   try {
     const r = await importPostgres({
       target: o.to, dir, stateDir: o.stateDir, parallelism: o.parallelism ?? 2, replace: true, progress,
@@ -114,6 +115,31 @@ export async function reversePostgres(o: ReverseOptions): Promise<ReverseResult>
     return { ...r, exportedRows: m.totals.rows, tables: m.tables.length, replaced: was, exportDir: dir };
   } catch (e) {
     throw isPrivilegeError(e) ? privilegeError(e, o.to, `replacing ${o.to.database} with the stack's data`, REVERSE_GRANT) : e;
+  }
+}
+
+/**
+ * Refuse before anything is dropped when the host's account could not recreate the database: it must be
+ * a superuser, or have CREATEDB and own the database (and CREATEROLE when the stack has roles the host lacks).
+ */
+async function assertCanReplace(t: PgTarget, roles: readonly string[]): Promise<void> {
+  const c = await connectPg(withDatabase(t, 'postgres'), { applicationName: 'ferry reverse' });
+  try {
+    const r = (await c.query<{ su: boolean; createdb: boolean; createrole: boolean; owns: boolean | null; missing: string[] }>(`
+      SELECT rolsuper AS su, rolcreatedb AS createdb, rolcreaterole AS createrole,
+        (SELECT pg_has_role(d.datdba, 'MEMBER') FROM pg_database d WHERE d.datname = $1) AS owns,
+        ARRAY(SELECT x FROM unnest($2::text[]) x WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = x)) AS missing
+      FROM pg_roles WHERE rolname = current_user`, [t.database, [...roles]])).rows[0]!;
+    if (r.su) return;
+    const lacks = [!r.createdb && 'CREATEDB', r.owns === false && `ownership of ${t.database}`, r.missing.length > 0 && !r.createrole && `CREATEROLE (to create ${r.missing.join(', ')})`]
+      .filter((x): x is string => !!x);
+    if (lacks.length) {
+      throw new FerryError('E_PG_PRIVILEGE', `${t.user} on ${t.host}:${t.port} cannot replace ${t.database} with the stack's data: it lacks ${lacks.join(', ')}; nothing was changed`, {
+        hint: `as a superuser run: ${REVERSE_GRANT.replace(/\{user\}/g, qi(t.user)).replace(/\{db\}/g, qi(t.database))}; or give the store's source URL a superuser for the rollback`,
+      });
+    }
+  } finally {
+    await c.end();
   }
 }
 
