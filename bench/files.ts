@@ -3,10 +3,11 @@
  * fixtures/files (scale N ≈ N × 1,000 small "images" + N files of 8 MiB + the awkward cases; scale 100
  * ≈ 100k files, ≈ 4 GB) is copied into a fresh host directory by each tool, then verified against the
  * source's manifest (not timed):
- *   copy    ferry (export = manifest with sha256 of every file, then import = the copy), ferry-volume
- *           (the same into a named volume through the helper's tar stream), `tar -cS | tar -x`, `rsync -aHS`
- *           (peers with their sparse and hard-link flags: ferry keeps both)
- *   delta   the same command again on the unchanged tree: ferry (export reusing hashes + import) vs `rsync -aHS`
+ *   copy    ferry (export = the manifest, stat only, then import = the copy, every file hashed from the
+ *           bytes it copies), ferry-volume (the same into a named volume through the helper's tar stream),
+ *           `tar -cS | tar -x`, `rsync -aHS` (peers with their sparse and hard-link flags: ferry keeps both)
+ *   delta   the same command again on the unchanged tree: ferry (export = one stat walk against the last
+ *           one's fingerprint + import of an already-copied manifest) vs `rsync -aHS`
  *   verify  ferry's verify (the target hashed, compared with the manifest) vs `sha256sum` over the tree
  * Every tool runs as a child under /usr/bin/time (peak RSS = its process tree's maxRSS). The page
  * cache is warm for every tool (the source is read once before the first one); nothing is dropped.
