@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path';
 import { FerryError } from '../../core/errors.ts';
 import { writeFileAtomic } from '../../util/atomic-write.ts';
 import { hashFile } from './hash.ts';
-import { copyHashing } from './copy-file.ts';
+import { copyHashing, copySmallHashing, SMALL_FILE } from './copy-file.ts';
 import { HashLog, readHashedManifest } from './hashes.ts';
 import { ExternalSort } from './external-sort.ts';
 import { CHECK, COPY, DIR_OK, SKIP, SKIP_DIR, decisionFor, type Decision } from './decide.ts';
@@ -158,9 +158,13 @@ export async function copyToBind(o: CopyOptions): Promise<CopyResult> {
     }
     const tmp = join(staging, `${seq++}`);
     const src = joinRel(Buffer.from(o.sourceRoot), e.path);
-    const c = e.sparse ? await copySparse(src, tmp, e.size) : await copyHashing(src, tmp, o.signal);
-    chownSync(tmp, uid, gid); chmodSync(tmp, e.mode); utimesSync(tmp, mtimeSeconds(e.mtimeMs), mtimeSeconds(e.mtimeMs));
-    replace(tmp, dest, lstatOrNull(dest));
+    let c: { sha256: string; bytes: number };
+    if (!e.sparse && e.size < SMALL_FILE) c = copySmallHashing(src, tmp, e.size, { uid, gid, mode: e.mode, mtimeSec: mtimeSeconds(e.mtimeMs) });
+    else {
+      c = e.sparse ? await copySparse(src, tmp, e.size) : await copyHashing(src, tmp, o.signal);
+      chownSync(tmp, uid, gid); chmodSync(tmp, e.mode); utimesSync(tmp, mtimeSeconds(e.mtimeMs), mtimeSeconds(e.mtimeMs));
+    }
+    replace(tmp, dest, d === COPY ? lstatOrNull(dest) : st);
     copied++;
     bytes += c.bytes;
     o.onProgress?.({ files: copied, bytes });
@@ -212,7 +216,7 @@ function isUnder(path: Buffer, dir: Buffer): boolean {
 }
 
 function lstatOrNull(p: Buffer): Stats | null {
-  try { return lstatSync(p); } catch (e) { if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null; throw e; }
+  return lstatSync(p, { throwIfNoEntry: false }) ?? null;
 }
 
 /** Rename `tmp` over `dest`; a directory in the way (the type changed on the source) goes first. */
