@@ -61,7 +61,7 @@ export async function judgeRoute(o: {
   const size = o.bytes !== undefined ? { bytes: o.bytes } : {};
   if (o.mode === 'auto' && o.followFrom === undefined) {
     return {
-      store: o.store, ready: false, ...size, why: `${o.what} can follow, but the config does not say how the stack reaches the source (auto follows only stores with options.followFrom)`,
+      store: o.store, ready: false, ...size, why: `the source could be followed (${o.what}), but the config does not say how the stack reaches it (auto follows only stores with options.followFrom)`,
       enable: `add options.followFrom { host, port } to store ${o.store}: the source as the stack's containers reach it (host.docker.internal for a server on this machine, listening beyond 127.0.0.1), or set cutover.mode to follow`,
     };
   }

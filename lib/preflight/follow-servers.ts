@@ -21,6 +21,13 @@ import { probePgFromStack } from './pg-probe.ts';
 import { probeImageVersion } from './target-facts.ts';
 import { followFromOf, fromBlockers, judgeRoute, type FollowReadiness, type Probe, type ReadinessOptions } from './follow-route.ts';
 
+/**
+ * Whether the route will be tried: auto without followFrom stops at the route anyway, so the stack's image
+ * is not started to ask its version (a container per store on every migrate start); the source's own
+ * prerequisites are still read, they are the change the plan names first.
+ */
+const routed = (o: ReadinessOptions): boolean => o.mode === 'follow' || followFromOf(o.store) !== undefined;
+
 /** Runs a probe where the service will stand (each of its external networks, else Docker's default). */
 export type ProbeOn = (run: (network?: string) => Promise<Probe>) => Promise<Probe>;
 
@@ -49,7 +56,7 @@ export async function mysqlReadiness(o: ReadinessOptions, probeOn: ProbeOn): Pro
   } finally { await pool.end().catch(() => undefined); }
   const image = o.stack.images[o.store.target.service];
   // The stack's server is judged by its image (it may not run yet): a distinct server_id is set by follow itself.
-  const targetVersion = image ? await probeImageVersion(image, 'mysql') : undefined;
+  const targetVersion = image && routed(o) ? await probeImageVersion(image, 'mysql') : undefined;
   const target = assumedMysqlTarget(facts, targetVersion, o.stack.commands?.[o.store.target.service] ?? '');
   const blocked = fromBlockers(id, assessFollow({ source: facts, target, start: facts.logBin ? { file: '(the export\'s)', position: 4 } : null, where: `${src.user}@${src.host}:${src.port}` }), bytes);
   if (blocked) return blocked;
@@ -66,7 +73,7 @@ export async function redisReadiness(o: ReadinessOptions, probeOn: ProbeOn): Pro
   let info;
   try { info = await serverInfo(r); } finally { r.disconnect(); }
   const image = o.stack.images[o.store.target.service];
-  const tv = image ? await probeImageVersion(image, 'redis') : undefined;
+  const tv = image && routed(o) ? await probeImageVersion(image, 'redis') : undefined;
   const d = decideFollow(info, tv ? { version: tv, rdbVersion: rdbVersionFor(tv) } : info);
   if (!d.follow) return { store: id, ready: false, why: d.reason, enable: d.hint, bytes: info.usedMemory };
   return judgeRoute({

@@ -14,11 +14,20 @@ async function versionOf(image: string, entrypoint: string): Promise<string | un
   return r.exitCode === 0 ? r.stdout.trim() : undefined;
 }
 
-/** The server version an image runs (`mysqld --version`, `redis-server --version`), or undefined. */
-export async function probeImageVersion(image: string, kind: 'mysql' | 'redis'): Promise<string | undefined> {
-  const v = await versionOf(image, kind === 'mysql' ? 'mysqld' : 'redis-server');
-  const m = v && (kind === 'mysql' ? /Ver\s+(\S+)/ : /v=(\S+)/).exec(v);
-  return m ? m[1] : undefined;
+const imageVersions = new Map<string, Promise<string | undefined>>();
+
+/** The server version an image runs (`mysqld --version`, `redis-server --version`), or undefined; asked once per process. */
+export function probeImageVersion(image: string, kind: 'mysql' | 'redis'): Promise<string | undefined> {
+  const key = `${kind} ${image}`;
+  let v = imageVersions.get(key);
+  if (!v) {
+    v = versionOf(image, kind === 'mysql' ? 'mysqld' : 'redis-server').then((out) => {
+      const m = out && (kind === 'mysql' ? /Ver\s+(\S+)/ : /v=(\S+)/).exec(out);
+      return m ? m[1] : undefined;
+    });
+    imageVersions.set(key, v);
+  }
+  return v;
 }
 
 export async function probeTargetImages(images: { mysql?: string; redis?: string }): Promise<{ mysql: MysqlTargetFacts; redis: RedisTargetFacts; probed: string[] }> {
