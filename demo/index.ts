@@ -28,7 +28,7 @@ import { forgetKeptDemo, keptDemo, keptPointer, rememberKeptDemo } from './kept.
 import { migrateDemo } from './migrate-first.ts';
 
 export { demoImages } from './images.ts';
-export { DEMO_HOST_LABEL, DEMO_LABEL, DEMO_RUN_LABEL, removeDemoServers, sweepDeadDemoRuns } from './servers.ts';
+export { DEMO_HOST_LABEL, DEMO_LABEL, DEMO_RUN_LABEL, DEMO_TMPDIR_LABEL, removeDemoServers, sweepDeadDemoRuns } from './servers.ts';
 export { DEMO_ENV_FIXTURE, REPO_COMPOSE_DIR } from './paths.ts';
 export const DEMO_DATABASE = 'vedfolnir';
 

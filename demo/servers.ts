@@ -3,8 +3,8 @@
  * the demo's run id (`<pid>-<hex>`) and this host's name, passwords passed by env var name only — never
  * in argv. `sweepDeadDemoRuns` removes what a killed run left.
  */
-import { readdir, rm } from 'node:fs/promises';
-import { hostname } from 'node:os';
+import { readdir, rm, stat } from 'node:fs/promises';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
@@ -17,9 +17,11 @@ export const DEMO_LABEL = 'ferry.demo';
 export const DEMO_RUN_LABEL = 'ferry.demo.run';
 /** The host a demo run's containers belong to: a run's pid means something only there. */
 export const DEMO_HOST_LABEL = 'ferry.demo.host';
+/** The temp directory the run's own directory (`ferry-demo-<run>-*`) is in (TMPDIR differs between runs). */
+export const DEMO_TMPDIR_LABEL = 'ferry.demo.tmpdir';
 
 /** The labels of every container a demo run starts: the demo, the run, this host. */
-const runLabels = (run: string) => ['--label', `${DEMO_RUN_LABEL}=${run}`, '--label', `${DEMO_HOST_LABEL}=${hostname()}`];
+export const runLabels = (run: string): string[] => ['--label', `${DEMO_RUN_LABEL}=${run}`, '--label', `${DEMO_HOST_LABEL}=${hostname()}`, '--label', `${DEMO_TMPDIR_LABEL}=${tmpdir()}`];
 
 export interface DemoServer { readonly id: string; readonly port: number }
 
@@ -106,30 +108,40 @@ export function isRunAlive(run: string): boolean {
 
 const lines = async (args: string[]) => (await docker(args)).split('\n').map((l) => l.trim()).filter(Boolean);
 
-/** Every demo run with a container, network or volume on this Docker engine, with the host its label names. */
-async function labelledRuns(): Promise<Map<string, string>> {
-  const format = `{{.Label "${DEMO_RUN_LABEL}"}}\t{{.Label "${DEMO_HOST_LABEL}"}}`;
-  const out = new Map<string, string>();
+interface RunLabels { readonly host: string; readonly tmpdir: string }
+
+/** Every demo run with a container, network or volume on this Docker engine, with the host and temp dir its labels name. */
+async function labelledRuns(): Promise<Map<string, RunLabels>> {
+  const format = `{{.Label "${DEMO_RUN_LABEL}"}}\t{{.Label "${DEMO_HOST_LABEL}"}}\t{{.Label "${DEMO_TMPDIR_LABEL}"}}`;
+  const out = new Map<string, RunLabels>();
   for (const kind of [['ps', '-a'], ['network', 'ls'], ['volume', 'ls']]) {
     for (const l of await lines([...kind, '--filter', `label=${DEMO_RUN_LABEL}`, '--format', format])) {
-      const [run = '', host = ''] = l.split('\t');
-      if (run) out.set(run, host);
+      const [run = '', host = '', dir = ''] = l.split('\t');
+      if (run && !(out.get(run)?.tmpdir)) out.set(run, { host, tmpdir: dir });
     }
   }
   return out;
+}
+
+/** The run's own directories (`<tmpdir>/ferry-demo-<run>-*`). */
+async function runDirs(dir: string, run: string): Promise<string[]> {
+  return (await readdir(dir).catch(() => [] as string[])).filter((d) => d.startsWith(`ferry-demo-${run}-`)).map((d) => join(dir, d));
 }
 
 /**
  * Remove what demo runs killed before their cleanup left on this host (SIGKILL, a crash): for each run
  * whose pid is gone, its source servers (labelled `ferry.demo.run`), its compose stack's containers,
  * networks and volumes (`com.docker.compose.project=ferry-demo-<hex>`, or named after the project, as
- * the files helper names volumes) and its temp directory. `keep`: the kept demo's run (FERRY_DEMO_KEEP=1),
- * never swept. Live runs (a pid alive on this host) and other hosts' runs are left alone.
+ * the files helper names volumes) and its temp directory. A kept demo (FERRY_DEMO_KEEP=1: `keep`, the
+ * pointer's run, or a run whose directory holds its `demo.json`, whatever TMPDIR it ran with) is never
+ * swept; nor are live runs (a pid alive on this host) and other hosts' runs.
  */
 export async function sweepDeadDemoRuns(o: { readonly keep?: string; readonly hostname: string; readonly tmpdir: string }): Promise<SweptRun[]> {
   const swept: SweptRun[] = [];
-  for (const [run, host] of await labelledRuns()) {
-    if (run === o.keep || (host && host !== o.hostname) || isRunAlive(run)) continue;
+  for (const [run, labels] of await labelledRuns()) {
+    if (run === o.keep || (labels.host && labels.host !== o.hostname) || isRunAlive(run)) continue;
+    const dirs = await runDirs(labels.tmpdir || o.tmpdir, run);
+    if ((await Promise.all(dirs.map((d) => stat(join(d, 'demo.json')).then(() => true, () => false)))).some(Boolean)) continue;
     const project = projectOfRun(run);
     const byRun = `label=${DEMO_RUN_LABEL}=${run}`;
     const byProject = `label=com.docker.compose.project=${project}`;
@@ -140,8 +152,7 @@ export async function sweepDeadDemoRuns(o: { readonly keep?: string; readonly ho
     const named = (await lines(['volume', 'ls', '-q'])).filter((v) => v.startsWith(`${project}_`));
     const volumes = [...new Set([...await lines(['volume', 'ls', '-q', '--filter', byRun]), ...await lines(['volume', 'ls', '-q', '--filter', byProject]), ...named])];
     if (volumes.length) await docker(['volume', 'rm', '-f', ...volumes]);
-    const dirs = (await readdir(o.tmpdir).catch(() => [] as string[])).filter((d) => d.startsWith(`ferry-demo-${run}-`));
-    for (const d of dirs) await rm(join(o.tmpdir, d), { recursive: true, force: true });
+    for (const d of dirs) await rm(d, { recursive: true, force: true });
     swept.push({ run, containers: containers.length, networks: networks.length, volumes: volumes.length, dirs: dirs.length });
   }
   return swept;

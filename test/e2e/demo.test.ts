@@ -5,10 +5,14 @@
  * image tree) is a files store verified like the databases. The kept demo is removed.
  * A demo run killed by SIGKILL leaves its servers, stack and temp dir; the next --demo removes them.
  */
-import { readdir } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { hostname, tmpdir } from 'node:os';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DEMO_RUN_LABEL, discardKeptDemo, sweepDeadDemoRuns } from '../../demo/index.ts';
+import { DEMO_HOST_LABEL, DEMO_LABEL, DEMO_RUN_LABEL, DEMO_TMPDIR_LABEL, discardKeptDemo, sweepDeadDemoRuns } from '../../demo/index.ts';
+import { testImages } from '../support/images.ts';
+import { testLabels } from '../support/labels.ts';
 import { keptPointer } from '../../demo/kept.ts';
 import { exec } from '../../lib/util/exec.ts';
 import { runPlaybookProcess, startPlaybook, type PlaybookRun } from '../support/playbook-process.ts';
@@ -98,6 +102,32 @@ describe('a --demo run killed by SIGKILL', { timeout: 900_000 }, () => {
     } finally {
       // A failure above must not leave the killed run behind for the next test.
       if (run) await sweepDeadDemoRuns({ keep: (await keptPointer())?.run, hostname: hostname(), tmpdir: tmpdir() }).catch(() => undefined);
+    }
+  });
+});
+
+describe('the sweep of dead demo runs', { timeout: 120_000 }, () => {
+  it('leaves a kept demo (its directory holds demo.json) alone whatever TMPDIR it ran with, and removes it once that is gone', async () => {
+    const pid = spawnSync('true').pid as number; // a pid whose process is gone
+    const run = `${pid}-abc123`;
+    const tmp = await mkdtemp(join(tmpdir(), 'ferry-sweep-'));
+    const base = join(tmp, `ferry-demo-${run}-kept`);
+    const labels = { ...testLabels(), [DEMO_LABEL]: '1', [DEMO_RUN_LABEL]: run, [DEMO_HOST_LABEL]: hostname(), [DEMO_TMPDIR_LABEL]: tmp };
+    try {
+      await mkdir(base);
+      await writeFile(join(base, 'demo.json'), '{}');
+      await docker(['run', '-d', ...Object.entries(labels).flatMap(([k, v]) => ['--label', `${k}=${v}`]), '--entrypoint', 'sh', testImages().redis, '-c', 'sleep 300']);
+      const sweep = () => sweepDeadDemoRuns({ hostname: hostname(), tmpdir: tmpdir() });
+      expect((await sweep()).find((s) => s.run === run)).toBeUndefined();
+      expect(await docker(['ps', '-aq', '--filter', `label=${DEMO_RUN_LABEL}=${run}`])).toHaveLength(1);
+      await rm(join(base, 'demo.json'));
+      expect((await sweep()).find((s) => s.run === run)).toEqual({ run, containers: 1, networks: 0, volumes: 0, dirs: 1 });
+      expect(await docker(['ps', '-aq', '--filter', `label=${DEMO_RUN_LABEL}=${run}`])).toEqual([]);
+      await expect(stat(base)).rejects.toThrow();
+    } finally {
+      const left = await docker(['ps', '-aq', '--filter', `label=${DEMO_RUN_LABEL}=${run}`]);
+      if (left.length) await docker(['rm', '-f', ...left]);
+      await rm(tmp, { recursive: true, force: true });
     }
   });
 });
