@@ -77,7 +77,7 @@ export async function redisReadiness(o: ReadinessOptions, probeOn: ProbeOn): Pro
   const d = decideFollow(info, tv ? { version: tv, rdbVersion: rdbVersionFor(tv) } : info);
   if (!d.follow) return { store: id, ready: false, why: d.reason, enable: d.hint, bytes: info.usedMemory };
   return judgeRoute({
-    store: id, mode: o.mode, followFrom: followFromOf(o.store), source: src, bytes: info.usedMemory, what: d.reason,
+    store: id, mode: o.mode, followFrom: followFromOf(o.store), source: src, bytes: info.usedMemory, what: tv ? d.reason : `Redis ${info.version}`,
     probe: (from) => (image ? probeOn((network) => probeRedisSourceFromStack({ image, from, ...(network ? { network } : {}), ...(o.signal ? { signal: o.signal } : {}) })) : noImage(o.store)),
   });
 }
