@@ -92,7 +92,9 @@ export default (async (opts: BenchOptions, emit: (m: Measurement) => void) => {
       const sb = await createSandbox({ mysql: { host: '127.0.0.1', port: myPort, password: ROOT_PW, database: DB }, redis: { host: '127.0.0.1', port: rdPort, password: REDIS_PW } });
       try {
         await writeFile(join(sb.composeDir, 'docker-compose.follow-net.yml'), [
-          'services:', '  mysql: { networks: { ferrysrc: {} } }', '  redis: { networks: { ferrysrc: {} } }',
+          // The test override's limits (1 GiB, 256 MiB) are for the suite's small data: the top scale's Redis alone holds ≈ 200 MB.
+          'services:', '  mysql: { networks: { ferrysrc: {} }, deploy: { resources: { limits: { memory: 3g } } } }',
+          '  redis: { networks: { ferrysrc: {} }, deploy: { resources: { limits: { memory: 2g } } } }',
           'networks:', `  ferrysrc: { external: true, name: ${network.getName()} }`, '',
         ].join('\n'));
         const config = JSON.parse(await readFile(sb.configPath, 'utf8'));
@@ -113,13 +115,16 @@ export default (async (opts: BenchOptions, emit: (m: Measurement) => void) => {
         const m0 = performance.now();
         const child = execa(NODE, [join(REPO, 'playbooks', 'migrate.ts'), '--config', sb.configPath, '--json'], { cwd: REPO, env, reject: false, buffer: { stdout: false } });
         let partial = '';
+        const failures: string[] = [];
         child.stdout!.setEncoding('utf8').on('data', (d: string) => {
           partial += d;
           const lines = partial.split('\n');
           partial = lines.pop() ?? '';
           for (const l of lines) {
             if (!l.startsWith('{')) continue;
-            const e = JSON.parse(l) as { type?: string; step?: string };
+            const e = JSON.parse(l) as { type?: string; step?: string; error?: { message?: string; hint?: string } };
+            if (e.type === 'step-done' || e.type === 'step-skip') console.error(`bench cutover: ${e.step} ${e.type === 'step-done' ? 'done' : 'skipped'} at ${round((performance.now() - m0) / 1000)} s`);
+            if (e.type === 'step-fail') failures.push(`${e.step}: ${e.error?.message ?? ''} (${e.error?.hint ?? ''})`);
             if (e.type === 'step-done' && e.step === 'import:redis' && !writer) writer = startWriter(myPort, rdPort);
             if (e.type === 'step-start' && e.step === 'stop-writers') void writer?.stop().then((a) => { acked = a; }, () => undefined);
           }
@@ -127,7 +132,7 @@ export default (async (opts: BenchOptions, emit: (m: Measurement) => void) => {
         const [peakRssMb, done] = await Promise.all([sampleRss(child), child]);
         if (writer) acked = await writer.stop();
         const migrateSeconds = (performance.now() - m0) / 1000;
-        if (done.exitCode !== 0) throw new Error(`migrate exited ${done.exitCode}: ${String(done.stderr).split('\n').slice(-15).join('\n')}`);
+        if (done.exitCode !== 0) throw new Error(`migrate exited ${done.exitCode} after ${round(migrateSeconds)} s: ${failures.join('; ')} ${String(done.stderr).split('\n').slice(-15).join('\n')}`);
         const verify = await execa(NODE, [join(REPO, 'playbooks', 'verify.ts'), '--config', sb.configPath, '--json'], { cwd: REPO, env, reject: false });
         const verified = verify.exitCode === 0;
         const report = JSON.parse(await readFile(join(sb.stateDir, 'report.migrate.json'), 'utf8')) as { downtimeMs?: number; downtimeKind?: string; downtimeParts?: Array<{ part: string; ms: number }> };
