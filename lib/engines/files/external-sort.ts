@@ -3,13 +3,14 @@
  * spilled as NDJSON to a temporary directory, then merged. A listing that fits one run never touches
  * the disk. Memory is one run plus a read buffer per spilled run, whatever the entry count.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { entryToLine, readManifest, type ManifestEntry } from './manifest.ts';
 import { comparePaths } from './paths.ts';
 
-export const DEFAULT_RUN = 50_000;
+export const DEFAULT_RUN = 20_000;
+const MERGE_BUFFER = 32 << 10;
 
 export class ExternalSort {
   private run: ManifestEntry[] = [];
@@ -46,7 +47,18 @@ export class ExternalSort {
     this.dir ??= mkdtemp(join(this.parent, 'ferry-sort-'));
     const dir = await this.dir;
     this.files[n] = join(dir, f);
-    await writeFile(this.files[n], run.map((e) => entryToLine(e) + '\n').join(''));
+    // Written in ~1 MiB pieces: never the whole run as one string.
+    const fh = await open(this.files[n], 'w');
+    try {
+      let piece = '';
+      for (const e of run) {
+        piece += entryToLine(e) + '\n';
+        if (piece.length >= 1 << 20) { await fh.write(piece); piece = ''; }
+      }
+      if (piece) await fh.write(piece);
+    } finally {
+      await fh.close();
+    }
   }
 
   /** The entries in order; the spill files are removed once read (or when the consumer stops early). */
@@ -55,7 +67,8 @@ export class ExternalSort {
       if (!this.files.length) { this.run.sort(this.cmp); const r = this.run; this.run = []; yield* r; return; }
       if (this.run.length) this.writes.push(this.spill());
       await Promise.all(this.writes);
-      const its = this.files.map((f) => readManifest(f)[Symbol.asyncIterator]());
+      // Small read buffers: memory for the merge grows by 32 KiB per run, not 256 KiB.
+      const its = this.files.map((f) => readManifest(f, MERGE_BUFFER)[Symbol.asyncIterator]());
       try {
         const heads = await Promise.all(its.map((it) => it.next()));
         for (;;) {

@@ -72,13 +72,13 @@ export function targetPathOf(e: ManifestEntry): Buffer {
 }
 
 /**
- * Stream a manifest file's entries in order. Pull-based (a read per 256 KiB as lines are asked for):
+ * Stream a manifest file's entries in order. Pull-based (a read per `bufferBytes`, 256 KiB, as lines are asked for):
  * readline's async iterator reads ahead of a slow consumer and would queue the whole manifest.
  */
-export async function* readManifest(file: string): AsyncGenerator<ManifestEntry> {
+export async function* readManifest(file: string, bufferBytes = 1 << 18): AsyncGenerator<ManifestEntry> {
   const fh = await open(file, 'r');
   try {
-    const buf = Buffer.alloc(1 << 18);
+    const buf = Buffer.alloc(bufferBytes);
     let rest: Buffer = Buffer.alloc(0); // bytes after the last newline: decoded once whole (a UTF-8 sequence may be cut)
     for (;;) {
       const { bytesRead } = await fh.read(buf, 0, buf.length, null);

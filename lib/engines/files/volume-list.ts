@@ -49,11 +49,13 @@ export class FindParser {
       const ends: number[] = [first];
       for (let k = first + 1; ends.length < FIELDS;) { const z = buf.indexOf(0, k); if (z < 0) break; ends.push(z); k = z + 1; }
       if (ends.length < FIELDS) break;
-      const f = (n: number) => buf.subarray(n === 0 ? i : ends[n - 1]! + 1, ends[n]!);
-      const num = (n: number) => Number(f(n).toString('latin1'));
-      this.onStat(toEntry(f(0).toString('latin1'), Buffer.from(f(10)), {
-        size: num(1), mtimeMs: paxMs(f(2).toString('latin1')), mode: parseInt(f(3).toString('latin1'), 8), uid: num(4), gid: num(5),
-        ino: num(6), nlink: num(7), sparseness: num(8), link: Buffer.from(f(9)),
+      const start = (n: number) => (n === 0 ? i : ends[n - 1]! + 1);
+      const str = (n: number) => buf.toString('latin1', start(n), ends[n]!);
+      const num = (n: number) => Number(str(n));
+      const type = str(0);
+      this.onStat(toEntry(type, Buffer.from(buf.subarray(start(10), ends[10]!)), {
+        size: num(1), mtimeMs: paxMs(str(2)), mode: parseInt(str(3), 8), uid: num(4), gid: num(5),
+        ino: num(6), nlink: num(7), sparseness: num(8), link: type === 'l' ? Buffer.from(buf.subarray(start(9), ends[9]!)) : EMPTY,
       }));
       i = ends[FIELDS - 1]! + 1;
     }
@@ -61,12 +63,19 @@ export class FindParser {
   }
 }
 
+const EMPTY = Buffer.alloc(0);
+
 function toEntry(type: string, path: Buffer, s: { size: number; mtimeMs: number; mode: number; uid: number; gid: number; ino: number; nlink: number; sparseness: number; link: Buffer }): ManifestEntry {
-  const base = { path, size: 0, mode: s.mode, mtimeMs: s.mtimeMs, uid: s.uid, gid: s.gid, ino: s.ino };
-  if (type === 'd') return { ...base, type: 'dir' };
-  if (type === 'l') return { ...base, type: 'symlink', link: s.link };
-  if (type === 'f') return { ...base, type: 'file', size: s.size, ...(s.size > 0 && s.sparseness < 1 ? { sparse: true } : {}), ...(s.nlink > 1 ? { nlink: s.nlink } : {}) };
-  return { ...base, type: 'file', size: -1, sha256: `not a regular file (find type ${type})` };
+  const { mode, mtimeMs, uid, gid, ino } = s;
+  if (type === 'd') return { path, type: 'dir', size: 0, mode, mtimeMs, uid, gid, ino };
+  if (type === 'l') return { path, type: 'symlink', size: 0, mode, mtimeMs, uid, gid, ino, link: s.link };
+  if (type === 'f') {
+    const e: { -readonly [K in keyof ManifestEntry]: ManifestEntry[K] } = { path, type: 'file', size: s.size, mode, mtimeMs, uid, gid, ino };
+    if (s.size > 0 && s.sparseness < 1) e.sparse = true;
+    if (s.nlink > 1) e.nlink = s.nlink;
+    return e;
+  }
+  return { path, type: 'file', size: -1, mode, mtimeMs, uid, gid, ino, sha256: `not a regular file (find type ${type})` };
 }
 
 /** Collects a listing (and hashes) from the helper's stdout; `entries()` streams them in tree order. */
