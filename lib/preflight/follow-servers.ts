@@ -5,6 +5,7 @@
  * following; past the server, the route (follow-route.ts). Each also reads the source's size.
  */
 import type { ConfigStore } from '../config/schema.ts';
+import type { Pool } from 'mysql2/promise';
 import { connectMysql } from '../engines/mysql/connect.ts';
 import { mysqlEndpointFromUrl } from '../engines/mysql/endpoint.ts';
 import { assessFollow, readReplicationFacts as readMysqlFacts, type ReplicationFacts } from '../engines/mysql/replication-prereq.ts';
@@ -12,7 +13,7 @@ import { replicaDialect } from '../engines/mysql/replication-sql.ts';
 import { probeSourceFromStack } from '../engines/mysql/follow.ts';
 import { connectRedis } from '../engines/redis/connect.ts';
 import { redisEndpointFromUrl } from '../engines/redis/endpoint.ts';
-import { serverInfo, rdbVersionFor } from '../engines/redis/info.ts';
+import { parseInfo, serverInfo, rdbVersionFor } from '../engines/redis/info.ts';
 import { decideFollow } from '../engines/redis/follow-config.ts';
 import { probeRedisSourceFromStack } from '../engines/redis/follow.ts';
 import { connectPg, parsePgUrl } from '../engines/postgres/connect.ts';
@@ -20,6 +21,27 @@ import { assessPgFollow, readReplicationFacts as readPgFacts } from '../engines/
 import { probePgFromStack } from './pg-probe.ts';
 import { probeImageVersion } from './target-facts.ts';
 import { followFromOf, fromBlockers, judgeRoute, type FollowReadiness, type Probe, type ReadinessOptions } from './follow-route.ts';
+
+const SYSTEM_DBS = "('mysql', 'sys', 'information_schema', 'performance_schema')";
+
+/**
+ * The databases' size: the larger of the InnoDB tablespace files (real, grown with the data: MySQL 8's
+ * INNODB_TABLESPACES, MariaDB's INNODB_SYS_TABLESPACES; needs PROCESS) and the tables' statistics (stale
+ * after bulk writes until InnoDB recalculates them, cached up to a day on MySQL 8), so a later run's
+ * size compares with a rehearsal's.
+ */
+async function mysqlBytes(pool: Pool, databases: readonly string[]): Promise<number> {
+  const inDbs = databases.length ? `IN (${databases.map(() => '?').join(', ')})` : `NOT IN ${SYSTEM_DBS}`;
+  const [rows] = await pool.query(`SELECT COALESCE(SUM(data_length + index_length), 0) AS b FROM information_schema.tables WHERE table_schema ${inDbs}`, [...databases]);
+  const stats = Number((rows as Array<{ b: unknown }>)[0]?.b ?? 0);
+  const like = databases.length ? databases.map(() => "NAME LIKE CONCAT(REPLACE(REPLACE(?, '_', '\\_'), '%', '\\%'), '/%')").join(' OR ') : "NAME LIKE '%/%' AND SUBSTRING_INDEX(NAME, '/', 1) NOT IN " + SYSTEM_DBS;
+  for (const table of ['INNODB_TABLESPACES', 'INNODB_SYS_TABLESPACES']) {
+    const files = await pool.query(`SELECT COALESCE(SUM(FILE_SIZE), 0) AS b FROM information_schema.${table} WHERE ${like}`, [...databases])
+      .then(([r]) => Number((r as Array<{ b: unknown }>)[0]?.b ?? 0), () => undefined);
+    if (files !== undefined) return Math.max(stats, files);
+  }
+  return stats;
+}
 
 /**
  * Whether the route will be tried: auto without followFrom stops at the route anyway, so the stack's image
@@ -50,9 +72,7 @@ export async function mysqlReadiness(o: ReadinessOptions, probeOn: ProbeOn): Pro
   let facts, bytes: number;
   try {
     facts = await readMysqlFacts(pool);
-    const inDbs = src.databases.length ? `IN (${src.databases.map(() => '?').join(', ')})` : "NOT IN ('mysql', 'sys', 'information_schema', 'performance_schema')";
-    const [rows] = await pool.query(`SELECT COALESCE(SUM(data_length + index_length), 0) AS b FROM information_schema.tables WHERE table_schema ${inDbs}`, [...src.databases]);
-    bytes = Number((rows as Array<{ b: unknown }>)[0]?.b ?? 0);
+    bytes = await mysqlBytes(pool, src.databases);
   } finally { await pool.end().catch(() => undefined); }
   const image = o.stack.images[o.store.target.service];
   // The stack's server is judged by its image (it may not run yet): a distinct server_id is set by follow itself.
@@ -71,13 +91,18 @@ export async function redisReadiness(o: ReadinessOptions, probeOn: ProbeOn): Pro
   const src = redisEndpointFromUrl(o.store.source, { field: `stores[${id}].source`, redactor: o.redactor });
   const r = await connectRedis(src);
   let info;
-  try { info = await serverInfo(r); } finally { r.disconnect(); }
+  let bytes: number;
+  try {
+    info = await serverInfo(r);
+    // The dataset alone: used_memory also counts the replication backlog and client buffers (a rehearsal's sync grows them).
+    bytes = Number(parseInfo(await r.info('memory')).get('used_memory_dataset') ?? info.usedMemory) || info.usedMemory;
+  } finally { r.disconnect(); }
   const image = o.stack.images[o.store.target.service];
   const tv = image && routed(o) ? await probeImageVersion(image, 'redis') : undefined;
   const d = decideFollow(info, tv ? { version: tv, rdbVersion: rdbVersionFor(tv) } : info);
-  if (!d.follow) return { store: id, ready: false, why: d.reason, enable: d.hint, bytes: info.usedMemory };
+  if (!d.follow) return { store: id, ready: false, why: d.reason, enable: d.hint, bytes };
   return judgeRoute({
-    store: id, mode: o.mode, followFrom: followFromOf(o.store), source: src, bytes: info.usedMemory, what: tv ? d.reason : `Redis ${info.version}`,
+    store: id, mode: o.mode, followFrom: followFromOf(o.store), source: src, bytes, what: tv ? d.reason : `Redis ${info.version}`,
     probe: (from) => (image ? probeOn((network) => probeRedisSourceFromStack({ image, from, ...(network ? { network } : {}), ...(o.signal ? { signal: o.signal } : {}) })) : noImage(o.store)),
   });
 }

@@ -59,6 +59,7 @@ describe('rehearse', { timeout: 900_000 }, () => {
     expect(report.prediction.calibratedBy).toMatch(/^rehearse /);
     expect(report.prediction.parts.map((p: { part: string }) => p.part)).toEqual(['freeze', 'copy', 'stack start', 'final check', 'app start']);
     expect(report.prediction.ms).toBe(report.prediction.parts.reduce((a: number, p: { ms: number }) => a + p.ms, 0));
+    console.log(`rehearse: step ms ${report.timings.map((t: { step: string; durationMs: number }) => `${t.step} ${Math.round(t.durationMs)}`).join(', ')}`);
     expect((await readdir(sb.stateDir)).sort()).toEqual(['report.rehearse.json', 'report.rehearse.md']);
     // what it ran against: its own project, never the real one — and nothing of it is left
     const project = String(report.project);
@@ -78,6 +79,7 @@ describe('rehearse', { timeout: 900_000 }, () => {
     const v = report.predictedVsMeasured as { predictedMs: number; measuredMs: number; ratio: number; parts: Array<{ part: string; predictedMs: number; measuredMs: number }> };
     console.log(`rehearse → migrate: predicted ${v.predictedMs} ms, measured ${v.measuredMs} ms, ratio ${v.ratio} (${report.prediction.calibratedBy}); `
       + `parts (predicted/measured ms) ${v.parts.map((p) => `${p.part} ${p.predictedMs}/${p.measuredMs}`).join(', ')}`);
+    console.log(`migrate: step ms ${report.timings.map((t: { step: string; durationMs: number }) => `${t.step} ${Math.round(t.durationMs)}`).join(', ')}`);
     expect(report.prediction.calibratedBy).toMatch(/^rehearse /);
     expect(v.measuredMs).toBe(report.downtimeMs);
     expect(v.parts.map((p) => p.part)).toEqual(expect.arrayContaining(['freeze', 'copy', 'stack start', 'final check', 'app start']));
