@@ -9,6 +9,7 @@ import { FerryError } from '../../core/errors.ts';
 import { writeFileAtomic } from '../../util/atomic-write.ts';
 import { writeManifest } from './manifest.ts';
 import { readHashedManifest } from './hashes.ts';
+import { quickFingerprint } from './quick-scan.ts';
 import { emptyScanReport, fingerprintEntry, scanTree, walkTree, type ScanReport } from './walk.ts';
 
 export const MANIFEST_FILE = 'manifest.ndjson';
@@ -57,13 +58,24 @@ export async function exportTree(o: { storeId: string; root: string; artifactDir
   await assertSourceDir(o.storeId, o.root);
   await mkdir(o.artifactDir, { recursive: true });
   const manifest = join(o.artifactDir, MANIFEST_FILE);
-  const previous = await readFile(join(o.artifactDir, SCAN_FILE), 'utf8').then((s) => JSON.parse(s) as { fingerprint?: string; normalize?: string; entries?: number }, () => undefined);
+  const previous = await readFile(join(o.artifactDir, SCAN_FILE), 'utf8').then((s) => JSON.parse(s) as Partial<ScanReport> & { fingerprint?: string; quick?: string; normalize?: string; entries?: number }, () => undefined);
   const hasManifest = await lstat(manifest).then(() => true, () => false);
-  // With a manifest already there, a stat-only walk first: an unchanged tree keeps it (no second walk).
-  if (hasManifest && previous?.fingerprint !== undefined && previous.normalize === o.normalize && previous.entries !== undefined) {
+  const usable = hasManifest && previous?.fingerprint !== undefined && previous.normalize === o.normalize && previous.entries !== undefined;
+  // Taken before the walk: a change while walking makes the next export walk again.
+  const quick = await quickFingerprint(o.root, o.signal);
+  if (usable && quick !== undefined && previous.quick === quick && previous.files !== undefined) {
+    // GNU find's stream is the last export's byte for byte: nothing the manifest records has changed.
+    const { fingerprint, quick: _q, normalize: _n, entries, ...report } = previous;
+    return { manifest, report: report as ScanReport, entries: entries!, fingerprint: fingerprint! };
+  }
+  // Else a stat-only walk first: an unchanged tree keeps its manifest (no second walk).
+  if (usable) {
     const scan = await treeFingerprint(o.root, o.normalize);
     assertNothingRefused(o.storeId, scan.report);
-    if (previous.fingerprint === scan.fingerprint) return { manifest, report: scan.report, entries: previous.entries, fingerprint: scan.fingerprint };
+    if (previous.fingerprint === scan.fingerprint) {
+      await writeFileAtomic(join(o.artifactDir, SCAN_FILE), JSON.stringify({ fingerprint: scan.fingerprint, ...(quick ? { quick } : {}), normalize: o.normalize, entries: previous.entries, ...scan.report }, null, 1) + '\n');
+      return { manifest, report: scan.report, entries: previous.entries!, fingerprint: scan.fingerprint };
+    }
   }
   const report = emptyScanReport();
   const fp = createHash('sha256');
@@ -73,6 +85,6 @@ export async function exportTree(o: { storeId: string; root: string; artifactDir
   assertNothingRefused(o.storeId, report);
   await rename(tmp, manifest);
   const fingerprint = fp.digest('hex');
-  await writeFileAtomic(join(o.artifactDir, SCAN_FILE), JSON.stringify({ fingerprint, normalize: o.normalize, entries, ...report }, null, 1) + '\n');
+  await writeFileAtomic(join(o.artifactDir, SCAN_FILE), JSON.stringify({ fingerprint, ...(quick ? { quick } : {}), normalize: o.normalize, entries, ...report }, null, 1) + '\n');
   return { manifest, report, entries, fingerprint };
 }

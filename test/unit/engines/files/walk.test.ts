@@ -76,6 +76,23 @@ describe('exportTree: the manifest of the generated tree', () => {
     expect((await hashes(r.manifest)).get('a/2.txt')).toBe(sha('TWO, longer'));
   });
 
+  it('an unchanged tree keeps its manifest (GNU find\'s stream equal to the last export\'s); a chmod is a change', async () => {
+    const src = join(dir, 'quick');
+    await mkdir(join(src, 'a'), { recursive: true });
+    await writeFile(join(src, 'a/1.txt'), 'one');
+    const art = join(dir, 'quick-artifacts');
+    const first = await exportTree({ storeId: 's', root: src, artifactDir: art, normalize: 'none', concurrency: 2 });
+    const scan = JSON.parse(await readFile(join(art, 'scan.json'), 'utf8')) as { quick?: string };
+    expect(scan.quick).toMatch(/^[0-9a-f]{64}$/);
+    const ino = (await lstat(first.manifest)).ino;
+    const again = await exportTree({ storeId: 's', root: src, artifactDir: art, normalize: 'none', concurrency: 2 });
+    expect([again.entries, again.fingerprint, again.report.files, (await lstat(again.manifest)).ino]).toEqual([first.entries, first.fingerprint, 1, ino]);
+    await chmod(join(src, 'a/1.txt'), 0o600);
+    const changed = await exportTree({ storeId: 's', root: src, artifactDir: art, normalize: 'none', concurrency: 2 });
+    expect(changed.fingerprint).not.toBe(first.fingerprint);
+    expect((await all(changed.manifest)).find((e) => e.path.toString() === 'a/1.txt')!.mode).toBe(0o600);
+  });
+
   it('writes NFC names into the manifest with normalize: "nfc", keeping the source name', async () => {
     const src = join(dir, 'nfc');
     await mkdir(src);
