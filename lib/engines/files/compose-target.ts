@@ -7,7 +7,7 @@
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { parse } from 'yaml';
+import { createRequire } from 'node:module';
 import { FerryError, excerpt } from '../../core/errors.ts';
 
 export interface ComposeView {
@@ -22,7 +22,12 @@ interface ComposeDoc {
   volumes?: Record<string, { name?: string; external?: boolean | { name?: string } } | null>;
 }
 
-const docOf = (v: ComposeView): ComposeDoc => (parse(v.yaml) ?? {}) as ComposeDoc;
+// The YAML parser is loaded only when a compose view is read (not on every engine start: the delta pass counts its start).
+let parseYaml: ((s: string) => unknown) | undefined;
+const docOf = (v: ComposeView): ComposeDoc => {
+  parseYaml ??= (createRequire(import.meta.url)('yaml') as { parse: (s: string) => unknown }).parse;
+  return (parseYaml(v.yaml) ?? {}) as ComposeDoc;
+};
 
 /** The Docker volume a store's `target.volume` names: a compose-file volume resolved, anything else as given. */
 export function composeVolumeName(v: ComposeView, volume: string): string {
