@@ -139,3 +139,30 @@ describe('waitQuiet: a tree is quiet when a scan shows no change for the window'
     expect((err as Error).message).toContain('kept changing: no quiet window of 10 ms within 30 ms');
   });
 });
+
+describe('a copy stopped midway, then run again', () => {
+  it('keeps what it copied, sends only the rest, and ends with every file hashed from a read of its own', async () => {
+    const ksrc = join(dir, 'kill-src'), kdst = join(dir, 'kill-dst'), kart = join(dir, 'kill-art');
+    await mkdir(ksrc);
+    await generateTree(ksrc, 0.2, { largeBytes: 1 << 20, specials: false });
+    const r = await exportTree({ storeId: 'k', root: ksrc, artifactDir: kart, normalize: 'none', concurrency: 2 });
+    const stop = new AbortController();
+    const first = await copyToBind({
+      sourceRoot: ksrc, manifest: r.manifest, targetRoot: kdst, owner, normalize: 'none', concurrency: 2, progressFile: join(dir, 'pk.json'), signal: stop.signal,
+      onProgress: (d) => { if (d.files >= 60) stop.abort(); },
+    }).catch((e: unknown) => e);
+    expect((first as Error).name).toBe('AbortError');
+    const { readdir } = await import('node:fs/promises');
+    expect(await readdir(kart)).toContain('hashes.ndjson.part'); // the stopped run's hash log, kept for the next
+    const second = await copyToBind({ sourceRoot: ksrc, manifest: r.manifest, targetRoot: kdst, owner, normalize: 'none', concurrency: 2, progressFile: join(dir, 'pk.json') });
+    expect(second.copied).toBeGreaterThan(0);
+    expect(second.copied).toBeLessThan(r.report.files - 50);
+    expect((await readdir(kart)).sort()).toEqual(['hashes.ndjson', 'manifest.ndjson', 'scan.json']);
+    const { readHashedManifest } = await import('../../../../lib/engines/files/hashes.ts');
+    let files = 0;
+    for await (const e of readHashedManifest(r.manifest, kart)) if (e.type === 'file') { files++; expect(e.sha256).toMatch(/^[0-9a-f]{64}$/); }
+    expect(files).toBe(r.report.files);
+    const report = await compareManifests(byTargetPath(r.manifest, 'none', kart), targetManifest({ kind: 'bind', root: kdst }), { owner });
+    expect(report.flatMap((e) => e.findings ?? [])).toEqual([]);
+  });
+});
