@@ -64,7 +64,9 @@ export default (async (opts: BenchOptions, emit: (m: Measurement) => void) => {
   const tools = TOOLS.filter((t) => !opts.tools || opts.tools.includes(t));
   await ensurePeers(tools);
   const work = await mkdtemp(join(tmpdir(), 'ferry-bench-mysql-'));
-  const [src, dst] = await Promise.all([startMysql({ database: DB }), startMysql({ database: DB, command: ['--local-infile=1'] })]);
+  // FERRY_BENCH_AUTOINC_MODE=2 runs the target with MySQL 8's default innodb_autoinc_lock_mode (MariaDB's is 1), for every tool.
+  const autoinc = process.env.FERRY_BENCH_AUTOINC_MODE ? [`--innodb-autoinc-lock-mode=${Number(process.env.FERRY_BENCH_AUTOINC_MODE)}`] : [];
+  const [src, dst] = await Promise.all([startMysql({ database: DB }), startMysql({ database: DB, command: ['--local-infile=1', ...autoinc] })]);
   try {
     const seedConn = await createConnection({ host: src.host, port: src.port, user: 'root', password: src.rootPassword, database: DB });
     const seeded = await seedVedfolnirMysql(seedConn, { scale: opts.scale, tricky: false });
