@@ -21,7 +21,7 @@ process.env.TESTCONTAINERS_RYUK_DISABLED ??= 'true';
 const { GenericContainer, Network, Wait } = await import('testcontainers');
 const { onLoopback } = await import('../test/support/containers.ts');
 const { testImages } = await import('../test/support/images.ts');
-const { createSandbox } = await import('../test/support/sandbox.ts');
+const { createSandbox, followOnNetwork } = await import('../test/support/sandbox.ts');
 const { seedVedfolnirMysql } = await import('../fixtures/mysql/seed.ts');
 const { seedVedfolnirRedis } = await import('../fixtures/redis/seed.ts');
 
@@ -91,23 +91,11 @@ export default (async (opts: BenchOptions, emit: (m: Measurement) => void) => {
     for (let rep = 0; rep < opts.repeat; rep++) {
       const sb = await createSandbox({ mysql: { host: '127.0.0.1', port: myPort, password: ROOT_PW, database: DB }, redis: { host: '127.0.0.1', port: rdPort, password: REDIS_PW } });
       try {
-        await writeFile(join(sb.composeDir, 'docker-compose.follow-net.yml'), [
-          // The test override's limits (1 GiB, 256 MiB) are for the suite's small data: the top scale's Redis alone holds ≈ 200 MB.
-          'services:', '  mysql: { networks: { ferrysrc: {} }, deploy: { resources: { limits: { memory: 3g } } } }',
-          '  redis: { networks: { ferrysrc: {} }, deploy: { resources: { limits: { memory: 2g } } } }',
-          'networks:', `  ferrysrc: { external: true, name: ${network.getName()} }`, '',
-        ].join('\n'));
-        const config = JSON.parse(await readFile(sb.configPath, 'utf8'));
-        config.stores = [
-          { id: 'mysql', engine: 'mysql', source: config.source.mysql.url, target: { service: 'mysql', migrationPort: config.target.migrationPorts.mysql }, options: { followFrom: { host: 'bench-src-mysql', port: 3306 } } },
-          { id: 'redis', engine: 'redis', source: config.source.redis.url, target: { service: 'redis', migrationPort: config.target.migrationPorts.redis }, options: { followFrom: { host: 'bench-src-redis', port: 6379 } } },
-        ];
-        config.source = {};
-        config.app.appServices = []; // the test bed has no app image (offline): no app service starts
-        delete config.redis;
-        config.target.files = [...config.target.files, 'docker-compose.follow-net.yml'];
-        config.cutover = { mode: 'auto', budgetSeconds: 120 };
-        await writeFile(sb.configPath, JSON.stringify(config, null, 2));
+        // The test override's limits (1 GiB, 256 MiB) are for the suite's small data: the top scale's Redis alone holds ≈ 200 MB.
+        await followOnNetwork(sb, {
+          network: network.getName(), mysqlAlias: 'bench-src-mysql', redisAlias: 'bench-src-redis', overrideFile: 'docker-compose.follow-net.yml', budgetSeconds: 120,
+          services: { mysql: 'deploy: { resources: { limits: { memory: 3g } } }', redis: 'deploy: { resources: { limits: { memory: 2g } } }' },
+        });
         const env = { ...process.env, ...sb.env, MYSQL_IMAGE: testImages().mysql, REDIS_IMAGE: testImages().redis };
 
         let writer: ReturnType<typeof startWriter> | undefined;

@@ -15,7 +15,7 @@ import { GenericContainer, Network, Wait, type StartedNetwork, type StartedTestC
 import { onLoopback } from '../support/containers.ts';
 import { testLabels } from '../support/labels.ts';
 import { testImages } from '../support/images.ts';
-import { createSandbox, type Sandbox } from '../support/sandbox.ts';
+import { createSandbox, followOnNetwork, type Sandbox } from '../support/sandbox.ts';
 import { seedSources } from '../../demo/index.ts';
 import { runPlaybookProcess, startPlaybook, type PlaybookEvent } from '../support/playbook-process.ts';
 
@@ -54,22 +54,7 @@ describe('migrate follows the live sources, then cuts over in seconds', { timeou
     await c.query(`CREATE TABLE IF NOT EXISTS ${DB}.live_writes (id INT PRIMARY KEY, v VARCHAR(64) NOT NULL)`);
     await c.end();
     sb = await createSandbox({ mysql: { host: '127.0.0.1', port: myPort, password: ROOT_PW, database: DB }, redis: { host: '127.0.0.1', port: rdPort, password: REDIS_PW } });
-    await writeFile(join(sb.composeDir, 'docker-compose.follow-net.yml'), [
-      'services:', '  mysql: { networks: { ferrysrc: {} } }', '  redis: { networks: { ferrysrc: {} } }',
-      'networks:', `  ferrysrc: { external: true, name: ${network.getName()} }`, '',
-    ].join('\n'));
-    const config = JSON.parse(await readFile(sb.configPath, 'utf8'));
-    config.stores = [
-      { id: 'mysql', engine: 'mysql', source: config.source.mysql.url, target: { service: 'mysql', migrationPort: config.target.migrationPorts.mysql }, options: { followFrom: { host: 'ferry-src-mysql', port: 3306 } } },
-      { id: 'redis', engine: 'redis', source: config.source.redis.url, target: { service: 'redis', migrationPort: config.target.migrationPorts.redis }, options: { followFrom: { host: 'ferry-src-redis', port: 6379 } } },
-    ];
-    config.source = {};
-    // The test bed has no app image (offline build): like playbooks.test.ts, no app service is started.
-    config.app.appServices = [];
-    delete config.redis;
-    config.target.files = [...config.target.files, 'docker-compose.follow-net.yml'];
-    config.cutover = { mode: 'auto', budgetSeconds: 60 };
-    await writeFile(sb.configPath, JSON.stringify(config, null, 2));
+    await followOnNetwork(sb, { network: network.getName(), mysqlAlias: 'ferry-src-mysql', redisAlias: 'ferry-src-redis', overrideFile: 'docker-compose.follow-net.yml', budgetSeconds: 60 });
   });
 
   afterAll(async () => {

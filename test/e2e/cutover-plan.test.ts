@@ -16,7 +16,7 @@ import { GenericContainer, Network, Wait, type StartedNetwork, type StartedTestC
 import { onLoopback } from '../support/containers.ts';
 import { testLabels } from '../support/labels.ts';
 import { testImages } from '../support/images.ts';
-import { createSandbox, type Sandbox } from '../support/sandbox.ts';
+import { createSandbox, followOnNetwork, type Sandbox } from '../support/sandbox.ts';
 import { seedSources } from '../../demo/index.ts';
 import { runPlaybookProcess, type PlaybookEvent } from '../support/playbook-process.ts';
 
@@ -50,21 +50,7 @@ describe('the cutover plan: who follows, who falls back, why, and the predicted 
     await c.query(`GRANT ALL ON ${DB}.* TO 'vedfolnir'@'%'`);
     await c.end();
     sb = await createSandbox({ mysql: { host: '127.0.0.1', port: myPort, password: ROOT_PW, database: DB }, redis: { host: '127.0.0.1', port: rdPort, password: REDIS_PW } });
-    await writeFile(join(sb.composeDir, 'docker-compose.plan-net.yml'), [
-      'services:', '  mysql: { networks: { ferrysrc: {} } }', '  redis: { networks: { ferrysrc: {} } }',
-      'networks:', `  ferrysrc: { external: true, name: ${network.getName()} }`, '',
-    ].join('\n'));
-    const config = JSON.parse(await readFile(sb.configPath, 'utf8'));
-    config.stores = [
-      { id: 'mysql', engine: 'mysql', source: config.source.mysql.url, target: { service: 'mysql', migrationPort: config.target.migrationPorts.mysql }, options: { followFrom: { host: 'ferry-plan-mysql', port: 3306 } } },
-      { id: 'redis', engine: 'redis', source: config.source.redis.url, target: { service: 'redis', migrationPort: config.target.migrationPorts.redis }, options: { followFrom: { host: 'ferry-plan-redis', port: 6379 } } },
-    ];
-    config.source = {};
-    config.app.appServices = [];
-    delete config.redis;
-    config.target.files = [...config.target.files, 'docker-compose.plan-net.yml'];
-    config.cutover = { mode: 'auto', budgetSeconds: 30 };
-    await writeFile(sb.configPath, JSON.stringify(config, null, 2));
+    await followOnNetwork(sb, { network: network.getName(), mysqlAlias: 'ferry-plan-mysql', redisAlias: 'ferry-plan-redis', overrideFile: 'docker-compose.plan-net.yml', budgetSeconds: 30 });
   });
 
   afterAll(async () => {

@@ -4,7 +4,7 @@
  * `${ENV}` references (the values travel in `env`). Used by the playbook e2e tests and the runbook
  * test; `cleanup` downs the stack with its volumes.
  */
-import { cp, mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -64,4 +64,32 @@ export async function createSandbox(o: { mysql: SandboxSource & { database: stri
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Turns a sandbox's Vedfolnir config into one whose `mysql` and `redis` stores follow sources reached BY NAME on a
+ * Docker network the caller created: an override joins both data services to it (`services` adds YAML per
+ * service, e.g. memory limits), the stores name `followFrom`, no app service starts (the test bed has no app
+ * image), and the cutover runs in `auto` mode with the given budget.
+ */
+export async function followOnNetwork(sb: Sandbox, o: {
+  network: string; mysqlAlias: string; redisAlias: string; overrideFile: string; budgetSeconds: number;
+  services?: { readonly mysql?: string; readonly redis?: string };
+}): Promise<void> {
+  const extra = (svc: 'mysql' | 'redis') => (o.services?.[svc] ? `, ${o.services[svc]}` : '');
+  await writeFile(join(sb.composeDir, o.overrideFile), [
+    'services:', `  mysql: { networks: { ferrysrc: {} }${extra('mysql')} }`, `  redis: { networks: { ferrysrc: {} }${extra('redis')} }`,
+    'networks:', `  ferrysrc: { external: true, name: ${o.network} }`, '',
+  ].join('\n'));
+  const config = JSON.parse(await readFile(sb.configPath, 'utf8'));
+  config.stores = [
+    { id: 'mysql', engine: 'mysql', source: config.source.mysql.url, target: { service: 'mysql', migrationPort: config.target.migrationPorts.mysql }, options: { followFrom: { host: o.mysqlAlias, port: 3306 } } },
+    { id: 'redis', engine: 'redis', source: config.source.redis.url, target: { service: 'redis', migrationPort: config.target.migrationPorts.redis }, options: { followFrom: { host: o.redisAlias, port: 6379 } } },
+  ];
+  config.source = {};
+  config.app.appServices = [];
+  delete config.redis;
+  config.target.files = [...config.target.files, o.overrideFile];
+  config.cutover = { mode: 'auto', budgetSeconds: o.budgetSeconds };
+  await writeFile(sb.configPath, JSON.stringify(config, null, 2));
 }
