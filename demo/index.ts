@@ -21,7 +21,7 @@ import { generateTree } from '../fixtures/files/tree.ts';
 import { demoImages, type DemoImages } from './images.ts';
 import { exec } from '../lib/util/exec.ts';
 import { prepareVeogen, veogenConfigInput, VEOGEN_DATABASE, VEOGEN_VOLUMES } from './veogen.ts';
-import { removeDemoServers, startDemoMysql, startDemoRedis, sweepDeadDemoRuns } from './servers.ts';
+import { createDemoNetwork, removeDemoServers, startDemoMysql, startDemoRedis, sweepDeadDemoRuns } from './servers.ts';
 import { freePort } from '../lib/util/free-port.ts';
 import { DEMO_ENV_FIXTURE, REPO_COMPOSE_DIR, REPO_VEOGEN_DIR, VEOGEN_ENV_FIXTURE } from './paths.ts';
 import { forgetKeptDemo, keptDemo, keptPointer, rememberKeptDemo } from './kept.ts';
@@ -64,20 +64,53 @@ export interface Demo {
  * (the app's `storage/` on the host) a files store carries it into the `vedfolnir` service's bind mount
  * `./storage:/app/storage`; the data services stay mysql and redis, and no app service starts at cutover.
  */
-export function demoConfigInput(o: { mysqlUrl: string; redisUrl: string; envFile: string; composeDir: string; stateDir: string; project: string; ports: { mysql: number; redis: number }; storage?: string }): ConfigInput {
-  const files = o.storage === undefined ? {} : {
-    stores: [{ id: 'storage', engine: 'files' as const, source: o.storage, target: { service: 'vedfolnir', hostPath: join(o.composeDir, 'storage'), containerPath: '/app/storage' }, options: { owner: '10001:10001', quietWindowMs: 1000 } }],
-  };
-  return {
-    source: { mysql: { url: o.mysqlUrl }, redis: { url: o.redisUrl } },
-    ...files,
+export function demoConfigInput(o: {
+  mysqlUrl: string; redisUrl: string; envFile: string; composeDir: string; stateDir: string; project: string; ports: { mysql: number; redis: number }; storage?: string;
+  /** The stack follows the sources by these aliases on the run's network, which `overrideFile` (in composeDir) joins mysql and redis to. */
+  follow?: DemoFollow;
+}): ConfigInput {
+  const storage = o.storage === undefined ? [] : [
+    { id: 'storage', engine: 'files' as const, source: o.storage, target: { service: 'vedfolnir', hostPath: join(o.composeDir, 'storage'), containerPath: '/app/storage' }, options: { owner: '10001:10001', quietWindowMs: 1000 } },
+  ];
+  const common = {
     app: { envFile: o.envFile, ...(o.storage === undefined ? {} : { appServices: [] }) },
-    target: { composeDir: o.composeDir, project: o.project, files: ['docker-compose.test.yml'], migrationPorts: o.ports, dataServices: ['mysql', 'redis'] },
     freeze: { quietSeconds: 2 },
-    // compose's redis runs with appendonly yes, which the physical (RDB file) path refuses: copy by DUMP/RESTORE.
-    redis: { path: 'dump' },
     stateDir: o.stateDir,
   };
+  if (o.follow) {
+    // The preset's keys cannot name followFrom: the same two stores spelled out, each following its source by name.
+    return {
+      stores: [
+        { id: 'mysql', engine: 'mysql', source: o.mysqlUrl, target: { service: 'mysql', migrationPort: o.ports.mysql }, options: { followFrom: { host: o.follow.aliases.mysql, port: 3306 } } },
+        // compose's redis runs with appendonly yes, which the physical (RDB file) path refuses: a copy inside the freeze goes by DUMP/RESTORE.
+        { id: 'redis', engine: 'redis', source: o.redisUrl, target: { service: 'redis', migrationPort: o.ports.redis }, options: { path: 'dump', followFrom: { host: o.follow.aliases.redis, port: 6379 } } },
+        ...storage,
+      ],
+      ...common,
+      target: { composeDir: o.composeDir, project: o.project, files: ['docker-compose.test.yml', o.follow.overrideFile], migrationPorts: o.ports, dataServices: ['mysql', 'redis'] },
+      cutover: { mode: 'auto', budgetSeconds: 60 },
+    };
+  }
+  return {
+    source: { mysql: { url: o.mysqlUrl }, redis: { url: o.redisUrl } },
+    ...(storage.length ? { stores: storage } : {}),
+    ...common,
+    target: { composeDir: o.composeDir, project: o.project, files: ['docker-compose.test.yml'], migrationPorts: o.ports, dataServices: ['mysql', 'redis'] },
+    // compose's redis runs with appendonly yes, which the physical (RDB file) path refuses: copy by DUMP/RESTORE.
+    redis: { path: 'dump' },
+  };
+}
+
+/** How a real demo's stack follows its sources: the override joining its data services to the run's network, and the sources' aliases there. */
+export interface DemoFollow { readonly overrideFile: string; readonly aliases: Readonly<Record<string, string>> }
+
+/** The demo's compose override: each data service in `services` joins the run's network (external, made by the demo). */
+export const DEMO_FOLLOW_OVERRIDE = 'docker-compose.demo-follow.yml';
+export async function writeFollowOverride(composeDir: string, network: string, services: readonly string[]): Promise<void> {
+  await writeFile(join(composeDir, DEMO_FOLLOW_OVERRIDE), [
+    'services:', ...services.map((s) => `  ${s}: { networks: { ferrysrc: {} } }`),
+    'networks:', `  ferrysrc: { external: true, name: ${network} }`, '',
+  ].join('\n'));
 }
 
 export async function startDemo(o: DemoOptions): Promise<Demo> {
@@ -151,11 +184,14 @@ async function vedfolnirInput({ base, run, project, images, scale, o }: Seeding)
   await mkdir(appDir, { recursive: true });
   await cp(DEMO_ENV_FIXTURE, join(appDir, '.env'));
   const password = randomBytes(12).toString('hex');
-  o.log(`demo: starting source MySQL (${images.mysql}) and Redis (${images.redis}) on 127.0.0.1, labelled ferry.demo=1`);
+  const network = await createDemoNetwork(run);
+  const aliases = { mysql: 'ferry-demo-src-mysql', redis: 'ferry-demo-src-redis' };
+  o.log(`demo: starting source MySQL (${images.mysql}) and Redis (${images.redis}) on 127.0.0.1 and on the network ${network} (the stack follows them there), labelled ferry.demo=1`);
   const [my, rd] = await Promise.all([
-    startDemoMysql({ image: images.mysql, password, database: DEMO_DATABASE, run, signal: o.signal }),
-    startDemoRedis({ image: images.redis, password, run, signal: o.signal }),
+    startDemoMysql({ image: images.mysql, password, database: DEMO_DATABASE, run, signal: o.signal, net: { network, alias: aliases.mysql } }),
+    startDemoRedis({ image: images.redis, password, run, signal: o.signal, net: { network, alias: aliases.redis } }),
   ]);
+  await writeFollowOverride(composeDir, network, ['mysql', 'redis']);
   await seedSources({ mysql: { port: my.port, password }, redis: { port: rd.port, password }, scale });
   const tree = await generateTree(appDir, scale / 20, { specials: false, largeBytes: 1 << 20 });
   o.log(`demo: seeded from fixtures/ (scale ${scale}; ${tree.files} files under ${join(appDir, 'storage')}); target stack ${project} in ${composeDir}`);
@@ -163,17 +199,21 @@ async function vedfolnirInput({ base, run, project, images, scale, o }: Seeding)
     mysqlUrl: `mysql://root:${password}@127.0.0.1:${my.port}/${DEMO_DATABASE}`, redisUrl: `redis://:${password}@127.0.0.1:${rd.port}`,
     envFile: join(appDir, '.env'), composeDir, stateDir: join(base, 'state'), project,
     ports: { mysql: await freePort(), redis: await freePort() }, storage: join(appDir, 'storage'),
+    follow: { overrideFile: DEMO_FOLLOW_OVERRIDE, aliases },
   });
 }
 
 /** The second app: PostgreSQL and Redis sources, uploads/ and outputs/, the compose/examples/veogen copy. */
 async function veogenInput({ base, run, project, images, scale, o }: Seeding): Promise<ConfigInput> {
   const password = randomBytes(12).toString('hex');
-  const v = await prepareVeogen({ base, run, password, images, scale, signal: o.signal, log: o.log });
+  const network = await createDemoNetwork(run);
+  const v = await prepareVeogen({ base, run, password, images, scale, signal: o.signal, log: o.log, network });
+  await writeFollowOverride(v.composeDir, network, ['postgres', 'redis']);
   o.log(`demo: target stack ${project} in ${v.composeDir}`);
   return veogenConfigInput({
     sources: v.sources, appDir: v.appDir, envFile: join(v.appDir, '.env'), composeDir: v.composeDir, stateDir: join(base, 'state'), project,
     ports: { postgres: await freePort(), redis: await freePort() }, helperImage: images.redis,
+    follow: { overrideFile: DEMO_FOLLOW_OVERRIDE, aliases: v.aliases },
   });
 }
 

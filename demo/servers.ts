@@ -25,6 +25,21 @@ export const runLabels = (run: string): string[] => ['--label', `${DEMO_RUN_LABE
 
 export interface DemoServer { readonly id: string; readonly port: number }
 
+/**
+ * Where a demo source sits besides its 127.0.0.1 port: the run's own user-defined network and the alias the
+ * stack's data services (joined to that network by the demo's compose override) reach it by, to follow it.
+ */
+export interface DemoNet { readonly network: string; readonly alias: string }
+
+const netArgs = (n: DemoNet | undefined): string[] => (n ? ['--network', n.network, '--network-alias', n.alias] : []);
+
+/** The run's user-defined network (labelled like its servers, so the sweep of a dead run removes it). */
+export async function createDemoNetwork(run: string): Promise<string> {
+  const name = `ferry-demo-${run}-src`;
+  await docker(['network', 'create', '--label', `${DEMO_LABEL}=1`, ...runLabels(run), name]);
+  return name;
+}
+
 async function docker(args: string[], env: Record<string, string> = {}): Promise<string> {
   const r = await exec('docker', args, { env, all: true });
   if (r.exitCode !== 0) {
@@ -43,9 +58,10 @@ async function mappedPort(id: string, containerPort: number): Promise<number> {
 const ready = (what: string, timeoutMs: number, signal: AbortSignal, probe: () => Promise<void>) =>
   waitFor(async () => { await probe(); return true; }, { what, timeoutMs, intervalMs: 1000, signal, hint: 'see `docker logs` of the demo container' });
 
-export async function startDemoMysql(o: { image: string; password: string; database: string; run: string; signal: AbortSignal }): Promise<DemoServer> {
-  const id = await docker(['run', '-d', '--label', `${DEMO_LABEL}=1`, ...runLabels(o.run), '-p', '127.0.0.1::3306',
-    '-e', 'MYSQL_ROOT_PASSWORD', '-e', `MYSQL_DATABASE=${o.database}`, o.image, 'mysqld', '--max-allowed-packet=256M', '--log-bin=binlog', '--server-id=1'],
+export async function startDemoMysql(o: { image: string; password: string; database: string; run: string; signal: AbortSignal; net?: DemoNet }): Promise<DemoServer> {
+  // Row-based binary log and a server id: the prerequisites of the stack's replica following it (MySQL 8's default format is ROW already; MariaDB's is MIXED).
+  const id = await docker(['run', '-d', '--label', `${DEMO_LABEL}=1`, ...runLabels(o.run), ...netArgs(o.net), '-p', '127.0.0.1::3306',
+    '-e', 'MYSQL_ROOT_PASSWORD', '-e', `MYSQL_DATABASE=${o.database}`, o.image, 'mysqld', '--max-allowed-packet=256M', '--log-bin=binlog', '--binlog-format=ROW', '--server-id=1'],
   { MYSQL_ROOT_PASSWORD: o.password });
   const port = await mappedPort(id, 3306);
   await ready(`demo MySQL 127.0.0.1:${port}`, 180_000, o.signal, async () => {
@@ -55,10 +71,10 @@ export async function startDemoMysql(o: { image: string; password: string; datab
   return { id, port };
 }
 
-export async function startDemoRedis(o: { image: string; password: string; run: string; signal: AbortSignal }): Promise<DemoServer> {
+export async function startDemoRedis(o: { image: string; password: string; run: string; signal: AbortSignal; net?: DemoNet }): Promise<DemoServer> {
   // The password reaches redis through a 0600 config file written inside the container from the env.
   const script = 'umask 077 && printf "requirepass %s\\n" "$DEMO_REDIS_PASSWORD" > /tmp/demo.conf && unset DEMO_REDIS_PASSWORD && exec redis-server /tmp/demo.conf';
-  const id = await docker(['run', '-d', '--label', `${DEMO_LABEL}=1`, ...runLabels(o.run), '-p', '127.0.0.1::6379',
+  const id = await docker(['run', '-d', '--label', `${DEMO_LABEL}=1`, ...runLabels(o.run), ...netArgs(o.net), '-p', '127.0.0.1::6379',
     '-e', 'DEMO_REDIS_PASSWORD', '--entrypoint', 'sh', o.image, '-c', script], { DEMO_REDIS_PASSWORD: o.password });
   const port = await mappedPort(id, 6379);
   await ready(`demo Redis 127.0.0.1:${port}`, 60_000, o.signal, async () => {
@@ -69,9 +85,10 @@ export async function startDemoRedis(o: { image: string; password: string; run: 
   return { id, port };
 }
 
-export async function startDemoPostgres(o: { image: string; password: string; database: string; run: string; signal: AbortSignal }): Promise<DemoServer> {
-  const id = await docker(['run', '-d', '--label', `${DEMO_LABEL}=1`, ...runLabels(o.run), '-p', '127.0.0.1::5432',
-    '-e', 'POSTGRES_PASSWORD', '-e', `POSTGRES_DB=${o.database}`, o.image], { POSTGRES_PASSWORD: o.password });
+export async function startDemoPostgres(o: { image: string; password: string; database: string; run: string; signal: AbortSignal; net?: DemoNet }): Promise<DemoServer> {
+  // wal_level=logical: the stack's postgres follows it by logical replication (a restart-only setting, so set at start).
+  const id = await docker(['run', '-d', '--label', `${DEMO_LABEL}=1`, ...runLabels(o.run), ...netArgs(o.net), '-p', '127.0.0.1::5432',
+    '-e', 'POSTGRES_PASSWORD', '-e', `POSTGRES_DB=${o.database}`, o.image, 'postgres', '-c', 'wal_level=logical'], { POSTGRES_PASSWORD: o.password });
   const port = await mappedPort(id, 5432);
   await ready(`demo PostgreSQL 127.0.0.1:${port}`, 180_000, o.signal, async () => {
     const c = new pg.Client({ host: '127.0.0.1', port, user: 'postgres', password: o.password, database: o.database, connectionTimeoutMillis: 3000 });
@@ -86,10 +103,12 @@ export async function demoServers(run: string): Promise<string[]> {
   return (await docker(['ps', '-aq', '--filter', `label=${DEMO_RUN_LABEL}=${run}`])).split('\n').filter(Boolean);
 }
 
-/** Remove the demo's containers (with their anonymous volumes). */
+/** Remove the demo's containers (with their anonymous volumes), then the run's network (its stack must be down first). */
 export async function removeDemoServers(run: string): Promise<void> {
   const ids = await demoServers(run);
   if (ids.length) await docker(['rm', '-f', '-v', ...ids]);
+  const nets = (await docker(['network', 'ls', '-q', '--filter', `label=${DEMO_RUN_LABEL}=${run}`])).split('\n').filter(Boolean);
+  if (nets.length) await docker(['network', 'rm', ...nets]);
 }
 
 /** What the sweep removed of one dead run. */

@@ -7,6 +7,7 @@
  */
 import { chmod, cp, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import pg from 'pg';
 import { Redis } from 'ioredis';
 import type { ConfigInput } from '../lib/config/index.ts';
 import { seedSecondApp } from '../fixtures/postgres/seed.ts';
@@ -26,7 +27,13 @@ export interface VeogenSources { readonly postgresUrl: string; readonly redisUrl
 export function veogenConfigInput(o: {
   sources: VeogenSources; appDir: string; envFile: string; composeDir: string; stateDir: string; project: string;
   ports: { postgres: number; redis: number }; helperImage: string;
+  /** The stack follows the sources by these aliases (`postgres`, `redis`) on the run's network, which `overrideFile` (in composeDir) joins its services to. */
+  follow?: { readonly overrideFile: string; readonly aliases: Readonly<Record<string, string>> };
 }): ConfigInput {
+  const followFrom = (engine: 'postgres' | 'redis', port: number) => {
+    const host = o.follow?.aliases[engine];
+    return host ? { followFrom: { host, port } } : {};
+  };
   const files = (name: (typeof VEOGEN_VOLUMES)[number]) => ({
     id: name, engine: 'files' as const, source: join(o.appDir, name),
     target: { service: 'api', volume: `${o.project}_${name}`, containerPath: `/data/${name}` },
@@ -34,13 +41,14 @@ export function veogenConfigInput(o: {
   });
   return {
     stores: [
-      { id: 'veogen-db', engine: 'postgres', source: o.sources.postgresUrl, target: { service: 'postgres', migrationPort: o.ports.postgres }, options: { parallelism: 2 } },
+      { id: 'veogen-db', engine: 'postgres', source: o.sources.postgresUrl, target: { service: 'postgres', migrationPort: o.ports.postgres }, options: { parallelism: 2, ...followFrom('postgres', 5432) } },
       // The stack's redis has no password (it sits on the internal network only).
-      { id: 'cache', engine: 'redis', source: o.sources.redisUrl, target: { service: 'redis', migrationPort: o.ports.redis, url: `redis://127.0.0.1:${o.ports.redis}` }, options: { path: 'dump' } },
+      { id: 'cache', engine: 'redis', source: o.sources.redisUrl, target: { service: 'redis', migrationPort: o.ports.redis, url: `redis://127.0.0.1:${o.ports.redis}` }, options: { path: 'dump', ...followFrom('redis', 6379) } },
       files('uploads'), files('outputs'),
     ],
     app: { envFile: o.envFile, appServices: [] },
-    target: { composeDir: o.composeDir, project: o.project, dataServices: ['postgres', 'redis'] },
+    target: { composeDir: o.composeDir, project: o.project, dataServices: ['postgres', 'redis'], ...(o.follow ? { files: ['docker-compose.yml', o.follow.overrideFile] } : {}) },
+    ...(o.follow ? { cutover: { mode: 'auto' as const, budgetSeconds: 60 } } : {}),
     freeze: { quietSeconds: 2 },
     stateDir: o.stateDir,
   };
@@ -97,13 +105,16 @@ export async function copyVeogenStack(o: { composeDir: string; images: Pick<Demo
 /** Start and seed the second app's sources; write the stack copy (images in its .env, secrets 0600) and the app's .env. */
 export async function prepareVeogen(o: {
   base: string; run: string; password: string; images: DemoImages; scale: number; signal: AbortSignal; log: (line: string) => void;
-}): Promise<{ sources: VeogenSources; appDir: string; composeDir: string }> {
+  /** The run's user-defined network: the sources join it under `aliases`, so the stack can follow them by name. */
+  network: string;
+}): Promise<{ sources: VeogenSources; appDir: string; composeDir: string; aliases: Record<string, string> }> {
   const composeDir = join(o.base, 'compose'), appDir = join(o.base, 'app');
   await copyVeogenStack({ composeDir, images: o.images, password: o.password });
-  o.log(`demo: starting source PostgreSQL (${o.images.postgres}) and Redis (${o.images.redis}) on 127.0.0.1, labelled ferry.demo=1`);
+  const aliases = { postgres: 'ferry-demo-src-pg', redis: 'ferry-demo-src-redis' };
+  o.log(`demo: starting source PostgreSQL (${o.images.postgres}, wal_level=logical) and Redis (${o.images.redis}) on 127.0.0.1 and on the network ${o.network} (the stack follows them there), labelled ferry.demo=1`);
   const [pgs, rd] = await Promise.all([
-    startDemoPostgres({ image: o.images.postgres, password: o.password, database: VEOGEN_DATABASE, run: o.run, signal: o.signal }),
-    startDemoRedis({ image: o.images.redis, password: o.password, run: o.run, signal: o.signal }),
+    startDemoPostgres({ image: o.images.postgres, password: o.password, database: VEOGEN_DATABASE, run: o.run, signal: o.signal, net: { network: o.network, alias: aliases.postgres } }),
+    startDemoRedis({ image: o.images.redis, password: o.password, run: o.run, signal: o.signal, net: { network: o.network, alias: aliases.redis } }),
   ]);
   const sources: VeogenSources = {
     postgresUrl: `postgres://postgres:${o.password}@127.0.0.1:${pgs.port}/${VEOGEN_DATABASE}`,
@@ -111,6 +122,9 @@ export async function prepareVeogen(o: {
     envPorts: { postgres: pgs.port, redis: rd.port },
   };
   await seedSecondApp(sources.postgresUrl, o.scale);
+  // audit_log has no primary key: logical replication needs a replica identity for its updates and deletes.
+  // This is the demo's own data; on an operator's server preflight names this one change instead.
+  await withPg(sources.postgresUrl, (c) => c.query('ALTER TABLE public.audit_log REPLICA IDENTITY FULL'));
   const r = new Redis({ host: '127.0.0.1', port: rd.port, password: o.password, lazyConnect: true });
   r.on('error', () => undefined); // failures surface through the commands
   await r.connect();
@@ -118,5 +132,12 @@ export async function prepareVeogen(o: {
   const tree = await generateVeogenFiles(appDir, o.scale);
   await writeFile(join(appDir, '.env'), veogenEnv({ appDir, ports: sources.envPorts, redisPassword: o.password }), { mode: 0o600 });
   o.log(`demo: seeded the second app from fixtures/ (scale ${o.scale}; ${tree.files} files under uploads/ and outputs/)`);
-  return { sources, appDir, composeDir };
+  return { sources, appDir, composeDir, aliases };
+}
+
+async function withPg<T>(url: string, f: (c: pg.Client) => Promise<T>): Promise<T> {
+  const c = new pg.Client({ connectionString: url });
+  c.on('error', () => undefined); // failures surface through the query
+  await c.connect();
+  try { return await f(c); } finally { await c.end().catch(() => undefined); }
 }
