@@ -11,7 +11,7 @@ import { feedThroughFifo, fifoUsable } from './fifo.ts';
 import { FerryError } from '../../core/errors.ts';
 import { writeFileAtomic } from '../../util/atomic-write.ts';
 import type { CopyOptions, CopyResult } from './copy-bind.ts';
-import { HELPER_MOUNT, runHelper, type HelperSpec } from './helper.ts';
+import { HELPER_MOUNT, runHelper, waitHelpersGone, type HelperSpec } from './helper.ts';
 import { targetPathOf, type ManifestEntry } from './manifest.ts';
 import { comparePaths, joinRel, showPath, targetOfPath } from './paths.ts';
 import { byTargetPath } from './copy-bind.ts';
@@ -71,6 +71,7 @@ function upToDate(e: ManifestEntry, t: ManifestEntry | undefined, uid: number, g
 const DIG_HOLES = `'for f; do t=$(stat -c %y "$f") && fallocate --dig-holes "$f" && touch -d "$t" "$f" || exit 1; done'`;
 
 export async function copyToVolume(o: VolumeCopyOptions): Promise<CopyResult> {
+  await waitHelpersGone(o.helper, 60_000, o.signal); // a killed run's helper may still be draining its stream
   const { avail, entries } = await listVolumeSorted(o.helper, o.signal);
   const own = (e: ManifestEntry) => o.owner ?? { uid: e.uid, gid: e.gid };
   // One merge of the manifest (target order) with the sorted listing: a bit per entry (up to date),

@@ -88,3 +88,23 @@ export async function runHelper<T = Buffer>(r: HelperRun<T>): Promise<T> {
   await h.finished();
   return out;
 }
+
+/**
+ * Wait until no other ferry helper writes into the volume: a killed run's helper drains what was
+ * already in its stream after ferry died (its tar finishes a file, sets its mtime), and a resumed run
+ * that listed the volume meanwhile would race it. Bounded; named when it does not end.
+ */
+export async function waitHelpersGone(h: HelperSpec, budgetMs = 60_000, signal?: AbortSignal): Promise<void> {
+  const { execFile } = await import('node:child_process');
+  const list = () => new Promise<string[]>((res) => execFile('docker', ['ps', '-q', '--filter', 'label=ferry.helper=files', '--filter', `volume=${h.volume}`], (err, out) => res(err ? [] : out.split('\n').filter(Boolean))));
+  const until = Date.now() + budgetMs;
+  for (let ids = await list(); ids.length; ids = await list()) {
+    signal?.throwIfAborted();
+    if (Date.now() > until) {
+      throw new FerryError('E_FILES_HELPER', `helper containers ${ids.join(', ')} still use volume ${h.volume} after ${budgetMs} ms`, {
+        hint: `another ferry run (or a killed one's helper) writes into volume ${h.volume}: wait for it, or docker rm -f ${ids.join(' ')}, then run again`,
+      });
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
