@@ -142,6 +142,7 @@ export async function startDemo(o: DemoOptions): Promise<Demo> {
   const composeDir = join(base, 'compose');
   const appDir = join(base, 'app');
   const cleanup = async () => {
+    await logDowntime(join(base, 'state'), o.log);
     if (keep) { o.log(`demo kept: ${base} (project ${project}, containers labelled ${run}); a later --demo of verify or rollback reuses it`); return; }
     await downDemoStack(composeDir, project, app);
     await removeDemoServers(run);
@@ -273,4 +274,18 @@ async function keepReports(stateDir: string, project: string, log: (line: string
     await copyFile(join(stateDir, n), dest).catch(() => undefined);
     log(`demo report kept: ${dest}`);
   }
+}
+
+/** The demo's summary line of a cutover: measured downtime with its parts and how each store crossed (from the migrate report, when there is one). */
+async function logDowntime(stateDir: string, log: (line: string) => void): Promise<void> {
+  interface Part { readonly part: string; readonly ms: number }
+  interface Crossing { readonly store: string; readonly how: string }
+  const r = await readFile(join(stateDir, 'report.migrate.json'), 'utf8').then((t) => JSON.parse(t) as {
+    downtimeMs?: number; downtimeKind?: string; downtimeParts?: Part[]; cutover?: Crossing[];
+  }, () => undefined);
+  if (r?.downtimeMs === undefined) return;
+  const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+  const parts = (r.downtimeParts ?? []).map((p) => `${p.part} ${s(p.ms)}`).join(', ');
+  const how = (r.cutover ?? []).map((c) => `${c.store} ${c.how}`).join(', ');
+  log(`demo downtime (${r.downtimeKind ?? 'measured'}): ${s(r.downtimeMs)}${parts ? ` (parts: ${parts})` : ''}${how ? `; stores: ${how}` : ''}`);
 }

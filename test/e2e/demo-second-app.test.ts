@@ -1,9 +1,9 @@
 /**
  * The second app (`--demo=veogen`) through every playbook, as the operator runs them (child processes,
  * --json), on one migrated demo: `migrate` (kept with FERRY_DEMO_KEEP=1; its PostgreSQL 15 and Redis
- * sources and uploads/outputs trees into a throwaway copy of compose/examples/veogen; every store
- * verified), `verify` after the cutover (the stack publishes nothing: exec tunnels), then writes in the
- * stack and `rollback --with-data`, SIGKILLed while it reloads the host and run again (the host's
+ * sources and uploads/outputs trees into a throwaway copy of compose/examples/veogen, which follows them
+ * on the run's network; no replication is left on them after), `verify` after the cutover (every store
+ * verified; the stack publishes nothing: exec tunnels), then writes in the stack and `rollback --with-data`, SIGKILLed while it reloads the host and run again (the host's
  * PostgreSQL gets the stack's writes back, verified), and a `rehearse` on a
  * fresh demo that leaves nothing behind. The children get the test's own TMPDIR, so the kept-demo
  * pointer and the demos' directories are this test's alone.
@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exec } from '../../lib/util/exec.ts';
 import { DEMO_RUN_LABEL } from '../../demo/index.ts';
@@ -24,7 +25,10 @@ const logs = (r: PlaybookRun) => r.events.filter((e) => e.type === 'log').map((e
 const failures = (r: PlaybookRun) => r.events.filter((e) => e.type === 'step-fail').map((e) => JSON.stringify(e)).join('\n');
 
 interface ReportStore { id: string; engine: string; ok: boolean; entries: Array<{ subject: string; ok: boolean; counts?: Record<string, number> }> }
-interface Report { ok: boolean; stores: ReportStore[] }
+interface Report {
+  ok: boolean; stores: ReportStore[];
+  cutover: Array<{ store: string; how: string }>; downtimeKind: string; downtimeParts: Array<{ part: string; ms: number }>;
+}
 
 async function lines(args: string[]): Promise<string[]> {
   const r = await exec('docker', args);
@@ -68,7 +72,7 @@ describe('--demo=veogen: migrate, verify, rollback --with-data, rehearse', { tim
     }
   });
 
-  it('migrates the second app (postgres, redis, two volumes) and verifies each store', async () => {
+  it('migrates the second app (postgres, redis, two volumes) by following its live sources: every store follows, catches up and is promoted', async () => {
     const r = await startPlaybook('migrate', ['--demo=veogen', '--json'], env).done;
     expect(failures(r)).toBe('');
     expect(r.exitCode).toBe(0);
@@ -76,12 +80,40 @@ describe('--demo=veogen: migrate, verify, rollback --with-data, rehearse', { tim
     const input = JSON.parse(await readFile(join(pointer.base, 'demo.json'), 'utf8')) as { stores: Array<{ id: string; source: string }> };
     kept = { ...pointer, sourceUrl: input.stores.find((s) => s.id === 'veogen-db')!.source };
     const report = JSON.parse(await readFile(join(pointer.base, 'state', 'report.migrate.json'), 'utf8')) as Report;
-    expectAllVerified(report);
-    expect(report.stores[0]!.entries.find((e) => e.subject === 'table public.orders')?.counts?.targetRows).toBe(4000);
-    // uploads: 40 images in 7 user directories; outputs: 10 clips at the top.
-    const files = (id: string) => report.stores.find((s) => s.id === id)!.entries.reduce((n, e) => n + (e.counts?.files ?? 0), 0);
-    expect(files('uploads')).toBe(40);
-    expect(files('outputs')).toBe(10);
+    // Following stores are checked by their catch-up's final check inside the freeze (no verify:<store> step in the
+    // migrate): the store by store verification with counts is the next test's, after the cutover.
+    expect(report.ok).toBe(true);
+    expect(r.events.filter((e) => e.type === 'step-done').map((e) => String(e.step))).toEqual(expect.arrayContaining(
+      ['veogen-db', 'cache', 'uploads', 'outputs'].flatMap((id) => [`follow:${id}`, `catch-up:${id}`, `promote:${id}`])));
+    // Every store crossed by following (the sources sit on the run's network, PostgreSQL with wal_level=logical),
+    // the downtime was measured with its parts, and the demo's summary line says so.
+    expect(report.cutover.map((c) => [c.store, c.how])).toEqual([['veogen-db', 'follow'], ['cache', 'follow'], ['uploads', 'follow'], ['outputs', 'follow']]);
+    expect(report.downtimeKind).toBe('measured');
+    expect(report.downtimeParts.map((p) => p.part)).toEqual(expect.arrayContaining(['freeze', 'catch-up', 'promote']));
+    expect(logs(r).find((l) => l.startsWith('demo downtime (measured): '))).toMatch(/\(parts: .*freeze .*catch-up .*\); stores: veogen-db follow, cache follow, uploads follow, outputs follow$/u);
+    // Promoted: the slot, publication and replication role are gone from the source PostgreSQL, no replica on its Redis.
+    const c = new pg.Client({ connectionString: kept.sourceUrl });
+    await c.connect();
+    try {
+      const n = async (sql: string) => Number(((await c.query(sql)).rows[0] as { n: number }).n);
+      expect(await n('SELECT count(*)::int AS n FROM pg_replication_slots')).toBe(0);
+      expect(await n('SELECT count(*)::int AS n FROM pg_publication')).toBe(0);
+      expect(await n("SELECT count(*)::int AS n FROM pg_roles WHERE rolname LIKE 'ferry\\_repl\\_%'")).toBe(0);
+    } finally {
+      await c.end();
+    }
+    const redisUrl = input.stores.find((s) => s.id === 'cache')!.source;
+    const rd = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
+    rd.on('error', () => undefined);
+    try {
+      await rd.connect();
+      let replicas = -1;
+      for (let i = 0; i < 20 && replicas !== 0; i++) { // a replica let go may take a moment to be noticed
+        if (i) await new Promise((res) => setTimeout(res, 500));
+        replicas = Number(/connected_slaves:(\d+)/u.exec(await rd.info('replication'))?.[1] ?? -1);
+      }
+      expect(replicas).toBe(0);
+    } finally { rd.disconnect(); }
   });
 
   it('verify after the cutover reaches every store through exec tunnels and finds it equal', async () => {
@@ -91,7 +123,13 @@ describe('--demo=veogen: migrate, verify, rollback --with-data, rehearse', { tim
     expect(failures(r)).toBe('');
     expect(r.exitCode).toBe(0);
     expect(logs(r).join('\n')).toContain(`reusing the kept demo in ${kept.base}`);
-    expectAllVerified(JSON.parse(await readFile(join(kept.base, 'state', 'report.verify.json'), 'utf8')) as Report);
+    const report = JSON.parse(await readFile(join(kept.base, 'state', 'report.verify.json'), 'utf8')) as Report;
+    expectAllVerified(report);
+    expect(report.stores[0]!.entries.find((e) => e.subject === 'table public.orders')?.counts?.targetRows).toBe(4000);
+    // uploads: 40 images in 7 user directories; outputs: 10 clips at the top.
+    const files = (id: string) => report.stores.find((s) => s.id === id)!.entries.reduce((n, e) => n + (e.counts?.files ?? 0), 0);
+    expect(files('uploads')).toBe(40);
+    expect(files('outputs')).toBe(10);
   });
 
   it('rollback --with-data, SIGKILLed while it reloads the host, resumes and puts what the app wrote in the stack into the host PostgreSQL', async () => {

@@ -6,7 +6,9 @@
  * A demo run killed by SIGKILL leaves its servers, stack and temp dir; the next --demo removes them.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import mysql from 'mysql2/promise';
+import { Redis } from 'ioredis';
 import { join } from 'node:path';
 import { hostname, tmpdir } from 'node:os';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -23,7 +25,7 @@ const result = (r: PlaybookRun) => (r.events.find((e) => e.type === 'run-end') a
 describe('--demo on every playbook', { timeout: 1_800_000 }, () => {
   afterAll(async () => { await discardKeptDemo(); });
 
-  it('verify --demo migrates the demo first, then verifies it: exit 0', async () => {
+  it('verify --demo migrates the demo first (following its live sources: a measured downtime of seconds), then verifies it: exit 0', async () => {
     await discardKeptDemo();
     const r = await runPlaybookProcess('verify', ['--demo', '--json'], { FERRY_DEMO_KEEP: '1' });
     expect(r.stderr.split('\n').filter((l) => l.includes('✖')).join('\n')).toBe('');
@@ -36,6 +38,17 @@ describe('--demo on every playbook', { timeout: 1_800_000 }, () => {
     // The demo carries Vedfolnir's storage/ (the fixtures' image tree) too: its files store is verified.
     expect(logs(r).some((l) => l.startsWith('demo migrate: ✔ Verify files store storage'))).toBe(true);
     expect(result(r)!.steps.find((s) => s.id === 'verify:storage')?.status).toBe('done');
+    // The demo's stack followed its sources by name on the run's own network: every store crossed by following,
+    // the migrate's report measured the downtime with its parts, and the demo's summary line says so.
+    expect(logs(r).some((l) => l.startsWith('demo migrate: ✔ Make service mysql follow the live mysql store mysql'))).toBe(true);
+    const kept = await keptPointer();
+    const report = JSON.parse(await readFile(join(kept!.base, 'state', 'report.migrate.json'), 'utf8')) as MigrateReport;
+    expect(report.cutover.map((c) => [c.store, c.how])).toEqual([['mysql', 'follow'], ['redis', 'follow'], ['storage', 'follow']]);
+    expect(report.downtimeKind).toBe('measured');
+    expect(report.downtimeParts.map((p) => p.part)).toEqual(expect.arrayContaining(['freeze', 'catch-up', 'promote']));
+    expect(logs(r).find((l) => l.startsWith('demo downtime (measured): '))).toMatch(/\(parts: .*freeze .*catch-up .*\); stores: mysql follow, redis follow, storage follow$/u);
+    // Promoted: nothing of the replication is left on the demo's sources.
+    expect(await replicationLeft(kept!.base)).toEqual({ accounts: [], replicas: 0 });
   });
 
   it('rollback --demo reuses the kept, migrated demo and rolls it back: exit 0', async () => {
@@ -47,13 +60,54 @@ describe('--demo on every playbook', { timeout: 1_800_000 }, () => {
     expect(result(r)?.status).toBe('ok');
   });
 
-  it('rehearse --demo rehearses into a throwaway stack: exit 0', async () => {
-    const r = await runPlaybookProcess('rehearse', ['--demo', '--json'], {});
+  it('rehearse --demo rehearses into a throwaway stack and leaves no replication on the demo sources: exit 0', async () => {
+    await discardKeptDemo();
+    // Kept, so its sources outlive the run and can be asked what the rehearsal left on them.
+    const r = await runPlaybookProcess('rehearse', ['--demo', '--json'], { FERRY_DEMO_KEEP: '1' });
     expect(r.stderr.split('\n').filter((l) => l.includes('✖')).join('\n')).toBe('');
     expect(r.exitCode).toBe(0);
     expect(result(r)?.status).toBe('ok');
+    const kept = await keptPointer();
+    expect(await replicationLeft(kept!.base)).toEqual({ accounts: [], replicas: 0 });
+    // The run's network holds its two sources only: the throwaway stack left it.
+    const [net] = await docker(['network', 'ls', '-q', '--filter', `label=${DEMO_RUN_LABEL}=${kept!.run}`]);
+    expect(net).toBeDefined();
+    expect(Object.keys((JSON.parse((await docker(['network', 'inspect', net!, '--format', '{{json .Containers}}'])).join('')) ?? {}) as object)).toHaveLength(2);
   });
 });
+
+interface MigrateReport {
+  cutover: Array<{ store: string; how: string }>;
+  downtimeKind: string;
+  downtimeParts: Array<{ part: string; ms: number }>;
+}
+
+/**
+ * What of ferry's replication a kept demo's sources still hold: its MySQL replication accounts, Redis replicas.
+ * (A MySQL/MariaDB source's binlog dump thread of a replica that was stopped lingers until its next heartbeat
+ * finds the connection closed, up to slave_net_timeout/2 = 30 s: the server's, not something ferry left.)
+ */
+async function replicationLeft(base: string): Promise<{ accounts: string[]; replicas: number }> {
+  const input = JSON.parse(await readFile(join(base, 'demo.json'), 'utf8')) as { stores: Array<{ id: string; source: string }> };
+  const url = (id: string) => input.stores.find((s) => s.id === id)!.source;
+  const c = await mysql.createConnection(url('mysql'));
+  try {
+    const [accounts] = await c.query("SELECT user FROM mysql.user WHERE user LIKE 'ferry\\_repl\\_%'") as unknown as [Array<{ user: string }>];
+    const r = new Redis(url('redis'), { lazyConnect: true, maxRetriesPerRequest: 1 });
+    r.on('error', () => undefined);
+    try {
+      await r.connect();
+      // A replica the cutover let go may take a moment to be noticed by the source.
+      let replicas = -1;
+      for (let i = 0; i < 20; i++) {
+        replicas = Number(/connected_slaves:(\d+)/u.exec(await r.info('replication'))?.[1] ?? -1);
+        if (replicas === 0) break;
+        await new Promise((res) => setTimeout(res, 500));
+      }
+      return { accounts: accounts.map((a) => a.user), replicas };
+    } finally { r.disconnect(); }
+  } finally { await c.end(); }
+}
 
 async function docker(args: string[]): Promise<string[]> {
   const r = await exec('docker', args);
