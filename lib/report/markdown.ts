@@ -47,8 +47,9 @@ export function renderMarkdown(r: FerryReport): string {
     for (const f of r.redis.findings) out.push(`- ${f}`);
   }
   if (r.stores?.length) {
-    out.push('', '## Stores', '', '| store | engine | verified |', '|---|---|---|');
-    for (const st of r.stores) out.push(`| ${cell(st.id)} | ${cell(st.engine)} | ${mark(st.ok)} |`);
+    out.push('', '## Stores', '', '| store | engine | verified | how |', '|---|---|---|---|');
+    const how = { full: 'compared in full', pinned: 'compared at a pinned point while following', 'caught up': 'caught up with the frozen source (not a data comparison: run `verify`)' } as const;
+    for (const st of r.stores) out.push(`| ${cell(st.id)} | ${cell(st.engine)} | ${mark(st.ok)} | ${how[st.how ?? 'full']} |`);
     // The MySQL and Redis sections above already detail the preset's two stores.
     for (const st of r.stores.filter((x) => x.id !== r.mysql?.store && x.id !== r.redis?.store)) {
       out.push('', `### ${st.id} (${st.engine}) ${mark(st.ok)}`, '', '| subject | ok | counts |', '|---|---|---|');

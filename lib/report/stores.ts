@@ -9,16 +9,42 @@ import { manifestChecksums } from './sources.ts';
 import type { AppCheckLine, RedisDbLine, StoreReport, TableLine } from './types.ts';
 
 const VERIFY = 'verify:';
+const PINNED = 'verify-pinned:';
+const CAUGHT_UP = 'catch-up:';
 
-/** One report per `verify:<store>` output, in the order the steps ran. */
+const findingsOf = (entries: readonly ReportEntry[]) =>
+  entries.flatMap((e) => (e.ok ? [] : (e.findings?.length ? e.findings.map((f) => `${e.subject}: ${f}`) : [`${e.subject} differs`])));
+
+/**
+ * One report per store, in the order the steps ran: its `verify:<store>` output; for a store that followed
+ * instead (no `verify:<store>` in the run), its `verify-pinned:<store>` comparison, or else — an engine without
+ * a pinned verify — its catch-up to the frozen source's final position, said as such (not a data comparison).
+ */
 export function storeReports(outputs: ReadonlyMap<string, StepOutputs>): StoreReport[] {
-  return [...outputs].filter(([id]) => id.startsWith(VERIFY)).map(([id, o]) => {
-    const d = (o.data ?? {}) as { engine?: string; ok?: boolean; entries?: ReportEntry[] };
-    const entries = d.entries ?? [];
-    return {
-      id: id.slice(VERIFY.length), engine: d.engine ?? 'unknown', ok: d.ok ?? entries.every((e) => e.ok), entries,
-      findings: entries.flatMap((e) => (e.ok ? [] : (e.findings?.length ? e.findings.map((f) => `${e.subject}: ${f}`) : [`${e.subject} differs`]))),
-    };
+  const all = [...outputs];
+  const full = new Set(all.filter(([id]) => id.startsWith(VERIFY)).map(([id]) => id.slice(VERIFY.length)));
+  const pinned = new Set(all.filter(([id, o]) => id.startsWith(PINNED) && Array.isArray((o.data as { entries?: unknown } | undefined)?.entries)).map(([id]) => id.slice(PINNED.length)));
+  return all.flatMap(([id, o]): StoreReport[] => {
+    if (id.startsWith(VERIFY)) {
+      const d = (o.data ?? {}) as { engine?: string; ok?: boolean; entries?: ReportEntry[] };
+      const entries = d.entries ?? [];
+      return [{ id: id.slice(VERIFY.length), engine: d.engine ?? 'unknown', ok: d.ok ?? entries.every((e) => e.ok), entries, findings: findingsOf(entries), how: 'full' }];
+    }
+    if (id.startsWith(PINNED)) {
+      const store = id.slice(PINNED.length);
+      const d = (o.data ?? {}) as { engine?: string; ok?: boolean; entries?: ReportEntry[] };
+      if (full.has(store) || !d.entries) return [];
+      return [{ id: store, engine: d.engine ?? 'unknown', ok: d.ok ?? d.entries.every((e) => e.ok), entries: d.entries, findings: findingsOf(d.entries), how: 'pinned' }];
+    }
+    if (id.startsWith(CAUGHT_UP)) {
+      const store = id.slice(CAUGHT_UP.length);
+      if (full.has(store) || pinned.has(store)) return [];
+      const d = (o.data ?? {}) as { engine?: string; lag?: number; detail?: string };
+      const ok = d.lag === 0;
+      const entries: ReportEntry[] = [{ subject: `caught up with the frozen source${d.detail ? ` (${d.detail})` : ''}`, ok }];
+      return [{ id: store, engine: d.engine ?? 'unknown', ok, entries, findings: findingsOf(entries), how: 'caught up' }];
+    }
+    return [];
   });
 }
 

@@ -29,6 +29,12 @@ export interface StoreReport {
   readonly ok: boolean;
   readonly entries: readonly ReportEntry[];
   readonly findings: readonly string[];
+  /**
+   * How this run checked the store: `full` (its `verify:<store>` step), `pinned` (a following store compared at
+   * a pinned point while it followed), `caught up` (a following store with no pinned verify: the check is its
+   * catch-up to the frozen source's final position, not a comparison of the data — `verify` compares it).
+   */
+  readonly how?: 'full' | 'pinned' | 'caught up';
 }
 
 export interface TimingLine {

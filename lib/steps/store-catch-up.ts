@@ -26,7 +26,7 @@ export function storeCatchUpStep(b: Pick<StoreBinding, 'store' | 'engine'>) {
       const budgetMs = cutoverOptionsOf(p.config).budgetSeconds * 1000;
       const t0 = performance.now();
       const s = await engineOf(p, id, 'catchUp').catchUp!(engineParams(p, id), budgetMs);
-      return { data: { store: id, ...s, budgetMs, ms: Math.round(performance.now() - t0) } };
+      return { data: { store: id, engine: b.store.engine, ...s, budgetMs, ms: Math.round(performance.now() - t0) } };
     },
   });
 }

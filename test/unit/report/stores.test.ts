@@ -19,6 +19,27 @@ const outputs = new Map([
 ]);
 
 describe('the report per store', () => {
+  it('reports a store that followed by how it was checked: the pinned comparison, else its catch-up (said not to be a data comparison); a full verify wins', () => {
+    const followed = new Map<string, { data?: Record<string, unknown> }>([
+      ['verify-pinned:db', { data: { store: 'db', engine: 'mysql', ok: true, pinned: true, entries: [{ subject: 'table shop.orders', ok: true, counts: { rows: 2 } }] } }],
+      ['verify-pinned:pg', { data: { store: 'pg', skipped: 'no pinned verify for postgres yet' } }],
+      ['verify-pinned:files', { data: { store: 'files', engine: 'files', ok: true, entries: [{ subject: 'dir /', ok: true }] } }],
+      ['catch-up:db', { data: { store: 'db', engine: 'mysql', following: true, lag: 0, unit: 'bytes', detail: 'at the source' } }],
+      ['catch-up:pg', { data: { store: 'pg', engine: 'postgres', following: true, lag: 0, unit: 'bytes', detail: 'confirmed 0/2337998 of 0/2337998' } }],
+      ['catch-up:late', { data: { store: 'late', engine: 'postgres', following: true, lag: 42, unit: 'bytes', detail: '42 bytes behind' } }],
+      ['verify:files', { data: { store: 'files', engine: 'files', ok: true, entries: [{ subject: 'dir /', ok: true, counts: { files: 3 } }] } }],
+    ]);
+    const r = storeReports(followed);
+    expect(r.map((s) => [s.id, s.engine, s.ok, s.how])).toEqual([
+      ['db', 'mysql', true, 'pinned'], ['pg', 'postgres', true, 'caught up'], ['late', 'postgres', false, 'caught up'], ['files', 'files', true, 'full'],
+    ]);
+    expect(r[1]!.entries[0]!.subject).toBe('caught up with the frozen source (confirmed 0/2337998 of 0/2337998)');
+    expect(r[2]!.findings).toEqual(['caught up with the frozen source (42 bytes behind) differs']);
+    const md = renderMarkdown(buildReport({ playbook: 'migrate', mode: 'migrate', project: 'shop', outputs: followed, timings: [], ttlToleranceMs: 0, quietSeconds: 0, redactor: new Redactor() }));
+    expect(md).toContain('| pg | postgres | ✓ | caught up with the frozen source (not a data comparison: run `verify`) |');
+    expect(md).toContain('| db | mysql | ✓ | compared at a pinned point while following |');
+  });
+
   it('has one verdict per verify:<store> step, with its engine\'s entries and what differs', () => {
     const r = storeReports(outputs);
     expect(r.map((s) => [s.id, s.engine, s.ok])).toEqual([['shop-db', 'mysql', false], ['cache', 'redis', true], ['uploads', 'files', true]]);
