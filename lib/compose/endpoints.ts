@@ -22,7 +22,9 @@ export async function readSecret(composeDir: string, name: string): Promise<stri
 
 /** Endpoints as root / the default user, passwords from `secrets/`; databases left for the caller. */
 export async function targetEndpoints(composeDir: string, config: TargetEndpointsConfig, databases: readonly string[] = []): Promise<{ mysql: MysqlEndpoint; redis: RedisEndpoint }> {
-  const [mysqlPassword, redisPassword] = await Promise.all([readSecret(composeDir, 'mysql_root_password'), readSecret(composeDir, 'redis_password')]);
+  // In order, not Promise.all: with both missing, the error names the first one every time.
+  const mysqlPassword = await readSecret(composeDir, 'mysql_root_password');
+  const redisPassword = await readSecret(composeDir, 'redis_password');
   return {
     mysql: { host: '127.0.0.1', port: config.target.migrationPorts.mysql, user: 'root', password: mysqlPassword, databases },
     redis: { host: '127.0.0.1', port: config.target.migrationPorts.redis, password: redisPassword, databases: [] },
