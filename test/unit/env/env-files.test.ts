@@ -5,7 +5,7 @@
  * override's `env_file:`) by the services that used it; a second run changes nothing; undo removes
  * only what the step created. Config: envFiles/envFileServices validated.
  */
-import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -23,6 +23,7 @@ import type { FerryContext } from '../../../lib/steps/context.ts';
 import step, { ENV_OVERRIDE_FILE, envBackupDir } from '../../../lib/steps/env-transform.ts';
 import restore from '../../../lib/steps/rollback-restore-env.ts';
 import { emittedEnvName } from '../../../lib/steps/env-files.ts';
+import { snapshotTree } from '../../support/tree-snapshot.ts';
 
 const MAIN = join(import.meta.dirname, '../../../fixtures/env/vedfolnir-macos/input.env');
 // The worker's own file: a URL assembled from the main file's variables, a secret of its own, the host's Ollama, a bare key.
@@ -48,14 +49,7 @@ function params(app: Record<string, unknown> = {}): StepParams<Config, FerryCont
   return { config, ctx, signal: new AbortController().signal, log: createLogger((r) => logs.push(r), redactor), progress: noProgress, previous: undefined, outputs: new Map(), stateDir: join(root, 'state/steps/env-transform') };
 }
 
-async function snapshot(dir: string): Promise<Record<string, string>> {
-  const out: Record<string, string> = {};
-  for (const name of (await readdir(dir, { recursive: true })).sort()) {
-    const s = await stat(join(dir, name));
-    out[name] = `${(s.mode & 0o777).toString(8)} ${s.isFile() ? (await readFile(join(dir, name))).toString('base64') : 'dir'}`;
-  }
-  return out;
-}
+const snapshot = snapshotTree;
 
 beforeEach(async () => {
   root = await mkdtemp(join(tmpdir(), 'ferry-env-files-'));

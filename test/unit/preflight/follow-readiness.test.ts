@@ -151,19 +151,27 @@ describe('the stack as the probe sees it (compose config output)', () => {
   });
 });
 
+/** One MySQL store following `src` (nobody listens on its source: a fresh check would find it unreachable). */
+const followingConfig = (stateDir: string) => normalizeConfig({
+  app: { envFile: '.env' }, target: { composeDir: 'compose', project: 'p' }, stateDir,
+  stores: [{ id: 'db', engine: 'mysql', source: 'mysql://root:pw@127.0.0.1:1/app', target: { service: 'mysql', migrationPort: 33306 }, options: { followFrom: { host: 'src' } } }],
+  cutover: { mode: 'auto', budgetSeconds: 5 },
+}, { baseDir: '/srv/app', env: {} });
+
+/** A migrate journal whose preflight recorded these readiness answers. */
+async function recordPreflight(stateDir: string, readiness: Record<string, unknown>): Promise<void> {
+  const now = new Date().toISOString();
+  await createFileJournal(stateDir, 'migrate').record({ id: 'preflight', title: 'Preflight', status: 'done', startedAt: now, finishedAt: now, durationMs: 1, outputs: { data: { cutover: { mode: 'auto', readiness } } } });
+}
+
 describe('planCutover: checked once, reused by a resumed run', () => {
   it('reuses the readiness the journal\'s preflight recorded (no server is asked), and checks nothing in freeze-copy', async () => {
     const stateDir = await mkdtemp(join(tmpdir(), 'ferry-plan-cutover-'));
     try {
       // Sources nobody listens on: a fresh check would find them unreachable.
-      const base = normalizeConfig({
-        app: { envFile: '.env' }, target: { composeDir: 'compose', project: 'p' }, stateDir,
-        stores: [{ id: 'db', engine: 'mysql', source: 'mysql://root:pw@127.0.0.1:1/app', target: { service: 'mysql', migrationPort: 33306 }, options: { followFrom: { host: 'src' } } }],
-        cutover: { mode: 'auto', budgetSeconds: 5 },
-      }, { baseDir: '/srv/app', env: {} });
+      const base = followingConfig(stateDir);
       const recorded = { db: { store: 'db', ready: true, why: 'recorded at the first run', from: { host: 'src', port: 3306 } } };
-      const now = new Date().toISOString();
-      await createFileJournal(stateDir, 'migrate').record({ id: 'preflight', title: 'Preflight', status: 'done', startedAt: now, finishedAt: now, durationMs: 1, outputs: { data: { cutover: { mode: 'auto', readiness: recorded } } } });
+      await recordPreflight(stateDir, recorded);
       const planned = await planCutover(base, { engines, redactor: new Redactor(), journal: 'migrate' });
       expect(cutoverOptionsOf(planned).readiness).toEqual(recorded);
       const copy = { ...base, cutover: { mode: 'freeze-copy' as const, budgetSeconds: 5 } };
@@ -176,15 +184,10 @@ describe('planCutover for rollback: only what the migration recorded', () => {
   it('takes the recorded readiness, and without one leaves the config as it is (never asks a server)', async () => {
     const stateDir = await mkdtemp(join(tmpdir(), 'ferry-plan-rollback-'));
     try {
-      const base = normalizeConfig({
-        app: { envFile: '.env' }, target: { composeDir: 'compose', project: 'p' }, stateDir,
-        stores: [{ id: 'db', engine: 'mysql', source: 'mysql://root:pw@127.0.0.1:1/app', target: { service: 'mysql', migrationPort: 33306 }, options: { followFrom: { host: 'src' } } }],
-        cutover: { mode: 'auto', budgetSeconds: 5 },
-      }, { baseDir: '/srv/app', env: {} });
+      const base = followingConfig(stateDir);
       expect(await planCutover(base, { engines, redactor: new Redactor(), journal: 'migrate', recordedOnly: true })).toBe(base);
       const recorded = { db: { store: 'db', ready: false, why: 'no binary log', enable: 'log-bin' } };
-      const now = new Date().toISOString();
-      await createFileJournal(stateDir, 'migrate').record({ id: 'preflight', title: 'Preflight', status: 'done', startedAt: now, finishedAt: now, durationMs: 1, outputs: { data: { cutover: { mode: 'auto', readiness: recorded } } } });
+      await recordPreflight(stateDir, recorded);
       const planned = await planCutover(base, { engines, redactor: new Redactor(), journal: 'migrate', recordedOnly: true });
       // followFrom alone would say follow; the migration copied it: rollback sees it copied.
       expect(decideCutover({ store: planned.stores[0]!, engine: engines.mysql as Engine }, cutoverOptionsOf(planned)).how).toBe('freeze-copy');

@@ -20,6 +20,7 @@ import type { FerryContext } from '../../../lib/steps/context.ts';
 import step, { CONTAINER_ENV_FILE, ENV_OVERRIDE_FILE, envBackupDir } from '../../../lib/steps/env-transform.ts';
 import { readEnvBackup, recordCreated, restoreEnvFromBackup, writeEnvBackup } from '../../../lib/steps/env-backup.ts';
 import { missingSecretPaths } from '../../../lib/steps/env-secrets.ts';
+import { snapshotTree } from '../../support/tree-snapshot.ts';
 
 const FIXTURES = join(import.meta.dirname, '../../../fixtures/env');
 const fixture = (c: string, f: string) => readFile(join(FIXTURES, c, f));
@@ -36,15 +37,7 @@ function params(overrides: { secretKeys?: string[]; pathMappings?: Record<string
   return { config, ctx, signal: new AbortController().signal, log: createLogger((r) => logs.push(r), redactor), progress: noProgress, previous: undefined, outputs: new Map(), stateDir: join(root, 'state/steps/env-transform') };
 }
 
-/** Every file under `dir` with its bytes and mode, to prove what changed. */
-async function snapshot(dir: string): Promise<Record<string, string>> {
-  const out: Record<string, string> = {};
-  for (const name of (await readdir(dir, { recursive: true })).sort()) {
-    const s = await stat(join(dir, name));
-    out[name] = `${(s.mode & 0o777).toString(8)} ${s.isFile() ? (await readFile(join(dir, name))).toString('base64') : 'dir'}`;
-  }
-  return out;
-}
+const snapshot = snapshotTree;
 
 const secretsOf = async (c: string) => JSON.parse((await fixture(c, 'expected-secrets.json')).toString()) as Record<string, string>;
 
