@@ -64,8 +64,13 @@ function app(w: FollowWorld) {
     { store: store('uploads', 'files', 0), engine: undefined },
   ];
   for (const s of specs) w.source.set(s.store.id, new Map([['a', `${s.store.id}-1`], ['b', `${s.store.id}-2`]]));
+  return followSetup(specs, 0);
+}
+
+/** The config (auto cutover, 2 s budget) and fake context for these stores. */
+function followSetup(specs: StoreSpec[], quietSeconds: number) {
   const config = normalizeConfig({
-    app: { envFile: '.env' }, target: { composeDir: 'compose', project: 'fake' }, freeze: { quietSeconds: 0 },
+    app: { envFile: '.env' }, target: { composeDir: 'compose', project: 'fake' }, freeze: { quietSeconds },
     stores: specs.map((s) => s.store), cutover: { mode: 'auto', budgetSeconds: 2 },
   }, { baseDir: '/srv/app', env: {} });
   const { ctx, stateDir } = fakeContext(bindings(specs));
@@ -193,12 +198,7 @@ describe('migrate with stores that follow the live source', () => {
         { store: everyStoreFollows ? followFrom(store('cache', 'redis', 36379), 'src-redis') : store('cache', 'redis', 36379), engine: followingEngine(w, 'redis') },
       ];
       for (const s of specs) w.source.set(s.store.id, new Map([['a', `${s.store.id}-1`]]));
-      const config = normalizeConfig({
-        app: { envFile: '.env' }, target: { composeDir: 'compose', project: 'fake' }, freeze: { quietSeconds: 1 },
-        stores: specs.map((s) => s.store), cutover: { mode: 'auto', budgetSeconds: 2 },
-      }, { baseDir: '/srv/app', env: {} });
-      const { ctx, stateDir } = fakeContext(bindings(specs));
-      return { specs, config: { ...config, stateDir } as Config, ctx, stateDir };
+      return followSetup(specs, 1);
     };
     const quiet = (r: Awaited<ReturnType<ReturnType<typeof runner>>>) => r.steps.find((s) => s.id === 'prove-quiet')!;
 
