@@ -121,6 +121,12 @@ export interface EngineParams<Options = Readonly<Record<string, unknown>>> {
   readonly log: Logger;
   readonly progress: Progress;
   readonly redactor: SecretSink;
+  /**
+   * Names what follow creates on the source (replication account, ACL user, slot, publication, role);
+   * default the store's id. A rehearsal passes its own (`<id>@<its project>`) so that it never collides
+   * with a real run's, which may be following the same source.
+   */
+  readonly followName?: string;
 }
 
 /** What an export left: a summary for the journal and report, and the files it wrote. */

@@ -81,6 +81,7 @@ export const ERROR_CODES = {
   E_MYSQL_OBJECT: 'a view, routine, trigger or event cannot be created on the target',
   E_MYSQL_ACCOUNT: 'an account cannot be created on the target',
   E_FOLLOW_REFUSED: 'the store\'s target cannot follow its source; copy it inside the freeze instead',
+  E_REHEARSAL_CLEANUP: 'a rehearsal could not stop following and remove its replication objects from the source (its stack is kept for the next rehearse to retry)',
   E_MYSQL_FOLLOW_PREREQ: 'the source cannot be followed (binlog format, GTIDs, privileges)',
   E_MYSQL_FOLLOW_UNREACHABLE: 'the target cannot reach or log in to the source to replicate',
   E_MYSQL_FOLLOW_TARGET_BUSY: 'the target already replicates from another source',

@@ -87,7 +87,7 @@ export async function prepareConfig(a: PrepareArgs, playbook: PlaybookMode): Pro
  * service without its migration port; a resumed run opens them up front for the services that were
  * already handed over (running, no longer in the migration override, or the override gone after cutover).
  */
-function migrateTunnels(config: Config) {
+export function migrateTunnels(config: Config) {
   const ports = new Map<string, number>();
   const open = new Map<string, Tunnel>();
   const storeOf = (id: string): ConfigStore => {

@@ -6,7 +6,7 @@ import { appCheckLines, findingsOf, okOf, redisDbLines, tableLines } from './col
 import type { FerryReport, StoreReport, TimingLine } from './types.ts';
 import { storeReports } from './stores.ts';
 import { downtimeParts } from './downtime.ts';
-import { calibrationOf, predictDowntime, type DowntimePrediction, type PredictInput } from './predict.ts';
+import { calibrationOf, predictDowntime, type CalibrationNotes, type DowntimePrediction, type PredictInput } from './predict.ts';
 
 /** Steps inside the write freeze in a real migration (besides every store's freeze:, export:, import:, verify:): their sum is the downtime. */
 export const FREEZE_WINDOW_STEPS = [
@@ -88,7 +88,7 @@ function predicted(o: BuildReportOptions, r: FerryReport): Pick<FerryReport, 'cu
   if (!pre || !prediction) return {};
   const cutover = pre.cutover?.decisions?.length ? { cutover: pre.cutover.decisions.map(({ store, how, why, enable }) => ({ store, how, why, ...(enable ? { enable } : {}) })) } : {};
   if (o.mode === 'rehearse') {
-    const calibration = calibrationOf(o.timings, r.generatedAt, pre.cutover?.bytes ?? {});
+    const calibration = calibrationOf(o.timings, r.generatedAt, pre.cutover?.bytes ?? {}, calibrationNotes(o));
     return { ...cutover, calibration, prediction: pre.predictInput ? predictDowntime({ ...pre.predictInput, calibration }) : prediction };
   }
   if (o.mode !== 'migrate' || r.downtimeKind !== 'measured' || r.downtimeMs === undefined) return { ...cutover, prediction };
@@ -97,6 +97,20 @@ function predicted(o: BuildReportOptions, r: FerryReport): Pick<FerryReport, 'cu
     .map((part) => ({ part, predictedMs: prediction.parts.find((p) => p.part === part)?.ms ?? 0, measuredMs: Math.round(measured.get(part) ?? 0) }));
   const ratio = r.downtimeMs > 0 ? Math.round((prediction.ms / r.downtimeMs) * 100) / 100 : 0;
   return { ...cutover, prediction, predictedVsMeasured: { predictedMs: prediction.ms, measuredMs: Math.round(r.downtimeMs), ratio, parts } };
+}
+
+/** What a following rehearsal's steps said of their figures (lib/steps/rehearse-follow.ts), and whether its cutover started the app alone. */
+function calibrationNotes(o: BuildReportOptions): CalibrationNotes {
+  const unmeasured: string[] = [];
+  const ms: Record<string, number> = {};
+  for (const [id, out] of o.outputs) {
+    if (!/^(catch-up|promote):/.test(id)) continue;
+    if (out.data?.measured === false) unmeasured.push(id);
+    else if (out.data?.retried === true && typeof out.data.ms === 'number') ms[id] = out.data.ms;
+  }
+  const followed = o.timings.some((t) => t.step.startsWith('follow:'));
+  const recreated = o.outputs.get('compose-cutover')?.data?.recreated;
+  return { unmeasured, ms, appOnly: followed && Array.isArray(recreated) && recreated.length === 0 };
 }
 
 function downtime(o: BuildReportOptions): Pick<FerryReport, 'downtimeMs' | 'downtimeKind' | 'downtimeParts'> {
@@ -112,9 +126,13 @@ function downtimeTotal(o: BuildReportOptions): Pick<FerryReport, 'downtimeMs' | 
   if (o.mode === 'migrate' && freeze?.startedAt && cutover?.finishedAt && freeze.status === 'done') {
     return { downtimeMs: Date.parse(cutover.finishedAt) - Date.parse(freeze.startedAt), downtimeKind: 'measured' };
   }
-  const window = o.timings.filter((t) => inFreezeWindow(t.step)).reduce((a, t) => a + t.durationMs, 0);
+  // With following stores only the parts are inside the freeze (their export and import ran before it).
+  const following = o.timings.some((t) => t.step.startsWith('follow:'));
+  const window = following ? downtimeParts(o.timings).reduce((a, p) => a + p.ms, 0)
+    : o.timings.filter((t) => inFreezeWindow(t.step)).reduce((a, t) => a + t.durationMs, 0);
   if (!window) return {};
-  // A rehearsal does not freeze: add the quiet time the real run waits for.
+  // A rehearsal does not freeze: add the quiet time the real run waits for (none when every store follows).
   const froze = by.has('freeze') || by.has('prove-quiet');
-  return { downtimeMs: window + (froze ? 0 : o.quietSeconds * 1000), downtimeKind: 'expected' };
+  const quiet = !following || o.timings.some((t) => /^export:/.test(t.step) && !by.has(`follow:${t.step.slice('export:'.length)}`));
+  return { downtimeMs: window + (froze || !quiet ? 0 : o.quietSeconds * 1000), downtimeKind: 'expected' };
 }

@@ -3,8 +3,10 @@
  * store (from its size and a throughput), its bounded final check, catch up and promote each following
  * store, start the app. Without a rehearsal the figures are defaults; a rehearsal measures the copy,
  * check and app start of every store in its throwaway stack (`calibrationOf` its timings) and the
- * prediction scales them by the size the source has now. Catch-up and promote are not rehearsed (the
- * rehearsal does not follow): they keep their defaults. Pure.
+ * prediction scales them by the size the source has now. A rehearsal of following stores follows the live
+ * source too and measures their catch-up and promote and the start of the app's services alone (what
+ * migrate's cutover starts when the data services were handed over before the freeze). The freeze itself
+ * and stopping the writers cannot be rehearsed (the rehearsal never freezes): they keep their defaults. Pure.
  */
 import type { TimingLine } from './types.ts';
 
@@ -27,11 +29,25 @@ export interface DowntimePrediction {
   readonly calibratedBy: string;
 }
 
+/** What a rehearsal measured of one store. */
+export interface StoreCalibration {
+  readonly bytes?: number;
+  readonly copyMs: number;
+  readonly checkMs: number;
+  /** A following store: the engine's catch-up with the live source (files: the final pass). */
+  readonly catchUpMs?: number;
+  /** A following store: the engine's promote of the rehearsal's follower. */
+  readonly promoteMs?: number;
+}
+
 /** What a rehearsal measured, per store and for the app's start. */
 export interface Calibration {
   readonly at: string;
-  readonly stores: Readonly<Record<string, { readonly bytes?: number; readonly copyMs: number; readonly checkMs: number }>>;
+  readonly stores: Readonly<Record<string, StoreCalibration>>;
+  /** compose-cutover with the data services recreated (a copied store's service was still published). */
   readonly appStartMs?: number;
+  /** compose-cutover starting only the app's services (every following store's service handed over before). */
+  readonly appOnlyStartMs?: number;
   /** env-transform + compose-prepare + compose-data-up. */
   readonly stackStartMs?: number;
 }
@@ -103,10 +119,10 @@ export function predictDowntime(i: PredictInput): DowntimePrediction {
     p.basis.push(basis);
     parts.set(part, p);
   };
-  if (i.stopWriters > 0) add('stop writers', i.stopWriters * DEFAULTS.stopWriterMs, `default ${s(DEFAULTS.stopWriterMs)} per command`);
+  if (i.stopWriters > 0) add('stop writers', i.stopWriters * DEFAULTS.stopWriterMs, `default ${s(DEFAULTS.stopWriterMs)} per command${i.calibration ? ' (not rehearsed)' : ''}`);
   const freezing = i.stores.filter((x) => x.freezes);
   const copied = i.stores.filter((x) => x.how === 'freeze-copy');
-  if (freezing.length) add('freeze', freezing.length * DEFAULTS.freezeMs, `${freezing.length} store(s) frozen`);
+  if (freezing.length) add('freeze', freezing.length * DEFAULTS.freezeMs, `${freezing.length} store(s) frozen, default ${s(DEFAULTS.freezeMs)} each${i.calibration ? ' (not rehearsed: the rehearsal never freezes)' : ''}`);
   if (copied.length && i.quietSeconds > 0) add('freeze', i.quietSeconds * 1000, `quiet wait ${i.quietSeconds} s (a store is copied)`);
   for (const x of copied) {
     const cal = i.calibration?.stores[x.id];
@@ -125,32 +141,63 @@ export function predictDowntime(i: PredictInput): DowntimePrediction {
     add('stack start', st ?? DEFAULTS.stackStartMs, st !== undefined ? `rehearsed ${s(st)}` : `default ${s(DEFAULTS.stackStartMs)} (.env, secrets, data services up)`);
   }
   for (const x of i.stores.filter((y) => y.how === 'follow')) {
-    add('catch-up', DEFAULTS.catchUpMs, `${x.id}: default ${s(DEFAULTS.catchUpMs)} (the last changes; not rehearsed)`);
-    add('promote', DEFAULTS.promoteMs, `${x.id}: default ${s(DEFAULTS.promoteMs)} (not rehearsed)`);
+    const cal = i.calibration?.stores[x.id];
+    if (cal?.catchUpMs !== undefined) add('catch-up', cal.catchUpMs, `${x.id}: rehearsed ${s(cal.catchUpMs)} (the engine's catch-up with the live source${x.engine === 'files' ? ': the final pass' : ''})`);
+    else add('catch-up', DEFAULTS.catchUpMs, `${x.id}: default ${s(DEFAULTS.catchUpMs)} (the last changes; not rehearsed)`);
+    if (cal?.promoteMs !== undefined) add('promote', cal.promoteMs, `${x.id}: rehearsed ${s(cal.promoteMs)} (the engine's promote of the rehearsal's follower)`);
+    else add('promote', DEFAULTS.promoteMs, `${x.id}: default ${s(DEFAULTS.promoteMs)} (not rehearsed)`);
   }
-  const app = i.cutoverRecreates === false ? undefined : i.calibration?.appStartMs;
-  if (i.cutoverRecreates === false) add('app start', DEFAULTS.appOnlyStartMs, `default ${s(DEFAULTS.appOnlyStartMs)} (only the app's services start: the data services were handed over before the freeze)`);
-  else add('app start', app ?? DEFAULTS.appStartMs, app !== undefined ? `rehearsed ${s(app)}` : `default ${s(DEFAULTS.appStartMs)}`);
+  if (i.cutoverRecreates === false) {
+    const only = i.calibration?.appOnlyStartMs;
+    add('app start', only ?? DEFAULTS.appOnlyStartMs, only !== undefined
+      ? `rehearsed ${s(only)} (only the app's services start: the data services were handed over before the freeze, as in the rehearsal)`
+      : `default ${s(DEFAULTS.appOnlyStartMs)} (only the app's services start: the data services were handed over before the freeze)`);
+  } else {
+    const app = i.calibration?.appStartMs;
+    add('app start', app ?? DEFAULTS.appStartMs, app !== undefined ? `rehearsed ${s(app)}` : `default ${s(DEFAULTS.appStartMs)}`);
+  }
   const lines = PART_ORDER.filter((p) => parts.has(p)).map((part) => ({ part, ms: parts.get(part)!.ms, basis: parts.get(part)!.basis.join('; ') }));
   return { ms: lines.reduce((a, p) => a + p.ms, 0), parts: lines, calibratedBy: i.calibration ? `rehearse ${i.calibration.at}` : 'defaults' };
 }
 
-/** What a rehearsal's timings measured: each store's export+import and verify, and compose-cutover. */
-export function calibrationOf(timings: readonly TimingLine[], at: string, bytes: Readonly<Record<string, number | undefined>> = {}): Calibration {
-  const stores: Record<string, { bytes?: number; copyMs: number; checkMs: number }> = {};
+/** What the rehearsal's steps said of their own figures (lib/steps/rehearse-follow.ts). */
+export interface CalibrationNotes {
+  /** `catch-up:<id>` / `promote:<id>` steps whose figure is not a measure (a live source never caught up). */
+  readonly unmeasured?: readonly string[];
+  /** A step's own figure instead of its timing (a promote retried after a second catch-up). */
+  readonly ms?: Readonly<Record<string, number>>;
+  /** compose-cutover recreated no data service (the following stores' services were handed over before). */
+  readonly appOnly?: boolean;
+}
+
+type MutableStore = { -readonly [K in keyof StoreCalibration]: StoreCalibration[K] };
+
+/**
+ * What a rehearsal's timings measured: each store's export+import and verify, a following store's
+ * catch-up and promote, and compose-cutover (the app alone when it recreated no data service).
+ */
+export function calibrationOf(timings: readonly TimingLine[], at: string, bytes: Readonly<Record<string, number | undefined>> = {}, notes: CalibrationNotes = {}): Calibration {
+  const stores: Record<string, MutableStore> = {};
   for (const t of timings) {
-    const m = /^(export|import|verify):(.+)$/.exec(t.step);
-    if (!m) continue;
+    const m = /^(export|import|verify|catch-up|promote):(.+)$/.exec(t.step);
+    if (!m || notes.unmeasured?.includes(t.step)) continue;
     const id = m[2]!;
     const b = bytes[id];
     const e = stores[id] ?? { ...(b !== undefined ? { bytes: b } : {}), copyMs: 0, checkMs: 0 };
-    if (m[1] === 'verify') e.checkMs += t.durationMs;
-    else e.copyMs += t.durationMs;
+    const ms = notes.ms?.[t.step] ?? t.durationMs;
+    if (m[1] === 'verify') e.checkMs += ms;
+    else if (m[1] === 'catch-up') e.catchUpMs = ms;
+    else if (m[1] === 'promote') e.promoteMs = ms;
+    else e.copyMs += ms;
     stores[id] = e;
   }
   const cut = timings.find((t) => t.step === 'compose-cutover');
   const stack = timings.filter((t) => STACK_START_STEPS.includes(t.step));
-  return { at, stores, ...(cut ? { appStartMs: cut.durationMs } : {}), ...(stack.length ? { stackStartMs: stack.reduce((a, t) => a + t.durationMs, 0) } : {}) };
+  return {
+    at, stores,
+    ...(cut ? (notes.appOnly ? { appOnlyStartMs: cut.durationMs } : { appStartMs: cut.durationMs }) : {}),
+    ...(stack.length ? { stackStartMs: stack.reduce((a, t) => a + t.durationMs, 0) } : {}),
+  };
 }
 
 /** Plan lines: the total, then each part with its basis. */

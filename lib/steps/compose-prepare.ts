@@ -70,10 +70,10 @@ export function withFollowOverride(config: Config): Config {
 
 const followOverridePath = (composeDir: string) => join(composeDir, FOLLOW_OVERRIDE_FILE);
 
-/** What the follow override should hold (undefined: no service needs one; only migrate follows) and whether the file holds it. */
+/** What the follow override should hold (undefined: no service needs one; only migrate and rehearse follow) and whether the file holds it. */
 async function followOverrideState(ctx: Pick<FerryContext, 'composeDir' | 'mode'>, config: Config): Promise<{ want: string | undefined; ok: boolean }> {
   const composeDir = ctx.composeDir;
-  const services = ctx.mode === 'migrate' ? hostGatewayServices(config) : [];
+  const services = ctx.mode === 'migrate' || ctx.mode === 'rehearse' ? hostGatewayServices(config) : [];
   const want = services.length ? renderFollowOverride(services) : undefined;
   const have = await readFile(followOverridePath(composeDir), 'utf8').catch(() => undefined);
   return { want, ok: want === undefined || have === want };

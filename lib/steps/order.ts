@@ -11,7 +11,8 @@
  *            preflight → export:F → env-transform → compose-prepare → compose-data-up → import:F → unpublish:F → follow:F →
  *            verify-pinned:F → stop-writers → freeze:* → prove-quiet → export:C → import:C → verify:C →
  *            catch-up:F → promote:F → compose-cutover → thaw:* → report   (F: following stores, C: copied ones)
- * rehearse:  the same without the freeze and thaw, into a throwaway stack
+ * rehearse:  the same without the freeze and thaw, into a throwaway stack; following stores follow the live
+ *            source too, and their catch-up and promote are measured against it (rehearseSteps)
  * verify:    verify:* → report
  * rollback:  rollback-stop-stack → rollback-restore-env → rollback-source-check → rollback-restart-host → report
  *   --with-data: compose-data-up → thaw:* → reverse:* → rollback-stop-stack → rollback-restore-env → rollback-restart-host → report
@@ -47,6 +48,7 @@ import { storeCatchUpStep } from './store-catch-up.ts';
 import { storePromoteStep } from './store-promote.ts';
 import { storeUnpublishStep } from './store-unpublish.ts';
 import { decideCutover, DEFAULT_CUTOVER, type CutoverOptions } from './cutover-mode.ts';
+import { rehearseCatchUpStep, rehearsePromoteStep } from './rehearse-follow.ts';
 
 /** A store as the order needs it: what it is and which engine (if any) moves it. */
 export type StoreSpec = Pick<StoreBinding, 'store' | 'engine'>;
@@ -121,7 +123,25 @@ function followingMigrateSteps(stores: readonly StoreSpec[], follows: readonly S
   ];
 }
 
-export function rehearseSteps(stores: readonly StoreSpec[]): FerryStep[] {
+/**
+ * The rehearsal runs what migrate will run, into a throwaway stack, without the freeze: with stores that
+ * follow (`cutover`), they follow the live source too (their own replication objects, named after the
+ * rehearsal's project), are verified at a pinned point, and the catch-up and promote migrate will run
+ * inside its freeze are measured against the live source (lib/steps/rehearse-follow.ts); their services
+ * are handed over before (unpublish), so compose-cutover starts only the app's services, as migrate's will.
+ */
+export function rehearseSteps(stores: readonly StoreSpec[], cutover: CutoverOptions = DEFAULT_CUTOVER): FerryStep[] {
+  const follows = stores.filter((s) => decideCutover(s, cutover).how === 'follow');
+  if (follows.length) {
+    const copied = stores.filter((s) => !follows.includes(s));
+    return [
+      preflight as FerryStep,
+      ...each(follows, storeLiveExportStep), envTransform as FerryStep, composePrepare as FerryStep, composeDataUp as FerryStep,
+      ...follows.map(storeImportStep), ...each(follows, storeUnpublishStep), ...each(follows, storeFollowStep), ...each(follows, storeVerifyPinnedStep),
+      ...each(copied, storeExportStep), ...each(copied, storeImportStep), ...each(copied, storeVerifyStep),
+      ...each(follows, rehearseCatchUpStep), ...each(follows, rehearsePromoteStep), composeCutover as FerryStep, report as FerryStep,
+    ];
+  }
   return [
     preflight as FerryStep, ...each(stores, storeExportStep), envTransform as FerryStep, composePrepare as FerryStep, composeDataUp as FerryStep,
     ...each(stores, storeImportStep), ...each(stores, storeVerifyStep), composeCutover as FerryStep, report as FerryStep,

@@ -55,6 +55,8 @@ export function engineParams(p: StoreStepParams, storeId: string): EngineParams 
     log: p.log,
     progress: p.progress,
     redactor: p.ctx.redactor,
+    // A rehearsal's replication objects on the source are named after its own project, never a real run's.
+    ...(p.ctx.mode === 'rehearse' ? { followName: `${storeId}@${p.ctx.project}` } : {}),
   };
 }
 

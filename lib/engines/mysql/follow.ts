@@ -267,7 +267,7 @@ export async function mysqlFollowOptionsOf(p: EngineParams<MysqlOptions>): Promi
   const m = await readManifest(p.artifactDir);
   const databases = m.schemas.map((s) => s.database);
   return {
-    storeId: p.store.id,
+    storeId: p.followName ?? p.store.id,
     source: mysqlEndpointFromUrl(p.store.source, { field: `stores[${p.store.id}].source`, redactor: p.redactor, databases }),
     target: mysqlEndpointFromUrl(p.targetUrl, { field: `stores[${p.store.id}].target`, redactor: p.redactor, databases }),
     databases, start: m.binlog, stateDir: join(p.stateDir, 'follow'), redactor: p.redactor, log: p.log, signal: p.signal,

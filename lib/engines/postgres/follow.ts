@@ -425,7 +425,7 @@ async function setSequences(src: pg.Client, tgt: pg.Client): Promise<void> {
 export function postgresFollowOptionsOf(p: EngineParams, ends: { source: PgTarget; target?: PgTarget }, manifest?: Manifest): PgFollowOptions {
   const f = (p.store.options as { followFrom?: { host?: string; port?: number } }).followFrom;
   return {
-    storeId: p.store.id, source: ends.source, ...(ends.target ? { target: ends.target } : {}), ...(f ? { from: f } : {}),
+    storeId: p.followName ?? p.store.id, source: ends.source, ...(ends.target ? { target: ends.target } : {}), ...(f ? { from: f } : {}),
     stateDir: join(p.stateDir, 'follow'), redactor: p.redactor, log: p.log, signal: p.signal,
     ...(manifest ? { schemaFacts: manifest.facts, matviews: manifest.matviews, largeObjects: manifest.largeObjects.map((l) => l.oid) } : {}),
   };

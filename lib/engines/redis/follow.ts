@@ -271,7 +271,7 @@ export function redisFollowOptionsOf(p: EngineParams<unknown>): RedisFollowOptio
   const f = (p.store.options as { followFrom?: { host?: unknown; port?: unknown } } | undefined)?.followFrom;
   const from = f ? { ...(typeof f.host === 'string' ? { host: f.host } : {}), ...(typeof f.port === 'number' ? { port: f.port } : {}) } : undefined;
   return {
-    storeId: p.store.id,
+    storeId: p.followName ?? p.store.id,
     source: redisEndpointFromUrl(p.store.source, { field: `stores[${p.store.id}].source`, redactor: p.redactor }),
     target: redisEndpointFromUrl(p.targetUrl, { field: `stores[${p.store.id}].target`, redactor: p.redactor }),
     stateDir: join(p.stateDir, 'follow'), redactor: p.redactor, log: p.log, signal: p.signal, ...(from ? { from } : {}),

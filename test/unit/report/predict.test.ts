@@ -61,6 +61,57 @@ describe('predictDowntime', () => {
   });
 });
 
+describe('a rehearsal that followed', () => {
+  const following: PredictInput = {
+    stores: [
+      { id: 'db', engine: 'mysql', how: 'follow', bytes: 80e6, freezes: true },
+      { id: 'cache', engine: 'redis', how: 'follow', bytes: 5e6, freezes: true },
+      { id: 'media', engine: 'files', how: 'follow', bytes: 2e9, freezes: true },
+    ],
+    stopWriters: 0, quietSeconds: 3, stackInFreeze: false, cutoverRecreates: false,
+  };
+  const timings = [t('preflight', 0, 500), t('export:db', 500, 4000), t('import:db', 4500, 6000), t('follow:db', 10_500, 700), t('follow:cache', 11_200, 900),
+    t('follow:media', 12_100, 5), t('catch-up:db', 13_000, 130), t('catch-up:cache', 13_130, 90), t('catch-up:media', 13_220, 640),
+    t('promote:db', 13_860, 210), t('promote:cache', 14_070, 4000), t('promote:media', 18_070, 3), t('compose-cutover', 18_073, 1100)];
+
+  it('calibrates each following store\'s catch-up and promote and the app-only start from its timings', () => {
+    const cal = calibrationOf(timings, 'at', {}, { appOnly: true, unmeasured: [], ms: { 'promote:cache': 180 } });
+    expect(cal.stores.db).toEqual({ copyMs: 10_000, checkMs: 0, catchUpMs: 130, promoteMs: 210 });
+    // A promote retried after a second catch-up counts its own figure, not the step's.
+    expect(cal.stores.cache).toEqual({ copyMs: 0, checkMs: 0, catchUpMs: 90, promoteMs: 180 });
+    expect(cal.stores.media).toEqual({ copyMs: 0, checkMs: 0, catchUpMs: 640, promoteMs: 3 });
+    expect(cal.appOnlyStartMs).toBe(1100);
+    expect(cal.appStartMs).toBeUndefined();
+    // A cutover that recreated data services is the full app start, as before.
+    expect(calibrationOf(timings, 'at').appStartMs).toBe(1100);
+  });
+
+  it('a catch-up the live source never let finish is left out: the prediction keeps its default and says so', () => {
+    const cal = calibrationOf(timings, 'at', {}, { appOnly: true, unmeasured: ['catch-up:db'] });
+    expect(cal.stores.db!.catchUpMs).toBeUndefined();
+    const p = predictDowntime({ ...following, calibration: cal });
+    expect(p.parts.find((x) => x.part === 'catch-up')!.basis).toMatch(/^db: default 0\.5 s \(the last changes; not rehearsed\); cache: rehearsed 0\.1 s/);
+  });
+
+  it('predicts catch-up, promote and app start from what it measured ("rehearsed"), freeze from defaults ("not rehearsed")', () => {
+    const cal = calibrationOf(timings, '2026-01-01T00:00:00.000Z', {}, { appOnly: true, ms: { 'promote:cache': 180 } });
+    const p = predictDowntime({ ...following, calibration: cal });
+    expect(partsOf(p)).toEqual({ freeze: 3 * DEFAULTS.freezeMs, 'catch-up': 130 + 90 + 640, promote: 210 + 180 + 3, 'app start': 1100 });
+    const basis = Object.fromEntries(p.parts.map((x) => [x.part, x.basis]));
+    expect(basis['catch-up']).toBe('db: rehearsed 0.1 s (the engine\'s catch-up with the live source); cache: rehearsed 0.1 s (the engine\'s catch-up with the live source); '
+      + 'media: rehearsed 0.6 s (the engine\'s catch-up with the live source: the final pass)');
+    expect(basis.promote).toMatch(/^db: rehearsed 0\.2 s \(the engine's promote of the rehearsal's follower\)/);
+    expect(basis['app start']).toMatch(/^rehearsed 1\.1 s \(only the app's services start/);
+    expect(basis.freeze).toMatch(/not rehearsed: the rehearsal never freezes/);
+    expect(p.ms).toBe(3 * DEFAULTS.freezeMs + 860 + 393 + 1100);
+  });
+
+  it('a rehearsal of the copy order (no app-only figure) leaves the following cutover\'s app start at its default', () => {
+    const p = predictDowntime({ ...following, calibration: calibrationOf(timings, 'at') });
+    expect(partsOf(p)['app start']).toBe(DEFAULTS.appOnlyStartMs);
+  });
+});
+
 describe('the report', () => {
   const preflight = (prediction: ReturnType<typeof predictDowntime>, i: PredictInput): Map<string, StepOutputs> =>
     new Map([['preflight', { data: { findings: [], prediction, predictInput: i, cutover: {
@@ -78,6 +129,22 @@ describe('the report', () => {
     expect(partsOf(r.prediction!)).toMatchObject({ copy: 10_800, 'final check': 3200, 'stack start': 5110, 'app start': 3000, freeze: 2 * DEFAULTS.freezeMs + 3000 });
     expect(r.prediction!.calibratedBy).toMatch(/^rehearse /);
     expect(renderMarkdown(r)).toContain('- predicted downtime of migrate: ');
+  });
+
+  it('a following rehearsal\'s report: unmeasured catch-ups left out, a cutover that recreated nothing is the app-only start, the expected downtime is its parts', () => {
+    const follow: PredictInput = { ...input, stores: input.stores.map((s) => ({ ...s, how: 'follow' as const })), stackInFreeze: false, cutoverRecreates: false };
+    const timings = [t('preflight', 0, 500), t('export:db', 500, 4000), t('export:cache', 4500, 500), t('import:db', 5000, 6000), t('import:cache', 11_000, 300),
+      t('follow:db', 11_300, 700), t('follow:cache', 12_000, 800), t('catch-up:db', 12_800, 20_000), t('catch-up:cache', 32_800, 100),
+      t('promote:db', 32_900, 300), t('promote:cache', 33_200, 200), t('compose-cutover', 33_400, 900)];
+    const outputs = new Map([...preflight(predictDowntime(follow), follow), ['catch-up:db', { data: { measured: false, reason: 'busy' } }],
+      ['catch-up:cache', { data: { measured: true, ms: 95 } }], ['compose-cutover', { data: { recreated: [], appServices: [] } }]]);
+    const r = buildReport({ playbook: 'rehearse', mode: 'rehearse', project: 'p', outputs, timings, ttlToleranceMs: 0, quietSeconds: 3, redactor: new Redactor() });
+    expect(r.calibration?.stores.db?.catchUpMs).toBeUndefined();
+    expect(r.calibration?.stores.cache).toMatchObject({ catchUpMs: 100, promoteMs: 200 });
+    expect(r.calibration?.appOnlyStartMs).toBe(900);
+    expect(partsOf(r.prediction!)).toMatchObject({ 'catch-up': DEFAULTS.catchUpMs + 100, promote: 500, 'app start': 900 });
+    // Expected: the parts migrate's freeze holds (the followers' export and import ran before it); every store follows, so no quiet wait.
+    expect(r.downtimeMs).toBe(20_000 + 100 + 300 + 200 + 900);
   });
 
   it('migrate sets the prediction its preflight made against the measured downtime, part by part, with the ratio', () => {

@@ -1,0 +1,87 @@
+/**
+ * The rehearsal's measure of what a following store costs inside migrate's freeze, taken without freezing:
+ * `catch-up:<store>` runs the engine's own catch-up against the live source (it returns once the follower
+ * holds the source's position — MySQL's end of binlog, PostgreSQL's `pg_current_wal_lsn()` pinned at its
+ * start, Redis's master_repl_offset with equal keys per db; files: the final pass of what changed since
+ * the bulk copy), and `promote:<store>` runs the engine's real promote against the throwaway follower
+ * (replication stopped and reset, what the rehearsal created on the source removed). Same step ids as
+ * migrate's, so the report's parts and the calibration line up; the journal's timings are the figures.
+ * A source too busy to be caught up while it keeps writing (no freeze here) is not a failure: the output
+ * says `measured: false` (the prediction keeps its default), and promote then stops the follower by force.
+ * A promote retried after a second catch-up says `retried` and its own `ms` (the step's timing holds both).
+ */
+import { defineStep } from '../core/step.ts';
+import { FerryError } from '../core/errors.ts';
+import type { Config } from '../config/schema.ts';
+import type { FerryContext, StoreBinding } from './context.ts';
+import { bindingOf, describeSource, describeTarget, engineOf, engineParams, type StoreStepParams } from './store-params.ts';
+import { cutoverOptionsOf } from './cutover-mode.ts';
+import { storeCatchUpStep } from './store-catch-up.ts';
+import { storePromoteStep } from './store-promote.ts';
+
+/** Without a freeze a busy source may never stand still: the rehearsal waits at most this long (or the cutover budget, if shorter). */
+export const REHEARSAL_CATCH_UP_MS = 20_000;
+
+const codeOf = (e: unknown): string => (e instanceof FerryError ? e.code : String((e as { code?: unknown }).code ?? ''));
+const lagging = (e: unknown) => /_PROMOTE_LAG$|^E_FOLLOW_BUDGET$/.test(codeOf(e));
+
+export function rehearseCatchUpStep(b: Pick<StoreBinding, 'store' | 'engine'>) {
+  const id = b.store.id;
+  const budgetOf = (p: Pick<StoreStepParams, 'config'>) => Math.min(cutoverOptionsOf(p.config).budgetSeconds * 1000, REHEARSAL_CATCH_UP_MS);
+  return defineStep<Config, FerryContext>({
+    id: storeCatchUpStep.id(id),
+    title: `Measure the catch-up of service ${b.store.target.service} with the live ${b.store.engine} store ${id} (not frozen)`,
+    async plan(p) {
+      return {
+        reads: [describeSource(p, bindingOf(p, id)), describeTarget(bindingOf(p, id))], changes: [],
+        details: `the engine's catch-up against the live source, at most ${budgetOf(p) / 1000} s: the figure migrate's freeze will wait for it`,
+      };
+    },
+    async run(p) {
+      const t0 = performance.now();
+      try {
+        const s = await engineOf(p, id, 'catchUp').catchUp!(engineParams(p, id), budgetOf(p));
+        return { data: { store: id, engine: b.store.engine, ...s, measured: true, ms: Math.round(performance.now() - t0) } };
+      } catch (e) {
+        if (codeOf(e) !== 'E_FOLLOW_BUDGET') throw e;
+        p.log.warn(`${id}: the live source kept writing past ${budgetOf(p)} ms; its catch-up is not measured (the prediction keeps its default): ${(e as Error).message}`);
+        return { data: { store: id, engine: b.store.engine, measured: false, reason: (e as Error).message } };
+      }
+    },
+  });
+}
+
+export function rehearsePromoteStep(b: Pick<StoreBinding, 'store' | 'engine'>) {
+  const id = b.store.id;
+  return defineStep<Config, FerryContext>({
+    id: storePromoteStep.id(id),
+    title: `Measure the promote of service ${b.store.target.service} (stop following ${b.store.engine} store ${id}, remove what the rehearsal created on the source)`,
+    async plan(p) {
+      const bound = bindingOf(p, id);
+      return { reads: [], changes: [`${describeTarget(bound)}: replication stopped and reset`, `${describeSource(p, bound)}: the rehearsal's replication account / user / slot removed`] };
+    },
+    async run(p) {
+      const e = engineOf(p, id, 'promote');
+      const params = engineParams(p, id);
+      const t0 = performance.now();
+      try {
+        await e.promote!(params);
+        return { data: { store: id, measured: true, ms: Math.round(performance.now() - t0) } };
+      } catch (err) {
+        if (!lagging(err)) throw err;
+        // The live source wrote after the catch-up: let the follower catch up once more, then promote again.
+        try {
+          await e.catchUp!(params, REHEARSAL_CATCH_UP_MS);
+          const t1 = performance.now();
+          await e.promote!(params);
+          return { data: { store: id, measured: true, retried: true, ms: Math.round(performance.now() - t1) } };
+        } catch (again) {
+          if (!lagging(again) || !e.abortFollow) throw again;
+          p.log.warn(`${id}: the live source kept the follower behind; stopped by force instead (promote not measured): ${(again as Error).message}`);
+          await e.abortFollow(params);
+          return { data: { store: id, measured: false, reason: (again as Error).message } };
+        }
+      }
+    },
+  });
+}
