@@ -169,6 +169,34 @@ describe('VeoGen uploads/ and outputs/ into named volumes', { timeout: 300_000 }
     expect((await filesEngine.verify(pU())).ok).toBe(true);
   });
 
+  it('the final pass into a volume lists and sends only the directories that changed (new, rewritten, deleted, a new subtree)', async () => {
+    const { appendFile, unlink } = await import('node:fs/promises');
+    const { readScope } = await import('../../lib/engines/files/copied.ts');
+    const img = join(srcO(), 'storage/images');
+    const [dirA, dirB] = ['2022/02', '2023/03'];
+    const inA = (await readdir(join(img, dirA))).sort(), inB = (await readdir(join(img, dirB))).sort();
+    await writeFile(join(img, dirA, 'new.jpg'), 'fresh');
+    await appendFile(join(img, dirA, inA[0]!), 'edited');
+    await unlink(join(img, dirB, inB[0]!));
+    await mkdir(join(srcO(), 'renders/2024/q1'), { recursive: true });
+    await writeFile(join(srcO(), 'renders/2024/q1/clip.mp4'), 'video');
+    await filesEngine.export(pO());
+    const scope = await readScope(pO().stateDir);
+    // The changed directories and their parents (whose records of them changed), nothing else of the tree.
+    expect([...scope!.dirs].sort()).toEqual(['', 'renders', 'renders/2024', 'renders/2024/q1', 'storage/images/2022', `storage/images/${dirA}`, 'storage/images/2023', `storage/images/${dirB}`]);
+    const r = await filesEngine.import(pO());
+    expect(r.data).toMatchObject({ copied: 3, removed: 1, scopedDirs: 8 });
+    const out = await inApp(app, `cat /app/outputs/storage/images/${dirA}/new.jpg /app/outputs/renders/2024/q1/clip.mp4; echo; tail -c 6 /app/outputs/storage/images/${dirA}/${inA[0]}; echo; ls /app/outputs/storage/images/${dirB} | grep -c . ; stat -c %u:%g /app/outputs/renders/2024/q1/clip.mp4`);
+    expect(out.split('\n')).toEqual(['freshvideo', 'edited', String(inB.length - 1), '10001:10001', '']);
+    // The check after the pass (scoped too) finds nothing left to send; the whole hashed comparison agrees.
+    expect((await filesEngine.import(pO())).data).toMatchObject({ copied: 0, removed: 0 });
+    const v = await filesEngine.verify(pO());
+    expect(v.entries.flatMap((e) => e.findings ?? [])).toEqual([]);
+    await rm(join(srcO(), 'renders'), { recursive: true }); // the rollback test below writes renders/ in the stack
+    await filesEngine.export(pO());
+    expect((await filesEngine.import(pO())).data).toMatchObject({ removed: 1, scopedDirs: 4 });
+  });
+
   it('a damaged volume is named path by path, and the next pass repairs it', async () => {
     await inApp(app, 'echo garbage > /app/uploads/storage/images/2021/05/0000016.jpg; rm /app/uploads/storage/images/2022/02/0000005.jpg; chmod 600 /app/uploads/storage/images/2023/02/0000006.jpg; echo stray > /app/uploads/stray.txt');
     const v = await filesEngine.verify(pU());

@@ -30,3 +30,26 @@ export async function recordCopied(stateDir: string, r: CopiedRecord): Promise<v
 export async function forgetCopied(stateDir: string): Promise<void> {
   await rm(join(stateDir, FILE), { force: true });
 }
+
+const SCOPE_FILE = 'scope.json';
+
+/**
+ * Where the target may differ from the manifest: only among the direct children of `dirs` (relative,
+ * latin1), because the copy recorded in `base` (the last complete one, to `target` with `owner`) left it
+ * equal to the previous manifest and the narrowed export changed only those directories' entries. Valid
+ * for the manifest whose identity it names; a copy or a check may then list only those directories.
+ */
+export interface ScopeRecord { readonly manifest: string; readonly target: string; readonly owner: string; readonly dirs: readonly string[] }
+
+export async function readScope(stateDir: string): Promise<ScopeRecord | undefined> {
+  return readFile(join(stateDir, SCOPE_FILE), 'utf8').then((s) => JSON.parse(s) as ScopeRecord, () => undefined);
+}
+
+export async function recordScope(stateDir: string, r: ScopeRecord): Promise<void> {
+  await writeFileAtomic(join(stateDir, SCOPE_FILE), JSON.stringify(r) + '\n');
+}
+
+/** The target may differ anywhere (a failed verify, a cleared target): the next copy lists all of it. */
+export async function forgetScope(stateDir: string): Promise<void> {
+  await rm(join(stateDir, SCOPE_FILE), { force: true });
+}

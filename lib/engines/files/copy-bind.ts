@@ -19,7 +19,8 @@ import { copySparse } from './sparse.ts';
 import { readManifest, targetPathOf, type ManifestEntry } from './manifest.ts';
 import { orderedMap } from './ordered.ts';
 import { comparePaths, joinRel, showPath, targetOfPath } from './paths.ts';
-import { emptyScanReport, scanTree, STAGING_DIR } from './walk.ts';
+import { emptyScanReport, NeedsFullWalk, scanTree, STAGING_DIR } from './walk.ts';
+import { parentKey } from './narrow.ts';
 
 export interface CopyOptions {
   readonly sourceRoot: string;
@@ -32,6 +33,11 @@ export interface CopyOptions {
   readonly progressFile: string;
   readonly signal?: AbortSignal;
   readonly onProgress?: (done: { files: number; bytes: number }) => void;
+  /**
+   * The final pass's narrowing (see copied.ts ScopeRecord): only the direct children of these directories
+   * (relative, latin1) may differ on the target; the rest is as the last complete copy left it.
+   */
+  readonly scope?: ReadonlySet<string> | undefined;
 }
 
 export interface CopyResult {
@@ -80,8 +86,15 @@ export async function copyToBind(o: CopyOptions): Promise<CopyResult> {
     const want = byTargetPath(o.manifest, o.normalize)[Symbol.asyncIterator]();
     let head = await want.next();
     let i = 0;
-    const missing = () => { need += head.value!.type === 'file' ? head.value!.size : 0; if (exact) decide(i, COPY); };
-    for (const t of scanTree(o.targetRoot, emptyScanReport())) {
+    const scope = exact ? o.scope : undefined;
+    const listing = scope ? scopedListing(o.targetRoot, scope) : undefined;
+    const missing = () => {
+      const e = head.value!;
+      // Outside the scope: as the last copy left it. A scoped directory itself is checked (its mtime moves with its children).
+      if (scope && !scope.has(parentKey(e.path))) { decide(i, e.type === 'dir' && scope.has(e.path.toString('latin1')) ? CHECK : SKIP); return; }
+      need += e.type === 'file' ? e.size : 0; if (exact) decide(i, COPY);
+    };
+    for (const t of listing ?? scanTree(o.targetRoot, emptyScanReport())) {
       while (!head.done && comparePaths(targetPathOf(head.value), t.path) < 0) { missing(); head = await want.next(); i++; }
       if (!head.done && comparePaths(targetPathOf(head.value), t.path) === 0) {
         const e = head.value;
@@ -208,6 +221,17 @@ export async function copyToBind(o: CopyOptions): Promise<CopyResult> {
   const result = { entries, copied, bytes, skipped, fixed, removed: extras.map(showPath) };
   await saveProgress(o.progressFile, { ...result, removed: result.removed.length, done: true });
   return result;
+}
+
+/** The target's entries that are direct children of the scoped directories, in tree order. */
+function scopedListing(root: string, scope: ReadonlySet<string>): Array<ManifestEntry & { abs: Buffer }> {
+  const out: Array<ManifestEntry & { abs: Buffer }> = [];
+  const report = emptyScanReport();
+  for (const d of scope) {
+    // A hard link on the target (nlink > 1) cannot be named from one directory: such a tree is never scoped.
+    try { for (const e of scanTree(root, report, 'none', Buffer.from(d, 'latin1'))) out.push(e); } catch (err) { if (!(err instanceof NeedsFullWalk)) throw err; throw new FerryError('E_FILES_TARGET', `target ${root}: a hard link in ${d || '.'} where the source has none`, { hint: 'something else writes into the target: stop it, then run again', cause: err }); }
+  }
+  return out.sort((a, b) => comparePaths(a.path, b.path));
 }
 
 function isUnder(path: Buffer, dir: Buffer): boolean {

@@ -18,6 +18,7 @@ import { byTargetPath } from './copy-bind.ts';
 import { HashLog } from './hashes.ts';
 import { hashFile } from './hash.ts';
 import { VolumeListing } from './volume-list.ts';
+import { parentKey } from './narrow.ts';
 import { paxMs } from './tar-read.ts';
 import { tarStream, type TarItem } from './tar-write.ts';
 
@@ -50,11 +51,19 @@ export function parseFind(out: Buffer, start: number, add: (path: Buffer, s: Vol
   return i;
 }
 
-/** The volume's free bytes and its entries in tree order (parsed as they arrive, sorted externally). */
-async function listVolumeSorted(helper: HelperSpec, signal?: AbortSignal): Promise<{ avail: number; entries: AsyncGenerator<ManifestEntry> }> {
+// The scoped listing (the final pass): the direct children of each directory named on stdin (NUL-separated, '.' = the root).
+const SCOPED_FIND = `for d; do if [ "$d" = . ]; then find . -mindepth 1 -maxdepth 1 -printf '${FIND_FORMAT}'; elif [ -d "$d" ] && [ ! -L "$d" ]; then find "$d" -mindepth 1 -maxdepth 1 -printf '${FIND_FORMAT.replace('%P', '%p')}'; fi; done`;
+const SCOPED_LIST_SCRIPT = `df -P -B1 ${HELPER_MOUNT} | awk 'NR==2{print $4}'; cd ${HELPER_MOUNT} && xargs -0 -r sh -c "$1" sh`;
+
+/** The volume's free bytes and its entries in tree order (parsed as they arrive, sorted externally); with a scope, only the scoped directories' children. */
+async function listVolumeSorted(helper: HelperSpec, signal?: AbortSignal, scope?: ReadonlySet<string>): Promise<{ avail: number; entries: AsyncGenerator<ManifestEntry> }> {
   let avail = NaN;
   const listing = new VolumeListing(undefined, (line) => { avail = Number(line.toString('latin1')); });
-  await runHelper({ h: helper, cmd: ['sh', '-c', LIST_SCRIPT], readOnly: true, what: 'list the volume', output: (s) => listing.consume(s), ...(signal ? { signal } : {}) });
+  const input = scope ? [Buffer.concat([...scope].flatMap((d) => [d ? Buffer.from(d, 'latin1') : Buffer.from('.'), Buffer.alloc(1)]))] : undefined;
+  await runHelper({
+    h: helper, cmd: scope ? ['sh', '-c', SCOPED_LIST_SCRIPT, 'sh', SCOPED_FIND] : ['sh', '-c', LIST_SCRIPT], readOnly: true, what: 'list the volume',
+    output: (s) => listing.consume(s), ...(input ? { input } : {}), ...(signal ? { signal } : {}),
+  });
   return { avail, entries: listing.entries() };
 }
 
@@ -72,7 +81,8 @@ const DIG_HOLES = `'for f; do t=$(stat -c %y "$f") && fallocate --dig-holes "$f"
 
 export async function copyToVolume(o: VolumeCopyOptions): Promise<CopyResult> {
   await waitHelpersGone(o.helper, 60_000, o.signal); // a killed run's helper may still be draining its stream
-  const { avail, entries } = await listVolumeSorted(o.helper, o.signal);
+  const scope = o.normalize === 'none' ? o.scope : undefined;
+  const { avail, entries } = await listVolumeSorted(o.helper, o.signal, scope);
   const own = (e: ManifestEntry) => o.owner ?? { uid: e.uid, gid: e.gid };
   // One merge of the manifest (target order) with the sorted listing: a bit per entry (up to date),
   // the bytes to send (for the space check) and what the source no longer has.
@@ -92,7 +102,9 @@ export async function copyToVolume(o: VolumeCopyOptions): Promise<CopyResult> {
       const { uid, gid } = own(e);
       const first = e.type === 'hardlink' ? firstNames.get(targetOfPath(e.link!, o.normalize).toString('latin1')) : undefined;
       if (n >= fresh.length) { const m = new Uint8Array(fresh.length * 2); m.set(fresh); fresh = m; }
-      if (upToDate(e, got, uid, gid, first)) fresh[n] = 1;
+      // Outside the scope: as the last complete copy left it (directories' headers are sent anyway).
+      if (scope && !scope.has(parentKey(e.path))) fresh[n] = 1;
+      else if (upToDate(e, got, uid, gid, first)) fresh[n] = 1;
       else { toSend++; if (e.type === 'file') need += e.size - (got?.type === 'file' ? Math.min(got.size, e.size) : 0); }
       n++;
     }

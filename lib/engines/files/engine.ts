@@ -18,7 +18,7 @@ import { readManifest } from './manifest.ts';
 import { ownerOf, parseFilesOptions, type FilesOptions } from './options.ts';
 import { reverseToSource } from './reverse.ts';
 import { composeServiceUser, composeVolumeName, numericOwner, resolveImageUser, type ComposeView } from './compose-target.ts';
-import { forgetCopied, manifestIdentity, readCopied, recordCopied } from './copied.ts';
+import { forgetCopied, forgetScope, manifestIdentity, readCopied, readScope, recordCopied, recordScope } from './copied.ts';
 import { targetManifest, targetSpec, type TargetSpec } from './target.ts';
 import type { ScanReport } from './walk.ts';
 import { access, readFile, rm } from 'node:fs/promises';
@@ -145,10 +145,15 @@ export const filesEngine: Readonly<Engine<FilesOptions, FilesFacts>> = defineEng
   },
   async export(p) {
     let bytes = 0;
+    // The last complete copy left the target equal to this manifest: a narrowed export then says where it may differ.
+    const before = await readCopied(p.stateDir);
+    const baseOk = before !== undefined && before.manifest === await manifestIdentity(join(p.artifactDir, MANIFEST_FILE), p.artifactDir);
     const r = await exportTree({
       storeId: p.store.id, root: p.store.source, artifactDir: p.artifactDir, normalize: p.store.options.normalize, concurrency: p.store.options.concurrency, signal: p.signal,
       onHashed: (n) => { bytes += n; p.progress.update({ unit: 'bytes', done: bytes, label: 'hashing' }); },
     });
+    if (r.scope && baseOk) await recordScope(p.stateDir, { manifest: await manifestIdentity(r.manifest, p.artifactDir), target: before.target, owner: before.owner, dirs: r.scope });
+    else await forgetScope(p.stateDir);
     const s = r.report;
     return {
       manifest: r.manifest,
@@ -166,18 +171,24 @@ export const filesEngine: Readonly<Engine<FilesOptions, FilesFacts>> = defineEng
       return { data: { entries: done.entries, copied: 0, bytes: 0, skipped: done.entries, fixed: 0, removed: 0, unchanged: true } };
     }
     await forgetCopied(p.stateDir);
+    // Narrowed (the final pass): only the directories the export re-read can differ from the manifest.
+    const sc = await readScope(p.stateDir);
+    const scoped = sc && sc.target === where && sc.owner === owner && sc.manifest === await manifestIdentity(manifest, p.artifactDir) ? sc : undefined;
     const common = {
-      sourceRoot: p.store.source, manifest, owner: own, normalize: p.store.options.normalize,
+      sourceRoot: p.store.source, manifest, owner: own, normalize: p.store.options.normalize, ...(scoped ? { scope: new Set(scoped.dirs) } : {}),
       concurrency: p.store.options.concurrency, progressFile: join(p.stateDir, 'copy-progress.json'), signal: p.signal,
       onProgress: (d: { files: number; bytes: number }) => p.progress.update({ unit: 'bytes', done: d.bytes, label: `${d.files} files` }),
     };
     const r = t.kind === 'bind' ? await copyToBind({ ...common, targetRoot: t.root }) : await copyToVolume({ ...common, helper: t.helper });
-    await recordCopied(p.stateDir, { manifest: await manifestIdentity(manifest, p.artifactDir), target: where, owner, entries: r.entries });
-    return { data: summary(r) };
+    const id = await manifestIdentity(manifest, p.artifactDir);
+    await recordCopied(p.stateDir, { manifest: id, target: where, owner, entries: r.entries });
+    if (scoped) await recordScope(p.stateDir, { ...scoped, manifest: id }); // the check after the pass lists the same directories
+    return { data: { ...summary(r), ...(scoped ? { scopedDirs: scoped.dirs.length } : {}) } };
   },
   async clearTarget(p) {
     const t = await specOf(p);
     await forgetCopied(p.stateDir);
+    await forgetScope(p.stateDir);
     const tops: Buffer[] = [];
     for await (const e of readManifest(await manifestOf(p))) if (!e.path.includes(0x2f)) tops.push(e.targetPath ?? e.path);
     if (t.kind === 'bind') { for (const n of tops) await rm(joinRel(Buffer.from(t.root), n), { recursive: true, force: true }); return; }
@@ -187,7 +198,7 @@ export const filesEngine: Readonly<Engine<FilesOptions, FilesFacts>> = defineEng
     const t0 = performance.now();
     const entries = await compareManifests(byTargetPath(await manifestOf(p), p.store.options.normalize, p.artifactDir), targetManifest(await specOf(p), p.signal), { owner: await ownerFor(p), normalize: p.store.options.normalize });
     const ok = entries.every((e) => e.ok);
-    if (!ok) await forgetCopied(p.stateDir); // the next import scans the target and repairs it
+    if (!ok) { await forgetCopied(p.stateDir); await forgetScope(p.stateDir); } // the next import scans all the target and repairs it
     return { ok, entries, seconds: (performance.now() - t0) / 1000 };
   },
   async freeze(p) {

@@ -9,7 +9,8 @@ import { FerryError } from '../../core/errors.ts';
 import { writeFileAtomic } from '../../util/atomic-write.ts';
 import { writeManifest } from './manifest.ts';
 import { readHashedManifest } from './hashes.ts';
-import { quickFingerprint } from './quick-scan.ts';
+import { quickScan } from './quick-scan.ts';
+import { narrowedExport } from './narrow.ts';
 import { emptyScanReport, fingerprintEntry, scanTree, walkTree, type ScanReport } from './walk.ts';
 
 export const MANIFEST_FILE = 'manifest.ndjson';
@@ -46,7 +47,14 @@ export async function treeFingerprint(root: string, normalize: 'none' | 'nfc' = 
   return { fingerprint: h.digest('hex'), report };
 }
 
-export interface ExportResult { readonly manifest: string; readonly report: ScanReport; readonly entries: number; readonly fingerprint: string }
+export interface ExportResult {
+  readonly manifest: string; readonly report: ScanReport; readonly entries: number; readonly fingerprint: string;
+  /** A narrowed export: the only directories (relative, latin1) whose direct children changed since the last one. */
+  readonly scope?: readonly string[];
+}
+
+/** What scan.json records of an export (besides its report). */
+export type ScanRecord = Partial<ScanReport> & { fingerprint?: string; quick?: string; normalize?: string; entries?: number; dirs?: Array<[string, string]> };
 
 /**
  * The manifest reads no file: it stats the tree (refusals before a byte moves) and carries over the
@@ -58,22 +66,35 @@ export async function exportTree(o: { storeId: string; root: string; artifactDir
   await assertSourceDir(o.storeId, o.root);
   await mkdir(o.artifactDir, { recursive: true });
   const manifest = join(o.artifactDir, MANIFEST_FILE);
-  const previous = await readFile(join(o.artifactDir, SCAN_FILE), 'utf8').then((s) => JSON.parse(s) as Partial<ScanReport> & { fingerprint?: string; quick?: string; normalize?: string; entries?: number }, () => undefined);
+  const previous = await readFile(join(o.artifactDir, SCAN_FILE), 'utf8').then((s) => JSON.parse(s) as ScanRecord, () => undefined);
   const hasManifest = await lstat(manifest).then(() => true, () => false);
   const usable = hasManifest && previous?.fingerprint !== undefined && previous.normalize === o.normalize && previous.entries !== undefined;
   // Taken before the walk: a change while walking makes the next export walk again.
-  const quick = await quickFingerprint(o.root, o.signal);
+  const qs = await quickScan(o.root, o.signal);
+  const quick = qs?.quick;
+  const record = (fingerprint: string, entries: number, report: ScanReport) => writeFileAtomic(join(o.artifactDir, SCAN_FILE), JSON.stringify({
+    fingerprint, ...(quick ? { quick } : {}), normalize: o.normalize, entries, ...report, ...(qs?.dirs ? { dirs: [...qs.dirs] } : {}),
+  }) + '\n');
   if (usable && quick !== undefined && previous.quick === quick && previous.files !== undefined) {
     // GNU find's stream is the last export's byte for byte: nothing the manifest records has changed.
-    const { fingerprint, quick: _q, normalize: _n, entries, ...report } = previous;
-    return { manifest, report: report as ScanReport, entries: entries!, fingerprint: fingerprint! };
+    const { fingerprint, quick: _q, normalize: _n, entries, dirs: _d, ...report } = previous;
+    return { manifest, report: report as ScanReport, entries: entries!, fingerprint: fingerprint!, scope: [] };
+  }
+  // Only some directories changed: those are re-read and merged into the last manifest (see narrow.ts).
+  if (usable && qs?.dirs && previous.dirs && previous.quick && previous.files !== undefined) {
+    const { fingerprint: _f, quick: _q, normalize: _n, entries: _e, dirs, ...report } = previous;
+    const r = await narrowedExport({ storeId: o.storeId, root: o.root, artifactDir: o.artifactDir, manifest, before: new Map(dirs), after: qs.dirs, report: report as ScanReport, ...(o.signal ? { signal: o.signal } : {}) });
+    if (r) {
+      await record(r.fingerprint, r.entries, r.report);
+      return { manifest, ...r };
+    }
   }
   // Else a stat-only walk first: an unchanged tree keeps its manifest (no second walk).
   if (usable) {
     const scan = await treeFingerprint(o.root, o.normalize);
     assertNothingRefused(o.storeId, scan.report);
     if (previous.fingerprint === scan.fingerprint) {
-      await writeFileAtomic(join(o.artifactDir, SCAN_FILE), JSON.stringify({ fingerprint: scan.fingerprint, ...(quick ? { quick } : {}), normalize: o.normalize, entries: previous.entries, ...scan.report }, null, 1) + '\n');
+      await record(scan.fingerprint, previous.entries!, scan.report);
       return { manifest, report: scan.report, entries: previous.entries!, fingerprint: scan.fingerprint };
     }
   }
@@ -85,6 +106,6 @@ export async function exportTree(o: { storeId: string; root: string; artifactDir
   assertNothingRefused(o.storeId, report);
   await rename(tmp, manifest);
   const fingerprint = fp.digest('hex');
-  await writeFileAtomic(join(o.artifactDir, SCAN_FILE), JSON.stringify({ fingerprint, ...(quick ? { quick } : {}), normalize: o.normalize, entries, ...report }, null, 1) + '\n');
+  await record(fingerprint, entries, report);
   return { manifest, report, entries, fingerprint };
 }

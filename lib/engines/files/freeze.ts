@@ -11,6 +11,7 @@ import { systemClock, waitFor, type Clock } from '../../util/wait.ts';
 import { FOLLOW_RECORD_FILE, readFollowRecordIn, writeFollowRecordIn } from '../follow-record.ts';
 import { readJson } from '../read-json.ts';
 import { SCAN_FILE, treeFingerprint } from './export.ts';
+import { quickFingerprint } from './quick-scan.ts';
 import { forgetCopied } from './copied.ts';
 import type { FilesOptions } from './options.ts';
 
@@ -29,7 +30,8 @@ export async function waitQuiet(o: QuietOptions): Promise<QuietResult> {
   let before: string | undefined;
   let scans = 0;
   return waitFor(async () => {
-    const after = (await treeFingerprint(o.root)).fingerprint;
+    // GNU find's stat stream (C, finer: ctime and inode too) where there is one, else the Node walk.
+    const after = await quickFingerprint(o.root, o.signal) ?? (await treeFingerprint(o.root)).fingerprint;
     scans++;
     const quiet = after === before;
     before = after;

@@ -1,22 +1,111 @@
 /**
- * A quick "has anything changed?" for the delta pass: GNU find walks the tree in C and prints every
- * entry's type, size, mtime and ctime (nanoseconds), mode, owner, inode, link count, link target and
- * path; ferry hashes the stream without parsing it. Equal to the value recorded by the last export,
- * the tree is unchanged in every way the manifest records (ctime moves with any write, chmod, chown or
- * rename), so the export keeps its manifest without walking in Node. Where there is no GNU find (macOS)
- * or find fails, undefined: the caller walks.
+ * A quick "what has changed?" for the delta and final passes: GNU find walks the tree in C and prints
+ * every entry's parent, name, type, size, mtime and ctime (nanoseconds), mode, owner, inode, link count
+ * and link target; ferry hashes the stream without parsing its fields, once whole (`quick`) and once per
+ * directory over its direct children (`dirs`). Equal to the last export's `quick`, the tree is unchanged
+ * in every way the manifest records (ctime moves with any write, chmod, chown or rename; a replaced
+ * file has another inode); otherwise the directories whose hash differs (or that are new or gone) are
+ * the only places that changed, so the final pass re-reads and copies only those (O(changes) in Node,
+ * one C stat walk of the tree). Where there is no GNU find (macOS) or find fails, undefined: the caller
+ * walks the whole tree in Node.
+ *
+ * Why a scan and not a watcher (Node 24's `fs.watch(dir, { recursive: true })`): on Linux Node emulates
+ * recursion in JS (lib/internal/fs/recursive_watch.js): a synchronous readdir+stat walk of the whole tree
+ * at start and one inotify watch per file *and* directory (100k files = 100k watches, over many hosts'
+ * max_user_watches, and as slow as this scan); an inotify_add_watch failure (ENOSPC) inside that start
+ * walk is emitted as 'error' before any listener exists and swallowed by its own try/catch, so the
+ * watcher silently covers part of the tree; libuv drops IN_Q_OVERFLOW (its wd is -1: no watcher is
+ * found for it), so a lost event cannot be detected; writes through mmap, through another name of a
+ * hard link outside the tree, or from another host (NFS, SMB) raise no event at all. On macOS FSEvents
+ * coalesces and may ask for a rescan (MustScanSubDirs), which libuv reports as a plain change of the
+ * directory. A watcher can narrow nothing it cannot prove, and a process restart loses it; this scan is
+ * the proof itself (the same stat walk rsync does, in C), and it is what narrows the final pass.
+ * (inotifywait reports Q_OVERFLOW and watches per directory, but is not on a stock host either.)
+ * Coarse timestamps are a limit shared with rsync: a write in the same kernel tick as the last scan,
+ * keeping size and inode, is seen by the next scan only through its later ctime.
  */
 import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 
-const FORMAT = '%y\\0%s\\0%T@\\0%C@\\0%m\\0%U\\0%G\\0%i\\0%n\\0%l\\0%P\\0';
+// %h parent, %f name, then the stat fields, then the link target: four NUL-terminated fields per entry.
+const FORMAT = '%h\\0%f\\0%y %s %T@ %C@ %m %U %G %i %n\\0%l\\0';
 
-export async function quickFingerprint(root: string, signal?: AbortSignal): Promise<string | undefined> {
+/** More directories than this and the per-directory map is not kept (the final pass walks the tree). */
+export const DIRS_CAP = 200_000;
+
+export interface QuickScan {
+  /** sha256 of the whole stream: equal = nothing the manifest records changed. */
+  readonly quick: string;
+  /** Per directory (path relative to the root, latin1; the root is ''): hash of its direct children's records. */
+  readonly dirs: Map<string, string> | undefined;
+}
+
+/** The tree's quick scan; undefined without GNU find or when it fails. */
+export async function quickScan(root: string, signal?: AbortSignal): Promise<QuickScan | undefined> {
+  const rootBuf = Buffer.from(root.replace(/\/+$/, '') || '/');
   return new Promise((resolve) => {
-    const h = createHash('sha256');
-    const child = spawn('find', [root, '-printf', FORMAT], { stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, LC_ALL: 'C' }, ...(signal ? { signal } : {}) });
-    child.stdout.on('data', (d: Buffer) => h.update(d));
+    const whole = createHash('sha256');
+    const open = new Map<string, Hash>();
+    let dirs: Map<string, Hash> | undefined = open;
+    let rest: Buffer = Buffer.alloc(0);
+    // A chunk's complete records: parents are runs (a directory's children are contiguous until a
+    // subdirectory's records come in between), so each run is one update of its directory's hash.
+    const consume = (chunk: Buffer) => {
+      whole.update(chunk);
+      if (!dirs) return;
+      const buf = rest.length ? Buffer.concat([rest, chunk]) : chunk;
+      let i = 0;
+      let runDir: string | undefined, runStart = 0;
+      const flush = (end: number) => { if (runDir !== undefined && end > runStart) dirs!.get(runDir)!.update(buf.subarray(runStart, end)); };
+      for (;;) {
+        const a = buf.indexOf(0, i); if (a < 0) break;
+        const b = buf.indexOf(0, a + 1); if (b < 0) break;
+        const c = buf.indexOf(0, b + 1); if (c < 0) break;
+        const d = buf.indexOf(0, c + 1); if (d < 0) break;
+        const parent = relDir(buf.subarray(i, a), rootBuf);
+        if (parent !== runDir) {
+          flush(i);
+          runDir = parent; runStart = a + 1;
+          if (!dirs.has(parent)) {
+            if (dirs.size >= DIRS_CAP) { dirs = undefined; rest = Buffer.alloc(0); return; }
+            dirs.set(parent, createHash('sha256'));
+          }
+        }
+        i = d + 1;
+      }
+      flush(i);
+      rest = Buffer.from(buf.subarray(i));
+    };
+    const child = spawn('find', [root, '-mindepth', '1', '-printf', FORMAT], { stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, LC_ALL: 'C' }, ...(signal ? { signal } : {}) });
+    child.stdout.on('data', consume);
     child.on('error', () => resolve(undefined));
-    child.on('close', (code) => resolve(code === 0 ? h.digest('hex') : undefined));
+    child.on('close', (code) => {
+      if (code !== 0) { resolve(undefined); return; }
+      const out = dirs ? new Map([...dirs].map(([k, h]) => [k, h.digest('hex').slice(0, 32)])) : undefined;
+      resolve({ quick: whole.digest('hex'), dirs: out });
+    });
   });
+}
+
+/** The tree's quick fingerprint alone (see quickScan). */
+export async function quickFingerprint(root: string, signal?: AbortSignal): Promise<string | undefined> {
+  return (await quickScan(root, signal))?.quick;
+}
+
+/** `%h` relative to the root, as a latin1 string (one char per byte: any name round-trips). */
+function relDir(h: Buffer, root: Buffer): string {
+  if (h.length <= root.length) return '';
+  return h.subarray(root.length + (root.length === 1 && root[0] === 0x2f ? 0 : 1)).toString('latin1');
+}
+
+/**
+ * The directories to re-read: new ones, changed ones (their direct children's records differ), and the
+ * parents of gone ones (their records changed too). `gone`: directories whose entries all left the tree.
+ */
+export function changedDirs(before: ReadonlyMap<string, string>, after: ReadonlyMap<string, string>): { changed: Set<string>; gone: Set<string> } {
+  const changed = new Set<string>();
+  const gone = new Set<string>();
+  for (const [k, v] of after) if (before.get(k) !== v) changed.add(k);
+  for (const k of before.keys()) if (!after.has(k)) gone.add(k);
+  return { changed, gone };
 }

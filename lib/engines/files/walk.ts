@@ -73,8 +73,15 @@ function errCode(e: unknown): string | undefined {
 /** ferry's own staging directory at a target's root: never part of a tree. */
 export const STAGING_DIR = '.ferry-staging';
 
-/** Raw entries (unhashed, stat only) in tree order. */
-export function* scanTree(root: string, report: ScanReport, normalize: 'none' | 'nfc' = 'none'): Generator<ManifestEntry & { abs: Buffer }> {
+/** A shallow scan met what only a whole walk can name (a hard link's first name): walk the tree. */
+export class NeedsFullWalk extends Error {}
+
+/**
+ * Raw entries (unhashed, stat only) in tree order. `shallow` (the final pass's re-read of a changed
+ * directory): only the direct children of `shallow` (a relative directory, '' for the root), and a
+ * multiply-linked file throws NeedsFullWalk (its first name may live in a directory not re-read).
+ */
+export function* scanTree(root: string, report: ScanReport, normalize: 'none' | 'nfc' = 'none', shallow?: Buffer): Generator<ManifestEntry & { abs: Buffer }> {
   const rootBuf = Buffer.from(root);
   const firstName = new Map<string, Buffer>(); // dev:ino → first path of a multiply-linked inode
   const nonRoot = typeof process.getuid === 'function' && process.getuid() !== 0;
@@ -85,7 +92,7 @@ export function* scanTree(root: string, report: ScanReport, normalize: 'none' | 
     try {
       names = readdirSync(abs, { encoding: 'buffer' });
     } catch (e) {
-      if (errCode(e) === 'ENOENT') return;
+      if (errCode(e) === 'ENOENT' || errCode(e) === 'ENOTDIR') return; // gone, or no longer a directory: its parent's entry says what it is
       if (errCode(e) === 'EACCES') { add(report.refused, `directory ${showPath(rel) || '.'}: no read permission (r) for ferry's user`); return; }
       throw e;
     }
@@ -102,12 +109,14 @@ export function* scanTree(root: string, report: ScanReport, normalize: 'none' | 
     }
     stack.push({ rel, target, names, i: 0 });
   };
-  open(Buffer.alloc(0), Buffer.alloc(0));
+  if (shallow && normalize !== 'none') throw new NeedsFullWalk('normalised names');
+  // A re-read directory is listed only while it is a real directory (readdir would follow a link there).
+  if (!shallow?.length || lstatSync(joinRel(rootBuf, shallow), { throwIfNoEntry: false })?.isDirectory()) open(shallow ?? Buffer.alloc(0), shallow ?? Buffer.alloc(0));
   while (stack.length) {
     const top = stack[stack.length - 1]!;
     if (top.i >= top.names.length) { stack.pop(); continue; }
     const name = top.names[top.i++]!;
-    if (stack.length === 1 && name.equals(STAGING)) continue;
+    if (top.rel.length === 0 && name.equals(STAGING)) continue;
     const path = joinRel(top.rel, name);
     const abs = joinRel(rootBuf, path);
     let st: Stats;
@@ -130,10 +139,11 @@ export function* scanTree(root: string, report: ScanReport, normalize: 'none' | 
       if (nonRoot && !canAccess(abs, constants.R_OK | constants.X_OK)) { add(report.refused, `directory ${showPath(path)}: no read and search permission (r-x) for ferry's user`); continue; }
       report.dirs++;
       yield { ...base, type: 'dir' };
-      open(path, target);
+      if (!shallow) open(path, target);
     } else if (st.isFile()) {
       if (nonRoot && !canAccess(abs, constants.R_OK)) { add(report.refused, `file ${showPath(path)}: no read permission (r) for ferry's user`); continue; }
       if (st.nlink > 1) {
+        if (shallow) throw new NeedsFullWalk(`hard link ${showPath(path)}`);
         const key = `${st.dev}:${st.ino}`;
         const first = firstName.get(key);
         if (first) { report.hardlinks++; yield { ...base, type: 'hardlink', size: st.size, link: first }; continue; }

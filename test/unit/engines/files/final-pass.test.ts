@@ -4,7 +4,7 @@
  * the tree moves on, and catch-up's final pass copies only what changed since (new, rewritten, deleted),
  * leaving the target equal to the tree; a pass over budget is E_FOLLOW_BUDGET.
  */
-import { mkdir, mkdtemp, readFile, rm, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, unlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -14,6 +14,7 @@ import { isFerryError } from '../../../../lib/core/errors.ts';
 import { silentLogger } from '../../../../lib/core/logger.ts';
 import { noProgress } from '../../../../lib/core/progress.ts';
 import { filesEngine } from '../../../../lib/engines/files/engine.ts';
+import { readScope } from '../../../../lib/engines/files/copied.ts';
 import type { FilesOptions } from '../../../../lib/engines/files/options.ts';
 import { Redactor } from '../../../../lib/util/redact.ts';
 
@@ -77,6 +78,74 @@ describe('files: bulk copy before the freeze, final pass of what changed inside 
     expect(isFerryError(e) && e.code).toBe('E_FOLLOW_BUDGET');
     expect(isFerryError(e) && e.hint).toContain('run migrate again');
     expect(passOf(await filesEngine.catchUp!(p, 60_000)).files).toBeGreaterThan(0);
+    expect((await filesEngine.verify(p)).ok).toBe(true);
+  });
+
+  it('narrowed: the final pass re-reads and lists only the directories that changed, and catches new, rewritten, deleted files and new subtrees', async () => {
+    for (let d = 0; d < 6; d++) for (let i = 0; i < 20; i++) await put(`img/${d}/${i}.jpg`, `image ${d}/${i}`.repeat(30));
+    await put('img/gone/a/x.jpg', 'x');
+    await put('img/empties/only.jpg', 'only');
+    await put('img/swap', 'a file that becomes a directory');
+    const p = params();
+    await filesEngine.export(p);
+    await filesEngine.import(p);
+    await filesEngine.follow!(p);
+
+    await put('img/1/new.jpg', 'fresh');                     // new file
+    await put('img/2/3.jpg', 'rewritten, another size');      // rewritten
+    await writeFile(join(dir, 'src/img/4/5.jpg'), 'image 4/5'.repeat(30).replace('i', 'I')); // same size, new bytes
+    await utimes(join(dir, 'src/img/4/5.jpg'), 1_800_000_000, 1_800_000_000);
+    await unlink(join(dir, 'src', 'img', '5', '7.jpg'));     // deleted
+    await put('img/new/deep/er/z.jpg', 'in a new subtree');   // files in new directories (created at once)
+    await rm(join(dir, 'src/img/gone'), { recursive: true }); // a directory and its subtree gone
+    await unlink(join(dir, 'src/img/empties/only.jpg'));      // a directory left empty
+    await unlink(join(dir, 'src/img/swap'));
+    await put('img/swap/inside.jpg', 'now a directory');      // a file replaced by a directory
+
+    const s = await filesEngine.catchUp!(p, 60_000);
+    // Only the changed directories were re-read: img/0, img/3 untouched are not in the scope.
+    const scope = await readScope(p.stateDir);
+    expect(scope?.dirs.length).toBeGreaterThan(0);
+    expect(scope?.dirs).not.toContain('img/0');
+    expect(scope?.dirs).not.toContain('img/3');
+    expect(scope?.dirs).toEqual(expect.arrayContaining(['img', 'img/1', 'img/2', 'img/4', 'img/5', 'img/new/deep/er', 'img/gone/a', 'img/empties']));
+    expect(passOf(s)).toMatchObject({ files: 5 }); // new, rewritten, same size with new bytes, two in new directories
+    const dst = (rel: string) => readFile(join(dir, 'dst', rel), 'utf8');
+    expect(await dst('img/1/new.jpg')).toBe('fresh');
+    expect(await dst('img/2/3.jpg')).toBe('rewritten, another size');
+    expect(await dst('img/4/5.jpg')).toBe('image 4/5'.repeat(30).replace('i', 'I'));
+    expect(await dst('img/new/deep/er/z.jpg')).toBe('in a new subtree');
+    expect(await dst('img/swap/inside.jpg')).toBe('now a directory');
+    await expect(dst('img/5/7.jpg')).rejects.toMatchObject({ code: 'ENOENT' });
+    await expect(readdir(join(dir, 'dst/img/gone'))).rejects.toMatchObject({ code: 'ENOENT' });
+    expect(await readdir(join(dir, 'dst/img/empties'))).toEqual([]);
+    // The whole comparison (every file hashed on the target) agrees with the narrowed manifest.
+    expect((await filesEngine.verify(p)).ok).toBe(true);
+  });
+
+  it('narrowed only from a recorded complete copy: after a failed verify (or a resumed run without one) the pass lists the whole target and repairs it', async () => {
+    for (let d = 0; d < 4; d++) for (let i = 0; i < 10; i++) await put(`img/${d}/${i}.jpg`, `image ${d}/${i}`);
+    const p = params();
+    await filesEngine.export(p);
+    await filesEngine.import(p);
+    await filesEngine.follow!(p);
+    // The target is damaged outside any directory the source changes in; the source changes in img/1.
+    await writeFile(join(dir, 'dst/img/0/0.jpg'), 'damaged');
+    await put('img/1/new.jpg', 'fresh');
+    // The narrowed pass trusts the recorded copy: it lists img/1 only and leaves img/0 as it is.
+    await filesEngine.catchUp!(p, 60_000);
+    expect(await readFile(join(dir, 'dst/img/0/0.jpg'), 'utf8')).toBe('damaged');
+    // verify compares everything, names the damage and drops the record and the scope.
+    const v = await filesEngine.verify(p);
+    expect(v.ok).toBe(false);
+    expect(v.entries.flatMap((e) => e.findings ?? []).join('\n')).toContain('img/0/0.jpg');
+    expect(await readScope(p.stateDir)).toBeUndefined();
+    // The next pass (as a resumed migrate runs it) lists the whole target and repairs it.
+    await put('img/2/new.jpg', 'fresh too');
+    const s = await filesEngine.catchUp!(p, 60_000);
+    expect(await readScope(p.stateDir)).toBeUndefined();
+    expect(passOf(s).files).toBe(2);
+    expect(await readFile(join(dir, 'dst/img/0/0.jpg'), 'utf8')).toBe('image 0/0');
     expect((await filesEngine.verify(p)).ok).toBe(true);
   });
 });

@@ -1,0 +1,96 @@
+/**
+ * The narrowed export (the final pass inside the freeze): the quick scan named the directories whose
+ * direct children changed since the last export; only those are re-read (stat, in Node) and merged into
+ * the last manifest, whose other entries are kept as they are (with their hashes). It is exact, not a
+ * guess: a directory whose children's records (type, size, mtime, ctime, mode, owner, inode, links,
+ * link target) are byte for byte the last scan's holds nothing the manifest does not already record.
+ * Anything it cannot name in one directory (a hard link, whose first name may live elsewhere; NFC
+ * target names) or a change too wide to be worth it → undefined: the caller walks the whole tree.
+ */
+import { createHash } from 'node:crypto';
+import { readHashedManifest } from './hashes.ts';
+import { writeManifest, type ManifestEntry } from './manifest.ts';
+import { comparePaths } from './paths.ts';
+import { changedDirs } from './quick-scan.ts';
+import { emptyScanReport, fingerprintEntry, NeedsFullWalk, scanTree, type ScanReport } from './walk.ts';
+import { assertNothingRefused } from './export.ts';
+
+/** More re-read entries than this and the whole walk is as cheap: walk. */
+export const NARROW_ENTRIES_CAP = 100_000;
+
+export interface NarrowOptions {
+  readonly storeId: string;
+  readonly root: string;
+  readonly artifactDir: string;
+  readonly manifest: string;
+  /** The last export's per-directory hashes and this scan's. */
+  readonly before: ReadonlyMap<string, string>;
+  readonly after: ReadonlyMap<string, string>;
+  /** The last export's report (counts adjusted here; the name lists keep theirs and gain the re-read ones'). */
+  readonly report: ScanReport;
+  readonly signal?: AbortSignal;
+}
+
+export interface NarrowResult { readonly report: ScanReport; readonly entries: number; readonly fingerprint: string; readonly scope: string[] }
+
+/** The parent directory of a relative path, latin1 ('' = the root). */
+export function parentKey(path: Buffer): string {
+  const i = path.lastIndexOf(0x2f);
+  return i < 0 ? '' : path.subarray(0, i).toString('latin1');
+}
+
+export async function narrowedExport(o: NarrowOptions): Promise<NarrowResult | undefined> {
+  if (o.report.hardlinks > 0) return undefined; // a hard link's first name may sit in a directory not re-read
+  const { changed, gone } = changedDirs(o.before, o.after);
+  if (changed.size + gone.size > Math.max(64, o.after.size / 4)) return undefined;
+  const fresh: ManifestEntry[] = [];
+  const found = emptyScanReport();
+  try {
+    for (const d of changed) {
+      for (const { abs: _a, ...e } of scanTree(o.root, found, 'none', Buffer.from(d, 'latin1'))) {
+        fresh.push(e);
+        if (fresh.length > NARROW_ENTRIES_CAP) return undefined;
+      }
+      o.signal?.throwIfAborted();
+    }
+  } catch (e) {
+    if (e instanceof NeedsFullWalk) return undefined;
+    throw e;
+  }
+  assertNothingRefused(o.storeId, found);
+  fresh.sort((a, b) => comparePaths(a.path, b.path));
+  const drop = new Set([...changed, ...gone]);
+  const r = o.report;
+  const report: ScanReport = {
+    ...r, files: r.files, dirs: r.dirs, symlinks: r.symlinks, hardlinks: 0, bytes: r.bytes,
+    excluded: { count: r.excluded.count + found.excluded.count, bytes: r.excluded.bytes + found.excluded.bytes, items: [...r.excluded.items, ...found.excluded.items] },
+    nfd: { count: r.nfd.count + found.nfd.count, items: [...r.nfd.items, ...found.nfd.items] },
+    notUtf8: { count: r.notUtf8.count + found.notUtf8.count, items: [...r.notUtf8.items, ...found.notUtf8.items] },
+    caseCollisions: { count: r.caseCollisions.count + found.caseCollisions.count, items: [...r.caseCollisions.items, ...found.caseCollisions.items] },
+    refused: { count: 0, items: [] },
+  };
+  const count = (e: ManifestEntry, sign: 1 | -1) => {
+    if (e.type === 'file') { report.files += sign; report.bytes += sign * e.size; } else if (e.type === 'dir') report.dirs += sign; else if (e.type === 'symlink') report.symlinks += sign;
+  };
+  const fp = createHash('sha256');
+  async function* merged(): AsyncGenerator<ManifestEntry> {
+    let k = 0;
+    const emit = (e: ManifestEntry) => { fingerprintEntry(fp, e); return e; };
+    for await (const old of readHashedManifest(o.manifest, o.artifactDir)) {
+      while (k < fresh.length && comparePaths(fresh[k]!.path, old.path) < 0) { count(fresh[k]!, 1); yield emit(fresh[k++]!); }
+      if (!drop.has(parentKey(old.path))) { yield emit(old); continue; }
+      count(old, -1);
+      const f = fresh[k];
+      if (f && comparePaths(f.path, old.path) === 0) {
+        k++;
+        count(f, 1);
+        // An unchanged file keeps its hash (same size, mtime and inode): only what changed is read by the copy.
+        const same = old.type === 'file' && f.type === 'file' && old.sha256 && old.size === f.size && old.mtimeMs === f.mtimeMs && old.ino === f.ino;
+        yield emit(same ? { ...f, sha256: old.sha256! } : f);
+      }
+    }
+    while (k < fresh.length) { count(fresh[k]!, 1); yield emit(fresh[k++]!); }
+  }
+  const { entries } = await writeManifest(o.manifest, merged());
+  return { report, entries, fingerprint: fp.digest('hex'), scope: [...drop] };
+}
