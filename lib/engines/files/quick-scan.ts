@@ -65,7 +65,7 @@ export async function quickScan(root: string, signal?: AbortSignal): Promise<Qui
         const parent = relDir(buf.subarray(i, a), rootBuf);
         if (parent !== runDir) {
           flush(i);
-          runDir = parent; runStart = a + 1;
+          runDir = parent; runStart = i; // whole records (parent included): the bytes hashed do not depend on where chunks split runs
           if (!dirs.has(parent)) {
             if (dirs.size >= DIRS_CAP) { dirs = undefined; rest = Buffer.alloc(0); return; }
             dirs.set(parent, createHash('sha256'));
