@@ -30,7 +30,8 @@ export interface TableInfo {
   readonly rowHash?: 'record' | 'text';
   /**
    * COPY format of its chunk files: `binary` when every stored column is a built-in type (or an enum,
-   * a domain, array or range of them), whose binary forms are the same on every major; else `text`.
+   * a domain or range of them, an array of a built-in type), whose binary forms are the same on every
+   * major and carry no server-specific OID; else `text`.
    */
   readonly format?: 'binary' | 'text';
 }
@@ -110,7 +111,8 @@ async function typeSets(c: pg.Client): Promise<{ hashable: Set<number>; binary: 
       if (t.typtype === 'd') v = bin(Number(t.base), depth + 1);
       else if (t.typtype === 'e') v = true;
       else if (t.typtype === 'r') v = t.sub !== null && bin(Number(t.sub), depth + 1);
-      else if (t.cat === 'A' && Number(t.elem) !== 0) v = bin(Number(t.elem), depth + 1);
+      // array_send writes the element type's OID (array_recv refuses another): built-in elements only.
+      else if (t.cat === 'A' && Number(t.elem) !== 0) v = Number(t.elem) < 16384 && bin(Number(t.elem), depth + 1);
       else v = t.builtin && t.io && t.typtype === 'b' && !OID_VALUED.test(t.name);
     }
     memoBin.set(oid, v);

@@ -1,6 +1,16 @@
 /**
- * One checksum algorithm on both sides, computed by the servers: a key range's checksum is its row count
- * and the sum (numeric, exact, order-independent) of a 64-bit hash per row. From PostgreSQL 14 (the
+ * One digest algorithm on both sides, per table. A table with a primary key: a key range's digest is its
+ * row count and the sha256 of `COPY (SELECT stored columns … WHERE range ORDER BY key) TO STDOUT` — the
+ * very bytes the export streams into the chunk file, so the export reads each range once (the digest is
+ * the file's sha256), and verify and a resumed import run the same COPY on the target and hash what it
+ * sends. The COPY forms are the same on every server ≥ 12: binary forms of built-in types (catalog.ts
+ * picks binary only where no user type OID is carried), text forms fixed by connect.ts's session settings,
+ * rows in key order (text-like key columns in "C" order).
+ *
+ * A table without a key has no order both sides agree on: its single chunk keeps the server-side
+ * checksum below (row count and the order-independent sum), computed after its COPY.
+ *
+ * The server-side checksum (keyless tables; the row hashes bisection compares): the sum (numeric, exact, order-independent) of a 64-bit hash per row. From PostgreSQL 14 (the
  * manifest records which, per table) the hash is `hash_record_extended(ROW(stored columns), 0)`: each
  * value hashed by its type's own extended hash (the functions hash partitioning relies on, stable across
  * majors), no text conversion — about 2.4× cheaper than the text form; values whose hash is looser than
@@ -13,7 +23,11 @@
  * Key ranges are `(lo, hi]` over the primary key, compared as a row value; text-like key columns compare
  * with COLLATE "C" so a range holds the same rows under a glibc and an ICU/macOS collation.
  */
+import { createHash } from 'node:crypto';
+import { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
+import { to as copyTo } from 'pg-copy-streams';
 import { qi, ql, qn } from './connect.ts';
 import { storedColumns, type TableInfo } from './catalog.ts';
 
@@ -27,8 +41,33 @@ export const WHOLE: KeyRange = { lo: null, hi: null };
 
 export interface RangeSum {
   readonly rows: number;
-  /** Decimal text of the hash sum ('0' when empty). */
+  /** sha256 (hex) of the ordered COPY (keyed tables), or the decimal text of the row-hash sum (keyless; '0' when empty). */
   readonly sum: string;
+}
+
+/** The COPY option clause of a table's chunk files (binary: no text conversion on either server). */
+export function copyFormat(t: TableInfo): string {
+  return t.format === 'binary' ? ' (FORMAT binary)' : '';
+}
+
+/**
+ * The COPY of a range that the export writes and every digest reads: a keyed table's rows in key order
+ * (the SELECT form, even for a whole table), a keyless table by name (its only chunk is the whole table).
+ */
+export function copyOutSql(t: TableInfo, range: KeyRange): string {
+  const cols = storedColumns(t).map((c) => qi(c.name)).join(', ');
+  const fmt = copyFormat(t);
+  if (!t.key.length) return `COPY ${qn(t.schema, t.name)} (${cols}) TO STDOUT${fmt}`;
+  return `COPY (SELECT ${cols} FROM ONLY ${qn(t.schema, t.name)} WHERE ${rangeWhere(t, range)} ORDER BY ${keyOrder(t)}) TO STDOUT${fmt}`;
+}
+
+/** The digest a range's chunk carries (see the top of this file): the same on the source and the target. */
+export async function rangeDigest(c: pg.Client, t: TableInfo, r: KeyRange): Promise<RangeSum> {
+  if (!t.key.length) return rangeChecksum(c, t, r);
+  const hash = createHash('sha256');
+  const stream = c.query(copyTo(copyOutSql(t, r)));
+  await pipeline(stream, new Writable({ write(b: Buffer, _e, cb) { hash.update(b); cb(); } }));
+  return { rows: stream.rowCount, sum: hash.digest('hex') };
 }
 
 /** The row's 64-bit hash: `record` (PostgreSQL ≥ 14) hashes each value by its type, `text` the row's text. */

@@ -1,7 +1,8 @@
 /**
  * Export: one snapshot shared by the workers and pg_dump; the schema as pg_dump's pre-data and post-data;
  * each table streamed with `COPY … TO STDOUT` through ferry into chunk files of about `chunkBytes`, cut
- * at primary-key ranges, each range's checksum computed by the server in the same snapshot; sequences,
+ * at primary-key ranges, each range read once in key order, its digest the sha256 of what was streamed
+ * (checksum.ts; a keyless table's checksum computed by the server in the same snapshot); sequences,
  * roles, materialized views to refresh, large objects. Written to `<dir>.partial` and renamed into place
  * at the end, so `dir` is always whole. Never changes the source (read-only transactions).
  */
@@ -16,9 +17,9 @@ import { to as copyTo } from 'pg-copy-streams';
 import { FerryError } from '../../core/errors.ts';
 import { noProgress, type Progress } from '../../core/progress.ts';
 import { writeFileAtomic } from '../../util/atomic-write.ts';
-import { isPrivilegeError, privilegeError, qi, qn, type PgTarget } from './connect.ts';
-import { readLargeObjects, readMatviews, readSequences, readTables, storedColumns, type TableInfo } from './catalog.ts';
-import { rangeChecksum, rangeWhere, type KeyRange } from './checksum.ts';
+import { isPrivilegeError, privilegeError, type PgTarget } from './connect.ts';
+import { readLargeObjects, readMatviews, readSequences, readTables, type TableInfo } from './catalog.ts';
+import { copyOutSql, rangeChecksum, type KeyRange } from './checksum.ts';
 import { planChunks } from './chunks.ts';
 import { describeSchema } from './describe.ts';
 import { chunkFile, MANIFEST_FORMAT, POST_DATA, PRE_DATA, ROLES_FILE, writeManifest, type ChunkEntry, type Manifest } from './manifest.ts';
@@ -58,6 +59,10 @@ export async function exportPostgres(o: ExportOptions): Promise<Manifest> {
   const snap = await openSnapshot(o.source, parallelism, o.snapshot);
   try {
     const lead = snap.leader;
+    // A chunk is read in key order (checksum.ts): where the planner sorts (a text key in "C" order, an
+    // uncorrelated heap) a 16 MiB chunk sorts in memory rather than in temporary files (default 4 MB).
+    // A session setting of ferry's own read-only workers.
+    await Promise.all(snap.workers.map((w) => w.query("SET work_mem = '64MB'")));
     const server = await readServerFacts(lead);
     await assertDiskSpace(dirname(o.dir), server.databaseBytes, o.source);
     const tool = await choosePgDump(server.major, o.source, o.pgDump ? { override: o.pgDump } : {});
@@ -131,20 +136,13 @@ export async function exportPostgres(o: ExportOptions): Promise<Manifest> {
   }
 }
 
-/** The COPY statement for a range: the table itself when whole, else a SELECT of the range. */
-export function copyOutSql(t: TableInfo, range: KeyRange): string {
-  const cols = storedColumns(t).map((c) => qi(c.name)).join(', ');
-  const fmt = copyFormat(t);
-  if (!range.lo && !range.hi) return `COPY ${qn(t.schema, t.name)} (${cols}) TO STDOUT${fmt}`;
-  return `COPY (SELECT ${cols} FROM ONLY ${qn(t.schema, t.name)} WHERE ${rangeWhere(t, range)}) TO STDOUT${fmt}`;
-}
+export { copyFormat, copyOutSql } from './checksum.ts';
 
-/** The COPY option clause of a table's chunk files (binary: no text conversion on either server). */
-export function copyFormat(t: TableInfo): string {
-  return t.format === 'binary' ? ' (FORMAT binary)' : '';
-}
-
-/** Stream one range into its file (sha256 on the way), then its checksum in the same snapshot. */
+/**
+ * Stream one range into its file, sha256 on the way. A keyed table's range is read once: its ordered COPY
+ * stream is the chunk's digest (checksum.ts), so checksum = sha256. A keyless table's whole-table chunk
+ * gets the server-side row-hash sum in the same snapshot after its COPY.
+ */
 async function exportChunk(w: pg.Client, t: TableInfo, range: KeyRange, index: number, dir: string): Promise<ChunkEntry> {
   const file = chunkFile(t.schema, t.name, index);
   await mkdir(join(dir, dirname(file)), { recursive: true });
@@ -153,11 +151,13 @@ async function exportChunk(w: pg.Client, t: TableInfo, range: KeyRange, index: n
   const tap = new Transform({ transform(b: Buffer, _e, cb) { hash.update(b); bytes += b.length; cb(null, b); } });
   const stream = w.query(copyTo(copyOutSql(t, range)));
   await pipeline(stream, tap, createWriteStream(join(dir, file)));
+  const sha256 = hash.digest('hex');
+  if (t.key.length) return { ...range, file, rows: stream.rowCount, bytes, sha256, checksum: sha256 };
   const sum = await rangeChecksum(w, t, range);
   if (sum.rows !== stream.rowCount) {
     throw new FerryError('E_PG_EXPORT', `${t.schema}.${t.name}: COPY streamed ${stream.rowCount} rows but the snapshot counts ${sum.rows}`, { hint: 'this is a bug in ferry: keep the output for a report' });
   }
-  return { ...range, file, rows: sum.rows, bytes, sha256: hash.digest('hex'), checksum: sum.sum };
+  return { ...range, file, rows: sum.rows, bytes, sha256, checksum: sum.sum };
 }
 
 const LO_PIECE = 1 << 20;

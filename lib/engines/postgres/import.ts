@@ -1,9 +1,10 @@
 /**
- * Import into the target server: roles, the database, pre-data, every chunk with `COPY … FROM STDIN` in
- * parallel workers, post-data (builds in parallel, then links), sequences, materialized-view refreshes,
- * large objects, then ANALYZE of what was loaded. Resumable: each unit is one transaction, recorded in
+ * Import into the target server: roles, the database, pre-data, then one plan on parallel workers —
+ * every chunk with `COPY … FROM STDIN`, each table's index and constraint builds as soon as its data is
+ * in, materialized-view refreshes, ANALYZE of each table once built (loadBuildAnalyze) — then post-data's
+ * links, sequences, large objects. Resumable: each unit is one transaction, recorded in
  * `<stateDir>/import.log` after it commits; a re-run skips what the log lists, and a chunk not listed is
- * checked on the target first — its checksum matches: skipped; anything else in its key range (a half-loaded
+ * checked on the target first — its digest (checksum.ts: the same ordered COPY the export hashed) matches: skipped; anything else in its key range (a half-loaded
  * chunk): deleted and loaded again; a schema entry not listed whose object exists was committed by the
  * killed run. A target that already holds the database is refused unless `replace` (then it is dropped
  * first). Every other error is fatal: nothing is ignored the way `pg_restore` can. Roles it creates are
@@ -21,10 +22,10 @@ import { FerryError } from '../../core/errors.ts';
 import { noProgress, type Progress } from '../../core/progress.ts';
 import { connectPg, oneLine, qi, ql, qn, withDatabase, type PgTarget } from './connect.ts';
 import { storedColumns, type TableInfo } from './catalog.ts';
-import { rangeChecksum, rangeWhere } from './checksum.ts';
+import { copyFormat, rangeDigest, rangeWhere } from './checksum.ts';
 import { POST_DATA, PRE_DATA, readManifest, ROLES_FILE, type ChunkEntry, type Manifest } from './manifest.ts';
-import { parsePostData, type PostDataEntry } from './post-data.ts';
-import { copyFormat } from './export.ts';
+import { parsePostData, type PostData, type PostDataEntry } from './post-data.ts';
+import { runPool, type PoolTask } from './task-pool.ts';
 import { applyRoles, type RoleInfo } from './roles.ts';
 
 export interface ImportOptions {
@@ -105,10 +106,11 @@ export async function importPostgres(o: ImportOptions): Promise<ImportResult> {
     await c.end();
   }
   lap('preData');
-  const { loaded, skipped, rows } = await loadChunks(o, m, log, parallelism, progress);
-  lap('chunks');
-  await runPostData(o, await readFile(join(o.dir, POST_DATA), 'utf8'), log, parallelism);
-  lap('postData');
+  const post = parsePostData(await readFile(join(o.dir, POST_DATA), 'utf8'));
+  const { loaded, skipped, rows } = await loadBuildAnalyze(o, m, post, log, parallelism, progress);
+  lap('loadBuildAnalyze');
+  await runLinks(o, post, log);
+  lap('links');
   const f = await connectPg(o.target, { applicationName: 'ferry import' });
   try {
     for (const s of m.sequences) await f.query(`SELECT setval(${ql(qn(s.schema, s.name))}, ${s.lastValue}, ${s.isCalled})`);
@@ -117,59 +119,149 @@ export async function importPostgres(o: ImportOptions): Promise<ImportResult> {
       await loadLargeObject(f, o.dir, lo);
       await log.add(`lo ${lo.oid}`);
     }
-    for (const v of m.matviews) await f.query(`REFRESH MATERIALIZED VIEW ${qn(v.schema, v.name)}`);
   } finally {
     await f.end();
   }
-  lap('finish');
-  if (!log.has('analyze')) {
-    await analyzeTables(o.target, parallelism);
-    await log.add('analyze');
-  }
+  await log.add('analyze');
   await log.add('done');
-  lap('analyze');
+  lap('finish');
   return { rows, chunksLoaded: loaded, chunksSkipped: skipped, resumed: log.resumed, rolesCreated, seconds: (performance.now() - started) / 1000, phases };
 }
 
-async function loadChunks(o: ImportOptions, m: Manifest, log: ProgressLog, parallelism: number, progress: Progress) {
-  const jobs = m.tables.flatMap((t) => t.chunks.map((ch) => ({ t: t.table, ch, bytes: t.bytes })))
-    .sort((a, b) => b.bytes - a.bytes);
+/**
+ * Chunks, builds, refreshes and ANALYZE as one plan on `parallelism` sessions, each unit as soon as what it
+ * needs is in (pg_restore -j's way, plus the statistics), instead of phase after phase with a worker idle
+ * at each phase's tail:
+ * - a table's builds (its constraints and indexes, one at a time) once all its chunks are loaded (a
+ *   partitioned table's: once its partitions' are), taken before anything else: the biggest table's
+ *   index builds are the longest chain and start while other tables still load;
+ * - materialized views refreshed (in the manifest's order) once every chunk is in and their own indexes
+ *   are built;
+ * - ANALYZE of each table, partitioned table (its ANALYZE covers its partitions; autovacuum never
+ *   analyzes the parent) and materialized view once it and everything under it is loaded, built,
+ *   refreshed — overlapping the other tables' loads rather than serial at the end (COPY leaves no
+ *   statistics, and until autovacuum comes round the app's first queries would plan on guesses);
+ * - chunks last in the preference order, biggest tables first, a table no other worker is loading first.
+ * Links (foreign keys, index attachments, policies…) run after all of it (runLinks): they lock two tables
+ * or a partition tree, which could deadlock with an ANALYZE walking the same tree.
+ * Session choices, per connection: maintenance_work_mem 256MB (index builds sort in memory rather than
+ * in temporary files; the server default is 64 MB); max_parallel_maintenance_workers 0 (ferry's sessions
+ * are the parallelism: a parallel btree build beside another session's work only adds processes — about
+ * 5% more CPU here); pg_dump's post-data header before the first build.
+ * Not chosen: COPY … FREEZE for a table's only chunk (TRUNCATE in the loading transaction) — measured on
+ * the bench's orders: no CPU saved in the load, the index builds or ANALYZE after it (hint bits cost
+ * little next to the rest), for an ACCESS EXCLUSIVE lock and a TRUNCATE on the resume path.
+ * Not chosen: synchronous_commit = off — a chunk is recorded loaded once its COMMIT returns, and a
+ * server crash must not lose a commit the log already lists (the resumed import would skip that chunk).
+ */
+async function loadBuildAnalyze(o: ImportOptions, m: Manifest, post: PostData, log: ProgressLog, parallelism: number, progress: Progress) {
   const total = m.totals.rows;
   const counts = { loaded: 0, skipped: 0, rows: 0 };
-  // A worker takes the largest chunk of a table no other worker is loading (two COPYs into one table
-  // contend for its extension lock); only when every remaining chunk is busy elsewhere does it share one.
-  const busy = new Map<string, number>();
-  const keyOf = (t: TableInfo) => `${t.schema}.${t.name}`;
-  const take = () => {
-    const i = jobs.findIndex((j) => !busy.get(keyOf(j.t)));
-    return i < 0 ? jobs.shift() : jobs.splice(i, 1)[0];
-  };
-  await Promise.all(Array.from({ length: Math.min(parallelism, jobs.length) }, async () => {
-    const c = await connectPg(o.target, { applicationName: 'ferry import' });
-    try {
-      for (let job = take(); job; job = take()) {
-        const k = keyOf(job.t);
-        busy.set(k, (busy.get(k) ?? 0) + 1);
-        try {
-          await loadJob(job);
-        } finally {
-          busy.set(k, busy.get(k)! - 1);
+  const rels = await readRelations(o.target);
+  const chunksLeft = new Map<string, number>();
+  for (const t of m.tables) chunksLeft.set(qn(t.table.schema, t.table.name), t.chunks.length);
+  const builds = new Map<string, PostDataEntry[]>();
+  for (const e of post.entries) if (e.phase === 'build' && !log.has(`post ${e.index}`)) builds.set(e.table!, [...(builds.get(e.table!) ?? []), e]);
+  const built = new Set<string>();
+  const isBuilt = (rel: string) => !builds.has(rel) || built.has(rel);
+  const loadedAll = (rel: string) => !chunksLeft.get(rel) && (rels.get(rel)?.below ?? []).every((x) => !chunksLeft.get(x));
+  const matviews = new Set(m.matviews.map((v) => qn(v.schema, v.name)));
+  let refreshed = m.matviews.length === 0;
+  const allLoaded = () => [...chunksLeft.values()].every((n) => n === 0);
+  type Session = { c: pg.Client; header: boolean };
+  const withHeader = async (s: Session) => { if (!s.header) { await s.c.query(post.header); s.header = true; } };
+  const tasks: Array<PoolTask<Session>> = [];
+  const bySize = new Map(m.tables.map((t) => [qn(t.table.schema, t.table.name), t.bytes]));
+  const size = (rel: string) => bySize.get(rel) ?? (rels.get(rel)?.below ?? []).reduce((a, x) => a + (bySize.get(x) ?? 0), 0);
+  for (const [rel, entries] of [...builds].sort((a, b) => size(b[0]) - size(a[0]))) {
+    tasks.push({
+      id: `build ${rel}`, ready: () => loadedAll(rel),
+      run: async (s) => {
+        await withHeader(s);
+        for (const e of entries) {
+          await runScript(s.c, e.sql, `post-data entry "${e.name}" (${e.type})`, log.resumed);
+          await log.add(`post ${e.index}`);
         }
-      }
-    } finally {
-      await c.end();
+        built.add(rel);
+      },
+    });
+  }
+  if (m.matviews.length) {
+    tasks.push({
+      id: 'refresh', ready: () => allLoaded() && [...matviews].every(isBuilt),
+      run: async (s) => {
+        for (const v of m.matviews) await s.c.query(`REFRESH MATERIALIZED VIEW ${qn(v.schema, v.name)}`);
+        refreshed = true;
+      },
+    });
+  }
+  if (!log.has('analyze')) {
+    for (const [rel, r] of [...rels].sort((a, b) => size(b[0]) - size(a[0]))) {
+      if (r.partition || log.has(`analyze ${rel}`)) continue;
+      const under = [rel, ...r.below];
+      tasks.push({
+        id: `analyze ${rel}`, ready: () => under.every((x) => !chunksLeft.get(x) && isBuilt(x)) && (!matviews.has(rel) || refreshed),
+        run: async (s) => {
+          await s.c.query(`ANALYZE ${rel}`);
+          await log.add(`analyze ${rel}`);
+        },
+      });
     }
-    async function loadJob(job: (typeof jobs)[number]): Promise<void> {
-      o.signal?.throwIfAborted();
-      if (log.has(`chunk ${job.ch.file}`)) { counts.skipped++; counts.rows += job.ch.rows; return; }
-      const loaded = await loadChunk(c, o.dir, job.t, job.ch, log.resumed);
-      await log.add(`chunk ${job.ch.file}`);
-      if (loaded) counts.loaded++; else counts.skipped++;
-      counts.rows += job.ch.rows;
-      progress.update({ unit: 'rows', done: counts.rows, total, label: `table ${job.t.schema}.${job.t.name}` });
+  }
+  const jobs = m.tables.flatMap((t) => t.chunks.map((ch) => ({ t: t.table, ch, bytes: t.bytes }))).sort((a, b) => b.bytes - a.bytes);
+  for (const job of jobs) {
+    const rel = qn(job.t.schema, job.t.name);
+    tasks.push({
+      id: `chunk ${job.ch.file}`, share: rel, ready: () => true,
+      run: async (s) => {
+        if (!log.has(`chunk ${job.ch.file}`)) {
+          const loaded = await loadChunk(s.c, o.dir, job.t, job.ch, log.resumed);
+          await log.add(`chunk ${job.ch.file}`);
+          if (loaded) counts.loaded++; else counts.skipped++;
+        } else {
+          counts.skipped++;
+        }
+        chunksLeft.set(rel, chunksLeft.get(rel)! - 1);
+        counts.rows += job.ch.rows;
+        progress.update({ unit: 'rows', done: counts.rows, total, label: `table ${job.t.schema}.${job.t.name}` });
+      },
+    });
+  }
+  const sessions: Session[] = [];
+  try {
+    for (let i = 0; i < Math.max(1, Math.min(parallelism, tasks.length)); i++) {
+      const c = await connectPg(o.target, { applicationName: 'ferry import' });
+      sessions.push({ c, header: false });
+      await c.query(`SET maintenance_work_mem = '${BUILD_MEMORY}'; SET max_parallel_maintenance_workers = 0`);
     }
-  }));
+    await runPool(tasks, sessions, o.signal);
+  } finally {
+    await Promise.all(sessions.map((s) => s.c.end().catch(() => undefined)));
+  }
   return counts;
+}
+
+interface Relation {
+  /** A partition (analyzed through its root). */
+  readonly partition: boolean;
+  /** Everything under a partitioned table (sub-partitioned tables and leaves), quoted. */
+  readonly below: readonly string[];
+}
+
+/** The target database's tables, partitioned tables and materialized views (after pre-data), by quoted name. */
+async function readRelations(t: PgTarget): Promise<Map<string, Relation>> {
+  const c = await connectPg(t, { applicationName: 'ferry import' });
+  try {
+    const r = await c.query<{ schema: string; name: string; partition: boolean; below: Array<[string, string]> }>(`
+      SELECT n.nspname AS schema, c.relname AS name, c.relispartition AS partition,
+        CASE WHEN c.relkind = 'p' THEN coalesce((SELECT json_agg(json_build_array(ln.nspname, l.relname)) FROM pg_partition_tree(c.oid) p
+          JOIN pg_class l ON l.oid = p.relid JOIN pg_namespace ln ON ln.oid = l.relnamespace WHERE p.relid <> c.oid), '[]') ELSE '[]' END AS below
+      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE c.relkind IN ('r', 'p', 'm') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_(toast|temp)'`);
+    return new Map(r.rows.map((x) => [qn(x.schema, x.name), { partition: x.partition, below: x.below.map(([s, n]) => qn(s, n)) }]));
+  } finally {
+    await c.end();
+  }
 }
 
 /**
@@ -180,7 +272,7 @@ async function loadChunk(c: pg.Client, dir: string, t: TableInfo, ch: ChunkEntry
   const where = rangeWhere(t, ch);
   let clear = false;
   if (check) {
-    const have = await rangeChecksum(c, t, ch);
+    const have = await rangeDigest(c, t, ch);
     if (have.rows === ch.rows && have.sum === ch.checksum) return false;
     clear = have.rows > 0;
   }
@@ -209,32 +301,6 @@ async function loadChunk(c: pg.Client, dir: string, t: TableInfo, ch: ChunkEntry
 }
 
 /**
- * Planner statistics for what was loaded (as pg_restore's users run ANALYZE after it): COPY leaves the
- * tables without any, and until autovacuum comes round the app's first queries plan on guesses. Every
- * table, partitioned table (its ANALYZE covers its partitions; autovacuum never analyzes the parent) and
- * materialized view of the database, which this import created.
- */
-async function analyzeTables(t: PgTarget, parallelism: number): Promise<void> {
-  const c0 = await connectPg(t, { applicationName: 'ferry import' });
-  let queue: Array<{ schema: string; name: string }>;
-  try {
-    queue = (await c0.query<{ schema: string; name: string }>(`SELECT n.nspname AS schema, c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-      WHERE c.relkind IN ('r', 'p', 'm') AND NOT c.relispartition AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_(toast|temp)'
-      ORDER BY pg_total_relation_size(c.oid) DESC`)).rows;
-  } finally {
-    await c0.end();
-  }
-  await Promise.all(Array.from({ length: Math.min(parallelism, queue.length) }, async () => {
-    const c = await connectPg(t, { applicationName: 'ferry import' });
-    try {
-      for (let x = queue.shift(); x; x = queue.shift()) await c.query(`ANALYZE ${qn(x.schema, x.name)}`);
-    } finally {
-      await c.end();
-    }
-  }));
-}
-
-/**
  * A whole script in one simple query: one implicit transaction, all or nothing. `resumed`: a run killed
  * between its commit and the log line left it applied, so "already exists" means done (the database is
  * the one this import created: nothing else put objects there); any other error is fatal.
@@ -259,32 +325,17 @@ export function alreadyThere(e: unknown): boolean {
 /** Memory per index-building session (two sessions at parallelism 2). */
 const BUILD_MEMORY = '256MB';
 
-/** Builds (constraints, indexes) in parallel, a table's builds one at a time; then links in dump order. */
-async function runPostData(o: ImportOptions, sql: string, log: ProgressLog, parallelism: number): Promise<void> {
-  const post = parsePostData(sql);
-  const pending = post.entries.filter((e) => !log.has(`post ${e.index}`));
-  const groups = new Map<string, PostDataEntry[]>();
-  for (const e of pending.filter((x) => x.phase === 'build')) groups.set(e.table!, [...(groups.get(e.table!) ?? []), e]);
-  const queue = [...groups.values()];
-  const run = async (c: pg.Client, e: PostDataEntry) => {
-    await runScript(c, e.sql, `post-data entry "${e.name}" (${e.type})`, log.resumed);
-    await log.add(`post ${e.index}`);
-  };
-  await Promise.all(Array.from({ length: Math.min(parallelism, queue.length) }, async () => {
-    const c = await connectPg(o.target, { applicationName: 'ferry import' });
-    try {
-      await c.query(post.header);
-      // Index builds sort in memory rather than in temporary files (the server default is 64 MB).
-      await c.query(`SET maintenance_work_mem = '${BUILD_MEMORY}'`);
-      for (let g = queue.shift(); g; g = queue.shift()) for (const e of g) await run(c, e);
-    } finally {
-      await c.end();
-    }
-  }));
+/** The links (foreign keys, index attachments, triggers, policies, default privileges), in dump order. */
+async function runLinks(o: ImportOptions, post: PostData, log: ProgressLog): Promise<void> {
+  const pending = post.entries.filter((e) => e.phase === 'link' && !log.has(`post ${e.index}`));
+  if (!pending.length) return;
   const c = await connectPg(o.target, { applicationName: 'ferry import' });
   try {
     await c.query(post.header);
-    for (const e of pending.filter((x) => x.phase === 'link')) await run(c, e);
+    for (const e of pending) {
+      await runScript(c, e.sql, `post-data entry "${e.name}" (${e.type})`, log.resumed);
+      await log.add(`post ${e.index}`);
+    }
   } finally {
     await c.end();
   }

@@ -1,8 +1,8 @@
 /**
  * The artifact directory: `manifest.json` (server facts, schema facts, per-table chunks with row counts,
- * server-side checksums and sha256s, sequences, roles, large objects), `SHA256SUMS` of every file,
+ * digests (checksum.ts) and sha256s, sequences, roles, large objects), `SHA256SUMS` of every file,
  * `schema/pre-data.sql`, `schema/post-data.sql`, `roles.json` (0600: password hashes),
- * `data/<schema>/<table>.<n>.copy` (COPY binary or text format, per table: see catalog.ts) and `large-objects/<oid>.bin`. Written last and
+ * `data/<schema>/<table>.<n>.copy` (COPY binary or text format, per table: see catalog.ts; a keyed table's rows in key order) and `large-objects/<oid>.bin`. Written last and
  * atomically: no manifest, no artifact. It is also the rollback backup; `tar` packs it as it is.
  */
 import { join } from 'node:path';
@@ -12,7 +12,11 @@ import type { LargeObjectInfo, SequenceState, TableInfo } from './catalog.ts';
 import type { ServerFacts } from './server.ts';
 
 export { MANIFEST_FILE };
-export const MANIFEST_FORMAT = 'ferry-postgres/1';
+/**
+ * 2: a keyed table's chunk file is its range's COPY in key order and its checksum is that stream's sha256
+ * (checksum.ts); 1 (server-side row-hash sums for every chunk) is refused: export again.
+ */
+export const MANIFEST_FORMAT = 'ferry-postgres/2';
 
 export type ChunkEntry = ChunkFileEntry<KeyRange>;
 

@@ -1,6 +1,7 @@
 /**
  * Verify the target against the export: schema facts (normalised catalog lines, not dump text), each
- * table's exact count and every chunk's checksum recomputed by the target with the same algorithm; a
+ * table's exact count and every chunk's digest recomputed from the target with the same algorithm
+ * (checksum.ts: the sha256 of the range's ordered COPY, chunks spread over the workers); a
  * chunk that differs is narrowed to its rows by loading the chunk file into a temporary table on the
  * target and joining on the key (missing, extra and changed keys, and the key range they span). Then
  * sequences, large objects (sha256 by the server) and roles. One report entry per table.
@@ -13,17 +14,16 @@ import { from as copyFrom } from 'pg-copy-streams';
 import type { ReportEntry, VerifyReport } from '../../core/engine.ts';
 import { connectPg, qi, qn, type PgTarget } from './connect.ts';
 import { storedColumns, type TableInfo } from './catalog.ts';
-import { describeRange, keyOrder, rangeChecksum, rowHashExpr, rangeWhere } from './checksum.ts';
+import { copyFormat, describeRange, keyOrder, rangeDigest, rowHashExpr, rangeWhere } from './checksum.ts';
 import { describeSchema, diffFacts } from './describe.ts';
 import { readManifest, type ChunkEntry, type TableEntry } from './manifest.ts';
-import { copyFormat } from './export.ts';
 
 export interface VerifyOptions {
   readonly target: PgTarget;
   readonly dir: string;
   /**
    * The source, when it can be reached: a chunk that differs from the export but equals the source's same
-   * range (same checksum, computed by the source) is right — the target followed the source past its
+   * range (same digest, computed from the source) is right — the target followed the source past its
    * export (cutover.mode follow), as MySQL's verify settles tables by the source's CHECKSUM TABLE.
    */
   readonly source?: PgTarget;
@@ -47,22 +47,31 @@ export async function verifyPostgres(o: VerifyOptions): Promise<VerifyReport> {
   } finally {
     await c.end();
   }
-  const tables = [...m.tables];
-  const verdicts = new Map<TableEntry, ReportEntry>();
-  await Promise.all(Array.from({ length: Math.min(Math.max(1, o.parallelism ?? 2), tables.length) }, async () => {
+  // Work items are chunks, biggest tables first, so a big table's chunks spread over every worker.
+  const jobs = [...m.tables].sort((a, b) => b.bytes - a.bytes).flatMap((e) => e.chunks.map((ch) => ({ e, ch })));
+  const results = new Map<TableEntry, { targetRows: number; findings: string[][] }>(m.tables.map((e) => [e, { targetRows: 0, findings: e.chunks.map(() => []) }]));
+  let next = 0;
+  await Promise.all(Array.from({ length: Math.min(Math.max(1, o.parallelism ?? 2), jobs.length) }, async () => {
     const w = await connectPg(o.target, { applicationName: 'ferry verify' });
     const s = o.source ? await connectPg(o.source, { applicationName: 'ferry verify' }).catch(() => undefined) : undefined;
     try {
-      for (let t = tables.shift(); t; t = tables.shift()) {
+      for (let job = jobs[next++]; job; job = jobs[next++]) {
         o.signal?.throwIfAborted();
-        verdicts.set(t, await verifyTable(w, o.dir, t, s));
+        const r = results.get(job.e)!;
+        const got = await verifyChunk(w, o.dir, job.e.table, job.ch, s);
+        r.targetRows += got.rows;
+        r.findings[job.e.chunks.indexOf(job.ch)] = got.findings;
       }
     } finally {
       await w.end();
       await s?.end();
     }
   }));
-  entries.push(...m.tables.map((t) => verdicts.get(t)!));
+  entries.push(...m.tables.map((e): ReportEntry => {
+    const r = results.get(e)!;
+    const findings = r.findings.flat();
+    return { subject: `table ${e.table.schema}.${e.table.name}`, ok: findings.length === 0, counts: { rows: e.rows, targetRows: r.targetRows, chunks: e.chunks.length }, findings: findings.slice(0, MAX_FINDINGS) };
+  }));
   const f = await connectPg(o.target, { applicationName: 'ferry verify' });
   try {
     entries.push(await verifySequences(f, m.sequences));
@@ -76,25 +85,21 @@ export async function verifyPostgres(o: VerifyOptions): Promise<VerifyReport> {
   return { ok: entries.every((e) => e.ok), entries, seconds: (performance.now() - started) / 1000 };
 }
 
-async function verifyTable(c: pg.Client, dir: string, e: TableEntry, source?: pg.Client): Promise<ReportEntry> {
-  const t = e.table;
+/** One chunk: its digest on the target against the export's (and the source's, when at hand); a difference narrowed to rows. */
+async function verifyChunk(c: pg.Client, dir: string, t: TableInfo, ch: ChunkEntry, source?: pg.Client): Promise<{ rows: number; findings: string[] }> {
+  const got = await rangeDigest(c, t, ch);
+  if (got.rows === ch.rows && got.sum === ch.checksum) return { rows: got.rows, findings: [] };
   const findings: string[] = [];
-  let targetRows = 0;
-  for (const ch of e.chunks) {
-    const got = await rangeChecksum(c, t, ch);
-    targetRows += got.rows;
-    if (got.rows === ch.rows && got.sum === ch.checksum) continue;
-    if (source) {
-      const want = await rangeChecksum(source, t, ch);
-      if (got.rows === want.rows && got.sum === want.sum) continue;
-      findings.push(`${describeRange(t, ch)}: ${got.rows} rows on the target, ${want.rows} on the source; checksums differ`);
-    } else {
-      findings.push(`${describeRange(t, ch)}: ${got.rows} rows on the target, ${ch.rows} exported; checksums differ`);
-    }
-    // Narrowed to the rows (against the export's copy of the range): the damaged key is named either way.
-    if (t.key.length) findings.push(...(await differingRows(c, dir, t, ch)));
+  if (source) {
+    const want = await rangeDigest(source, t, ch);
+    if (got.rows === want.rows && got.sum === want.sum) return { rows: got.rows, findings: [] };
+    findings.push(`${describeRange(t, ch)}: ${got.rows} rows on the target, ${want.rows} on the source; checksums differ`);
+  } else {
+    findings.push(`${describeRange(t, ch)}: ${got.rows} rows on the target, ${ch.rows} exported; checksums differ`);
   }
-  return { subject: `table ${t.schema}.${t.name}`, ok: findings.length === 0, counts: { rows: e.rows, targetRows, chunks: e.chunks.length }, findings: findings.slice(0, MAX_FINDINGS) };
+  // Narrowed to the rows (against the export's copy of the range): the damaged key is named either way.
+  if (t.key.length) findings.push(...(await differingRows(c, dir, t, ch)));
+  return { rows: got.rows, findings };
 }
 
 /** The chunk's rows as exported (its file in a temporary table) joined with the target's on the key. */

@@ -4,7 +4,10 @@ import { describeRange, rangeWhere, rowHashExpr } from '../../../../lib/engines/
 import { copyOutSql } from '../../../../lib/engines/postgres/export.ts';
 import { stripRestrict } from '../../../../lib/engines/postgres/schema-dump.ts';
 import { parsePgUrl, describeConnectError } from '../../../../lib/engines/postgres/connect.ts';
-import { chunkFile } from '../../../../lib/engines/postgres/manifest.ts';
+import { chunkFile, MANIFEST_FORMAT, readManifest } from '../../../../lib/engines/postgres/manifest.ts';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { TableInfo } from '../../../../lib/engines/postgres/catalog.ts';
 
 const orders: TableInfo = {
@@ -89,10 +92,20 @@ describe('postgres SQL builders', () => {
     expect(describeRange(events, { lo: null, hi: ['a', 'b'] })).toBe('(kind, at) in (-∞, (a, b)]');
   });
 
-  it('copies a whole table by name and a range through a SELECT, generated columns left out', () => {
-    expect(copyOutSql(orders, { lo: null, hi: null })).toBe('COPY "public"."orders" ("id", "note") TO STDOUT');
-    expect(copyOutSql(orders, { lo: ['5'], hi: null })).toBe(`COPY (SELECT "id", "note" FROM ONLY "public"."orders" WHERE ROW("id") > ROW('5'::bigint)) TO STDOUT`);
+  it('copies a keyed table in key order (the digest is that stream), a keyless one by name, generated columns left out', () => {
+    expect(copyOutSql(orders, { lo: null, hi: null })).toBe('COPY (SELECT "id", "note" FROM ONLY "public"."orders" WHERE true ORDER BY "id") TO STDOUT');
+    expect(copyOutSql(orders, { lo: ['5'], hi: null })).toBe(`COPY (SELECT "id", "note" FROM ONLY "public"."orders" WHERE ROW("id") > ROW('5'::bigint) ORDER BY "id") TO STDOUT`);
+    expect(copyOutSql({ ...events, format: 'binary' }, { lo: null, hi: ['b', '2025-01-01 00:00:00+00'] }))
+      .toBe(`COPY (SELECT "kind", "at" FROM ONLY "app"."ev'ents" WHERE ROW("kind" COLLATE "C", "at") <= ROW('b'::text COLLATE "C", '2025-01-01 00:00:00+00'::timestamp with time zone) ORDER BY "kind" COLLATE "C", "at") TO STDOUT (FORMAT binary)`);
+    expect(copyOutSql({ ...orders, key: [] }, { lo: null, hi: null })).toBe('COPY "public"."orders" ("id", "note") TO STDOUT');
     expect(chunkFile('app', "ev'ents/x", 3)).toBe('data/app/ev%27ents%2fx.00003.copy');
+  });
+
+  it('refuses an export whose chunks carry the old server-side checksums (format 1): export again', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ferry-pg-manifest-'));
+    writeFileSync(join(dir, 'manifest.json'), JSON.stringify({ format: 'ferry-postgres/1' }));
+    expect(MANIFEST_FORMAT).toBe('ferry-postgres/2');
+    await expect(readManifest(dir)).rejects.toMatchObject({ code: 'E_PG_ARTIFACT', message: expect.stringContaining('has format ferry-postgres/1, expected ferry-postgres/2'), hint: 'export again with this version of ferry' });
   });
 
   it('drops psql-only \\restrict lines from pg_dump output', () => {
