@@ -21,7 +21,7 @@ import { engineParams, hasPhase, unavailable, type StoreStepParams } from './sto
 import { composeServiceImages } from '../compose/images.ts';
 import { createComposeClient } from '../compose/client.ts';
 import { cutoverLines, cutoverOptionsOf, decideCutover, type CutoverDecision } from './cutover-mode.ts';
-import { predictDowntime, predictionLines, type Calibration, type DowntimePrediction, type PredictInput } from '../report/predict.ts';
+import { predictDowntime, predictionLines, quietWindowOf, type Calibration, type DowntimePrediction, type PredictInput } from '../report/predict.ts';
 
 /** Target images by compose service, as the project runs them (its files, its `.env`). */
 export async function targetImages(config: Config): Promise<Record<string, string>> {
@@ -61,7 +61,10 @@ async function cutoverPlan(p: Pick<StoreStepParams, 'ctx' | 'config'>, factsByte
   const decisions = stores.map((b) => decideCutover(b, o));
   const bytes = Object.fromEntries(stores.map((b) => [b.store.id, o.readiness?.[b.store.id]?.bytes ?? factsBytes[b.store.id]]));
   const input: PredictInput = {
-    stores: stores.map((b, i) => ({ id: b.store.id, engine: b.store.engine, how: decisions[i]!.how, freezes: hasPhase(b, 'freeze'), ...(bytes[b.store.id] !== undefined ? { bytes: bytes[b.store.id]! } : {}) })),
+    stores: stores.map((b, i) => ({
+      id: b.store.id, engine: b.store.engine, how: decisions[i]!.how, freezes: hasPhase(b, 'freeze'), ...(bytes[b.store.id] !== undefined ? { bytes: bytes[b.store.id]! } : {}),
+      ...quietWindowOf(b.store.options),
+    })),
     stopWriters: p.config.freeze.stopWriters.length, quietSeconds: p.config.freeze.quietSeconds,
     stackInFreeze: decisions.every((d) => d.how !== 'follow'),
     // A copied store reached on a migration port keeps its service published until the cutover recreates it.

@@ -48,7 +48,7 @@ describe('--demo on every playbook', { timeout: 1_800_000 }, () => {
     expect(report.downtimeParts.map((p) => p.part)).toEqual(expect.arrayContaining(['freeze', 'catch-up', 'promote']));
     expect(logs(r).find((l) => l.startsWith('demo downtime (measured): '))).toMatch(/\(parts: .*freeze .*catch-up .*\); stores: mysql follow, redis follow, storage follow$/u);
     // Promoted: nothing of the replication is left on the demo's sources.
-    expect(await replicationLeft(kept!.base)).toEqual({ accounts: [], replicas: 0 });
+    expect(await replicationLeft(kept!.base)).toEqual({ accounts: [], aclUsers: [], replicas: 0 });
   });
 
   it('rollback --demo reuses the kept, migrated demo and rolls it back: exit 0', async () => {
@@ -68,13 +68,27 @@ describe('--demo on every playbook', { timeout: 1_800_000 }, () => {
     expect(r.exitCode).toBe(0);
     expect(result(r)?.status).toBe('ok');
     const kept = await keptPointer();
-    expect(await replicationLeft(kept!.base)).toEqual({ accounts: [], replicas: 0 });
+    expect(await replicationLeft(kept!.base)).toEqual({ accounts: [], aclUsers: [], replicas: 0 });
+    // It followed as migrate will (issue 16): every store's catch-up and promote and the app-only start measured, the prediction says "rehearsed".
+    const report = JSON.parse(await readFile(join(kept!.base, 'state', 'report.rehearse.json'), 'utf8')) as RehearseReport;
+    expect(report.timings.map((t) => t.step)).toEqual(expect.arrayContaining(['follow:mysql', 'follow:redis', 'catch-up:mysql', 'promote:redis', 'catch-up:storage']));
+    for (const id of ['mysql', 'redis', 'storage']) expect(report.calibration.stores[id]?.catchUpMs, id).toBeGreaterThan(0);
+    for (const id of ['mysql', 'redis']) expect(report.calibration.stores[id]?.promoteMs, id).toBeGreaterThan(0);
+    expect(report.calibration.appOnlyStartMs).toBeGreaterThan(0);
+    for (const p of ['catch-up', 'promote', 'app start']) expect(report.prediction.parts.find((x) => x.part === p)?.basis, p).toMatch(/rehearsed/u);
+    console.log(`rehearse --demo: predicted ${report.prediction.ms} ms (${report.prediction.parts.map((p) => `${p.part} ${p.ms}`).join(', ')})`);
     // The run's network holds its two sources only: the throwaway stack left it.
     const [net] = await docker(['network', 'ls', '-q', '--filter', `label=${DEMO_RUN_LABEL}=${kept!.run}`]);
     expect(net).toBeDefined();
     expect(Object.keys((JSON.parse((await docker(['network', 'inspect', net!, '--format', '{{json .Containers}}'])).join('')) ?? {}) as object)).toHaveLength(2);
   });
 });
+
+interface RehearseReport {
+  timings: Array<{ step: string }>;
+  calibration: { stores: Record<string, { catchUpMs?: number; promoteMs?: number }>; appOnlyStartMs?: number };
+  prediction: { ms: number; parts: Array<{ part: string; ms: number; basis: string }> };
+}
 
 interface MigrateReport {
   cutover: Array<{ store: string; how: string }>;
@@ -83,11 +97,11 @@ interface MigrateReport {
 }
 
 /**
- * What of ferry's replication a kept demo's sources still hold: its MySQL replication accounts, Redis replicas.
+ * What of ferry's replication a kept demo's sources still hold: its MySQL replication accounts, Redis ACL users and replicas.
  * (A MySQL/MariaDB source's binlog dump thread of a replica that was stopped lingers until its next heartbeat
  * finds the connection closed, up to slave_net_timeout/2 = 30 s: the server's, not something ferry left.)
  */
-async function replicationLeft(base: string): Promise<{ accounts: string[]; replicas: number }> {
+async function replicationLeft(base: string): Promise<{ accounts: string[]; aclUsers: string[]; replicas: number }> {
   const input = JSON.parse(await readFile(join(base, 'demo.json'), 'utf8')) as { stores: Array<{ id: string; source: string }> };
   const url = (id: string) => input.stores.find((s) => s.id === id)!.source;
   const c = await mysql.createConnection(url('mysql'));
@@ -104,7 +118,8 @@ async function replicationLeft(base: string): Promise<{ accounts: string[]; repl
         if (replicas === 0) break;
         await new Promise((res) => setTimeout(res, 500));
       }
-      return { accounts: accounts.map((a) => a.user), replicas };
+      const aclUsers = ((await r.call('ACL', 'USERS')) as string[]).filter((u) => u.startsWith('ferry-repl-'));
+      return { accounts: accounts.map((a) => a.user), aclUsers, replicas };
     } finally { r.disconnect(); }
   } finally { await c.end(); }
 }

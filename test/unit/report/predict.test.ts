@@ -3,7 +3,7 @@
  * is), calibrated by what a rehearsal measured, and set against the measured downtime in migrate's report.
  */
 import { describe, expect, it } from 'vitest';
-import { calibrationOf, DEFAULTS, predictDowntime, predictionLines, type PredictInput } from '../../../lib/report/predict.ts';
+import { calibrationOf, DEFAULTS, predictDowntime, predictionLines, quietWindowOf, type PredictInput } from '../../../lib/report/predict.ts';
 import { buildReport } from '../../../lib/report/build.ts';
 import { renderMarkdown } from '../../../lib/report/markdown.ts';
 import { Redactor } from '../../../lib/util/redact.ts';
@@ -104,6 +104,14 @@ describe('a rehearsal that followed', () => {
     expect(basis['app start']).toMatch(/^rehearsed 1\.1 s \(only the app's services start/);
     expect(basis.freeze).toMatch(/not rehearsed: the rehearsal never freezes/);
     expect(p.ms).toBe(3 * DEFAULTS.freezeMs + 860 + 393 + 1100);
+  });
+
+  it('a files store\'s freeze waits for its quiet window (options.quietWindowMs): predicted from the option, not rehearsed', () => {
+    const withWindow = { ...following, stores: following.stores.map((x) => (x.engine === 'files' ? { ...x, ...quietWindowOf({ quietWindowMs: 1000, concurrency: 4 }) } : x)) };
+    expect(quietWindowOf({ concurrency: 4 })).toEqual({});
+    const p = predictDowntime(withWindow);
+    expect(partsOf(p).freeze).toBe(3 * DEFAULTS.freezeMs + 1000);
+    expect(p.parts.find((x) => x.part === 'freeze')!.basis).toBe(`3 store(s) frozen, default ${DEFAULTS.freezeMs} ms each; media: its quiet window 1.0 s (options.quietWindowMs)`);
   });
 
   it('a rehearsal of the copy order (no app-only figure) leaves the following cutover\'s app start at its default', () => {

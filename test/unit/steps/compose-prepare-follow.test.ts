@@ -86,7 +86,7 @@ describe.each(clis.map((c) => [c.kind, c] as const))('the follow override under 
   });
 });
 
-describe('compose-prepare writes the follow override (migrate only) and proves it', () => {
+describe('compose-prepare writes the follow override (migrate and rehearse) and proves it', () => {
   const log = { info() {}, warn() {}, error() {}, debug() {} } as never;
   const config = (composeDir: string) => ({
     stores: [mysqlStore()], cutover: { mode: 'follow', budgetSeconds: 30 }, target: { composeDir, project: 'p', files: [] },
@@ -104,9 +104,12 @@ describe('compose-prepare writes the follow override (migrate only) and proves i
       expect((await step.check!(p)).done).toBe(true);
       await step.undo!({ ...(p as object), previous: out } as never);
       await expect(readFile(join(dir, FOLLOW_OVERRIDE_FILE), 'utf8')).rejects.toThrow(/ENOENT/);
-      // A rehearsal does not follow: no override.
+      // A rehearsal follows as migrate will: the same override; a playbook that never follows (verify) writes none.
       const r = { ctx: { composeDir: dir, mode: 'rehearse' }, config: config(dir), log } as never;
       await step.run(r);
+      expect(parse(await readFile(join(dir, FOLLOW_OVERRIDE_FILE), 'utf8'))).toEqual({ services: { mysql: { extra_hosts: ['host.docker.internal:host-gateway'] } } });
+      await rm(join(dir, FOLLOW_OVERRIDE_FILE));
+      await step.run({ ctx: { composeDir: dir, mode: 'verify' }, config: config(dir), log } as never);
       await expect(readFile(join(dir, FOLLOW_OVERRIDE_FILE), 'utf8')).rejects.toThrow(/ENOENT/);
     } finally { await rm(dir, { recursive: true, force: true }); }
   });
