@@ -126,9 +126,9 @@ export async function copyToBind(o: CopyOptions): Promise<CopyResult> {
   let lastSave = Date.now();
   // What a step leaves for the in-order pass: the hash of a file it read (copy, or confirmed by hash).
   type Done = { e: ManifestEntry; sha256?: string | undefined };
-  const step = async (e: ManifestEntry): Promise<Done> => {
+  const step = async ([e, i]: readonly [ManifestEntry, number]): Promise<Done> => {
     o.signal?.throwIfAborted();
-    const d = decisions[entries++] ?? CHECK;
+    const d = decisions[i] ?? CHECK;
     if (d === SKIP) { skipped++; return { e }; }
     if (d === DIR_OK || d === SKIP_DIR) { dirs.push(e); return { e }; }
     const dest = joinRel(root, targetPathOf(e));
@@ -188,7 +188,17 @@ export async function copyToBind(o: CopyOptions): Promise<CopyResult> {
   // known from an earlier pass, else read now: a file a killed run copied after its last logged line).
   const log = await HashLog.start(dirname(o.manifest));
   try {
-    for await (const { e, sha256 } of orderedMap(readManifest(o.manifest), o.concurrency, step)) {
+    // Scoped (the final pass): what lies outside the scope is skipped here, not stepped nor logged: the
+    // narrowed manifest carries those files' hashes (merged from the last log), the log gets the rest.
+    const scope = o.normalize === 'none' ? o.scope : undefined;
+    async function* numbered(): AsyncGenerator<readonly [ManifestEntry, number]> {
+      for await (const e of readManifest(o.manifest)) {
+        const i = entries++;
+        if (scope && decisions[i] === SKIP && !scope.has(parentKey(e.path))) { skipped++; continue; }
+        yield [e, i];
+      }
+    }
+    for await (const { e, sha256 } of orderedMap(numbered(), o.concurrency, step)) {
       if (e.type !== 'file') continue;
       const known = sha256 ?? await log.knownHash(e);
       const sha = known ?? await hashFile(joinRel(Buffer.from(o.sourceRoot), e.path), e.size, o.signal).catch(() => undefined);

@@ -127,7 +127,7 @@ export async function copyToVolume(o: VolumeCopyOptions): Promise<CopyResult> {
   };
   // Nothing differs (a re-run after the target was checked): no tar helper, only the hash log.
   if (toSend === 0 && extras.length === 0) {
-    try { for await (const e of byTargetPath(o.manifest, o.normalize)) await logHash(e, undefined); } catch (err) { await log.abandon(); throw err; }
+    try { for await (const e of byTargetPath(o.manifest, o.normalize)) if (!scope || scope.has(parentKey(e.path))) await logHash(e, undefined); } catch (err) { await log.abandon(); throw err; }
     await log.finish();
     const r: CopyResult = { entries: n, copied: 0, bytes: 0, skipped: n, fixed: 0, removed: [] };
     await writeFileAtomic(o.progressFile, JSON.stringify({ ...r, removed: 0, done: true }) + '\n');
@@ -144,7 +144,12 @@ export async function copyToVolume(o: VolumeCopyOptions): Promise<CopyResult> {
       const { uid, gid } = own(e);
       // Directories and hard links are headers only, sent whenever anything is: tar re-creating a
       // changed first name gives it a new inode, which its other names must follow.
-      if (e.type !== 'dir' && e.type !== 'hardlink' && fresh[i] === 1) { skipped++; yield { entry: e, name, uid, gid, skip: true }; continue; }
+      if (e.type !== 'dir' && e.type !== 'hardlink' && fresh[i] === 1) {
+        skipped++;
+        // Scoped: outside the scope, not even passed on (the narrowed manifest carries those hashes).
+        if (!scope || scope.has(parentKey(e.path))) yield { entry: e, name, uid, gid, skip: true };
+        continue;
+      }
       if (e.type !== 'dir' && e.type !== 'hardlink') copied++;
       if (e.type === 'file' && e.sparse) sparse.push(name);
       yield { entry: e, name, uid, gid, ...(e.type === 'file' ? { from: joinRel(src, e.path) } : {}), ...(e.type === 'hardlink' ? { linkName: targetOfPath(e.link!, o.normalize) } : {}) };
