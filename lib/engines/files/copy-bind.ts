@@ -19,7 +19,7 @@ import { copySparse } from './sparse.ts';
 import { readManifest, targetPathOf, type ManifestEntry } from './manifest.ts';
 import { orderedMap } from './ordered.ts';
 import { comparePaths, joinRel, showPath, targetOfPath } from './paths.ts';
-import { emptyScanReport, NeedsFullWalk, scanTree, STAGING_DIR } from './walk.ts';
+import { emptyScanReport, scanTree, STAGING_DIR } from './walk.ts';
 import { parentKey } from './narrow.ts';
 
 export interface CopyOptions {
@@ -237,10 +237,8 @@ export async function copyToBind(o: CopyOptions): Promise<CopyResult> {
 function scopedListing(root: string, scope: ReadonlySet<string>): Array<ManifestEntry & { abs: Buffer }> {
   const out: Array<ManifestEntry & { abs: Buffer }> = [];
   const report = emptyScanReport();
-  for (const d of scope) {
-    // A hard link on the target (nlink > 1) cannot be named from one directory: such a tree is never scoped.
-    try { for (const e of scanTree(root, report, 'none', Buffer.from(d, 'latin1'))) out.push(e); } catch (err) { if (!(err instanceof NeedsFullWalk)) throw err; throw new FerryError('E_FILES_TARGET', `target ${root}: a hard link in ${d || '.'} where the source has none`, { hint: 'something else writes into the target: stop it, then run again', cause: err }); }
-  }
+  // A target file with other names (a source hard link since split) is compared as a file: a copy renames a new one in.
+  for (const d of scope) for (const e of scanTree(root, report, 'none', Buffer.from(d, 'latin1'), { linksAsFiles: true })) out.push(e);
   return out.sort((a, b) => comparePaths(a.path, b.path));
 }
 

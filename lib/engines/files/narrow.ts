@@ -4,8 +4,11 @@
  * the last manifest, whose other entries are kept as they are (with their hashes). It is exact, not a
  * guess: a directory whose children's records (type, size, mtime, ctime, mode, owner, inode, links,
  * link target) are byte for byte the last scan's holds nothing the manifest does not already record.
- * Anything it cannot name in one directory (a hard link, whose first name may live elsewhere; NFC
- * target names) or a change too wide to be worth it → undefined: the caller walks the whole tree.
+ * Anything it cannot name in one directory (a multiply-linked file in a re-read directory, whose first
+ * name may live elsewhere; NFC target names) or a change too wide to be worth it → undefined: the caller
+ * walks the whole tree. Hard links elsewhere are safe to keep: any change to a linked inode (content,
+ * mode, a name added or removed) moves its ctime or link count, so every directory holding one of its
+ * names is re-read, meets it and sends the pass to the whole walk.
  */
 import { createHash } from 'node:crypto';
 import { readHashedManifest } from './hashes.ts';
@@ -40,7 +43,6 @@ export function parentKey(path: Buffer): string {
 }
 
 export async function narrowedExport(o: NarrowOptions): Promise<NarrowResult | undefined> {
-  if (o.report.hardlinks > 0) return undefined; // a hard link's first name may sit in a directory not re-read
   const { changed, gone } = changedDirs(o.before, o.after);
   if (changed.size + gone.size > Math.max(64, o.after.size / 4)) return undefined;
   const fresh: ManifestEntry[] = [];
@@ -62,7 +64,7 @@ export async function narrowedExport(o: NarrowOptions): Promise<NarrowResult | u
   const drop = new Set([...changed, ...gone]);
   const r = o.report;
   const report: ScanReport = {
-    ...r, files: r.files, dirs: r.dirs, symlinks: r.symlinks, hardlinks: 0, bytes: r.bytes,
+    ...r, files: r.files, dirs: r.dirs, symlinks: r.symlinks, hardlinks: r.hardlinks, bytes: r.bytes,
     excluded: { count: r.excluded.count + found.excluded.count, bytes: r.excluded.bytes + found.excluded.bytes, items: [...r.excluded.items, ...found.excluded.items] },
     nfd: { count: r.nfd.count + found.nfd.count, items: [...r.nfd.items, ...found.nfd.items] },
     notUtf8: { count: r.notUtf8.count + found.notUtf8.count, items: [...r.notUtf8.items, ...found.notUtf8.items] },

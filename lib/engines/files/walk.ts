@@ -79,9 +79,10 @@ export class NeedsFullWalk extends Error {}
 /**
  * Raw entries (unhashed, stat only) in tree order. `shallow` (the final pass's re-read of a changed
  * directory): only the direct children of `shallow` (a relative directory, '' for the root), and a
- * multiply-linked file throws NeedsFullWalk (its first name may live in a directory not re-read).
+ * multiply-linked file throws NeedsFullWalk (its first name may live in a directory not re-read), or
+ * with `linksAsFiles` (a target's listing, compared by type, size and mtime) is listed as a file.
  */
-export function* scanTree(root: string, report: ScanReport, normalize: 'none' | 'nfc' = 'none', shallow?: Buffer): Generator<ManifestEntry & { abs: Buffer }> {
+export function* scanTree(root: string, report: ScanReport, normalize: 'none' | 'nfc' = 'none', shallow?: Buffer, o: { linksAsFiles?: boolean } = {}): Generator<ManifestEntry & { abs: Buffer }> {
   const rootBuf = Buffer.from(root);
   const firstName = new Map<string, Buffer>(); // dev:ino → first path of a multiply-linked inode
   const nonRoot = typeof process.getuid === 'function' && process.getuid() !== 0;
@@ -142,8 +143,8 @@ export function* scanTree(root: string, report: ScanReport, normalize: 'none' | 
       if (!shallow) open(path, target);
     } else if (st.isFile()) {
       if (nonRoot && !canAccess(abs, constants.R_OK)) { add(report.refused, `file ${showPath(path)}: no read permission (r) for ferry's user`); continue; }
-      if (st.nlink > 1) {
-        if (shallow) throw new NeedsFullWalk(`hard link ${showPath(path)}`);
+      if (st.nlink > 1 && !(shallow && o.linksAsFiles)) {
+        if (shallow && !o.linksAsFiles) throw new NeedsFullWalk(`hard link ${showPath(path)}`);
         const key = `${st.dev}:${st.ino}`;
         const first = firstName.get(key);
         if (first) { report.hardlinks++; yield { ...base, type: 'hardlink', size: st.size, link: first }; continue; }

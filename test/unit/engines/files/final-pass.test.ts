@@ -4,7 +4,7 @@
  * the tree moves on, and catch-up's final pass copies only what changed since (new, rewritten, deleted),
  * leaving the target equal to the tree; a pass over budget is E_FOLLOW_BUDGET.
  */
-import { mkdir, mkdtemp, readFile, readdir, rm, unlink, utimes, writeFile } from 'node:fs/promises';
+import { appendFile, link, lstat, mkdir, mkdtemp, readFile, readdir, rm, unlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -86,6 +86,9 @@ describe('files: bulk copy before the freeze, final pass of what changed inside 
     await put('img/gone/a/x.jpg', 'x');
     await put('img/empties/only.jpg', 'only');
     await put('img/swap', 'a file that becomes a directory');
+    await put('img/links/a.jpg', 'linked');
+    await mkdir(join(dir, 'src/img/links2'));
+    await link(join(dir, 'src/img/links/a.jpg'), join(dir, 'src/img/links2/b.jpg')); // a hard link the changes do not touch
     const p = params();
     await filesEngine.export(p);
     await filesEngine.import(p);
@@ -108,6 +111,7 @@ describe('files: bulk copy before the freeze, final pass of what changed inside 
     expect(scope?.dirs.length).toBeGreaterThan(0);
     expect(scope?.dirs).not.toContain('img/0');
     expect(scope?.dirs).not.toContain('img/3');
+    expect(scope?.dirs).not.toContain('img/links');
     expect(scope?.dirs).toEqual(expect.arrayContaining(['img', 'img/1', 'img/2', 'img/4', 'img/5', 'img/new/deep/er', 'img/gone/a', 'img/empties']));
     expect(passOf(s)).toMatchObject({ files: 5 }); // new, rewritten, same size with new bytes, two in new directories
     const dst = (rel: string) => readFile(join(dir, 'dst', rel), 'utf8');
@@ -120,6 +124,16 @@ describe('files: bulk copy before the freeze, final pass of what changed inside 
     await expect(readdir(join(dir, 'dst/img/gone'))).rejects.toMatchObject({ code: 'ENOENT' });
     expect(await readdir(join(dir, 'dst/img/empties'))).toEqual([]);
     // The whole comparison (every file hashed on the target) agrees with the narrowed manifest.
+    expect((await filesEngine.verify(p)).ok).toBe(true);
+
+    // A change to a linked inode dirties both its directories; the re-read meets the link: the whole walk.
+    await appendFile(join(dir, 'src/img/links/a.jpg'), ' and edited');
+    const again = await filesEngine.catchUp!(p, 60_000);
+    expect(await readScope(p.stateDir)).toBeUndefined();
+    expect(passOf(again).files).toBe(2); // the file and its other name, linked again to the new copy
+    const [a, b] = [await lstat(join(dir, 'dst/img/links/a.jpg')), await lstat(join(dir, 'dst/img/links2/b.jpg'))];
+    expect(b.ino).toBe(a.ino);
+    expect(await dst('img/links2/b.jpg')).toBe('linked and edited');
     expect((await filesEngine.verify(p)).ok).toBe(true);
   });
 
