@@ -5,8 +5,8 @@
  * ≈ 8,000 × N rows: scale 250 ≈ 2M) between two PostgreSQL 15 servers of the test bed image. The peers
  * get the app's roles first (`pg_dumpall --roles-only | psql`, timed). Every copy is verified before its
  * time counts: per table `count(*)` and `md5(string_agg(row::text ORDER BY row::text))`, source = target.
- * Also measured: verification — ferry's verify (chunk checksums recomputed by the target, compared with
- * the export's) against that count + md5 pass over the target. Peak RSS is sampled over each tool's
+ * Also measured: verification — ferry's verify (each chunk's digest recomputed from the target: the sha256
+ * of its range's COPY in key order, compared with the export's) against that count + md5 pass over the target. Peak RSS is sampled over each tool's
  * process tree (the servers' memory is not counted for anyone). `cpuSeconds` adds the CPU the tool's
  * processes and both servers' containers used: on a shared, loaded machine it is the steadier figure.
  * pg_dump/pg_restore/psql are the host's

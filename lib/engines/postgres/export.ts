@@ -13,13 +13,12 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { dirname, join } from 'node:path';
 import type pg from 'pg';
-import { to as copyTo } from 'pg-copy-streams';
 import { FerryError } from '../../core/errors.ts';
 import { noProgress, type Progress } from '../../core/progress.ts';
 import { writeFileAtomic } from '../../util/atomic-write.ts';
 import { isPrivilegeError, privilegeError, type PgTarget } from './connect.ts';
 import { readLargeObjects, readMatviews, readSequences, readTables, type TableInfo } from './catalog.ts';
-import { copyOutSql, rangeChecksum, type KeyRange } from './checksum.ts';
+import { copyOut, copyOutSql, rangeChecksum, type KeyRange } from './checksum.ts';
 import { planChunks } from './chunks.ts';
 import { describeSchema } from './describe.ts';
 import { chunkFile, MANIFEST_FORMAT, POST_DATA, PRE_DATA, ROLES_FILE, writeManifest, type ChunkEntry, type Manifest } from './manifest.ts';
@@ -76,35 +75,60 @@ export async function exportPostgres(o: ExportOptions): Promise<Manifest> {
     // pg_dump runs in its own processes, in the snapshot, while the workers stream the data.
     const schemaDump = Promise.all([dumpSection(tool, o.source, 'pre-data', snap.id, o.signal), dumpSection(tool, o.source, 'post-data', snap.id, o.signal)]);
     schemaDump.catch(() => undefined);
-    const facts = await describeSchema(lead);
-    const roles = await readRoles(lead, server.superuser);
-    await put(ROLES_FILE, JSON.stringify(roles.roles, null, 1) + '\n', 0o600);
     const tables = await readTables(lead, server.major >= 14);
-    const sequences = await readSequences(lead);
-    const matviews = await readMatviews(lead);
-    // Work items: every chunk of every table, biggest tables first, so the tail is short.
+    // Work items: every chunk of every table, biggest tables first, so the tail is short. The workers
+    // start on the first table's chunks while the leader plans the next ones, then reads the schema
+    // facts, roles, sequences and materialized views (its own session, the same snapshot) as they stream.
     tables.sort((a, b) => b.bytes - a.bytes);
     const jobs: Array<{ t: TableInfo; range: KeyRange; index: number; out: ChunkEntry[] }> = [];
     const perTable = new Map<TableInfo, ChunkEntry[]>();
-    for (const t of tables) {
-      const ranges = await planChunks(lead, t, chunkBytes);
-      const out: ChunkEntry[] = [];
-      perTable.set(t, out);
-      ranges.forEach((range, index) => jobs.push({ t, range, index, out }));
-    }
-    lap('plan');
+    let planned: { error?: unknown } | undefined;
+    let waiters: Array<() => void> = [];
+    const wake = () => { const w = waiters; waiters = []; for (const f of w) f(); };
+    const planning = (async () => {
+      try {
+        for (const t of tables) {
+          const ranges = await planChunks(lead, t, chunkBytes);
+          const out: ChunkEntry[] = [];
+          perTable.set(t, out);
+          ranges.forEach((range, index) => jobs.push({ t, range, index, out }));
+          wake();
+        }
+        planned = {};
+      } catch (error) {
+        planned = { error };
+      }
+      wake();
+      if (planned.error) throw planned.error;
+    })();
+    const leaderReads = planning.then(async () => {
+      lap('plan');
+      const facts = await describeSchema(lead);
+      const roles = await readRoles(lead, server.superuser);
+      await put(ROLES_FILE, JSON.stringify(roles.roles, null, 1) + '\n', 0o600);
+      return { facts, roles, sequences: await readSequences(lead), matviews: await readMatviews(lead) };
+    });
+    leaderReads.catch(() => undefined);
     const totalEst = tables.reduce((s, t) => s + Math.max(0, t.estRows), 0);
     const done = { rows: 0, bytes: 0 };
     let next = 0;
     await Promise.all(snap.workers.map(async (w) => {
-      for (let job = jobs[next++]; job; job = jobs[next++]) {
+      for (;;) {
         o.signal?.throwIfAborted();
+        const job = jobs[next];
+        if (!job) {
+          if (planned) return;
+          await new Promise<void>((res) => waiters.push(res));
+          continue;
+        }
+        next++;
         const entry = await exportChunk(w, job.t, job.range, job.index, partial);
         job.out[job.index] = entry;
         done.rows += entry.rows; done.bytes += entry.bytes;
         progress.update({ unit: 'rows', done: done.rows, total: Math.max(totalEst, done.rows), bytes: done.bytes, label: `table ${job.t.schema}.${job.t.name}` });
       }
     }));
+    const { facts, roles, sequences, matviews } = await leaderReads;
     lap('data');
     const [pre, post] = await schemaDump;
     await put(PRE_DATA, pre);
@@ -149,13 +173,14 @@ async function exportChunk(w: pg.Client, t: TableInfo, range: KeyRange, index: n
   const hash = createHash('sha256');
   let bytes = 0;
   const tap = new Transform({ transform(b: Buffer, _e, cb) { hash.update(b); bytes += b.length; cb(null, b); } });
-  const stream = w.query(copyTo(copyOutSql(t, range)));
-  await pipeline(stream, tap, createWriteStream(join(dir, file)));
+  const out = copyOut(w, copyOutSql(t, range));
+  await pipeline(out.stream, tap, createWriteStream(join(dir, file)));
   const sha256 = hash.digest('hex');
-  if (t.key.length) return { ...range, file, rows: stream.rowCount, bytes, sha256, checksum: sha256 };
+  const rows = await out.rows();
+  if (t.key.length) return { ...range, file, rows, bytes, sha256, checksum: sha256 };
   const sum = await rangeChecksum(w, t, range);
-  if (sum.rows !== stream.rowCount) {
-    throw new FerryError('E_PG_EXPORT', `${t.schema}.${t.name}: COPY streamed ${stream.rowCount} rows but the snapshot counts ${sum.rows}`, { hint: 'this is a bug in ferry: keep the output for a report' });
+  if (sum.rows !== rows) {
+    throw new FerryError('E_PG_EXPORT', `${t.schema}.${t.name}: COPY streamed ${rows} rows but the snapshot counts ${sum.rows}`, { hint: 'this is a bug in ferry: keep the output for a report' });
   }
   return { ...range, file, rows: sum.rows, bytes, sha256, checksum: sum.sum };
 }
