@@ -25,6 +25,7 @@ import { createDemoNetwork, removeDemoServers, startDemoMysql, startDemoRedis, s
 import { freePort } from '../lib/util/free-port.ts';
 import { DEMO_ENV_FIXTURE, REPO_COMPOSE_DIR, REPO_VEOGEN_DIR, VEOGEN_ENV_FIXTURE } from './paths.ts';
 import { forgetKeptDemo, keptDemo, keptPointer, rememberKeptDemo } from './kept.ts';
+import { keepLastRehearsal, logPrediction, seedLastRehearsal } from './rehearsal-carry.ts';
 import { migrateDemo } from './migrate-first.ts';
 
 export { demoImages } from './images.ts';
@@ -141,8 +142,11 @@ export async function startDemo(o: DemoOptions): Promise<Demo> {
   const base = await mkdtemp(join(tmpdir(), `ferry-demo-${run}-`));
   const composeDir = join(base, 'compose');
   const appDir = join(base, 'app');
+  const scale = o.scale ?? Number(process.env.FERRY_DEMO_SCALE ?? 1);
   const cleanup = async () => {
     await logDowntime(join(base, 'state'), o.log);
+    await logPrediction(join(base, 'state'), o.log);
+    await keepLastRehearsal(join(base, 'state'), app, scale);
     if (keep) { o.log(`demo kept: ${base} (project ${project}, containers labelled ${run}); a later --demo of verify or rollback reuses it`); return; }
     await downDemoStack(composeDir, project, app);
     await removeDemoServers(run);
@@ -150,9 +154,9 @@ export async function startDemo(o: DemoOptions): Promise<Demo> {
     await rm(base, { recursive: true, force: true });
   };
   try {
-    const scale = o.scale ?? Number(process.env.FERRY_DEMO_SCALE ?? 1);
     const input = app === 'veogen' ? await veogenInput({ base, run, project, images, scale, o }) : await vedfolnirInput({ base, run, project, images, scale, o });
     const config = normalizeConfig(input, { baseDir: base });
+    await seedLastRehearsal(config.stateDir, app, scale, o.log);
     if (keep) await forgetKeptDemo();
     if (o.migrateFirst) await migrateDemo(config, o);
     if (keep) await rememberKeptDemo({ base, run, project, input });
