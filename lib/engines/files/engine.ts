@@ -152,7 +152,7 @@ export const filesEngine: Readonly<Engine<FilesOptions, FilesFacts>> = defineEng
       storeId: p.store.id, root: p.store.source, artifactDir: p.artifactDir, normalize: p.store.options.normalize, concurrency: p.store.options.concurrency, signal: p.signal,
       onHashed: (n) => { bytes += n; p.progress.update({ unit: 'bytes', done: bytes, label: 'hashing' }); },
     });
-    if (r.scope && baseOk) await recordScope(p.stateDir, { manifest: await manifestIdentity(r.manifest, p.artifactDir), target: before.target, owner: before.owner, dirs: r.scope });
+    if (r.scope?.length === 0) { /* unchanged: the copied record (or the scope) for this manifest stays valid as it is */ } else if (r.scope && baseOk) await recordScope(p.stateDir, { manifest: await manifestIdentity(r.manifest, p.artifactDir), target: before.target, owner: before.owner, dirs: r.scope });
     else await forgetScope(p.stateDir);
     const s = r.report;
     return {
