@@ -3,7 +3,8 @@
  * a binary log (MySQL 8's default) gets the load kept out of it (sql_log_bin = 0) when ferry is told to
  * and may, and says so; without that every loaded row goes to its binary log too. The target runs
  * innodb_autoinc_lock_mode = 2 (MySQL 8's default), so two loaders share a big table once its first chunk
- * is in (the streaming copy and the two-pass import); every copy verifies row by row against the source.
+ * is in (the streaming copy and the two-pass import, with its keys deferred or not); every copy verifies row by row
+ * against the source.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -77,6 +78,30 @@ describe('mysql copy: the load kept out of the binary log, loaders sharing a tab
       const r = await importMysql({ target: endpoint(dst), dir: join(work, 'skip'), stateFile: join(work, 'import.json'), parallelism: 2, skipBinlog: true });
       expect(r.chunksLoaded).toBeGreaterThan(8);
       expect((await verifyMysql({ target: endpoint(dst), source: endpoint(src), dir: join(work, 'skip') })).findings).toEqual([]);
+    } finally { await d.end(); }
+  });
+
+  it('the import with deferred keys adds every index, then every foreign key, after the data; verified; a re-run adds nothing', async () => {
+    const d = await connect(dst);
+    const keysOf = async () => {
+      const [idx] = await d.query('SELECT TABLE_NAME AS t, INDEX_NAME AS n FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = ? GROUP BY 1, 2 ORDER BY 1, 2', [DB]);
+      const [fks] = await d.query("SELECT TABLE_NAME AS t, CONSTRAINT_NAME AS n FROM information_schema.TABLE_CONSTRAINTS WHERE TABLE_SCHEMA = ? AND CONSTRAINT_TYPE = 'FOREIGN KEY' ORDER BY 1, 2", [DB]);
+      return { idx, fks };
+    };
+    try {
+      const [want] = await Promise.all([(async () => { const s = await connect(src); try {
+        const [idx] = await s.query('SELECT TABLE_NAME AS t, INDEX_NAME AS n FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = ? GROUP BY 1, 2 ORDER BY 1, 2', [DB]);
+        const [fks] = await s.query("SELECT TABLE_NAME AS t, CONSTRAINT_NAME AS n FROM information_schema.TABLE_CONSTRAINTS WHERE TABLE_SCHEMA = ? AND CONSTRAINT_TYPE = 'FOREIGN KEY' ORDER BY 1, 2", [DB]);
+        return { idx, fks };
+      } finally { await s.end(); } })()]);
+      expect((want.fks as unknown[]).length).toBeGreaterThan(3);
+      await d.query(`DROP DATABASE IF EXISTS ${DB}`);
+      const run = () => importMysql({ target: endpoint(dst), dir: join(work, 'skip'), stateFile: join(work, 'deferred.json'), parallelism: 2, skipBinlog: true, deferKeys: true });
+      expect((await run()).chunksLoaded).toBeGreaterThan(8);
+      expect(await keysOf()).toEqual(want);
+      expect((await verifyMysql({ target: endpoint(dst), source: endpoint(src), dir: join(work, 'skip') })).findings).toEqual([]);
+      expect((await run()).chunksLoaded).toBe(0);
+      expect(await keysOf()).toEqual(want);
     } finally { await d.end(); }
   });
 });
