@@ -106,7 +106,7 @@ function calibrationNotes(o: BuildReportOptions): CalibrationNotes {
   for (const [id, out] of o.outputs) {
     if (!/^(catch-up|promote):/.test(id)) continue;
     if (out.data?.measured === false) unmeasured.push(id);
-    else if (out.data?.retried === true && typeof out.data.ms === 'number') ms[id] = out.data.ms;
+    else if (out.data?.forced === true && typeof out.data.ms === 'number') ms[id] = out.data.ms;
   }
   const followed = o.timings.some((t) => t.step.startsWith('follow:'));
   const recreated = o.outputs.get('compose-cutover')?.data?.recreated;

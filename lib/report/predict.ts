@@ -174,7 +174,7 @@ export function predictDowntime(i: PredictInput): DowntimePrediction {
 export interface CalibrationNotes {
   /** `catch-up:<id>` / `promote:<id>` steps whose figure is not a measure (a live source never caught up). */
   readonly unmeasured?: readonly string[];
-  /** A step's own figure instead of its timing (a promote retried after a second catch-up). */
+  /** A step's own figure instead of its timing (a promote the live source kept behind, then stopped by force). */
   readonly ms?: Readonly<Record<string, number>>;
   /** compose-cutover recreated no data service (the following stores' services were handed over before). */
   readonly appOnly?: boolean;

@@ -77,7 +77,7 @@ describe('a rehearsal that followed', () => {
   it('calibrates each following store\'s catch-up and promote and the app-only start from its timings', () => {
     const cal = calibrationOf(timings, 'at', {}, { appOnly: true, unmeasured: [], ms: { 'promote:cache': 180 } });
     expect(cal.stores.db).toEqual({ copyMs: 10_000, checkMs: 0, catchUpMs: 130, promoteMs: 210 });
-    // A promote retried after a second catch-up counts its own figure, not the step's.
+    // A promote the live source kept behind, stopped by force instead, counts its own figure, not the step's.
     expect(cal.stores.cache).toEqual({ copyMs: 0, checkMs: 0, catchUpMs: 90, promoteMs: 180 });
     expect(cal.stores.media).toEqual({ copyMs: 0, checkMs: 0, catchUpMs: 640, promoteMs: 3 });
     expect(cal.appOnlyStartMs).toBe(1100);
@@ -145,12 +145,14 @@ describe('the report', () => {
       t('follow:db', 11_300, 700), t('follow:cache', 12_000, 800), t('catch-up:db', 12_800, 20_000), t('catch-up:cache', 32_800, 100),
       t('promote:db', 32_900, 300), t('promote:cache', 33_200, 200), t('compose-cutover', 33_400, 900)];
     const outputs = new Map([...preflight(predictDowntime(follow), follow), ['catch-up:db', { data: { measured: false, reason: 'busy' } }],
-      ['catch-up:cache', { data: { measured: true, ms: 95 } }], ['compose-cutover', { data: { recreated: [], appServices: [] } }]]);
+      ['catch-up:cache', { data: { measured: true, ms: 95 } }], ['promote:db', { data: { measured: true, forced: true, ms: 120 } }], ['compose-cutover', { data: { recreated: [], appServices: [] } }]]);
     const r = buildReport({ playbook: 'rehearse', mode: 'rehearse', project: 'p', outputs, timings, ttlToleranceMs: 0, quietSeconds: 3, redactor: new Redactor() });
     expect(r.calibration?.stores.db?.catchUpMs).toBeUndefined();
     expect(r.calibration?.stores.cache).toMatchObject({ catchUpMs: 100, promoteMs: 200 });
+    // db's promote was kept behind by the live source and stopped by force: its own figure, not the step's 300 ms.
+    expect(r.calibration?.stores.db?.promoteMs).toBe(120);
     expect(r.calibration?.appOnlyStartMs).toBe(900);
-    expect(partsOf(r.prediction!)).toMatchObject({ 'catch-up': DEFAULTS.catchUpMs + 100, promote: 500, 'app start': 900 });
+    expect(partsOf(r.prediction!)).toMatchObject({ 'catch-up': DEFAULTS.catchUpMs + 100, promote: 320, 'app start': 900 });
     // Expected: the parts migrate's freeze holds (the followers' export and import ran before it); every store follows, so no quiet wait.
     expect(r.downtimeMs).toBe(20_000 + 100 + 300 + 200 + 900);
   });
