@@ -132,9 +132,9 @@ export async function importPostgres(o: ImportOptions): Promise<ImportResult> {
  * Chunks, builds, refreshes and ANALYZE as one plan on `parallelism` sessions, each unit as soon as what it
  * needs is in (pg_restore -j's way, plus the statistics), instead of phase after phase with a worker idle
  * at each phase's tail:
- * - a table's builds (its constraints and indexes, one at a time) once all its chunks are loaded (a
- *   partitioned table's: once its partitions' are), taken before anything else: the biggest table's
- *   index builds are the longest chain and start while other tables still load;
+ * - a table's builds once all its chunks are loaded (a partitioned table's: once its partitions' are):
+ *   its constraints one at a time, then its indexes side by side; taken before anything else: the
+ *   biggest table's builds are the longest chain and start while other tables still load;
  * - materialized views refreshed (in the manifest's order) once every chunk is in and their own indexes
  *   are built;
  * - ANALYZE of each table, partitioned table (its ANALYZE covers its partitions; autovacuum never
@@ -160,10 +160,20 @@ async function loadBuildAnalyze(o: ImportOptions, m: Manifest, post: PostData, l
   const rels = await readRelations(o.target);
   const chunksLeft = new Map<string, number>();
   for (const t of m.tables) chunksLeft.set(qn(t.table.schema, t.table.name), t.chunks.length);
-  const builds = new Map<string, PostDataEntry[]>();
-  for (const e of post.entries) if (e.phase === 'build' && !log.has(`post ${e.index}`)) builds.set(e.table!, [...(builds.get(e.table!) ?? []), e]);
-  const built = new Set<string>();
-  const isBuilt = (rel: string) => !builds.has(rel) || built.has(rel);
+  // Per table: its constraints (primary key, unique, check: ALTER TABLE takes an exclusive lock) one at a
+  // time, then its plain indexes, each its own task (CREATE INDEX takes a SHARE lock: two build on one
+  // table at once, as pg_restore -j does).
+  const constraints = new Map<string, PostDataEntry[]>();
+  const indexes = new Map<string, PostDataEntry[]>();
+  for (const e of post.entries) {
+    if (e.phase !== 'build' || log.has(`post ${e.index}`)) continue;
+    const into = e.type === 'INDEX' ? indexes : constraints;
+    into.set(e.table!, [...(into.get(e.table!) ?? []), e]);
+  }
+  const buildsLeft = new Map<string, number>();
+  for (const m of [constraints, indexes]) for (const [rel, es] of m) buildsLeft.set(rel, (buildsLeft.get(rel) ?? 0) + es.length);
+  const isBuilt = (rel: string) => !buildsLeft.get(rel);
+  const constrained = (rel: string) => !constraints.has(rel) || constraints.get(rel)!.length === 0;
   const loadedAll = (rel: string) => !chunksLeft.get(rel) && (rels.get(rel)?.below ?? []).every((x) => !chunksLeft.get(x));
   const matviews = new Set(m.matviews.map((v) => qn(v.schema, v.name)));
   let refreshed = m.matviews.length === 0;
@@ -173,18 +183,22 @@ async function loadBuildAnalyze(o: ImportOptions, m: Manifest, post: PostData, l
   const tasks: Array<PoolTask<Session>> = [];
   const bySize = new Map(m.tables.map((t) => [qn(t.table.schema, t.table.name), t.bytes]));
   const size = (rel: string) => bySize.get(rel) ?? (rels.get(rel)?.below ?? []).reduce((a, x) => a + (bySize.get(x) ?? 0), 0);
-  for (const [rel, entries] of [...builds].sort((a, b) => size(b[0]) - size(a[0]))) {
+  const build = async (s: Session, rel: string, e: PostDataEntry) => {
+    await withHeader(s);
+    await runScript(s.c, e.sql, `post-data entry "${e.name}" (${e.type})`, log.resumed);
+    await log.add(`post ${e.index}`);
+    buildsLeft.set(rel, buildsLeft.get(rel)! - 1);
+  };
+  for (const [rel, entries] of [...constraints].sort((a, b) => size(b[0]) - size(a[0]))) {
     tasks.push({
-      id: `build ${rel}`, ready: () => loadedAll(rel),
+      id: `constraints ${rel}`, ready: () => loadedAll(rel),
       run: async (s) => {
-        await withHeader(s);
-        for (const e of entries) {
-          await runScript(s.c, e.sql, `post-data entry "${e.name}" (${e.type})`, log.resumed);
-          await log.add(`post ${e.index}`);
-        }
-        built.add(rel);
+        while (entries.length) { await build(s, rel, entries[0]!); entries.shift(); }
       },
     });
+  }
+  for (const [rel, entries] of [...indexes].sort((a, b) => size(b[0]) - size(a[0]))) {
+    for (const e of entries) tasks.push({ id: `index ${e.name}`, ready: () => loadedAll(rel) && constrained(rel), run: (s) => build(s, rel, e) });
   }
   if (m.matviews.length) {
     tasks.push({
