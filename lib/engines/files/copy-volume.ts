@@ -157,15 +157,16 @@ export async function copyToVolume(o: VolumeCopyOptions): Promise<CopyResult> {
   }
   let lastSave = Date.now();
   let sent = 0;
-  // Counted as written into the stream (items() runs ahead: it feeds a read-ahead window).
+  // Counted as written into the stream. Through the FIFO each chunk is written before the next is made: one buffer.
+  const viaFifo = (o.stream ?? (fifoUsable() ? 'fifo' : 'stdin')) === 'fifo';
   const input = tarStream(items(), o.concurrency, (n) => {
     sent++; bytes += n;
     o.onProgress?.({ files: sent, bytes });
     if (Date.now() - lastSave > 2000) { lastSave = Date.now(); void writeFileAtomic(o.progressFile, JSON.stringify({ sent, bytes, done: false }) + '\n').catch(() => undefined); }
-  }, (it, sha256) => logHash(it.entry, sha256));
+  }, (it, sha256) => logHash(it.entry, sha256), { recycle: viaFifo });
   const untar = (from: string) => `chown ${rootOwner.uid}:${rootOwner.gid} ${HELPER_MOUNT} && chmod ${(root.mode & 0o7777).toString(8)} ${HELPER_MOUNT} && exec tar -x -C ${HELPER_MOUNT} --numeric-owner --same-owner -p -f ${from}`;
   try {
-    if ((o.stream ?? (fifoUsable() ? 'fifo' : 'stdin')) === 'fifo') {
+    if (viaFifo) {
       await feedThroughFifo({ h: o.helper, dir: join(dirname(o.progressFile), 'stream'), script: untar, input, what: 'write the tar stream', ...(o.signal ? { signal: o.signal } : {}) });
     } else {
       await runHelper({ h: o.helper, cmd: ['sh', '-c', untar('-')], what: 'write the tar stream', input, ...(o.signal ? { signal: o.signal } : {}) });

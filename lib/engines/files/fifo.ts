@@ -7,8 +7,6 @@ import { execFile } from 'node:child_process';
 import { constants } from 'node:fs';
 import { mkdir, open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import { openHelper, type HelperSpec } from './helper.ts';
 
@@ -26,6 +24,7 @@ export interface FifoRun {
   readonly dir: string;
   /** The helper's shell script, given the FIFO's path inside the container. */
   readonly script: (fifo: string) => string;
+  /** Consumed one chunk at a time: a chunk is written out before the next is asked for. */
   readonly input: AsyncIterable<Buffer>;
   readonly what: string;
   readonly signal?: AbortSignal;
@@ -54,8 +53,14 @@ export async function feedThroughFifo(r: FifoRun): Promise<void> {
     }
     const fh = await opening;
     try {
-      await pipeline(Readable.from(r.input, { highWaterMark: 1 }), fh.createWriteStream({ highWaterMark: 1 << 20 }), ...(r.signal ? [{ signal: r.signal }] as const : []));
+      // Each chunk is written out whole before the next is asked for (the tar stream reuses its buffer).
+      for await (const chunk of r.input) {
+        r.signal?.throwIfAborted();
+        for (let off = 0; off < chunk.length;) off += (await fh.write(chunk, off, chunk.length - off)).bytesWritten;
+      }
+      await fh.close(); // the helper's tar reads to the end of the stream
     } catch (e) {
+      await fh.close().catch(() => undefined);
       h.kill();
       await finished.catch(() => undefined);
       throw e;
