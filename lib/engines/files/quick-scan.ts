@@ -55,15 +55,18 @@ export async function quickScan(root: string, signal?: AbortSignal): Promise<Qui
       if (!dirs) return;
       const buf = rest.length ? Buffer.concat([rest, chunk]) : chunk;
       let i = 0;
-      let runDir: string | undefined, runStart = 0;
+      let runDir: string | undefined, runStart = 0, runBytes: Buffer | undefined;
       const flush = (end: number) => { if (runDir !== undefined && end > runStart) dirs!.get(runDir)!.update(buf.subarray(runStart, end)); };
       for (;;) {
         const a = buf.indexOf(0, i); if (a < 0) break;
         const b = buf.indexOf(0, a + 1); if (b < 0) break;
         const c = buf.indexOf(0, b + 1); if (c < 0) break;
         const d = buf.indexOf(0, c + 1); if (d < 0) break;
-        const parent = relDir(buf.subarray(i, a), rootBuf);
-        if (parent !== runDir) {
+        const h = buf.subarray(i, a);
+        // Most records continue the run: compared as bytes, decoded only when the parent changes.
+        if (!runBytes || !h.equals(runBytes)) {
+          const parent = relDir(h, rootBuf);
+          runBytes = Buffer.from(h);
           flush(i);
           runDir = parent; runStart = i; // whole records (parent included): the bytes hashed do not depend on where chunks split runs
           if (!dirs.has(parent)) {
