@@ -106,7 +106,8 @@ function calibrationNotes(o: BuildReportOptions): CalibrationNotes {
   for (const [id, out] of o.outputs) {
     if (!/^(catch-up|promote):/.test(id)) continue;
     if (out.data?.measured === false) unmeasured.push(id);
-    else if (out.data?.forced === true && typeof out.data.ms === 'number') ms[id] = out.data.ms;
+    // A catch-up measured twice, a promote stopped by force: the step's own figure, not its timing.
+    else if ((id.startsWith('catch-up:') || out.data?.forced === true) && typeof out.data?.ms === 'number') ms[id] = out.data.ms;
   }
   const followed = o.timings.some((t) => t.step.startsWith('follow:'));
   const recreated = o.outputs.get('compose-cutover')?.data?.recreated;

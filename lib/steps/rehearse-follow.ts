@@ -39,10 +39,18 @@ export function rehearseCatchUpStep(b: Pick<StoreBinding, 'store' | 'engine'>) {
       };
     },
     async run(p) {
-      const t0 = performance.now();
+      const e = engineOf(p, id, 'catchUp');
+      const once = async () => {
+        const t0 = performance.now();
+        const s = await e.catchUp!(engineParams(p, id), budgetOf(p));
+        return { s, ms: Math.round(performance.now() - t0) };
+      };
       try {
-        const s = await engineOf(p, id, 'catchUp').catchUp!(engineParams(p, id), budgetOf(p));
-        return { data: { store: id, engine: b.store.engine, ...s, measured: true, ms: Math.round(performance.now() - t0) } };
+        // Twice: the first meets what the pinned verify just did (a follower restarted, a source unpaused), which
+        // migrate's freeze steps leave time to settle; the second is the figure (both are in the output).
+        const first = await once();
+        const second = await once().catch(() => first);
+        return { data: { store: id, engine: b.store.engine, ...second.s, measured: true, firstMs: first.ms, ms: second.ms } };
       } catch (e) {
         if (codeOf(e) !== 'E_FOLLOW_BUDGET') throw e;
         p.log.warn(`${id}: the live source kept writing past ${budgetOf(p)} ms; its catch-up is not measured (the prediction keeps its default): ${(e as Error).message}`);
