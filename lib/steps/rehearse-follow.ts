@@ -5,7 +5,8 @@
  * start, Redis's master_repl_offset with equal keys per db; files: the final pass of what changed since
  * the bulk copy), and `promote:<store>` runs the engine's real promote against the throwaway follower
  * (replication stopped and reset, what the rehearsal created on the source removed). Same step ids as
- * migrate's, so the report's parts and the calibration line up; the journal's timings are the figures.
+ * migrate's, so the report's parts and the calibration line up. The catch-up runs twice and its second
+ * run is the figure (see `run`); promote's figure is its step's timing.
  * A source too busy to be caught up while it keeps writing (no freeze here) is not a failure: the output
  * says `measured: false` (the prediction keeps its default). A promote the live source keeps behind (it
  * refuses a lagging target) is replaced by the same unfollow by force (`abortFollow`: replication stopped and
