@@ -151,13 +151,18 @@ export async function importPostgres(o: ImportOptions): Promise<ImportResult> {
  * Not chosen: COPY … FREEZE for a table's only chunk (TRUNCATE in the loading transaction) — measured on
  * the bench's orders: no CPU saved in the load, the index builds or ANALYZE after it (hint bits cost
  * little next to the rest), for an ACCESS EXCLUSIVE lock and a TRUNCATE on the resume path.
+ * After each chunk (and the refreshes) the session flushes its table statistics counters
+ * (pg_stat_force_next_flush, PostgreSQL ≥ 15): a backend holds its inserted-row counts up to a minute
+ * while it stays busy, and counts arriving after ferry's ANALYZE made autovacuum analyze those tables
+ * again right after the import (seen on every small table).
  * Not chosen: synchronous_commit = off — a chunk is recorded loaded once its COMMIT returns, and a
  * server crash must not lose a commit the log already lists (the resumed import would skip that chunk).
  */
 async function loadBuildAnalyze(o: ImportOptions, m: Manifest, post: PostData, log: ProgressLog, parallelism: number, progress: Progress) {
   const total = m.totals.rows;
   const counts = { loaded: 0, skipped: 0, rows: 0 };
-  const rels = await readRelations(o.target);
+  const { rels, flushStats } = await readRelations(o.target);
+  const flush = async (s: Session) => { if (flushStats) await s.c.query('SELECT pg_stat_force_next_flush()'); };
   const chunksLeft = new Map<string, number>();
   for (const t of m.tables) chunksLeft.set(qn(t.table.schema, t.table.name), t.chunks.length);
   // Per table: its constraints (primary key, unique, check: ALTER TABLE takes an exclusive lock) one at a
@@ -205,6 +210,7 @@ async function loadBuildAnalyze(o: ImportOptions, m: Manifest, post: PostData, l
       id: 'refresh', ready: () => allLoaded() && [...matviews].every(isBuilt),
       run: async (s) => {
         for (const v of m.matviews) await s.c.query(`REFRESH MATERIALIZED VIEW ${qn(v.schema, v.name)}`);
+        await flush(s);
         refreshed = true;
       },
     });
@@ -230,6 +236,7 @@ async function loadBuildAnalyze(o: ImportOptions, m: Manifest, post: PostData, l
       run: async (s) => {
         if (!log.has(`chunk ${job.ch.file}`)) {
           const loaded = await loadChunk(s.c, o.dir, job.t, job.ch, log.resumed);
+          await flush(s);
           await log.add(`chunk ${job.ch.file}`);
           if (loaded) counts.loaded++; else counts.skipped++;
         } else {
@@ -262,8 +269,11 @@ interface Relation {
   readonly below: readonly string[];
 }
 
-/** The target database's tables, partitioned tables and materialized views (after pre-data), by quoted name. */
-async function readRelations(t: PgTarget): Promise<Map<string, Relation>> {
+/**
+ * The target database's tables, partitioned tables and materialized views (after pre-data), by quoted
+ * name; `flushStats`: the server has pg_stat_force_next_flush (PostgreSQL ≥ 15).
+ */
+async function readRelations(t: PgTarget): Promise<{ rels: Map<string, Relation>; flushStats: boolean }> {
   const c = await connectPg(t, { applicationName: 'ferry import' });
   try {
     const r = await c.query<{ schema: string; name: string; partition: boolean; below: Array<[string, string]> }>(`
@@ -272,7 +282,8 @@ async function readRelations(t: PgTarget): Promise<Map<string, Relation>> {
           JOIN pg_class l ON l.oid = p.relid JOIN pg_namespace ln ON ln.oid = l.relnamespace WHERE p.relid <> c.oid), '[]') ELSE '[]' END AS below
       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
       WHERE c.relkind IN ('r', 'p', 'm') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_(toast|temp)'`);
-    return new Map(r.rows.map((x) => [qn(x.schema, x.name), { partition: x.partition, below: x.below.map(([s, n]) => qn(s, n)) }]));
+    const version = Number((await c.query<{ v: string }>("SELECT current_setting('server_version_num') AS v")).rows[0]!.v);
+    return { rels: new Map(r.rows.map((x) => [qn(x.schema, x.name), { partition: x.partition, below: x.below.map(([s, n]) => qn(s, n)) }])), flushStats: version >= 150000 };
   } finally {
     await c.end();
   }
