@@ -24,7 +24,7 @@ export interface FifoRun {
   readonly dir: string;
   /** The helper's shell script, given the FIFO's path inside the container. */
   readonly script: (fifo: string) => string;
-  /** Consumed one chunk at a time: a chunk is written out before the next is asked for. */
+  /** One chunk written while the next is made: chunk k is written out before chunk k+2 is asked for. */
   readonly input: AsyncIterable<Buffer>;
   readonly what: string;
   readonly signal?: AbortSignal;
@@ -53,11 +53,20 @@ export async function feedThroughFifo(r: FifoRun): Promise<void> {
     }
     const fh = await opening;
     try {
-      // Each chunk is written out whole before the next is asked for (the tar stream reuses its buffer).
-      for await (const chunk of r.input) {
-        r.signal?.throwIfAborted();
-        for (let off = 0; off < chunk.length;) off += (await fh.write(chunk, off, chunk.length - off)).bytesWritten;
+      // One chunk written while the next is made; each is written out whole before the one after next
+      // is asked for (the tar stream refills its two buffers in turn).
+      const writeAll = async (chunk: Buffer) => { for (let off = 0; off < chunk.length;) off += (await fh.write(chunk, off, chunk.length - off)).bytesWritten; };
+      let writing: Promise<void> = Promise.resolve();
+      try {
+        for await (const chunk of r.input) {
+          r.signal?.throwIfAborted();
+          await writing;
+          writing = writeAll(chunk);
+        }
+      } finally {
+        await writing.catch(() => undefined); // never leave a write in flight on a buffer being refilled or a closing fd
       }
+      await writing;
       await fh.close(); // the helper's tar reads to the end of the stream
     } catch (e) {
       await fh.close().catch(() => undefined);

@@ -58,7 +58,13 @@ export async function* readTar(source: AsyncIterable<Buffer>, onData?: (entry: T
     if (!(await need(BLOCK))) return;
     const h = buf.subarray(0, BLOCK);
     buf = buf.subarray(BLOCK);
-    if (h.every((x) => x === 0)) return;
+    if (h.every((x) => x === 0)) {
+      // The end-of-archive blocks, then tar's padding to its record size (10 KiB): read to the end of
+      // the stream. Left unread (it may arrive in a later chunk under load), the helper's stdout never
+      // ends, its 'close' never comes and the caller waiting for the helper hangs (rollback did, at 300 s).
+      while (!ended) { const r = await it.next(); if (r.done) ended = true; }
+      return;
+    }
     const type = String.fromCharCode(h[156]!) || '0';
     const size = parseOctal(h.subarray(124, 136));
     const padded = size + ((BLOCK - (size % BLOCK)) % BLOCK);

@@ -75,17 +75,25 @@ const CHUNK_ROOM = 2 * CHUNK + (64 << 10);
  * 2-62 KiB) and 1 MiB concatenations left glibc's heap fragmented and the process at ~250 MB RSS with
  * a 10-50 MB live heap at 100k files; now the chunks in flight (the one filling, the one written) are
  * what it holds. `concurrency` is kept for the callers' signature: reads are sequential (page cache).
- * `recycle` (a consumer that has written each chunk out before it asks for the next, as the FIFO feed
- * does): one buffer for the whole stream, so no chunk is garbage waiting for V8 to count 64 MB of
- * external memory before it collects (the freed chunks held 40-70 MB at once at 30k files).
+ * `recycle` (a consumer that has written chunk k out before it asks for chunk k+2, as the FIFO feed
+ * does: one write in flight while the next chunk is made): two buffers in turn for the whole stream,
+ * so no chunk is garbage waiting for V8 to count 64 MB of external memory before it collects (the
+ * freed chunks held 40-70 MB at once at 30k files), and reading overlaps the write.
  */
 export async function* tarStream(items: AsyncIterable<TarItem>, _concurrency = 8, onFile?: (bytes: number) => void, onEntry?: (it: TarItem, sha256: string | undefined) => Promise<void> | void, o: { recycle?: boolean } = {}): AsyncGenerator<Buffer> {
   let out = Buffer.allocUnsafeSlow(CHUNK_ROOM);
+  let spare = o.recycle ? Buffer.allocUnsafeSlow(CHUNK_ROOM) : undefined;
   let len = 0;
   const push = (b: Buffer) => { len += b.copy(out, len); };
   const full = () => len >= CHUNK;
-  // Recycled: the chunk handed out is written before the generator resumes and refills the buffer.
-  const take = () => { const c = out.subarray(0, len); if (!o.recycle) out = Buffer.allocUnsafeSlow(CHUNK_ROOM); len = 0; return c; };
+  // Recycled: the next chunk fills the other buffer while this one is written; this one is filled
+  // again only after the consumer asked for the chunk after next (it has written this one by then).
+  const take = () => {
+    const c = out.subarray(0, len);
+    if (spare) [out, spare] = [spare, out]; else out = Buffer.allocUnsafeSlow(CHUNK_ROOM);
+    len = 0;
+    return c;
+  };
   for await (const it of items) {
     if (it.skip) { await onEntry?.(it, undefined); continue; }
     const e = it.entry;

@@ -79,4 +79,24 @@ describe('tar: written for GNU tar, read back from it', () => {
     const cut = Buffer.concat(chunks).subarray(0, 2048);
     await expect((async () => { for await (const _ of readTar((async function* () { yield cut; })())) { /* read */ } })()).rejects.toThrow('tar stream ends inside a file');
   });
+
+  it('readTar reads its source to the end after the end-of-archive blocks (tar\'s record padding in a later chunk): a helper\'s stdout left unread never closes', async () => {
+    const archive = await new Promise<Buffer>((res, rej) => {
+      const c = spawn('tar', ['-c', '--format=posix', '-C', join(dir, 'src'), 'ms.txt'], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const parts: Buffer[] = [];
+      c.stdout.on('data', (d: Buffer) => parts.push(d));
+      c.on('close', (code) => (code === 0 ? res(Buffer.concat(parts)) : rej(new Error(`tar exit ${code}`))));
+    });
+    expect(archive.length).toBe(10240); // one record: header, data, end blocks, padding
+    let drained = false;
+    async function* source(): AsyncGenerator<Buffer> {
+      yield archive.subarray(0, 5 * 512); // pax header, header, data, the end-of-archive blocks
+      yield archive.subarray(5 * 512);    // the rest of the record, in a later chunk
+      drained = true;
+    }
+    const names: string[] = [];
+    for await (const e of readTar(source())) names.push(e.path.toString());
+    expect(names).toEqual(['ms.txt']);
+    expect(drained).toBe(true);
+  });
 });
