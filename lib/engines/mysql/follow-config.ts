@@ -21,9 +21,22 @@ export function followConf(serverId: number, databases: readonly string[]): stri
   return `# written by ferry: this server follows the host's MySQL during the migration\n[mysqld]\nserver-id = ${serverId}\n${filters.join('')}`;
 }
 
-/** A server id for the target that differs from the source's (the source's + 1, wrapping). */
-export function targetServerId(sourceId: number): number {
-  return sourceId >= 4294967295 ? 2 : Math.max(2, sourceId + 1);
+/**
+ * A server id for the target that differs from the source's (the source's + 1, wrapping). A second
+ * follower of the same source (a rehearsal's throwaway stack, `name` its follow name) gets an id derived
+ * from that name in 1000..4294967294, never the source's nor the first follower's: a source disconnects
+ * the older of two replicas sharing a server_id, which would cut a real run's follower.
+ */
+export function targetServerId(sourceId: number, name?: string): number {
+  const first = sourceId >= 4294967295 ? 2 : Math.max(2, sourceId + 1);
+  if (name === undefined) return first;
+  let h = 0x811c9dc5;
+  for (const b of Buffer.from(name)) h = Math.imul(h ^ b, 0x01000193) >>> 0;
+  const span = 4294967294 - 1000;
+  for (let i = 0; ; i++) {
+    const id = 1000 + ((h + i) % span);
+    if (id !== sourceId && id !== first) return id;
+  }
 }
 
 /** The compose override that lets `service` reach the host (Linux needs the host-gateway mapping). */

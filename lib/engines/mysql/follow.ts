@@ -91,7 +91,7 @@ export async function followMysql(o: MysqlFollowOptions): Promise<FollowStatus> 
       rec = await writeFollowRecord(o.stateDir, { ...base, state: 'preparing' });
       log.info(`creating replication account ${rec.account.user} on ${o.source.host}:${o.source.port}`);
       await createReplicationAccount(src, o.source, rec.account, password);
-      rec = await adjustTarget(o.stateDir, tgt, sf, tf, rec);
+      rec = await adjustTarget(o, tgt, sf, tf, rec);
       rec = await writeFollowRecord(o.stateDir, { ...rec, state: 'configuring' });
       await tgt.query(stopReplicaStatement(tf.dialect)).catch(() => undefined);
       await tgt.query(replicationFilterStatement(tf.dialect, rec.databases));
@@ -101,7 +101,7 @@ export async function followMysql(o: MysqlFollowOptions): Promise<FollowStatus> 
       }));
       log.info(`the target replicates from ${from.host}:${from.port} starting at ${rec.start.file}:${rec.start.position}`);
     } else {
-      rec = await adjustTarget(o.stateDir, tgt, sf, tf, { ...base, state: base.state === 'preparing' ? 'configuring' : base.state });
+      rec = await adjustTarget(o, tgt, sf, tf, { ...base, state: base.state === 'preparing' ? 'configuring' : base.state });
     }
     const running = status?.ioRunning === 'Yes' && status.sqlRunning === 'Yes';
     if (!running || !filterMatches(status, rec.databases)) {
@@ -116,10 +116,17 @@ export async function followMysql(o: MysqlFollowOptions): Promise<FollowStatus> 
   });
 }
 
-/** Distinct server_id and the event scheduler off while following, each recorded before it changes. */
-async function adjustTarget(stateDir: string, tgt: Pool, sf: ReplicationFacts, tf: ReplicationFacts, rec: FollowRecord): Promise<FollowRecord> {
+/**
+ * Distinct server_id and the event scheduler off while following, each recorded before it changes. A
+ * follow named apart from its store (the rehearsal's, `<id>@<project>`) always takes its own derived id:
+ * its throwaway server starts with the same id as the real stack's, and a source cuts one of two replicas
+ * sharing an id.
+ */
+async function adjustTarget(o: Pick<MysqlFollowOptions, 'stateDir' | 'storeId'>, tgt: Pool, sf: ReplicationFacts, tf: ReplicationFacts, rec: FollowRecord): Promise<FollowRecord> {
+  const stateDir = o.stateDir;
   let out = rec;
-  const wantId = out.serverId?.now ?? (tf.serverId === sf.serverId ? targetServerId(sf.serverId) : undefined);
+  const second = o.storeId.includes('@');
+  const wantId = out.serverId?.now ?? (second ? targetServerId(sf.serverId, o.storeId) : tf.serverId === sf.serverId ? targetServerId(sf.serverId) : undefined);
   if (wantId !== undefined && tf.serverId !== wantId) {
     out = await writeFollowRecord(stateDir, { ...out, serverId: out.serverId ?? { was: tf.serverId, now: wantId } });
     await tgt.query(`SET GLOBAL server_id = ${wantId}`);

@@ -35,6 +35,14 @@ describe('followConf and server ids', () => {
     expect(targetServerId(1)).toBe(2);
     expect(targetServerId(4294967295)).toBe(2);
   });
+  it('gives a second follower (the rehearsal\'s) an id of its own, stable for its name', () => {
+    const a = targetServerId(1, 'mysql@vedfolnir-rehearsal-1a2b3c');
+    expect(a).toBeGreaterThanOrEqual(1000);
+    expect(a).toBeLessThanOrEqual(4294967294);
+    expect(a).not.toBe(targetServerId(1));
+    expect(targetServerId(1, 'mysql@vedfolnir-rehearsal-1a2b3c')).toBe(a);
+    expect(targetServerId(1, 'mysql@vedfolnir-rehearsal-4d5e6f')).not.toBe(a);
+  });
 });
 
 describe('reachabilityHint', () => {
