@@ -141,6 +141,8 @@ export const ERROR_CODES = {
   E_PG_FOLLOW_DDL: 'the source\'s schema changed during the follow phase (logical replication carries no DDL)',
   E_PG_PROMOTE_STATE: 'promote of a store that does not follow',
   E_PG_PROMOTE_LAG: 'promote refused: the target is behind the source',
+  E_PG_PIN: 'a following PostgreSQL target cannot be held at a pinned point of its source (not following, or no privilege to lock the tables)',
+  E_PIN_GIVEN_UP: 'the pinned verify was given up (lock wait or follower over its budget): writers resumed, the follower continues',
 
   // Files engine
   E_FILES_OPTIONS: 'a files store option is invalid',

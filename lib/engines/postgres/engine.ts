@@ -22,6 +22,7 @@ import { MANIFEST_FILE, readManifest } from './manifest.ts';
 import { freezePostgres, samplePostgres, thawPostgres } from './freeze.ts';
 import { abortPostgresFollow, catchUpPostgres, exportForFollow, followPostgres, postgresFollowOptionsOf, postgresFollowStatus, promotePostgres } from './follow.ts';
 import { readPgFollowRecord } from './replication-record.ts';
+import { verifyPostgresPinned } from './follow-pinned.ts';
 import { choosePgDump } from './schema-dump.ts';
 import { describeReplaced, reversePostgres } from './reverse.ts';
 import { dropCreatedRoles } from './roles.ts';
@@ -172,4 +173,8 @@ export const postgresEngine = defineEngine<PostgresOptions, PostgresFacts>({
   // The target may not exist yet (abort before the stack is up): the source side is cleaned either way.
   async abortFollow(p) { await abortPostgresFollow(postgresFollowOptionsOf(p, { source: sourceOf(p), ...(p.targetUrl ? { target: targetOf(p) } : {}) })); },
   async followStatus(p) { return postgresFollowStatus(postgresFollowOptionsOf(p, { source: sourceOf(p), ...(p.targetUrl ? { target: targetOf(p) } : {}) })); },
+  async verifyPinned(p) {
+    const r = await verifyPostgresPinned(postgresFollowOptionsOf(p, { source: sourceOf(p), target: targetOf(p) }), { dir: p.artifactDir, parallelism: p.store.options.parallelism });
+    return { ...r, entries: r.entries.map((e) => ({ ...e, ...(e.findings ? { findings: e.findings.map((x) => p.redactor.redact(x)) } : {}) })) };
+  },
 });
