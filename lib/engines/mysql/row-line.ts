@@ -8,6 +8,12 @@
  *
  * QUOTE returns NULL when its result would exceed the source's max_allowed_packet, and CONCAT of a NULL
  * is NULL: such a row arrives as a NULL line and export.ts fetches it on its own, value by value.
+ *
+ * Measured on the source (MariaDB 10.11, 400k Vedfolnir `images` rows, mysqld CPU-s): the lines 1.67,
+ * lines + checksum terms 2.08, `SELECT *` 0.85, the checksum alone 0.84. QUOTE without the CAST is no
+ * cheaper (1.62-1.69). The checksum term is ~20% of the export's source CPU; summing CRC32 of each line in
+ * ferry's process instead would save it but make every chunk checksum the target or a live comparison
+ * computes (verify, resume, follow) CRC32 of this line: 1.44 vs 0.84, so it stays checksum.ts's.
  */
 import { exportExpr, storedColumns, type ColumnInfo, type TableInfo } from './catalog.ts';
 
