@@ -16,7 +16,7 @@ import { HashLog, readHashedManifest } from './hashes.ts';
 import { ExternalSort } from './external-sort.ts';
 import { CHECK, COPY, DIR_OK, SKIP, SKIP_DIR, decisionFor, type Decision } from './decide.ts';
 import { copySparse } from './sparse.ts';
-import { readManifest, targetPathOf, type ManifestEntry } from './manifest.ts';
+import { readManifest, readManifestSkipping, SKIPPED, targetPathOf, type ManifestEntry } from './manifest.ts';
 import { orderedMap } from './ordered.ts';
 import { comparePaths, joinRel, showPath, targetOfPath } from './paths.ts';
 import { emptyScanReport, scanTree, STAGING_DIR } from './walk.ts';
@@ -83,20 +83,23 @@ export async function copyToBind(o: CopyOptions): Promise<CopyResult> {
   };
   {
     const exact = o.normalize === 'none'; // the manifest's order is the target's: decisions by index
-    const want = byTargetPath(o.manifest, o.normalize)[Symbol.asyncIterator]();
+    const scope = exact ? o.scope : undefined;
+    // Scoped: the lines outside the scope are not even parsed (SKIPPED keeps the positions).
+    const want = (scope ? readManifestSkipping(o.manifest, outsideOf(scope)) : byTargetPath(o.manifest, o.normalize))[Symbol.asyncIterator]();
     let head = await want.next();
     let i = 0;
-    const scope = exact ? o.scope : undefined;
     const listing = scope ? scopedListing(o.targetRoot, scope) : undefined;
     const missing = () => {
+      if (head.value === SKIPPED) { decide(i, SKIP); return; }
       const e = head.value!;
       // Outside the scope: as the last copy left it. A scoped directory itself is checked (its mtime moves with its children).
       if (scope && !scope.has(parentKey(e.path))) { decide(i, e.type === 'dir' && scope.has(e.path.toString('latin1')) ? CHECK : SKIP); return; }
       need += e.type === 'file' ? e.size : 0; if (exact) decide(i, COPY);
     };
     for (const t of listing ?? scanTree(o.targetRoot, emptyScanReport())) {
-      while (!head.done && comparePaths(targetPathOf(head.value), t.path) < 0) { missing(); head = await want.next(); i++; }
-      if (!head.done && comparePaths(targetPathOf(head.value), t.path) === 0) {
+      // A SKIPPED line is outside the scope: never a listed entry (those are the scope's children).
+      while (!head.done && (head.value === SKIPPED || comparePaths(targetPathOf(head.value), t.path) < 0)) { missing(); head = await want.next(); i++; }
+      if (!head.done && head.value !== SKIPPED && comparePaths(targetPathOf(head.value), t.path) === 0) {
         const e = head.value;
         if (e.type === 'file' && !(t.type === 'file' && t.size === e.size)) need += e.size;
         if (exact) decide(i, decisionFor(e, t, own(e), o.normalize));
@@ -192,9 +195,9 @@ export async function copyToBind(o: CopyOptions): Promise<CopyResult> {
     // narrowed manifest carries those files' hashes (merged from the last log), the log gets the rest.
     const scope = o.normalize === 'none' ? o.scope : undefined;
     async function* numbered(): AsyncGenerator<readonly [ManifestEntry, number]> {
-      for await (const e of readManifest(o.manifest)) {
+      for await (const e of scope ? readManifestSkipping(o.manifest, outsideOf(scope)) : readManifest(o.manifest)) {
         const i = entries++;
-        if (scope && decisions[i] === SKIP && !scope.has(parentKey(e.path))) { skipped++; continue; }
+        if (e === SKIPPED || (scope && decisions[i] === SKIP && !scope.has(parentKey(e.path)))) { skipped++; continue; }
         yield [e, i];
       }
     }
@@ -231,6 +234,11 @@ export async function copyToBind(o: CopyOptions): Promise<CopyResult> {
   const result = { entries, copied, bytes, skipped, fixed, removed: extras.map(showPath) };
   await saveProgress(o.progressFile, { ...result, removed: result.removed.length, done: true });
   return result;
+}
+
+/** A plain-ASCII manifest path outside the scope: neither a scoped directory nor one of their children. */
+function outsideOf(scope: ReadonlySet<string>): (path: string) => boolean {
+  return (path) => { const k = path.lastIndexOf('/'); return !scope.has(k < 0 ? '' : path.slice(0, k)) && !scope.has(path); };
 }
 
 /** The target's entries that are direct children of the scoped directories, in tree order. */

@@ -76,6 +76,26 @@ export function targetPathOf(e: ManifestEntry): Buffer {
  * readline's async iterator reads ahead of a slow consumer and would queue the whole manifest.
  */
 export async function* readManifest(file: string, bufferBytes = 1 << 18): AsyncGenerator<ManifestEntry> {
+  yield* readManifestSkipping(file, undefined, bufferBytes) as AsyncGenerator<ManifestEntry>;
+}
+
+/** Stands for a line `readManifestSkipping` did not parse. */
+export const SKIPPED: unique symbol = Symbol('skipped manifest line');
+
+/**
+ * The manifest's entries, except that a line whose path (plain ASCII, read without parsing the line)
+ * `skip` accepts is not parsed: SKIPPED stands in its place, so positions stay aligned. Any other path
+ * (escaped, non-ASCII, base64) is parsed as usual.
+ */
+export async function* readManifestSkipping(file: string, skip: ((path: string) => boolean) | undefined, bufferBytes = 1 << 18): AsyncGenerator<ManifestEntry | typeof SKIPPED> {
+  const entry = (line: string): ManifestEntry | typeof SKIPPED => {
+    if (skip && line.startsWith('{"p":"')) {
+      const end = line.indexOf('"', 6);
+      const path = line.slice(6, end);
+      if (end > 6 && /^[\x20-\x21\x23-\x5b\x5d-\x7e]*$/.test(path) && skip(path)) return SKIPPED;
+    }
+    return lineToEntry(line);
+  };
   const fh = await open(file, 'r');
   try {
     const buf = Buffer.alloc(bufferBytes);
@@ -88,9 +108,9 @@ export async function* readManifest(file: string, bufferBytes = 1 << 18): AsyncG
       if (nl < 0) { rest = Buffer.concat([rest, chunk]); continue; }
       const text = Buffer.concat([rest, chunk.subarray(0, nl)]).toString('utf8');
       rest = Buffer.from(chunk.subarray(nl + 1));
-      for (const line of text.split('\n')) if (line) yield lineToEntry(line);
+      for (const line of text.split('\n')) if (line) yield entry(line);
     }
-    if (rest.length) yield lineToEntry(rest.toString('utf8'));
+    if (rest.length) yield entry(rest.toString('utf8'));
   } finally {
     await fh.close();
   }
