@@ -14,7 +14,7 @@ import type pg from 'pg';
 import type { VerifyReport } from '../../core/engine.ts';
 import { FerryError } from '../../core/errors.ts';
 import { silentLogger } from '../../core/logger.ts';
-import { connectPg, oneLine, qi, qn, type PgTarget } from './connect.ts';
+import { connectPg, oneLine, qi, ql, qn, type PgTarget } from './connect.ts';
 import { describeRange, rangeDigest, rowHashes } from './checksum.ts';
 import type { PgFollowOptions } from './follow.ts';
 import { readManifest } from './manifest.ts';
@@ -58,7 +58,7 @@ export async function verifyPostgresPinned(o: PgFollowOptions, opts: PgPinnedOpt
     // A pin killed between DISABLE and ENABLE left the follower held: it follows again first.
     const was = await admin.query<{ on: boolean }>('SELECT subenabled AS on FROM pg_subscription WHERE subname = $1', [sub]);
     if (!was.rows.length) throw new FerryError('E_PG_FOLLOW_LOST', `the subscription ${sub} is gone from the target ${at(o.target)}`, { hint: 'abort the follow, export again with followFrom, import with replace, then follow' });
-    if (!was.rows[0]!.on) { log.warn(`${o.storeId}: the subscription was left disabled (a pinned verify killed?): enabled again`); await admin.query(`ALTER SUBSCRIPTION ${qi(sub)} DISABLE`).catch(() => undefined); await admin.query(`ALTER SUBSCRIPTION ${qi(sub)} ENABLE`); }
+    if (!was.rows[0]!.on) { log.warn(`${o.storeId}: the subscription was left disabled (a pinned verify killed?): enabled again`); await admin.query(`ALTER SUBSCRIPTION ${qi(sub)} ENABLE`); }
 
     try {
       const pin = await pinSource(o, opts, lock, srcs, admin, sub, m.tables.map((e) => qn(e.table.schema, e.table.name)), rec.names.slot);
@@ -99,12 +99,12 @@ export async function verifyPostgresPinned(o: PgFollowOptions, opts: PgPinnedOpt
 async function pinSource(o: PgFollowOptions, opts: PgPinnedOptions, lock: pg.Client, srcs: readonly pg.Client[], admin: pg.Client, sub: string, tables: readonly string[], slot: string): Promise<{ lsn: string; heldMs: number }> {
   const lockMs = opts.lockTimeoutMs ?? 2000;
   const budget = opts.budgetMs ?? 5000;
-  await lock.query('BEGIN READ WRITE');
+  const [lead, ...rest] = srcs;
+  if (!lead) throw new TypeError('Expected at least one source session');
   let held = 0;
   try {
-    await lock.query(`SET LOCAL lock_timeout = ${Math.round(lockMs)}`);
     try {
-      await lock.query(`LOCK TABLE ${tables.join(', ')} IN EXCLUSIVE MODE`);
+      await lock.query(`BEGIN READ WRITE; SET LOCAL lock_timeout = ${Math.round(lockMs)}; LOCK TABLE ${tables.join(', ')} IN EXCLUSIVE MODE`);
     } catch (e) {
       const code = (e as { code?: string }).code;
       if (code === '55P03') throw new FerryError('E_PIN_GIVEN_UP', `the pin on ${at(o.source)}/${o.source.database} was given up: its tables stayed busy for ${lockMs} ms (a long transaction or a lock holds one)`, { hint: 'nothing was held or lost and the follower continues: run the pinned verify again when the source is quieter (pg_stat_activity shows who holds the lock)', cause: e });
@@ -112,18 +112,17 @@ async function pinSource(o: PgFollowOptions, opts: PgPinnedOptions, lock: pg.Cli
       throw e;
     }
     held = performance.now();
-    const lsn = (await lock.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn')).rows[0]!.lsn;
-    // One snapshot for every worker: no writer of these tables is in flight, so it holds exactly what is before `lsn`.
-    const [lead, ...rest] = srcs;
-    await lead!.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-    const snap = (await lead!.query<{ id: string }>('SELECT pg_export_snapshot() AS id')).rows[0]!.id;
-    for (const w of rest) await w.query(`BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT '${snap}'`);
+    // The snapshot every worker adopts: no writer of these tables is in flight, so it holds exactly what is before `lsn`.
+    const res = (await lead.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SELECT pg_export_snapshot() AS id, pg_current_wal_lsn()::text AS lsn')) as unknown as Array<pg.QueryResult<{ id: string; lsn: string }>>;
+    const { id: snap, lsn } = res.at(-1)!.rows[0]!;
+    // Applied through `lsn`: the slot's confirmed flush, or sooner the subscriber's reported apply position (needs pg_read_all_stats).
     for (;;) {
       o.signal?.throwIfAborted();
-      const r = await lock.query<{ ok: boolean | null }>('SELECT confirmed_flush_lsn >= $2::pg_lsn AS ok FROM pg_replication_slots WHERE slot_name = $1', [slot, lsn]);
+      const r = await lock.query<{ ok: boolean | null }>(`SELECT greatest(s.confirmed_flush_lsn, r.replay_lsn) >= $2::pg_lsn AS ok
+        FROM pg_replication_slots s LEFT JOIN pg_stat_replication r ON r.pid = s.active_pid WHERE s.slot_name = $1`, [slot, lsn]);
       if (r.rows[0]?.ok) break;
       if (performance.now() - held > budget) throw givenUp(o, `the follower did not reach the pin ${lsn} within ${budget} ms`);
-      await sleep(10);
+      await sleep(5);
     }
     // Disabled, the apply worker stops at its next message; ended now so that nothing after the pin is applied.
     await admin.query(`ALTER SUBSCRIPTION ${qi(sub)} DISABLE`);
@@ -132,10 +131,12 @@ async function pinSource(o: PgFollowOptions, opts: PgPinnedOptions, lock: pg.Cli
       if (!w.rows.length) break;
       await admin.query('SELECT pg_terminate_backend($1)', [w.rows[0]!.pid]).catch(() => undefined); // without the privilege it exits by itself within a second
       if (performance.now() - held > budget) throw givenUp(o, `the target's apply worker did not stop within ${budget} ms`);
-      await sleep(10);
+      await sleep(5);
     }
     await lock.query('COMMIT');
-    return { lsn, heldMs: Math.round(performance.now() - held) };
+    const heldMs = Math.round(performance.now() - held);
+    await Promise.all(rest.map((w) => w.query(`BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT ${ql(snap)}`)));
+    return { lsn, heldMs };
   } catch (e) {
     await lock.query('ROLLBACK').catch(() => undefined);
     await Promise.all(srcs.map((w) => w.query('ROLLBACK').catch(() => undefined)));
