@@ -41,6 +41,9 @@ export async function verifyPostgresPinned(o: PgFollowOptions, opts: PgPinnedOpt
   const t0 = performance.now();
   const log = o.log ?? silentLogger;
   const rec = await readPgFollowRecord(o.stateDir);
+  if (rec?.state === 'freeze-copy') {
+    throw new FerryError('E_PIN_GIVEN_UP', `store ${o.storeId}: nothing to pin, the store does not follow ${at(o.source)}: ${rec.reason ?? 'copied inside the freeze'}`, { hint: 'its copy inside the freeze is verified in full' });
+  }
   if (rec?.state !== 'following') {
     throw new FerryError('E_PG_PIN', `store ${o.storeId}: the target does not follow ${at(o.source)} (${rec?.state ?? 'no follow record'}${rec?.reason ? `: ${rec.reason}` : ''})`, { hint: 'run follow first (or re-run it to resume)' });
   }
@@ -51,18 +54,29 @@ export async function verifyPostgresPinned(o: PgFollowOptions, opts: PgPinnedOpt
   const workers = Math.max(1, opts.parallelism ?? 2);
   const open = (t: PgTarget) => connectPg(t, { applicationName: 'ferry verify pinned' });
   const clients: pg.Client[] = [];
-  const track = async (c: Promise<pg.Client>) => { const x = await c; clients.push(x); return x; };
   try {
-    const [lock, srcs, tgts] = await Promise.all([track(open(o.source)), Promise.all(Array.from({ length: workers }, () => track(open(o.source)))), Promise.all(Array.from({ length: workers }, () => track(open(o.target!))))]);
+    // Every session is opened before the pin (none is connected while writers wait); a failed one closes the others.
+    const opened = await Promise.allSettled([o.source, ...Array.from({ length: workers }, () => o.source), ...Array.from({ length: workers }, () => o.target!)].map(open));
+    for (const x of opened) if (x.status === 'fulfilled') clients.push(x.value);
+    const failed = opened.find((x) => x.status === 'rejected');
+    if (failed) throw failed.reason;
+    const [lock, ...rest] = clients as [pg.Client, ...pg.Client[]];
+    const srcs = rest.slice(0, workers);
+    const tgts = rest.slice(workers);
     const admin = tgts[0]!;
     // A pin killed between DISABLE and ENABLE left the follower held: it follows again first.
     const was = await admin.query<{ on: boolean }>('SELECT subenabled AS on FROM pg_subscription WHERE subname = $1', [sub]);
     if (!was.rows.length) throw new FerryError('E_PG_FOLLOW_LOST', `the subscription ${sub} is gone from the target ${at(o.target)}`, { hint: 'abort the follow, export again with followFrom, import with replace, then follow' });
     if (!was.rows[0]!.on) { log.warn(`${o.storeId}: the subscription was left disabled (a pinned verify killed?): enabled again`); await admin.query(`ALTER SUBSCRIPTION ${qi(sub)} ENABLE`); }
 
+    // Only what the publication carries follows (unlogged tables never do): the rest is named, not compared.
+    const published = new Set((await lock.query<{ s: string; t: string }>('SELECT schemaname AS s, tablename AS t FROM pg_publication_tables WHERE pubname = $1', [rec.names.publication])).rows.map((r) => `${r.s}\0${r.t}`));
+    const compared = m.tables.filter((e) => published.has(`${e.table.schema}\0${e.table.name}`));
+    const skipped = m.tables.filter((e) => !compared.includes(e)).map((e) => `${e.table.schema}.${e.table.name}`);
+    if (!compared.length) throw new FerryError('E_PIN_GIVEN_UP', `the pin on ${at(o.source)}/${o.source.database} was given up: the publication ${rec.names.publication} carries none of the exported tables`, { hint: 'nothing follows to compare: the catch-up and `ferry verify` after the cutover check the store' });
     try {
-      const pin = await pinSource(o, opts, lock, srcs, admin, sub, m.tables.map((e) => qn(e.table.schema, e.table.name)), rec.names.slot);
-      const work = m.tables.flatMap((e) => e.chunks.map((ch) => ({ t: e.table, ch })));
+      const pin = await pinSource(o, opts, lock, srcs, admin, sub, compared.map((e) => qn(e.table.schema, e.table.name)), rec.names.slot);
+      const work = compared.flatMap((e) => e.chunks.map((ch) => ({ t: e.table, ch })));
       const chunks = work.length;
       const findings: string[] = [];
       let rows = 0; let targetRows = 0;
@@ -81,7 +95,10 @@ export async function verifyPostgresPinned(o: PgFollowOptions, opts: PgPinnedOpt
       log.info(`${o.storeId}: pinned at ${pin.lsn}, writers held ${pin.heldMs} ms: ${chunks} chunks, ${rows} rows ${ok ? 'equal' : 'DIFFER'}`);
       return {
         ok, seconds: (performance.now() - t0) / 1000,
-        entries: [{ subject: `pinned at LSN ${pin.lsn}`, ok, counts: { chunks, rows, targetRows, heldMs: pin.heldMs }, ...(ok ? {} : { findings: findings.slice(0, MAX_FINDINGS) }) }],
+        entries: [
+          { subject: `pinned at LSN ${pin.lsn}`, ok, counts: { chunks, rows, targetRows, heldMs: pin.heldMs }, ...(ok ? {} : { findings: findings.slice(0, MAX_FINDINGS) }) },
+          ...(skipped.length ? [{ subject: `not replicated, so not compared at the pin (unlogged or outside the publication): ${skipped.slice(0, 10).join(', ')}${skipped.length > 10 ? ' …' : ''}`, ok: true, counts: { tables: skipped.length } }] : []),
+        ],
       };
     } finally {
       await admin.query(`ALTER SUBSCRIPTION ${qi(sub)} ENABLE`).catch((e: unknown) => log.warn(`${o.storeId}: could not enable the subscription ${sub} again: ${oneLine(e)} (run follow:${o.storeId} again)`));
@@ -108,7 +125,7 @@ async function pinSource(o: PgFollowOptions, opts: PgPinnedOptions, lock: pg.Cli
     } catch (e) {
       const code = (e as { code?: string }).code;
       if (code === '55P03') throw new FerryError('E_PIN_GIVEN_UP', `the pin on ${at(o.source)}/${o.source.database} was given up: its tables stayed busy for ${lockMs} ms (a long transaction or a lock holds one)`, { hint: 'nothing was held or lost and the follower continues: run the pinned verify again when the source is quieter (pg_stat_activity shows who holds the lock)', cause: e });
-      if (code === '42501') throw new FerryError('E_PG_PIN', `${o.source.user} may not lock the tables of ${at(o.source)}/${o.source.database} to pin them: ${oneLine(e)}`, { hint: `make ${o.source.user} own the tables (or GRANT UPDATE on them), or skip the pinned verify: the catch-up's check covers the store inside the freeze`, cause: e });
+      if (code === '42501') throw new FerryError('E_PIN_GIVEN_UP', `${o.source.user} may not lock the tables of ${at(o.source)}/${o.source.database} to pin them, the pin was given up: ${oneLine(e)}`, { hint: `make ${o.source.user} own the tables (or GRANT UPDATE on them), or skip the pinned verify: the catch-up's check covers the store inside the freeze`, cause: e });
       throw e;
     }
     held = performance.now();
