@@ -1,7 +1,8 @@
 /**
  * The report per store: each `verify:<store>` step's entries (one per table, db, directory…) as the
  * engine reported them, and — for the MySQL and Redis stores — the table and database views the
- * report always had (rows and checksums per table, keys per db, sessions and jobs).
+ * report always had (rows and checksums per table, keys per db, sessions and jobs). A store that followed
+ * is reported by its pinned verify (MySQL, PostgreSQL, Redis, files) when one ran.
  */
 import type { ReportEntry } from '../core/engine.ts';
 import type { StepOutputs } from '../core/step.ts';
@@ -24,6 +25,11 @@ export function storeReports(outputs: ReadonlyMap<string, StepOutputs>): StoreRe
   const all = [...outputs];
   const full = new Set(all.filter(([id]) => id.startsWith(VERIFY)).map(([id]) => id.slice(VERIFY.length)));
   const pinned = new Set(all.filter(([id, o]) => id.startsWith(PINNED) && Array.isArray((o.data as { entries?: unknown } | undefined)?.entries)).map(([id]) => id.slice(PINNED.length)));
+  // A pin given up (tables busy, follower over its budget): said next to the catch-up that checked the store instead.
+  const givenUp = new Map(all.flatMap(([id, o]) => {
+    const d = (o.data ?? {}) as { givenUp?: boolean; skipped?: string };
+    return id.startsWith(PINNED) && d.givenUp && d.skipped ? [[id.slice(PINNED.length), d.skipped] as const] : [];
+  }));
   return all.flatMap(([id, o]): StoreReport[] => {
     if (id.startsWith(VERIFY)) {
       const d = (o.data ?? {}) as { engine?: string; ok?: boolean; entries?: ReportEntry[] };
@@ -41,7 +47,8 @@ export function storeReports(outputs: ReadonlyMap<string, StepOutputs>): StoreRe
       if (full.has(store) || pinned.has(store)) return [];
       const d = (o.data ?? {}) as { engine?: string; lag?: number; detail?: string };
       const ok = d.lag === 0;
-      const entries: ReportEntry[] = [{ subject: `caught up with the frozen source${d.detail ? ` (${d.detail})` : ''}`, ok }];
+      const why = givenUp.get(store);
+      const entries: ReportEntry[] = [{ subject: `caught up with the frozen source${d.detail ? ` (${d.detail})` : ''}${why ? `; no pinned comparison: ${why}` : ''}`, ok }];
       return [{ id: store, engine: d.engine ?? 'unknown', ok, entries, findings: findingsOf(entries), how: 'caught up' }];
     }
     return [];

@@ -39,7 +39,7 @@ export function storeVerifyPinnedStep(b: Pick<StoreBinding, 'store' | 'engine'>)
         if (!(err instanceof FerryError) || err.code !== 'E_PIN_GIVEN_UP') throw err;
         const why = p.ctx.redactor.redact(err.message);
         p.log.warn(`${id}: ${why} (${err.hint ?? ''})`);
-        return { data: { store: id, engine: b.store.engine, skipped: why } };
+        return { data: { store: id, engine: b.store.engine, skipped: why, givenUp: true } };
       }
       const findings = r.entries.flatMap((x) => x.findings ?? []).map((f) => p.ctx.redactor.redact(f));
       if (!r.ok) {
