@@ -1,11 +1,13 @@
 /**
- * Verify a following PostgreSQL at a pinned point while the app keeps running on the host. Session A on
- * the source locks every exported table IN EXCLUSIVE MODE (writers wait, readers do not; `lock_timeout`
- * bounds the wait, and the lock ends with A's transaction, so a dead ferry never leaves the source held)
- * and reads the WAL position X; session B opens a REPEATABLE READ snapshot — no writer of those tables can
- * be in flight, so it is exactly the data at X. Once the slot's confirmed_flush_lsn reaches X the target
- * applied everything up to it: its subscription is disabled and its apply worker ended (it would apply what
- * comes after X), then A commits — writers waited for milliseconds (`heldMs`). Every chunk of the export's
+ * Verify a following PostgreSQL at a pinned point while the app keeps running on the host. Once the
+ * follower is close (it reached the source's position of a moment ago, nothing held), session A on the
+ * source locks every exported table the publication carries IN EXCLUSIVE MODE (writers wait, readers do
+ * not; `lock_timeout` bounds the wait, and the lock ends with A's transaction, so a dead ferry never leaves
+ * the source held); session B opens a REPEATABLE READ snapshot and reads the WAL position X — no writer of
+ * those tables can be in flight, so the snapshot is exactly their data at X. Once the subscriber reports X
+ * applied (the slot's confirmed flush, or sooner its apply position in pg_stat_replication) its
+ * subscription is disabled and its apply worker ended (it would apply what comes after X), then A
+ * commits — writers waited for milliseconds (`heldMs`). Every chunk of the export's
  * key ranges is digested (checksum.ts, the same digest verify uses) in B's snapshot and on the held target;
  * sequences are not compared (promote sets them). The subscription is enabled again in every case. A lock
  * wait or a follower over the budget gives the pin up (E_PIN_GIVEN_UP): writers resume, nothing is lost.
@@ -28,6 +30,8 @@ export interface PgPinnedOptions {
   readonly lockTimeoutMs?: number;
   /** How long the follower may take to reach the pin and stop there, writers held meanwhile (default 5000 ms). */
   readonly budgetMs?: number;
+  /** How long the follower may take to reach the source's position before the pin, nothing held (default 30 s). */
+  readonly approachMs?: number;
 }
 
 /** Rows per side below which a differing chunk is narrowed to its keys. */
@@ -118,6 +122,15 @@ async function pinSource(o: PgFollowOptions, opts: PgPinnedOptions, lock: pg.Cli
   const budget = opts.budgetMs ?? 5000;
   const [lead, ...rest] = srcs;
   if (!lead) throw new TypeError('Expected at least one source session');
+  // First close the gap unpinned, so that writers wait only for the last milliseconds of it.
+  const reached = (lsn: string) => lock.query<{ ok: boolean | null }>(`SELECT greatest(s.confirmed_flush_lsn, r.replay_lsn) >= $2::pg_lsn AS ok
+    FROM pg_replication_slots s LEFT JOIN pg_stat_replication r ON r.pid = s.active_pid WHERE s.slot_name = $1`, [slot, lsn]).then((r) => !!r.rows[0]?.ok);
+  const near = (await lock.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn')).rows[0]!.lsn;
+  for (const started = performance.now(); !(await reached(near));) {
+    o.signal?.throwIfAborted();
+    if (performance.now() - started > (opts.approachMs ?? 30_000)) throw givenUp(o, `the follower did not reach ${near} within ${opts.approachMs ?? 30_000} ms before the pin (it is behind: nothing was held)`);
+    await sleep(20);
+  }
   let held = 0;
   try {
     try {
@@ -135,9 +148,7 @@ async function pinSource(o: PgFollowOptions, opts: PgPinnedOptions, lock: pg.Cli
     // Applied through `lsn`: the slot's confirmed flush, or sooner the subscriber's reported apply position (needs pg_read_all_stats).
     for (;;) {
       o.signal?.throwIfAborted();
-      const r = await lock.query<{ ok: boolean | null }>(`SELECT greatest(s.confirmed_flush_lsn, r.replay_lsn) >= $2::pg_lsn AS ok
-        FROM pg_replication_slots s LEFT JOIN pg_stat_replication r ON r.pid = s.active_pid WHERE s.slot_name = $1`, [slot, lsn]);
-      if (r.rows[0]?.ok) break;
+      if (await reached(lsn)) break;
       if (performance.now() - held > budget) throw givenUp(o, `the follower did not reach the pin ${lsn} within ${budget} ms`);
       await sleep(5);
     }
