@@ -5,7 +5,7 @@
  * the engine's verifyPinned locks the tables for milliseconds, holds the follower at the pin and compares
  * every chunk: equal; the writer's writes go on during the comparison. A row changed on the follower only
  * is found and named (table, key range, key). A table kept busy by an open transaction gives the pin up
- * (E_PIN_GIVEN_UP) after the lock timeout. An unlogged table (never replicated) is named, not compared. The subscription is enabled again and follows after each.
+ * (E_PIN_GIVEN_UP) after the lock timeout; a subscription left disabled (a pin killed mid-way) is enabled first. An unlogged table (never replicated) is named, not compared. The subscription is enabled again and follows after each.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -157,6 +157,15 @@ describe('postgres verifyPinned: a consistent point pinned for milliseconds whil
       stop.now = true;
       await writing.catch(() => undefined);
     }
+  });
+
+  it('after a pin killed while the follower was held (its subscription left disabled), enables it first and compares', async () => {
+    await q(dst.url, `ALTER SUBSCRIPTION ${sub} DISABLE`);
+    await q(src.url, "INSERT INTO notes (body) VALUES ('while the follower was held')");
+    const r = await postgresEngine.verifyPinned!(p);
+    expect(r.entries.filter((x) => !x.ok)).toEqual([]);
+    expect((await q(dst.url, "SELECT count(*)::int AS n FROM notes WHERE body = 'while the follower was held'"))[0]).toEqual({ n: 1 });
+    await followsAgain(dst.url, sub);
   });
 
   it('finds and names a row changed on the follower only (table, key range, key); enables the subscription again', async () => {
