@@ -129,6 +129,8 @@ describe('postgres verifyPinned: a consistent point pinned for milliseconds whil
       const t0 = performance.now();
       const r = await postgresEngine.verifyPinned!(p);
       const t1 = performance.now();
+      // It returns with the follower streaming again (the catch-up inside the freeze does not wait for its restart).
+      expect(await q(dst.url, 'SELECT count(*)::int AS n FROM pg_stat_subscription WHERE subname = $1 AND relid IS NULL AND pid IS NOT NULL', [sub])).toEqual([{ n: 1 }]);
       await new Promise((r2) => setTimeout(r2, 1_000));
       stop.now = true;
       const acks = await writing;

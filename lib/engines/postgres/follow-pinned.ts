@@ -32,6 +32,8 @@ export interface PgPinnedOptions {
   readonly budgetMs?: number;
   /** How long the follower may take to reach the source's position before the pin, nothing held (default 30 s). */
   readonly approachMs?: number;
+  /** How long to wait for the follower to stream again after the comparison (default 20 s; a warning past it). */
+  readonly restartMs?: number;
 }
 
 /** Rows per side below which a differing chunk is narrowed to its keys. */
@@ -105,7 +107,9 @@ export async function verifyPostgresPinned(o: PgFollowOptions, opts: PgPinnedOpt
         ],
       };
     } finally {
-      await admin.query(`ALTER SUBSCRIPTION ${qi(sub)} ENABLE`).catch((e: unknown) => log.warn(`${o.storeId}: could not enable the subscription ${sub} again: ${oneLine(e)} (run follow:${o.storeId} again)`));
+      const enabled = await admin.query(`ALTER SUBSCRIPTION ${qi(sub)} ENABLE`).then(() => true, (e: unknown) => { log.warn(`${o.storeId}: could not enable the subscription ${sub} again: ${oneLine(e)} (run follow:${o.storeId} again)`); return false; });
+      // The launcher restarts the apply worker up to wal_retrieve_retry_interval (5 s) later: waited for here, not by the catch-up inside the freeze.
+      if (enabled && !(await streamingAgain(lock, admin, sub, rec.names.slot, opts.restartMs ?? 20_000))) log.warn(`${o.storeId}: the subscription ${sub} is enabled but not streaming yet (follow status shows when it is)`);
     }
   } finally {
     await Promise.all(clients.map((c) => c.end().catch(() => undefined)));
@@ -170,6 +174,17 @@ async function pinSource(o: PgFollowOptions, opts: PgPinnedOptions, lock: pg.Cli
     await Promise.all(srcs.map((w) => w.query('ROLLBACK').catch(() => undefined)));
     throw e;
   }
+}
+
+/** True once the subscription's apply worker runs and holds the slot on the source again (false after `ms`). */
+async function streamingAgain(src: pg.Client, tgt: pg.Client, sub: string, slot: string, ms: number): Promise<boolean> {
+  for (const started = performance.now(); performance.now() - started < ms; await sleep(50)) {
+    const w = await tgt.query('SELECT FROM pg_stat_subscription WHERE subname = $1 AND relid IS NULL AND pid IS NOT NULL', [sub]).catch(() => undefined);
+    if (!w?.rowCount) continue;
+    const s = await src.query('SELECT FROM pg_replication_slots WHERE slot_name = $1 AND active', [slot]).catch(() => undefined);
+    if (s?.rowCount) return true;
+  }
+  return false;
 }
 
 function givenUp(o: PgFollowOptions, why: string): FerryError {
