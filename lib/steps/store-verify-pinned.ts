@@ -16,7 +16,8 @@ import { storeFollowStep } from './store-follow.ts';
 
 const PIN_HOW: Readonly<Record<string, string>> = { mysql: 'a global read lock', postgres: 'its tables locked IN EXCLUSIVE MODE', redis: 'CLIENT PAUSE WRITE' };
 
-const noPin = (kind: string) => `no pinned verify for ${kind} yet: the catch-up's final check covers it inside the freeze, and \`ferry verify\` compares everything after the cutover`;
+// Every engine that follows has one (MySQL, PostgreSQL, Redis, files): this is for an engine added without it.
+const noPin = (kind: string) => `the ${kind} engine has no pinned verify: the catch-up's final check covers it inside the freeze, and \`ferry verify\` compares everything after the cutover`;
 
 export function storeVerifyPinnedStep(b: Pick<StoreBinding, 'store' | 'engine'>) {
   const id = b.store.id;

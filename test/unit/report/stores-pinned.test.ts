@@ -32,7 +32,7 @@ describe('the report of a following postgres store', () => {
     const why = 'the pin on db:5432/app was given up: its tables stayed busy for 2000 ms (a long transaction or a lock holds one)';
     const outputs = new Map<string, { data: Record<string, unknown> }>([
       ['verify-pinned:pg', { data: { store: 'pg', engine: 'postgres', skipped: why, givenUp: true } }],
-      ['verify-pinned:old', { data: { store: 'old', skipped: 'no pinned verify for postgres yet' } }],
+      ['verify-pinned:old', { data: { store: 'old', skipped: 'the newdb engine has no pinned verify' } }],
       ['catch-up:pg', caughtUp('pg')], ['catch-up:old', caughtUp('old')],
     ]);
     const r = storeReports(outputs);
