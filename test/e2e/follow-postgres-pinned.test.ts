@@ -5,7 +5,7 @@
  * the engine's verifyPinned locks the tables for milliseconds, holds the follower at the pin and compares
  * every chunk: equal; the writer's writes go on during the comparison. A row changed on the follower only
  * is found and named (table, key range, key). A table kept busy by an open transaction gives the pin up
- * (E_PIN_GIVEN_UP) after the lock timeout; a subscription left disabled (a pin killed mid-way) is enabled first. An unlogged table (never replicated) is named, not compared. The subscription is enabled again and follows after each.
+ * (E_PIN_GIVEN_UP) after the lock timeout; a subscription left disabled (a pin killed mid-way) is enabled first. An unlogged table (never replicated) blocks following until it is made logged. The subscription is enabled again and follows after each.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -26,6 +26,7 @@ import { postgresEngine } from '../../lib/engines/postgres/engine.ts';
 import { abortPostgresFollow, postgresFollowOptionsOf } from '../../lib/engines/postgres/follow.ts';
 import type { PostgresOptions } from '../../lib/engines/postgres/options.ts';
 import { replicationNames } from '../../lib/engines/postgres/replication-sql.ts';
+import { assessPgFollow, readReplicationFacts } from '../../lib/engines/postgres/replication-prereq.ts';
 
 const PW = 'pg-Secret-for-pin';
 const DB = 'pinapp';
@@ -67,7 +68,7 @@ async function writer(url: string, stop: { now: boolean }, maxMs: number): Promi
     for (let i = 1; !stop.now && performance.now() - started < maxMs; i++) {
       await c.query('INSERT INTO notes (body) VALUES ($1)', [`note ${i} ✓`]);
       await c.query('UPDATE items SET n = n + 1, v = $2 WHERE id = $1', [1 + (i % 100), `v${i}`]);
-      await c.query('UPDATE scratch SET hits = hits + 1'); // unlogged: never replicated
+      await c.query('UPDATE scratch SET hits = hits + 1');
       acks.push(performance.now());
       await new Promise((r) => setTimeout(r, 5));
     }
@@ -102,6 +103,21 @@ describe('postgres verifyPinned: a consistent point pinned for milliseconds whil
       INSERT INTO items SELECT g, 'item ' || g || repeat(' pad', 20), g % 7 FROM generate_series(1, 5000) g;
       CREATE TABLE notes (id bigserial PRIMARY KEY, body text);
       CREATE UNLOGGED TABLE scratch (id int PRIMARY KEY, hits int NOT NULL); INSERT INTO scratch VALUES (1, 0)`);
+    // An unlogged table never reaches a subscriber: the source cannot be followed until it is logged.
+    const c = new pg.Client({ connectionString: src.url });
+    c.on('error', () => undefined);
+    await c.connect();
+    try {
+      const facts = await readReplicationFacts(c, 'source');
+      expect(facts.unlogged).toEqual(['public.scratch']);
+      const [f] = assessPgFollow(facts, 15);
+      expect(f).toMatchObject({ check: 'postgres-follow-unlogged', subject: 'tables public.scratch' });
+      expect(f!.hint).toContain('ALTER TABLE public.scratch SET LOGGED;');
+      await c.query('ALTER TABLE public.scratch SET LOGGED'); // the hint's statement
+      expect((await readReplicationFacts(c, 'source')).unlogged).toEqual([]);
+    } finally {
+      await c.end();
+    }
     work = await mkdtemp(join(tmpdir(), 'ferry-pin-pg-'));
     p = {
       store: { id: 'pin', engine: 'postgres', source: src.url, target: { service: 'postgres' }, options: postgresEngine.parseOptions({ chunkBytes: 64 << 10, followFrom: { host: SRC_ALIAS, port: 5432 } }, 'pin') },
@@ -142,8 +158,7 @@ describe('postgres verifyPinned: a consistent point pinned for milliseconds whil
       expect(e.counts!.rows).toBeGreaterThan(5000); // items and the notes written before the pin
       expect(e.counts!.targetRows).toBe(e.counts!.rows);
       expect(e.counts!.chunks).toBeGreaterThan(2);
-      // The unlogged table does not follow: named, not compared (its difference is no finding).
-      expect(r.entries[1]).toEqual({ subject: 'not replicated, so not compared at the pin (unlogged or outside the publication): public.scratch', ok: true, counts: { tables: 1 } });
+      expect(r.entries).toHaveLength(1); // every exported table is published (scratch was logged before the follow)
       expect(e.counts!.heldMs).toBeLessThan(5_000); // within the pin's own budget (the figure is logged, not asserted)
       expect(acks.filter((x) => x > t1).length).toBeGreaterThan(0); // writes continue after the pin
       await followsAgain(dst.url, sub);

@@ -21,6 +21,8 @@ export interface PgReplicationFacts {
   readonly createRole: boolean;
   /** `schema.table` of plain tables with neither a primary key nor a usable REPLICA IDENTITY. */
   readonly withoutIdentity: readonly string[];
+  /** `schema.table` of UNLOGGED tables: logical decoding never sees their changes (absent: not read). */
+  readonly unlogged?: readonly string[];
 }
 
 const USER_NS = `n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_(toast|temp)'`;
@@ -39,10 +41,14 @@ export async function readReplicationFacts(c: pg.Client, endpoint: string): Prom
       AND (c.relreplident = 'n' OR (c.relreplident = 'd' AND NOT EXISTS (SELECT FROM pg_constraint k WHERE k.conrelid = c.oid AND k.contype = 'p'))
         OR (c.relreplident = 'i' AND NOT EXISTS (SELECT FROM pg_index i WHERE i.indrelid = c.oid AND i.indisreplident)))
     ORDER BY 1`);
+  const u = await c.query<{ t: string }>(`
+    SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) AS t FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE ${USER_NS} AND c.relkind IN ('r', 'p') AND c.relpersistence = 'u' ORDER BY 1`);
   return {
     endpoint, user: String(x.who), major: Math.floor(Number(x.num) / 10000), walLevel: String(x.wal),
     maxReplicationSlots: Number(x.slots), slotsUsed: Number(x.slots_used), maxWalSenders: Number(x.senders), walSendersUsed: Number(x.senders_used),
     superuser: x.su === true, replication: x.repl === true, createRole: x.cr === true, withoutIdentity: t.rows.map((r) => r.t),
+    unlogged: u.rows.map((r) => r.t),
   };
 }
 
@@ -76,6 +82,14 @@ export function assessPgFollow(source: PgReplicationFacts, targetMajor: number |
     out.push(finding('postgres-follow-identity', `tables ${names.slice(0, 10).join(', ')}${names.length > 10 ? ` and ${names.length - 10} more` : ''}`,
       `${names.length} table(s) have neither a primary key nor a REPLICA IDENTITY: once published, UPDATE and DELETE on them would fail on the source`,
       `add a primary key, or run on the source: ${names.slice(0, 3).map((t) => `ALTER TABLE ${t} REPLICA IDENTITY FULL;`).join(' ')}${names.length > 3 ? ' …' : ''}`));
+  }
+  if (source.unlogged?.length) {
+    // The WAL never carries an unlogged table's rows, so no subscription applies the app's writes to it: a
+    // follower would be stale there at cutover. The copy inside the freeze carries them (the export reads them).
+    const names = source.unlogged;
+    out.push(finding('postgres-follow-unlogged', `tables ${names.slice(0, 10).join(', ')}${names.length > 10 ? ` and ${names.length - 10} more` : ''}`,
+      `${names.length} UNLOGGED table(s): logical replication never carries their changes, so the follower would miss the app's writes to them`,
+      `run on the source: ${names.slice(0, 3).map((t) => `ALTER TABLE ${t} SET LOGGED;`).join(' ')}${names.length > 3 ? ' …' : ''} (rewrites each table once), or let the copy run inside the freeze`));
   }
   if (targetMajor !== undefined && targetMajor < 10) out.push(finding('postgres-follow-target', 'target server', `the target is PostgreSQL ${targetMajor}: subscriptions need 10 or later`, 'use a postgres:15 (or newer) image for the stack'));
   return out;

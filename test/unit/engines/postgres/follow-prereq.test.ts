@@ -43,6 +43,13 @@ describe('assessPgFollow', () => {
     expect(f!.message).toContain('12 table(s)');
     expect(f!.hint).toContain('ALTER TABLE public.t0 REPLICA IDENTITY FULL; ALTER TABLE public.t1 REPLICA IDENTITY FULL;');
   });
+  it('names unlogged tables (logical replication never carries them) with the statement that logs them', () => {
+    const [f] = assessPgFollow({ ...ok, unlogged: ['public.cache', 'public.hits'] }, 15);
+    expect(f).toMatchObject({ severity: 'blocker', check: 'postgres-follow-unlogged', subject: 'tables public.cache, public.hits' });
+    expect(f!.message).toContain('2 UNLOGGED table(s)');
+    expect(f!.hint).toContain('ALTER TABLE public.cache SET LOGGED; ALTER TABLE public.hits SET LOGGED;');
+    expect(checks({ unlogged: [] })).toEqual([]);
+  });
   it('an old source or target', () => {
     expect(checks({ major: 9 })).toContain('postgres-follow-major');
     expect(checks({}, 9)).toEqual(['postgres-follow-target']);
