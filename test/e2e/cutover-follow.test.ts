@@ -11,12 +11,9 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import mysql from 'mysql2/promise';
 import { Redis } from 'ioredis';
-import { GenericContainer, Network, Wait, type StartedNetwork, type StartedTestContainer } from 'testcontainers';
-import { onLoopback } from '../support/containers.ts';
-import { testLabels } from '../support/labels.ts';
 import { testImages } from '../support/images.ts';
-import { createSandbox, followOnNetwork, type Sandbox } from '../support/sandbox.ts';
-import { seedSources } from '../../demo/index.ts';
+import type { Sandbox } from '../support/sandbox.ts';
+import { startNetworkedSource, type NetworkedSource } from '../support/seeded-source.ts';
 import { runPlaybookProcess, startPlaybook, type PlaybookEvent } from '../support/playbook-process.ts';
 
 const ROOT_PW = 'src-root-pw-cutover';
@@ -24,43 +21,17 @@ const REDIS_PW = 'src-redis-pw-cutover';
 const DB = 'vedfolnir';
 
 describe('migrate follows the live sources, then cuts over in seconds', { timeout: 900_000 }, () => {
-  let network: StartedNetwork;
-  let srcMy: StartedTestContainer;
-  let srcRd: StartedTestContainer;
+  let src: NetworkedSource | undefined;
   let sb: Sandbox;
   let myPort = 0, rdPort = 0;
 
   beforeAll(async () => {
-    network = await new Network().start();
-    [srcMy, srcRd] = await Promise.all([
-      onLoopback(new GenericContainer(testImages().mysql).withLabels(testLabels()).withNetwork(network).withNetworkAliases('ferry-src-mysql')
-        .withEnvironment({ MYSQL_ROOT_PASSWORD: ROOT_PW, MYSQL_DATABASE: DB }).withExposedPorts(3306)
-        .withCommand(['mysqld', '--max-allowed-packet=256M', '--log-bin=mysql-bin', '--binlog-format=ROW', '--server-id=1'])
-        .withWaitStrategy(Wait.forHealthCheck()).withStartupTimeout(180_000)).start(),
-      onLoopback(new GenericContainer(testImages().redis).withLabels(testLabels()).withNetwork(network).withNetworkAliases('ferry-src-redis')
-        .withExposedPorts(6379).withCommand(['redis-server', '--requirepass', REDIS_PW])
-        .withWaitStrategy(Wait.forLogMessage(/Ready to accept connections/))).start(),
-    ]);
-    myPort = srcMy.getMappedPort(3306);
-    rdPort = srcRd.getMappedPort(6379);
-    await seedSources({ mysql: { port: myPort, password: ROOT_PW, database: DB }, redis: { port: rdPort, password: REDIS_PW }, scale: 1 });
-    // The app's writer account: not SUPER, so the freeze (read_only) holds it back as it holds the app.
-    const c = await mysql.createConnection({ host: '127.0.0.1', port: myPort, user: 'root', password: ROOT_PW });
-    // The app's account as the host has it (the fixture .env's DB_USER/DB_PASSWORD): the stack makes the same one.
-    await c.query(`CREATE USER IF NOT EXISTS 'vedfolnir'@'%' IDENTIFIED BY 'p@ss'`);
-    await c.query(`GRANT ALL ON ${DB}.* TO 'vedfolnir'@'%'`);
-    await c.query(`CREATE USER IF NOT EXISTS 'writer'@'%' IDENTIFIED BY 'writer-pw'`);
-    await c.query(`GRANT ALL ON ${DB}.* TO 'writer'@'%'`);
-    await c.query(`CREATE TABLE IF NOT EXISTS ${DB}.live_writes (id INT PRIMARY KEY, v VARCHAR(64) NOT NULL)`);
-    await c.end();
-    sb = await createSandbox({ mysql: { host: '127.0.0.1', port: myPort, password: ROOT_PW, database: DB }, redis: { host: '127.0.0.1', port: rdPort, password: REDIS_PW } });
-    await followOnNetwork(sb, { network: network.getName(), mysqlAlias: 'ferry-src-mysql', redisAlias: 'ferry-src-redis', overrideFile: 'docker-compose.follow-net.yml', budgetSeconds: 60 });
+    src = await startNetworkedSource({ rootPassword: ROOT_PW, redisPassword: REDIS_PW, database: DB, writer: { user: 'writer', password: 'writer-pw' } });
+    ({ sb, myPort, rdPort } = src);
   });
 
   afterAll(async () => {
-    await sb?.cleanup();
-    await Promise.all([srcMy?.stop({ remove: true, removeVolumes: true }), srcRd?.stop({ remove: true, removeVolumes: true })]);
-    await network?.stop().catch(() => undefined);
+    await src?.stop();
   });
 
   const env = () => ({ ...sb.env, MYSQL_IMAGE: testImages().mysql, REDIS_IMAGE: testImages().redis });

@@ -11,11 +11,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { GenericContainer, Network, Wait, type StartedNetwork, type StartedTestContainer } from 'testcontainers';
+import { Network, type StartedNetwork, type StartedTestContainer } from 'testcontainers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { onLoopback } from '../support/containers.ts';
-import { testImages } from '../support/images.ts';
-import { testLabels } from '../support/labels.ts';
+import { startPostgresContainer } from '../support/postgres.ts';
 import type { EngineParams } from '../../lib/core/engine.ts';
 import { isFerryError } from '../../lib/core/errors.ts';
 import { silentLogger } from '../../lib/core/logger.ts';
@@ -35,19 +33,8 @@ const SRC_ALIAS = 'ferry-pin-src-pg';
 interface Server { readonly container: StartedTestContainer; readonly url: string }
 
 async function startOn(network: StartedNetwork, alias: string, flags: readonly string[], db: string): Promise<Server> {
-  const container = await onLoopback(new GenericContainer(testImages().postgres)
-    .withLabels(testLabels())
-    .withNetwork(network).withNetworkAliases(alias)
-    .withEnvironment({ POSTGRES_PASSWORD: PW, POSTGRES_DB: db })
-    .withCommand(['postgres', ...flags])
-    .withExposedPorts(5432)
-    .withWaitStrategy(Wait.forHealthCheck())
-    .withStartupTimeout(180_000)).start();
-  const base = `postgres://postgres:${PW}@127.0.0.1:${container.getMappedPort(5432)}`;
-  for (let i = 0; ; i++) { // the entrypoint's init server answers before the real one: wait for a query that sticks
-    try { await q(`${base}/${db}`, 'SELECT 1'); break; } catch (e) { if (i > 100) throw e; await new Promise((r) => setTimeout(r, 300)); }
-  }
-  return { container, url: `${base}/${DB}` };
+  const pgs = await startPostgresContainer({ password: PW, database: db, network: { network, alias }, flags });
+  return { container: pgs.container!, url: `postgres://postgres:${PW}@127.0.0.1:${pgs.port}/${DB}` };
 }
 
 async function q<T extends pg.QueryResultRow = Record<string, unknown>>(url: string, text: string, args: unknown[] = []): Promise<T[]> {

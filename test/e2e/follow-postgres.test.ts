@@ -13,11 +13,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { GenericContainer, Network, Wait, type StartedNetwork, type StartedTestContainer } from 'testcontainers';
+import { Network, type StartedNetwork, type StartedTestContainer } from 'testcontainers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { onLoopback } from '../support/containers.ts';
-import { testImages } from '../support/images.ts';
-import { testLabels } from '../support/labels.ts';
 import { killLoopScript } from '../support/kill-loop.ts';
 import { startPostgresContainer, type StartedPostgres } from '../support/postgres.ts';
 import { seedSecondApp } from '../../fixtures/postgres/seed.ts';
@@ -46,20 +43,8 @@ interface Server { readonly container: StartedTestContainer; readonly url: strin
 
 /** `db` is created by the image (the source's); the target's `veogen` is left for the import to create. */
 async function startOn(network: StartedNetwork, alias: string, flags: readonly string[], db: string): Promise<Server> {
-  const container = await onLoopback(new GenericContainer(testImages().postgres)
-    .withLabels(testLabels())
-    .withNetwork(network).withNetworkAliases(alias)
-    .withEnvironment({ POSTGRES_PASSWORD: PW, POSTGRES_DB: db })
-    .withCommand(['postgres', ...flags])
-    .withExposedPorts(5432)
-    .withWaitStrategy(Wait.forHealthCheck())
-    .withStartupTimeout(180_000)).start();
-  const port = container.getMappedPort(5432);
-  const url = `postgres://postgres:${PW}@127.0.0.1:${port}/${DB}`;
-  for (let i = 0; ; i++) { // the entrypoint's init server answers before the real one: wait for a query that sticks
-    try { await q(url.replace(/\/veogen$/, `/${db}`), 'SELECT 1'); break; } catch (e) { if (i > 100) throw e; await new Promise((r) => setTimeout(r, 300)); }
-  }
-  return { container, url, port };
+  const pgs = await startPostgresContainer({ password: PW, database: db, network: { network, alias }, flags });
+  return { container: pgs.container!, url: `postgres://postgres:${PW}@127.0.0.1:${pgs.port}/${DB}`, port: pgs.port };
 }
 
 async function q<T extends pg.QueryResultRow = Record<string, unknown>>(url: string, text: string, args: unknown[] = []): Promise<T[]> {

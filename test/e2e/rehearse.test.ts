@@ -9,16 +9,12 @@ import { readFile, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { execFileSync } from 'node:child_process';
 import type { StartedMysql, StartedRedis } from '../support/containers.ts';
-import { startSeededSource, type SeededSource } from '../support/seeded-source.ts';
+import { startNetworkedSource, startSeededSource, type NetworkedSource, type SeededSource } from '../support/seeded-source.ts';
 import { testImages } from '../support/images.ts';
 import { join } from 'node:path';
 import mysql from 'mysql2/promise';
 import { Redis } from 'ioredis';
-import { GenericContainer, Network, Wait, type StartedNetwork, type StartedTestContainer } from 'testcontainers';
-import { onLoopback } from '../support/containers.ts';
-import { testLabels } from '../support/labels.ts';
-import { seedSources } from '../../demo/index.ts';
-import { createSandbox, followOnNetwork, type Sandbox } from '../support/sandbox.ts';
+import type { Sandbox } from '../support/sandbox.ts';
 import { runPlaybookProcess, startPlaybook } from '../support/playbook-process.ts';
 
 const docker = (args: string[]) => execFileSync('docker', args, { encoding: 'utf8' }).split('\n').filter(Boolean);
@@ -108,33 +104,13 @@ type Parts = Array<{ part: string; ms: number; basis: string }>;
  * migrate's report sets that calibrated prediction against the measured downtime, part by part.
  */
 describe('rehearse a following source, then migrate', { timeout: 900_000 }, () => {
-  let network: StartedNetwork;
-  let srcMy: StartedTestContainer;
-  let srcRd: StartedTestContainer;
+  let src: NetworkedSource | undefined;
   let sb: Sandbox;
   let myPort = 0, rdPort = 0;
 
   beforeAll(async () => {
-    network = await new Network().start();
-    [srcMy, srcRd] = await Promise.all([
-      onLoopback(new GenericContainer(testImages().mysql).withLabels(testLabels()).withNetwork(network).withNetworkAliases('ferry-src-mysql')
-        .withEnvironment({ MYSQL_ROOT_PASSWORD: F_ROOT_PW, MYSQL_DATABASE: F_DB }).withExposedPorts(3306)
-        .withCommand(['mysqld', '--max-allowed-packet=256M', '--log-bin=mysql-bin', '--binlog-format=ROW', '--server-id=1'])
-        .withWaitStrategy(Wait.forHealthCheck()).withStartupTimeout(180_000)).start(),
-      onLoopback(new GenericContainer(testImages().redis).withLabels(testLabels()).withNetwork(network).withNetworkAliases('ferry-src-redis')
-        .withExposedPorts(6379).withCommand(['redis-server', '--requirepass', F_REDIS_PW])
-        .withWaitStrategy(Wait.forLogMessage(/Ready to accept connections/))).start(),
-    ]);
-    myPort = srcMy.getMappedPort(3306);
-    rdPort = srcRd.getMappedPort(6379);
-    await seedSources({ mysql: { port: myPort, password: F_ROOT_PW, database: F_DB }, redis: { port: rdPort, password: F_REDIS_PW }, scale: 1 });
-    const c = await mysql.createConnection({ host: '127.0.0.1', port: myPort, user: 'root', password: F_ROOT_PW });
-    await c.query(`CREATE USER IF NOT EXISTS 'vedfolnir'@'%' IDENTIFIED BY 'p@ss'`);
-    await c.query(`GRANT ALL ON ${F_DB}.* TO 'vedfolnir'@'%'`);
-    await c.query(`CREATE TABLE IF NOT EXISTS ${F_DB}.live_writes (id INT PRIMARY KEY, v VARCHAR(64) NOT NULL)`);
-    await c.end();
-    sb = await createSandbox({ mysql: { host: '127.0.0.1', port: myPort, password: F_ROOT_PW, database: F_DB }, redis: { host: '127.0.0.1', port: rdPort, password: F_REDIS_PW } });
-    await followOnNetwork(sb, { network: network.getName(), mysqlAlias: 'ferry-src-mysql', redisAlias: 'ferry-src-redis', overrideFile: 'docker-compose.follow-net.yml', budgetSeconds: 60 });
+    src = await startNetworkedSource({ rootPassword: F_ROOT_PW, redisPassword: F_REDIS_PW, database: F_DB });
+    ({ sb, myPort, rdPort } = src);
   });
 
   afterAll(async () => {
@@ -146,9 +122,7 @@ describe('rehearse a following source, then migrate', { timeout: 900_000 }, () =
       for (const n of docker(['network', 'ls', '-q', '--filter', `label=com.docker.compose.project=${p}`])) docker(['network', 'rm', n]);
       for (const v of docker(['volume', 'ls', '-q']).filter((x) => x.startsWith(`${p}_`))) docker(['volume', 'rm', '-f', v]);
     }
-    await sb?.cleanup();
-    await Promise.all([srcMy?.stop({ remove: true, removeVolumes: true }), srcRd?.stop({ remove: true, removeVolumes: true })]);
-    await network?.stop().catch(() => undefined);
+    await src?.stop();
   });
 
   const env = () => ({ ...sb.env, MYSQL_IMAGE: testImages().mysql, REDIS_IMAGE: testImages().redis });

@@ -13,7 +13,7 @@ import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { GenericContainer, Wait, type StartedTestContainer } from 'testcontainers';
+import { GenericContainer, Wait, type StartedNetwork, type StartedTestContainer } from 'testcontainers';
 import { freePort } from '../../lib/util/free-port.ts';
 import { onLoopback } from './containers.ts';
 import { testImages } from './images.ts';
@@ -37,6 +37,10 @@ export interface StartedPostgres {
 export interface PostgresOptions {
   readonly database?: string;
   readonly password?: string;
+  /** Containers only: join this user-defined network (the test's own) under `alias`. */
+  readonly network?: { readonly network: StartedNetwork; readonly alias: string };
+  /** Containers only: server flags (`['-c', 'wal_level=logical']`). */
+  readonly flags?: readonly string[];
 }
 
 function urlOf(user: string, password: string, port: number, database: string): string {
@@ -47,8 +51,10 @@ function urlOf(user: string, password: string, port: number, database: string): 
 export async function startPostgresContainer(o: PostgresOptions = {}): Promise<StartedPostgres> {
   const password = o.password ?? 'pg-pw-for-tests';
   const database = o.database ?? 'postgres';
-  const container = await onLoopback(new GenericContainer(testImages().postgres)
-    .withLabels(testLabels())
+  let image = new GenericContainer(testImages().postgres).withLabels(testLabels());
+  if (o.network) image = image.withNetwork(o.network.network).withNetworkAliases(o.network.alias);
+  if (o.flags) image = image.withCommand(['postgres', ...o.flags]);
+  const container = await onLoopback(image
     .withEnvironment({ POSTGRES_PASSWORD: password, POSTGRES_DB: database })
     .withExposedPorts(5432)
     .withWaitStrategy(Wait.forHealthCheck())
