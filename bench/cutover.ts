@@ -7,6 +7,9 @@
  * deletes rows and sets keys from the end of the imports until the writers are stopped. Measured: the
  * report's downtime (freeze → the stack answering) and each of its parts, the whole migrate, and the
  * migrate process tree's peak RSS; `verified` is the verify playbook's exit 0 afterwards.
+ * Before each migrate, as an operator would, `rehearse` runs against the same live sources (the writer
+ * writing throughout: the app is live during a rehearsal) and migrate predicts from it: `predicted` is
+ * the report's calibrated prediction, `ratio` predicted / measured (`FERRY_BENCH_NO_REHEARSE=1` skips it).
  */
 import { execa } from 'execa';
 import { readFile, writeFile } from 'node:fs/promises';
@@ -36,7 +39,7 @@ const round = (x: number) => Math.round(x * 100) / 100;
 interface Acked { rows: number; keys: number }
 
 /** The app on the host: inserts, updates, deletes and sets keys until `stop()`; a write refused by the freeze ends it. */
-function startWriter(myPort: number, rdPort: number): { stop: () => Promise<Acked> } {
+function startWriter(myPort: number, rdPort: number, tag = 'live'): { stop: () => Promise<Acked> } {
   let stopped = false;
   const acked: Acked = { rows: 0, keys: 0 };
   const run = (async () => {
@@ -46,11 +49,12 @@ function startWriter(myPort: number, rdPort: number): { stop: () => Promise<Acke
     await r.connect();
     try {
       for (let i = 1; i <= 1_000_000 && !stopped; i++) {
-        await c.query('INSERT INTO bench_live (id, v) VALUES (?, ?)', [i, `v${i}`]);
-        if (i % 3 === 0) await c.query('UPDATE bench_live SET v = ? WHERE id = ?', [`u${i}`, i - 1]);
-        if (i % 5 === 0) await c.query('DELETE FROM bench_live WHERE id = ?', [i - 2]);
+        const id = tag === 'live' ? i : 2_000_000 + i; // the rehearsal's writes keep clear of migrate's ids
+        await c.query('INSERT INTO bench_live (id, v) VALUES (?, ?)', [id, `v${i}`]);
+        if (i % 3 === 0) await c.query('UPDATE bench_live SET v = ? WHERE id = ?', [`u${i}`, id - 1]);
+        if (i % 5 === 0) await c.query('DELETE FROM bench_live WHERE id = ?', [id - 2]);
         acked.rows++;
-        await r.set(`bench:live:${i}`, `v${i}`); acked.keys++;
+        await r.set(`bench:${tag}:${i}`, `v${i}`); acked.keys++;
         await new Promise((ok) => setTimeout(ok, 10));
       }
     } catch (e) {
@@ -97,6 +101,16 @@ export default (async (opts: BenchOptions, emit: (m: Measurement) => void) => {
           services: { mysql: 'deploy: { resources: { limits: { memory: 3g } } }', redis: 'deploy: { resources: { limits: { memory: 2g } } }' },
         });
         const env = { ...process.env, ...sb.env, MYSQL_IMAGE: testImages().mysql, REDIS_IMAGE: testImages().redis };
+        let rehearseSeconds: number | undefined;
+        if (process.env.FERRY_BENCH_NO_REHEARSE !== '1') {
+          const live = startWriter(myPort, rdPort, 'rehearsal');
+          const r0 = performance.now();
+          const reh = await execa(NODE, [join(REPO, 'playbooks', 'rehearse.ts'), '--config', sb.configPath, '--json'], { cwd: REPO, env, reject: false });
+          rehearseSeconds = round((performance.now() - r0) / 1000);
+          await live.stop();
+          if (reh.exitCode !== 0) throw new Error(`rehearse exited ${reh.exitCode}: ${String(reh.stderr).split('\n').slice(-15).join('\n')}`);
+          console.error(`bench cutover: rehearse done in ${rehearseSeconds} s`);
+        }
 
         let writer: ReturnType<typeof startWriter> | undefined;
         let acked: Acked = { rows: 0, keys: 0 };
@@ -123,9 +137,18 @@ export default (async (opts: BenchOptions, emit: (m: Measurement) => void) => {
         if (done.exitCode !== 0) throw new Error(`migrate exited ${done.exitCode} after ${round(migrateSeconds)} s: ${failures.join('; ')} ${String(done.stderr).split('\n').slice(-15).join('\n')}`);
         const verify = await execa(NODE, [join(REPO, 'playbooks', 'verify.ts'), '--config', sb.configPath, '--json'], { cwd: REPO, env, reject: false });
         const verified = verify.exitCode === 0;
-        const report = JSON.parse(await readFile(join(sb.stateDir, 'report.migrate.json'), 'utf8')) as { downtimeMs?: number; downtimeKind?: string; downtimeParts?: Array<{ part: string; ms: number }> };
+        const report = JSON.parse(await readFile(join(sb.stateDir, 'report.migrate.json'), 'utf8')) as {
+          downtimeMs?: number; downtimeKind?: string; downtimeParts?: Array<{ part: string; ms: number }>;
+          prediction?: { ms: number; calibratedBy: string }; predictedVsMeasured?: { predictedMs: number; ratio: number; parts: Array<{ part: string; predictedMs: number; measuredMs: number }> };
+        };
         const common = { engine: 'cutover', tool: 'ferry-follow', rows: seeded.rows, keys, writtenRows: acked.rows, writtenKeys: acked.keys, verified, scale: opts.scale, peakRssMb: round(peakRssMb) };
         emit({ ...common, phase: 'downtime', seconds: round((report.downtimeMs ?? NaN) / 1000), kind: report.downtimeKind });
+        const pvm = report.predictedVsMeasured;
+        if (rehearseSeconds !== undefined) emit({ ...common, phase: 'rehearse', seconds: rehearseSeconds });
+        if (pvm) {
+          emit({ ...common, phase: 'predicted', seconds: round(pvm.predictedMs / 1000), ratio: round(pvm.ratio), calibratedBy: report.prediction?.calibratedBy ?? 'unknown',
+            parts: pvm.parts.map((x) => `${x.part} ${round(x.predictedMs / 1000)}/${round(x.measuredMs / 1000)}`).join(', ') });
+        }
         for (const p of report.downtimeParts ?? []) emit({ ...common, phase: `downtime:${p.part}`, seconds: round(p.ms / 1000) });
         emit({ ...common, phase: 'migrate', seconds: round(migrateSeconds) });
       } finally {
