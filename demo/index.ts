@@ -14,7 +14,7 @@ import { randomBytes } from 'node:crypto';
 import mysql from 'mysql2/promise';
 import { Redis } from 'ioredis';
 import { normalizeConfig, type Config, type ConfigInput } from '../lib/config/index.ts';
-import { createComposeClient } from '../lib/compose/index.ts';
+import { createComposeClient, removeMigrationNetwork } from '../lib/compose/index.ts';
 import { seedVedfolnirMysql } from '../fixtures/mysql/seed.ts';
 import { seedVedfolnirRedis } from '../fixtures/redis/seed.ts';
 import { generateTree } from '../fixtures/files/tree.ts';
@@ -234,11 +234,16 @@ function dryRunVeogen(o: DemoOptions, run: string, project: string): Demo {
   return { config, baseDir: undefined, cleanup: async () => undefined };
 }
 
-/** The demo's stack down with its volumes; the files stores' volumes too (a helper may have made them before compose did). */
+/**
+ * The demo's stack down with its volumes; the files stores' volumes too (a helper may have made them before
+ * compose did), and the migration network a run stopped before its cutover left (defined only in the
+ * migration override, which `down` without it does not know).
+ */
 async function downDemoStack(composeDir: string, project: string, app: DemoApp): Promise<void> {
   const files = app === 'veogen' ? ['docker-compose.yml'] : ['docker-compose.yml', 'docker-compose.test.yml'];
   const client = await createComposeClient({ composeDir, project, files }).catch(() => undefined);
   await client?.down({ removeVolumes: true }).catch(() => undefined);
+  if (client) await removeMigrationNetwork(client).catch(() => undefined);
   if (app === 'veogen') await exec('docker', ['volume', 'rm', '-f', ...VEOGEN_VOLUMES.map((v) => `${project}_${v}`)]);
 }
 
