@@ -81,9 +81,9 @@ export async function createComposeClient(options: ComposeClientOptions) {
       return (await must('config', ['config'], 'fix the compose file named in the detail, then re-run')).stdout;
     },
 
-    /** Create/start `services` detached (all when empty). */
-    async up(services: readonly string[], o: { forceRecreate?: boolean; noDeps?: boolean; signal?: AbortSignal } = {}): Promise<void> {
-      const flags = ['-d', ...(o.forceRecreate ? ['--force-recreate'] : []), ...(o.noDeps ? ['--no-deps'] : [])];
+    /** Create/start `services` detached (all when empty); `noStart`: create their containers only (v1 and v2 alike). */
+    async up(services: readonly string[], o: { forceRecreate?: boolean; noDeps?: boolean; noStart?: boolean; signal?: AbortSignal } = {}): Promise<void> {
+      const flags = [o.noStart ? '--no-start' : '-d', ...(o.forceRecreate ? ['--force-recreate'] : []), ...(o.noDeps ? ['--no-deps'] : [])];
       await must(`up ${services.join(' ')}`, ['up', ...flags, ...services],
         'read the detail; `docker-compose logs <service>` shows why a container did not start', { signal: o.signal });
     },

@@ -82,7 +82,7 @@ async function toRecreate(p: P): Promise<string[]> {
 const fromComposeFile = (c: Config) => c.app.appServices === undefined && c.target.appServices.length === 0 && c.stores.some((s) => !s.preset);
 
 /** The app's services: as configured, else (a stores config) the compose file's services that hold no store. */
-async function appServices(p: P, c: ComposeClient): Promise<string[]> {
+export async function appServices(p: P, c: ComposeClient): Promise<string[]> {
   if (!fromComposeFile(p.config)) return [...(p.config.app.appServices ?? p.config.target.appServices)];
   const data = new Set(p.config.target.dataServices);
   return (await composeServiceNames(c)).filter((s) => !data.has(s));

@@ -21,6 +21,7 @@ export { default as envTransform } from './env-transform.ts';
 export { default as composePrepare } from './compose-prepare.ts';
 export { default as composeDataUp } from './compose-data-up.ts';
 export { default as composeCutover } from './compose-cutover.ts';
+export { default as composePrecreate } from './compose-precreate.ts';
 export { default as report } from './report.ts';
 export { default as rollbackStopStack } from './rollback-stop-stack.ts';
 export { default as rollbackRestoreEnv } from './rollback-restore-env.ts';

@@ -9,7 +9,7 @@
  *            compose-data-up → import:* → verify:* → compose-cutover → thaw:* (last frozen first) → report
  *   with stores that follow (config `cutover`, lib/steps/cutover-mode.ts), the freeze waits only for their last changes:
  *            preflight → export:F → env-transform → compose-prepare → compose-data-up → import:F → unpublish:F → follow:F →
- *            verify-pinned:F → stop-writers → freeze:* → prove-quiet → export:C → import:C → verify:C →
+ *            verify-pinned:F → compose-precreate → stop-writers → freeze:* → prove-quiet → export:C → import:C → verify:C →
  *            catch-up:F → promote:F → compose-cutover → thaw:* → report   (F: following stores, C: copied ones)
  * rehearse:  the same without the freeze and thaw, into a throwaway stack; following stores follow the live
  *            source too, and their catch-up and promote are measured against it (rehearseSteps)
@@ -35,6 +35,7 @@ import envTransform from './env-transform.ts';
 import composePrepare from './compose-prepare.ts';
 import composeDataUp from './compose-data-up.ts';
 import composeCutover from './compose-cutover.ts';
+import composePrecreate from './compose-precreate.ts';
 import report from './report.ts';
 import rollbackStopStack from './rollback-stop-stack.ts';
 import rollbackRestoreEnv from './rollback-restore-env.ts';
@@ -119,6 +120,8 @@ function followingMigrateSteps(stores: readonly StoreSpec[], follows: readonly S
     ...each(follows, storeLiveExportStep), envTransform as FerryStep, composePrepare as FerryStep, composeDataUp as FerryStep,
     // Each following store's service loses its migration port now (ferry reaches it by docker exec), not at cutover inside the freeze.
     ...follows.map(importStep), ...each(follows, storeUnpublishStep), ...each(follows, storeFollowStep), ...each(follows, storeVerifyPinnedStep),
+    // The app's containers exist before the freeze: inside it compose-cutover only starts them.
+    composePrecreate as FerryStep,
     ...freezeWindow(stores, inside),
   ];
 }
@@ -138,7 +141,7 @@ export function rehearseSteps(stores: readonly StoreSpec[], cutover: CutoverOpti
       preflight as FerryStep,
       ...each(follows, storeLiveExportStep), envTransform as FerryStep, composePrepare as FerryStep, composeDataUp as FerryStep,
       ...follows.map(storeImportStep), ...each(follows, storeUnpublishStep), ...each(follows, storeFollowStep), ...each(follows, storeVerifyPinnedStep),
-      ...each(copied, storeExportStep), ...each(copied, storeImportStep), ...each(copied, storeVerifyStep),
+      ...each(copied, storeExportStep), ...each(copied, storeImportStep), ...each(copied, storeVerifyStep), composePrecreate as FerryStep,
       ...each(follows, rehearseCatchUpStep), ...each(follows, rehearsePromoteStep), composeCutover as FerryStep, report as FerryStep,
     ];
   }

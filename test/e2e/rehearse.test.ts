@@ -176,7 +176,7 @@ describe('rehearse a following source, then migrate', { timeout: 900_000 }, () =
     const start = r.events.find((e) => e.type === 'run-start') as unknown as { steps: Array<{ id: string }> };
     expect(start.steps.map((s) => s.id)).toEqual(['preflight', 'export:mysql', 'export:redis', 'env-transform', 'compose-prepare', 'compose-data-up',
       'import:mysql', 'import:redis', 'unpublish:mysql', 'unpublish:redis', 'follow:mysql', 'follow:redis', 'verify-pinned:mysql', 'verify-pinned:redis',
-      'catch-up:mysql', 'catch-up:redis', 'promote:mysql', 'promote:redis', 'compose-cutover', 'report']);
+      'compose-precreate', 'catch-up:mysql', 'catch-up:redis', 'promote:mysql', 'promote:redis', 'compose-cutover', 'report']);
     const report = JSON.parse(await readFile(`${sb.stateDir}/report.rehearse.json`, 'utf8'));
     expect(report.ok).toBe(true);
     // It followed: the calibration holds each store's catch-up and promote and the app-only start.

@@ -96,7 +96,7 @@ describe('migrate with stores that follow the live source', () => {
     const a = app(world());
     expect(migrateSteps(a.specs, AUTO).map((s) => s.id)).toEqual([
       'preflight', 'export:shop-db', 'env-transform', 'compose-prepare', 'compose-data-up',
-      'import:shop-db', 'unpublish:shop-db', 'follow:shop-db', 'verify-pinned:shop-db',
+      'import:shop-db', 'unpublish:shop-db', 'follow:shop-db', 'verify-pinned:shop-db', 'compose-precreate',
       'stop-writers', 'freeze:shop-db', 'freeze:cache', 'prove-quiet',
       'export:cache', 'export:uploads', 'import:cache', 'import:uploads', 'verify:cache', 'verify:uploads',
       'catch-up:shop-db', 'promote:shop-db', 'compose-cutover',
