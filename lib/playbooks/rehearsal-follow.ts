@@ -14,9 +14,9 @@ import { FerryError } from '../core/errors.ts';
 import { silentLogger } from '../core/logger.ts';
 import { noProgress } from '../core/progress.ts';
 import type { FerryContext } from '../steps/context.ts';
-import { engineParams, type StoreStepParams } from '../steps/store-params.ts';
+import { engineParams, storeStateDirOf, type StoreStepParams } from '../steps/store-params.ts';
 import { readJson } from '../engines/read-json.ts';
-import { FOLLOW_RECORD_FILE } from '../engines/follow-record.ts';
+import { readFollowRecordIn } from '../engines/follow-record.ts';
 import { writeFileAtomic } from '../util/atomic-write.ts';
 
 export const REHEARSAL_RECORD = 'rehearsal.json';
@@ -52,9 +52,9 @@ export async function abortRehearsalFollows(config: Config, ctx: FerryContext): 
   const failed: string[] = [];
   for (const b of ctx.stores?.values() ?? []) {
     if (!b.engine?.abortFollow) continue;
-    const rec = await readJson<{ state?: string }>(join(config.stateDir, 'stores', b.store.id, 'follow', FOLLOW_RECORD_FILE));
-    if (!rec || ['promoted', 'aborted', 'freeze-copy'].includes(rec.state ?? '')) continue;
     const p = { ctx, config, stateDir: config.stateDir, signal: AbortSignal.timeout(120_000), log: silentLogger, progress: noProgress } as unknown as StoreStepParams;
+    const rec = await readFollowRecordIn<{ state?: string }>(join(storeStateDirOf(p, b.store.id), 'follow'));
+    if (!rec || ['promoted', 'aborted', 'freeze-copy'].includes(rec.state ?? '')) continue;
     try {
       await b.engine.abortFollow(engineParams(p, b.store.id));
       aborted.push(b.store.id);

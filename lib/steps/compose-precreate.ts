@@ -11,6 +11,14 @@ import type { Config } from '../config/schema.ts';
 import type { FerryContext } from './context.ts';
 import { serviceHealth } from '../compose/health.ts';
 import { appServices, stackClient } from './compose-cutover.ts';
+import type { ComposeClient } from '../compose/client.ts';
+
+/** The services of `apps` that have no container yet (created or running). */
+async function withoutContainer(c: Pick<ComposeClient, 'containerIds'>, apps: readonly string[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const s of apps) if (!(await c.containerIds(s)).length) out.push(s);
+  return out;
+}
 
 export default defineStep<Config, FerryContext>({
   id: 'compose-precreate',
@@ -18,8 +26,7 @@ export default defineStep<Config, FerryContext>({
   async check(p) {
     const c = await stackClient(p);
     const apps = await appServices(p, c);
-    const missing: string[] = [];
-    for (const s of apps) if (!(await c.containerIds(s)).length) missing.push(s);
+    const missing = await withoutContainer(c, apps);
     return missing.length ? { done: false, reason: `no container yet for ${missing.join(', ')}` } : { done: true, reason: apps.length ? `containers exist for ${apps.join(', ')}` : 'no app services' };
   },
   async plan(p) {
@@ -41,8 +48,7 @@ export default defineStep<Config, FerryContext>({
   },
   async verify(p) {
     const c = await stackClient(p);
-    const missing: string[] = [];
-    for (const s of await appServices(p, c)) if (!(await c.containerIds(s)).length) missing.push(s);
+    const missing = await withoutContainer(c, await appServices(p, c));
     return { ok: missing.length === 0, findings: missing.map((s) => `${s} has no container`) };
   },
   async undo(p) {

@@ -4,9 +4,10 @@
  * unchanged tree is the export's one walk); a verify that finds the target differing drops the record,
  * so the next import scans the target and repairs it.
  */
-import { lstat, readFile, rm } from 'node:fs/promises';
+import { lstat, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../../util/atomic-write.ts';
+import { readJson } from '../read-json.ts';
 import { HASHES_FILE } from './hashes.ts';
 
 const FILE = 'copied.json';
@@ -19,8 +20,8 @@ export async function manifestIdentity(manifest: string, artifactDir: string): P
   return `${await id(manifest)}/${await id(join(artifactDir, HASHES_FILE))}`;
 }
 
-export async function readCopied(stateDir: string): Promise<CopiedRecord | undefined> {
-  return readFile(join(stateDir, FILE), 'utf8').then((s) => JSON.parse(s) as CopiedRecord, () => undefined);
+export function readCopied(stateDir: string): Promise<CopiedRecord | undefined> {
+  return readJson<CopiedRecord>(join(stateDir, FILE));
 }
 
 export async function recordCopied(stateDir: string, r: CopiedRecord): Promise<void> {
@@ -41,8 +42,8 @@ const SCOPE_FILE = 'scope.json';
  */
 export interface ScopeRecord { readonly manifest: string; readonly target: string; readonly owner: string; readonly dirs: readonly string[] }
 
-export async function readScope(stateDir: string): Promise<ScopeRecord | undefined> {
-  return readFile(join(stateDir, SCOPE_FILE), 'utf8').then((s) => JSON.parse(s) as ScopeRecord, () => undefined);
+export function readScope(stateDir: string): Promise<ScopeRecord | undefined> {
+  return readJson<ScopeRecord>(join(stateDir, SCOPE_FILE));
 }
 
 export async function recordScope(stateDir: string, r: ScopeRecord): Promise<void> {
@@ -52,4 +53,10 @@ export async function recordScope(stateDir: string, r: ScopeRecord): Promise<voi
 /** The target may differ anywhere (a failed verify, a cleared target): the next copy lists all of it. */
 export async function forgetScope(stateDir: string): Promise<void> {
   await rm(join(stateDir, SCOPE_FILE), { force: true });
+}
+
+/** Neither the finished copy nor its scope holds any more (a failed verify, a cleared target): the next import lists all of the target and repairs it. */
+export async function forgetCopyRecords(stateDir: string): Promise<void> {
+  await forgetCopied(stateDir);
+  await forgetScope(stateDir);
 }

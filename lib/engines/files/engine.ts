@@ -18,7 +18,7 @@ import { readManifest } from './manifest.ts';
 import { ownerOf, parseFilesOptions, type FilesOptions } from './options.ts';
 import { reverseToSource } from './reverse.ts';
 import { composeServiceUser, composeVolumeName, numericOwner, resolveImageUser, type ComposeView } from './compose-target.ts';
-import { forgetCopied, forgetScope, manifestIdentity, readCopied, readScope, recordCopied, recordScope } from './copied.ts';
+import { forgetCopied, forgetCopyRecords, forgetScope, manifestIdentity, readCopied, readScope, recordCopied, recordScope } from './copied.ts';
 import { targetManifest, targetSpec, type TargetSpec } from './target.ts';
 import type { ScanReport } from './walk.ts';
 import { access, readFile, rm } from 'node:fs/promises';
@@ -187,8 +187,7 @@ export const filesEngine: Readonly<Engine<FilesOptions, FilesFacts>> = defineEng
   },
   async clearTarget(p) {
     const t = await specOf(p);
-    await forgetCopied(p.stateDir);
-    await forgetScope(p.stateDir);
+    await forgetCopyRecords(p.stateDir);
     const tops: Buffer[] = [];
     for await (const e of readManifest(await manifestOf(p))) if (!e.path.includes(0x2f)) tops.push(e.targetPath ?? e.path);
     if (t.kind === 'bind') { for (const n of tops) await rm(joinRel(Buffer.from(t.root), n), { recursive: true, force: true }); return; }
@@ -198,7 +197,7 @@ export const filesEngine: Readonly<Engine<FilesOptions, FilesFacts>> = defineEng
     const t0 = performance.now();
     const entries = await compareManifests(byTargetPath(await manifestOf(p), p.store.options.normalize, p.artifactDir), targetManifest(await specOf(p), p.signal), { owner: await ownerFor(p), normalize: p.store.options.normalize });
     const ok = entries.every((e) => e.ok);
-    if (!ok) { await forgetCopied(p.stateDir); await forgetScope(p.stateDir); } // the next import scans all the target and repairs it
+    if (!ok) await forgetCopyRecords(p.stateDir); // the next import scans all the target and repairs it
     return { ok, entries, seconds: (performance.now() - t0) / 1000 };
   },
   async freeze(p) {
