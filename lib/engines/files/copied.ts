@@ -60,3 +60,39 @@ export async function forgetCopyRecords(stateDir: string): Promise<void> {
   await forgetCopied(stateDir);
   await forgetScope(stateDir);
 }
+
+const RANGES_DIR = 'ranges';
+
+/**
+ * A large file's copy in progress (see ranges.ts): which of its ranges are on the staged partial, each with
+ * the crc32 of the source bytes written there (checked against the partial before a resumed run keeps
+ * it: a range the page cache lost in a crash is copied again). Valid for the source file as it was
+ * (size, mtime, inode) and the range size it was cut with. One file per large file, written atomically.
+ */
+export interface RangeRecord {
+  /** The target path, base64 (raw bytes). */
+  readonly path: string;
+  readonly size: number;
+  readonly mtimeMs: number;
+  readonly ino?: number;
+  readonly rangeBytes: number;
+  /** Range index → crc32 of its bytes. */
+  readonly done: Readonly<Record<string, number>>;
+}
+
+export function readRangeRecord(stateDir: string, key: string): Promise<RangeRecord | undefined> {
+  return readJson<RangeRecord>(join(stateDir, RANGES_DIR, `${key}.json`));
+}
+
+export async function recordRanges(stateDir: string, key: string, r: RangeRecord): Promise<void> {
+  await writeFileAtomic(join(stateDir, RANGES_DIR, `${key}.json`), JSON.stringify(r) + '\n');
+}
+
+export async function forgetRanges(stateDir: string, key: string): Promise<void> {
+  await rm(join(stateDir, RANGES_DIR, `${key}.json`), { force: true });
+}
+
+/** A finished copy: no large file is in progress (their partials went with the staging directory). */
+export async function forgetAllRanges(stateDir: string): Promise<void> {
+  await rm(join(stateDir, RANGES_DIR), { recursive: true, force: true });
+}

@@ -124,7 +124,7 @@ function assess(f: FilesFacts, store: Store<FilesOptions>): EngineFinding[] {
 }
 
 function summary(r: CopyResult): Record<string, unknown> {
-  return { entries: r.entries, copied: r.copied, bytes: r.bytes, skipped: r.skipped, fixed: r.fixed, removed: r.removed.length };
+  return { entries: r.entries, copied: r.copied, bytes: r.bytes, skipped: r.skipped, fixed: r.fixed, removed: r.removed.length, ...(r.ranged ? { ranged: r.ranged } : {}) };
 }
 
 export const filesEngine: Readonly<Engine<FilesOptions, FilesFacts>> = defineEngine<FilesOptions, FilesFacts>({
@@ -177,6 +177,7 @@ export const filesEngine: Readonly<Engine<FilesOptions, FilesFacts>> = defineEng
     const common = {
       sourceRoot: p.store.source, manifest, owner: own, normalize: p.store.options.normalize, ...(scoped ? { scope: new Set(scoped.dirs) } : {}),
       concurrency: p.store.options.concurrency, progressFile: join(p.stateDir, 'copy-progress.json'), signal: p.signal,
+      ranges: { largeFileBytes: p.store.options.largeFileMiB * 1048576, rangeBytes: p.store.options.rangeMiB * 1048576 },
       onProgress: (d: { files: number; bytes: number }) => p.progress.update({ unit: 'bytes', done: d.bytes, label: `${d.files} files` }),
     };
     const r = t.kind === 'bind' ? await copyToBind({ ...common, targetRoot: t.root }) : await copyToVolume({ ...common, helper: t.helper });

@@ -11,6 +11,10 @@ export const filesOptionsSchema = z.object({
   normalize: z.enum(['none', 'nfc']).default('none'),
   /** Files in flight at once. */
   concurrency: z.number().int().min(1).max(64).default(8),
+  /** Bind target: a file of at least this many MiB is copied in ranges, several in flight, resumed range by range (ranges.ts). */
+  largeFileMiB: z.number().int().min(1).default(64),
+  /** The size of one range, MiB. */
+  rangeMiB: z.number().int().min(1).max(1024).default(16),
   /** How long a scan must show no change before the tree counts as quiet (freeze). */
   quietWindowMs: z.number().int().min(0).default(5000),
   /** Budget for reaching a quiet window. */
