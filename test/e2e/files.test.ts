@@ -9,8 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execa } from 'execa';
 import { GenericContainer, Wait, type StartedTestContainer } from 'testcontainers';
 import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { chmod, lstat, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { chmod, lstat, mkdir, mkdtemp, open, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -326,5 +326,76 @@ describe('SIGKILL mid-copy, then the same command again', { timeout: 300_000 }, 
     expect(v.ok).toBe(true);
     if (kind === 'bind') await expect(lstat(join(work, 'kill-dst', '.ferry-staging'))).rejects.toThrow(/ENOENT/);
     await writeFile(join(work, `kill-${kind}.done`), '');
+  });
+});
+
+describe('large files in ranges: SIGKILL inside them, then the same command again', { timeout: 300_000 }, () => {
+  const node = fileURLToPath(new URL('../../node_modules/.bin/node', import.meta.url));
+  const engine = fileURLToPath(new URL('../../lib/engines/files/index.ts', import.meta.url));
+  const MiB = 1 << 20;
+
+  /** Import in a child process that SIGKILLs itself once `killAtBytes` are copied and recorded (exactly there, not a pipe's delay later). */
+  function importChild(p: EngineParams<FilesOptions>, killAtBytes?: number): Promise<{ signal: string | null; result?: Record<string, unknown> }> {
+    const code = `import { filesEngine } from ${JSON.stringify(engine)};
+      const store = ${JSON.stringify({ ...p.store })};
+      const killAt = ${JSON.stringify(killAtBytes ?? null)};
+      const r = await filesEngine.import({ store, targetUrl: undefined, artifactDir: ${JSON.stringify(p.artifactDir)}, stateDir: ${JSON.stringify(p.stateDir)},
+        signal: new AbortController().signal, log: { debug() {}, info() {}, warn() {}, error() {}, child() { return this; } },
+        progress: { update(u) { if (killAt !== null && u.done >= killAt) process.kill(process.pid, 'SIGKILL'); } }, redactor: { add() {}, redact: (s) => s } });
+      console.log(JSON.stringify({ result: r.data }));`;
+    return new Promise((resolve, reject) => {
+      const child = spawn(node, ['--input-type=module', '-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+      child.on('error', reject);
+      child.on('close', (code, signal) => {
+        if (signal === 'SIGKILL') { resolve({ signal }); return; }
+        if (code !== 0) { reject(new Error(`import child exited ${code}`)); return; }
+        resolve({ signal, result: (JSON.parse(out.trim().split('\n').pop()!) as { result: Record<string, unknown> }).result });
+      });
+    });
+  }
+
+  it('a 40 MiB file and a 40 MiB sparse one in 2 MiB ranges: killed mid-file, the resumed run copies only the ranges not recorded; byte-exact, sparse, verified', async () => {
+    const src = join(work, 'ranges-src'), dst = join(work, 'ranges-dst');
+    await mkdir(join(src, 'media'), { recursive: true });
+    const big = randomBytes(40 * MiB);
+    await writeFile(join(src, 'media/big.bin'), big, { mode: 0o640 });
+    const fh = await open(join(src, 'media/holes.img'), 'w');
+    try { for (const at of [3 * MiB + 100, 17 * MiB, 31 * MiB - 5]) await fh.write(randomBytes(64 << 10), 0, 64 << 10, at); await fh.truncate(40 * MiB); } finally { await fh.close(); }
+    await writeFile(join(src, 'media/small.txt'), 'small');
+    const p = params('ranges-bind', src, { hostPath: dst }, { largeFileMiB: 8, rangeMiB: 2 });
+    await filesEngine.export(p);
+
+    const first = await importChild(p, 12 * MiB);
+    expect(first.signal).toBe('SIGKILL');
+    // What the killed run left: a record per large file in flight, its partial in the target's staging directory.
+    const recDir = join(p.stateDir, 'ranges');
+    const records = await Promise.all((await readdir(recDir)).filter((f) => /^[0-9a-f]+\.json$/.test(f)).map(async (f) => JSON.parse(await readFile(join(recDir, f), 'utf8')) as { path: string; done: Record<string, number> }));
+    const recorded = records.reduce((n, r) => n + Object.keys(r.done).length, 0);
+    expect(recorded).toBeGreaterThanOrEqual(6); // 12 MiB reported = 6 ranges recorded before the kill
+    expect(recorded).toBeLessThan(40);
+    expect((await readdir(join(dst, '.ferry-staging', 'ranges'))).length).toBeGreaterThanOrEqual(records.length);
+    await expect(lstat(join(dst, 'media/big.bin'))).rejects.toThrow(/ENOENT/); // never a half file under its name
+
+    const second = await importChild(p);
+    expect(second.result!.ranged).toEqual({ files: 2, ranges: 40, copied: 40 - recorded, kept: recorded });
+    expect(second.result!.bytes as number).toBeLessThanOrEqual((40 - recorded) * 2 * MiB + 5);
+    expect((await readFile(join(dst, 'media/big.bin'))).equals(big)).toBe(true);
+    expect(await sha256(join(dst, 'media/holes.img'))).toBe(await sha256(join(src, 'media/holes.img')));
+    const holes = await lstat(join(dst, 'media/holes.img'));
+    expect([holes.size, holes.blocks * 512 <= 1 * MiB, holes.uid]).toEqual([40 * MiB, true, 10001]);
+    const v = await filesEngine.verify(p);
+    expect(v.entries.flatMap((e) => e.findings ?? [])).toEqual([]);
+    expect(v.ok).toBe(true);
+    await expect(lstat(join(dst, '.ferry-staging'))).rejects.toThrow(/ENOENT/);
+    await expect(lstat(recDir)).rejects.toThrow(/ENOENT/);
+
+    // A damaged range on the target is named by verify (the whole file's sha256).
+    const dmg = await open(join(dst, 'media/big.bin'), 'r+');
+    try { await dmg.write(Buffer.from('damage'), 0, 6, 21 * MiB); } finally { await dmg.close(); }
+    const bad = await filesEngine.verify(p);
+    expect(bad.ok).toBe(false);
+    expect(JSON.stringify(bad.entries.flatMap((e) => e.findings ?? []))).toMatch(/media\/big\.bin/);
   });
 });
