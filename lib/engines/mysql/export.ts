@@ -3,10 +3,7 @@
  * chunks sized to ~`chunkBytes` (adaptive), each chunk's checksum computed by the server inside the same
  * snapshot. Written to `<dir>.partial` and renamed into place at the end, so `dir` is always whole.
  */
-import { createWriteStream, type WriteStream } from 'node:fs';
 import { mkdir, rename, rm, statfs } from 'node:fs/promises';
-import { once } from 'node:events';
-import { createHash } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import type { PoolConnection } from 'mysql2/promise';
 import type { Connection as CoreConnection } from 'mysql2';
@@ -23,6 +20,7 @@ import { describeSchema, type SchemaFacts } from './describe.ts';
 import { openSnapshot } from './snapshot.ts';
 import { readServerFacts } from './server.ts';
 import { encodeRow } from './tsv.ts';
+import { ChunkWriter } from './chunk-io.ts';
 import { chunkFile, MANIFEST_FORMAT, writeManifest, type ChunkEntry, type Manifest, type ServerFacts, type TableEntry } from './manifest.ts';
 
 export interface ExportOptions {
@@ -46,8 +44,6 @@ export interface ExportOptions {
   readonly onSchema?: (schemas: readonly DatabaseSchema[], server: ServerFacts) => Promise<void>;
   readonly onChunk?: (table: TableInfo, chunk: ChunkEntry, path: string) => Promise<void>;
 }
-
-const FLUSH_BYTES = 1 << 20;
 
 /** Export `databases` into `dir`; returns the manifest written there. */
 export async function exportMysql(o: ExportOptions): Promise<Manifest> {
@@ -170,7 +166,7 @@ async function exportTable(w: PoolConnection, t: TableInfo, seg: Segment, dir: s
   const fast = keys.length > 0 && serverLineSupported(t);
   const fieldSelect = [...stored.map(exportExpr), ...keys.filter((k) => !stored.includes(k)).map((k) => q(k.name))];
   const names = [...stored, ...keys.filter((k) => !stored.includes(k))].map((c) => c.name);
-  const select = fast ? [rowLineExpr(t), rowChecksumExpr(t), ...keys.map((k) => q(k.name))] : fieldSelect;
+  const select = fast ? [`CONCAT(${rowLineExpr(t)}, X'0A')`, rowChecksumExpr(t), ...keys.map((k) => q(k.name))] : fieldSelect;
   const keyIdx = fast ? keys.map((_, i) => 2 + i) : keys.map((k) => names.indexOf(k.name));
   const from = `${q(t.database)}.${q(t.name)}`;
   const order = keys.map((k) => q(k.name)).join(', ');
@@ -212,63 +208,15 @@ async function exportTable(w: PoolConnection, t: TableInfo, seg: Segment, dir: s
 interface Streamed { rows: number; bytes: number; sha256: string; lastKey: string[]; checksum?: string }
 
 /**
- * Sequential file output with its sha256, written in ~1 MiB blocks. Lines are copied into the block as
- * they come: holding mysql2's row buffers (views into its socket reads) until a flush kept far more
- * memory alive than the bytes themselves.
+ * Rows arrive as [line + LF, checksum term, key…], handled as mysql2 parses them (no stream of row
+ * objects between: its per-row promises and buffering were a third of this process's work); the socket
+ * is paused while a full block is written. Lines too long for the server come back NULL and are fetched
+ * on their own.
  */
-class ChunkWriter {
-  readonly #out: WriteStream;
-  readonly #hash = createHash('sha256');
-  #block = Buffer.allocUnsafe(FLUSH_BYTES);
-  #used = 0;
-  #sealed: Buffer[] = [];
-  #sealedBytes = 0;
-  bytes = 0;
-  constructor(path: string) { this.#out = createWriteStream(path); }
-  /** Queue bytes (copied); true when a flush is due. */
-  push(b: Buffer): boolean {
-    this.bytes += b.length;
-    if (b.length > FLUSH_BYTES >> 2) {
-      this.#seal();
-      this.#sealed.push(Buffer.from(b));
-      this.#sealedBytes += b.length;
-      return true;
-    }
-    if (this.#used + b.length > this.#block.length) this.#seal();
-    this.#used += b.copy(this.#block, this.#used);
-    return this.#sealedBytes > 0;
-  }
-  #seal(): void {
-    if (!this.#used) return;
-    this.#sealed.push(this.#block.subarray(0, this.#used));
-    this.#sealedBytes += this.#used;
-    this.#block = Buffer.allocUnsafe(FLUSH_BYTES);
-    this.#used = 0;
-  }
-  async flush(): Promise<void> {
-    this.#seal();
-    const blocks = this.#sealed;
-    this.#sealed = []; this.#sealedBytes = 0;
-    for (const buf of blocks) {
-      this.#hash.update(buf);
-      if (!this.#out.write(buf)) await once(this.#out, 'drain');
-    }
-  }
-  async close(): Promise<string> {
-    this.#out.end();
-    await once(this.#out, 'close');
-    return this.#hash.digest('hex');
-  }
-}
-
-const LF = Buffer.from('\n');
-
-/** Rows arrive as [line, checksum term, key…]; lines too long for the server come back NULL and are fetched on their own. */
 async function streamLines(w: PoolConnection, sql: string, path: string, keyIdx: number[],
   fallback: { t: TableInfo; from: string; fieldSelect: string; width: number }, signal?: AbortSignal): Promise<Streamed> {
   const out = new ChunkWriter(path);
   const core = (w as unknown as { connection: CoreConnection }).connection;
-  const stream = core.query({ sql, rowsAsArray: true }).stream({ highWaterMark: 256 });
   let rows = 0;
   let sum = 0n;
   let acc = 0;
@@ -276,16 +224,33 @@ async function streamLines(w: PoolConnection, sql: string, path: string, keyIdx:
   let lastRow: readonly unknown[] = [];
   const tooLong: string[][] = [];
   try {
-    for await (const row of stream as AsyncIterable<unknown[]>) {
-      rows++;
-      lastRow = row;
-      const term = row[1];
-      if (term !== null && term !== undefined) { acc += Number(term); if (acc >= 2 ** 52) { sum += BigInt(acc); acc = 0; } }
-      const line = row[0] as Buffer | null;
-      if (line === null) { tooLong.push(keyOf(row)); continue; }
-      out.push(line);
-      if (out.push(LF)) { await out.flush(); signal?.throwIfAborted(); }
-    }
+    await new Promise<void>((resolve, reject) => {
+      let writing: Promise<void> | undefined;
+      let ended = false;
+      let failed = false;
+      const fail = (e: unknown) => { if (!failed) { failed = true; core.resume(); reject(e); } };
+      // One writer at a time (the file's bytes and its hash stay in order); the rows that arrive meanwhile queue in its blocks.
+      const write = () => {
+        core.pause();
+        writing = (async () => {
+          do { await out.flush(); signal?.throwIfAborted(); } while (out.due);
+        })().then(() => { writing = undefined; if (failed) return; if (ended) resolve(); else core.resume(); }, fail);
+      };
+      core.query({ sql, rowsAsArray: true })
+        .on('result', (row: unknown) => {
+          if (failed) return;
+          const r = row as unknown[];
+          rows++;
+          lastRow = r;
+          const term = r[1];
+          if (term !== null && term !== undefined) { acc += Number(term); if (acc >= 2 ** 52) { sum += BigInt(acc); acc = 0; } }
+          const line = r[0] as Buffer | null;
+          if (line === null) { tooLong.push(keyOf(r)); return; }
+          if (out.push(line) && !writing) write();
+        })
+        .on('error', fail)
+        .on('end', () => { ended = true; if (!writing && !failed) resolve(); });
+    });
     // Rows whose line exceeds max_allowed_packet: encoded here, value by value (order within a chunk is free).
     const cols = keyColumns(fallback.t);
     for (const key of tooLong) {

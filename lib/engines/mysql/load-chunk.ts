@@ -7,6 +7,7 @@
  * differing row and column.
  */
 import { createReadStream } from 'node:fs';
+import type { Readable } from 'node:stream';
 import type { PoolConnection } from 'mysql2/promise';
 import type { Connection as CoreConnection } from 'mysql2';
 import { FerryError } from '../../core/errors.ts';
@@ -16,6 +17,7 @@ import { rangeChecksum, rangeWhere, type KeyRange } from './checksum.ts';
 import { LOAD_DATA_FORMAT, parseRows } from './tsv.ts';
 import { describeWarnings, readWarnings, type LoadWarning, type RawWarning } from './load-warnings.ts';
 import { describeRange, firstValueDifference } from './bisect.ts';
+import { FileFeed } from './chunk-io.ts';
 
 export type LoadPath = 'local-infile' | 'insert';
 
@@ -75,7 +77,7 @@ async function loadData(c: PoolConnection, target: string, o: LoadChunkOptions, 
   const sql = `LOAD DATA LOCAL INFILE 'ferry-chunk' INTO TABLE ${target} ${LOAD_DATA_FORMAT} ${columnClause(storedColumns(o.table))}`;
   const core = (c as unknown as { connection: CoreConnection }).connection;
   const res = await new Promise<{ affectedRows: number; warningStatus: number }>((resolve, reject) => {
-    core.query({ sql, infileStreamFactory: () => createReadStream(o.path) }, (err, r) => (err ? reject(err) : resolve(r as never)));
+    core.query({ sql, infileStreamFactory: () => new FileFeed(o.path) as unknown as Readable }, (err, r) => (err ? reject(err) : resolve(r as never)));
   });
   if (res.warningStatus > 0) warnings.push(...(await readWarnings(c, 1)));
   return res.affectedRows;
