@@ -157,7 +157,10 @@ export const filesEngine: Readonly<Engine<FilesOptions, FilesFacts>> = defineEng
     const s = r.report;
     return {
       manifest: r.manifest,
-      data: { files: s.files, dirs: s.dirs, symlinks: s.symlinks, hardlinks: s.hardlinks, bytes: s.bytes, excluded: s.excluded.count, nfdNames: s.nfd.count, caseCollisions: s.caseCollisions.count, fingerprint: r.fingerprint },
+      data: {
+        files: s.files, dirs: s.dirs, symlinks: s.symlinks, hardlinks: s.hardlinks, bytes: s.bytes, excluded: s.excluded.count, nfdNames: s.nfd.count, caseCollisions: s.caseCollisions.count, fingerprint: r.fingerprint,
+        scan: r.scan, ...(r.changed !== undefined ? { changed: r.changed } : {}), ...(r.fallback ? { fallback: r.fallback } : {}),
+      },
     };
   },
   async import(p) {

@@ -7,10 +7,14 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { FerryError } from '../../core/errors.ts';
 import { writeFileAtomic } from '../../util/atomic-write.ts';
-import { writeManifest } from './manifest.ts';
+import { readManifest, writeManifest } from './manifest.ts';
+import { joinRel } from './paths.ts';
+import { lstatSync } from 'node:fs';
 import { readHashedManifest } from './hashes.ts';
 import { quickScan } from './quick-scan.ts';
-import { narrowedExport } from './narrow.ts';
+import { mergeNarrowed, narrowedExport } from './narrow.ts';
+import { changedSince, rescan, seenByLastPass } from './ctime-scan.ts';
+import { changedBefore, CTIME_RECORD_FILE, manifestFileId, readCtimeRecord, setReference, takeStamp, type CtimeRecord, type Stamp } from './ctime-stamp.ts';
 import { emptyScanReport, fingerprintEntry, scanTree, walkTree, type ScanReport } from './walk.ts';
 
 export const MANIFEST_FILE = 'manifest.ndjson';
@@ -51,16 +55,26 @@ export interface ExportResult {
   readonly manifest: string; readonly report: ScanReport; readonly entries: number; readonly fingerprint: string;
   /** A narrowed export: the only directories (relative, latin1) whose direct children changed since the last one. */
   readonly scope?: readonly string[];
+  /** Which scan ran: `ctime` (only what changed since the last pass's stamp), `quick` (find's stat stream), `walk` (the whole tree in Node). */
+  readonly scan: ScanKind;
+  /** Why the ctime scan could not narrow this pass (it walked instead). */
+  readonly fallback?: string;
+  /** Entries the ctime scan printed (changed since the last pass). */
+  readonly changed?: number;
 }
 
+export type ScanKind = 'ctime' | 'quick' | 'walk';
+
 /** What scan.json records of an export (besides its report). */
-export type ScanRecord = Partial<ScanReport> & { fingerprint?: string; quick?: string; normalize?: string; entries?: number; dirs?: Array<[string, string]> };
+export type ScanRecord = Partial<ScanReport> & { fingerprint?: string; quick?: string; normalize?: string; entries?: number; quickDirs?: Array<[string, string]> };
 
 /**
  * The manifest reads no file: it stats the tree (refusals before a byte moves) and carries over the
  * hashes of unchanged files from the previous manifest and the copy's hash log; the copy hashes the rest
- * from the same read as the copy. A tree whose stat fingerprint is the last export's keeps its manifest
- * (the delta pass of an unchanged tree is one walk).
+ * from the same read as the copy. First the ctime scan (ctime-scan.ts: only what changed since the last
+ * pass's stamp, nothing at all for an unchanged tree); where it cannot prove its answer, find's stat
+ * stream against the last one's (quick-scan.ts), else the whole walk. Every pass takes a stamp before it
+ * reads the tree and records it with the manifest it leaves.
  */
 export async function exportTree(o: { storeId: string; root: string; artifactDir: string; normalize: 'none' | 'nfc'; concurrency: number; signal?: AbortSignal; onHashed?: (bytes: number) => void }): Promise<ExportResult> {
   await assertSourceDir(o.storeId, o.root);
@@ -68,34 +82,96 @@ export async function exportTree(o: { storeId: string; root: string; artifactDir
   const manifest = join(o.artifactDir, MANIFEST_FILE);
   const previous = await readFile(join(o.artifactDir, SCAN_FILE), 'utf8').then((s) => JSON.parse(s) as ScanRecord, () => undefined);
   const hasManifest = await lstat(manifest).then(() => true, () => false);
-  const usable = hasManifest && previous?.fingerprint !== undefined && previous.normalize === o.normalize && previous.entries !== undefined;
+  const usable = hasManifest && previous?.fingerprint !== undefined && previous.normalize === o.normalize && previous.entries !== undefined && previous.files !== undefined;
+  // Before anything of the tree is read (see ctime-stamp.ts).
+  const stamp = takeStamp(o.artifactDir);
+  let fallback = !stamp ? 'the artifact directory\'s clock is not the wall clock' : !usable ? 'no previous manifest' : undefined;
+  if (stamp && usable) {
+    const { fingerprint, quick: _q, normalize: _n, entries, quickDirs: _d, ...report } = previous;
+    const c = await ctimeExport({ ...o, manifest, stamp, report: report as ScanReport, entries: entries!, fingerprint: fingerprint! });
+    if ('result' in c) return c.result;
+    fallback = c.reason;
+  }
+  const r = await fullExport(o, manifest, previous, usable, hasManifest);
+  if (stamp && o.normalize === 'none') await recordStamp(o, manifest, stamp, await manifestDirs(manifest, o.root, stamp), stamp.thresholdMs);
+  return { ...r, ...(fallback ? { fallback } : {}) };
+}
+
+/** The ctime scan's export (see ctime-scan.ts), or why it cannot narrow this pass. */
+async function ctimeExport(o: { storeId: string; root: string; artifactDir: string; normalize: 'none' | 'nfc'; signal?: AbortSignal; manifest: string; stamp: Stamp; report: ScanReport; entries: number; fingerprint: string }): Promise<{ result: ExportResult } | { reason: string }> {
+  if (o.normalize !== 'none') return { reason: 'names are normalised (NFC)' };
+  const got = await readCtimeRecord({ artifactDir: o.artifactDir, root: o.root, normalize: o.normalize, manifestId: manifestFileId(o.manifest), stamp: o.stamp });
+  if ('reason' in got) return got;
+  const rec = got.record;
+  if (!setReference(o.stamp.file, rec.thresholdMs)) return { reason: 'the artifact directory keeps mtimes coarser than a second' };
+  const all = await changedSince(o.root, o.stamp.file, o.signal);
+  if (!all) return { reason: 'find -newercm failed (an unreadable directory, no GNU or BSD find) or printed too much' };
+  const printed = seenByLastPass(o.root, all, { ctimeMs: rec.stampMs, thresholdMs: rec.thresholdMs });
+  // Nothing changed since the last stamp: the manifest, and its record, stay as they are.
+  if (!printed.length) return { result: { manifest: o.manifest, report: o.report, entries: o.entries, fingerprint: o.fingerprint, scope: [], scan: 'ctime', changed: 0 } };
+  const plan = rescan(o.root, printed, new Map(rec.dirs), o.stamp);
+  if ('reason' in plan) return plan;
+  o.signal?.throwIfAborted();
+  const rehash = { root: o.root, paths: new Set(printed.map((p) => p.toString('latin1'))) };
+  const r = await mergeNarrowed({ storeId: o.storeId, artifactDir: o.artifactDir, manifest: o.manifest, report: o.report, fresh: plan.fresh, found: plan.found, relisted: plan.relisted, dropUnder: plan.dropUnder, rehash });
+  await writeScanRecord(o.artifactDir, { fingerprint: r.fingerprint, normalize: o.normalize, entries: r.entries, ...r.report });
+  await recordStamp(o, o.manifest, o.stamp, plan.dirs, o.stamp.thresholdMs);
+  return { result: { manifest: o.manifest, ...r, scan: 'ctime', changed: printed.length } };
+}
+
+function writeScanRecord(artifactDir: string, r: object): Promise<void> {
+  return writeFileAtomic(join(artifactDir, SCAN_FILE), JSON.stringify(r) + '\n');
+}
+
+/** Record the pass's stamp with the manifest it left and the directories' inodes. */
+async function recordStamp(o: { root: string; artifactDir: string; normalize: string }, manifest: string, stamp: Stamp, dirs: ReadonlyMap<string, number>, thresholdMs: number): Promise<void> {
+  const st = await lstat(o.root);
+  const rec: CtimeRecord = { v: 1, root: o.root, dev: st.dev, ino: st.ino, thresholdMs, stampMs: stamp.ctimeMs, manifest: manifestFileId(manifest), normalize: o.normalize, dirs: [...dirs] };
+  await writeFileAtomic(join(o.artifactDir, CTIME_RECORD_FILE), JSON.stringify(rec) + '\n');
+}
+
+/**
+ * The manifest's directories with their inodes, read back after a walk or quick export (the tree was
+ * read after this pass's stamp): a directory that changed after the stamp has its inode not known (0).
+ */
+async function manifestDirs(manifest: string, root: string, stamp: Stamp): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  const rootBuf = Buffer.from(root);
+  const ino = (abs: Buffer | string) => { const st = lstatSync(abs, { throwIfNoEntry: false }); return st?.isDirectory() && changedBefore(st.ctimeMs, stamp) ? st.ino : 0; };
+  out.set('', ino(root));
+  for await (const e of readManifest(manifest)) if (e.type === 'dir') out.set(e.path.toString('latin1'), ino(joinRel(rootBuf, e.path)));
+  return out;
+}
+
+/** Today's export: find's stat stream against the last one, a narrowed merge, or the whole walk. */
+async function fullExport(o: { storeId: string; root: string; artifactDir: string; normalize: 'none' | 'nfc'; concurrency: number; signal?: AbortSignal }, manifest: string, previous: ScanRecord | undefined, usable: boolean, hasManifest: boolean): Promise<ExportResult> {
   // Taken before the walk: a change while walking makes the next export walk again.
   const qs = await quickScan(o.root, o.signal);
   const quick = qs?.quick;
-  const record = (fingerprint: string, entries: number, report: ScanReport) => writeFileAtomic(join(o.artifactDir, SCAN_FILE), JSON.stringify({
-    fingerprint, ...(quick ? { quick } : {}), normalize: o.normalize, entries, ...report, ...(qs?.dirs ? { dirs: [...qs.dirs] } : {}),
-  }) + '\n');
-  if (usable && quick !== undefined && previous.quick === quick && previous.files !== undefined) {
+  const record = (fingerprint: string, entries: number, report: ScanReport) => writeScanRecord(o.artifactDir, {
+    fingerprint, ...(quick ? { quick } : {}), normalize: o.normalize, entries, ...report, ...(qs?.dirs ? { quickDirs: [...qs.dirs] } : {}),
+  });
+  if (usable && quick !== undefined && previous!.quick === quick) {
     // GNU find's stream is the last export's byte for byte: nothing the manifest records has changed.
-    const { fingerprint, quick: _q, normalize: _n, entries, dirs: _d, ...report } = previous;
-    return { manifest, report: report as ScanReport, entries: entries!, fingerprint: fingerprint!, scope: [] };
+    const { fingerprint, quick: _q, normalize: _n, entries, quickDirs: _d, ...report } = previous!;
+    return { manifest, report: report as ScanReport, entries: entries!, fingerprint: fingerprint!, scope: [], scan: 'quick' };
   }
   // Only some directories changed: those are re-read and merged into the last manifest (see narrow.ts).
-  if (usable && qs?.dirs && previous.dirs && previous.quick && previous.files !== undefined) {
-    const { fingerprint: _f, quick: _q, normalize: _n, entries: _e, dirs, ...report } = previous;
-    const r = await narrowedExport({ storeId: o.storeId, root: o.root, artifactDir: o.artifactDir, manifest, before: new Map(dirs), after: qs.dirs, report: report as ScanReport, ...(o.signal ? { signal: o.signal } : {}) });
+  if (usable && qs?.dirs && previous!.quickDirs && previous!.quick) {
+    const { fingerprint: _f, quick: _q, normalize: _n, entries: _e, quickDirs, ...report } = previous!;
+    const r = await narrowedExport({ storeId: o.storeId, root: o.root, artifactDir: o.artifactDir, manifest, before: new Map(quickDirs), after: qs.dirs, report: report as ScanReport, ...(o.signal ? { signal: o.signal } : {}) });
     if (r) {
       await record(r.fingerprint, r.entries, r.report);
-      return { manifest, ...r };
+      return { manifest, ...r, scan: 'quick' };
     }
   }
   // Else a stat-only walk first: an unchanged tree keeps its manifest (no second walk).
   if (usable) {
     const scan = await treeFingerprint(o.root, o.normalize);
     assertNothingRefused(o.storeId, scan.report);
-    if (previous.fingerprint === scan.fingerprint) {
-      await record(scan.fingerprint, previous.entries!, scan.report);
-      return { manifest, report: scan.report, entries: previous.entries!, fingerprint: scan.fingerprint };
+    if (previous!.fingerprint === scan.fingerprint) {
+      await record(scan.fingerprint, previous!.entries!, scan.report);
+      return { manifest, report: scan.report, entries: previous!.entries!, fingerprint: scan.fingerprint, scan: 'walk' };
     }
   }
   const report = emptyScanReport();
@@ -107,5 +183,5 @@ export async function exportTree(o: { storeId: string; root: string; artifactDir
   await rename(tmp, manifest);
   const fingerprint = fp.digest('hex');
   await record(fingerprint, entries, report);
-  return { manifest, report, entries, fingerprint };
+  return { manifest, report, entries, fingerprint, scan: 'walk' };
 }

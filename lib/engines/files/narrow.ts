@@ -13,10 +13,12 @@
 import { createHash } from 'node:crypto';
 import { readHashedManifest } from './hashes.ts';
 import { writeManifest, type ManifestEntry } from './manifest.ts';
-import { comparePaths } from './paths.ts';
+import { comparePaths, joinRel } from './paths.ts';
+import { hashFile } from './hash.ts';
 import { changedDirs } from './quick-scan.ts';
 import { emptyScanReport, fingerprintEntry, NeedsFullWalk, scanTree, type ScanReport } from './walk.ts';
 import { assertNothingRefused } from './export.ts';
+import { underAny } from './ctime-scan.ts';
 
 /** More re-read entries than this and the whole walk is as cheap: walk. */
 export const NARROW_ENTRIES_CAP = 100_000;
@@ -59,9 +61,37 @@ export async function narrowedExport(o: NarrowOptions): Promise<NarrowResult | u
     if (e instanceof NeedsFullWalk) return undefined;
     throw e;
   }
-  assertNothingRefused(o.storeId, found);
   fresh.sort((a, b) => comparePaths(a.path, b.path));
-  const drop = new Set([...changed, ...gone]);
+  return mergeNarrowed({ ...o, fresh, found, relisted: new Set([...changed, ...gone]), dropUnder: new Set() });
+}
+
+export interface MergeOptions {
+  readonly storeId: string;
+  readonly artifactDir: string;
+  readonly manifest: string;
+  /** The last export's report (counts adjusted here; the name lists keep theirs and gain the re-read ones'). */
+  readonly report: ScanReport;
+  /** The entries read again, in tree order, and what their scan found. */
+  readonly fresh: readonly ManifestEntry[];
+  readonly found: ScanReport;
+  /** Directories whose direct children in the last manifest are replaced by `fresh`'s. */
+  readonly relisted: ReadonlySet<string>;
+  /** Directories whose whole subtree in the last manifest goes. */
+  readonly dropUnder: ReadonlySet<string>;
+  /**
+   * Files whose inode changed (the ctime scan printed them; relative, latin1) under `root`: one that
+   * kept its size, mtime and inode is hashed again (rewritten in place and touched back), not trusted.
+   */
+  readonly rehash?: { readonly root: string; readonly paths: ReadonlySet<string> };
+}
+
+/**
+ * Merge the entries read again into the last manifest (rewritten in place, atomically): its entries
+ * in the re-read directories (and below the dropped ones) are replaced, the others kept with their hashes.
+ */
+export async function mergeNarrowed(o: MergeOptions): Promise<NarrowResult> {
+  const { fresh, found } = o;
+  assertNothingRefused(o.storeId, found);
   const r = o.report;
   const report: ScanReport = {
     ...r, files: r.files, dirs: r.dirs, symlinks: r.symlinks, hardlinks: r.hardlinks, bytes: r.bytes,
@@ -72,15 +102,16 @@ export async function narrowedExport(o: NarrowOptions): Promise<NarrowResult | u
     refused: { count: 0, items: [] },
   };
   const count = (e: ManifestEntry, sign: 1 | -1) => {
-    if (e.type === 'file') { report.files += sign; report.bytes += sign * e.size; } else if (e.type === 'dir') report.dirs += sign; else if (e.type === 'symlink') report.symlinks += sign;
+    if (e.type === 'file') { report.files += sign; report.bytes += sign * e.size; } else if (e.type === 'dir') report.dirs += sign; else if (e.type === 'symlink') report.symlinks += sign; else report.hardlinks += sign;
   };
+  const dropped = (p: Buffer) => o.relisted.has(parentKey(p)) || (o.dropUnder.size > 0 && underAny(p.toString('latin1'), o.dropUnder));
   const fp = createHash('sha256');
   async function* merged(): AsyncGenerator<ManifestEntry> {
     let k = 0;
     const emit = (e: ManifestEntry) => { fingerprintEntry(fp, e); return e; };
     for await (const old of readHashedManifest(o.manifest, o.artifactDir)) {
       while (k < fresh.length && comparePaths(fresh[k]!.path, old.path) < 0) { count(fresh[k]!, 1); yield emit(fresh[k++]!); }
-      if (!drop.has(parentKey(old.path))) { yield emit(old); continue; }
+      if (!dropped(old.path)) { yield emit(old); continue; }
       count(old, -1);
       const f = fresh[k];
       if (f && comparePaths(f.path, old.path) === 0) {
@@ -88,11 +119,16 @@ export async function narrowedExport(o: NarrowOptions): Promise<NarrowResult | u
         count(f, 1);
         // An unchanged file keeps its hash (same size, mtime and inode): only what changed is read by the copy.
         const same = old.type === 'file' && f.type === 'file' && old.sha256 && old.size === f.size && old.mtimeMs === f.mtimeMs && old.ino === f.ino;
+        if (same && o.rehash?.paths.has(f.path.toString('latin1'))) {
+          const sha256 = await hashFile(joinRel(Buffer.from(o.rehash.root), f.path), f.size).catch(() => undefined);
+          yield emit(sha256 ? { ...f, sha256 } : f);
+          continue;
+        }
         yield emit(same ? { ...f, sha256: old.sha256! } : f);
       }
     }
     while (k < fresh.length) { count(fresh[k]!, 1); yield emit(fresh[k++]!); }
   }
   const { entries } = await writeManifest(o.manifest, merged());
-  return { report, entries, fingerprint: fp.digest('hex'), scope: [...drop] };
+  return { report, entries, fingerprint: fp.digest('hex'), scope: [...new Set([...o.relisted, ...o.dropUnder])] };
 }

@@ -1,0 +1,168 @@
+/**
+ * The change scan of the delta and final passes, O(changes): `find ROOT -newercm STAMP -print0` prints
+ * only the entries whose inode changed (ctime) after the last pass's stamp (ctime-stamp.ts: T, taken
+ * before that pass read anything); an unchanged tree prints nothing. Otherwise only the printed
+ * directories and the parents of printed entries are listed again (their direct children), and the
+ * result is merged into the last manifest (narrow.ts).
+ *
+ * Why it misses nothing (Linux local filesystems, APFS/HFS+; see ctime-stamp.ts for where it is trusted):
+ * - The last manifest M recorded each entry as the last pass read it, after its stamp. Any later change
+ *   of an inode — a write (through any of a hard link's names, or mmap), truncate, chmod, chown, a link
+ *   count change, a rename of it — sets its ctime to the kernel's clock, which is after the stamp, so
+ *   ctime > T: find prints it. ctime cannot be set from user space (utimes moves it to now too).
+ * - A directory's ctime moves whenever an entry is created, removed or renamed in it (POSIX requires it
+ *   of the parent directories of rename, link, unlink, mkdir, rmdir): it is printed and listed again,
+ *   which finds new names and, against M, the names that went.
+ * - A printed entry's own record (type, size, mode, mtime) lives in its parent's listing: the parent of
+ *   every printed entry is listed again.
+ * - Paths can also change without their inodes changing: below a directory moved in (renamed from
+ *   elsewhere, or another directory put at the path; the filesystems trusted set the moved inode's ctime
+ *   too, the record does not rely on it). The record keeps every directory's inode: a directory met while
+ *   listing again at a path M did not hold, or with another inode (or one not known for sure), is listed
+ *   again too, and so on down; one with M's inode at M's path is the directory M recorded (a directory
+ *   inode has one parent), so its subtree is M's but for what find printed. A directory of M that a
+ *   listed directory no longer holds takes its whole subtree out of M.
+ * - Everything else is an entry whose inode has not changed since T, at a path whose directories are
+ *   the same inodes as M recorded: M's record of it is still exact, with its hash.
+ * Whenever this cannot be shown, the caller walks the whole tree: no record, another manifest, a root
+ *   replaced, the clock stepped back, a filesystem whose ctime is not this kernel's, a directory on
+ *   another device (a mount inside the tree), no find with -newercm (GNU and BSD find have it), find
+ *   failing (an unreadable directory: the walk names it), a hard link in a listed directory (its first
+ *   name may be elsewhere), NFC names, or a change too wide to be worth it.
+ */
+import { spawn } from 'node:child_process';
+import { lstatSync } from 'node:fs';
+import type { ManifestEntry } from './manifest.ts';
+import { changedBefore } from './ctime-stamp.ts';
+import { comparePaths, joinRel } from './paths.ts';
+import { emptyScanReport, NeedsFullWalk, scanTree, type ScanReport } from './walk.ts';
+
+/** More printed entries than this and the whole walk is as cheap. */
+export const PRINTED_CAP = 50_000;
+/** More entries listed again than this: walk. */
+export const RESCAN_CAP = 100_000;
+
+/**
+ * The paths (relative, raw bytes; the root is empty) of entries whose ctime is after `reference`'s
+ * mtime; undefined when find fails or prints more than PRINTED_CAP.
+ */
+export function changedSince(root: string, reference: string, signal?: AbortSignal): Promise<Buffer[] | undefined> {
+  const base = root.replace(/\/+$/, '') || '/';
+  const prefix = base === '/' ? 1 : base.length + 1;
+  return new Promise((resolve) => {
+    const out: Buffer[] = [];
+    let rest: Buffer = Buffer.alloc(0);
+    let over = false;
+    const child = spawn('find', [base, '-newercm', reference, '-print0'], { stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, LC_ALL: 'C' }, ...(signal ? { signal } : {}) });
+    child.stdout.on('data', (chunk: Buffer) => {
+      if (over) return;
+      const buf = rest.length ? Buffer.concat([rest, chunk]) : chunk;
+      let i = 0;
+      for (let z = buf.indexOf(0, i); z >= 0; i = z + 1, z = buf.indexOf(0, i)) {
+        out.push(z - i < prefix ? Buffer.alloc(0) : Buffer.from(buf.subarray(i + prefix, z)));
+        if (out.length > PRINTED_CAP) { over = true; child.kill(); return; }
+      }
+      rest = Buffer.from(buf.subarray(i));
+    });
+    child.on('error', () => resolve(undefined));
+    child.on('close', (code) => resolve(code === 0 && !over ? out : undefined));
+  });
+}
+
+/**
+ * The printed entries the last pass already read: T's margin (a second before its stamp) prints what
+ * changed just before that pass too; an entry that changed before the stamp was created was read by the
+ * walk after it (see changedBefore): kept out.
+ */
+export function seenByLastPass(root: string, printed: readonly Buffer[], stamp: { readonly ctimeMs: number; readonly thresholdMs: number }): Buffer[] {
+  const rootBuf = Buffer.from(root);
+  return printed.filter((p) => {
+    const c = lstatSync(p.length ? joinRel(rootBuf, p) : rootBuf, { throwIfNoEntry: false })?.ctimeMs;
+    return c === undefined || !changedBefore(c, stamp);
+  });
+}
+
+export interface Rescan {
+  /** The entries listed again, in tree order. */
+  readonly fresh: ManifestEntry[];
+  readonly found: ScanReport;
+  /** Directories whose direct children are `fresh`'s (M's children of them go). */
+  readonly relisted: Set<string>;
+  /** Directories of M gone from their listed parent: their whole subtree in M goes. */
+  readonly dropUnder: Set<string>;
+  /** The directory inodes after this pass (M's, updated). */
+  readonly dirs: Map<string, number>;
+}
+
+const key = (b: Buffer) => b.toString('latin1');
+const parentOf = (k: string) => { const i = k.lastIndexOf('/'); return i < 0 ? '' : k.slice(0, i); };
+
+/** True when a strict ancestor of `k` is in `set`. */
+export function underAny(k: string, set: ReadonlySet<string>): boolean {
+  if (!set.size) return false;
+  for (let i = k.indexOf('/'); i >= 0; i = k.indexOf('/', i + 1)) if (set.has(k.slice(0, i))) return true;
+  return set.has('') && k !== '';
+}
+
+/**
+ * List again what the printed paths name (see the module comment). `stamp`: this pass's own; a
+ * directory that changed after it (while this pass ran) has its inode recorded as not known, so the
+ * next pass lists it again. A reason instead when only a whole walk can tell.
+ */
+export function rescan(root: string, printed: readonly Buffer[], dirs: ReadonlyMap<string, number>, stamp: { readonly ctimeMs: number; readonly thresholdMs: number }): Rescan | { reason: string } {
+  const rootBuf = Buffer.from(root);
+  const rootDev = lstatSync(root).dev;
+  const queue = new Set<string>();
+  for (const p of printed) {
+    if (!p.length) { queue.add(''); continue; }
+    const k = key(p);
+    queue.add(parentOf(k));
+    if (lstatSync(joinRel(rootBuf, p), { throwIfNoEntry: false })?.isDirectory()) queue.add(k);
+  }
+  const kids = new Map<string, string[]>(); // M's directories by parent
+  for (const d of dirs.keys()) if (d !== '') { const p = parentOf(d); let l = kids.get(p); if (!l) kids.set(p, (l = [])); l.push(d); }
+  const fresh = new Map<string, ManifestEntry>();
+  const found = emptyScanReport();
+  const relisted = new Set<string>();
+  const dropUnder = new Set<string>();
+  const seen = new Map<string, number>();
+  // Ancestors first (a prefix sorts first).
+  const todo = [...queue].sort();
+  try {
+    while (todo.length) {
+      const d = todo.shift()!;
+      if (relisted.has(d)) continue;
+      relisted.add(d);
+      const here = new Set<string>();
+      for (const { abs, ...e } of scanTree(root, found, 'none', Buffer.from(d, 'latin1'))) {
+        const k = key(e.path);
+        fresh.set(k, e);
+        if (fresh.size > RESCAN_CAP) return { reason: 'the change is too wide' };
+        if (e.type !== 'dir') continue;
+        const st = lstatSync(abs, { throwIfNoEntry: false });
+        if (!st) continue;
+        if (st.dev !== rootDev) return { reason: `a mount point inside the tree (${k})` };
+        here.add(k);
+        seen.set(k, changedBefore(st.ctimeMs, stamp) ? st.ino : 0);
+        const known = dirs.get(k);
+        // Not the directory M recorded at this path (new, moved in, replaced, or not known for sure): its children are listed too.
+        if (!known || known !== st.ino) insertSorted(todo, k);
+      }
+      for (const c of kids.get(d) ?? []) if (!here.has(c)) dropUnder.add(c);
+    }
+  } catch (e) {
+    if (e instanceof NeedsFullWalk) return { reason: e.message };
+    throw e;
+  }
+  const next = new Map<string, number>();
+  for (const [k, v] of dirs) if (!dropUnder.has(k) && !underAny(k, dropUnder) && !(relisted.has(parentOf(k)) && k !== '' && !seen.has(k))) next.set(k, v);
+  for (const [k, v] of seen) next.set(k, v);
+  if (!next.has('')) next.set('', dirs.get('') ?? 0);
+  return { fresh: [...fresh.values()].sort((a, b) => comparePaths(a.path, b.path)), found, relisted, dropUnder, dirs: next };
+}
+
+function insertSorted(a: string[], k: string): void {
+  let lo = 0, hi = a.length;
+  while (lo < hi) { const m = (lo + hi) >> 1; if (a[m]! < k) lo = m + 1; else hi = m; }
+  a.splice(lo, 0, k);
+}
