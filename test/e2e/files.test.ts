@@ -398,4 +398,30 @@ describe('large files in ranges: SIGKILL inside them, then the same command agai
     expect(bad.ok).toBe(false);
     expect(JSON.stringify(bad.entries.flatMap((e) => e.findings ?? []))).toMatch(/media\/big\.bin/);
   });
+
+  it('volume: a file SIGKILLed mid-stream is resumed after its intact leading ranges (a damaged one and those after it sent again); verified inside the volume', async () => {
+    const src = join(work, 'ranges-vsrc');
+    await mkdir(join(src, 'media'), { recursive: true });
+    await writeFile(join(src, 'media/big.bin'), randomBytes(40 * MiB), { mode: 0o640 });
+    await writeFile(join(src, 'media/small.txt'), 'small');
+    const vol = await createVolume('ranges');
+    const p = params('ranges-volume', src, { volume: vol }, { largeFileMiB: 8, rangeMiB: 2 });
+    await filesEngine.export(p);
+    // Killed once big.bin is in the stream: its last read is still in ferry's buffer, so tar leaves it cut.
+    expect((await importChild(p, 40 * MiB)).signal).toBe('SIGKILL');
+    const inVolume = (script: string) => execa('docker', ['run', '--rm', '--network', 'none', ...labelArgs(), '-v', `${vol}:/dst`, testImages().redis, 'sh', '-c', script]);
+    const cut = Number((await inVolume('stat -c %s /dst/media/big.bin')).stdout);
+    expect(cut).toBeGreaterThanOrEqual(8 * MiB);
+    expect(cut).toBeLessThan(40 * MiB);
+    // Range 3 damaged on the volume: ranges 0-2 are kept, the rest is sent.
+    await inVolume(`printf XXXX | dd of=/dst/media/big.bin bs=1 seek=${3 * 2 * MiB + 1000} conv=notrunc status=none`);
+    const second = await importChild(p);
+    expect(second.result!.ranged).toEqual({ files: 1, ranges: 20, copied: 17, kept: 3 });
+    expect(second.result!.bytes).toBe(40 * MiB - 3 * 2 * MiB + 5);
+    const v = await filesEngine.verify(p);
+    expect(v.entries.flatMap((e) => e.findings ?? [])).toEqual([]);
+    expect(v.ok).toBe(true);
+    expect((await inVolume('stat -c "%s %u:%g %a" /dst/media/big.bin; sha256sum < /dst/media/big.bin | cut -c1-64')).stdout.split('\n'))
+      .toEqual([`${40 * MiB} 10001:10001 640`, await sha256(join(src, 'media/big.bin'))]);
+  });
 });

@@ -3,7 +3,9 @@
  * (`find -printf`, and its free space), so a re-run — or a run after a kill — sends only entries whose
  * type, size, mtime, mode or owner differ (tar sets a file's mtime after its last byte, so a file cut
  * by a kill never looks done), and removes what the source no longer has. Sparse files get their holes
- * back with `fallocate --dig-holes` in the helper.
+ * back with `fallocate --dig-holes` in the helper. A large file a kill left cut is resumed after its
+ * intact leading ranges instead of sent again (resume-volume.ts, which says why ranges in flight do not
+ * apply to a tar stream).
  */
 import { lstat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -21,6 +23,8 @@ import { VolumeListing } from './volume-list.ts';
 import { parentKey } from './narrow.ts';
 import { paxMs } from './tar-read.ts';
 import { tarStream, type TarItem } from './tar-write.ts';
+import { DEFAULT_RANGES } from './ranges.ts';
+import { checkCutFiles, cutRanges, writeRemainders, type CutFile } from './resume-volume.ts';
 
 export interface VolumeCopyOptions extends Omit<CopyOptions, 'targetRoot'> {
   readonly helper: HelperSpec;
@@ -90,6 +94,9 @@ export async function copyToVolume(o: VolumeCopyOptions): Promise<CopyResult> {
   let fresh = new Uint8Array(1024);
   const extras: Buffer[] = [];
   const firstNames = new Map<string, ManifestEntry>(); // target entries of first names of hard links (few)
+  const src = Buffer.from(o.sourceRoot);
+  const rangeOpts = o.ranges ?? DEFAULT_RANGES;
+  const cuts: Array<CutFile & { index: number }> = []; // large files a killed run left cut (few)
   {
     const t = entries[Symbol.asyncIterator]();
     let head = await t.next();
@@ -105,7 +112,12 @@ export async function copyToVolume(o: VolumeCopyOptions): Promise<CopyResult> {
       // Outside the scope: as the last complete copy left it (directories' headers are sent anyway).
       if (scope && !scope.has(parentKey(e.path))) fresh[n] = 1;
       else if (upToDate(e, got, uid, gid, first)) fresh[n] = 1;
-      else { toSend++; if (e.type === 'file') need += e.size - (got?.type === 'file' ? Math.min(got.size, e.size) : 0); }
+      else {
+        toSend++;
+        if (e.type === 'file') need += e.size - (got?.type === 'file' ? Math.min(got.size, e.size) : 0);
+        const have = cutRanges(e, got, rangeOpts);
+        if (have > 0) cuts.push({ index: n, entry: e, name, from: joinRel(src, e.path), have, uid, gid });
+      }
       n++;
     }
     for (; !head.done; head = await t.next()) noteExtra(extras, head.value.path);
@@ -118,8 +130,10 @@ export async function copyToVolume(o: VolumeCopyOptions): Promise<CopyResult> {
   if (extras.length) {
     await runHelper({ h: o.helper, cmd: ['sh', '-c', `cd ${HELPER_MOUNT} && xargs -0 -r rm -rf --`], input: [Buffer.concat(extras.flatMap((p) => [p, Buffer.alloc(1)]))], what: 'remove entries the source no longer has', ...(o.signal ? { signal: o.signal } : {}) });
   }
+  // Cut large files: those whose leading ranges are intact get only the rest, after the tar stream.
+  const resumed = await checkCutFiles(o.helper, cuts, rangeOpts.rangeBytes, o.signal);
+  const resumedAt = new Set(resumed.map((r) => (r.cut as CutFile & { index: number }).index));
   const log = await HashLog.start(dirname(o.manifest));
-  const src = Buffer.from(o.sourceRoot);
   const logHash = async (e: ManifestEntry, sha256: string | undefined) => {
     if (e.type !== 'file') return;
     const sha = sha256 ?? await log.knownHash(e) ?? await hashFile(joinRel(src, e.path), e.size, o.signal).catch(() => undefined);
@@ -152,6 +166,8 @@ export async function copyToVolume(o: VolumeCopyOptions): Promise<CopyResult> {
       }
       if (e.type !== 'dir' && e.type !== 'hardlink') copied++;
       if (e.type === 'file' && e.sparse) sparse.push(name);
+      // Resumed: its remainder is written after the stream (its hash read from the source, as for a skipped file).
+      if (resumedAt.has(i)) { yield { entry: e, name, uid, gid, skip: true }; continue; }
       yield { entry: e, name, uid, gid, ...(e.type === 'file' ? { from: joinRel(src, e.path) } : {}), ...(e.type === 'hardlink' ? { linkName: targetOfPath(e.link!, o.normalize) } : {}) };
     }
   }
@@ -171,6 +187,7 @@ export async function copyToVolume(o: VolumeCopyOptions): Promise<CopyResult> {
     } else {
       await runHelper({ h: o.helper, cmd: ['sh', '-c', untar('-')], what: 'write the tar stream', input, ...(o.signal ? { signal: o.signal } : {}) });
     }
+    await writeRemainders(o.helper, resumed, dirname(o.progressFile), (k) => { bytes += k; o.onProgress?.({ files: sent, bytes }); }, o.signal);
   } catch (err) {
     await log.abandon();
     throw err;
@@ -179,7 +196,8 @@ export async function copyToVolume(o: VolumeCopyOptions): Promise<CopyResult> {
     await runHelper({ h: o.helper, cmd: ['sh', '-c', `cd ${HELPER_MOUNT} && xargs -0 -r sh -c ${DIG_HOLES} sh`], input: [Buffer.concat(sparse.flatMap((p) => [p, Buffer.alloc(1)]))], what: 'punch the holes of sparse files', ...(o.signal ? { signal: o.signal } : {}) });
   }
   await log.finish();
-  const result: CopyResult = { entries: entriesN, copied, bytes, skipped, fixed: 0, removed: extras.map(showPath) };
+  const ranged = resumed.length ? { files: resumed.length, ranges: resumed.reduce((k, r) => k + r.ranges, 0), copied: resumed.reduce((k, r) => k + r.ranges - r.kept, 0), kept: resumed.reduce((k, r) => k + r.kept, 0) } : undefined;
+  const result: CopyResult = { entries: entriesN, copied, bytes, skipped, fixed: 0, removed: extras.map(showPath), ...(ranged ? { ranged } : {}) };
   await writeFileAtomic(o.progressFile, JSON.stringify({ ...result, removed: extras.length, done: true }) + '\n');
   return result;
 }

@@ -11,6 +11,8 @@ import { exportTree } from '../../../../lib/engines/files/export.ts';
 import { copyToBind, byTargetPath } from '../../../../lib/engines/files/copy-bind.ts';
 import { compareManifests } from '../../../../lib/engines/files/compare.ts';
 import { targetManifest } from '../../../../lib/engines/files/target.ts';
+import { cksumFinish, cksumUpdate, cutRanges, leadingMatch, octalEscaped, sourceRangeSums } from '../../../../lib/engines/files/resume-volume.ts';
+import { execFileSync } from 'node:child_process';
 
 const MiB = 1 << 20;
 const entry = (size: number, more: Partial<ManifestEntry> = {}): ManifestEntry => ({ path: Buffer.from('exports/big.bin'), type: 'file', size, mode: 0o640, mtimeMs: 1700000000000, uid: 0, gid: 0, ino: 77, ...more });
@@ -191,5 +193,41 @@ describe('copyToBind with large files in ranges', () => {
     await expect(lstat(join(dir, 'state', 'ranges'))).rejects.toThrow(/ENOENT/);
     // A re-run copies nothing.
     expect(await copyToBind(base)).toMatchObject({ copied: 0, bytes: 0 });
+  });
+});
+
+describe('volume: resuming a cut large file', () => {
+  it('computes POSIX cksum\'s CRC (the helper\'s `cksum` line), per range of a source file', async () => {
+    const t = (b: Buffer) => `${cksumFinish(cksumUpdate(0, b), b.length)} ${b.length}`;
+    expect(t(Buffer.from('hello\n'))).toBe('3015617425 6');
+    expect(t(Buffer.alloc(0))).toBe('4294967295 0');
+    const dir = await mkdtemp(join(tmpdir(), 'ferry-cksum-'));
+    try {
+      const data = bytesFor(5, 3 * MiB + 333);
+      await writeFile(join(dir, 'f'), data);
+      const want = [0, 1, 2].map((i) => execFileSync('cksum', { input: data.subarray(i * MiB, (i + 1) * MiB) }).toString().trim());
+      expect(await sourceRangeSums(Buffer.from(join(dir, 'f')), MiB, 3, undefined)).toEqual(want);
+      // Odd lengths (the slice-by-8 tail) agree too.
+      expect(t(data.subarray(5, 5 + 1001))).toBe(execFileSync('cksum', { input: data.subarray(5, 5 + 1001) }).toString().trim());
+    } finally { await rm(dir, { recursive: true, force: true }); }
+  });
+
+  it('a cut large file: a regular file on the volume shorter than the source; its complete ranges are checked, the leading matches kept', () => {
+    const o = { largeFileBytes: 8 * MiB, rangeBytes: 2 * MiB };
+    const e = entry(40 * MiB);
+    expect(cutRanges(e, { type: 'file', size: 23 * MiB + 5 }, o)).toBe(11);
+    expect(cutRanges(e, { type: 'file', size: MiB }, o)).toBe(0); // not one complete range
+    expect(cutRanges(e, { type: 'file', size: 40 * MiB }, o)).toBe(0); // full size: another mtime or mode, sent whole
+    expect(cutRanges(e, { type: 'dir', size: 4096 }, o)).toBe(0);
+    expect(cutRanges(e, undefined, o)).toBe(0);
+    expect(cutRanges(entry(6 * MiB), { type: 'file', size: 4 * MiB }, o)).toBe(0); // not large
+    expect(leadingMatch(['a', 'b', 'c', 'd'], ['a', 'b', 'x', 'd'])).toBe(2);
+    expect(leadingMatch(['a'], [])).toBe(0);
+  });
+
+  it('names travel as printf octal escapes, any byte', () => {
+    const name = Buffer.from([0x61, 0x20, 0x25, 0x5c, 0x0a, 0xff]);
+    expect(octalEscaped(name)).toBe('\\141\\040\\045\\134\\012\\377');
+    expect(execFileSync('sh', ['-c', `f=$(printf "${octalEscaped(name)}x") && printf %s "\${f%x}"`]).equals(name)).toBe(true);
   });
 });
