@@ -6,19 +6,24 @@
  *   copy    ferry (export = the manifest, stat only, then import = the copy, every file hashed from the
  *           bytes it copies), ferry-volume (the same into a named volume through the helper's tar stream),
  *           `tar -cS | tar -x`, `rsync -aHS` (peers with their sparse and hard-link flags: ferry keeps both)
- *   delta   the same command again on the unchanged tree: ferry (export = one stat walk against the last
- *           one's fingerprint + import of an already-copied manifest) vs `rsync -aHS`
+ *   delta   the same command again on the unchanged tree, each a new process: ferry (export = the ctime
+ *           scan, `find -newercm` printing nothing, + import of an already-copied manifest; the child
+ *           reports nodeStartS (node up to its first line), modulesS (ferry's imports), passS) vs
+ *           `rsync -aHS`; `node -e 0` is measured apart (tool node, phase start)
  *   verify  ferry's verify (the target hashed, compared with the manifest) vs `sha256sum` over the tree
  *   final   the final pass as migrate runs it inside the freeze (in-process: catchUp after the bulk copy,
  *           `seconds` is the pass alone, `childSeconds` with node's start) after a few changes (a new file,
  *           a rewritten one, a deleted one, a new subtree of 3 files) vs `rsync -aHS --delete` of the same
  *           changes; the changes are undone (bytes, mtimes) before the next tool
+ * `delta vs rsync` and `final vs rsync` lines give rsync's seconds over ferry's (> 1: ferry faster) and
+ * the same by CPU seconds (toolCpuS: user + system of the process and the children it waited for,
+ * less sensitive to the shared machine's load, loadAvg on every line).
  * Every tool runs as a child under /usr/bin/time (peak RSS = its process tree's maxRSS). The page
  * cache is warm for every tool (the source is read once before the first one); nothing is dropped.
  */
 import module from 'node:module';
 import { mkdir, mkdtemp, readFile, rm, stat, unlink, utimes, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { EngineBench } from './types.ts';
@@ -28,6 +33,7 @@ import type { FilesOptions } from '../lib/engines/files/options.ts';
 // Node's compile cache (V8 code and the stripped TypeScript, in the OS temp dir): a child's start is
 // ~0.2 s instead of ~0.6 s once warm. Enabled before ferry's modules load (they are imported below).
 module.enableCompileCache?.();
+const startedS = performance.now() / 1000; // node's own start-up, up to this module's first line
 const { filesEngine, compareManifests, byTargetPath, targetManifest, MANIFEST_FILE, writeManifest, walkTree, emptyScanReport } = await import('../lib/engines/files/index.ts');
 const { silentLogger } = await import('../lib/core/logger.ts');
 const { noProgress } = await import('../lib/core/progress.ts');
@@ -50,12 +56,16 @@ if (process.env.FERRY_BENCH_CHILD) {
   const job = JSON.parse(process.env.FERRY_BENCH_CHILD) as Job;
   const p = params(job);
   const t0 = performance.now();
+  const boot = { nodeStartS: Number(startedS.toFixed(3)), modulesS: Number((t0 / 1000 - startedS).toFixed(3)) };
   let detail: Record<string, unknown>;
   if (job.action === 'copy') {
     const ex = await filesEngine.export(p);
     const t1 = performance.now();
     const im = await filesEngine.import(p);
-    detail = { exportS: Number(((t1 - t0) / 1000).toFixed(2)), importS: Number(((performance.now() - t1) / 1000).toFixed(2)), copied: im.data.copied, bytesCopied: im.data.bytes, manifestFiles: ex.data.files };
+    detail = {
+      passS: Number(((performance.now() - t0) / 1000).toFixed(3)), exportS: Number(((t1 - t0) / 1000).toFixed(3)), importS: Number(((performance.now() - t1) / 1000).toFixed(3)),
+      copied: im.data.copied, bytesCopied: im.data.bytes, manifestFiles: ex.data.files, scan: ex.data.scan, ...(ex.data.fallback ? { fallback: ex.data.fallback } : {}),
+    };
   } else if (job.action === 'final') {
     // As migrate runs it inside the freeze: in the process that made the bulk copy (state on disk).
     const s = await filesEngine.catchUp!(p, 600_000) as unknown as { finalPass: Record<string, unknown> };
@@ -65,7 +75,7 @@ if (process.env.FERRY_BENCH_CHILD) {
     const v = await filesEngine.verify(p);
     detail = { ok: v.ok };
   }
-  process.stdout.write(`${JSON.stringify({ seconds: (performance.now() - t0) / 1000, detail })}\n`);
+  process.stdout.write(`${JSON.stringify({ seconds: (performance.now() - t0) / 1000, detail: { ...detail, ...boot } })}\n`);
   process.exit(0);
 }
 
@@ -73,13 +83,18 @@ if (process.env.FERRY_BENCH_CHILD) {
 const { execa } = await import('execa');
 const { generateTree } = await import('../fixtures/files/tree.ts');
 
-/** Run argv under /usr/bin/time; seconds and peak RSS (MB) of its process tree. */
-async function timed(argv: string[], env: Record<string, string> = {}): Promise<{ seconds: number; peakRssMb: number; stdout: string }> {
-  const r = await execa('/usr/bin/time', ['-f', 'FERRY_TIME %e %M', ...argv], { env, reject: false });
-  const m = /FERRY_TIME ([\d.]+) (\d+)/.exec(r.stderr);
+/**
+ * Run argv under /usr/bin/time; seconds, peak RSS (MB) and CPU seconds (user + system, the process and
+ * the children it waited for: find, the docker client; not a helper container's) of its process tree,
+ * with the 1-minute load average when it ended (the machine is shared: compare CPU, and ratios).
+ */
+async function timed(argv: string[], env: Record<string, string> = {}): Promise<{ seconds: number; peakRssMb: number; toolCpuS: number; loadAvg: number; stdout: string }> {
+  const r = await execa('/usr/bin/time', ['-f', 'FERRY_TIME %e %M %U %S', ...argv], { env, reject: false });
+  const m = /FERRY_TIME ([\d.]+) (\d+) ([\d.]+) ([\d.]+)/.exec(r.stderr);
   if (r.exitCode !== 0 || !m) throw new Error(`${argv.join(' ')} failed (exit ${r.exitCode}): ${r.stderr.slice(-2000)}`);
-  return { seconds: Number(m[1]), peakRssMb: Math.round(Number(m[2]) / 1024), stdout: r.stdout };
+  return { seconds: Number(m[1]), peakRssMb: Math.round(Number(m[2]) / 1024), toolCpuS: Number((Number(m[3]) + Number(m[4])).toFixed(2)), loadAvg: Number(loadavg()[0]!.toFixed(2)), stdout: r.stdout };
 }
+const cpuOf = (r: { toolCpuS: number; loadAvg: number }) => ({ toolCpuS: r.toolCpuS, loadAvg: r.loadAvg });
 
 const node = fileURLToPath(new URL('../node_modules/.bin/node', import.meta.url));
 const self = fileURLToPath(import.meta.url);
@@ -135,7 +150,11 @@ export default (async (opts, emit) => {
     const manifest = join(ref, MANIFEST_FILE);
     await writeManifest(manifest, walkTree(src, emptyScanReport(), { hash: true }));
     const base = { engine: 'files', files: g.files, bytes: g.bytes };
+    // Node's own start-up (a bare `node -e 0`), apart from ferry's imports and pass (the children report those).
+    for (let i = 0; i < 3; i++) { const n = await timed([node, '-e', '0']); emit({ ...base, tool: 'node', phase: 'start', label: 'node -e 0', seconds: n.seconds, peakRssMb: n.peakRssMb, verified: true, ...cpuOf(n) }); }
     for (let rep = 0; rep < opts.repeat; rep++) {
+      const seen = new Map<string, { seconds: number; cpu: number }>();
+      const note = (tool: string, phase: string, seconds: number, cpu: number) => { seen.set(`${tool} ${phase}`, { seconds, cpu }); };
       for (const tool of TOOLS.filter((t) => !opts.tools || opts.tools.includes(t))) {
         const dst = join(work, `dst-${tool}`);
         const state = join(work, `state-${tool}`);
@@ -153,37 +172,50 @@ export default (async (opts, emit) => {
           const r = await child(job);
           const d = JSON.parse(r.stdout.trim().split('\n').pop()!) as { detail: Record<string, unknown> };
           const ok = tool === 'ferry' ? await verified(manifest, dst) : (await child({ ...job, action: 'verify' })).stdout.includes('"ok":true');
-          emit({ ...base, tool, phase: 'copy', seconds: r.seconds, peakRssMb: r.peakRssMb, verified: ok, ...d.detail });
+          emit({ ...base, tool, phase: 'copy', seconds: r.seconds, peakRssMb: r.peakRssMb, verified: ok, ...cpuOf(r), ...d.detail });
           const again = await child(job);
           const d2 = JSON.parse(again.stdout.trim().split('\n').pop()!) as { detail: Record<string, unknown> };
-          emit({ ...base, tool, phase: 'delta', seconds: again.seconds, peakRssMb: again.peakRssMb, verified: d2.detail.copied === 1 || d2.detail.copied === 0, ...d2.detail });
+          note(tool, 'delta', again.seconds, again.toolCpuS);
+          emit({ ...base, tool, phase: 'delta', label: 'the same command again on the unchanged tree, a new process (node start + import + pass)', seconds: again.seconds, peakRssMb: again.peakRssMb, verified: d2.detail.copied === 1 || d2.detail.copied === 0, ...cpuOf(again), ...d2.detail });
           const v = await child({ ...job, action: 'verify' });
-          emit({ ...base, tool, phase: 'verify', seconds: v.seconds, peakRssMb: v.peakRssMb, verified: v.stdout.includes('"ok":true') });
+          emit({ ...base, tool, phase: 'verify', seconds: v.seconds, peakRssMb: v.peakRssMb, verified: v.stdout.includes('"ok":true'), ...cpuOf(v) });
           const undo = await change(src);
           try {
             const f = await child({ ...job, action: 'final' });
             const d3 = JSON.parse(f.stdout.trim().split('\n').pop()!) as { detail: Record<string, unknown> };
             const fv = await child({ ...job, action: 'verify' });
-            emit({ ...base, tool, phase: 'final', seconds: Number(d3.detail.passS), childSeconds: f.seconds, peakRssMb: f.peakRssMb, verified: fv.stdout.includes('"ok":true'), ...d3.detail });
+            note(tool, 'final', Number(d3.detail.passS), f.toolCpuS);
+            emit({ ...base, tool, phase: 'final', label: 'the final pass in-process (catchUp after 5 changes; seconds: the pass, childSeconds: with node start)', seconds: Number(d3.detail.passS), childSeconds: f.seconds, peakRssMb: f.peakRssMb, verified: fv.stdout.includes('"ok":true'), ...cpuOf(f), ...d3.detail });
           } finally { await undo(); }
         } else if (tool === 'tar-pipe') {
           const r = await timed(['sh', '-c', `tar -c -S -C '${src}' . | tar -x -p -C '${dst}'`]);
-          emit({ ...base, tool, phase: 'copy', seconds: r.seconds, peakRssMb: r.peakRssMb, verified: await verified(manifest, dst) });
+          emit({ ...base, tool, phase: 'copy', seconds: r.seconds, peakRssMb: r.peakRssMb, verified: await verified(manifest, dst), ...cpuOf(r) });
         } else {
           const r = await timed(['rsync', '-a', '-H', '-S', '--exclude=.DS_Store', '--exclude=._*', `${src}/`, `${dst}/`]);
-          emit({ ...base, tool, phase: 'copy', seconds: r.seconds, peakRssMb: r.peakRssMb, verified: await verified(manifest, dst) });
+          emit({ ...base, tool, phase: 'copy', seconds: r.seconds, peakRssMb: r.peakRssMb, verified: await verified(manifest, dst), ...cpuOf(r) });
           const again = await timed(['rsync', '-a', '-H', '-S', '--exclude=.DS_Store', '--exclude=._*', `${src}/`, `${dst}/`]);
-          emit({ ...base, tool, phase: 'delta', seconds: again.seconds, peakRssMb: again.peakRssMb, verified: await verified(manifest, dst) });
+          note(tool, 'delta', again.seconds, again.toolCpuS);
+          emit({ ...base, tool, phase: 'delta', label: 'rsync -aHS again on the unchanged tree', seconds: again.seconds, peakRssMb: again.peakRssMb, verified: await verified(manifest, dst), ...cpuOf(again) });
           const undo = await change(src);
           try {
             const f = await timed(['rsync', '-a', '-H', '-S', '--delete', '--exclude=.DS_Store', '--exclude=._*', `${src}/`, `${dst}/`]);
-            emit({ ...base, tool, phase: 'final', seconds: f.seconds, peakRssMb: f.peakRssMb, verified: true });
+            note(tool, 'final', f.seconds, f.toolCpuS);
+            emit({ ...base, tool, phase: 'final', label: 'rsync -aHS --delete of the same 5 changes', seconds: f.seconds, peakRssMb: f.peakRssMb, verified: true, ...cpuOf(f) });
           } finally { await undo(); }
           await timed(['rsync', '-a', '-H', '-S', '--delete', '--exclude=.DS_Store', '--exclude=._*', `${src}/`, `${dst}/`]); // back to the tree the others copy
           const v = await timed(['sh', '-c', `cd '${dst}' && find . -type f -print0 | xargs -0 sha256sum > /dev/null`]);
-          emit({ ...base, tool: 'sha256sum', phase: 'verify', seconds: v.seconds, peakRssMb: v.peakRssMb, verified: true });
+          emit({ ...base, tool: 'sha256sum', phase: 'verify', seconds: v.seconds, peakRssMb: v.peakRssMb, verified: true, ...cpuOf(v) });
         }
         if (tool !== 'rsync') await rm(dst, { recursive: true, force: true });
+      }
+      // rsync's time over ferry's for the same pass (> 1: ferry faster), by wall clock and by CPU seconds.
+      for (const phase of ['delta', 'final']) {
+        const r = seen.get(`rsync ${phase}`);
+        for (const tool of ['ferry', 'ferry-volume']) {
+          const f = seen.get(`${tool} ${phase}`);
+          if (!r || !f) continue;
+          emit({ ...base, tool, phase: `${phase} vs rsync`, label: `rsync's ${phase} seconds ÷ ${tool}'s (${phase === 'delta' ? 'a new process each' : 'ferry in-process, rsync a new process'})`, seconds: f.seconds, peakRssMb: 0, verified: true, rsyncSeconds: r.seconds, ratio: Number((r.seconds / f.seconds).toFixed(2)), cpuRatio: Number((r.cpu / Math.max(f.cpu, 0.01)).toFixed(2)), loadAvg: Number(loadavg()[0]!.toFixed(2)) });
+        }
       }
     }
   } finally {
