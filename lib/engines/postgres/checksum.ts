@@ -23,11 +23,8 @@
  * Key ranges are `(lo, hi]` over the primary key, compared as a row value; text-like key columns compare
  * with COLLATE "C" so a range holds the same rows under a glibc and an ICU/macOS collation.
  */
-import { createHash } from 'node:crypto';
-import { Writable, type Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
-import { to as copyTo } from 'pg-copy-streams';
+import { copyOutTo } from './copy-protocol.ts';
 import { qi, ql, qn } from './connect.ts';
 import { storedColumns, type TableInfo } from './catalog.ts';
 
@@ -61,30 +58,11 @@ export function copyOutSql(t: TableInfo, range: KeyRange): string {
   return `COPY (SELECT ${cols} FROM ONLY ${qn(t.schema, t.name)} WHERE ${rangeWhere(t, range)} ORDER BY ${keyOrder(t)}) TO STDOUT${fmt}`;
 }
 
-/**
- * Start `COPY … TO STDOUT` on `c`. `rows()` resolves to the row count once the server has ended the
- * command: the stream ends at CopyDone, and the count (CommandComplete) may arrive after that — read at
- * the stream's end it can still be 0.
- */
-export function copyOut(c: pg.Client, sql: string): { stream: Readable; rows: () => Promise<number> } {
-  const stream = copyTo(sql);
-  // pg calls the active query's handleReadyForQuery after CommandComplete (undeclared in the types).
-  const q = stream as unknown as { handleReadyForQuery(): void };
-  const ready = new Promise<void>((res) => {
-    const own = q.handleReadyForQuery.bind(stream);
-    q.handleReadyForQuery = () => { own(); res(); };
-  });
-  c.query(stream);
-  return { stream, rows: async () => { await ready; return stream.rowCount; } };
-}
-
 /** The digest a range's chunk carries (see the top of this file): the same on the source and the target. */
 export async function rangeDigest(c: pg.Client, t: TableInfo, r: KeyRange): Promise<RangeSum> {
   if (!t.key.length) return rangeChecksum(c, t, r);
-  const hash = createHash('sha256');
-  const out = copyOut(c, copyOutSql(t, r));
-  await pipeline(out.stream, new Writable({ write(b: Buffer, _e, cb) { hash.update(b); cb(); } }));
-  return { rows: await out.rows(), sum: hash.digest('hex') };
+  const out = await copyOutTo(c, copyOutSql(t, r));
+  return { rows: out.rows, sum: out.sha256 };
 }
 
 /** The row's 64-bit hash: `record` (PostgreSQL ≥ 14) hashes each value by its type, `text` the row's text. */

@@ -9,8 +9,6 @@
 import { createWriteStream } from 'node:fs';
 import { mkdir, rename, rm, statfs } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
-import { Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { dirname, join } from 'node:path';
 import type pg from 'pg';
 import { FerryError } from '../../core/errors.ts';
@@ -18,7 +16,8 @@ import { noProgress, type Progress } from '../../core/progress.ts';
 import { writeFileAtomic } from '../../util/atomic-write.ts';
 import { isPrivilegeError, privilegeError, type PgTarget } from './connect.ts';
 import { readLargeObjects, readMatviews, readSequences, readTables, type TableInfo } from './catalog.ts';
-import { copyOut, copyOutSql, rangeChecksum, type KeyRange } from './checksum.ts';
+import { copyOutSql, rangeChecksum, type KeyRange } from './checksum.ts';
+import { copyOutToFile } from './copy-protocol.ts';
 import { planChunks } from './chunks.ts';
 import { describeSchema } from './describe.ts';
 import { chunkFile, MANIFEST_FORMAT, POST_DATA, PRE_DATA, ROLES_FILE, writeManifest, type ChunkEntry, type Manifest } from './manifest.ts';
@@ -163,20 +162,14 @@ export async function exportPostgres(o: ExportOptions): Promise<Manifest> {
 export { copyFormat, copyOutSql } from './checksum.ts';
 
 /**
- * Stream one range into its file, sha256 on the way. A keyed table's range is read once: its ordered COPY
+ * Stream one range into its file, sha256 on the way (copy-protocol.ts). A keyed table's range is read once: its ordered COPY
  * stream is the chunk's digest (checksum.ts), so checksum = sha256. A keyless table's whole-table chunk
  * gets the server-side row-hash sum in the same snapshot after its COPY.
  */
 async function exportChunk(w: pg.Client, t: TableInfo, range: KeyRange, index: number, dir: string): Promise<ChunkEntry> {
   const file = chunkFile(t.schema, t.name, index);
   await mkdir(join(dir, dirname(file)), { recursive: true });
-  const hash = createHash('sha256');
-  let bytes = 0;
-  const tap = new Transform({ transform(b: Buffer, _e, cb) { hash.update(b); bytes += b.length; cb(null, b); } });
-  const out = copyOut(w, copyOutSql(t, range));
-  await pipeline(out.stream, tap, createWriteStream(join(dir, file)));
-  const sha256 = hash.digest('hex');
-  const rows = await out.rows();
+  const { rows, bytes, sha256 } = await copyOutToFile(w, copyOutSql(t, range), join(dir, file));
   if (t.key.length) return { ...range, file, rows, bytes, sha256, checksum: sha256 };
   const sum = await rangeChecksum(w, t, range);
   if (sum.rows !== rows) {

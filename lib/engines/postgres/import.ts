@@ -12,12 +12,9 @@
  */
 import { createReadStream } from 'node:fs';
 import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
-import { createHash } from 'node:crypto';
-import { Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { join } from 'node:path';
 import type pg from 'pg';
-import { from as copyFrom } from 'pg-copy-streams';
+import { copyInFromFile } from './copy-protocol.ts';
 import { FerryError } from '../../core/errors.ts';
 import { noProgress, type Progress } from '../../core/progress.ts';
 import { connectPg, oneLine, qi, ql, qn, withDatabase, type PgTarget } from './connect.ts';
@@ -302,19 +299,15 @@ async function loadChunk(c: pg.Client, dir: string, t: TableInfo, ch: ChunkEntry
     clear = have.rows > 0;
   }
   const cols = storedColumns(t).map((x) => qi(x.name)).join(', ');
-  const hash = createHash('sha256');
-  const tap = new Transform({ transform(b: Buffer, _e, cb) { hash.update(b); cb(null, b); } });
   await c.query('BEGIN');
   try {
     if (clear) await c.query(where === 'true' ? `DELETE FROM ONLY ${qn(t.schema, t.name)}` : `DELETE FROM ONLY ${qn(t.schema, t.name)} WHERE ${where}`);
-    const sink = c.query(copyFrom(`COPY ${qn(t.schema, t.name)} (${cols}) FROM STDIN${copyFormat(t)}`));
-    await pipeline(createReadStream(join(dir, ch.file)), tap, sink);
-    const sha = hash.digest('hex');
-    if (sha !== ch.sha256) {
+    const sent = await copyInFromFile(c, `COPY ${qn(t.schema, t.name)} (${cols}) FROM STDIN${copyFormat(t)}`, join(dir, ch.file));
+    if (sent.sha256 !== ch.sha256) {
       throw new FerryError('E_PG_ARTIFACT', `${ch.file} does not match its sha256 in the manifest (the artifact was changed or damaged)`, { hint: 'export again' });
     }
-    if (sink.rowCount !== ch.rows) {
-      throw new FerryError('E_PG_IMPORT', `${t.schema}.${t.name}: ${ch.file} loaded ${sink.rowCount} rows, the manifest lists ${ch.rows}`, { hint: 'export again; if it repeats, keep the artifact for a bug report' });
+    if (sent.rows !== ch.rows) {
+      throw new FerryError('E_PG_IMPORT', `${t.schema}.${t.name}: ${ch.file} loaded ${sent.rows} rows, the manifest lists ${ch.rows}`, { hint: 'export again; if it repeats, keep the artifact for a bug report' });
     }
     await c.query('COMMIT');
   } catch (e) {

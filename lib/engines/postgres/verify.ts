@@ -6,11 +6,9 @@
  * target and joining on the key (missing, extra and changed keys, and the key range they span). Then
  * sequences, large objects (sha256 by the server) and roles. One report entry per table.
  */
-import { createReadStream } from 'node:fs';
-import { pipeline } from 'node:stream/promises';
 import { join } from 'node:path';
 import type pg from 'pg';
-import { from as copyFrom } from 'pg-copy-streams';
+import { copyInFromFile } from './copy-protocol.ts';
 import type { ReportEntry, VerifyReport } from '../../core/engine.ts';
 import { connectPg, qi, qn, type PgTarget } from './connect.ts';
 import { storedColumns, type TableInfo } from './catalog.ts';
@@ -108,7 +106,7 @@ async function differingRows(c: pg.Client, dir: string, t: TableInfo, ch: ChunkE
   const expect = 'ferry_verify_expected';
   await c.query(`DROP TABLE IF EXISTS pg_temp.${expect}; CREATE TEMP TABLE ${expect} AS SELECT ${cols} FROM ONLY ${qn(t.schema, t.name)} WITH NO DATA`);
   try {
-    await pipeline(createReadStream(join(dir, ch.file)), c.query(copyFrom(`COPY pg_temp.${expect} (${cols}) FROM STDIN${copyFormat(t)}`)));
+    await copyInFromFile(c, `COPY pg_temp.${expect} (${cols}) FROM STDIN${copyFormat(t)}`, join(dir, ch.file));
     const keyText = t.key.map((k) => `${qi(k)}::text`).join(` || ', ' || `);
     const side = (from: string, where: string) => `SELECT ${keyText} AS k, ROW(${keyOrder(t)}) AS o, ${rowHashExpr(t)} AS h FROM ${from} WHERE ${where}`;
     const r = await c.query<{ k: string; state: string }>(`
