@@ -397,6 +397,15 @@ describe('large files in ranges: SIGKILL inside them, then the same command agai
     const bad = await filesEngine.verify(p);
     expect(bad.ok).toBe(false);
     expect(JSON.stringify(bad.entries.flatMap((e) => e.findings ?? []))).toMatch(/media\/big\.bin/);
+
+    // Clearing the target after a killed copy takes the partials and their records along.
+    await writeFile(join(src, 'media/big.bin'), randomBytes(40 * MiB), { mode: 0o640 });
+    await filesEngine.export(p);
+    expect((await importChild(p, 4 * MiB)).signal).toBe('SIGKILL');
+    expect((await readdir(join(dst, '.ferry-staging', 'ranges'))).length).toBeGreaterThan(0);
+    await filesEngine.clearTarget!(p);
+    expect(await readdir(dst)).toEqual([]);
+    await expect(lstat(recDir)).rejects.toThrow(/ENOENT/);
   });
 
   it('volume: a file SIGKILLed mid-stream is resumed after its intact leading ranges (a damaged one and those after it sent again); verified inside the volume', async () => {

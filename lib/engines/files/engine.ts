@@ -18,9 +18,9 @@ import { readManifest } from './manifest.ts';
 import { ownerOf, parseFilesOptions, type FilesOptions } from './options.ts';
 import { reverseToSource } from './reverse.ts';
 import { composeServiceUser, composeVolumeName, numericOwner, resolveImageUser, type ComposeView } from './compose-target.ts';
-import { forgetCopied, forgetCopyRecords, forgetScope, manifestIdentity, readCopied, readScope, recordCopied, recordScope } from './copied.ts';
+import { forgetAllRanges, forgetCopied, forgetCopyRecords, forgetScope, manifestIdentity, readCopied, readScope, recordCopied, recordScope } from './copied.ts';
 import { targetManifest, targetSpec, type TargetSpec } from './target.ts';
-import type { ScanReport } from './walk.ts';
+import { STAGING_DIR, type ScanReport } from './walk.ts';
 import { access, readFile, rm } from 'node:fs/promises';
 import { FerryError } from '../../core/errors.ts';
 import { joinRel } from './paths.ts';
@@ -194,7 +194,13 @@ export const filesEngine: Readonly<Engine<FilesOptions, FilesFacts>> = defineEng
     await forgetCopyRecords(p.stateDir);
     const tops: Buffer[] = [];
     for await (const e of readManifest(await manifestOf(p))) if (!e.path.includes(0x2f)) tops.push(e.targetPath ?? e.path);
-    if (t.kind === 'bind') { for (const n of tops) await rm(joinRel(Buffer.from(t.root), n), { recursive: true, force: true }); return; }
+    if (t.kind === 'bind') {
+      for (const n of tops) await rm(joinRel(Buffer.from(t.root), n), { recursive: true, force: true });
+      // A killed copy's staging (large files' partials among it) and their range records go too.
+      await rm(join(t.root, STAGING_DIR), { recursive: true, force: true });
+      await forgetAllRanges(p.stateDir);
+      return;
+    }
     if (tops.length) await runHelper({ h: t.helper, cmd: ['sh', '-c', `cd ${HELPER_MOUNT} && xargs -0 -r rm -rf --`], input: [Buffer.concat(tops.flatMap((n) => [n, Buffer.alloc(1)]))], what: 'remove what ferry copied', signal: p.signal });
   },
   async verify(p) {

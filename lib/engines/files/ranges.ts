@@ -171,6 +171,7 @@ export async function copyRanged(o: RangedCopyOptions): Promise<RangedCopyResult
     const base = { path: o.targetPath.toString('base64'), size: e.size, mtimeMs: e.mtimeMs, ...(e.ino !== undefined ? { ino: e.ino } : {}), rangeBytes: o.rangeBytes };
     // One record write at a time; a range done while one is queued rides along with it.
     let tail: Promise<void> = recorded.size !== done.size ? recordRanges(o.stateDir, key, { ...base, done: Object.fromEntries(done) }) : Promise.resolve();
+    tail.catch(() => undefined); // awaited at the end
     let queued: Promise<void> | undefined;
     const save = (): Promise<void> => queued ??= (tail = tail.catch(() => undefined).then(() => { queued = undefined; return recordRanges(o.stateDir, key, { ...base, done: Object.fromEntries(done) }); }));
 
@@ -195,6 +196,7 @@ export async function copyRanged(o: RangedCopyOptions): Promise<RangedCopyResult
         return h.digest('hex');
       } finally { giveBuffer(buf); }
     })();
+    hashing.catch(() => undefined); // awaited once the ranges are done
 
     let bytes = 0, copied = 0;
     const out = dst;
@@ -224,6 +226,7 @@ export async function copyRanged(o: RangedCopyOptions): Promise<RangedCopyResult
         const r = pending[next++]!;
         await o.slots.run(() => copyRange(r));
         if (!done.has(r.index)) continue;
+        // Recorded before it is reported (outside the slot: the other ranges go on meanwhile).
         await save();
         copied++;
         bytes += r.end - r.start;
