@@ -126,7 +126,7 @@ describe('mysql: values a lax sql_mode let the source store', { timeout: 900_000
     } finally { await d.end(); }
   });
 
-  it('a streaming copy stopped mid-way resumes by running it again (export, then every chunk checked by checksum)', async () => {
+  it('a streaming copy stopped mid-way resumes by running it again (export, then every chunk checked on the target)', async () => {
     const d = await connect(dst);
     try {
       await d.query(`DROP DATABASE IF EXISTS ${DB}`);

@@ -4,7 +4,7 @@
  * the export goes on; the import that follows finds those chunks recorded and loads only what is left
  * (objects, accounts, any chunk not streamed). Streaming needs a target without the tables yet: when
  * any already exists (a re-run after a kill), the copy falls back to export, then import, which checks
- * every chunk by checksum. `parallelism` loaders; two on one table only where that helps (load-order.ts).
+ * every chunk on the target (chunk-compare.ts). `parallelism` loaders; two on one table only where that helps (load-order.ts).
  */
 import type { Pool } from 'mysql2/promise';
 import { writeFileAtomic } from '../../util/atomic-write.ts';
@@ -68,7 +68,7 @@ export async function copyMysql(o: CopyOptions): Promise<CopyResult> {
         busy.set(tableKey(job.t), (busy.get(tableKey(job.t)) ?? 0) + 1);
         try {
           if (!failure) {
-            const w = await loadChunk(c, { table: job.t, range: job.chunk, path: job.path, rows: job.chunk.rows, clear: false, via, checksum: job.chunk.checksum });
+            const w = await loadChunk(c, { table: job.t, range: job.chunk, path: job.path, rows: job.chunk.rows, clear: false, via, expect: job.chunk });
             loaded[job.chunk.file] = job.chunk.checksum;
             filled.add(tableKey(job.t));
             if (w.length) warnings[job.chunk.file] = w;
@@ -88,7 +88,7 @@ export async function copyMysql(o: CopyOptions): Promise<CopyResult> {
   const onSchema = async (schemas: readonly DatabaseSchema[], server: Manifest['server']) => {
     const p = await connectMysql(o.target, { connections: parallelism + 1, session: [...loadSession(server.sqlMode), ...(o.skipBinlog ? await binlogOff(o.target, o.note) : [])] });
     if (await anyTableExists(p, schemas)) {
-      o.note?.(`tables already exist on ${o.target.host}:${o.target.port}: export first, then import (every chunk checked by checksum)`);
+      o.note?.(`tables already exist on ${o.target.host}:${o.target.port}: export first, then import (every chunk checked on the target)`);
       await p.end();
       return;
     }

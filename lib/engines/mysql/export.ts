@@ -11,8 +11,9 @@ import { FerryError } from '../../core/errors.ts';
 import { noProgress, type Progress } from '../../core/progress.ts';
 import { connectMysql, privilegeError, isPrivilegeError, q, type MysqlTarget } from './connect.ts';
 import { exportExpr, readTables, storedColumns, str, type TableInfo } from './catalog.ts';
-import { keyColumns, keyEquals, rangeChecksum, rangeWhere, rowChecksumExpr, type KeyRange } from './checksum.ts';
-import { rowLineExpr, serverLineSupported } from './row-line.ts';
+import { keyColumns, rangeChecksum, rangeWhere, type KeyRange } from './checksum.ts';
+import { serverLineSupported } from './row-line.ts';
+import { asBytes, lineQuery, rangeSql, streamLines } from './row-stream.ts';
 import { exportSchema, type DatabaseSchema } from './schema-export.ts';
 import { DEFAULT_DEFINER_POLICY, type DefinerPolicy } from './definer.ts';
 import { exportAccounts, type AppAccount } from './accounts.ts';
@@ -155,19 +156,20 @@ async function segmentsOf(w: PoolConnection, t: TableInfo, parallelism: number, 
 
 /**
  * Stream one table (or one segment of it) in key order, chunk by chunk, on a worker inside the
- * snapshot. Where the server can build the lines (row-line.ts) each row arrives as its finished line
- * with its checksum term, so the chunk checksum is summed from the one scan; otherwise values are
- * encoded here and the chunk's checksum is a second, server-side query over the same range.
+ * snapshot. Where the server can build the lines (row-line.ts) each row arrives as its finished line and
+ * the chunk is identified by their sha256 (no checksum term per row: it was a quarter of the source's
+ * CPU in this scan); otherwise values are encoded here and the chunk's identity is its server-side
+ * checksum, a second query over the same range.
  */
 async function exportTable(w: PoolConnection, t: TableInfo, seg: Segment, dir: string, chunkBytes: number,
   onChunk: (rows: number, bytes: number, chunk: ChunkEntry) => void, signal?: AbortSignal): Promise<ChunkEntry[]> {
   const stored = storedColumns(t);
   const keys = keyColumns(t);
   const fast = keys.length > 0 && serverLineSupported(t);
+  const lq = lineQuery(t);
   const fieldSelect = [...stored.map(exportExpr), ...keys.filter((k) => !stored.includes(k)).map((k) => q(k.name))];
   const names = [...stored, ...keys.filter((k) => !stored.includes(k))].map((c) => c.name);
-  const select = fast ? [`CONCAT(${rowLineExpr(t)}, X'0A')`, rowChecksumExpr(t), ...keys.map((k) => q(k.name))] : fieldSelect;
-  const keyIdx = fast ? keys.map((_, i) => 2 + i) : keys.map((k) => names.indexOf(k.name));
+  const keyIdx = keys.map((k) => names.indexOf(k.name));
   const from = `${q(t.database)}.${q(t.name)}`;
   const order = keys.map((k) => q(k.name)).join(', ');
   const chunks: ChunkEntry[] = [];
@@ -177,16 +179,15 @@ async function exportTable(w: PoolConnection, t: TableInfo, seg: Segment, dir: s
   for (;;) {
     signal?.throwIfAborted();
     const file = chunkFile(t.database, t.name, chunks.length, seg.index);
-    const sql = keys.length
-      ? `SELECT ${select.join(', ')} FROM ${from} WHERE ${rangeWhere(t, { lo, hi: seg.hi })} ORDER BY ${order} LIMIT ${limit}`
-      : `SELECT ${select.join(', ')} FROM ${from}`;
     const r = fast
-      ? await streamLines(w, sql, join(dir, file), keyIdx, { t, from, fieldSelect: fieldSelect.join(', '), width: stored.length }, signal)
-      : await streamToFile(w, sql, join(dir, file), stored.length, keyIdx, signal);
+      ? await toFile(join(dir, file), (out) => streamLines(w, t, lq, rangeSql(t, lq, { lo, hi: seg.hi }, limit), out, signal))
+      : await streamToFile(w, keys.length
+        ? `SELECT ${fieldSelect.join(', ')} FROM ${from} WHERE ${rangeWhere(t, { lo, hi: seg.hi })} ORDER BY ${order} LIMIT ${limit}`
+        : `SELECT ${fieldSelect.join(', ')} FROM ${from}`, join(dir, file), stored.length, keyIdx, signal);
     const last = keys.length === 0 || r.rows < limit;
     const range: KeyRange = { lo, hi: last ? seg.hi : r.lastKey };
-    let checksum = r.checksum;
-    if (checksum === undefined) {
+    let checksum = r.sha256;
+    if (!fast) {
       const sum = await rangeChecksum(w, t, range);
       if (sum.rows !== r.rows) {
         throw new FerryError('E_MYSQL_EXPORT', `${t.database}.${t.name}: streamed ${r.rows} rows but the snapshot counts ${sum.rows}`, {
@@ -195,7 +196,7 @@ async function exportTable(w: PoolConnection, t: TableInfo, seg: Segment, dir: s
       }
       checksum = sum.sum;
     }
-    const entry: ChunkEntry = { ...range, file, rows: r.rows, bytes: r.bytes, sha256: r.sha256, checksum };
+    const entry: ChunkEntry = { ...range, file, rows: r.rows, bytes: r.bytes, sha256: r.sha256, checksum, identity: fast ? 'lines' : 'checksum' };
     chunks.push(entry);
     onChunk(r.rows, r.bytes, entry);
     if (last) return chunks;
@@ -205,76 +206,28 @@ async function exportTable(w: PoolConnection, t: TableInfo, seg: Segment, dir: s
   }
 }
 
-interface Streamed { rows: number; bytes: number; sha256: string; lastKey: string[]; checksum?: string }
+interface Streamed { rows: number; bytes: number; sha256: string; lastKey: string[] }
 
-/**
- * Rows arrive as [line + LF, checksum term, key…], handled as mysql2 parses them (no stream of row
- * objects between: its per-row promises and buffering were a third of this process's work); the socket
- * is paused while a full block is written. Lines too long for the server come back NULL and are fetched
- * on their own.
- */
-async function streamLines(w: PoolConnection, sql: string, path: string, keyIdx: number[],
-  fallback: { t: TableInfo; from: string; fieldSelect: string; width: number }, signal?: AbortSignal): Promise<Streamed> {
+/** A chunk file written by `fill`, with its size and sha256. */
+async function toFile(path: string, fill: (out: ChunkWriter) => Promise<{ rows: number; lastKey: string[] }>): Promise<Streamed> {
   const out = new ChunkWriter(path);
-  const core = (w as unknown as { connection: CoreConnection }).connection;
-  let rows = 0;
-  let sum = 0n;
-  let acc = 0;
-  const keyOf = (row: readonly unknown[]) => keyIdx.map((i) => (asBytes(row[i]) ?? Buffer.alloc(0)).toString('hex'));
-  let lastRow: readonly unknown[] = [];
-  const tooLong: string[][] = [];
   try {
-    await new Promise<void>((resolve, reject) => {
-      let writing: Promise<void> | undefined;
-      let ended = false;
-      let failed = false;
-      const fail = (e: unknown) => { if (!failed) { failed = true; core.resume(); reject(e); } };
-      // One writer at a time (the file's bytes and its hash stay in order); the rows that arrive meanwhile queue in its blocks.
-      const write = () => {
-        core.pause();
-        writing = (async () => {
-          do { await out.flush(); signal?.throwIfAborted(); } while (out.due);
-        })().then(() => { writing = undefined; if (failed) return; if (ended) resolve(); else core.resume(); }, fail);
-      };
-      core.query({ sql, rowsAsArray: true })
-        .on('result', (row: unknown) => {
-          if (failed) return;
-          const r = row as unknown[];
-          rows++;
-          lastRow = r;
-          const term = r[1];
-          if (term !== null && term !== undefined) { acc += Number(term); if (acc >= 2 ** 52) { sum += BigInt(acc); acc = 0; } }
-          const line = r[0] as Buffer | null;
-          if (line === null) { tooLong.push(keyOf(r)); return; }
-          if (out.push(line) && !writing) write();
-        })
-        .on('error', fail)
-        .on('end', () => { ended = true; if (!writing && !failed) resolve(); });
-    });
-    // Rows whose line exceeds max_allowed_packet: encoded here, value by value (order within a chunk is free).
-    const cols = keyColumns(fallback.t);
-    for (const key of tooLong) {
-      const [found] = await w.query({ sql: `SELECT ${fallback.fieldSelect} FROM ${fallback.from} WHERE ${keyEquals(cols, key)}`, rowsAsArray: true });
-      for (const raw of found as unknown[][]) out.push(encodeRow(raw.slice(0, fallback.width).map(asBytes)));
-      await out.flush();
-    }
-    await out.flush();
+    const r = await fill(out);
+    return { ...r, bytes: out.bytes, sha256: await out.close() };
   } catch (e) {
     await out.close().catch(() => undefined);
     throw e;
   }
-  return { rows, bytes: out.bytes, sha256: await out.close(), lastKey: keyOf(lastRow), checksum: (sum + BigInt(acc)).toString() };
 }
 
 async function streamToFile(w: PoolConnection, sql: string, path: string, width: number, keyIdx: number[], signal?: AbortSignal): Promise<Streamed> {
-  const out = new ChunkWriter(path);
-  const core = (w as unknown as { connection: CoreConnection }).connection;
-  // Under character_set_results = binary every string arrives as raw bytes (a Buffer); numbers,
-  // dates and decimals arrive parsed or as text and are turned back into their text form.
-  const stream = core.query({ sql, rowsAsArray: true }).stream({ highWaterMark: 256 });
-  let rows = 0;
-  let lastRow: Array<Buffer | null> = [];
-  try {
+  return toFile(path, async (out) => {
+    const core = (w as unknown as { connection: CoreConnection }).connection;
+    // Under character_set_results = binary every string arrives as raw bytes (a Buffer); numbers,
+    // dates and decimals arrive parsed or as text and are turned back into their text form.
+    const stream = core.query({ sql, rowsAsArray: true }).stream({ highWaterMark: 256 });
+    let rows = 0;
+    let lastRow: Array<Buffer | null> = [];
     for await (const raw of stream as AsyncIterable<unknown[]>) {
       const row = raw.map(asBytes);
       rows++;
@@ -282,18 +235,8 @@ async function streamToFile(w: PoolConnection, sql: string, path: string, width:
       if (out.push(encodeRow(row.length === width ? row : row.slice(0, width)))) { await out.flush(); signal?.throwIfAborted(); }
     }
     await out.flush();
-  } catch (e) {
-    await out.close().catch(() => undefined);
-    throw e;
-  }
-  return { rows, bytes: out.bytes, sha256: await out.close(), lastKey: keyIdx.map((i) => (lastRow[i] ?? Buffer.alloc(0)).toString('hex')) };
-}
-
-/** A value as mysql2 hands it over, back to the bytes the server sent (-0 keeps its sign). */
-function asBytes(v: unknown): Buffer | null {
-  if (v === null || v === undefined) return null;
-  if (Buffer.isBuffer(v)) return v;
-  return Buffer.from(typeof v === 'number' && Object.is(v, -0) ? '-0' : String(v), 'latin1');
+    return { rows, lastKey: keyIdx.map((i) => (lastRow[i] ?? Buffer.alloc(0)).toString('hex')) };
+  });
 }
 
 async function assertDiskSpace(dir: string, needBytes: number, source: MysqlTarget): Promise<void> {

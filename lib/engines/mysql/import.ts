@@ -3,7 +3,7 @@
  * key and unique checks off, the source's sql_mode without strictness: load-warnings.ts), then triggers,
  * routines, views and events. Warnings a load raised are kept per chunk and returned grouped.
  * Resumable per chunk: progress lives in `stateFile` (written atomically after each chunk); a chunk not
- * recorded there is checked on the target (its server-side checksum) and skipped, or cleared and reloaded.
+ * recorded there is checked on the target (its lines' sha256, chunk-compare.ts) and skipped, or cleared and reloaded.
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -11,7 +11,7 @@ import type { Pool, PoolConnection } from 'mysql2/promise';
 import { noProgress, type Progress } from '../../core/progress.ts';
 import { writeFileAtomic } from '../../util/atomic-write.ts';
 import { connectMysql, isPrivilegeError, oneLine, privilegeError, q, withConnection, withMysql, type MysqlTarget } from './connect.ts';
-import { rangeChecksum } from './checksum.ts';
+import { holdsChunk } from './chunk-compare.ts';
 import { loadChunk, type LoadPath } from './load-chunk.ts';
 import { readManifest, type ChunkEntry, type Manifest, type TableEntry } from './manifest.ts';
 import type { DatabaseSchema } from './schema-export.ts';
@@ -178,9 +178,9 @@ export async function binlogOff(target: MysqlTarget, note?: (message: string) =>
 /** Load a chunk unless the target already holds it; true when it was (re)loaded. */
 async function ensureChunk(c: PoolConnection, t: TableEntry, chunk: ChunkEntry, state: ImportState, dir: string, via: LoadPath): Promise<boolean> {
   if (state.loaded[chunk.file] === chunk.checksum) return false;
-  const now = await rangeChecksum(c, t.table, chunk);
-  if (now.rows === chunk.rows && now.sum === chunk.checksum) { state.loaded[chunk.file] = chunk.checksum; return false; }
-  const warnings = await loadChunk(c, { table: t.table, range: chunk, path: join(dir, chunk.file), rows: chunk.rows, clear: now.rows > 0, via, checksum: chunk.checksum });
+  const held = await holdsChunk(c, t.table, chunk);
+  if (held.same) { state.loaded[chunk.file] = chunk.checksum; return false; }
+  const warnings = await loadChunk(c, { table: t.table, range: chunk, path: join(dir, chunk.file), rows: chunk.rows, clear: held.rows > 0, via, expect: chunk });
   state.warnings ??= {};
   if (warnings.length) state.warnings[chunk.file] = warnings; else delete state.warnings[chunk.file];
   return true;

@@ -2,8 +2,8 @@
  * Loading one chunk file into its key range, atomically: in one transaction the range is cleared and
  * the file loaded, by `LOAD DATA LOCAL INFILE` fed from a stream (mysql2's `infileStreamFactory`) or,
  * where the server refuses local files, by multi-row INSERTs. A load that raised warnings is judged by
- * the value the target holds (load-warnings.ts): the range's server-side checksum, read inside the
- * transaction, must equal the export's, else the chunk is rolled back and refused naming the first
+ * the value the target holds (load-warnings.ts): the range read back inside the transaction must be the
+ * chunk (chunk-compare.ts), else the chunk is rolled back and refused naming the first
  * differing row and column.
  */
 import { createReadStream } from 'node:fs';
@@ -13,7 +13,9 @@ import type { Connection as CoreConnection } from 'mysql2';
 import { FerryError } from '../../core/errors.ts';
 import { q } from './connect.ts';
 import { storedColumns, type ColumnInfo, type TableInfo } from './catalog.ts';
-import { rangeChecksum, rangeWhere, type KeyRange } from './checksum.ts';
+import { rangeWhere, type KeyRange } from './checksum.ts';
+import { firstLineDifference, holdsChunk } from './chunk-compare.ts';
+import type { ChunkEntry } from './manifest.ts';
 import { LOAD_DATA_FORMAT, parseRows } from './tsv.ts';
 import { describeWarnings, readWarnings, type LoadWarning, type RawWarning } from './load-warnings.ts';
 import { describeRange, firstValueDifference } from './bisect.ts';
@@ -30,8 +32,8 @@ export interface LoadChunkOptions {
   /** Clear the range first (it holds rows from an interrupted or older load). */
   readonly clear: boolean;
   readonly via: LoadPath;
-  /** The export's server-side checksum of the range (manifest), the judge of a load that raised warnings. */
-  readonly checksum: string;
+  /** What the range holds once loaded (the manifest's chunk identity): the judge of a load that raised warnings. */
+  readonly expect: Pick<ChunkEntry, 'checksum' | 'identity'>;
 }
 
 const INSERT_BATCH_BYTES = 4 << 20;
@@ -115,13 +117,14 @@ function valueSql(col: ColumnInfo, v: Buffer | null): string {
 }
 
 /**
- * A load that raised warnings stands only if the target holds what the source held: the range's checksum,
- * read inside the transaction, equals the export's. Otherwise the first differing row and column are named.
+ * A load that raised warnings stands only if the target holds what the source held: the range read back
+ * inside the transaction is the chunk (its lines hash to the chunk's sha256, or for a chunk exported value
+ * by value its checksum equals the export's). Otherwise the first differing row and column are named.
  */
 async function judge(c: PoolConnection, o: LoadChunkOptions, warnings: readonly RawWarning[]): Promise<void> {
-  const now = await rangeChecksum(c, o.table, o.range);
-  if (now.rows === o.rows && now.sum === o.checksum) return;
-  const diff = await firstValueDifference(c, o.table, o.range, o.path).catch(() => undefined);
+  const now = await holdsChunk(c, o.table, { ...o.range, rows: o.rows, ...o.expect });
+  if (now.same) return;
+  const diff = await (o.expect.identity === 'lines' ? firstLineDifference : firstValueDifference)(c, o.table, o.range, o.path).catch(() => undefined);
   const table = `${o.table.database}.${o.table.name}`;
   const w = (diff && warnings.find((x) => x.column === diff.column)) ?? warnings[0]!;
   const where = diff ? `row ${diff.key}, column ${diff.column} (${diff.detail})` : 'the range\'s checksum';

@@ -4,7 +4,7 @@
  * dates, zero-in-date parts. Loading them raises warnings (1265, 1264, 1292, 1366 …) although the target
  * ends up holding exactly the source's bytes. So data is loaded in a non-strict session, as MySQL Shell's
  * loadDump and mysqldump's output do, each warning is mapped to its row's key and column, and the chunk
- * is accepted when its server-side checksum equals the export's (load-chunk.ts), refused otherwise.
+ * is accepted when the range read back is the chunk (load-chunk.ts, chunk-compare.ts), refused otherwise.
  */
 import { createReadStream } from 'node:fs';
 import type { PoolConnection } from 'mysql2/promise';
@@ -64,7 +64,7 @@ const DROPPED = /^(STRICT_TRANS_TABLES|STRICT_ALL_TABLES|TRADITIONAL|NO_ZERO_DAT
  * The session sql_mode for loading data and creating tables: the source's modes minus strictness and the
  * zero-date checks (MySQL Shell's loadDump likewise loads under the source's session mode, never a
  * stricter one), plus NO_AUTO_VALUE_ON_ZERO so an id 0 stays 0. A value that does not fit then loads with
- * a warning instead of failing, and the chunk checksum decides whether it is what the source holds.
+ * a warning instead of failing, and the range read back decides whether it is what the source holds.
  * MySQL 8 and MariaDB spell every mode kept here the same way.
  */
 export function dataLoadSqlMode(sourceMode: string): string {
@@ -140,5 +140,5 @@ export function groupWarnings(ws: Iterable<LoadWarning>): LoadWarningGroup[] {
 /** One line per group, for logs and the report. */
 export function formatWarningGroup(g: LoadWarningGroup): string {
   const where = `${g.table}${g.column ? `.${g.column}` : ''}`;
-  return `${where}: ${g.level} ${g.code} ×${g.count} (${g.message}); keys ${g.keys.join('; ') || 'unknown'} — the target holds the source's value (chunk checksum equal)`;
+  return `${where}: ${g.level} ${g.code} ×${g.count} (${g.message}); keys ${g.keys.join('; ') || 'unknown'} — the target holds the source's value (the chunk read back equal)`;
 }

@@ -1,6 +1,6 @@
 /**
  * The artifact directory: `manifest.json` (server facts, schema, per-table chunks with row counts,
- * server-side checksums and file sha256s), `SHA256SUMS`, and `data/<db>/<table>.<n>.tsv` chunk files.
+ * identities and file sha256s), `SHA256SUMS`, and `data/<db>/<table>.<n>.tsv` chunk files.
  * It is the backup rollback relies on, so it is written last and atomically: no manifest, no artifact.
  */
 import { join } from 'node:path';
@@ -12,10 +12,21 @@ import type { TableInfo } from './catalog.ts';
 import type { SchemaFacts } from './describe.ts';
 
 export { MANIFEST_FILE };
-/** 2: chunk lines in QUOTE() form (tsv.ts); 1 had backslash-escaped TSV. */
-export const MANIFEST_FORMAT = 'ferry-mysql/2';
+/**
+ * 3: a chunk exported as server-built lines is identified by their sha256 (`identity: 'lines'`, no
+ * checksum term computed per row at export); 2 summed a CRC32 per row in the export's scan; 1 had
+ * backslash-escaped TSV.
+ */
+export const MANIFEST_FORMAT = 'ferry-mysql/3';
 
-export type ChunkEntry = ChunkFileEntry<KeyRange>;
+/**
+ * What identifies a chunk's rows on any server (chunk-compare.ts): `lines`, the sha256 of the lines the
+ * server builds for its key range (then `checksum` equals `sha256`); `checksum`, the range's server-side
+ * CRC32 sum (checksum.ts), for a table without a primary key or with a column type the server cannot put in a line.
+ */
+export type ChunkIdentity = 'lines' | 'checksum';
+
+export type ChunkEntry = ChunkFileEntry<KeyRange & { readonly identity: ChunkIdentity }>;
 
 export interface TableEntry {
   readonly table: TableInfo;

@@ -1,7 +1,7 @@
 /**
  * A MySQL store's import, keyed by the export it loads (its manifest's createdAt) and the target: a
  * finished import of the same export is a no-op (no DDL replayed, no trigger recreated); a new export
- * is loaded chunk by chunk, unchanged chunks skipped by checksum. `clearStore` drops what ferry created.
+ * is loaded chunk by chunk, chunks the target already holds skipped (chunk-compare.ts). `clearStore` drops what ferry created.
  */
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';

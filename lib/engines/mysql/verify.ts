@@ -1,14 +1,14 @@
 /**
- * Verify a target against an export: schema equality, exact row counts, every chunk's server-side
- * checksum recomputed on the target, AUTO_INCREMENT values, the carried accounts and their grants, and
+ * Verify a target against an export: schema equality, exact row counts, every chunk read back from the
+ * target (chunk-compare.ts: its lines' sha256, or its server-side checksum), AUTO_INCREMENT values, the carried accounts and their grants, and
  * who each object runs as (DEFINER, SQL SECURITY); with the source at hand, each mismatched chunk is
  * bisected down to the differing key range and rows. One report entry per table.
  */
 import type { Pool } from 'mysql2/promise';
 import { noProgress, type Progress } from '../../core/progress.ts';
-import { connectMysql, q, type MysqlTarget } from './connect.ts';
+import { connectMysql, q, withConnection, type MysqlTarget } from './connect.ts';
 import { str } from './catalog.ts';
-import { rangeChecksum } from './checksum.ts';
+import { holdsChunk } from './chunk-compare.ts';
 import { bisectRange, describeRange, type RangeDifference } from './bisect.ts';
 import { describeSchema, diffSchema, type SchemaFacts } from './describe.ts';
 import { readManifest, type TableEntry } from './manifest.ts';
@@ -70,17 +70,17 @@ export async function verifyMysql(o: VerifyOptions): Promise<VerifyReport> {
     const autoIncrement = new Map<TableEntry, number | null>();
     const progress = o.progress ?? noProgress;
     let done = 0;
-    await Promise.all(Array.from({ length: parallelism }, async () => {
+    await Promise.all(Array.from({ length: parallelism }, () => withConnection(target, async (c) => {
       for (let w = work.shift(); w; w = work.shift()) {
         o.signal?.throwIfAborted();
         if (!autoIncrement.has(w.t)) autoIncrement.set(w.t, await autoIncrementOf(target, w.t));
-        const now = await rangeChecksum(target, w.t.table, w.c);
+        const now = await holdsChunk(c, w.t.table, w.c);
         actual.set(w.t, (actual.get(w.t) ?? 0) + now.rows);
-        if (now.rows !== w.c.rows || now.sum !== w.c.checksum) bad.set(w.t, [...(bad.get(w.t) ?? []), w.c]);
+        if (!now.same) bad.set(w.t, [...(bad.get(w.t) ?? []), w.c]);
         done += w.c.rows;
         progress.update({ unit: 'rows', done, total: m.totals.rows, label: `table ${w.t.table.name}` });
       }
-    }));
+    })));
     for (const t of settled) autoIncrement.set(t, await autoIncrementOf(target, t));
     const schema = (await schemaCheck).flat();
     const accounts = await verifyAccounts(target, carried);
