@@ -6,15 +6,22 @@
  * get the app's roles first (`pg_dumpall --roles-only | psql`, timed). Every copy is verified before its
  * time counts: per table `count(*)` and `md5(string_agg(row::text ORDER BY row::text))`, source = target.
  * Also measured: verification — ferry's verify (each chunk's digest recomputed from the target: the sha256
- * of its range's COPY in key order, compared with the export's) against that count + md5 pass over the target. Peak RSS is sampled over each tool's
- * process tree (the servers' memory is not counted for anyone). `cpuSeconds` adds the CPU the tool's
- * processes and both servers' containers used: on a shared, loaded machine it is the steadier figure.
- * pg_dump/pg_restore/psql are the host's
+ * of its range's COPY in key order, compared with the export's) against that count + md5 pass over the target.
+ * Same end state: ferry leaves every table analyzed (the stack's first queries plan on statistics);
+ * pg_restore leaves that to the operator, whose documented next step is ANALYZE (PostgreSQL docs,
+ * pg_restore Notes; "Populating a Database: Run ANALYZE Afterwards"). So the pair is reported twice: as
+ * it is (`pg_dump-j2`) and with `vacuumdb --analyze-only -j 2` timed after it (`pg_dump-j2+analyze`).
+ * Peak RSS is sampled over each tool's process tree (the servers' memory is not counted for anyone).
+ * CPU seconds, steadier than wall time on a shared machine: `toolCpuS` (the tool's processes, from bash's
+ * `times`), `srcCpuS`/`dstCpuS` (each server's container, cgroup), `cpuSeconds` their sum, `utilization`
+ * (sum / wall / 2 cores) and the load average when the copy ended. ferry's line also carries its phases
+ * (export and import timings, seconds). FERRY_BENCH_CPU_PROF=<dir> runs ferry's child with
+ * `node --cpu-prof` into that directory. pg_dump/pg_restore/psql/vacuumdb are the host's
  * (Debian postgresql-client-15, installed with apt-get when missing and root).
  */
 import { execa } from 'execa';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import type { BenchOptions, EngineBench, Measurement } from './types.ts';
@@ -27,6 +34,8 @@ const { seedSecondApp } = await import('../fixtures/postgres/seed.ts');
 type Server = Awaited<ReturnType<typeof startPostgresContainer>>;
 const DB = 'veogen';
 const TOOLS = ['ferry', 'pg_dump-j2', 'dump-pipe'] as const;
+/** Set to a directory: ferry's bench child runs with `node --cpu-prof --cpu-prof-dir <dir>` (a profile per run). */
+const CPU_PROF = process.env.FERRY_BENCH_CPU_PROF;
 const root = new URL('..', import.meta.url).pathname;
 
 const has = (cmd: string) => execa('sh', ['-c', `command -v ${cmd}`], { reject: false }).then((r) => r.exitCode === 0);
@@ -61,14 +70,27 @@ export default (async (opts: BenchOptions, emit: (m: Measurement) => void) => {
       for (const tool of tools) {
         await resetTarget(dst);
         const dir = join(work, `${tool}-${rep}`);
-        const cpu0 = await serverCpu(src, dst);
+        const cpu0 = await Promise.all([serverCpu(src), serverCpu(dst)]);
         const t0 = performance.now();
-        const { peakRssMb, bytes, toolCpu } = await COPY[tool](src, dst, dir);
+        const { peakRssMb, bytes, toolCpu, phases } = await COPY[tool](src, dst, dir);
         const seconds = (performance.now() - t0) / 1000;
-        const cpuSeconds = round(toolCpu + (await serverCpu(src, dst)) - cpu0);
+        const cpu1 = await Promise.all([serverCpu(src), serverCpu(dst)]);
+        const cpu = cpuFields(toolCpu, cpu0, cpu1, seconds);
         const got = (await contentSums(dbUrl(dst))).sums;
         const differs = Object.keys(expected).filter((k) => expected[k] !== got[k]);
-        emit({ engine: 'postgres', tool, phase: 'copy', rows, bytes, seconds: round(seconds), peakRssMb: round(peakRssMb), verified: differs.length === 0, scale: opts.scale, cpuSeconds, ...(differs.length ? { differs } : {}) });
+        emit({ engine: 'postgres', tool, phase: 'copy', rows, bytes, seconds: round(seconds), peakRssMb: round(peakRssMb), verified: differs.length === 0, scale: opts.scale, ...cpu, ...(phases ? { phases } : {}), ...(differs.length ? { differs } : {}) });
+        if (tool === 'pg_dump-j2') {
+          // The same end state ferry delivers: the pair plus the step the PostgreSQL docs prescribe after a
+          // restore ("Run ANALYZE afterwards"): vacuumdb --analyze-only -j 2, timed on top of the copy.
+          const before = await Promise.all([serverCpu(src), serverCpu(dst)]);
+          const a0 = performance.now();
+          const a = await timed(`vacuumdb --analyze-only -j 2 -q -d ${DB} -h 127.0.0.1 -p ${dst.port}`, { ...libpq(dst) });
+          const aSeconds = (performance.now() - a0) / 1000;
+          const after = await Promise.all([serverCpu(src), serverCpu(dst)]);
+          // The copy's CPU plus the ANALYZE's (the verification between them is not counted).
+          const total = [cpu1[0]! + after[0]! - before[0]!, cpu1[1]! + after[1]! - before[1]!];
+          emit({ engine: 'postgres', tool: 'pg_dump-j2+analyze', phase: 'copy', rows, bytes, seconds: round(seconds + aSeconds), peakRssMb: round(Math.max(peakRssMb, a.peakRssMb)), verified: differs.length === 0, scale: opts.scale, ...cpuFields(toolCpu + a.toolCpu, cpu0, total, seconds + aSeconds), analyzeSeconds: round(aSeconds) });
+        }
         if (tool === 'ferry') {
           const v = await ferryVerify(dst, dir);
           emit({ engine: 'postgres', tool: 'ferry', phase: 'verify', rows, bytes, seconds: round(v.seconds), peakRssMb: round(v.peakRssMb), verified: v.ok, scale: opts.scale });
@@ -84,7 +106,18 @@ export default (async (opts: BenchOptions, emit: (m: Measurement) => void) => {
   }
 }) satisfies EngineBench;
 
-type Copy = (src: Server, dst: Server, dir: string) => Promise<{ peakRssMb: number; bytes: number; toolCpu: number }>;
+type Copy = (src: Server, dst: Server, dir: string) => Promise<{ peakRssMb: number; bytes: number; toolCpu: number; phases?: Record<string, unknown> }>;
+
+/**
+ * CPU seconds (steadier than wall time on a shared machine): the tool's processes, each server's container,
+ * their total (`cpuSeconds`), how busy the 2 cores were (`utilization` = total / wall / 2) and the load average.
+ */
+function cpuFields(toolCpu: number, cpu0: number[], cpu1: number[], seconds: number) {
+  const srcCpuS = cpu1[0]! - cpu0[0]!;
+  const dstCpuS = cpu1[1]! - cpu0[1]!;
+  const total = toolCpu + srcCpuS + dstCpuS;
+  return { cpuSeconds: round(total), toolCpuS: round(toolCpu), srcCpuS: round(srcCpuS), dstCpuS: round(dstCpuS), utilization: round(total / seconds / 2), loadAvg: round(loadavg()[0]!) };
+}
 
 /**
  * Run a bash script; its peak tree RSS and the CPU seconds (user + sys) of everything it ran, from bash's
@@ -99,17 +132,13 @@ async function timed(script: string, env: Record<string, string>): Promise<{ std
   return { stdout: r.stdout, peakRssMb: await peak, toolCpu: secs };
 }
 
-/** CPU seconds the servers' containers have used (cgroup v1 cpuacct or v2 cpu.stat). */
-async function serverCpu(...servers: Server[]): Promise<number> {
-  let ns = 0;
-  for (const s of servers) {
-    const id = s.container!.getId();
-    const v1 = await readFile(`/sys/fs/cgroup/cpuacct/docker/${id}/cpuacct.usage`, 'utf8').catch(() => undefined);
-    if (v1 !== undefined) { ns += Number(v1); continue; }
-    const v2 = await readFile(`/sys/fs/cgroup/system.slice/docker-${id}.scope/cpu.stat`, 'utf8').catch(() => '');
-    ns += Number(/usage_usec (\d+)/.exec(v2)?.[1] ?? 0) * 1000;
-  }
-  return ns / 1e9;
+/** CPU seconds a server's container has used (cgroup v1 cpuacct or v2 cpu.stat). */
+async function serverCpu(s: Server): Promise<number> {
+  const id = s.container!.getId();
+  const v1 = await readFile(`/sys/fs/cgroup/cpuacct/docker/${id}/cpuacct.usage`, 'utf8').catch(() => undefined);
+  if (v1 !== undefined) return Number(v1) / 1e9;
+  const v2 = await readFile(`/sys/fs/cgroup/system.slice/docker-${id}.scope/cpu.stat`, 'utf8').catch(() => '');
+  return Number(/usage_usec (\d+)/.exec(v2)?.[1] ?? 0) / 1e6;
 }
 
 const COPY: Record<(typeof TOOLS)[number], Copy> = {
@@ -117,10 +146,12 @@ const COPY: Record<(typeof TOOLS)[number], Copy> = {
     const code = `import { exportPostgres } from './lib/engines/postgres/export.ts'; import { importPostgres } from './lib/engines/postgres/import.ts';
       import { parsePgUrl } from './lib/engines/postgres/connect.ts';
       const m = await exportPostgres({ source: parsePgUrl(process.env.SRC_URL), dir: process.env.DIR + '/artifact', parallelism: 2 });
-      await importPostgres({ target: parsePgUrl(process.env.DST_URL), dir: process.env.DIR + '/artifact', stateDir: process.env.DIR + '/state', parallelism: 2 });
-      console.log(JSON.stringify({ bytes: m.totals.bytes }));`;
-    const r = await timed(`"${process.execPath}" --input-type=module -e "$CODE"`, { CODE: code, SRC_URL: dbUrl(src), DST_URL: dbUrl(dst), DIR: dir });
-    return { peakRssMb: r.peakRssMb, toolCpu: r.toolCpu, bytes: (JSON.parse(r.stdout.trim().split('\n').pop()!) as { bytes: number }).bytes };
+      const i = await importPostgres({ target: parsePgUrl(process.env.DST_URL), dir: process.env.DIR + '/artifact', stateDir: process.env.DIR + '/state', parallelism: 2 });
+      console.log(JSON.stringify({ bytes: m.totals.bytes, phases: { export: m.timings, import: i.phases } }));`;
+    const prof = CPU_PROF ? `--cpu-prof --cpu-prof-dir "${CPU_PROF}" ` : '';
+    const r = await timed(`"${process.execPath}" ${prof}--input-type=module -e "$CODE"`, { CODE: code, SRC_URL: dbUrl(src), DST_URL: dbUrl(dst), DIR: dir });
+    const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { bytes: number; phases: Record<string, unknown> };
+    return { peakRssMb: r.peakRssMb, toolCpu: r.toolCpu, bytes: out.bytes, phases: out.phases };
   },
   async 'pg_dump-j2'(src, dst, dir) {
     const script = `pg_dumpall --roles-only --no-role-passwords -h 127.0.0.1 -p ${src.port} | PGPASSWORD="$DST_PW" psql -q -h 127.0.0.1 -p ${dst.port} -d postgres >/dev/null 2>&1;
