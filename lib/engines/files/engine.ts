@@ -23,7 +23,8 @@ import { targetManifest, targetSpec, type TargetSpec } from './target.ts';
 import { STAGING_DIR, type ScanReport } from './walk.ts';
 import { access, readFile, rm } from 'node:fs/promises';
 import { FerryError } from '../../core/errors.ts';
-import { joinRel } from './paths.ts';
+import { joinRel, targetOfPath } from './paths.ts';
+import { forgetRewritten, readRewritten } from './rewritten.ts';
 
 export interface FilesFacts {
   readonly source: string;
@@ -123,6 +124,15 @@ function assess(f: FilesFacts, store: Store<FilesOptions>): EngineFinding[] {
   return out;
 }
 
+/** Target copies of files rewritten in place with size and mtime kept go first: the copy sends them again (rewritten.ts). */
+async function removeRewritten(p: P, t: TargetSpec, manifest: string): Promise<void> {
+  const paths = (await readRewritten(p.artifactDir, manifest)).map((x) => targetOfPath(x, p.store.options.normalize));
+  if (!paths.length) return;
+  if (t.kind === 'bind') for (const x of paths) await rm(joinRel(Buffer.from(t.root), x), { force: true });
+  else await runHelper({ h: t.helper, cmd: ['sh', '-c', `cd ${HELPER_MOUNT} && xargs -0 -r rm -f --`], input: [Buffer.concat(paths.flatMap((x) => [x, Buffer.alloc(1)]))], what: 'remove files rewritten in place', signal: p.signal });
+  await forgetRewritten(p.artifactDir);
+}
+
 function summary(r: CopyResult): Record<string, unknown> {
   return { entries: r.entries, copied: r.copied, bytes: r.bytes, skipped: r.skipped, fixed: r.fixed, removed: r.removed.length, ...(r.ranged ? { ranged: r.ranged } : {}) };
 }
@@ -174,6 +184,7 @@ export const filesEngine: Readonly<Engine<FilesOptions, FilesFacts>> = defineEng
       return { data: { entries: done.entries, copied: 0, bytes: 0, skipped: done.entries, fixed: 0, removed: 0, unchanged: true } };
     }
     await forgetCopied(p.stateDir);
+    await removeRewritten(p, t, manifest);
     // Narrowed (the final pass): only the directories the export re-read can differ from the manifest.
     const sc = await readScope(p.stateDir);
     const scoped = sc && sc.target === where && sc.owner === owner && sc.manifest === await manifestIdentity(manifest, p.artifactDir) ? sc : undefined;

@@ -14,6 +14,7 @@ import { readHashedManifest } from './hashes.ts';
 import { quickScan } from './quick-scan.ts';
 import { mergeNarrowed, narrowedExport } from './narrow.ts';
 import { changedSince, rescan, seenByLastPass } from './ctime-scan.ts';
+import { recordRewritten } from './rewritten.ts';
 import { changedBefore, CTIME_RECORD_FILE, manifestFileId, readCtimeRecord, setReference, takeStamp, type CtimeRecord, type Stamp } from './ctime-stamp.ts';
 import { emptyScanReport, fingerprintEntry, scanTree, walkTree, type ScanReport } from './walk.ts';
 
@@ -115,6 +116,7 @@ async function ctimeExport(o: { storeId: string; root: string; artifactDir: stri
   const rehash = { root: o.root, paths: new Set(printed.map((p) => p.toString('latin1'))) };
   const r = await mergeNarrowed({ storeId: o.storeId, artifactDir: o.artifactDir, manifest: o.manifest, report: o.report, fresh: plan.fresh, found: plan.found, relisted: plan.relisted, dropUnder: plan.dropUnder, rehash });
   await writeScanRecord(o.artifactDir, { fingerprint: r.fingerprint, normalize: o.normalize, entries: r.entries, ...r.report });
+  await recordRewritten(o.artifactDir, o.manifest, r.rewritten ?? []);
   await recordStamp(o, o.manifest, o.stamp, plan.dirs, o.stamp.thresholdMs);
   return { result: { manifest: o.manifest, ...r, scan: 'ctime', changed: printed.length } };
 }

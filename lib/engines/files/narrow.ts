@@ -36,7 +36,11 @@ export interface NarrowOptions {
   readonly signal?: AbortSignal;
 }
 
-export interface NarrowResult { readonly report: ScanReport; readonly entries: number; readonly fingerprint: string; readonly scope: string[] }
+export interface NarrowResult {
+  readonly report: ScanReport; readonly entries: number; readonly fingerprint: string; readonly scope: string[];
+  /** Files whose content changed while their size, mtime and inode did not (see `rehash`). */
+  readonly rewritten?: Buffer[];
+}
 
 /** The parent directory of a relative path, latin1 ('' = the root). */
 export function parentKey(path: Buffer): string {
@@ -106,6 +110,7 @@ export async function mergeNarrowed(o: MergeOptions): Promise<NarrowResult> {
   };
   const dropped = (p: Buffer) => o.relisted.has(parentKey(p)) || (o.dropUnder.size > 0 && underAny(p.toString('latin1'), o.dropUnder));
   const fp = createHash('sha256');
+  const rewritten: Buffer[] = [];
   async function* merged(): AsyncGenerator<ManifestEntry> {
     let k = 0;
     const emit = (e: ManifestEntry) => { fingerprintEntry(fp, e); return e; };
@@ -121,6 +126,7 @@ export async function mergeNarrowed(o: MergeOptions): Promise<NarrowResult> {
         const same = old.type === 'file' && f.type === 'file' && old.sha256 && old.size === f.size && old.mtimeMs === f.mtimeMs && old.ino === f.ino;
         if (same && o.rehash?.paths.has(f.path.toString('latin1'))) {
           const sha256 = await hashFile(joinRel(Buffer.from(o.rehash.root), f.path), f.size).catch(() => undefined);
+          if (sha256 !== old.sha256) rewritten.push(f.path);
           yield emit(sha256 ? { ...f, sha256 } : f);
           continue;
         }
@@ -130,5 +136,5 @@ export async function mergeNarrowed(o: MergeOptions): Promise<NarrowResult> {
     while (k < fresh.length) { count(fresh[k]!, 1); yield emit(fresh[k++]!); }
   }
   const { entries } = await writeManifest(o.manifest, merged());
-  return { report, entries, fingerprint: fp.digest('hex'), scope: [...new Set([...o.relisted, ...o.dropUnder])] };
+  return { report, entries, fingerprint: fp.digest('hex'), scope: [...new Set([...o.relisted, ...o.dropUnder])], rewritten };
 }

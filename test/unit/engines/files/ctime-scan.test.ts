@@ -1,0 +1,207 @@
+/**
+ * The ctime change scan on real directories: the stamp's threshold and trust checks, and exportTree
+ * narrowed by it (every kind of change lands in the manifest exactly as a whole walk sees it), with each
+ * fallback to the whole scan named.
+ */
+import { appendFile, chmod, lstat, mkdir, mkdtemp, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { changedBefore, CTIME_RECORD_FILE, localCtime, macLocal, readCtimeRecord, setReference, takeStamp, thresholdOf, type CtimeRecord } from '../../../../lib/engines/files/ctime-stamp.ts';
+import { changedSince, underAny } from '../../../../lib/engines/files/ctime-scan.ts';
+import { exportTree, type ExportResult } from '../../../../lib/engines/files/export.ts';
+import { readManifest } from '../../../../lib/engines/files/manifest.ts';
+import { emptyScanReport, scanTree } from '../../../../lib/engines/files/walk.ts';
+
+let dir = '';
+beforeEach(async () => { dir = await mkdtemp(join(tmpdir(), 'ferry-ctime-')); });
+afterEach(async () => { await rm(dir, { recursive: true, force: true }); });
+
+describe('the stamp', () => {
+  it('T is the stamp\'s second floored, minus one second', () => {
+    expect(thresholdOf(1_700_000_123_456.789)).toBe(1_700_000_122_000);
+    expect(thresholdOf(1_700_000_123_000)).toBe(1_700_000_122_000);
+  });
+
+  it('an inode changed before the stamp: at or under T, or under the stamp itself when both carry sub-seconds', () => {
+    const stamp = { ctimeMs: 1_700_000_123_456.5, thresholdMs: 1_700_000_122_000 };
+    expect(changedBefore(1_700_000_122_000, stamp)).toBe(true);
+    expect(changedBefore(1_700_000_123_100.25, stamp)).toBe(true);
+    expect(changedBefore(1_700_000_123_456.5, stamp)).toBe(false); // the same tick: maybe after
+    expect(changedBefore(1_700_000_123_000, stamp)).toBe(false); // whole seconds: may be a later change rounded down
+    expect(changedBefore(1_700_000_123_100.25, { ctimeMs: 1_700_000_123_000, thresholdMs: 1_700_000_122_000 })).toBe(false);
+  });
+
+  it('is a new file whose ctime is now; its mtime points find at a threshold, kept exactly', async () => {
+    const before = Date.now();
+    const s = takeStamp(dir)!;
+    expect(s.ctimeMs).toBeGreaterThanOrEqual(before - 20);
+    expect(s.ctimeMs).toBeLessThanOrEqual(Date.now() + 20);
+    expect(s.thresholdMs).toBe(thresholdOf(s.ctimeMs));
+    expect(takeStamp(dir, () => s.ctimeMs + 60_000)).toBeUndefined(); // a clock two filesystems disagree on
+    expect(setReference(s.file, s.thresholdMs)).toBe(true);
+    expect((await stat(s.file)).mtimeMs).toBe(s.thresholdMs);
+  });
+
+  it('trusts local filesystems only: the temp dir yes, /proc no; on a Mac, APFS or HFS+ mounted local', async () => {
+    expect(await localCtime(dir)).toBe(true);
+    expect(await localCtime('/proc')).toBe(false);
+    const mount = [
+      '/dev/disk3s1s1 on / (apfs, sealed, local, read-only, journaled)',
+      '/dev/disk3s5 on /System/Volumes/Data (apfs, local, journaled, nobrowse, protect)',
+      '//user@nas/share on /Volumes/share (smbfs, nodev, nosuid, mounted by user)',
+      'nas:/export on /Users/me/nfs (nfs, asynchronous)',
+    ].join('\n');
+    expect(macLocal(mount, '/Users/me/app/storage')).toBe(true);
+    expect(macLocal(mount, '/System/Volumes/Data/Users/me/app')).toBe(true);
+    expect(macLocal(mount, '/Volumes/share/app')).toBe(false);
+    expect(macLocal(mount, '/Users/me/nfs/app')).toBe(false);
+    expect(macLocal('', '/x')).toBe(false);
+  });
+
+  it('a record is refused with the reason: none, another manifest, another root, the clock back', async () => {
+    const root = join(dir, 'src');
+    await mkdir(root);
+    const art = join(dir, 'art');
+    await mkdir(art);
+    const stamp = takeStamp(art)!;
+    const base = { artifactDir: art, root, normalize: 'none', manifestId: 'm1', stamp };
+    expect(await readCtimeRecord(base)).toEqual({ reason: 'no ctime stamp recorded by the last pass' });
+    const st = await lstat(root);
+    const rec: CtimeRecord = { v: 1, root, dev: st.dev, ino: st.ino, thresholdMs: stamp.thresholdMs - 5000, stampMs: stamp.ctimeMs - 4000, manifest: 'm1', normalize: 'none', dirs: [['', st.ino]] };
+    const put = (r: CtimeRecord) => writeFile(join(art, CTIME_RECORD_FILE), JSON.stringify(r));
+    await put(rec);
+    expect(await readCtimeRecord(base)).toEqual({ record: rec });
+    expect(await readCtimeRecord({ ...base, manifestId: 'm2' })).toEqual({ reason: 'the manifest is not the one the stamp was recorded with' });
+    await put({ ...rec, stampMs: stamp.ctimeMs + 60_000 });
+    expect(await readCtimeRecord(base)).toEqual({ reason: 'the clock stepped back since the last stamp' });
+    await put(rec);
+    await rm(root, { recursive: true });
+    await mkdir(root);
+    const again = await readCtimeRecord(base);
+    // A new directory at the same path: another inode (or, reusing it, another device is not possible here).
+    if ((await lstat(root)).ino !== st.ino) expect(again).toEqual({ reason: 'the source directory was replaced' });
+  });
+});
+
+describe('changedSince', () => {
+  it('prints nothing for an unchanged tree, and each entry whose inode changed after the reference', async () => {
+    const root = join(dir, 'src');
+    await mkdir(join(root, 'a/b'), { recursive: true });
+    await writeFile(join(root, 'a/b/1.jpg'), 'one');
+    await writeFile(join(root, 'a/2.jpg'), 'two');
+    const ref = join(dir, 'ref');
+    await writeFile(ref, '');
+    const later = Date.now() / 1000 + 3600;
+    await utimes(ref, later, later); // an hour ahead: nothing is newer
+    expect(await changedSince(root, ref)).toEqual([]);
+    const past = Date.now() / 1000 - 3600;
+    await utimes(ref, past, past);
+    const all = (await changedSince(root, ref))!.map((b) => b.toString()).sort();
+    expect(all).toEqual(['', 'a', 'a/2.jpg', 'a/b', 'a/b/1.jpg']);
+    expect(await changedSince(join(dir, 'missing'), ref)).toBeUndefined(); // find fails: no proof
+  });
+
+  it('underAny: a strict ancestor in the set', () => {
+    const set = new Set(['a/b', 'c']);
+    expect(underAny('a/b/x', set)).toBe(true);
+    expect(underAny('a/b', set)).toBe(false);
+    expect(underAny('a/bc/x', set)).toBe(false);
+    expect(underAny('c/d/e', set)).toBe(true);
+    expect(underAny('x', new Set(['']))).toBe(true);
+  });
+});
+
+/** The manifest's stat view, to compare with a whole walk of the tree. */
+async function manifestView(m: string): Promise<string[]> {
+  const out: string[] = [];
+  for await (const e of readManifest(m)) out.push(`${e.path.toString('latin1')} ${e.type} ${e.size} ${e.mtimeMs} ${e.mode.toString(8)} ${e.link?.toString('latin1') ?? ''}`);
+  return out;
+}
+function walkView(root: string): string[] {
+  return [...scanTree(root, emptyScanReport())].map((e) => `${e.path.toString('latin1')} ${e.type} ${e.size} ${e.mtimeMs} ${e.mode.toString(8)} ${e.link?.toString('latin1') ?? ''}`);
+}
+
+describe('exportTree narrowed by the ctime scan', () => {
+  const exp = (root: string, art: string): Promise<ExportResult> => exportTree({ storeId: 's', root, artifactDir: art, normalize: 'none', concurrency: 2 });
+
+  it('catches a rewrite that kept size and mtime, a chmod, a new file in a new directory, a removal, renames of a file and of a directory', async () => {
+    const root = join(dir, 'src');
+    const art = join(dir, 'art');
+    for (const d of ['img/2024/01', 'img/2024/02', 'docs', 'keep/deep/er']) await mkdir(join(root, d), { recursive: true });
+    for (let i = 0; i < 20; i++) await writeFile(join(root, 'img/2024/01', `${i}.jpg`), `jan ${i}`);
+    for (let i = 0; i < 20; i++) await writeFile(join(root, 'img/2024/02', `${i}.jpg`), `feb ${i}`);
+    await writeFile(join(root, 'docs/a.txt'), 'AAAA');
+    await writeFile(join(root, 'keep/deep/er/x.txt'), 'x');
+    // Changes in the stamp's own kernel tick are taken as after it (re-read once): the tree is older.
+    await new Promise((r) => setTimeout(r, 30));
+    const first = await exp(root, art);
+    expect(first).toMatchObject({ scan: 'walk', fallback: 'no previous manifest' });
+    const unchanged = await exp(root, art);
+    expect(unchanged).toMatchObject({ scan: 'ctime', changed: 0, scope: [] });
+    expect(await manifestView(unchanged.manifest)).toEqual(await manifestView(first.manifest));
+
+    // Past the stamp's own tick.
+    await new Promise((r) => setTimeout(r, 30));
+    const a = join(root, 'docs/a.txt');
+    const st = await stat(a);
+    await writeFile(a, 'BBBB');
+    await utimes(a, st.atime, st.mtime); // same size, same mtime, same inode
+    await chmod(join(root, 'img/2024/01/3.jpg'), 0o600);
+    await mkdir(join(root, 'img/2024/03'));
+    await writeFile(join(root, 'img/2024/03/new.jpg'), 'new');
+    await rm(join(root, 'img/2024/02/4.jpg'));
+    await rename(join(root, 'img/2024/02/5.jpg'), join(root, 'img/2024/02/five.jpg'));
+    await rename(join(root, 'keep/deep'), join(root, 'docs/deep')); // its subtree's paths change, not their inodes
+    const narrowed = await exp(root, art);
+    expect(narrowed.scan).toBe('ctime');
+    expect(narrowed.changed).toBeGreaterThan(0);
+    expect(await manifestView(narrowed.manifest)).toEqual(walkView(root));
+    expect(new Set(narrowed.scope)).toContain('img/2024/03');
+    expect(narrowed.report.files).toBe(42);
+    expect(JSON.parse(await readFile(join(art, 'scan.json'), 'utf8')).entries).toBe(walkView(root).length);
+
+    // A directory replaced by another at the same path, and a whole subtree removed.
+    await new Promise((r) => setTimeout(r, 30));
+    await rm(join(root, 'img/2024/01'), { recursive: true });
+    await mkdir(join(root, 'img/2024/01'));
+    await writeFile(join(root, 'img/2024/01/only.jpg'), 'only');
+    await rm(join(root, 'docs/deep'), { recursive: true });
+    await appendFile(join(root, 'img/2024/03/new.jpg'), ' and more');
+    const again = await exp(root, art);
+    expect(again.scan).toBe('ctime');
+    expect(await manifestView(again.manifest)).toEqual(walkView(root));
+    expect(again.report.files).toBe(22);
+  });
+
+  it('without a recorded stamp (a resumed run after a kill, an older state) it walks, says why, and records one', async () => {
+    const root = join(dir, 'src');
+    const art = join(dir, 'art');
+    await mkdir(join(root, 'a'), { recursive: true });
+    await writeFile(join(root, 'a/1.txt'), 'one');
+    await exp(root, art);
+    await rm(join(art, CTIME_RECORD_FILE));
+    await writeFile(join(root, 'a/2.txt'), 'two');
+    const r = await exp(root, art);
+    expect(r.scan).not.toBe('ctime');
+    expect(r.fallback).toBe('no ctime stamp recorded by the last pass');
+    expect(await manifestView(r.manifest)).toEqual(walkView(root));
+    expect((await exp(root, art)).scan).toBe('ctime');
+  });
+
+  it('a hard link in a directory listed again sends the pass to the whole walk, named', async () => {
+    const root = join(dir, 'src');
+    const art = join(dir, 'art');
+    await mkdir(join(root, 'a'), { recursive: true });
+    await writeFile(join(root, 'a/1.txt'), 'one');
+    const { link } = await import('node:fs/promises');
+    await link(join(root, 'a/1.txt'), join(root, 'a/1-again.txt'));
+    await exp(root, art);
+    await new Promise((r) => setTimeout(r, 30));
+    await writeFile(join(root, 'a/2.txt'), 'two');
+    const r = await exp(root, art);
+    expect(r.scan).not.toBe('ctime');
+    expect(r.fallback).toMatch(/^hard link a\/1/);
+    expect(await manifestView(r.manifest)).toEqual(walkView(root));
+  });
+});
