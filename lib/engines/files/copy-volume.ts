@@ -131,7 +131,8 @@ export async function copyToVolume(o: VolumeCopyOptions): Promise<CopyResult> {
     await runHelper({ h: o.helper, cmd: ['sh', '-c', `cd ${HELPER_MOUNT} && xargs -0 -r rm -rf --`], input: [Buffer.concat(extras.flatMap((p) => [p, Buffer.alloc(1)]))], what: 'remove entries the source no longer has', ...(o.signal ? { signal: o.signal } : {}) });
   }
   // Cut large files: those whose leading ranges are intact get only the rest, after the tar stream.
-  const resumed = await checkCutFiles(o.helper, cuts, rangeOpts.rangeBytes, o.signal);
+  // (An optimisation: a check that fails sends them whole, as before.)
+  const resumed = await checkCutFiles(o.helper, cuts, rangeOpts.rangeBytes, o.signal).catch(() => { o.signal?.throwIfAborted(); return []; });
   const resumedAt = new Set(resumed.map((r) => (r.cut as CutFile & { index: number }).index));
   const log = await HashLog.start(dirname(o.manifest));
   const logHash = async (e: ManifestEntry, sha256: string | undefined) => {

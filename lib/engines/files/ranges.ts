@@ -222,15 +222,20 @@ export async function copyRanged(o: RangedCopyOptions): Promise<RangedCopyResult
     const pending = pendingRanges(plan, new Set(done.keys()));
     let next = 0;
     const worker = async () => {
-      while (next < pending.length && !stop) {
-        const r = pending[next++]!;
-        await o.slots.run(() => copyRange(r));
-        if (!done.has(r.index)) continue;
-        // Recorded before it is reported (outside the slot: the other ranges go on meanwhile).
-        await save();
-        copied++;
-        bytes += r.end - r.start;
-        o.onRange?.(r.end - r.start);
+      try {
+        while (next < pending.length && !stop) {
+          const r = pending[next++]!;
+          await o.slots.run(() => copyRange(r));
+          if (!done.has(r.index)) continue;
+          // Recorded before it is reported (outside the slot: the other ranges go on meanwhile).
+          await save();
+          copied++;
+          bytes += r.end - r.start;
+          o.onRange?.(r.end - r.start);
+        }
+      } catch (err) {
+        stop = true; // the other ranges stop at their next block
+        throw err;
       }
     };
     const workers = await Promise.allSettled(Array.from({ length: Math.min(o.slots.size, pending.length) }, worker));
