@@ -21,7 +21,7 @@ import { connectPg, oneLine, qi, ql, qn, withDatabase, type PgTarget } from './c
 import { storedColumns, type TableInfo } from './catalog.ts';
 import { copyFormat, rangeDigest, rangeWhere } from './checksum.ts';
 import { POST_DATA, PRE_DATA, readManifest, ROLES_FILE, type ChunkEntry, type Manifest } from './manifest.ts';
-import { parsePostData, type PostData, type PostDataEntry } from './post-data.ts';
+import { foreignKeyTables, parsePostData, type PostData, type PostDataEntry } from './post-data.ts';
 import { runPool, type PoolTask } from './task-pool.ts';
 import { applyRoles, type RoleInfo } from './roles.ts';
 
@@ -138,9 +138,14 @@ export async function importPostgres(o: ImportOptions): Promise<ImportResult> {
  *   analyzes the parent) and materialized view once it and everything under it is loaded, built,
  *   refreshed — overlapping the other tables' loads rather than serial at the end (COPY leaves no
  *   statistics, and until autovacuum comes round the app's first queries would plan on guesses);
- * - chunks last in the preference order, biggest tables first, a table no other worker is loading first.
- * Links (foreign keys, index attachments, policies…) run after all of it (runLinks): they lock two tables
- * or a partition tree, which could deadlock with an ANALYZE walking the same tree.
+ * - preference order: builds, refresh, chunks (biggest tables first, a table no other worker is loading
+ *   first: its rows land in key order, as on the source), foreign keys, ANALYZE — the ANALYZEs gate only
+ *   foreign keys, so every chunk goes in first and the refresh (which waits for all of them) is not left
+ *   to the tail;
+ * - a foreign key between two plain tables once both are loaded, built and analyzed, one key at a time:
+ *   its validation (a scan of both tables) overlaps other work instead of queueing at the end.
+ * The other links (keys on partitioned tables, index attachments, policies…) run after all of it
+ * (runLinks): they lock a partition tree, which could deadlock with an ANALYZE walking the same tree.
  * Session choices, per connection: maintenance_work_mem 256MB (index builds sort in memory rather than
  * in temporary files; the server default is 64 MB); max_parallel_maintenance_workers 0 (ferry's sessions
  * are the parallelism: a parallel btree build beside another session's work only adds processes — about
@@ -180,6 +185,14 @@ async function loadBuildAnalyze(o: ImportOptions, m: Manifest, post: PostData, l
   const matviews = new Set(m.matviews.map((v) => qn(v.schema, v.name)));
   let refreshed = m.matviews.length === 0;
   const allLoaded = () => [...chunksLeft.values()].every((n) => n === 0);
+  const analyzedAll = log.has('analyze');
+  const analyzed = new Set([...rels.keys()].filter((rel) => log.has(`analyze ${rel}`)));
+  const plain = (rel: string) => { const r = rels.get(rel); return !!r && !r.partition && r.below.length === 0 && !matviews.has(rel); };
+  const foreignKeys = post.entries.flatMap((e) => {
+    if (e.type !== 'FK CONSTRAINT' || log.has(`post ${e.index}`)) return [];
+    const k = foreignKeyTables(e.sql);
+    return k && plain(k.table) && plain(k.references) ? [{ entry: e, ...k }] : [];
+  });
   type Session = { c: pg.Client; header: boolean };
   const withHeader = async (s: Session) => { if (!s.header) { await s.c.query(post.header); s.header = true; } };
   const tasks: Array<PoolTask<Session>> = [];
@@ -212,19 +225,6 @@ async function loadBuildAnalyze(o: ImportOptions, m: Manifest, post: PostData, l
       },
     });
   }
-  if (!log.has('analyze')) {
-    for (const [rel, r] of [...rels].sort((a, b) => size(b[0]) - size(a[0]))) {
-      if (r.partition || log.has(`analyze ${rel}`)) continue;
-      const under = [rel, ...r.below];
-      tasks.push({
-        id: `analyze ${rel}`, ready: () => under.every((x) => !chunksLeft.get(x) && isBuilt(x)) && (!matviews.has(rel) || refreshed),
-        run: async (s) => {
-          await s.c.query(`ANALYZE ${rel}`);
-          await log.add(`analyze ${rel}`);
-        },
-      });
-    }
-  }
   const jobs = m.tables.flatMap((t) => t.chunks.map((ch) => ({ t: t.table, ch, bytes: t.bytes }))).sort((a, b) => b.bytes - a.bytes);
   for (const job of jobs) {
     const rel = qn(job.t.schema, job.t.name);
@@ -244,6 +244,43 @@ async function loadBuildAnalyze(o: ImportOptions, m: Manifest, post: PostData, l
         progress.update({ unit: 'rows', done: counts.rows, total, label: `table ${job.t.schema}.${job.t.name}` });
       },
     });
+  }
+  // Foreign keys between two plain tables, each once both tables are loaded, built and analyzed (no lock
+  // shared with a build or an ANALYZE of either), one at a time (two keys locking the same two tables in
+  // opposite orders could deadlock): their validation scans overlap the other tables' work instead of
+  // queueing in the links at the end. Any other link (keys on partitioned tables, index attachments,
+  // triggers, policies) stays in runLinks, in the dump's order.
+  let keyRunning = false;
+  for (const k of foreignKeys) {
+    const both = [k.table, k.references];
+    tasks.push({
+      id: `foreign key ${k.entry.name}`,
+      ready: () => !keyRunning && both.every((x) => loadedAll(x) && isBuilt(x) && (analyzedAll || analyzed.has(x))),
+      run: async (s) => {
+        keyRunning = true;
+        try {
+          await withHeader(s);
+          await runScript(s.c, k.entry.sql, `post-data entry "${k.entry.name}" (${k.entry.type})`, log.resumed);
+          await log.add(`post ${k.entry.index}`);
+        } finally {
+          keyRunning = false;
+        }
+      },
+    });
+  }
+  if (!log.has('analyze')) {
+    for (const [rel, r] of [...rels].sort((a, b) => size(b[0]) - size(a[0]))) {
+      if (r.partition || log.has(`analyze ${rel}`)) continue;
+      const under = [rel, ...r.below];
+      tasks.push({
+        id: `analyze ${rel}`, ready: () => under.every((x) => !chunksLeft.get(x) && isBuilt(x)) && (!matviews.has(rel) || refreshed),
+        run: async (s) => {
+          await s.c.query(`ANALYZE ${rel}`);
+          await log.add(`analyze ${rel}`);
+          analyzed.add(rel);
+        },
+      });
+    }
   }
   const sessions: Session[] = [];
   try {

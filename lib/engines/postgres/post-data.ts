@@ -41,3 +41,12 @@ export function parsePostData(sql: string): PostData {
   }).filter((e) => e.sql.length > 0);
   return { header, entries };
 }
+
+const REFERENCES = new RegExp(`\\bREFERENCES (${QUALIFIED})`);
+
+/** A foreign key entry's two tables (quoted, as in the dump): the one it is added to and the one it references. */
+export function foreignKeyTables(sql: string): { table: string; references: string } | null {
+  const table = ALTER_TABLE.exec(sql)?.[1];
+  const references = REFERENCES.exec(sql)?.[1];
+  return table && references ? { table, references } : null;
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parsePostData } from '../../../../lib/engines/postgres/post-data.ts';
+import { foreignKeyTables, parsePostData } from '../../../../lib/engines/postgres/post-data.ts';
 import { describeRange, rangeWhere, rowHashExpr } from '../../../../lib/engines/postgres/checksum.ts';
 import { copyOutSql } from '../../../../lib/engines/postgres/export.ts';
 import { stripRestrict } from '../../../../lib/engines/postgres/schema-dump.ts';
@@ -78,6 +78,11 @@ describe('postgres SQL builders', () => {
       [3, 'FK CONSTRAINT', 'link', null],
     ]);
     expect(p.entries[3]!.sql).toBe('ALTER TABLE ONLY "public"."orders"\n    ADD CONSTRAINT "orders_user_id_fkey" FOREIGN KEY ("user_id") REFERENCES "public"."users"("id");');
+    // The import runs a key between two plain tables in its plan: both tables named, quoted as in the dump.
+    expect(foreignKeyTables(p.entries[3]!.sql)).toEqual({ table: '"public"."orders"', references: '"public"."users"' });
+    expect(foreignKeyTables('ALTER TABLE "app"."my ""t"""\n    ADD CONSTRAINT "k" FOREIGN KEY ("a", "b") REFERENCES "app"."p""q"("a", "b") ON DELETE CASCADE;'))
+      .toEqual({ table: '"app"."my ""t"""', references: '"app"."p""q"' });
+    expect(foreignKeyTables('CREATE POLICY "p" ON "public"."orders" USING (true);')).toBeNull();
   });
 
   it('hashes stored columns only, and compares keys in "C" order with typed literals', () => {
