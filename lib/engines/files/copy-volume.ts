@@ -133,7 +133,7 @@ export async function copyToVolume(o: VolumeCopyOptions): Promise<CopyResult> {
   // Cut large files: those whose leading ranges are intact get only the rest, after the tar stream.
   // (An optimisation: a check that fails sends them whole, as before.)
   const resumed = await checkCutFiles(o.helper, cuts, rangeOpts.rangeBytes, o.signal).catch(() => { o.signal?.throwIfAborted(); return []; });
-  const resumedAt = new Set(resumed.map((r) => (r.cut as CutFile & { index: number }).index));
+  const resumedAt = new Set(resumed.map((r) => r.cut.index));
   const log = await HashLog.start(dirname(o.manifest));
   const logHash = async (e: ManifestEntry, sha256: string | undefined) => {
     if (e.type !== 'file') return;

@@ -116,7 +116,7 @@ export function octalEscaped(p: Buffer): string {
  */
 const APPEND = (src: string) => `cd ${HELPER_MOUNT} && exec 3<${src} && while read -r n off cnt uid gid mode mt <&3; do f=$(printf "\${n}x") && f=\${f%x} && dd of="$f" bs=1M seek="$off" count="$cnt" iflag=fullblock,count_bytes oflag=seek_bytes conv=notrunc status=none <&3 && chown "$uid:$gid" "$f" && chmod "$mode" "$f" && touch -d "@$mt" "$f" || exit 1; done`;
 
-export interface Resumed { readonly cut: CutFile; readonly from: number }
+export interface Resumed<C extends CutFile = CutFile> { readonly cut: C; readonly from: number }
 
 async function* remainders(list: readonly Resumed[], onBytes: (n: number) => void, signal?: AbortSignal): AsyncGenerator<Buffer> {
   for (const { cut, from } of list) {
@@ -144,10 +144,10 @@ async function* remainders(list: readonly Resumed[], onBytes: (n: number) => voi
  * The cut files whose leading ranges the volume holds intact: checked, and their remainders written.
  * Returns the files resumed (the caller leaves them out of the tar stream) with the ranges kept.
  */
-export async function checkCutFiles(h: HelperSpec, cuts: readonly CutFile[], rangeBytes: number, signal?: AbortSignal): Promise<Array<Resumed & { kept: number; ranges: number }>> {
+export async function checkCutFiles<C extends CutFile>(h: HelperSpec, cuts: readonly C[], rangeBytes: number, signal?: AbortSignal): Promise<Array<Resumed<C> & { kept: number; ranges: number }>> {
   if (!cuts.length) return [];
   const onVolume = await volumeRangeSums(h, cuts, rangeBytes, signal);
-  const out: Array<Resumed & { kept: number; ranges: number }> = [];
+  const out: Array<Resumed<C> & { kept: number; ranges: number }> = [];
   for (const [i, cut] of cuts.entries()) {
     const kept = leadingMatch(await sourceRangeSums(cut.from, rangeBytes, cut.have, signal), onVolume[i]!);
     if (kept > 0) out.push({ cut, from: kept * rangeBytes, kept, ranges: planRanges(cut.entry.size, rangeBytes).length });
