@@ -63,7 +63,9 @@ export async function exportPostgres(o: ExportOptions): Promise<Manifest> {
     await Promise.all(snap.workers.map((w) => w.query("SET work_mem = '64MB'")));
     const server = await readServerFacts(lead);
     await assertDiskSpace(dirname(o.dir), server.databaseBytes, o.source);
-    const tool = await choosePgDump(server.major, o.source, o.pgDump ? { override: o.pgDump } : {});
+    // pg_dump is chosen (a --version run, maybe a docker image's) while the tables are read and planned.
+    const tool = choosePgDump(server.major, o.source, o.pgDump ? { override: o.pgDump } : {});
+    tool.catch(() => undefined);
     await rm(partial, { recursive: true, force: true });
     await mkdir(join(partial, 'schema'), { recursive: true });
     const files: Record<string, string> = {};
@@ -72,7 +74,7 @@ export async function exportPostgres(o: ExportOptions): Promise<Manifest> {
       files[rel] = createHash('sha256').update(text).digest('hex');
     };
     // pg_dump runs in its own processes, in the snapshot, while the workers stream the data.
-    const schemaDump = Promise.all([dumpSection(tool, o.source, 'pre-data', snap.id, o.signal), dumpSection(tool, o.source, 'post-data', snap.id, o.signal)]);
+    const schemaDump = tool.then((x) => Promise.all([dumpSection(x, o.source, 'pre-data', snap.id, o.signal), dumpSection(x, o.source, 'post-data', snap.id, o.signal)]));
     schemaDump.catch(() => undefined);
     const tables = await readTables(lead, server.major >= 14);
     // Work items: every chunk of every table, biggest tables first, so the tail is short. The workers
@@ -142,7 +144,7 @@ export async function exportPostgres(o: ExportOptions): Promise<Manifest> {
     const manifest: Manifest = {
       format: MANIFEST_FORMAT, createdAt: new Date().toISOString(),
       source: { host: o.source.host, port: o.source.port, user: o.source.user, database: o.source.database },
-      server, snapshot: { id: snap.id, workers: snap.workers.length }, pgDump: tool.label, facts,
+      server, snapshot: { id: snap.id, workers: snap.workers.length }, pgDump: (await tool).label, facts,
       roles: { names: roles.roles.map((r) => r.name), hashes: roles.hashes, notCarried: roles.roles.flatMap((r) => r.dropped.map((d) => `${r.name} ${d}`)) },
       tables: entries, sequences, matviews, largeObjects, files, timings,
       totals: { rows: sum(entries.map((e) => e.rows)), bytes: sum(entries.map((e) => e.bytes)), chunks: sum(entries.map((e) => e.chunks.length)) },

@@ -160,10 +160,26 @@ export async function importPostgres(o: ImportOptions): Promise<ImportResult> {
  * Not chosen: synchronous_commit = off — a chunk is recorded loaded once its COMMIT returns, and a
  * server crash must not lose a commit the log already lists (the resumed import would skip that chunk).
  */
+type Session = { c: pg.Client; header: boolean };
+
 async function loadBuildAnalyze(o: ImportOptions, m: Manifest, post: PostData, log: ProgressLog, parallelism: number, progress: Progress) {
   const total = m.totals.rows;
   const counts = { loaded: 0, skipped: 0, rows: 0 };
-  const { rels, flushStats } = await readRelations(o.target);
+  // The sessions connect (at once) while the plan is read and made.
+  const want = Math.max(1, parallelism);
+  const opened: Session[] = [];
+  const connecting = Promise.allSettled(Array.from({ length: want }, async () => {
+    const c = await connectPg(o.target, { applicationName: 'ferry import' });
+    const s: Session = { c, header: false };
+    opened.push(s);
+    await c.query(`SET maintenance_work_mem = '${BUILD_MEMORY}'; SET max_parallel_maintenance_workers = 0`);
+    return s;
+  }));
+  const { rels, flushStats } = await readRelations(o.target).catch(async (e: unknown) => {
+    await connecting;
+    await Promise.all(opened.map((s) => s.c.end().catch(() => undefined)));
+    throw e;
+  });
   const flush = async (s: Session) => { if (flushStats) await s.c.query('SELECT pg_stat_force_next_flush()'); };
   const chunksLeft = new Map<string, number>();
   for (const t of m.tables) chunksLeft.set(qn(t.table.schema, t.table.name), t.chunks.length);
@@ -193,7 +209,6 @@ async function loadBuildAnalyze(o: ImportOptions, m: Manifest, post: PostData, l
     const k = foreignKeyTables(e.sql);
     return k && plain(k.table) && plain(k.references) ? [{ entry: e, ...k }] : [];
   });
-  type Session = { c: pg.Client; header: boolean };
   const withHeader = async (s: Session) => { if (!s.header) { await s.c.query(post.header); s.header = true; } };
   const tasks: Array<PoolTask<Session>> = [];
   const bySize = new Map(m.tables.map((t) => [qn(t.table.schema, t.table.name), t.bytes]));
@@ -282,16 +297,13 @@ async function loadBuildAnalyze(o: ImportOptions, m: Manifest, post: PostData, l
       });
     }
   }
-  const sessions: Session[] = [];
   try {
-    for (let i = 0; i < Math.max(1, Math.min(parallelism, tasks.length)); i++) {
-      const c = await connectPg(o.target, { applicationName: 'ferry import' });
-      sessions.push({ c, header: false });
-      await c.query(`SET maintenance_work_mem = '${BUILD_MEMORY}'; SET max_parallel_maintenance_workers = 0`);
-    }
-    await runPool(tasks, sessions, o.signal);
+    const joined = await connecting;
+    const failed = joined.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    await runPool(tasks, opened.slice(0, Math.max(1, Math.min(want, tasks.length))), o.signal);
   } finally {
-    await Promise.all(sessions.map((s) => s.c.end().catch(() => undefined)));
+    await Promise.all(opened.map((s) => s.c.end().catch(() => undefined)));
   }
   return counts;
 }

@@ -25,13 +25,16 @@ export async function openSnapshot(t: PgTarget, workers: number, exported?: stri
     await leader.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
     if (exported) await leader.query(`SET TRANSACTION SNAPSHOT '${exported.replace(/'/g, "''")}'`);
     const id = exported ?? (await leader.query<{ id: string }>('SELECT pg_export_snapshot() AS id')).rows[0]!.id;
-    for (let i = 0; i < workers; i++) {
+    // The workers connect at once (each connection is a round trip or two and an authentication).
+    const joined = await Promise.allSettled(Array.from({ length: workers }, async () => {
       const w = await connectPg(t, { applicationName: 'ferry export' });
       opened.push(w);
-      await w.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-      await w.query(`SET TRANSACTION SNAPSHOT '${id.replace(/'/g, "''")}'`);
-    }
-    return { id, leader, workers: opened, close };
+      await w.query(`BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT '${id.replace(/'/g, "''")}'`);
+      return w;
+    }));
+    const failed = joined.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    return { id, leader, workers: joined.map((r) => (r as PromiseFulfilledResult<pg.Client>).value), close };
   } catch (e) {
     await close();
     throw e;
