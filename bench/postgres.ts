@@ -33,7 +33,12 @@ const { seedSecondApp } = await import('../fixtures/postgres/seed.ts');
 
 type Server = Awaited<ReturnType<typeof startPostgresContainer>>;
 const DB = 'veogen';
-const TOOLS = ['ferry', 'pg_dump-j2', 'dump-pipe'] as const;
+const TOOLS = ['ferry', 'pg_dump-j2', 'dump-pipe', 'ferry-baseline'] as const;
+/**
+ * A checkout of another ferry (e.g. `git archive <commit> lib | tar -x -C <dir>`, node_modules linked in):
+ * its export + import run as the tool `ferry-baseline`, alternating with this one in the same run.
+ */
+const BASELINE = process.env.FERRY_BENCH_BASELINE;
 /** Set to a directory: ferry's bench child runs with `node --cpu-prof --cpu-prof-dir <dir>` (a profile per run). */
 const CPU_PROF = process.env.FERRY_BENCH_CPU_PROF;
 const root = new URL('..', import.meta.url).pathname;
@@ -57,7 +62,7 @@ async function query<T extends pg.QueryResultRow>(url: string, sql: string): Pro
 }
 
 export default (async (opts: BenchOptions, emit: (m: Measurement) => void) => {
-  const tools = TOOLS.filter((t) => !opts.tools || opts.tools.includes(t));
+  const tools = TOOLS.filter((t) => (!opts.tools || opts.tools.includes(t)) && (t !== 'ferry-baseline' || BASELINE));
   await ensureClient();
   const work = await mkdtemp(join(tmpdir(), 'ferry-bench-pg-'));
   const [src, dst] = await Promise.all([startPostgresContainer({ database: DB, password: 'bench-src-pw' }), startPostgresContainer({ password: 'bench-dst-pw' })]);
@@ -91,9 +96,9 @@ export default (async (opts: BenchOptions, emit: (m: Measurement) => void) => {
           const total = [cpu1[0]! + after[0]! - before[0]!, cpu1[1]! + after[1]! - before[1]!];
           emit({ engine: 'postgres', tool: 'pg_dump-j2+analyze', phase: 'copy', rows, bytes, seconds: round(seconds + aSeconds), peakRssMb: round(Math.max(peakRssMb, a.peakRssMb)), verified: differs.length === 0, scale: opts.scale, ...cpuFields(toolCpu + a.toolCpu, cpu0, total, seconds + aSeconds), analyzeSeconds: round(aSeconds) });
         }
-        if (tool === 'ferry') {
+        if (tool === 'ferry' || tool === 'ferry-baseline') {
           const v = await ferryVerify(dst, dir);
-          emit({ engine: 'postgres', tool: 'ferry', phase: 'verify', rows, bytes, seconds: round(v.seconds), peakRssMb: round(v.peakRssMb), verified: v.ok, scale: opts.scale });
+          emit({ engine: 'postgres', tool, phase: 'verify', rows, bytes, seconds: round(v.seconds), peakRssMb: round(v.peakRssMb), verified: v.ok, scale: opts.scale });
           const m = await contentSums(dbUrl(dst));
           emit({ engine: 'postgres', tool: 'count+md5', phase: 'verify', rows, bytes, seconds: round(m.seconds), peakRssMb: 0, verified: JSON.stringify(m.sums) === JSON.stringify(expected), scale: opts.scale });
         }
@@ -142,17 +147,8 @@ async function serverCpu(s: Server): Promise<number> {
 }
 
 const COPY: Record<(typeof TOOLS)[number], Copy> = {
-  async ferry(src, dst, dir) {
-    const code = `import { exportPostgres } from './lib/engines/postgres/export.ts'; import { importPostgres } from './lib/engines/postgres/import.ts';
-      import { parsePgUrl } from './lib/engines/postgres/connect.ts';
-      const m = await exportPostgres({ source: parsePgUrl(process.env.SRC_URL), dir: process.env.DIR + '/artifact', parallelism: 2 });
-      const i = await importPostgres({ target: parsePgUrl(process.env.DST_URL), dir: process.env.DIR + '/artifact', stateDir: process.env.DIR + '/state', parallelism: 2 });
-      console.log(JSON.stringify({ bytes: m.totals.bytes, phases: { export: m.timings, import: i.phases } }));`;
-    const prof = CPU_PROF ? `--cpu-prof --cpu-prof-dir "${CPU_PROF}" ` : '';
-    const r = await timed(`"${process.execPath}" ${prof}--input-type=module -e "$CODE"`, { CODE: code, SRC_URL: dbUrl(src), DST_URL: dbUrl(dst), DIR: dir });
-    const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { bytes: number; phases: Record<string, unknown> };
-    return { peakRssMb: r.peakRssMb, toolCpu: r.toolCpu, bytes: out.bytes, phases: out.phases };
-  },
+  ferry: (src, dst, dir) => ferryCopy(root, src, dst, dir),
+  'ferry-baseline': (src, dst, dir) => ferryCopy(BASELINE!, src, dst, dir),
   async 'pg_dump-j2'(src, dst, dir) {
     const script = `pg_dumpall --roles-only --no-role-passwords -h 127.0.0.1 -p ${src.port} | PGPASSWORD="$DST_PW" psql -q -h 127.0.0.1 -p ${dst.port} -d postgres >/dev/null 2>&1;
       pg_dump -Fd -j 2 -Z 0 -f "${dir}" -d ${DB} -h 127.0.0.1 -p ${src.port} &&
@@ -169,6 +165,19 @@ const COPY: Record<(typeof TOOLS)[number], Copy> = {
     return { peakRssMb: r.peakRssMb, toolCpu: r.toolCpu, bytes: 0 };
   },
 };
+
+/** ferry's export + import (parallelism 2) in one child process run in `cwd` (a ferry checkout). */
+async function ferryCopy(cwd: string, src: Server, dst: Server, dir: string): ReturnType<Copy> {
+  const code = `import { exportPostgres } from './lib/engines/postgres/export.ts'; import { importPostgres } from './lib/engines/postgres/import.ts';
+    import { parsePgUrl } from './lib/engines/postgres/connect.ts';
+    const m = await exportPostgres({ source: parsePgUrl(process.env.SRC_URL), dir: process.env.DIR + '/artifact', parallelism: 2 });
+    const i = await importPostgres({ target: parsePgUrl(process.env.DST_URL), dir: process.env.DIR + '/artifact', stateDir: process.env.DIR + '/state', parallelism: 2 });
+    console.log(JSON.stringify({ bytes: m.totals.bytes, phases: { export: m.timings, import: i.phases } }));`;
+  const prof = CPU_PROF ? `--cpu-prof --cpu-prof-dir "${CPU_PROF}" ` : '';
+  const r = await timed(`cd "${cwd}" && "${process.execPath}" ${prof}--input-type=module -e "$CODE"`, { CODE: code, SRC_URL: dbUrl(src), DST_URL: dbUrl(dst), DIR: dir });
+  const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { bytes: number; phases: Record<string, unknown> };
+  return { peakRssMb: r.peakRssMb, toolCpu: r.toolCpu, bytes: out.bytes, phases: out.phases };
+}
 
 /** ferry's verify of the target against the export, in a child process (its own RSS). */
 async function ferryVerify(dst: Server, dir: string): Promise<{ seconds: number; peakRssMb: number; ok: boolean }> {
