@@ -14,6 +14,17 @@ describe('mysql load order', () => {
     expect(pickChunk(['a2', 'a3'], t, new Map([['a', 1]]), new Set(['a']))).toBe(0);
   });
 
+  it('with a key order, takes the chosen table\'s first chunk in key order, whatever arrived first', () => {
+    const t = (j: string) => j[0]!;
+    const order = (a: string, b: string) => a.localeCompare(b);
+    // Segments exported two at a time arrive interleaved: s1's chunk before s0's next one.
+    const arrived = ['a.s01.00000', 'b.00000', 'a.s00.00001', 'a.s00.00002'];
+    expect(pickChunk(arrived, t, new Map(), undefined, order)).toBe(2);
+    expect(pickChunk(arrived, t, new Map([['a', 1]]), undefined, order)).toBe(1);
+    expect(pickChunk(['a.s01.00000', 'a.s00.00003'], t, new Map([['a', 1]]), new Set(['a']), order)).toBe(1);
+    expect(pickChunk(['a.s01.00000'], t, new Map([['a', 1]]), undefined, order)).toBe(-1);
+  });
+
   it('runs one table on two loaders only after its first chunk, and every job once', async () => {
     for (const share of [false, true]) {
       const log: string[] = [];

@@ -58,7 +58,7 @@ export async function copyMysql(o: CopyOptions): Promise<CopyResult> {
   const loader = async () => {
     await withConnection(pool!, async (c) => {
       for (;;) {
-        const i = pickChunk(jobs, (j) => tableKey(j.t), busy, shareTables ? filled : undefined);
+        const i = pickChunk(jobs, (j) => tableKey(j.t), busy, shareTables ? filled : undefined, byFile);
         if (i < 0) {
           if (closed && !jobs.length) return;
           await new Promise<void>((r) => { waiting.push(r); });
@@ -128,6 +128,8 @@ export async function copyMysql(o: CopyOptions): Promise<CopyResult> {
 }
 
 const tableKey = (t: TableInfo) => `${t.database}.${t.name}`;
+/** A table's chunk files sort in key order (segment, then index: manifest.ts chunkFile). */
+const byFile = (a: Job, b: Job) => (a.chunk.file < b.chunk.file ? -1 : a.chunk.file > b.chunk.file ? 1 : 0);
 
 async function anyTableExists(pool: Pool, schemas: readonly DatabaseSchema[]): Promise<boolean> {
   const names = schemas.flatMap((s) => s.objects.filter((x) => x.kind === 'table').map((x) => [s.database, x.name] as const));

@@ -15,10 +15,21 @@ export async function loadersShareTables(pool: Pool): Promise<boolean> {
   return Number((rows as Array<{ m: unknown }>)[0]?.m) === 2;
 }
 
-/** Index of the next job in `jobs` (keyed by table), or -1 when every candidate must wait. */
-export function pickChunk<J>(jobs: readonly J[], tableOf: (j: J) => string, busy: ReadonlyMap<string, number>, filled: ReadonlySet<string> | undefined): number {
+/**
+ * Index of the next job in `jobs` (keyed by table), or -1 when every candidate must wait. With `keyOrder`,
+ * the chosen table's job first in key order: a table split in segments is exported two at a time, and
+ * loading its chunks as they arrive (segments interleaved) cost the target 6% more CPU than front to back
+ * (MariaDB 10.11, 300 MB of `images`: 5.22-5.34 vs 4.91-5.02 mysqld CPU-s), inserting all over the clustered index.
+ */
+export function pickChunk<J>(jobs: readonly J[], tableOf: (j: J) => string, busy: ReadonlyMap<string, number>, filled: ReadonlySet<string> | undefined,
+  keyOrder?: (a: J, b: J) => number): number {
   const idle = jobs.findIndex((j) => !busy.get(tableOf(j)));
-  return idle >= 0 || !filled ? idle : jobs.findIndex((j) => filled.has(tableOf(j)));
+  const i = idle >= 0 || !filled ? idle : jobs.findIndex((j) => filled.has(tableOf(j)));
+  if (i < 0 || !keyOrder) return i;
+  const t = tableOf(jobs[i]!);
+  let best = i;
+  jobs.forEach((j, k) => { if (tableOf(j) === t && keyOrder(j, jobs[best]!) < 0) best = k; });
+  return best;
 }
 
 /**
