@@ -4,7 +4,7 @@
  * unchanged tree is the export's one walk); a verify that finds the target differing drops the record,
  * so the next import scans the target and repairs it.
  */
-import { lstat, rm } from 'node:fs/promises';
+import { lstat, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../../util/atomic-write.ts';
 import { readJson } from '../read-json.ts';
@@ -84,8 +84,17 @@ export function readRangeRecord(stateDir: string, key: string): Promise<RangeRec
   return readJson<RangeRecord>(join(stateDir, RANGES_DIR, `${key}.json`));
 }
 
+/**
+ * Renamed into place but not fsynced: a record lost or older after a crash only costs ranges copied again
+ * (a range is kept only when the partial still has its crc32), and an fsync per range stalled the copy
+ * behind the kernel's writeback of the partial itself (ext4 orders the journal after the data).
+ */
 export async function recordRanges(stateDir: string, key: string, r: RangeRecord): Promise<void> {
-  await writeFileAtomic(join(stateDir, RANGES_DIR, `${key}.json`), JSON.stringify(r) + '\n');
+  const dir = join(stateDir, RANGES_DIR);
+  const tmp = join(dir, `.${key}.${process.pid}.tmp`);
+  await mkdir(dir, { recursive: true });
+  await writeFile(tmp, JSON.stringify(r) + '\n');
+  await rename(tmp, join(dir, `${key}.json`));
 }
 
 export async function forgetRanges(stateDir: string, key: string): Promise<void> {
