@@ -11,7 +11,7 @@ export const filesOptionsSchema = z.object({
   normalize: z.enum(['none', 'nfc']).default('none'),
   /** Files in flight at once. */
   concurrency: z.number().int().min(1).max(64).default(8),
-  /** Bind target: a file of at least this many MiB is copied in ranges, several in flight, resumed range by range (ranges.ts). */
+  /** A file of at least this many MiB is copied in ranges into a bind mount, resumed range by range (ranges.ts); in a volume, resumed after its intact ranges when a kill cut it (resume-volume.ts). */
   largeFileMiB: z.number().int().min(1).default(64),
   /** The size of one range, MiB. */
   rangeMiB: z.number().int().min(1).max(1024).default(16),
