@@ -25,6 +25,7 @@ import { access, readFile, rm } from 'node:fs/promises';
 import { FerryError } from '../../core/errors.ts';
 import { joinRel, targetOfPath } from './paths.ts';
 import { forgetRewritten, readRewritten } from './rewritten.ts';
+import { compareVolumeInWorker } from './verify-worker.ts';
 
 export interface FilesFacts {
   readonly source: string;
@@ -216,7 +217,12 @@ export const filesEngine: Readonly<Engine<FilesOptions, FilesFacts>> = defineEng
   },
   async verify(p) {
     const t0 = performance.now();
-    const entries = await compareManifests(byTargetPath(await manifestOf(p), p.store.options.normalize, p.artifactDir), targetManifest(await specOf(p), p.signal), { owner: await ownerFor(p), normalize: p.store.options.normalize });
+    const t = await specOf(p);
+    const manifest = await manifestOf(p), owner = await ownerFor(p), normalize = p.store.options.normalize;
+    // A volume's listing and hashes stream through a worker whose young generation is bounded (verify-worker.ts).
+    const entries = t.kind === 'volume'
+      ? await compareVolumeInWorker({ manifest, artifactDir: p.artifactDir, normalize, helper: t.helper, owner }, p.signal)
+      : await compareManifests(byTargetPath(manifest, normalize, p.artifactDir), targetManifest(t, p.signal), { owner, normalize });
     const ok = entries.every((e) => e.ok);
     if (!ok) await forgetCopyRecords(p.stateDir); // the next import scans all the target and repairs it
     return { ok, entries, seconds: (performance.now() - t0) / 1000 };
