@@ -88,6 +88,24 @@ describe('postgres copy protocol', { timeout: 300_000 }, () => {
     expect((await c.query('SELECT 2 AS two')).rows[0].two).toBe(2);
   });
 
+  it('a slow sink pauses the socket (two blocks in flight at most) and still gets every byte in order', async () => {
+    const sql = 'COPY (SELECT id, note, blob FROM t ORDER BY id) TO STDOUT';
+    const want = await reference(sql);
+    const got: Buffer[] = [];
+    let active = 0;
+    let most = 0;
+    const out = await copyOutTo(c, sql, async (b) => {
+      most = Math.max(most, ++active);
+      await new Promise((r) => setTimeout(r, 15));
+      got.push(Buffer.from(b));
+      active--;
+    });
+    expect(most).toBe(1);
+    expect(got.length).toBeGreaterThan(8);
+    expect(Buffer.concat(got).equals(want)).toBe(true);
+    expect(out.sha256).toBe(createHash('sha256').update(want).digest('hex'));
+  });
+
   it('a sink that fails rejects with its error once the COPY ended; the session goes on', async () => {
     let calls = 0;
     await expect(copyOutTo(c, 'COPY (SELECT id, note, blob FROM t ORDER BY id) TO STDOUT', async () => { if (++calls === 2) throw new Error('disk full (test)'); }))

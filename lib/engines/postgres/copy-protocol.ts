@@ -3,12 +3,13 @@
  * CPU (on 2 cores every CPU-second of ferry's process is one the servers do not get).
  *
  * Out: the server sends one CopyData message per row. The reader takes the connection's socket from
- * `pg` for the command (as pg-copy-streams does), walks the message headers of each socket read and
+ * `pg` for the command (as pg-copy-streams does), walks the message headers of each socket read as it
+ * arrives (flowing: no concatenation of buffered reads) and
  * copies the rows' bytes into 1 MiB blocks; each full block is hashed (sha256) and handed to the sink
  * (a file write, or nothing for a digest). No Readable stream, no per-row Buffer or list: pg-copy-streams
  * sliced every row into a list and concatenated it again per socket read, and the file got 64 KiB writes.
  * The bytes are the same as before: the rows' COPY data, concatenated (what the chunk files hold).
- * At most two block writes are in flight: the socket is not read while they are (memory flat).
+ * At most two block writes are in flight: the socket is paused while they are (memory flat).
  * Anything but CopyOutResponse/CopyData/CopyDone/notices (an ErrorResponse) goes back to `pg` with the
  * rest of the read, so errors, CommandComplete (the row count) and ReadyForQuery take `pg`'s usual path.
  *
@@ -47,7 +48,10 @@ interface Connection {
   query(text: string): void;
 }
 
-/** Run `sql` (a COPY … TO STDOUT) on `c`; every block of its data goes to `sink` in order (awaited). */
+/**
+ * Run `sql` (a COPY … TO STDOUT) on `c`; every block of its data goes to `sink` in order, one call at a
+ * time; the block is reused once the sink's promise settles (a sink keeps a copy, never the block).
+ */
 export function copyOutTo(c: pg.Client, sql: string, sink?: (block: Buffer) => Promise<void>): Promise<CopyOutResult> {
   const q = new CopyOut(sql, sink);
   (c as unknown as { query(q: unknown): void }).query(q);
@@ -75,7 +79,10 @@ class CopyOut {
   private reject!: (e: unknown) => void;
   private conn?: Connection;
   private pgHandler?: (b: Buffer) => void;
-  private readonly onReadable = () => this.pump();
+  private readonly onData = (chunk: Buffer) => {
+    this.parse(chunk);
+    if (this.attached && this.inFlight >= 2 && !this.paused) { this.paused = true; this.conn!.stream.pause(); }
+  };
   private readonly hash: Hash = createHash('sha256');
   private block: Buffer = Buffer.allocUnsafe(COPY_BLOCK);
   /** Blocks back from the sink, reused: a fresh 1 MiB buffer per block kept the GC busy. */
@@ -88,7 +95,7 @@ class CopyOut {
   private code = 0;
   private left = 0;
   private attached = false;
-  private pumping = false;
+  private paused = false;
   private inFlight = 0;
   private writing: Promise<void> = Promise.resolve();
   private sinkError: { e: unknown } | undefined;
@@ -109,21 +116,9 @@ class CopyOut {
     if (handlers.length !== 1) throw new Error(`pg connection has ${handlers.length} data listeners, expected 1`);
     this.pgHandler = handlers[0] as (b: Buffer) => void;
     s.removeListener('data', this.pgHandler);
-    s.pause();
-    s.on('readable', this.onReadable);
+    s.on('data', this.onData);
     this.attached = true;
     connection.query(this.text);
-  }
-
-  private pump(): void {
-    if (this.pumping || !this.attached) return;
-    this.pumping = true;
-    try {
-      let chunk: Buffer | null;
-      while (this.attached && this.inFlight < 2 && (chunk = this.conn!.stream.read() as Buffer | null) !== null) this.parse(chunk);
-    } finally {
-      this.pumping = false;
-    }
   }
 
   private parse(chunk: Buffer): void {
@@ -193,7 +188,7 @@ class CopyOut {
     this.writing = this.writing.then(() => (this.sinkError ? undefined : sink(b))).catch((e: unknown) => { this.sinkError ??= { e }; }).finally(() => {
       this.spare.push(full);
       this.inFlight--;
-      this.pump();
+      if (this.paused && this.inFlight < 2) { this.paused = false; this.conn!.stream.resume(); }
     });
   }
 
@@ -202,10 +197,10 @@ class CopyOut {
     if (!this.attached) return;
     this.attached = false;
     const s = this.conn!.stream;
-    s.removeListener('readable', this.onReadable);
+    s.removeListener('data', this.onData);
+    if (this.paused) { this.paused = false; s.resume(); }
     s.on('data', this.pgHandler!);
     if (rest.length) this.pgHandler!(rest);
-    process.nextTick(() => s.resume());
   }
 
   handleCommandComplete(msg: { text?: string }): void {
