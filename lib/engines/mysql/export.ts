@@ -1,7 +1,8 @@
 /**
  * Export: a consistent snapshot read by parallel workers, each table streamed in primary-key order in
- * chunks sized to ~`chunkBytes` (adaptive), each chunk's checksum computed by the server inside the same
- * snapshot. Written to `<dir>.partial` and renamed into place at the end, so `dir` is always whole.
+ * chunks sized to ~`chunkBytes` (adaptive), each chunk identified by the sha256 of its server-built lines
+ * (or, exported value by value, by its server-side checksum in the same snapshot: manifest.ts). Written to
+ * `<dir>.partial` and renamed into place at the end, so `dir` is always whole.
  */
 import { mkdir, rename, rm, statfs } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
