@@ -14,7 +14,7 @@ import { readHashedManifest } from './hashes.ts';
 import { quickScan } from './quick-scan.ts';
 import { mergeNarrowed, narrowedExport } from './narrow.ts';
 import { changedSince, rescan, seenByLastPass } from './ctime-scan.ts';
-import { recordRewritten } from './rewritten.ts';
+import { readRewritten, recordRewritten } from './rewritten.ts';
 import { changedBefore, CTIME_RECORD_FILE, manifestFileId, readCtimeRecord, setReference, takeStamp, type CtimeRecord, type Stamp } from './ctime-stamp.ts';
 import { emptyScanReport, fingerprintEntry, scanTree, walkTree, type ScanReport } from './walk.ts';
 
@@ -62,6 +62,8 @@ export interface ExportResult {
   readonly fallback?: string;
   /** Entries the ctime scan printed (changed since the last pass). */
   readonly changed?: number;
+  /** Files rewritten in place with size, mtime and inode kept (see rewritten.ts). */
+  readonly rewritten?: readonly Buffer[];
 }
 
 export type ScanKind = 'ctime' | 'quick' | 'walk';
@@ -84,16 +86,23 @@ export async function exportTree(o: { storeId: string; root: string; artifactDir
   const previous = await readFile(join(o.artifactDir, SCAN_FILE), 'utf8').then((s) => JSON.parse(s) as ScanRecord, () => undefined);
   const hasManifest = await lstat(manifest).then(() => true, () => false);
   const usable = hasManifest && previous?.fingerprint !== undefined && previous.normalize === o.normalize && previous.entries !== undefined && previous.files !== undefined;
+  // Files rewritten in place that no import has sent yet stay listed for the manifest this export leaves.
+  const pending = hasManifest ? await readRewritten(o.artifactDir, manifest) : [];
+  const before = manifestFileId(manifest);
   // Before anything of the tree is read (see ctime-stamp.ts).
   const stamp = takeStamp(o.artifactDir);
   let fallback = !stamp ? 'the artifact directory\'s clock is not the wall clock' : !usable ? 'no previous manifest' : undefined;
   if (stamp && usable) {
     const { fingerprint, quick: _q, normalize: _n, entries, quickDirs: _d, ...report } = previous;
     const c = await ctimeExport({ ...o, manifest, stamp, report: report as ScanReport, entries: entries!, fingerprint: fingerprint! });
-    if ('result' in c) return c.result;
+    if ('result' in c) {
+      if (manifestFileId(manifest) !== before) await recordRewritten(o.artifactDir, manifest, [...pending, ...(c.result.rewritten ?? [])]);
+      return c.result;
+    }
     fallback = c.reason;
   }
   const r = await fullExport(o, manifest, previous, usable, hasManifest);
+  if (manifestFileId(manifest) !== before) await recordRewritten(o.artifactDir, manifest, pending);
   if (stamp && o.normalize === 'none') await recordStamp(o, manifest, stamp, await manifestDirs(manifest, o.root, stamp), stamp.thresholdMs);
   return { ...r, ...(fallback ? { fallback } : {}) };
 }
@@ -115,8 +124,12 @@ async function ctimeExport(o: { storeId: string; root: string; artifactDir: stri
   o.signal?.throwIfAborted();
   const rehash = { root: o.root, paths: new Set(printed.map((p) => p.toString('latin1'))) };
   const r = await mergeNarrowed({ storeId: o.storeId, artifactDir: o.artifactDir, manifest: o.manifest, report: o.report, fresh: plan.fresh, found: plan.found, relisted: plan.relisted, dropUnder: plan.dropUnder, rehash });
+  if (r.unchanged) {
+    // What changed since the last stamp records the same as the manifest (a touch, a change in the stamp's own tick): kept, the stamp moves on.
+    await recordStamp(o, o.manifest, o.stamp, plan.dirs, o.stamp.thresholdMs);
+    return { result: { manifest: o.manifest, report: o.report, entries: o.entries, fingerprint: o.fingerprint, scope: [], scan: 'ctime', changed: 0 } };
+  }
   await writeScanRecord(o.artifactDir, { fingerprint: r.fingerprint, normalize: o.normalize, entries: r.entries, ...r.report });
-  await recordRewritten(o.artifactDir, o.manifest, r.rewritten ?? []);
   await recordStamp(o, o.manifest, o.stamp, plan.dirs, o.stamp.thresholdMs);
   return { result: { manifest: o.manifest, ...r, scan: 'ctime', changed: printed.length } };
 }

@@ -11,6 +11,9 @@
  * names is re-read, meets it and sends the pass to the whole walk.
  */
 import { createHash } from 'node:crypto';
+import { rename, rm } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { fsyncDir } from '../../util/atomic-write.ts';
 import { readHashedManifest } from './hashes.ts';
 import { writeManifest, type ManifestEntry } from './manifest.ts';
 import { comparePaths, joinRel } from './paths.ts';
@@ -40,6 +43,14 @@ export interface NarrowResult {
   readonly report: ScanReport; readonly entries: number; readonly fingerprint: string; readonly scope: string[];
   /** Files whose content changed while their size, mtime and inode did not (see `rehash`). */
   readonly rewritten?: Buffer[];
+  /** Every entry read again was the last manifest's: it was kept as it is (not rewritten). */
+  readonly unchanged?: boolean;
+}
+
+/** Whether an entry read again records the same as the last manifest's (its hash aside). */
+function sameRecord(a: ManifestEntry, b: ManifestEntry): boolean {
+  return a.type === b.type && a.size === b.size && a.mode === b.mode && a.mtimeMs === b.mtimeMs && a.uid === b.uid && a.gid === b.gid
+    && a.ino === b.ino && !!a.sparse === !!b.sparse && Buffer.from(a.link ?? []).equals(Buffer.from(b.link ?? []));
 }
 
 /** The parent directory of a relative path, latin1 ('' = the root). */
@@ -111,30 +122,39 @@ export async function mergeNarrowed(o: MergeOptions): Promise<NarrowResult> {
   const dropped = (p: Buffer) => o.relisted.has(parentKey(p)) || (o.dropUnder.size > 0 && underAny(p.toString('latin1'), o.dropUnder));
   const fp = createHash('sha256');
   const rewritten: Buffer[] = [];
+  let differs = false;
   async function* merged(): AsyncGenerator<ManifestEntry> {
     let k = 0;
     const emit = (e: ManifestEntry) => { fingerprintEntry(fp, e); return e; };
     for await (const old of readHashedManifest(o.manifest, o.artifactDir)) {
-      while (k < fresh.length && comparePaths(fresh[k]!.path, old.path) < 0) { count(fresh[k]!, 1); yield emit(fresh[k++]!); }
+      while (k < fresh.length && comparePaths(fresh[k]!.path, old.path) < 0) { differs = true; count(fresh[k]!, 1); yield emit(fresh[k++]!); }
       if (!dropped(old.path)) { yield emit(old); continue; }
       count(old, -1);
       const f = fresh[k];
+      if (!f || comparePaths(f.path, old.path) !== 0) differs = true;
       if (f && comparePaths(f.path, old.path) === 0) {
         k++;
         count(f, 1);
+        if (!sameRecord(old, f)) differs = true;
         // An unchanged file keeps its hash (same size, mtime and inode): only what changed is read by the copy.
         const same = old.type === 'file' && f.type === 'file' && old.sha256 && old.size === f.size && old.mtimeMs === f.mtimeMs && old.ino === f.ino;
         if (same && o.rehash?.paths.has(f.path.toString('latin1'))) {
           const sha256 = await hashFile(joinRel(Buffer.from(o.rehash.root), f.path), f.size).catch(() => undefined);
-          if (sha256 !== old.sha256) rewritten.push(f.path);
+          if (sha256 !== old.sha256) { rewritten.push(f.path); differs = true; }
           yield emit(sha256 ? { ...f, sha256 } : f);
           continue;
         }
         yield emit(same ? { ...f, sha256: old.sha256! } : f);
       }
     }
-    while (k < fresh.length) { count(fresh[k]!, 1); yield emit(fresh[k++]!); }
+    while (k < fresh.length) { differs = true; count(fresh[k]!, 1); yield emit(fresh[k++]!); }
   }
-  const { entries } = await writeManifest(o.manifest, merged());
+  // Written beside the manifest; it replaces it only when something differs (a directory read again for
+  // a change in its stamp's own tick, or a touch, leaves the manifest, and what was recorded of it, as is).
+  const next = `${o.manifest}.narrowed`;
+  const { entries } = await writeManifest(next, merged());
+  if (!differs) { await rm(next, { force: true }); return { report: o.report, entries, fingerprint: fp.digest('hex'), scope: [], rewritten, unchanged: true }; }
+  await rename(next, o.manifest);
+  await fsyncDir(dirname(o.manifest));
   return { report, entries, fingerprint: fp.digest('hex'), scope: [...new Set([...o.relisted, ...o.dropUnder])], rewritten };
 }

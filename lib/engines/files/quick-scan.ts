@@ -1,5 +1,7 @@
 /**
- * A quick "what has changed?" for the delta and final passes: GNU find walks the tree in C and prints
+ * The fallback "what has changed?" of the delta and final passes, when the ctime scan (ctime-scan.ts:
+ * O(changes), no record of every entry) cannot prove its answer, and the quiet window's sample (freeze.ts):
+ * GNU find walks the tree in C and prints
  * every entry's parent, name, type, size, mtime and ctime (nanoseconds), mode, owner, inode, link count
  * and link target; ferry hashes the stream without parsing its fields, once whole (`quick`) and once per
  * directory over its direct children (`dirs`). Equal to the last export's `quick`, the tree is unchanged
@@ -18,8 +20,8 @@
  * found for it), so a lost event cannot be detected; writes through mmap, through another name of a
  * hard link outside the tree, or from another host (NFS, SMB) raise no event at all. On macOS FSEvents
  * coalesces and may ask for a rescan (MustScanSubDirs), which libuv reports as a plain change of the
- * directory. A watcher can narrow nothing it cannot prove, and a process restart loses it; this scan is
- * the proof itself (the same stat walk rsync does, in C), and it is what narrows the final pass.
+ * directory. A watcher can narrow nothing it cannot prove, and a process restart loses it; a stat walk
+ * is the proof itself (the one rsync does, in C): this one and the ctime scan's are such walks.
  * (inotifywait reports Q_OVERFLOW and watches per directory, but is not on a stock host either.)
  * Coarse timestamps are a limit shared with rsync: a write in the same kernel tick as the last scan,
  * keeping size and inode, is seen by the next scan only through its later ctime.

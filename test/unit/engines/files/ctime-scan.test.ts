@@ -12,6 +12,8 @@ import { changedSince, underAny } from '../../../../lib/engines/files/ctime-scan
 import { exportTree, type ExportResult } from '../../../../lib/engines/files/export.ts';
 import { readManifest } from '../../../../lib/engines/files/manifest.ts';
 import { emptyScanReport, scanTree } from '../../../../lib/engines/files/walk.ts';
+import type { EngineParams } from '../../../../lib/core/engine.ts';
+import type { FilesOptions } from '../../../../lib/engines/files/options.ts';
 
 let dir = '';
 beforeEach(async () => { dir = await mkdtemp(join(tmpdir(), 'ferry-ctime-')); });
@@ -203,5 +205,45 @@ describe('exportTree narrowed by the ctime scan', () => {
     expect(r.scan).not.toBe('ctime');
     expect(r.fallback).toMatch(/^hard link a\/1/);
     expect(await manifestView(r.manifest)).toEqual(walkView(root));
+  });
+});
+
+describe('a file rewritten in place, size, mtime and inode kept, through the engine (bind target)', () => {
+  it('is listed by the narrowed export, stays listed through a later export, and the import sends it again; the final pass check finds nothing left', async () => {
+    const { filesEngine } = await import('../../../../lib/engines/files/engine.ts');
+    const { readRewritten } = await import('../../../../lib/engines/files/rewritten.ts');
+    const { silentLogger } = await import('../../../../lib/core/logger.ts');
+    const { noProgress } = await import('../../../../lib/core/progress.ts');
+    const { userInfo } = await import('node:os');
+    const { uid, gid } = userInfo();
+    const root = join(dir, 'src'), dst = join(dir, 'dst');
+    const p: EngineParams<FilesOptions> = {
+      store: { id: 'up', engine: 'files', source: root, target: { service: 'web', hostPath: dst }, options: filesEngine.parseOptions({ owner: `${uid}:${gid}`, quietWindowMs: 0 }, 'up') },
+      targetUrl: undefined, artifactDir: join(dir, 'art'), stateDir: join(dir, 'state'),
+      signal: new AbortController().signal, log: silentLogger, progress: noProgress, redactor: { add() {}, redact: (s: string) => s },
+    };
+    await mkdir(join(root, 'a'), { recursive: true });
+    await mkdir(join(root, 'b'), { recursive: true });
+    await writeFile(join(root, 'a/1.txt'), 'one!');
+    await writeFile(join(root, 'b/2.txt'), 'two');
+    await new Promise((r) => setTimeout(r, 30));
+    await filesEngine.export(p);
+    await filesEngine.import(p);
+    const f = join(root, 'a/1.txt');
+    const st = await stat(f);
+    await writeFile(f, 'ONE!');
+    await utimes(f, st.atime, st.mtime);
+    const ex = await filesEngine.export(p);
+    expect(ex.data.scan).toBe('ctime');
+    expect((await readRewritten(p.artifactDir, ex.manifest)).map(String)).toEqual(['a/1.txt']);
+    await writeFile(join(root, 'b/3.txt'), 'three'); // another pass before any import: the listing carries over
+    const ex2 = await filesEngine.export(p);
+    expect(ex2.data.scan).toBe('ctime');
+    expect((await readRewritten(p.artifactDir, ex2.manifest)).map(String)).toEqual(['a/1.txt']);
+    const s = await filesEngine.catchUp!(p, 60_000) as unknown as { finalPass: { files: number } };
+    expect(s.finalPass.files).toBe(2);
+    expect(await readFile(join(dst, 'a/1.txt'), 'utf8')).toBe('ONE!');
+    expect(await readRewritten(p.artifactDir, ex2.manifest)).toEqual([]);
+    expect((await filesEngine.verify(p)).ok).toBe(true);
   });
 });
