@@ -146,10 +146,14 @@ export async function importPostgres(o: ImportOptions): Promise<ImportResult> {
  *   its validation (a scan of both tables) overlaps other work instead of queueing at the end.
  * The other links (keys on partitioned tables, index attachments, policies…) run after all of it
  * (runLinks): they lock a partition tree, which could deadlock with an ANALYZE walking the same tree.
- * Session choices, per connection: maintenance_work_mem 256MB (index builds sort in memory rather than
- * in temporary files; the server default is 64 MB); max_parallel_maintenance_workers 0 (ferry's sessions
- * are the parallelism: a parallel btree build beside another session's work only adds processes — about
- * 5% more CPU here); pg_dump's post-data header before the first build.
+ * Session choices, per connection (SESSION_SETTINGS; a restore by pg_restore runs on the server's
+ * defaults): maintenance_work_mem 256MB (index builds sort in memory rather than in temporary files; the
+ * server default is 64 MB; a foreign key's validation query runs with it too); work_mem 64MB and
+ * max_parallel_workers_per_gather 0 (a matview refresh aggregated in memory by the session itself: the
+ * second app's refresh took 0.35 CPU-s as a parallel plan sorting through temporary files at the 4 MB
+ * default, 0.19 so); max_parallel_maintenance_workers 0 (ferry's sessions are the parallelism: a
+ * parallel btree build beside another session's work only adds processes — about 5% more CPU here);
+ * pg_dump's post-data header before the first build.
  * Not chosen: COPY … FREEZE for a table's only chunk (TRUNCATE in the loading transaction) — measured on
  * the bench's orders: no CPU saved in the load, the index builds or ANALYZE after it (hint bits cost
  * little next to the rest), for an ACCESS EXCLUSIVE lock and a TRUNCATE on the resume path.
@@ -172,7 +176,7 @@ async function loadBuildAnalyze(o: ImportOptions, m: Manifest, post: PostData, l
     const c = await connectPg(o.target, { applicationName: 'ferry import' });
     const s: Session = { c, header: false };
     opened.push(s);
-    await c.query(`SET maintenance_work_mem = '${BUILD_MEMORY}'; SET max_parallel_maintenance_workers = 0`);
+    await c.query(SESSION_SETTINGS);
     return s;
   }));
   const { rels, flushStats } = await readRelations(o.target).catch(async (e: unknown) => {
@@ -389,8 +393,8 @@ export function alreadyThere(e: unknown): boolean {
   return x.code === '42P07' || x.code === '42710' || x.code === '42P06' || (x.code === '42P16' && /multiple primary keys/.test(x.message ?? ''));
 }
 
-/** Memory per index-building session (two sessions at parallelism 2). */
-const BUILD_MEMORY = '256MB';
+/** What the import's sessions run first (loadBuildAnalyze's comment says why); two sessions at parallelism 2. */
+const SESSION_SETTINGS = "SET maintenance_work_mem = '256MB'; SET work_mem = '64MB'; SET max_parallel_maintenance_workers = 0; SET max_parallel_workers_per_gather = 0";
 
 /** The links (foreign keys, index attachments, triggers, policies, default privileges), in dump order. */
 async function runLinks(o: ImportOptions, post: PostData, log: ProgressLog): Promise<void> {
@@ -398,7 +402,7 @@ async function runLinks(o: ImportOptions, post: PostData, log: ProgressLog): Pro
   if (!pending.length) return;
   const c = await connectPg(o.target, { applicationName: 'ferry import' });
   try {
-    await c.query(post.header);
+    await c.query(`${SESSION_SETTINGS}; ${post.header}`);
     for (const e of pending) {
       await runScript(c, e.sql, `post-data entry "${e.name}" (${e.type})`, log.resumed);
       await log.add(`post ${e.index}`);
