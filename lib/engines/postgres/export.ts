@@ -58,9 +58,10 @@ export async function exportPostgres(o: ExportOptions): Promise<Manifest> {
   try {
     const lead = snap.leader;
     // A chunk is read in key order (checksum.ts): where the planner sorts (a text key in "C" order, an
-    // uncorrelated heap) a 16 MiB chunk sorts in memory rather than in temporary files (default 4 MB).
-    // A session setting of ferry's own read-only workers.
-    await Promise.all(snap.workers.map((w) => w.query("SET work_mem = '64MB'")));
+    // uncorrelated heap) a 16 MiB chunk sorts in memory rather than in temporary files (default 4 MB); no
+    // parallel workers (the export's workers are the parallelism; more processes on the app's host only
+    // add CPU). Session settings of ferry's own read-only workers.
+    await Promise.all(snap.workers.map((w) => w.query("SET work_mem = '64MB'; SET max_parallel_workers_per_gather = 0")));
     const server = await readServerFacts(lead);
     await assertDiskSpace(dirname(o.dir), server.databaseBytes, o.source);
     // pg_dump is chosen (a --version run, maybe a docker image's) while the tables are read and planned.
