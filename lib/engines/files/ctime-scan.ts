@@ -156,6 +156,8 @@ export function rescan(root: string, printed: readonly Buffer[], dirs: ReadonlyM
     if (e instanceof NeedsFullWalk) return { reason: e.message };
     throw e;
   }
+  // Every directory M had below a gone one is in the pass's scope too (the target may still hold them).
+  for (const k of dirs.keys()) if (underAny(k, dropUnder)) dropUnder.add(k);
   const next = new Map<string, number>();
   for (const [k, v] of dirs) if (!dropUnder.has(k) && !underAny(k, dropUnder) && !(relisted.has(parentOf(k)) && k !== '' && !seen.has(k))) next.set(k, v);
   for (const [k, v] of seen) next.set(k, v);

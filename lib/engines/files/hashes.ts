@@ -29,11 +29,16 @@ function matches(e: ManifestEntry, h: ManifestEntry): boolean {
  * `tolerant`: a torn last line (a killed writer) ends it.
  */
 export async function* manifestBatches(file: string, tolerant = false): AsyncGenerator<ManifestEntry[]> {
+  for await (const b of manifestLineBatches(file, tolerant)) yield b.entries;
+}
+
+/** As manifestBatches, with each entry's line as read (written back as is when nothing in it changes). */
+export async function* manifestLineBatches(file: string, tolerant = false): AsyncGenerator<{ entries: ManifestEntry[]; lines: string[] }> {
   const fh = await open(file, 'r');
-  const parse = (text: string, out: ManifestEntry[]): boolean => {
+  const parse = (text: string, out: { entries: ManifestEntry[]; lines: string[] }): boolean => {
     for (const line of text.split('\n')) {
       if (!line) continue;
-      try { out.push(lineToEntry(line)); } catch (e) { if (tolerant && e instanceof SyntaxError) return false; throw e; }
+      try { out.entries.push(lineToEntry(line)); out.lines.push(line); } catch (e) { if (tolerant && e instanceof SyntaxError) return false; throw e; }
     }
     return true;
   };
@@ -46,13 +51,13 @@ export async function* manifestBatches(file: string, tolerant = false): AsyncGen
       const chunk = buf.subarray(0, bytesRead);
       const nl = chunk.lastIndexOf(0x0a);
       if (nl < 0) { rest = Buffer.concat([rest, chunk]); continue; }
-      const out: ManifestEntry[] = [];
+      const out = { entries: [] as ManifestEntry[], lines: [] as string[] };
       const ok = parse(Buffer.concat([rest, chunk.subarray(0, nl)]).toString('utf8'), out);
       rest = Buffer.from(chunk.subarray(nl + 1));
-      if (out.length) yield out;
+      if (out.entries.length) yield out;
       if (!ok) return;
     }
-    if (rest.length) { const out: ManifestEntry[] = []; parse(rest.toString('utf8'), out); if (out.length) yield out; }
+    if (rest.length) { const out = { entries: [] as ManifestEntry[], lines: [] as string[] }; parse(rest.toString('utf8'), out); if (out.entries.length) yield out; }
   } finally {
     await fh.close();
   }
@@ -114,6 +119,29 @@ export async function* readHashedManifest(manifest: string, artifactDir: string)
         // Entries fresh from the parse: filled in place (no copy per entry).
         if (e.type === 'file' && !e.sha256) { const h = await cur.hashOf(e); if (h) (e as { sha256?: string }).sha256 = h; }
         yield e;
+      }
+    }
+  } finally {
+    await cur.close();
+  }
+}
+
+/**
+ * The manifest with its hashes, each entry with its line: a hash joined from the log is appended to the
+ * line (`,"h":…` before its closing brace: a key's place in the object does not matter to the reader).
+ */
+export async function* readHashedLines(manifest: string, artifactDir: string): AsyncGenerator<readonly [ManifestEntry, string]> {
+  const cur = await HashCursor.open(join(artifactDir, HASHES_FILE));
+  try {
+    for await (const { entries, lines } of manifestLineBatches(manifest)) {
+      for (let i = 0; i < entries.length; i++) {
+        const e = entries[i]!;
+        let line = lines[i]!;
+        if (e.type === 'file' && !e.sha256) {
+          const h = await cur.hashOf(e);
+          if (h) { (e as { sha256?: string }).sha256 = h; line = `${line.slice(0, -1)},"h":"${h}"}`; }
+        }
+        yield [e, line];
       }
     }
   } finally {

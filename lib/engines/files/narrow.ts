@@ -11,11 +11,13 @@
  * names is re-read, meets it and sends the pass to the whole walk.
  */
 import { createHash } from 'node:crypto';
-import { rename, rm } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { once } from 'node:events';
+import { open, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { fsyncDir } from '../../util/atomic-write.ts';
-import { readHashedManifest } from './hashes.ts';
-import { writeManifest, type ManifestEntry } from './manifest.ts';
+import { readHashedLines } from './hashes.ts';
+import { entryToLine, type ManifestEntry } from './manifest.ts';
 import { comparePaths, joinRel } from './paths.ts';
 import { hashFile } from './hash.ts';
 import { changedDirs } from './quick-scan.ts';
@@ -45,6 +47,30 @@ export interface NarrowResult {
   readonly rewritten?: Buffer[];
   /** Every entry read again was the last manifest's: it was kept as it is (not rewritten). */
   readonly unchanged?: boolean;
+}
+
+/** Write manifest lines to `file` (a temp name, fsync, rename); the number of lines. */
+async function writeLines(file: string, lines: AsyncIterable<string>): Promise<number> {
+  const tmp = `${file}.${process.pid}.part`;
+  const out = createWriteStream(tmp, { highWaterMark: 1 << 20 });
+  let n = 0, buf = '';
+  try {
+    for await (const l of lines) {
+      buf += l + '\n';
+      n++;
+      if (buf.length > 1 << 16) { if (!out.write(buf)) await once(out, 'drain'); buf = ''; }
+    }
+    if (buf) out.write(buf);
+    await new Promise<void>((res, rej) => out.end((err?: Error | null) => (err ? rej(err) : res())));
+  } catch (e) {
+    out.destroy();
+    await rm(tmp, { force: true });
+    throw e;
+  }
+  const fh = await open(tmp, 'r+');
+  try { await fh.sync(); } finally { await fh.close(); }
+  await rename(tmp, file);
+  return n;
 }
 
 /** Whether an entry read again records the same as the last manifest's (its hash aside). */
@@ -123,12 +149,13 @@ export async function mergeNarrowed(o: MergeOptions): Promise<NarrowResult> {
   const fp = createHash('sha256');
   const rewritten: Buffer[] = [];
   let differs = false;
-  async function* merged(): AsyncGenerator<ManifestEntry> {
+  // Lines of entries kept as they are go out as read; only entries read again are serialised.
+  async function* merged(): AsyncGenerator<string> {
     let k = 0;
-    const emit = (e: ManifestEntry) => { fingerprintEntry(fp, e); return e; };
-    for await (const old of readHashedManifest(o.manifest, o.artifactDir)) {
+    const emit = (e: ManifestEntry) => { fingerprintEntry(fp, e); return entryToLine(e); };
+    for await (const [old, line] of readHashedLines(o.manifest, o.artifactDir)) {
       while (k < fresh.length && comparePaths(fresh[k]!.path, old.path) < 0) { differs = true; count(fresh[k]!, 1); yield emit(fresh[k++]!); }
-      if (!dropped(old.path)) { yield emit(old); continue; }
+      if (!dropped(old.path)) { fingerprintEntry(fp, old); yield line; continue; }
       count(old, -1);
       const f = fresh[k];
       if (!f || comparePaths(f.path, old.path) !== 0) differs = true;
@@ -152,7 +179,7 @@ export async function mergeNarrowed(o: MergeOptions): Promise<NarrowResult> {
   // Written beside the manifest; it replaces it only when something differs (a directory read again for
   // a change in its stamp's own tick, or a touch, leaves the manifest, and what was recorded of it, as is).
   const next = `${o.manifest}.narrowed`;
-  const { entries } = await writeManifest(next, merged());
+  const entries = await writeLines(next, merged());
   if (!differs) { await rm(next, { force: true }); return { report: o.report, entries, fingerprint: fp.digest('hex'), scope: [], rewritten, unchanged: true }; }
   await rename(next, o.manifest);
   await fsyncDir(dirname(o.manifest));
