@@ -437,6 +437,12 @@ describe('large files in ranges: SIGKILL inside them, then the same command agai
     expect(v.ok).toBe(true);
     expect((await inVolume('stat -c "%s %u:%g %a" /dst/media/big.bin; sha256sum < /dst/media/big.bin | cut -c1-64')).stdout.split('\n'))
       .toEqual([`${40 * MiB} 10001:10001 640`, await sha256(join(src, 'media/big.bin'))]);
+    // Whole but with another mtime (as a kill after its last byte leaves it): named by verify, then every range kept, nothing sent.
+    await inVolume('touch -d @1600000000 /dst/media/big.bin');
+    expect((await filesEngine.verify(p)).ok).toBe(false);
+    const third = await importChild(p);
+    expect(third.result).toMatchObject({ bytes: 0, ranged: { files: 1, ranges: 20, copied: 0, kept: 20 } });
+    expect((await filesEngine.verify(p)).ok).toBe(true);
   });
 });
 

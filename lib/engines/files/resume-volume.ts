@@ -33,9 +33,14 @@ export interface CutFile {
   readonly gid: number;
 }
 
-/** Complete ranges a cut large file may have on the volume (0: not a cut large file). */
+/**
+ * Complete ranges a large file that is not up to date may already have on the volume (0: none to check).
+ * Shorter: cut by a kill (or the source was appended to). Full size: all its bytes written but not its
+ * mtime (a kill after the last byte), or changed in place: the ranges that still match are not sent.
+ * Longer: sent whole (a write at an offset would leave the tail).
+ */
 export function cutRanges(e: ManifestEntry, onVolume: { type: string; size: number } | undefined, o: RangeOptions): number {
-  if (!isLarge(e, o) || onVolume?.type !== 'file' || onVolume.size >= e.size) return 0;
+  if (!isLarge(e, o) || onVolume?.type !== 'file' || onVolume.size > e.size) return 0;
   return Math.floor(onVolume.size / o.rangeBytes);
 }
 

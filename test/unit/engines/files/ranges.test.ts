@@ -215,12 +215,14 @@ describe('volume: resuming a cut large file', () => {
     } finally { await rm(dir, { recursive: true, force: true }); }
   });
 
-  it('a cut large file: a regular file on the volume shorter than the source; its complete ranges are checked, the leading matches kept', () => {
+  it('a large file not up to date on the volume, no longer than the source: its complete ranges are checked, the leading matches kept', () => {
     const o = { largeFileBytes: 8 * MiB, rangeBytes: 2 * MiB };
     const e = entry(40 * MiB);
     expect(cutRanges(e, { type: 'file', size: 23 * MiB + 5 }, o)).toBe(11);
     expect(cutRanges(e, { type: 'file', size: MiB }, o)).toBe(0); // not one complete range
-    expect(cutRanges(e, { type: 'file', size: 40 * MiB }, o)).toBe(0); // full size: another mtime or mode, sent whole
+    expect(cutRanges(e, { type: 'file', size: 40 * MiB }, o)).toBe(20); // full size, another mtime: every range checked
+    expect(cutRanges(entry(41 * MiB), { type: 'file', size: 41 * MiB }, o)).toBe(20); // (the last partial range is sent)
+    expect(cutRanges(e, { type: 'file', size: 41 * MiB }, o)).toBe(0); // longer than the source: sent whole
     expect(cutRanges(e, { type: 'dir', size: 4096 }, o)).toBe(0);
     expect(cutRanges(e, undefined, o)).toBe(0);
     expect(cutRanges(entry(6 * MiB), { type: 'file', size: 4 * MiB }, o)).toBe(0); // not large
