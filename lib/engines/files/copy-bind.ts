@@ -185,7 +185,7 @@ export async function copyToBind(o: CopyOptions): Promise<CopyResult> {
       }
     }
     const src = joinRel(Buffer.from(o.sourceRoot), e.path);
-    // A large file in ranges, all slots at once when free, resumed range by range (ranges.ts).
+    // A large file in ranges (two in flight, each holding a slot), resumed range by range (copy-ranged.ts).
     const r = isLarge(e, rangeOpts) ? await copyRanged({
       src, staging, stateDir, entry: e, targetPath: targetPathOf(e), rangeBytes: rangeOpts.rangeBytes, slots, signal: o.signal,
       onRange: (n) => { bytes += n; o.onProgress?.({ files: copied, bytes }); },
