@@ -7,7 +7,7 @@
  * column, ENUM/SET indexes, floats widened), the load warnings listed once by table, key and column. A
  * target whose column is narrower is refused naming table, key range, row, column and warning.
  */
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createConnection, type Connection } from 'mysql2/promise';
@@ -17,6 +17,7 @@ import { exportMysql, importMysql, verifyMysql, type MysqlTarget } from '../../l
 import { FerryError } from '../../lib/core/errors.ts';
 import { formatWarningGroup } from '../../lib/engines/mysql/load-warnings.ts';
 import { copyMysql } from '../../lib/engines/mysql/copy.ts';
+import type { Manifest } from '../../lib/engines/mysql/manifest.ts';
 
 const DB = 'laxdb';
 const endpoint = (s: StartedMysql): MysqlTarget => ({ host: s.host, port: s.port, user: 'root', password: s.rootPassword });
@@ -170,6 +171,11 @@ describe('mysql: values a lax sql_mode let the source store', { timeout: 900_000
         expect(fe.code).toBe('E_MYSQL_LOAD_CHANGED');
         expect(fe.message).toMatch(new RegExp(`${DB}\\.lax, id (> \\d+ and )?<= \\d+: row id \\d+, column v \\(\\d bytes in the export, 3 bytes on the target\\); Warning 1265: Data truncated for column .v. at row \\d+`));
         expect(fe.hint).toMatch(/SHOW CREATE TABLE/);
+        // Named by comparing the target's lines with the chunk file: the chunks are identified by their lines.
+        const m = JSON.parse(await readFile(join(work, 'export', 'manifest.json'), 'utf8')) as Manifest;
+        const identities = m.tables.flatMap((t) => t.chunks.map((c) => c.identity));
+        expect(identities.length).toBeGreaterThan(1);
+        expect(new Set(identities)).toEqual(new Set(['lines']));
         // The refused chunk was rolled back: no row with a clipped v is on the target.
         const [[n]] = await d.query(`SELECT COUNT(*) AS n FROM ${DB}.lax WHERE id IN (7, 777, 1500)`) as unknown as [[{ n: string }]];
         expect(Number(n.n)).toBe(0);

@@ -33,6 +33,9 @@ function fieldExpr(c: ColumnInfo): string {
   return PLAIN.has(c.dataType) ? `IFNULL(${v}, ${NULL_WORD})` : `QUOTE(CAST(${v} AS BINARY))`;
 }
 
+/** Per stored column of `t`: written bare in its line (a number or a date), not quoted. */
+export const bareColumns = (t: TableInfo): boolean[] => storedColumns(t).map((c) => PLAIN.has(c.dataType));
+
 /** Whether the server can build `t`'s lines (every stored column of a known type). */
 export function serverLineSupported(t: TableInfo): boolean {
   return storedColumns(t).every((c) => PLAIN.has(c.dataType) || QUOTED.has(c.dataType));

@@ -9,12 +9,12 @@ import type { Connection as CoreConnection } from 'mysql2';
 import { q } from './connect.ts';
 import { exportExpr, storedColumns, type TableInfo } from './catalog.ts';
 import { keyColumns, keyEquals, rangeWhere, type KeyRange } from './checksum.ts';
-import { rowLineExpr } from './row-line.ts';
-import { encodeRow } from './tsv.ts';
+import { bareColumns, rowLineExpr } from './row-line.ts';
+import { encodeLine } from './tsv.ts';
 
 /** Where the lines go: a chunk file (chunk-io.ts) or a comparison. `push` returns true when a flush is due. */
 export interface LineSink {
-  push(line: Buffer, key: () => string[]): boolean;
+  push(line: Buffer): boolean;
   readonly due: boolean;
   flush(): Promise<void>;
 }
@@ -51,16 +51,20 @@ export interface StreamedLines { readonly rows: number; readonly lastKey: string
 /**
  * Run `sql` (a `rangeSql`) on `w` (its results in binary: `character_set_results = binary`) into `sink`.
  * Rows are handled as mysql2 parses them (no stream of row objects between: its per-row promises and
- * buffering cost more than the copy); the socket is paused while the sink flushes. Rows whose line is
- * too long for the server are fetched on their own, value by value, and pushed after the others in
- * key order (order within a chunk is free; the comparison reads them back the same way).
+ * buffering cost more than the copy); the socket is paused while the sink flushes.
+ *
+ * A row whose line the server cannot build (longer than its max_allowed_packet: a NULL line) is fetched
+ * again by key, value by value, and encoded here into the very bytes the server's line would hold, in
+ * its place: the lines after it wait in memory (at most the rest of this range) until it is fetched. So
+ * a range's lines are the same bytes on any server, whatever its max_allowed_packet.
  */
 export async function streamLines(w: PoolConnection, t: TableInfo, lq: LineQuery, sql: string, sink: LineSink, signal?: AbortSignal): Promise<StreamedLines> {
   const core = (w as unknown as { connection: CoreConnection }).connection;
   let rows = 0;
   const keyOf = (row: readonly unknown[]) => lq.keyIdx.map((i) => (asBytes(row[i]) ?? Buffer.alloc(0)).toString('hex'));
   let lastRow: readonly unknown[] = [];
-  const tooLong: string[][] = [];
+  /** From the first row the server could not build on: lines (copied) and the keys of such rows, in key order. */
+  let held: Array<Buffer | string[]> | undefined;
   await new Promise<void>((resolve, reject) => {
     let writing = false;
     let ended = false;
@@ -80,20 +84,30 @@ export async function streamLines(w: PoolConnection, t: TableInfo, lq: LineQuery
         rows++;
         lastRow = r;
         const line = r[0] as Buffer | null;
-        if (line === null) { tooLong.push(keyOf(r)); return; }
-        if (sink.push(line, () => keyOf(r)) && !writing) flush();
+        if (line === null) (held ??= []).push(keyOf(r));
+        else if (held) held.push(Buffer.from(line));
+        else if (sink.push(line) && !writing) flush();
       })
       .on('error', fail)
       .on('end', () => { ended = true; if (!writing && !failed) resolve(); });
   });
-  const cols = keyColumns(t);
-  for (const key of tooLong) {
-    const [found] = await w.query({ sql: `SELECT ${lq.fields} FROM ${q(t.database)}.${q(t.name)} WHERE ${keyEquals(cols, key)}`, rowsAsArray: true });
-    for (const raw of found as unknown[][]) sink.push(encodeRow(raw.slice(0, lq.width).map(asBytes)), () => key);
-    await sink.flush();
+  const bare = bareColumns(t);
+  for (const x of held ?? []) {
+    const line = Buffer.isBuffer(x) ? x : encodeLine(await fetchValues(w, t, lq, x), bare);
+    if (sink.push(line)) await sink.flush();
   }
   await sink.flush();
   return { rows, lastKey: keyOf(lastRow) };
+}
+
+/** One row's stored values by key, as the bytes the server sends (the text it would put in the line). */
+async function fetchValues(w: PoolConnection, t: TableInfo, lq: LineQuery, key: readonly string[]): Promise<Array<Buffer | null>> {
+  const core = (w as unknown as { connection: CoreConnection }).connection;
+  const sql = `SELECT ${lq.fields} FROM ${q(t.database)}.${q(t.name)} WHERE ${keyEquals(keyColumns(t), key)}`;
+  const rows = await new Promise<Array<Array<Buffer | null>>>((resolve, reject) => core.query({ sql, rowsAsArray: true, typeCast: (f: { buffer(): Buffer | null }) => f.buffer() },
+    (e, r) => (e ? reject(e) : resolve(r as Array<Array<Buffer | null>>))));
+  if (rows.length !== 1) throw new Error(`${t.database}.${t.name}: ${rows.length} rows for one key while reading a long row`);
+  return rows[0]!.slice(0, lq.width);
 }
 
 /** Run `fn` with `c`'s results in binary (raw bytes), restoring the pool's utf8mb4 after. */

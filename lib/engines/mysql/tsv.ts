@@ -29,10 +29,18 @@ const UNESCAPES: Record<number, number> = { 0x30: 0x00, 0x5a: 0x1a, 0x74: 0x09, 
 const NULL_WORD = Buffer.from('NULL');
 
 /** One row as one line (trailing LF included), exactly as the server's QUOTE() would write it. */
-export function encodeRow(values: ReadonlyArray<Buffer | null>): Buffer {
+export const encodeRow = (values: ReadonlyArray<Buffer | null>): Buffer => encodeLine(values, []);
+
+/**
+ * As `encodeRow`, but a value whose `bare` flag is set is written as it is (a number or a date: the
+ * server's line writes those unquoted, row-line.ts), so the line equals the one the server builds.
+ */
+export function encodeLine(values: ReadonlyArray<Buffer | null>, bare: readonly boolean[]): Buffer {
   let size = values.length; // separators + LF
-  for (const v of values) {
+  for (let f = 0; f < values.length; f++) {
+    const v = values[f]!;
     if (v === null) { size += 4; continue; }
+    if (bare[f]) { size += v.length; continue; }
     size += v.length + 2;
     for (let i = 0; i < v.length; i++) size += NEEDS_ESCAPE[v[i]!]!;
   }
@@ -42,6 +50,7 @@ export function encodeRow(values: ReadonlyArray<Buffer | null>): Buffer {
     if (f > 0) out[o++] = TAB;
     const v = values[f]!;
     if (v === null) { o += NULL_WORD.copy(out, o); continue; }
+    if (bare[f]) { o += v.copy(out, o); continue; }
     out[o++] = QUOTE;
     for (let i = 0; i < v.length; i++) {
       const b = v[i]!;

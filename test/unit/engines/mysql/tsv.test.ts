@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Readable } from 'node:stream';
-import { encodeRow, parseRows } from '../../../../lib/engines/mysql/tsv.ts';
+import { encodeLine, encodeRow, parseRows } from '../../../../lib/engines/mysql/tsv.ts';
 import { createRandom } from '../../../../fixtures/mysql/random.ts';
 
 const b = (s: string) => Buffer.from(s, 'utf8');
@@ -16,6 +16,14 @@ describe('chunk file format (QUOTE()-style lines)', () => {
   it("escapes backslash, quote, NUL and Ctrl-Z as QUOTE() does; TAB, LF and CR stay literal inside the quotes", () => {
     const v = Buffer.from([0x61, 0x09, 0x0a, 0x0d, 0x00, 0x5c, 0x27, 0x1a, 0x62]);
     expect(encodeRow([v]).toString('latin1')).toBe("'a\t\n\r\\0\\\\\\'\\Zb'\n");
+  });
+
+  it('writes numbers and dates bare where the server\'s line does, so a line encoded here equals the server\'s', async () => {
+    const values = [b('42'), b("it's"), null, b('2024-01-02 03:04:05'), null, b('-0.5')];
+    const line = encodeLine(values, [true, false, false, true, true, true]);
+    expect(line.toString('latin1')).toBe("42\t'it\\'s'\tNULL\t2024-01-02 03:04:05\tNULL\t-0.5\n");
+    expect(await parse(line)).toEqual([values]);
+    expect(encodeLine(values, []).equals(encodeRow(values))).toBe(true);
   });
 
   it('reads the server-written forms: unquoted numbers and dates, bare NULL, \\N, doubled quotes', async () => {
