@@ -28,7 +28,6 @@ export const COPY_BLOCK = 1 << 20;
 const COPY_DATA = 0x64; // 'd'
 const COPY_DONE = 0x63; // 'c'
 const COPY_OUT_RESPONSE = 0x48; // 'H'
-const ERROR_RESPONSE = 0x45; // 'E'
 const NOTICE = 0x4e; // 'N'
 const PARAMETER_STATUS = 0x53; // 'S'
 const NOTIFICATION = 0x41; // 'A'
@@ -109,16 +108,18 @@ class CopyOut {
     this.done = new Promise((res, rej) => { this.resolve = res; this.reject = rej; });
   }
 
-  submit(connection: Connection): void {
+  /** pg calls it when the query's turn comes; an error returned goes to handleError (nothing was sent). */
+  submit(connection: Connection): Error | undefined {
     this.conn = connection;
     const s = connection.stream;
     const handlers = s.listeners('data');
-    if (handlers.length !== 1) throw new Error(`pg connection has ${handlers.length} data listeners, expected 1`);
+    if (handlers.length !== 1) return new Error(`pg connection has ${handlers.length} data listeners, expected 1`);
     this.pgHandler = handlers[0] as (b: Buffer) => void;
     s.removeListener('data', this.pgHandler);
     s.on('data', this.onData);
     this.attached = true;
     connection.query(this.text);
+    return undefined;
   }
 
   private parse(chunk: Buffer): void {
