@@ -18,6 +18,7 @@ import { testImages } from '../support/images.ts';
 import { testLabels } from '../support/labels.ts';
 import { generateTree } from '../../fixtures/files/tree.ts';
 import { filesEngine } from '../../lib/engines/files/index.ts';
+import { readRangeRecord } from '../../lib/engines/files/copied.ts';
 import type { FilesOptions } from '../../lib/engines/files/options.ts';
 import type { EngineParams, StoreTarget } from '../../lib/core/engine.ts';
 import { silentLogger } from '../../lib/core/logger.ts';
@@ -376,8 +377,9 @@ describe('large files in ranges: SIGKILL inside them, then the same command agai
     expect(first.signal).toBe('SIGKILL');
     // What the killed run left: a record per large file in flight, its partial in the target's staging directory.
     const recDir = join(p.stateDir, 'ranges');
-    const records = await Promise.all((await readdir(recDir)).filter((f) => /^[0-9a-f]+\.json$/.test(f)).map(async (f) => JSON.parse(await readFile(join(recDir, f), 'utf8')) as { path: string; done: Record<string, number> }));
-    const recorded = records.reduce((n, r) => n + Object.keys(r.done).length, 0);
+    const keys = (await readdir(recDir)).filter((f) => /^[0-9a-f]+\.json$/.test(f)).map((f) => f.slice(0, -'.json'.length));
+    const records = await Promise.all(keys.map((k) => readRangeRecord(p.stateDir, k)));
+    const recorded = records.reduce((n, r) => n + Object.keys(r!.done).length, 0);
     expect(recorded).toBeGreaterThanOrEqual(6); // 12 MiB reported = 6 ranges recorded before the kill
     expect(recorded).toBeLessThan(40);
     expect((await readdir(join(dst, '.ferry-staging', 'ranges'))).length).toBeGreaterThanOrEqual(records.length);

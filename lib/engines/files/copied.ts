@@ -4,7 +4,7 @@
  * unchanged tree is the export's one walk); a verify that finds the target differing drops the record,
  * so the next import scans the target and repairs it.
  */
-import { lstat, mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { appendFile, lstat, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../../util/atomic-write.ts';
 import { readJson } from '../read-json.ts';
@@ -64,10 +64,12 @@ export async function forgetCopyRecords(stateDir: string): Promise<void> {
 const RANGES_DIR = 'ranges';
 
 /**
- * A large file's copy in progress (see ranges.ts): which of its ranges are on the staged partial, each with
- * the crc32 of the source bytes written there (checked against the partial before a resumed run keeps
- * it: a range the page cache lost in a crash is copied again). Valid for the source file as it was
- * (size, mtime, inode) and the range size it was cut with. One file per large file, written atomically.
+ * A large file's copy in progress (see copy-ranged.ts): which of its ranges are on the staged partial, each
+ * with the crc32 of the source bytes written there (checked against the partial before a resumed run keeps
+ * it: a range the page cache lost in a crash is copied again). Valid for the source file as it was (size,
+ * mtime, inode) and the range size it was cut with. Kept as `<key>.json` (that identity, renamed into
+ * place) and `<key>.done` (a line `index crc32` appended per range: constant work per range however
+ * large the file; a torn last line is ignored or fails its check).
  */
 export interface RangeRecord {
   /** The target path, base64 (raw bytes). */
@@ -80,25 +82,48 @@ export interface RangeRecord {
   readonly done: Readonly<Record<string, number>>;
 }
 
-export function readRangeRecord(stateDir: string, key: string): Promise<RangeRecord | undefined> {
-  return readJson<RangeRecord>(join(stateDir, RANGES_DIR, `${key}.json`));
+const rangeFile = (stateDir: string, key: string, ext: 'json' | 'done') => join(stateDir, RANGES_DIR, `${key}.${ext}`);
+
+export async function readRangeRecord(stateDir: string, key: string): Promise<RangeRecord | undefined> {
+  const id = await readJson<Omit<RangeRecord, 'done'>>(rangeFile(stateDir, key, 'json'));
+  if (!id) return undefined;
+  const done: Record<string, number> = {};
+  const log = await readFile(rangeFile(stateDir, key, 'done'), 'latin1').catch(() => '');
+  for (const line of log.split('\n')) {
+    const m = /^(\d+) (\d+)$/.exec(line);
+    if (m) done[m[1]!] = Number(m[2]);
+  }
+  return { ...id, done };
 }
 
 /**
- * Renamed into place but not fsynced: a record lost or older after a crash only costs ranges copied again
- * (a range is kept only when the partial still has its crc32), and an fsync per range stalled the copy
- * behind the kernel's writeback of the partial itself (ext4 orders the journal after the data).
+ * Not fsynced: a record lost or older after a crash only costs ranges copied again (a range is kept only
+ * when the partial still has its crc32), and an fsync per range stalled the copy behind the kernel's
+ * writeback of the partial itself (ext4 orders the journal after the data).
  */
-export async function recordRanges(stateDir: string, key: string, r: RangeRecord): Promise<void> {
-  const dir = join(stateDir, RANGES_DIR);
-  const tmp = join(dir, `.${key}.${process.pid}.tmp`);
-  await mkdir(dir, { recursive: true });
-  await writeFile(tmp, JSON.stringify(r) + '\n');
-  await rename(tmp, join(dir, `${key}.json`));
+async function renameIn(path: string, data: string): Promise<void> {
+  const tmp = `${path}.${process.pid}.tmp`;
+  await writeFile(tmp, data);
+  await rename(tmp, path);
+}
+
+/** Start (or restart) a file's record: its identity and the ranges already verified on the partial. */
+export async function startRanges(stateDir: string, key: string, r: RangeRecord): Promise<void> {
+  await mkdir(join(stateDir, RANGES_DIR), { recursive: true });
+  await rm(rangeFile(stateDir, key, 'json'), { force: true }); // no identity over a log being replaced
+  await renameIn(rangeFile(stateDir, key, 'done'), Object.entries(r.done).map(([i, crc]) => `${i} ${crc}\n`).join(''));
+  const { done: _done, ...id } = r;
+  await renameIn(rangeFile(stateDir, key, 'json'), JSON.stringify(id) + '\n');
+}
+
+/** One more range on the partial. */
+export async function recordRange(stateDir: string, key: string, index: number, crc: number): Promise<void> {
+  await appendFile(rangeFile(stateDir, key, 'done'), `${index} ${crc}\n`);
 }
 
 export async function forgetRanges(stateDir: string, key: string): Promise<void> {
-  await rm(join(stateDir, RANGES_DIR, `${key}.json`), { force: true });
+  await rm(rangeFile(stateDir, key, 'json'), { force: true });
+  await rm(rangeFile(stateDir, key, 'done'), { force: true });
 }
 
 /** A finished copy: no large file is in progress (their partials went with the staging directory). */

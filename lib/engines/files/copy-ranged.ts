@@ -18,7 +18,7 @@ import { createHash } from 'node:crypto';
 import { lstat, mkdir, open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
-import { forgetRanges, readRangeRecord, recordRanges } from './copied.ts';
+import { forgetRanges, readRangeRecord, recordRange, startRanges } from './copied.ts';
 import type { ManifestEntry } from './manifest.ts';
 import { dataPieces, pendingRanges, planRanges, rangeKey, recordedRanges, RANGE_BLOCK, RANGES_IN_FLIGHT, type Range, type Slots } from './ranges.ts';
 
@@ -86,11 +86,8 @@ export async function copyRanged(o: RangedCopyOptions): Promise<RangedCopyResult
     }
     const kept = done.size;
     const base = { path: o.targetPath.toString('base64'), size: e.size, mtimeMs: e.mtimeMs, ...(e.ino !== undefined ? { ino: e.ino } : {}), rangeBytes: o.rangeBytes };
-    // One record write at a time; a range done while one is queued rides along with it.
-    let tail: Promise<void> = recorded.size !== done.size ? recordRanges(o.stateDir, key, { ...base, done: Object.fromEntries(done) }) : Promise.resolve();
-    tail.catch(() => undefined); // awaited at the end
-    let queued: Promise<void> | undefined;
-    const save = (): Promise<void> => queued ??= (tail = tail.catch(() => undefined).then(() => { queued = undefined; return recordRanges(o.stateDir, key, { ...base, done: Object.fromEntries(done) }); }));
+    // The record starts again from what the partial was found to hold; each range done then adds a line.
+    await startRanges(o.stateDir, key, { ...base, done: Object.fromEntries(done) });
 
     // The hash follows the bytes already copied (read back from the source, in order).
     const progress = plan.map((r) => (done.has(r.index) ? r.end : r.start));
@@ -145,7 +142,7 @@ export async function copyRanged(o: RangedCopyOptions): Promise<RangedCopyResult
           await o.slots.run(() => copyRange(r));
           if (!done.has(r.index)) continue;
           // Recorded before it is reported (outside the slot: the other ranges go on meanwhile).
-          await save();
+          await recordRange(o.stateDir, key, r.index, done.get(r.index)!);
           copied++;
           bytes += r.end - r.start;
           o.onRange?.(r.end - r.start);
@@ -159,7 +156,6 @@ export async function copyRanged(o: RangedCopyOptions): Promise<RangedCopyResult
     const failed = workers.find((w) => w.status === 'rejected');
     if (failed || changed) { stop = true; kick(); }
     const sha256 = await hashing;
-    await tail;
     if (failed) throw (failed as PromiseRejectedResult).reason;
     // The source shrank under the copy: the partial is not the file any more; the caller copies it whole.
     if (changed) { await forgetRanges(o.stateDir, key); return undefined; }

@@ -1,11 +1,11 @@
 import { describe, expect, it, beforeAll, afterAll } from 'vitest';
 import { createHash } from 'node:crypto';
-import { lstat, mkdir, mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
+import { appendFile, lstat, mkdir, mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dataPieces, HOLE_BLOCK, isLarge, pendingRanges, planRanges, rangeKey, recordedRanges, Slots } from '../../../../lib/engines/files/ranges.ts';
 import { copyRanged } from '../../../../lib/engines/files/copy-ranged.ts';
-import { readRangeRecord, type RangeRecord } from '../../../../lib/engines/files/copied.ts';
+import { forgetRanges, readRangeRecord, recordRange, startRanges, type RangeRecord } from '../../../../lib/engines/files/copied.ts';
 import type { ManifestEntry } from '../../../../lib/engines/files/manifest.ts';
 import { generateTree } from '../../../../fixtures/files/tree.ts';
 import { exportTree } from '../../../../lib/engines/files/export.ts';
@@ -147,6 +147,19 @@ describe('copyRanged on real files', () => {
     // A source changed since the record (another mtime): nothing kept.
     const again = await copyRanged({ ...base, entry: { ...e, mtimeMs: e.mtimeMs + 1000 }, slots: new Slots(4) });
     expect(again).toMatchObject({ kept: 0, copied: 13, sha256: sha(data) });
+  });
+
+  it('the record: its identity once, a line per range; a torn last line is ignored; a restart rewrites the log', async () => {
+    const id = { path: Buffer.from('x').toString('base64'), size: 10 * MiB, mtimeMs: 1, rangeBytes: MiB };
+    await startRanges(state, 'k', { ...id, done: { 3: 7 } });
+    await recordRange(state, 'k', 0, 42);
+    await appendFile(join(state, 'ranges', 'k.done'), '5'); // killed in the middle of a line
+    expect(await readRangeRecord(state, 'k')).toEqual({ ...id, done: { 3: 7, 0: 42 } });
+    await startRanges(state, 'k', { ...id, done: { 0: 42 } });
+    await recordRange(state, 'k', 1, 9);
+    expect((await readRangeRecord(state, 'k'))!.done).toEqual({ 0: 42, 1: 9 });
+    await forgetRanges(state, 'k');
+    expect(await readRangeRecord(state, 'k')).toBeUndefined();
   });
 
   it('a source whose size is not the manifest\'s is left to the whole-file copy', async () => {
