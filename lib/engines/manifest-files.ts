@@ -18,7 +18,7 @@ export type ChunkFileEntry<Range> = Range & {
   readonly rows: number;
   readonly bytes: number;
   readonly sha256: string;
-  /** Server-side checksum of the range in the snapshot (the engine's checksum.ts). */
+  /** What identifies the range's rows on a server (the engine's checksum.ts; MySQL: the sha256 of its lines, mysql/manifest.ts). */
   readonly checksum: string;
 };
 
@@ -29,7 +29,7 @@ export async function writeManifestFiles(dir: string, sums: ReadonlyArray<readon
 }
 
 export interface ManifestKind {
-  /** The format this ferry writes (`ferry-mysql/2`). */
+  /** The format this ferry writes (`ferry-mysql/3`). */
   readonly format: string;
   /** The error a missing or other-format manifest is. */
   readonly code: ErrorCode;
