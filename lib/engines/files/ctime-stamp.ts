@@ -63,8 +63,8 @@ export function changedBefore(ctimeMs: number, stamp: { readonly ctimeMs: number
  * A new stamp: a new inode (removed first), so the kernel sets its ctime now; its ctime read. Undefined
  * when the artifact directory's clock is not the wall clock (more than 2 s apart).
  */
-export function takeStamp(artifactDir: string, now: () => number = Date.now): Stamp | undefined {
-  const file = join(artifactDir, STAMP_FILE);
+export function takeStamp(artifactDir: string, now: () => number = Date.now, name = STAMP_FILE): Stamp | undefined {
+  const file = join(artifactDir, name);
   rmSync(file, { force: true });
   closeSync(openSync(file, 'wx'));
   const ctimeMs = lstatSync(file).ctimeMs;

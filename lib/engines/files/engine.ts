@@ -11,7 +11,7 @@ import { defineEngine, type Engine, type EngineFinding, type EngineParams, type 
 import { copyToBind, byTargetPath, type CopyResult } from './copy-bind.ts';
 import { copyToVolume } from './copy-volume.ts';
 import { compareManifests } from './compare.ts';
-import { assertSourceDir, exportTree, MANIFEST_FILE, SCAN_FILE, treeFingerprint } from './export.ts';
+import { assertSourceDir, exportTree, MANIFEST_FILE, provenFingerprint, SCAN_FILE, treeFingerprint } from './export.ts';
 import { filesFollowPhases, waitQuiet } from './freeze.ts';
 import { runHelper, HELPER_MOUNT } from './helper.ts';
 import { readManifest } from './manifest.ts';
@@ -134,6 +134,12 @@ async function removeRewritten(p: P, t: TargetSpec, manifest: string): Promise<v
   await forgetRewritten(p.artifactDir);
 }
 
+/** The tree's fingerprint: the last export's when the ctime scan proves nothing changed since, else a walk. */
+async function fingerprintNow(p: P): Promise<string> {
+  const o = { root: p.store.source, artifactDir: p.artifactDir, normalize: p.store.options.normalize, signal: p.signal };
+  return await provenFingerprint(o) ?? (await treeFingerprint(p.store.source, p.store.options.normalize)).fingerprint;
+}
+
 function summary(r: CopyResult): Record<string, unknown> {
   return { entries: r.entries, copied: r.copied, bytes: r.bytes, skipped: r.skipped, fixed: r.fixed, removed: r.removed.length, ...(r.ranged ? { ranged: r.ranged } : {}) };
 }
@@ -147,12 +153,12 @@ export const filesEngine: Readonly<Engine<FilesOptions, FilesFacts>> = defineEng
   facts,
   assess,
   async sourceState(p) {
-    return (await treeFingerprint(p.store.source, p.store.options.normalize)).fingerprint;
+    return fingerprintNow(p);
   },
   async exported(p) {
     const scan = await readFile(join(p.artifactDir, SCAN_FILE), 'utf8').then((s) => JSON.parse(s) as { fingerprint?: string }, () => undefined);
     if (!scan?.fingerprint) return false;
-    return scan.fingerprint === (await treeFingerprint(p.store.source, p.store.options.normalize)).fingerprint;
+    return scan.fingerprint === await fingerprintNow(p);
   },
   async export(p) {
     let bytes = 0;
@@ -233,7 +239,7 @@ export const filesEngine: Readonly<Engine<FilesOptions, FilesFacts>> = defineEng
     return { kind: 'quiet-window', ...q };
   },
   async quietSample(p) {
-    return (await treeFingerprint(p.store.source, p.store.options.normalize)).fingerprint;
+    return fingerprintNow(p);
   },
   async thaw() {
     // A quiet window changes nothing on the source: nothing to lift.

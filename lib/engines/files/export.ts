@@ -138,6 +138,26 @@ function writeScanRecord(artifactDir: string, r: object): Promise<void> {
   return writeFileAtomic(join(artifactDir, SCAN_FILE), JSON.stringify(r) + '\n');
 }
 
+/**
+ * The last export's fingerprint when the ctime scan proves the tree unchanged since (the manifest it
+ * recorded is still exact, so its fingerprint is what a walk would compute), else undefined: the
+ * caller walks. Reads the tree only through `find -newercm`; writes only a scratch reference file.
+ */
+export async function provenFingerprint(o: { root: string; artifactDir: string; normalize: 'none' | 'nfc'; signal?: AbortSignal }): Promise<string | undefined> {
+  if (o.normalize !== 'none') return undefined;
+  const scan = await readFile(join(o.artifactDir, SCAN_FILE), 'utf8').then((s) => JSON.parse(s) as ScanRecord, () => undefined);
+  if (!scan?.fingerprint) return undefined;
+  const manifest = join(o.artifactDir, MANIFEST_FILE);
+  const ref = await lstat(o.artifactDir).then(() => takeStamp(o.artifactDir, Date.now, REF_FILE), () => undefined);
+  if (!ref) return undefined;
+  const got = await readCtimeRecord({ artifactDir: o.artifactDir, root: o.root, normalize: o.normalize, manifestId: manifestFileId(manifest), stamp: ref }).catch(() => ({ reason: 'unreadable' }));
+  if ('reason' in got || !setReference(ref.file, got.record.thresholdMs)) return undefined;
+  const printed = await changedSince(o.root, ref.file, o.signal);
+  if (!printed || seenByLastPass(o.root, printed, { ctimeMs: got.record.stampMs, thresholdMs: got.record.thresholdMs }).length) return undefined;
+  return scan.fingerprint;
+}
+const REF_FILE = 'ctime-ref';
+
 /** Record the pass's stamp with the manifest it left and the directories' inodes. */
 async function recordStamp(o: { root: string; artifactDir: string; normalize: string }, manifest: string, stamp: Stamp, dirs: ReadonlyMap<string, number>, thresholdMs: number): Promise<void> {
   const st = await lstat(o.root);

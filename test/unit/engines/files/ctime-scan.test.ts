@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { changedBefore, CTIME_RECORD_FILE, localCtime, macLocal, readCtimeRecord, setReference, takeStamp, thresholdOf, type CtimeRecord } from '../../../../lib/engines/files/ctime-stamp.ts';
 import { changedSince, underAny } from '../../../../lib/engines/files/ctime-scan.ts';
-import { exportTree, type ExportResult } from '../../../../lib/engines/files/export.ts';
+import { exportTree, provenFingerprint, treeFingerprint, type ExportResult } from '../../../../lib/engines/files/export.ts';
 import { readManifest } from '../../../../lib/engines/files/manifest.ts';
 import { emptyScanReport, scanTree } from '../../../../lib/engines/files/walk.ts';
 import type { EngineParams } from '../../../../lib/core/engine.ts';
@@ -189,6 +189,25 @@ describe('exportTree narrowed by the ctime scan', () => {
     expect(r.fallback).toBe('no ctime stamp recorded by the last pass');
     expect(await manifestView(r.manifest)).toEqual(walkView(root));
     expect((await exp(root, art)).scan).toBe('ctime');
+  });
+
+  it('the source\'s fingerprint without a walk: the last export\'s while nothing changed since, a walk\'s otherwise', async () => {
+    const root = join(dir, 'src');
+    const art = join(dir, 'art');
+    await mkdir(join(root, 'a'), { recursive: true });
+    await writeFile(join(root, 'a/1.txt'), 'one');
+    const o = { root, artifactDir: art, normalize: 'none' as const };
+    expect(await provenFingerprint(o)).toBeUndefined(); // no export yet
+    await new Promise((r) => setTimeout(r, 30));
+    const r = await exp(root, art);
+    const walked = (await treeFingerprint(root)).fingerprint;
+    expect(r.fingerprint).toBe(walked);
+    expect(await provenFingerprint(o)).toBe(walked);
+    await new Promise((r) => setTimeout(r, 30));
+    await chmod(join(root, 'a/1.txt'), 0o600);
+    expect(await provenFingerprint(o)).toBeUndefined(); // changed since: the caller walks
+    await exp(root, art);
+    expect(await provenFingerprint(o)).toBe((await treeFingerprint(root)).fingerprint);
   });
 
   it('a hard link in a directory listed again sends the pass to the whole walk, named', async () => {
