@@ -98,8 +98,9 @@ export function leadingMatch(a: readonly string[], b: readonly string[]): number
   return i;
 }
 
-// Per file on stdin (NUL-separated): its path and how many ranges; out: one `cksum` line per range.
-const SUMS = (rangeBytes: number) => `cd ${HELPER_MOUNT} && xargs -0 -r -n 2 sh -c 'i=0; while [ "$i" -lt "$2" ]; do dd if="$1" bs=${rangeBytes} skip="$i" count=1 status=none | cksum || exit 1; i=$((i+1)); done' sh`;
+// Per file on stdin (NUL-separated): its path and how many ranges; out: one `cksum` line per range. It
+// fails first where dd lacks GNU's byte counts (a BusyBox image), so the files are sent whole instead.
+const SUMS = (rangeBytes: number) => `dd if=/dev/null of=/dev/null bs=1M count=0 iflag=fullblock,count_bytes oflag=seek_bytes conv=notrunc status=none && cd ${HELPER_MOUNT} && xargs -0 -r -n 2 sh -c 'i=0; while [ "$i" -lt "$2" ]; do dd if="$1" bs=${rangeBytes} skip="$i" count=1 status=none | cksum || exit 1; i=$((i+1)); done' sh`;
 
 /** The same lines for the cut files' ranges on the volume, file by file. */
 export async function volumeRangeSums(h: HelperSpec, cuts: readonly CutFile[], rangeBytes: number, signal?: AbortSignal): Promise<string[][]> {
