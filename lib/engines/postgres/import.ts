@@ -1,8 +1,9 @@
 /**
  * Import into the target server: roles, the database, pre-data, then one plan on parallel workers —
- * every chunk with `COPY … FROM STDIN`, each table's index and constraint builds as soon as its data is
- * in, materialized-view refreshes, ANALYZE of each table once built (loadBuildAnalyze) — then post-data's
- * links, sequences, large objects. Resumable: each unit is one transaction, recorded in
+ * every chunk with `COPY … FROM STDIN` (copy-protocol.ts), each table's index and constraint builds as
+ * soon as its data is in, materialized-view refreshes, ANALYZE of each table once built, foreign keys
+ * between plain tables once both are (loadBuildAnalyze) — then post-data's other links, sequences, large
+ * objects. Resumable: each unit is one transaction, recorded in
  * `<stateDir>/import.log` after it commits; a re-run skips what the log lists, and a chunk not listed is
  * checked on the target first — its digest (checksum.ts: the same ordered COPY the export hashed) matches: skipped; anything else in its key range (a half-loaded
  * chunk): deleted and loaded again; a schema entry not listed whose object exists was committed by the
