@@ -8,9 +8,8 @@
 import { statfs } from 'node:fs/promises';
 import { join } from 'node:path';
 import { defineEngine, type Engine, type EngineFinding, type EngineParams, type Store } from '../../core/engine.ts';
-import { copyToBind, byTargetPath, type CopyResult } from './copy-bind.ts';
+import { copyToBind, type CopyResult } from './copy-bind.ts';
 import { copyToVolume } from './copy-volume.ts';
-import { compareManifests } from './compare.ts';
 import { assertSourceDir, exportTree, MANIFEST_FILE, provenFingerprint, SCAN_FILE, treeFingerprint } from './export.ts';
 import { filesFollowPhases, waitQuiet } from './freeze.ts';
 import { runHelper, HELPER_MOUNT } from './helper.ts';
@@ -19,13 +18,13 @@ import { ownerOf, parseFilesOptions, type FilesOptions } from './options.ts';
 import { reverseToSource } from './reverse.ts';
 import { composeServiceUser, composeVolumeName, numericOwner, resolveImageUser, type ComposeView } from './compose-target.ts';
 import { forgetAllRanges, forgetCopied, forgetCopyRecords, forgetScope, manifestIdentity, readCopied, readScope, recordCopied, recordScope } from './copied.ts';
-import { targetManifest, targetSpec, type TargetSpec } from './target.ts';
+import { targetSpec, type TargetSpec } from './target.ts';
 import { STAGING_DIR, type ScanReport } from './walk.ts';
 import { access, readFile, rm } from 'node:fs/promises';
 import { FerryError } from '../../core/errors.ts';
 import { joinRel, targetOfPath } from './paths.ts';
 import { forgetRewritten, readRewritten } from './rewritten.ts';
-import { compareVolumeInWorker } from './verify-worker.ts';
+import { compareInWorker } from './verify-worker.ts';
 
 export interface FilesFacts {
   readonly source: string;
@@ -225,10 +224,8 @@ export const filesEngine: Readonly<Engine<FilesOptions, FilesFacts>> = defineEng
     const t0 = performance.now();
     const t = await specOf(p);
     const manifest = await manifestOf(p), owner = await ownerFor(p), normalize = p.store.options.normalize;
-    // A volume's listing and hashes stream through a worker whose young generation is bounded (verify-worker.ts).
-    const entries = t.kind === 'volume'
-      ? await compareVolumeInWorker({ manifest, artifactDir: p.artifactDir, normalize, helper: t.helper, owner }, p.signal)
-      : await compareManifests(byTargetPath(manifest, normalize, p.artifactDir), targetManifest(t, p.signal), { owner, normalize });
+    // The listing, hashes and comparison stream through a worker whose young generation is bounded (verify-worker.ts).
+    const entries = await compareInWorker({ manifest, artifactDir: p.artifactDir, normalize, target: t, owner }, p.signal);
     const ok = entries.every((e) => e.ok);
     if (!ok) await forgetCopyRecords(p.stateDir); // the next import scans all the target and repairs it
     return { ok, entries, seconds: (performance.now() - t0) / 1000 };
