@@ -4,7 +4,7 @@
  * since the export is refused. The app's accounts come from its .env (app.envFile) as well as from the
  * DEFINERs: a user only the .env names is carried too.
  */
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createConnection } from 'mysql2/promise';
@@ -70,8 +70,15 @@ describe('a MySQL store\'s steps under the runner', { timeout: 600_000 }, () => 
     expect(result.error).toBeUndefined();
     expect(result.status).toBe('ok');
     expect(result.steps.map((s) => [s.id, s.status])).toEqual([['export:mysql', 'done'], ['import:mysql', 'done'], ['verify:mysql', 'done']]);
-    const exported = result.steps[0]!.outputs!.data as { rows: number; definerRewrites: unknown[]; sourceState: string };
+    const exported = result.steps[0]!.outputs!.data as { rows: number; chunks: number; definerRewrites: unknown[]; sourceState: string; streamed: number; stream: string };
     expect(exported.rows).toBeGreaterThan(3000);
+    // The target was up and empty: every chunk loaded while the export ran, and the import skipped them all.
+    expect(exported.chunks).toBeGreaterThan(1);
+    expect(exported.streamed).toBe(exported.chunks);
+    expect(exported.stream).toMatch(new RegExp(`^streamed ${exported.chunks} of ${exported.chunks} chunks into mysql root@127\\.0\\.0\\.1:${dst.port}`));
+    const imported = result.steps[1]!.outputs!.data as { chunksLoaded: number; chunksSkipped: number; alreadyImported: boolean };
+    expect(imported).toMatchObject({ alreadyImported: false, chunksLoaded: 0, chunksSkipped: exported.chunks });
+    expect(await journal.get('export:mysql')).toMatchObject({ outputs: { data: { streamed: exported.chunks } } });
     expect(exported.definerRewrites).toEqual([]); // DEFINERs kept; their account is carried (issue 12)
     expect(exported.sourceState).toMatch(/^(binlog|checksum):/);
     const progress = events.filter((e) => e.type === 'progress' && e.step === 'import:mysql');
@@ -98,6 +105,22 @@ describe('a MySQL store\'s steps under the runner', { timeout: 600_000 }, () => 
   it('skips all three on a second run', async () => {
     const result = await run();
     expect(result.steps.map((s) => s.status)).toEqual(['skipped', 'skipped', 'skipped']);
+  });
+
+  it('exports plainly where the tables already are (a run killed after its export streamed): the import checks each chunk, loads none, verifies', async () => {
+    // As a kill leaves it: chunks on the target, no export recorded or finished, no import finished.
+    for (const id of ['verify:mysql', 'import:mysql', 'export:mysql']) await journal.unrecord(id);
+    await rm(join(stateDir, 'artifacts', 'mysql', 'source-state.json'));
+    for (const f of ['import-step-done', 'import-done.json']) await rm(join(stateDir, 'stores', 'mysql', f));
+    const events: RunEvent[] = [];
+    const result = await run(events);
+    expect(result.error).toBeUndefined();
+    expect(result.steps.map((s) => [s.id, s.status])).toEqual([['export:mysql', 'done'], ['import:mysql', 'done'], ['verify:mysql', 'done']]);
+    const exported = result.steps[0]!.outputs!.data as { chunks: number; streamed: number; stream: string };
+    expect(exported.streamed).toBe(0);
+    expect(exported.stream).toMatch(/^plain export: tables already exist on 127\.0\.0\.1:\d+/);
+    expect(JSON.stringify(events)).toContain('mysql: plain export: tables already exist');
+    expect(result.steps[1]!.outputs!.data).toMatchObject({ chunksLoaded: 0, chunksSkipped: exported.chunks });
   });
 
   it('refuses to resume once the source changed since the export', async () => {

@@ -24,17 +24,36 @@ export interface CopyOptions extends ExportOptions, Pick<ImportOptions, 'via' | 
   readonly stateFile: string;
 }
 
-export interface CopyResult {
+export interface StreamResult {
   readonly manifest: Manifest;
-  readonly import: ImportResult;
-  /** Chunks loaded while the export was running. */
+  /** Chunks loaded while the export was running (0: the target already had a table, nothing streamed). */
   readonly streamedChunks: number;
   readonly seconds: number;
+}
+
+export interface CopyResult extends StreamResult {
+  readonly import: ImportResult;
 }
 
 interface Job { readonly t: TableInfo; readonly chunk: ChunkEntry; readonly path: string; done(): void }
 
 export async function copyMysql(o: CopyOptions): Promise<CopyResult> {
+  const started = performance.now();
+  const { manifest, streamedChunks } = await streamMysql(o);
+  const r = await importMysql({
+    target: o.target, dir: o.dir, stateFile: o.stateFile, parallelism: o.parallelism ?? 2,
+    ...(o.via ? { via: o.via } : {}), ...(o.skipBinlog ? { skipBinlog: true } : {}), ...(o.note ? { note: o.note } : {}), ...(o.passwordFor ? { passwordFor: o.passwordFor } : {}),
+    ...(o.progress ? { progress: o.progress } : {}), ...(o.signal ? { signal: o.signal } : {}),
+  });
+  return { manifest, import: r, streamedChunks, seconds: (performance.now() - started) / 1000 };
+}
+
+/**
+ * The export with its chunks loaded into the target as they complete, and what streamed recorded in
+ * `stateFile` for the import that finishes the copy (objects, accounts, chunks not streamed): copyMysql
+ * runs it at once, the playbook as its `import:<id>` step (store-export.ts).
+ */
+export async function streamMysql(o: CopyOptions): Promise<StreamResult> {
   const started = performance.now();
   const parallelism = o.parallelism ?? 2;
   const loaded: Record<string, string> = {};
@@ -119,12 +138,7 @@ export async function copyMysql(o: CopyOptions): Promise<CopyResult> {
   const streamedChunks = Object.keys(loaded).length;
   // The import takes over from here: what streamed is recorded as loaded for this export and target.
   await writeFileAtomic(o.stateFile, JSON.stringify({ export: manifest.createdAt, target: `${o.target.host}:${o.target.port}`, loaded, warnings }));
-  const r = await importMysql({
-    target: o.target, dir: o.dir, stateFile: o.stateFile, parallelism,
-    ...(o.via ? { via: o.via } : {}), ...(o.skipBinlog ? { skipBinlog: true } : {}), ...(o.note ? { note: o.note } : {}), ...(o.passwordFor ? { passwordFor: o.passwordFor } : {}),
-    ...(o.progress ? { progress: o.progress } : {}), ...(o.signal ? { signal: o.signal } : {}),
-  });
-  return { manifest, import: r, streamedChunks, seconds: (performance.now() - started) / 1000 };
+  return { manifest, streamedChunks, seconds: (performance.now() - started) / 1000 };
 }
 
 const tableKey = (t: TableInfo) => `${t.database}.${t.name}`;

@@ -16,7 +16,8 @@ import { formatWarningGroup } from './load-warnings.ts';
 import { readJson, targetOf, type MysqlParams } from './store.ts';
 
 const DONE = 'import-done.json';
-const PROGRESS = 'import-progress.json';
+/** The import's per-chunk progress (a streaming export records there what it loaded: store-export.ts). */
+export const PROGRESS = 'import-progress.json';
 
 export async function importStore(p: MysqlParams): Promise<ImportSummary> {
   const m = await readManifest(p.artifactDir);
