@@ -5,10 +5,13 @@ import type { Redactor } from '../util/redact.ts';
 import { appCheckLines, findingsOf, okOf, redisDbLines, tableLines } from './collect.ts';
 import type { FerryReport, StoreReport, TimingLine } from './types.ts';
 import { storeReports } from './stores.ts';
-import { downtimeParts } from './downtime.ts';
+import { downtimeParts, stackStartsBefore } from './downtime.ts';
 import { calibrationOf, predictDowntime, type CalibrationNotes, type DowntimePrediction, type PredictInput } from './predict.ts';
 
-/** Steps inside the write freeze in a real migration (besides every store's freeze:, export:, import:, verify:): their sum is the downtime. */
+/**
+ * Steps inside the write freeze in a real migration (besides every store's freeze:, export:, import:, verify:): their sum is the downtime.
+ * The stack-start steps only where they ran after the window opened (a journal of the older order: stackStartsBefore).
+ */
 export const FREEZE_WINDOW_STEPS = [
   'freeze', 'mysql-export', 'redis-export', 'env-transform', 'compose-prepare', 'compose-data-up',
   'mysql-import', 'redis-import', 'mysql-verify', 'redis-verify', 'compose-cutover', 'stop-writers', 'prove-quiet',
@@ -129,8 +132,9 @@ function downtimeTotal(o: BuildReportOptions): Pick<FerryReport, 'downtimeMs' | 
   }
   // With following stores only the parts are inside the freeze (their export and import ran before it).
   const following = o.timings.some((t) => t.step.startsWith('follow:'));
+  const before = stackStartsBefore(o.timings);
   const window = following ? downtimeParts(o.timings).reduce((a, p) => a + p.ms, 0)
-    : o.timings.filter((t) => inFreezeWindow(t.step)).reduce((a, t) => a + t.durationMs, 0);
+    : o.timings.filter((t) => inFreezeWindow(t.step) && !before.has(t)).reduce((a, t) => a + t.durationMs, 0);
   if (!window) return {};
   // A rehearsal does not freeze: add the quiet time the real run waits for (none when every store follows).
   const froze = by.has('freeze') || by.has('prove-quiet');

@@ -5,13 +5,15 @@
  * is said in the plan ("freeze: not available for files yet"); a required phase of an engine that is
  * not registered yet is a step whose plan says so and whose run refuses.
  *
- * migrate:   preflight → stop-writers → freeze:* → prove-quiet → export:* → env-transform → compose-prepare →
- *            compose-data-up → import:* → verify:* → compose-cutover → thaw:* (last frozen first) → report
+ * migrate:   preflight → env-transform → compose-prepare → compose-data-up → stop-writers → freeze:* → prove-quiet →
+ *            export:* → import:* → verify:* → compose-cutover → thaw:* (last frozen first) → report
+ *   (the stack's data services start before the freeze: none of those three steps reads an export, their start-up
+ *   is out of the downtime, and a MySQL export streams its chunks into the running target: lib/engines/mysql/store-export.ts)
  *   with stores that follow (config `cutover`, lib/steps/cutover-mode.ts), the freeze waits only for their last changes:
  *            preflight → export:F → env-transform → compose-prepare → compose-data-up → import:F → unpublish:F → follow:F →
  *            verify-pinned:F → compose-precreate → stop-writers → freeze:* → prove-quiet → export:C → import:C → verify:C →
  *            catch-up:F → promote:F → compose-cutover → thaw:* → report   (F: following stores, C: copied ones)
- * rehearse:  the same without the freeze and thaw, into a throwaway stack; following stores follow the live
+ * rehearse:  the same without stop-writers, the freeze and thaw, into a throwaway stack; following stores follow the live
  *            source too, and their catch-up and promote are measured against it (rehearseSteps)
  * verify:    verify:* → report
  * rollback:  rollback-stop-stack → rollback-restore-env → rollback-source-check → rollback-restart-host → report
@@ -88,12 +90,13 @@ const importStep = (s: StoreSpec) => (readsThroughFreeze(s) ? freezeLoweredDurin
 export function migrateSteps(stores: readonly StoreSpec[], cutover: CutoverOptions = DEFAULT_CUTOVER): FerryStep[] {
   const follows = stores.filter((s) => decideCutover(s, cutover).how === 'follow');
   if (follows.length) return followingMigrateSteps(stores, follows, cutover);
-  const frozen: FerryStep[] = [
-    ...each(stores, storeExportStep), envTransform as FerryStep, composePrepare as FerryStep, composeDataUp as FerryStep,
-    ...stores.map(importStep), ...each(stores, storeVerifyStep), composeCutover as FerryStep,
-  ];
-  return [preflight as FerryStep, ...freezeWindow(stores, frozen)];
+  const frozen: FerryStep[] = [...each(stores, storeExportStep), ...stores.map(importStep), ...each(stores, storeVerifyStep), composeCutover as FerryStep];
+  // The target is up before the freeze: its start-up is out of the downtime, and an export may stream into it.
+  return [preflight as FerryStep, ...stackUp(), ...freezeWindow(stores, frozen)];
 }
+
+/** env-transform → compose-prepare → compose-data-up: none reads an export's output. */
+const stackUp = (): FerryStep[] => [envTransform as FerryStep, composePrepare as FerryStep, composeDataUp as FerryStep];
 
 /** stop-writers → freeze:* → prove-quiet → `inside` (each thawing on failure) → thaw:* → report. */
 function freezeWindow(stores: readonly StoreSpec[], inside: readonly FerryStep[]): FerryStep[] {
@@ -146,7 +149,7 @@ export function rehearseSteps(stores: readonly StoreSpec[], cutover: CutoverOpti
     ];
   }
   return [
-    preflight as FerryStep, ...each(stores, storeExportStep), envTransform as FerryStep, composePrepare as FerryStep, composeDataUp as FerryStep,
+    preflight as FerryStep, ...stackUp(), ...each(stores, storeExportStep),
     ...each(stores, storeImportStep), ...each(stores, storeVerifyStep), composeCutover as FerryStep, report as FerryStep,
   ];
 }

@@ -66,7 +66,8 @@ async function cutoverPlan(p: Pick<StoreStepParams, 'ctx' | 'config'>, factsByte
       ...quietWindowOf(b.store.options),
     })),
     stopWriters: p.config.freeze.stopWriters.length, quietSeconds: p.config.freeze.quietSeconds,
-    stackInFreeze: decisions.every((d) => d.how !== 'follow'),
+    // The stack's data services start before the freeze in every order now (lib/steps/order.ts).
+    stackInFreeze: false,
     // A copied store reached on a migration port keeps its service published until the cutover recreates it.
     cutoverRecreates: stores.some((b, i) => decisions[i]!.how === 'freeze-copy' && b.store.target.migrationPort !== undefined),
   };

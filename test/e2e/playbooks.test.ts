@@ -49,8 +49,8 @@ describe('playbooks: migrate → verify → rollback on the fixture source', { t
     expect(migrate.stderr.trim().split('\n').slice(-5).join('\n')).not.toMatch(/✖/);
     expect(migrate.exitCode).toBe(0);
     const done = migrate.events.filter((e) => e.type === 'step-done').map((e) => e.step);
-    expect(done).toEqual(['preflight', 'stop-writers', 'freeze:mysql', 'freeze:redis', 'prove-quiet', 'export:mysql', 'export:redis', 'env-transform',
-      'compose-prepare', 'compose-data-up', 'import:mysql', 'import:redis', 'verify:mysql', 'verify:redis', 'compose-cutover', 'thaw:redis', 'thaw:mysql', 'report']);
+    expect(done).toEqual(['preflight', 'env-transform', 'compose-prepare', 'compose-data-up', 'stop-writers', 'freeze:mysql', 'freeze:redis', 'prove-quiet',
+      'export:mysql', 'export:redis', 'import:mysql', 'import:redis', 'verify:mysql', 'verify:redis', 'compose-cutover', 'thaw:redis', 'thaw:mysql', 'report']);
     const report = JSON.parse(await readFile(`${sb.stateDir}/report.migrate.json`, 'utf8'));
     expect(report.ok).toBe(true);
     expect(report.downtimeKind).toBe('measured');
@@ -65,6 +65,13 @@ describe('playbooks: migrate → verify → rollback on the fixture source', { t
     const dbs = (report.redis.databases as Array<{ db: number; sourceKeys: number }>).map((d) => d.db);
     expect(dbs).toEqual(Object.keys(before.redis!).map(Number).sort((a, b) => a - b));
     expect(report.redis.appChecks.find((a: { category: string }) => a.category === 'sessions').source).toBeGreaterThan(0);
+    // The stack was up before the freeze: the export streamed every chunk into it, the import skipped them all (issue 12 §3).
+    const journal = JSON.parse(await readFile(`${sb.stateDir}/journal.migrate.json`, 'utf8')) as { entries: Array<{ id: string; outputs?: { data?: Record<string, unknown> } }> };
+    const dataOf = (id: string) => journal.entries.find((e) => e.id === id)?.outputs?.data ?? {};
+    const exported = dataOf('export:mysql');
+    expect(exported.chunks).toBeGreaterThan(0);
+    expect(exported.streamed).toBe(exported.chunks);
+    expect(dataOf('import:mysql')).toMatchObject({ chunksLoaded: 0, chunksSkipped: exported.chunks });
     // the report and the journal carry no secret
     const all = (await readFile(`${sb.stateDir}/report.migrate.json`, 'utf8')) + (await readFile(`${sb.stateDir}/report.migrate.md`, 'utf8'))
       + (await readFile(`${sb.stateDir}/journal.migrate.json`, 'utf8')) + migrate.stdout + migrate.stderr;

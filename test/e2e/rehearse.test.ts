@@ -47,7 +47,7 @@ describe('rehearse', { timeout: 900_000 }, () => {
     expect(r.stderr.split('\n').filter((l) => /E_|✖/.test(l)).join('\n')).toBe('');
     expect(r.exitCode).toBe(0);
     const start = r.events.find((e) => e.type === 'run-start') as unknown as { steps: Array<{ id: string }> };
-    expect(start.steps.map((s) => s.id)).toEqual(['preflight', 'export:mysql', 'export:redis', 'env-transform', 'compose-prepare', 'compose-data-up',
+    expect(start.steps.map((s) => s.id)).toEqual(['preflight', 'env-transform', 'compose-prepare', 'compose-data-up', 'export:mysql', 'export:redis',
       'import:mysql', 'import:redis', 'verify:mysql', 'verify:redis', 'compose-cutover', 'report']);
     expect(r.events.filter((e) => e.type === 'step-done').length).toBe(12);
     // the report survives, with per-step timings and the expected downtime
@@ -60,7 +60,7 @@ describe('rehearse', { timeout: 900_000 }, () => {
     expect(Object.keys(report.calibration.stores).sort()).toEqual(['mysql', 'redis']);
     expect(report.calibration.stores.mysql.copyMs).toBeGreaterThan(0);
     expect(report.prediction.calibratedBy).toMatch(/^rehearse /);
-    expect(report.prediction.parts.map((p: { part: string }) => p.part)).toEqual(['freeze', 'copy', 'stack start', 'final check', 'app start']);
+    expect(report.prediction.parts.map((p: { part: string }) => p.part)).toEqual(['freeze', 'copy', 'final check', 'app start']);
     expect(report.prediction.ms).toBe(report.prediction.parts.reduce((a: number, p: { ms: number }) => a + p.ms, 0));
     console.log(`rehearse: step ms ${report.timings.map((t: { step: string; durationMs: number }) => `${t.step} ${Math.round(t.durationMs)}`).join(', ')}`);
     expect((await readdir(sb.stateDir)).sort()).toEqual(['report.rehearse.json', 'report.rehearse.md']);

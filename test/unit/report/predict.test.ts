@@ -175,4 +175,23 @@ describe('the report', () => {
     expect(r.cutover).toEqual([{ store: 'db', how: 'freeze-copy', why: 'db why', enable: 'log-bin + restart' }, { store: 'cache', how: 'freeze-copy', why: 'cache why', enable: 'log-bin + restart' }]);
     expect(renderMarkdown(r)).toContain('## Cutover\n\n| store | how | why | to follow |\n|---|---|---|---|\n| db | freeze-copy | db why | log-bin + restart |');
   });
+
+  it('the stack started before the freeze (today\'s copy order) is no part of the downtime, measured or expected, nor of the prediction', () => {
+    const copied: PredictInput = { ...copyOnly, stackInFreeze: false };
+    const prediction = predictDowntime(copied);
+    expect(partsOf(prediction)['stack start']).toBeUndefined();
+    const timings = [t('preflight', 0, 500), t('env-transform', 500, 100), t('compose-prepare', 600, 10), t('compose-data-up', 610, 5000),
+      t('stop-writers', 6000, 1000), t('freeze:db', 7000, 100), t('freeze:cache', 7100, 100), t('prove-quiet', 7200, 3000),
+      t('export:db', 10_200, 4000), t('export:cache', 14_200, 500), t('import:db', 14_700, 2000), t('import:cache', 16_700, 300),
+      t('verify:db', 17_000, 3000), t('verify:cache', 20_000, 200), t('compose-cutover', 20_200, 3000)];
+    const r = buildReport({ playbook: 'migrate', mode: 'migrate', project: 'p', outputs: preflight(prediction, copied), timings, ttlToleranceMs: 0, quietSeconds: 3, redactor: new Redactor() });
+    expect(r.downtimeMs).toBe(17_200);
+    expect(r.downtimeParts!.map((x) => x.part)).not.toContain('stack start');
+    expect(r.downtimeParts!.reduce((a, x) => a + x.ms, 0)).toBe(17_200);
+    // A rehearsal in that order: its expected downtime leaves the stack's start out too (plus the quiet wait it never had).
+    const reh = timings.filter((x) => !/^(stop-writers|freeze:|prove-quiet)/.test(x.step));
+    const e = buildReport({ playbook: 'rehearse', mode: 'rehearse', project: 'p', outputs: preflight(prediction, copied), timings: reh, ttlToleranceMs: 0, quietSeconds: 3, redactor: new Redactor() });
+    expect(e.downtimeKind).toBe('expected');
+    expect(e.downtimeMs).toBe(4000 + 500 + 2000 + 300 + 3000 + 200 + 3000 + 3000);
+  });
 });

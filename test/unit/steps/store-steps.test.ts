@@ -42,14 +42,16 @@ describe('steps generated per store', () => {
   it('gives each store its own export, import, verify, freeze and thaw, in declaration order; every playbook\'s order from one file', () => {
     const a = app(fakeWorld(), true);
     expect(migrateSteps(a.specs).map((s) => s.id)).toEqual([
-      'preflight', 'stop-writers', 'freeze:shop-db', 'freeze:blog-db', 'freeze:cache', 'freeze:queue', 'prove-quiet',
+      'preflight', 'env-transform', 'compose-prepare', 'compose-data-up',
+      'stop-writers', 'freeze:shop-db', 'freeze:blog-db', 'freeze:cache', 'freeze:queue', 'prove-quiet',
       'export:shop-db', 'export:blog-db', 'export:cache', 'export:queue', 'export:uploads',
-      'env-transform', 'compose-prepare', 'compose-data-up',
       'import:shop-db', 'import:blog-db', 'import:cache', 'import:queue', 'import:uploads',
       'verify:shop-db', 'verify:blog-db', 'verify:cache', 'verify:queue', 'verify:uploads',
       'compose-cutover', 'thaw:queue', 'thaw:cache', 'thaw:blog-db', 'thaw:shop-db', 'report',
     ]);
     expect(rehearseSteps(a.specs).map((s) => s.id).filter((id) => id.startsWith('freeze') || id.startsWith('thaw'))).toEqual([]);
+    // The target's data services are up before any export (it may stream into them), in the rehearsal as in migrate.
+    expect(rehearseSteps(a.specs).map((s) => s.id).slice(0, 5)).toEqual(['preflight', 'env-transform', 'compose-prepare', 'compose-data-up', 'export:shop-db']);
     expect(verifySteps(a.specs).map((s) => s.id)).toEqual(['verify:shop-db', 'verify:blog-db', 'verify:cache', 'verify:queue', 'verify:uploads', 'report']);
     expect(rollbackSteps(a.specs, false).map((s) => s.id)).toEqual(['rollback-stop-stack', 'rollback-restore-env', 'rollback-source-check', 'rollback-restart-host', 'report']);
     // The fake engines have no `reverse`: --with-data copies nothing back and says so in the plan.
@@ -57,6 +59,7 @@ describe('steps generated per store', () => {
       'rollback-stop-stack', 'rollback-restore-env', 'rollback-restart-host', 'report']);
     expect(frozenStepIds(a.specs)).toContain('import:uploads');
     expect(frozenStepIds(a.specs)).not.toContain('thaw:cache');
+    expect(frozenStepIds(a.specs)).not.toContain('compose-data-up');
   });
 
   it('plans a store whose engine is missing or lacks a phase instead of failing ("… not available for files yet")', async () => {
