@@ -126,7 +126,7 @@ const childCpu = (stderr: string): number => {
 const endpoint = (s: Server) => ({ host: s.host, port: s.port, user: 'root', password: s.rootPassword });
 
 const COPY: Record<(typeof TOOLS)[number], Copy> = {
-  /** ferry's streaming copy: chunks load into the target while the export runs (copy.ts), in a child process with the playbook's Node settings. */
+  /** ferry's streaming copy: chunks load into the target while the export runs (copy.ts), in a child process with the playbook's Node settings; what migrate runs (export:<id> streams, import:<id> loads the rest). */
   async ferry({ src, dst, dir }) {
     const lib = new URL('../lib/engines/mysql/copy.ts', import.meta.url).pathname;
     const code = `import { copyMysql } from '${lib}';
@@ -140,7 +140,7 @@ const COPY: Record<(typeof TOOLS)[number], Copy> = {
     const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { bytes: number; cpu: number };
     return { peakRssMb: await peak, bytes: out.bytes, toolCpuS: out.cpu };
   },
-  /** ferry's export, then its import (the playbook's order today: the stack starts after the export). */
+  /** ferry's export, then its import (the playbook's path when the target is not up or already holds the tables: a resumed run). */
   async 'ferry-2pass'({ src, dst, dir }) {
     const lib = new URL('../lib/engines/mysql/index.ts', import.meta.url).pathname;
     const code = `import { exportMysql, importMysql } from '${lib}';

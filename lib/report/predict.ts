@@ -12,7 +12,7 @@ import type { TimingLine } from './types.ts';
 
 export type PredictedPart = 'stop writers' | 'freeze' | 'copy' | 'stack start' | 'final check' | 'catch-up' | 'promote' | 'app start';
 export const PART_ORDER: readonly PredictedPart[] = ['stop writers', 'freeze', 'copy', 'stack start', 'final check', 'catch-up', 'promote', 'app start'];
-/** The steps that start the stack's data services (.env, secrets, data-up): inside the freeze when no store follows. */
+/** The steps that start the stack's data services (.env, secrets, data-up): before the freeze (lib/steps/order.ts); inside it in an older journal of the copy order. */
 export const STACK_START_STEPS: readonly string[] = ['env-transform', 'compose-prepare', 'compose-data-up'];
 
 export interface PredictedPartLine {
