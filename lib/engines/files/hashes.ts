@@ -10,7 +10,7 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { open, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { entryToLine, lineToEntry, readManifest, writeManifest, type ManifestEntry } from './manifest.ts';
+import { entryToLine, lineBlocks, lineToEntry, readManifest, writeManifest, type ManifestEntry } from './manifest.ts';
 import { ExternalSort } from './external-sort.ts';
 import { comparePaths } from './paths.ts';
 
@@ -34,32 +34,15 @@ export async function* manifestBatches(file: string, tolerant = false): AsyncGen
 
 /** As manifestBatches, with each entry's line as read (written back as is when nothing in it changes). */
 export async function* manifestLineBatches(file: string, tolerant = false): AsyncGenerator<{ entries: ManifestEntry[]; lines: string[] }> {
-  const fh = await open(file, 'r');
-  const parse = (text: string, out: { entries: ManifestEntry[]; lines: string[] }): boolean => {
+  for await (const text of lineBlocks(file)) {
+    const out = { entries: [] as ManifestEntry[], lines: [] as string[] };
+    let ok = true;
     for (const line of text.split('\n')) {
       if (!line) continue;
-      try { out.entries.push(lineToEntry(line)); out.lines.push(line); } catch (e) { if (tolerant && e instanceof SyntaxError) return false; throw e; }
+      try { out.entries.push(lineToEntry(line)); out.lines.push(line); } catch (e) { if (tolerant && e instanceof SyntaxError) { ok = false; break; } throw e; }
     }
-    return true;
-  };
-  try {
-    const buf = Buffer.alloc(1 << 18);
-    let rest: Buffer = Buffer.alloc(0);
-    for (;;) {
-      const { bytesRead } = await fh.read(buf, 0, buf.length, null);
-      if (bytesRead === 0) break;
-      const chunk = buf.subarray(0, bytesRead);
-      const nl = chunk.lastIndexOf(0x0a);
-      if (nl < 0) { rest = Buffer.concat([rest, chunk]); continue; }
-      const out = { entries: [] as ManifestEntry[], lines: [] as string[] };
-      const ok = parse(Buffer.concat([rest, chunk.subarray(0, nl)]).toString('utf8'), out);
-      rest = Buffer.from(chunk.subarray(nl + 1));
-      if (out.entries.length) yield out;
-      if (!ok) return;
-    }
-    if (rest.length) { const out = { entries: [] as ManifestEntry[], lines: [] as string[] }; parse(rest.toString('utf8'), out); if (out.entries.length) yield out; }
-  } finally {
-    await fh.close();
+    if (out.entries.length) yield out;
+    if (!ok) return;
   }
 }
 

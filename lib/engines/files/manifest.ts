@@ -4,7 +4,7 @@
  */
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
-import { open, rename } from 'node:fs/promises';
+import { open, rename, rm } from 'node:fs/promises';
 import { decodePath, encodePath } from './paths.ts';
 import { fsyncDir } from '../../util/atomic-write.ts';
 import { dirname } from 'node:path';
@@ -96,10 +96,19 @@ export async function* readManifestSkipping(file: string, skip: ((path: string) 
     }
     return lineToEntry(line);
   };
+  for await (const text of lineBlocks(file, bufferBytes)) for (const line of text.split('\n')) if (line) yield entry(line);
+}
+
+/**
+ * A file's text a read at a time, each block ending at a newline (the newline not included): bytes after
+ * the last newline of a read wait for the next and are decoded once whole (a UTF-8 sequence may be cut);
+ * the file's last line comes last, with or without its newline. One await per block, not per line.
+ */
+export async function* lineBlocks(file: string, bufferBytes = 1 << 18): AsyncGenerator<string> {
   const fh = await open(file, 'r');
   try {
     const buf = Buffer.alloc(bufferBytes);
-    let rest: Buffer = Buffer.alloc(0); // bytes after the last newline: decoded once whole (a UTF-8 sequence may be cut)
+    let rest: Buffer = Buffer.alloc(0);
     for (;;) {
       const { bytesRead } = await fh.read(buf, 0, buf.length, null);
       if (bytesRead === 0) break;
@@ -108,9 +117,9 @@ export async function* readManifestSkipping(file: string, skip: ((path: string) 
       if (nl < 0) { rest = Buffer.concat([rest, chunk]); continue; }
       const text = Buffer.concat([rest, chunk.subarray(0, nl)]).toString('utf8');
       rest = Buffer.from(chunk.subarray(nl + 1));
-      for (const line of text.split('\n')) if (line) yield entry(line);
+      yield text;
     }
-    if (rest.length) yield entry(rest.toString('utf8'));
+    if (rest.length) yield rest.toString('utf8');
   } finally {
     await fh.close();
   }
@@ -118,13 +127,21 @@ export async function* readManifestSkipping(file: string, skip: ((path: string) 
 
 /** Write entries to `file` (temp name, fsync, rename): a killed run never leaves half a manifest. */
 export async function writeManifest(file: string, entries: AsyncIterable<ManifestEntry>): Promise<{ entries: number }> {
+  return { entries: await writeLines(file, lines(entries)) };
+}
+
+async function* lines(entries: AsyncIterable<ManifestEntry>): AsyncGenerator<string> {
+  for await (const e of entries) yield entryToLine(e);
+}
+
+/** Write lines to `file` (a temp name, fsync, rename, fsync of the directory); the number of lines. */
+export async function writeLines(file: string, lines: AsyncIterable<string>): Promise<number> {
   const tmp = `${file}.${process.pid}.part`;
   const out = createWriteStream(tmp, { highWaterMark: 1 << 20 });
-  let n = 0;
-  let buf = '';
+  let n = 0, buf = '';
   try {
-    for await (const e of entries) {
-      buf += entryToLine(e) + '\n';
+    for await (const l of lines) {
+      buf += l + '\n';
       n++;
       if (buf.length > 1 << 16) { if (!out.write(buf)) await once(out, 'drain'); buf = ''; }
     }
@@ -132,11 +149,12 @@ export async function writeManifest(file: string, entries: AsyncIterable<Manifes
     await new Promise<void>((res, rej) => out.end((err?: Error | null) => (err ? rej(err) : res())));
   } catch (e) {
     out.destroy();
+    await rm(tmp, { force: true });
     throw e;
   }
   const fh = await open(tmp, 'r+');
   try { await fh.sync(); } finally { await fh.close(); }
   await rename(tmp, file);
   await fsyncDir(dirname(file));
-  return { entries: n };
+  return n;
 }

@@ -12,13 +12,11 @@
  * names is re-read, meets it and sends the pass to the whole walk.
  */
 import { createHash } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { once } from 'node:events';
-import { open, rename, rm } from 'node:fs/promises';
+import { rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { fsyncDir } from '../../util/atomic-write.ts';
 import { readHashedLines } from './hashes.ts';
-import { entryToLine, type ManifestEntry } from './manifest.ts';
+import { entryToLine, writeLines, type ManifestEntry } from './manifest.ts';
 import { comparePaths, joinRel } from './paths.ts';
 import { hashFile } from './hash.ts';
 import { changedDirs } from './quick-scan.ts';
@@ -50,29 +48,6 @@ export interface NarrowResult {
   readonly unchanged?: boolean;
 }
 
-/** Write manifest lines to `file` (a temp name, fsync, rename); the number of lines. */
-async function writeLines(file: string, lines: AsyncIterable<string>): Promise<number> {
-  const tmp = `${file}.${process.pid}.part`;
-  const out = createWriteStream(tmp, { highWaterMark: 1 << 20 });
-  let n = 0, buf = '';
-  try {
-    for await (const l of lines) {
-      buf += l + '\n';
-      n++;
-      if (buf.length > 1 << 16) { if (!out.write(buf)) await once(out, 'drain'); buf = ''; }
-    }
-    if (buf) out.write(buf);
-    await new Promise<void>((res, rej) => out.end((err?: Error | null) => (err ? rej(err) : res())));
-  } catch (e) {
-    out.destroy();
-    await rm(tmp, { force: true });
-    throw e;
-  }
-  const fh = await open(tmp, 'r+');
-  try { await fh.sync(); } finally { await fh.close(); }
-  await rename(tmp, file);
-  return n;
-}
 
 /** Whether an entry read again records the same as the last manifest's (its hash aside). */
 function sameRecord(a: ManifestEntry, b: ManifestEntry): boolean {
