@@ -21,6 +21,7 @@ import { crc32 } from 'node:zlib';
 import { forgetRanges, readRangeRecord, recordRange, startRanges } from './copied.ts';
 import type { ManifestEntry } from './manifest.ts';
 import { dataPieces, pendingRanges, planRanges, rangeKey, recordedRanges, RANGE_BLOCK, RANGES_IN_FLIGHT, type Range, type Slots } from './ranges.ts';
+import { writeAll } from '../../util/write-all.ts';
 
 const pool: Buffer[] = [];
 const takeBuffer = () => pool.pop() ?? Buffer.allocUnsafe(RANGE_BLOCK);
@@ -165,13 +166,6 @@ export async function copyRanged(o: RangedCopyOptions): Promise<RangedCopyResult
   } finally {
     await src.close();
     await dst?.close();
-  }
-}
-
-async function writeAll(fh: FileHandle, buf: Buffer, off: number, len: number, pos: number): Promise<void> {
-  while (len > 0) {
-    const { bytesWritten } = await fh.write(buf, off, len, pos);
-    off += bytesWritten; len -= bytesWritten; pos += bytesWritten;
   }
 }
 

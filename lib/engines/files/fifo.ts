@@ -9,6 +9,7 @@ import { mkdir, open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { openHelper, type HelperSpec } from './helper.ts';
+import { writeAll } from '../../util/write-all.ts';
 
 const STREAM_MOUNT = '/ferry-stream';
 
@@ -55,13 +56,12 @@ export async function feedThroughFifo(r: FifoRun): Promise<void> {
     try {
       // One chunk written while the next is made; each is written out whole before the one after next
       // is asked for (the tar stream refills its two buffers in turn).
-      const writeAll = async (chunk: Buffer) => { for (let off = 0; off < chunk.length;) off += (await fh.write(chunk, off, chunk.length - off)).bytesWritten; };
       let writing: Promise<void> = Promise.resolve();
       try {
         for await (const chunk of r.input) {
           r.signal?.throwIfAborted();
           await writing;
-          writing = writeAll(chunk);
+          writing = writeAll(fh, chunk);
         }
       } finally {
         await writing.catch(() => undefined); // never leave a write in flight on a buffer being refilled or a closing fd

@@ -7,6 +7,7 @@
 import { EventEmitter } from 'node:events';
 import { open, type FileHandle } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
+import { writeAll } from '../../util/write-all.ts';
 
 export const BLOCK_BYTES = 1 << 20;
 const POOL_MAX = 8;
@@ -66,7 +67,7 @@ export class ChunkWriter {
     for (const { buf, len } of blocks) {
       const part = buf.subarray(0, len);
       this.#hash.update(part);
-      for (let at = 0; at < len;) at += (await fh.write(part, at, len - at)).bytesWritten;
+      await writeAll(fh, part);
       giveBlock(buf);
     }
   }

@@ -21,6 +21,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import type { Socket } from 'node:net';
 import type pg from 'pg';
+import { writeAll } from '../../util/write-all.ts';
 
 /** Rows' bytes per block (file write, hash update, CopyData message). */
 export const COPY_BLOCK = 1 << 20;
@@ -61,9 +62,7 @@ export function copyOutTo(c: pg.Client, sql: string, sink?: (block: Buffer) => P
 export async function copyOutToFile(c: pg.Client, sql: string, path: string): Promise<CopyOutResult> {
   const fh = await open(path, 'w');
   try {
-    return await copyOutTo(c, sql, async (b) => {
-      for (let off = 0; off < b.length;) off += (await fh.write(b, off, b.length - off)).bytesWritten;
-    });
+    return await copyOutTo(c, sql, (b) => writeAll(fh, b));
   } finally {
     await fh.close();
   }
