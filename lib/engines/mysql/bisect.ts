@@ -5,7 +5,7 @@
  */
 import { createReadStream } from 'node:fs';
 import type { Pool, PoolConnection } from 'mysql2/promise';
-import type { Connection as CoreConnection } from 'mysql2';
+import { rawRows, withBinaryResults } from './row-stream.ts';
 import { q } from './connect.ts';
 import { exportExpr, storedColumns, type TableInfo } from './catalog.ts';
 import { keyColumns, rangeChecksum, rangeWhere, rowChecksumExpr, type KeyRange } from './checksum.ts';
@@ -81,15 +81,8 @@ async function rawQuery(db: Pool, sql: string): Promise<Array<Array<Buffer | nul
   try { return await rawConnQuery(c, sql); } finally { c.release(); }
 }
 
-async function rawConnQuery(c: PoolConnection, sql: string): Promise<Array<Array<Buffer | null>>> {
-  const core = (c as unknown as { connection: CoreConnection }).connection;
-  await c.query('SET SESSION character_set_results = binary');
-  try {
-    return await new Promise((resolve, reject) => core.query({ sql, rowsAsArray: true, typeCast: (f: { buffer(): Buffer | null }) => f.buffer() },
-      (e, rows) => (e ? reject(e) : resolve(rows as Array<Array<Buffer | null>>))));
-  } finally {
-    await c.query('SET SESSION character_set_results = utf8mb4').catch(() => undefined);
-  }
+function rawConnQuery(c: PoolConnection, sql: string): Promise<Array<Array<Buffer | null>>> {
+  return withBinaryResults(c, () => rawRows(c, sql));
 }
 
 /** Where a loaded chunk first differs from its file: the row's key and the column, with both sizes (never the values). */

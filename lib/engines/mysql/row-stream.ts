@@ -102,12 +102,16 @@ export async function streamLines(w: PoolConnection, t: TableInfo, lq: LineQuery
 
 /** One row's stored values by key, as the bytes the server sends (the text it would put in the line). */
 async function fetchValues(w: PoolConnection, t: TableInfo, lq: LineQuery, key: readonly string[]): Promise<Array<Buffer | null>> {
-  const core = (w as unknown as { connection: CoreConnection }).connection;
-  const sql = `SELECT ${lq.fields} FROM ${q(t.database)}.${q(t.name)} WHERE ${keyEquals(keyColumns(t), key)}`;
-  const rows = await new Promise<Array<Array<Buffer | null>>>((resolve, reject) => core.query({ sql, rowsAsArray: true, typeCast: (f: { buffer(): Buffer | null }) => f.buffer() },
-    (e, r) => (e ? reject(e) : resolve(r as Array<Array<Buffer | null>>))));
+  const rows = await rawRows(w, `SELECT ${lq.fields} FROM ${q(t.database)}.${q(t.name)} WHERE ${keyEquals(keyColumns(t), key)}`);
   if (rows.length !== 1) throw new Error(`${t.database}.${t.name}: ${rows.length} rows for one key while reading a long row`);
   return rows[0]!.slice(0, lq.width);
+}
+
+/** Rows of `sql` on `c` with every value as the bytes the server sent (a session whose results are binary: withBinaryResults). */
+export function rawRows(c: PoolConnection, sql: string): Promise<Array<Array<Buffer | null>>> {
+  const core = (c as unknown as { connection: CoreConnection }).connection;
+  return new Promise((resolve, reject) => core.query({ sql, rowsAsArray: true, typeCast: (f: { buffer(): Buffer | null }) => f.buffer() },
+    (e, rows) => (e ? reject(e) : resolve(rows as Array<Array<Buffer | null>>))));
 }
 
 /** Run `fn` with `c`'s results in binary (raw bytes), restoring the pool's utf8mb4 after. */
