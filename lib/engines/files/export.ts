@@ -2,7 +2,8 @@
  * Export: the manifest of the source tree, hashed (hashes of unchanged files reused from the previous
  * manifest, so the final pass reads only what changed). Refused entries stop it before a byte moves.
  */
-import { lstat, mkdir, readFile, rename } from 'node:fs/promises';
+import { lstat, mkdir, rename } from 'node:fs/promises';
+import { readJson } from '../read-json.ts';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { FerryError } from '../../core/errors.ts';
@@ -83,7 +84,7 @@ export async function exportTree(o: { storeId: string; root: string; artifactDir
   await assertSourceDir(o.storeId, o.root);
   await mkdir(o.artifactDir, { recursive: true });
   const manifest = join(o.artifactDir, MANIFEST_FILE);
-  const previous = await readFile(join(o.artifactDir, SCAN_FILE), 'utf8').then((s) => JSON.parse(s) as ScanRecord, () => undefined);
+  const previous = await readJson<ScanRecord>(join(o.artifactDir, SCAN_FILE));
   const hasManifest = await lstat(manifest).then(() => true, () => false);
   const usable = hasManifest && previous?.fingerprint !== undefined && previous.normalize === o.normalize && previous.entries !== undefined && previous.files !== undefined;
   // Files rewritten in place that no import has sent yet stay listed for the manifest this export leaves.
@@ -145,7 +146,7 @@ function writeScanRecord(artifactDir: string, r: object): Promise<void> {
  */
 export async function provenFingerprint(o: { root: string; artifactDir: string; normalize: 'none' | 'nfc'; signal?: AbortSignal }): Promise<string | undefined> {
   if (o.normalize !== 'none') return undefined;
-  const scan = await readFile(join(o.artifactDir, SCAN_FILE), 'utf8').then((s) => JSON.parse(s) as ScanRecord, () => undefined);
+  const scan = await readJson<ScanRecord>(join(o.artifactDir, SCAN_FILE));
   if (!scan?.fingerprint) return undefined;
   const manifest = join(o.artifactDir, MANIFEST_FILE);
   const ref = await lstat(o.artifactDir).then(() => takeStamp(o.artifactDir, Date.now, REF_FILE), () => undefined);
