@@ -27,8 +27,13 @@ else
   grep -qw overlay /proc/filesystems 2>/dev/null || modprobe overlay 2>/dev/null || say "kernel has no overlay filesystem: dockerd will fall back to the vfs driver (slower, uses more disk)"
   say "starting dockerd"
   mkdir -p /var/log
-  as_root sh -c 'nohup dockerd >/var/log/ferry-dockerd.log 2>&1 &' || die "could not start dockerd" "start a Docker engine yourself and re-run"
+  # In a session of its own (setsid): a signal to the process group that ran this script (a CI runner
+  # stopping a step, a terminal's ^C) never reaches the engine the rest of the run depends on. The log
+  # is appended to, so what an engine that died printed last is still there for `npm test`'s report.
+  as_root sh -c 'echo "--- dockerd started by the ferry test bed at $(date -u +%FT%TZ)" >>/var/log/ferry-dockerd.log; setsid nohup dockerd --log-level=warn >>/var/log/ferry-dockerd.log 2>&1 </dev/null &' || die "could not start dockerd" "start a Docker engine yourself and re-run"
   for _ in $(seq 1 60); do docker info >/dev/null 2>&1 && break; sleep 1; done
+  # The kernel's OOM killer takes any server container before the engine (dockerd's own default is -500).
+  for pid in $(pgrep -x dockerd) $(pgrep -x containerd); do as_root sh -c "echo -999 > /proc/$pid/oom_score_adj" 2>/dev/null || true; done
   docker info >/dev/null 2>&1 || die "dockerd did not answer within 60 s; last log lines: $(tail -n 5 /var/log/ferry-dockerd.log 2>/dev/null | tr '\n' ' ')" "read /var/log/ferry-dockerd.log; a kernel without overlay/iptables support needs a VM with Docker"
   say "docker engine: started ($(docker version -f '{{.Server.Version}}'))"
 fi

@@ -41,5 +41,12 @@ export default function setup(): () => void {
   const run = `${process.pid}-${randomBytes(3).toString('hex')}`;
   process.env.FERRY_TEST_RUN = run;
   sweep((r) => { const pid = Number(r.split('-')[0]); return !Number.isFinite(pid) || pid <= 0 || !alive(pid); });
-  return () => sweep((r) => r === run);
+  return () => {
+    sweep((r) => r === run);
+    // An engine that stopped answering during the run fails every later test with testcontainers'
+    // "Could not find a working container runtime strategy": say what the engine and the machine show.
+    try { execFileSync('docker', ['info'], { stdio: 'ignore' }); } catch {
+      try { execFileSync('bash', [new URL('../../scripts/engine-report.sh', import.meta.url).pathname], { stdio: ['ignore', 'inherit', 'inherit'] }); } catch { /* the report is best effort */ }
+    }
+  };
 }
