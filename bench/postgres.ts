@@ -1,5 +1,6 @@
 /**
- * PostgreSQL bench: ferry (export in one snapshot + import, parallelism 2, in a child process) against
+ * PostgreSQL bench: ferry (parallelism 2, in a child process: `ferry` the export streaming into the
+ * running target and the import finishing it, as the playbooks run it; `ferry-2pass` the export, then the import) against
  * `pg_dump -Fd -j 2 -Z 0` + `pg_restore -j 2` (the peers at their best on 2 cores: no compression to
  * spend the cores on) and `pg_dump | psql`, copying the second app (fixtures/postgres, `--scale N` →
  * ≈ 8,000 × N rows: scale 250 ≈ 2M) between two PostgreSQL 15 servers of the test bed image. The peers
@@ -35,7 +36,7 @@ const { seedSecondApp } = await import('../fixtures/postgres/seed.ts');
 
 type Server = Awaited<ReturnType<typeof startPostgresContainer>>;
 const DB = 'veogen';
-const TOOLS = ['ferry', 'pg_dump-j2', 'dump-pipe', 'ferry-baseline'] as const;
+const TOOLS = ['ferry', 'ferry-2pass', 'pg_dump-j2', 'dump-pipe', 'ferry-baseline'] as const;
 /**
  * A checkout of another ferry (e.g. `git archive <commit> lib | tar -x -C <dir>`, node_modules linked in):
  * its export + import run as the tool `ferry-baseline`, alternating with this one in the same run.
@@ -98,7 +99,7 @@ export default (async (opts: BenchOptions, emit: (m: Measurement) => void) => {
           const total = [cpu1[0]! + after[0]! - before[0]!, cpu1[1]! + after[1]! - before[1]!];
           emit({ engine: 'postgres', tool: 'pg_dump-j2+analyze', phase: 'copy', rows, bytes, seconds: round(seconds + aSeconds), peakRssMb: round(Math.max(peakRssMb, a.peakRssMb)), verified: differs.length === 0, scale: opts.scale, ...cpuFields(toolCpu + a.toolCpu, cpu0, total, seconds + aSeconds), analyzeSeconds: round(aSeconds) });
         }
-        if (tool === 'ferry' || tool === 'ferry-baseline') {
+        if (tool === 'ferry' || tool === 'ferry-2pass' || tool === 'ferry-baseline') {
           const v = await ferryVerify(dst, dir);
           emit({ engine: 'postgres', tool, phase: 'verify', rows, bytes, seconds: round(v.seconds), peakRssMb: round(v.peakRssMb), verified: v.ok, scale: opts.scale });
           const m = await contentSums(dbUrl(dst));
@@ -149,8 +150,9 @@ async function serverCpu(s: Server): Promise<number> {
 }
 
 const COPY: Record<(typeof TOOLS)[number], Copy> = {
-  ferry: (src, dst, dir) => ferryCopy(root, src, dst, dir),
-  'ferry-baseline': (src, dst, dir) => ferryCopy(BASELINE!, src, dst, dir),
+  ferry: (src, dst, dir) => ferryCopy(root, src, dst, dir, 'stream'),
+  'ferry-2pass': (src, dst, dir) => ferryCopy(root, src, dst, dir, '2pass'),
+  'ferry-baseline': (src, dst, dir) => ferryCopy(BASELINE!, src, dst, dir, '2pass'),
   async 'pg_dump-j2'(src, dst, dir) {
     const script = `pg_dumpall --roles-only --no-role-passwords -h 127.0.0.1 -p ${src.port} | PGPASSWORD="$DST_PW" psql -q -h 127.0.0.1 -p ${dst.port} -d postgres >/dev/null 2>&1;
       pg_dump -Fd -j 2 -Z 0 -f "${dir}" -d ${DB} -h 127.0.0.1 -p ${src.port} &&
@@ -168,9 +170,21 @@ const COPY: Record<(typeof TOOLS)[number], Copy> = {
   },
 };
 
-/** ferry's export + import (parallelism 2) in one child process run in `cwd` (a ferry checkout). */
-async function ferryCopy(cwd: string, src: Server, dst: Server, dir: string): ReturnType<Copy> {
-  const code = `import { exportPostgres } from './lib/engines/postgres/export.ts'; import { importPostgres } from './lib/engines/postgres/import.ts';
+/**
+ * ferry's copy (parallelism 2) in one child process run in `cwd` (a ferry checkout): `stream` is what the
+ * playbook runs now (the export streaming into the running target, stream.ts, then the import finishing
+ * what is left), `2pass` the export, then the import.
+ */
+async function ferryCopy(cwd: string, src: Server, dst: Server, dir: string, how: 'stream' | '2pass'): ReturnType<Copy> {
+  const code = how === 'stream'
+    ? `import { streamPostgres } from './lib/engines/postgres/stream.ts'; import { importPostgres } from './lib/engines/postgres/import.ts';
+    import { parsePgUrl } from './lib/engines/postgres/connect.ts';
+    const target = parsePgUrl(process.env.DST_URL);
+    const s = await streamPostgres({ source: parsePgUrl(process.env.SRC_URL), target, dir: process.env.DIR + '/artifact', stateDir: process.env.DIR + '/state', parallelism: 2 });
+    const m = s.manifest;
+    const i = await importPostgres({ target, dir: process.env.DIR + '/artifact', stateDir: process.env.DIR + '/state', parallelism: 2 });
+    console.log(JSON.stringify({ bytes: m.totals.bytes, phases: { export: m.timings, streamed: s.streamedChunks, streamSeconds: s.seconds, import: i.phases } }));`
+    : `import { exportPostgres } from './lib/engines/postgres/export.ts'; import { importPostgres } from './lib/engines/postgres/import.ts';
     import { parsePgUrl } from './lib/engines/postgres/connect.ts';
     const m = await exportPostgres({ source: parsePgUrl(process.env.SRC_URL), dir: process.env.DIR + '/artifact', parallelism: 2 });
     const i = await importPostgres({ target: parsePgUrl(process.env.DST_URL), dir: process.env.DIR + '/artifact', stateDir: process.env.DIR + '/state', parallelism: 2 });

@@ -10,7 +10,7 @@ import { defineEngine, type EngineParams } from '../../core/engine.ts';
 import { FerryError } from '../../core/errors.ts';
 import { writeFileAtomic } from '../../util/atomic-write.ts';
 import { parseUrl } from '../store-url.ts';
-import { connectPg, qi, withDatabase, type PgTarget } from './connect.ts';
+import { connectPg, oneLine, qi, withDatabase, type PgTarget } from './connect.ts';
 import { parsePostgresOptions, type PostgresOptions, type PostgresStore } from './options.ts';
 import { freeDisk, gatherSourceFacts, gatherTargetFacts, type PostgresFacts } from './facts.ts';
 import { assessPostgres } from './assess.ts';
@@ -18,7 +18,8 @@ import { sourceFingerprint } from './fingerprint.ts';
 import { exportPostgres } from './export.ts';
 import { CREATED_ROLES, importPostgres, IMPORT_LOG, readCreatedRoles } from './import.ts';
 import { verifyPostgres } from './verify.ts';
-import { MANIFEST_FILE, readManifest } from './manifest.ts';
+import { MANIFEST_FILE, readManifest, type Manifest } from './manifest.ts';
+import { streamDecision, streamPostgres } from './stream.ts';
 import { freezePostgres, samplePostgres, thawPostgres } from './freeze.ts';
 import { abortPostgresFollow, catchUpPostgres, exportForFollow, followPostgres, postgresFollowOptionsOf, postgresFollowStatus, promotePostgres } from './follow.ts';
 import { readPgFollowRecord } from './replication-record.ts';
@@ -52,6 +53,18 @@ function targetOf(p: P): PgTarget {
   }
   const own = decodeURIComponent(new URL(p.targetUrl).pathname.replace(/^\//, ''));
   return endpointOf(p.targetUrl, `stores[${p.store.id}].target`, p, p.store.options.targetDatabase ?? (own || sourceOf(p).database));
+}
+
+/** The target to stream the export into, or why not (no target yet, not reachable, its database already there). */
+async function streamTarget(p: P): Promise<{ target: PgTarget; adopt: boolean } | { why: string }> {
+  if (!p.targetUrl) return { why: 'no target to stream into yet (its data service is not up)' };
+  const target = targetOf(p);
+  try {
+    const d = await streamDecision(target, p.stateDir);
+    return 'why' in d ? d : { target, adopt: d.adopt };
+  } catch (err) {
+    return { why: `the target ${target.host}:${target.port} is not reachable (${p.redactor.redact(oneLine(err))})` };
+  }
 }
 
 const readJson = <T>(path: string): Promise<T | undefined> => readFile(path, 'utf8').then((t) => JSON.parse(t) as T, () => undefined);
@@ -92,16 +105,31 @@ export const postgresEngine = defineEngine<PostgresOptions, PostgresFacts>({
     const s = sourceOf(p);
     const sourceState = await sourceFingerprint(s);
     await rm(join(p.artifactDir, SIDECAR), { force: true });
-    const run = (snapshot: string | undefined) => exportPostgres({
+    const o = {
       source: s, dir: p.artifactDir, parallelism: p.store.options.parallelism, chunkBytes: p.store.options.chunkBytes, progress: p.progress, signal: p.signal,
-      ...(snapshot ? { snapshot } : {}), ...(p.store.options.pgDump ? { pgDump: p.store.options.pgDump } : {}),
-    });
-    const m = p.store.options.followFrom ? (await exportForFollow(postgresFollowOptionsOf(p, { source: s }), run)).manifest : await run(undefined);
+      ...(p.store.options.pgDump ? { pgDump: p.store.options.pgDump } : {}),
+    };
+    const run = (snapshot: string | undefined) => exportPostgres({ ...o, ...(snapshot ? { snapshot } : {}) });
+    // With the target up and its database not there yet, the export streams into it (stream.ts).
+    const into = p.store.options.followFrom ? { why: 'following: the import loads the export taken in the replication slot\'s snapshot' } : await streamTarget(p);
+    let m: Manifest;
+    let streamed = 0;
+    let stream: string;
+    if ('target' in into) {
+      const r = await streamPostgres({ ...o, target: into.target, stateDir: p.stateDir, adopt: into.adopt });
+      m = r.manifest;
+      streamed = r.streamedChunks;
+      stream = `streamed ${streamed} of ${m.totals.chunks} chunks into ${into.target.host}:${into.target.port}/${into.target.database} while exporting (the import does the rest)`;
+    } else {
+      m = p.store.options.followFrom ? (await exportForFollow(postgresFollowOptionsOf(p, { source: s }), run)).manifest : await run(undefined);
+      stream = `plain export: ${into.why}`;
+    }
+    p.log.info(`${p.store.id}: ${stream}`);
     if (!m.roles.hashes) p.log.warn(`${p.store.id}: ${s.user} is not a superuser: roles ${m.roles.names.join(', ')} are carried without passwords`);
     await writeFileAtomic(join(p.artifactDir, SIDECAR), JSON.stringify({ sourceState, manifest: m.createdAt }));
     return {
       manifest: join(p.artifactDir, MANIFEST_FILE),
-      data: { rows: m.totals.rows, bytes: m.totals.bytes, chunks: m.totals.chunks, tables: m.tables.length, server: m.server.version, snapshot: m.snapshot.id, pgDump: m.pgDump, sourceState },
+      data: { rows: m.totals.rows, bytes: m.totals.bytes, chunks: m.totals.chunks, tables: m.tables.length, server: m.server.version, snapshot: m.snapshot.id, pgDump: m.pgDump, sourceState, streamed, stream },
     };
   },
 

@@ -21,7 +21,8 @@ import { copyOutToFile } from './copy-protocol.ts';
 import { planChunks } from './chunks.ts';
 import { describeSchema } from './describe.ts';
 import { chunkFile, MANIFEST_FORMAT, POST_DATA, PRE_DATA, ROLES_FILE, writeManifest, type ChunkEntry, type Manifest } from './manifest.ts';
-import { readRoles } from './roles.ts';
+import { readRoles, type RoleInfo } from './roles.ts';
+import { exportIdOf } from './import-log.ts';
 import { choosePgDump, dumpSection } from './schema-dump.ts';
 import { readServerFacts } from './server.ts';
 import { openSnapshot } from './snapshot.ts';
@@ -40,6 +41,21 @@ export interface ExportOptions {
   readonly snapshot?: string;
   /** The pg_dump to use (the store's pgDump option); default: choosePgDump's choice. */
   readonly pgDump?: string;
+  /** A streaming export's view of the export as it goes (stream.ts). */
+  readonly hooks?: ExportHooks;
+}
+
+/**
+ * Called in this order, none awaited except as said: `start` before any chunk; `planned` for a table
+ * before any of its chunks; `schema` once pg_dump's pre-data and post-data, the roles and the
+ * materialized views are out (the data streams meanwhile); `chunk` as each chunk file is complete (its
+ * path in the partial directory): the directory is renamed only once every promise it returned settled.
+ */
+export interface ExportHooks {
+  start?(s: { readonly exportId: string; readonly tables: readonly TableInfo[] }): void;
+  planned?(t: TableInfo, chunks: number): void;
+  schema?(s: { readonly pre: string; readonly post: string; readonly roles: readonly RoleInfo[]; readonly encoding: string; readonly matviews: Manifest['matviews'] }): void;
+  chunk?(t: TableInfo, entry: ChunkEntry, path: string): Promise<unknown>;
 }
 
 /** What the export account needs (superuser additionally carries role password hashes). */
@@ -50,6 +66,8 @@ export async function exportPostgres(o: ExportOptions): Promise<Manifest> {
   const progress = o.progress ?? noProgress;
   const chunkBytes = o.chunkBytes ?? 16 << 20;
   const partial = `${o.dir}.partial`;
+  const hooks = o.hooks ?? {};
+  const createdAt = new Date().toISOString();
   const started = performance.now();
   const timings: Record<string, number> = {};
   let mark = started;
@@ -78,10 +96,19 @@ export async function exportPostgres(o: ExportOptions): Promise<Manifest> {
     const schemaDump = tool.then((x) => Promise.all([dumpSection(x, o.source, 'pre-data', snap.id, o.signal), dumpSection(x, o.source, 'post-data', snap.id, o.signal)]));
     schemaDump.catch(() => undefined);
     const tables = await readTables(lead, server.major >= 14);
+    // Roles and materialized views are read first (a streaming export needs them with the pre-data).
+    const early = Promise.all([readRoles(lead, server.superuser), readMatviews(lead)]);
+    early.catch(() => undefined);
     // Work items: every chunk of every table, biggest tables first, so the tail is short. The workers
     // start on the first table's chunks while the leader plans the next ones, then reads the schema
     // facts, roles, sequences and materialized views (its own session, the same snapshot) as they stream.
     tables.sort((a, b) => b.bytes - a.bytes);
+    hooks.start?.({ exportId: exportIdOf({ snapshot: snap, createdAt }), tables });
+    if (hooks.schema) {
+      const schema = hooks.schema.bind(hooks);
+      void Promise.all([schemaDump, early]).then(([[pre, post], [roles, matviews]]) => schema({ pre, post, roles: roles.roles, encoding: server.encoding, matviews })).catch(() => undefined);
+    }
+    const streamed: Array<Promise<unknown>> = [];
     const jobs: Array<{ t: TableInfo; range: KeyRange; index: number; out: ChunkEntry[] }> = [];
     const perTable = new Map<TableInfo, ChunkEntry[]>();
     let planned: { error?: unknown } | undefined;
@@ -91,6 +118,7 @@ export async function exportPostgres(o: ExportOptions): Promise<Manifest> {
       try {
         for (const t of tables) {
           const ranges = await planChunks(lead, t, chunkBytes);
+          hooks.planned?.(t, ranges.length);
           const out: ChunkEntry[] = [];
           perTable.set(t, out);
           ranges.forEach((range, index) => jobs.push({ t, range, index, out }));
@@ -106,9 +134,9 @@ export async function exportPostgres(o: ExportOptions): Promise<Manifest> {
     const leaderReads = planning.then(async () => {
       lap('plan');
       const facts = await describeSchema(lead);
-      const roles = await readRoles(lead, server.superuser);
+      const [roles, matviews] = await early;
       await put(ROLES_FILE, JSON.stringify(roles.roles, null, 1) + '\n', 0o600);
-      return { facts, roles, sequences: await readSequences(lead), matviews: await readMatviews(lead) };
+      return { facts, roles, sequences: await readSequences(lead), matviews };
     });
     leaderReads.catch(() => undefined);
     const totalEst = tables.reduce((s, t) => s + Math.max(0, t.estRows), 0);
@@ -126,6 +154,7 @@ export async function exportPostgres(o: ExportOptions): Promise<Manifest> {
         next++;
         const entry = await exportChunk(w, job.t, job.range, job.index, partial);
         job.out[job.index] = entry;
+        if (hooks.chunk) streamed.push(hooks.chunk(job.t, entry, join(partial, entry.file)));
         done.rows += entry.rows; done.bytes += entry.bytes;
         progress.update({ unit: 'rows', done: done.rows, total: Math.max(totalEst, done.rows), bytes: done.bytes, label: `table ${job.t.schema}.${job.t.name}` });
       }
@@ -138,12 +167,15 @@ export async function exportPostgres(o: ExportOptions): Promise<Manifest> {
     lap('schema');
     const largeObjects = await exportLargeObjects(lead, partial);
     lap('largeObjects');
+    // A streaming export's loads read the chunk files where they are: every one has settled before the rename.
+    await Promise.all(streamed);
+    o.signal?.throwIfAborted();
     const entries = tables.map((t) => {
       const chunks = perTable.get(t)!;
       return { table: t, rows: sum(chunks.map((c) => c.rows)), bytes: sum(chunks.map((c) => c.bytes)), chunks };
     }).sort((a, b) => `${a.table.schema}.${a.table.name}`.localeCompare(`${b.table.schema}.${b.table.name}`));
     const manifest: Manifest = {
-      format: MANIFEST_FORMAT, createdAt: new Date().toISOString(),
+      format: MANIFEST_FORMAT, createdAt,
       source: { host: o.source.host, port: o.source.port, user: o.source.user, database: o.source.database },
       server, snapshot: { id: snap.id, workers: snap.workers.length }, pgDump: (await tool).label, facts,
       roles: { names: roles.roles.map((r) => r.name), hashes: roles.hashes, notCarried: roles.roles.flatMap((r) => r.dropped.map((d) => `${r.name} ${d}`)) },

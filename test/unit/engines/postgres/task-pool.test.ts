@@ -44,4 +44,25 @@ describe('postgres import task pool', () => {
     await expect(runPool([bad, ok('a'), ok('b'), ok('c')], [1])).rejects.toThrow('COPY failed');
     expect(ran).toEqual([]);
   });
+
+  it('runs tasks a feed adds while it runs, in rank order, and ends only once the feed is closed', async () => {
+    const ran: string[] = [];
+    const t = (id: string, rank: number): PoolTask<number> => ({ id, rank, ready: () => true, run: async () => { ran.push(id); await tick(); } });
+    let add!: (x: PoolTask<number>) => void;
+    let close!: () => void;
+    let ended = false;
+    const pool = runPool([t('build', 0), t('analyze', 3)], [1], undefined, { connect(a, c) { add = a; close = c; } }).then(() => { ended = true; });
+    add(t('chunk 1', 1));
+    await tick();
+    add(t('chunk 2', 1));
+    await new Promise((r) => setTimeout(r, 40));
+    expect(ended).toBe(false);
+    add(t('chunk 3', 1));
+    close();
+    await pool;
+    // chunk 1 was queued before analyze, and so was chunk 2 while the pool still had analyze pending.
+    expect(ran.indexOf('chunk 1')).toBeLessThan(ran.indexOf('analyze'));
+    expect(ran).toEqual(expect.arrayContaining(['build', 'analyze', 'chunk 1', 'chunk 2', 'chunk 3']));
+    expect(ran).toHaveLength(5);
+  });
 });

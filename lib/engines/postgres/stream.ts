@@ -1,0 +1,115 @@
+/**
+ * A streaming export: the export runs as always (one snapshot, chunk files, manifest: still the rollback
+ * backup) while the target is loaded from it — roles, the database and pg_dump's pre-data as soon as
+ * they are out, then each chunk as its file completes, and each table's builds and ANALYZE as its last
+ * chunk lands: the import's own plan (load-plan.ts) fed as the export goes, every unit recorded in the
+ * import's log, so `import:<id>` finds them done and runs only what is left (post-data links, sequences,
+ * large objects). Export and import overlap instead of running one after the other.
+ *
+ * Only into a target database that is not there yet, or that this store's import began and left empty
+ * (its log has `begin` and no pre-data; no relation in it): anything else (tables there after a kill)
+ * is a plain export, and the import resumes over what is there (import-log.ts, every chunk checked).
+ */
+import type { TableInfo } from './catalog.ts';
+import { connectPg, withDatabase, type PgTarget } from './connect.ts';
+import { exportPostgres, type ExportHooks, type ExportOptions } from './export.ts';
+import { applyPreData, createTarget, schemaIdOf } from './import.ts';
+import { openLog, readLogLines } from './import-log.ts';
+import { startPlan, type LoadPlan } from './load-plan.ts';
+import type { ChunkEntry, Manifest } from './manifest.ts';
+import { parsePostData } from './post-data.ts';
+import { createHash } from 'node:crypto';
+
+export interface StreamOptions extends Omit<ExportOptions, 'hooks'> {
+  readonly target: PgTarget;
+  /** Where the import's log lives (its stateDir). */
+  readonly stateDir: string;
+  /** The target database is there, empty, begun by this store's import (streamDecision said so): used as it is. */
+  readonly adopt?: boolean;
+}
+
+export interface StreamResult {
+  readonly manifest: Manifest;
+  /** Chunks loaded into the target while the export ran. */
+  readonly streamedChunks: number;
+  readonly seconds: number;
+}
+
+/** Whether an export may stream into `t` (see the top of this file), or why not. Throws when the target is not reachable. */
+export async function streamDecision(t: PgTarget, stateDir: string): Promise<{ adopt: boolean } | { why: string }> {
+  const admin = await connectPg(withDatabase(t, 'postgres'), { applicationName: 'ferry export' });
+  try {
+    if ((await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [t.database])).rowCount === 0) return { adopt: false };
+  } finally {
+    await admin.end();
+  }
+  const log = await readLogLines(stateDir);
+  const c = await connectPg(t, { applicationName: 'ferry export' });
+  let relations: number;
+  try {
+    relations = Number((await c.query<{ n: string }>(`SELECT count(*)::text AS n FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE c.relkind IN ('r', 'p', 'm', 'v', 'S') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_(toast|temp)'`)).rows[0]!.n);
+  } finally {
+    await c.end();
+  }
+  const begun = log.includes('begin');
+  if (begun && !log.includes('pre') && relations === 0) return { adopt: true };
+  return {
+    why: `the target ${t.host}:${t.port} already holds the database ${t.database} (${relations} relations): export first, then import (${begun
+      ? 'it resumes the import this store began there: every chunk it has not logged is checked on the target'
+      : 'a database ferry did not begin is refused unless replace is set'})`,
+  };
+}
+
+export async function streamPostgres(o: StreamOptions): Promise<StreamResult> {
+  const started = performance.now();
+  const abort = new AbortController();
+  const signal = o.signal ? AbortSignal.any([o.signal, abort.signal]) : abort.signal;
+  let failure: { e: unknown } | undefined;
+  let onFailure!: () => void;
+  const failed = new Promise<void>((res) => { onFailure = res; });
+  const fail = (e: unknown) => { if (failure) return; failure = { e }; abort.abort(e); onFailure(); };
+  let plan: LoadPlan | undefined;
+  /** Calls made before the plan runs (its tables planned, chunks done), replayed in order once it does. */
+  const waiting: Array<(p: LoadPlan) => void> = [];
+  let head: { exportId: string; tables: readonly TableInfo[] } | undefined;
+  let starting: Promise<void> = Promise.resolve();
+  const hooks: ExportHooks = {
+    start: (s) => { head = s; },
+    planned: (t, n) => { if (plan) plan.planned(t, n); else waiting.push((p) => p.planned(t, n)); },
+    schema: (s) => {
+      starting = (async () => {
+        const sha = (x: string) => createHash('sha256').update(x).digest('hex');
+        const log = await openLog(o.stateDir, head!.exportId, schemaIdOf(sha(s.pre), sha(s.post)), { fresh: true });
+        await createTarget({ target: o.target, stateDir: o.stateDir }, log, s.roles, s.encoding, o.adopt);
+        await applyPreData({ target: o.target }, log, s.pre);
+        const p = await startPlan({
+          target: o.target, log, post: parsePostData(s.post), tables: head!.tables.map((t) => ({ table: t, bytes: t.bytes })), matviews: s.matviews,
+          parallelism: Math.max(1, o.parallelism ?? 2), signal,
+        });
+        p.done.catch(fail);
+        plan = p;
+        for (const f of waiting.splice(0)) f(p);
+      })().catch(fail);
+    },
+    chunk: (t: TableInfo, ch: ChunkEntry, path: string) => {
+      const loaded = plan ? plan.chunk(t, ch, path) : new Promise<boolean>((res) => { waiting.push((p) => { void p.chunk(t, ch, path).then(res); }); });
+      return Promise.race([loaded, failed]);
+    },
+  };
+  try {
+    const manifest = await exportPostgres({ ...o, signal, hooks });
+    await starting;
+    if (failure) throw failure.e;
+    if (!plan) throw new Error('streaming export: the plan never started (a bug in ferry)');
+    plan.close();
+    const counts = await plan.done;
+    return { manifest, streamedChunks: counts.loaded, seconds: (performance.now() - started) / 1000 };
+  } catch (e) {
+    fail(e);
+    await starting;
+    plan?.close();
+    await plan?.done.catch(() => undefined);
+    throw failure!.e;
+  }
+}
