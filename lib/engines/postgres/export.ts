@@ -96,8 +96,9 @@ export async function exportPostgres(o: ExportOptions): Promise<Manifest> {
     const schemaDump = tool.then((x) => Promise.all([dumpSection(x, o.source, 'pre-data', snap.id, o.signal), dumpSection(x, o.source, 'post-data', snap.id, o.signal)]));
     schemaDump.catch(() => undefined);
     const tables = await readTables(lead, server.major >= 14);
-    // Roles and materialized views are read first (a streaming export needs them with the pre-data).
-    const early = Promise.all([readRoles(lead, server.superuser), readMatviews(lead)]);
+    // Roles and materialized views are read first (a streaming export needs them with the pre-data), one
+    // query at a time on the leader's session, then the planning.
+    const early = (async () => [await readRoles(lead, server.superuser), await readMatviews(lead)] as const)();
     early.catch(() => undefined);
     // Work items: every chunk of every table, biggest tables first, so the tail is short. The workers
     // start on the first table's chunks while the leader plans the next ones, then reads the schema
@@ -116,6 +117,7 @@ export async function exportPostgres(o: ExportOptions): Promise<Manifest> {
     const wake = () => { const w = waiters; waiters = []; for (const f of w) f(); };
     const planning = (async () => {
       try {
+        await early;
         for (const t of tables) {
           const ranges = await planChunks(lead, t, chunkBytes);
           hooks.planned?.(t, ranges.length);
