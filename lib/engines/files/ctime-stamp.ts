@@ -19,6 +19,8 @@ import { execFile } from 'node:child_process';
 import { lstatSync, openSync, closeSync, rmSync, statfsSync, utimesSync, realpathSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { readJson } from '../read-json.ts';
+import { writeFileAtomic } from '../../util/atomic-write.ts';
+import { viewId } from './manifest-delta.ts';
 
 export const CTIME_RECORD_FILE = 'ctime-scan.json';
 export const STAMP_FILE = 'ctime-stamp';
@@ -106,10 +108,16 @@ export async function localCtime(root: string): Promise<boolean> {
   return false;
 }
 
-/** The manifest file's identity (inode:size:mtimeMs): an export that rewrote it changes it. */
+/** The manifest's identity (its base's and delta's inode:size:mtimeMs): an export that changed it changes it. */
 export function manifestFileId(manifest: string): string {
-  const s = lstatSync(manifest, { throwIfNoEntry: false });
-  return s ? `${s.ino}:${s.size}:${s.mtimeMs}` : '-';
+  return lstatSync(manifest, { throwIfNoEntry: false }) ? viewId(manifest) : '-';
+}
+
+/** The manifest was rewritten with the same entries (its hashes folded in): the record, bound to `from`, now names `to`. */
+export async function rebindCtimeRecord(artifactDir: string, from: string, to: string): Promise<void> {
+  const file = join(artifactDir, CTIME_RECORD_FILE);
+  const r = await readJson<CtimeRecord>(file);
+  if (r?.manifest === from) await writeFileAtomic(file, JSON.stringify({ ...r, manifest: to }) + '\n');
 }
 
 /** Why the last record cannot narrow this pass, or the record. */

@@ -25,6 +25,9 @@ import { FerryError } from '../../core/errors.ts';
 import { joinRel, targetOfPath } from './paths.ts';
 import { forgetRewritten, readRewritten } from './rewritten.ts';
 import { compareInWorker } from './verify-worker.ts';
+import { baseUnhashed, viewId, writeBase } from './manifest-delta.ts';
+import { manifestFileId, rebindCtimeRecord } from './ctime-stamp.ts';
+import { readHashedManifest } from './hashes.ts';
 
 export interface FilesFacts {
   readonly source: string;
@@ -133,6 +136,23 @@ async function removeRewritten(p: P, t: TargetSpec, manifest: string): Promise<v
   await forgetRewritten(p.artifactDir);
 }
 
+/** The manifest's identity for the copy's records: its files (base, delta) and its hash log. */
+async function identityOf(manifest: string, artifactDir: string): Promise<string> {
+  return `${await manifestIdentity(manifest, artifactDir)}/${viewId(manifest)}`;
+}
+
+/**
+ * After a copy, a manifest whose base lacks hashes (the export only stats; the copy's log holds them) is
+ * written again with them (outside the freeze, once per bulk copy): the final pass then writes only a
+ * delta over it (manifest-delta.ts), and a scoped copy's log, which holds only its scope's, loses none.
+ */
+async function foldHashes(p: P, manifest: string): Promise<void> {
+  if (baseUnhashed(manifest) === 0) return;
+  const before = manifestFileId(manifest);
+  await writeBase(manifest, readHashedManifest(manifest, p.artifactDir));
+  await rebindCtimeRecord(p.artifactDir, before, manifestFileId(manifest));
+}
+
 /** The tree's fingerprint: the last export's when the ctime scan proves nothing changed since, else a walk. */
 async function fingerprintNow(p: P): Promise<string> {
   const o = { root: p.store.source, artifactDir: p.artifactDir, normalize: p.store.options.normalize, signal: p.signal };
@@ -163,12 +183,12 @@ export const filesEngine: Readonly<Engine<FilesOptions, FilesFacts>> = defineEng
     let bytes = 0;
     // The last complete copy left the target equal to this manifest: a narrowed export then says where it may differ.
     const before = await readCopied(p.stateDir);
-    const baseOk = before !== undefined && before.manifest === await manifestIdentity(join(p.artifactDir, MANIFEST_FILE), p.artifactDir);
+    const baseOk = before !== undefined && before.manifest === await identityOf(join(p.artifactDir, MANIFEST_FILE), p.artifactDir);
     const r = await exportTree({
       storeId: p.store.id, root: p.store.source, artifactDir: p.artifactDir, normalize: p.store.options.normalize, concurrency: p.store.options.concurrency, signal: p.signal,
       onHashed: (n) => { bytes += n; p.progress.update({ unit: 'bytes', done: bytes, label: 'hashing' }); },
     });
-    if (r.scope?.length === 0) { /* unchanged: the copied record (or the scope) for this manifest stays valid as it is */ } else if (r.scope && baseOk) await recordScope(p.stateDir, { manifest: await manifestIdentity(r.manifest, p.artifactDir), target: before.target, owner: before.owner, dirs: r.scope });
+    if (r.scope?.length === 0) { /* unchanged: the copied record (or the scope) for this manifest stays valid as it is */ } else if (r.scope && baseOk) await recordScope(p.stateDir, { manifest: await identityOf(r.manifest, p.artifactDir), target: before.target, owner: before.owner, dirs: r.scope });
     else await forgetScope(p.stateDir);
     const s = r.report;
     return {
@@ -186,14 +206,14 @@ export const filesEngine: Readonly<Engine<FilesOptions, FilesFacts>> = defineEng
     const own = await ownerFor(p);
     const owner = JSON.stringify(own ?? null);
     const done = await readCopied(p.stateDir);
-    if (done && done.target === where && done.owner === owner && done.manifest === await manifestIdentity(manifest, p.artifactDir)) {
+    if (done && done.target === where && done.owner === owner && done.manifest === await identityOf(manifest, p.artifactDir)) {
       return { data: { entries: done.entries, copied: 0, bytes: 0, skipped: done.entries, fixed: 0, removed: 0, unchanged: true } };
     }
     await forgetCopied(p.stateDir);
     await removeRewritten(p, t, manifest);
     // Narrowed (the final pass): only the directories the export re-read can differ from the manifest.
     const sc = await readScope(p.stateDir);
-    const scoped = sc && sc.target === where && sc.owner === owner && sc.manifest === await manifestIdentity(manifest, p.artifactDir) ? sc : undefined;
+    const scoped = sc && sc.target === where && sc.owner === owner && sc.manifest === await identityOf(manifest, p.artifactDir) ? sc : undefined;
     const common = {
       sourceRoot: p.store.source, manifest, owner: own, normalize: p.store.options.normalize, ...(scoped ? { scope: new Set(scoped.dirs) } : {}),
       concurrency: p.store.options.concurrency, progressFile: join(p.stateDir, 'copy-progress.json'), signal: p.signal,
@@ -201,7 +221,8 @@ export const filesEngine: Readonly<Engine<FilesOptions, FilesFacts>> = defineEng
       onProgress: (d: { files: number; bytes: number }) => p.progress.update({ unit: 'bytes', done: d.bytes, label: `${d.files} files` }),
     };
     const r = t.kind === 'bind' ? await copyToBind({ ...common, targetRoot: t.root }) : await copyToVolume({ ...common, helper: t.helper });
-    const id = await manifestIdentity(manifest, p.artifactDir);
+    await foldHashes(p, manifest);
+    const id = await identityOf(manifest, p.artifactDir);
     await recordCopied(p.stateDir, { manifest: id, target: where, owner, entries: r.entries });
     if (scoped) await recordScope(p.stateDir, { ...scoped, manifest: id }); // the check after the pass lists the same directories
     return { data: { ...summary(r), ...(scoped ? { scopedDirs: scoped.dirs.length } : {}) } };

@@ -4,11 +4,11 @@
  */
 import { lstat, mkdir, rename } from 'node:fs/promises';
 import { readJson } from '../read-json.ts';
-import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { FerryError } from '../../core/errors.ts';
 import { writeFileAtomic } from '../../util/atomic-write.ts';
-import { readManifest, writeManifest } from './manifest.ts';
+import { readManifest, writeManifest, type ManifestEntry } from './manifest.ts';
+import { settleBase } from './manifest-delta.ts';
 import { joinRel } from './paths.ts';
 import { lstatSync } from 'node:fs';
 import { readHashedManifest } from './hashes.ts';
@@ -17,7 +17,7 @@ import { mergeNarrowed, narrowedExport } from './narrow.ts';
 import { changedSince, rescan, seenByLastPass } from './ctime-scan.ts';
 import { readRewritten, recordRewritten } from './rewritten.ts';
 import { changedBefore, CTIME_RECORD_FILE, manifestFileId, readCtimeRecord, setReference, takeStamp, type CtimeRecord, type Stamp } from './ctime-stamp.ts';
-import { emptyScanReport, fingerprintEntry, scanTree, walkTree, type ScanReport } from './walk.ts';
+import { emptyScanReport, scanTree, TreeFingerprint, walkTree, type ScanReport } from './walk.ts';
 
 export const MANIFEST_FILE = 'manifest.ndjson';
 export const SCAN_FILE = 'scan.json';
@@ -48,9 +48,9 @@ export function assertNothingRefused(storeId: string, r: ScanReport): void {
 /** A fingerprint of the tree from a stat-only scan: path, type, size, mtime, mode, link of every entry. */
 export async function treeFingerprint(root: string, normalize: 'none' | 'nfc' = 'none'): Promise<{ fingerprint: string; report: ScanReport }> {
   const report = emptyScanReport();
-  const h = createHash('sha256');
-  for (const e of scanTree(root, report, normalize)) fingerprintEntry(h, e);
-  return { fingerprint: h.digest('hex'), report };
+  const h = new TreeFingerprint();
+  for (const e of scanTree(root, report, normalize)) h.add(e);
+  return { fingerprint: h.digest(), report };
 }
 
 export interface ExportResult {
@@ -124,7 +124,7 @@ async function ctimeExport(o: { storeId: string; root: string; artifactDir: stri
   if ('reason' in plan) return plan;
   o.signal?.throwIfAborted();
   const rehash = { root: o.root, paths: new Set(printed.map((p) => p.toString('latin1'))) };
-  const r = await mergeNarrowed({ storeId: o.storeId, artifactDir: o.artifactDir, manifest: o.manifest, report: o.report, fresh: plan.fresh, found: plan.found, relisted: plan.relisted, dropUnder: plan.dropUnder, rehash });
+  const r = await mergeNarrowed({ storeId: o.storeId, artifactDir: o.artifactDir, manifest: o.manifest, report: o.report, fingerprint: o.fingerprint, entries: o.entries, fresh: plan.fresh, found: plan.found, relisted: plan.relisted, dropUnder: plan.dropUnder, rehash });
   if (r.unchanged) {
     // What changed since the last stamp records the same as the manifest (a touch, a change in the stamp's own tick): kept, the stamp moves on.
     await recordStamp(o, o.manifest, o.stamp, plan.dirs, o.stamp.thresholdMs);
@@ -194,8 +194,8 @@ async function fullExport(o: { storeId: string; root: string; artifactDir: strin
   }
   // Only some directories changed: those are re-read and merged into the last manifest (see narrow.ts).
   if (usable && qs?.dirs && previous!.quickDirs && previous!.quick) {
-    const { fingerprint: _f, quick: _q, normalize: _n, entries: _e, quickDirs, ...report } = previous!;
-    const r = await narrowedExport({ storeId: o.storeId, root: o.root, artifactDir: o.artifactDir, manifest, before: new Map(quickDirs), after: qs.dirs, report: report as ScanReport, ...(o.signal ? { signal: o.signal } : {}) });
+    const { fingerprint, quick: _q, normalize: _n, entries, quickDirs, ...report } = previous!;
+    const r = await narrowedExport({ storeId: o.storeId, root: o.root, artifactDir: o.artifactDir, manifest, before: new Map(quickDirs), after: qs.dirs, report: report as ScanReport, fingerprint, entries, ...(o.signal ? { signal: o.signal } : {}) });
     if (r) {
       await record(r.fingerprint, r.entries, r.report);
       return { manifest, ...r, scan: 'quick' };
@@ -211,13 +211,16 @@ async function fullExport(o: { storeId: string; root: string; artifactDir: strin
     }
   }
   const report = emptyScanReport();
-  const fp = createHash('sha256');
+  const fp = new TreeFingerprint();
   const tmp = join(o.artifactDir, `${MANIFEST_FILE}.next`);
   const prev = hasManifest ? { previous: readHashedManifest(manifest, o.artifactDir) } : {};
-  const { entries } = await writeManifest(tmp, walkTree(o.root, report, { hash: 'reuse', normalize: o.normalize, concurrency: o.concurrency, fingerprint: fp, ...prev, ...(o.signal ? { signal: o.signal } : {}) }));
+  let unhashed = 0;
+  const counted = async function* (es: AsyncIterable<ManifestEntry>) { for await (const e of es) { if (e.type === 'file' && !e.sha256) unhashed++; yield e; } };
+  const { entries } = await writeManifest(tmp, counted(walkTree(o.root, report, { hash: 'reuse', normalize: o.normalize, concurrency: o.concurrency, fingerprint: fp, ...prev, ...(o.signal ? { signal: o.signal } : {}) })));
   assertNothingRefused(o.storeId, report);
   await rename(tmp, manifest);
-  const fingerprint = fp.digest('hex');
+  await settleBase(manifest, unhashed);
+  const fingerprint = fp.digest();
   await record(fingerprint, entries, report);
   return { manifest, report, entries, fingerprint, scan: 'walk' };
 }

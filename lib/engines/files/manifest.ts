@@ -2,10 +2,10 @@
  * The manifest of a tree: one NDJSON line per entry, in tree order (see comparePaths), written and read
  * as streams so memory stays flat however many files the tree holds.
  */
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, readFileSync } from 'node:fs';
 import { once } from 'node:events';
-import { open, rename, rm } from 'node:fs/promises';
-import { decodePath, encodePath } from './paths.ts';
+import { open, rename, rm, type FileHandle } from 'node:fs/promises';
+import { comparePaths, decodePath, encodePath } from './paths.ts';
 import { fsyncDir } from '../../util/atomic-write.ts';
 import { dirname } from 'node:path';
 
@@ -100,29 +100,104 @@ export async function* readManifestSkipping(file: string, skip: ((path: string) 
 }
 
 /**
- * A file's text a read at a time, each block ending at a newline (the newline not included): bytes after
- * the last newline of a read wait for the next and are decoded once whole (a UTF-8 sequence may be cut);
- * the file's last line comes last, with or without its newline. One await per block, not per line.
+ * A manifest-format file's text a read at a time, each block ending at a newline (the newline not
+ * included): bytes after the last newline of a read wait for the next and are decoded once whole (a
+ * UTF-8 sequence may be cut); the file's last line comes last, with or without its newline. One await
+ * per block, not per line. A manifest with a delta (see DELTA_SUFFIX) reads merged with it: every reader
+ * sees the one view.
  */
 export async function* lineBlocks(file: string, bufferBytes = 1 << 18): AsyncGenerator<string> {
   const fh = await open(file, 'r');
   try {
-    const buf = Buffer.alloc(bufferBytes);
-    let rest: Buffer = Buffer.alloc(0);
-    for (;;) {
-      const { bytesRead } = await fh.read(buf, 0, buf.length, null);
-      if (bytesRead === 0) break;
-      const chunk = buf.subarray(0, bytesRead);
-      const nl = chunk.lastIndexOf(0x0a);
-      if (nl < 0) { rest = Buffer.concat([rest, chunk]); continue; }
-      const text = Buffer.concat([rest, chunk.subarray(0, nl)]).toString('utf8');
-      rest = Buffer.from(chunk.subarray(nl + 1));
-      yield text;
-    }
-    if (rest.length) yield rest.toString('utf8');
+    const delta = readDelta(file, await fh.stat());
+    const blocks = rawBlocks(fh, bufferBytes);
+    yield* delta?.length ? mergeDelta(blocks, delta) : blocks;
   } finally {
     await fh.close();
   }
+}
+
+async function* rawBlocks(fh: FileHandle, bufferBytes: number): AsyncGenerator<string> {
+  const buf = Buffer.alloc(bufferBytes);
+  let rest: Buffer = Buffer.alloc(0);
+  for (;;) {
+    const { bytesRead } = await fh.read(buf, 0, buf.length, null);
+    if (bytesRead === 0) break;
+    const chunk = buf.subarray(0, bytesRead);
+    const nl = chunk.lastIndexOf(0x0a);
+    if (nl < 0) { rest = Buffer.concat([rest, chunk]); continue; }
+    const text = Buffer.concat([rest, chunk.subarray(0, nl)]).toString('utf8');
+    rest = Buffer.from(chunk.subarray(nl + 1));
+    yield text;
+  }
+  if (rest.length) yield rest.toString('utf8');
+}
+
+/**
+ * The final pass's changes to a manifest, beside it (`manifest.ndjson.delta`): a header line naming the
+ * base file it applies to (inode:size:mtime), then lines in tree order, each a manifest line (the entry
+ * at that path, new or replacing the base's) or a removal (`{"p":…,"x":1}`). A pass that changed 5
+ * entries writes this small file (atomically), not the whole manifest again; a base written anew
+ * (another inode) leaves a delta of the old one ignored. See manifest-delta.ts.
+ */
+export const DELTA_SUFFIX = '.delta';
+
+/** One line of a delta: the entry's path and its line, or no line (removed). */
+export interface DeltaLine { readonly path: Buffer; readonly line: string | undefined }
+
+/** The identity a delta is bound to: the base file's inode, size and mtime. */
+export function baseIdOf(st: { ino: number; size: number; mtimeMs: number }): string {
+  return `${st.ino}:${st.size}:${st.mtimeMs}`;
+}
+
+/** The delta of `manifest` whose base is the file `st` describes, in tree order; undefined: none (or another base's). */
+export function readDelta(manifest: string, st: { ino: number; size: number; mtimeMs: number }): DeltaLine[] | undefined {
+  let text: string;
+  try { text = readFileSync(manifest + DELTA_SUFFIX, 'utf8'); } catch { return undefined; }
+  const lines = text.split('\n');
+  const head = JSON.parse(lines[0] ?? '{}') as { base?: string };
+  if (head.base !== baseIdOf(st)) return undefined;
+  const out: DeltaLine[] = [];
+  for (let i = 1; i < lines.length; i++) {
+    const l = lines[i]!;
+    if (!l) continue;
+    const gone = l.endsWith(',"x":1}');
+    out.push({ path: pathOfLine(l), line: gone ? undefined : l });
+  }
+  return out;
+}
+
+/** A manifest line's path (read without parsing the line when it is plain). */
+export function pathOfLine(line: string): Buffer {
+  if (line.startsWith('{"p":"')) {
+    const end = line.indexOf('"', 6);
+    const s = line.slice(6, end);
+    if (end > 6 && !s.includes('\\')) return Buffer.from(s, 'utf8');
+  }
+  return decodePath(JSON.parse(line) as { p?: string; p64?: string });
+}
+
+/** Base blocks merged with a delta: a block wholly before the next delta path passes as it is (one path read per block). */
+async function* mergeDelta(blocks: AsyncIterable<string>, delta: readonly DeltaLine[]): AsyncGenerator<string> {
+  let k = 0;
+  for await (const text of blocks) {
+    if (k >= delta.length) { yield text; continue; }
+    const last = text.slice(text.lastIndexOf('\n') + 1);
+    if (last && comparePaths(delta[k]!.path, pathOfLine(last)) > 0) { yield text; continue; }
+    const out: string[] = [];
+    for (const line of text.split('\n')) {
+      if (!line) continue;
+      if (k >= delta.length) { out.push(line); continue; }
+      const p = pathOfLine(line);
+      while (k < delta.length && comparePaths(delta[k]!.path, p) < 0) { const d = delta[k++]!; if (d.line) out.push(d.line); }
+      if (k < delta.length && comparePaths(delta[k]!.path, p) === 0) { const d = delta[k++]!; if (d.line) out.push(d.line); continue; }
+      out.push(line);
+    }
+    if (out.length) yield out.join('\n');
+  }
+  const tail: string[] = [];
+  for (; k < delta.length; k++) if (delta[k]!.line) tail.push(delta[k]!.line!);
+  if (tail.length) yield tail.join('\n');
 }
 
 /** Write entries to `file` (temp name, fsync, rename): a killed run never leaves half a manifest. */

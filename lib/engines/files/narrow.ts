@@ -11,16 +11,17 @@
  * mode, a name added or removed) moves its ctime or link count, so every directory holding one of its
  * names is re-read, meets it and sends the pass to the whole walk.
  */
-import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fsyncDir } from '../../util/atomic-write.ts';
-import { readHashedLines } from './hashes.ts';
-import { entryToLine, writeLines, type ManifestEntry } from './manifest.ts';
+import { HASHES_FILE, readHashedLines } from './hashes.ts';
+import { entryToLine, lineToEntry, writeLines, type DeltaLine, type ManifestEntry } from './manifest.ts';
+import { BASE_FRACTION, baseUnhashed, DELTA_MIN, hashIn, ManifestView, settleBase, SortedLines, writeDelta } from './manifest-delta.ts';
 import { comparePaths, joinRel } from './paths.ts';
 import { hashFile } from './hash.ts';
 import { changedDirs } from './quick-scan.ts';
-import { emptyScanReport, fingerprintEntry, NeedsFullWalk, scanTree, type ScanReport } from './walk.ts';
+import { emptyScanReport, NeedsFullWalk, scanTree, TreeFingerprint, type ScanReport } from './walk.ts';
 import { assertNothingRefused } from './export.ts';
 import { underAny } from './ctime-scan.ts';
 
@@ -37,6 +38,9 @@ export interface NarrowOptions {
   readonly after: ReadonlyMap<string, string>;
   /** The last export's report (counts adjusted here; the name lists keep theirs and gain the re-read ones'). */
   readonly report: ScanReport;
+  /** The last export's fingerprint and entries (see MergeOptions). */
+  readonly fingerprint?: string | undefined;
+  readonly entries?: number | undefined;
   readonly signal?: AbortSignal;
 }
 
@@ -88,6 +92,9 @@ export interface MergeOptions {
   readonly manifest: string;
   /** The last export's report (counts adjusted here; the name lists keep theirs and gain the re-read ones'). */
   readonly report: ScanReport;
+  /** The last export's fingerprint and entries (the delta updates them; without, the merge reads the whole manifest). */
+  readonly fingerprint?: string | undefined;
+  readonly entries?: number | undefined;
   /** The entries read again, in tree order, and what their scan found. */
   readonly fresh: readonly ManifestEntry[];
   readonly found: ScanReport;
@@ -103,11 +110,13 @@ export interface MergeOptions {
 }
 
 /**
- * Merge the entries read again into the last manifest (rewritten in place, atomically): its entries
- * in the re-read directories (and below the dropped ones) are replaced, the others kept with their hashes.
+ * Merge the entries read again into the last manifest: its entries in the re-read directories (and below
+ * the dropped ones) are replaced, the others kept with their hashes. Written as the manifest's delta
+ * (manifest-delta.ts: O(changes)) where the base carries every hash and the delta stays small, else the
+ * whole manifest is written anew (compacted).
  */
 export async function mergeNarrowed(o: MergeOptions): Promise<NarrowResult> {
-  const { fresh, found } = o;
+  const { found } = o;
   assertNothingRefused(o.storeId, found);
   const r = o.report;
   const report: ScanReport = {
@@ -121,17 +130,98 @@ export async function mergeNarrowed(o: MergeOptions): Promise<NarrowResult> {
   const count = (e: ManifestEntry, sign: 1 | -1) => {
     if (e.type === 'file') { report.files += sign; report.bytes += sign * e.size; } else if (e.type === 'dir') report.dirs += sign; else if (e.type === 'symlink') report.symlinks += sign; else report.hardlinks += sign;
   };
+  const prior = TreeFingerprint.from(o.fingerprint);
+  if (prior && o.entries !== undefined && baseUnhashed(o.manifest) === 0) {
+    const d = await mergeAsDelta(o, count, prior, o.entries);
+    if (d) return d.unchanged ? { ...d, report: o.report } : { ...d, report };
+    // Undo the counts the attempt made: the whole merge counts again from the last report.
+    Object.assign(report, { files: r.files, dirs: r.dirs, symlinks: r.symlinks, hardlinks: r.hardlinks, bytes: r.bytes });
+  }
+  return mergeWhole(o, report, count);
+}
+
+/** The old entry's hash kept for a fresh one read again (same size, mtime and inode), or read again when the ctime scan printed it. */
+async function keepHash(o: MergeOptions, old: ManifestEntry, f: ManifestEntry, rewritten: Buffer[]): Promise<{ entry: ManifestEntry; changed: boolean }> {
+  const same = old.type === 'file' && f.type === 'file' && old.sha256 && old.size === f.size && old.mtimeMs === f.mtimeMs && old.ino === f.ino;
+  if (!same) return { entry: f, changed: false };
+  if (o.rehash?.paths.has(f.path.toString('latin1'))) {
+    const sha256 = await hashFile(joinRel(Buffer.from(o.rehash.root), f.path), f.size).catch(() => undefined);
+    if (sha256 !== old.sha256) { rewritten.push(f.path); return { entry: sha256 ? { ...f, sha256 } : f, changed: true }; }
+    return { entry: { ...f, sha256 }, changed: false };
+  }
+  return { entry: { ...f, sha256: old.sha256! }, changed: false };
+}
+
+/**
+ * The merge as a delta: the old entries of the re-read directories and dropped subtrees read from the
+ * manifest by binary search, the changed ones written as its delta. Undefined when the delta would grow
+ * past its share of the base, or an entry carried over has no hash (the caller compacts).
+ */
+async function mergeAsDelta(o: MergeOptions, count: (e: ManifestEntry, sign: 1 | -1) => void, fp: TreeFingerprint, entries: number): Promise<NarrowResult | undefined> {
+  const key = (p: Buffer) => p.toString('latin1');
+  const view = new ManifestView(o.manifest);
+  const logFile = join(o.artifactDir, HASHES_FILE);
+  const log = existsSync(logFile) ? new SortedLines(logFile) : undefined;
+  try {
+    const withHash = (e: ManifestEntry): ManifestEntry => {
+      if (e.type !== 'file' || e.sha256 || !log) return e;
+      const h = hashIn(log, e);
+      return h ? { ...e, sha256: h } : e;
+    };
+    const olds = new Map<string, ManifestEntry>();
+    for (const d of o.relisted) for (const e of view.children(Buffer.from(d, 'latin1'))) olds.set(key(e.path), e);
+    for (const d of o.dropUnder) for (const e of view.subtree(Buffer.from(d, 'latin1'))) olds.set(key(e.path), e);
+    const changes = new Map<string, DeltaLine>();
+    const rewritten: Buffer[] = [];
+    let added = 0, removed = 0;
+    for (const f of o.fresh) {
+      const k = key(f.path);
+      const o0 = olds.get(k);
+      count(f, 1);
+      if (!o0) { added++; fp.add(f); changes.set(k, { path: f.path, line: entryToLine(f) }); continue; }
+      olds.delete(k);
+      const old = withHash(o0);
+      count(old, -1); fp.remove(old); fp.add(f);
+      const { entry } = await keepHash(o, old, f, rewritten);
+      const line = entryToLine(entry);
+      if (line !== entryToLine(old)) changes.set(k, { path: f.path, line });
+    }
+    for (const [k, old] of olds) { removed++; count(old, -1); fp.remove(old); changes.set(k, { path: old.path, line: undefined }); }
+    if (!changes.size) return { report: o.report, entries, fingerprint: fp.digest(), scope: [], rewritten, unchanged: true };
+    const next = new Map(view.delta);
+    for (const [k, c] of changes) next.set(k, c);
+    // Entries of earlier passes that the copy hashed since: their hash goes into the delta (the next scoped copy's log will not hold it).
+    for (const [k, d] of next) {
+      if (!d.line || changes.has(k)) continue;
+      const e = lineToEntry(d.line);
+      if (e.type !== 'file' || e.sha256) continue;
+      const h = withHash(e);
+      if (!h.sha256) return undefined;
+      next.set(k, { path: d.path, line: entryToLine(h) });
+    }
+    if (next.size > Math.max(DELTA_MIN, entries * BASE_FRACTION)) return undefined;
+    await writeDelta(o.manifest, [...next.values()].sort((a, b) => comparePaths(a.path, b.path)));
+    return { report: o.report, entries: entries + added - removed, fingerprint: fp.digest(), scope: [...new Set([...o.relisted, ...o.dropUnder])], rewritten };
+  } finally {
+    view.close();
+    log?.close();
+  }
+}
+
+/** The merge written as a whole new manifest (the base), its delta folded in. */
+async function mergeWhole(o: MergeOptions, report: ScanReport, count: (e: ManifestEntry, sign: 1 | -1) => void): Promise<NarrowResult> {
+  const { fresh } = o;
   const dropped = (p: Buffer) => o.relisted.has(parentKey(p)) || (o.dropUnder.size > 0 && underAny(p.toString('latin1'), o.dropUnder));
-  const fp = createHash('sha256');
+  const fp = new TreeFingerprint();
   const rewritten: Buffer[] = [];
-  let differs = false;
+  let differs = false, unhashed = 0;
   // Lines of entries kept as they are go out as read; only entries read again are serialised.
   async function* merged(): AsyncGenerator<string> {
     let k = 0;
-    const emit = (e: ManifestEntry) => { fingerprintEntry(fp, e); return entryToLine(e); };
+    const emit = (e: ManifestEntry) => { fp.add(e); if (e.type === 'file' && !e.sha256) unhashed++; return entryToLine(e); };
     for await (const [old, line] of readHashedLines(o.manifest, o.artifactDir)) {
       while (k < fresh.length && comparePaths(fresh[k]!.path, old.path) < 0) { differs = true; count(fresh[k]!, 1); yield emit(fresh[k++]!); }
-      if (!dropped(old.path)) { fingerprintEntry(fp, old); yield line; continue; }
+      if (!dropped(old.path)) { fp.add(old); if (old.type === 'file' && !old.sha256) unhashed++; yield line; continue; }
       count(old, -1);
       const f = fresh[k];
       if (!f || comparePaths(f.path, old.path) !== 0) differs = true;
@@ -140,14 +230,9 @@ export async function mergeNarrowed(o: MergeOptions): Promise<NarrowResult> {
         count(f, 1);
         if (!sameRecord(old, f)) differs = true;
         // An unchanged file keeps its hash (same size, mtime and inode): only what changed is read by the copy.
-        const same = old.type === 'file' && f.type === 'file' && old.sha256 && old.size === f.size && old.mtimeMs === f.mtimeMs && old.ino === f.ino;
-        if (same && o.rehash?.paths.has(f.path.toString('latin1'))) {
-          const sha256 = await hashFile(joinRel(Buffer.from(o.rehash.root), f.path), f.size).catch(() => undefined);
-          if (sha256 !== old.sha256) { rewritten.push(f.path); differs = true; }
-          yield emit(sha256 ? { ...f, sha256 } : f);
-          continue;
-        }
-        yield emit(same ? { ...f, sha256: old.sha256! } : f);
+        const { entry, changed } = await keepHash(o, old, f, rewritten);
+        if (changed) differs = true;
+        yield emit(entry);
       }
     }
     while (k < fresh.length) { differs = true; count(fresh[k]!, 1); yield emit(fresh[k++]!); }
@@ -156,8 +241,9 @@ export async function mergeNarrowed(o: MergeOptions): Promise<NarrowResult> {
   // a change in its stamp's own tick, or a touch, leaves the manifest, and what was recorded of it, as is).
   const next = `${o.manifest}.narrowed`;
   const entries = await writeLines(next, merged());
-  if (!differs) { await rm(next, { force: true }); return { report: o.report, entries, fingerprint: fp.digest('hex'), scope: [], rewritten, unchanged: true }; }
+  if (!differs) { await rm(next, { force: true }); return { report: o.report, entries, fingerprint: fp.digest(), scope: [], rewritten, unchanged: true }; }
   await rename(next, o.manifest);
   await fsyncDir(dirname(o.manifest));
-  return { report, entries, fingerprint: fp.digest('hex'), scope: [...new Set([...o.relisted, ...o.dropUnder])], rewritten };
+  await settleBase(o.manifest, unhashed);
+  return { report, entries, fingerprint: fp.digest(), scope: [...new Set([...o.relisted, ...o.dropUnder])], rewritten };
 }

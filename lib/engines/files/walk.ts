@@ -7,7 +7,7 @@
  */
 import { accessSync, constants, lstatSync, readdirSync, readlinkSync, type Stats } from 'node:fs';
 import { posix } from 'node:path';
-import type { Hash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { hashFile } from './hash.ts';
 import { readManifest, type ManifestEntry } from './manifest.ts';
 import { orderedMap } from './ordered.ts';
@@ -46,14 +46,42 @@ export interface WalkOptions {
   /** Called per hashed file with its size. */
   readonly onHashed?: (bytes: number) => void;
   /** Fed every entry's stat (see fingerprintEntry): the tree's fingerprint from the same walk. */
-  readonly fingerprint?: Hash;
+  readonly fingerprint?: TreeFingerprint;
 }
 
-/** One entry's part of a tree fingerprint: path, type, size, mtime, mode, owner, link. */
-export function fingerprintEntry(h: Hash, e: ManifestEntry): void {
-  h.update(e.path); h.update(`\0${e.type}\0${e.size}\0${e.mtimeMs}\0${e.mode}\0${e.uid}:${e.gid}\0`);
-  if (e.link) h.update(e.link);
-  h.update('\n');
+/**
+ * A tree's fingerprint as a set: the sum, lane by lane (8 × 32 bits, mod 2^32), of each entry's sha256 over
+ * its path, type, size, mtime, mode, owner and link. Order-free, so a pass that changed 5 entries updates
+ * it with those alone (remove the old records, add the new ones) and gets what a walk of the tree sums.
+ */
+export class TreeFingerprint {
+  private readonly lanes = new Uint32Array(8);
+  /** The fingerprint `digest` returned (undefined for another format: the caller sums from scratch). */
+  static from(digest: string | undefined): TreeFingerprint | undefined {
+    if (!digest?.startsWith(PREFIX) || digest.length !== PREFIX.length + 64) return undefined;
+    const f = new TreeFingerprint();
+    const b = Buffer.from(digest.slice(PREFIX.length), 'hex');
+    for (let i = 0; i < 8; i++) f.lanes[i] = b.readUInt32LE(i * 4);
+    return f;
+  }
+  add(e: ManifestEntry): void { this.fold(e, 1); }
+  remove(e: ManifestEntry): void { this.fold(e, -1); }
+  private fold(e: ManifestEntry, sign: 1 | -1): void {
+    const meta = Buffer.from(`\0${e.type}\0${e.size}\0${e.mtimeMs}\0${e.mode}\0${e.uid}:${e.gid}\0`);
+    const d = hash('sha256', e.link ? Buffer.concat([e.path, meta, e.link]) : Buffer.concat([e.path, meta]), 'buffer');
+    for (let i = 0; i < 8; i++) this.lanes[i] = (this.lanes[i]! + sign * d.readUInt32LE(i * 4)) >>> 0;
+  }
+  digest(): string {
+    const b = Buffer.alloc(32);
+    for (let i = 0; i < 8; i++) b.writeUInt32LE(this.lanes[i]!, i * 4);
+    return PREFIX + b.toString('hex');
+  }
+}
+const PREFIX = 'set:';
+
+/** One entry's part of a tree fingerprint (see TreeFingerprint). */
+export function fingerprintEntry(h: TreeFingerprint, e: ManifestEntry): void {
+  h.add(e);
 }
 
 export function emptyScanReport(): ScanReport {

@@ -157,7 +157,7 @@ describe('a copy stopped midway, then run again', () => {
     const second = await copyToBind({ sourceRoot: ksrc, manifest: r.manifest, targetRoot: kdst, owner, normalize: 'none', concurrency: 2, progressFile: join(dir, 'pk.json') });
     expect(second.copied).toBeGreaterThan(0);
     expect(second.copied).toBeLessThan(r.report.files - 50);
-    expect((await readdir(kart)).sort()).toEqual(['ctime-scan.json', 'ctime-stamp', 'hashes.ndjson', 'manifest.ndjson', 'scan.json']);
+    expect((await readdir(kart)).sort()).toEqual(['ctime-scan.json', 'ctime-stamp', 'hashes.ndjson', 'manifest.ndjson', 'manifest.ndjson.base.json', 'scan.json']);
     const { readHashedManifest } = await import('../../../../lib/engines/files/hashes.ts');
     let files = 0;
     for await (const e of readHashedManifest(r.manifest, kart)) if (e.type === 'file') { files++; expect(e.sha256).toMatch(/^[0-9a-f]{64}$/); }

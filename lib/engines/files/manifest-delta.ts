@@ -1,0 +1,207 @@
+/**
+ * The manifest as a base and a delta (manifest.ts DELTA_SUFFIX): a pass that changed a few entries
+ * writes only those (the delta, rewritten whole: it is small), read merged with the base by every
+ * reader; the base is written anew (compacted) only when the delta grows past a fraction of it, or
+ * when the base does not carry every file's hash (the copy's hash log of a scoped pass holds only the
+ * scope's: a base relying on the log would lose the rest). The pass itself reads only what it changes:
+ * a directory's children and a removed subtree come from the sorted base by binary search (O(log n)
+ * reads each), not from a walk of its lines.
+ *
+ * Atomic at every point: the delta is renamed into place (temp, fsync, rename, fsync of the directory);
+ * a base written anew has another inode, so a delta left by a kill between that rename and its removal
+ * names another base and is ignored; the base's record (`.base.json`: how many files lack a hash) names
+ * the base it describes, or is not trusted (the pass compacts).
+ */
+import { closeSync, fstatSync, lstatSync, openSync, readSync, readFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { writeFileAtomic } from '../../util/atomic-write.ts';
+import { baseIdOf, DELTA_SUFFIX, entryToLine, lineToEntry, pathOfLine, readDelta, writeLines, type DeltaLine, type ManifestEntry } from './manifest.ts';
+import { comparePaths } from './paths.ts';
+
+export const BASE_SUFFIX = '.base.json';
+
+/** Past this many delta lines (and past BASE_FRACTION of the base's entries) the next pass compacts. */
+export const DELTA_MIN = 2048;
+export const BASE_FRACTION = 1 / 16;
+
+interface BaseRecord { readonly base: string; readonly unhashed: number }
+
+/** The identity of what a reader of `manifest` sees (base and delta files), to bind records to. */
+export function viewId(manifest: string): string {
+  const id = (f: string) => { const s = lstatSync(f, { throwIfNoEntry: false }); return s ? baseIdOf(s) : '-'; };
+  return `${id(manifest)}+${id(manifest + DELTA_SUFFIX)}`;
+}
+
+/** Files of the base without a hash (undefined: not known for this base). */
+export function baseUnhashed(manifest: string): number | undefined {
+  try {
+    const r = JSON.parse(readFileSync(manifest + BASE_SUFFIX, 'utf8')) as BaseRecord;
+    const st = lstatSync(manifest);
+    return r.base === baseIdOf(st) ? r.unhashed : undefined;
+  } catch { return undefined; }
+}
+
+/**
+ * Write `entries` as the new base (atomically), drop the delta it supersedes (already merged into them),
+ * and record how many files lack a hash. The number of entries.
+ */
+export async function writeBase(manifest: string, entries: AsyncIterable<ManifestEntry>): Promise<{ entries: number; unhashed: number }> {
+  let unhashed = 0;
+  async function* lines(): AsyncGenerator<string> {
+    for await (const e of entries) { if (e.type === 'file' && !e.sha256) unhashed++; yield entryToLine(e); }
+  }
+  const n = await writeLines(manifest, lines());
+  await settleBase(manifest, unhashed);
+  return { entries: n, unhashed };
+}
+
+/** After the base at `manifest` was replaced: its record, and the old delta gone. */
+export async function settleBase(manifest: string, unhashed: number): Promise<void> {
+  await writeFileAtomic(manifest + BASE_SUFFIX, JSON.stringify({ base: baseIdOf(lstatSync(manifest)), unhashed } satisfies BaseRecord) + '\n');
+  await rm(manifest + DELTA_SUFFIX, { force: true });
+}
+
+/** Write the delta (lines in tree order) for the base as it is now. */
+export async function writeDelta(manifest: string, delta: readonly DeltaLine[]): Promise<void> {
+  const head = JSON.stringify({ base: baseIdOf(lstatSync(manifest)) });
+  async function* lines(): AsyncGenerator<string> {
+    yield head;
+    for (const d of delta) yield d.line ?? `${JSON.stringify(pathField(d.path)).slice(0, -1)},"x":1}`;
+  }
+  await writeLines(manifest + DELTA_SUFFIX, lines());
+}
+
+function pathField(path: Buffer): { p: string } | { p64: string } {
+  const s = path.toString('utf8');
+  return Buffer.from(s, 'utf8').equals(path) ? { p: s } : { p64: path.toString('base64') };
+}
+
+/** A file of lines sorted by path (a manifest or a hash log), read at offsets. */
+export class SortedLines {
+  private readonly fd: number;
+  readonly size: number;
+  private readonly buf = Buffer.alloc(1 << 14);
+  constructor(file: string) { this.fd = openSync(file, 'r'); this.size = fstatSync(this.fd).size; }
+  stat() { return fstatSync(this.fd); }
+  close(): void { closeSync(this.fd); }
+
+  /** The line starting at `at` (without its newline), undefined at the end. */
+  lineAt(at: number): string | undefined {
+    if (at >= this.size) return undefined;
+    const parts: Buffer[] = [];
+    for (let pos = at; pos < this.size;) {
+      const n = readSync(this.fd, this.buf, 0, this.buf.length, pos);
+      if (n <= 0) break;
+      const nl = this.buf.subarray(0, n).indexOf(0x0a);
+      if (nl >= 0) { parts.push(Buffer.from(this.buf.subarray(0, nl))); break; }
+      parts.push(Buffer.from(this.buf.subarray(0, n)));
+      pos += n;
+    }
+    return Buffer.concat(parts).toString('utf8');
+  }
+
+  /** The first line start at or after `at`. */
+  private lineStart(at: number): number {
+    if (at <= 0) return 0;
+    for (let pos = at - 1; pos < this.size;) {
+      const n = readSync(this.fd, this.buf, 0, this.buf.length, pos);
+      if (n <= 0) break;
+      const nl = this.buf.subarray(0, n).indexOf(0x0a);
+      if (nl >= 0) return pos + nl + 1;
+      pos += n;
+    }
+    return this.size;
+  }
+
+  /** The offset of the first line whose path is not below `key` (the size when none). */
+  lowerBound(key: Buffer): number {
+    let lo = 0, hi = this.size;
+    while (lo < hi) {
+      const mid = lo + Math.floor((hi - lo) / 2);
+      const s = this.lineStart(mid);
+      if (s >= hi) {
+        // No line starts in [mid, hi): step over the line at lo.
+        const l = this.lineAt(lo)!;
+        if (comparePaths(pathOfLine(l), key) >= 0) return lo;
+        lo += Buffer.byteLength(l) + 1;
+        continue;
+      }
+      const l = this.lineAt(s)!;
+      if (comparePaths(pathOfLine(l), key) < 0) lo = s + Buffer.byteLength(l) + 1; else hi = s;
+    }
+    return lo;
+  }
+
+  /** Lines from `at` on, each with the offset after it. */
+  *linesFrom(at: number): Generator<readonly [string, number]> {
+    for (let pos = at; pos < this.size;) {
+      const l = this.lineAt(pos);
+      if (l === undefined) return;
+      pos += Buffer.byteLength(l) + 1;
+      if (l) yield [l, pos];
+    }
+  }
+}
+
+const SLASH = Buffer.from('/');
+const NUL = Buffer.from([0]);
+const isUnder = (p: Buffer, dir: Buffer) => dir.length === 0 ? p.length > 0 : p.length > dir.length && p[dir.length] === 0x2f && p.subarray(0, dir.length).equals(dir);
+const parentOf = (p: Buffer) => { const i = p.lastIndexOf(0x2f); return i < 0 ? Buffer.alloc(0) : p.subarray(0, i); };
+
+/** The manifest as its readers see it (base merged with its delta), read at the places a pass changes. */
+export class ManifestView {
+  private readonly base: SortedLines;
+  /** The delta by path (latin1). */
+  readonly delta: Map<string, DeltaLine>;
+  readonly baseId: string;
+  constructor(manifest: string) {
+    this.base = new SortedLines(manifest);
+    const st = this.base.stat();
+    this.baseId = baseIdOf(st);
+    this.delta = new Map((readDelta(manifest, st) ?? []).map((d) => [d.path.toString('latin1'), d]));
+  }
+  close(): void { this.base.close(); }
+
+  /** The entries directly in `dir` (relative; empty = the root), in tree order. */
+  children(dir: Buffer): ManifestEntry[] {
+    const out: ManifestEntry[] = [];
+    let pos = dir.length ? this.base.lowerBound(Buffer.concat([dir, SLASH])) : 0;
+    for (;;) {
+      const l = this.base.lineAt(pos);
+      if (l === undefined) break;
+      const p = pathOfLine(l);
+      if (!isUnder(p, dir)) break;
+      pos += Buffer.byteLength(l) + 1;
+      if (!parentOf(p).equals(dir)) continue; // not expected (a subtree is skipped below): read past it
+      const e = lineToEntry(l);
+      if (!this.delta.has(p.toString('latin1'))) out.push(e);
+      // A subdirectory's subtree is skipped: the next line at or after `path\0` is its next sibling.
+      if (e.type === 'dir') pos = this.base.lowerBound(Buffer.concat([p, NUL]));
+    }
+    return this.withDelta(out, (p) => parentOf(p).equals(dir));
+  }
+
+  /** Every entry below `dir` (not `dir` itself), in tree order. */
+  subtree(dir: Buffer): ManifestEntry[] {
+    const out: ManifestEntry[] = [];
+    for (const [l] of this.base.linesFrom(dir.length ? this.base.lowerBound(Buffer.concat([dir, SLASH])) : 0)) {
+      const p = pathOfLine(l);
+      if (!isUnder(p, dir)) break;
+      if (!this.delta.has(p.toString('latin1'))) out.push(lineToEntry(l));
+    }
+    return this.withDelta(out, (p) => isUnder(p, dir));
+  }
+
+  private withDelta(fromBase: ManifestEntry[], wanted: (p: Buffer) => boolean): ManifestEntry[] {
+    for (const d of this.delta.values()) if (d.line && wanted(d.path)) fromBase.push(lineToEntry(d.line));
+    return fromBase.sort((a, b) => comparePaths(a.path, b.path));
+  }
+}
+
+/** The hash a sorted hash log records for `e` (same path, size, mtime, and inode when both know it). */
+export function hashIn(log: SortedLines, e: ManifestEntry): string | undefined {
+  const l = log.lineAt(log.lowerBound(e.path));
+  if (l === undefined || !pathOfLine(l).equals(e.path)) return undefined;
+  const h = lineToEntry(l);
+  return h.size === e.size && h.mtimeMs === e.mtimeMs && (h.ino === undefined || e.ino === undefined || h.ino === e.ino) ? h.sha256 : undefined;
+}

@@ -1,0 +1,155 @@
+/**
+ * The manifest as a base and a delta (manifest-delta.ts): every reader sees the base merged with its
+ * delta; the final pass's binary-search reads (a directory's children, a removed subtree) agree with a
+ * plain filter of that view; a delta of another base is ignored; the engine's final pass writes a delta
+ * (the base untouched), its fingerprint is what a walk of the tree sums, and a large change compacts.
+ */
+import { lstat, mkdir, mkdtemp, readFile, rm, unlink, writeFile } from 'node:fs/promises';
+import { tmpdir, userInfo } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { DELTA_SUFFIX, entryToLine, readManifest, writeManifest, type ManifestEntry } from '../../../../lib/engines/files/manifest.ts';
+import { baseUnhashed, BASE_SUFFIX, DELTA_MIN, ManifestView, SortedLines, writeBase, writeDelta } from '../../../../lib/engines/files/manifest-delta.ts';
+import { comparePaths } from '../../../../lib/engines/files/paths.ts';
+import { filesEngine } from '../../../../lib/engines/files/engine.ts';
+import { MANIFEST_FILE, SCAN_FILE, treeFingerprint } from '../../../../lib/engines/files/export.ts';
+import type { EngineParams } from '../../../../lib/core/engine.ts';
+import type { FilesOptions } from '../../../../lib/engines/files/options.ts';
+import { silentLogger } from '../../../../lib/core/logger.ts';
+import { noProgress } from '../../../../lib/core/progress.ts';
+import { Redactor } from '../../../../lib/util/redact.ts';
+
+let dir = '';
+beforeEach(async () => { dir = await mkdtemp(join(tmpdir(), 'ferry-delta-')); });
+afterEach(async () => { await rm(dir, { recursive: true, force: true }); });
+
+const entry = (path: Buffer, type: ManifestEntry['type'], n: number): ManifestEntry => ({ path, type, size: type === 'file' ? n : 0, mode: 0o644, mtimeMs: 1_700_000_000_000 + n, uid: 1, gid: 1, ...(type === 'file' ? { sha256: n.toString(16).padStart(64, '0') } : {}) });
+
+/** A tree with awkward names (sorting around '/', '.', escapes, a non-UTF-8 name) in tree order. */
+function tree(): ManifestEntry[] {
+  const out: ManifestEntry[] = [];
+  let n = 0;
+  const names = ['a', 'a.b', 'a-b', 'b', 'q"uote', 'back\\slash', 'é', 'z'];
+  for (const d of names) {
+    out.push(entry(Buffer.from(d), 'dir', n++));
+    for (const s of names.slice(0, 4)) {
+      out.push(entry(Buffer.from(`${d}/${s}`), 'dir', n++));
+      for (let i = 0; i < 12; i++) out.push(entry(Buffer.from(`${d}/${s}/f${i}.jpg`), 'file', n++));
+    }
+    for (let i = 0; i < 5; i++) out.push(entry(Buffer.from(`${d}/top${i}`), 'file', n++));
+  }
+  out.push(entry(Buffer.from([0x6e, 0xff, 0x6e]), 'file', n++)); // not UTF-8: base64 in the manifest
+  out.push(entry(Buffer.from('top.txt'), 'file', n++));
+  return out.sort((x, y) => comparePaths(x.path, y.path));
+}
+
+async function all(file: string): Promise<string[]> {
+  const out: string[] = [];
+  for await (const e of readManifest(file, 4096)) out.push(entryToLine(e));
+  return out;
+}
+const key = (e: ManifestEntry) => e.path.toString('latin1');
+
+describe('a manifest with a delta', () => {
+  it('reads merged for every reader, and the binary-search reads agree with the merged view', async () => {
+    const m = join(dir, 'manifest.ndjson');
+    const base = tree();
+    await writeBase(m, (async function* () { yield* base; })());
+    expect(baseUnhashed(m)).toBe(0);
+    // Changes: a replaced file, removals (a file, a subtree), new entries before, between and after.
+    const view = new Map(base.map((e) => [key(e), e]));
+    const delta = new Map<string, { path: Buffer; line: string | undefined }>();
+    const set = (e: ManifestEntry) => { view.set(key(e), e); delta.set(key(e), { path: e.path, line: entryToLine(e) }); };
+    const drop = (p: string) => { view.delete(p); delta.set(p, { path: Buffer.from(p, 'latin1'), line: undefined }); };
+    set({ ...base.find((e) => key(e) === 'b/a.b/f3.jpg')!, size: 999, sha256: 'f'.repeat(64) });
+    drop('a/a/f0.jpg');
+    for (const e of base) if (key(e).startsWith('z/a-b/') || key(e) === 'z/a-b') drop(key(e));
+    set(entry(Buffer.from('0first'), 'file', 5000));
+    set(entry(Buffer.from('a/a/f0.jpg.new'), 'file', 5001));
+    set(entry(Buffer.from('é/new'), 'dir', 5002));
+    set(entry(Buffer.from('é/new/x'), 'file', 5003));
+    set(entry(Buffer.from('zz'), 'file', 5004));
+    await writeDelta(m, [...delta.values()].sort((x, y) => comparePaths(x.path, y.path)));
+    const want = [...view.values()].sort((x, y) => comparePaths(x.path, y.path));
+    expect(await all(m)).toEqual(want.map(entryToLine));
+
+    const v = new ManifestView(m);
+    try {
+      const dirs = [Buffer.alloc(0), ...want.filter((e) => e.type === 'dir').map((e) => e.path), Buffer.from('z/a-b')];
+      for (const d of dirs) {
+        const under = (p: Buffer) => d.length === 0 || (p.length > d.length && p[d.length] === 0x2f && p.subarray(0, d.length).equals(d));
+        const kids = want.filter((e) => under(e.path) && !e.path.subarray(d.length ? d.length + 1 : 0).includes(0x2f));
+        expect(v.children(d).map(entryToLine), `children of ${d.toString('latin1')}`).toEqual(kids.map(entryToLine));
+        expect(v.subtree(d).map(entryToLine), `subtree of ${d.toString('latin1')}`).toEqual(want.filter((e) => under(e.path)).map(entryToLine));
+      }
+    } finally { v.close(); }
+
+    // Every line found by binary search, at any line's path and between them.
+    const s = new SortedLines(m);
+    try {
+      const text = await readFile(m, 'utf8');
+      const starts = [0];
+      for (let i = text.indexOf('\n'); i >= 0 && i + 1 < text.length; i = text.indexOf('\n', i + 1)) starts.push(Buffer.byteLength(text.slice(0, i + 1)));
+      base.forEach((e, i) => expect(s.lowerBound(e.path)).toBe(starts[i]));
+      expect(s.lowerBound(Buffer.from([0xff]))).toBe(s.size);
+      expect(s.lowerBound(Buffer.from(''))).toBe(0);
+    } finally { s.close(); }
+
+    // A base written anew (another inode) ignores the delta left beside it.
+    await writeManifest(m, (async function* () { yield* base; })());
+    expect(await all(m)).toEqual(base.map(entryToLine));
+    expect(baseUnhashed(m)).toBeUndefined(); // its record names the base before
+  });
+});
+
+function params(): EngineParams<FilesOptions> {
+  const { uid, gid } = userInfo();
+  return {
+    store: { id: 'uploads', engine: 'files', source: join(dir, 'src'), target: { service: 'web', hostPath: join(dir, 'dst') }, options: filesEngine.parseOptions({ owner: `${uid}:${gid}`, quietWindowMs: 0 }, 'uploads') },
+    targetUrl: join(dir, 'dst'), artifactDir: join(dir, 'artifacts'), stateDir: join(dir, 'state'),
+    signal: new AbortController().signal, log: silentLogger, progress: noProgress, redactor: new Redactor(),
+  };
+}
+
+describe('the final pass writes a delta', () => {
+  it('leaves the base as it is, sums the fingerprint a walk sums, verifies, and compacts a large change', async () => {
+    const src = join(dir, 'src');
+    for (let d = 0; d < 5; d++) { await mkdir(join(src, `img/${d}`), { recursive: true }); for (let i = 0; i < 20; i++) await writeFile(join(src, `img/${d}/${i}.jpg`), `image ${d}/${i}`.repeat(20)); }
+    const p = params();
+    const m = join(p.artifactDir, MANIFEST_FILE);
+    await filesEngine.export(p);
+    await filesEngine.import(p);
+    await filesEngine.follow!(p);
+    expect(baseUnhashed(m)).toBe(0); // the bulk copy folded its hashes into the base
+    const baseIno = (await lstat(m)).ino;
+    const fingerprint = async () => (JSON.parse(await readFile(join(p.artifactDir, SCAN_FILE), 'utf8')) as { fingerprint: string }).fingerprint;
+
+    for (let pass = 0; pass < 3; pass++) {
+      await writeFile(join(src, `img/1/new-${pass}.jpg`), `fresh ${pass}`);
+      await writeFile(join(src, `img/2/${pass}.jpg`), `rewritten ${pass}`);
+      await unlink(join(src, `img/3/${pass}.jpg`));
+      await mkdir(join(src, `img/new-${pass}/deep`), { recursive: true });
+      await writeFile(join(src, `img/new-${pass}/deep/x.jpg`), 'x');
+      const ex = await filesEngine.export(p);
+      expect(ex.data).toMatchObject({ scan: 'ctime' });
+      expect((await lstat(m)).ino).toBe(baseIno);
+      expect((await lstat(m + DELTA_SUFFIX)).size).toBeLessThan(8192);
+      expect(await fingerprint()).toBe((await treeFingerprint(src)).fingerprint);
+      expect(ex.data.files).toBe((await treeFingerprint(src)).report.files);
+      const im = await filesEngine.import(p);
+      expect(im.data).toMatchObject({ copied: 3, removed: 1 });
+      expect((await lstat(m)).ino).toBe(baseIno); // no fold after a scoped pass over a hashed base
+      expect((await filesEngine.verify(p)).ok).toBe(true);
+    }
+    // A pass whose delta would outgrow its share: the manifest is written anew, the delta folded in.
+    await mkdir(join(src, 'img/many'));
+    for (let i = 0; i < DELTA_MIN + 10; i++) await writeFile(join(src, `img/many/${i}`), '');
+    await filesEngine.export(p);
+    expect((await lstat(m)).ino).not.toBe(baseIno);
+    await expect(lstat(m + DELTA_SUFFIX)).rejects.toMatchObject({ code: 'ENOENT' });
+    await expect(lstat(m + BASE_SUFFIX)).resolves.toBeDefined();
+    expect(await fingerprint()).toBe((await treeFingerprint(src)).fingerprint);
+    await filesEngine.import(p);
+    expect((await filesEngine.verify(p)).ok).toBe(true);
+  });
+});
