@@ -3,9 +3,12 @@
  * name), verified, then torn down. The real target and the .env are untouched; report.rehearse.md
  * gives per-step timings and the expected downtime of the real run.
  */
-import { runPlaybookCli } from './runtime/index.ts';
-import { prepareRehearse } from '../lib/index.ts';
-import { startDemo } from '../demo/index.ts';
+import './runtime/compile-cache.ts';
+
+// Everything else is imported once the compile cache is on (runtime/compile-cache.ts).
+const { runPlaybookCli } = await import('./runtime/index.ts');
+const { prepareRehearse } = await import('../lib/index.ts');
+const startDemo: typeof import('../demo/index.ts').startDemo = async (a) => (await import('../demo/index.ts')).startDemo(a);
 
 process.exitCode = await runPlaybookCli({
   id: 'rehearse',

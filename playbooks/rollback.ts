@@ -3,9 +3,12 @@
  * verified), check the source against its pre-migration snapshot, lift the freeze and restart the
  * host services. --with-data first copies back what was written in the containers after cutover.
  */
-import { runPlaybookCli } from './runtime/index.ts';
-import { prepareRollback } from '../lib/index.ts';
-import { startDemo } from '../demo/index.ts';
+import './runtime/compile-cache.ts';
+
+// Everything else is imported once the compile cache is on (runtime/compile-cache.ts).
+const { runPlaybookCli } = await import('./runtime/index.ts');
+const { prepareRollback } = await import('../lib/index.ts');
+const startDemo: typeof import('../demo/index.ts').startDemo = async (a) => (await import('../demo/index.ts')).startDemo(a);
 
 process.exitCode = await runPlaybookCli({
   id: 'rollback',
