@@ -25,9 +25,14 @@ import { FerryError } from '../../core/errors.ts';
 import { joinRel, targetOfPath } from './paths.ts';
 import { forgetRewritten, readRewritten } from './rewritten.ts';
 import { compareInWorker } from './verify-worker.ts';
-import { baseUnhashed, viewId, writeBase } from './manifest-delta.ts';
+import { baseUnhashed, viewId, writeBase, writeScopeManifest } from './manifest-delta.ts';
+import { readJson } from '../read-json.ts';
+
 import { manifestFileId, rebindCtimeRecord } from './ctime-stamp.ts';
 import { readHashedManifest } from './hashes.ts';
+
+/** The scoped pass's part of the manifest (see writeScopeManifest), beside it: the copy's hash log is kept there too. */
+const SCOPE_MANIFEST = 'scope.ndjson';
 
 export interface FilesFacts {
   readonly source: string;
@@ -214,13 +219,20 @@ export const filesEngine: Readonly<Engine<FilesOptions, FilesFacts>> = defineEng
     // Narrowed (the final pass): only the directories the export re-read can differ from the manifest.
     const sc = await readScope(p.stateDir);
     const scoped = sc && sc.target === where && sc.owner === owner && sc.manifest === await identityOf(manifest, p.artifactDir) ? sc : undefined;
+    // Scoped, names kept: the copy reads only the scoped directories' part of the manifest (O(scope), not O(tree)).
+    const part = scoped && p.store.options.normalize === 'none' ? join(p.artifactDir, SCOPE_MANIFEST) : undefined;
+    const partEntries = part ? await writeScopeManifest(manifest, scoped!.dirs, part) : 0;
     const common = {
-      sourceRoot: p.store.source, manifest, owner: own, normalize: p.store.options.normalize, ...(scoped ? { scope: new Set(scoped.dirs) } : {}),
+      sourceRoot: p.store.source, manifest: part ?? manifest, owner: own, normalize: p.store.options.normalize, ...(scoped ? { scope: new Set(scoped.dirs) } : {}),
       concurrency: p.store.options.concurrency, progressFile: join(p.stateDir, 'copy-progress.json'), signal: p.signal,
       ranges: { largeFileBytes: p.store.options.largeFileMiB * 1048576, rangeBytes: p.store.options.rangeMiB * 1048576 },
       onProgress: (d: { files: number; bytes: number }) => p.progress.update({ unit: 'bytes', done: d.bytes, label: `${d.files} files` }),
     };
-    const r = t.kind === 'bind' ? await copyToBind({ ...common, targetRoot: t.root }) : await copyToVolume({ ...common, helper: t.helper });
+    const copied = t.kind === 'bind' ? await copyToBind({ ...common, targetRoot: t.root }) : await copyToVolume({ ...common, helper: t.helper });
+    // The entries outside the part were skipped as the last complete copy left them.
+    const outside = part ? Math.max(0, ((await readJson<{ entries?: number }>(join(p.artifactDir, SCAN_FILE)))?.entries ?? partEntries) - partEntries) : 0;
+    const r = outside ? { ...copied, entries: copied.entries + outside, skipped: copied.skipped + outside } : copied;
+    if (part) await rm(part, { force: true });
     await foldHashes(p, manifest);
     const id = await identityOf(manifest, p.artifactDir);
     await recordCopied(p.stateDir, { manifest: id, target: where, owner, entries: r.entries });

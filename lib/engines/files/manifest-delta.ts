@@ -181,6 +181,14 @@ export class ManifestView {
     return this.withDelta(out, (p) => parentOf(p).equals(dir));
   }
 
+  /** The entry at `path`, if any. */
+  entryAt(path: Buffer): ManifestEntry | undefined {
+    const d = this.delta.get(path.toString('latin1'));
+    if (d) return d.line ? lineToEntry(d.line) : undefined;
+    const l = this.base.lineAt(this.base.lowerBound(path));
+    return l !== undefined && pathOfLine(l).equals(path) ? lineToEntry(l) : undefined;
+  }
+
   /** Every entry below `dir` (not `dir` itself), in tree order. */
   subtree(dir: Buffer): ManifestEntry[] {
     const out: ManifestEntry[] = [];
@@ -204,4 +212,26 @@ export function hashIn(log: SortedLines, e: ManifestEntry): string | undefined {
   if (l === undefined || !pathOfLine(l).equals(e.path)) return undefined;
   const h = lineToEntry(l);
   return h.size === e.size && h.mtimeMs === e.mtimeMs && (h.ino === undefined || e.ino === undefined || h.ino === e.ino) ? h.sha256 : undefined;
+}
+
+/**
+ * The part of the manifest a scoped pass can change (copied.ts ScopeRecord): the scoped directories and
+ * their direct children, in tree order, written to `out` (read by binary search: O(scope), not O(tree)).
+ * The copy given it instead of the whole manifest reads only those lines. The number of entries.
+ */
+export async function writeScopeManifest(manifest: string, dirs: Iterable<string>, out: string): Promise<number> {
+  const view = new ManifestView(manifest);
+  try {
+    const m = new Map<string, ManifestEntry>();
+    for (const d of dirs) {
+      const b = Buffer.from(d, 'latin1');
+      const self = b.length ? view.entryAt(b) : undefined;
+      if (self) m.set(d, self);
+      for (const e of view.children(b)) m.set(e.path.toString('latin1'), e);
+    }
+    const sorted = [...m.values()].sort((a, b) => comparePaths(a.path, b.path));
+    return await writeLines(out, (async function* () { for (const e of sorted) yield entryToLine(e); })());
+  } finally {
+    view.close();
+  }
 }
