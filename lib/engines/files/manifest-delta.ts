@@ -76,39 +76,48 @@ function pathField(path: Buffer): { p: string } | { p64: string } {
   return Buffer.from(s, 'utf8').equals(path) ? { p: s } : { p64: path.toString('base64') };
 }
 
-/** A file of lines sorted by path (a manifest or a hash log), read at offsets. */
+/** A file of lines sorted by path (a manifest or a hash log), read at offsets (the last block read is kept: lines in a row cost one read per block). */
 export class SortedLines {
   private readonly fd: number;
   readonly size: number;
-  private readonly buf = Buffer.alloc(1 << 14);
+  private readonly buf = Buffer.alloc(1 << 16);
+  /** The file's bytes [at, at + len) are in `buf`. */
+  private at = 0;
+  private len = 0;
   constructor(file: string) { this.fd = openSync(file, 'r'); this.size = fstatSync(this.fd).size; }
   stat() { return fstatSync(this.fd); }
   close(): void { closeSync(this.fd); }
+
+  /** The block holding byte `pos` (read when it is not the kept one). */
+  private block(pos: number): Buffer {
+    if (pos < this.at || pos >= this.at + this.len) { this.at = pos; this.len = Math.max(0, readSync(this.fd, this.buf, 0, this.buf.length, pos)); }
+    return this.buf.subarray(pos - this.at, this.len);
+  }
 
   /** The line starting at `at` (without its newline), undefined at the end. */
   lineAt(at: number): string | undefined {
     if (at >= this.size) return undefined;
     const parts: Buffer[] = [];
     for (let pos = at; pos < this.size;) {
-      const n = readSync(this.fd, this.buf, 0, this.buf.length, pos);
-      if (n <= 0) break;
-      const nl = this.buf.subarray(0, n).indexOf(0x0a);
-      if (nl >= 0) { parts.push(Buffer.from(this.buf.subarray(0, nl))); break; }
-      parts.push(Buffer.from(this.buf.subarray(0, n)));
-      pos += n;
+      const b = this.block(pos);
+      if (!b.length) break;
+      const nl = b.indexOf(0x0a);
+      if (nl >= 0) { parts.push(b.subarray(0, nl)); break; }
+      parts.push(Buffer.from(b));
+      pos += b.length;
     }
-    return Buffer.concat(parts).toString('utf8');
+    return (parts.length === 1 ? parts[0]! : Buffer.concat(parts)).toString('utf8');
   }
 
   /** The first line start at or after `at`. */
   private lineStart(at: number): number {
     if (at <= 0) return 0;
     for (let pos = at - 1; pos < this.size;) {
-      const n = readSync(this.fd, this.buf, 0, this.buf.length, pos);
-      if (n <= 0) break;
-      const nl = this.buf.subarray(0, n).indexOf(0x0a);
+      const b = this.block(pos);
+      if (!b.length) break;
+      const nl = b.indexOf(0x0a);
       if (nl >= 0) return pos + nl + 1;
-      pos += n;
+      pos += b.length;
     }
     return this.size;
   }
