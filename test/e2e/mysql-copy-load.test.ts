@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startMysql, type StartedMysql } from '../support/containers.ts';
 import { seedVedfolnirMysql } from '../../fixtures/mysql/seed.ts';
 import { importMysql, verifyMysql, type MysqlTarget } from '../../lib/engines/mysql/index.ts';
-import { copyMysql } from '../../lib/engines/mysql/copy.ts';
+import { copyMysql, streamMysql } from '../../lib/engines/mysql/copy.ts';
 
 const DB = 'vedfolnir';
 const endpoint = (s: StartedMysql): MysqlTarget => ({ host: s.host, port: s.port, user: 'root', password: s.rootPassword });
@@ -79,6 +79,32 @@ describe('mysql copy: the load kept out of the binary log, loaders sharing a tab
       expect(r.chunksLoaded).toBeGreaterThan(8);
       expect((await verifyMysql({ target: endpoint(dst), source: endpoint(src), dir: join(work, 'skip') })).findings).toEqual([]);
     } finally { await d.end(); }
+  });
+
+  it('the streaming copy adds each table\'s indexes once its chunks are in (the largest table is created with its own), every foreign key at the import; verified', async () => {
+    const d = await connect(dst);
+    const s = await connect(src);
+    const keys = async (c: Connection) => {
+      const [idx] = await c.query('SELECT TABLE_NAME AS t, INDEX_NAME AS n FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = ? GROUP BY 1, 2 ORDER BY 1, 2', [DB]);
+      const [fks] = await c.query("SELECT TABLE_NAME AS t, CONSTRAINT_NAME AS n FROM information_schema.TABLE_CONSTRAINTS WHERE TABLE_SCHEMA = ? AND CONSTRAINT_TYPE = 'FOREIGN KEY' ORDER BY 1, 2", [DB]);
+      return { idx: idx as Array<{ t: string; n: string }>, fks: fks as Array<{ t: string; n: string }> };
+    };
+    try {
+      const want = await keys(s);
+      expect(want.idx.filter((k) => k.t !== 'images' && k.n !== 'PRIMARY' && !k.n.startsWith('uq_')).length).toBeGreaterThan(3);
+      await d.query(`DROP DATABASE IF EXISTS ${DB}`);
+      const o = { source: endpoint(src), target: endpoint(dst), databases: [DB], dir: join(work, 'stream-keys'), stateFile: join(work, 'stream-keys.json'), parallelism: 2, chunkBytes: 128 * 1024, skipBinlog: true };
+      const streamed = await streamMysql(o);
+      expect(streamed.streamedChunks).toBe(streamed.manifest.totals.chunks);
+      // Every index is there once the stream is over (each table's added by a loader after its last chunk); no foreign key yet.
+      const mid = await keys(d);
+      expect(mid.idx).toEqual(want.idx);
+      expect(mid.fks).toEqual([]);
+      const r = await importMysql({ target: endpoint(dst), dir: o.dir, stateFile: o.stateFile, parallelism: 2, skipBinlog: true });
+      expect(r.chunksLoaded).toBe(0);
+      expect(await keys(d)).toEqual(want);
+      expect((await verifyMysql({ target: endpoint(dst), source: endpoint(src), dir: o.dir })).findings).toEqual([]);
+    } finally { await d.end(); await s.end(); }
   });
 
   it('the import with deferred keys adds every index, then every foreign key, after the data; verified; a re-run adds nothing', async () => {

@@ -23,8 +23,15 @@ export interface DeferredKey {
 const KEY_LINE = /^\s*KEY `((?:[^`]|``)+)` /;
 const FK_LINE = /^\s*CONSTRAINT `((?:[^`]|``)+)` FOREIGN KEY /;
 
-/** Split SHOW CREATE TABLE output into the CREATE without deferred keys and the keys to add later. */
-export function splitDeferred(ddl: string): { create: string; deferred: DeferredKey[] } {
+/** What a table is created without, to be added after its data: nothing, its foreign keys only, or its plain KEYs and foreign keys. */
+export type DeferMode = 'none' | 'foreign keys' | 'all';
+
+/**
+ * Split SHOW CREATE TABLE output into the CREATE without deferred keys and the keys to add later; with
+ * `mode` 'foreign keys' the plain KEYs stay in the CREATE (and are not listed), with 'none' nothing moves.
+ */
+export function splitDeferred(ddl: string, mode: DeferMode = 'all'): { create: string; deferred: DeferredKey[] } {
+  if (mode === 'none') return { create: ddl, deferred: [] };
   const lines = ddl.split('\n');
   const close = lines.findIndex((l, i) => i > 0 && /^\)/.test(l));
   if (close < 0) return { create: ddl, deferred: [] };
@@ -34,7 +41,7 @@ export function splitDeferred(ddl: string): { create: string; deferred: Deferred
   for (const l of body) {
     const k = KEY_LINE.exec(l);
     const f = FK_LINE.exec(l);
-    if (k) deferred.push({ kind: 'index', name: k[1]!.replace(/``/g, '`'), clause: `ADD ${l.trim()}` });
+    if (k && mode === 'all') deferred.push({ kind: 'index', name: k[1]!.replace(/``/g, '`'), clause: `ADD ${l.trim()}` });
     else if (f) deferred.push({ kind: 'foreign key', name: f[1]!.replace(/``/g, '`'), clause: `ADD ${l.trim()}` });
     else keep.push(l);
   }

@@ -39,12 +39,15 @@ export interface ExportOptions {
   readonly progress?: Progress;
   readonly signal?: AbortSignal;
   /**
-   * Streaming copy (copy.ts): called once the schema is read, before any row, with the source's facts;
+   * Streaming copy (copy.ts): called once the schema is read, before any row, with the source's facts and
+   * its tables (largest first);
    * then as each chunk file is complete (its path inside the partial directory). The manifest is written
    * and the directory renamed only after every promise `onChunk` returned has settled.
    */
-  readonly onSchema?: (schemas: readonly DatabaseSchema[], server: ServerFacts) => Promise<void>;
+  readonly onSchema?: (schemas: readonly DatabaseSchema[], server: ServerFacts, tables: readonly TableInfo[]) => Promise<void>;
   readonly onChunk?: (table: TableInfo, chunk: ChunkEntry, path: string) => Promise<void>;
+  /** Streaming copy: called once every chunk of a table has been handed to `onChunk`. */
+  readonly onTableExported?: (table: TableInfo) => void;
 }
 
 /** Export `databases` into `dir`; returns the manifest written there. */
@@ -71,7 +74,7 @@ export async function exportMysql(o: ExportOptions): Promise<Manifest> {
         tables.push(...(await readTables(snap.workers[0]!, db)));
       }
       tables.sort((a, b) => b.approxBytes - a.approxBytes);
-      await o.onSchema?.(schemas, server);
+      await o.onSchema?.(schemas, server, tables);
       const streamed: Array<Promise<void>> = [];
       await exportAccounts(snap.workers[0]!, partial, o.databases, o.definer ?? DEFAULT_DEFINER_POLICY, o.accounts ?? []);
       const ddlOf = new Map(schemas.flatMap((s) => s.objects.filter((x) => x.kind === 'table').map((x) => [`${s.database}.${x.name}`, x.ddl] as const)));
@@ -81,9 +84,12 @@ export async function exportMysql(o: ExportOptions): Promise<Manifest> {
       // Work items: whole tables, or key-range segments of the big ones; largest tables first.
       const queue: Array<{ t: TableInfo; seg: Segment; parts: ChunkEntry[][]; at: number }> = [];
       const parts = new Map<TableInfo, ChunkEntry[][]>();
+      /** Segments of each table not exported yet. */
+      const left = new Map<TableInfo, number>();
       for (const t of tables) {
         const segs = await segmentsOf(snap.workers[0]!, t, snap.workers.length, chunkBytes);
         parts.set(t, segs.map(() => []));
+        left.set(t, segs.length);
         segs.forEach((seg, at) => queue.push({ t, seg, parts: parts.get(t)!, at }));
       }
       await Promise.all(snap.workers.map(async (w) => {
@@ -96,6 +102,8 @@ export async function exportMysql(o: ExportOptions): Promise<Manifest> {
             done.rows += rows; done.bytes += bytes;
             progress.update({ unit: 'rows', done: done.rows, total: Math.max(totalRows, done.rows), bytes: done.bytes, label: `table ${t.name}` });
           }, o.signal);
+          left.set(t, left.get(t)! - 1);
+          if (!left.get(t)) o.onTableExported?.(t);
         }
       }));
       const entries: TableEntry[] = tables.map((t) => {

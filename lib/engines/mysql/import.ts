@@ -20,7 +20,7 @@ import { accountSql, readAccountsExport } from './accounts.ts';
 import { applyAccounts, applyObjectGrants } from './accounts-apply.ts';
 import { dataLoadSqlMode, groupWarnings, MAX_WARNINGS, type LoadWarning, type LoadWarningGroup } from './load-warnings.ts';
 import { createObjects } from './objects.ts';
-import { addAllDeferredKeys, splitDeferred } from './deferred-keys.ts';
+import { addAllDeferredKeys, splitDeferred, type DeferMode } from './deferred-keys.ts';
 import { loadersShareTables, runLoads } from './load-order.ts';
 
 export interface ImportOptions {
@@ -37,7 +37,8 @@ export interface ImportOptions {
    * Create secondary indexes and foreign keys after the data (deferred-keys.ts). Default false: on
    * Vedfolnir's data (scale 200, MariaDB 10.11, autoinc lock mode 1) it saved ~8% of the target's CPU
    * on the big table's load but the index build after it is one more serial ALTER on that table, so
-   * the import took as long or longer.
+   * the import took as long or longer. (The streaming copy defers every other table's: copy.ts.) Whatever
+   * created the tables, the import ends by adding any deferred key a table lacks.
    */
   readonly deferKeys?: boolean;
   /**
@@ -95,7 +96,7 @@ export async function importMysql(o: ImportOptions): Promise<ImportResult> {
   try {
     const via = await choosePath(pool, o, restore);
     const state = await readState(o, m);
-    await withConnection(pool, (c) => createTables(c, o.target, m.schemas, o.deferKeys ?? false));
+    await withConnection(pool, (c) => createTables(c, o.target, m.schemas, () => (o.deferKeys ? 'all' : 'none')));
     // Chunks of the largest tables first, one loader per table unless the target lets loaders share one
     // (load-order.ts: an empty table's first chunk alone, then two where LOAD DATA takes no table lock).
     const tables = m.tables.filter((t) => t.chunks.length > 0).sort((a, b) => sum(b.chunks, (x) => x.bytes) - sum(a.chunks, (x) => x.bytes));
@@ -116,8 +117,9 @@ export async function importMysql(o: ImportOptions): Promise<ImportResult> {
       for (const c of conns) c.release();
     }
     await saving;
-    // Secondary indexes and foreign keys last (deferred-keys.ts), once every chunk is in.
-    const deferred = !o.deferKeys ? [] : m.schemas.flatMap((s) => s.objects.filter((x) => x.kind === 'table').map((x) => ({ db: s.database, name: x.name, keys: splitDeferred(x.ddl).deferred })));
+    // Secondary indexes and foreign keys last (deferred-keys.ts), once every chunk is in: whichever a table
+    // lacks, whatever created it (deferKeys here, the streaming copy, a run killed before its keys were added).
+    const deferred = m.schemas.flatMap((s) => s.objects.filter((x) => x.kind === 'table').map((x) => ({ db: s.database, name: x.name, keys: splitDeferred(x.ddl).deferred })));
     await addAllDeferredKeys(pool, deferred, parallelism);
     // Accounts before the objects that name them as DEFINER; grants on objects once they exist.
     const x = await readAccountsExport(o.dir);
@@ -142,12 +144,15 @@ export async function importMysql(o: ImportOptions): Promise<ImportResult> {
   }
 }
 
-/** Databases and tables (no triggers: a chunk reloaded on a re-run must not fire them; they come after the data). */
-export async function createTables(c: PoolConnection, target: MysqlTarget, schemas: readonly DatabaseSchema[], deferKeys: boolean): Promise<void> {
+/**
+ * Databases and tables (no triggers: a chunk reloaded on a re-run must not fire them; they come after the
+ * data), each without the keys `defer` names for it (deferred-keys.ts: the import adds them at its end).
+ */
+export async function createTables(c: PoolConnection, target: MysqlTarget, schemas: readonly DatabaseSchema[], defer: (database: string, table: string) => DeferMode): Promise<void> {
   for (const s of schemas) {
     await guard(target, `CREATE DATABASE ${s.database}`, () => c.query(s.createDatabase));
     await c.query(`USE ${q(s.database)}`);
-    for (const t of s.objects.filter((x) => x.kind === 'table')) await c.query(deferKeys ? splitDeferred(t.ddl).create : t.ddl);
+    for (const t of s.objects.filter((x) => x.kind === 'table')) await c.query(splitDeferred(t.ddl, defer(s.database, t.name)).create);
     for (const t of s.objects.filter((x) => x.kind === 'trigger')) await c.query(`DROP TRIGGER IF EXISTS ${q(t.name)}`);
   }
 }

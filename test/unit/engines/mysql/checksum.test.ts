@@ -57,4 +57,10 @@ describe('deferred keys', async () => {
       { kind: 'foreign key', name: 'fk_posts_user', clause: 'ADD CONSTRAINT `fk_posts_user` FOREIGN KEY (`user_id`) REFERENCES `users` (`id`)' },
     ]);
   });
+  it('with foreign keys only deferred, keeps the plain KEYs in the CREATE; with none, changes nothing', () => {
+    const r = splitDeferred(ddl, 'foreign keys');
+    expect(r.create).toBe(ddl.replace('  KEY `idx_posts_user` (`user_id`),\n  CONSTRAINT `fk_posts_user` FOREIGN KEY (`user_id`) REFERENCES `users` (`id`),\n', '  KEY `idx_posts_user` (`user_id`),\n'));
+    expect(r.deferred).toEqual([{ kind: 'foreign key', name: 'fk_posts_user', clause: 'ADD CONSTRAINT `fk_posts_user` FOREIGN KEY (`user_id`) REFERENCES `users` (`id`)' }]);
+    expect(splitDeferred(ddl, 'none')).toEqual({ create: ddl, deferred: [] });
+  });
 });
