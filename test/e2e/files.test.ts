@@ -511,3 +511,77 @@ describe('the delta and final passes scan only what changed since the last pass 
     expect((await filesEngine.export(p)).data).toMatchObject({ scan: 'ctime' });
   });
 });
+
+describe('the final pass writes a delta over the manifest: verified, killed and run again, rolled back from the merged view', { timeout: 300_000 }, () => {
+  const node = fileURLToPath(new URL('../../node_modules/.bin/node', import.meta.url));
+  const engine = fileURLToPath(new URL('../../lib/engines/files/index.ts', import.meta.url));
+
+  /** catchUp (the final pass) in a child process that SIGKILLs itself once `killAtBytes` are copied. */
+  function finalPassChild(p: EngineParams<FilesOptions>, killAtBytes: number): Promise<string | null> {
+    const code = `import { filesEngine } from ${JSON.stringify(engine)};
+      const killAt = ${killAtBytes};
+      await filesEngine.catchUp({ store: ${JSON.stringify({ ...p.store })}, targetUrl: undefined, artifactDir: ${JSON.stringify(p.artifactDir)}, stateDir: ${JSON.stringify(p.stateDir)},
+        signal: new AbortController().signal, log: { debug() {}, info() {}, warn() {}, error() {}, child() { return this; } },
+        progress: { update(u) { if (u.unit === 'bytes' && u.done >= killAt) process.kill(process.pid, 'SIGKILL'); } }, redactor: { add() {}, redact: (s) => s } }, 60000);`;
+    return (async () => {
+      const file = join(work, `final-pass-${process.hrtime.bigint()}.mjs`);
+      await writeFile(file, code);
+      return new Promise<string | null>((resolve, reject) => {
+        const child = spawn(node, [file], { stdio: ['ignore', 'ignore', 'inherit'] });
+        child.on('error', reject);
+        child.on('close', (_code, signal) => resolve(signal));
+      });
+    })();
+  }
+
+  it.each(['bind', 'volume'] as const)('%s', async (kind) => {
+    const src = join(work, `delta-src-${kind}`), dst = join(work, `delta-dst-${kind}`);
+    for (const d of ['img/01', 'img/02', 'img/03', 'docs']) {
+      await mkdir(join(src, d), { recursive: true });
+      for (let i = 0; i < 40; i++) await writeFile(join(src, d, `${i}.jpg`), `${d} ${i} ${'x'.repeat(i * 50)}`);
+    }
+    await new Promise((r) => setTimeout(r, 30));
+    const vol = kind === 'volume' ? await createVolume('delta') : '';
+    const p = params(`delta-${kind}`, src, kind === 'bind' ? { hostPath: dst } : { volume: vol });
+    const inVolume = (script: string) => execa('docker', ['run', '--rm', '--network', 'none', ...labelArgs(), '-v', `${vol}:/dst`, testImages().redis, 'sh', '-c', script]);
+    const manifest = join(p.artifactDir, 'manifest.ndjson');
+    await filesEngine.export(p);
+    await filesEngine.import(p);
+    await filesEngine.follow!(p);
+    const base = (await lstat(manifest)).ino;
+
+    // Inside the freeze: a new directory of 12 files of 256 KiB, a rewritten file, a removal.
+    await mkdir(join(src, 'img/new'));
+    for (let i = 0; i < 12; i++) await writeFile(join(src, 'img/new', `${i}.bin`), randomBytes(256 << 10));
+    await writeFile(join(src, 'docs/7.jpg'), 'rewritten in the freeze');
+    await rm(join(src, 'img/02/3.jpg'));
+    // Killed mid-copy (1 MiB of 3 sent): the delta was written, the base is untouched.
+    expect(await finalPassChild(p, 1 << 20)).toBe('SIGKILL');
+    expect((await lstat(manifest)).ino).toBe(base);
+    const delta = await readFile(`${manifest}.delta`, 'utf8');
+    expect(delta.split('\n').filter(Boolean).length).toBe(18); // its header, the 14 changed files and the 3 directories whose records moved (of 166 entries)
+    expect(delta).toContain('"p":"img/new/11.bin"');
+    expect(delta).toContain('"p":"img/02/3.jpg","x":1}');
+
+    // The same command again: the pass resumes, the target equals the frozen tree, hashed file by file.
+    const s = await filesEngine.catchUp!(p, 60_000) as unknown as { finalPass: { files: number; removed: number } };
+    expect(s.finalPass.files).toBeGreaterThan(0);
+    expect(s.finalPass.files).toBeLessThanOrEqual(13);
+    expect((await lstat(manifest)).ino).toBe(base);
+    const v = await filesEngine.verify(p);
+    expect(v.entries.flatMap((e) => e.findings ?? [])).toEqual([]);
+    expect(v.ok).toBe(true);
+    const got = kind === 'bind' ? await sha256(join(dst, 'img/new/5.bin')) : (await inVolume('sha256sum < /dst/img/new/5.bin | cut -c1-64')).stdout;
+    expect(got).toBe(await sha256(join(src, 'img/new/5.bin')));
+
+    // After the cutover the app writes a file, rewrites one the final pass brought and deletes one of the bulk copy's:
+    // rollback --with-data compares with the merged manifest (the delta's files are not new to it).
+    const script = 'cd /dst && echo after > img/01/after.jpg && echo changed >> img/new/2.bin && rm docs/1.jpg';
+    if (kind === 'bind') await execa('sh', ['-c', script.replace('/dst', dst)]);
+    else await inVolume(script);
+    const r = await filesEngine.reverse!(p);
+    expect(r.data).toMatchObject({ created: 1, changed: 1, deletedCount: 1, deleted: ['docs/1.jpg'], deletionsApplied: false });
+    expect(await readFile(join(src, 'img/01/after.jpg'), 'utf8')).toBe('after\n');
+    expect((await readFile(join(src, 'img/new/2.bin'))).subarray(-8).toString()).toBe('changed\n');
+  });
+});
