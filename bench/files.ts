@@ -20,6 +20,8 @@
  * less sensitive to the shared machine's load, loadAvg on every line).
  * Every tool runs as a child under /usr/bin/time (peak RSS = its process tree's maxRSS). The page
  * cache is warm for every tool (the source is read once before the first one); nothing is dropped.
+ * FERRY_BENCH_CPU_PROF=<dir> runs ferry's children with `node --cpu-prof --cpu-prof-dir <dir>` (a
+ * profile per child); FERRY_BENCH_STRACE=<dir> runs them under `strace -c -f` (a syscall summary per child).
  */
 import module from 'node:module';
 import { mkdir, mkdtemp, readFile, rm, stat, unlink, utimes, writeFile } from 'node:fs/promises';
@@ -98,7 +100,15 @@ const cpuOf = (r: { toolCpuS: number; loadAvg: number }) => ({ toolCpuS: r.toolC
 
 const node = fileURLToPath(new URL('../node_modules/.bin/node', import.meta.url));
 const self = fileURLToPath(import.meta.url);
-const child = (job: Job) => timed([node, self], { FERRY_BENCH_CHILD: JSON.stringify(job) });
+/** Set to a directory: ferry's children run with `node --cpu-prof --cpu-prof-dir <dir>` (a profile per child). */
+const CPU_PROF = process.env.FERRY_BENCH_CPU_PROF;
+/** Set to a directory: ferry's children run under `strace -c -f -o <dir>/<action>-<n>.txt` (syscall counts and time). */
+const STRACE = process.env.FERRY_BENCH_STRACE;
+let traced = 0;
+const child = (job: Job) => timed([
+  ...(STRACE ? ['strace', '-c', '-f', '-o', join(STRACE, `${job.action}-${traced++}.txt`)] : []),
+  node, ...(CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', CPU_PROF] : []), self,
+], { FERRY_BENCH_CHILD: JSON.stringify(job) });
 
 /**
  * The final pass's changes, made while "the app" writes before the freeze: a new image, one rewritten,

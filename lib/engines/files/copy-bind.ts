@@ -1,23 +1,27 @@
 /**
- * Copy into a bind-mounted host directory: kernel copies (copy_file_range, reflinks where possible), each
- * source hashed from the page cache the copy filled, several files in flight. Each file is written
- * to `<target>/.ferry-staging/<n>`, given its owner, mode and mtime, then renamed into place, so a name
- * on the target is always a complete file and a killed run resumes by running again: an entry whose
- * type, size and mtime already match is skipped (a size match with another mtime is confirmed by hash).
+ * Copy into a bind-mounted host directory, several files in flight. A regular file is read once on a copy
+ * worker (copy-pool.ts), hashed from that read and written to a temporary name beside its destination
+ * (`.ferry-tmp-<pid>-<n>`; at the root, `<target>/.ferry-staging/<n>`), given its owner, mode and mtime,
+ * then renamed into place, so a name on the target is always a complete file and a killed run resumes by
+ * running again: an entry whose type, size and mtime already match is skipped (a size match with another
+ * mtime is confirmed by hash), and what a killed run left under a temporary name is an extra the next
+ * run's target scan removes. Large files go in ranges (copy-ranged.ts), sparse ones keep their holes
+ * (sparse.ts), links and directories are made on the main thread.
  * What the target holds that the manifest does not (deleted on the source since the bulk pass) goes.
  */
 import { constants, chmodSync, chownSync, lchownSync, lstatSync, mkdirSync, readlinkSync, renameSync, rmSync, symlinkSync, utimesSync, lutimesSync, linkSync, type Stats } from 'node:fs';
-import { copyFile, readdir, rm, statfs, mkdir } from 'node:fs/promises';
+import { readdir, rm, statfs, mkdir } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { FerryError } from '../../core/errors.ts';
 import { writeFileAtomic } from '../../util/atomic-write.ts';
-import { hashFile, hashFileBytes } from './hash.ts';
+import { hashFile } from './hash.ts';
 import { HashLog, readHashedManifest } from './hashes.ts';
 import { ExternalSort } from './external-sort.ts';
 import { CHECK, COPY, DIR_OK, SKIP, SKIP_DIR, decisionFor, type Decision } from './decide.ts';
 import { copySparse } from './sparse.ts';
 import { DEFAULT_RANGES, isLarge, Slots, type RangeOptions } from './ranges.ts';
 import { copyRanged } from './copy-ranged.ts';
+import { CopyPool, poolSize } from './copy-pool.ts';
 import { forgetAllRanges, forgetRanges } from './copied.ts';
 import { readManifest, readManifestSkipping, SKIPPED, targetPathOf, type ManifestEntry } from './manifest.ts';
 import { orderedMap } from './ordered.ts';
@@ -59,6 +63,11 @@ export interface CopyResult {
   /** Large files copied in ranges: how many, their ranges, those copied by this run and those a killed run left intact. */
   readonly ranged?: { readonly files: number; readonly ranges: number; readonly copied: number; readonly kept: number };
 }
+
+/** A whole file's temporary name beside its destination: `.ferry-tmp-<pid>-<n>` (an extra to the next run's target scan). */
+export const TMP_PREFIX = '.ferry-tmp-';
+/** Entries in flight per slot of `concurrency` (most of them queued on the copy workers). */
+const WINDOW_PER_SLOT = 16;
 
 /** A file's mtime as ferry sets it: mid-millisecond, so the whole milliseconds read back unchanged. */
 export function mtimeSeconds(ms: number): number {
@@ -174,8 +183,9 @@ export async function copyToBind(o: CopyOptions): Promise<CopyResult> {
       const sameTime = Math.floor(st.mtimeMs) === e.mtimeMs;
       // Another mtime with the same size: the same content when the hashes agree (the source's from the
       // manifest, else read now: it goes to the hash log either way), and only the metadata is fixed.
-      const want = sameTime ? undefined : e.sha256 ?? await hashFile(joinRel(Buffer.from(o.sourceRoot), e.path), e.size, o.signal);
-      const sha = want && (await hashFile(dest, st.size, o.signal)) === want ? want : undefined;
+      // (In a slot: the window holds many more entries than files may be read at once.)
+      const want = sameTime ? undefined : e.sha256 ?? await slots.run(() => hashFile(joinRel(Buffer.from(o.sourceRoot), e.path), e.size, o.signal));
+      const sha = want && (await slots.run(() => hashFile(dest, st.size, o.signal))) === want ? want : undefined;
       if (sameTime || sha) {
         const metaOk = sameTime && (st.mode & 0o7777) === e.mode && st.uid === uid && st.gid === gid;
         if (metaOk) { skipped++; return { e }; }
@@ -185,17 +195,25 @@ export async function copyToBind(o: CopyOptions): Promise<CopyResult> {
       }
     }
     const src = joinRel(Buffer.from(o.sourceRoot), e.path);
+    if (!e.sparse && !isLarge(e, rangeOpts)) {
+      // The common case: the whole file on a copy worker, renamed into place there (a directory in the way goes).
+      const slash = dest.lastIndexOf(0x2f);
+      const tmp = slash > root.length ? Buffer.concat([dest.subarray(0, slash + 1), Buffer.from(`${TMP_PREFIX}${process.pid}-${seq++}`)]) : Buffer.from(join(staging, `${seq++}`));
+      const c = await pool.copy({ src, dest, tmp, size: e.size, mode: e.mode, mtime: mtimeSeconds(e.mtimeMs), uid, gid });
+      copied++;
+      bytes += c.bytes;
+      o.onProgress?.({ files: copied, bytes });
+      if (Date.now() - lastSave > 2000) { lastSave = Date.now(); await saveProgress(o.progressFile, { entries, copied, bytes, skipped, fixed, done: false }); }
+      return { e, sha256: c.bytes === e.size ? c.sha256 : undefined };
+    }
     // A large file in ranges (two in flight, each holding a slot), resumed range by range (copy-ranged.ts).
     const r = isLarge(e, rangeOpts) ? await copyRanged({
       src, staging, stateDir, entry: e, targetPath: targetPathOf(e), rangeBytes: rangeOpts.rangeBytes, slots, signal: o.signal,
       onRange: (n) => { bytes += n; o.onProgress?.({ files: copied, bytes }); },
     }) : undefined;
     const tmp = r?.file ?? join(staging, `${seq++}`);
-    // Else the kernel copies (copy_file_range, a reflink where the filesystem has them: no bytes through
-    // ferry's buffers), then the source is hashed from the page cache the copy just filled. Both ways
-    // through user space were slower here: read+write spent 2-3x the system time, and tar's 1.2-2x the wall.
-    const c = r ? { sha256: r.sha256, bytes: e.size }
-      : await slots.run(async () => e.sparse ? await copySparse(src, tmp, e.size) : (await copyFile(src, tmp, constants.COPYFILE_FICLONE), await hashFileBytes(src, e.size, o.signal)));
+    // Else a sparse file: its data pieces written, its holes left (sparse.ts).
+    const c = r ? { sha256: r.sha256, bytes: e.size } : await slots.run(() => copySparse(src, tmp, e.size));
     chownSync(tmp, uid, gid); chmodSync(tmp, e.mode); utimesSync(tmp, mtimeSeconds(e.mtimeMs), mtimeSeconds(e.mtimeMs));
     replace(tmp, dest, d === COPY ? lstatOrNull(dest) : st);
     copied++;
@@ -211,6 +229,7 @@ export async function copyToBind(o: CopyOptions): Promise<CopyResult> {
   // In tree order: every regular file's sha256 goes to the hash log (read while copying, else already
   // known from an earlier pass, else read now: a file a killed run copied after its last logged line).
   const log = await HashLog.start(dirname(o.manifest));
+  const pool = new CopyPool(poolSize(o.concurrency));
   try {
     // Scoped (the final pass): what lies outside the scope is skipped here, not stepped nor logged: the
     // narrowed manifest carries those files' hashes (merged from the last log), the log gets the rest.
@@ -222,7 +241,9 @@ export async function copyToBind(o: CopyOptions): Promise<CopyResult> {
         yield [e, i];
       }
     }
-    for await (const { e, sha256 } of orderedMap(numbered(), o.concurrency, step)) {
+    // The window: whole files wait in the workers' queues (they copy poolSize at a time); ranged and
+    // sparse files and hash checks take the slots (o.concurrency at a time).
+    for await (const { e, sha256 } of orderedMap(numbered(), o.concurrency * WINDOW_PER_SLOT, step)) {
       if (e.type !== 'file') continue;
       const known = sha256 ?? await log.knownHash(e);
       const sha = known ?? await hashFile(joinRel(Buffer.from(o.sourceRoot), e.path), e.size, o.signal).catch(() => undefined);
@@ -231,6 +252,8 @@ export async function copyToBind(o: CopyOptions): Promise<CopyResult> {
   } catch (err) {
     await log.abandon();
     throw err;
+  } finally {
+    await pool.close();
   }
   for (const e of hardlinks) {
     const dest = joinRel(root, targetPathOf(e));

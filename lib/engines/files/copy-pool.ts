@@ -1,0 +1,192 @@
+/**
+ * Whole files into a bind mount on worker threads: each file is read once into a reused buffer, hashed
+ * from it and written to a temporary name beside its destination (`.ferry-tmp-…` in the same directory),
+ * given owner, mode and mtime on the open descriptor, then renamed into place, so a name on the target is
+ * always a complete file. A worker runs its files with synchronous calls, one after the other (no thread
+ * pool round trip per call); the main thread sends them in batches.
+ *
+ * Why (scale 20, 20k files): the kernel copy (copy_file_range, then the hash re-read from the page cache)
+ * plus path calls (chown, chmod, utimes, a stat and a cross-directory rename out of one staging directory)
+ * made ~20 calls a file, and every creation and rename locked the one staging directory (and the
+ * filesystem's rename lock): 11 calls a file here, spread over the tree's directories.
+ */
+import { createHash } from 'node:crypto';
+import { closeSync, constants, fchmodSync, fchownSync, futimesSync, openSync, readSync, renameSync, rmSync, unlinkSync, writeSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+
+/** One file to copy: absolute paths (bytes), what the manifest says of it, and the owner it gets. */
+export interface CopyJob {
+  readonly src: Buffer;
+  readonly dest: Buffer;
+  /** The temporary name it is written to (beside `dest`, or in the staging directory). */
+  readonly tmp: Buffer;
+  readonly size: number;
+  readonly mode: number;
+  /** Seconds, as utimes takes them. */
+  readonly mtime: number;
+  readonly uid: number;
+  readonly gid: number;
+}
+
+export interface CopyDone { readonly sha256: string; readonly bytes: number }
+
+type Reply = { ok: true; sha256: string; bytes: number } | { ok: false; code?: string | undefined; message: string };
+
+const BLOCK = 1 << 20;
+/** Jobs per message (and the most a worker is sent ahead of its work). */
+const BATCH = 64;
+
+/** Workers for a copy of `concurrency` files in flight: one per core, at most `concurrency`. */
+export function poolSize(concurrency: number): number {
+  return Math.max(1, Math.min(concurrency, availableParallelism()));
+}
+
+/** A pool of copy workers, started on the first job; `close` ends them. */
+export class CopyPool {
+  private readonly size: number;
+  private workers: Array<{ w: Worker; queue: Array<{ n: number; done: Array<(r: Reply) => void> }>; cost: number }> = [];
+  private pending: Array<{ job: CopyJob; done: (r: Reply) => void }> = [];
+  private scheduled = false;
+  private failed: Error | undefined;
+
+  constructor(size: number) { this.size = size; }
+
+  /** Copy one file (see the module comment); rejects with the errno error of the call that failed. */
+  copy(job: CopyJob): Promise<CopyDone> {
+    if (this.failed) return Promise.reject(this.failed);
+    return new Promise((resolve, reject) => {
+      this.pending.push({ job, done: (r) => (r.ok ? resolve({ sha256: r.sha256, bytes: r.bytes }) : reject(errnoError(r))) });
+      if (!this.scheduled) { this.scheduled = true; setImmediate(() => this.flush()); }
+    });
+  }
+
+  private start(): void {
+    for (let i = 0; i < this.size; i++) {
+      const w = new Worker(new URL(import.meta.url), { workerData: { ferryCopyPool: true } });
+      const slot = { w, queue: [] as Array<{ n: number; done: Array<(r: Reply) => void> }>, cost: 0 };
+      w.on('message', (replies: Reply[]) => {
+        const b = slot.queue.shift()!;
+        slot.cost -= b.n;
+        for (let k = 0; k < replies.length; k++) b.done[k]!(replies[k]!);
+      });
+      w.on('error', (e) => this.fail(e));
+      w.on('exit', (code) => { if (slot.queue.length) this.fail(new Error(`a copy worker exited (${code}) with files in flight`)); });
+      this.workers.push(slot);
+    }
+  }
+
+  private fail(e: Error): void {
+    this.failed ??= e;
+    for (const s of this.workers) for (const b of s.queue.splice(0)) for (const d of b.done) d({ ok: false, message: e.message });
+  }
+
+  /** The pending jobs, each to the worker with the least work queued (bytes, and a block per file), a message per worker. */
+  private flush(): void {
+    this.scheduled = false;
+    if (!this.workers.length) this.start();
+    const jobs = this.pending;
+    this.pending = [];
+    const out = this.workers.map(() => ({ jobs: [] as CopyJob[], done: [] as Array<(r: Reply) => void> }));
+    for (const { job, done } of jobs) {
+      let best = 0;
+      for (let i = 1; i < this.workers.length; i++) if (this.workers[i]!.cost < this.workers[best]!.cost) best = i;
+      const o = out[best]!, s = this.workers[best]!;
+      o.jobs.push(job); o.done.push(done);
+      s.cost += job.size + BLOCK / 16;
+      if (o.jobs.length === BATCH) { this.post(best, o.jobs, o.done); out[best] = { jobs: [], done: [] }; }
+    }
+    out.forEach((o, i) => { if (o.jobs.length) this.post(i, o.jobs, o.done); });
+  }
+
+  private post(i: number, jobs: CopyJob[], done: Array<(r: Reply) => void>): void {
+    const s = this.workers[i]!;
+    const n = jobs.reduce((a, j) => a + j.size + BLOCK / 16, 0);
+    s.queue.push({ n, done });
+    s.w.postMessage(jobs);
+  }
+
+  async close(): Promise<void> {
+    const ws = this.workers;
+    this.workers = [];
+    await Promise.all(ws.map((s) => s.w.terminate()));
+  }
+}
+
+function errnoError(r: Extract<Reply, { ok: false }>): Error {
+  return Object.assign(new Error(r.message), r.code ? { code: r.code } : {});
+}
+
+/** The worker's copy of one file (synchronous calls; `buf` reused). */
+export function copyFileSync(j: CopyJob, buf: Buffer): CopyDone {
+  const r = openSync(j.src, 'r');
+  let w = -1;
+  try {
+    w = openTmp(j.tmp);
+    const h = createHash('sha256');
+    let bytes = 0;
+    // The first read asks one byte more than the manifest's size: a short read is the end (one read for a small file).
+    for (let want = Math.min(j.size + 1, buf.length); ; want = buf.length) {
+      const n = readSync(r, buf, 0, want, null);
+      if (n > 0) {
+        h.update(buf.subarray(0, n));
+        for (let off = 0; off < n;) off += writeSync(w, buf, off, n - off, bytes + off);
+        bytes += n;
+      }
+      if (n < want) break;
+    }
+    fchownSync(w, j.uid, j.gid); // before the mode: a chown clears set-id bits
+    fchmodSync(w, j.mode);
+    futimesSync(w, j.mtime, j.mtime);
+    closeSync(w);
+    w = -1;
+    try {
+      renameSync(j.tmp, j.dest);
+    } catch (e) {
+      // A directory in the way (the entry changed type on the source): it goes, then the rename.
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code !== 'EISDIR' && code !== 'ENOTEMPTY' && code !== 'EEXIST') throw e;
+      rmSync(j.dest, { recursive: true, force: true });
+      renameSync(j.tmp, j.dest);
+    }
+    return { sha256: h.digest('hex'), bytes };
+  } catch (e) {
+    if (w >= 0) closeSync(w);
+    try { unlinkSync(j.tmp); } catch { /* not created, or already renamed */ }
+    throw e;
+  } finally {
+    closeSync(r);
+  }
+}
+
+const TMP_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+
+/** A new file at `tmp`; one there already (a killed run's, same name) goes first. */
+function openTmp(tmp: Buffer): number {
+  try {
+    return openSync(tmp, TMP_FLAGS, 0o600);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    unlinkSync(tmp);
+    return openSync(tmp, TMP_FLAGS, 0o600);
+  }
+}
+
+if (!isMainThread && (workerData as { ferryCopyPool?: boolean } | undefined)?.ferryCopyPool) {
+  const buf = Buffer.allocUnsafe(BLOCK);
+  // A Buffer arrives as a plain Uint8Array: a Buffer view of the same bytes again.
+  const b = (u: Uint8Array) => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
+  parentPort!.on('message', (jobs: CopyJob[]) => {
+    const replies: Reply[] = [];
+    for (const j of jobs) {
+      try {
+        const d = copyFileSync({ ...j, src: b(j.src), dest: b(j.dest), tmp: b(j.tmp) }, buf);
+        replies.push({ ok: true, sha256: d.sha256, bytes: d.bytes });
+      } catch (e) {
+        const x = e as NodeJS.ErrnoException;
+        replies.push({ ok: false, code: x.code, message: x.message });
+      }
+    }
+    parentPort!.postMessage(replies);
+  });
+}
