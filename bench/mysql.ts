@@ -80,11 +80,13 @@ export default (async (opts: BenchOptions, emit: (m: Measurement) => void) => {
         const dir = join(work, `${tool}-${rep}`);
         const cpu0 = await Promise.all([serverCpu(src), serverCpu(dst)]);
         const t0 = performance.now();
-        const { peakRssMb, bytes, toolCpuS } = await COPY[tool]({ src, dst, dir, cnf });
+        const { peakRssMb, bytes, toolCpuS, streamS, importS } = await COPY[tool]({ src, dst, dir, cnf });
         const seconds = (performance.now() - t0) / 1000;
         const cpu1 = await Promise.all([serverCpu(src), serverCpu(dst)]);
         // CPU seconds (a profile that holds on a loaded machine): the tool's own process tree and each server's mysqld.
-        const cpu = { toolCpuS: round(toolCpuS ?? 0), srcCpuS: round(cpu1[0] - cpu0[0]), dstCpuS: round(cpu1[1] - cpu0[1]), loadAvg: round(loadavg()[0]!) };
+        const cpu = { toolCpuS: round(toolCpuS ?? 0), srcCpuS: round(cpu1[0] - cpu0[0]), dstCpuS: round(cpu1[1] - cpu0[1]), loadAvg: round(loadavg()[0]!),
+          // ferry: the streaming export (with its loads) and the import after it (what was not streamed, foreign keys, objects).
+          ...(streamS === undefined ? {} : { streamS, importS }) };
         const differs = differing(expected, await checksums(dst));
         const verified = differs.length === 0;
         emit({ engine: 'mysql', tool, phase: 'copy', rows: seeded.rows, bytes, seconds: round(seconds), peakRssMb: round(peakRssMb), verified, scale: opts.scale, ...cpu, ...(verified ? {} : { differs }) });
@@ -105,7 +107,17 @@ export default (async (opts: BenchOptions, emit: (m: Measurement) => void) => {
 }) satisfies EngineBench;
 
 interface CopyArgs { src: Server; dst: Server; dir: string; cnf: string }
-type Copy = (a: CopyArgs) => Promise<{ peakRssMb: number; bytes: number; toolCpuS?: number }>;
+type Copy = (a: CopyArgs) => Promise<{ peakRssMb: number; bytes: number; toolCpuS?: number; streamS?: number; importS?: number }>;
+
+/**
+ * ferry's child process with the playbook's Node settings: its compile cache on (playbooks/runtime/compile-cache.ts;
+ * here in the OS temp dir, as bench/postgres.ts and bench/files.ts: the first run warms it). FERRY_BENCH_CPU_PROF=<dir>
+ * writes the child's V8 CPU profile there.
+ */
+function ferryChild(code: string, env: Record<string, string>) {
+  const prof = process.env.FERRY_BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.FERRY_BENCH_CPU_PROF}`] : [];
+  return execa(process.execPath, [...prof, '--input-type=module', '-e', code], { env: { ...env, NODE_COMPILE_CACHE: join(tmpdir(), 'ferry-bench-compile-cache') } });
+}
 
 /** CPU seconds (user + system) a server's mysqld has used so far, from /proc on the host (it is the container's first process). */
 async function serverCpu(s: Server): Promise<number> {
@@ -133,12 +145,12 @@ const COPY: Record<(typeof TOOLS)[number], Copy> = {
       const ep = (port, pw) => ({ host: '127.0.0.1', port, user: 'root', password: pw });
       const r = await copyMysql({ source: ep(${src.port}, process.env.SRC_PW), target: ep(${dst.port}, process.env.DST_PW), databases: ['${DB}'], dir: '${dir}', stateFile: '${dir}.state.json', parallelism: 2, skipBinlog: true });
       const u = process.cpuUsage();
-      console.log(JSON.stringify({ bytes: r.manifest.totals.bytes, streamed: r.streamedChunks, chunks: r.manifest.totals.chunks, cpu: (u.user + u.system) / 1e6 }));`;
-    const child = execa(process.execPath, ['--input-type=module', '-e', code], { env: { SRC_PW: src.rootPassword, DST_PW: dst.rootPassword } });
+      console.log(JSON.stringify({ bytes: r.manifest.totals.bytes, streamed: r.streamedChunks, chunks: r.manifest.totals.chunks, cpu: (u.user + u.system) / 1e6, streamS: r.seconds - r.import.seconds, importS: r.import.seconds }));`;
+    const child = ferryChild(code, { SRC_PW: src.rootPassword, DST_PW: dst.rootPassword });
     const peak = sampleRss(child);
     const r = await child;
-    const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { bytes: number; cpu: number };
-    return { peakRssMb: await peak, bytes: out.bytes, toolCpuS: out.cpu };
+    const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { bytes: number; cpu: number; streamS: number; importS: number };
+    return { peakRssMb: await peak, bytes: out.bytes, toolCpuS: out.cpu, streamS: round(out.streamS), importS: round(out.importS) };
   },
   /** ferry's export, then its import (the playbook's path when the target is not up or already holds the tables: a resumed run). */
   async 'ferry-2pass'({ src, dst, dir }) {
@@ -149,7 +161,7 @@ const COPY: Record<(typeof TOOLS)[number], Copy> = {
       await importMysql({ target: ep(${dst.port}, process.env.DST_PW), dir: '${dir}', stateFile: '${dir}.state.json', parallelism: 2, skipBinlog: true });
       const u = process.cpuUsage();
       console.log(JSON.stringify({ bytes: m.totals.bytes, cpu: (u.user + u.system) / 1e6 }));`;
-    const child = execa(process.execPath, ['--input-type=module', '-e', code], { env: { SRC_PW: src.rootPassword, DST_PW: dst.rootPassword } });
+    const child = ferryChild(code, { SRC_PW: src.rootPassword, DST_PW: dst.rootPassword });
     const peak = sampleRss(child);
     const r = await child;
     const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { bytes: number; cpu: number };

@@ -74,9 +74,17 @@ export async function exportMysql(o: ExportOptions): Promise<Manifest> {
         tables.push(...(await readTables(snap.workers[0]!, db)));
       }
       tables.sort((a, b) => b.approxBytes - a.approxBytes);
-      await o.onSchema?.(schemas, server, tables);
+      // The streaming copy readies its target (connect, create the tables) while the accounts and the
+      // segments are read here; no chunk before it is ready.
+      const ready = o.onSchema?.(schemas, server, tables);
+      ready?.catch(() => undefined); // awaited below
       const streamed: Array<Promise<void>> = [];
-      await exportAccounts(snap.workers[0]!, partial, o.databases, o.definer ?? DEFAULT_DEFINER_POLICY, o.accounts ?? []);
+      try {
+        await exportAccounts(snap.workers[0]!, partial, o.databases, o.definer ?? DEFAULT_DEFINER_POLICY, o.accounts ?? []);
+      } catch (e) {
+        await ready?.catch(() => undefined);
+        throw e;
+      }
       const ddlOf = new Map(schemas.flatMap((s) => s.objects.filter((x) => x.kind === 'table').map((x) => [`${s.database}.${x.name}`, x.ddl] as const)));
       const totalRows = Number(str(estimate[0]?.r));
       const done = { rows: 0, bytes: 0 };
@@ -86,11 +94,15 @@ export async function exportMysql(o: ExportOptions): Promise<Manifest> {
       const parts = new Map<TableInfo, ChunkEntry[][]>();
       /** Segments of each table not exported yet. */
       const left = new Map<TableInfo, number>();
-      for (const t of tables) {
-        const segs = await segmentsOf(snap.workers[0]!, t, snap.workers.length, chunkBytes);
-        parts.set(t, segs.map(() => []));
-        left.set(t, segs.length);
-        segs.forEach((seg, at) => queue.push({ t, seg, parts: parts.get(t)!, at }));
+      try {
+        for (const t of tables) {
+          const segs = await segmentsOf(snap.workers[0]!, t, snap.workers.length, chunkBytes);
+          parts.set(t, segs.map(() => []));
+          left.set(t, segs.length);
+          segs.forEach((seg, at) => queue.push({ t, seg, parts: parts.get(t)!, at }));
+        }
+      } finally {
+        await ready;
       }
       await Promise.all(snap.workers.map(async (w) => {
         await w.query('SET SESSION character_set_results = binary');
