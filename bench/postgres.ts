@@ -183,7 +183,7 @@ async function ferryCopy(cwd: string, src: Server, dst: Server, dir: string, how
     const s = await streamPostgres({ source: parsePgUrl(process.env.SRC_URL), target, dir: process.env.DIR + '/artifact', stateDir: process.env.DIR + '/state', parallelism: 2 });
     const m = s.manifest;
     const i = await importPostgres({ target, dir: process.env.DIR + '/artifact', stateDir: process.env.DIR + '/state', parallelism: 2 });
-    console.log(JSON.stringify({ bytes: m.totals.bytes, phases: { export: m.timings, streamed: s.streamedChunks, streamSeconds: s.seconds, import: i.phases } }));`
+    console.log(JSON.stringify({ bytes: m.totals.bytes, phases: { export: m.timings, streamed: s.streamedChunks, stream: s.timings, import: i.phases } }));`
     : `import { exportPostgres } from './lib/engines/postgres/export.ts'; import { importPostgres } from './lib/engines/postgres/import.ts';
     import { parsePgUrl } from './lib/engines/postgres/connect.ts';
     const m = await exportPostgres({ source: parsePgUrl(process.env.SRC_URL), dir: process.env.DIR + '/artifact', parallelism: 2 });

@@ -46,15 +46,16 @@ export interface ExportOptions {
 }
 
 /**
- * Called in this order, none awaited except as said: `start` before any chunk; `planned` for a table
- * before any of its chunks; `schema` once pg_dump's pre-data and post-data, the roles and the
- * materialized views are out (the data streams meanwhile); `chunk` as each chunk file is complete (its
- * path in the partial directory): the directory is renamed only once every promise it returned settled.
+ * Called in this order, none awaited except as said: `start` before any chunk, with what the target's
+ * database needs first; `planned` for a table before any of its chunks; `preData`, then `postData`, as
+ * pg_dump's are out (the data streams meanwhile); `chunk` as each chunk file is complete (its path in
+ * the partial directory): the directory is renamed only once every promise it returned settled.
  */
 export interface ExportHooks {
-  start?(s: { readonly exportId: string; readonly tables: readonly TableInfo[] }): void;
+  start?(s: { readonly exportId: string; readonly tables: readonly TableInfo[]; readonly roles: readonly RoleInfo[]; readonly encoding: string; readonly matviews: Manifest['matviews'] }): void;
   planned?(t: TableInfo, chunks: number): void;
-  schema?(s: { readonly pre: string; readonly post: string; readonly roles: readonly RoleInfo[]; readonly encoding: string; readonly matviews: Manifest['matviews'] }): void;
+  preData?(sql: string): void;
+  postData?(sql: string): void;
   chunk?(t: TableInfo, entry: ChunkEntry, path: string): Promise<unknown>;
 }
 
@@ -93,22 +94,25 @@ export async function exportPostgres(o: ExportOptions): Promise<Manifest> {
       files[rel] = createHash('sha256').update(text).digest('hex');
     };
     // pg_dump runs in its own processes, in the snapshot, while the workers stream the data.
-    const schemaDump = tool.then((x) => Promise.all([dumpSection(x, o.source, 'pre-data', snap.id, o.signal), dumpSection(x, o.source, 'post-data', snap.id, o.signal)]));
+    // Pre-data first (a streaming export applies it on the target as soon as it is out), then post-data.
+    const schemaDump = tool.then(async (x) => {
+      const pre = await dumpSection(x, o.source, 'pre-data', snap.id, o.signal);
+      hooks.preData?.(pre);
+      const post = await dumpSection(x, o.source, 'post-data', snap.id, o.signal);
+      hooks.postData?.(post);
+      return [pre, post] as const;
+    });
     schemaDump.catch(() => undefined);
     const tables = await readTables(lead, server.major >= 14);
     // Roles and materialized views are read first (a streaming export needs them with the pre-data), one
     // query at a time on the leader's session, then the planning.
-    const early = (async () => [await readRoles(lead, server.superuser), await readMatviews(lead)] as const)();
-    early.catch(() => undefined);
+    const roles = await readRoles(lead, server.superuser);
+    const matviews = await readMatviews(lead);
     // Work items: every chunk of every table, biggest tables first, so the tail is short. The workers
     // start on the first table's chunks while the leader plans the next ones, then reads the schema
     // facts, roles, sequences and materialized views (its own session, the same snapshot) as they stream.
     tables.sort((a, b) => b.bytes - a.bytes);
-    hooks.start?.({ exportId: exportIdOf({ snapshot: snap, createdAt }), tables });
-    if (hooks.schema) {
-      const schema = hooks.schema.bind(hooks);
-      void Promise.all([schemaDump, early]).then(([[pre, post], [roles, matviews]]) => schema({ pre, post, roles: roles.roles, encoding: server.encoding, matviews })).catch(() => undefined);
-    }
+    hooks.start?.({ exportId: exportIdOf({ snapshot: snap, createdAt }), tables, roles: roles.roles, encoding: server.encoding, matviews });
     const streamed: Array<Promise<unknown>> = [];
     const jobs: Array<{ t: TableInfo; range: KeyRange; index: number; out: ChunkEntry[] }> = [];
     const perTable = new Map<TableInfo, ChunkEntry[]>();
@@ -117,7 +121,6 @@ export async function exportPostgres(o: ExportOptions): Promise<Manifest> {
     const wake = () => { const w = waiters; waiters = []; for (const f of w) f(); };
     const planning = (async () => {
       try {
-        await early;
         for (const t of tables) {
           const ranges = await planChunks(lead, t, chunkBytes);
           hooks.planned?.(t, ranges.length);
@@ -136,9 +139,8 @@ export async function exportPostgres(o: ExportOptions): Promise<Manifest> {
     const leaderReads = planning.then(async () => {
       lap('plan');
       const facts = await describeSchema(lead);
-      const [roles, matviews] = await early;
       await put(ROLES_FILE, JSON.stringify(roles.roles, null, 1) + '\n', 0o600);
-      return { facts, roles, sequences: await readSequences(lead), matviews };
+      return { facts, sequences: await readSequences(lead) };
     });
     leaderReads.catch(() => undefined);
     const totalEst = tables.reduce((s, t) => s + Math.max(0, t.estRows), 0);
@@ -161,7 +163,7 @@ export async function exportPostgres(o: ExportOptions): Promise<Manifest> {
         progress.update({ unit: 'rows', done: done.rows, total: Math.max(totalEst, done.rows), bytes: done.bytes, label: `table ${job.t.schema}.${job.t.name}` });
       }
     }));
-    const { facts, roles, sequences, matviews } = await leaderReads;
+    const { facts, sequences } = await leaderReads;
     lap('data');
     const [pre, post] = await schemaDump;
     await put(PRE_DATA, pre);

@@ -1,14 +1,16 @@
 /**
  * The import's progress log (`<stateDir>/import.log`): one line per finished unit, appended after its
- * transaction commits. Its head names the export it loads (`export <snapshot> <createdAt>`) and that
- * export's schema (`schema <sha256 of pre-data> <sha256 of post-data>`); a unit is `begin` (roles and
- * the database), `pre`, `chunk <file>`, `post <entry>`, `refresh`, `analyze <relation>`, `lo <oid>`,
- * `analyze`, `done`. A streaming export (stream.ts) writes it as the import would.
+ * transaction commits. Its head names the export it loads (`export <snapshot> <createdAt>`), then the
+ * sha256 of that export's schema files (`pre-data <sha256>`, `post-data <sha256>`: a streaming export
+ * (stream.ts) writes each as pg_dump's is out, before applying it); a unit is `begin` (roles and the
+ * database), `pre`, `chunk <file>`, `post <entry>`, `refresh`, `analyze <relation>`, `lo <oid>`,
+ * `analyze`, `done`.
  *
- * Another export's log: an unfinished import (begun, not done) of the same schema — a streaming export
- * killed mid-way, then exported again — carries its schema units over (`begin`, `pre`, `post N`): the
- * database is the one it began and nothing else puts objects there; every chunk is checked on the target
- * (none is carried: another export's ranges may differ). Anything else starts a new log.
+ * Another export's log: an unfinished import (begun, not done) — a streaming export killed mid-way,
+ * then exported again — carries its schema units over where the schema is the same: `begin` and `pre`
+ * (same pre-data), `post N` (same post-data too). The database is the one it began and nothing else puts
+ * objects there; every chunk is checked on the target (none is carried: another export's ranges may
+ * differ). Anything else starts a new log.
  */
 import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -31,11 +33,17 @@ export async function readLogLines(stateDir: string): Promise<string[]> {
   return (await readFile(join(stateDir, IMPORT_LOG), 'utf8').catch(() => '')).split('\n').filter(Boolean);
 }
 
+/** The sha256 of an export's pre-data and post-data files. */
+export interface SchemaId {
+  readonly pre: string;
+  readonly post: string;
+}
+
 /**
- * Open the log for the export `exportId` whose schema files hash to `schema` (`<pre> <post>`); `fresh`:
- * start it over whatever it held (a streaming export into a database it just found absent or empty).
+ * Open the log for the export `exportId` whose schema files hash to `schema`; `fresh`: start it over
+ * whatever it held (a streaming export into a database it found absent or empty, its schema to come).
  */
-export async function openLog(stateDir: string, exportId: string, schema: string, o: { fresh?: boolean } = {}): Promise<ProgressLog> {
+export async function openLog(stateDir: string, exportId: string, schema: SchemaId | undefined, o: { fresh?: boolean } = {}): Promise<ProgressLog> {
   await mkdir(stateDir, { recursive: true });
   const path = join(stateDir, IMPORT_LOG);
   const lines = o.fresh ? [] : await readLogLines(stateDir);
@@ -43,9 +51,12 @@ export async function openLog(stateDir: string, exportId: string, schema: string
   if (lines[0] === `export ${exportId}` && lines.includes('begin')) {
     seen = new Set(lines);
   } else {
-    const carried = lines.includes('begin') && !lines.includes('done') && lines.includes(`schema ${schema}`)
-      ? lines.filter((l) => l === 'begin' || l === 'pre' || l.startsWith('post ')) : [];
-    await writeFileAtomic(path, [`export ${exportId}`, `schema ${schema}`, ...carried].map((l) => `${l}\n`).join(''));
+    const unfinished = lines.includes('begin') && !lines.includes('done');
+    const samePre = !!schema && unfinished && lines.includes(`pre-data ${schema.pre}`);
+    const samePost = samePre && lines.includes(`post-data ${schema!.post}`);
+    const carried = lines.filter((l) => (samePre && (l === 'begin' || l === 'pre')) || (samePost && l.startsWith('post ')));
+    const head = [`export ${exportId}`, ...(schema ? [`pre-data ${schema.pre}`, `post-data ${schema.post}`] : [])];
+    await writeFileAtomic(path, [...head, ...carried].map((l) => `${l}\n`).join(''));
     seen = new Set(carried);
   }
   return {

@@ -70,7 +70,7 @@ export async function importPostgres(o: ImportOptions): Promise<ImportResult> {
   const lap = (name: string) => { const now = performance.now(); phases[name] = Math.round(now - mark) / 1000; mark = now; };
   const m = await readManifest(o.dir);
   const parallelism = Math.max(1, o.parallelism ?? 2);
-  const log = await openLog(o.stateDir, exportIdOf(m), schemaIdOf(m.files[PRE_DATA]!, m.files[POST_DATA]!));
+  const log = await openLog(o.stateDir, exportIdOf(m), { pre: m.files[PRE_DATA]!, post: m.files[POST_DATA]! });
   if (log.resumed && log.has('done')) return { rows: m.totals.rows, chunksLoaded: 0, chunksSkipped: m.totals.chunks, resumed: true, rolesCreated: [], seconds: 0, phases };
   const roles = JSON.parse(await readFile(join(o.dir, ROLES_FILE), 'utf8')) as RoleInfo[];
   const rolesCreated = await createTarget(o, log, roles, m.server.encoding);
@@ -105,9 +105,6 @@ export async function importPostgres(o: ImportOptions): Promise<ImportResult> {
   lap('finish');
   return { rows, chunksLoaded: loaded, chunksSkipped: skipped, resumed: log.resumed, rolesCreated, seconds: (performance.now() - started) / 1000, phases };
 }
-
-/** The schema identity the log's head records: the sha256s of pre-data and post-data. */
-export const schemaIdOf = (preSha: string, postSha: string): string => `${preSha} ${postSha}`;
 
 /**
  * The import's first unit (`begin`): the roles (created ones recorded first), then the database. A target

@@ -21,7 +21,8 @@ import { runScript } from './run-script.ts';
 export interface PlanOptions {
   readonly target: PgTarget;
   readonly log: ProgressLog;
-  readonly post: PostData;
+  /** pg_dump's post-data, parsed; or later, through `postData` (a streaming export). */
+  readonly post?: PostData;
   /** Every table with data in the export (its chunk count comes with `planned`). */
   readonly tables: ReadonlyArray<{ readonly table: TableInfo; readonly bytes: number }>;
   readonly matviews: Manifest['matviews'];
@@ -43,7 +44,9 @@ export interface LoadPlan {
   planned(t: TableInfo, chunks: number): void;
   /** Load a chunk from the file at `path`; settles once it is loaded and logged (true), or the plan ended without it (false). */
   chunk(t: TableInfo, ch: ChunkEntry, path: string): Promise<boolean>;
-  /** No more chunks. */
+  /** pg_dump's post-data, when the plan started without it: its builds, refresh, foreign keys and ANALYZEs join the plan. */
+  postData(post: PostData): void;
+  /** No more chunks (the plan ends once everything ran, post-data's units included). */
   close(): void;
   /** Everything ran (or the first failure); the sessions are closed. */
   readonly done: Promise<PlanCounts>;
@@ -91,7 +94,7 @@ type Session = { c: pg.Client; header: boolean };
 
 /** Connect the sessions and read the target's relations (after pre-data), then run the plan as chunks come. */
 export async function startPlan(o: PlanOptions): Promise<LoadPlan> {
-  const { log, post } = o;
+  const { log } = o;
   const progress = o.progress ?? noProgress;
   const counts = { loaded: 0, skipped: 0, rows: 0 };
   // The sessions connect (at once) while the plan is read and made.
@@ -112,102 +115,107 @@ export async function startPlan(o: PlanOptions): Promise<LoadPlan> {
   const landed = new Map<string, number>();
   for (const t of o.tables) landed.set(qn(t.table.schema, t.table.name), 0);
   const tableLoaded = (rel: string) => !landed.has(rel) || landed.get(rel) === expected.get(rel);
-  // Per table: its constraints (primary key, unique, check: ALTER TABLE takes an exclusive lock) one at a
-  // time, then its plain indexes, each its own task (CREATE INDEX takes a SHARE lock: two build on one
-  // table at once, as pg_restore -j does).
-  const constraints = new Map<string, PostDataEntry[]>();
-  const indexes = new Map<string, PostDataEntry[]>();
-  for (const e of post.entries) {
-    if (e.phase !== 'build' || log.has(`post ${e.index}`)) continue;
-    const into = e.type === 'INDEX' ? indexes : constraints;
-    into.set(e.table!, [...(into.get(e.table!) ?? []), e]);
-  }
-  const buildsLeft = new Map<string, number>();
-  for (const m of [constraints, indexes]) for (const [rel, es] of m) buildsLeft.set(rel, (buildsLeft.get(rel) ?? 0) + es.length);
-  const isBuilt = (rel: string) => !buildsLeft.get(rel);
-  const constrained = (rel: string) => !constraints.has(rel) || constraints.get(rel)!.length === 0;
-  const loadedAll = (rel: string) => tableLoaded(rel) && (rels.get(rel)?.below ?? []).every(tableLoaded);
-  const matviews = new Set(o.matviews.map((v) => qn(v.schema, v.name)));
-  let refreshed = o.matviews.length === 0 || log.has('refresh');
-  const allLoaded = () => [...landed.keys()].every(tableLoaded);
-  const analyzedAll = log.has('analyze');
-  const analyzed = new Set([...rels.keys()].filter((rel) => log.has(`analyze ${rel}`)));
-  const plain = (rel: string) => { const r = rels.get(rel); return !!r && !r.partition && r.below.length === 0 && !matviews.has(rel); };
-  const foreignKeys = post.entries.flatMap((e) => {
-    if (e.type !== 'FK CONSTRAINT' || log.has(`post ${e.index}`)) return [];
-    const k = foreignKeyTables(e.sql);
-    return k && plain(k.table) && plain(k.references) ? [{ entry: e, ...k }] : [];
-  });
-  const withHeader = async (s: Session) => { if (!s.header) { await s.c.query(post.header); s.header = true; } };
-  // Ranks keep the preference order as chunks are added: builds and the refresh, chunks, foreign keys, ANALYZE.
-  const tasks: Array<PoolTask<Session>> = [];
+  // Everything but the chunks comes from post-data (builds, foreign keys) and needs it: a streaming
+  // export hands it over (postData) once pg_dump's is out, its chunks loading meanwhile.
   const bySize = new Map(o.tables.map((t) => [qn(t.table.schema, t.table.name), t.bytes]));
   const size = (rel: string) => bySize.get(rel) ?? (rels.get(rel)?.below ?? []).reduce((a, x) => a + (bySize.get(x) ?? 0), 0);
-  const build = async (s: Session, rel: string, e: PostDataEntry) => {
-    await withHeader(s);
-    await runScript(s.c, e.sql, `post-data entry "${e.name}" (${e.type})`, log.resumed);
-    await log.add(`post ${e.index}`);
-    buildsLeft.set(rel, buildsLeft.get(rel)! - 1);
-  };
-  for (const [rel, entries] of [...constraints].sort((a, b) => size(b[0]) - size(a[0]))) {
-    tasks.push({
-      id: `constraints ${rel}`, rank: 0, ready: () => loadedAll(rel),
-      run: async (s) => {
-        while (entries.length) { await build(s, rel, entries[0]!); entries.shift(); }
-      },
+  const schemaTasks = (post: PostData): Array<PoolTask<Session>> => {
+    // Per table: its constraints (primary key, unique, check: ALTER TABLE takes an exclusive lock) one at a
+    // time, then its plain indexes, each its own task (CREATE INDEX takes a SHARE lock: two build on one
+    // table at once, as pg_restore -j does).
+    const constraints = new Map<string, PostDataEntry[]>();
+    const indexes = new Map<string, PostDataEntry[]>();
+    for (const e of post.entries) {
+      if (e.phase !== 'build' || log.has(`post ${e.index}`)) continue;
+      const into = e.type === 'INDEX' ? indexes : constraints;
+      into.set(e.table!, [...(into.get(e.table!) ?? []), e]);
+    }
+    const buildsLeft = new Map<string, number>();
+    for (const m of [constraints, indexes]) for (const [rel, es] of m) buildsLeft.set(rel, (buildsLeft.get(rel) ?? 0) + es.length);
+    const isBuilt = (rel: string) => !buildsLeft.get(rel);
+    const constrained = (rel: string) => !constraints.has(rel) || constraints.get(rel)!.length === 0;
+    const loadedAll = (rel: string) => tableLoaded(rel) && (rels.get(rel)?.below ?? []).every(tableLoaded);
+    const matviews = new Set(o.matviews.map((v) => qn(v.schema, v.name)));
+    let refreshed = o.matviews.length === 0 || log.has('refresh');
+    const allLoaded = () => [...landed.keys()].every(tableLoaded);
+    const analyzedAll = log.has('analyze');
+    const analyzed = new Set([...rels.keys()].filter((rel) => log.has(`analyze ${rel}`)));
+    const plain = (rel: string) => { const r = rels.get(rel); return !!r && !r.partition && r.below.length === 0 && !matviews.has(rel); };
+    const foreignKeys = post.entries.flatMap((e) => {
+      if (e.type !== 'FK CONSTRAINT' || log.has(`post ${e.index}`)) return [];
+      const k = foreignKeyTables(e.sql);
+      return k && plain(k.table) && plain(k.references) ? [{ entry: e, ...k }] : [];
     });
-  }
-  for (const [rel, entries] of [...indexes].sort((a, b) => size(b[0]) - size(a[0]))) {
-    for (const e of entries) tasks.push({ id: `index ${e.name}`, rank: 0, ready: () => loadedAll(rel) && constrained(rel), run: (s) => build(s, rel, e) });
-  }
-  if (!refreshed) {
-    tasks.push({
-      id: 'refresh', rank: 0, ready: () => allLoaded() && [...matviews].every(isBuilt),
-      run: async (s) => {
-        for (const v of o.matviews) await s.c.query(`REFRESH MATERIALIZED VIEW ${qn(v.schema, v.name)}`);
-        await flush(s);
-        await log.add('refresh');
-        refreshed = true;
-      },
-    });
-  }
-  // Foreign keys between two plain tables, each once both tables are loaded, built and analyzed (no lock
-  // shared with a build or an ANALYZE of either), one at a time (two keys locking the same two tables in
-  // opposite orders could deadlock): their validation scans overlap the other tables' work instead of
-  // queueing in the links at the end. Any other link (keys on partitioned tables, index attachments,
-  // triggers, policies) stays in runLinks, in the dump's order.
-  let keyRunning = false;
-  for (const k of foreignKeys) {
-    const both = [k.table, k.references];
-    tasks.push({
-      id: `foreign key ${k.entry.name}`, rank: 2,
-      ready: () => !keyRunning && both.every((x) => loadedAll(x) && isBuilt(x) && (analyzedAll || analyzed.has(x))),
-      run: async (s) => {
-        keyRunning = true;
-        try {
-          await withHeader(s);
-          await runScript(s.c, k.entry.sql, `post-data entry "${k.entry.name}" (${k.entry.type})`, log.resumed);
-          await log.add(`post ${k.entry.index}`);
-        } finally {
-          keyRunning = false;
-        }
-      },
-    });
-  }
-  if (!analyzedAll) {
-    for (const [rel, r] of [...rels].sort((a, b) => size(b[0]) - size(a[0]))) {
-      if (r.partition || log.has(`analyze ${rel}`)) continue;
-      const under = [rel, ...r.below];
+    const withHeader = async (s: Session) => { if (!s.header) { await s.c.query(post.header); s.header = true; } };
+    // Ranks keep the preference order as chunks are added: builds and the refresh, chunks, foreign keys, ANALYZE.
+    const tasks: Array<PoolTask<Session>> = [];
+    const build = async (s: Session, rel: string, e: PostDataEntry) => {
+      await withHeader(s);
+      await runScript(s.c, e.sql, `post-data entry "${e.name}" (${e.type})`, log.resumed);
+      await log.add(`post ${e.index}`);
+      buildsLeft.set(rel, buildsLeft.get(rel)! - 1);
+    };
+    for (const [rel, entries] of [...constraints].sort((a, b) => size(b[0]) - size(a[0]))) {
       tasks.push({
-        id: `analyze ${rel}`, rank: 3, ready: () => under.every((x) => tableLoaded(x) && isBuilt(x)) && (!matviews.has(rel) || refreshed),
+        id: `constraints ${rel}`, rank: 0, ready: () => loadedAll(rel),
         run: async (s) => {
-          await s.c.query(`ANALYZE ${rel}`);
-          await log.add(`analyze ${rel}`);
-          analyzed.add(rel);
+          while (entries.length) { await build(s, rel, entries[0]!); entries.shift(); }
         },
       });
     }
-  }
+    for (const [rel, entries] of [...indexes].sort((a, b) => size(b[0]) - size(a[0]))) {
+      for (const e of entries) tasks.push({ id: `index ${e.name}`, rank: 0, ready: () => loadedAll(rel) && constrained(rel), run: (s) => build(s, rel, e) });
+    }
+    if (!refreshed) {
+      tasks.push({
+        id: 'refresh', rank: 0, ready: () => allLoaded() && [...matviews].every(isBuilt),
+        run: async (s) => {
+          for (const v of o.matviews) await s.c.query(`REFRESH MATERIALIZED VIEW ${qn(v.schema, v.name)}`);
+          await flush(s);
+          await log.add('refresh');
+          refreshed = true;
+        },
+      });
+    }
+    // Foreign keys between two plain tables, each once both tables are loaded, built and analyzed (no lock
+    // shared with a build or an ANALYZE of either), one at a time (two keys locking the same two tables in
+    // opposite orders could deadlock): their validation scans overlap the other tables' work instead of
+    // queueing in the links at the end. Any other link (keys on partitioned tables, index attachments,
+    // triggers, policies) stays in runLinks, in the dump's order.
+    let keyRunning = false;
+    for (const k of foreignKeys) {
+      const both = [k.table, k.references];
+      tasks.push({
+        id: `foreign key ${k.entry.name}`, rank: 2,
+        ready: () => !keyRunning && both.every((x) => loadedAll(x) && isBuilt(x) && (analyzedAll || analyzed.has(x))),
+        run: async (s) => {
+          keyRunning = true;
+          try {
+            await withHeader(s);
+            await runScript(s.c, k.entry.sql, `post-data entry "${k.entry.name}" (${k.entry.type})`, log.resumed);
+            await log.add(`post ${k.entry.index}`);
+          } finally {
+            keyRunning = false;
+          }
+        },
+      });
+    }
+    if (!analyzedAll) {
+      for (const [rel, r] of [...rels].sort((a, b) => size(b[0]) - size(a[0]))) {
+        if (r.partition || log.has(`analyze ${rel}`)) continue;
+        const under = [rel, ...r.below];
+        tasks.push({
+          id: `analyze ${rel}`, rank: 3, ready: () => under.every((x) => tableLoaded(x) && isBuilt(x)) && (!matviews.has(rel) || refreshed),
+          run: async (s) => {
+            await s.c.query(`ANALYZE ${rel}`);
+            await log.add(`analyze ${rel}`);
+            analyzed.add(rel);
+          },
+        });
+      }
+    }
+    return tasks;
+  };
   // Chunks handed over before the pool runs wait here; each caller's promise settles when its chunk did or the plan ended.
   const waiting: Array<PoolTask<Session>> = [];
   const unsettled = new Set<(loaded: boolean) => void>();
@@ -215,6 +223,10 @@ export async function startPlan(o: PlanOptions): Promise<LoadPlan> {
   let close: (() => void) | undefined;
   let closed = false;
   let ended = false;
+  let post = o.post;
+  const queue = (t: PoolTask<Session>) => { if (add) add(t); else waiting.push(t); };
+  // The pool ends once no chunk is to come and post-data's units are in it.
+  const closeWhenDone = () => { if (closed && post) close?.(); };
   const chunkTask = (t: TableInfo, ch: ChunkEntry, path: string, settle: (loaded: boolean) => void): PoolTask<Session> => {
     const rel = qn(t.schema, t.name);
     return {
@@ -241,12 +253,12 @@ export async function startPlan(o: PlanOptions): Promise<LoadPlan> {
       const joined = await connecting;
       const failed = joined.find((r) => r.status === 'rejected');
       if (failed) throw failed.reason;
-      await runPool(tasks, opened.slice(0, want), o.signal, {
+      await runPool(post ? schemaTasks(post) : [], opened.slice(0, want), o.signal, {
         connect(a, c) {
           add = a;
           close = c;
           for (const t of waiting.splice(0)) a(t);
-          if (closed) c();
+          closeWhenDone();
         },
       });
       return counts;
@@ -263,10 +275,15 @@ export async function startPlan(o: PlanOptions): Promise<LoadPlan> {
     chunk: (t, ch, path) => new Promise<boolean>((settle) => {
       if (ended) { settle(false); return; }
       unsettled.add(settle);
-      const task = chunkTask(t, ch, path, settle);
-      if (add) add(task); else waiting.push(task);
+      queue(chunkTask(t, ch, path, settle));
     }),
-    close: () => { closed = true; close?.(); },
+    postData: (p) => {
+      if (post || ended) return;
+      post = p;
+      for (const t of schemaTasks(p)) queue(t);
+      closeWhenDone();
+    },
+    close: () => { closed = true; closeWhenDone(); },
     done,
   };
 }

@@ -13,8 +13,8 @@
 import type { TableInfo } from './catalog.ts';
 import { connectPg, withDatabase, type PgTarget } from './connect.ts';
 import { exportPostgres, type ExportHooks, type ExportOptions } from './export.ts';
-import { applyPreData, createTarget, schemaIdOf } from './import.ts';
-import { openLog, readLogLines } from './import-log.ts';
+import { applyPreData, createTarget } from './import.ts';
+import { openLog, readLogLines, type ProgressLog } from './import-log.ts';
 import { startPlan, type LoadPlan } from './load-plan.ts';
 import type { ChunkEntry, Manifest } from './manifest.ts';
 import { parsePostData } from './post-data.ts';
@@ -33,6 +33,8 @@ export interface StreamResult {
   /** Chunks loaded into the target while the export ran. */
   readonly streamedChunks: number;
   readonly seconds: number;
+  /** Seconds from the start at which: the database was there, pre-data applied (chunks load from then), post-data in the plan, the export out, the plan done. */
+  readonly timings: Readonly<Record<string, number>>;
 }
 
 /** Whether an export may stream into `t` (see the top of this file), or why not. Throws when the target is not reachable. */
@@ -72,26 +74,43 @@ export async function streamPostgres(o: StreamOptions): Promise<StreamResult> {
   let plan: LoadPlan | undefined;
   /** Calls made before the plan runs (its tables planned, chunks done), replayed in order once it does. */
   const waiting: Array<(p: LoadPlan) => void> = [];
-  let head: { exportId: string; tables: readonly TableInfo[] } | undefined;
-  let starting: Promise<void> = Promise.resolve();
+  let head: Parameters<NonNullable<ExportHooks['start']>>[0] | undefined;
+  let log: ProgressLog | undefined;
+  // The target's units in order, each after the one before: the database (while pg_dump runs), pre-data
+  // and the plan (its chunks load from there on), post-data's units. The log records each schema's
+  // sha256 before it is applied (import-log.ts: a kill's re-run resumes only over the same schema).
+  let steps: Promise<void> = Promise.resolve();
+  const then = (f: () => Promise<void>) => { steps = steps.then(() => (failure ? undefined : f())).catch(fail); };
+  const sha = (x: string) => createHash('sha256').update(x).digest('hex');
+  const timings: Record<string, number> = {};
+  const at = (name: string) => { timings[name] = Math.round(performance.now() - started) / 1000; };
   const hooks: ExportHooks = {
-    start: (s) => { head = s; },
-    planned: (t, n) => { if (plan) plan.planned(t, n); else waiting.push((p) => p.planned(t, n)); },
-    schema: (s) => {
-      starting = (async () => {
-        const sha = (x: string) => createHash('sha256').update(x).digest('hex');
-        const log = await openLog(o.stateDir, head!.exportId, schemaIdOf(sha(s.pre), sha(s.post)), { fresh: true });
+    start: (s) => {
+      head = s;
+      then(async () => {
+        log = await openLog(o.stateDir, s.exportId, undefined, { fresh: true });
         await createTarget({ target: o.target, stateDir: o.stateDir }, log, s.roles, s.encoding, o.adopt);
-        await applyPreData({ target: o.target }, log, s.pre);
-        const p = await startPlan({
-          target: o.target, log, post: parsePostData(s.post), tables: head!.tables.map((t) => ({ table: t, bytes: t.bytes })), matviews: s.matviews,
-          parallelism: Math.max(1, o.parallelism ?? 2), signal,
-        });
-        p.done.catch(fail);
-        plan = p;
-        for (const f of waiting.splice(0)) f(p);
-      })().catch(fail);
+        at('database');
+      });
     },
+    preData: (pre) => then(async () => {
+      await log!.add(`pre-data ${sha(pre)}`);
+      await applyPreData({ target: o.target }, log!, pre);
+      const p = await startPlan({
+        target: o.target, log: log!, tables: head!.tables.map((t) => ({ table: t, bytes: t.bytes })), matviews: head!.matviews,
+        parallelism: Math.max(1, o.parallelism ?? 2), signal,
+      });
+      p.done.catch(fail);
+      plan = p;
+      at('preData');
+      for (const f of waiting.splice(0)) f(p);
+    }),
+    postData: (post) => then(async () => {
+      await log!.add(`post-data ${sha(post)}`);
+      plan!.postData(parsePostData(post));
+      at('postData');
+    }),
+    planned: (t, n) => { if (plan) plan.planned(t, n); else waiting.push((p) => p.planned(t, n)); },
     chunk: (t: TableInfo, ch: ChunkEntry, path: string) => {
       const loaded = plan ? plan.chunk(t, ch, path) : new Promise<boolean>((res) => { waiting.push((p) => { void p.chunk(t, ch, path).then(res); }); });
       return Promise.race([loaded, failed]);
@@ -99,15 +118,17 @@ export async function streamPostgres(o: StreamOptions): Promise<StreamResult> {
   };
   try {
     const manifest = await exportPostgres({ ...o, signal, hooks });
-    await starting;
+    at('exported');
+    await steps;
     if (failure) throw failure.e;
     if (!plan) throw new Error('streaming export: the plan never started (a bug in ferry)');
     plan.close();
     const counts = await plan.done;
-    return { manifest, streamedChunks: counts.loaded, seconds: (performance.now() - started) / 1000 };
+    at('planDone');
+    return { manifest, streamedChunks: counts.loaded, seconds: (performance.now() - started) / 1000, timings };
   } catch (e) {
     fail(e);
-    await starting;
+    await steps;
     plan?.close();
     await plan?.done.catch(() => undefined);
     throw failure!.e;
