@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { testImages } from './images.ts';
 import { RUN_LABEL, TEST_LABEL } from './labels.ts';
+import { scopeRunTmp } from './run-tmp.ts';
 
 function docker(args: string[]): string {
   try { return execFileSync('docker', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim(); } catch { return ''; }
@@ -41,8 +42,10 @@ export default function setup(): () => void {
   const run = `${process.pid}-${randomBytes(3).toString('hex')}`;
   process.env.FERRY_TEST_RUN = run;
   sweep((r) => { const pid = Number(r.split('-')[0]); return !Number.isFinite(pid) || pid <= 0 || !alive(pid); });
+  const removeTmp = scopeRunTmp('e2e');
   return () => {
     sweep((r) => r === run);
+    removeTmp(); // after the containers that bind-mounted parts of it are gone
     // An engine that stopped answering during the run fails every later test with testcontainers'
     // "Could not find a working container runtime strategy": say what the engine and the machine show.
     try { execFileSync('docker', ['info'], { stdio: 'ignore' }); } catch {

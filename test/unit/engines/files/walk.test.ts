@@ -160,7 +160,7 @@ describe('exportTree: refusals name the entry', () => {
     await chmod(src, 0o755);
     const lib = fileURLToPath(new URL('../../../../lib/engines/files/export.ts', import.meta.url));
     const code = `import { exportTree } from ${JSON.stringify(lib)};
-      try { await exportTree({ storeId: 'uploads', root: ${JSON.stringify(src)}, artifactDir: '/tmp/ferry-files-nobody-${process.pid}', normalize: 'none', concurrency: 1 }); console.log('{}'); }
+      try { await exportTree({ storeId: 'uploads', root: ${JSON.stringify(src)}, artifactDir: ${JSON.stringify(join(tmpdir(), `ferry-files-nobody-${process.pid}`))}, normalize: 'none', concurrency: 1 }); console.log('{}'); }
       catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message, detail: e.detail })); }`;
     const node = fileURLToPath(new URL('../../../../node_modules/.bin/node', import.meta.url));
     const out = spawnSync(node, ['--input-type=module', '-e', code], { uid: 65534, gid: 65534, encoding: 'utf8', cwd: '/' });
