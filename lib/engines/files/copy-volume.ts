@@ -13,7 +13,7 @@ import { feedThroughFifo, fifoUsable } from './fifo.ts';
 import { FerryError } from '../../core/errors.ts';
 import { writeFileAtomic } from '../../util/atomic-write.ts';
 import type { CopyOptions, CopyResult } from './copy-bind.ts';
-import { HELPER_MOUNT, runHelper, waitHelpersGone, type HelperSpec } from './helper.ts';
+import { FIND_SCRIPT, HELPER_MOUNT, runHelper, VOLUME_FIND_FORMAT, waitHelpersGone, type HelperSpec } from './helper.ts';
 import { targetPathOf, type ManifestEntry } from './manifest.ts';
 import { comparePaths, joinRel, showPath, targetOfPath } from './paths.ts';
 import { byTargetPath } from './copy-bind.ts';
@@ -34,9 +34,8 @@ export interface VolumeCopyOptions extends Omit<CopyOptions, 'targetRoot'> {
 
 export interface VolumeStat { type: string; size: number; mtimeMs: number; mode: number; uid: number; gid: number; ino: number; nlink: number; sparse: boolean; link: Buffer; seen?: boolean }
 
-const FIND_FORMAT = '%y\\0%s\\0%T@\\0%m\\0%U\\0%G\\0%i\\0%n\\0%S\\0%l\\0%P\\0';
-/** `find -printf` of every entry of the volume: type, size, mtime, mode, owner, inode, links, sparseness, link target, path. */
-export const FIND_SCRIPT = `find ${HELPER_MOUNT} -mindepth 1 -printf '${FIND_FORMAT}'`;
+const FIND_FORMAT = VOLUME_FIND_FORMAT;
+export { FIND_SCRIPT };
 const LIST_SCRIPT = `df -P -B1 ${HELPER_MOUNT} | awk 'NR==2{print $4}'; ${FIND_SCRIPT}`;
 
 /** Parse `FIND_SCRIPT` records from `out` starting at `i`, up to a record whose type is `X` or the end. */

@@ -8,15 +8,13 @@
 import { statfs } from 'node:fs/promises';
 import { join } from 'node:path';
 import { defineEngine, type Engine, type EngineFinding, type EngineParams, type Store } from '../../core/engine.ts';
-import { copyToBind, type CopyResult } from './copy-bind.ts';
-import { copyToVolume } from './copy-volume.ts';
+import type { CopyResult } from './copy-bind.ts';
+import { HELPER_MOUNT, runHelper } from './helper.ts';
 import { assertSourceDir, exportTree, MANIFEST_FILE, provenFingerprint, SCAN_FILE, treeFingerprint } from './export.ts';
 import { filesFollowPhases, waitQuiet } from './freeze.ts';
-import { runHelper, HELPER_MOUNT } from './helper.ts';
 import { readManifest } from './manifest.ts';
 import { ownerOf, parseFilesOptions, type FilesOptions } from './options.ts';
-import { reverseToSource } from './reverse.ts';
-import { composeServiceUser, composeVolumeName, numericOwner, resolveImageUser, type ComposeView } from './compose-target.ts';
+import type { ComposeView } from './compose-target.ts';
 import { forgetAllRanges, forgetCopied, forgetCopyRecords, forgetScope, manifestIdentity, readCopied, readScope, recordCopied, recordScope } from './copied.ts';
 import { targetSpec, type TargetSpec } from './target.ts';
 import { STAGING_DIR, type ScanReport } from './walk.ts';
@@ -24,12 +22,12 @@ import { access, readFile, rm } from 'node:fs/promises';
 import { FerryError } from '../../core/errors.ts';
 import { joinRel, targetOfPath } from './paths.ts';
 import { forgetRewritten, readRewritten } from './rewritten.ts';
-import { compareInWorker } from './verify-worker.ts';
 import { baseUnhashed, viewId, writeBase, writeScopeManifest } from './manifest-delta.ts';
 import { readJson } from '../read-json.ts';
 
 import { manifestFileId, rebindCtimeRecord } from './ctime-stamp.ts';
-import { readHashedManifest } from './hashes.ts';
+
+// What a pass that copies nothing never needs (the copies, verify, rollback, the compose view) is imported where used: a delta pass of an unchanged tree starts sooner.
 
 /** The scoped pass's part of the manifest (see writeScopeManifest), beside it: the copy's hash log is kept there too. */
 const SCOPE_MANIFEST = 'scope.ndjson';
@@ -67,7 +65,8 @@ async function specOf(p: P): Promise<TargetSpec> {
   const u = p.targetUrl;
   const t = u === undefined ? p.store.target : u.startsWith('volume:') ? { ...p.store.target, hostPath: undefined, volume: u.slice('volume:'.length) } : { ...p.store.target, hostPath: u, volume: undefined };
   const view = t.volume ? await viewOf(p) : undefined;
-  return targetSpec(p.store.id, view && t.volume ? { ...t, volume: composeVolumeName(view, t.volume) } : t, p.store.options.helperImage);
+  const volume = view && t.volume ? (await import('./compose-target.ts')).composeVolumeName(view, t.volume) : undefined;
+  return targetSpec(p.store.id, volume ? { ...t, volume } : t, p.store.options.helperImage);
 }
 
 /**
@@ -80,6 +79,7 @@ async function ownerFor(p: P): Promise<{ uid: number; gid: number } | undefined>
   if (configured) return configured;
   const view = await viewOf(p);
   if (!view) return undefined;
+  const { composeServiceUser, numericOwner, resolveImageUser } = await import('./compose-target.ts');
   const { user, image } = composeServiceUser(view, p.store.target.service);
   if (!user) return undefined;
   const n = numericOwner(user);
@@ -154,7 +154,7 @@ async function identityOf(manifest: string, artifactDir: string): Promise<string
 async function foldHashes(p: P, manifest: string): Promise<void> {
   if (baseUnhashed(manifest) === 0) return;
   const before = manifestFileId(manifest);
-  await writeBase(manifest, readHashedManifest(manifest, p.artifactDir));
+  await writeBase(manifest, (await import('./hashes.ts')).readHashedManifest(manifest, p.artifactDir));
   await rebindCtimeRecord(p.artifactDir, before, manifestFileId(manifest));
 }
 
@@ -228,7 +228,7 @@ export const filesEngine: Readonly<Engine<FilesOptions, FilesFacts>> = defineEng
       ranges: { largeFileBytes: p.store.options.largeFileMiB * 1048576, rangeBytes: p.store.options.rangeMiB * 1048576 },
       onProgress: (d: { files: number; bytes: number }) => p.progress.update({ unit: 'bytes', done: d.bytes, label: `${d.files} files` }),
     };
-    const copied = t.kind === 'bind' ? await copyToBind({ ...common, targetRoot: t.root }) : await copyToVolume({ ...common, helper: t.helper });
+    const copied = t.kind === 'bind' ? await (await import('./copy-bind.ts')).copyToBind({ ...common, targetRoot: t.root }) : await (await import('./copy-volume.ts')).copyToVolume({ ...common, helper: t.helper });
     // The entries outside the part were skipped as the last complete copy left them.
     const outside = part ? Math.max(0, ((await readJson<{ entries?: number }>(join(p.artifactDir, SCAN_FILE)))?.entries ?? partEntries) - partEntries) : 0;
     const r = outside ? { ...copied, entries: copied.entries + outside, skipped: copied.skipped + outside } : copied;
@@ -258,7 +258,7 @@ export const filesEngine: Readonly<Engine<FilesOptions, FilesFacts>> = defineEng
     const t = await specOf(p);
     const manifest = await manifestOf(p), owner = await ownerFor(p), normalize = p.store.options.normalize;
     // The listing, hashes and comparison stream through a worker whose young generation is bounded (verify-worker.ts).
-    const entries = await compareInWorker({ manifest, artifactDir: p.artifactDir, normalize, target: t, owner }, p.signal);
+    const entries = await (await import('./verify-worker.ts')).compareInWorker({ manifest, artifactDir: p.artifactDir, normalize, target: t, owner }, p.signal);
     const ok = entries.every((e) => e.ok);
     if (!ok) await forgetCopyRecords(p.stateDir); // the next import scans all the target and repairs it
     return { ok, entries, seconds: (performance.now() - t0) / 1000 };
@@ -275,7 +275,7 @@ export const filesEngine: Readonly<Engine<FilesOptions, FilesFacts>> = defineEng
     // A quiet window changes nothing on the source: nothing to lift.
   },
   async reverse(p) {
-    const r = await reverseToSource({ manifest: await manifestOf(p), sourceRoot: p.store.source, target: await specOf(p), normalize: p.store.options.normalize, applyDeletions: p.store.options.applyDeletions, signal: p.signal });
+    const r = await (await import('./reverse.ts')).reverseToSource({ manifest: await manifestOf(p), sourceRoot: p.store.source, target: await specOf(p), normalize: p.store.options.normalize, applyDeletions: p.store.options.applyDeletions, signal: p.signal });
     if (r.deletedCount) p.log.warn(`store ${p.store.id}: ${r.deletedCount} entries deleted in the stack ${r.deletionsApplied ? 'were deleted on the host' : 'are listed, not deleted on the host (options.applyDeletions)'}`);
     return { data: { ...r } };
   },

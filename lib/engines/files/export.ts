@@ -11,9 +11,7 @@ import { readManifest, writeManifest, type ManifestEntry } from './manifest.ts';
 import { settleBase } from './manifest-delta.ts';
 import { joinRel } from './paths.ts';
 import { lstatSync } from 'node:fs';
-import { readHashedManifest } from './hashes.ts';
-import { quickScan } from './quick-scan.ts';
-import { mergeNarrowed, narrowedExport } from './narrow.ts';
+// The merge, the quick scan and the hash join load only for a pass that found a change (an unchanged tree's pass never needs them).
 import { changedSince, rescan, seenByLastPass } from './ctime-scan.ts';
 import { readRewritten, recordRewritten } from './rewritten.ts';
 import { changedBefore, CTIME_RECORD_FILE, manifestFileId, readCtimeRecord, setReference, takeStamp, type CtimeRecord, type Stamp } from './ctime-stamp.ts';
@@ -124,7 +122,7 @@ async function ctimeExport(o: { storeId: string; root: string; artifactDir: stri
   if ('reason' in plan) return plan;
   o.signal?.throwIfAborted();
   const rehash = { root: o.root, paths: new Set(printed.map((p) => p.toString('latin1'))) };
-  const r = await mergeNarrowed({ storeId: o.storeId, artifactDir: o.artifactDir, manifest: o.manifest, report: o.report, fingerprint: o.fingerprint, entries: o.entries, fresh: plan.fresh, found: plan.found, relisted: plan.relisted, dropUnder: plan.dropUnder, rehash });
+  const r = await (await import('./narrow.ts')).mergeNarrowed({ storeId: o.storeId, artifactDir: o.artifactDir, manifest: o.manifest, report: o.report, fingerprint: o.fingerprint, entries: o.entries, fresh: plan.fresh, found: plan.found, relisted: plan.relisted, dropUnder: plan.dropUnder, rehash });
   if (r.unchanged) {
     // What changed since the last stamp records the same as the manifest (a touch, a change in the stamp's own tick): kept, the stamp moves on.
     await recordStamp(o, o.manifest, o.stamp, plan.dirs, o.stamp.thresholdMs);
@@ -182,7 +180,7 @@ async function manifestDirs(manifest: string, root: string, stamp: Stamp): Promi
 /** Today's export: find's stat stream against the last one, a narrowed merge, or the whole walk. */
 async function fullExport(o: { storeId: string; root: string; artifactDir: string; normalize: 'none' | 'nfc'; concurrency: number; signal?: AbortSignal }, manifest: string, previous: ScanRecord | undefined, usable: boolean, hasManifest: boolean): Promise<ExportResult> {
   // Taken before the walk: a change while walking makes the next export walk again.
-  const qs = await quickScan(o.root, o.signal);
+  const qs = await (await import('./quick-scan.ts')).quickScan(o.root, o.signal);
   const quick = qs?.quick;
   const record = (fingerprint: string, entries: number, report: ScanReport) => writeScanRecord(o.artifactDir, {
     fingerprint, ...(quick ? { quick } : {}), normalize: o.normalize, entries, ...report, ...(qs?.dirs ? { quickDirs: [...qs.dirs] } : {}),
@@ -195,7 +193,7 @@ async function fullExport(o: { storeId: string; root: string; artifactDir: strin
   // Only some directories changed: those are re-read and merged into the last manifest (see narrow.ts).
   if (usable && qs?.dirs && previous!.quickDirs && previous!.quick) {
     const { fingerprint, quick: _q, normalize: _n, entries, quickDirs, ...report } = previous!;
-    const r = await narrowedExport({ storeId: o.storeId, root: o.root, artifactDir: o.artifactDir, manifest, before: new Map(quickDirs), after: qs.dirs, report: report as ScanReport, fingerprint, entries, ...(o.signal ? { signal: o.signal } : {}) });
+    const r = await (await import('./narrow.ts')).narrowedExport({ storeId: o.storeId, root: o.root, artifactDir: o.artifactDir, manifest, before: new Map(quickDirs), after: qs.dirs, report: report as ScanReport, fingerprint, entries, ...(o.signal ? { signal: o.signal } : {}) });
     if (r) {
       await record(r.fingerprint, r.entries, r.report);
       return { manifest, ...r, scan: 'quick' };
@@ -213,7 +211,7 @@ async function fullExport(o: { storeId: string; root: string; artifactDir: strin
   const report = emptyScanReport();
   const fp = new TreeFingerprint();
   const tmp = join(o.artifactDir, `${MANIFEST_FILE}.next`);
-  const prev = hasManifest ? { previous: readHashedManifest(manifest, o.artifactDir) } : {};
+  const prev = hasManifest ? { previous: (await import('./hashes.ts')).readHashedManifest(manifest, o.artifactDir) } : {};
   let unhashed = 0;
   const counted = async function* (es: AsyncIterable<ManifestEntry>) { for await (const e of es) { if (e.type === 'file' && !e.sha256) unhashed++; yield e; } };
   const { entries } = await writeManifest(tmp, counted(walkTree(o.root, report, { hash: 'reuse', normalize: o.normalize, concurrency: o.concurrency, fingerprint: fp, ...prev, ...(o.signal ? { signal: o.signal } : {}) })));

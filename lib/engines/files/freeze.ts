@@ -11,7 +11,6 @@ import { systemClock, waitFor, type Clock } from '../../util/wait.ts';
 import { FOLLOW_RECORD_FILE, readFollowRecordIn, writeFollowRecordIn } from '../follow-record.ts';
 import { readJson } from '../read-json.ts';
 import { SCAN_FILE, treeFingerprint } from './export.ts';
-import { quickFingerprint } from './quick-scan.ts';
 import { forgetCopied } from './copied.ts';
 import type { FilesOptions } from './options.ts';
 
@@ -31,7 +30,7 @@ export async function waitQuiet(o: QuietOptions): Promise<QuietResult> {
   let scans = 0;
   return waitFor(async () => {
     // GNU find's stat stream (C, finer: ctime and inode too) where there is one, else the Node walk.
-    const after = await quickFingerprint(o.root, o.signal) ?? (await treeFingerprint(o.root)).fingerprint;
+    const after = await (await import('./quick-scan.ts')).quickFingerprint(o.root, o.signal) ?? (await treeFingerprint(o.root)).fingerprint;
     scans++;
     const quiet = after === before;
     before = after;

@@ -17,6 +17,11 @@ export interface HelperSpec {
 
 export const HELPER_MOUNT = '/dst';
 
+/** `find -printf` fields of a volume's entry: type, size, mtime, mode, owner, inode, links, sparseness, link target, path. */
+export const VOLUME_FIND_FORMAT = '%y\\0%s\\0%T@\\0%m\\0%U\\0%G\\0%i\\0%n\\0%S\\0%l\\0%P\\0';
+/** `find -printf` of every entry of the volume (see VOLUME_FIND_FORMAT). */
+export const FIND_SCRIPT = `find ${HELPER_MOUNT} -mindepth 1 -printf '${VOLUME_FIND_FORMAT}'`;
+
 export function helperArgs(h: HelperSpec, cmd: readonly string[], o: { readOnly?: boolean; stdin?: boolean; mounts?: readonly string[] } = {}): string[] {
   const labels = Object.entries({ 'ferry.helper': 'files', ...h.labels }).flatMap(([k, v]) => ['--label', `${k}=${v}`]);
   return ['run', '--rm', ...(o.stdin ? ['-i'] : []), '--network', 'none', ...labels, '-e', 'LC_ALL=C.UTF-8',

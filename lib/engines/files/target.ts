@@ -6,9 +6,8 @@
  */
 import type { StoreTarget } from '../../core/engine.ts';
 import { FerryError } from '../../core/errors.ts';
-import { HELPER_MOUNT, runHelper, type HelperSpec } from './helper.ts';
+import { FIND_SCRIPT, HELPER_MOUNT, runHelper, type HelperSpec } from './helper.ts';
 import type { ManifestEntry } from './manifest.ts';
-import { FIND_SCRIPT } from './copy-volume.ts';
 import { VolumeListing } from './volume-list.ts';
 import { emptyScanReport, walkTree } from './walk.ts';
 
