@@ -36,7 +36,8 @@ import type { FilesOptions } from '../lib/engines/files/options.ts';
 // ~0.2 s instead of ~0.6 s once warm. Enabled before ferry's modules load (they are imported below).
 module.enableCompileCache?.();
 const startedS = performance.now() / 1000; // node's own start-up, up to this module's first line
-const { filesEngine, compareManifests, byTargetPath, targetManifest, MANIFEST_FILE, writeManifest, walkTree, emptyScanReport } = await import('../lib/engines/files/index.ts');
+// The engine alone, as ferry's engine registry loads it (lib/engines/index.ts): what a pass does not use loads lazily.
+const { filesEngine } = await import('../lib/engines/files/engine.ts');
 const { silentLogger } = await import('../lib/core/logger.ts');
 const { noProgress } = await import('../lib/core/progress.ts');
 
@@ -83,6 +84,7 @@ if (process.env.FERRY_BENCH_CHILD) {
 
 // The parent's own modules are loaded only in the parent: a child's time is the engine's (and node's start).
 const { execa } = await import('execa');
+const { compareManifests, byTargetPath, targetManifest, MANIFEST_FILE, writeManifest, walkTree, emptyScanReport } = await import('../lib/engines/files/index.ts');
 const { generateTree } = await import('../fixtures/files/tree.ts');
 
 /**

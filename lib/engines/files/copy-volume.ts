@@ -7,9 +7,12 @@
  * intact leading ranges instead of sent again (resume-volume.ts, which says why ranges in flight do not
  * apply to a tar stream).
  */
-import { lstat } from 'node:fs/promises';
+import { lstat, mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { feedThroughFifo, fifoUsable } from './fifo.ts';
+import { feedThroughFifo, fifoUsable, STREAM_MOUNT } from './fifo.ts';
+
+/** The removals the tar helper makes first, beside the FIFO (NUL-separated paths). */
+const EXTRAS_FILE = 'extras';
 import { FerryError } from '../../core/errors.ts';
 import { writeFileAtomic } from '../../util/atomic-write.ts';
 import type { CopyOptions, CopyResult } from './copy-bind.ts';
@@ -126,8 +129,12 @@ export async function copyToVolume(o: VolumeCopyOptions): Promise<CopyResult> {
       hint: 'free space where Docker keeps its volumes (docker system df), then run again; nothing was copied',
     });
   }
-  if (extras.length) {
-    await runHelper({ h: o.helper, cmd: ['sh', '-c', `cd ${HELPER_MOUNT} && xargs -0 -r rm -rf --`], input: [Buffer.concat(extras.flatMap((p) => [p, Buffer.alloc(1)]))], what: 'remove entries the source no longer has', ...(o.signal ? { signal: o.signal } : {}) });
+  // Through the FIFO the helper that writes the tar stream removes them first (one helper fewer); else a helper of its own.
+  const viaFifo = (o.stream ?? (fifoUsable() ? 'fifo' : 'stdin')) === 'fifo';
+  const streamDir = join(dirname(o.progressFile), 'stream');
+  const extrasList = Buffer.concat(extras.flatMap((p) => [p, Buffer.alloc(1)]));
+  if (extras.length && !viaFifo) {
+    await runHelper({ h: o.helper, cmd: ['sh', '-c', `cd ${HELPER_MOUNT} && xargs -0 -r rm -rf --`], input: [extrasList], what: 'remove entries the source no longer has', ...(o.signal ? { signal: o.signal } : {}) });
   }
   // Cut large files: those whose leading ranges are intact get only the rest, after the tar stream.
   // (An optimisation: a check that fails sends them whole, as before.)
@@ -174,16 +181,17 @@ export async function copyToVolume(o: VolumeCopyOptions): Promise<CopyResult> {
   let lastSave = Date.now();
   let sent = 0;
   // Counted as written into the stream. Through the FIFO each chunk is written before the next is made: one buffer.
-  const viaFifo = (o.stream ?? (fifoUsable() ? 'fifo' : 'stdin')) === 'fifo';
   const input = tarStream(items(), o.concurrency, (n) => {
     sent++; bytes += n;
     o.onProgress?.({ files: sent, bytes });
     if (Date.now() - lastSave > 2000) { lastSave = Date.now(); void writeFileAtomic(o.progressFile, JSON.stringify({ sent, bytes, done: false }) + '\n').catch(() => undefined); }
   }, (it, sha256) => logHash(it.entry, sha256), { recycle: viaFifo });
-  const untar = (from: string) => `chown ${rootOwner.uid}:${rootOwner.gid} ${HELPER_MOUNT} && chmod ${(root.mode & 0o7777).toString(8)} ${HELPER_MOUNT} && exec tar -x -C ${HELPER_MOUNT} --numeric-owner --same-owner -p -f ${from}`;
+  const removeFirst = viaFifo && extras.length ? `cd ${HELPER_MOUNT} && xargs -0 -r rm -rf -- < ${STREAM_MOUNT}/${EXTRAS_FILE} && ` : '';
+  if (removeFirst) { await mkdir(streamDir, { recursive: true }); await writeFile(join(streamDir, EXTRAS_FILE), extrasList); }
+  const untar = (from: string) => `${removeFirst}chown ${rootOwner.uid}:${rootOwner.gid} ${HELPER_MOUNT} && chmod ${(root.mode & 0o7777).toString(8)} ${HELPER_MOUNT} && exec tar -x -C ${HELPER_MOUNT} --numeric-owner --same-owner -p -f ${from}`;
   try {
     if (viaFifo) {
-      await feedThroughFifo({ h: o.helper, dir: join(dirname(o.progressFile), 'stream'), script: untar, input, what: 'write the tar stream', ...(o.signal ? { signal: o.signal } : {}) });
+      await feedThroughFifo({ h: o.helper, dir: streamDir, script: untar, input, what: 'write the tar stream', ...(o.signal ? { signal: o.signal } : {}) });
     } else {
       await runHelper({ h: o.helper, cmd: ['sh', '-c', untar('-')], what: 'write the tar stream', input, ...(o.signal ? { signal: o.signal } : {}) });
     }

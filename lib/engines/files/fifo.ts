@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import { openHelper, type HelperSpec } from './helper.ts';
 import { writeAll } from '../../util/write-all.ts';
 
-const STREAM_MOUNT = '/ferry-stream';
+export const STREAM_MOUNT = '/ferry-stream';
 
 /** True when the Docker engine shares this kernel (a FIFO on the host is a FIFO in the container). */
 export function fifoUsable(): boolean {
