@@ -7,8 +7,9 @@
  * every chunk on the target (chunk-compare.ts). `parallelism` loaders; two on one table only where that helps (load-order.ts).
  *
  * Keys: every table but the largest is created without its secondary indexes, which a loader adds in one
- * ALTER as soon as the table's last chunk is in, while the largest table still loads; foreign keys come
- * last, from the import. Measured on the target alone (MariaDB 10.11, scale 500, mysqld CPU-s, load then
+ * ALTER as soon as the table's last chunk is in, while the largest table still loads; then, once all those
+ * tables are complete, their foreign keys one table at a time (at the end, from the import, posts' took
+ * 0.35 s of a scale-500 copy); the largest table's own, and any referencing it, come from the import. Measured on the target alone (MariaDB 10.11, scale 500, mysqld CPU-s, load then
  * ALTER vs keys in place): posts 3.25 vs 5.0-5.2, processing_jobs 1.02-1.13 vs 1.42-1.46, audit_log
  * 0.46 vs 0.56-0.60 (their index entries arrive in random order), images 9.9-11.4 vs 10.3-10.6 (its
  * entries arrive in key order: nothing gained, and its ALTER, 2 CPU-s, would run alone at the end).
@@ -43,8 +44,13 @@ export interface CopyResult extends StreamResult {
   readonly import: ImportResult;
 }
 
-/** A chunk to load, or a table's deferred indexes to add once every chunk of it is in. */
-type Job = { readonly t: TableInfo; readonly chunk: ChunkEntry; readonly path: string; done(): void } | { readonly t: TableInfo; readonly keys: readonly DeferredKey[] };
+/** Deferred keys of one table. */
+interface TableKeys { readonly t: TableInfo; readonly keys: readonly DeferredKey[] }
+/**
+ * A chunk to load; a table's deferred indexes, once every chunk of it is in; or the foreign keys of
+ * every table but the largest, once all of those are complete (`t`: the first of them).
+ */
+type Job = { readonly t: TableInfo; readonly chunk: ChunkEntry; readonly path: string; done(): void } | TableKeys | { readonly t: TableInfo; readonly foreignKeys: readonly TableKeys[] };
 
 export async function copyMysql(o: CopyOptions): Promise<CopyResult> {
   const started = performance.now();
@@ -75,9 +81,19 @@ export async function streamMysql(o: CopyOptions): Promise<StreamResult> {
   const pending = new Map<string, number>();
   const exported = new Set<string>();
   const indexes = new Map<string, DeferredKey[]>();
-  const keysDue = (t: TableInfo) => {
+  /** Tables with every chunk and index in; the tables whose foreign keys are added here, and theirs. */
+  const complete = new Set<string>();
+  let others: string[] = [];
+  let foreignKeys: TableKeys[] = [];
+  /** Queue what a table's progress allows: its indexes once its chunks are in, the foreign keys once every other table is complete. */
+  const settle = (t: TableInfo) => {
     const k = tableKey(t);
-    if (!pending.get(k) && exported.has(k) && indexes.get(k)?.length) { jobs.push({ t, keys: indexes.get(k)! }); indexes.delete(k); wake(); }
+    if (pending.get(k) || !exported.has(k) || complete.has(k)) return;
+    const idx = indexes.get(k);
+    indexes.delete(k);
+    if (idx?.length) { jobs.push({ t, keys: idx }); wake(); return; } // settled again when they are in
+    complete.add(k);
+    if (foreignKeys.length && others.every((x) => complete.has(x))) { jobs.push({ t: foreignKeys[0]!.t, foreignKeys }); foreignKeys = []; wake(); }
   };
   let pool: Pool | undefined;
   let via: LoadPath = 'insert';
@@ -103,14 +119,19 @@ export async function streamMysql(o: CopyOptions): Promise<StreamResult> {
         const job = jobs.splice(i, 1)[0]!;
         busy.set(tableKey(job.t), (busy.get(tableKey(job.t)) ?? 0) + 1);
         try {
-          if (failure) { /* stopping: the chunk stays for the import */ } else if ('keys' in job) await addDeferredKeys(c, job.t.database, job.t.name, job.keys);
-          else {
+          if (failure) { /* stopping: the chunk stays for the import */ } else if ('keys' in job) {
+            await addDeferredKeys(c, job.t.database, job.t.name, job.keys);
+            settle(job.t);
+          } else if ('foreignKeys' in job) {
+            // One table at a time, never beside another ALTER (deferred-keys.ts: MariaDB 10.11 crashed on concurrent ones).
+            for (const f of job.foreignKeys) await addDeferredKeys(c, f.t.database, f.t.name, f.keys);
+          } else {
             const w = await loadChunk(c, { table: job.t, range: job.chunk, path: job.path, rows: job.chunk.rows, clear: false, via, expect: job.chunk });
             loaded[job.chunk.file] = job.chunk.checksum;
             filled.add(tableKey(job.t));
             if (w.length) warnings[job.chunk.file] = w;
             pending.set(tableKey(job.t), pending.get(tableKey(job.t))! - 1);
-            keysDue(job.t); // queued before done(): the loaders are still running when the export returns
+            settle(job.t); // queued before done(): the loaders are still running when the export returns
           }
         } catch (e) {
           failure ??= e;
@@ -135,15 +156,23 @@ export async function streamMysql(o: CopyOptions): Promise<StreamResult> {
     via = await choosePath(pool, o, restore);
     shareTables = await loadersShareTables(pool);
     // Secondary indexes after the data, added by a loader as soon as a table's last chunk is in (while the
-    // largest table still loads); the largest table keeps them (its ALTER would run alone at the end) and
-    // every foreign key comes last, from the import (deferred-keys.ts).
+    // largest table still loads); the largest table keeps them (its ALTER would run alone at the end).
+    // Foreign keys once every index is in and every table but the largest complete, one ALTER at a time,
+    // beside the largest table's loads: all but the largest table's own and those referencing it, which
+    // the import adds (deferred-keys.ts).
     const largest = tables[0] ? tableKey(tables[0]) : '';
     const defer = (db: string, name: string): DeferMode => (`${db}.${name}` === largest ? 'foreign keys' : 'all');
+    const byKey = new Map(tables.map((t) => [tableKey(t), t]));
+    others = [...byKey.keys()].filter((k) => k !== largest);
     for (const s of schemas) {
       for (const x of s.objects) {
-        if (x.kind !== 'table') continue;
-        const keys = splitDeferred(x.ddl, defer(s.database, x.name)).deferred.filter((k) => k.kind === 'index');
-        if (keys.length) indexes.set(`${s.database}.${x.name}`, keys);
+        const t = byKey.get(`${s.database}.${x.name}`);
+        if (x.kind !== 'table' || !t) continue;
+        const keys = splitDeferred(x.ddl, defer(s.database, x.name)).deferred;
+        const idx = keys.filter((k) => k.kind === 'index');
+        if (idx.length) indexes.set(tableKey(t), idx);
+        const fks = tableKey(t) === largest ? [] : keys.filter((k) => k.kind === 'foreign key' && others.includes(referenced(k, s.database)));
+        if (fks.length) foreignKeys.push({ t, keys: fks });
       }
     }
     await withConnection(pool, (c) => createTables(c, o.target, schemas, defer));
@@ -158,7 +187,7 @@ export async function streamMysql(o: CopyOptions): Promise<StreamResult> {
   const onTableExported = (t: TableInfo) => {
     if (!pool) return;
     exported.add(tableKey(t));
-    keysDue(t);
+    settle(t);
   };
 
   let manifest: Manifest;
@@ -180,6 +209,12 @@ export async function streamMysql(o: CopyOptions): Promise<StreamResult> {
 }
 
 const tableKey = (t: TableInfo) => `${t.database}.${t.name}`;
+/** `db.table` a foreign key clause references (SHOW CREATE TABLE names another database's table as `db`.`t`). */
+function referenced(k: DeferredKey, database: string): string {
+  const m = /\bREFERENCES `((?:[^`]|``)+)`(?:\.`((?:[^`]|``)+)`)?/.exec(k.clause);
+  const un = (x: string) => x.replace(/``/g, '`');
+  return !m ? '' : m[2] === undefined ? `${database}.${un(m[1]!)}` : `${un(m[1]!)}.${un(m[2])}`;
+}
 /** A table's chunk files sort in key order (segment, then index: manifest.ts chunkFile); its indexes come after its chunks anyway. */
 const fileOf = (j: Job) => ('chunk' in j ? j.chunk.file : '');
 const byFile = (a: Job, b: Job) => (fileOf(a) < fileOf(b) ? -1 : fileOf(a) > fileOf(b) ? 1 : 0);

@@ -51,24 +51,43 @@ export function splitDeferred(ddl: string, mode: DeferMode = 'all'): { create: s
 /** Add the deferred keys `table` lacks on the target, in one ALTER (foreign_key_checks is off). */
 export async function addDeferredKeys(c: PoolConnection, database: string, table: string, keys: readonly DeferredKey[]): Promise<number> {
   if (!keys.length) return 0;
-  const [idx] = await c.query('SELECT DISTINCT INDEX_NAME AS n FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?', [database, table]);
-  const [fks] = await c.query("SELECT CONSTRAINT_NAME AS n FROM information_schema.TABLE_CONSTRAINTS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND CONSTRAINT_TYPE = 'FOREIGN KEY'", [database, table]);
-  const have = {
-    index: new Set((idx as Array<{ n: string }>).map((r) => String(r.n))),
-    'foreign key': new Set((fks as Array<{ n: string }>).map((r) => String(r.n))),
-  };
-  const missing = keys.filter((k) => !have[k.kind].has(k.name));
+  const missing = (await missingKeys(c, [{ db: database, name: table, keys }]))[0]!.keys;
   if (missing.length) await c.query(`ALTER TABLE ${q(database)}.${q(table)} ${missing.map((k) => k.clause).join(', ')}`);
   return missing.length;
 }
 
-/** Every table's deferred keys: indexes on `parallelism` connections, then foreign keys one table at a time. */
-export async function addAllDeferredKeys(pool: Pool, tables: ReadonlyArray<{ db: string; name: string; keys: readonly DeferredKey[] }>, parallelism: number): Promise<void> {
-  const indexes = tables.map((t) => ({ ...t, keys: t.keys.filter((k) => k.kind === 'index') }));
-  await Promise.all(Array.from({ length: parallelism }, () => withConnection(pool, async (c) => {
-    for (let t = indexes.shift(); t; t = indexes.shift()) await addDeferredKeys(c, t.db, t.name, t.keys);
+type TableKeys = { readonly db: string; readonly name: string; readonly keys: readonly DeferredKey[] };
+
+/** Of each table's keys, those the target lacks (by name), read in two queries for all the tables. */
+async function missingKeys(c: PoolConnection, tables: readonly TableKeys[]): Promise<TableKeys[]> {
+  const some = tables.filter((t) => t.keys.length);
+  if (!some.length) return tables.map((t) => ({ ...t, keys: [] }));
+  const pairs = some.map(() => '(?, ?)').join(', ');
+  const args = some.flatMap((t) => [t.db, t.name]);
+  const [idx] = await c.query(`SELECT DISTINCT TABLE_SCHEMA AS d, TABLE_NAME AS t, INDEX_NAME AS n FROM information_schema.STATISTICS WHERE (TABLE_SCHEMA, TABLE_NAME) IN (${pairs})`, args);
+  const [fks] = await c.query(`SELECT TABLE_SCHEMA AS d, TABLE_NAME AS t, CONSTRAINT_NAME AS n FROM information_schema.TABLE_CONSTRAINTS WHERE CONSTRAINT_TYPE = 'FOREIGN KEY' AND (TABLE_SCHEMA, TABLE_NAME) IN (${pairs})`, args);
+  const id = (d: unknown, t: unknown, n: unknown) => JSON.stringify([String(d), String(t), String(n)]);
+  const have = {
+    index: new Set((idx as Array<{ d: string; t: string; n: string }>).map((r) => id(r.d, r.t, r.n))),
+    'foreign key': new Set((fks as Array<{ d: string; t: string; n: string }>).map((r) => id(r.d, r.t, r.n))),
+  };
+  return tables.map((t) => ({ ...t, keys: t.keys.filter((k) => !have[k.kind].has(id(t.db, t.name, k.name))) }));
+}
+
+/**
+ * Every table's deferred keys the target lacks: indexes on `parallelism` connections, then foreign keys
+ * one table at a time (what is there already read once for all tables: a streamed copy has added most).
+ */
+export async function addAllDeferredKeys(pool: Pool, tables: ReadonlyArray<TableKeys>, parallelism: number): Promise<void> {
+  const missing = await withConnection(pool, (c) => missingKeys(c, tables));
+  const indexes = missing.map((t) => ({ ...t, keys: t.keys.filter((k) => k.kind === 'index') })).filter((t) => t.keys.length);
+  await Promise.all(Array.from({ length: Math.min(parallelism, indexes.length) }, () => withConnection(pool, async (c) => {
+    for (let t = indexes.shift(); t; t = indexes.shift()) await c.query(`ALTER TABLE ${q(t.db)}.${q(t.name)} ${t.keys.map((k) => k.clause).join(', ')}`);
   })));
-  await withConnection(pool, async (c) => {
-    for (const t of tables) await addDeferredKeys(c, t.db, t.name, t.keys.filter((k) => k.kind === 'foreign key'));
-  });
+  const fks = missing.map((t) => ({ ...t, keys: t.keys.filter((k) => k.kind === 'foreign key') })).filter((t) => t.keys.length);
+  if (fks.length) {
+    await withConnection(pool, async (c) => {
+      for (const t of fks) await c.query(`ALTER TABLE ${q(t.db)}.${q(t.name)} ${t.keys.map((k) => k.clause).join(', ')}`);
+    });
+  }
 }
