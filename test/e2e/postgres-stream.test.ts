@@ -98,6 +98,15 @@ describe('postgres export streams into the target', { timeout: 600_000 }, () => 
     // Statistics for every table (ANALYZE ran in the stream), the app's sequence past its data.
     expect((await sql(dbUrl('veogen_fresh'), "SELECT count(*) FILTER (WHERE last_analyze IS NULL)::int AS missing FROM pg_stat_user_tables WHERE schemaname IN ('public', 'media')")).rows[0]).toEqual({ missing: 0 });
     expect(JSON.stringify([logs, ex, im, v])).not.toMatch(/Pw-stream/);
+
+    // Another store's state (no log of ferry's there): the database is not ferry's to stream into; the
+    // export is plain, says so, and the import refuses it (replace not set), leaving it as it is.
+    const other = { ...p, stateDir: join(work, 'fresh', 'other-state'), artifactDir: join(work, 'fresh', 'other-artifacts') };
+    const ex2 = await e.export(other);
+    expect(ex2.data).toMatchObject({ streamed: 0 });
+    expect((ex2.data as { stream: string }).stream).toMatch(/^plain export: the target 127\.0\.0\.1:\d+ already holds the database veogen_fresh \(\d+ relations\): .*a database ferry did not begin is refused unless replace is set/);
+    await expect(e.import(other)).rejects.toMatchObject({ code: 'E_PG_TARGET_EXISTS' });
+    expect((await e.verify(p)).ok).toBe(true);
   });
 
   it('a SIGKILL mid-stream: the export run again is plain and says why; the import resumes to a verified end', async () => {

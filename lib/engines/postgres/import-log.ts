@@ -1,7 +1,7 @@
 /**
  * The import's progress log (`<stateDir>/import.log`): one line per finished unit, appended after its
  * transaction commits. Its head names the export it loads (`export <snapshot> <createdAt>`), then the
- * sha256 of that export's schema files (`pre-data <sha256>`, `post-data <sha256>`: a streaming export
+ * sha256 of that export's schema files (`schema pre-data <sha256>`, `schema post-data <sha256>`: a streaming export
  * (stream.ts) writes each as pg_dump's is out, before applying it); a unit is `begin` (roles and the
  * database), `pre`, `chunk <file>`, `post <entry>`, `refresh`, `analyze <relation>`, `lo <oid>`,
  * `analyze`, `done`.
@@ -33,6 +33,9 @@ export async function readLogLines(stateDir: string): Promise<string[]> {
   return (await readFile(join(stateDir, IMPORT_LOG), 'utf8').catch(() => '')).split('\n').filter(Boolean);
 }
 
+/** The line recording the sha256 of a schema file (no unit's line starts like it). */
+export const schemaLine = (file: 'pre-data' | 'post-data', sha256: string): string => `schema ${file} ${sha256}`;
+
 /** The sha256 of an export's pre-data and post-data files. */
 export interface SchemaId {
   readonly pre: string;
@@ -52,10 +55,10 @@ export async function openLog(stateDir: string, exportId: string, schema: Schema
     seen = new Set(lines);
   } else {
     const unfinished = lines.includes('begin') && !lines.includes('done');
-    const samePre = !!schema && unfinished && lines.includes(`pre-data ${schema.pre}`);
-    const samePost = samePre && lines.includes(`post-data ${schema!.post}`);
+    const samePre = !!schema && unfinished && lines.includes(schemaLine('pre-data', schema.pre));
+    const samePost = samePre && lines.includes(schemaLine('post-data', schema!.post));
     const carried = lines.filter((l) => (samePre && (l === 'begin' || l === 'pre')) || (samePost && l.startsWith('post ')));
-    const head = [`export ${exportId}`, ...(schema ? [`pre-data ${schema.pre}`, `post-data ${schema.post}`] : [])];
+    const head = [`export ${exportId}`, ...(schema ? [schemaLine('pre-data', schema.pre), schemaLine('post-data', schema.post)] : [])];
     await writeFileAtomic(path, [...head, ...carried].map((l) => `${l}\n`).join(''));
     seen = new Set(carried);
   }

@@ -14,7 +14,7 @@ import type { TableInfo } from './catalog.ts';
 import { connectPg, withDatabase, type PgTarget } from './connect.ts';
 import { exportPostgres, type ExportHooks, type ExportOptions } from './export.ts';
 import { applyPreData, createTarget } from './import.ts';
-import { openLog, readLogLines, type ProgressLog } from './import-log.ts';
+import { openLog, readLogLines, schemaLine, type ProgressLog } from './import-log.ts';
 import { startPlan, type LoadPlan } from './load-plan.ts';
 import type { ChunkEntry, Manifest } from './manifest.ts';
 import { parsePostData } from './post-data.ts';
@@ -94,7 +94,7 @@ export async function streamPostgres(o: StreamOptions): Promise<StreamResult> {
       });
     },
     preData: (pre) => then(async () => {
-      await log!.add(`pre-data ${sha(pre)}`);
+      await log!.add(schemaLine('pre-data', sha(pre)));
       await applyPreData({ target: o.target }, log!, pre);
       const p = await startPlan({
         target: o.target, log: log!, tables: head!.tables.map((t) => ({ table: t, bytes: t.bytes })), matviews: head!.matviews,
@@ -106,7 +106,7 @@ export async function streamPostgres(o: StreamOptions): Promise<StreamResult> {
       for (const f of waiting.splice(0)) f(p);
     }),
     postData: (post) => then(async () => {
-      await log!.add(`post-data ${sha(post)}`);
+      await log!.add(schemaLine('post-data', sha(post)));
       plan!.postData(parsePostData(post));
       at('postData');
     }),

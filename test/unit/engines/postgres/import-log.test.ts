@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { IMPORT_LOG, openLog } from '../../../../lib/engines/postgres/import-log.ts';
+import { IMPORT_LOG, openLog, schemaLine } from '../../../../lib/engines/postgres/import-log.ts';
 
 const dirs: string[] = [];
 const tmp = async () => { const d = await mkdtemp(join(tmpdir(), 'ferry-pg-log-')); dirs.push(d); return d; };
@@ -24,7 +24,7 @@ describe('postgres import log', () => {
     expect(['begin', 'pre', 'post 3'].every((u) => next.has(u))).toBe(true);
     expect(next.has('chunk data/public/a.00000.copy')).toBe(false);
     expect(next.has('analyze "public"."a"')).toBe(false);
-    expect((await readFile(join(dir, IMPORT_LOG), 'utf8')).split('\n').slice(0, 3)).toEqual(['export snap-2 t2', 'pre-data pre1', 'post-data post1']);
+    expect((await readFile(join(dir, IMPORT_LOG), 'utf8')).split('\n').slice(0, 3)).toEqual(['export snap-2 t2', 'schema pre-data pre1', 'schema post-data post1']);
     // The same pre-data, another post-data: the database and its pre-data stand, no post-data unit does.
     const other = await openLog(dir, 'snap-3 t3', { pre: 'pre1', post: 'post2' });
     expect(other.resumed).toBe(true);
@@ -36,9 +36,9 @@ describe('postgres import log', () => {
     const dir = await tmp();
     const s = await openLog(dir, 'snap-1 t1', undefined, { fresh: true });
     await s.add('begin');
-    await s.add('pre-data pre1');
+    await s.add(schemaLine('pre-data', 'pre1'));
     await s.add('pre');
-    await s.add('post-data post1');
+    await s.add(schemaLine('post-data', 'post1'));
     await s.add('post 2');
     const carried = await openLog(dir, 'snap-2 t2', S1);
     expect(['begin', 'pre', 'post 2'].every((u) => carried.has(u))).toBe(true);
