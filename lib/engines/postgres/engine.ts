@@ -2,7 +2,10 @@
  * The PostgreSQL engine behind the engine contract (lib/core/engine.ts): a store is one database on a
  * server, reached by `store.source` (a postgres:// URL) and moved to the server at `targetUrl`. Every
  * phase delegates to the engine's own modules; this file maps a store and its params onto them and keeps
- * the markers that make a finished phase a no-op when it runs again.
+ * the markers that make a finished phase a no-op when it runs again. With the target up (the playbooks
+ * start the stack's data services before the export) and its database not there yet, the export streams
+ * into it (stream.ts) and the import does only what is left; else a plain export, the log line and the
+ * export's summary (`streamed`, `stream`) saying which and why.
  */
 import { readFile, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
