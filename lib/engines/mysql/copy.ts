@@ -126,7 +126,7 @@ export async function streamMysql(o: CopyOptions): Promise<StreamResult> {
             // One table at a time, never beside another ALTER (deferred-keys.ts: MariaDB 10.11 crashed on concurrent ones).
             for (const f of job.foreignKeys) await addDeferredKeys(c, f.t.database, f.t.name, f.keys);
           } else {
-            const w = await loadChunk(c, { table: job.t, range: job.chunk, path: job.path, rows: job.chunk.rows, clear: false, via, expect: job.chunk });
+            const w = await loadChunk(c, { table: job.t, range: job.chunk, path: job.path, rows: job.chunk.rows, clear: false, via, expect: job.chunk, first: !filled.has(tableKey(job.t)) });
             loaded[job.chunk.file] = job.chunk.checksum;
             filled.add(tableKey(job.t));
             if (w.length) warnings[job.chunk.file] = w;

@@ -105,10 +105,14 @@ export async function importMysql(o: ImportOptions): Promise<ImportResult> {
     let saving = Promise.resolve();
     const save = () => (saving = saving.then(() => writeFileAtomic(o.stateFile, JSON.stringify(state))));
     const conns = await Promise.all(Array.from({ length: parallelism }, () => pool.getConnection()));
+    /** Tables a chunk was loaded into by this run (the first is loaded with unique_checks on: load-chunk.ts). */
+    const begun = new Set<string>();
     try {
       await runLoads(jobs, (j) => `${j.t.table.database}.${j.t.table.name}`, await loadersShareTables(pool), parallelism, async ({ t, chunk }, worker) => {
         o.signal?.throwIfAborted();
-        const loaded = await ensureChunk(conns[worker]!, t, chunk, state, o.dir, via);
+        const key = `${t.table.database}.${t.table.name}`;
+        const loaded = await ensureChunk(conns[worker]!, t, chunk, state, o.dir, via, !begun.has(key));
+        if (loaded) begun.add(key);
         if (loaded) { total.loaded++; state.loaded[chunk.file] = chunk.checksum; await save(); } else total.skipped++;
         total.done += chunk.rows; total.bytes += chunk.bytes;
         progress.update({ unit: 'rows', done: total.done, total: total.rows, bytes: total.bytes, label: `table ${t.table.name}` });
@@ -181,11 +185,11 @@ export async function binlogOff(target: MysqlTarget, note?: (message: string) =>
 }
 
 /** Load a chunk unless the target already holds it; true when it was (re)loaded. */
-async function ensureChunk(c: PoolConnection, t: TableEntry, chunk: ChunkEntry, state: ImportState, dir: string, via: LoadPath): Promise<boolean> {
+async function ensureChunk(c: PoolConnection, t: TableEntry, chunk: ChunkEntry, state: ImportState, dir: string, via: LoadPath, first: boolean): Promise<boolean> {
   if (state.loaded[chunk.file] === chunk.checksum) return false;
   const held = await holdsChunk(c, t.table, chunk);
   if (held.same) { state.loaded[chunk.file] = chunk.checksum; return false; }
-  const warnings = await loadChunk(c, { table: t.table, range: chunk, path: join(dir, chunk.file), rows: chunk.rows, clear: held.rows > 0, via, expect: chunk });
+  const warnings = await loadChunk(c, { table: t.table, range: chunk, path: join(dir, chunk.file), rows: chunk.rows, clear: held.rows > 0, via, expect: chunk, first });
   state.warnings ??= {};
   if (warnings.length) state.warnings[chunk.file] = warnings; else delete state.warnings[chunk.file];
   return true;
