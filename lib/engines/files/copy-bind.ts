@@ -84,6 +84,11 @@ export async function* byTargetPath(manifest: string, normalize: 'none' | 'nfc',
 }
 
 export async function copyToBind(o: CopyOptions): Promise<CopyResult> {
+  const pool = new CopyPool(poolSize(o.concurrency));
+  try { return await copyWith(o, pool); } finally { await pool.close(); }
+}
+
+async function copyWith(o: CopyOptions, pool: CopyPool): Promise<CopyResult> {
   const root = Buffer.from(o.targetRoot);
   await mkdir(o.targetRoot, { recursive: true });
   // 1. What is there already: one scan of the target, merged with the manifest. It yields the bytes to
@@ -111,13 +116,14 @@ export async function copyToBind(o: CopyOptions): Promise<CopyResult> {
       // Outside the scope: as the last copy left it. A scoped directory itself is checked (its mtime moves with its children).
       if (scope && !scope.has(parentKey(e.path))) { decide(i, e.type === 'dir' && scope.has(e.path.toString('latin1')) ? CHECK : SKIP); return; }
       need += e.type === 'file' ? e.size : 0; if (exact) decide(i, COPY);
+      if (e.type === 'file') pool.warm(); // the workers start while the rest is decided
     };
     for (const t of listing ?? scanTree(o.targetRoot, emptyScanReport())) {
       // A SKIPPED line is outside the scope: never a listed entry (those are the scope's children).
       while (!head.done && (head.value === SKIPPED || comparePaths(targetPathOf(head.value), t.path) < 0)) { missing(); head = await want.next(); i++; }
       if (!head.done && head.value !== SKIPPED && comparePaths(targetPathOf(head.value), t.path) === 0) {
         const e = head.value;
-        if (e.type === 'file' && !(t.type === 'file' && t.size === e.size)) need += e.size;
+        if (e.type === 'file' && !(t.type === 'file' && t.size === e.size)) { need += e.size; pool.warm(); }
         if (exact) decide(i, decisionFor(e, t, own(e), o.normalize));
         head = await want.next(); i++;
       } else if (!extras.some((x) => isUnder(t.path, x))) extras.push(t.path);
@@ -229,7 +235,6 @@ export async function copyToBind(o: CopyOptions): Promise<CopyResult> {
   // In tree order: every regular file's sha256 goes to the hash log (read while copying, else already
   // known from an earlier pass, else read now: a file a killed run copied after its last logged line).
   const log = await HashLog.start(dirname(o.manifest));
-  const pool = new CopyPool(poolSize(o.concurrency));
   try {
     // Scoped (the final pass): what lies outside the scope is skipped here, not stepped nor logged: the
     // narrowed manifest carries those files' hashes (merged from the last log), the log gets the rest.
@@ -252,8 +257,6 @@ export async function copyToBind(o: CopyOptions): Promise<CopyResult> {
   } catch (err) {
     await log.abandon();
     throw err;
-  } finally {
-    await pool.close();
   }
   for (const e of hardlinks) {
     const dest = joinRel(root, targetPathOf(e));

@@ -49,21 +49,27 @@ export class CopyPool {
   private pending: Array<{ job: CopyJob; done: (r: Reply) => void }> = [];
   private scheduled = false;
   private failed: Error | undefined;
+  private closed = false;
 
   constructor(size: number) { this.size = size; }
 
   /** Copy one file (see the module comment); rejects with the errno error of the call that failed. */
   copy(job: CopyJob): Promise<CopyDone> {
-    if (this.failed) return Promise.reject(this.failed);
+    if (this.failed || this.closed) return Promise.reject(this.failed ?? new Error('the copy pool is closed'));
     return new Promise((resolve, reject) => {
       this.pending.push({ job, done: (r) => (r.ok ? resolve({ sha256: r.sha256, bytes: r.bytes }) : reject(errnoError(r))) });
       if (!this.scheduled) { this.scheduled = true; setImmediate(() => this.flush()); }
     });
   }
 
+  /** Start the workers now (they take ~0.1 s to boot), if not started. */
+  warm(): void {
+    if (!this.workers.length && !this.closed) this.start();
+  }
+
   private start(): void {
     for (let i = 0; i < this.size; i++) {
-      const w = new Worker(new URL(import.meta.url), { workerData: { ferryCopyPool: true } });
+      const w = new Worker(new URL(import.meta.url), { workerData: { ferryCopyPool: true }, execArgv: workerExecArgv() });
       const slot = { w, queue: [] as Array<{ n: number; done: Array<(r: Reply) => void> }>, cost: 0 };
       w.on('message', (replies: Reply[]) => {
         const b = slot.queue.shift()!;
@@ -84,7 +90,7 @@ export class CopyPool {
   /** The pending jobs, each to the worker with the least work queued (bytes, and a block per file), a message per worker. */
   private flush(): void {
     this.scheduled = false;
-    if (!this.workers.length) this.start();
+    this.warm();
     const jobs = this.pending;
     this.pending = [];
     const out = this.workers.map(() => ({ jobs: [] as CopyJob[], done: [] as Array<(r: Reply) => void> }));
@@ -107,10 +113,27 @@ export class CopyPool {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     const ws = this.workers;
     this.workers = [];
     await Promise.all(ws.map((s) => s.w.terminate()));
   }
+}
+
+/**
+ * The parent's node options for a worker, less those of a script given inline: a worker of a
+ * `node --input-type=module -e …` parent inherits `--input-type` without the script and refuses to start.
+ */
+function workerExecArgv(): string[] {
+  const out: string[] = [];
+  const a = process.execArgv;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]!;
+    if (x === '--input-type' || x === '-e' || x === '--eval' || x === '-p' || x === '--print') { i++; continue; }
+    if (/^--(input-type|eval|print)=/.test(x)) continue;
+    out.push(x);
+  }
+  return out;
 }
 
 function errnoError(r: Extract<Reply, { ok: false }>): Error {
