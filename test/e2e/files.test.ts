@@ -557,6 +557,12 @@ describe('the final pass writes a delta over the manifest: verified, killed and 
     await rm(join(src, 'img/02/3.jpg'));
     // Killed mid-copy (1 MiB of 3 sent): the delta was written, the base is untouched.
     expect(await finalPassChild(p, 1 << 20)).toBe('SIGKILL');
+    if (kind === 'volume') {
+      // The pass's helper container (docker exec'd into, kept for the pass) ends with the process that held it.
+      const helpers = async () => (await execa('docker', ['ps', '-q', '--filter', 'label=ferry.helper=files', '--filter', `volume=${vol}`])).stdout.trim();
+      for (let i = 0; i < 100 && await helpers(); i++) await new Promise((r) => setTimeout(r, 100));
+      expect(await helpers()).toBe('');
+    }
     expect((await lstat(manifest)).ino).toBe(base);
     const delta = await readFile(`${manifest}.delta`, 'utf8');
     expect(delta.split('\n').filter(Boolean).length).toBe(18); // its header, the 14 changed files and the 3 directories whose records moved (of 166 entries)

@@ -9,7 +9,7 @@ import { statfs } from 'node:fs/promises';
 import { join } from 'node:path';
 import { defineEngine, type Engine, type EngineFinding, type EngineParams, type Store } from '../../core/engine.ts';
 import type { CopyResult } from './copy-bind.ts';
-import { HELPER_MOUNT, runHelper } from './helper.ts';
+import { HELPER_MOUNT, runHelper, withHelperSession } from './helper.ts';
 import { assertSourceDir, exportTree, MANIFEST_FILE, provenFingerprint, SCAN_FILE, treeFingerprint } from './export.ts';
 import { filesFollowPhases, waitQuiet } from './freeze.ts';
 import { readManifest } from './manifest.ts';
@@ -168,11 +168,19 @@ function summary(r: CopyResult): Record<string, unknown> {
   return { entries: r.entries, copied: r.copied, bytes: r.bytes, skipped: r.skipped, fixed: r.fixed, removed: r.removed.length, ...(r.ranged ? { ranged: r.ranged } : {}) };
 }
 
+const follow = filesFollowPhases(() => filesEngine);
+
 export const filesEngine: Readonly<Engine<FilesOptions, FilesFacts>> = defineEngine<FilesOptions, FilesFacts>({
   kind: 'files',
   phases: ['facts', 'assess', 'sourceState', 'export', 'import', 'verify', 'freeze', 'thaw', 'reverse', 'follow', 'catchUp', 'promote'],
   // Following = a bulk copy before the freeze and a final pass of what changed inside it (freeze.ts).
-  ...filesFollowPhases(() => filesEngine),
+  ...follow,
+  /** Into a volume, the pass's helpers are `docker exec`s into one container kept for it (helper.ts withHelperSession). */
+  async catchUp(p, budgetMs) {
+    const t = await specOf(p);
+    if (t.kind !== 'volume' || !(await import('./fifo.ts')).fifoUsable()) return follow.catchUp(p, budgetMs);
+    return withHelperSession(t.helper, join(p.stateDir, 'stream'), () => follow.catchUp(p, budgetMs));
+  },
   parseOptions: parseFilesOptions,
   facts,
   assess,

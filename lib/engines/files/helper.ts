@@ -50,9 +50,65 @@ export interface OpenHelper {
   kill(): void;
 }
 
+/**
+ * A pass's helper kept running (withHelperSession): one `docker run` for the pass, each helper of it a
+ * `docker exec` into that container (≈ 0.15 s each here instead of ≈ 0.4 s). Its first process reads a
+ * FIFO ferry holds open: when ferry ends, killed or not, the container reads EOF and ends (`--rm`), and
+ * with it whatever ran inside: nothing of a killed run keeps writing into the volume. Only where the
+ * Docker engine shares this kernel (a FIFO on the host is one in the container).
+ */
+interface Session { readonly id: string; readonly volume: string; readonly streamDir: string }
+const sessions = new Map<string, Session>();
+
+const SESSION_MOUNT = '/ferry-stream';
+
+export async function withHelperSession<T>(h: HelperSpec, streamDir: string, fn: () => Promise<T>): Promise<T> {
+  if (sessions.has(h.volume)) return fn();
+  const { mkdir, open, rm } = await import('node:fs/promises');
+  const { execFile } = await import('node:child_process');
+  const { promisify } = await import('node:util');
+  await mkdir(streamDir, { recursive: true });
+  const alive = `${streamDir}/session.fifo`;
+  await rm(alive, { force: true });
+  await promisify(execFile)('mkfifo', ['-m', '600', alive]);
+  // Read-write: it opens at once, and the container's reader never waits for a writer that is gone.
+  const fh = await open(alive, 'r+');
+  let id: string | undefined;
+  try {
+    const args = helperArgs(h, ['timeout', '3600', 'cat', `${SESSION_MOUNT}/session.fifo`], { mounts: [`${streamDir}:${SESSION_MOUNT}`] });
+    id = (await promisify(execFile)('docker', [args[0]!, '-d', ...args.slice(1)])).stdout.trim();
+  } catch {
+    await fh.close();
+    return fn(); // no session: each helper its own container
+  }
+  sessions.set(h.volume, { id, volume: h.volume, streamDir });
+  try {
+    return await fn();
+  } finally {
+    sessions.delete(h.volume);
+    await fh.close(); // EOF for the container's reader: it ends and is removed
+    await rm(alive, { force: true });
+  }
+}
+
+/** The session's container for a helper of `r` (its volume, and its mounts the session's), else undefined. */
+function sessionFor(r: { h: HelperSpec; mounts?: readonly string[] | undefined }): Session | undefined {
+  const s = sessions.get(r.h.volume);
+  if (!s) return undefined;
+  const ok = (r.mounts ?? []).every((m) => m === `${s.streamDir}:${SESSION_MOUNT}`);
+  return ok ? s : undefined;
+}
+
+/** Containers of this process's sessions (not a killed run's helper: waitHelpersGone leaves them be). */
+function ownSessionIds(): Set<string> {
+  return new Set([...sessions.values()].map((s) => s.id));
+}
+
 /** Start a helper; read its stdout, then await `finished()`. */
 export function openHelper(r: Omit<HelperRun<never>, 'output'>): OpenHelper {
-  const child = spawn('docker', helperArgs(r.h, r.cmd, { readOnly: r.readOnly, stdin: r.input !== undefined, ...(r.mounts ? { mounts: r.mounts } : {}) }), {
+  const session = sessionFor(r);
+  const argv = session ? ['exec', ...(r.input !== undefined ? ['-i'] : []), session.id, ...r.cmd] : helperArgs(r.h, r.cmd, { readOnly: r.readOnly, stdin: r.input !== undefined, ...(r.mounts ? { mounts: r.mounts } : {}) });
+  const child = spawn('docker', argv, {
     stdio: [r.input !== undefined ? 'pipe' : 'ignore', 'pipe', 'pipe'],
     ...(r.signal ? { signal: r.signal } : {}),
   });
@@ -101,7 +157,8 @@ export async function runHelper<T = Buffer>(r: HelperRun<T>): Promise<T> {
  */
 export async function waitHelpersGone(h: HelperSpec, budgetMs = 60_000, signal?: AbortSignal): Promise<void> {
   const { execFile } = await import('node:child_process');
-  const list = () => new Promise<string[]>((res) => execFile('docker', ['ps', '-q', '--filter', 'label=ferry.helper=files', '--filter', `volume=${h.volume}`], (err, out) => res(err ? [] : out.split('\n').filter(Boolean))));
+  const own = ownSessionIds();
+  const list = () => new Promise<string[]>((res) => execFile('docker', ['ps', '-q', '--no-trunc', '--filter', 'label=ferry.helper=files', '--filter', `volume=${h.volume}`], (err, out) => res(err ? [] : out.split('\n').filter((x) => x && !own.has(x)))));
   const until = Date.now() + budgetMs;
   for (let ids = await list(); ids.length; ids = await list()) {
     signal?.throwIfAborted();
