@@ -75,7 +75,9 @@ export async function withHelperSession<T>(h: HelperSpec, streamDir: string, fn:
   const fh = await open(alive, 'r+');
   let id: string | undefined;
   try {
-    const args = helperArgs(h, ['timeout', '3600', 'cat', `${SESSION_MOUNT}/session.fifo`], { mounts: [`${streamDir}:${SESSION_MOUNT}`] });
+    // Bounded (an hour) where the image has timeout(1): a ferry gone before the reader opened leaves no writer to end it.
+    const f = `${SESSION_MOUNT}/session.fifo`;
+    const args = helperArgs(h, ['sh', '-c', `if command -v timeout >/dev/null; then exec timeout 3600 cat ${f}; else exec cat ${f}; fi`], { mounts: [`${streamDir}:${SESSION_MOUNT}`] });
     id = (await promisify(execFile)('docker', [args[0]!, '-d', ...args.slice(1)])).stdout.trim();
   } catch {
     await fh.close();
