@@ -242,15 +242,18 @@ export interface CopyInResult {
   readonly sha256: string;
 }
 
-/** Run `sql` (a COPY … FROM STDIN) on `c` with the file at `path` as its data, read in 1 MiB blocks. */
-export async function copyInFromFile(c: pg.Client, sql: string, path: string): Promise<CopyInResult> {
+/**
+ * Run `sql` (a COPY … FROM STDIN) on `c` with the file at `path` as its data, read in 1 MiB blocks.
+ * `hash: false`: no sha256 of what is sent (its `sha256` is then empty).
+ */
+export async function copyInFromFile(c: pg.Client, sql: string, path: string, o: { hash?: boolean } = {}): Promise<CopyInResult> {
   const fh = await open(path, 'r');
   try {
     // Blocks reused: socket.write keeps a reference until the kernel took the bytes, which is before the
     // next-but-one read (the sender waits for 'drain' whenever a write stays buffered).
     const blocks = [Buffer.allocUnsafe(COPY_BLOCK), Buffer.allocUnsafe(COPY_BLOCK), Buffer.allocUnsafe(COPY_BLOCK)];
     let turn = 0;
-    const q = new CopyIn(sql, async () => {
+    const q = new CopyIn(sql, o.hash === false ? undefined : createHash('sha256'), async () => {
       const b = blocks[turn++ % blocks.length]!;
       let fill = 0;
       while (fill < COPY_BLOCK) {
@@ -273,7 +276,7 @@ class CopyIn {
   callback?: unknown;
   private resolve!: (r: CopyInResult) => void;
   private reject!: (e: unknown) => void;
-  private readonly hash: Hash = createHash('sha256');
+  private readonly hash: Hash | undefined;
   private bytes = 0;
   private rows = 0;
   private failed: { e: unknown } | undefined;
@@ -283,8 +286,9 @@ class CopyIn {
 
   private readonly next: () => Promise<Buffer | null>;
 
-  constructor(text: string, next: () => Promise<Buffer | null>) {
+  constructor(text: string, hash: Hash | undefined, next: () => Promise<Buffer | null>) {
     this.text = text;
+    this.hash = hash;
     this.next = next;
     this.done = new Promise((res, rej) => { this.resolve = res; this.reject = rej; });
   }
@@ -316,7 +320,7 @@ class CopyIn {
         const b = await this.next();
         if (this.failed || s.destroyed) return;
         if (!b) break;
-        this.hash.update(b);
+        this.hash?.update(b);
         this.bytes += b.length;
         const h = Buffer.allocUnsafe(5);
         h[0] = COPY_DATA;
@@ -344,7 +348,7 @@ class CopyIn {
     this.settled = true;
     void (this.sending ?? Promise.resolve()).then(() => {
       if (this.failed) this.reject(this.failed.e);
-      else this.resolve({ rows: this.rows, bytes: this.bytes, sha256: this.hash.digest('hex') });
+      else this.resolve({ rows: this.rows, bytes: this.bytes, sha256: this.hash?.digest('hex') ?? '' });
     });
   }
 
