@@ -2,7 +2,8 @@
  * The narrowed export (the delta and final passes): the ctime scan (ctime-scan.ts) or, where it cannot
  * prove its answer, the quick scan named the directories whose direct children changed since the last
  * export; only those are re-read (stat, in Node) and merged into the last manifest (mergeNarrowed), whose
- * other entries are kept as they are, line for line, with their hashes. The quick scan's is exact, not a
+ * other entries are kept as they are, with their hashes: written as its delta (manifest-delta.ts, O(changes))
+ * or, past the delta's share, as a whole new manifest. The quick scan's is exact, not a
  * guess: a directory whose children's records (type, size, mtime, ctime, mode, owner, inode, links,
  * link target) are byte for byte the last scan's holds nothing the manifest does not already record.
  * Anything it cannot name in one directory (a multiply-linked file in a re-read directory, whose first
