@@ -37,10 +37,15 @@ export interface ImportOptions {
    * Create secondary indexes and foreign keys after the data (deferred-keys.ts). Default false: on
    * Vedfolnir's data (scale 200, MariaDB 10.11, autoinc lock mode 1) it saved ~8% of the target's CPU
    * on the big table's load but the index build after it is one more serial ALTER on that table, so
-   * the import took as long or longer. (The streaming copy defers every other table's: copy.ts.) Whatever
-   * created the tables, the import ends by adding any deferred key a table lacks.
+   * the import took as long or longer. (The streaming copy defers every other table's: copy.ts.)
    */
   readonly deferKeys?: boolean;
+  /**
+   * The target is ferry's own (the forward import): end by adding any deferred key (deferred-keys.ts) a
+   * table lacks, whatever created it: the streaming copy creates tables without them, and a run killed
+   * before they were added goes on from here. Not for the host's server (rollback): its tables are left as they are.
+   */
+  readonly addMissingKeys?: boolean;
   /**
    * Keep the load out of the target's binary log (`sql_log_bin = 0`) when it keeps one and the account may:
    * MySQL 8 logs by default, so every row would be written twice. For a fresh stack target only (the
@@ -122,8 +127,9 @@ export async function importMysql(o: ImportOptions): Promise<ImportResult> {
     }
     await saving;
     // Secondary indexes and foreign keys last (deferred-keys.ts), once every chunk is in: whichever a table
-    // lacks, whatever created it (deferKeys here, the streaming copy, a run killed before its keys were added).
-    const deferred = m.schemas.flatMap((s) => s.objects.filter((x) => x.kind === 'table').map((x) => ({ db: s.database, name: x.name, keys: splitDeferred(x.ddl).deferred })));
+    // lacks (deferKeys here; on ferry's own target also what the streaming copy or a killed run left out).
+    const deferred = !o.deferKeys && !o.addMissingKeys ? []
+      : m.schemas.flatMap((s) => s.objects.filter((x) => x.kind === 'table').map((x) => ({ db: s.database, name: x.name, keys: splitDeferred(x.ddl).deferred })));
     await addAllDeferredKeys(pool, deferred, parallelism);
     // Accounts before the objects that name them as DEFINER; grants on objects once they exist.
     const x = await readAccountsExport(o.dir);

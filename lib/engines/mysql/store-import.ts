@@ -30,7 +30,7 @@ export async function importStore(p: MysqlParams): Promise<ImportSummary> {
   }
   const notes: string[] = [];
   const r = await importMysql({
-    target: t, dir: p.artifactDir, stateFile: join(p.stateDir, PROGRESS), parallelism: p.store.options.parallelism, via: p.store.options.via, skipBinlog: true,
+    target: t, dir: p.artifactDir, stateFile: join(p.stateDir, PROGRESS), parallelism: p.store.options.parallelism, via: p.store.options.via, skipBinlog: true, addMissingKeys: true,
     progress: p.progress, signal: p.signal, note: (n) => { notes.push(n); p.log.warn(n); }, passwordFor: passwordSource(p.store.options.accounts, await readEnvAccounts(p.store.options.appEnvFiles)),
   });
   p.log.info(`${p.store.id}: ${r.chunksLoaded} chunks loaded, ${r.chunksSkipped} already there, via ${r.via}, ${r.seconds.toFixed(1)} s`);
