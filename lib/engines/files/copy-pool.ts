@@ -31,6 +31,12 @@ export interface CopyJob {
 
 export interface CopyDone { readonly sha256: string; readonly bytes: number }
 
+/**
+ * A job as sent: paths as latin1 strings (one char per byte, so exact). A Buffer would be cloned with its
+ * whole backing store: Node's small Buffers share 8 KiB slabs, so 3 paths a file cost 24 KiB of copying.
+ */
+type WireJob = Omit<CopyJob, 'src' | 'dest' | 'tmp'> & { readonly src: string; readonly dest: string; readonly tmp: string };
+
 type Reply = { ok: true; sha256: string; bytes: number } | { ok: false; code?: string | undefined; message: string };
 
 const BLOCK = 1 << 20;
@@ -46,7 +52,7 @@ export function poolSize(concurrency: number): number {
 export class CopyPool {
   private readonly size: number;
   private workers: Array<{ w: Worker; queue: Array<{ n: number; done: Array<(r: Reply) => void> }>; cost: number }> = [];
-  private pending: Array<{ job: CopyJob; done: (r: Reply) => void }> = [];
+  private pending: Array<{ job: WireJob; done: (r: Reply) => void }> = [];
   private scheduled = false;
   private failed: Error | undefined;
   private closed = false;
@@ -57,7 +63,8 @@ export class CopyPool {
   copy(job: CopyJob): Promise<CopyDone> {
     if (this.failed || this.closed) return Promise.reject(this.failed ?? new Error('the copy pool is closed'));
     return new Promise((resolve, reject) => {
-      this.pending.push({ job, done: (r) => (r.ok ? resolve({ sha256: r.sha256, bytes: r.bytes }) : reject(errnoError(r))) });
+      const wire = { ...job, src: job.src.toString('latin1'), dest: job.dest.toString('latin1'), tmp: job.tmp.toString('latin1') };
+      this.pending.push({ job: wire, done: (r) => (r.ok ? resolve({ sha256: r.sha256, bytes: r.bytes }) : reject(errnoError(r))) });
       if (!this.scheduled) { this.scheduled = true; setImmediate(() => this.flush()); }
     });
   }
@@ -93,7 +100,7 @@ export class CopyPool {
     this.warm();
     const jobs = this.pending;
     this.pending = [];
-    const out = this.workers.map(() => ({ jobs: [] as CopyJob[], done: [] as Array<(r: Reply) => void> }));
+    const out = this.workers.map(() => ({ jobs: [] as WireJob[], done: [] as Array<(r: Reply) => void> }));
     for (const { job, done } of jobs) {
       let best = 0;
       for (let i = 1; i < this.workers.length; i++) if (this.workers[i]!.cost < this.workers[best]!.cost) best = i;
@@ -105,7 +112,7 @@ export class CopyPool {
     out.forEach((o, i) => { if (o.jobs.length) this.post(i, o.jobs, o.done); });
   }
 
-  private post(i: number, jobs: CopyJob[], done: Array<(r: Reply) => void>): void {
+  private post(i: number, jobs: WireJob[], done: Array<(r: Reply) => void>): void {
     const s = this.workers[i]!;
     const n = jobs.reduce((a, j) => a + j.size + BLOCK / 16, 0);
     s.queue.push({ n, done });
@@ -197,9 +204,8 @@ function openTmp(tmp: Buffer): number {
 
 if (!isMainThread && (workerData as { ferryCopyPool?: boolean } | undefined)?.ferryCopyPool) {
   const buf = Buffer.allocUnsafe(BLOCK);
-  // A Buffer arrives as a plain Uint8Array: a Buffer view of the same bytes again.
-  const b = (u: Uint8Array) => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
-  parentPort!.on('message', (jobs: CopyJob[]) => {
+  const b = (s: string) => Buffer.from(s, 'latin1');
+  parentPort!.on('message', (jobs: WireJob[]) => {
     const replies: Reply[] = [];
     for (const j of jobs) {
       try {
