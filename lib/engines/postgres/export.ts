@@ -95,8 +95,12 @@ export async function exportPostgres(o: ExportOptions): Promise<Manifest> {
     };
     // pg_dump runs in its own processes, in the snapshot, while the workers stream the data.
     // Pre-data first (a streaming export applies it on the target as soon as it is out), then post-data.
+    // The hooks in their order: `preData` only after `start` (pg_dump may be out before the tables are read).
+    let announce!: () => void;
+    const announced = new Promise<void>((res) => { announce = res; });
     const schemaDump = tool.then(async (x) => {
       const pre = await dumpSection(x, o.source, 'pre-data', snap.id, o.signal);
+      await announced;
       hooks.preData?.(pre);
       const post = await dumpSection(x, o.source, 'post-data', snap.id, o.signal);
       hooks.postData?.(post);
@@ -113,6 +117,7 @@ export async function exportPostgres(o: ExportOptions): Promise<Manifest> {
     // facts, roles, sequences and materialized views (its own session, the same snapshot) as they stream.
     tables.sort((a, b) => b.bytes - a.bytes);
     hooks.start?.({ exportId: exportIdOf({ snapshot: snap, createdAt }), tables, roles: roles.roles, encoding: server.encoding, matviews });
+    announce();
     const streamed: Array<Promise<unknown>> = [];
     const jobs: Array<{ t: TableInfo; range: KeyRange; index: number; out: ChunkEntry[] }> = [];
     const perTable = new Map<TableInfo, ChunkEntry[]>();
