@@ -229,6 +229,8 @@ export async function startPlan(o: PlanOptions): Promise<LoadPlan> {
   let closed = false;
   let ended = false;
   let post = o.post;
+  // Made now: post-data handed over while the sessions connect goes through `waiting`, not in here too.
+  const initial = post ? schemaTasks(post) : [];
   const queue = (t: PoolTask<Session>) => { if (add) add(t); else waiting.push(t); };
   // The pool ends once no chunk is to come and post-data's units are in it.
   const closeWhenDone = () => { if (closed && post) close?.(); };
@@ -258,7 +260,7 @@ export async function startPlan(o: PlanOptions): Promise<LoadPlan> {
       const joined = await connecting;
       const failed = joined.find((r) => r.status === 'rejected');
       if (failed) throw failed.reason;
-      await runPool(post ? schemaTasks(post) : [], opened.slice(0, want), o.signal, {
+      await runPool(initial, opened.slice(0, want), o.signal, {
         connect(a, c) {
           add = a;
           close = c;
