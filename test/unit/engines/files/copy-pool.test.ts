@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { lstat, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CopyPool, copyFileSync, type CopyJob } from '../../../../lib/engines/files/copy-pool.ts';
+import { CopyPool, type CopyJob } from '../../../../lib/engines/files/copy-pool.ts';
 import { copyToBind, byTargetPath, TMP_PREFIX } from '../../../../lib/engines/files/copy-bind.ts';
 import { exportTree } from '../../../../lib/engines/files/export.ts';
 import { compareManifests } from '../../../../lib/engines/files/compare.ts';
@@ -47,10 +47,16 @@ describe('CopyPool: whole files on worker threads', () => {
     await writeFile(join(d, 'x', 'deep', 'old'), 'old');
     await writeFile(join(s, 'x'), 'now a file');
     await writeFile(join(s, 'grown'), 'twelve bytes');
-    const buf = Buffer.alloc(1 << 20);
-    expect(copyFileSync(job(join(s, 'x'), join(d, 'x'), join(d, `${TMP_PREFIX}x`), 10), buf)).toEqual({ sha256: sha(Buffer.from('now a file')), bytes: 10 });
-    expect(await readFile(join(d, 'x'), 'utf8')).toBe('now a file');
-    expect(copyFileSync(job(join(s, 'grown'), join(d, 'grown'), join(d, `${TMP_PREFIX}g`), 4), buf)).toEqual({ sha256: sha(Buffer.from('twelve bytes')), bytes: 12 });
+    const pool = new CopyPool(1);
+    try {
+      expect(await pool.copy(job(join(s, 'x'), join(d, 'x'), join(d, `${TMP_PREFIX}x`), 10))).toEqual({ sha256: sha(Buffer.from('now a file')), bytes: 10 });
+      expect(await readFile(join(d, 'x'), 'utf8')).toBe('now a file');
+      expect(await pool.copy(job(join(s, 'grown'), join(d, 'grown'), join(d, `${TMP_PREFIX}g`), 4))).toEqual({ sha256: sha(Buffer.from('twelve bytes')), bytes: 12 });
+      // A killed run's temporary file of the same name is replaced, not refused.
+      await writeFile(join(d, `${TMP_PREFIX}y`), 'stale');
+      await pool.copy(job(join(s, 'grown'), join(d, 'y'), join(d, `${TMP_PREFIX}y`), 12));
+      expect(await readdir(d)).toEqual(['grown', 'x', 'y'].sort());
+    } finally { await pool.close(); }
   });
 
   it('a failed copy names the errno, leaves no temporary file, and the pool goes on', async () => {
