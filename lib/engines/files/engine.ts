@@ -7,7 +7,7 @@
  */
 import { statfs } from 'node:fs/promises';
 import { join } from 'node:path';
-import { defineEngine, type Engine, type EngineFinding, type EngineParams, type Store } from '../../core/engine.ts';
+import { defineEngine, type Engine, type EngineFinding, type EngineParams, type ExportSummary, type Store } from '../../core/engine.ts';
 import type { CopyResult } from './copy-bind.ts';
 import { HELPER_MOUNT, runHelper, withHelperSession } from './helper.ts';
 import { assertSourceDir, exportTree, MANIFEST_FILE, provenFingerprint, SCAN_FILE, treeFingerprint } from './export.ts';
@@ -147,9 +147,12 @@ async function identityOf(manifest: string, artifactDir: string): Promise<string
 }
 
 /**
- * After a copy, a manifest whose base lacks hashes (the export only stats; the copy's log holds them) is
- * written again with them (outside the freeze, once per bulk copy): the final pass then writes only a
- * delta over it (manifest-delta.ts), and a scoped copy's log, which holds only its scope's, loses none.
+ * After a copy, a manifest whose base lacks hashes (the export only stats; the copy's log holds them) has
+ * its base written again with them (outside the freeze, once per bulk copy), beside the manifest file:
+ * that file is the export step's journaled artifact and the import's input, and stays byte for byte as
+ * the export wrote it (a resumed run must not see it changed and copy the whole tree again; see
+ * BaseRecord in manifest.ts). The final pass then writes only a delta over the base
+ * (manifest-delta.ts), and a scoped copy's log, which holds only its scope's, loses none.
  */
 async function foldHashes(p: P, manifest: string): Promise<void> {
   if (baseUnhashed(manifest) === 0) return;
@@ -168,7 +171,34 @@ function summary(r: CopyResult): Record<string, unknown> {
   return { entries: r.entries, copied: r.copied, bytes: r.bytes, skipped: r.skipped, fixed: r.fixed, removed: r.removed.length, ...(r.ranged ? { ranged: r.ranged } : {}) };
 }
 
-const follow = filesFollowPhases(() => filesEngine);
+/**
+ * The export: the export step's (`final` false) and the final pass's inside the freeze (`final`: the
+ * manifest file is the export step's journaled artifact, so even a whole walk leaves it as it is and
+ * writes its base beside it; see BaseRecord in manifest.ts).
+ */
+async function exportFiles(p: P, final: boolean): Promise<ExportSummary> {
+  let bytes = 0;
+  // The last complete copy left the target equal to this manifest: a narrowed export then says where it may differ.
+  const before = await readCopied(p.stateDir);
+  const baseOk = before !== undefined && before.manifest === await identityOf(join(p.artifactDir, MANIFEST_FILE), p.artifactDir);
+  const r = await exportTree({
+    storeId: p.store.id, root: p.store.source, artifactDir: p.artifactDir, normalize: p.store.options.normalize, concurrency: p.store.options.concurrency, signal: p.signal, keepManifest: final,
+    onHashed: (n) => { bytes += n; p.progress.update({ unit: 'bytes', done: bytes, label: 'hashing' }); },
+  });
+  if (r.scope?.length === 0) { /* unchanged: the copied record (or the scope) for this manifest stays valid as it is */ } else if (r.scope && baseOk) await recordScope(p.stateDir, { manifest: await identityOf(r.manifest, p.artifactDir), target: before.target, owner: before.owner, dirs: r.scope });
+  else await forgetScope(p.stateDir);
+  const s = r.report;
+  return {
+    manifest: r.manifest,
+    data: {
+      files: s.files, dirs: s.dirs, symlinks: s.symlinks, hardlinks: s.hardlinks, bytes: s.bytes, excluded: s.excluded.count, nfdNames: s.nfd.count, caseCollisions: s.caseCollisions.count, fingerprint: r.fingerprint,
+      scan: r.scan, ...(r.changed !== undefined ? { changed: r.changed } : {}), ...(r.fallback ? { fallback: r.fallback } : {}),
+    },
+  };
+}
+
+// The final pass's export never rewrites the export step's manifest file (a kill after it must not find the export changed).
+const follow = filesFollowPhases(() => ({ ...filesEngine, export: (p: P) => exportFiles(p, true) }));
 
 export const filesEngine: Readonly<Engine<FilesOptions, FilesFacts>> = defineEngine<FilesOptions, FilesFacts>({
   kind: 'files',
@@ -192,26 +222,7 @@ export const filesEngine: Readonly<Engine<FilesOptions, FilesFacts>> = defineEng
     if (!scan?.fingerprint) return false;
     return scan.fingerprint === await fingerprintNow(p);
   },
-  async export(p) {
-    let bytes = 0;
-    // The last complete copy left the target equal to this manifest: a narrowed export then says where it may differ.
-    const before = await readCopied(p.stateDir);
-    const baseOk = before !== undefined && before.manifest === await identityOf(join(p.artifactDir, MANIFEST_FILE), p.artifactDir);
-    const r = await exportTree({
-      storeId: p.store.id, root: p.store.source, artifactDir: p.artifactDir, normalize: p.store.options.normalize, concurrency: p.store.options.concurrency, signal: p.signal,
-      onHashed: (n) => { bytes += n; p.progress.update({ unit: 'bytes', done: bytes, label: 'hashing' }); },
-    });
-    if (r.scope?.length === 0) { /* unchanged: the copied record (or the scope) for this manifest stays valid as it is */ } else if (r.scope && baseOk) await recordScope(p.stateDir, { manifest: await identityOf(r.manifest, p.artifactDir), target: before.target, owner: before.owner, dirs: r.scope });
-    else await forgetScope(p.stateDir);
-    const s = r.report;
-    return {
-      manifest: r.manifest,
-      data: {
-        files: s.files, dirs: s.dirs, symlinks: s.symlinks, hardlinks: s.hardlinks, bytes: s.bytes, excluded: s.excluded.count, nfdNames: s.nfd.count, caseCollisions: s.caseCollisions.count, fingerprint: r.fingerprint,
-        scan: r.scan, ...(r.changed !== undefined ? { changed: r.changed } : {}), ...(r.fallback ? { fallback: r.fallback } : {}),
-      },
-    };
-  },
+  export: (p) => exportFiles(p, false),
   async import(p) {
     const t = await specOf(p);
     const manifest = await manifestOf(p);

@@ -2,13 +2,13 @@
  * Export: the manifest of the source tree, hashed (hashes of unchanged files reused from the previous
  * manifest, so the final pass reads only what changed). Refused entries stop it before a byte moves.
  */
-import { lstat, mkdir, rename } from 'node:fs/promises';
+import { lstat, mkdir, rename, rm } from 'node:fs/promises';
 import { readJson } from '../read-json.ts';
 import { join } from 'node:path';
 import { FerryError } from '../../core/errors.ts';
 import { writeFileAtomic } from '../../util/atomic-write.ts';
 import { readManifest, writeManifest, type ManifestEntry } from './manifest.ts';
-import { settleBase } from './manifest-delta.ts';
+import { besideName, settleBase } from './manifest-delta.ts';
 import { joinRel } from './paths.ts';
 import { lstatSync } from 'node:fs';
 // The merge, the quick scan and the hash join load only for a pass that found a change (an unchanged tree's pass never needs them).
@@ -70,6 +70,18 @@ export type ScanKind = 'ctime' | 'quick' | 'walk';
 /** What scan.json records of an export (besides its report). */
 export type ScanRecord = Partial<ScanReport> & { fingerprint?: string; quick?: string; normalize?: string; entries?: number; quickDirs?: Array<[string, string]> };
 
+export interface ExportOptions {
+  readonly storeId: string; readonly root: string; readonly artifactDir: string; readonly normalize: 'none' | 'nfc'; readonly concurrency: number;
+  readonly signal?: AbortSignal; readonly onHashed?: (bytes: number) => void;
+  /**
+   * The manifest file is the export step's journaled artifact (the final pass inside the freeze): a
+   * whole walk writes its base beside it (see BaseRecord in manifest.ts), not over it, so a run killed
+   * after the pass does not find the export changed and copy the whole tree again. A narrowed pass
+   * never rewrites the manifest file either way (a delta, or a base beside it).
+   */
+  readonly keepManifest?: boolean;
+}
+
 /**
  * The manifest reads no file: it stats the tree (refusals before a byte moves) and carries over the
  * hashes of unchanged files from the previous manifest and the copy's hash log; the copy hashes the rest
@@ -78,7 +90,7 @@ export type ScanRecord = Partial<ScanReport> & { fingerprint?: string; quick?: s
  * stream against the last one's (quick-scan.ts), else the whole walk. Every pass takes a stamp before it
  * reads the tree and records it with the manifest it leaves.
  */
-export async function exportTree(o: { storeId: string; root: string; artifactDir: string; normalize: 'none' | 'nfc'; concurrency: number; signal?: AbortSignal; onHashed?: (bytes: number) => void }): Promise<ExportResult> {
+export async function exportTree(o: ExportOptions): Promise<ExportResult> {
   await assertSourceDir(o.storeId, o.root);
   await mkdir(o.artifactDir, { recursive: true });
   const manifest = join(o.artifactDir, MANIFEST_FILE);
@@ -178,7 +190,7 @@ async function manifestDirs(manifest: string, root: string, stamp: Stamp): Promi
 }
 
 /** Today's export: find's stat stream against the last one, a narrowed merge, or the whole walk. */
-async function fullExport(o: { storeId: string; root: string; artifactDir: string; normalize: 'none' | 'nfc'; concurrency: number; signal?: AbortSignal }, manifest: string, previous: ScanRecord | undefined, usable: boolean, hasManifest: boolean): Promise<ExportResult> {
+async function fullExport(o: ExportOptions, manifest: string, previous: ScanRecord | undefined, usable: boolean, hasManifest: boolean): Promise<ExportResult> {
   // Taken before the walk: a change while walking makes the next export walk again.
   const qs = await (await import('./quick-scan.ts')).quickScan(o.root, o.signal);
   const quick = qs?.quick;
@@ -210,14 +222,15 @@ async function fullExport(o: { storeId: string; root: string; artifactDir: strin
   }
   const report = emptyScanReport();
   const fp = new TreeFingerprint();
-  const tmp = join(o.artifactDir, `${MANIFEST_FILE}.next`);
+  const beside = o.keepManifest && hasManifest ? besideName(manifest) : undefined;
+  const tmp = beside ?? join(o.artifactDir, `${MANIFEST_FILE}.next`);
   const prev = hasManifest ? { previous: (await import('./hashes.ts')).readHashedManifest(manifest, o.artifactDir) } : {};
   let unhashed = 0;
   const counted = async function* (es: AsyncIterable<ManifestEntry>) { for await (const e of es) { if (e.type === 'file' && !e.sha256) unhashed++; yield e; } };
   const { entries } = await writeManifest(tmp, counted(walkTree(o.root, report, { hash: 'reuse', normalize: o.normalize, concurrency: o.concurrency, fingerprint: fp, ...prev, ...(o.signal ? { signal: o.signal } : {}) })));
-  assertNothingRefused(o.storeId, report);
-  await rename(tmp, manifest);
-  await settleBase(manifest, unhashed);
+  try { assertNothingRefused(o.storeId, report); } catch (e) { await rm(tmp, { force: true }); throw e; }
+  if (!beside) await rename(tmp, manifest);
+  await settleBase(manifest, unhashed, beside);
   const fingerprint = fp.digest();
   await record(fingerprint, entries, report);
   return { manifest, report, entries, fingerprint, scan: 'walk' };

@@ -13,57 +13,78 @@
  * the base it describes, or is not trusted (the pass compacts).
  */
 import { closeSync, fstatSync, lstatSync, openSync, readSync, readFileSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { writeFileAtomic } from '../../util/atomic-write.ts';
-import { baseIdOf, DELTA_SUFFIX, entryToLine, lineToEntry, pathOfLine, readDelta, writeLines, type DeltaLine, type ManifestEntry } from './manifest.ts';
+import { BASE_SUFFIX, baseFileOf, baseIdOf, BESIDE_INFIX, DELTA_SUFFIX, entryToLine, lineToEntry, pathOfLine, readDelta, writeLines, type BaseRecord, type DeltaLine, type ManifestEntry } from './manifest.ts';
 import { comparePaths } from './paths.ts';
 
-export const BASE_SUFFIX = '.base.json';
+export { BASE_SUFFIX, baseFileOf };
 
 /** Past this many delta lines (and past BASE_FRACTION of the base's entries) the next pass compacts. */
 export const DELTA_MIN = 2048;
 export const BASE_FRACTION = 1 / 16;
 
-interface BaseRecord { readonly base: string; readonly unhashed: number }
-
 /** The identity of what a reader of `manifest` sees (base and delta files), to bind records to. */
 export function viewId(manifest: string): string {
   const id = (f: string) => { const s = lstatSync(f, { throwIfNoEntry: false }); return s ? baseIdOf(s) : '-'; };
-  return `${id(manifest)}+${id(manifest + DELTA_SUFFIX)}`;
+  return `${id(baseFileOf(manifest))}+${id(manifest + DELTA_SUFFIX)}`;
 }
 
 /** Files of the base without a hash (undefined: not known for this base). */
 export function baseUnhashed(manifest: string): number | undefined {
   try {
     const r = JSON.parse(readFileSync(manifest + BASE_SUFFIX, 'utf8')) as BaseRecord;
-    const st = lstatSync(manifest);
-    return r.base === baseIdOf(st) ? r.unhashed : undefined;
+    return r.base === baseIdOf(lstatSync(baseFileOf(manifest))) ? r.unhashed : undefined;
   } catch { return undefined; }
 }
 
+/** A new name for a base written beside `manifest` (see BaseRecord). */
+export function besideName(manifest: string): string {
+  return `${manifest}${BESIDE_INFIX}${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
+}
+
 /**
- * Write `entries` as the new base (atomically), drop the delta it supersedes (already merged into them),
- * and record how many files lack a hash. The number of entries.
+ * Write `entries` as the new base (atomically): beside the manifest when there is one (the export's
+ * artifact stays byte for byte as the export wrote it, see BaseRecord), else as the manifest. Drops the
+ * delta it supersedes (already merged into them) and records how many files lack a hash. The number of entries.
  */
 export async function writeBase(manifest: string, entries: AsyncIterable<ManifestEntry>): Promise<{ entries: number; unhashed: number }> {
   let unhashed = 0;
   async function* lines(): AsyncGenerator<string> {
     for await (const e of entries) { if (e.type === 'file' && !e.sha256) unhashed++; yield entryToLine(e); }
   }
-  const n = await writeLines(manifest, lines());
-  await settleBase(manifest, unhashed);
+  const beside = lstatSync(manifest, { throwIfNoEntry: false }) ? besideName(manifest) : undefined;
+  const n = await writeLines(beside ?? manifest, lines());
+  await settleBase(manifest, unhashed, beside);
   return { entries: n, unhashed };
 }
 
-/** After the base at `manifest` was replaced: its record, and the old delta gone. */
-export async function settleBase(manifest: string, unhashed: number): Promise<void> {
-  await writeFileAtomic(manifest + BASE_SUFFIX, JSON.stringify({ base: baseIdOf(lstatSync(manifest)), unhashed } satisfies BaseRecord) + '\n');
+/**
+ * After the base was replaced (the manifest itself, or the file `beside` it now read in its place): its
+ * record (the commit: until it is written, readers keep the base before), then the old delta and any
+ * other base beside the manifest gone.
+ */
+export async function settleBase(manifest: string, unhashed: number, beside?: string): Promise<void> {
+  const r: BaseRecord = beside
+    ? { base: baseIdOf(lstatSync(beside)), unhashed, file: basename(beside), of: baseIdOf(lstatSync(manifest)) }
+    : { base: baseIdOf(lstatSync(manifest)), unhashed };
+  await writeFileAtomic(manifest + BASE_SUFFIX, JSON.stringify(r) + '\n');
   await rm(manifest + DELTA_SUFFIX, { force: true });
+  await dropStaleBases(manifest, beside);
+}
+
+/** Bases beside `manifest` other than `keep` (left by an earlier pass, or a kill before its record). */
+async function dropStaleBases(manifest: string, keep: string | undefined): Promise<void> {
+  const prefix = basename(manifest) + BESIDE_INFIX;
+  const names = await readdir(dirname(manifest)).catch(() => [] as string[]);
+  for (const n of names) if (n.startsWith(prefix) && (!keep || n !== basename(keep))) await rm(join(dirname(manifest), n), { force: true });
 }
 
 /** Write the delta (lines in tree order) for the base as it is now. */
 export async function writeDelta(manifest: string, delta: readonly DeltaLine[]): Promise<void> {
-  const head = JSON.stringify({ base: baseIdOf(lstatSync(manifest)) });
+  const head = JSON.stringify({ base: baseIdOf(lstatSync(baseFileOf(manifest))) });
   async function* lines(): AsyncGenerator<string> {
     yield head;
     for (const d of delta) yield d.line ?? `${JSON.stringify(pathField(d.path)).slice(0, -1)},"x":1}`;
@@ -164,7 +185,7 @@ export class ManifestView {
   readonly delta: Map<string, DeltaLine>;
   readonly baseId: string;
   constructor(manifest: string) {
-    this.base = new SortedLines(manifest);
+    this.base = new SortedLines(baseFileOf(manifest));
     const st = this.base.stat();
     this.baseId = baseIdOf(st);
     this.delta = new Map((readDelta(manifest, st) ?? []).map((d) => [d.path.toString('latin1'), d]));

@@ -2,12 +2,12 @@
  * The manifest of a tree: one NDJSON line per entry, in tree order (see comparePaths), written and read
  * as streams so memory stays flat however many files the tree holds.
  */
-import { createWriteStream, readFileSync } from 'node:fs';
+import { createWriteStream, lstatSync, readFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { comparePaths, decodePath, encodePath } from './paths.ts';
 import { fsyncDir } from '../../util/atomic-write.ts';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 
 export type EntryType = 'file' | 'dir' | 'symlink' | 'hardlink';
 
@@ -104,10 +104,10 @@ export async function* readManifestSkipping(file: string, skip: ((path: string) 
  * included): bytes after the last newline of a read wait for the next and are decoded once whole (a
  * UTF-8 sequence may be cut); the file's last line comes last, with or without its newline. One await
  * per block, not per line. A manifest with a delta (see DELTA_SUFFIX) reads merged with it: every reader
- * sees the one view.
+ * sees the one view, and so does one whose base was written anew beside it (see baseFileOf).
  */
 export async function* lineBlocks(file: string, bufferBytes = 1 << 18): AsyncGenerator<string> {
-  const fh = await open(file, 'r');
+  const fh = await open(baseFileOf(file), 'r');
   try {
     const delta = readDelta(file, await fh.stat());
     const blocks = rawBlocks(fh, bufferBytes);
@@ -144,6 +144,33 @@ export const DELTA_SUFFIX = '.delta';
 
 /** One line of a delta: the entry's path and its line, or no line (removed). */
 export interface DeltaLine { readonly path: Buffer; readonly line: string | undefined }
+
+/**
+ * The base's record beside the manifest (`manifest.ndjson.base.json`): the base file it describes
+ * (inode:size:mtime) and how many of its files lack a hash; and, when the base was written anew after
+ * the export (the copy's hashes folded in, a final pass compacted), that file's name (`file`, beside
+ * the manifest) and the identity of the manifest it replaces (`of`). The manifest itself is the export
+ * step's artifact (its sha256 is journaled, and the import's input): nothing after the export rewrites
+ * it, so a resumed run never sees it changed and never runs the export and the whole copy again. The
+ * record is the one point where a base written beside takes over: written (atomically) after the file,
+ * and the file it named before removed after it, so a kill at any point leaves a base that is whole.
+ */
+export const BASE_SUFFIX = '.base.json';
+
+export interface BaseRecord { readonly base: string; readonly unhashed: number; readonly file?: string; readonly of?: string }
+
+/** The prefix of a base written beside the manifest (a unique suffix follows). */
+export const BESIDE_INFIX = '.base-';
+
+/** The file readers of `manifest` read as its base: the base written beside it when the record binds one to this manifest, else the manifest. */
+export function baseFileOf(manifest: string): string {
+  let r: BaseRecord;
+  try { r = JSON.parse(readFileSync(manifest + BASE_SUFFIX, 'utf8')) as BaseRecord; } catch { return manifest; }
+  if (!r.file || r.file.includes('/')) return manifest;
+  const f = join(dirname(manifest), r.file);
+  const m = lstatSync(manifest, { throwIfNoEntry: false }), b = lstatSync(f, { throwIfNoEntry: false });
+  return m && b && r.of === baseIdOf(m) && r.base === baseIdOf(b) ? f : manifest;
+}
 
 /** The identity a delta is bound to: the base file's inode, size and mtime. */
 export function baseIdOf(st: { ino: number; size: number; mtimeMs: number }): string {

@@ -3,7 +3,7 @@
  * prove its answer, the quick scan named the directories whose direct children changed since the last
  * export; only those are re-read (stat, in Node) and merged into the last manifest (mergeNarrowed), whose
  * other entries are kept as they are, with their hashes: written as its delta (manifest-delta.ts, O(changes))
- * or, past the delta's share, as a whole new manifest. The quick scan's is exact, not a
+ * or, past the delta's share, as a whole new base beside it. The quick scan's is exact, not a
  * guess: a directory whose children's records (type, size, mtime, ctime, mode, owner, inode, links,
  * link target) are byte for byte the last scan's holds nothing the manifest does not already record.
  * Anything it cannot name in one directory (a multiply-linked file in a re-read directory, whose first
@@ -13,12 +13,11 @@
  * names is re-read, meets it and sends the pass to the whole walk.
  */
 import { existsSync } from 'node:fs';
-import { rename, rm } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { fsyncDir } from '../../util/atomic-write.ts';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { HASHES_FILE, readHashedLines } from './hashes.ts';
 import { entryToLine, lineToEntry, writeLines, type DeltaLine, type ManifestEntry } from './manifest.ts';
-import { BASE_FRACTION, baseUnhashed, DELTA_MIN, hashIn, ManifestView, settleBase, SortedLines, writeDelta } from './manifest-delta.ts';
+import { BASE_FRACTION, baseUnhashed, besideName, DELTA_MIN, hashIn, ManifestView, settleBase, SortedLines, writeDelta } from './manifest-delta.ts';
 import { comparePaths, joinRel } from './paths.ts';
 import { hashFile } from './hash.ts';
 import { changedDirs } from './quick-scan.ts';
@@ -114,7 +113,7 @@ export interface MergeOptions {
  * Merge the entries read again into the last manifest: its entries in the re-read directories (and below
  * the dropped ones) are replaced, the others kept with their hashes. Written as the manifest's delta
  * (manifest-delta.ts: O(changes)) where the base carries every hash and the delta stays small, else the
- * whole manifest is written anew (compacted).
+ * whole base is written anew (compacted) beside the manifest, which stays as the export wrote it.
  */
 export async function mergeNarrowed(o: MergeOptions): Promise<NarrowResult> {
   const { found } = o;
@@ -209,7 +208,7 @@ async function mergeAsDelta(o: MergeOptions, count: (e: ManifestEntry, sign: 1 |
   }
 }
 
-/** The merge written as a whole new manifest (the base), its delta folded in. */
+/** The merge written as a whole new base (beside the manifest), its delta folded in. */
 async function mergeWhole(o: MergeOptions, report: ScanReport, count: (e: ManifestEntry, sign: 1 | -1) => void): Promise<NarrowResult> {
   const { fresh } = o;
   const dropped = (p: Buffer) => o.relisted.has(parentKey(p)) || (o.dropUnder.size > 0 && underAny(p.toString('latin1'), o.dropUnder));
@@ -238,13 +237,12 @@ async function mergeWhole(o: MergeOptions, report: ScanReport, count: (e: Manife
     }
     while (k < fresh.length) { differs = true; count(fresh[k]!, 1); yield emit(fresh[k++]!); }
   }
-  // Written beside the manifest; it replaces it only when something differs (a directory read again for
-  // a change in its stamp's own tick, or a touch, leaves the manifest, and what was recorded of it, as is).
-  const next = `${o.manifest}.narrowed`;
+  // Written beside the manifest (the export's artifact, never rewritten after it: see BaseRecord in
+  // manifest.ts); it becomes the base only when something differs (a directory read again for a change
+  // in its stamp's own tick, or a touch, leaves the base, and what was recorded of it, as is).
+  const next = besideName(o.manifest);
   const entries = await writeLines(next, merged());
   if (!differs) { await rm(next, { force: true }); return { report: o.report, entries, fingerprint: fp.digest(), scope: [], rewritten, unchanged: true }; }
-  await rename(next, o.manifest);
-  await fsyncDir(dirname(o.manifest));
-  await settleBase(o.manifest, unhashed);
+  await settleBase(o.manifest, unhashed, next);
   return { report, entries, fingerprint: fp.digest(), scope: [...new Set([...o.relisted, ...o.dropUnder])], rewritten };
 }

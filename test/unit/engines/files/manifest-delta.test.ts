@@ -2,14 +2,17 @@
  * The manifest as a base and a delta (manifest-delta.ts): every reader sees the base merged with its
  * delta; the final pass's binary-search reads (a directory's children, a removed subtree) agree with a
  * plain filter of that view; a delta of another base is ignored; the engine's final pass writes a delta
- * (the base untouched), its fingerprint is what a walk of the tree sums, and a large change compacts.
+ * (the base untouched), its fingerprint is what a walk of the tree sums, and a large change compacts;
+ * the manifest file the export step journaled stays byte for byte as the export wrote it throughout (the
+ * copy's hashes, a compaction and a final pass's whole walk go to a base beside it).
  */
-import { lstat, mkdir, mkdtemp, readFile, rm, unlink, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readdir, readFile, rm, unlink, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DELTA_SUFFIX, entryToLine, readManifest, writeManifest, type ManifestEntry } from '../../../../lib/engines/files/manifest.ts';
-import { baseUnhashed, BASE_SUFFIX, DELTA_MIN, ManifestView, SortedLines, writeBase, writeDelta } from '../../../../lib/engines/files/manifest-delta.ts';
+import { baseFileOf, baseUnhashed, BASE_SUFFIX, DELTA_MIN, ManifestView, SortedLines, writeBase, writeDelta } from '../../../../lib/engines/files/manifest-delta.ts';
 import { comparePaths } from '../../../../lib/engines/files/paths.ts';
 import { filesEngine } from '../../../../lib/engines/files/engine.ts';
 import { MANIFEST_FILE, SCAN_FILE, treeFingerprint } from '../../../../lib/engines/files/export.ts';
@@ -118,10 +121,15 @@ describe('the final pass writes a delta', () => {
     const p = params();
     const m = join(p.artifactDir, MANIFEST_FILE);
     await filesEngine.export(p);
+    const exported = await sha(m);
     await filesEngine.import(p);
     await filesEngine.follow!(p);
     expect(baseUnhashed(m)).toBe(0); // the bulk copy folded its hashes into the base
-    const baseIno = (await lstat(m)).ino;
+    // ...written beside the manifest file, which stays as the export wrote it (the export step's journaled artifact).
+    expect(baseFileOf(m)).not.toBe(m);
+    expect(await sha(m)).toBe(exported);
+    const base = baseFileOf(m);
+    const baseIno = (await lstat(base)).ino;
     const fingerprint = async () => (JSON.parse(await readFile(join(p.artifactDir, SCAN_FILE), 'utf8')) as { fingerprint: string }).fingerprint;
 
     for (let pass = 0; pass < 3; pass++) {
@@ -132,24 +140,108 @@ describe('the final pass writes a delta', () => {
       await writeFile(join(src, `img/new-${pass}/deep/x.jpg`), 'x');
       const ex = await filesEngine.export(p);
       expect(ex.data).toMatchObject({ scan: 'ctime' });
-      expect((await lstat(m)).ino).toBe(baseIno);
+      expect(baseFileOf(m)).toBe(base);
+      expect((await lstat(base)).ino).toBe(baseIno);
       expect((await lstat(m + DELTA_SUFFIX)).size).toBeLessThan(8192);
       expect(await fingerprint()).toBe((await treeFingerprint(src)).fingerprint);
       expect(ex.data.files).toBe((await treeFingerprint(src)).report.files);
       const im = await filesEngine.import(p);
       expect(im.data).toMatchObject({ copied: 3, removed: 1 });
-      expect((await lstat(m)).ino).toBe(baseIno); // no fold after a scoped pass over a hashed base
+      expect(baseFileOf(m)).toBe(base); // no fold after a scoped pass over a hashed base
+      expect((await lstat(base)).ino).toBe(baseIno);
       expect((await filesEngine.verify(p)).ok).toBe(true);
     }
+    expect(await sha(m)).toBe(exported);
     // A pass whose delta would outgrow its share: the manifest is written anew, the delta folded in.
     await mkdir(join(src, 'img/many'));
     for (let i = 0; i < DELTA_MIN + 10; i++) await writeFile(join(src, `img/many/${i}`), '');
     await filesEngine.export(p);
-    expect((await lstat(m)).ino).not.toBe(baseIno);
+    const compacted = baseFileOf(m);
+    expect(compacted).not.toBe(base);
+    expect(compacted).not.toBe(m);
+    await expect(lstat(base)).rejects.toMatchObject({ code: 'ENOENT' }); // the base before is gone
     await expect(lstat(m + DELTA_SUFFIX)).rejects.toMatchObject({ code: 'ENOENT' });
     await expect(lstat(m + BASE_SUFFIX)).resolves.toBeDefined();
+    expect(await sha(m)).toBe(exported);
     expect(await fingerprint()).toBe((await treeFingerprint(src)).fingerprint);
     await filesEngine.import(p);
     expect((await filesEngine.verify(p)).ok).toBe(true);
+    expect(await sha(m)).toBe(exported);
+    // One base beside the manifest is left (the import folded the new files' hashes into another).
+    expect((await readdir(p.artifactDir)).filter((n) => n.startsWith(`${MANIFEST_FILE}.base-`))).toEqual([baseFileOf(m).slice(p.artifactDir.length + 1)]);
+    expect(baseUnhashed(m)).toBe(0);
   });
 });
+
+describe('the final pass (catch-up) leaves the export step\'s manifest file as it is', () => {
+  it('a narrowed pass and a whole walk write the base beside it; the view is the tree; a kill before the base\'s record keeps the base before', async () => {
+    const src = join(dir, 'src');
+    for (let d = 0; d < 3; d++) { await mkdir(join(src, `up/${d}`), { recursive: true }); for (let i = 0; i < 10; i++) await writeFile(join(src, `up/${d}/${i}.bin`), `file ${d}/${i}`.repeat(30)); }
+    const p = params();
+    const m = join(p.artifactDir, MANIFEST_FILE);
+    await filesEngine.export(p);
+    const exported = await sha(m);
+    await filesEngine.import(p);
+    await filesEngine.follow!(p);
+    const pass = async () => (await filesEngine.catchUp!(p, 120_000) as unknown as { finalPass: { files: number; removed: number } }).finalPass;
+
+    // A narrowed pass (the ctime scan): a delta over the hashed base.
+    await writeFile(join(src, 'up/0/new.bin'), 'new');
+    await unlink(join(src, 'up/1/0.bin'));
+    expect(await pass()).toMatchObject({ files: 1, removed: 1 });
+    expect(await sha(m)).toBe(exported);
+    expect((await filesEngine.verify(p)).ok).toBe(true);
+
+    // A whole walk (no ctime record, no quick scan to narrow with): written beside, not over the manifest.
+    await rm(join(p.artifactDir, 'ctime-scan.json'));
+    const scan = JSON.parse(await readFile(join(p.artifactDir, SCAN_FILE), 'utf8')) as Record<string, unknown>;
+    delete scan.quick; delete scan.quickDirs;
+    await writeFile(join(p.artifactDir, SCAN_FILE), JSON.stringify(scan));
+    await writeFile(join(src, 'up/2/3.bin'), 'rewritten, another size');
+    await mkdir(join(src, 'up/new'));
+    await writeFile(join(src, 'up/new/a.bin'), 'a');
+    const before = baseFileOf(m);
+    expect(await pass()).toMatchObject({ files: 2, removed: 0 });
+    expect(await sha(m)).toBe(exported);
+    expect(baseFileOf(m)).not.toBe(before);
+    expect(baseFileOf(m)).not.toBe(m);
+    const view: string[] = [];
+    for await (const e of readManifest(m)) if (e.type === 'file') view.push(e.path.toString());
+    expect(view.sort()).toEqual((await treeFiles(src)).sort());
+    expect((await filesEngine.verify(p)).ok).toBe(true);
+    expect(await pass()).toMatchObject({ files: 0, removed: 0 }); // nothing left to send
+
+    // A base written beside but not yet recorded (a kill between the two) is not read; the next one removes it.
+    const now = baseFileOf(m);
+    const stray = `${m}.base-killed`;
+    await writeFile(stray, 'not a manifest\n');
+    expect(baseFileOf(m)).toBe(now);
+    await writeBase(m, readManifest(m));
+    expect(baseFileOf(m)).not.toBe(now);
+    await expect(lstat(stray)).rejects.toMatchObject({ code: 'ENOENT' });
+    await expect(lstat(now)).rejects.toMatchObject({ code: 'ENOENT' });
+    expect(await sha(m)).toBe(exported);
+    expect((await filesEngine.verify(p)).ok).toBe(true);
+
+    // A new export by the export step (a whole walk) writes the manifest file itself; the base beside no longer applies.
+    const beside = baseFileOf(m);
+    await rm(join(p.artifactDir, SCAN_FILE));
+    await filesEngine.export(p);
+    expect(await sha(m)).not.toBe(exported);
+    expect(baseFileOf(m)).toBe(m);
+    await expect(lstat(beside)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+});
+
+async function sha(f: string): Promise<string> {
+  return createHash('sha256').update(await readFile(f)).digest('hex');
+}
+
+async function treeFiles(root: string, rel = ''): Promise<string[]> {
+  const out: string[] = [];
+  for (const e of await readdir(join(root, rel), { withFileTypes: true })) {
+    const r = rel ? `${rel}/${e.name}` : e.name;
+    if (e.isDirectory()) out.push(...await treeFiles(root, r)); else out.push(r);
+  }
+  return out;
+}
