@@ -19,6 +19,7 @@ import { testLabels } from '../support/labels.ts';
 import { generateTree } from '../../fixtures/files/tree.ts';
 import { filesEngine } from '../../lib/engines/files/index.ts';
 import { readRangeRecord } from '../../lib/engines/files/copied.ts';
+import { baseFileOf } from '../../lib/engines/files/manifest.ts';
 import type { FilesOptions } from '../../lib/engines/files/options.ts';
 import type { EngineParams, StoreTarget } from '../../lib/core/engine.ts';
 import { silentLogger } from '../../lib/core/logger.ts';
@@ -548,7 +549,11 @@ describe('the final pass writes a delta over the manifest: verified, killed and 
     await filesEngine.export(p);
     await filesEngine.import(p);
     await filesEngine.follow!(p);
-    const base = (await lstat(manifest)).ino;
+    // The manifest file is the export step's journaled artifact: the copy's hashes went into a base beside it.
+    const exported = await sha256(manifest);
+    const base = baseFileOf(manifest);
+    expect(base).not.toBe(manifest);
+    const baseIno = (await lstat(base)).ino;
 
     // Inside the freeze: a new directory of 12 files of 256 KiB, a rewritten file, a removal.
     await mkdir(join(src, 'img/new'));
@@ -563,7 +568,9 @@ describe('the final pass writes a delta over the manifest: verified, killed and 
       for (let i = 0; i < 100 && await helpers(); i++) await new Promise((r) => setTimeout(r, 100));
       expect(await helpers()).toBe('');
     }
-    expect((await lstat(manifest)).ino).toBe(base);
+    expect(baseFileOf(manifest)).toBe(base);
+    expect((await lstat(base)).ino).toBe(baseIno);
+    expect(await sha256(manifest)).toBe(exported);
     const delta = await readFile(`${manifest}.delta`, 'utf8');
     expect(delta.split('\n').filter(Boolean).length).toBe(18); // its header, the 14 changed files and the 3 directories whose records moved (of 166 entries)
     expect(delta).toContain('"p":"img/new/11.bin"');
@@ -574,7 +581,9 @@ describe('the final pass writes a delta over the manifest: verified, killed and 
     // What the killed run renamed into place (bind: whole files only) or sent whole (volume: not the cut one) is not sent again.
     if (kind === 'volume') expect(s.finalPass.files).toBeGreaterThan(0);
     expect(s.finalPass.files).toBeLessThanOrEqual(13);
-    expect((await lstat(manifest)).ino).toBe(base);
+    expect(baseFileOf(manifest)).toBe(base);
+    expect((await lstat(base)).ino).toBe(baseIno);
+    expect(await sha256(manifest)).toBe(exported);
     const v = await filesEngine.verify(p);
     expect(v.entries.flatMap((e) => e.findings ?? [])).toEqual([]);
     expect(v.ok).toBe(true);
