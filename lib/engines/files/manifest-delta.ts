@@ -10,7 +10,10 @@
  * Atomic at every point: the delta is renamed into place (temp, fsync, rename, fsync of the directory);
  * a base written anew has another inode, so a delta left by a kill between that rename and its removal
  * names another base and is ignored; the base's record (`.base.json`: how many files lack a hash) names
- * the base it describes, or is not trusted (the pass compacts).
+ * the base it describes, or is not trusted (the pass compacts). After the export, a base written anew
+ * (the copy's hashes folded in, a compaction, a final pass's whole walk) goes beside the manifest file,
+ * which is the export step's journaled artifact and stays byte for byte as the export wrote it; the
+ * record makes it the base (manifest.ts BaseRecord, baseFileOf).
  */
 import { closeSync, fstatSync, lstatSync, openSync, readSync, readFileSync } from 'node:fs';
 import { readdir, rm } from 'node:fs/promises';
