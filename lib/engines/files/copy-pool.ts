@@ -14,6 +14,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
+import { workerExecArgv } from '../../util/worker-exec-argv.ts';
 
 /** One file to copy: absolute paths (bytes), what the manifest says of it, and the owner it gets. */
 export interface CopyJob {
@@ -128,22 +129,6 @@ export class CopyPool {
     this.workers = [];
     await Promise.all(ws.map((s) => s.w.terminate()));
   }
-}
-
-/**
- * The parent's node options for a worker, less those of a script given inline: a worker of a
- * `node --input-type=module -e …` parent inherits `--input-type` without the script and refuses to start.
- */
-function workerExecArgv(): string[] {
-  const out: string[] = [];
-  const a = process.execArgv;
-  for (let i = 0; i < a.length; i++) {
-    const x = a[i]!;
-    if (x === '--input-type' || x === '-e' || x === '--eval' || x === '-p' || x === '--print') { i++; continue; }
-    if (/^--(input-type|eval|print)=/.test(x)) continue;
-    out.push(x);
-  }
-  return out;
 }
 
 function errnoError(r: Extract<Reply, { ok: false }>): Error {

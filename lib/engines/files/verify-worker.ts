@@ -11,6 +11,7 @@ import type { ReportEntry } from '../../core/engine.ts';
 import { FerryError } from '../../core/errors.ts';
 import type { ErrorCode } from '../../core/error-codes.ts';
 import type { TargetSpec } from './target.ts';
+import { workerExecArgv } from '../../util/worker-exec-argv.ts';
 
 /** Young generation of the verify's worker (MB): enough for its batches, small enough to stay flat. */
 export const VERIFY_YOUNG_MB = 6;
@@ -28,7 +29,7 @@ type Reply = { ok: true; entries: ReportEntry[] } | { ok: false; error: { name: 
 /** Compare the target with the manifest in a worker (see the module comment); aborting ends the worker. */
 export function compareInWorker(job: VerifyJob, signal?: AbortSignal): Promise<ReportEntry[]> {
   return new Promise((resolve, reject) => {
-    const w = new Worker(new URL(import.meta.url), { workerData: { ferryVerify: job }, resourceLimits: { maxYoungGenerationSizeMb: VERIFY_YOUNG_MB } });
+    const w = new Worker(new URL(import.meta.url), { workerData: { ferryVerify: job }, execArgv: workerExecArgv(), resourceLimits: { maxYoungGenerationSizeMb: VERIFY_YOUNG_MB } });
     let settled = false;
     const onAbort = () => { void w.terminate(); finish(() => reject(signal!.reason ?? new Error('aborted'))); };
     const finish = (f: () => void) => { if (settled) return; settled = true; signal?.removeEventListener('abort', onAbort); f(); };
