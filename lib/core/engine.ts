@@ -135,6 +135,13 @@ export interface ExportSummary {
   readonly data: Readonly<Record<string, unknown>>;
   /** The manifest (or equivalent) path whose sha256 the journal records. */
   readonly manifest: string;
+  /**
+   * What the export holds, where the manifest file's bytes alone do not say it: the files engine's
+   * export may leave `manifest` as it was and record a change beside it (its delta), so a new export
+   * of a changed tree has the same manifest sha256 and another `contentId` (the tree's fingerprint).
+   * The import step runs again when either changes.
+   */
+  readonly contentId?: string;
 }
 
 export interface ImportSummary {

@@ -33,7 +33,7 @@ export function storeExportStep(b: Pick<StoreBinding, 'store' | 'engine'>) {
     async run(p) {
       const s = await engine(p).export(engineParams(p, id));
       const file = await sha256File(s.manifest, p.signal);
-      return { artifacts: [{ path: s.manifest, ...file }], data: { ...s.data, manifest: s.manifest, store: id } };
+      return { artifacts: [{ path: s.manifest, ...file }], data: { ...s.data, manifest: s.manifest, store: id, ...(s.contentId ? { contentId: s.contentId } : {}) } };
     },
     async verify(p) {
       const manifest = p.previous?.artifacts?.[0] ?? undefined;

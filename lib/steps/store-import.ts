@@ -21,8 +21,15 @@ export function storeImportStep(b: Pick<StoreBinding, 'store' | 'engine'>) {
   return defineStep<Config, FerryContext>({
     id: storeImportStep.id(id),
     title: `Import ${b.store.engine} store ${id} into service ${b.store.target.service}`,
-    // The export it loads: a new export (another manifest) makes the import run again.
-    fingerprint: (p: StoreStepParams) => p.outputs.get(storeExportStep.id(id))?.artifacts?.[0]?.sha256 ?? 'no export recorded',
+    // The export it loads: a new export (another manifest, or the same manifest file with another
+    // content id: a files export that recorded its change beside the manifest) makes the import run again.
+    fingerprint: (p: StoreStepParams) => {
+      const e = p.outputs.get(storeExportStep.id(id));
+      const sha = e?.artifacts?.[0]?.sha256;
+      if (!sha) return 'no export recorded';
+      const content = e?.data?.contentId;
+      return typeof content === 'string' ? `${sha}+${content}` : sha;
+    },
     async plan(p) {
       const bound = bindingOf(p, id);
       if (!hasPhase(bound, 'import')) return { reads: [], changes: [], details: unavailable('import', bound.store.engine), pending: true };

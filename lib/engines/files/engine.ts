@@ -190,6 +190,8 @@ async function exportFiles(p: P, final: boolean): Promise<ExportSummary> {
   const s = r.report;
   return {
     manifest: r.manifest,
+    // A narrowed export records its change beside the manifest file (its delta or base): the tree's fingerprint says what it holds.
+    contentId: r.fingerprint,
     data: {
       files: s.files, dirs: s.dirs, symlinks: s.symlinks, hardlinks: s.hardlinks, bytes: s.bytes, excluded: s.excluded.count, nfdNames: s.nfd.count, caseCollisions: s.caseCollisions.count, fingerprint: r.fingerprint,
       scan: r.scan, ...(r.changed !== undefined ? { changed: r.changed } : {}), ...(r.fallback ? { fallback: r.fallback } : {}),

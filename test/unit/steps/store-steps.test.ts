@@ -5,6 +5,7 @@ import { runPlaybook, type Playbook } from '../../../lib/runner/index.ts';
 import { migrateSteps, rehearseSteps, verifySteps, rollbackSteps, frozenStepIds, type StoreSpec } from '../../../lib/steps/order.ts';
 import type { FerryContext } from '../../../lib/steps/context.ts';
 import type { FerryStep } from '../../../lib/steps/types.ts';
+import { storeImportStep } from '../../../lib/steps/store-import.ts';
 import { bindings, fakeContext, fakeEngine, fakeWorld, store, type FakeWorld } from './fake-engine.ts';
 
 function app(w: FakeWorld, withFiles = false) {
@@ -157,5 +158,18 @@ describe('steps generated per store', () => {
     expect(again.status).toBe('ok');
     expect(w.calls).toEqual([]);
     expect(again.steps.every((s) => s.status === 'skipped')).toBe(true);
+  });
+});
+
+describe('import:<store> runs again for a new export', () => {
+  const step = storeImportStep({ store: store('uploads', 'files', 0), engine: undefined });
+  const fp = (exported?: { sha256: string; contentId?: string }) => step.fingerprint!({
+    outputs: new Map(exported ? [['export:uploads', { artifacts: [{ path: '/a/manifest.ndjson', sha256: exported.sha256, bytes: 1 }], data: exported.contentId ? { contentId: exported.contentId } : {} }]] : []),
+  } as never);
+  it('keys on the manifest sha256 and, where the engine gives one, the export\'s content id (a files export that left the manifest file as it was)', () => {
+    expect(fp()).toBe('no export recorded');
+    expect(fp({ sha256: 'aa' })).toBe('aa'); // engines without a content id: as before
+    expect(fp({ sha256: 'aa', contentId: 'set:1' })).not.toBe(fp({ sha256: 'aa', contentId: 'set:2' }));
+    expect(fp({ sha256: 'aa', contentId: 'set:1' })).toBe(fp({ sha256: 'aa', contentId: 'set:1' }));
   });
 });
