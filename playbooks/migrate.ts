@@ -1,6 +1,6 @@
 /**
- * ferry migrate: preflight → .env transform → the stack's data services → freeze → export (a MySQL
- * export streams into the running target) → import → verify → cutover → thaw → report, for
+ * ferry migrate: preflight → .env transform → the stack's data services → freeze → export (a MySQL or
+ * PostgreSQL export streams into the running target) → import → verify → cutover → thaw → report, for
  * every store of the app (mysql, postgres, redis, files); with stores that follow, the freeze waits only
  * for their catch-up and promote (lib/steps/order.ts). Resumable from any failure through the journal:
  * re-run the same command.

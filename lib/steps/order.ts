@@ -8,7 +8,8 @@
  * migrate:   preflight → env-transform → compose-prepare → compose-data-up → stop-writers → freeze:* → prove-quiet →
  *            export:* → import:* → verify:* → compose-cutover → thaw:* (last frozen first) → report
  *   (the stack's data services start before the freeze: none of those three steps reads an export, their start-up
- *   is out of the downtime, and a MySQL export streams its chunks into the running target: lib/engines/mysql/store-export.ts)
+ *   is out of the downtime, and a MySQL or PostgreSQL export streams its chunks into the running target:
+ *   lib/engines/mysql/store-export.ts, lib/engines/postgres/stream.ts)
  *   with stores that follow (config `cutover`, lib/steps/cutover-mode.ts), the freeze waits only for their last changes:
  *            preflight → export:F → env-transform → compose-prepare → compose-data-up → import:F → unpublish:F → follow:F →
  *            verify-pinned:F → compose-precreate → stop-writers → freeze:* → prove-quiet → export:C → import:C → verify:C →
