@@ -67,7 +67,7 @@ export interface CopyResult {
 /** A whole file's temporary name beside its destination: `.ferry-tmp-<pid>-<n>` (an extra to the next run's target scan). */
 export const TMP_PREFIX = '.ferry-tmp-';
 /** Entries in flight per slot of `concurrency` (most of them queued on the copy workers). */
-const WINDOW_PER_SLOT = 16;
+const WINDOW_PER_SLOT = 8;
 
 /** A file's mtime as ferry sets it: mid-millisecond, so the whole milliseconds read back unchanged. */
 export function mtimeSeconds(ms: number): number {
