@@ -5,31 +5,22 @@
  * leaving the target equal to the tree; a pass over budget is E_FOLLOW_BUDGET.
  */
 import { appendFile, link, lstat, mkdir, mkdtemp, readFile, readdir, rm, unlink, utimes, writeFile } from 'node:fs/promises';
-import { tmpdir, userInfo } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { EngineParams, FollowStatus } from '../../../../lib/core/engine.ts';
 import type { FinalPass } from '../../../../lib/engines/files/freeze.ts';
 import { isFerryError } from '../../../../lib/core/errors.ts';
-import { silentLogger } from '../../../../lib/core/logger.ts';
-import { noProgress } from '../../../../lib/core/progress.ts';
 import { filesEngine } from '../../../../lib/engines/files/engine.ts';
 import { readScope } from '../../../../lib/engines/files/copied.ts';
 import type { FilesOptions } from '../../../../lib/engines/files/options.ts';
-import { Redactor } from '../../../../lib/util/redact.ts';
+import { bindParams } from './bind-params.ts';
 
 let dir = '';
 beforeEach(async () => { dir = await mkdtemp(join(tmpdir(), 'ferry-final-pass-')); });
 afterEach(async () => { await rm(dir, { recursive: true, force: true }); });
 
-function params(): EngineParams<FilesOptions> {
-  const { uid, gid } = userInfo();
-  return {
-    store: { id: 'uploads', engine: 'files', source: join(dir, 'src'), target: { service: 'web', hostPath: join(dir, 'dst') }, options: filesEngine.parseOptions({ owner: `${uid}:${gid}`, quietWindowMs: 0 }, 'uploads') },
-    targetUrl: join(dir, 'dst'), artifactDir: join(dir, 'artifacts'), stateDir: join(dir, 'state'),
-    signal: new AbortController().signal, log: silentLogger, progress: noProgress, redactor: new Redactor(),
-  };
-}
+const params = (): EngineParams<FilesOptions> => bindParams(dir);
 
 /** What catch-up's final pass moved (the files engine's catch-up status carries it). */
 const passOf = (s: FollowStatus) => (s as FollowStatus & { finalPass: FinalPass }).finalPass;

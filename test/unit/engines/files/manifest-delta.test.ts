@@ -8,7 +8,7 @@
  */
 import { lstat, mkdir, mkdtemp, readdir, readFile, rm, unlink, writeFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
-import { tmpdir, userInfo } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DELTA_SUFFIX, entryToLine, readManifest, writeManifest, type ManifestEntry } from '../../../../lib/engines/files/manifest.ts';
@@ -18,9 +18,7 @@ import { filesEngine } from '../../../../lib/engines/files/engine.ts';
 import { MANIFEST_FILE, SCAN_FILE, treeFingerprint } from '../../../../lib/engines/files/export.ts';
 import type { EngineParams } from '../../../../lib/core/engine.ts';
 import type { FilesOptions } from '../../../../lib/engines/files/options.ts';
-import { silentLogger } from '../../../../lib/core/logger.ts';
-import { noProgress } from '../../../../lib/core/progress.ts';
-import { Redactor } from '../../../../lib/util/redact.ts';
+import { bindParams } from './bind-params.ts';
 
 let dir = '';
 beforeEach(async () => { dir = await mkdtemp(join(tmpdir(), 'ferry-delta-')); });
@@ -105,14 +103,7 @@ describe('a manifest with a delta', () => {
   });
 });
 
-function params(): EngineParams<FilesOptions> {
-  const { uid, gid } = userInfo();
-  return {
-    store: { id: 'uploads', engine: 'files', source: join(dir, 'src'), target: { service: 'web', hostPath: join(dir, 'dst') }, options: filesEngine.parseOptions({ owner: `${uid}:${gid}`, quietWindowMs: 0 }, 'uploads') },
-    targetUrl: join(dir, 'dst'), artifactDir: join(dir, 'artifacts'), stateDir: join(dir, 'state'),
-    signal: new AbortController().signal, log: silentLogger, progress: noProgress, redactor: new Redactor(),
-  };
-}
+const params = (): EngineParams<FilesOptions> => bindParams(dir);
 
 describe('the final pass writes a delta', () => {
   it('leaves the base as it is, sums the fingerprint a walk sums, verifies, and compacts a large change', async () => {
