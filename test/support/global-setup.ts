@@ -7,14 +7,10 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { testImages } from './images.ts';
 import { RUN_LABEL, TEST_LABEL } from './labels.ts';
-import { scopeRunTmp } from './run-tmp.ts';
+import { alive, scopeRunTmp } from './run-tmp.ts';
 
 function docker(args: string[]): string {
   try { return execFileSync('docker', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim(); } catch { return ''; }
-}
-
-function alive(pid: number): boolean {
-  try { process.kill(pid, 0); return true; } catch (e) { return (e as NodeJS.ErrnoException).code === 'EPERM'; }
 }
 
 /** Remove labelled things whose run matches `keep(run) === false`. */
