@@ -5,6 +5,7 @@
  * changes nothing; a target already holding the database refused; bad endpoints named without the password.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
+import { existsSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -156,9 +157,12 @@ describe('postgres engine: bad endpoints', { timeout: 300_000 }, () => {
       expect(e).toMatchObject({ code: 'E_PG_PRIVILEGE' });
       expect((e as { hint: string }).hint).toContain('GRANT pg_read_all_data TO "reader"');
       expect(JSON.stringify(e)).not.toContain('reader-Secret');
+      // Every worker has returned before the export rejects: nothing is left behind, nothing still writes.
+      expect(existsSync(join(work, 'a.partial'))).toBe(false);
+      await new Promise((res) => setTimeout(res, 500));
+      expect(readdirSync(work)).toEqual([]);
     } finally {
-      // The export rejects while its other worker may still write a chunk into a.partial (found, left: see the note).
-      await rm(work, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
+      await rm(work, { recursive: true, force: true });
     }
   });
 

@@ -151,8 +151,12 @@ export async function exportPostgres(o: ExportOptions): Promise<Manifest> {
     const totalEst = tables.reduce((s, t) => s + Math.max(0, t.estRows), 0);
     const done = { rows: 0, bytes: 0 };
     let next = 0;
-    await Promise.all(snap.workers.map(async (w) => {
+    // The first worker's error stops the others at their next chunk; every one has returned (no chunk
+    // still being written into the partial directory) before the error is thrown and the directory removed.
+    let failed = false;
+    const workers = await Promise.allSettled(snap.workers.map(async (w) => {
       for (;;) {
+        if (failed) return;
         o.signal?.throwIfAborted();
         const job = jobs[next];
         if (!job) {
@@ -167,7 +171,13 @@ export async function exportPostgres(o: ExportOptions): Promise<Manifest> {
         done.rows += entry.rows; done.bytes += entry.bytes;
         progress.update({ unit: 'rows', done: done.rows, total: Math.max(totalEst, done.rows), bytes: done.bytes, label: `table ${job.t.schema}.${job.t.name}` });
       }
-    }));
+    }).map((p) => p.catch((e: unknown) => { failed = true; wake(); throw e; })));
+    const workerError = workers.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (workerError) {
+      // A streaming export's loads read chunk files from the partial directory: settled before it goes.
+      await Promise.allSettled(streamed);
+      throw workerError.reason;
+    }
     const { facts, sequences } = await leaderReads;
     lap('data');
     const [pre, post] = await schemaDump;
