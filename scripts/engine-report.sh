@@ -11,6 +11,15 @@
     echo "[engine-report] its last lines:"; tail -n 12 /var/log/ferry-dockerd.log | cut -c1-300
   fi
   echo "[engine-report] kernel (oom / killed / segfault):"; (dmesg 2>/dev/null || true) | grep -i -E 'oom|killed process|segfault|out of memory' | tail -n 10
+  # A process that died of a signal and dumped core (.ci/run raises the core limit): where it died. The
+  # kernel's core_pattern decides the place; "core" (the default) writes into the process's directory.
+  for c in $(ls -1t core core.* /tmp/cores/core* 2>/dev/null | head -n 3); do
+    exe=$(file -b "$c" 2>/dev/null | sed -n "s/.*execfn: '\([^']*\)'.*/\1/p")
+    echo "[engine-report] core dump $c ($(du -h "$c" | cut -f1), ${exe:-executable unknown}):"
+    if command -v gdb >/dev/null 2>&1 && [ -n "$exe" ] && [ -x "$exe" ]; then
+      gdb -q -batch -ex 'info threads' -ex 'bt 15' "$exe" "$c" 2>/dev/null | grep -v '^\[New LWP\|^warning' | tail -n 35 | cut -c1-240
+    else echo "[engine-report] (no gdb or executable: the core is kept for a look by hand)"; fi
+  done
   echo "[engine-report] memory:"; free -m 2>/dev/null | head -3
   echo "[engine-report] disk:"; df -h / /tmp /var/lib/docker 2>/dev/null
 } >&2
