@@ -11,6 +11,8 @@
  * target) before its time counts. Peak RSS is sampled over each tool's process tree (ferry runs in a
  * child process).
  * Also measured: verification (ferry's verify as the playbook runs it, the frozen source at hand, vs CHECKSUM TABLE on both sides).
+ * The target runs with innodb_autoinc_lock_mode=2, MySQL 8's default (the stand-in MariaDB's is 1;
+ * FERRY_BENCH_AUTOINC_MODE=1 for it), for every tool.
  * Missing peers (Debian's mariadb-client and mydumper) are installed with apt-get first, and the bench
  * says so; without root it names the packages to install.
  */
@@ -64,8 +66,12 @@ export default (async (opts: BenchOptions, emit: (m: Measurement) => void) => {
   const tools = TOOLS.filter((t) => !opts.tools || opts.tools.includes(t));
   await ensurePeers(tools);
   const work = await mkdtemp(join(tmpdir(), 'ferry-bench-mysql-'));
-  // FERRY_BENCH_AUTOINC_MODE=2 runs the target with MySQL 8's default innodb_autoinc_lock_mode (MariaDB's is 1), for every tool.
-  const autoinc = process.env.FERRY_BENCH_AUTOINC_MODE ? [`--innodb-autoinc-lock-mode=${Number(process.env.FERRY_BENCH_AUTOINC_MODE)}`] : [];
+  // The target runs with MySQL 8's innodb_autoinc_lock_mode (2, interleaved: LOAD DATA takes no table-level
+  // AUTO-INC lock, so two loaders may share a table), for every tool: the stack's server is MySQL 8, the
+  // MariaDB 10.11 stand-in defaults to 1. FERRY_BENCH_AUTOINC_MODE=1 measures MariaDB's default.
+  const autoincMode = Number(process.env.FERRY_BENCH_AUTOINC_MODE ?? 2);
+  const autoinc = [`--innodb-autoinc-lock-mode=${autoincMode}`];
+  console.error(`bench: target innodb_autoinc_lock_mode=${autoincMode} (MySQL 8's default is 2, MariaDB's 1), the same for every tool`);
   const [src, dst] = await Promise.all([startMysql({ database: DB }), startMysql({ database: DB, command: ['--local-infile=1', ...autoinc] })]);
   try {
     const seedConn = await createConnection({ host: src.host, port: src.port, user: 'root', password: src.rootPassword, database: DB });
@@ -89,7 +95,7 @@ export default (async (opts: BenchOptions, emit: (m: Measurement) => void) => {
           ...(streamS === undefined ? {} : { streamS, importS }) };
         const differs = differing(expected, await checksums(dst));
         const verified = differs.length === 0;
-        emit({ engine: 'mysql', tool, phase: 'copy', rows: seeded.rows, bytes, seconds: round(seconds), peakRssMb: round(peakRssMb), verified, scale: opts.scale, ...cpu, ...(verified ? {} : { differs }) });
+        emit({ engine: 'mysql', tool, phase: 'copy', rows: seeded.rows, bytes, seconds: round(seconds), peakRssMb: round(peakRssMb), verified, scale: opts.scale, targetAutoincLockMode: autoincMode, ...cpu, ...(verified ? {} : { differs }) });
         if (tool === 'ferry' && verified) {
           const v = await ferryVerify(src, dst, dir);
           emit({ engine: 'mysql', tool: 'ferry', phase: 'verify', rows: seeded.rows, bytes, seconds: round(v.seconds), peakRssMb: round(v.peakRssMb), verified: v.ok, scale: opts.scale });
