@@ -50,6 +50,8 @@ const INSERT_BATCH_BYTES = 4 << 20;
 /** Load one chunk; returns the warnings the server raised (each on a value the target holds exactly). */
 export async function loadChunk(c: PoolConnection, o: LoadChunkOptions): Promise<LoadWarning[]> {
   const target = `${q(o.table.database)}.${q(o.table.name)}`;
+  /** Which rows, for an error: the table and the chunk's key range. */
+  const what = `${o.table.database}.${o.table.name}, key range ${describeRange(o.table, o.range)}`;
   const warnings: RawWarning[] = [];
   if (o.first) await c.query('SET SESSION unique_checks = 1');
   await c.query('START TRANSACTION');
@@ -57,8 +59,13 @@ export async function loadChunk(c: PoolConnection, o: LoadChunkOptions): Promise
     if (o.clear) await c.query(`DELETE FROM ${target} WHERE ${rangeWhere(o.table, o.range)}`);
     const loaded = o.via === 'local-infile' ? await loadData(c, target, o, warnings) : await insertRows(c, target, o, warnings);
     if (loaded !== o.rows) {
-      throw new FerryError('E_MYSQL_LOAD_CHANGED', `${o.path} loaded ${loaded} rows into ${o.table.database}.${o.table.name}, the export holds ${o.rows}`, {
-        hint: 'the chunk was rolled back: export again (--restart-from the export) if the file was changed, else report a bug',
+      // LOAD DATA LOCAL skips a row whose unique key the table already holds (as IGNORE: the server cannot
+      // stop the client's file), leaving warning 1062; its message holds the value, so only codes are named.
+      const codes = [...new Set(warnings.map((w) => w.code))];
+      throw new FerryError('E_MYSQL_LOAD_CHANGED', `${o.path} loaded ${loaded} rows into ${what}; the export holds ${o.rows}${codes.length ? ` (server warnings ${codes.join(', ')})` : ''}`, {
+        hint: codes.includes(1062)
+          ? 'the chunk was rolled back: the target holds a row with one of its unique keys outside this range; clear the target\'s table (or database), then run again'
+          : 'the chunk was rolled back: export again (--restart-from the export) if the file was changed, else report a bug',
       });
     }
     if (warnings.length) await judge(c, o, warnings);
@@ -67,7 +74,7 @@ export async function loadChunk(c: PoolConnection, o: LoadChunkOptions): Promise
   } catch (e) {
     await c.query('ROLLBACK').catch(() => undefined);
     if (e instanceof FerryError) throw e;
-    throw new FerryError('E_MYSQL_LOAD', `Loading ${o.path} into ${o.table.database}.${o.table.name} failed: ${(e as Error).message.split('\n')[0]}`, {
+    throw new FerryError('E_MYSQL_LOAD', `Loading ${o.path} into ${what} failed: ${(e as Error).message.split('\n')[0]}`, {
       hint: 'fix the cause, then run again: loaded chunks are kept and this one is reloaded', cause: e,
     });
   } finally {
