@@ -3,15 +3,19 @@
  * key and unique checks off, the source's sql_mode without strictness: load-warnings.ts), then triggers,
  * routines, views and events. Warnings a load raised are kept per chunk and returned grouped.
  * Resumable per chunk: progress lives in `stateFile` (written atomically after each chunk); a chunk not
- * recorded there is checked on the target (its lines' sha256, chunk-compare.ts) and skipped, or cleared and reloaded.
+ * recorded there is checked on the target (its lines' sha256, chunk-compare.ts) and skipped, or its range
+ * cleared, every range before any chunk loads (clearStale), then loaded.
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Pool, PoolConnection } from 'mysql2/promise';
 import { noProgress, type Progress } from '../../core/progress.ts';
 import { writeFileAtomic } from '../../util/atomic-write.ts';
+import { FerryError } from '../../core/errors.ts';
 import { connectMysql, isPrivilegeError, oneLine, privilegeError, q, withConnection, withMysql, type MysqlTarget } from './connect.ts';
 import { holdsChunk } from './chunk-compare.ts';
+import { rangeWhere } from './checksum.ts';
+import { describeRange } from './bisect.ts';
 import { loadChunk, type LoadPath } from './load-chunk.ts';
 import { readManifest, type ChunkEntry, type Manifest, type TableEntry } from './manifest.ts';
 import type { DatabaseSchema } from './schema-export.ts';
@@ -113,12 +117,15 @@ export async function importMysql(o: ImportOptions): Promise<ImportResult> {
     /** Tables a chunk was loaded into by this run (the first is loaded with unique_checks on: load-chunk.ts). */
     const begun = new Set<string>();
     try {
-      await runLoads(jobs, (j) => `${j.t.table.database}.${j.t.table.name}`, await loadersShareTables(pool), parallelism, async ({ t, chunk }, worker) => {
+      const stale = await clearStale(conns, jobs, state, o.signal);
+      for (const { chunk } of jobs.filter((j) => !stale.has(j))) { total.skipped++; total.done += chunk.rows; total.bytes += chunk.bytes; }
+      if (total.skipped) await save();
+      await runLoads(jobs.filter((j) => stale.has(j)), (j) => `${j.t.table.database}.${j.t.table.name}`, await loadersShareTables(pool), parallelism, async ({ t, chunk }, worker) => {
         o.signal?.throwIfAborted();
         const key = `${t.table.database}.${t.table.name}`;
-        const loaded = await ensureChunk(conns[worker]!, t, chunk, state, o.dir, via, !begun.has(key));
-        if (loaded) begun.add(key);
-        if (loaded) { total.loaded++; state.loaded[chunk.file] = chunk.checksum; await save(); } else total.skipped++;
+        await loadStale(conns[worker]!, t, chunk, state, o.dir, via, !begun.has(key));
+        begun.add(key);
+        total.loaded++; state.loaded[chunk.file] = chunk.checksum; await save();
         total.done += chunk.rows; total.bytes += chunk.bytes;
         progress.update({ unit: 'rows', done: total.done, total: total.rows, bytes: total.bytes, label: `table ${t.table.name}` });
       });
@@ -190,15 +197,45 @@ export async function binlogOff(target: MysqlTarget, note?: (message: string) =>
   });
 }
 
-/** Load a chunk unless the target already holds it; true when it was (re)loaded. */
-async function ensureChunk(c: PoolConnection, t: TableEntry, chunk: ChunkEntry, state: ImportState, dir: string, via: LoadPath, first: boolean): Promise<boolean> {
-  if (state.loaded[chunk.file] === chunk.checksum) return false;
-  const held = await holdsChunk(c, t.table, chunk);
-  if (held.same) { state.loaded[chunk.file] = chunk.checksum; return false; }
-  const warnings = await loadChunk(c, { table: t.table, range: chunk, path: join(dir, chunk.file), rows: chunk.rows, clear: held.rows > 0, via, expect: chunk, first });
+type Job = { readonly t: TableEntry; readonly chunk: ChunkEntry };
+
+/**
+ * The chunks to load: each one neither recorded nor held by the target, its range cleared of what the target
+ * holds there. Every range is checked and cleared before any chunk loads: the target may hold an older
+ * export's rows (a killed run, the source changed since), and a unique value that moved to a lower key on
+ * the source would meet its old row, not cleared yet, as a duplicate (LOAD DATA LOCAL then skips the row:
+ * the same failure on every re-run). The first error stops the other connection after its chunk.
+ */
+async function clearStale(conns: readonly PoolConnection[], jobs: readonly Job[], state: ImportState, signal?: AbortSignal): Promise<Set<Job>> {
+  const queue = jobs.filter((j) => state.loaded[j.chunk.file] !== j.chunk.checksum);
+  const stale = new Set<Job>();
+  let failed = false;
+  const ends = await Promise.allSettled(conns.map(async (c) => {
+    for (let j = queue.shift(); j && !failed; j = queue.shift()) {
+      signal?.throwIfAborted();
+      const { table } = j.t;
+      const held = await holdsChunk(c, table, j.chunk);
+      if (held.same) { state.loaded[j.chunk.file] = j.chunk.checksum; continue; }
+      if (held.rows > 0) {
+        await c.query(`DELETE FROM ${q(table.database)}.${q(table.name)} WHERE ${rangeWhere(table, j.chunk)}`).catch((e: unknown) => {
+          throw new FerryError('E_MYSQL_LOAD', `Clearing ${table.database}.${table.name}, key range ${describeRange(table, j.chunk)} on the target failed: ${oneLine(e)}`, {
+            hint: 'fix the cause, then run again: chunks the target holds are kept', cause: e,
+          });
+        });
+      }
+      stale.add(j);
+    }
+  }).map((p) => p.catch((e: unknown) => { failed = true; throw e; })));
+  const failure = ends.find((e): e is PromiseRejectedResult => e.status === 'rejected');
+  if (failure) throw failure.reason;
+  return stale;
+}
+
+/** Load a chunk into its range, which `clearStale` left empty. */
+async function loadStale(c: PoolConnection, t: TableEntry, chunk: ChunkEntry, state: ImportState, dir: string, via: LoadPath, first: boolean): Promise<void> {
+  const warnings = await loadChunk(c, { table: t.table, range: chunk, path: join(dir, chunk.file), rows: chunk.rows, clear: false, via, expect: chunk, first });
   state.warnings ??= {};
   if (warnings.length) state.warnings[chunk.file] = warnings; else delete state.warnings[chunk.file];
-  return true;
 }
 
 function sum<T>(xs: readonly T[], f: (x: T) => number): number {
