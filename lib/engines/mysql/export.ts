@@ -104,9 +104,13 @@ export async function exportMysql(o: ExportOptions): Promise<Manifest> {
       } finally {
         await ready;
       }
-      await Promise.all(snap.workers.map(async (w) => {
+      // The first worker's error stops the others at their next chunk; every one has returned (none still
+      // writing into the partial directory, none querying outside the snapshot once it is closed) before the
+      // error is thrown and the directory removed.
+      let failed = false;
+      const workers = await Promise.allSettled(snap.workers.map(async (w) => {
         await w.query('SET SESSION character_set_results = binary');
-        for (let job = queue.shift(); job; job = queue.shift()) {
+        for (let job = queue.shift(); job && !failed; job = queue.shift()) {
           o.signal?.throwIfAborted();
           const { t } = job;
           job.parts[job.at] = await exportTable(w, t, job.seg, partial, chunkBytes, (rows, bytes, chunk) => {
@@ -117,7 +121,13 @@ export async function exportMysql(o: ExportOptions): Promise<Manifest> {
           left.set(t, left.get(t)! - 1);
           if (!left.get(t)) o.onTableExported?.(t);
         }
-      }));
+      }).map((p) => p.catch((e: unknown) => { failed = true; throw e; })));
+      const workerError = workers.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (workerError) {
+        // A streaming copy's loads read chunk files from the partial directory: settled before it goes.
+        await Promise.allSettled(streamed);
+        throw workerError.reason;
+      }
       const entries: TableEntry[] = tables.map((t) => {
         const chunks = parts.get(t)!.flat();
         const ai = /\bAUTO_INCREMENT=(\d+)/.exec(ddlOf.get(`${t.database}.${t.name}`) ?? '');
