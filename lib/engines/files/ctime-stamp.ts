@@ -38,8 +38,11 @@ export interface CtimeRecord {
   /** manifest.ndjson's identity (inode:size:mtimeMs) when the record was written. */
   readonly manifest: string;
   readonly normalize: string;
-  /** Every directory of the manifest (relative, latin1; '' = the root) with its inode (0: not known). */
-  readonly dirs: ReadonlyArray<readonly [string, number]>;
+  /**
+   * Every directory of the manifest (relative, latin1; '' = the root) with its inode (0: not known) and
+   * its number of direct children in the manifest (absent in older records): the split scan's weights.
+   */
+  readonly dirs: ReadonlyArray<readonly [string, number, number?]>;
 }
 
 export interface Stamp { readonly file: string; readonly ctimeMs: number; readonly thresholdMs: number }

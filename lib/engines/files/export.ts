@@ -114,7 +114,7 @@ export async function exportTree(o: ExportOptions): Promise<ExportResult> {
   }
   const r = await fullExport(o, manifest, previous, usable, hasManifest);
   if (manifestFileId(manifest) !== before) await recordRewritten(o.artifactDir, manifest, pending);
-  if (stamp && o.normalize === 'none') await recordStamp(o, manifest, stamp, await manifestDirs(manifest, o.root, stamp), stamp.thresholdMs);
+  if (stamp && o.normalize === 'none') { const m = await manifestDirs(manifest, o.root, stamp); await recordStamp(o, manifest, stamp, m.dirs, stamp.thresholdMs, m.counts); }
   return { ...r, ...(fallback ? { fallback } : {}) };
 }
 
@@ -125,25 +125,36 @@ async function ctimeExport(o: { storeId: string; root: string; artifactDir: stri
   if ('reason' in got) return got;
   const rec = got.record;
   if (!setReference(o.stamp.file, rec.thresholdMs)) return { reason: 'the artifact directory keeps mtimes coarser than a second' };
-  const all = await changedSince(o.root, o.stamp.file, o.signal);
+  const all = await changedSince(o.root, o.stamp.file, o.signal, rec.dirs);
   if (!all) return { reason: 'find -newercm failed (an unreadable directory, no GNU or BSD find) or printed too much' };
   const printed = seenByLastPass(o.root, all, { ctimeMs: rec.stampMs, thresholdMs: rec.thresholdMs });
   // Nothing changed since the last stamp: the manifest, and its record, stay as they are.
   if (!printed.length) return { result: { manifest: o.manifest, report: o.report, entries: o.entries, fingerprint: o.fingerprint, scope: [], scan: 'ctime', changed: 0 } };
-  const plan = rescan(o.root, printed, new Map(rec.dirs), o.stamp);
+  const plan = rescan(o.root, printed, new Map(rec.dirs.map(([k, ino]) => [k, ino])), o.stamp);
   if ('reason' in plan) return plan;
+  const counts = childCounts(rec.dirs, plan);
   o.signal?.throwIfAborted();
   const rehash = { root: o.root, paths: new Set(printed.map((p) => p.toString('latin1'))) };
   const r = await (await import('./narrow.ts')).mergeNarrowed({ storeId: o.storeId, artifactDir: o.artifactDir, manifest: o.manifest, report: o.report, fingerprint: o.fingerprint, entries: o.entries, fresh: plan.fresh, found: plan.found, relisted: plan.relisted, dropUnder: plan.dropUnder, rehash });
   if (r.unchanged) {
     // What changed since the last stamp records the same as the manifest (a touch, a change in the stamp's own tick): kept, the stamp moves on.
-    await recordStamp(o, o.manifest, o.stamp, plan.dirs, o.stamp.thresholdMs);
+    await recordStamp(o, o.manifest, o.stamp, plan.dirs, o.stamp.thresholdMs, counts);
     return { result: { manifest: o.manifest, report: o.report, entries: o.entries, fingerprint: o.fingerprint, scope: [], scan: 'ctime', changed: 0 } };
   }
   await writeScanRecord(o.artifactDir, { fingerprint: r.fingerprint, normalize: o.normalize, entries: r.entries, ...r.report });
-  await recordStamp(o, o.manifest, o.stamp, plan.dirs, o.stamp.thresholdMs);
+  await recordStamp(o, o.manifest, o.stamp, plan.dirs, o.stamp.thresholdMs, counts);
   return { result: { manifest: o.manifest, ...r, scan: 'ctime', changed: printed.length } };
 }
+
+/** Each directory's direct children after a narrowed pass: the relisted ones counted again, the others as recorded. */
+function childCounts(recorded: CtimeRecord['dirs'], plan: { fresh: readonly ManifestEntry[]; relisted: ReadonlySet<string> }): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const [k, , n] of recorded) if (n !== undefined && !plan.relisted.has(k)) out.set(k, n);
+  for (const k of plan.relisted) out.set(k, 0);
+  for (const e of plan.fresh) { const k = parentKey(e.path); out.set(k, (out.get(k) ?? 0) + 1); }
+  return out;
+}
+const parentKey = (p: Buffer) => { const i = p.lastIndexOf(0x2f); return i < 0 ? '' : p.subarray(0, i).toString('latin1'); };
 
 function writeScanRecord(artifactDir: string, r: object): Promise<void> {
   return writeFileAtomic(join(artifactDir, SCAN_FILE), JSON.stringify(r) + '\n');
@@ -163,16 +174,17 @@ export async function provenFingerprint(o: { root: string; artifactDir: string; 
   if (!ref) return undefined;
   const got = await readCtimeRecord({ artifactDir: o.artifactDir, root: o.root, normalize: o.normalize, manifestId: manifestFileId(manifest), stamp: ref }).catch(() => ({ reason: 'unreadable' }));
   if ('reason' in got || !setReference(ref.file, got.record.thresholdMs)) return undefined;
-  const printed = await changedSince(o.root, ref.file, o.signal);
+  const printed = await changedSince(o.root, ref.file, o.signal, got.record.dirs);
   if (!printed || seenByLastPass(o.root, printed, { ctimeMs: got.record.stampMs, thresholdMs: got.record.thresholdMs }).length) return undefined;
   return scan.fingerprint;
 }
 const REF_FILE = 'ctime-ref';
 
-/** Record the pass's stamp with the manifest it left and the directories' inodes. */
-async function recordStamp(o: { root: string; artifactDir: string; normalize: string }, manifest: string, stamp: Stamp, dirs: ReadonlyMap<string, number>, thresholdMs: number): Promise<void> {
+/** Record the pass's stamp with the manifest it left and the directories' inodes (and their children's counts, the split scan's weights). */
+async function recordStamp(o: { root: string; artifactDir: string; normalize: string }, manifest: string, stamp: Stamp, dirs: ReadonlyMap<string, number>, thresholdMs: number, counts?: ReadonlyMap<string, number>): Promise<void> {
   const st = await lstat(o.root);
-  const rec: CtimeRecord = { v: 1, root: o.root, dev: st.dev, ino: st.ino, thresholdMs, stampMs: stamp.ctimeMs, manifest: manifestFileId(manifest), normalize: o.normalize, dirs: [...dirs] };
+  const withCounts = [...dirs].map(([k, ino]): readonly [string, number, number?] => { const n = counts?.get(k); return n === undefined ? [k, ino] : [k, ino, n]; });
+  const rec: CtimeRecord = { v: 1, root: o.root, dev: st.dev, ino: st.ino, thresholdMs, stampMs: stamp.ctimeMs, manifest: manifestFileId(manifest), normalize: o.normalize, dirs: withCounts };
   await writeFileAtomic(join(o.artifactDir, CTIME_RECORD_FILE), JSON.stringify(rec) + '\n');
 }
 
@@ -180,13 +192,18 @@ async function recordStamp(o: { root: string; artifactDir: string; normalize: st
  * The manifest's directories with their inodes, read back after a walk or quick export (the tree was
  * read after this pass's stamp): a directory that changed after the stamp has its inode not known (0).
  */
-async function manifestDirs(manifest: string, root: string, stamp: Stamp): Promise<Map<string, number>> {
+async function manifestDirs(manifest: string, root: string, stamp: Stamp): Promise<{ dirs: Map<string, number>; counts: Map<string, number> }> {
   const out = new Map<string, number>();
+  const counts = new Map<string, number>();
   const rootBuf = Buffer.from(root);
   const ino = (abs: Buffer | string) => { const st = lstatSync(abs, { throwIfNoEntry: false }); return st?.isDirectory() && changedBefore(st.ctimeMs, stamp) ? st.ino : 0; };
   out.set('', ino(root));
-  for await (const e of readManifest(manifest)) if (e.type === 'dir') out.set(e.path.toString('latin1'), ino(joinRel(rootBuf, e.path)));
-  return out;
+  for await (const e of readManifest(manifest)) {
+    const k = parentKey(e.path);
+    counts.set(k, (counts.get(k) ?? 0) + 1);
+    if (e.type === 'dir') out.set(e.path.toString('latin1'), ino(joinRel(rootBuf, e.path)));
+  }
+  return { dirs: out, counts };
 }
 
 /** Today's export: find's stat stream against the last one, a narrowed merge, or the whole walk. */

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { changedBefore, CTIME_RECORD_FILE, localCtime, macLocal, readCtimeRecord, setReference, takeStamp, thresholdOf, type CtimeRecord } from '../../../../lib/engines/files/ctime-stamp.ts';
-import { changedSince, underAny } from '../../../../lib/engines/files/ctime-scan.ts';
+import { changedSince, SPLIT, splitDirs, underAny, type RecordedDir } from '../../../../lib/engines/files/ctime-scan.ts';
 import { exportTree, provenFingerprint, treeFingerprint, type ExportResult } from '../../../../lib/engines/files/export.ts';
 import { readManifest } from '../../../../lib/engines/files/manifest.ts';
 import { emptyScanReport, scanTree } from '../../../../lib/engines/files/walk.ts';
@@ -104,6 +104,70 @@ describe('changedSince', () => {
     expect(await changedSince(join(dir, 'missing'), ref)).toBeUndefined(); // find fails: no proof
   });
 
+  it('split over several finds (the record\'s directories): what the recursive find prints, but below directories the record does not hold', async () => {
+    const saved = { ...SPLIT };
+    Object.assign(SPLIT, { minEntries: 0, minPerDir: 0, parts: 3 });
+    try {
+      const root = join(dir, 'src');
+      const names = ['a', 'a/b', 'a/b/c', 'd', 'd/e', 'f'];
+      for (const d of names) await mkdir(join(root, d), { recursive: true });
+      for (const d of names) for (let i = 0; i < 4; i++) await writeFile(join(root, d, `${i}.jpg`), d);
+      await writeFile(join(root, 'top.txt'), 'top');
+      const recorded: RecordedDir[] = [['', 1, 3], ...names.map((d): RecordedDir => [d, 1, d === 'a/b/c' || d === 'f' || d === 'd/e' ? 4 : 5])];
+      expect(splitDirs(recorded)).toHaveLength(3);
+      const ref = join(dir, 'ref');
+      await writeFile(ref, '');
+      const sorted = (x: Buffer[] | undefined) => x?.map((b) => b.toString()).sort();
+      const later = Date.now() / 1000 + 3600;
+      await utimes(ref, later, later);
+      expect(await changedSince(root, ref, undefined, recorded)).toEqual([]);
+      const past = Date.now() / 1000 - 3600;
+      await utimes(ref, past, past);
+      const whole = sorted(await changedSince(root, ref))!;
+      expect(whole).toHaveLength(1 + 6 + 24 + 1);
+      expect(sorted(await changedSince(root, ref, undefined, recorded))).toEqual(whole);
+      // A subtree the record does not hold: its top directory is printed (a child of a recorded one), not what is below it.
+      await mkdir(join(root, 'd/new/deeper'), { recursive: true });
+      await writeFile(join(root, 'd/new/deeper/x.jpg'), 'x');
+      const split = sorted(await changedSince(root, ref, undefined, recorded))!;
+      expect(split).toEqual(whole.concat('d/new').sort());
+      expect(sorted(await changedSince(root, ref))).toEqual(whole.concat('d/new', 'd/new/deeper', 'd/new/deeper/x.jpg').sort());
+      // Only what changed after the reference, the root included when its own ctime moved.
+      await new Promise((r) => setTimeout(r, 20));
+      await writeFile(join(dir, 'mark'), '');
+      const now = (await lstat(join(dir, 'mark'))).ctimeMs / 1000 + 0.001; // after every change above (the same clock)
+      await utimes(ref, now, now);
+      await new Promise((r) => setTimeout(r, 20));
+      await appendFile(join(root, 'a/b/c/1.jpg'), 'more');
+      await chmod(join(root, 'f/2.jpg'), 0o600);
+      expect(sorted(await changedSince(root, ref, undefined, recorded))).toEqual(['a/b/c/1.jpg', 'f/2.jpg']);
+      await writeFile(join(root, 'new-top.txt'), 'n');
+      expect(sorted(await changedSince(root, ref, undefined, recorded))).toEqual(['', 'a/b/c/1.jpg', 'f/2.jpg', 'new-top.txt']);
+      // A recorded directory gone: find fails on it, and the recursive find answers instead.
+      await rm(join(root, 'd/e'), { recursive: true });
+      expect(sorted(await changedSince(root, ref, undefined, recorded))).toEqual(sorted(await changedSince(root, ref)));
+      expect(sorted(await changedSince(root, ref, undefined, recorded))).toContain('d');
+    } finally {
+      Object.assign(SPLIT, saved);
+    }
+  });
+
+  it('splitDirs: groups of about equal children, heaviest first; not for a small tree or many small directories', () => {
+    const saved = { ...SPLIT };
+    try {
+      Object.assign(SPLIT, { minEntries: 100, minPerDir: 8, parts: 2 });
+      const dirs: RecordedDir[] = [['', 1, 2], ['big', 2, 60], ['m1', 3, 30], ['m2', 4, 28], ['s', 5]];
+      const g = splitDirs(dirs)!;
+      expect(g.map((x) => x.sort())).toEqual([['big', 's'].sort(), ['', 'm1', 'm2'].sort()]);
+      expect(splitDirs(dirs.map(([k, i]) => [k, i] as RecordedDir))).toBeUndefined(); // no counts recorded: one find
+      expect(splitDirs([...dirs, ...Array.from({ length: 30 }, (_, i): RecordedDir => [`t${i}`, 10 + i, 0])])).toBeUndefined(); // ~4 per directory
+      Object.assign(SPLIT, { parts: 1 });
+      expect(splitDirs(dirs)).toBeUndefined();
+    } finally {
+      Object.assign(SPLIT, saved);
+    }
+  });
+
   it('underAny: a strict ancestor in the set', () => {
     const set = new Set(['a/b', 'c']);
     expect(underAny('a/b/x', set)).toBe(true);
@@ -124,7 +188,11 @@ function walkView(root: string): string[] {
   return [...scanTree(root, emptyScanReport())].map((e) => `${e.path.toString('latin1')} ${e.type} ${e.size} ${e.mtimeMs} ${e.mode.toString(8)} ${e.link?.toString('latin1') ?? ''}`);
 }
 
-describe('exportTree narrowed by the ctime scan', () => {
+// Each narrowed export as one recursive find sees it, and split over several (SPLIT forced on small trees).
+for (const split of [false, true]) describe(`exportTree narrowed by the ctime scan${split ? ', the scan split over 3 finds' : ''}`, () => {
+  const saved = { ...SPLIT };
+  beforeEach(() => { if (split) Object.assign(SPLIT, { minEntries: 0, minPerDir: 0, parts: 3 }); });
+  afterEach(() => { Object.assign(SPLIT, saved); });
   const exp = (root: string, art: string): Promise<ExportResult> => exportTree({ storeId: 's', root, artifactDir: art, normalize: 'none', concurrency: 2 });
 
   it('catches a rewrite that kept size and mtime, a chmod, a new file in a new directory, a removal, renames of a file and of a directory', async () => {
