@@ -17,12 +17,6 @@ const QUERIES: ReadonlyArray<{ sql: string; key: (r: Row) => string; value: (r: 
       r.EXTRA, r.GENERATION_EXPRESSION ? `as(${r.GENERATION_EXPRESSION})` : '', r.CHARACTER_SET_NAME ?? '', r.COLLATION_NAME ?? ''].filter(Boolean).join(' '),
   },
   {
-    sql: `SELECT TABLE_NAME, INDEX_NAME, NON_UNIQUE, GROUP_CONCAT(CONCAT(COLUMN_NAME, COALESCE(CONCAT('(', SUB_PART, ')'), '')) ORDER BY SEQ_IN_INDEX) AS COLS
-            FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = ? GROUP BY TABLE_NAME, INDEX_NAME, NON_UNIQUE`,
-    key: (r) => `index ${r.TABLE_NAME}.${r.INDEX_NAME}`,
-    value: (r) => `${r.NON_UNIQUE === '0' ? 'UNIQUE ' : ''}(${r.COLS})`,
-  },
-  {
     sql: `SELECT k.TABLE_NAME, k.CONSTRAINT_NAME, GROUP_CONCAT(k.COLUMN_NAME ORDER BY k.ORDINAL_POSITION) AS COLS, k.REFERENCED_TABLE_NAME,
             GROUP_CONCAT(k.REFERENCED_COLUMN_NAME ORDER BY k.ORDINAL_POSITION) AS REFS, rc.UPDATE_RULE, rc.DELETE_RULE
             FROM information_schema.KEY_COLUMN_USAGE k JOIN information_schema.REFERENTIAL_CONSTRAINTS rc
@@ -57,7 +51,7 @@ const QUERIES: ReadonlyArray<{ sql: string; key: (r: Row) => string; value: (r: 
 type Row = Record<string, string | null> & { ROUTINE_TYPE: string };
 
 export async function describeSchema(db: Pool | PoolConnection, database: string): Promise<SchemaFacts> {
-  const facts: SchemaFacts = {};
+  const facts: SchemaFacts = await indexFacts(db, database);
   for (const qy of QUERIES) {
     const [rows] = await db.query(qy.sql, [database]);
     for (const raw of rows as Array<Record<string, unknown>>) {
@@ -66,6 +60,29 @@ export async function describeSchema(db: Pool | PoolConnection, database: string
     }
   }
   return facts;
+}
+
+/**
+ * Each index: `UNIQUE (col,col(prefix))` as before, then what a plain index does not have: a column's
+ * DESC (MySQL 8, MariaDB 10.8+), MySQL 8's functional part (its EXPRESSION), a type other than BTREE
+ * (FULLTEXT, SPATIAL, HASH), INVISIBLE (MySQL 8 IS_VISIBLE = NO; MariaDB 10.6+ IGNORED = YES) and a comment.
+ * `SELECT *`: the visibility column is named differently on each server and absent on older ones.
+ */
+async function indexFacts(db: Pool | PoolConnection, database: string): Promise<SchemaFacts> {
+  const [rows] = await db.query('SELECT * FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = ? ORDER BY TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX', [database]);
+  const parts = new Map<string, { head: string; cols: string[]; tail: string }>();
+  for (const raw of rows as Array<Record<string, unknown>>) {
+    const r = (k: string) => (raw[k] == null ? null : str(raw[k]));
+    const key = `index ${r('TABLE_NAME')}.${r('INDEX_NAME')}`;
+    const type = r('INDEX_TYPE') ?? 'BTREE';
+    const hidden = r('IS_VISIBLE') === 'NO' || r('IGNORED') === 'YES';
+    const comment = r('INDEX_COMMENT') ?? '';
+    const entry = parts.get(key) ?? { head: r('NON_UNIQUE') === '0' ? 'UNIQUE ' : '', cols: [],
+      tail: `${type === 'BTREE' ? '' : ` ${type}`}${hidden ? ' INVISIBLE' : ''}${comment ? ` COMMENT ${JSON.stringify(comment)}` : ''}` };
+    entry.cols.push(`${r('COLUMN_NAME') ?? `(${r('EXPRESSION') ?? '?'})`}${r('SUB_PART') ? `(${r('SUB_PART')})` : ''}${r('COLLATION') === 'D' ? ' DESC' : ''}`);
+    parts.set(key, entry);
+  }
+  return Object.fromEntries([...parts].map(([k, e]) => [k, `${e.head}(${e.cols.join(',')})${e.tail}`]));
 }
 
 /** One line per fact that differs, is missing or is extra on the target. */
