@@ -148,6 +148,34 @@ describe('postgres export streams into the target', { timeout: 600_000 }, () => 
     expect((await readManifest(p.artifactDir)).totals.chunks).toBe(total);
   });
 
+  it('an export failing while chunks wait for the pre-data (a table it cannot read) rejects with the GRANT; the database left empty is streamed into once granted', async () => {
+    // pg_dump fails too (it locks every table), so the plan never starts: the chunks already handed
+    // over must not hold the export's rejection (it waited for them forever).
+    await sql(src.url, "CREATE ROLE stream_reader LOGIN PASSWORD 'reader-Pw-stream'; GRANT SELECT ON ALL TABLES IN SCHEMA public TO stream_reader; GRANT SELECT ON ALL SEQUENCES IN SCHEMA public TO stream_reader; REVOKE SELECT ON audit_log FROM stream_reader");
+    const p0 = params('priv', 'veogen_priv');
+    const reader = src.url.replace(/\/\/postgres:[^@]+@/, '//stream_reader:reader-Pw-stream@');
+    const p = { ...p0, store: { ...p0.store, source: reader } };
+    const e = engine();
+    const settled = e.export(p).then(() => 'exported', (x: unknown) => x);
+    const r = await Promise.race([settled, new Promise((res) => setTimeout(() => res('still running after 90 s'), 90_000))]);
+    expect(r).toMatchObject({ code: 'E_PG_PRIVILEGE' });
+    expect((r as { hint: string }).hint).toContain('GRANT pg_read_all_data TO "stream_reader"');
+    expect(JSON.stringify(r)).not.toMatch(/Pw-stream/);
+    // Nothing writes into the partial directory once it is removed (the leader's roles.json, with the roles' hashes, did).
+    await new Promise((res) => setTimeout(res, 1000));
+    expect(await stat(`${p.artifactDir}.partial`).catch(() => null)).toBeNull();
+    // Nothing of the target's sessions is left open.
+    const open = await sql(dbUrl('postgres'), "SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name LIKE 'ferry%'");
+    expect(open.rows[0]).toEqual({ n: 0 });
+    // Granted, the same command streams into the database the failed run began (empty, no pre-data).
+    // (pg_read_all_data does not cover large objects: each is granted.)
+    await sql(src.url, "GRANT pg_read_all_data TO stream_reader; DO $$ DECLARE o oid; BEGIN FOR o IN SELECT oid FROM pg_largeobject_metadata LOOP EXECUTE format('GRANT SELECT ON LARGE OBJECT %s TO stream_reader', o); END LOOP; END $$");
+    const again = await e.export(p);
+    expect(again.data).toMatchObject({ streamed: (again.data as { chunks: number }).chunks });
+    await e.import(p);
+    expect((await e.verify(p)).entries.filter((x) => !x.ok)).toEqual([]);
+  });
+
   it('killed at growing delays, export + import run again each time, ends verified', async () => {
     const p = params('loop', 'veogen_loop');
     const job = { store: p.store, targetUrl: p.targetUrl, artifactDir: p.artifactDir, stateDir: p.stateDir };

@@ -57,6 +57,8 @@ export interface ExportHooks {
   preData?(sql: string): void;
   postData?(sql: string): void;
   chunk?(t: TableInfo, entry: ChunkEntry, path: string): Promise<unknown>;
+  /** The export failed with `error` (what it rejects with): called once, before it waits for every `chunk` promise to settle. */
+  failed?(error: unknown): void;
 }
 
 /** What the export account needs (superuser additionally carries role password hashes). */
@@ -74,6 +76,9 @@ export async function exportPostgres(o: ExportOptions): Promise<Manifest> {
   let mark = started;
   const lap = (name: string) => { const now = performance.now(); timings[name] = Math.round(now - mark) / 1000; mark = now; };
   const snap = await openSnapshot(o.source, parallelism, o.snapshot);
+  const streamed: Array<Promise<unknown>> = [];
+  /** The leader's reads, which write roles.json into the partial directory: settled before it is removed. */
+  const writing: Array<Promise<unknown>> = [];
   try {
     const lead = snap.leader;
     // A chunk is read in key order (checksum.ts): where the planner sorts (a text key in "C" order, an
@@ -118,7 +123,6 @@ export async function exportPostgres(o: ExportOptions): Promise<Manifest> {
     tables.sort((a, b) => b.bytes - a.bytes);
     hooks.start?.({ exportId: exportIdOf({ snapshot: snap, createdAt }), tables, roles: roles.roles, encoding: server.encoding, matviews });
     announce();
-    const streamed: Array<Promise<unknown>> = [];
     const jobs: Array<{ t: TableInfo; range: KeyRange; index: number; out: ChunkEntry[] }> = [];
     const perTable = new Map<TableInfo, ChunkEntry[]>();
     let planned: { error?: unknown } | undefined;
@@ -148,6 +152,7 @@ export async function exportPostgres(o: ExportOptions): Promise<Manifest> {
       return { facts, sequences: await readSequences(lead) };
     });
     leaderReads.catch(() => undefined);
+    writing.push(leaderReads);
     const totalEst = tables.reduce((s, t) => s + Math.max(0, t.estRows), 0);
     const done = { rows: 0, bytes: 0 };
     let next = 0;
@@ -173,11 +178,7 @@ export async function exportPostgres(o: ExportOptions): Promise<Manifest> {
       }
     }).map((p) => p.catch((e: unknown) => { failed = true; wake(); throw e; })));
     const workerError = workers.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (workerError) {
-      // A streaming export's loads read chunk files from the partial directory: settled before it goes.
-      await Promise.allSettled(streamed);
-      throw workerError.reason;
-    }
+    if (workerError) throw workerError.reason;
     const { facts, sequences } = await leaderReads;
     lap('data');
     const [pre, post] = await schemaDump;
@@ -206,8 +207,13 @@ export async function exportPostgres(o: ExportOptions): Promise<Manifest> {
     await rename(partial, o.dir);
     return manifest;
   } catch (e) {
+    const error = isPrivilegeError(e) ? privilegeError(e, o.source, `exporting ${o.source.database}`, EXPORT_GRANT) : e;
+    // A streaming export's loads read chunk files from the partial directory: stopped and settled before it goes
+    // (a chunk waiting for a plan that will never start, its pre-data not out, settles only through `failed`).
+    hooks.failed?.(error);
+    await Promise.allSettled([...streamed, ...writing]);
     await rm(partial, { recursive: true, force: true }).catch(() => undefined);
-    throw isPrivilegeError(e) ? privilegeError(e, o.source, `exporting ${o.source.database}`, EXPORT_GRANT) : e;
+    throw error;
   } finally {
     await snap.close();
   }

@@ -68,9 +68,17 @@ export async function streamPostgres(o: StreamOptions): Promise<StreamResult> {
   const abort = new AbortController();
   const signal = o.signal ? AbortSignal.any([o.signal, abort.signal]) : abort.signal;
   let failure: { e: unknown } | undefined;
-  let onFailure!: () => void;
-  const failed = new Promise<void>((res) => { onFailure = res; });
-  const fail = (e: unknown) => { if (failure) return; failure = { e }; abort.abort(e); onFailure(); };
+  /** Chunks handed over before the plan runs: loaded once it does, or settled (not loaded) when the stream stops. */
+  const early = new Set<(loaded: boolean) => void>();
+  // The first failure is the one reported; no unit starts after it (the plan's sessions end once their
+  // running units have), and a chunk not begun settles at once.
+  const fail = (e: unknown) => {
+    if (failure) return;
+    failure = { e };
+    abort.abort(e);
+    for (const settle of early) settle(false);
+    early.clear();
+  };
   let plan: LoadPlan | undefined;
   /** Calls made before the plan runs (its tables planned, chunks done), replayed in order once it does. */
   const waiting: Array<(p: LoadPlan) => void> = [];
@@ -80,7 +88,7 @@ export async function streamPostgres(o: StreamOptions): Promise<StreamResult> {
   // and the plan (its chunks load from there on), post-data's units. The log records each schema's
   // sha256 before it is applied (import-log.ts: a kill's re-run resumes only over the same schema).
   let steps: Promise<void> = Promise.resolve();
-  const then = (f: () => Promise<void>) => { steps = steps.then(() => (failure ? undefined : f())).catch(fail); };
+  const then = (f: () => Promise<void>) => { steps = steps.then(() => (failure || signal.aborted ? undefined : f())).catch(fail); };
   const sha = (x: string) => createHash('sha256').update(x).digest('hex');
   const timings: Record<string, number> = {};
   const at = (name: string) => { timings[name] = Math.round(performance.now() - started) / 1000; };
@@ -111,10 +119,18 @@ export async function streamPostgres(o: StreamOptions): Promise<StreamResult> {
       at('postData');
     }),
     planned: (t, n) => { if (plan) plan.planned(t, n); else waiting.push((p) => p.planned(t, n)); },
+    // Settles once the chunk is loaded, or once the plan has ended without it (its running loads ended too),
+    // or, handed over before the plan runs, when the stream stops: the export removes its files only then.
     chunk: (t: TableInfo, ch: ChunkEntry, path: string) => {
-      const loaded = plan ? plan.chunk(t, ch, path) : new Promise<boolean>((res) => { waiting.push((p) => { void p.chunk(t, ch, path).then(res); }); });
-      return Promise.race([loaded, failed]);
+      if (plan) return plan.chunk(t, ch, path);
+      if (signal.aborted) return Promise.resolve(false);
+      return new Promise<boolean>((res) => {
+        early.add(res);
+        waiting.push((p) => { if (early.delete(res)) void p.chunk(t, ch, path).then(res); });
+      });
     },
+    // The export failed: the loads stop, a chunk not begun settles at once (the export waits for them all).
+    failed: fail,
   };
   try {
     const manifest = await exportPostgres({ ...o, signal, hooks });
