@@ -19,8 +19,12 @@ export async function runScript(c: pg.Client, sql: string, what: string, resumed
   }
 }
 
-/** 42P07 relation, 42710 object, 42P06 schema already exists; 42P16 "multiple primary keys" (a primary key added twice). */
+/**
+ * 42P07 relation, 42710 object, 42P06 schema, 42723 function (also aggregates, procedures, operators: the
+ * first object of an app without schemas or types of its own) already exists; 42P16 "multiple primary
+ * keys" (a primary key added twice).
+ */
 export function alreadyThere(e: unknown): boolean {
   const x = e as { code?: string; message?: string };
-  return x.code === '42P07' || x.code === '42710' || x.code === '42P06' || (x.code === '42P16' && /multiple primary keys/.test(x.message ?? ''));
+  return x.code === '42P07' || x.code === '42710' || x.code === '42P06' || x.code === '42723' || (x.code === '42P16' && /multiple primary keys/.test(x.message ?? ''));
 }
