@@ -176,6 +176,38 @@ describe('postgres export streams into the target', { timeout: 600_000 }, () => 
     expect((await e.verify(p)).entries.filter((x) => !x.ok)).toEqual([]);
   });
 
+  it('the target ending the loading sessions mid-stream: the export stops and rejects, nothing is left open or behind; the same commands resume to a verified end', async () => {
+    const p = params('terminated', 'veogen_term');
+    const e = engine();
+    const logFile = join(p.stateDir, 'import.log');
+    const settled = e.export(p).then(() => 'exported', (x: unknown) => x);
+    let done: unknown;
+    void settled.then((x) => { done = x; });
+    let ended = 0;
+    for (let i = 0; i < 3000 && done === undefined && ended === 0; i++) {
+      const lines = (await readFile(logFile, 'utf8').catch(() => '')).split('\n');
+      if (lines.filter((l) => l.startsWith('chunk ')).length >= 2) {
+        ended = (await sql(dbUrl('postgres'), "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE application_name = 'ferry import' AND datname = 'veogen_term'")).rows[0].n;
+      } else {
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    }
+    expect(ended, 'the loading sessions were ended mid-stream').toBeGreaterThan(0);
+    const r = await Promise.race([settled, new Promise((res) => setTimeout(() => res('still running after 90 s'), 90_000))]);
+    expect(r).toBeInstanceOf(Error);
+    expect(JSON.stringify(r) + String(r)).not.toMatch(/Pw-stream/);
+    await new Promise((res) => setTimeout(res, 1000));
+    expect(await stat(`${p.artifactDir}.partial`).catch(() => null)).toBeNull();
+    const left = async (url: string) => (await sql(url, "SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name LIKE 'ferry%'")).rows[0].n;
+    expect(await left(src.url)).toBe(0);
+    expect(await left(dbUrl('postgres'))).toBe(0);
+    const again = await e.export(p);
+    expect((again.data as { stream: string }).stream).toMatch(/^plain export: .*it resumes the import this store began there/);
+    const im = await e.import(p);
+    expect(im.data).toMatchObject({ resumed: true });
+    expect((await e.verify(p)).entries.filter((x) => !x.ok)).toEqual([]);
+  });
+
   it('killed at growing delays, export + import run again each time, ends verified', async () => {
     const p = params('loop', 'veogen_loop');
     const job = { store: p.store, targetUrl: p.targetUrl, artifactDir: p.artifactDir, stateDir: p.stateDir };
