@@ -4,7 +4,8 @@
  * directory after it is removed); a streaming copy whose loader fails names the table and key range, has
  * released its connections and left nothing behind, and the same copy as an account that may converges,
  * every key in; verify names a key the target lacks or holds differently (direction, visibility, type),
- * and the import adds the missing ones; an import over a target holding an older export's rows, where a unique value moved to a
+ * and the import adds the missing ones; a target refusing ferry, or a loader getting no connection, stops
+ * the copy named as the target's; an import over a target holding an older export's rows, where a unique value moved to a
  * lower key on the source since, loads and verifies (each range cleared before any is loaded).
  */
 import { existsSync, readdirSync } from 'node:fs';
@@ -23,6 +24,16 @@ const root = (s: StartedMysql): MysqlTarget => ({ host: s.host, port: s.port, us
 const connect = (s: StartedMysql, database?: string): Promise<Connection> =>
   createConnection({ host: s.host, port: s.port, user: 'root', password: s.rootPassword, ...(database ? { database } : {}) });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** `user`'s sessions on the server, once the ones closing are gone (a closed client's thread ends a moment later; 5 s at most). */
+const sessions = async (c: Connection, user: string): Promise<number> => {
+  let n = -1;
+  for (let i = 0; i < 50 && n !== 0; i++) {
+    if (i) await sleep(100);
+    const [rows] = await c.query('SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE USER = ?', [user]);
+    n = Number((rows as Array<{ n: unknown }>)[0]!.n);
+  }
+  return n;
+};
 
 describe('mysql copy: failures stop cleanly, named; resumes converge', { timeout: 600_000 }, () => {
   let src: StartedMysql;
@@ -90,8 +101,7 @@ describe('mysql copy: failures stop cleanly, named; resumes converge', { timeout
       expect(existsSync(`${dir}.partial`)).toBe(false);
       await sleep(500);
       expect(existsSync(`${dir}.partial`)).toBe(false);
-      const [conns] = await d.query("SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE USER = 'no_insert'");
-      expect(Number((conns as Array<{ n: unknown }>)[0]!.n)).toBe(0);
+      expect(await sessions(d, 'no_insert')).toBe(0);
 
       const r = await copyMysql({ ...o, target: root(dst) });
       expect(r.streamedChunks).toBe(0); // the tables were there: export, then import checking every chunk
@@ -124,6 +134,29 @@ describe('mysql copy: failures stop cleanly, named; resumes converge', { timeout
       const after = await verifyMysql({ target: root(dst), source: root(src), dir });
       expect(after.schema).toHaveLength(3); // what the target changed is named, not changed back
       for (const re of changed.slice(2)) expect(after.schema.filter((f) => re.test(f)), String(re)).toHaveLength(1);
+    } finally { await d.end(); }
+  });
+
+  it('a streaming copy refused by its target is named as the target\'s (not as the source\'s privilege); one whose loader gets no connection stops at once, named', async () => {
+    const dir = join(work, 'conn', 'export');
+    const o = { source: root(src), databases: [DB], dir, stateFile: join(work, 'conn.json'), parallelism: 2 };
+    const refused = await copyMysql({ ...o, target: { ...root(dst), password: 'wrong-Target-pw1' } }).catch((x: unknown) => x);
+    expect(isFerryError(refused) && refused.code, String(refused)).toBe('E_MYSQL_AUTH');
+    expect((refused as Error).message).toContain(`127.0.0.1:${dst.port}`);
+    expect(JSON.stringify(refused)).not.toContain('wrong-Target-pw1');
+    expect(existsSync(`${dir}.partial`)).toBe(false);
+
+    const d = await connect(dst);
+    try {
+      await d.query("CREATE USER IF NOT EXISTS 'one_conn'@'%' IDENTIFIED BY 'oneconn-Secret-1' WITH MAX_USER_CONNECTIONS 1");
+      await d.query(`GRANT ALL ON ${DB}.* TO 'one_conn'@'%'`);
+      await d.query(`DROP DATABASE IF EXISTS ${DB}`);
+      const e = await copyMysql({ ...o, target: { ...root(dst), user: 'one_conn', password: 'oneconn-Secret-1' } }).catch((x: unknown) => x);
+      expect(isFerryError(e) && e.code, String(e)).toBe('E_MYSQL_CONNECT');
+      expect((e as Error).message).toContain(`one_conn@127.0.0.1:${dst.port}`);
+      expect(JSON.stringify(e)).not.toContain('oneconn-Secret-1');
+      expect(existsSync(`${dir}.partial`)).toBe(false);
+      expect(await sessions(d, 'one_conn')).toBe(0);
     } finally { await d.end(); }
   });
 

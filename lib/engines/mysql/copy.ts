@@ -17,7 +17,8 @@
  */
 import type { Pool } from 'mysql2/promise';
 import { writeFileAtomic } from '../../util/atomic-write.ts';
-import { connectMysql, withConnection, type MysqlTarget } from './connect.ts';
+import { FerryError } from '../../core/errors.ts';
+import { connectMysql, describeConnectError, withConnection, type MysqlTarget } from './connect.ts';
 import type { TableInfo } from './catalog.ts';
 import { exportMysql, type ExportOptions } from './export.ts';
 import { binlogOff, choosePath, createTables, importMysql, loadSession, type ImportOptions, type ImportResult } from './import.ts';
@@ -108,6 +109,13 @@ export async function streamMysql(o: CopyOptions): Promise<StreamResult> {
   const signal = o.signal ? AbortSignal.any([o.signal, abort.signal]) : abort.signal;
   let loaders: Promise<void> = Promise.resolve();
 
+  /** Stop: the export aborted with `e`, every queued chunk released (the export waits for each), the loaders woken to return. */
+  const stop = (e: unknown) => {
+    failure ??= e;
+    abort.abort(failure);
+    for (const j of jobs.splice(0)) if ('done' in j) j.done();
+    wake();
+  };
   const loader = async () => {
     await withConnection(pool!, async (c) => {
       for (;;) {
@@ -135,8 +143,7 @@ export async function streamMysql(o: CopyOptions): Promise<StreamResult> {
             settle(job.t); // queued before done(): the loaders are still running when the export returns
           }
         } catch (e) {
-          failure ??= e;
-          abort.abort(e);
+          stop(e);
         } finally {
           busy.set(tableKey(job.t), busy.get(tableKey(job.t))! - 1);
           if ('done' in job) job.done();
@@ -177,10 +184,15 @@ export async function streamMysql(o: CopyOptions): Promise<StreamResult> {
       }
     }
     await withConnection(pool, (c) => createTables(c, o.target, schemas, defer));
-    loaders = Promise.all(Array.from({ length: parallelism }, loader)).then(() => undefined, (e: unknown) => { failure ??= e; });
+    // A loader that cannot even get its connection stops the copy too (else the export would go on, and with
+    // no loader left wait forever for its chunks); every loader has returned before the pool is ended.
+    const target = o.target;
+    loaders = Promise.allSettled(Array.from({ length: parallelism }, () => loader().catch((e: unknown) => {
+      stop(e instanceof FerryError ? e : describeConnectError(e, target));
+    }))).then(() => undefined);
   };
   const onChunk = (t: TableInfo, chunk: ChunkEntry, path: string) => new Promise<void>((done) => {
-    if (!pool) { done(); return; }
+    if (!pool || failure) { done(); return; }
     pending.set(tableKey(t), (pending.get(tableKey(t)) ?? 0) + 1);
     jobs.push({ t, chunk, path, done });
     wake();

@@ -150,7 +150,8 @@ export async function exportMysql(o: ExportOptions): Promise<Manifest> {
     }
   } catch (e) {
     await rm(partial, { recursive: true, force: true }).catch(() => undefined);
-    throw isPrivilegeError(e) ? privilegeError(e, o.source, `exporting ${o.databases.join(', ')}`, EXPORT_GRANT) : e;
+    // A FerryError is already named (a streaming copy's target refusing ferry is not the source's privilege).
+    throw !(e instanceof FerryError) && isPrivilegeError(e) ? privilegeError(e, o.source, `exporting ${o.databases.join(', ')}`, EXPORT_GRANT) : e;
   } finally {
     await pool.end();
   }
