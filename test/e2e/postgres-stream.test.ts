@@ -10,7 +10,7 @@
  *   them ends verified.
  */
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -206,6 +206,35 @@ describe('postgres export streams into the target', { timeout: 600_000 }, () => 
     const im = await e.import(p);
     expect(im.data).toMatchObject({ resumed: true });
     expect((await e.verify(p)).entries.filter((x) => !x.ok)).toEqual([]);
+  });
+
+  it('killed after its foreign keys and triggers are in, the source changed since: the next export imports over them to a verified end', async () => {
+    const p = params('changed', 'veogen_changed');
+    const e = engine();
+    // An app trigger (a link: in once the import's links ran) that would change the rows a reload inserts.
+    await sql(src.url, "CREATE FUNCTION public.stamp() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.note = 'stamped'; RETURN NEW; END $$; CREATE TRIGGER orders_stamp BEFORE INSERT ON public.orders FOR EACH ROW EXECUTE FUNCTION public.stamp()");
+    await e.export(p);
+    await e.import(p);
+    // What a SIGKILL leaves just before the import's last lines: everything committed, the log without them.
+    const logFile = join(p.stateDir, 'import.log');
+    const lines = (await readFile(logFile, 'utf8')).split('\n').filter(Boolean);
+    expect(lines.slice(-2)).toEqual(['analyze', 'done']);
+    await writeFile(logFile, lines.slice(0, -2).map((l) => `${l}\n`).join(''));
+    // The app writes before the run is resumed: a user renamed (a referenced row), an order changed.
+    await sql(src.url, "UPDATE users SET name = name || ' (renamed)' WHERE id = 5; UPDATE orders SET total = total + 1 WHERE id = 4000");
+    try {
+      const again = await e.export(p);
+      expect((again.data as { stream: string }).stream).toMatch(/^plain export: /);
+      const im = await e.import(p);
+      expect(im.data).toMatchObject({ resumed: true });
+      expect((im.data as { chunksLoaded: number }).chunksLoaded).toBeGreaterThanOrEqual(2);
+      expect((await e.verify(p)).entries.filter((x) => !x.ok)).toEqual([]);
+      // The constraint and the app's trigger are as they were, enforced again.
+      await expect(sql(dbUrl('veogen_changed'), 'INSERT INTO orders (user_id, status, placed_at, items, total) VALUES (999999, \'paid\', now(), \'[]\', 1)')).rejects.toMatchObject({ code: '23503' });
+      expect((await sql(dbUrl('veogen_changed'), "SELECT tgenabled FROM pg_trigger WHERE tgname = 'orders_stamp'")).rows).toEqual([{ tgenabled: 'O' }]);
+    } finally {
+      await sql(src.url, "UPDATE users SET name = replace(name, ' (renamed)', '') WHERE id = 5; UPDATE orders SET total = total - 1 WHERE id = 4000; DROP TRIGGER orders_stamp ON orders; DROP FUNCTION stamp()");
+    }
   });
 
   it('killed at growing delays, export + import run again each time, ends verified', async () => {

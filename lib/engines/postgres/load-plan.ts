@@ -113,7 +113,7 @@ export async function startPlan(o: PlanOptions): Promise<LoadPlan> {
     return s;
   }));
   const closeAll = async () => { await connecting; await Promise.all(opened.map((s) => s.c.end().catch(() => undefined))); };
-  const { rels, flushStats } = await readRelations(o.target).catch(async (e: unknown) => { await closeAll(); throw e; });
+  const { rels, flushStats, superuser } = await readRelations(o.target).catch(async (e: unknown) => { await closeAll(); throw e; });
   const flush = async (s: Session) => { if (flushStats) await s.c.query('SELECT pg_stat_force_next_flush()'); };
   // Per table with data: its chunk count once planned, and the chunks loaded (or found there) so far.
   const expected = new Map<string, number>();
@@ -240,7 +240,7 @@ export async function startPlan(o: PlanOptions): Promise<LoadPlan> {
       id: `chunk ${ch.file}`, share: rel, rank: 1, ready: () => true,
       run: async (s) => {
         if (!log.has(`chunk ${ch.file}`)) {
-          const loaded = await loadChunk(s.c, path, t, ch, log.resumed, !o.fresh);
+          const loaded = await loadChunk(s.c, path, t, ch, log.resumed, !o.fresh, superuser);
           await flush(s);
           await log.add(`chunk ${ch.file}`);
           if (loaded) counts.loaded++; else counts.skipped++;
@@ -304,9 +304,10 @@ interface Relation {
 
 /**
  * The target database's tables, partitioned tables and materialized views (after pre-data), by quoted
- * name; `flushStats`: the server has pg_stat_force_next_flush (PostgreSQL ≥ 15).
+ * name; `flushStats`: the server has pg_stat_force_next_flush (PostgreSQL ≥ 15); `superuser`: ferry's
+ * account may set session_replication_role.
  */
-async function readRelations(t: PgTarget): Promise<{ rels: Map<string, Relation>; flushStats: boolean }> {
+async function readRelations(t: PgTarget): Promise<{ rels: Map<string, Relation>; flushStats: boolean; superuser: boolean }> {
   const c = await connectPg(t, { applicationName: 'ferry import' });
   try {
     const r = await c.query<{ schema: string; name: string; partition: boolean; below: Array<[string, string]> }>(`
@@ -315,8 +316,8 @@ async function readRelations(t: PgTarget): Promise<{ rels: Map<string, Relation>
           JOIN pg_class l ON l.oid = p.relid JOIN pg_namespace ln ON ln.oid = l.relnamespace WHERE p.relid <> c.oid), '[]') ELSE '[]' END AS below
       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
       WHERE c.relkind IN ('r', 'p', 'm') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_(toast|temp)'`);
-    const version = Number((await c.query<{ v: string }>("SELECT current_setting('server_version_num') AS v")).rows[0]!.v);
-    return { rels: new Map(r.rows.map((x) => [qn(x.schema, x.name), { partition: x.partition, below: x.below.map(([s, n]) => qn(s, n)) }])), flushStats: version >= 150000 };
+    const v = (await c.query<{ v: string; su: string }>("SELECT current_setting('server_version_num') AS v, current_setting('is_superuser') AS su")).rows[0]!;
+    return { rels: new Map(r.rows.map((x) => [qn(x.schema, x.name), { partition: x.partition, below: x.below.map(([s, n]) => qn(s, n)) }])), flushStats: Number(v.v) >= 150000, superuser: v.su === 'on' };
   } finally {
     await c.end();
   }
@@ -324,9 +325,13 @@ async function readRelations(t: PgTarget): Promise<{ rels: Map<string, Relation>
 
 /**
  * Load one chunk in one transaction. On a resumed import the range is checked first: equal → false
- * (skipped); rows there that differ (a half-loaded chunk from another tool, a crash) → deleted first.
+ * (skipped); rows there that differ (another export's, the source having changed since) → deleted first.
+ * A resumed import may find the killed run's foreign keys, triggers and rules in place (its links ran):
+ * with `replica` (a superuser account) the transaction runs as a replica's apply does
+ * (session_replication_role), so neither a key to rows another chunk replaces refuses the delete nor a
+ * trigger changes the rows loaded; every chunk is checked, so the keys hold again at the end.
  */
-async function loadChunk(c: pg.Client, path: string, t: TableInfo, ch: ChunkEntry, check: boolean, hash: boolean): Promise<boolean> {
+async function loadChunk(c: pg.Client, path: string, t: TableInfo, ch: ChunkEntry, check: boolean, hash: boolean, replica: boolean): Promise<boolean> {
   const where = rangeWhere(t, ch);
   let clear = false;
   if (check) {
@@ -337,6 +342,7 @@ async function loadChunk(c: pg.Client, path: string, t: TableInfo, ch: ChunkEntr
   const cols = storedColumns(t).map((x) => qi(x.name)).join(', ');
   await c.query('BEGIN');
   try {
+    if (check && replica) await c.query('SET LOCAL session_replication_role = replica');
     if (clear) await c.query(where === 'true' ? `DELETE FROM ONLY ${qn(t.schema, t.name)}` : `DELETE FROM ONLY ${qn(t.schema, t.name)} WHERE ${where}`);
     const sent = await copyInFromFile(c, `COPY ${qn(t.schema, t.name)} (${cols}) FROM STDIN${copyFormat(t)}`, path, { hash });
     if (hash && sent.sha256 !== ch.sha256) {
