@@ -9,6 +9,13 @@
  * try at scale 200) on `ALTER TABLE images ADD KEY …, ADD KEY …, ADD CONSTRAINT … FOREIGN KEY … REFERENCES
  * posts` while another connection altered the tables it references (posts ↔ users); with the foreign
  * keys added one table at a time after every index, repeated runs completed.
+ *
+ * The ALTERs run on load sessions (foreign_key_checks = 0): MySQL 8 and MariaDB then add a FOREIGN KEY in
+ * place, with checks on only by copying the table; ADD KEY is in place (LOCK=NONE) on both, never INSTANT
+ * (MySQL 8's INSTANT covers columns, not indexes). A killed ferry may leave its ALTER running on the server
+ * (a server notices a gone client only when it next talks to it); a re-run that meets it still running, waiting
+ * for the table's metadata lock, would fail on the name it added (1061 duplicate key name; not handled), and
+ * the run after converges. A re-run's export comes first, so the ALTER has mostly ended by then.
  */
 import type { Pool, PoolConnection } from 'mysql2/promise';
 import { q, withConnection } from './connect.ts';

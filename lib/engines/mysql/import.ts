@@ -119,7 +119,7 @@ export async function importMysql(o: ImportOptions): Promise<ImportResult> {
     try {
       const stale = await clearStale(conns, jobs, state, o.signal);
       for (const { chunk } of jobs.filter((j) => !stale.has(j))) { total.skipped++; total.done += chunk.rows; total.bytes += chunk.bytes; }
-      if (total.skipped) await save();
+      if (total.skipped) { await save(); progress.update({ unit: 'rows', done: total.done, total: total.rows, bytes: total.bytes, label: 'chunks the target holds' }); }
       await runLoads(jobs.filter((j) => stale.has(j)), (j) => `${j.t.table.database}.${j.t.table.name}`, await loadersShareTables(pool), parallelism, async ({ t, chunk }, worker) => {
         o.signal?.throwIfAborted();
         const key = `${t.table.database}.${t.table.name}`;

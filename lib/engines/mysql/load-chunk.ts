@@ -40,7 +40,9 @@ export interface LoadChunkOptions {
    * which cost the target twice the CPU of the same chunk loaded into a table holding rows (scale 500,
    * 8 MiB chunks, mysqld CPU-s: images 0.21-0.33 vs 0.11-0.14, posts without its indexes 0.23-0.24 vs
    * 0.10-0.12; processing_jobs the same either way). MySQL 8 has no such path: there it only checks the
-   * chunk's unique keys.
+   * chunk's unique keys. (With unique_checks off, MySQL 8 may buffer secondary unique entries unchecked in
+   * its change buffer, MariaDB 10.11 checks them; either way a load meets only rows of the same snapshot:
+   * import.ts clears every range the target holds differently before any chunk loads.)
    */
   readonly first?: boolean;
 }
