@@ -23,6 +23,8 @@ import { createLogger, type LogRecord } from '../../lib/core/logger.ts';
 import { noProgress } from '../../lib/core/progress.ts';
 import { Redactor } from '../../lib/util/redact.ts';
 import { readManifest } from '../../lib/engines/postgres/manifest.ts';
+import { parsePgUrl } from '../../lib/engines/postgres/connect.ts';
+import { choosePgDump } from '../../lib/engines/postgres/schema-dump.ts';
 import { startPostgresContainer, type StartedPostgres } from '../support/postgres.ts';
 import { killLoopScript } from '../support/kill-loop.ts';
 
@@ -174,6 +176,31 @@ describe('postgres export streams into the target', { timeout: 600_000 }, () => 
     expect(again.data).toMatchObject({ streamed: (again.data as { chunks: number }).chunks });
     await e.import(p);
     expect((await e.verify(p)).entries.filter((x) => !x.ok)).toEqual([]);
+  });
+
+  it('the caller aborts while chunks wait for the pre-data (a slow pg_dump): the export rejects at once, nothing left open; the same command streams again', async () => {
+    const p0 = params('aborted', 'veogen_aborted');
+    const tool = await choosePgDump(15, parsePgUrl(src.url));
+    const real = tool.via === 'host' ? `exec ${tool.file} "$@"` : `exec docker ${tool.prefix.join(' ')} ${tool.file} "$@"`;
+    const slow = join(work, 'slow-pg_dump');
+    await writeFile(slow, `#!/bin/sh\ncase "$*" in *--version*) ${real};; esac\nsleep 4\n${real}\n`, { mode: 0o755 });
+    const p1 = { ...p0, store: { ...p0.store, options: engine().parseOptions({ chunkBytes: 64 << 10, targetDatabase: 'veogen_aborted', pgDump: slow }, 'veogen-db') } };
+    const ctl = new AbortController();
+    let chunks = 0;
+    const p = { ...p1, signal: ctl.signal, progress: { update: () => { if (++chunks === 2) ctl.abort(new Error('stopped by the operator')); } } };
+    const e = engine();
+    const settled = e.export(p).then(() => 'exported', (x: unknown) => x);
+    const r = await Promise.race([settled, new Promise((res) => setTimeout(() => res('still running after 60 s'), 60_000))]);
+    expect(String(r)).toContain('stopped by the operator');
+    await new Promise((res) => setTimeout(res, 1000));
+    expect(await stat(`${p.artifactDir}.partial`).catch(() => null)).toBeNull();
+    const left = async (url: string) => (await sql(url, "SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name LIKE 'ferry%'")).rows[0].n;
+    expect(await left(src.url)).toBe(0);
+    expect(await left(dbUrl('postgres'))).toBe(0);
+    const again = await e.export(p0);
+    expect(again.data).toMatchObject({ streamed: (again.data as { chunks: number }).chunks });
+    await e.import(p0);
+    expect((await e.verify(p0)).entries.filter((x) => !x.ok)).toEqual([]);
   });
 
   it('the target ending the loading sessions mid-stream: the export stops and rejects, nothing is left open or behind; the same commands resume to a verified end', async () => {

@@ -79,6 +79,9 @@ export async function streamPostgres(o: StreamOptions): Promise<StreamResult> {
     for (const settle of early) settle(false);
     early.clear();
   };
+  // The caller's abort too: a chunk waiting for a plan that will not start settles.
+  if (signal.aborted) fail(signal.reason);
+  else signal.addEventListener('abort', () => fail(signal.reason), { once: true });
   let plan: LoadPlan | undefined;
   /** Calls made before the plan runs (its tables planned, chunks done), replayed in order once it does. */
   const waiting: Array<(p: LoadPlan) => void> = [];
@@ -88,7 +91,7 @@ export async function streamPostgres(o: StreamOptions): Promise<StreamResult> {
   // and the plan (its chunks load from there on), post-data's units. The log records each schema's
   // sha256 before it is applied (import-log.ts: a kill's re-run resumes only over the same schema).
   let steps: Promise<void> = Promise.resolve();
-  const then = (f: () => Promise<void>) => { steps = steps.then(() => (failure || signal.aborted ? undefined : f())).catch(fail); };
+  const then = (f: () => Promise<void>) => { steps = steps.then(() => (failure ? undefined : f())).catch(fail); };
   const sha = (x: string) => createHash('sha256').update(x).digest('hex');
   const timings: Record<string, number> = {};
   const at = (name: string) => { timings[name] = Math.round(performance.now() - started) / 1000; };
