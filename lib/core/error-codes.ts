@@ -77,6 +77,7 @@ export const ERROR_CODES = {
   E_MYSQL_EXPORT: 'integrity: a table streamed a different number of rows than its snapshot counts',
   E_MYSQL_LOAD: 'loading a chunk into the target failed',
   E_MYSQL_LOAD_CHANGED: 'integrity: a loaded chunk does not match its checksum or row count (values changed on the way)',
+  E_MYSQL_KEYS: 'a deferred index or foreign key cannot be added on the target',
   E_MYSQL_VERIFY: 'integrity: the MySQL target differs from the export (or the host from the stack after a reverse copy)',
   E_MYSQL_OBJECT: 'a view, routine, trigger or event cannot be created on the target',
   E_MYSQL_ACCOUNT: 'an account cannot be created on the target',

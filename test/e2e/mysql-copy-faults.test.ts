@@ -5,7 +5,7 @@
  * released its connections and left nothing behind, and the same copy as an account that may converges,
  * every key in; verify names a key the target lacks or holds differently (direction, visibility, type),
  * and the import adds the missing ones; a target refusing ferry, or a loader getting no connection, stops
- * the copy named as the target's; a streaming copy killed with SIGKILL mid-way converges when run again;
+ * the copy named as the target's, and keys it refuses are named with the grant to give; a streaming copy killed with SIGKILL mid-way converges when run again;
  * an import over a target holding an older export's rows, where a unique value moved to a lower key on the
  * source since, loads and verifies (each range cleared before any is loaded).
  */
@@ -159,6 +159,26 @@ describe('mysql copy: failures stop cleanly, named; resumes converge', { timeout
       expect(JSON.stringify(e)).not.toContain('oneconn-Secret-1');
       expect(existsSync(`${dir}.partial`)).toBe(false);
       expect(await sessions(d, 'one_conn')).toBe(0);
+    } finally { await d.end(); }
+  });
+
+  it('an import whose deferred keys the target refuses names the table and keys, with the grant to give; as root it adds them; verified', async () => {
+    const d = await connect(dst);
+    const dir = join(work, 'stream', 'export');
+    try {
+      await d.query("CREATE USER IF NOT EXISTS 'no_alter'@'%' IDENTIFIED BY 'noalter-Secret-1'");
+      await d.query(`GRANT SELECT, INSERT, DELETE, CREATE, DROP, INDEX, REFERENCES ON ${DB}.* TO 'no_alter'@'%'`);
+      await d.query(`DROP DATABASE IF EXISTS ${DB}`);
+      const o = { dir, stateFile: join(work, 'no-alter.json'), parallelism: 2, deferKeys: true };
+      const e = await importMysql({ ...o, target: { ...root(dst), user: 'no_alter', password: 'noalter-Secret-1' } }).catch((x: unknown) => x);
+      expect(isFerryError(e) && e.code, String(e)).toBe('E_MYSQL_KEYS');
+      expect((e as Error).message).toMatch(/^Adding index ix_label, index fk_t\d\d to faults\.t\d\d on the target failed: ALTER command denied/);
+      expect(isFerryError(e) && e.hint).toContain('ALTER and REFERENCES on `faults`.*');
+      expect(JSON.stringify(e)).not.toContain('noalter-Secret-1');
+      expect(await sessions(d, 'no_alter')).toBe(0);
+      const r = await importMysql({ ...o, target: root(dst) });
+      expect(r.chunksLoaded).toBe(0);
+      expect((await verifyMysql({ target: root(dst), source: root(src), dir })).findings).toEqual([]);
     } finally { await d.end(); }
   });
 

@@ -18,7 +18,8 @@
  * the run after converges. A re-run's export comes first, so the ALTER has mostly ended by then.
  */
 import type { Pool, PoolConnection } from 'mysql2/promise';
-import { q, withConnection } from './connect.ts';
+import { FerryError } from '../../core/errors.ts';
+import { isPrivilegeError, oneLine, q, withConnection } from './connect.ts';
 
 export interface DeferredKey {
   readonly kind: 'index' | 'foreign key';
@@ -58,9 +59,23 @@ export function splitDeferred(ddl: string, mode: DeferMode = 'all'): { create: s
 /** Add the deferred keys `table` lacks on the target, in one ALTER (foreign_key_checks is off). */
 export async function addDeferredKeys(c: PoolConnection, database: string, table: string, keys: readonly DeferredKey[]): Promise<number> {
   if (!keys.length) return 0;
-  const missing = (await missingKeys(c, [{ db: database, name: table, keys }]))[0]!.keys;
-  if (missing.length) await c.query(`ALTER TABLE ${q(database)}.${q(table)} ${missing.map((k) => k.clause).join(', ')}`);
-  return missing.length;
+  const missing = (await missingKeys(c, [{ db: database, name: table, keys }]))[0]!;
+  if (missing.keys.length) await alter(c, missing);
+  return missing.keys.length;
+}
+
+/** One ALTER adding `t`'s keys; its failure names the table and the keys, with what to do. */
+async function alter(c: PoolConnection, t: TableKeys): Promise<void> {
+  try {
+    await c.query(`ALTER TABLE ${q(t.db)}.${q(t.name)} ${t.keys.map((k) => k.clause).join(', ')}`);
+  } catch (e) {
+    throw new FerryError('E_MYSQL_KEYS', `Adding ${t.keys.map((k) => `${k.kind} ${k.name}`).join(', ')} to ${t.db}.${t.name} on the target failed: ${oneLine(e)}`, {
+      hint: isPrivilegeError(e)
+        ? `as an administrator grant the target account ALTER and REFERENCES on ${q(t.db)}.*, then run again: the import adds whatever keys a table lacks`
+        : 'fix the cause, then run again: the import adds whatever keys a table lacks',
+      cause: e,
+    });
+  }
 }
 
 type TableKeys = { readonly db: string; readonly name: string; readonly keys: readonly DeferredKey[] };
@@ -88,13 +103,17 @@ async function missingKeys(c: PoolConnection, tables: readonly TableKeys[]): Pro
 export async function addAllDeferredKeys(pool: Pool, tables: ReadonlyArray<TableKeys>, parallelism: number): Promise<void> {
   const missing = await withConnection(pool, (c) => missingKeys(c, tables));
   const indexes = missing.map((t) => ({ ...t, keys: t.keys.filter((k) => k.kind === 'index') })).filter((t) => t.keys.length);
-  await Promise.all(Array.from({ length: Math.min(parallelism, indexes.length) }, () => withConnection(pool, async (c) => {
-    for (let t = indexes.shift(); t; t = indexes.shift()) await c.query(`ALTER TABLE ${q(t.db)}.${q(t.name)} ${t.keys.map((k) => k.clause).join(', ')}`);
-  })));
+  // The first failure stops the other connection after its ALTER; thrown once both have returned.
+  let failed = false;
+  const ends = await Promise.allSettled(Array.from({ length: Math.min(parallelism, indexes.length) }, () => withConnection(pool, async (c) => {
+    for (let t = indexes.shift(); t && !failed; t = indexes.shift()) await alter(c, t);
+  }).catch((e: unknown) => { failed = true; throw e; })));
+  const failure = ends.find((e): e is PromiseRejectedResult => e.status === 'rejected');
+  if (failure) throw failure.reason;
   const fks = missing.map((t) => ({ ...t, keys: t.keys.filter((k) => k.kind === 'foreign key') })).filter((t) => t.keys.length);
   if (fks.length) {
     await withConnection(pool, async (c) => {
-      for (const t of fks) await c.query(`ALTER TABLE ${q(t.db)}.${q(t.name)} ${t.keys.map((k) => k.clause).join(', ')}`);
+      for (const t of fks) await alter(c, t);
     });
   }
 }
