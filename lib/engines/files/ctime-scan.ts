@@ -32,11 +32,11 @@
  */
 import { spawn } from 'node:child_process';
 import { lstatSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 import type { ManifestEntry } from './manifest.ts';
 import { changedBefore } from './ctime-stamp.ts';
 import { comparePaths, joinRel } from './paths.ts';
 import { emptyScanReport, NeedsFullWalk, scanTree, type ScanReport } from './walk.ts';
+import { splitPlan, type RecordedDir, type ScanPart } from './scan-split.ts';
 
 /** More printed entries than this and the whole walk is as cheap. */
 export const PRINTED_CAP = 50_000;
@@ -44,33 +44,21 @@ export const PRINTED_CAP = 50_000;
 export const RESCAN_CAP = 100_000;
 
 /**
- * When the scan is split over several finds (see changedSince): at least `minEntries` recorded entries,
- * at least `minPerDir` per directory on average (each directory is a starting point of its own, ~3 µs
- * apiece in find: below that the split costs more than it saves), `parts` processes (one per core, at
- * most 4). Mutable for the tests, which split small trees.
- */
-export const SPLIT = { minEntries: 20_000, minPerDir: 8, parts: Math.min(4, availableParallelism()) };
-
-/** A directory of the last record: relative path (latin1, '' = the root), inode, direct children (when recorded). */
-export type RecordedDir = readonly [string, number, number?];
-
-/**
  * The paths (relative, raw bytes; the root is empty) of entries whose ctime is after `reference`'s
  * mtime; undefined when find fails or prints more than PRINTED_CAP. One recursive find, or, given the
- * last record's directories and a tree large enough (SPLIT), the same stat walk split over one find per
- * core: each lists the direct children of its share of the recorded directories (`-files0-from`,
- * `-mindepth 1 -maxdepth 1`), balanced by their recorded child counts, and the root's own ctime is read
- * here. On an idle 2-core host that halves the walk (100k entries: ~0.17 s → ~0.09 s; the stat calls are
- * the cost, CPU the same); on a loaded one it is no slower.
- * What the split does not print, the recursive find would: entries below directories the record does
- * not hold. Such a directory's topmost one is a direct child of a recorded directory whose ctime moved
- * when it was made or moved in (printed, so rescan lists it again and, its path not recorded, every
- * directory below it): the caller's result is the same. A recorded directory gone (find fails on it) or
- * a find without -files0-from (BSD, GNU < 4.9): the recursive find instead.
+ * last record's directories and a tree large enough, the same stat walk split over one find per core
+ * (scan-split.ts: each group's directories listed with `-files0-from - -mindepth 1 -maxdepth 1`, its
+ * subtrees walked with `-mindepth 1`); the root's own ctime is then read here.
+ * What the split may not print, the recursive find would: entries below a directory the record does not
+ * hold, met while listing a recorded one. Such a directory's topmost one is a direct child of a recorded
+ * directory whose ctime moved when it was made or moved in: it is printed, so rescan lists that directory
+ * again and, its path not recorded, every directory below it: the caller's result is the same. A
+ * recorded directory gone (find fails on it) or a find without -files0-from (BSD, GNU < 4.9): the
+ * recursive find instead.
  */
 export async function changedSince(root: string, reference: string, signal?: AbortSignal, dirs?: readonly RecordedDir[]): Promise<Buffer[] | undefined> {
   const base = root.replace(/\/+$/, '') || '/';
-  const groups = dirs ? splitDirs(dirs) : undefined;
+  const groups = dirs ? splitPlan(dirs) : undefined;
   if (groups) {
     const r = await splitScan(base, reference, groups, signal);
     if (r !== 'failed') return r;
@@ -80,26 +68,8 @@ export async function changedSince(root: string, reference: string, signal?: Abo
   return await runFind(['find', [base, '-newercm', reference, '-print0']], undefined, out, signal) === 'ok' ? out.paths : undefined;
 }
 
-/** The recorded directories in SPLIT.parts groups of about equal children (longest first, each to the lightest group); undefined: not worth it. */
-export function splitDirs(dirs: readonly RecordedDir[]): string[][] | undefined {
-  const parts = SPLIT.parts;
-  if (parts < 2 || dirs.length < 2) return undefined;
-  let total = 0;
-  for (const d of dirs) total += (d[2] ?? 1) + 1;
-  if (total < SPLIT.minEntries || total < dirs.length * SPLIT.minPerDir) return undefined;
-  const groups: string[][] = Array.from({ length: parts }, () => []);
-  const load = new Array<number>(parts).fill(0);
-  for (const d of [...dirs].sort((a, b) => (b[2] ?? 1) - (a[2] ?? 1))) {
-    let g = 0;
-    for (let i = 1; i < parts; i++) if (load[i]! < load[g]!) g = i;
-    groups[g]!.push(d[0]);
-    load[g]! += (d[2] ?? 1) + 1;
-  }
-  return groups.filter((g) => g.length);
-}
-
 /** The split scan (see changedSince): 'failed' when any find failed (the caller runs the recursive one). */
-async function splitScan(base: string, reference: string, groups: string[][], signal?: AbortSignal): Promise<Buffer[] | undefined | 'failed'> {
+async function splitScan(base: string, reference: string, groups: readonly ScanPart[], signal?: AbortSignal): Promise<Buffer[] | undefined | 'failed'> {
   const out = new Printed(base);
   const rootBuf = Buffer.from(base);
   const parent = base === '/' ? Buffer.alloc(0) : rootBuf;
@@ -108,10 +78,9 @@ async function splitScan(base: string, reference: string, groups: string[][], si
   const stop = () => kill.abort();
   signal?.addEventListener('abort', stop, { once: true });
   try {
-    const runs = groups.map((g) => {
-      const input = Buffer.concat(g.flatMap((d) => [dirBuf(d), NUL]));
-      return runFind(['find', ['-files0-from', '-', '-mindepth', '1', '-maxdepth', '1', '-newercm', reference, '-print0']], input, out, kill.signal).then((r) => { if (r !== 'ok') stop(); return r; });
-    });
+    const find = (starts: string[], depth: string[]) => runFind(['find', ['-files0-from', '-', '-mindepth', '1', ...depth, '-newercm', reference, '-print0']], Buffer.concat(starts.flatMap((d) => [dirBuf(d), NUL])), out, kill.signal)
+      .then((r) => { if (r !== 'ok') stop(); return r; });
+    const runs = groups.flatMap((g) => [...(g.lists.length ? [find(g.lists, ['-maxdepth', '1'])] : []), ...(g.trees.length ? [find(g.trees, [])] : [])]);
     const results = await Promise.all(runs);
     if (results.includes('over')) return undefined;
     if (results.some((r) => r !== 'ok')) return 'failed';

@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { changedBefore, CTIME_RECORD_FILE, localCtime, macLocal, readCtimeRecord, setReference, takeStamp, thresholdOf, type CtimeRecord } from '../../../../lib/engines/files/ctime-stamp.ts';
-import { changedSince, SPLIT, splitDirs, underAny, type RecordedDir } from '../../../../lib/engines/files/ctime-scan.ts';
+import { changedSince, underAny } from '../../../../lib/engines/files/ctime-scan.ts';
+import { SPLIT, splitPlan, type RecordedDir } from '../../../../lib/engines/files/scan-split.ts';
 import { exportTree, provenFingerprint, treeFingerprint, type ExportResult } from '../../../../lib/engines/files/export.ts';
 import { readManifest } from '../../../../lib/engines/files/manifest.ts';
 import { emptyScanReport, scanTree } from '../../../../lib/engines/files/walk.ts';
@@ -106,7 +107,7 @@ describe('changedSince', () => {
 
   it('split over several finds (the record\'s directories): what the recursive find prints, but below directories the record does not hold', async () => {
     const saved = { ...SPLIT };
-    Object.assign(SPLIT, { minEntries: 0, minPerDir: 0, parts: 3 });
+    Object.assign(SPLIT, { minEntries: 0, parts: 3 });
     try {
       const root = join(dir, 'src');
       const names = ['a', 'a/b', 'a/b/c', 'd', 'd/e', 'f'];
@@ -114,7 +115,7 @@ describe('changedSince', () => {
       for (const d of names) for (let i = 0; i < 4; i++) await writeFile(join(root, d, `${i}.jpg`), d);
       await writeFile(join(root, 'top.txt'), 'top');
       const recorded: RecordedDir[] = [['', 1, 3], ...names.map((d): RecordedDir => [d, 1, d === 'a/b/c' || d === 'f' || d === 'd/e' ? 4 : 5])];
-      expect(splitDirs(recorded)).toHaveLength(3);
+      expect(splitPlan(recorded)!.flatMap((g) => g.lists).sort()).toEqual(['', ...names].sort()); // small: every directory listed
       const ref = join(dir, 'ref');
       await writeFile(ref, '');
       const sorted = (x: Buffer[] | undefined) => x?.map((b) => b.toString()).sort();
@@ -152,17 +153,39 @@ describe('changedSince', () => {
     }
   });
 
-  it('splitDirs: groups of about equal children, heaviest first; not for a small tree or many small directories', () => {
+  it('split into whole subtrees (many small directories): what the recursive find prints', async () => {
     const saved = { ...SPLIT };
+    Object.assign(SPLIT, { minEntries: 0, parts: 2 });
     try {
-      Object.assign(SPLIT, { minEntries: 100, minPerDir: 8, parts: 2 });
-      const dirs: RecordedDir[] = [['', 1, 2], ['big', 2, 60], ['m1', 3, 30], ['m2', 4, 28], ['s', 5]];
-      const g = splitDirs(dirs)!;
-      expect(g.map((x) => x.sort())).toEqual([['big', 's'].sort(), ['', 'm1', 'm2'].sort()]);
-      expect(splitDirs(dirs.map(([k, i]) => [k, i] as RecordedDir))).toBeUndefined(); // no counts recorded: one find
-      expect(splitDirs([...dirs, ...Array.from({ length: 30 }, (_, i): RecordedDir => [`t${i}`, 10 + i, 0])])).toBeUndefined(); // ~4 per directory
-      Object.assign(SPLIT, { parts: 1 });
-      expect(splitDirs(dirs)).toBeUndefined();
+      const root = join(dir, 'src');
+      const recorded: RecordedDir[] = [['', 1, 8]];
+      for (let i = 0; i < 8; i++) {
+        recorded.push([`h${i}`, 1, 4]);
+        for (let j = 0; j < 4; j++) {
+          await mkdir(join(root, `h${i}/s${j}`), { recursive: true });
+          await writeFile(join(root, `h${i}/s${j}/f.jpg`), 'x');
+          recorded.push([`h${i}/s${j}`, 1, 1]);
+        }
+      }
+      const plan = splitPlan(recorded)!;
+      expect(plan.flatMap((g) => g.lists)).toEqual(['']);
+      expect(plan.flatMap((g) => g.trees).sort()).toEqual(Array.from({ length: 8 }, (_, i) => `h${i}`));
+      const ref = join(dir, 'ref');
+      await writeFile(ref, '');
+      const sorted = (x: Buffer[] | undefined) => x?.map((b) => b.toString()).sort();
+      const past = Date.now() / 1000 - 3600;
+      await utimes(ref, past, past);
+      const whole = sorted(await changedSince(root, ref))!;
+      expect(whole).toHaveLength(1 + 8 + 32 + 32);
+      expect(sorted(await changedSince(root, ref, undefined, recorded))).toEqual(whole);
+      await writeFile(join(dir, 'mark'), '');
+      const now = (await lstat(join(dir, 'mark'))).ctimeMs / 1000 + 0.001;
+      await utimes(ref, now, now);
+      await new Promise((r) => setTimeout(r, 20));
+      await appendFile(join(root, 'h3/s2/f.jpg'), 'more');
+      await mkdir(join(root, 'h5/s1/new/deep'), { recursive: true });
+      expect(sorted(await changedSince(root, ref, undefined, recorded))).toEqual(sorted(await changedSince(root, ref)));
+      expect(sorted(await changedSince(root, ref, undefined, recorded))).toEqual(['h3/s2/f.jpg', 'h5/s1', 'h5/s1/new', 'h5/s1/new/deep']);
     } finally {
       Object.assign(SPLIT, saved);
     }
@@ -191,7 +214,7 @@ function walkView(root: string): string[] {
 // Each narrowed export as one recursive find sees it, and split over several (SPLIT forced on small trees).
 for (const split of [false, true]) describe(`exportTree narrowed by the ctime scan${split ? ', the scan split over 3 finds' : ''}`, () => {
   const saved = { ...SPLIT };
-  beforeEach(() => { if (split) Object.assign(SPLIT, { minEntries: 0, minPerDir: 0, parts: 3 }); });
+  beforeEach(() => { if (split) Object.assign(SPLIT, { minEntries: 0, parts: 3 }); });
   afterEach(() => { Object.assign(SPLIT, saved); });
   const exp = (root: string, art: string): Promise<ExportResult> => exportTree({ storeId: 's', root, artifactDir: art, normalize: 'none', concurrency: 2 });
 
