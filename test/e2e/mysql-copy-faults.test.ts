@@ -87,6 +87,26 @@ describe('mysql copy: failures stop cleanly, named; resumes converge', { timeout
     expect(readdirSync(join(work, 'refused'))).toEqual([]);
   });
 
+  it('an export account that cannot read every column of a table is refused naming the table (was: those columns left out, or a TypeError)', async () => {
+    const c = await connect(src);
+    try {
+      for (const [user, notes] of [['cols_ro', 'SELECT (id)'], ['trig_ro', '']] as const) {
+        await c.query(`CREATE USER IF NOT EXISTS '${user}'@'%' IDENTIFIED BY 'cols-Secret-1'`);
+        await c.query(`GRANT RELOAD, REPLICATION CLIENT ON *.* TO '${user}'@'%'`);
+        await c.query(`GRANT SELECT ON mysql.* TO '${user}'@'%'`);
+        await c.query(`GRANT SHOW VIEW, TRIGGER, EVENT ON ${DB}.* TO '${user}'@'%'`);
+        for (let i = 0; i < 30; i++) await c.query(`GRANT SELECT ON ${DB}.t${String(i).padStart(2, '0')} TO '${user}'@'%'`);
+        if (notes) await c.query(`GRANT ${notes} ON ${DB}.notes TO '${user}'@'%'`);
+        const dir = join(work, `cols-${user}`, 'export');
+        const e = await exportMysql({ source: { ...root(src), user, password: 'cols-Secret-1' }, databases: [DB], dir, parallelism: 2 }).catch((x: unknown) => x);
+        expect(isFerryError(e) && e.code, `${user}: ${String(e)}`).toBe('E_MYSQL_PRIVILEGE');
+        expect((e as Error).message).toMatch(/SELECT command denied .* for table `faults`\.`notes`/);
+        expect(existsSync(dir)).toBe(false);
+        expect(existsSync(`${dir}.partial`)).toBe(false);
+      }
+    } finally { await c.end(); }
+  });
+
   it('a streaming copy whose loader is refused names the table and key range, releases its connections, leaves nothing; the same copy as root converges with every key', async () => {
     const d = await connect(dst);
     try {

@@ -4,6 +4,7 @@
  * both provide (EXTRA spells generated columns `VIRTUAL GENERATED` / `STORED GENERATED` in both).
  */
 import type { Pool, PoolConnection } from 'mysql2/promise';
+import { q } from './connect.ts';
 
 /** How a column's value is carried in a chunk file. */
 export type ColumnCodec =
@@ -69,6 +70,10 @@ export async function readTables(db: Pool | PoolConnection, database: string): P
     });
     byTable.set(str(r.t), list);
   }
+  // information_schema shows an account only the columns it may use: one lacking SELECT on some column would
+  // export the table without it (the target then holding defaults there, and verify comparing only what it
+  // read). The server itself refuses `SELECT *` unless every column may be read: a privilege error naming the table.
+  for (const r of tables as Array<Record<string, string>>) await db.query(`SELECT * FROM ${q(database)}.${q(str(r.t))} LIMIT 0`);
   const pk = new Map<string, string[]>();
   for (const r of keys as Array<Record<string, string>>) pk.set(str(r.t), [...(pk.get(str(r.t)) ?? []), str(r.c)]);
   return (tables as Array<Record<string, string>>)
