@@ -264,6 +264,18 @@ describe('postgres export streams into the target', { timeout: 600_000 }, () => 
     }
   });
 
+  it('the target database gone since the log was written (the stack volume recreated): the import loads it all again, never trusts the log', async () => {
+    const p = params('recreated', 'veogen_recreated');
+    const e = engine();
+    const { chunks } = (await e.export(p)).data as { chunks: number };
+    await e.import(p);
+    await sql(dbUrl('postgres'), 'DROP DATABASE veogen_recreated WITH (FORCE)');
+    const im = await e.import(p);
+    expect(im.data).toMatchObject({ chunksLoaded: chunks, resumed: false });
+    expect((await e.verify(p)).entries.filter((x) => !x.ok)).toEqual([]);
+    expect((await e.import(p)).data).toMatchObject({ chunksLoaded: 0 });
+  });
+
   it('killed at growing delays, export + import run again each time, ends verified', async () => {
     const p = params('loop', 'veogen_loop');
     const job = { store: p.store, targetUrl: p.targetUrl, artifactDir: p.artifactDir, stateDir: p.stateDir };

@@ -70,7 +70,8 @@ export async function importPostgres(o: ImportOptions): Promise<ImportResult> {
   const lap = (name: string) => { const now = performance.now(); phases[name] = Math.round(now - mark) / 1000; mark = now; };
   const m = await readManifest(o.dir);
   const parallelism = Math.max(1, o.parallelism ?? 2);
-  const log = await openLog(o.stateDir, exportIdOf(m), { pre: m.files[PRE_DATA]!, post: m.files[POST_DATA]! });
+  // The log records what is in one database: gone since (dropped, the stack's volume recreated), none of it holds.
+  const log = await openLog(o.stateDir, exportIdOf(m), { pre: m.files[PRE_DATA]!, post: m.files[POST_DATA]! }, { fresh: !(await databaseExists(o.target)) });
   if (log.resumed && log.has('done')) return { rows: m.totals.rows, chunksLoaded: 0, chunksSkipped: m.totals.chunks, resumed: true, rolesCreated: [], seconds: 0, phases };
   const roles = JSON.parse(await readFile(join(o.dir, ROLES_FILE), 'utf8')) as RoleInfo[];
   const rolesCreated = await createTarget(o, log, roles, m.server.encoding);
@@ -130,6 +131,15 @@ export async function createTarget(o: Pick<ImportOptions, 'target' | 'stateDir' 
       await admin.query(`CREATE DATABASE ${qi(db)} TEMPLATE template0 ENCODING ${ql(encoding)}${o.createClause ? ` ${o.createClause}` : ''}`);
     }
     return created;
+  } finally {
+    await admin.end();
+  }
+}
+
+async function databaseExists(t: PgTarget): Promise<boolean> {
+  const admin = await connectPg(withDatabase(t, 'postgres'), { applicationName: 'ferry import' });
+  try {
+    return (await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [t.database])).rowCount === 1;
   } finally {
     await admin.end();
   }
