@@ -109,7 +109,7 @@ export async function streamPostgres(o: StreamOptions): Promise<StreamResult> {
       await applyPreData({ target: o.target }, log!, pre);
       const p = await startPlan({
         target: o.target, log: log!, tables: head!.tables.map((t) => ({ table: t, bytes: t.bytes })), matviews: head!.matviews,
-        parallelism: Math.max(1, o.parallelism ?? 2), signal,
+        parallelism: Math.max(1, o.parallelism ?? 2), signal, fresh: true,
       });
       p.done.catch(fail);
       plan = p;
