@@ -7,9 +7,10 @@
  *           bytes it copies), ferry-volume (the same into a named volume through the helper's tar stream),
  *           `tar -cS | tar -x`, `rsync -aHS` (peers with their sparse and hard-link flags: ferry keeps both)
  *   delta   the same command again on the unchanged tree, each a new process: ferry (export = the ctime
- *           scan, `find -newercm` printing nothing, + import of an already-copied manifest; the child
- *           reports nodeStartS (node up to its first line), modulesS (ferry's imports), passS) vs
- *           `rsync -aHS`; `node -e 0` is measured apart (tool node, phase start)
+ *           scan, `find -newercm` printing nothing, one per core on a large tree, + import of an
+ *           already-copied manifest; the child reports nodeStartS (node up to its first line), modulesS
+ *           (ferry's imports, zod's about half of them), passS) vs `rsync -aHS`; `node -e 0` is measured
+ *           apart (tool node, phase start). Children start with NODE_COMPILE_CACHE (see COMPILE_CACHE)
  *   verify  ferry's verify (the target hashed, compared with the manifest) vs `sha256sum` over the tree
  *   final   the final pass as migrate runs it inside the freeze (in-process: catchUp after the bulk copy,
  *           `seconds` is the pass alone, `childSeconds` with node's start) after a few changes (a new file,

@@ -3,7 +3,8 @@
  * only the entries whose inode changed (ctime) after the last pass's stamp (ctime-stamp.ts: T, taken
  * before that pass read anything); an unchanged tree prints nothing. Otherwise only the printed
  * directories and the parents of printed entries are listed again (their direct children), and the
- * result is merged into the last manifest (narrow.ts).
+ * result is merged into the last manifest (narrow.ts). On a large tree the find is split over one per
+ * core along the last record's directories (scan-split.ts; see changedSince for why that prints enough).
  *
  * Why it misses nothing (Linux local filesystems, APFS/HFS+; see ctime-stamp.ts for where it is trusted):
  * - The last manifest M recorded each entry as the last pass read it, after its stamp. Any later change
