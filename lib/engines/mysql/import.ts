@@ -118,8 +118,12 @@ export async function importMysql(o: ImportOptions): Promise<ImportResult> {
     const begun = new Set<string>();
     try {
       const stale = await clearStale(conns, jobs, state, o.signal);
-      for (const { chunk } of jobs.filter((j) => !stale.has(j))) { total.skipped++; total.done += chunk.rows; total.bytes += chunk.bytes; }
-      if (total.skipped) { await save(); progress.update({ unit: 'rows', done: total.done, total: total.rows, bytes: total.bytes, label: 'chunks the target holds' }); }
+      if (stale.size < jobs.length) await save();
+      for (const { t, chunk } of jobs.filter((j) => !stale.has(j))) {
+        o.signal?.throwIfAborted();
+        total.skipped++; total.done += chunk.rows; total.bytes += chunk.bytes;
+        progress.update({ unit: 'rows', done: total.done, total: total.rows, bytes: total.bytes, label: `table ${t.table.name}` });
+      }
       await runLoads(jobs.filter((j) => stale.has(j)), (j) => `${j.t.table.database}.${j.t.table.name}`, await loadersShareTables(pool), parallelism, async ({ t, chunk }, worker) => {
         o.signal?.throwIfAborted();
         const key = `${t.table.database}.${t.table.name}`;
