@@ -7,7 +7,8 @@
  * and the import adds the missing ones; a target refusing ferry, or a loader getting no connection, stops
  * the copy named as the target's, and keys it refuses are named with the grant to give; a streaming copy killed with SIGKILL mid-way converges when run again;
  * an import over a target holding an older export's rows, where a unique value moved to a lower key on the
- * source since, loads and verifies (each range cleared before any is loaded).
+ * source since, loads and verifies (each range cleared before any is loaded); a chunk loaded but not
+ * recorded is found on the target, never loaded twice, even in a table without a key holding duplicate rows.
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -247,6 +248,22 @@ describe('mysql copy: failures stop cleanly, named; resumes converge', { timeout
       const r = await importMysql({ target: root(dst), dir: join(work, 'newer'), stateFile: join(work, 'newer.json'), parallelism: 2, addMissingKeys: true });
       expect(r.chunksLoaded).toBeGreaterThan(0);
       expect((await verifyMysql({ target: root(dst), source: root(src), dir: join(work, 'newer') })).findings).toEqual([]);
+    } finally { await s.end(); await d.end(); }
+  });
+  it('a chunk loaded but not recorded (progress lost) is found on the target, not loaded twice, even in a table without a key holding duplicate rows', async () => {
+    const s = await connect(src, DB);
+    const d = await connect(dst, DB);
+    try {
+      await s.query('CREATE TABLE nokey (a INT, b VARCHAR(10))');
+      await s.query("INSERT INTO nokey SELECT seq % 7, 'same' FROM seq_1_to_500");
+      const dir = join(work, 'nokey');
+      await exportMysql({ source: root(src), databases: [DB], dir, parallelism: 2 });
+      const first = await importMysql({ target: root(dst), dir, stateFile: join(work, 'nokey-1.json'), parallelism: 2 });
+      expect(first.chunksLoaded).toBeGreaterThan(0);
+      const again = await importMysql({ target: root(dst), dir, stateFile: join(work, 'nokey-lost.json'), parallelism: 2 });
+      expect(again.chunksLoaded).toBe(0);
+      expect(((await d.query('SELECT COUNT(*) AS n FROM nokey'))[0] as Array<{ n: unknown }>)[0]!.n).toBe(500);
+      expect((await verifyMysql({ target: root(dst), source: root(src), dir })).findings).toEqual([]);
     } finally { await s.end(); await d.end(); }
   });
 });
