@@ -37,7 +37,7 @@ import type { ManifestEntry } from './manifest.ts';
 import { changedBefore } from './ctime-stamp.ts';
 import { comparePaths, joinRel } from './paths.ts';
 import { emptyScanReport, NeedsFullWalk, scanTree, type ScanReport } from './walk.ts';
-import { splitPlan, type RecordedDir, type ScanPart } from './scan-split.ts';
+import { SPLIT, splitPlan, type RecordedDir, type ScanPart } from './scan-split.ts';
 
 /** More printed entries than this and the whole walk is as cheap. */
 export const PRINTED_CAP = 50_000;
@@ -59,7 +59,7 @@ export const RESCAN_CAP = 100_000;
  */
 export async function changedSince(root: string, reference: string, signal?: AbortSignal, dirs?: readonly RecordedDir[]): Promise<Buffer[] | undefined> {
   const base = root.replace(/\/+$/, '') || '/';
-  const groups = dirs ? splitPlan(dirs) : undefined;
+  const groups = dirs && SPLIT.filesFrom ? splitPlan(dirs) : undefined;
   if (groups) {
     const r = await splitScan(base, reference, groups, signal);
     if (r !== 'failed') return r;
@@ -80,7 +80,7 @@ async function splitScan(base: string, reference: string, groups: readonly ScanP
   signal?.addEventListener('abort', stop, { once: true });
   try {
     const find = (starts: string[], depth: string[]) => runFind(['find', ['-files0-from', '-', '-mindepth', '1', ...depth, '-newercm', reference, '-print0']], Buffer.concat(starts.flatMap((d) => [dirBuf(d), NUL])), out, kill.signal)
-      .then((r) => { if (r !== 'ok') stop(); return r; });
+      .then((r) => { if (r !== 'ok') stop(); if (/files0-from/.test(out.stderr)) SPLIT.filesFrom = false; return r; });
     const runs = groups.flatMap((g) => [...(g.lists.length ? [find(g.lists, ['-maxdepth', '1'])] : []), ...(g.trees.length ? [find(g.trees, [])] : [])]);
     const results = await Promise.all(runs);
     if (results.includes('over')) return undefined;
@@ -101,6 +101,8 @@ const SLASH = Buffer.from('/');
 class Printed {
   readonly paths: Buffer[] = [];
   over = false;
+  /** The start of the finds' stderr (only read to tell a find without -files0-from). */
+  stderr = '';
   readonly prefix: number;
   constructor(base: string) { this.prefix = base === '/' ? 1 : Buffer.byteLength(base) + 1; }
 }
@@ -109,8 +111,12 @@ class Printed {
 function runFind([cmd, args]: [string, string[]], input: Buffer | undefined, out: Printed, signal?: AbortSignal): Promise<'ok' | 'over' | 'failed'> {
   return new Promise((resolve) => {
     let rest: Buffer = Buffer.alloc(0);
-    const child = spawn(cmd, args, { stdio: [input ? 'pipe' : 'ignore', 'pipe', 'ignore'], env: { ...process.env, LC_ALL: 'C' }, ...(signal ? { signal } : {}) });
-    if (input) { child.stdin!.on('error', () => undefined); child.stdin!.end(input); }
+    const child = spawn(cmd, args, { stdio: [input ? 'pipe' : 'ignore', 'pipe', input ? 'pipe' : 'ignore'], env: { ...process.env, LC_ALL: 'C' }, ...(signal ? { signal } : {}) });
+    if (input) {
+      child.stdin!.on('error', () => undefined);
+      child.stdin!.end(input);
+      child.stderr!.on('data', (c: Buffer) => { if (out.stderr.length < 1024) out.stderr += c.toString('latin1'); });
+    }
     child.stdout!.on('data', (chunk: Buffer) => {
       if (out.over) { child.kill(); return; }
       const buf = rest.length ? Buffer.concat([rest, chunk]) : chunk;

@@ -16,11 +16,12 @@ export type RecordedDir = readonly [string, number, number?];
 export interface ScanPart { readonly lists: string[]; readonly trees: string[] }
 
 /**
- * When to split: at least `minEntries` recorded entries, `parts` finds (one per core, at most 4). Each
- * unit is a starting point of its own (~3 µs in find), so at most UNIT_CAP of them. Mutable for the
- * tests, which split small trees.
+ * When to split: at least `minEntries` recorded entries, `parts` finds (one per core, at most 4), and
+ * `filesFrom` until a find without -files0-from (BSD find, GNU < 4.9) was met (then not tried again in
+ * this process). Each unit is a starting point of its own (~3 µs in find), so at most UNIT_CAP of them.
+ * Mutable for the tests, which split small trees.
  */
-export const SPLIT = { minEntries: 20_000, parts: Math.min(4, availableParallelism()) };
+export const SPLIT = { minEntries: 20_000, parts: Math.min(4, availableParallelism()), filesFrom: true };
 export const UNIT_CAP = 4096;
 
 /** The groups, or undefined when one find is as good (a small tree, one core, a record that is not a tree, one unit doing most of it). */

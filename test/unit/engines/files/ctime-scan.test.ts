@@ -191,6 +191,35 @@ describe('changedSince', () => {
     }
   });
 
+  it('a find without -files0-from (BSD, GNU < 4.9): the recursive find answers, and the split is not tried again', async () => {
+    const saved = { ...SPLIT }, path = process.env.PATH;
+    Object.assign(SPLIT, { minEntries: 0, parts: 2 });
+    const bin = join(dir, 'bin'), calls = join(dir, 'calls');
+    await mkdir(bin);
+    const real = (await import('node:child_process')).execFileSync('sh', ['-c', 'command -v find'], { encoding: 'utf8' }).trim();
+    await writeFile(join(bin, 'find'), `#!/bin/sh\necho "$1" >> '${calls}'\nif [ "$1" = -files0-from ]; then echo "find: unknown predicate \\\`-files0-from'" >&2; exit 1; fi\nexec '${real}' "$@"\n`, { mode: 0o755 });
+    process.env.PATH = `${bin}:${path}`;
+    try {
+      const root = join(dir, 'src');
+      for (const d of ['a', 'b']) { await mkdir(join(root, d), { recursive: true }); await writeFile(join(root, d, 'x'), d); }
+      const recorded: RecordedDir[] = [['', 1, 2], ['a', 2, 1], ['b', 3, 1]];
+      expect(splitPlan(recorded)).toBeDefined();
+      const ref = join(dir, 'ref');
+      await writeFile(ref, '');
+      const past = Date.now() / 1000 - 3600;
+      await utimes(ref, past, past);
+      const all = ['', 'a', 'a/x', 'b', 'b/x'];
+      expect((await changedSince(root, ref, undefined, recorded))!.map(String).sort()).toEqual(all);
+      expect(SPLIT.filesFrom).toBe(false);
+      await writeFile(calls, '');
+      expect((await changedSince(root, ref, undefined, recorded))!.map(String).sort()).toEqual(all);
+      expect((await readFile(calls, 'utf8')).trim().split('\n')).toEqual([root]); // one recursive find, no split tried
+    } finally {
+      process.env.PATH = path;
+      Object.assign(SPLIT, saved);
+    }
+  });
+
   it('underAny: a strict ancestor in the set', () => {
     const set = new Set(['a/b', 'c']);
     expect(underAny('a/b/x', set)).toBe(true);
