@@ -20,6 +20,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startMysql, type StartedMysql } from '../support/containers.ts';
 import { exportMysql, importMysql, verifyMysql, type MysqlTarget } from '../../lib/engines/mysql/index.ts';
 import { copyMysql } from '../../lib/engines/mysql/copy.ts';
+import { connectMysql } from '../../lib/engines/mysql/connect.ts';
+import { addAllDeferredKeys, splitDeferred } from '../../lib/engines/mysql/deferred-keys.ts';
+import { loadSession } from '../../lib/engines/mysql/import.ts';
 import { isFerryError } from '../../lib/core/errors.ts';
 
 const DB = 'faults';
@@ -265,5 +268,36 @@ describe('mysql copy: failures stop cleanly, named; resumes converge', { timeout
       expect(((await d.query('SELECT COUNT(*) AS n FROM nokey'))[0] as Array<{ n: unknown }>)[0]!.n).toBe(500);
       expect((await verifyMysql({ target: root(dst), source: root(src), dir })).findings).toEqual([]);
     } finally { await s.end(); await d.end(); }
+  });
+  it('deferred keys another session adds while ferry waits for the table (a killed run\'s ALTER the server carried on with) count as added', async () => {
+    const d = await connect(dst, DB);
+    const holder = await connect(dst, DB);
+    const other = await connect(dst, DB);
+    const pool = await connectMysql(root(dst), { connections: 3, session: loadSession('') });
+    const waiting = async (sql: string) => {
+      for (let i = 0; i < 200; i++) {
+        const [rows] = await d.query("SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE STATE LIKE 'Waiting for table metadata lock' AND INFO LIKE ?", [`${sql}%`]);
+        if (Number((rows as Array<{ n: unknown }>)[0]!.n) > 0) return true;
+        await sleep(50);
+      }
+      return false;
+    };
+    try {
+      const [[row]] = await d.query('SHOW CREATE TABLE t09') as unknown as [[Record<string, string>]];
+      const keys = splitDeferred(String(row!['Create Table'])).deferred.filter((k) => k.kind === 'index');
+      await d.query('ALTER TABLE t09 DROP INDEX ix_label');
+      // The table held by an open transaction: the other session's ALTER waits for it, ferry's waits behind that one.
+      await holder.query('START TRANSACTION');
+      await holder.query('SELECT id FROM t09 LIMIT 1');
+      const theirs = other.query('ALTER TABLE t09 ADD KEY ix_label (label(10), id)');
+      expect(await waiting('ALTER TABLE t09 ADD KEY')).toBe(true);
+      const ours = addAllDeferredKeys(pool, [{ db: DB, name: 't09', keys }], 2).then(() => undefined, (e: unknown) => e);
+      expect(await waiting('ALTER TABLE `faults`.`t09`')).toBe(true);
+      await holder.query('COMMIT');
+      await theirs;
+      expect(await ours).toBeUndefined();
+      const [ix] = await d.query("SELECT COUNT(*) AS n FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = 't09' AND INDEX_NAME = 'ix_label'", [DB]);
+      expect(Number((ix as Array<{ n: unknown }>)[0]!.n)).toBe(2);
+    } finally { await holder.end(); await other.end(); await d.end(); await pool.end(); }
   });
 });

@@ -14,8 +14,8 @@
  * place, with checks on only by copying the table; ADD KEY is in place (LOCK=NONE) on both, never INSTANT
  * (MySQL 8's INSTANT covers columns, not indexes). A killed ferry may leave its ALTER running on the server
  * (a server notices a gone client only when it next talks to it); a re-run that meets it still running, waiting
- * for the table's metadata lock, would fail on the name it added (1061 duplicate key name; not handled), and
- * the run after converges. A re-run's export comes first, so the ALTER has mostly ended by then.
+ * for the table's metadata lock, meets the names it added (1061 duplicate key name): those count as added
+ * (`alter` reads what the table has once more) and only the rest is added.
  */
 import type { Pool, PoolConnection } from 'mysql2/promise';
 import { FerryError } from '../../core/errors.ts';
@@ -65,10 +65,14 @@ export async function addDeferredKeys(c: PoolConnection, database: string, table
 }
 
 /** One ALTER adding `t`'s keys; its failure names the table and the keys, with what to do. */
-async function alter(c: PoolConnection, t: TableKeys): Promise<void> {
+async function alter(c: PoolConnection, t: TableKeys, again = true): Promise<void> {
   try {
     await c.query(`ALTER TABLE ${q(t.db)}.${q(t.name)} ${t.keys.map((k) => k.clause).join(', ')}`);
   } catch (e) {
+    // Another session added some while this one waited for the table (a killed run's ALTER the server went
+    // on with: 1061 duplicate key name): what is there counts, the rest is added once more.
+    const left = again ? (await missingKeys(c, [t]).catch(() => [t]))[0]! : t;
+    if (left.keys.length < t.keys.length) { if (left.keys.length) await alter(c, left, false); return; }
     throw new FerryError('E_MYSQL_KEYS', `Adding ${t.keys.map((k) => `${k.kind} ${k.name}`).join(', ')} to ${t.db}.${t.name} on the target failed: ${oneLine(e)}`, {
       hint: isPrivilegeError(e)
         ? `as an administrator grant the target account ALTER and REFERENCES on ${q(t.db)}.*, then run again: the import adds whatever keys a table lacks`
