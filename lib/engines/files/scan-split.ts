@@ -27,44 +27,50 @@ export const UNIT_CAP = 4096;
 /** The groups, or undefined when one find is as good (a small tree, one core, a record that is not a tree, one unit doing most of it). */
 export function splitPlan(dirs: readonly RecordedDir[]): ScanPart[] | undefined {
   const parts = SPLIT.parts;
-  if (parts < 2) return undefined;
-  const own = new Map<string, number>(); // a listing's stat calls: its children and itself
-  for (const [k, , n] of dirs) own.set(k, (n ?? 1) + 1);
-  if (!own.has('')) return undefined;
-  const kids = new Map<string, string[]>();
-  for (const k of own.keys()) {
-    if (k === '') continue;
-    const p = parentOf(k);
-    if (!own.has(p)) return undefined;
-    let l = kids.get(p);
-    if (!l) kids.set(p, (l = []));
-    l.push(k);
+  const n = dirs.length;
+  if (parts < 2 || n < 2) return undefined;
+  const index = new Map<string, number>();
+  for (let i = 0; i < n; i++) index.set(dirs[i]![0], i);
+  const root = index.get('');
+  if (root === undefined || index.size !== n) return undefined;
+  // Arrays indexed as the record: a listing's stat calls (its children and itself), the parent, the children as linked lists.
+  const own = new Float64Array(n), parent = new Int32Array(n).fill(-1), first = new Int32Array(n).fill(-1), next = new Int32Array(n).fill(-1);
+  for (let i = 0; i < n; i++) {
+    const [k, , c] = dirs[i]!;
+    own[i] = (c ?? 1) + 1;
+    if (i === root) continue;
+    const slash = k.lastIndexOf('/');
+    const p = index.get(slash < 0 ? '' : k.slice(0, slash));
+    if (p === undefined) return undefined;
+    parent[i] = p;
+    next[i] = first[p]!;
+    first[p] = i;
   }
-  const tree = new Map(own);
-  for (const k of [...own.keys()].sort((a, b) => depth(b) - depth(a))) if (k !== '') tree.set(parentOf(k), tree.get(parentOf(k))! + tree.get(k)!);
-  const total = tree.get('')!;
+  // Subtree sizes: the record lists a directory before those below it (manifest order, new ones appended
+  // after their parents), so one pass from the end sums them (the sizes only weigh; the units do not depend on them being exact).
+  const tree = Float64Array.from(own);
+  for (let i = n - 1; i >= 0; i--) if (parent[i]! >= 0) tree[parent[i]!]! += tree[i]!;
+  const total = tree[root]!;
   if (total < SPLIT.minEntries) return undefined;
   const target = total / (parts * 3);
-  const units: Array<{ dir: string; whole: boolean; w: number }> = [];
-  const todo = [''];
+  const units: Array<{ i: number; whole: boolean; w: number }> = [];
+  const todo = [root];
   while (todo.length) {
     const d = todo.pop()!;
-    const c = kids.get(d) ?? [];
+    let kids = 0;
+    for (let c = first[d]!; c >= 0; c = next[c]!) kids++;
     // A directory without subdirectories is listed (its subtree is its listing): groups of leaves need one find each, not two.
-    if (!c.length) units.push({ dir: d, whole: false, w: own.get(d)! });
-    else if (tree.get(d)! <= target || units.length + todo.length + c.length + 1 > UNIT_CAP) units.push({ dir: d, whole: true, w: tree.get(d)! });
-    else { units.push({ dir: d, whole: false, w: own.get(d)! }); todo.push(...c); }
+    if (!kids) units.push({ i: d, whole: false, w: own[d]! });
+    else if (tree[d]! <= target || units.length + todo.length + kids + 1 > UNIT_CAP) units.push({ i: d, whole: true, w: tree[d]! });
+    else { units.push({ i: d, whole: false, w: own[d]! }); for (let c = first[d]!; c >= 0; c = next[c]!) todo.push(c); }
   }
   const out = Array.from({ length: parts }, () => ({ lists: [] as string[], trees: [] as string[], load: 0 }));
   for (const u of units.sort((a, b) => b.w - a.w)) {
     let g = 0;
-    for (let i = 1; i < parts; i++) if (out[i]!.load < out[g]!.load) g = i;
-    (u.whole ? out[g]!.trees : out[g]!.lists).push(u.dir);
+    for (let j = 1; j < parts; j++) if (out[j]!.load < out[g]!.load) g = j;
+    (u.whole ? out[g]!.trees : out[g]!.lists).push(dirs[u.i]![0]);
     out[g]!.load += u.w;
   }
   if (Math.max(...out.map((g) => g.load)) > total * 0.8) return undefined;
   return out.filter((g) => g.lists.length || g.trees.length).map(({ lists, trees }) => ({ lists, trees }));
 }
-
-const parentOf = (k: string) => { const i = k.lastIndexOf('/'); return i < 0 ? '' : k.slice(0, i); };
-const depth = (k: string) => { let n = 0; for (let i = k.indexOf('/'); i >= 0; i = k.indexOf('/', i + 1)) n++; return k === '' ? -1 : n; };
