@@ -10,6 +10,10 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { changedBefore, CTIME_RECORD_FILE, localCtime, macLocal, readCtimeRecord, setReference, takeStamp, thresholdOf, type CtimeRecord } from '../../../../lib/engines/files/ctime-stamp.ts';
 import { changedSince, underAny } from '../../../../lib/engines/files/ctime-scan.ts';
 import { SPLIT, splitPlan, type RecordedDir } from '../../../../lib/engines/files/scan-split.ts';
+import { spawnSync } from 'node:child_process';
+
+/** GNU find ≥ 4.9 (the test bed's): the split scan's starting points come on stdin. Without it the split is never used (the fallback is tested apart). */
+const filesFrom = spawnSync('find', ['-files0-from', '/dev/null', '-quit']).status === 0;
 import { exportTree, provenFingerprint, treeFingerprint, type ExportResult } from '../../../../lib/engines/files/export.ts';
 import { readManifest } from '../../../../lib/engines/files/manifest.ts';
 import { emptyScanReport, scanTree } from '../../../../lib/engines/files/walk.ts';
@@ -105,7 +109,7 @@ describe('changedSince', () => {
     expect(await changedSince(join(dir, 'missing'), ref)).toBeUndefined(); // find fails: no proof
   });
 
-  it('split over several finds (the record\'s directories): what the recursive find prints, but below directories the record does not hold', async () => {
+  it.skipIf(!filesFrom)('split over several finds (the record\'s directories): what the recursive find prints, but below directories the record does not hold', async () => {
     const saved = { ...SPLIT };
     Object.assign(SPLIT, { minEntries: 0, parts: 3 });
     try {
@@ -153,7 +157,7 @@ describe('changedSince', () => {
     }
   });
 
-  it('split into whole subtrees (many small directories): what the recursive find prints', async () => {
+  it.skipIf(!filesFrom)('split into whole subtrees (many small directories): what the recursive find prints', async () => {
     const saved = { ...SPLIT };
     Object.assign(SPLIT, { minEntries: 0, parts: 2 });
     try {
