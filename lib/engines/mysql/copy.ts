@@ -155,7 +155,8 @@ export async function streamMysql(o: CopyOptions): Promise<StreamResult> {
 
   const onSchema = async (schemas: readonly DatabaseSchema[], server: Manifest['server'], tables: readonly TableInfo[]) => {
     const p = await connectMysql(o.target, { connections: parallelism + 1, session: [...loadSession(server.sqlMode), ...(o.skipBinlog ? await binlogOff(o.target, o.note) : [])] });
-    if (await anyTableExists(p, schemas)) {
+    const exists = await anyTableExists(p, schemas).catch(async (e: unknown) => { await p.end().catch(() => undefined); throw e; });
+    if (exists) {
       o.note?.(`tables already exist on ${o.target.host}:${o.target.port}: export first, then import (every chunk checked on the target)`);
       await p.end();
       return;
