@@ -166,6 +166,29 @@ describe('postgres engine: bad endpoints', { timeout: 300_000 }, () => {
     }
   });
 
+  it('large objects the account cannot read (pg_read_all_data does not cover them): the GRANT for each, which then exports', async () => {
+    await sql(source.url, "DO $$BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'loreader') THEN CREATE ROLE loreader LOGIN PASSWORD 'lo-Secret'; END IF; END$$; GRANT pg_read_all_data TO loreader");
+    const oid = Number((await sql(source.url, "SELECT lo_from_bytea(0, '\\x00ff00ff'::bytea) AS oid")).rows[0].oid);
+    const loreader = { ...parsePgUrl(source.url), user: 'loreader', password: 'lo-Secret' };
+    const work = await mkdtemp(join(tmpdir(), 'ferry-pg-lo-'));
+    try {
+      const e = await exportPostgres({ source: loreader, dir: join(work, 'a') }).catch((x: unknown) => x);
+      expect(e).toMatchObject({ code: 'E_PG_PRIVILEGE' });
+      expect((e as Error).message).toMatch(/for reading large object \d+/); // the first the export met (the seed has some)
+      const hint = (e as { hint: string }).hint;
+      expect(hint).toContain("GRANT SELECT ON LARGE OBJECT %s TO %I', o, 'loreader')");
+      expect(JSON.stringify(e)).not.toContain('lo-Secret');
+      expect(readdirSync(work)).toEqual([]);
+      // The hint's statements, as a superuser, and the same export then carries the object.
+      await sql(source.url, hint.replace(/^as a superuser run: /, ''));
+      const m = await exportPostgres({ source: loreader, dir: join(work, 'a') });
+      expect(m.largeObjects.map((l) => l.oid)).toContain(oid);
+    } finally {
+      await sql(source.url, 'SELECT lo_unlink($1::oid)', [oid]);
+      await rm(work, { recursive: true, force: true });
+    }
+  });
+
   it('names host:port and user, never the password', async () => {
     const work = await mkdtemp(join(tmpdir(), 'ferry-pg-bad-'));
     try {

@@ -14,7 +14,7 @@ import type pg from 'pg';
 import { FerryError } from '../../core/errors.ts';
 import { noProgress, type Progress } from '../../core/progress.ts';
 import { writeFileAtomic } from '../../util/atomic-write.ts';
-import { isPrivilegeError, privilegeError, type PgTarget } from './connect.ts';
+import { isPrivilegeError, privilegeError, ql, type PgTarget } from './connect.ts';
 import { readLargeObjects, readMatviews, readSequences, readTables, type TableInfo } from './catalog.ts';
 import { copyOutSql, rangeChecksum, type KeyRange } from './checksum.ts';
 import { copyOutToFile } from './copy-protocol.ts';
@@ -185,7 +185,7 @@ export async function exportPostgres(o: ExportOptions): Promise<Manifest> {
     await put(PRE_DATA, pre);
     await put(POST_DATA, post);
     lap('schema');
-    const largeObjects = await exportLargeObjects(lead, partial);
+    const largeObjects = await exportLargeObjects(lead, partial, o.source);
     lap('largeObjects');
     // A streaming export's loads read the chunk files where they are: every one has settled before the rename.
     await Promise.all(streamed);
@@ -241,7 +241,7 @@ async function exportChunk(w: pg.Client, t: TableInfo, range: KeyRange, index: n
 const LO_PIECE = 1 << 20;
 
 /** Each large object into `large-objects/<oid>.bin`, read in 1 MiB pieces (memory flat). */
-async function exportLargeObjects(c: pg.Client, dir: string): Promise<Manifest['largeObjects']> {
+async function exportLargeObjects(c: pg.Client, dir: string, source: PgTarget): Promise<Manifest['largeObjects']> {
   const out: Array<Manifest['largeObjects'][number]> = [];
   const los = await readLargeObjects(c);
   if (los.length) await mkdir(join(dir, 'large-objects'), { recursive: true });
@@ -250,7 +250,8 @@ async function exportLargeObjects(c: pg.Client, dir: string): Promise<Manifest['
     const hash = createHash('sha256');
     const ws = createWriteStream(join(dir, file));
     for (let off = 0; off < lo.bytes; off += LO_PIECE) {
-      const r = await c.query<{ b: Buffer }>('SELECT lo_get($1::oid, $2::int8, $3::int4) AS b', [lo.oid, off, LO_PIECE]);
+      const r = await c.query<{ b: Buffer }>('SELECT lo_get($1::oid, $2::int8, $3::int4) AS b', [lo.oid, off, LO_PIECE])
+        .catch((e: unknown) => { throw isPrivilegeError(e) ? largeObjectPrivilegeError(e, source, lo.oid) : e; });
       hash.update(r.rows[0]!.b);
       if (!ws.write(r.rows[0]!.b)) await new Promise<void>((res) => ws.once('drain', () => res()));
     }
@@ -258,6 +259,15 @@ async function exportLargeObjects(c: pg.Client, dir: string): Promise<Manifest['
     out.push({ ...lo, file, sha256: hash.digest('hex') });
   }
   return out;
+}
+
+/**
+ * pg_read_all_data does not cover large objects: each needs SELECT granted on it (or its owner, a
+ * superuser, or lo_compat_privileges on). The hint grants SELECT on every large object (one statement).
+ */
+function largeObjectPrivilegeError(e: unknown, source: PgTarget, oid: number): FerryError {
+  return privilegeError(e, source, `reading large object ${oid}`,
+    `DO $$DECLARE o oid; BEGIN FOR o IN SELECT oid FROM pg_largeobject_metadata LOOP EXECUTE format('GRANT SELECT ON LARGE OBJECT %s TO %I', o, ${ql(source.user)}); END LOOP; END$$;`);
 }
 
 async function assertDiskSpace(dir: string, need: number, t: PgTarget): Promise<void> {
