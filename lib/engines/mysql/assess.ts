@@ -4,6 +4,7 @@
  */
 import type { EngineFinding } from '../../core/engine.ts';
 import { mysqlFlavorOf, type MysqlFacts } from './facts.ts';
+import { databasePrivileges, objectLevelOnly } from './grants.ts';
 import { accountFindings, defaultPlugins, planAccount } from './accounts-plan.ts';
 
 type Finding = EngineFinding;
@@ -53,9 +54,22 @@ export function assessMysql(f: MysqlFacts, target: MysqlTargetFacts, opts: Mysql
     out.push(finding('blocker', 'mysql-database-missing', `database ${db}`, 'listed in the config but absent on the source', 'fix the store\'s databases option (source.mysql.databases in the preset) or the URL\'s database'));
   }
   const priv = grantedPrivileges(f.grants);
+  const account = f.account ?? 'the source account';
+  // Per database: only a database-level or global SELECT shows the export every table (grants.ts). A table
+  // the account has no privilege on is hidden by information_schema and would be silently left out.
+  for (const db of f.databases.map((d) => d.name)) {
+    const has = databasePrivileges(f.grants, db, f.literalDbPatterns ?? false);
+    if (has.has('ALL PRIVILEGES')) continue;
+    const missing = NEEDED.filter((p) => !has.has(p));
+    if (!missing.length) continue;
+    const partial = objectLevelOnly(f.grants, db);
+    const why = !has.has('SELECT')
+      ? partial ? `: it holds ${partial} table- or column-level grant(s) there, so the tables it has no privilege on are invisible to it and would be left out of the export` : ': it cannot read the database\'s tables'
+      : '';
+    out.push(finding('blocker', 'mysql-privileges', `${src} database ${db}`, `${account} lacks ${missing.join(', ')} on database ${db}${why}`,
+      `as an administrator run: GRANT ${missing.join(', ')} ON \`${db.replace(/`/g, '``')}\`.* TO ${account}`));
+  }
   if (!priv.has('ALL PRIVILEGES')) {
-    const missing = NEEDED.filter((p) => !priv.has(p));
-    if (missing.length) out.push(finding('blocker', 'mysql-privileges', src, `the source account lacks ${missing.join(', ')}`, `GRANT ${missing.join(', ')} ON *.* TO the account in the store\'s source URL`));
     if (!['SUPER', 'SYSTEM_VARIABLES_ADMIN', 'READ_ONLY ADMIN'].some((p) => priv.has(p))) {
       out.push(finding('blocker', 'mysql-privileges', src, 'the source account cannot set read_only for the write freeze', 'GRANT SYSTEM_VARIABLES_ADMIN (MySQL 8) or READ_ONLY ADMIN (MariaDB) ON *.* to it'));
     }

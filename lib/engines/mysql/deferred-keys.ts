@@ -19,7 +19,8 @@
  */
 import type { Pool, PoolConnection } from 'mysql2/promise';
 import { FerryError } from '../../core/errors.ts';
-import { isPrivilegeError, oneLine, q, withConnection } from './connect.ts';
+import { isPrivilegeError, q, withConnection } from './connect.ts';
+import { safeServerError } from './server-message.ts';
 
 export interface DeferredKey {
   readonly kind: 'index' | 'foreign key';
@@ -73,11 +74,10 @@ async function alter(c: PoolConnection, t: TableKeys, again = true): Promise<voi
     // on with: 1061 duplicate key name): what is there counts, the rest is added once more.
     const left = again ? (await missingKeys(c, [t]).catch(() => [t]))[0]! : t;
     if (left.keys.length < t.keys.length) { if (left.keys.length) await alter(c, left, false); return; }
-    throw new FerryError('E_MYSQL_KEYS', `Adding ${t.keys.map((k) => `${k.kind} ${k.name}`).join(', ')} to ${t.db}.${t.name} on the target failed: ${oneLine(e)}`, {
+    throw new FerryError('E_MYSQL_KEYS', `Adding ${t.keys.map((k) => `${k.kind} ${k.name}`).join(', ')} to ${t.db}.${t.name} on the target failed: ${safeServerError(e)}`, {
       hint: isPrivilegeError(e)
         ? `as an administrator grant the target account ALTER and REFERENCES on ${q(t.db)}.*, then run again: the import adds whatever keys a table lacks`
         : 'fix the cause, then run again: the import adds whatever keys a table lacks',
-      cause: e,
     });
   }
 }

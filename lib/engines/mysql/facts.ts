@@ -6,6 +6,7 @@
 import { connectMysql, withConnection } from './connect.ts';
 import type { MysqlEndpoint } from './endpoint.ts';
 import type { MysqlTargetFacts } from './assess.ts';
+import { readSessionGrants } from './grants.ts';
 import { readAccounts, readObjectSecurity, type AppAccount, type SourceAccount } from './accounts.ts';
 
 export interface MysqlTableFacts {
@@ -35,6 +36,10 @@ export interface MysqlFacts {
   readonly localInfile: boolean;
   readonly maxAllowedPacket: number;
   readonly grants: readonly string[];
+  /** The export account as `'user'@'host'` (CURRENT_USER()); its roles' grants are in `grants`. */
+  readonly account?: string;
+  /** MySQL 8 with partial_revokes ON: database names in grants are literal, not LIKE patterns. */
+  readonly literalDbPatterns?: boolean;
   readonly databases: readonly { name: string; charset: string; collation: string }[];
   readonly missingDatabases: readonly string[];
   readonly tables: readonly MysqlTableFacts[];
@@ -65,7 +70,7 @@ export async function gatherMysqlFacts(ep: MysqlEndpoint, app: readonly AppAccou
     const q = async (sql: string, params: unknown[] = []): Promise<Row[]> => (await pool.query(sql, params))[0] as Row[];
     const [vars] = await q(`SELECT VERSION() AS version, @@sql_mode AS sqlMode, @@lower_case_table_names AS lctn,
       @@character_set_server AS cs, @@collation_server AS co, @@local_infile AS li, @@max_allowed_packet AS map`);
-    const grants = (await q('SHOW GRANTS')).map((r) => String(Object.values(r)[0]));
+    const { account, grants, literalDbPatterns } = await readSessionGrants(pool, mysqlFlavorOf(String(vars!.version)));
     const allDbs = await q(`SELECT SCHEMA_NAME AS name, DEFAULT_CHARACTER_SET_NAME AS cs, DEFAULT_COLLATION_NAME AS co
       FROM information_schema.SCHEMATA WHERE SCHEMA_NAME NOT IN ('mysql','information_schema','performance_schema','sys')`);
     const wanted = ep.databases.length ? ep.databases : allDbs.map((d) => String(d.name));
@@ -73,7 +78,7 @@ export async function gatherMysqlFacts(ep: MysqlEndpoint, app: readonly AppAccou
       .map((d) => ({ name: String(d.name), charset: String(d.cs), collation: String(d.co) }));
     const missingDatabases = wanted.filter((w) => !databases.some((d) => d.name === w));
     const dbs = databases.map((d) => d.name);
-    if (!dbs.length) return { ...facts(where, vars!, grants), databases, missingDatabases, tables: [], definers: [], generatedColumns: 0, foreignKeys: [], largestLobColumn: 0 };
+    if (!dbs.length) return { ...facts(where, vars!, grants), account, literalDbPatterns, databases, missingDatabases, tables: [], definers: [], generatedColumns: 0, foreignKeys: [], largestLobColumn: 0 };
     const tables = (await q(`SELECT t.TABLE_SCHEMA AS db, t.TABLE_NAME AS name, t.ENGINE AS engine, t.TABLE_COLLATION AS co,
         COALESCE(t.DATA_LENGTH,0) + COALESCE(t.INDEX_LENGTH,0) AS bytes,
         EXISTS(SELECT 1 FROM information_schema.TABLE_CONSTRAINTS c WHERE c.TABLE_SCHEMA = t.TABLE_SCHEMA
@@ -96,7 +101,7 @@ export async function gatherMysqlFacts(ep: MysqlEndpoint, app: readonly AppAccou
     const carried = await readObjectSecurity(pool, dbs, { mode: 'keep' }).then((o) => readAccounts(pool, dbs, o, app))
       .then((accounts) => ({ accounts }), (e: unknown) => ({ accountsError: (e as Error).message.split('\n')[0] ?? '' }));
     return {
-      ...facts(where, vars!, grants), databases, missingDatabases, tables, definers, ...carried,
+      ...facts(where, vars!, grants), account, literalDbPatterns, databases, missingDatabases, tables, definers, ...carried,
       generatedColumns: Number(gen?.n ?? 0), foreignKeys, largestLobColumn: Number(lob?.n ?? 0),
     };
   } finally {

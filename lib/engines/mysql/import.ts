@@ -26,6 +26,7 @@ import { dataLoadSqlMode, groupWarnings, MAX_WARNINGS, type LoadWarning, type Lo
 import { createObjects } from './objects.ts';
 import { addAllDeferredKeys, splitDeferred, type DeferMode } from './deferred-keys.ts';
 import { loadersShareTables, runLoads } from './load-order.ts';
+import { safeServerError } from './server-message.ts';
 
 export interface ImportOptions {
   readonly target: MysqlTarget;
@@ -222,8 +223,8 @@ async function clearStale(conns: readonly PoolConnection[], jobs: readonly Job[]
       if (held.same) { state.loaded[j.chunk.file] = j.chunk.checksum; continue; }
       if (held.rows > 0) {
         await c.query(`DELETE FROM ${q(table.database)}.${q(table.name)} WHERE ${rangeWhere(table, j.chunk)}`).catch((e: unknown) => {
-          throw new FerryError('E_MYSQL_LOAD', `Clearing ${table.database}.${table.name}, key range ${describeRange(table, j.chunk)} on the target failed: ${oneLine(e)}`, {
-            hint: 'fix the cause, then run again: chunks the target holds are kept', cause: e,
+          throw new FerryError('E_MYSQL_LOAD', `Clearing ${table.database}.${table.name}, key range ${describeRange(table, j.chunk)} on the target failed: ${safeServerError(e)}`, {
+            hint: 'fix the cause, then run again: chunks the target holds are kept',
           });
         });
       }

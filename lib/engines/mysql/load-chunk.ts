@@ -20,6 +20,7 @@ import { LOAD_DATA_FORMAT, parseRows } from './tsv.ts';
 import { describeWarnings, readWarnings, type LoadWarning, type RawWarning } from './load-warnings.ts';
 import { describeRange, firstValueDifference } from './bisect.ts';
 import { FileFeed } from './chunk-io.ts';
+import { safeServerError } from './server-message.ts';
 
 export type LoadPath = 'local-infile' | 'insert';
 
@@ -76,8 +77,12 @@ export async function loadChunk(c: PoolConnection, o: LoadChunkOptions): Promise
   } catch (e) {
     await c.query('ROLLBACK').catch(() => undefined);
     if (e instanceof FerryError) throw e;
-    throw new FerryError('E_MYSQL_LOAD', `Loading ${o.path} into ${what} failed: ${(e as Error).message.split('\n')[0]}`, {
-      hint: 'fix the cause, then run again: loaded chunks are kept and this one is reloaded', cause: e,
+    // No cause: the server's message may quote a row's value (1062 Duplicate entry '<value>'); only its
+    // number and the names it gives are kept (server-message.ts).
+    throw new FerryError('E_MYSQL_LOAD', `Loading ${o.path} into ${what} failed: ${safeServerError(e)}`, {
+      hint: (e as { errno?: unknown }).errno === 1062
+        ? `the target already holds a row with one of this chunk's unique keys outside the chunk's range: clear ${o.table.database}.${o.table.name} on the target (or its database), then run again`
+        : 'fix the cause, then run again: loaded chunks are kept and this one is reloaded',
     });
   } finally {
     if (o.first) await c.query('SET SESSION unique_checks = 0').catch(() => undefined);

@@ -12,6 +12,7 @@ import type { TableInfo } from './catalog.ts';
 import { storedColumns } from './catalog.ts';
 import { keyColumns } from './checksum.ts';
 import { parseRows } from './tsv.ts';
+import { safeServerText } from './server-message.ts';
 
 /** One warning the server raised while loading, as the report lists it. */
 export interface LoadWarning {
@@ -23,7 +24,7 @@ export interface LoadWarning {
   readonly key: string | null;
   readonly level: string;
   readonly code: number;
-  /** The server's message (names a column and row number; never a password). */
+  /** The server's message without any row value (server-message.ts): names a column and row number. */
   readonly message: string;
 }
 
@@ -88,9 +89,10 @@ export function parseWarning(message: string): { column: string | null; row: num
 export async function readWarnings(c: PoolConnection, firstRow: number): Promise<RawWarning[]> {
   const [rows] = await c.query(`SHOW WARNINGS LIMIT ${MAX_WARNINGS}`);
   return (rows as Array<{ Level: unknown; Code: unknown; Message: unknown }>).map((w) => {
-    const message = String(w.Message);
-    const at = parseWarning(message);
-    return { level: String(w.Level), code: Number(w.Code), message, column: at.column, row: at.row ? at.row + firstRow - 1 : 0 };
+    const raw = String(w.Message);
+    const at = parseWarning(raw);
+    // 1366/1292 quote the row's value: only the names and the row number are kept.
+    return { level: String(w.Level), code: Number(w.Code), message: safeServerText(Number(w.Code), raw), column: at.column, row: at.row ? at.row + firstRow - 1 : 0 };
   });
 }
 
