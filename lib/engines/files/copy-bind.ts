@@ -21,7 +21,7 @@ import { CHECK, COPY, DIR_OK, SKIP, SKIP_DIR, decisionFor, type Decision } from 
 import { copySparse } from './sparse.ts';
 import { DEFAULT_RANGES, isLarge, Slots, type RangeOptions } from './ranges.ts';
 import { copyRanged } from './copy-ranged.ts';
-import { CopyPool, poolSize } from './copy-pool.ts';
+import { CopyPool, INLINE_BYTES, INLINE_FILES, poolSize } from './copy-pool.ts';
 import { forgetAllRanges, forgetRanges } from './copied.ts';
 import { readManifest, readManifestSkipping, SKIPPED, targetPathOf, type ManifestEntry } from './manifest.ts';
 import { orderedMap } from './ordered.ts';
@@ -95,7 +95,9 @@ async function copyWith(o: CopyOptions, pool: CopyPool): Promise<CopyResult> {
   // copy (for the space check), the extras to remove, and a decision per entry, so the copy pass does not
   // stat the target again (a delta pass over an unchanged tree is this scan and nothing else).
   const extras: Buffer[] = [];
-  let need = 0;
+  let need = 0, toCopy = 0;
+  // Workers start while the rest is decided, once the copy is past what runs on this thread (copy-pool.ts INLINE_FILES).
+  const willCopy = (size: number) => { need += size; if (++toCopy > INLINE_FILES || need > INLINE_BYTES) pool.warm(); };
   const own = (e: ManifestEntry) => o.owner ?? { uid: e.uid, gid: e.gid };
   let decisions = new Uint8Array(1024);
   const decide = (i: number, d: Decision) => {
@@ -115,21 +117,22 @@ async function copyWith(o: CopyOptions, pool: CopyPool): Promise<CopyResult> {
       const e = head.value!;
       // Outside the scope: as the last copy left it. A scoped directory itself is checked (its mtime moves with its children).
       if (scope && !scope.has(parentKey(e.path))) { decide(i, e.type === 'dir' && scope.has(e.path.toString('latin1')) ? CHECK : SKIP); return; }
-      need += e.type === 'file' ? e.size : 0; if (exact) decide(i, COPY);
-      if (e.type === 'file') pool.warm(); // the workers start while the rest is decided
+      if (e.type === 'file') willCopy(e.size);
+      if (exact) decide(i, COPY);
     };
     for (const t of listing ?? scanTree(o.targetRoot, emptyScanReport())) {
       // A SKIPPED line is outside the scope: never a listed entry (those are the scope's children).
       while (!head.done && (head.value === SKIPPED || comparePaths(targetPathOf(head.value), t.path) < 0)) { missing(); head = await want.next(); i++; }
       if (!head.done && head.value !== SKIPPED && comparePaths(targetPathOf(head.value), t.path) === 0) {
         const e = head.value;
-        if (e.type === 'file' && !(t.type === 'file' && t.size === e.size)) { need += e.size; pool.warm(); }
+        if (e.type === 'file' && !(t.type === 'file' && t.size === e.size)) willCopy(e.size);
         if (exact) decide(i, decisionFor(e, t, own(e), o.normalize));
         head = await want.next(); i++;
       } else if (!extras.some((x) => isUnder(t.path, x))) extras.push(t.path);
     }
     for (; !head.done; head = await want.next(), i++) missing();
   }
+  pool.plan(toCopy, need);
   const fs = await statfs(o.targetRoot);
   const avail = fs.bavail * fs.bsize;
   if (need > avail) {
@@ -234,11 +237,12 @@ async function copyWith(o: CopyOptions, pool: CopyPool): Promise<CopyResult> {
   };
   // In tree order: every regular file's sha256 goes to the hash log (read while copying, else already
   // known from an earlier pass, else read now: a file a killed run copied after its last logged line).
-  const log = await HashLog.start(dirname(o.manifest));
+  // Scoped (the final pass): what lies outside the scope is skipped here, not stepped nor logged: the
+  // narrowed manifest carries those files' hashes (merged from the last log), the log gets the rest; the
+  // last logs are searched for the few it asks (not read from their start).
+  const scope = o.normalize === 'none' ? o.scope : undefined;
+  const log = await HashLog.start(dirname(o.manifest), { sparse: scope !== undefined });
   try {
-    // Scoped (the final pass): what lies outside the scope is skipped here, not stepped nor logged: the
-    // narrowed manifest carries those files' hashes (merged from the last log), the log gets the rest.
-    const scope = o.normalize === 'none' ? o.scope : undefined;
     async function* numbered(): AsyncGenerator<readonly [ManifestEntry, number]> {
       for await (const e of scope ? readManifestSkipping(o.manifest, outsideOf(scope)) : readManifest(o.manifest)) {
         const i = entries++;

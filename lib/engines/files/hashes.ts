@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { entryToLine, lineBlocks, lineToEntry, readManifest, writeManifest, type ManifestEntry } from './manifest.ts';
 import { ExternalSort } from './external-sort.ts';
 import { comparePaths } from './paths.ts';
+import { hashIn, SortedLines } from './manifest-delta.ts';
 
 export const HASHES_FILE = 'hashes.ndjson';
 const PART = `${HASHES_FILE}.part`;
@@ -79,6 +80,22 @@ export class HashCursor {
   }
 }
 
+interface HashLookup { hashOf(e: ManifestEntry): Promise<string | undefined>; close(): Promise<void> }
+
+/** A sorted hash log searched by path (manifest-delta.ts SortedLines); a torn last line (a killed writer) holds no hash. */
+class HashSearch implements HashLookup {
+  private readonly lines: SortedLines | undefined;
+  private constructor(lines: SortedLines | undefined) { this.lines = lines; }
+  static async open(file: string): Promise<HashSearch> {
+    return new HashSearch(await stat(file).then(() => new SortedLines(file), () => undefined));
+  }
+  async hashOf(e: ManifestEntry): Promise<string | undefined> {
+    if (!this.lines) return undefined;
+    try { return hashIn(this.lines, e); } catch (err) { if (err instanceof SyntaxError) return undefined; throw err; }
+  }
+  async close(): Promise<void> { this.lines?.close(); }
+}
+
 /** The manifest's entries with sha256 filled from the hash log where the manifest has none. */
 export async function* withHashes(entries: AsyncIterable<ManifestEntry>, artifactDir: string): AsyncGenerator<ManifestEntry> {
   const cur = await HashCursor.open(join(artifactDir, HASHES_FILE));
@@ -136,26 +153,31 @@ export async function* readHashedLines(manifest: string, artifactDir: string): A
 export class HashLog {
   private readonly out: WriteStream;
   private buf = '';
-  private readonly known: HashCursor[];
+  private readonly known: HashLookup[];
   private readonly dir: string;
-  private constructor(dir: string, known: HashCursor[]) {
+  private constructor(dir: string, known: HashLookup[]) {
     this.dir = dir;
     this.known = known;
     this.out = createWriteStream(join(dir, PART), { flags: 'w', highWaterMark: 1 << 20 });
   }
 
-  static async start(artifactDir: string): Promise<HashLog> {
+  /**
+   * `sparse`: few entries will be asked (a scoped pass): the logs are searched (O(log n) reads each), not
+   * read forward from their start (O(tree) for an entry near the end).
+   */
+  static async start(artifactDir: string, o: { sparse?: boolean } = {}): Promise<HashLog> {
     // A killed run's partial log becomes the resumed run's source of hashes for the files it skips.
     const part = join(artifactDir, PART);
     if (await stat(part).then(() => true, () => false)) await rename(part, join(artifactDir, PREV));
-    return new HashLog(artifactDir, [await HashCursor.open(join(artifactDir, HASHES_FILE)), await HashCursor.open(join(artifactDir, PREV))]);
+    const files = [join(artifactDir, HASHES_FILE), join(artifactDir, PREV)];
+    return new HashLog(artifactDir, await Promise.all(files.map((f) => (o.sparse ? HashSearch.open(f) : HashCursor.open(f)))));
   }
 
   /** A hash already known for `e` (not read again). Ask in tree order. */
   async knownHash(e: ManifestEntry): Promise<string | undefined> {
-    let found = e.sha256;
-    for (const c of this.known) { const h = await c.hashOf(e); found ??= h; }
-    return found;
+    if (e.sha256) return e.sha256; // the logs are not read for it (a cursor skips past it when next asked)
+    for (const c of this.known) { const h = await c.hashOf(e); if (h) return h; }
+    return undefined;
   }
 
   private last: Buffer | undefined;

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { lstat, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CopyPool, type CopyJob } from '../../../../lib/engines/files/copy-pool.ts';
+import { CopyPool, INLINE_BYTES, INLINE_FILES, type CopyJob } from '../../../../lib/engines/files/copy-pool.ts';
 import { copyToBind, byTargetPath, TMP_PREFIX } from '../../../../lib/engines/files/copy-bind.ts';
 import { exportTree } from '../../../../lib/engines/files/export.ts';
 import { compareManifests } from '../../../../lib/engines/files/compare.ts';
@@ -18,16 +18,19 @@ const job = (src: string, dest: string, tmp: string, size: number, o: Partial<Co
   src: Buffer.from(src), dest: Buffer.from(dest), tmp: Buffer.from(tmp), size, mode: 0o640, mtime: (1700000000123 + 0.5) / 1000, uid: 10001, gid: 10002, ...o,
 });
 
-describe('CopyPool: whole files on worker threads', () => {
+// The same copy on the workers and, for a copy planned small (CopyPool.plan), on the calling thread.
+for (const mode of ['workers', 'inline'] as const) describe(`CopyPool: whole files (${mode})`, () => {
+  const planned = (pool: CopyPool) => { if (mode === 'inline') pool.plan(INLINE_FILES, INLINE_BYTES); return pool; };
+
   it('copies files of every size class byte for byte, hashed from the read, with owner, mode and mtime, under their names only', async () => {
-    const s = join(dir, 'a-src'), d = join(dir, 'a-dst');
+    const s = join(dir, `a-src-${mode}`), d = join(dir, `a-dst-${mode}`);
     await mkdir(join(s, 'sub'), { recursive: true });
     await mkdir(join(d, 'sub'), { recursive: true });
     // Empty, small, exactly one block, one block and a byte, several blocks.
     const sizes = [0, 1, 5000, 1 << 20, (1 << 20) + 1, (3 << 20) + 7];
     const bodies = sizes.map((n, i) => Buffer.alloc(n, i + 1).fill(Buffer.from(`file ${i} `), 0, Math.min(n, 7)));
     for (let i = 0; i < sizes.length; i++) await writeFile(join(s, 'sub', `f${i}`), bodies[i]!);
-    const pool = new CopyPool(2);
+    const pool = planned(new CopyPool(2));
     try {
       const done = await Promise.all(sizes.map((n, i) => pool.copy(job(join(s, 'sub', `f${i}`), join(d, 'sub', `f${i}`), join(d, 'sub', `${TMP_PREFIX}t${i}`), n))));
       expect(done).toEqual(bodies.map((b) => ({ sha256: sha(b), bytes: b.length })));
@@ -41,13 +44,13 @@ describe('CopyPool: whole files on worker threads', () => {
   });
 
   it('a directory in the way goes; a file grown since the manifest is copied whole (its hash is of the bytes copied)', async () => {
-    const s = join(dir, 'b-src'), d = join(dir, 'b-dst');
+    const s = join(dir, `b-src-${mode}`), d = join(dir, `b-dst-${mode}`);
     await mkdir(s, { recursive: true });
     await mkdir(join(d, 'x', 'deep'), { recursive: true });
     await writeFile(join(d, 'x', 'deep', 'old'), 'old');
     await writeFile(join(s, 'x'), 'now a file');
     await writeFile(join(s, 'grown'), 'twelve bytes');
-    const pool = new CopyPool(1);
+    const pool = planned(new CopyPool(1));
     try {
       expect(await pool.copy(job(join(s, 'x'), join(d, 'x'), join(d, `${TMP_PREFIX}x`), 10))).toEqual({ sha256: sha(Buffer.from('now a file')), bytes: 10 });
       expect(await readFile(join(d, 'x'), 'utf8')).toBe('now a file');
@@ -60,16 +63,28 @@ describe('CopyPool: whole files on worker threads', () => {
   });
 
   it('a failed copy names the errno, leaves no temporary file, and the pool goes on', async () => {
-    const d = join(dir, 'c-dst');
+    const d = join(dir, `c-dst-${mode}`);
     await mkdir(d, { recursive: true });
     await writeFile(join(dir, 'c-ok'), 'ok');
-    const pool = new CopyPool(1);
+    const pool = planned(new CopyPool(1));
     try {
       await expect(pool.copy(job(join(dir, 'c-missing'), join(d, 'm'), join(d, `${TMP_PREFIX}m`), 1))).rejects.toMatchObject({ code: 'ENOENT' });
       await expect(pool.copy(job(join(dir, 'c-ok'), join(d, 'no-dir', 'm'), join(d, 'no-dir', `${TMP_PREFIX}m`), 2))).rejects.toMatchObject({ code: 'ENOENT' });
       await expect(pool.copy(job(join(dir, 'c-ok'), join(d, 'ok'), join(d, `${TMP_PREFIX}ok`), 2))).resolves.toMatchObject({ bytes: 2 });
+      expect(pool.started).toBe(mode === 'inline' ? 0 : 1);
     } finally { await pool.close(); }
     expect(await readdir(d)).toEqual(['ok']);
+  });
+});
+
+describe('CopyPool.plan', () => {
+  it('a copy past the inline bounds starts its workers; one within them starts none', () => {
+    const small = new CopyPool(1), many = new CopyPool(1), big = new CopyPool(1);
+    try {
+      small.plan(INLINE_FILES, INLINE_BYTES); many.plan(INLINE_FILES + 1, 0); big.plan(1, INLINE_BYTES + 1);
+      small.warm(); // a copy planned inline stays inline
+      expect([small.started, many.started, big.started]).toEqual([0, 1, 1]);
+    } finally { void small.close(); void many.close(); void big.close(); }
   });
 });
 
