@@ -8,6 +8,7 @@
 import type { EngineFinding } from '../../core/engine.ts';
 import type { PostgresFacts } from './facts.ts';
 import type { PostgresOptions } from './options.ts';
+import { largeObjectGrant } from './export.ts';
 
 /** Images that ship extensions the stock postgres image lacks. */
 export const EXTENSION_IMAGES: Readonly<Record<string, string>> = {
@@ -58,6 +59,12 @@ export function assessPostgres(facts: PostgresFacts, options: Pick<PostgresOptio
   if (s.unreadable.length) {
     out.push(f('blocker', 'postgres-privilege', `user ${s.user}`, `${s.user} cannot read ${s.unreadable.length} relation(s): ${s.unreadable.slice(0, 5).join(', ')}`,
       s.server.major >= 14 ? `as a superuser run: GRANT pg_read_all_data TO "${s.user}";` : `as a superuser run: GRANT SELECT ON ALL TABLES IN SCHEMA <schema> TO "${s.user}"; GRANT SELECT ON ALL SEQUENCES IN SCHEMA <schema> TO "${s.user}";`));
+  }
+  const los = s.unreadableLargeObjects ?? [];
+  if (los.length) {
+    out.push(f('blocker', 'postgres-privilege-large-objects', `user ${s.user}`,
+      `${s.user} cannot read ${los.length} large object(s) (pg_read_all_data does not cover large objects): ${los.slice(0, 10).join(', ')}${los.length > 10 ? ', …' : ''}`,
+      `as a superuser run: ${largeObjectGrant(s.user)}`));
   }
   if (!s.server.superuser) {
     out.push(f('warning', 'postgres-role-hashes', `user ${s.user}`, `${s.user} is not a superuser: roles are carried without their password hashes (pg_authid is superuser-only)`, `export as a superuser, or set the roles' passwords on the target after the import (ALTER ROLE … PASSWORD)`));

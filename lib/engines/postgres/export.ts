@@ -62,7 +62,7 @@ export interface ExportHooks {
 }
 
 /** What the export account needs (superuser additionally carries role password hashes). */
-export const EXPORT_GRANT = 'GRANT CONNECT ON DATABASE {db} TO {user}; GRANT pg_read_all_data TO {user}  -- PostgreSQL ≥ 14; before: GRANT SELECT ON ALL TABLES IN SCHEMA <each schema> TO {user}';
+export const EXPORT_GRANT = 'GRANT CONNECT ON DATABASE {db} TO {user}; GRANT pg_read_all_data TO {user}  -- PostgreSQL ≥ 14; before: GRANT SELECT ON ALL TABLES IN SCHEMA <each schema> TO {user}; large objects are not covered by either: GRANT SELECT ON LARGE OBJECT <oid> TO {user} (preflight lists them)';
 
 export async function exportPostgres(o: ExportOptions): Promise<Manifest> {
   const parallelism = Math.max(1, o.parallelism ?? 2);
@@ -266,8 +266,12 @@ async function exportLargeObjects(c: pg.Client, dir: string, source: PgTarget): 
  * superuser, or lo_compat_privileges on). The hint grants SELECT on every large object (one statement).
  */
 function largeObjectPrivilegeError(e: unknown, source: PgTarget, oid: number): FerryError {
-  return privilegeError(e, source, `reading large object ${oid}`,
-    `DO $$DECLARE o oid; BEGIN FOR o IN SELECT oid FROM pg_largeobject_metadata LOOP EXECUTE format('GRANT SELECT ON LARGE OBJECT %s TO %I', o, ${ql(source.user)}); END LOOP; END$$;`);
+  return privilegeError(e, source, `reading large object ${oid}`, largeObjectGrant(source.user));
+}
+
+/** The one statement granting `user` SELECT on every large object (preflight's hint too). */
+export function largeObjectGrant(user: string): string {
+  return `DO $$DECLARE o oid; BEGIN FOR o IN SELECT oid FROM pg_largeobject_metadata LOOP EXECUTE format('GRANT SELECT ON LARGE OBJECT %s TO %I', o, ${ql(user)}); END LOOP; END$$;`;
 }
 
 async function assertDiskSpace(dir: string, need: number, t: PgTarget): Promise<void> {

@@ -15,6 +15,11 @@ export interface PostgresSourceFacts {
   readonly server: ServerFacts;
   /** Relations the account cannot SELECT (`public.orders`). */
   readonly unreadable: readonly string[];
+  /**
+   * Large objects the account may not read (pg_read_all_data does not cover them), by oid; absent from
+   * facts gathered before this was read.
+   */
+  readonly unreadableLargeObjects?: readonly number[];
   /** Tables the export carries without a primary key (one chunk, compared whole). */
   readonly keyless: readonly string[];
 }
@@ -56,9 +61,27 @@ export async function gatherSourceFacts(t: PgTarget): Promise<PostgresSourceFact
     return {
       endpoint: `${t.host}:${t.port}`, user: t.user, database: t.database, server,
       unreadable: rel.rows.filter((r) => !r.readable).map((r) => r.name),
+      unreadableLargeObjects: await unreadableLargeObjects(c, server.versionNum),
       keyless: rel.rows.filter((r) => r.kind === 'r' && !r.keyed).map((r) => r.name),
     };
   });
+}
+
+/**
+ * Large objects the session's account may not SELECT (lo_get would refuse: 42501). PostgreSQL ≥ 17 has
+ * has_largeobject_privilege; before, the server's own rule from the catalog: a superuser or
+ * lo_compat_privileges reads all; a NULL lomacl (the default) lets the owner (and roles with its
+ * privileges: pg_has_role USAGE) read; else a SELECT entry for PUBLIC or a role whose privileges the
+ * account has.
+ */
+export async function unreadableLargeObjects(c: pg.Client, versionNum: number): Promise<number[]> {
+  const readable = versionNum >= 170000 ? "has_largeobject_privilege(m.oid, 'SELECT')" : `CASE WHEN m.lomacl IS NULL THEN pg_has_role(m.lomowner, 'USAGE')
+      ELSE EXISTS (SELECT FROM aclexplode(m.lomacl) a WHERE a.privilege_type = 'SELECT' AND (a.grantee = 0 OR pg_has_role(a.grantee, 'USAGE'))) END`;
+  const r = await c.query<{ oid: string }>(`
+    SELECT m.oid::int8::text AS oid FROM pg_largeobject_metadata m
+    WHERE NOT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) AND NOT current_setting('lo_compat_privileges')::bool AND NOT (${readable})
+    ORDER BY m.oid`);
+  return r.rows.map((x) => Number(x.oid));
 }
 
 export async function gatherTargetFacts(t: PgTarget): Promise<PostgresTargetFacts> {

@@ -113,7 +113,7 @@ export async function startPlan(o: PlanOptions): Promise<LoadPlan> {
     return s;
   }));
   const closeAll = async () => { await connecting; await Promise.all(opened.map((s) => s.c.end().catch(() => undefined))); };
-  const { rels, flushStats, superuser } = await readRelations(o.target).catch(async (e: unknown) => { await closeAll(); throw e; });
+  const { rels, flushStats, superuser, guards } = await readRelations(o.target).catch(async (e: unknown) => { await closeAll(); throw e; });
   const flush = async (s: Session) => { if (flushStats) await s.c.query('SELECT pg_stat_force_next_flush()'); };
   // Per table with data: its chunk count once planned, and the chunks loaded (or found there) so far.
   const expected = new Map<string, number>();
@@ -156,7 +156,7 @@ export async function startPlan(o: PlanOptions): Promise<LoadPlan> {
     const tasks: Array<PoolTask<Session>> = [];
     const build = async (s: Session, rel: string, e: PostDataEntry) => {
       await withHeader(s);
-      await runScript(s.c, e.sql, `post-data entry "${e.name}" (${e.type})`, log.resumed);
+      await runScript(s.c, e.sql, `post-data entry "${e.name}" (${e.type})`, log.resumed).catch((x: unknown) => { throw lostOr(x, o.target, `building ${e.name} (${e.type}) on ${rel}`); });
       await log.add(`post ${e.index}`);
       buildsLeft.set(rel, buildsLeft.get(rel)! - 1);
     };
@@ -175,8 +175,10 @@ export async function startPlan(o: PlanOptions): Promise<LoadPlan> {
       tasks.push({
         id: 'refresh', rank: 0, ready: () => allLoaded() && [...matviews].every(isBuilt),
         run: async (s) => {
-          for (const v of o.matviews) await s.c.query(`REFRESH MATERIALIZED VIEW ${qn(v.schema, v.name)}`);
-          await flush(s);
+          for (const v of o.matviews) {
+            await s.c.query(`REFRESH MATERIALIZED VIEW ${qn(v.schema, v.name)}`).catch((e: unknown) => { throw targetError(e, o.target, `refreshing the materialized view ${v.schema}.${v.name}`); });
+          }
+          await flush(s).catch((e: unknown) => { throw targetError(e, o.target, 'flushing the statistics after the refreshes'); });
           await log.add('refresh');
           refreshed = true;
         },
@@ -197,7 +199,8 @@ export async function startPlan(o: PlanOptions): Promise<LoadPlan> {
           keyRunning = true;
           try {
             await withHeader(s);
-            await runScript(s.c, k.entry.sql, `post-data entry "${k.entry.name}" (${k.entry.type})`, log.resumed);
+            await runScript(s.c, k.entry.sql, `post-data entry "${k.entry.name}" (${k.entry.type})`, log.resumed)
+              .catch((x: unknown) => { throw lostOr(x, o.target, `adding the foreign key ${k.entry.name} on ${k.table}`); });
             await log.add(`post ${k.entry.index}`);
           } finally {
             keyRunning = false;
@@ -212,7 +215,7 @@ export async function startPlan(o: PlanOptions): Promise<LoadPlan> {
         tasks.push({
           id: `analyze ${rel}`, rank: 3, ready: () => under.every((x) => tableLoaded(x) && isBuilt(x)) && (!matviews.has(rel) || refreshed),
           run: async (s) => {
-            await s.c.query(`ANALYZE ${rel}`);
+            await s.c.query(`ANALYZE ${rel}`).catch((e: unknown) => { throw targetError(e, o.target, `analyzing ${rel}`); });
             await log.add(`analyze ${rel}`);
             analyzed.add(rel);
           },
@@ -240,8 +243,8 @@ export async function startPlan(o: PlanOptions): Promise<LoadPlan> {
       id: `chunk ${ch.file}`, share: rel, rank: 1, ready: () => true,
       run: async (s) => {
         if (!log.has(`chunk ${ch.file}`)) {
-          const loaded = await loadChunk(s.c, path, t, ch, log.resumed, !o.fresh, superuser);
-          await flush(s);
+          const loaded = await loadChunk(s.c, o.target, path, t, ch, log.resumed, !o.fresh, superuser, guards.get(rel));
+          await flush(s).catch((e: unknown) => { throw targetError(e, o.target, `flushing the statistics after ${t.schema}.${t.name} (${ch.file}) committed`); });
           await log.add(`chunk ${ch.file}`);
           if (loaded) counts.loaded++; else counts.skipped++;
         } else {
@@ -303,11 +306,22 @@ interface Relation {
 }
 
 /**
+ * What a resumed import with an account that is not a superuser must know of a table before it checks and
+ * replaces a range: `links`, the foreign keys on it or to it, its enabled triggers and rules (a killed
+ * run's links: no replica load without a superuser); `rls`, row-level security hides rows from the account
+ * (not the owner, no BYPASSRLS, or forced): its digest of a range would not be the table's.
+ */
+export interface ReplaceGuard {
+  readonly links: readonly string[];
+  readonly rls: boolean;
+}
+
+/**
  * The target database's tables, partitioned tables and materialized views (after pre-data), by quoted
  * name; `flushStats`: the server has pg_stat_force_next_flush (PostgreSQL ≥ 15); `superuser`: ferry's
- * account may set session_replication_role.
+ * account may set session_replication_role; `guards`: without it, each table's ReplaceGuard.
  */
-async function readRelations(t: PgTarget): Promise<{ rels: Map<string, Relation>; flushStats: boolean; superuser: boolean }> {
+async function readRelations(t: PgTarget): Promise<{ rels: Map<string, Relation>; flushStats: boolean; superuser: boolean; guards: Map<string, ReplaceGuard> }> {
   const c = await connectPg(t, { applicationName: 'ferry import' });
   try {
     const r = await c.query<{ schema: string; name: string; partition: boolean; below: Array<[string, string]> }>(`
@@ -317,7 +331,20 @@ async function readRelations(t: PgTarget): Promise<{ rels: Map<string, Relation>
       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
       WHERE c.relkind IN ('r', 'p', 'm') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_(toast|temp)'`);
     const v = (await c.query<{ v: string; su: string }>("SELECT current_setting('server_version_num') AS v, current_setting('is_superuser') AS su")).rows[0]!;
-    return { rels: new Map(r.rows.map((x) => [qn(x.schema, x.name), { partition: x.partition, below: x.below.map(([s, n]) => qn(s, n)) }])), flushStats: Number(v.v) >= 150000, superuser: v.su === 'on' };
+    const superuser = v.su === 'on';
+    const guards = new Map<string, ReplaceGuard>();
+    if (!superuser) {
+      const g = await c.query<{ schema: string; name: string; links: string[]; rls: boolean }>(`
+        SELECT n.nspname AS schema, c.relname AS name,
+          ARRAY(SELECT 'foreign key ' || k.conname || ' on ' || k.conrelid::regclass::text FROM pg_constraint k WHERE k.contype = 'f' AND (k.conrelid = c.oid OR k.confrelid = c.oid)
+            UNION ALL SELECT 'trigger ' || g.tgname FROM pg_trigger g WHERE g.tgrelid = c.oid AND NOT g.tgisinternal AND g.tgenabled IN ('O', 'A')
+            UNION ALL SELECT 'rule ' || w.rulename FROM pg_rewrite w WHERE w.ev_class = c.oid AND w.rulename <> '_RETURN' ORDER BY 1) AS links,
+          c.relrowsecurity AND NOT (SELECT rolbypassrls FROM pg_roles WHERE rolname = current_user) AND (c.relforcerowsecurity OR NOT pg_has_role(c.relowner, 'USAGE')) AS rls
+        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_(toast|temp)'`);
+      for (const x of g.rows) guards.set(qn(x.schema, x.name), { links: x.links, rls: x.rls });
+    }
+    return { rels: new Map(r.rows.map((x) => [qn(x.schema, x.name), { partition: x.partition, below: x.below.map(([s, n]) => qn(s, n)) }])), flushStats: Number(v.v) >= 150000, superuser, guards };
   } finally {
     await c.end();
   }
@@ -330,18 +357,31 @@ async function readRelations(t: PgTarget): Promise<{ rels: Map<string, Relation>
  * with `replica` (a superuser account) the transaction runs as a replica's apply does
  * (session_replication_role), so neither a key to rows another chunk replaces refuses the delete nor a
  * trigger changes the rows loaded; every chunk is checked, so the keys hold again at the end.
+ * Without it (an account that is not a superuser) such a range is refused before anything is deleted,
+ * naming the table, its keys and triggers and what to do: the delete would fail on a key (23503, on every
+ * re-run), cascade into rows other chunks already checked, or a trigger rewrite the rows reloaded.
+ * Not chosen: ALTER TABLE … DISABLE TRIGGER USER (the table's owner may: ferry's account often is not;
+ * and it leaves the foreign keys, which are system triggers), nor dropping and re-adding the keys (the
+ * log's `post N` lines would have to be taken back: a new mechanism for a case a superuser account,
+ * the stack image's own, never meets).
  */
-async function loadChunk(c: pg.Client, path: string, t: TableInfo, ch: ChunkEntry, check: boolean, hash: boolean, replica: boolean): Promise<boolean> {
+async function loadChunk(c: pg.Client, target: PgTarget, path: string, t: TableInfo, ch: ChunkEntry, check: boolean, hash: boolean, replica: boolean, guard: ReplaceGuard | undefined): Promise<boolean> {
   const where = rangeWhere(t, ch);
   let clear = false;
-  if (check) {
-    const have = await rangeDigest(c, t, ch);
-    if (have.rows === ch.rows && have.sum === ch.checksum) return false;
-    clear = have.rows > 0;
-  }
-  const cols = storedColumns(t).map((x) => qi(x.name)).join(', ');
-  await c.query('BEGIN');
+  let begun = false;
   try {
+    if (check) {
+      if (!replica && guard?.rls) refuseResume(target, t, `row-level security hides rows of ${t.schema}.${t.name} from ${target.user}: what the interrupted run loaded in ${ch.file}'s range cannot be checked`);
+      const have = await rangeDigest(c, t, ch);
+      if (have.rows === ch.rows && have.sum === ch.checksum) return false;
+      clear = have.rows > 0;
+      if (clear && !replica && guard?.links.length) {
+        refuseResume(target, t, `the rows of ${t.schema}.${t.name} in ${ch.file}'s range differ from this export's (the source changed since the interrupted run) and must be replaced, but ${guard.links.slice(0, 5).join(', ')}${guard.links.length > 5 ? ', …' : ''} are already in place`);
+      }
+    }
+    const cols = storedColumns(t).map((x) => qi(x.name)).join(', ');
+    begun = true;
+    await c.query('BEGIN');
     if (check && replica) await c.query('SET LOCAL session_replication_role = replica');
     if (clear) await c.query(where === 'true' ? `DELETE FROM ONLY ${qn(t.schema, t.name)}` : `DELETE FROM ONLY ${qn(t.schema, t.name)} WHERE ${where}`);
     const sent = await copyInFromFile(c, `COPY ${qn(t.schema, t.name)} (${cols}) FROM STDIN${copyFormat(t)}`, path, { hash });
@@ -353,13 +393,47 @@ async function loadChunk(c: pg.Client, path: string, t: TableInfo, ch: ChunkEntr
     }
     await c.query('COMMIT');
   } catch (e) {
-    await c.query('ROLLBACK').catch(() => undefined);
+    if (begun) await c.query('ROLLBACK').catch(() => undefined);
     if (e instanceof FerryError) throw e;
-    throw new FerryError('E_PG_IMPORT', `Loading ${t.schema}.${t.name} (${ch.file}) failed: ${oneLine(e)}`, { hint: 'read the server message; the chunk was rolled back and the import can be re-run', cause: e });
+    throw targetError(e, target, `loading ${t.schema}.${t.name} (${ch.file})`);
   }
   return true;
 }
 
+/** A resumed import refused (nothing changed yet) because `why`, with the account not a superuser. */
+function refuseResume(target: PgTarget, t: TableInfo, why: string): never {
+  const at = `${target.host}:${target.port}/${target.database}`;
+  throw new FerryError('E_PG_IMPORT', `Resuming the import into ${at} at ${t.schema}.${t.name}: ${why}, and ${target.user} is not a superuser (a superuser checks every row and replaces a range as a replica's apply does, session_replication_role = replica, keys and triggers held off); nothing was changed`, {
+    hint: `run the import as a superuser (the stack image's POSTGRES_USER): it resumes from here; or start it over: drop the database it began (as a superuser on ${target.host}:${target.port}: DROP DATABASE ${qi(target.database)} WITH (FORCE);) and run the import again`,
+  });
+}
+
+/** Server errors seen while the plan ran: these lose the session (terminated, server restarting, connection broken). */
+const SESSION_LOST = new Set(['57P01', '57P02', '57P03', '08000', '08003', '08006', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT']);
+function sessionLost(e: unknown): boolean {
+  return SESSION_LOST.has((e as { code?: string }).code ?? '') || /Connection terminated|not queryable|terminating connection/i.test(oneLine(e));
+}
+
+/**
+ * runScript's error as is, unless the session was lost: then named as the target's (runScript's "nothing
+ * of this script was applied" may not hold: a COMMIT whose reply was lost) with the resume hint.
+ */
+function lostOr(e: unknown, target: PgTarget, what: string): unknown {
+  const cause = e instanceof FerryError ? e.cause : e;
+  return sessionLost(cause) ? targetError(cause, target, what) : e;
+}
+
+/** A target error during `what`, naming the target (never the password) and whether running the import again resumes. */
+function targetError(e: unknown, target: PgTarget, what: string): FerryError {
+  const at = `${target.host}:${target.port}/${target.database}`;
+  const lost = sessionLost(e);
+  return new FerryError('E_PG_IMPORT', `${what} on the target ${at} (user ${target.user}) failed: ${lost ? 'the session was lost: ' : ''}${oneLine(e)}`, {
+    hint: lost
+      ? 'the target ended ferry\'s session (restarted, an idle or admin kill, a broken connection): make sure it is up, then run the same import again — it resumes: what committed is kept, the rest is checked on the target and done again'
+      : 'read the server message; what was not committed was rolled back, and once its cause is fixed the same import run again resumes from here',
+    cause: e,
+  });
+}
 
 /** What the plan's sessions (and the links' session) run first (the plan's comment says why); two sessions at parallelism 2. */
 export const SESSION_SETTINGS = "SET maintenance_work_mem = '256MB'; SET work_mem = '64MB'; SET max_parallel_maintenance_workers = 0; SET max_parallel_workers_per_gather = 0";
