@@ -1,7 +1,10 @@
 /**
  * A schema as comparable facts, `key → value`: columns (type, nullability, default, generation,
- * character set), indexes, foreign keys and object bodies. DEFINERs live in separate
- * information_schema columns, so bodies compare modulo the DEFINER rewrite by construction.
+ * character set), indexes, foreign keys, CHECK constraints, table options (engine, explicit create
+ * options such as ROW_FORMAT, comment, default collation, partitioning) and object bodies. DEFINERs live
+ * in separate information_schema columns, so bodies compare modulo the DEFINER rewrite by construction.
+ * CHECK constraints and table options were added later: an export recorded before them carries no
+ * `RECORDED` fact, and then they are compared only where both sides have them (diffSchema).
  */
 import type { Pool, PoolConnection } from 'mysql2/promise';
 import { str } from './catalog.ts';
@@ -50,8 +53,13 @@ const QUERIES: ReadonlyArray<{ sql: string; key: (r: Row) => string; value: (r: 
 
 type Row = Record<string, string | null> & { ROUTINE_TYPE: string };
 
+/** Marks facts that hold CHECK constraints and table options; its value names the kinds. */
+export const RECORDED = 'recorded facts';
+const LATER_KINDS = ['check ', 'table ', 'partitions '];
+
 export async function describeSchema(db: Pool | PoolConnection, database: string): Promise<SchemaFacts> {
-  const facts: SchemaFacts = await indexFacts(db, database);
+  const facts: SchemaFacts = { ...(await indexFacts(db, database)), ...(await tableOptionFacts(db, database)), ...(await checkFacts(db, database)) };
+  facts[RECORDED] = 'checks, table options';
   for (const qy of QUERIES) {
     const [rows] = await db.query(qy.sql, [database]);
     for (const raw of rows as Array<Record<string, unknown>>) {
@@ -85,8 +93,69 @@ async function indexFacts(db: Pool | PoolConnection, database: string): Promise<
   return Object.fromEntries([...parts].map(([k, e]) => [k, `${e.head}(${e.cols.join(',')})${e.tail}`]));
 }
 
-/** One line per fact that differs, is missing or is extra on the target. */
+/**
+ * Table options, from information_schema.TABLES: ENGINE, the options the DDL gave explicitly (CREATE_OPTIONS:
+ * row_format=…, key_block_size=…, stats_persistent=…; not ROW_FORMAT, whose default differs between servers
+ * and versions), the default collation (it names the charset) and the comment. Partitioning from PARTITIONS.
+ */
+async function tableOptionFacts(db: Pool | PoolConnection, database: string): Promise<SchemaFacts> {
+  const out: SchemaFacts = {};
+  const [tables] = await db.query(`SELECT TABLE_NAME AS n, ENGINE AS e, CREATE_OPTIONS AS o, TABLE_COLLATION AS c, TABLE_COMMENT AS m
+    FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'BASE TABLE'`, [database]);
+  for (const r of tables as Array<Record<string, unknown>>) {
+    const v = (x: unknown) => (x == null ? '' : str(x));
+    // 'partitioned' is named by the partitions fact; the rest sorted (each server lists them in its own order).
+    const opts = v(r.o).split(/\s+/).filter((x) => x && x !== 'partitioned').sort().join(' ');
+    out[`table ${v(r.n)}`] = [`ENGINE=${v(r.e)}`, opts, `COLLATE=${v(r.c)}`, `COMMENT ${JSON.stringify(v(r.m))}`].filter(Boolean).join(' ');
+  }
+  const [parts] = await db.query(`SELECT TABLE_NAME AS n, PARTITION_METHOD AS pm, PARTITION_EXPRESSION AS pe, SUBPARTITION_METHOD AS sm,
+      SUBPARTITION_EXPRESSION AS se, PARTITION_NAME AS p, SUBPARTITION_NAME AS sp, PARTITION_DESCRIPTION AS d
+    FROM information_schema.PARTITIONS WHERE TABLE_SCHEMA = ? AND PARTITION_NAME IS NOT NULL
+    ORDER BY TABLE_NAME, PARTITION_ORDINAL_POSITION, SUBPARTITION_ORDINAL_POSITION`, [database]);
+  const by = new Map<string, { head: string; list: string[] }>();
+  for (const r of parts as Array<Record<string, unknown>>) {
+    const v = (x: unknown) => (x == null ? '' : str(x));
+    const e = by.get(v(r.n)) ?? { head: `${v(r.pm)}(${v(r.pe)})${r.sm ? ` SUB ${v(r.sm)}(${v(r.se)})` : ''}`, list: [] };
+    e.list.push(`${v(r.p)}${r.sp ? `.${v(r.sp)}` : ''}${r.d != null ? ` ${v(r.d)}` : ''}`);
+    by.set(v(r.n), e);
+  }
+  for (const [n, e] of by) out[`partitions ${n}`] = `${e.head}: ${e.list.join(', ')}`;
+  return out;
+}
+
+/**
+ * CHECK constraints. MySQL 8.0.16+: CHECK_CONSTRAINTS has no TABLE_NAME (names are unique per schema), the
+ * table and ENFORCED are in TABLE_CONSTRAINTS. MariaDB 10.2+: CHECK_CONSTRAINTS has TABLE_NAME (names are
+ * unique per table; a column-level check is named after its column) and every check is enforced. A server
+ * without the table (MySQL 5.7, which parses and ignores CHECK) has none.
+ */
+async function checkFacts(db: Pool | PoolConnection, database: string): Promise<SchemaFacts> {
+  const out: SchemaFacts = {};
+  const rows = await db.query('SELECT * FROM information_schema.CHECK_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = ?', [database])
+    .then(([r]) => r as Array<Record<string, unknown>>, () => null);
+  if (!rows?.length) return out;
+  const v = (x: unknown) => (x == null ? '' : str(x));
+  let tableOf: Map<string, { table: string; enforced: string }> | undefined;
+  if (!('TABLE_NAME' in rows[0]!)) {
+    const [tc] = await db.query(`SELECT * FROM information_schema.TABLE_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = ? AND CONSTRAINT_TYPE = 'CHECK'`, [database]);
+    tableOf = new Map((tc as Array<Record<string, unknown>>).map((r) => [v(r.CONSTRAINT_NAME), { table: v(r.TABLE_NAME), enforced: v(r.ENFORCED) }]));
+  }
+  for (const r of rows) {
+    const name = v(r.CONSTRAINT_NAME);
+    const t = tableOf ? tableOf.get(name) : { table: v(r.TABLE_NAME), enforced: '' };
+    out[`check ${t?.table ?? '?'}.${name}`] = `CHECK ${v(r.CHECK_CLAUSE)}${t?.enforced === 'NO' ? ' NOT ENFORCED' : ''}`;
+  }
+  return out;
+}
+
+/**
+ * One line per fact that differs, is missing or is extra on the target. Facts of the kinds added later
+ * (checks, table options) are compared only when the source's were recorded too (an older export: not).
+ */
 export function diffSchema(database: string, source: SchemaFacts, target: SchemaFacts): string[] {
+  if (!(RECORDED in source)) {
+    target = Object.fromEntries(Object.entries(target).filter(([k]) => k !== RECORDED && !LATER_KINDS.some((p) => k.startsWith(p))));
+  }
   const out: string[] = [];
   for (const [k, v] of Object.entries(source)) {
     if (!(k in target)) out.push(`${database}: ${k} is missing on the target`);
