@@ -12,6 +12,7 @@
 
 /** Codes whose messages hold names and numbers only (no row value): shown as the server wrote them. */
 const NAMES_ONLY = new Set([
+  1044, 1045, 1142, 1143, 1227, 1370, // access denied: the account and the database, table or routine
   1048, // Column 'c' cannot be null
   1216, 1217, 1451, 1452, // foreign key constraint fails (`db`.`t`, CONSTRAINT … REFERENCES …)
   1263, // Column set to default value; NULL supplied to NOT NULL column 'c' at row 1
@@ -50,14 +51,14 @@ export function safeServerText(code: number, message: string): string {
 }
 
 /**
- * A thrown error as one safe line: `server error 1062 (ER_DUP_ENTRY): Duplicate entry for key 'email'`
- * for a server error; a client-side error (socket, file) is its first line, which holds no row value.
+ * A thrown error as one safe line: `Duplicate entry for key 'email' (server error 1062 ER_DUP_ENTRY)` for a
+ * server error; a client-side error (socket, file) is its first line, which holds no row value.
  */
 export function safeServerError(e: unknown): string {
   const x = e as { errno?: unknown; code?: unknown; sqlMessage?: unknown; message?: unknown };
   const msg = typeof x?.sqlMessage === 'string' ? x.sqlMessage : e instanceof Error ? e.message : String(e);
   if (typeof x?.errno === 'number' && typeof x.sqlMessage === 'string') {
-    return `server error ${x.errno}${typeof x.code === 'string' ? ` (${x.code})` : ''}: ${safeServerText(x.errno, msg)}`;
+    return `${safeServerText(x.errno, msg)} (server error ${x.errno}${typeof x.code === 'string' ? ` ${x.code}` : ''})`;
   }
   return msg.split('\n')[0] ?? '';
 }

@@ -23,7 +23,9 @@ describe('server messages without row values (server-message.ts)', () => {
   });
   it('a mysql2 server error is shown with its number and code; a client error as it is', () => {
     const e = Object.assign(new Error("Duplicate entry 'bob@example.com' for key 'email'"), { errno: 1062, code: 'ER_DUP_ENTRY', sqlMessage: "Duplicate entry 'bob@example.com' for key 'email'" });
-    expect(safeServerError(e)).toBe("server error 1062 (ER_DUP_ENTRY): Duplicate entry for key 'email'");
+    expect(safeServerError(e)).toBe("Duplicate entry for key 'email' (server error 1062 ER_DUP_ENTRY)");
+    const denied = Object.assign(new Error('x'), { errno: 1142, code: 'ER_TABLEACCESS_DENIED_ERROR', sqlMessage: "ALTER command denied to user 'f'@'10.0.0.1' for table `db`.`t`" });
+    expect(safeServerError(denied)).toBe("ALTER command denied to user 'f'@'10.0.0.1' for table `db`.`t` (server error 1142 ER_TABLEACCESS_DENIED_ERROR)");
     expect(safeServerError(new Error("ENOENT: no such file or directory, open '/tmp/x'"))).toBe("ENOENT: no such file or directory, open '/tmp/x'");
   });
 });
