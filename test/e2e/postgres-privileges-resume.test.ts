@@ -99,19 +99,26 @@ describe('postgres engine: privileges named, a lost target session and a non-sup
       expect(blocker.severity).toBe('blocker');
       expect(blocker.message).toContain(String(hidden));
       expect(blocker.hint).toBe(`as a superuser run: ${largeObjectGrant('loreader')}`);
+      // The export refuses before any data, naming every one, with the same statement.
+      const e = await exportPostgres({ source: lr, dir: join(work, 'lo') }).catch((x: unknown) => x);
+      expect(e).toMatchObject({ code: 'E_PG_PRIVILEGE', hint: blocker.hint });
+      expect((e as Error).message).toContain(`for reading large object ${refused[0]}`);
+      for (const oid of refused) expect((e as Error).message).toContain(String(oid));
+      expect(JSON.stringify(e)).not.toContain('lo-Secret');
       await sql(source.url, blocker.hint.replace(/^as a superuser run: /, ''));
       expect((await gatherSourceFacts(lr)).unreadableLargeObjects).toEqual([]);
+      expect((await exportPostgres({ source: lr, dir: join(work, 'lo') })).largeObjects.map((l) => l.oid)).toEqual(expect.arrayContaining(refused));
     } finally {
       await sql(source.url, 'SELECT lo_unlink(o) FROM unnest($1::oid[]) o', [[hidden, shared, own]]);
     }
   });
 
-  /** Import `dir` into `db`, ending the target's ferry import sessions once `when(rows done, total)` first holds. */
-  async function importTerminatedAt(dir: string, db: string, stateDir: string, when: (done: number, total: number) => boolean): Promise<{ error: unknown; terminated: boolean }> {
+  /** Import `dir` into `db`, ending the target's ferry import sessions once `when(rows done)` first holds. */
+  async function importTerminatedAt(dir: string, db: string, stateDir: string, when: (done: number) => boolean): Promise<{ error: unknown; terminated: boolean }> {
     let terminated: Promise<unknown> | undefined;
     const progress: Progress = {
       update: (u) => {
-        if (terminated || !when(u.done, u.total ?? 0)) return;
+        if (terminated || !when(u.done)) return;
         terminated = sql(target.url, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND application_name = 'ferry import'", [db]);
       },
     };
@@ -139,19 +146,45 @@ describe('postgres engine: privileges named, a lost target session and a non-sup
     expect((await verifyPostgres({ target: into('veogen_kill'), dir })).entries.filter((x) => !x.ok)).toEqual([]);
   });
 
-  it('the target ends the sessions once every chunk is in (builds, ANALYZE, keys): an error naming the target, and the same import again ends verified', async () => {
+  it('the target ends the sessions while a build waits (after the chunks): named as the target\'s, and the same import again ends verified', async () => {
     const dir = join(work, 'kill');
     const state = join(work, 'kill2-state');
-    const r = await importTerminatedAt(dir, 'veogen_kill2', state, (done, total) => total > 0 && done >= total);
-    expect(r.terminated).toBe(true);
-    // On a loaded machine the plan may have ended before the sessions were: then the import just finished.
-    if (r.error) {
-      expect(r.error).toMatchObject({ code: expect.stringMatching(/^E_PG_(IMPORT|SCHEMA|UNREACHABLE|CONNECT)$/) });
-      expect(JSON.stringify(r.error)).not.toMatch(/tgt-Secret|src-Secret/);
-      if ((r.error as { code: string }).code === 'E_PG_IMPORT') expect((r.error as Error).message).toContain(`127.0.0.1:${target.port}/veogen_kill2`);
-    }
-    await importPostgres({ target: into('veogen_kill2'), dir, stateDir: state });
-    expect((await verifyPostgres({ target: into('veogen_kill2'), dir })).entries.filter((x) => !x.ok)).toEqual([]);
+    const db = 'veogen_kill2';
+    // A chosen point after the loads: a session holding ACCESS SHARE on orders (COPY's ROW EXCLUSIVE passes,
+    // the primary key's ALTER TABLE waits); once a ferry session waits on it, the target ends them all.
+    let held: Promise<void> | undefined;
+    const progress: Progress = {
+      update: (u) => {
+        if (held || u.label !== 'table public.orders') return;
+        held = (async () => {
+          const locker = new pg.Client({ connectionString: dbUrl(db) });
+          await locker.connect();
+          try {
+            await locker.query('BEGIN; LOCK TABLE public.orders IN ACCESS SHARE MODE');
+            for (let i = 0; i < 600; i++) {
+              const w = await locker.query("SELECT query FROM pg_stat_activity WHERE datname = $1 AND application_name = 'ferry import' AND wait_event_type = 'Lock'", [db]);
+              if (w.rowCount) break;
+              await new Promise((res) => setTimeout(res, 100));
+            }
+            await locker.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND application_name = 'ferry import'", [db]);
+          } finally {
+            await locker.query('ROLLBACK').catch(() => undefined);
+            await locker.end();
+          }
+        })();
+      },
+    };
+    const error = await importPostgres({ target: into(db), dir, stateDir: state, progress }).then(() => undefined, (x: unknown) => x);
+    await held;
+    expect(error).toMatchObject({ code: 'E_PG_IMPORT' });
+    expect((error as Error).message).toContain(`on the target 127.0.0.1:${target.port}/${db} (user postgres) failed: the session was lost`);
+    expect((error as { hint: string }).hint).toContain('run the same import again — it resumes');
+    expect(JSON.stringify(error)).not.toMatch(/tgt-Secret|src-Secret/);
+    const lines = (await readFile(join(state, 'import.log'), 'utf8')).split('\n');
+    expect(lines).not.toContain('done');
+    const again = await importPostgres({ target: into(db), dir, stateDir: state });
+    expect(again.resumed).toBe(true);
+    expect((await verifyPostgres({ target: into(db), dir })).entries.filter((x) => !x.ok)).toEqual([]);
   });
 
   it('a resumed import over another export with a non-superuser account: refused before any delete, naming the table and what to do; as a superuser it ends verified', async () => {

@@ -25,6 +25,7 @@ import { readRoles, type RoleInfo } from './roles.ts';
 import { exportIdOf } from './import-log.ts';
 import { choosePgDump, dumpSection } from './schema-dump.ts';
 import { readServerFacts } from './server.ts';
+import { unreadableLargeObjects } from './facts.ts';
 import { openSnapshot } from './snapshot.ts';
 
 export interface ExportOptions {
@@ -87,6 +88,18 @@ export async function exportPostgres(o: ExportOptions): Promise<Manifest> {
     // add CPU). Session settings of ferry's own read-only workers.
     await Promise.all(snap.workers.map((w) => w.query("SET work_mem = '64MB'; SET max_parallel_workers_per_gather = 0")));
     const server = await readServerFacts(lead);
+    // Large objects are read last: one the account may not read is refused now, all of them named, not after
+    // the data; a relation it may not read too is named first (the workers' COPY would meet it first).
+    const hiddenLos = await unreadableLargeObjects(lead, server.versionNum);
+    if (hiddenLos.length) {
+      const rels = await lead.query<{ name: string }>(`SELECT n.nspname || '.' || c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE c.relkind IN ('r', 'p', 'm', 'S') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_(toast|temp)' AND NOT has_table_privilege(c.oid, 'SELECT') ORDER BY 1`);
+      if (rels.rows.length) {
+        throw privilegeError(new Error(`permission denied for ${rels.rows.slice(0, 10).map((r) => r.name).join(', ')}`), o.source, `exporting ${o.source.database}`, EXPORT_GRANT);
+      }
+      const more = hiddenLos.length > 1 ? ` (and ${hiddenLos.length - 1} more: ${hiddenLos.slice(1, 10).join(', ')}${hiddenLos.length > 10 ? ', …' : ''})` : '';
+      throw privilegeError(new Error(`permission denied for large object ${hiddenLos[0]}`), o.source, `reading large object ${hiddenLos[0]}${more}`, largeObjectGrant(o.source.user));
+    }
     await assertDiskSpace(dirname(o.dir), server.databaseBytes, o.source);
     // pg_dump is chosen (a --version run, maybe a docker image's) while the tables are read and planned.
     const tool = choosePgDump(server.major, o.source, o.pgDump ? { override: o.pgDump } : {});

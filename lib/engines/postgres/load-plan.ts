@@ -151,7 +151,11 @@ export async function startPlan(o: PlanOptions): Promise<LoadPlan> {
       const k = foreignKeyTables(e.sql);
       return k && plain(k.table) && plain(k.references) ? [{ entry: e, ...k }] : [];
     });
-    const withHeader = async (s: Session) => { if (!s.header) { await s.c.query(post.header); s.header = true; } };
+    const withHeader = async (s: Session) => {
+      if (s.header) return;
+      await s.c.query(post.header).catch((e: unknown) => { throw targetError(e, o.target, 'setting a session up for post-data'); });
+      s.header = true;
+    };
     // Ranks keep the preference order as chunks are added: builds and the refresh, chunks, foreign keys, ANALYZE.
     const tasks: Array<PoolTask<Session>> = [];
     const build = async (s: Session, rel: string, e: PostDataEntry) => {

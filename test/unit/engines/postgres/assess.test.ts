@@ -54,6 +54,16 @@ describe('assessPostgres', () => {
     expect(checks(f, 'warning')).toEqual(['postgres-role-hashes']);
   });
 
+  it('lists the large objects the account cannot read (pg_read_all_data does not cover them) with the statement granting each', () => {
+    const f = assessPostgres(facts({}, {}, { user: "o'brien", unreadableLargeObjects: [16401, 16402] }), opts);
+    expect(checks(f, 'blocker')).toEqual(['postgres-privilege-large-objects']);
+    const lo = f.find((x) => x.check === 'postgres-privilege-large-objects')!;
+    expect(lo.message).toBe("o'brien cannot read 2 large object(s) (pg_read_all_data does not cover large objects): 16401, 16402");
+    expect(lo.hint).toBe("as a superuser run: DO $$DECLARE o oid; BEGIN FOR o IN SELECT oid FROM pg_largeobject_metadata LOOP EXECUTE format('GRANT SELECT ON LARGE OBJECT %s TO %I', o, 'o''brien'); END LOOP; END$$;");
+    // Facts gathered before large objects were read, or none unreadable: nothing said.
+    expect(checks(assessPostgres(facts({}, {}, { unreadableLargeObjects: [] }), opts))).toEqual([]);
+  });
+
   it('blocks SQL_ASCII, a database already on the target (unless replace), a non-superuser target and too little disk', () => {
     const f = assessPostgres({ ...facts({ encoding: 'SQL_ASCII', databaseBytes: 2 * 2 ** 30 }, { databaseExists: true, superuser: false }) }, opts);
     expect(checks(f, 'blocker').sort()).toEqual(['postgres-disk', 'postgres-encoding', 'postgres-target-exists', 'postgres-target-privilege']);
