@@ -23,7 +23,7 @@ import { POST_DATA, PRE_DATA, readManifest, ROLES_FILE, type Manifest } from './
 import { parsePostData, type PostData } from './post-data.ts';
 import { applyRoles, type RoleInfo } from './roles.ts';
 import { exportIdOf, openLog, type ProgressLog } from './import-log.ts';
-import { SESSION_SETTINGS, startPlan } from './load-plan.ts';
+import { lostOr, SESSION_SETTINGS, startPlan, targetError } from './load-plan.ts';
 import { runScript } from './run-script.ts';
 
 export { alreadyThere } from './run-script.ts';
@@ -92,10 +92,12 @@ export async function importPostgres(o: ImportOptions): Promise<ImportResult> {
   lap('links');
   const f = await connectPg(o.target, { applicationName: 'ferry import' });
   try {
-    for (const s of m.sequences) await f.query(`SELECT setval(${ql(qn(s.schema, s.name))}, ${s.lastValue}, ${s.isCalled})`);
+    for (const s of m.sequences) {
+      await f.query(`SELECT setval(${ql(qn(s.schema, s.name))}, ${s.lastValue}, ${s.isCalled})`).catch((e: unknown) => { throw targetError(e, o.target, `setting the sequence ${s.schema}.${s.name}`); });
+    }
     for (const lo of m.largeObjects) {
       if (log.has(`lo ${lo.oid}`)) continue;
-      await loadLargeObject(f, o.dir, lo);
+      await loadLargeObject(f, o.dir, lo).catch((e: unknown) => { throw targetError(e, o.target, `loading large object ${lo.oid}`); });
       await log.add(`lo ${lo.oid}`);
     }
   } finally {
@@ -163,9 +165,9 @@ async function runLinks(o: ImportOptions, post: PostData, log: ProgressLog): Pro
   if (!pending.length) return;
   const c = await connectPg(o.target, { applicationName: 'ferry import' });
   try {
-    await c.query(`${SESSION_SETTINGS}; ${post.header}`);
+    await c.query(`${SESSION_SETTINGS}; ${post.header}`).catch((e: unknown) => { throw targetError(e, o.target, 'setting a session up for post-data'); });
     for (const e of pending) {
-      await runScript(c, e.sql, `post-data entry "${e.name}" (${e.type})`, log.resumed);
+      await runScript(c, e.sql, `post-data entry "${e.name}" (${e.type})`, log.resumed).catch((x: unknown) => { throw lostOr(x, o.target, `adding ${e.name} (${e.type})`); });
       await log.add(`post ${e.index}`);
     }
   } finally {

@@ -422,13 +422,13 @@ function sessionLost(e: unknown): boolean {
  * runScript's error as is, unless the session was lost: then named as the target's (runScript's "nothing
  * of this script was applied" may not hold: a COMMIT whose reply was lost) with the resume hint.
  */
-function lostOr(e: unknown, target: PgTarget, what: string): unknown {
+export function lostOr(e: unknown, target: PgTarget, what: string): unknown {
   const cause = e instanceof FerryError ? e.cause : e;
   return sessionLost(cause) ? targetError(cause, target, what) : e;
 }
 
 /** A target error during `what`, naming the target (never the password) and whether running the import again resumes. */
-function targetError(e: unknown, target: PgTarget, what: string): FerryError {
+export function targetError(e: unknown, target: PgTarget, what: string): FerryError {
   const at = `${target.host}:${target.port}/${target.database}`;
   const lost = sessionLost(e);
   return new FerryError('E_PG_IMPORT', `${what} on the target ${at} (user ${target.user}) failed: ${lost ? 'the session was lost: ' : ''}${oneLine(e)}`, {
