@@ -14,6 +14,7 @@ import { silentLogger } from '../../core/logger.ts';
 import { systemClock } from '../../util/wait.ts';
 import { exec } from '../../util/exec.ts';
 import { connectMysql, oneLine, type MysqlTarget } from './connect.ts';
+import { safeReplicaError } from './server-message.ts';
 import { mysqlEndpointFromUrl } from './endpoint.ts';
 import { readManifest } from './manifest.ts';
 import type { MysqlOptions } from './options.ts';
@@ -169,7 +170,8 @@ async function waitRunning(o: MysqlFollowOptions, tgt: Pool, dialect: ReplicaDia
 }
 
 function brokenError(o: MysqlFollowOptions, s: ReplicaStatus): FerryError {
-  const text = o.redactor?.redact(s.lastSqlError) ?? s.lastSqlError;
+  // The replica's message may quote a row's value (1062 Duplicate entry '<value>'): cut out (server-message.ts).
+  const text = safeReplicaError(o.redactor?.redact(s.lastSqlError) ?? s.lastSqlError);
   return new FerryError('E_MYSQL_FOLLOW_BROKEN', `replication into ${o.target.host}:${o.target.port} stopped at ${s.executed.file}:${s.executed.position}: error ${s.lastSqlErrno}`, {
     hint: 'the target diverged from the source (written to directly, or imported from another snapshot): abort the follow, clear the target, import again and follow',
     detail: text,

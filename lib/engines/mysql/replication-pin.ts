@@ -14,6 +14,7 @@ import { openSnapshot } from './snapshot.ts';
 import { readReplicationFacts } from './replication-prereq.ts';
 import { applyUntilStatement, startReplicaStatement, stopApplierStatement } from './replication-sql.ts';
 import { readReplicaStatus, type BinlogCoordinates } from './replication-status.ts';
+import { safeReplicaError } from './server-message.ts';
 
 export interface PinnedVerifyOptions {
   readonly source: MysqlTarget;
@@ -100,7 +101,7 @@ async function reachPin(o: PinnedVerifyOptions, tgt: Awaited<ReturnType<typeof c
   for (;;) {
     const s = await readReplicaStatus(tgt, dialect);
     if (!s) throw new FerryError('E_MYSQL_PIN', 'the target lost its replication settings while pinning', { hint: 're-run follow' });
-    if (s.lastSqlErrno) throw new FerryError('E_MYSQL_FOLLOW_BROKEN', `replication stopped with error ${s.lastSqlErrno} before the pin`, { hint: 'abort the follow, clear the target, import again and follow', detail: s.lastSqlError });
+    if (s.lastSqlErrno) throw new FerryError('E_MYSQL_FOLLOW_BROKEN', `replication stopped with error ${s.lastSqlErrno} before the pin`, { hint: 'abort the follow, clear the target, import again and follow', detail: safeReplicaError(s.lastSqlError) });
     const atPin = s.executed.file === pin.file && s.executed.position === pin.position;
     if (atPin && s.sqlRunning !== 'Yes') return;
     // MariaDB checks UNTIL before the next event: with nothing received past the pin it waits; nothing can follow, so stop it here.

@@ -62,3 +62,17 @@ export function safeServerError(e: unknown): string {
   }
   return msg.split('\n')[0] ?? '';
 }
+
+/**
+ * A replica's Last_SQL_Error with row values cut out. It wraps the server's message in its own text
+ * (MariaDB: "Could not execute Write_rows_v1 event on table db.t; Duplicate entry '<value>' for key
+ * 'email', Error_code: 1062; handler error HA_ERR_FOUND_DUPP_KEY; the event's master log …"; MySQL 8 puts
+ * "Worker 1 failed executing transaction '<gtid>' at source log …; " before it), so the value forms are
+ * cut wherever they appear, each ended by what follows the value in that form.
+ */
+export function safeReplicaError(text: string): string {
+  return text
+    .replace(/Duplicate entry '[\s\S]*?' for key /g, 'Duplicate entry for key ')
+    .replace(/(Incorrect|Truncated incorrect|Illegal) ([\w ]+?) value:? '[\s\S]*?'(?= for column |, Error_code|;|$)/g, '$1 $2 value')
+    .replace(/(Invalid [\w ]+? character string):? '[\s\S]*?'(?=, Error_code|;|$)/g, '$1');
+}

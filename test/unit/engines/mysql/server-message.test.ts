@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { safeServerError, safeServerText } from '../../../../lib/engines/mysql/server-message.ts';
+import { safeReplicaError, safeServerError, safeServerText } from '../../../../lib/engines/mysql/server-message.ts';
 
 describe('server messages without row values (server-message.ts)', () => {
   it('1062 keeps the key name, drops the value (MySQL 8 and MariaDB forms, a value holding quotes)', () => {
@@ -20,6 +20,12 @@ describe('server messages without row values (server-message.ts)', () => {
     const cut = safeServerText(9999, "Something about 'hunter2' here");
     expect(cut).not.toMatch(/hunter2/);
     expect(cut).toMatch(/^Something about … \(the rest withheld/);
+  });
+  it("a replica's Last_SQL_Error (MariaDB and MySQL 8 forms) keeps table, key name, codes and positions, not the value", () => {
+    expect(safeReplicaError("Could not execute Write_rows_v1 event on table gm.users; Duplicate entry 'o'brien@example.com' for key 'email', Error_code: 1062; handler error HA_ERR_FOUND_DUPP_KEY; the event's master log mysql-bin.000001, end_log_pos 1234"))
+      .toBe("Could not execute Write_rows_v1 event on table gm.users; Duplicate entry for key 'email', Error_code: 1062; handler error HA_ERR_FOUND_DUPP_KEY; the event's master log mysql-bin.000001, end_log_pos 1234");
+    expect(safeReplicaError("Worker 1 failed executing transaction 'ANONYMOUS' at source log binlog.000002, end_log_pos 99; Could not execute Update_rows event on table db.t; Incorrect integer value: 'tok-123' for column 'n' at row 1, Error_code: 1366; Duplicate entry 'x' for key 't.PRIMARY', Error_code: 1062"))
+      .toBe("Worker 1 failed executing transaction 'ANONYMOUS' at source log binlog.000002, end_log_pos 99; Could not execute Update_rows event on table db.t; Incorrect integer value for column 'n' at row 1, Error_code: 1366; Duplicate entry for key 't.PRIMARY', Error_code: 1062");
   });
   it('a mysql2 server error is shown with its number and code; a client error as it is', () => {
     const e = Object.assign(new Error("Duplicate entry 'bob@example.com' for key 'email'"), { errno: 1062, code: 'ER_DUP_ENTRY', sqlMessage: "Duplicate entry 'bob@example.com' for key 'email'" });
