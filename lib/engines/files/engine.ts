@@ -18,7 +18,8 @@ import type { ComposeView } from './compose-target.ts';
 import { forgetAllRanges, forgetCopied, forgetCopyRecords, forgetScope, manifestIdentity, readCopied, readScope, recordCopied, recordScope } from './copied.ts';
 import { targetSpec, type TargetSpec } from './target.ts';
 import { STAGING_DIR, type ScanReport } from './walk.ts';
-import { access, readFile, rm } from 'node:fs/promises';
+import { access, readdir, readFile, rm } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
 import { FerryError } from '../../core/errors.ts';
 import { joinRel, targetOfPath } from './paths.ts';
 import { forgetRewritten, readRewritten } from './rewritten.ts';
@@ -29,8 +30,20 @@ import { manifestFileId, rebindCtimeRecord } from './ctime-stamp.ts';
 
 // What a pass that copies nothing never needs (the copies, verify, rollback, the compose view) is imported where used: a delta pass of an unchanged tree starts sooner.
 
-/** The scoped pass's part of the manifest (see writeScopeManifest), beside it: the copy's hash log is kept there too. */
-const SCOPE_MANIFEST = 'scope.ndjson';
+/**
+ * The scoped pass's part of the manifest (see writeScopeManifest), beside it (the copy's hash log is kept
+ * there too), named by what it is cut from (the manifest as read: base and delta; the scope's directories):
+ * the check after a pass that moved something reads the same part, not cut again. The last one stays.
+ */
+async function scopePart(manifest: string, artifactDir: string, dirs: readonly string[]): Promise<string> {
+  const id = createHash('sha256').update(`${viewId(manifest)}\n${dirs.join('\0')}`).digest('hex').slice(0, 24);
+  const name = `${SCOPE_PREFIX}${id}.ndjson`, part = join(artifactDir, name);
+  if (await access(part).then(() => true, () => false)) return part;
+  for (const n of await readdir(artifactDir)) if (n.startsWith(SCOPE_PREFIX) && n !== name) await rm(join(artifactDir, n), { force: true });
+  await writeScopeManifest(manifest, dirs, part);
+  return part;
+}
+const SCOPE_PREFIX = 'scope-';
 
 export interface FilesFacts {
   readonly source: string;
@@ -241,8 +254,7 @@ export const filesEngine: Readonly<Engine<FilesOptions, FilesFacts>> = defineEng
     const sc = await readScope(p.stateDir);
     const scoped = sc && sc.target === where && sc.owner === owner && sc.manifest === await identityOf(manifest, p.artifactDir) ? sc : undefined;
     // Scoped, names kept: the copy reads only the scoped directories' part of the manifest (O(scope), not O(tree)).
-    const part = scoped && p.store.options.normalize === 'none' ? join(p.artifactDir, SCOPE_MANIFEST) : undefined;
-    const partEntries = part ? await writeScopeManifest(manifest, scoped!.dirs, part) : 0;
+    const part = scoped && p.store.options.normalize === 'none' ? await scopePart(manifest, p.artifactDir, scoped.dirs) : undefined;
     const common = {
       sourceRoot: p.store.source, manifest: part ?? manifest, owner: own, normalize: p.store.options.normalize, ...(scoped ? { scope: new Set(scoped.dirs) } : {}),
       concurrency: p.store.options.concurrency, progressFile: join(p.stateDir, 'copy-progress.json'), signal: p.signal,
@@ -250,10 +262,9 @@ export const filesEngine: Readonly<Engine<FilesOptions, FilesFacts>> = defineEng
       onProgress: (d: { files: number; bytes: number }) => p.progress.update({ unit: 'bytes', done: d.bytes, label: `${d.files} files` }),
     };
     const copied = t.kind === 'bind' ? await (await import('./copy-bind.ts')).copyToBind({ ...common, targetRoot: t.root }) : await (await import('./copy-volume.ts')).copyToVolume({ ...common, helper: t.helper });
-    // The entries outside the part were skipped as the last complete copy left them.
-    const outside = part ? Math.max(0, ((await readJson<{ entries?: number }>(join(p.artifactDir, SCAN_FILE)))?.entries ?? partEntries) - partEntries) : 0;
+    // The entries outside the part (the copy counted its every line) were skipped as the last complete copy left them.
+    const outside = part ? Math.max(0, ((await readJson<{ entries?: number }>(join(p.artifactDir, SCAN_FILE)))?.entries ?? copied.entries) - copied.entries) : 0;
     const r = outside ? { ...copied, entries: copied.entries + outside, skipped: copied.skipped + outside } : copied;
-    if (part) await rm(part, { force: true });
     await foldHashes(p, manifest);
     const id = await identityOf(manifest, p.artifactDir);
     await recordCopied(p.stateDir, { manifest: id, target: where, owner, entries: r.entries });

@@ -56,7 +56,16 @@ export interface NarrowResult {
 /** Whether an entry read again records the same as the last manifest's (its hash aside). */
 function sameRecord(a: ManifestEntry, b: ManifestEntry): boolean {
   return a.type === b.type && a.size === b.size && a.mode === b.mode && a.mtimeMs === b.mtimeMs && a.uid === b.uid && a.gid === b.gid
-    && a.ino === b.ino && !!a.sparse === !!b.sparse && Buffer.from(a.link ?? []).equals(Buffer.from(b.link ?? []));
+    && a.ino === b.ino && !!a.sparse === !!b.sparse && sameBytes(a.link, b.link);
+}
+
+/** Absent and empty alike (no Buffer made for the compare: it runs per entry of a re-read directory). */
+const sameBytes = (x: Buffer | undefined, y: Buffer | undefined) => (x?.length ?? 0) === (y?.length ?? 0) && (!x?.length || x.equals(y!));
+
+/** Whether `a` and `b` would be written as the same manifest line (and so fingerprint the same). */
+function sameEntry(a: ManifestEntry, b: ManifestEntry): boolean {
+  const links = (e: ManifestEntry) => (e.nlink !== undefined && e.nlink > 1 ? e.nlink : 0);
+  return sameRecord(a, b) && a.sha256 === b.sha256 && links(a) === links(b) && sameBytes(a.targetPath, b.targetPath);
 }
 
 /** The parent directory of a relative path, latin1 ('' = the root). */
@@ -177,12 +186,13 @@ async function mergeAsDelta(o: MergeOptions, count: (e: ManifestEntry, sign: 1 |
     for (const f of o.fresh) {
       const k = key(f.path);
       const o0 = olds.get(k);
-      count(f, 1);
-      if (!o0) { added++; fp.add(f); changes.set(k, { path: f.path, line: entryToLine(f) }); continue; }
+      if (!o0) { added++; count(f, 1); fp.add(f); changes.set(k, { path: f.path, line: entryToLine(f) }); continue; }
       olds.delete(k);
       const old = withHash(o0);
-      count(old, -1); fp.remove(old); fp.add(f);
       const { entry } = await keepHash(o, old, f, rewritten);
+      // Most of a re-read directory is as it was: counts and fingerprint would cancel out, no line to write.
+      if (sameEntry(old, entry)) continue;
+      count(f, 1); count(old, -1); fp.remove(old); fp.add(f);
       const line = entryToLine(entry);
       if (line !== entryToLine(old)) changes.set(k, { path: f.path, line });
     }

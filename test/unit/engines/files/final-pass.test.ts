@@ -128,6 +128,37 @@ describe('files: bulk copy before the freeze, final pass of what changed inside 
     expect((await filesEngine.verify(p)).ok).toBe(true);
   });
 
+  it('narrowed: the scope\'s part of the manifest is named by the manifest it is cut from (a later pass in the same directory cuts its own, the last replaced); the delta holds only what changed in a re-read directory', async () => {
+    for (let i = 0; i < 40; i++) await put(`img/a/${i}.jpg`, `image ${i}`.repeat(20));
+    await put('img/b/keep.jpg', 'kept');
+    const p = params();
+    await filesEngine.export(p);
+    await filesEngine.import(p);
+    await filesEngine.follow!(p);
+    const parts = async () => (await readdir(p.artifactDir)).filter((n) => n.startsWith('scope-'));
+
+    await put('img/a/new.jpg', 'fresh');
+    await put('img/a/3.jpg', 'rewritten');
+    expect(passOf(await filesEngine.catchUp!(p, 60_000))).toMatchObject({ files: 2, removed: 0 });
+    const first = await parts();
+    expect(first).toHaveLength(1);
+    // The delta holds only what changed in img/a (its 39 other files stayed in the base as they were).
+    const delta = (await readFile(join(p.artifactDir, 'manifest.ndjson.delta'), 'utf8')).trim().split('\n').slice(1);
+    expect(delta.map((l) => (JSON.parse(l) as { p: string }).p).sort()).toEqual(['img/a', 'img/a/3.jpg', 'img/a/new.jpg']);
+    expect((await filesEngine.verify(p)).ok).toBe(true);
+
+    // Another change in the same directory: the manifest read differs, so does its part (the last one is replaced).
+    await put('img/a/new.jpg', 'fresh again, longer');
+    await unlink(join(dir, 'src/img/a/5.jpg'));
+    expect(passOf(await filesEngine.catchUp!(p, 60_000))).toMatchObject({ files: 1, removed: 1 });
+    const second = await parts();
+    expect(second).toHaveLength(1);
+    expect(second[0]).not.toBe(first[0]);
+    expect(await readFile(join(dir, 'dst/img/a/new.jpg'), 'utf8')).toBe('fresh again, longer');
+    await expect(readFile(join(dir, 'dst/img/a/5.jpg'))).rejects.toMatchObject({ code: 'ENOENT' });
+    expect((await filesEngine.verify(p)).ok).toBe(true);
+  });
+
   it('narrowed only from a recorded complete copy: after a failed verify (or a resumed run without one) the pass lists the whole target and repairs it', async () => {
     for (let d = 0; d < 4; d++) for (let i = 0; i < 10; i++) await put(`img/${d}/${i}.jpg`, `image ${d}/${i}`);
     const p = params();
