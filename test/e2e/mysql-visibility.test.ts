@@ -50,6 +50,7 @@ describe('mysql: what the export account cannot see, values kept out of messages
         `INSERT INTO ${DB}.events VALUES (1, '2023-05-01'), (2, '2025-01-01')`,
         `INSERT INTO ${DB}.notes VALUES (1, 'hello')`,
         `INSERT INTO ${DB}.secret_t VALUES (1, 'tok')`,
+        'CREATE DATABASE hidden_db',
         // Table-level grants only (plus what the freeze needs): secret_t is invisible to this account.
         `CREATE USER 'partial'@'%' IDENTIFIED BY '${PW}'`,
         `GRANT SELECT, SHOW VIEW, TRIGGER ON ${DB}.users TO 'partial'@'%'`,
@@ -74,8 +75,8 @@ describe('mysql: what the export account cannot see, values kept out of messages
     if (work) await rm(work, { recursive: true, force: true });
   });
 
-  const assessAs = async (user: string) => {
-    const f = await gatherMysqlFacts({ host: src.host, port: src.port, user, password: PW, databases: [DB] });
+  const assessAs = async (user: string, databases = [DB]) => {
+    const f = await gatherMysqlFacts({ host: src.host, port: src.port, user, password: PW, databases });
     return { facts: f, blockers: assessMysql(f, DEFAULT_MYSQL_TARGET, { definer: 'keep' }).filter((x) => x.severity === 'blocker') };
   };
 
@@ -92,6 +93,12 @@ describe('mysql: what the export account cannot see, values kept out of messages
     const whole = await assessAs('whole');
     expect(whole.facts.tables.map((t) => t.name).sort()).toEqual(['events', 'notes', 'secret_t', 'users']);
     expect(whole.blockers).toEqual([]);
+    // A database it holds no privilege on is not even listed for it: named as possibly hidden, with the GRANT.
+    const hidden = (await assessAs('whole', [DB, 'hidden_db'])).blockers;
+    expect(hidden).toHaveLength(1);
+    expect(hidden[0]).toMatchObject({ check: 'mysql-database-missing', subject: 'database hidden_db',
+      message: "listed in the config but not visible to 'whole'@'%': absent on the source, or hidden because the account has no privilege on it" });
+    expect(hidden[0]!.hint).toMatch(/^if it exists, as an administrator run: GRANT SELECT, SHOW VIEW, TRIGGER, EVENT, LOCK TABLES ON `hidden_db`\.\* TO 'whole'@'%'; else fix/);
     const roled = await assessAs('roled');
     expect(roled.facts.tables).toHaveLength(4);
     expect(roled.blockers).toEqual([]);

@@ -51,7 +51,13 @@ export function assessMysql(f: MysqlFacts, target: MysqlTargetFacts, opts: Mysql
   const src = `mysql ${f.endpoint}`;
   out.push(finding('info', 'mysql-version', src, `source ${f.version} (${mysqlFlavorOf(f.version)}) → target ${target.version}`, 'nothing to do'));
   for (const db of f.missingDatabases) {
-    out.push(finding('blocker', 'mysql-database-missing', `database ${db}`, 'listed in the config but absent on the source', 'fix the store\'s databases option (source.mysql.databases in the preset) or the URL\'s database'));
+    // A database the account holds no privilege on is absent from information_schema.SCHEMATA for it too.
+    const has = databasePrivileges(f.grants, db, f.literalDbPatterns ?? false);
+    const blind = !has.has('SELECT') && !has.has('ALL PRIVILEGES') && f.account !== undefined;
+    out.push(finding('blocker', 'mysql-database-missing', `database ${db}`,
+      blind ? `listed in the config but not visible to ${f.account}: absent on the source, or hidden because the account has no privilege on it` : 'listed in the config but absent on the source',
+      blind ? `if it exists, as an administrator run: GRANT ${NEEDED.join(', ')} ON \`${db.replace(/`/g, '``')}\`.* TO ${f.account}; else fix the store's databases option (source.mysql.databases in the preset) or the URL's database`
+        : 'fix the store\'s databases option (source.mysql.databases in the preset) or the URL\'s database'));
   }
   const priv = grantedPrivileges(f.grants);
   const account = f.account ?? 'the source account';
