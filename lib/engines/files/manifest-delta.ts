@@ -176,6 +176,17 @@ export class SortedLines {
   }
 }
 
+interface PathLine { readonly path: Buffer; readonly line: string }
+
+/**
+ * A directory's line (entryToLine writes the path first, then `"t"`: a JSON string holds no bare `"`,
+ * so the first `,"t":"` is the type's).
+ */
+function isDirLine(l: string): boolean {
+  const i = l.indexOf(',"t":"');
+  return i >= 0 ? l.charCodeAt(i + 6) === 0x64 /* d */ : lineToEntry(l).type === 'dir';
+}
+
 const SLASH = Buffer.from('/');
 const NUL = Buffer.from([0]);
 const isUnder = (p: Buffer, dir: Buffer) => dir.length === 0 ? p.length > 0 : p.length > dir.length && p[dir.length] === 0x2f && p.subarray(0, dir.length).equals(dir);
@@ -197,7 +208,12 @@ export class ManifestView {
 
   /** The entries directly in `dir` (relative; empty = the root), in tree order. */
   children(dir: Buffer): ManifestEntry[] {
-    const out: ManifestEntry[] = [];
+    return this.childLines(dir).map((c) => lineToEntry(c.line));
+  }
+
+  /** As `children`, each entry's line as the manifest holds it (not parsed). */
+  childLines(dir: Buffer): PathLine[] {
+    const out: PathLine[] = [];
     let pos = dir.length ? this.base.lowerBound(Buffer.concat([dir, SLASH])) : 0;
     for (;;) {
       const l = this.base.lineAt(pos);
@@ -206,20 +222,26 @@ export class ManifestView {
       if (!isUnder(p, dir)) break;
       pos += Buffer.byteLength(l) + 1;
       if (!parentOf(p).equals(dir)) continue; // not expected (a subtree is skipped below): read past it
-      const e = lineToEntry(l);
-      if (!this.delta.has(p.toString('latin1'))) out.push(e);
+      if (!this.delta.has(p.toString('latin1'))) out.push({ path: p, line: l });
       // A subdirectory's subtree is skipped: the next line at or after `path\0` is its next sibling.
-      if (e.type === 'dir') pos = this.base.lowerBound(Buffer.concat([p, NUL]));
+      if (isDirLine(l)) pos = this.base.lowerBound(Buffer.concat([p, NUL]));
     }
-    return this.withDelta(out, (p) => parentOf(p).equals(dir));
+    for (const d of this.delta.values()) if (d.line && parentOf(d.path).equals(dir)) out.push({ path: d.path, line: d.line });
+    return out.sort((a, b) => comparePaths(a.path, b.path));
+  }
+
+  /** The line of the entry at `path`, if any. */
+  lineAt(path: Buffer): string | undefined {
+    const d = this.delta.get(path.toString('latin1'));
+    if (d) return d.line;
+    const l = this.base.lineAt(this.base.lowerBound(path));
+    return l !== undefined && pathOfLine(l).equals(path) ? l : undefined;
   }
 
   /** The entry at `path`, if any. */
   entryAt(path: Buffer): ManifestEntry | undefined {
-    const d = this.delta.get(path.toString('latin1'));
-    if (d) return d.line ? lineToEntry(d.line) : undefined;
-    const l = this.base.lineAt(this.base.lowerBound(path));
-    return l !== undefined && pathOfLine(l).equals(path) ? lineToEntry(l) : undefined;
+    const l = this.lineAt(path);
+    return l === undefined ? undefined : lineToEntry(l);
   }
 
   /** Every entry below `dir` (not `dir` itself), in tree order. */
@@ -255,15 +277,16 @@ export function hashIn(log: SortedLines, e: ManifestEntry): string | undefined {
 export async function writeScopeManifest(manifest: string, dirs: Iterable<string>, out: string): Promise<number> {
   const view = new ManifestView(manifest);
   try {
-    const m = new Map<string, ManifestEntry>();
+    // Lines as the manifest holds them (not parsed and written again: a re-read directory may hold thousands).
+    const m = new Map<string, PathLine>();
     for (const d of dirs) {
       const b = Buffer.from(d, 'latin1');
-      const self = b.length ? view.entryAt(b) : undefined;
-      if (self) m.set(d, self);
-      for (const e of view.children(b)) m.set(e.path.toString('latin1'), e);
+      const self = b.length ? view.lineAt(b) : undefined;
+      if (self !== undefined) m.set(d, { path: b, line: self });
+      for (const c of view.childLines(b)) m.set(c.path.toString('latin1'), c);
     }
     const sorted = [...m.values()].sort((a, b) => comparePaths(a.path, b.path));
-    return await writeLines(out, (async function* () { for (const e of sorted) yield entryToLine(e); })());
+    return await writeLines(out, (async function* () { for (const c of sorted) yield c.line; })());
   } finally {
     view.close();
   }

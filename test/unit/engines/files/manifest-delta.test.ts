@@ -52,6 +52,18 @@ async function all(file: string): Promise<string[]> {
 const key = (e: ManifestEntry) => e.path.toString('latin1');
 
 describe('a manifest with a delta', () => {
+  it('a directory\'s children skip a subdirectory\'s subtree by its type, whatever its name holds (quotes, a name spelling the type field)', async () => {
+    const m = join(dir, 'manifest.ndjson');
+    const es = [entry(Buffer.from('d'), 'dir', 1), entry(Buffer.from('d/a","t":"d'), 'file', 2), entry(Buffer.from('d/b","t":"f'), 'dir', 3), entry(Buffer.from('d/b","t":"f/in'), 'file', 4), entry(Buffer.from('d/c'), 'file', 5)];
+    await writeBase(m, (async function* () { yield* es; })());
+    const v = new ManifestView(m);
+    try {
+      expect(v.childLines(Buffer.from('d')).map((c) => c.path.toString())).toEqual(['d/a","t":"d', 'd/b","t":"f', 'd/c']);
+      expect(v.lineAt(Buffer.from('d/b","t":"f'))).toBe(entryToLine(es[2]!));
+      expect(v.lineAt(Buffer.from('d/none'))).toBeUndefined();
+    } finally { v.close(); }
+  });
+
   it('reads merged for every reader, and the binary-search reads agree with the merged view', async () => {
     const m = join(dir, 'manifest.ndjson');
     const base = tree();
@@ -81,6 +93,8 @@ describe('a manifest with a delta', () => {
         const under = (p: Buffer) => d.length === 0 || (p.length > d.length && p[d.length] === 0x2f && p.subarray(0, d.length).equals(d));
         const kids = want.filter((e) => under(e.path) && !e.path.subarray(d.length ? d.length + 1 : 0).includes(0x2f));
         expect(v.children(d).map(entryToLine), `children of ${d.toString('latin1')}`).toEqual(kids.map(entryToLine));
+        // The lines as held (the scope's part of the manifest is cut from them, not parsed).
+        expect(v.childLines(d).map((c) => c.line), `child lines of ${d.toString('latin1')}`).toEqual(kids.map(entryToLine));
         expect(v.subtree(d).map(entryToLine), `subtree of ${d.toString('latin1')}`).toEqual(want.filter((e) => under(e.path)).map(entryToLine));
       }
     } finally { v.close(); }
