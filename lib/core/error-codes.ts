@@ -132,7 +132,7 @@ export const ERROR_CODES = {
   E_PG_TARGET_EXISTS: 'the target already holds the database',
   E_PG_ARTIFACT: 'integrity: an export file does not match its sha256 in the manifest',
   E_PG_EXPORT: 'integrity: COPY streamed a different number of rows than the snapshot counts',
-  E_PG_IMPORT: 'integrity: a chunk loaded a different number of rows than the manifest lists',
+  E_PG_IMPORT: 'the import into the target could not go on: a chunk loaded a different number of rows than the manifest lists (integrity), a lost session (re-run resumes) or a resume refused before any change (the message says what to do)',
   E_PG_VERIFY: 'integrity: the host PostgreSQL differs from the stack\'s data after a reverse copy',
   E_PG_FOLLOW_ACTIVE: 'the target already follows the source: a new export would not match it',
   E_PG_FOLLOW_NOT_PREPARED: 'no export was made in a replication slot\'s snapshot (followFrom unset, or the export did not finish)',
