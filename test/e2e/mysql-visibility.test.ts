@@ -51,15 +51,18 @@ describe('mysql: what the export account cannot see, values kept out of messages
         `INSERT INTO ${DB}.notes VALUES (1, 'hello')`,
         `INSERT INTO ${DB}.secret_t VALUES (1, 'tok')`,
         'CREATE DATABASE hidden_db',
+        `CREATE PROCEDURE ${DB}.p_touch() SELECT 1`,
         // Table-level grants only (plus what the freeze needs): secret_t is invisible to this account.
         `CREATE USER 'partial'@'%' IDENTIFIED BY '${PW}'`,
         `GRANT SELECT, SHOW VIEW, TRIGGER ON ${DB}.users TO 'partial'@'%'`,
         `GRANT SELECT ON ${DB}.events TO 'partial'@'%'`,
         `GRANT EVENT, LOCK TABLES ON ${DB}.* TO 'partial'@'%'`,
         "GRANT RELOAD, SUPER ON *.* TO 'partial'@'%'",
+        "GRANT SELECT ON mysql.proc TO 'partial'@'%'",
         `CREATE USER 'whole'@'%' IDENTIFIED BY '${PW}'`,
         `GRANT SELECT, SHOW VIEW, TRIGGER, EVENT, LOCK TABLES ON ${DB}.* TO 'whole'@'%'`,
         "GRANT RELOAD, SUPER ON *.* TO 'whole'@'%'",
+        "GRANT SELECT ON mysql.proc TO 'whole'@'%'",
         // The same through a default role (MariaDB: one current role, activated at login).
         'CREATE ROLE gm_reader',
         `GRANT SELECT, SHOW VIEW, TRIGGER, EVENT, LOCK TABLES ON ${DB}.* TO gm_reader`,
@@ -92,6 +95,7 @@ describe('mysql: what the export account cannot see, values kept out of messages
 
     const whole = await assessAs('whole');
     expect(whole.facts.tables.map((t) => t.name).sort()).toEqual(['events', 'notes', 'secret_t', 'users']);
+    expect(whole.facts.definers.map((d) => `${d.kind} ${d.name}`)).toEqual(['ROUTINE p_touch']);
     expect(whole.blockers).toEqual([]);
     // A database it holds no privilege on is not even listed for it: named as possibly hidden, with the GRANT.
     const hidden = (await assessAs('whole', [DB, 'hidden_db'])).blockers;
@@ -101,7 +105,15 @@ describe('mysql: what the export account cannot see, values kept out of messages
     expect(hidden[0]!.hint).toMatch(/^if it exists, as an administrator run: GRANT SELECT, SHOW VIEW, TRIGGER, EVENT, LOCK TABLES ON `hidden_db`\.\* TO 'whole'@'%'; else fix/);
     const roled = await assessAs('roled');
     expect(roled.facts.tables).toHaveLength(4);
-    expect(roled.blockers).toEqual([]);
+    // Without SELECT on mysql.proc (MariaDB) the routine it did not define is hidden: blocked, with the GRANT.
+    expect(roled.facts.definers).toEqual([]);
+    expect(roled.blockers.map((b) => b.message)).toEqual([`'roled'@'%' cannot see the stored procedures and functions it did not define in ${DB}: information_schema.ROUTINES hides them, so the export would leave them out`]);
+    expect(roled.blockers[0]!.hint).toBe("as an administrator run: GRANT SELECT ON mysql.proc TO 'roled'@'%'");
+    const a = await connect(src);
+    try { await a.query(roled.blockers[0]!.hint.replace(/^as an administrator run: /, '')); } finally { await a.end(); }
+    const granted = await assessAs('roled');
+    expect(granted.facts.definers.map((d) => d.name)).toEqual(['p_touch']);
+    expect(granted.blockers).toEqual([]);
 
     // The hint, run as given, clears the blocker.
     const c = await connect(src);

@@ -4,7 +4,7 @@
  */
 import type { EngineFinding } from '../../core/engine.ts';
 import { mysqlFlavorOf, type MysqlFacts } from './facts.ts';
-import { databasePrivileges, objectLevelOnly } from './grants.ts';
+import { databasePrivileges, objectLevelOnly, seesRoutines } from './grants.ts';
 import { accountFindings, defaultPlugins, planAccount } from './accounts-plan.ts';
 
 type Finding = EngineFinding;
@@ -74,6 +74,12 @@ export function assessMysql(f: MysqlFacts, target: MysqlTargetFacts, opts: Mysql
       : '';
     out.push(finding('blocker', 'mysql-privileges', `${src} database ${db}`, `${account} lacks ${missing.join(', ')} on database ${db}${why}`,
       `as an administrator run: GRANT ${missing.join(', ')} ON \`${db.replace(/`/g, '``')}\`.* TO ${account}`));
+  }
+  if (f.databases.length && !seesRoutines(f.grants, mysqlFlavorOf(f.version), f.literalDbPatterns ?? false)) {
+    const maria = mysqlFlavorOf(f.version) === 'mariadb';
+    out.push(finding('blocker', 'mysql-privileges', src,
+      `${account} cannot see the stored procedures and functions it did not define in ${f.databases.map((d) => d.name).join(', ')}: information_schema.ROUTINES hides them, so the export would leave them out`,
+      maria ? `as an administrator run: GRANT SELECT ON mysql.proc TO ${account}` : `as an administrator run: GRANT SHOW_ROUTINE ON *.* TO ${account} (MySQL 8.0.20+; older: GRANT SELECT ON *.* TO ${account})`));
   }
   if (!priv.has('ALL PRIVILEGES')) {
     if (!['SUPER', 'SYSTEM_VARIABLES_ADMIN', 'READ_ONLY ADMIN'].some((p) => priv.has(p))) {

@@ -19,6 +19,8 @@ export interface ParsedGrant {
   readonly scope: 'global' | 'database' | 'object';
   /** The database (pattern) for 'database' and 'object' scopes. */
   readonly db: string | null;
+  /** The table or routine for the 'object' scope. */
+  readonly object?: string;
 }
 
 const NAME = String.raw`(?:\`(?:[^\`]|\`\`)*\`|[^\s.\`]+)`;
@@ -35,7 +37,7 @@ export function parseGrant(line: string): ParsedGrant | null {
   // Column privileges `SELECT (a, b)` hold commas: split outside parentheses.
   const privileges = privs!.replace(/\([^)]*\)/g, '').split(',').map((p) => p.trim().toUpperCase()).filter(Boolean)
     .map((p) => (p === 'ALL' ? 'ALL PRIVILEGES' : p));
-  return { revoke: verb!.toUpperCase() === 'REVOKE', privileges, scope, db: scope === 'global' ? null : unquote(first!) };
+  return { revoke: verb!.toUpperCase() === 'REVOKE', privileges, scope, db: scope === 'global' ? null : unquote(first!), ...(scope === 'object' && second ? { object: unquote(second) } : {}) };
 }
 
 /** True when `db` matches a grant's database pattern (`%`, `_`, `\` escapes). */
@@ -67,6 +69,24 @@ export function databasePrivileges(grants: readonly string[], db: string, litera
 /** How many grants reach only some objects of `db` (table-, column- or routine-level). */
 export function objectLevelOnly(grants: readonly string[], db: string): number {
   return grants.map(parseGrant).filter((g) => g && !g.revoke && g.scope === 'object' && g.db === db).length;
+}
+
+/**
+ * Whether the account sees every stored procedure and function with its body. information_schema.ROUTINES
+ * and SHOW CREATE hide a routine the account did not define (MariaDB lists it only with EXECUTE or ALTER
+ * ROUTINE on it, and then without its body), so without this the export would leave routines out.
+ * MySQL 8: SHOW_ROUTINE (8.0.20+) or a global SELECT. MariaDB: SELECT on mysql.proc (or on mysql.*, or
+ * global); 11.3+ also has SHOW CREATE ROUTINE.
+ */
+export function seesRoutines(grants: readonly string[], flavor: 'mysql' | 'mariadb', literalDbPatterns = false): boolean {
+  const global = databasePrivileges(grants.filter((g) => parseGrant(g)?.scope === 'global'), '\0');
+  if (global.has('ALL PRIVILEGES') || global.has('SELECT')) return true;
+  if (flavor === 'mysql') return global.has('SHOW_ROUTINE');
+  if (global.has('SHOW CREATE ROUTINE')) return true;
+  const mysqlDb = databasePrivileges(grants, 'mysql', literalDbPatterns);
+  if (mysqlDb.has('SELECT') || mysqlDb.has('ALL PRIVILEGES')) return true;
+  return grants.map(parseGrant).some((g) => g && !g.revoke && g.scope === 'object' && g.db === 'mysql' && g.object === 'proc'
+    && (g.privileges.includes('SELECT') || g.privileges.includes('ALL PRIVILEGES')));
 }
 
 type Row = Record<string, unknown>;

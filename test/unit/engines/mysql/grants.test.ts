@@ -10,6 +10,7 @@ const facts = (grants: string[], over: Partial<MysqlFacts> = {}): MysqlFacts => 
   tables: [], definers: [], generatedColumns: 0, foreignKeys: [], largestLobColumn: 0, ...over,
 });
 const FREEZE = 'GRANT RELOAD, SUPER ON *.* TO `exporter`@`%`';
+const PROC = 'GRANT SELECT ON `mysql`.`proc` TO `exporter`@`%`';
 
 describe('export account grants (grants.ts)', () => {
   it('parses scopes: global, database, table, column list, routine; role and proxy lines are not privileges', () => {
@@ -32,14 +33,24 @@ describe('export account grants (grants.ts)', () => {
     expect([...databasePrivileges(['GRANT SELECT, EVENT ON *.* TO `u`@`%`', 'REVOKE SELECT ON `app_db`.* FROM `u`@`%`'], 'app_db')]).toEqual(['EVENT']);
   });
   it('preflight: table-level grants only on a migrated database is a blocker naming account, database and the GRANT; database-level is not', () => {
-    const partial = assessMysql(facts([FREEZE, 'GRANT SELECT, SHOW VIEW, TRIGGER ON `app_db`.`users` TO `exporter`@`%`', 'GRANT EVENT, LOCK TABLES ON `app_db`.* TO `exporter`@`%`']), DEFAULT_MYSQL_TARGET, { definer: 'keep' });
+    const partial = assessMysql(facts([FREEZE, PROC, 'GRANT SELECT, SHOW VIEW, TRIGGER ON `app_db`.`users` TO `exporter`@`%`', 'GRANT EVENT, LOCK TABLES ON `app_db`.* TO `exporter`@`%`']), DEFAULT_MYSQL_TARGET, { definer: 'keep' });
     const b = partial.filter((x) => x.severity === 'blocker');
     expect(b).toHaveLength(1);
     expect(b[0]!.check).toBe('mysql-privileges');
     expect(b[0]!.message).toMatch(/^'exporter'@'%' lacks SELECT, SHOW VIEW, TRIGGER on database app_db: it holds 1 table- or column-level grant\(s\) there, so the tables it has no privilege on are invisible/);
     expect(b[0]!.hint).toBe("as an administrator run: GRANT SELECT, SHOW VIEW, TRIGGER ON `app_db`.* TO 'exporter'@'%'");
-    const whole = assessMysql(facts([FREEZE, 'GRANT SELECT, SHOW VIEW, TRIGGER, EVENT, LOCK TABLES ON `app_db`.* TO `exporter`@`%`']), DEFAULT_MYSQL_TARGET, { definer: 'keep' });
+    const whole = assessMysql(facts([FREEZE, PROC, 'GRANT SELECT, SHOW VIEW, TRIGGER, EVENT, LOCK TABLES ON `app_db`.* TO `exporter`@`%`']), DEFAULT_MYSQL_TARGET, { definer: 'keep' });
     expect(whole.filter((x) => x.severity === 'blocker')).toEqual([]);
+    // Without a way to read routines it did not define (MariaDB: mysql.proc; MySQL 8: SHOW_ROUTINE), they would be left out.
+    const blind = assessMysql(facts([FREEZE, 'GRANT SELECT, SHOW VIEW, TRIGGER, EVENT, LOCK TABLES ON `app_db`.* TO `exporter`@`%`']), DEFAULT_MYSQL_TARGET, { definer: 'keep' })
+      .filter((x) => x.severity === 'blocker');
+    expect(blind.map((x) => x.message)).toEqual(["'exporter'@'%' cannot see the stored procedures and functions it did not define in app_db: information_schema.ROUTINES hides them, so the export would leave them out"]);
+    expect(blind[0]!.hint).toBe("as an administrator run: GRANT SELECT ON mysql.proc TO 'exporter'@'%'");
+    const mysql8 = assessMysql(facts([FREEZE, 'GRANT SELECT, SHOW VIEW, TRIGGER, EVENT, LOCK TABLES ON `app_db`.* TO `exporter`@`%`'], { version: '8.0.36' }), DEFAULT_MYSQL_TARGET, { definer: 'keep' })
+      .filter((x) => x.severity === 'blocker');
+    expect(mysql8.map((x) => x.hint)).toEqual(["as an administrator run: GRANT SHOW_ROUTINE ON *.* TO 'exporter'@'%' (MySQL 8.0.20+; older: GRANT SELECT ON *.* TO 'exporter'@'%')"]);
+    expect(assessMysql(facts([FREEZE, 'GRANT SHOW_ROUTINE ON *.* TO `exporter`@`%`', 'GRANT SELECT, SHOW VIEW, TRIGGER, EVENT, LOCK TABLES ON `app_db`.* TO `exporter`@`%`'], { version: '8.0.36' }), DEFAULT_MYSQL_TARGET, { definer: 'keep' })
+      .filter((x) => x.severity === 'blocker')).toEqual([]);
     const global = assessMysql(facts(['GRANT ALL PRIVILEGES ON *.* TO `root`@`%`']), DEFAULT_MYSQL_TARGET, { definer: 'keep' });
     expect(global.filter((x) => x.severity === 'blocker')).toEqual([]);
   });
