@@ -143,9 +143,32 @@ async function checkFacts(db: Pool | PoolConnection, database: string): Promise<
   for (const r of rows) {
     const name = v(r.CONSTRAINT_NAME);
     const t = tableOf ? tableOf.get(name) : { table: v(r.TABLE_NAME), enforced: '' };
-    out[`check ${t?.table ?? '?'}.${name}`] = `CHECK ${v(r.CHECK_CLAUSE)}${t?.enforced === 'NO' ? ' NOT ENFORCED' : ''}`;
+    out[`check ${t?.table ?? '?'}.${name}`] = `CHECK ${checkClause(v(r.CHECK_CLAUSE))}${t?.enforced === 'NO' ? ' NOT ENFORCED' : ''}`;
   }
   return out;
+}
+
+/**
+ * A CHECK clause as both flavors can compare it: MySQL 8 wraps it in parentheses and writes string literals
+ * with their charset introducer (`(`s` <> _utf8mb4'x')`), MariaDB writes `` `s` <> 'x' ``.
+ */
+export function checkClause(clause: string): string {
+  let c = clause.trim().replace(/\b_(?:utf8mb4|utf8mb3|utf8|latin1|binary|ascii)'/g, "'");
+  while (c.startsWith('(') && c.endsWith(')') && balanced(c.slice(1, -1))) c = c.slice(1, -1).trim();
+  return c;
+}
+
+/** True when parentheses outside quotes balance and never go below zero (the outer pair wraps all). */
+function balanced(s: string): boolean {
+  let depth = 0;
+  let quote = '';
+  for (const ch of s) {
+    if (quote) { if (ch === quote) quote = ''; continue; }
+    if (ch === "'" || ch === '"' || ch === '`') quote = ch;
+    else if (ch === '(') depth++;
+    else if (ch === ')' && --depth < 0) return false;
+  }
+  return depth === 0;
 }
 
 /**
