@@ -238,7 +238,7 @@ async function copyWith(o: CopyOptions, pool: CopyPool): Promise<CopyResult> {
   // In tree order: every regular file's sha256 goes to the hash log (read while copying, else already
   // known from an earlier pass, else read now: a file a killed run copied after its last logged line).
   // Scoped (the final pass): what lies outside the scope is skipped here, not stepped nor logged: the
-  // narrowed manifest carries those files' hashes (merged from the last log), the log gets the rest; the
+  // narrowed manifest carries those files' hashes (merged from the last log), the log gets what the manifest carries no hash for; the
   // last logs are searched for the few it asks (not read from their start).
   const scope = o.normalize === 'none' ? o.scope : undefined;
   const log = await HashLog.start(dirname(o.manifest), { sparse: scope !== undefined });
@@ -246,7 +246,8 @@ async function copyWith(o: CopyOptions, pool: CopyPool): Promise<CopyResult> {
     async function* numbered(): AsyncGenerator<readonly [ManifestEntry, number]> {
       for await (const e of scope ? readManifestSkipping(o.manifest, outsideOf(scope)) : readManifest(o.manifest)) {
         const i = entries++;
-        if (e === SKIPPED || (scope && decisions[i] === SKIP && !scope.has(parentKey(e.path)))) { skipped++; continue; }
+        // Up to date in the scope with its hash in the manifest: nothing to step, nothing to log.
+        if (e === SKIPPED || (scope && decisions[i] === SKIP && (!scope.has(parentKey(e.path)) || e.type !== 'file' || e.sha256))) { skipped++; continue; }
         yield [e, i];
       }
     }
@@ -256,7 +257,8 @@ async function copyWith(o: CopyOptions, pool: CopyPool): Promise<CopyResult> {
       if (e.type !== 'file') continue;
       const known = sha256 ?? await log.knownHash(e);
       const sha = known ?? await hashFile(joinRel(Buffer.from(o.sourceRoot), e.path), e.size, o.signal).catch(() => undefined);
-      if (sha) await log.add(e, sha);
+      // Scoped, the log holds what the manifest does not (its readers ask it only for files without a hash).
+      if (sha && !(scope && sha === e.sha256)) await log.add(e, sha);
     }
   } catch (err) {
     await log.abandon();

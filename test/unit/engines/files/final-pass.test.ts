@@ -145,6 +145,9 @@ describe('files: bulk copy before the freeze, final pass of what changed inside 
     // The delta holds only what changed in img/a (its 39 other files stayed in the base as they were).
     const delta = (await readFile(join(p.artifactDir, 'manifest.ndjson.delta'), 'utf8')).trim().split('\n').slice(1);
     expect(delta.map((l) => (JSON.parse(l) as { p: string }).p).sort()).toEqual(['img/a', 'img/a/3.jpg', 'img/a/new.jpg']);
+    // The copy's hash log holds the hashes the manifest lacks (the two files sent), not the directory's others.
+    const logged = (await readFile(join(p.artifactDir, 'hashes.ndjson'), 'utf8')).trim().split('\n');
+    expect(logged.map((l) => (JSON.parse(l) as { p: string }).p).sort()).toEqual(['img/a/3.jpg', 'img/a/new.jpg']);
     expect((await filesEngine.verify(p)).ok).toBe(true);
 
     // Another change in the same directory: the manifest read differs, so does its part (the last one is replaced).
