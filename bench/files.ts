@@ -5,7 +5,8 @@
  * source's manifest (not timed):
  *   copy    ferry (export = the manifest, stat only, then import = the copy, every file hashed from the
  *           bytes it copies), ferry-volume (the same into a named volume through the helper's tar stream),
- *           `tar -cS | tar -x`, `rsync -aHS` (peers with their sparse and hard-link flags: ferry keeps both)
+ *           `tar -cS | tar -x`, `rsync -aHS` (peers with their sparse and hard-link flags: ferry keeps both);
+ *           each starts after an untimed `sync`, and the `sync` after it is timed (syncS; durableS = seconds + syncS)
  *   delta   the same command again on the unchanged tree, each a new process: ferry (export = the ctime
  *           scan, `find -newercm` printing nothing, one per core on a large tree, + import of an
  *           already-copied manifest; the child reports nodeStartS (node up to its first line), modulesS
@@ -145,6 +146,14 @@ async function change(src: string): Promise<() => Promise<void>> {
   };
 }
 
+/** `sync` (every filesystem's dirty pages to disk); its seconds. */
+async function flush(): Promise<number> {
+  const t = performance.now();
+  await execa('sync');
+  return round3((performance.now() - t) / 1000);
+}
+const round3 = (x: number) => Math.round(x * 1000) / 1000;
+
 async function verified(manifest: string, dst: string): Promise<boolean> {
   const entries = await compareManifests(byTargetPath(manifest, 'none'), targetManifest({ kind: 'bind', root: dst }));
   const bad = entries.flatMap((e) => e.findings ?? []);
@@ -190,11 +199,16 @@ export default (async (opts, emit) => {
           volumes.push(volume);
         }
         const job: Job = { action: 'copy', src, dst, work: state, ...(volume ? { volume } : {}) };
+        // Every copy starts with no dirty pages left by the one before (an untimed sync), and its own
+        // writeback is timed after it (syncS; durableS = seconds + syncS: the copy on disk). None of the
+        // tools syncs by itself, so without this the order decided who paid for the previous writeback.
+        await flush();
         if (tool === 'ferry' || tool === 'ferry-volume') {
           const r = await child(job);
+          const sync = await flush();
           const d = JSON.parse(r.stdout.trim().split('\n').pop()!) as { detail: Record<string, unknown> };
           const ok = tool === 'ferry' ? await verified(manifest, dst) : (await child({ ...job, action: 'verify' })).stdout.includes('"ok":true');
-          emit({ ...base, tool, phase: 'copy', seconds: r.seconds, peakRssMb: r.peakRssMb, verified: ok, ...cpuOf(r), ...d.detail });
+          emit({ ...base, tool, phase: 'copy', seconds: r.seconds, syncS: sync, durableS: round3(r.seconds + sync), peakRssMb: r.peakRssMb, verified: ok, ...cpuOf(r), ...d.detail });
           const again = await child(job);
           const d2 = JSON.parse(again.stdout.trim().split('\n').pop()!) as { detail: Record<string, unknown> };
           note(tool, 'delta', again.seconds, again.toolCpuS);
@@ -211,10 +225,12 @@ export default (async (opts, emit) => {
           } finally { await undo(); }
         } else if (tool === 'tar-pipe') {
           const r = await timed(['sh', '-c', `tar -c -S -C '${src}' . | tar -x -p -C '${dst}'`]);
-          emit({ ...base, tool, phase: 'copy', seconds: r.seconds, peakRssMb: r.peakRssMb, verified: await verified(manifest, dst), ...cpuOf(r) });
+          const sync = await flush();
+          emit({ ...base, tool, phase: 'copy', seconds: r.seconds, syncS: sync, durableS: round3(r.seconds + sync), peakRssMb: r.peakRssMb, verified: await verified(manifest, dst), ...cpuOf(r) });
         } else {
           const r = await timed(['rsync', '-a', '-H', '-S', '--exclude=.DS_Store', '--exclude=._*', `${src}/`, `${dst}/`]);
-          emit({ ...base, tool, phase: 'copy', seconds: r.seconds, peakRssMb: r.peakRssMb, verified: await verified(manifest, dst), ...cpuOf(r) });
+          const sync = await flush();
+          emit({ ...base, tool, phase: 'copy', seconds: r.seconds, syncS: sync, durableS: round3(r.seconds + sync), peakRssMb: r.peakRssMb, verified: await verified(manifest, dst), ...cpuOf(r) });
           const again = await timed(['rsync', '-a', '-H', '-S', '--exclude=.DS_Store', '--exclude=._*', `${src}/`, `${dst}/`]);
           note(tool, 'delta', again.seconds, again.toolCpuS);
           emit({ ...base, tool, phase: 'delta', label: 'rsync -aHS again on the unchanged tree', seconds: again.seconds, peakRssMb: again.peakRssMb, verified: await verified(manifest, dst), ...cpuOf(again) });
