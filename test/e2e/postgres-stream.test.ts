@@ -67,6 +67,30 @@ describe('postgres export streams into the target', { timeout: 600_000 }, () => 
     };
   };
   const dbUrl = (db: string) => `postgres://postgres:dst-Pw-stream@127.0.0.1:${dst.port}/${db}`;
+  /** The export's outcome within `seconds`: 'exported', what it rejected with, or 'still running after N s'. */
+  const outcome = (run: Promise<unknown>, seconds: number): Promise<unknown> => Promise.race([
+    run.then(() => 'exported', (x: unknown) => x),
+    new Promise((res) => setTimeout(() => res(`still running after ${seconds} s`), seconds * 1000)),
+  ]);
+  /** A second after a stopped export: no partial directory (nothing wrote into it again), no session of ferry's (and pg_dump's) left on either server. */
+  const nothingLeft = async (p: EngineParams): Promise<void> => {
+    await new Promise((res) => setTimeout(res, 1000));
+    expect(await stat(`${p.artifactDir}.partial`).catch(() => null)).toBeNull();
+    const left = async (url: string) => (await sql(url, "SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name LIKE 'ferry%' OR application_name = 'pg_dump'")).rows[0].n;
+    expect(await left(src.url)).toBe(0);
+    expect(await left(dbUrl('postgres'))).toBe(0);
+  };
+  /** While `run` goes on, polls the store's import.log until `when(lines)`, then ends sessions by `end` (how many it ended). */
+  const endSessionsWhen = async (p: EngineParams, run: Promise<unknown>, when: (lines: string[]) => boolean, end: () => Promise<number>): Promise<number> => {
+    let done = false;
+    void run.then(() => { done = true; }, () => { done = true; });
+    for (let i = 0; i < 3000 && !done; i++) {
+      const lines = (await readFile(join(p.stateDir, 'import.log'), 'utf8').catch(() => '')).split('\n');
+      if (when(lines)) return end();
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    return 0;
+  };
 
   beforeAll(async () => {
     [src, dst] = await Promise.all([startPostgresContainer({ database: 'veogen', password: 'src-Pw-stream' }), startPostgresContainer({ password: 'dst-Pw-stream' })]);
@@ -158,17 +182,12 @@ describe('postgres export streams into the target', { timeout: 600_000 }, () => 
     const reader = src.url.replace(/\/\/postgres:[^@]+@/, '//stream_reader:reader-Pw-stream@');
     const p = { ...p0, store: { ...p0.store, source: reader } };
     const e = engine();
-    const settled = e.export(p).then(() => 'exported', (x: unknown) => x);
-    const r = await Promise.race([settled, new Promise((res) => setTimeout(() => res('still running after 90 s'), 90_000))]);
+    const r = await outcome(e.export(p), 90);
     expect(r).toMatchObject({ code: 'E_PG_PRIVILEGE' });
     expect((r as { hint: string }).hint).toContain('GRANT pg_read_all_data TO "stream_reader"');
     expect(JSON.stringify(r)).not.toMatch(/Pw-stream/);
     // Nothing writes into the partial directory once it is removed (the leader's roles.json, with the roles' hashes, did).
-    await new Promise((res) => setTimeout(res, 1000));
-    expect(await stat(`${p.artifactDir}.partial`).catch(() => null)).toBeNull();
-    // Nothing of the target's sessions is left open.
-    const open = await sql(dbUrl('postgres'), "SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name LIKE 'ferry%'");
-    expect(open.rows[0]).toEqual({ n: 0 });
+    await nothingLeft(p);
     // Granted, the same command streams into the database the failed run began (empty, no pre-data).
     // (pg_read_all_data does not cover large objects: each is granted.)
     await sql(src.url, "GRANT pg_read_all_data TO stream_reader; DO $$ DECLARE o oid; BEGIN FOR o IN SELECT oid FROM pg_largeobject_metadata LOOP EXECUTE format('GRANT SELECT ON LARGE OBJECT %s TO stream_reader', o); END LOOP; END $$");
@@ -189,14 +208,9 @@ describe('postgres export streams into the target', { timeout: 600_000 }, () => 
     let chunks = 0;
     const p = { ...p1, signal: ctl.signal, progress: { update: () => { if (++chunks === 2) ctl.abort(new Error('stopped by the operator')); } } };
     const e = engine();
-    const settled = e.export(p).then(() => 'exported', (x: unknown) => x);
-    const r = await Promise.race([settled, new Promise((res) => setTimeout(() => res('still running after 60 s'), 60_000))]);
+    const r = await outcome(e.export(p), 60);
     expect(String(r)).toContain('stopped by the operator');
-    await new Promise((res) => setTimeout(res, 1000));
-    expect(await stat(`${p.artifactDir}.partial`).catch(() => null)).toBeNull();
-    const left = async (url: string) => (await sql(url, "SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name LIKE 'ferry%'")).rows[0].n;
-    expect(await left(src.url)).toBe(0);
-    expect(await left(dbUrl('postgres'))).toBe(0);
+    await nothingLeft(p);
     const again = await e.export(p0);
     expect(again.data).toMatchObject({ streamed: (again.data as { chunks: number }).chunks });
     await e.import(p0);
@@ -206,28 +220,14 @@ describe('postgres export streams into the target', { timeout: 600_000 }, () => 
   it('the target ending the loading sessions mid-stream: the export stops and rejects, nothing is left open or behind; the same commands resume to a verified end', async () => {
     const p = params('terminated', 'veogen_term');
     const e = engine();
-    const logFile = join(p.stateDir, 'import.log');
-    const settled = e.export(p).then(() => 'exported', (x: unknown) => x);
-    let done: unknown;
-    void settled.then((x) => { done = x; });
-    let ended = 0;
-    for (let i = 0; i < 3000 && done === undefined && ended === 0; i++) {
-      const lines = (await readFile(logFile, 'utf8').catch(() => '')).split('\n');
-      if (lines.filter((l) => l.startsWith('chunk ')).length >= 2) {
-        ended = (await sql(dbUrl('postgres'), "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE application_name = 'ferry import' AND datname = 'veogen_term'")).rows[0].n;
-      } else {
-        await new Promise((r) => setTimeout(r, 10));
-      }
-    }
+    const run = e.export(p);
+    const ended = await endSessionsWhen(p, run, (lines) => lines.filter((l) => l.startsWith('chunk ')).length >= 2, async () =>
+      (await sql(dbUrl('postgres'), "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE application_name = 'ferry import' AND datname = 'veogen_term'")).rows[0].n);
     expect(ended, 'the loading sessions were ended mid-stream').toBeGreaterThan(0);
-    const r = await Promise.race([settled, new Promise((res) => setTimeout(() => res('still running after 90 s'), 90_000))]);
+    const r = await outcome(run, 90);
     expect(r).toBeInstanceOf(Error);
     expect(JSON.stringify(r) + String(r)).not.toMatch(/Pw-stream/);
-    await new Promise((res) => setTimeout(res, 1000));
-    expect(await stat(`${p.artifactDir}.partial`).catch(() => null)).toBeNull();
-    const left = async (url: string) => (await sql(url, "SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name LIKE 'ferry%'")).rows[0].n;
-    expect(await left(src.url)).toBe(0);
-    expect(await left(dbUrl('postgres'))).toBe(0);
+    await nothingLeft(p);
     const again = await e.export(p);
     expect((again.data as { stream: string }).stream).toMatch(/^plain export: .*it resumes the import this store began there/);
     const im = await e.import(p);
@@ -238,21 +238,11 @@ describe('postgres export streams into the target', { timeout: 600_000 }, () => 
   it('the source ending the export sessions while chunks load: the export rejects once the running loads end, nothing is left open or behind; the same commands resume to a verified end', async () => {
     const p = params('source-gone', 'veogen_srcgone');
     const e = engine();
-    const logFile = join(p.stateDir, 'import.log');
-    const settled = e.export(p).then(() => 'exported', (x: unknown) => x);
-    let done: unknown;
-    void settled.then((x) => { done = x; });
-    let ended = 0;
-    for (let i = 0; i < 3000 && done === undefined && ended === 0; i++) {
-      // As soon as the plan runs (pre-data applied): the source's export is still reading.
-      const lines = (await readFile(logFile, 'utf8').catch(() => '')).split('\n');
-      if (lines.includes('pre')) {
-        ended = (await sql(src.url, "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE application_name = 'ferry export'")).rows[0].n;
-      } else {
-        await new Promise((r) => setTimeout(r, 10));
-      }
-    }
-    const r = await Promise.race([settled, new Promise((res) => setTimeout(() => res('still running after 90 s'), 90_000))]);
+    const run = e.export(p);
+    // As soon as the plan runs (pre-data applied): the source's export is still reading.
+    const ended = await endSessionsWhen(p, run, (lines) => lines.includes('pre'), async () =>
+      (await sql(src.url, "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE application_name = 'ferry export'")).rows[0].n);
+    const r = await outcome(run, 90);
     expect(r).not.toBe('still running after 90 s');
     // On a loaded machine the export may have read everything before its sessions ended: nothing to stop then.
     if (r !== 'exported') {
@@ -260,11 +250,7 @@ describe('postgres export streams into the target', { timeout: 600_000 }, () => 
       expect(r).toBeInstanceOf(Error);
       expect(JSON.stringify(r) + String(r)).not.toMatch(/Pw-stream/);
     }
-    await new Promise((res) => setTimeout(res, 1000));
-    expect(await stat(`${p.artifactDir}.partial`).catch(() => null)).toBeNull();
-    const left = async (url: string) => (await sql(url, "SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name LIKE 'ferry%' OR application_name = 'pg_dump'")).rows[0].n;
-    expect(await left(src.url)).toBe(0);
-    expect(await left(dbUrl('postgres'))).toBe(0);
+    await nothingLeft(p);
     if (r !== 'exported') await e.export(p);
     expect((await e.import(p)).data).toMatchObject({ resumed: true });
     expect((await e.verify(p)).entries.filter((x) => !x.ok)).toEqual([]);
