@@ -119,16 +119,30 @@ describe('a manifest with a delta', () => {
 
 const params = (): EngineParams<FilesOptions> => bindParams(dir);
 
+/** `dirs` directories of `files` files under `root` (`<d>/<i><ext>`), each holding `content(d, i)`. */
+async function writeTree(root: string, dirs: number, files: number, ext: string, content: (d: number, i: number) => string): Promise<void> {
+  for (let d = 0; d < dirs; d++) {
+    await mkdir(join(root, String(d)), { recursive: true });
+    for (let i = 0; i < files; i++) await writeFile(join(root, `${d}/${i}${ext}`), content(d, i));
+  }
+}
+
+/** The tree under `dir`/src exported, copied and followed; the export step's manifest file and its sha256 then. */
+async function copiedAndFollowed(): Promise<{ p: EngineParams<FilesOptions>; m: string; exported: string }> {
+  const p = params();
+  const m = join(p.artifactDir, MANIFEST_FILE);
+  await filesEngine.export(p);
+  const exported = await sha(m);
+  await filesEngine.import(p);
+  await filesEngine.follow!(p);
+  return { p, m, exported };
+}
+
 describe('the final pass writes a delta', () => {
   it('leaves the base as it is, sums the fingerprint a walk sums, verifies, and compacts a large change', async () => {
     const src = join(dir, 'src');
-    for (let d = 0; d < 5; d++) { await mkdir(join(src, `img/${d}`), { recursive: true }); for (let i = 0; i < 20; i++) await writeFile(join(src, `img/${d}/${i}.jpg`), `image ${d}/${i}`.repeat(20)); }
-    const p = params();
-    const m = join(p.artifactDir, MANIFEST_FILE);
-    await filesEngine.export(p);
-    const exported = await sha(m);
-    await filesEngine.import(p);
-    await filesEngine.follow!(p);
+    await writeTree(join(src, 'img'), 5, 20, '.jpg', (d, i) => `image ${d}/${i}`.repeat(20));
+    const { p, m, exported } = await copiedAndFollowed();
     expect(baseUnhashed(m)).toBe(0); // the bulk copy folded its hashes into the base
     // ...written beside the manifest file, which stays as the export wrote it (the export step's journaled artifact).
     expect(baseFileOf(m)).not.toBe(m);
@@ -181,13 +195,8 @@ describe('the final pass writes a delta', () => {
 describe('the final pass (catch-up) leaves the export step\'s manifest file as it is', () => {
   it('a narrowed pass and a whole walk write the base beside it; the view is the tree; a kill before the base\'s record keeps the base before', async () => {
     const src = join(dir, 'src');
-    for (let d = 0; d < 3; d++) { await mkdir(join(src, `up/${d}`), { recursive: true }); for (let i = 0; i < 10; i++) await writeFile(join(src, `up/${d}/${i}.bin`), `file ${d}/${i}`.repeat(30)); }
-    const p = params();
-    const m = join(p.artifactDir, MANIFEST_FILE);
-    await filesEngine.export(p);
-    const exported = await sha(m);
-    await filesEngine.import(p);
-    await filesEngine.follow!(p);
+    await writeTree(join(src, 'up'), 3, 10, '.bin', (d, i) => `file ${d}/${i}`.repeat(30));
+    const { p, m, exported } = await copiedAndFollowed();
     const pass = async () => (await filesEngine.catchUp!(p, 120_000) as unknown as { finalPass: { files: number; removed: number } }).finalPass;
 
     // A narrowed pass (the ctime scan): a delta over the hashed base.
