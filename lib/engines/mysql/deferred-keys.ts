@@ -19,6 +19,7 @@
  */
 import type { Pool, PoolConnection } from 'mysql2/promise';
 import { FerryError } from '../../core/errors.ts';
+import { runWorkers } from '../../util/workers.ts';
 import { isPrivilegeError, q, withConnection } from './connect.ts';
 import { safeServerError } from './server-message.ts';
 
@@ -108,12 +109,9 @@ export async function addAllDeferredKeys(pool: Pool, tables: ReadonlyArray<Table
   const missing = await withConnection(pool, (c) => missingKeys(c, tables));
   const indexes = missing.map((t) => ({ ...t, keys: t.keys.filter((k) => k.kind === 'index') })).filter((t) => t.keys.length);
   // The first failure stops the other connection after its ALTER; thrown once both have returned.
-  let failed = false;
-  const ends = await Promise.allSettled(Array.from({ length: Math.min(parallelism, indexes.length) }, () => withConnection(pool, async (c) => {
-    for (let t = indexes.shift(); t && !failed; t = indexes.shift()) await alter(c, t);
-  }).catch((e: unknown) => { failed = true; throw e; })));
-  const failure = ends.find((e): e is PromiseRejectedResult => e.status === 'rejected');
-  if (failure) throw failure.reason;
+  await runWorkers(Math.min(parallelism, indexes.length), (_, stopped) => withConnection(pool, async (c) => {
+    for (let t = indexes.shift(); t && !stopped(); t = indexes.shift()) await alter(c, t);
+  }));
   const fks = missing.map((t) => ({ ...t, keys: t.keys.filter((k) => k.kind === 'foreign key') })).filter((t) => t.keys.length);
   if (fks.length) {
     await withConnection(pool, async (c) => {

@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path';
 import type { PoolConnection } from 'mysql2/promise';
 import type { Connection as CoreConnection } from 'mysql2';
 import { FerryError } from '../../core/errors.ts';
+import { runWorkers } from '../../util/workers.ts';
 import { noProgress, type Progress } from '../../core/progress.ts';
 import { connectMysql, privilegeError, isPrivilegeError, q, type MysqlTarget } from './connect.ts';
 import { exportExpr, readTables, storedColumns, str, type TableInfo } from './catalog.ts';
@@ -107,10 +108,10 @@ export async function exportMysql(o: ExportOptions): Promise<Manifest> {
       // The first worker's error stops the others at their next chunk; every one has returned (none still
       // writing into the partial directory, none querying outside the snapshot once it is closed) before the
       // error is thrown and the directory removed.
-      let failed = false;
-      const workers = await Promise.allSettled(snap.workers.map(async (w) => {
+      await runWorkers(snap.workers.length, async (i, stopped) => {
+        const w = snap.workers[i]!;
         await w.query('SET SESSION character_set_results = binary');
-        for (let job = queue.shift(); job && !failed; job = queue.shift()) {
+        for (let job = queue.shift(); job && !stopped(); job = queue.shift()) {
           o.signal?.throwIfAborted();
           const { t } = job;
           job.parts[job.at] = await exportTable(w, t, job.seg, partial, chunkBytes, (rows, bytes, chunk) => {
@@ -121,13 +122,11 @@ export async function exportMysql(o: ExportOptions): Promise<Manifest> {
           left.set(t, left.get(t)! - 1);
           if (!left.get(t)) o.onTableExported?.(t);
         }
-      }).map((p) => p.catch((e: unknown) => { failed = true; throw e; })));
-      const workerError = workers.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-      if (workerError) {
+      }).catch(async (e: unknown) => {
         // A streaming copy's loads read chunk files from the partial directory: settled before it goes.
         await Promise.allSettled(streamed);
-        throw workerError.reason;
-      }
+        throw e;
+      });
       const entries: TableEntry[] = tables.map((t) => {
         const chunks = parts.get(t)!.flat();
         const ai = /\bAUTO_INCREMENT=(\d+)/.exec(ddlOf.get(`${t.database}.${t.name}`) ?? '');

@@ -12,6 +12,7 @@ import type { Pool, PoolConnection } from 'mysql2/promise';
 import { noProgress, type Progress } from '../../core/progress.ts';
 import { writeFileAtomic } from '../../util/atomic-write.ts';
 import { FerryError } from '../../core/errors.ts';
+import { runWorkers } from '../../util/workers.ts';
 import { connectMysql, isPrivilegeError, oneLine, privilegeError, q, withConnection, withMysql, type MysqlTarget } from './connect.ts';
 import { holdsChunk } from './chunk-compare.ts';
 import { rangeWhere } from './checksum.ts';
@@ -214,9 +215,9 @@ type Job = { readonly t: TableEntry; readonly chunk: ChunkEntry };
 async function clearStale(conns: readonly PoolConnection[], jobs: readonly Job[], state: ImportState, signal?: AbortSignal): Promise<Set<Job>> {
   const queue = jobs.filter((j) => state.loaded[j.chunk.file] !== j.chunk.checksum);
   const stale = new Set<Job>();
-  let failed = false;
-  const ends = await Promise.allSettled(conns.map(async (c) => {
-    for (let j = queue.shift(); j && !failed; j = queue.shift()) {
+  await runWorkers(conns.length, async (i, stopped) => {
+    const c = conns[i]!;
+    for (let j = queue.shift(); j && !stopped(); j = queue.shift()) {
       signal?.throwIfAborted();
       const { table } = j.t;
       const held = await holdsChunk(c, table, j.chunk);
@@ -230,9 +231,7 @@ async function clearStale(conns: readonly PoolConnection[], jobs: readonly Job[]
       }
       stale.add(j);
     }
-  }).map((p) => p.catch((e: unknown) => { failed = true; throw e; })));
-  const failure = ends.find((e): e is PromiseRejectedResult => e.status === 'rejected');
-  if (failure) throw failure.reason;
+  });
   return stale;
 }
 

@@ -14,6 +14,7 @@ import type pg from 'pg';
 import { FerryError } from '../../core/errors.ts';
 import { noProgress, type Progress } from '../../core/progress.ts';
 import { writeFileAtomic } from '../../util/atomic-write.ts';
+import { runWorkers } from '../../util/workers.ts';
 import { isPrivilegeError, privilegeError, ql, type PgTarget } from './connect.ts';
 import { readLargeObjects, readMatviews, readSequences, readTables, type TableInfo } from './catalog.ts';
 import { copyOutSql, rangeChecksum, type KeyRange } from './checksum.ts';
@@ -171,10 +172,10 @@ export async function exportPostgres(o: ExportOptions): Promise<Manifest> {
     let next = 0;
     // The first worker's error stops the others at their next chunk; every one has returned (no chunk
     // still being written into the partial directory) before the error is thrown and the directory removed.
-    let failed = false;
-    const workers = await Promise.allSettled(snap.workers.map(async (w) => {
+    await runWorkers(snap.workers.length, async (i, stopped) => {
+      const w = snap.workers[i]!;
       for (;;) {
-        if (failed) return;
+        if (stopped()) return;
         o.signal?.throwIfAborted();
         const job = jobs[next];
         if (!job) {
@@ -189,9 +190,7 @@ export async function exportPostgres(o: ExportOptions): Promise<Manifest> {
         done.rows += entry.rows; done.bytes += entry.bytes;
         progress.update({ unit: 'rows', done: done.rows, total: Math.max(totalEst, done.rows), bytes: done.bytes, label: `table ${job.t.schema}.${job.t.name}` });
       }
-    }).map((p) => p.catch((e: unknown) => { failed = true; wake(); throw e; })));
-    const workerError = workers.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (workerError) throw workerError.reason;
+    }, wake);
     const { facts, sequences } = await leaderReads;
     lap('data');
     const [pre, post] = await schemaDump;
