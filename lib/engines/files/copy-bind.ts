@@ -257,8 +257,7 @@ async function copyWith(o: CopyOptions, pool: CopyPool): Promise<CopyResult> {
       if (e.type !== 'file') continue;
       const known = sha256 ?? await log.knownHash(e);
       const sha = known ?? await hashFile(joinRel(Buffer.from(o.sourceRoot), e.path), e.size, o.signal).catch(() => undefined);
-      // Scoped, the log holds what the manifest does not (its readers ask it only for files without a hash).
-      if (sha && !(scope && sha === e.sha256)) await log.add(e, sha);
+      if (sha) await log.add(e, sha); // scoped, the log keeps only what the manifest lacks (HashLog sparse)
     }
   } catch (err) {
     await log.abandon();

@@ -140,12 +140,10 @@ export async function copyToVolume(o: VolumeCopyOptions): Promise<CopyResult> {
   // (An optimisation: a check that fails sends them whole, as before.)
   const resumed = await checkCutFiles(o.helper, cuts, rangeOpts.rangeBytes, o.signal).catch(() => { o.signal?.throwIfAborted(); return []; });
   const resumedAt = new Set(resumed.map((r) => r.cut.index));
-  // Scoped: the last logs are searched for the few files asked (not read from their start).
+  // Scoped: the last logs are searched for the few files asked (not read from their start), and the new one keeps only what the manifest lacks.
   const log = await HashLog.start(dirname(o.manifest), { sparse: scope !== undefined });
   const logHash = async (e: ManifestEntry, sha256: string | undefined) => {
     if (e.type !== 'file') return;
-    // Scoped, the log holds what the manifest does not (its readers ask it only for files without a hash).
-    if (scope && e.sha256 && (sha256 ?? e.sha256) === e.sha256) return;
     const sha = sha256 ?? await log.knownHash(e) ?? await hashFile(joinRel(src, e.path), e.size, o.signal).catch(() => undefined);
     if (sha) await log.add(e, sha);
   };

@@ -155,22 +155,25 @@ export class HashLog {
   private buf = '';
   private readonly known: HashLookup[];
   private readonly dir: string;
-  private constructor(dir: string, known: HashLookup[]) {
+  private readonly sparse: boolean;
+  private constructor(dir: string, known: HashLookup[], sparse: boolean) {
     this.dir = dir;
     this.known = known;
+    this.sparse = sparse;
     this.out = createWriteStream(join(dir, PART), { flags: 'w', highWaterMark: 1 << 20 });
   }
 
   /**
-   * `sparse`: few entries will be asked (a scoped pass): the logs are searched (O(log n) reads each), not
-   * read forward from their start (O(tree) for an entry near the end).
+   * `sparse`: a scoped pass. Few entries will be asked: the logs are searched (O(log n) reads each), not
+   * read forward from their start (O(tree) for an entry near the end). And the log holds only the hashes
+   * the manifest lacks (its readers ask it only for files without one): `add` drops the others.
    */
   static async start(artifactDir: string, o: { sparse?: boolean } = {}): Promise<HashLog> {
     // A killed run's partial log becomes the resumed run's source of hashes for the files it skips.
     const part = join(artifactDir, PART);
     if (await stat(part).then(() => true, () => false)) await rename(part, join(artifactDir, PREV));
     const files = [join(artifactDir, HASHES_FILE), join(artifactDir, PREV)];
-    return new HashLog(artifactDir, await Promise.all(files.map((f) => (o.sparse ? HashSearch.open(f) : HashCursor.open(f)))));
+    return new HashLog(artifactDir, await Promise.all(files.map((f) => (o.sparse ? HashSearch.open(f) : HashCursor.open(f)))), o.sparse ?? false);
   }
 
   /** A hash already known for `e` (not read again). Ask in tree order. */
@@ -185,6 +188,7 @@ export class HashLog {
 
   /** Record `e`'s hash (in tree order; another order — NFC target names — is sorted at the end). */
   async add(e: ManifestEntry, sha256: string): Promise<void> {
+    if (this.sparse && sha256 === e.sha256) return;
     if (this.last && comparePaths(e.path, this.last) <= 0) this.ordered = false;
     this.last = e.path;
     this.buf += entryToLine({ path: e.path, type: 'file', size: e.size, mode: e.mode, mtimeMs: e.mtimeMs, uid: e.uid, gid: e.gid, sha256, ...(e.ino !== undefined ? { ino: e.ino } : {}) }) + '\n';
