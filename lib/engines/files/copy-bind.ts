@@ -25,9 +25,8 @@ import { CopyPool, INLINE_BYTES, INLINE_FILES, poolSize } from './copy-pool.ts';
 import { forgetAllRanges, forgetRanges } from './copied.ts';
 import { readManifest, readManifestSkipping, SKIPPED, targetPathOf, type ManifestEntry } from './manifest.ts';
 import { orderedMap } from './ordered.ts';
-import { comparePaths, joinRel, showPath, targetOfPath } from './paths.ts';
+import { comparePaths, joinRel, parentKey, showPath, targetOfPath } from './paths.ts';
 import { emptyScanReport, scanTree, STAGING_DIR } from './walk.ts';
-import { parentKey } from './narrow.ts';
 
 export interface CopyOptions {
   readonly sourceRoot: string;

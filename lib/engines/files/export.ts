@@ -9,7 +9,7 @@ import { FerryError } from '../../core/errors.ts';
 import { writeFileAtomic } from '../../util/atomic-write.ts';
 import { readManifest, writeManifest, type ManifestEntry } from './manifest.ts';
 import { besideName, settleBase } from './manifest-delta.ts';
-import { joinRel } from './paths.ts';
+import { joinRel, parentKey } from './paths.ts';
 import { lstatSync } from 'node:fs';
 // The merge, the quick scan and the hash join load only for a pass that found a change (an unchanged tree's pass never needs them).
 import { changedSince, rescan, seenByLastPass } from './ctime-scan.ts';
@@ -154,7 +154,6 @@ function childCounts(recorded: CtimeRecord['dirs'], plan: { fresh: readonly Mani
   for (const e of plan.fresh) { const k = parentKey(e.path); out.set(k, (out.get(k) ?? 0) + 1); }
   return out;
 }
-const parentKey = (p: Buffer) => { const i = p.lastIndexOf(0x2f); return i < 0 ? '' : p.subarray(0, i).toString('latin1'); };
 
 function writeScanRecord(artifactDir: string, r: object): Promise<void> {
   return writeFileAtomic(join(artifactDir, SCAN_FILE), JSON.stringify(r) + '\n');

@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { HASHES_FILE, readHashedLines } from './hashes.ts';
 import { entryToLine, lineToEntry, writeLines, type DeltaLine, type ManifestEntry } from './manifest.ts';
 import { BASE_FRACTION, baseUnhashed, besideName, DELTA_MIN, hashIn, ManifestView, settleBase, SortedLines, writeDelta } from './manifest-delta.ts';
-import { comparePaths, joinRel } from './paths.ts';
+import { comparePaths, joinRel, parentKey } from './paths.ts';
 import { hashFile } from './hash.ts';
 import { changedDirs } from './quick-scan.ts';
 import { emptyScanReport, NeedsFullWalk, scanTree, TreeFingerprint, type ScanReport } from './walk.ts';
@@ -66,12 +66,6 @@ const sameBytes = (x: Buffer | undefined, y: Buffer | undefined) => (x?.length ?
 function sameEntry(a: ManifestEntry, b: ManifestEntry): boolean {
   const links = (e: ManifestEntry) => (e.nlink !== undefined && e.nlink > 1 ? e.nlink : 0);
   return sameRecord(a, b) && a.sha256 === b.sha256 && links(a) === links(b) && sameBytes(a.targetPath, b.targetPath);
-}
-
-/** The parent directory of a relative path, latin1 ('' = the root). */
-export function parentKey(path: Buffer): string {
-  const i = path.lastIndexOf(0x2f);
-  return i < 0 ? '' : path.subarray(0, i).toString('latin1');
 }
 
 export async function narrowedExport(o: NarrowOptions): Promise<NarrowResult | undefined> {

@@ -71,3 +71,9 @@ export function targetOfPath(path: Buffer, normalize: 'none' | 'nfc'): Buffer {
   }
   return Buffer.concat(parts.flatMap((c, i) => (i ? [SLASH, c] : [c])));
 }
+
+/** The parent directory of a relative path, latin1 ('' = the root). */
+export function parentKey(path: Buffer): string {
+  const i = path.lastIndexOf(0x2f);
+  return i < 0 ? '' : path.subarray(0, i).toString('latin1');
+}
