@@ -49,6 +49,11 @@ export function withDatabase(t: PgTarget, database: string): PgTarget {
 }
 
 /** Open one client, run the session settings; connect errors are FerryErrors. */
+/** Whether the server `c` is connected to holds the database `name`. */
+export async function hasDatabase(c: pg.Client, name: string): Promise<boolean> {
+  return (await c.query('SELECT 1 FROM pg_database WHERE datname = $1', [name])).rowCount === 1;
+}
+
 export async function connectPg(t: PgTarget, opts: { applicationName?: string } = {}): Promise<pg.Client> {
   const c = new pg.Client({
     host: t.host, port: t.port, user: t.user, password: t.password, database: t.database,

@@ -5,7 +5,7 @@
  */
 import { mkdir, statfs } from 'node:fs/promises';
 import type pg from 'pg';
-import { connectPg, withDatabase, type PgTarget } from './connect.ts';
+import { connectPg, hasDatabase, withDatabase, type PgTarget } from './connect.ts';
 import { readServerFacts, type ServerFacts } from './server.ts';
 
 export interface PostgresSourceFacts {
@@ -88,10 +88,9 @@ export async function gatherTargetFacts(t: PgTarget): Promise<PostgresTargetFact
   return withClient(withDatabase(t, 'postgres'), async (c) => {
     const s = await readServerFacts(c);
     const ext = await c.query<{ name: string }>('SELECT name FROM pg_available_extensions ORDER BY 1');
-    const exists = await c.query('SELECT 1 FROM pg_database WHERE datname = $1', [t.database]);
     return {
       endpoint: `${t.host}:${t.port}`, versionNum: s.versionNum, major: s.major, encoding: s.encoding, collate: s.collate,
-      localeProvider: s.localeProvider, availableExtensions: ext.rows.map((r) => r.name), databaseExists: exists.rowCount === 1, superuser: s.superuser,
+      localeProvider: s.localeProvider, availableExtensions: ext.rows.map((r) => r.name), databaseExists: await hasDatabase(c, t.database), superuser: s.superuser,
     };
   });
 }

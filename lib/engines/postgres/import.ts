@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import type pg from 'pg';
 import { FerryError } from '../../core/errors.ts';
 import type { Progress } from '../../core/progress.ts';
-import { connectPg, qi, ql, qn, withDatabase, type PgTarget } from './connect.ts';
+import { connectPg, hasDatabase, qi, ql, qn, withDatabase, type PgTarget } from './connect.ts';
 import { POST_DATA, PRE_DATA, readManifest, ROLES_FILE, type Manifest } from './manifest.ts';
 import { parsePostData, type PostData } from './post-data.ts';
 import { applyRoles, type RoleInfo } from './roles.ts';
@@ -118,7 +118,7 @@ export async function createTarget(o: Pick<ImportOptions, 'target' | 'stateDir' 
   const db = o.target.database;
   const admin = await connectPg(withDatabase(o.target, 'postgres'), { applicationName: 'ferry import' });
   try {
-    const exists = (await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [db])).rowCount === 1;
+    const exists = await hasDatabase(admin, db);
     if (exists && !log.resumed && !adopt) {
       if (!o.replace) {
         throw new FerryError('E_PG_TARGET_EXISTS', `The target ${o.target.host}:${o.target.port} already holds the database ${db}`, {
@@ -129,7 +129,7 @@ export async function createTarget(o: Pick<ImportOptions, 'target' | 'stateDir' 
     }
     await log.add('begin');
     const created = await applyRoles(admin, roles, (name) => appendFile(join(o.stateDir, CREATED_ROLES), `${name}\n`));
-    if ((await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [db])).rowCount === 0) {
+    if (!(await hasDatabase(admin, db))) {
       await admin.query(`CREATE DATABASE ${qi(db)} TEMPLATE template0 ENCODING ${ql(encoding)}${o.createClause ? ` ${o.createClause}` : ''}`);
     }
     return created;
@@ -141,7 +141,7 @@ export async function createTarget(o: Pick<ImportOptions, 'target' | 'stateDir' 
 async function databaseExists(t: PgTarget): Promise<boolean> {
   const admin = await connectPg(withDatabase(t, 'postgres'), { applicationName: 'ferry import' });
   try {
-    return (await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [t.database])).rowCount === 1;
+    return await hasDatabase(admin, t.database);
   } finally {
     await admin.end();
   }

@@ -11,7 +11,7 @@
  * is a plain export, and the import resumes over what is there (import-log.ts, every chunk checked).
  */
 import type { TableInfo } from './catalog.ts';
-import { connectPg, withDatabase, type PgTarget } from './connect.ts';
+import { connectPg, hasDatabase, withDatabase, type PgTarget } from './connect.ts';
 import { exportPostgres, type ExportHooks, type ExportOptions } from './export.ts';
 import { applyPreData, createTarget } from './import.ts';
 import { openLog, readLogLines, schemaLine, type ProgressLog } from './import-log.ts';
@@ -41,7 +41,7 @@ export interface StreamResult {
 export async function streamDecision(t: PgTarget, stateDir: string): Promise<{ adopt: boolean } | { why: string }> {
   const admin = await connectPg(withDatabase(t, 'postgres'), { applicationName: 'ferry export' });
   try {
-    if ((await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [t.database])).rowCount === 0) return { adopt: false };
+    if (!(await hasDatabase(admin, t.database))) return { adopt: false };
   } finally {
     await admin.end();
   }
