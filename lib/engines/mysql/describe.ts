@@ -53,6 +53,9 @@ const QUERIES: ReadonlyArray<{ sql: string; key: (r: Row) => string; value: (r: 
 
 type Row = Record<string, string | null> & { ROUTINE_TYPE: string };
 
+/** An information_schema value as text, '' for NULL. */
+const v = (x: unknown): string => (x == null ? '' : str(x));
+
 /** Marks facts that hold CHECK constraints and table options; its value names the kinds. */
 export const RECORDED = 'recorded facts';
 const LATER_KINDS = ['check ', 'table ', 'partitions '];
@@ -103,7 +106,6 @@ async function tableOptionFacts(db: Pool | PoolConnection, database: string): Pr
   const [tables] = await db.query(`SELECT TABLE_NAME AS n, ENGINE AS e, CREATE_OPTIONS AS o, TABLE_COLLATION AS c, TABLE_COMMENT AS m
     FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'BASE TABLE'`, [database]);
   for (const r of tables as Array<Record<string, unknown>>) {
-    const v = (x: unknown) => (x == null ? '' : str(x));
     // 'partitioned' is named by the partitions fact; the rest sorted (each server lists them in its own order).
     const opts = v(r.o).split(/\s+/).filter((x) => x && x !== 'partitioned').sort().join(' ');
     out[`table ${v(r.n)}`] = [`ENGINE=${v(r.e)}`, opts, `COLLATE=${v(r.c)}`, `COMMENT ${JSON.stringify(v(r.m))}`].filter(Boolean).join(' ');
@@ -114,7 +116,6 @@ async function tableOptionFacts(db: Pool | PoolConnection, database: string): Pr
     ORDER BY TABLE_NAME, PARTITION_ORDINAL_POSITION, SUBPARTITION_ORDINAL_POSITION`, [database]);
   const by = new Map<string, { head: string; list: string[] }>();
   for (const r of parts as Array<Record<string, unknown>>) {
-    const v = (x: unknown) => (x == null ? '' : str(x));
     const e = by.get(v(r.n)) ?? { head: `${v(r.pm)}(${v(r.pe)})${r.sm ? ` SUB ${v(r.sm)}(${v(r.se)})` : ''}`, list: [] };
     e.list.push(`${v(r.p)}${r.sp ? `.${v(r.sp)}` : ''}${r.d != null ? ` ${v(r.d)}` : ''}`);
     by.set(v(r.n), e);
@@ -134,7 +135,6 @@ async function checkFacts(db: Pool | PoolConnection, database: string): Promise<
   const rows = await db.query('SELECT * FROM information_schema.CHECK_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = ?', [database])
     .then(([r]) => r as Array<Record<string, unknown>>, () => null);
   if (!rows?.length) return out;
-  const v = (x: unknown) => (x == null ? '' : str(x));
   let tableOf: Map<string, { table: string; enforced: string }> | undefined;
   if (!('TABLE_NAME' in rows[0]!)) {
     const [tc] = await db.query(`SELECT * FROM information_schema.TABLE_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = ? AND CONSTRAINT_TYPE = 'CHECK'`, [database]);
