@@ -3,13 +3,13 @@
  * verifies; a damaged target is named table by table and key by key, then repaired by a re-run; an
  * import killed with SIGKILL resumes to a verified end; bad endpoints fail with host, port and user.
  */
-import { execa } from 'execa';
 import { mkdtemp, open, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createConnection, type Connection } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startMysql, type StartedMysql } from '../support/containers.ts';
+import { killedAtTick } from '../support/stop-at-tick.ts';
 import { seedVedfolnirMysql } from '../../fixtures/mysql/seed.ts';
 import { exportMysql, importMysql, packExport, unpackExport, verifyMysql, type Manifest, type MysqlTarget } from '../../lib/engines/mysql/index.ts';
 import { isFerryError } from '../../lib/core/errors.ts';
@@ -120,18 +120,12 @@ describe('mysql engine: export, import, verify', { timeout: 900_000 }, () => {
     await d.query('DROP DATABASE vedfolnir');
     await d.end();
     const stateFile = join(work, 'state-kill.json');
-    const lib = new URL('../../lib/engines/mysql/import.ts', import.meta.url).pathname;
-    const code = `import { importMysql } from '${lib}';
-      await importMysql({ target: { host: '127.0.0.1', port: ${dst.port}, user: 'root', password: process.env.FERRY_TEST_PW }, dir: '${dir}', stateFile: '${stateFile}', parallelism: 1 });`;
-    const child = execa(process.execPath, ['--input-type=module', '-e', code], { env: { FERRY_TEST_PW: dst.rootPassword }, reject: false });
-    let loaded = 0;
-    for (let i = 0; i < 600 && loaded < 5; i++) {
-      await new Promise((r) => setTimeout(r, 25));
-      loaded = await readFile(stateFile, 'utf8').then((t) => Object.keys((JSON.parse(t) as { loaded: object }).loaded).length, () => 0);
-    }
-    child.kill('SIGKILL');
-    const ended = await child;
-    expect(ended.signal).toBe('SIGKILL');
+    // One loader: its 5th progress tick comes right after the 5th chunk is loaded and recorded; killed there.
+    await killedAtTick({
+      module: new URL('../../lib/engines/mysql/import.ts', import.meta.url).href, fn: 'importMysql',
+      options: { target: endpoint(dst), dir, stateFile, parallelism: 1 }, stopWhen: 'ticks >= 5',
+    });
+    const loaded = await readFile(stateFile, 'utf8').then((t) => Object.keys((JSON.parse(t) as { loaded: object }).loaded).length);
     expect(loaded).toBeGreaterThanOrEqual(5);
     expect(loaded).toBeLessThan(small.totals.chunks);
     const resumed = await importMysql({ target: endpoint(dst), dir, stateFile });

@@ -4,13 +4,12 @@
  * target named key by key; a SIGKILL mid-copy resumed to a verified end; bad input refused.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execa } from 'execa';
 import { Redis } from 'ioredis';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { startRedis, startRedisWithDataDir, type StartedRedis } from '../support/containers.ts';
+import { killedAtTick } from '../support/stop-at-tick.ts';
 import { seedVedfolnirRedis, BIG_HASH_FIELDS } from '../../fixtures/redis/seed.ts';
 import { Redactor } from '../../lib/util/redact.ts';
 import { silentLogger } from '../../lib/core/logger.ts';
@@ -184,19 +183,12 @@ describe('redis engine: every key, every path, verified', { timeout: 600_000 }, 
     try {
       const stateFile = join(work, 'killed', 'copy-progress.json');
       const opts = { source: ep(source), target: ep(target), mode: 'dump', stateFile, batch: 200 };
-      const copyModule = new URL('../../lib/engines/redis/copy.ts', import.meta.url).href;
-      const code = `const m = await import(${JSON.stringify(copyModule)}); await m.copyLogical(JSON.parse(process.env.FERRY_COPY_OPTS));`;
-      const node = fileURLToPath(new URL('../../node_modules/.bin/node', import.meta.url));
-      const child = execa(node, ['--input-type=module', '-e', code], { env: { FERRY_COPY_OPTS: JSON.stringify(opts) }, reject: false });
-      // Kill once the progress file shows written batches.
-      for (let i = 0; i < 600; i++) {
-        const st = await readFile(stateFile, 'utf8').then((s) => JSON.parse(s) as { dbs: Record<string, { keys: number }> }, () => undefined);
-        if ((st?.dbs['0']?.keys ?? 0) > 0) break;
-        await new Promise((res) => setTimeout(res, 25));
-      }
-      child.kill('SIGKILL');
-      const res = await child;
-      expect(res.signal).toBe('SIGKILL');
+      // Stopped at the first batch written after the progress file recorded db 0's keys (saved at most every
+      // second, or when a db is done: dbs 1 and 15 come after it), and killed there: never after the copy ended.
+      await killedAtTick({
+        module: new URL('../../lib/engines/redis/copy.ts', import.meta.url).href, fn: 'copyLogical', options: opts, hook: { callback: 'onProgress' },
+        stopWhen: `(JSON.parse(readFileSync(${JSON.stringify(stateFile)}, 'utf8')).dbs['0']?.keys ?? 0) > 0`,
+      });
       const t = new Redis({ host: target.host, port: target.port });
       const partial = await t.dbsize();
       t.disconnect();
