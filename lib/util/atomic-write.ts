@@ -1,6 +1,5 @@
 import { open, rename, mkdir, unlink } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
-import { randomBytes } from 'node:crypto';
 
 /**
  * Write `data` to `path` so that a crash at any instant leaves either the old file or the new one:
@@ -9,6 +8,8 @@ import { randomBytes } from 'node:crypto';
 export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o644): Promise<void> {
   const dir = dirname(path);
   await mkdir(dir, { recursive: true });
+  // node:crypto loads here, not with the module: a run that writes nothing (a files delta pass of an unchanged tree) never loads it.
+  const { randomBytes } = await import('node:crypto');
   const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   const fh = await open(tmp, 'w', mode);
   try {

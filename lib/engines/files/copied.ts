@@ -8,7 +8,7 @@ import { appendFile, lstat, mkdir, readFile, rename, rm, writeFile } from 'node:
 import { join } from 'node:path';
 import { writeFileAtomic } from '../../util/atomic-write.ts';
 import { readJson } from '../read-json.ts';
-import { HASHES_FILE } from './hashes.ts';
+import { HASHES_FILE } from './manifest.ts';
 
 const FILE = 'copied.json';
 

@@ -9,17 +9,15 @@ import { statfs } from 'node:fs/promises';
 import { join } from 'node:path';
 import { defineEngine, type Engine, type EngineFinding, type EngineParams, type ExportSummary, type Store } from '../../core/engine.ts';
 import type { CopyResult } from './copy-bind.ts';
-import { HELPER_MOUNT, runHelper, withHelperSession } from './helper.ts';
 import { assertSourceDir, exportTree, MANIFEST_FILE, provenFingerprint, SCAN_FILE, treeFingerprint } from './export.ts';
-import { filesFollowPhases, waitQuiet } from './freeze.ts';
+import type { filesFollowPhases } from './freeze.ts';
 import { readManifest } from './manifest.ts';
 import { ownerOf, parseFilesOptions, type FilesOptions } from './options.ts';
 import type { ComposeView } from './compose-target.ts';
 import { forgetAllRanges, forgetCopied, forgetCopyRecords, forgetScope, manifestIdentity, readCopied, readScope, recordCopied, recordScope } from './copied.ts';
 import { targetSpec, type TargetSpec } from './target.ts';
-import { STAGING_DIR, type ScanReport } from './walk.ts';
+import type { ScanReport } from './walk.ts';
 import { access, readdir, readFile, rm } from 'node:fs/promises';
-import { createHash } from 'node:crypto';
 import { FerryError } from '../../core/errors.ts';
 import { joinRel, targetOfPath } from './paths.ts';
 import { forgetRewritten, readRewritten } from './rewritten.ts';
@@ -28,7 +26,9 @@ import { readJson } from '../read-json.ts';
 
 import { manifestFileId, rebindCtimeRecord } from './ctime-stamp.ts';
 
-// What a pass that copies nothing never needs (the copies, verify, rollback, the compose view) is imported where used: a delta pass of an unchanged tree starts sooner.
+// What a pass that copies nothing never needs (the copies, verify, rollback, the compose view, the
+// helper container, the follow phases, the walk, node:crypto) is imported where used: a delta pass of an
+// unchanged tree loads a third of the modules and starts its scan sooner.
 
 /**
  * The scoped pass's part of the manifest (see writeScopeManifest), beside it (the copy's hash log is kept
@@ -36,7 +36,7 @@ import { manifestFileId, rebindCtimeRecord } from './ctime-stamp.ts';
  * the check after a pass that moved something reads the same part, not cut again. The last one stays.
  */
 async function scopePart(manifest: string, artifactDir: string, dirs: readonly string[]): Promise<string> {
-  const id = createHash('sha256').update(`${viewId(manifest)}\n${dirs.join('\0')}`).digest('hex').slice(0, 24);
+  const id = (await import('node:crypto')).createHash('sha256').update(`${viewId(manifest)}\n${dirs.join('\0')}`).digest('hex').slice(0, 24);
   const name = `${SCOPE_PREFIX}${id}.ndjson`, part = join(artifactDir, name);
   if (await access(part).then(() => true, () => false)) return part;
   for (const n of await readdir(artifactDir)) if (n.startsWith(SCOPE_PREFIX) && n !== name) await rm(join(artifactDir, n), { force: true });
@@ -150,7 +150,10 @@ async function removeRewritten(p: P, t: TargetSpec, manifest: string): Promise<v
   const paths = (await readRewritten(p.artifactDir, manifest)).map((x) => targetOfPath(x, p.store.options.normalize));
   if (!paths.length) return;
   if (t.kind === 'bind') for (const x of paths) await rm(joinRel(Buffer.from(t.root), x), { force: true });
-  else await runHelper({ h: t.helper, cmd: ['sh', '-c', `cd ${HELPER_MOUNT} && xargs -0 -r rm -f --`], input: [Buffer.concat(paths.flatMap((x) => [x, Buffer.alloc(1)]))], what: 'remove files rewritten in place', signal: p.signal });
+  else {
+    const { HELPER_MOUNT, runHelper } = await import('./helper.ts');
+    await runHelper({ h: t.helper, cmd: ['sh', '-c', `cd ${HELPER_MOUNT} && xargs -0 -r rm -f --`], input: [Buffer.concat(paths.flatMap((x) => [x, Buffer.alloc(1)]))], what: 'remove files rewritten in place', signal: p.signal });
+  }
   await forgetRewritten(p.artifactDir);
 }
 
@@ -213,18 +216,25 @@ async function exportFiles(p: P, final: boolean): Promise<ExportSummary> {
 }
 
 // The final pass's export never rewrites the export step's manifest file (a kill after it must not find the export changed).
-const follow = filesFollowPhases(() => ({ ...filesEngine, export: (p: P) => exportFiles(p, true) }));
+type Follow = ReturnType<typeof filesFollowPhases>;
+let phases: Promise<Follow> | undefined;
+const follow = (): Promise<Follow> => (phases ??= import('./freeze.ts').then((m) => m.filesFollowPhases(() => ({ ...filesEngine, export: (p: P) => exportFiles(p, true) }))));
 
 export const filesEngine: Readonly<Engine<FilesOptions, FilesFacts>> = defineEngine<FilesOptions, FilesFacts>({
   kind: 'files',
   phases: ['facts', 'assess', 'sourceState', 'export', 'import', 'verify', 'freeze', 'thaw', 'reverse', 'follow', 'catchUp', 'promote'],
-  // Following = a bulk copy before the freeze and a final pass of what changed inside it (freeze.ts).
-  ...follow,
+  // Following = a bulk copy before the freeze and a final pass of what changed inside it (freeze.ts, loaded by the first of them).
+  follow: async (p) => (await follow()).follow(p),
+  followStatus: async (p) => (await follow()).followStatus(p),
+  verifyPinned: async (p) => (await follow()).verifyPinned(p),
+  promote: async (p) => (await follow()).promote(p),
+  abortFollow: async (p) => (await follow()).abortFollow(p),
   /** Into a volume, the pass's helpers are `docker exec`s into one container kept for it (helper.ts withHelperSession). */
   async catchUp(p, budgetMs) {
     const t = await specOf(p);
-    if (t.kind !== 'volume' || !(await import('./fifo.ts')).fifoUsable()) return follow.catchUp(p, budgetMs);
-    return withHelperSession(t.helper, join(p.stateDir, 'stream'), () => follow.catchUp(p, budgetMs));
+    const f = await follow();
+    if (t.kind !== 'volume' || !(await import('./fifo.ts')).fifoUsable()) return f.catchUp(p, budgetMs);
+    return (await import('./helper.ts')).withHelperSession(t.helper, join(p.stateDir, 'stream'), () => f.catchUp(p, budgetMs));
   },
   parseOptions: parseFilesOptions,
   facts,
@@ -279,10 +289,11 @@ export const filesEngine: Readonly<Engine<FilesOptions, FilesFacts>> = defineEng
     if (t.kind === 'bind') {
       for (const n of tops) await rm(joinRel(Buffer.from(t.root), n), { recursive: true, force: true });
       // A killed copy's staging (large files' partials among it) and their range records go too.
-      await rm(join(t.root, STAGING_DIR), { recursive: true, force: true });
+      await rm(join(t.root, (await import('./walk.ts')).STAGING_DIR), { recursive: true, force: true });
       await forgetAllRanges(p.stateDir);
       return;
     }
+    const { HELPER_MOUNT, runHelper } = await import('./helper.ts');
     if (tops.length) await runHelper({ h: t.helper, cmd: ['sh', '-c', `cd ${HELPER_MOUNT} && xargs -0 -r rm -rf --`], input: [Buffer.concat(tops.flatMap((n) => [n, Buffer.alloc(1)]))], what: 'remove what ferry copied', signal: p.signal });
   },
   async verify(p) {
@@ -296,7 +307,7 @@ export const filesEngine: Readonly<Engine<FilesOptions, FilesFacts>> = defineEng
     return { ok, entries, seconds: (performance.now() - t0) / 1000 };
   },
   async freeze(p) {
-    const q = await waitQuiet({ root: p.store.source, windowMs: p.store.options.quietWindowMs, budgetMs: p.store.options.quietBudgetMs, signal: p.signal });
+    const q = await (await import('./freeze.ts')).waitQuiet({ root: p.store.source, windowMs: p.store.options.quietWindowMs, budgetMs: p.store.options.quietBudgetMs, signal: p.signal });
     p.log.info(`store ${p.store.id}: ${p.store.source} quiet for ${p.store.options.quietWindowMs} ms (${q.scans} scans)`);
     return { kind: 'quiet-window', ...q };
   },

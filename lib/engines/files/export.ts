@@ -11,11 +11,11 @@ import { readManifest, writeManifest, type ManifestEntry } from './manifest.ts';
 import { besideName, settleBase } from './manifest-delta.ts';
 import { joinRel, parentKey } from './paths.ts';
 import { lstatSync } from 'node:fs';
-// The merge, the quick scan and the hash join load only for a pass that found a change (an unchanged tree's pass never needs them).
-import { changedSince, rescan, seenByLastPass } from './ctime-scan.ts';
+// The listing again, the merge, the quick scan, the walk and the hash join load only for a pass that found a change (an unchanged tree's pass never needs them).
+import { changedSince, seenByLastPass } from './ctime-scan.ts';
 import { readRewritten, recordRewritten } from './rewritten.ts';
 import { changedBefore, CTIME_RECORD_FILE, manifestFileId, readCtimeRecord, setReference, takeStamp, type CtimeRecord, type Stamp } from './ctime-stamp.ts';
-import { emptyScanReport, scanTree, TreeFingerprint, walkTree, type ScanReport } from './walk.ts';
+import type { ScanReport } from './walk.ts';
 
 export const MANIFEST_FILE = 'manifest.ndjson';
 export const SCAN_FILE = 'scan.json';
@@ -45,6 +45,7 @@ export function assertNothingRefused(storeId: string, r: ScanReport): void {
 
 /** A fingerprint of the tree from a stat-only scan: path, type, size, mtime, mode, link of every entry. */
 export async function treeFingerprint(root: string, normalize: 'none' | 'nfc' = 'none'): Promise<{ fingerprint: string; report: ScanReport }> {
+  const { emptyScanReport, scanTree, TreeFingerprint } = await import('./walk.ts');
   const report = emptyScanReport();
   const h = new TreeFingerprint();
   for (const e of scanTree(root, report, normalize)) h.add(e);
@@ -130,7 +131,7 @@ async function ctimeExport(o: { storeId: string; root: string; artifactDir: stri
   const printed = seenByLastPass(o.root, all, { ctimeMs: rec.stampMs, thresholdMs: rec.thresholdMs });
   // Nothing changed since the last stamp: the manifest, and its record, stay as they are.
   if (!printed.length) return { result: { manifest: o.manifest, report: o.report, entries: o.entries, fingerprint: o.fingerprint, scope: [], scan: 'ctime', changed: 0 } };
-  const plan = rescan(o.root, printed, new Map(rec.dirs.map(([k, ino]) => [k, ino])), o.stamp);
+  const plan = (await import('./ctime-rescan.ts')).rescan(o.root, printed, new Map(rec.dirs.map(([k, ino]) => [k, ino])), o.stamp);
   if ('reason' in plan) return plan;
   const counts = childCounts(rec.dirs, plan);
   o.signal?.throwIfAborted();
@@ -236,6 +237,7 @@ async function fullExport(o: ExportOptions, manifest: string, previous: ScanReco
       return { manifest, report: scan.report, entries: previous!.entries!, fingerprint: scan.fingerprint, scan: 'walk' };
     }
   }
+  const { emptyScanReport, TreeFingerprint, walkTree } = await import('./walk.ts');
   const report = emptyScanReport();
   const fp = new TreeFingerprint();
   const beside = o.keepManifest && hasManifest ? besideName(manifest) : undefined;

@@ -10,12 +10,12 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { open, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { entryToLine, lineBlocks, lineToEntry, readManifest, writeManifest, type ManifestEntry } from './manifest.ts';
+import { entryToLine, HASHES_FILE, lineBlocks, lineToEntry, readManifest, writeManifest, type ManifestEntry } from './manifest.ts';
 import { ExternalSort } from './external-sort.ts';
 import { comparePaths } from './paths.ts';
 import { hashIn, SortedLines } from './manifest-delta.ts';
 
-export const HASHES_FILE = 'hashes.ndjson';
+export { HASHES_FILE };
 const PART = `${HASHES_FILE}.part`;
 const PREV = 'hashes.prev.ndjson';
 

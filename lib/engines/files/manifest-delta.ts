@@ -18,7 +18,6 @@
 import { closeSync, fstatSync, lstatSync, openSync, readSync, readFileSync } from 'node:fs';
 import { readdir, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { writeFileAtomic } from '../../util/atomic-write.ts';
 import { BASE_SUFFIX, baseFileOf, baseIdOf, BESIDE_INFIX, DELTA_SUFFIX, entryToLine, lineToEntry, pathOfLine, readDelta, writeLines, type BaseRecord, type DeltaLine, type ManifestEntry } from './manifest.ts';
 import { comparePaths } from './paths.ts';
@@ -45,7 +44,8 @@ export function baseUnhashed(manifest: string): number | undefined {
 
 /** A new name for a base written beside `manifest` (see BaseRecord). */
 export function besideName(manifest: string): string {
-  return `${manifest}${BESIDE_INFIX}${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
+  // node:crypto is taken here, not imported with the module: a pass that writes nothing never loads it.
+  return `${manifest}${BESIDE_INFIX}${Date.now().toString(36)}-${process.getBuiltinModule('node:crypto').randomBytes(3).toString('hex')}`;
 }
 
 /**

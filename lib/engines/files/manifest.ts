@@ -162,6 +162,9 @@ export interface BaseRecord { readonly base: string; readonly unhashed: number; 
 /** The prefix of a base written beside the manifest (a unique suffix follows). */
 export const BESIDE_INFIX = '.base-';
 
+/** The copy's hash log, beside the manifest (hashes.ts; named here so a record of it needs not load the log's code). */
+export const HASHES_FILE = 'hashes.ndjson';
+
 /** The file readers of `manifest` read as its base: the base written beside it when the record binds one to this manifest, else the manifest. */
 export function baseFileOf(manifest: string): string {
   let r: BaseRecord;

@@ -23,7 +23,7 @@ import { hashFile } from './hash.ts';
 import { changedDirs } from './quick-scan.ts';
 import { emptyScanReport, NeedsFullWalk, scanTree, TreeFingerprint, type ScanReport } from './walk.ts';
 import { assertNothingRefused } from './export.ts';
-import { underAny } from './ctime-scan.ts';
+import { underAny } from './ctime-rescan.ts';
 
 /** More re-read entries than this and the whole walk is as cheap: walk. */
 export const NARROW_ENTRIES_CAP = 100_000;

@@ -6,10 +6,9 @@
  */
 import type { StoreTarget } from '../../core/engine.ts';
 import { FerryError } from '../../core/errors.ts';
-import { FIND_SCRIPT, HELPER_MOUNT, runHelper, type HelperSpec } from './helper.ts';
+import type { HelperSpec } from './helper.ts';
 import type { ManifestEntry } from './manifest.ts';
-import { VolumeListing } from './volume-list.ts';
-import { emptyScanReport, walkTree } from './walk.ts';
+// The helper, the volume's listing and the walk load with the first manifest asked for: every pass needs targetSpec, a pass that copies nothing needs no more.
 
 export type TargetSpec = { readonly kind: 'bind'; readonly root: string } | { readonly kind: 'volume'; readonly helper: HelperSpec };
 
@@ -30,17 +29,17 @@ export function targetSpec(storeId: string, t: StoreTarget, helperImage: string,
 // 0.75x the host's sha256sum over the tree), each batch into its own file in the helper's /tmp (their
 // outputs never interleave in the pipe), sent once all are done (the listing is sorted after anyway).
 const HASH_ALL = `d=$(mktemp -d) && find . -type f -print0 | xargs -0 -r -n 500 -P "$(nproc 2>/dev/null || echo 2)" sh -c 'exec sha256sum -z -- "$@" > "$(mktemp -p "$0")"' "$d" && find "$d" -type f -exec cat {} +`;
-const MANIFEST_SCRIPT = `${FIND_SCRIPT}; printf 'X\\0'; cd ${HELPER_MOUNT} && ${HASH_ALL}`;
 
 /** The volume's manifest in tree order, hashed inside the helper (sorted externally: memory stays flat). */
 export async function* volumeManifest(helper: HelperSpec, signal?: AbortSignal, hash = true): AsyncGenerator<ManifestEntry> {
+  const [{ FIND_SCRIPT, HELPER_MOUNT, runHelper }, { VolumeListing }] = await Promise.all([import('./helper.ts'), import('./volume-list.ts')]);
   const listing = new VolumeListing();
-  await runHelper({ h: helper, cmd: ['sh', '-c', hash ? MANIFEST_SCRIPT : FIND_SCRIPT], readOnly: true, what: 'hash the volume', output: (s) => listing.consume(s), ...(signal ? { signal } : {}) });
+  await runHelper({ h: helper, cmd: ['sh', '-c', hash ? `${FIND_SCRIPT}; printf 'X\\0'; cd ${HELPER_MOUNT} && ${HASH_ALL}` : FIND_SCRIPT], readOnly: true, what: 'hash the volume', output: (s) => listing.consume(s), ...(signal ? { signal } : {}) });
   yield* listing.entries();
 }
 
 /** Stream the target's manifest in tree order, with sha256 per regular file. */
 export async function* targetManifest(t: TargetSpec, signal?: AbortSignal): AsyncGenerator<ManifestEntry> {
-  if (t.kind === 'bind') { yield* walkTree(t.root, emptyScanReport(), { hash: true, ...(signal ? { signal } : {}) }); return; }
+  if (t.kind === 'bind') { const { emptyScanReport, walkTree } = await import('./walk.ts'); yield* walkTree(t.root, emptyScanReport(), { hash: true, ...(signal ? { signal } : {}) }); return; }
   yield* volumeManifest(t.helper, signal);
 }

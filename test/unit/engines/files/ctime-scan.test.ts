@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { changedBefore, CTIME_RECORD_FILE, localCtime, macLocal, readCtimeRecord, setReference, takeStamp, thresholdOf, type CtimeRecord } from '../../../../lib/engines/files/ctime-stamp.ts';
-import { changedSince, underAny } from '../../../../lib/engines/files/ctime-scan.ts';
+import { changedSince } from '../../../../lib/engines/files/ctime-scan.ts';
+import { underAny } from '../../../../lib/engines/files/ctime-rescan.ts';
 import { SPLIT, splitPlan, type RecordedDir } from '../../../../lib/engines/files/scan-split.ts';
 import { spawnSync } from 'node:child_process';
 
