@@ -45,8 +45,7 @@ async function q<T extends pg.QueryResultRow = Record<string, unknown>>(url: str
 }
 
 /** Inserts notes and updates the first 100 items until `stop`; the time of each acknowledged write. */
-async function writer(url: string, stop: { now: boolean }, maxMs: number): Promise<number[]> {
-  const acks: number[] = [];
+async function writer(url: string, stop: { now: boolean }, maxMs: number, acks: number[] = []): Promise<number[]> {
   const c = new pg.Client({ connectionString: url });
   c.on('error', () => undefined);
   await c.connect();
@@ -126,15 +125,20 @@ describe('postgres verifyPinned: a consistent point pinned for milliseconds whil
 
   it('compares every chunk at the pin while a writer writes; the writer goes on, the follower follows again', async () => {
     const stop = { now: false };
-    const writing = writer(src.url, stop, 60_000);
+    const live: number[] = [];
+    const writing = writer(src.url, stop, 600_000, live); // ended by `stop`, not at a time a busy machine could reach first
     try {
+      // The app writes before the pin (its writes acknowledged, however slow the machine), then the pin.
       await new Promise((r) => setTimeout(r, 1_500));
+      for (let i = 0; i < 1200 && live.length < 20; i++) await new Promise((r) => setTimeout(r, 50));
       const t0 = performance.now();
       const r = await postgresEngine.verifyPinned!(p);
       const t1 = performance.now();
       // It returns with the follower streaming again (the catch-up inside the freeze does not wait for its restart).
       expect(await q(dst.url, 'SELECT count(*)::int AS n FROM pg_stat_subscription WHERE subname = $1 AND relid IS NULL AND pid IS NOT NULL', [sub])).toEqual([{ n: 1 }]);
+      // Writes go on after the pin: waited for (a second used to be assumed enough), then the writer stops.
       await new Promise((r2) => setTimeout(r2, 1_000));
+      for (let i = 0; i < 1200 && !live.some((x) => x > t1); i++) await new Promise((r2) => setTimeout(r2, 50));
       stop.now = true;
       const acks = await writing;
       const e = r.entries[0]!;
@@ -146,7 +150,8 @@ describe('postgres verifyPinned: a consistent point pinned for milliseconds whil
       expect(e.counts!.targetRows).toBe(e.counts!.rows);
       expect(e.counts!.chunks).toBeGreaterThan(2);
       expect(r.entries).toHaveLength(1); // every exported table is published (scratch was logged before the follow)
-      expect(e.counts!.heldMs).toBeLessThan(5_000); // within the pin's own budget (the figure is logged, not asserted)
+      // Within the pin's own budget (5 s: its waits give up past it) plus the COMMIT that ends the pin; the figure is logged, not asserted.
+      expect(e.counts!.heldMs).toBeLessThan(7_000);
       expect(acks.filter((x) => x > t1).length).toBeGreaterThan(0); // writes continue after the pin
       await followsAgain(dst.url, sub);
       // The follower applies what was written during and after the pin.

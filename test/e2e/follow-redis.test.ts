@@ -133,7 +133,7 @@ describe('redis follow: REPLICAOF, catch up, promote', { timeout: 600_000 }, () 
     const w = client(src.ep);
     const admin = client(src.ep);
     const stop = { now: false };
-    const running = writer(w, stop, 30_000);
+    const running = writer(w, stop, 600_000); // ends at the pause below (stop), not at a time a busy machine could reach first
     await new Promise((r) => setTimeout(r, 8_000));
     const mid = await redisFollowStatus(opts);
     console.log(`while writing: ${mid.detail}`);
@@ -151,8 +151,9 @@ describe('redis follow: REPLICAOF, catch up, promote', { timeout: 600_000 }, () 
     console.log(`caught up: ${caught.detail}`);
     expect(caught.lag).toBe(0);
     expect(caught.detail).toMatch(/keys per db equal \(db0 \d+\/\d+/);
-    // Seconds, not the copy: a generous bound on a shared machine (the figure is measured by the cutover bench, never by a timed test).
-    expect(t1 - t0).toBeLessThan(20_000);
+    // Seconds, not the copy: a generous bound on a shared machine (the figure is measured by the cutover bench, never by a
+    // timed test): catch-up's own budget (30 s) and the promote.
+    expect(t1 - t0).toBeLessThan(60_000);
 
     const v = await verifyCopy({ source: src.ep, target: dst.ep, ttlToleranceMs: 2000 });
     expect(v.findings).toEqual([]);
@@ -175,7 +176,7 @@ describe('redis follow: REPLICAOF, catch up, promote', { timeout: 600_000 }, () 
     // The AOF holds it all: restart the target and compare again.
     await dst.container.restart();
     const after = { ...dst.ep, port: dst.container.getMappedPort(6379) };
-    for (let i = 0; i < 100; i++) {
+    for (let i = 0; i < 600; i++) { // up to 2 minutes: a busy machine's restart and AOF load
       const r = client(after); r.on('error', () => undefined);
       const ok = await r.ping().then(() => true, () => false);
       const loading = ok && (await info(r, 'persistence')).loading === '1';
@@ -211,9 +212,9 @@ describe('redis follow: REPLICAOF, catch up, promote', { timeout: 600_000 }, () 
     expect((await followRedis(live)).following).toBe(true);
     const w = client(src.ep);
     const stop = { now: false };
-    const running = writer(w, stop, 3_000);
+    const running = writer(w, stop, 120_000);
     await new Promise((r) => setTimeout(r, 1_000));
-    await abortRedisFollow(live);
+    await abortRedisFollow(live); // while the app writes (stopped below, not by a time)
     stop.now = true;
     await running;
     w.disconnect();
@@ -234,7 +235,7 @@ describe('redis follow: REPLICAOF, catch up, promote', { timeout: 600_000 }, () 
     const w = client(src.ep);
     const admin = client(src.ep);
     const stop = { now: false };
-    const running = writer(w, stop, 10_000);
+    const running = writer(w, stop, 120_000);
     await new Promise((r) => setTimeout(r, 2_000));
     await admin.call('CLIENT', 'PAUSE', '120000', 'WRITE');
     stop.now = true;
