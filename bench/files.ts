@@ -28,7 +28,6 @@
  * FERRY_BENCH_CPU_PROF=<dir> runs ferry's children with `node --cpu-prof --cpu-prof-dir <dir>` (a
  * profile per child); FERRY_BENCH_STRACE=<dir> runs them under `strace -c -f` (a syscall summary per child).
  */
-import module from 'node:module';
 import { mkdir, mkdtemp, readFile, rm, stat, unlink, utimes, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -38,8 +37,9 @@ import type { EngineParams } from '../lib/core/engine.ts';
 import type { FilesOptions } from '../lib/engines/files/options.ts';
 
 // Node's compile cache (V8 code and the stripped TypeScript, in the OS temp dir): a child's start is
-// ~0.2 s instead of ~0.6 s once warm. Enabled before ferry's modules load (they are imported below).
-module.enableCompileCache?.();
+// ~0.2 s instead of ~0.6 s once warm. Enabled before ferry's modules load (they are imported below); a
+// child has it from NODE_COMPILE_CACHE (see COMPILE_CACHE) and does not load node:module for it.
+if (!process.env.NODE_COMPILE_CACHE) process.getBuiltinModule('node:module').enableCompileCache?.();
 const startedS = performance.now() / 1000; // node's own start-up, up to this module's first line
 // The engine alone, as ferry's engine registry loads it (lib/engines/index.ts): what a pass does not use loads lazily.
 const { filesEngine } = await import('../lib/engines/files/engine.ts');
