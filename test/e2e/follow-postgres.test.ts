@@ -177,9 +177,9 @@ describe('postgres follow: logical replication from the export\'s slot, catch up
     let frozenState: Awaited<ReturnType<NonNullable<typeof postgresEngine.freeze>>> | undefined;
     let thawed = false;
     try {
-      // One writer through export, import and the follow kills, another from the follow to the freeze (each bounded).
+      // One writer through export, import and the follow kills, another from the follow to the freeze (each ended by its flag).
       const before = { now: false };
-      const early = writer(src.url, before, 45_000);
+      const early = writer(src.url, before, 600_000); // each writer ends by its flag, not at a time a busy machine could reach first
       await new Promise((r) => setTimeout(r, 1_000));
 
       const exported = await postgresEngine.export(p);
@@ -201,7 +201,7 @@ describe('postgres follow: logical replication from the export\'s slot, catch up
       before.now = true;
       const w0 = await early;
       const stop = { now: false };
-      const running = writer(src.url, stop, 30_000);
+      const running = writer(src.url, stop, 600_000); // still writing at the freeze, whatever the steps before it took: refusals counted
       expect((await postgresEngine.follow!(p)).following).toBe(true); // again: nothing more happens
       expect(await q(dst.url, 'SELECT subname FROM pg_subscription')).toEqual([{ subname: replicationNames('pg').subscription }]);
 
@@ -225,7 +225,7 @@ describe('postgres follow: logical replication from the export\'s slot, catch up
       await q(dst.url, `ALTER SUBSCRIPTION ${replicationNames('pg').subscription} ENABLE`);
       // The launcher restarts the apply worker up to wal_retrieve_retry_interval (5 s) later: wait for it, so the
       // cutover below measures the catch-up, not the test's own hold.
-      for (let i = 0; i < 100; i++) {
+      for (let i = 0; i < 300; i++) {
         const [row] = await q<{ pid: number | null }>(dst.url, 'SELECT pid FROM pg_stat_subscription WHERE subname = $1 AND relid IS NULL', [replicationNames('pg').subscription]);
         if (row?.pid) break;
         await new Promise((r) => setTimeout(r, 200));
@@ -252,8 +252,9 @@ describe('postgres follow: logical replication from the export\'s slot, catch up
       expect(caught.lag).toBe(0);
       expect(w0.writes + w.writes).toBeGreaterThan(100);
       expect(w.refused).toBeGreaterThan(0);
-      // Seconds, not the copy: a generous bound (the figure itself is measured by the cutover bench, never by a timed test).
-      expect(t1 - t0).toBeLessThan(20_000);
+      // Seconds, not the copy: a generous bound (the figure itself is measured by the cutover bench, never by a timed test):
+      // catch-up's own budget (30 s) and the promote.
+      expect(t1 - t0).toBeLessThan(60_000);
 
       // Every acknowledged write: a fresh export of the frozen source, verified table by table against the target.
       const final = { ...p, artifactDir: join(work, 'pg', 'final') };

@@ -218,18 +218,28 @@ export async function followPostgres(o: PgFollowOptions): Promise<FollowStatus> 
       });
     }
     rec = await writePgFollowRecord(o.stateDir, { ...rec!, state: 'subscribing', created: { ...rec!.created, subscription: true } });
-    const sub = await tgt.query<{ enabled: boolean }>('SELECT subenabled AS enabled FROM pg_subscription WHERE subname = $1', [names.subscription]);
+    const subscription = () => tgt.query<{ enabled: boolean }>('SELECT subenabled AS enabled FROM pg_subscription WHERE subname = $1', [names.subscription]);
+    let sub = await subscription();
+    let created = false;
     if (!sub.rows.length) {
       const password = await replicationPassword(o.stateDir, o.redactor);
       try {
         await tgt.query(createSubscriptionStatement(names, { host: from.host, port: from.port, database: o.source.database, user: names.role, password }));
+        created = true;
       } catch (e) {
-        // CREATE SUBSCRIPTION connects to the source from the target's server: its failure is the stack's view of the source.
-        if (!String((e as { code?: string }).code).startsWith('08')) throw e;
-        throw unreachable(o, rec, budgetOf(o), o.redactor?.redact(oneLine(e)) ?? oneLine(e), e);
+        const code = String((e as { code?: string }).code);
+        // A killed run's CREATE SUBSCRIPTION, which its server session carried on with after the process died, committed
+        // while this one waited on it (23505 on pg_subscription's name) or just before it (42710): it is there now.
+        if (code === '23505' || code === '42710') sub = await subscription();
+        if (!sub.rows.length) {
+          // CREATE SUBSCRIPTION connects to the source from the target's server: its failure is the stack's view of the source.
+          if (!code.startsWith('08')) throw e;
+          throw unreachable(o, rec, budgetOf(o), o.redactor?.redact(oneLine(e)) ?? oneLine(e), e);
+        }
       }
-      log.info(`${o.storeId}: the target subscribes to ${from.host}:${from.port} from slot ${names.slot}`);
-    } else if (!sub.rows[0]!.enabled) {
+      if (created) log.info(`${o.storeId}: the target subscribes to ${from.host}:${from.port} from slot ${names.slot}`);
+    }
+    if (!created && !sub.rows[0]!.enabled) {
       await tgt.query(`ALTER SUBSCRIPTION ${qi(names.subscription)} ENABLE`);
     }
     await waitStreaming(o, src, tgt, rec);
