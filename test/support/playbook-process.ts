@@ -26,9 +26,20 @@ export interface StartedPlaybook {
   readonly done: Promise<PlaybookRun>;
 }
 
-export function startPlaybook(name: string, args: readonly string[], env: Readonly<Record<string, string>>, onEvent?: (e: PlaybookEvent) => void): StartedPlaybook {
-  const child = spawn(NODE, [join(REPO, 'playbooks', `${name}.ts`), ...args], {
-    cwd: REPO, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'],
+export interface StartOptions {
+  /**
+   * The child stops itself (SIGSTOP) right after writing this event (stop-at-event.ts) — with `file`, the first
+   * such event once that file's text matches `matches` (a multiline pattern): a test killing it on that event
+   * kills it there, not after the next steps (or chunks) ran while the line crossed the pipe.
+   */
+  readonly stopAt?: { readonly type: string; readonly step: string; readonly file?: string; readonly matches?: string };
+}
+
+export function startPlaybook(name: string, args: readonly string[], env: Readonly<Record<string, string>>, onEvent?: (e: PlaybookEvent) => void, opts: StartOptions = {}): StartedPlaybook {
+  const preload = opts.stopAt ? ['--import', new URL('./stop-at-event.ts', import.meta.url).href] : [];
+  const stopEnv = opts.stopAt ? { FERRY_TEST_STOP_AT: JSON.stringify(opts.stopAt) } : {};
+  const child = spawn(NODE, [...preload, join(REPO, 'playbooks', `${name}.ts`), ...args], {
+    cwd: REPO, env: { ...process.env, ...env, ...stopEnv }, stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '', stderr = '', partial = '';
   const events: PlaybookEvent[] = [];
