@@ -290,29 +290,28 @@ describe('SIGKILL mid-copy, then the same command again', { timeout: 300_000 }, 
     await generateTree(src, 1, { largeBytes: 4 << 20 });
   });
 
-  /** Import in a child process; resolves with its output lines, or kills it once `killAtBytes` are copied. */
+  /**
+   * Import in a child process; resolves with its result, or with killed once it SIGKILLed itself at the progress
+   * tick reaching `killAtBytes` (there, not a pipe's delay later in which the rest of the tree may be copied).
+   */
   function importChild(p: EngineParams<FilesOptions>, killAtBytes?: number): Promise<{ killed: boolean; result?: Record<string, unknown> }> {
     const code = `import { filesEngine } from ${JSON.stringify(engine)};
       const store = ${JSON.stringify({ ...p.store })};
+      const killAt = ${JSON.stringify(killAtBytes ?? null)};
       const r = await filesEngine.import({ store, targetUrl: undefined, artifactDir: ${JSON.stringify(p.artifactDir)}, stateDir: ${JSON.stringify(p.stateDir)},
         signal: new AbortController().signal, log: { debug() {}, info() {}, warn() {}, error() {}, child() { return this; } },
-        progress: { update(u) { console.log(JSON.stringify({ bytes: u.done })); } }, redactor: { add() {}, redact: (s) => s } });
+        progress: { update(u) { if (killAt !== null && u.done >= killAt) process.kill(process.pid, 'SIGKILL'); } }, redactor: { add() {}, redact: (s) => s } });
       console.log(JSON.stringify({ result: r.data }));`;
     return new Promise((resolve, reject) => {
       const child = spawn(node, ['--input-type=module', '-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
-      let killed = false, result: Record<string, unknown> | undefined, buf = '';
-      child.stdout.on('data', (d: Buffer) => {
-        buf += d.toString();
-        let i;
-        while ((i = buf.indexOf('\n')) >= 0) {
-          const line = JSON.parse(buf.slice(0, i)) as { bytes?: number; result?: Record<string, unknown> };
-          buf = buf.slice(i + 1);
-          if (line.result) result = line.result;
-          if (killAtBytes !== undefined && !killed && (line.bytes ?? 0) >= killAtBytes) { killed = true; child.kill('SIGKILL'); }
-        }
-      });
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
       child.on('error', reject);
-      child.on('close', (code) => (killed || code === 0 ? resolve({ killed, ...(result ? { result } : {}) }) : reject(new Error(`import child exited ${code}`))));
+      child.on('close', (code, signal) => {
+        if (signal === 'SIGKILL') { resolve({ killed: true }); return; }
+        if (code !== 0) { reject(new Error(`import child exited ${code}`)); return; }
+        resolve({ killed: false, result: (JSON.parse(out.trim().split('\n').pop()!) as { result: Record<string, unknown> }).result });
+      });
     });
   }
 
@@ -565,7 +564,7 @@ describe('the final pass writes a delta over the manifest: verified, killed and 
     if (kind === 'volume') {
       // The pass's helper container (docker exec'd into, kept for the pass) ends with the process that held it.
       const helpers = async () => (await execa('docker', ['ps', '-q', '--filter', 'label=ferry.helper=files', '--filter', `volume=${vol}`])).stdout.trim();
-      for (let i = 0; i < 100 && await helpers(); i++) await new Promise((r) => setTimeout(r, 100));
+      for (let i = 0; i < 600 && await helpers(); i++) await new Promise((r) => setTimeout(r, 100)); // a minute allowed: a busy engine
       expect(await helpers()).toBe('');
     }
     expect(baseFileOf(manifest)).toBe(base);
