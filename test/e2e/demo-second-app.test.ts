@@ -8,6 +8,7 @@
  * fresh demo that leaves nothing behind. The children get the test's own TMPDIR, so the kept-demo
  * pointer and the demos' directories are this test's alone.
  */
+import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +19,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exec } from '../../lib/util/exec.ts';
 import { DEMO_RUN_LABEL } from '../../demo/index.ts';
 import { NODE, startPlaybook, type PlaybookRun } from '../support/playbook-process.ts';
+
+/** A file's text, or '' while it does not exist. */
+const readIfThere = (path: string): string => { try { return readFileSync(path, 'utf8'); } catch { return ''; } };
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -110,7 +114,7 @@ describe('--demo=veogen: migrate, verify, rollback --with-data, rehearse', { tim
     try {
       await rd.connect();
       let replicas = -1;
-      for (let i = 0; i < 20 && replicas !== 0; i++) { // a replica let go may take a moment to be noticed
+      for (let i = 0; i < 120 && replicas !== 0; i++) { // a replica let go may take a moment to be noticed (a minute allowed: a busy machine)
         if (i) await new Promise((res) => setTimeout(res, 500));
         replicas = Number(/connected_slaves:(\d+)/u.exec(await rd.info('replication'))?.[1] ?? -1);
       }
@@ -144,18 +148,18 @@ describe('--demo=veogen: migrate, verify, rollback --with-data, rehearse', { tim
     expect(w.exitCode, w.stderr).toBe(0);
     const [newId, users] = w.stdout.trim().split('\n').map(Number);
 
-    // Killed once the reverse has dropped and begun reloading the host's database (the worst moment).
+    // Killed once the reverse has dropped and begun reloading the host's database (the worst moment): the rollback
+    // stops itself at the reverse's first progress tick after a chunk landed in the host (stop-at-event.ts), and
+    // is killed there (a poll of the log and a kill a moment later could land after the reload, or the rollback, ended).
     const reverseLog = join(kept.base, 'state', 'stores', 'veogen-db', 'reverse', 'import.log');
-    const killed = startPlaybook('rollback', ['--demo=veogen', '--with-data', '--json'], env);
-    let atKill = '';
-    for (let i = 0; i < 12_000 && killed.child.exitCode === null; i++) {
-      atKill = await readFile(reverseLog, 'utf8').catch(() => '');
-      if (/^(begin|pre|chunk )/m.test(atKill)) break;
-      await new Promise((res) => setTimeout(res, 20));
-    }
-    killed.child.kill('SIGKILL');
-    await killed.done;
+    const killed = startPlaybook('rollback', ['--demo=veogen', '--with-data', '--json'], env, (e) => {
+      if (e.type === 'progress' && e.step === 'reverse:veogen-db' && /^chunk /m.test(readIfThere(reverseLog))) killed.child.kill('SIGKILL');
+    }, { stopAt: { type: 'progress', step: 'reverse:veogen-db', file: reverseLog, matches: '^chunk ' } });
+    const died = await killed.done;
+    expect(died.signal, died.stderr.slice(-2000)).toBe('SIGKILL');
+    const atKill = await readFile(reverseLog, 'utf8');
     expect(atKill).toMatch(/^begin$/m);
+    expect(atKill).toMatch(/^chunk /m);
     expect(atKill).not.toMatch(/^done$/m);
 
     // The same command again: the reverse resumes its own export's load, verifies, and the rollback completes.
