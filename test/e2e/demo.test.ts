@@ -111,9 +111,9 @@ async function replicationLeft(base: string): Promise<{ accounts: string[]; aclU
     r.on('error', () => undefined);
     try {
       await r.connect();
-      // A replica the cutover let go may take a moment to be noticed by the source.
+      // A replica the cutover let go may take a moment to be noticed by the source (a minute allowed: a busy machine).
       let replicas = -1;
-      for (let i = 0; i < 20; i++) {
+      for (let i = 0; i < 120; i++) {
         replicas = Number(/connected_slaves:(\d+)/u.exec(await r.info('replication'))?.[1] ?? -1);
         if (replicas === 0) break;
         await new Promise((res) => setTimeout(res, 500));
@@ -151,7 +151,7 @@ describe('a --demo run killed by SIGKILL', { timeout: 900_000 }, () => {
         const hex = e.type === 'log' ? /target stack ferry-demo-([0-9a-f]{6})/.exec(String(e.message))?.[1] : undefined;
         if (hex) run = `${started.child.pid}-${hex}`;
         if (e.type === 'step-done' && e.step === 'compose-data-up') started.child.kill('SIGKILL');
-      });
+      }, { stopAt: { type: 'step-done', step: 'compose-data-up' } }); // stopped there until killed
       const killed = await started.done;
       expect(killed.signal, killed.stderr.slice(-2000)).toBe('SIGKILL');
       expect(run).toBeDefined();

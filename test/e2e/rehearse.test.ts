@@ -139,7 +139,7 @@ describe('rehearse a following source, then migrate', { timeout: 900_000 }, () =
       await r.connect();
       const users = ((await r.call('ACL', 'USERS')) as string[]).filter((u) => u.startsWith('ferry-repl-'));
       let replicas = -1;
-      for (let i = 0; i < 20; i++) { // a replica let go is noticed by the source within moments
+      for (let i = 0; i < 120; i++) { // a replica let go is noticed by the source within moments (a minute allowed on a busy machine)
         replicas = Number(/connected_slaves:(\d+)/u.exec(await r.info('replication'))?.[1] ?? -1);
         if (replicas === 0) break;
         await new Promise((res) => setTimeout(res, 500));
@@ -151,7 +151,7 @@ describe('rehearse a following source, then migrate', { timeout: 900_000 }, () =
   it('a rehearse killed while following leaves its replication on the source; the next rehearse removes it, follows, measures and leaves nothing', async () => {
     const started = startPlaybook('rehearse', ['--config', sb.configPath, '--json'], env(), (e) => {
       if (e.type === 'step-done' && e.step === 'follow:redis') started.child.kill('SIGKILL');
-    });
+    }, { stopAt: { type: 'step-done', step: 'follow:redis' } }); // stopped there until killed: still following
     const killed = await started.done;
     expect(killed.signal, killed.stderr.slice(-2000)).toBe('SIGKILL');
     const rec = JSON.parse(await readFile(join(sb.stateDir, 'rehearsal.json'), 'utf8')) as { project: string };
@@ -208,9 +208,10 @@ describe('rehearse a following source, then migrate', { timeout: 900_000 }, () =
     expect(report.cutover.map((c: { store: string; how: string }) => [c.store, c.how])).toEqual([['mysql', 'follow'], ['redis', 'follow']]);
     for (const p of ['catch-up', 'promote', 'app start']) expect((report.prediction.parts as Parts).find((x) => x.part === p)?.basis, p).toMatch(/rehearsed/);
     // A loose bound only: on the shared machine the same migrate measured 1.8-2.8 s from run to run (ratios 0.62-1.58
-    // seen at load 8-15 on 2 cores); the ±20 % figure comes from a quiet run.
-    expect(v.ratio).toBeGreaterThan(1 / 3);
-    expect(v.ratio).toBeLessThan(3);
+    // seen at load 8-15 on 2 cores; the rehearsal and the migrate may each meet another load); the ±20 % figure comes
+    // from a quiet run. The same bound as the copying case above.
+    expect(v.ratio).toBeGreaterThan(0.25);
+    expect(v.ratio).toBeLessThan(4);
     expect(await leftOnSource()).toEqual({ accounts: [], aclUsers: [], replicas: 0 });
   });
 });
