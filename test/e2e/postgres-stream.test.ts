@@ -36,7 +36,11 @@ async function sql(url: string, text: string): Promise<pg.QueryResult> {
   try { return await c.query(text); } finally { await c.end(); }
 }
 
-/** A child process running the engine's export (unless the artifact is current) and import, as a re-run of the playbook does. */
+/**
+ * A child process running the engine's export (unless the artifact is current) and import, as a re-run of the playbook does.
+ * With FERRY_PG_STOP_AT_CHUNKS=n it stops itself (SIGSTOP) once its import.log holds n chunks, checked every millisecond
+ * in its own event loop: a test killing it then finds it there, not chunks later (the stream could even have ended).
+ */
 const CHILD = `
   const { engines } = await import('./lib/engines/index.ts');
   const { createLogger } = await import('./lib/core/logger.ts');
@@ -47,6 +51,17 @@ const CHILD = `
   const redactor = new Redactor();
   const p = { ...j, store: { ...j.store, options: e.parseOptions(j.store.options, j.store.id) }, signal: new AbortController().signal,
     log: createLogger((r) => process.stderr.write(r.message + '\\n'), redactor), progress: noProgress, redactor };
+  const stopAt = Number(process.env.FERRY_PG_STOP_AT_CHUNKS ?? 0);
+  if (stopAt) {
+    const { readFileSync } = await import('node:fs');
+    const log = j.stateDir + '/import.log';
+    const timer = setInterval(() => {
+      let text = '';
+      try { text = readFileSync(log, 'utf8'); } catch { return; }
+      if (text.split('\\n').filter((l) => l.startsWith('chunk ')).length >= stopAt) { clearInterval(timer); process.kill(process.pid, 'SIGSTOP'); }
+    }, 1);
+    timer.unref();
+  }
   process.stdout.write('ready\\n');
   if (!(await e.exported(p))) await e.export(p);
   if (process.env.FERRY_PG_EXPORT_ONLY !== '1') await e.import(p);
@@ -72,13 +87,22 @@ describe('postgres export streams into the target', { timeout: 600_000 }, () => 
     run.then(() => 'exported', (x: unknown) => x),
     new Promise((res) => setTimeout(() => res(`still running after ${seconds} s`), seconds * 1000)),
   ]);
-  /** A second after a stopped export: no partial directory (nothing wrote into it again), no session of ferry's (and pg_dump's) left on either server. */
+  /**
+   * A second after a stopped export: no partial directory (nothing wrote into it again), and no session of ferry's (and
+   * pg_dump's) left on either server (a closed session's backend ends a moment later: up to 30 s on a busy machine; one
+   * left open never does).
+   */
   const nothingLeft = async (p: EngineParams): Promise<void> => {
     await new Promise((res) => setTimeout(res, 1000));
     expect(await stat(`${p.artifactDir}.partial`).catch(() => null)).toBeNull();
     const left = async (url: string) => (await sql(url, "SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name LIKE 'ferry%' OR application_name = 'pg_dump'")).rows[0].n;
-    expect(await left(src.url)).toBe(0);
-    expect(await left(dbUrl('postgres'))).toBe(0);
+    const settled = async (url: string) => {
+      let n = await left(url);
+      for (let i = 0; i < 300 && n !== 0; i++) { await new Promise((res) => setTimeout(res, 100)); n = await left(url); }
+      return n;
+    };
+    expect(await settled(src.url)).toBe(0);
+    expect(await settled(dbUrl('postgres'))).toBe(0);
   };
   /** While `run` goes on, polls the store's import.log until `when(lines)`, then ends sessions by `end` (how many it ended). */
   const endSessionsWhen = async (p: EngineParams, run: Promise<unknown>, when: (lines: string[]) => boolean, end: () => Promise<number>): Promise<number> => {
@@ -139,7 +163,7 @@ describe('postgres export streams into the target', { timeout: 600_000 }, () => 
     const p = params('killed', 'veogen_killed');
     const job = { store: p.store, targetUrl: p.targetUrl, artifactDir: p.artifactDir, stateDir: p.stateDir };
     const child = spawn(join(root, 'node_modules/.bin/node'), ['--input-type=module', '-e', CHILD], {
-      cwd: root, env: { ...process.env, FERRY_PG_JOB: JSON.stringify(job), FERRY_PG_EXPORT_ONLY: '1' }, stdio: ['ignore', 'ignore', 'pipe'],
+      cwd: root, env: { ...process.env, FERRY_PG_JOB: JSON.stringify(job), FERRY_PG_EXPORT_ONLY: '1', FERRY_PG_STOP_AT_CHUNKS: '3' }, stdio: ['ignore', 'ignore', 'pipe'],
     });
     let stderr = '';
     child.stderr!.on('data', (b: Buffer) => { stderr += b.toString(); });
