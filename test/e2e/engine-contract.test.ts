@@ -59,7 +59,8 @@ async function importKilledAtTick(p: EngineParams, n: number): Promise<void> {
   let exited: { stderr: unknown } | undefined;
   void child.then((r) => { exited = r; });
   try {
-    for (let i = 0; i < 1200 && !(await stat(tick).catch(() => null)) && !exited; i++) await new Promise((res) => setTimeout(res, 50));
+    // Up to 3 minutes (a busy machine) for the child to load ferry and reach its tick.
+    for (let i = 0; i < 3600 && !(await stat(tick).catch(() => null)) && !exited; i++) await new Promise((res) => setTimeout(res, 50));
     expect(await stat(tick).catch(() => null), `the child reached its progress tick (${String(exited?.stderr ?? 'still running')})`).not.toBeNull();
     child.kill('SIGKILL');
     const res = await child;
