@@ -173,7 +173,7 @@ describe('mysql follow: replicate, catch up, promote', { timeout: 900_000 }, () 
     await c.query("INSERT INTO audit_log (user_id, action, created_at) VALUES (1, 'while the target restarted', NOW())");
     await c.end();
     let d: Connection | undefined;
-    for (let i = 0; i < 150 && !d; i++) d = await connect(dst.ep).catch(async () => { await new Promise((r) => setTimeout(r, 200)); return undefined; });
+    for (let i = 0; i < 600 && !d; i++) d = await connect(dst.ep).catch(async () => { await new Promise((r) => setTimeout(r, 200)); return undefined; });
     try {
       // What the restart lost: the id reverts to the source's, the filter is gone, events are on again.
       expect(await one(d!, 'SELECT @@GLOBAL.server_id AS id, @@GLOBAL.replicate_wild_do_table AS f, @@GLOBAL.event_scheduler AS ev')).toEqual({ id: '1', f: '', ev: 'ON' });

@@ -66,13 +66,13 @@ async function writer(url: string, stop: { now: boolean }, maxMs: number, acks: 
 
 /** The subscription is enabled and its apply worker runs again (the launcher restarts it within wal_retrieve_retry_interval). */
 async function followsAgain(dst: string, sub: string): Promise<void> {
-  for (let i = 0; i < 150; i++) {
+  for (let i = 0; i < 300; i++) {
     const [row] = await q<{ on: boolean; pid: number | null }>(dst, 'SELECT s.subenabled AS on, st.pid FROM pg_subscription s LEFT JOIN pg_stat_subscription st ON st.subid = s.oid AND st.relid IS NULL WHERE s.subname = $1', [sub]);
     expect(row?.on).toBe(true);
     if (row?.pid) return;
     await new Promise((r) => setTimeout(r, 200));
   }
-  throw new Error(`the subscription ${sub} has no apply worker 30 s after the pin`);
+  throw new Error(`the subscription ${sub} has no apply worker 60 s after the pin`);
 }
 
 describe('postgres verifyPinned: a consistent point pinned for milliseconds while the app writes', { timeout: 600_000 }, () => {
@@ -156,10 +156,10 @@ describe('postgres verifyPinned: a consistent point pinned for milliseconds whil
       await followsAgain(dst.url, sub);
       // The follower applies what was written during and after the pin.
       const [last] = await q<{ id: string }>(src.url, 'SELECT max(id)::text AS id FROM notes');
-      for (let i = 0; i < 150; i++) {
+      for (let i = 0; i < 300; i++) {
         const [got] = await q<{ id: string | null }>(dst.url, 'SELECT max(id)::text AS id FROM notes');
         if (got?.id === last!.id) break;
-        if (i === 149) throw new Error(`the follower did not apply notes up to ${last!.id} (at ${got?.id})`);
+        if (i === 299) throw new Error(`the follower did not apply notes up to ${last!.id} (at ${got?.id})`);
         await new Promise((r2) => setTimeout(r2, 200));
       }
     } finally {

@@ -110,7 +110,7 @@ export async function startRedisWithDataDir(): Promise<RedisWithDataDir> {
   await execa('docker', ['run', '-d', '--name', name, ...labels, '-p', `127.0.0.1:${port}:6379`, '-v', `${dataDir}:/data`,
     testImages().redis, 'redis-server', '--appendonly', 'no']);
   const waitUp = async () => {
-    for (let i = 0; i < 200; i++) {
+    for (let i = 0; i < 1200; i++) { // up to 2 minutes: a busy machine's start and dataset load
       const r = new Redis({ host: '127.0.0.1', port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
       r.on('error', () => undefined);
       try {
@@ -119,7 +119,7 @@ export async function startRedisWithDataDir(): Promise<RedisWithDataDir> {
       } catch { /* starting */ } finally { r.disconnect(); }
       await new Promise((res) => setTimeout(res, 100));
     }
-    throw new Error(`${name} did not come up on 127.0.0.1:${port} within 20 s`);
+    throw new Error(`${name} did not come up on 127.0.0.1:${port} within 2 minutes`);
   };
   await waitUp();
   return {

@@ -3,6 +3,7 @@
  * events. Used by the e2e tests, the runbook test and the kill test (which needs the child's pid).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 
@@ -54,6 +55,16 @@ export function startPlaybook(name: string, args: readonly string[], env: Readon
     }
   });
   child.stderr!.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+  if (opts.stopAt) {
+    // A child stopped at its event waits for the test's kill; should the test never send it (it failed, or the worker
+    // exits), it is killed all the same rather than left stopped (holding its lock and sessions) for the next test.
+    const kill = () => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL'); };
+    const stopped = () => { try { return readFileSync(`/proc/${child.pid}/stat`, 'utf8').replace(/^.*\) /s, '').startsWith('T'); } catch { return false; } };
+    const guard = setInterval(() => { if (stopped()) kill(); }, 60_000);
+    guard.unref();
+    process.once('exit', kill);
+    child.once('close', () => { clearInterval(guard); process.off('exit', kill); });
+  }
   const done = new Promise<PlaybookRun>((resolve) => {
     child.on('close', (exitCode, signal) => resolve({ exitCode, signal, stdout, stderr, events }));
   });
