@@ -84,13 +84,17 @@ export default (async (opts: BenchOptions, emit: (m: Measurement) => void) => {
       for (const tool of tools) {
         await resetTarget(dst);
         const dir = join(work, `${tool}-${rep}`);
-        const cpu0 = await Promise.all([serverCpu(src), serverCpu(dst)]);
+        const cpu0 = await Promise.all([serverCpu(src), serverCpu(dst), proxyCpu([src, dst]), machineCpu()]);
         const t0 = performance.now();
         const { peakRssMb, bytes, toolCpuS, streamS, importS } = await COPY[tool]({ src, dst, dir, cnf });
         const seconds = (performance.now() - t0) / 1000;
-        const cpu1 = await Promise.all([serverCpu(src), serverCpu(dst)]);
-        // CPU seconds (a profile that holds on a loaded machine): the tool's own process tree and each server's mysqld.
-        const cpu = { toolCpuS: round(toolCpuS ?? 0), srcCpuS: round(cpu1[0] - cpu0[0]), dstCpuS: round(cpu1[1] - cpu0[1]), loadAvg: round(loadavg()[0]!),
+        const cpu1 = await Promise.all([serverCpu(src), serverCpu(dst), proxyCpu([src, dst]), machineCpu()]);
+        // CPU seconds (a profile that holds on a loaded machine): the tool's own process tree and each server's mysqld;
+        // the published ports' docker-proxy (every byte both ways goes through it); what the rest of the machine
+        // used meanwhile (peers' tests, kernel threads): the noise a run's seconds carry, near 1-2 s per copy when quiet.
+        const [srcCpuS, dstCpuS, proxyCpuS] = [cpu1[0] - cpu0[0], cpu1[1] - cpu0[1], cpu1[2] - cpu0[2]];
+        const otherCpuS = cpu1[3] - cpu0[3] - srcCpuS - dstCpuS - proxyCpuS - (toolCpuS ?? 0);
+        const cpu = { toolCpuS: round(toolCpuS ?? 0), srcCpuS: round(srcCpuS), dstCpuS: round(dstCpuS), proxyCpuS: round(proxyCpuS), otherCpuS: round(otherCpuS), loadAvg: round(loadavg()[0]!),
           // ferry: the streaming export (with its loads) and the import after it (what was not streamed, foreign keys, objects).
           ...(streamS === undefined ? {} : { streamS, importS }) };
         const differs = differing(expected, await checksums(dst));
@@ -130,6 +134,23 @@ async function serverCpu(s: Server): Promise<number> {
   const pid = (await execa('docker', ['inspect', '-f', '{{.State.Pid}}', s.container.getId()])).stdout.trim();
   const f = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]!.split(' ');
   return (Number(f[11]) + Number(f[12])) / 100;
+}
+
+/** CPU seconds the docker-proxy processes publishing the servers' ports have used so far (0 where Docker runs without its userland proxy). */
+async function proxyCpu(servers: readonly Server[]): Promise<number> {
+  const r = await execa('pgrep', ['-f', `docker-proxy .*-host-port (${servers.map((s) => s.port).join('|')}) `], { reject: false });
+  let sum = 0;
+  for (const pid of r.stdout.split('\n').filter(Boolean)) {
+    const f = (await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '')).split(') ')[1]?.split(' ');
+    if (f) sum += (Number(f[11]) + Number(f[12])) / 100;
+  }
+  return sum;
+}
+
+/** CPU seconds the whole machine has spent busy so far (/proc/stat: user, nice, system, irq, softirq, steal). */
+async function machineCpu(): Promise<number> {
+  const f = (await readFile('/proc/stat', 'utf8')).split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  return (f[0]! + f[1]! + f[2]! + f[5]! + f[6]! + f[7]!) / 100;
 }
 
 /** A command run under bash, its children's CPU seconds read from the `times` builtin (printed last on stderr). */
