@@ -177,8 +177,11 @@ export interface Engine<Options = Readonly<Record<string, unknown>>, Facts = unk
   assess(facts: Facts, store: Store<Options>): readonly EngineFinding[];
   /** A fingerprint of the source's data: resume is refused when it changed since the export. */
   sourceState(p: EngineParams<Options>): Promise<string>;
-  /** True when `artifactDir` already holds a complete export of the source as it is now. */
-  exported?(p: EngineParams<Options>): Promise<boolean>;
+  /**
+   * True when `artifactDir` already holds a complete export of the source as it is now. `sourceState`:
+   * this engine's `sourceState(p)` as the caller read it a moment ago, so it is not read twice.
+   */
+  exported?(p: EngineParams<Options>, sourceState?: string): Promise<boolean>;
   /** The consistent export (also the rollback backup). Resumable; never changes the source. */
   export(p: EngineParams<Options>): Promise<ExportSummary>;
   /** Load the export into the target. Resumable; a finished import run again changes nothing. */

@@ -69,6 +69,14 @@ export interface StepParams<Config = unknown, Ctx = unknown> {
   readonly outputs: ReadonlyMap<string, StepOutputs>;
   /** Directory where this step may keep its artifacts (created on demand by the step). */
   readonly stateDir: string;
+  /**
+   * The step's `sourceState` as the runner read it a moment ago in this same decision (compared with
+   * the journal's on a resume, recorded before `run`), so a hook need not read the source again;
+   * undefined when not read (no `sourceState`, or after `run`, which may have moved on).
+   */
+  readonly sourceState?: string;
+  /** Paths of recorded artifacts the runner proved (sha256 as recorded) in this decision, just before this hook. */
+  readonly provenArtifacts?: ReadonlySet<string>;
 }
 
 export interface Step<Config = unknown, Ctx = unknown> {

@@ -40,20 +40,26 @@ export async function planPlaybook<Cfg, Ctx>(opts: RunOptions<Cfg, Ctx>, journal
     try {
       let done: string | undefined;
       const fingerprint = step.fingerprint ? await step.fingerprint(params) : undefined;
-      if (entry) await assertSourceUnchanged(step, entry, params);
+      // Read once per step, as a real run's decision does (run-step.ts), and handed to the hooks after it.
+      const state = entry ? await assertSourceUnchanged(step, entry, params) : step.check && step.sourceState ? await step.sourceState(params) : undefined;
+      const decided = state === undefined ? params : { ...params, sourceState: state };
       if (entry && entry.fingerprint === fingerprint) {
         let why: string | undefined;
-        for (const a of entry.outputs.artifacts ?? []) why ??= await artifactMismatch(a, signal);
+        const proven = new Set<string>();
+        for (const a of entry.outputs.artifacts ?? []) {
+          why ??= await artifactMismatch(a, signal);
+          if (!why) proven.add(a.path);
+        }
         if (!why && step.verify) {
-          const v = await step.verify(params);
+          const v = await step.verify(proven.size ? { ...decided, provenArtifacts: proven } : decided);
           if (!v.ok) why = v.findings[0] ?? 'verify no longer holds';
         }
         if (!why) done = `done at ${entry.finishedAt}; inputs unchanged`;
       } else if (!entry && step.check) {
-        const c = await step.check(params);
+        const c = await step.check(decided);
         if (c.done) done = c.reason;
       }
-      const raw = await step.plan(params);
+      const raw = await step.plan(decided);
       const pending = done === undefined && raw.pending !== false;
       const plan = redactor.redactValue({ ...raw, pending });
       emit({ type: 'plan', step: step.id, plan });

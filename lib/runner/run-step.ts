@@ -1,7 +1,10 @@
 /**
  * One step of a real run: journal record → skip (fingerprint unchanged, artifacts intact, verify holds)
  * or `check` → `run` → `verify` → record. On failure the step's partial effect is undone and its record
- * dropped, so a re-run starts it over.
+ * dropped, so a re-run starts it over. A decision reads the source once: the `sourceState` read (to
+ * compare with the journal's, or to record before `run`) and the recorded artifacts proven are handed to
+ * the hooks that follow in the same decision (`check`, `verify` of a reuse, `run`), never to `verify`
+ * after `run` (the run may have moved on).
  */
 import { FerryError, toFerryError } from '../core/errors.ts';
 import type { Step, StepOutputs, VerifyResult } from '../core/step.ts';
@@ -25,19 +28,23 @@ export async function runStep<Cfg, Ctx>(s: StepRunScope<Cfg, Ctx>, step: Step<Cf
   let ran = false;
   try {
     const fingerprint = step.fingerprint ? await step.fingerprint(params) : undefined;
+    let state: string | undefined;
     if (entry) {
-      await assertSourceUnchanged(step, entry, params);
-      const again = await whyRunAgain(step, entry, fingerprint, params, s.signal);
+      state = await assertSourceUnchanged(step, entry, params);
+      const again = await whyRunAgain(step, entry, fingerprint, state === undefined ? params : { ...params, sourceState: state }, s.signal);
       if (typeof again !== 'string') {
         const reason = `done at ${entry.finishedAt}; inputs unchanged${step.verify ? ' and verify holds' : ''}`;
         s.emit({ type: 'step-skip', step: step.id, reason });
         return { result: { ...base, status: 'skipped', reason, durationMs: s.now() - t0, outputs: entry.outputs, ...(again ? { verify: again } : {}) }, outputs: entry.outputs };
       }
       log.info(`running again: ${again}`);
-    } else if (step.check) {
-      const c = await step.check(params);
+    }
+    // Read before `check` (which may compare with it) and before `run` reads the source: a resume compares against it.
+    const sourceState = state ?? (step.sourceState ? await step.sourceState(params) : undefined);
+    const decided = sourceState === undefined ? params : { ...params, sourceState };
+    if (!entry && step.check) {
+      const c = await step.check(decided);
       if (c.done) {
-        const sourceState = step.sourceState ? await step.sourceState(params) : undefined;
         const outputs: StepOutputs = redactStrings(c.outputs ?? {}, s.redactor);
         await s.journal.record(entryOf(step, 'skipped', { reason: s.redactor.redact(c.reason), fingerprint, sourceState, startedAt, durationMs: s.now() - t0, outputs }));
         const reason = s.redactor.redact(c.reason);
@@ -45,11 +52,9 @@ export async function runStep<Cfg, Ctx>(s: StepRunScope<Cfg, Ctx>, step: Step<Cf
         return { result: { ...base, status: 'skipped', reason, durationMs: s.now() - t0, outputs }, outputs };
       }
     }
-    // Recorded at run time, before the export reads the source: a later resume compares against it.
-    const sourceState = step.sourceState ? await step.sourceState(params) : undefined;
     ran = true;
     s.emit({ type: 'step-phase', step: step.id, phase: 'run' });
-    const outputs = redactStrings((await step.run(params)) ?? {}, s.redactor);
+    const outputs = redactStrings((await step.run(decided)) ?? {}, s.redactor);
     if (step.verify) s.emit({ type: 'step-phase', step: step.id, phase: 'verify' });
     const verify = step.verify ? await step.verify({ ...params, previous: outputs }) : undefined;
     if (verify && !verify.ok) {
@@ -72,10 +77,14 @@ export async function runStep<Cfg, Ctx>(s: StepRunScope<Cfg, Ctx>, step: Step<Cf
   }
 }
 
-/** A step that declares `sourceState` refuses to resume when the source changed since it ran. */
-export async function assertSourceUnchanged<Cfg, Ctx>(step: Step<Cfg, Ctx>, entry: JournalEntry, params: Parameters<Step<Cfg, Ctx>['plan']>[0]): Promise<void> {
-  if (!step.sourceState || entry.sourceState === undefined) return;
-  if ((await step.sourceState(params)) === entry.sourceState) return;
+/**
+ * A step that declares `sourceState` refuses to resume when the source changed since it ran; the state
+ * read (equal to the recorded one) is returned for the hooks that follow in this decision.
+ */
+export async function assertSourceUnchanged<Cfg, Ctx>(step: Step<Cfg, Ctx>, entry: JournalEntry, params: Parameters<Step<Cfg, Ctx>['plan']>[0]): Promise<string | undefined> {
+  if (!step.sourceState || entry.sourceState === undefined) return undefined;
+  const now = await step.sourceState(params);
+  if (now === entry.sourceState) return now;
   throw new FerryError('E_SOURCE_CHANGED', `the source changed since "${step.id}" ran at ${entry.finishedAt}`, {
     hint: `its export no longer matches the source: re-run with --restart-from ${step.id} to export again (later steps run again too)`,
   });
@@ -84,12 +93,14 @@ export async function assertSourceUnchanged<Cfg, Ctx>(step: Step<Cfg, Ctx>, entr
 /** Undefined or a VerifyResult when the recorded step still holds; otherwise why it must run again. */
 async function whyRunAgain<Cfg, Ctx>(step: Step<Cfg, Ctx>, entry: JournalEntry, fingerprint: string | undefined, params: Parameters<NonNullable<Step<Cfg, Ctx>['verify']>>[0], signal: AbortSignal): Promise<string | VerifyResult | undefined> {
   if (entry.fingerprint !== fingerprint) return `its inputs changed since ${entry.finishedAt}`;
+  const proven = new Set<string>();
   for (const a of entry.outputs.artifacts ?? []) {
     const why = await artifactMismatch(a, signal);
     if (why) return why;
+    proven.add(a.path);
   }
   if (!step.verify) return undefined;
-  const v = await step.verify(params);
+  const v = await step.verify(proven.size ? { ...params, provenArtifacts: proven } : params);
   return v.ok ? v : `verify no longer holds: ${v.findings[0] ?? 'no finding given'}`;
 }
 

@@ -3,7 +3,9 @@
  * backup. Its `sourceState` is the engine's fingerprint of the source, so the runner refuses to resume
  * after the source changed; `check` asks the engine whether the artifact already holds the source as it
  * is now. The manifest's sha256 goes to the journal and `verify` proves it unchanged. The source is
- * never changed.
+ * never changed. One decision reads the source once: `check`, `plan` and a reuse's `verify` take the
+ * `sourceState` the runner just read (files: one ctime scan, not one per hook), and `verify` does not
+ * hash a manifest the runner just proved.
  */
 import { defineStep } from '../core/step.ts';
 import type { Config } from '../config/schema.ts';
@@ -20,14 +22,14 @@ export function storeExportStep(b: Pick<StoreBinding, 'store' | 'engine'>) {
     async sourceState(p) { return engine(p).sourceState(engineParams(p, id)); },
     ...(b.engine?.exported ? {
       async check(p: StoreStepParams) {
-        const done = await engine(p).exported!(engineParams(p, id));
+        const done = await engine(p).exported!(engineParams(p, id), p.sourceState);
         return { done, reason: done ? `${artifactDirOf(p, id)} holds the source as it is now` : `no current export in ${artifactDirOf(p, id)}` };
       },
     } : {}),
     async plan(p) {
       const bound = bindingOf(p, id);
       if (!hasPhase(bound, 'export')) return { reads: [], changes: [], details: unavailable('export', bound.store.engine), pending: true };
-      const done = bound.engine!.exported ? await bound.engine!.exported(engineParams(p, id)) : false;
+      const done = bound.engine!.exported ? await bound.engine!.exported(engineParams(p, id), p.sourceState) : false;
       return { reads: [describeSource(p, bound)], changes: [artifactDirOf(p, id)], pending: !done };
     },
     async run(p) {
@@ -38,13 +40,14 @@ export function storeExportStep(b: Pick<StoreBinding, 'store' | 'engine'>) {
     async verify(p) {
       const manifest = p.previous?.artifacts?.[0] ?? undefined;
       const findings: string[] = [];
-      if (manifest) {
+      // Not hashed again when the runner just proved it (a reuse's check of the recorded artifacts).
+      if (manifest && !p.provenArtifacts?.has(manifest.path)) {
         const now = await sha256File(manifest.path, p.signal).catch(() => undefined);
         if (!now) findings.push(`${manifest.path} is missing`);
         else if (now.sha256 !== manifest.sha256) findings.push(`${manifest.path} changed since the export (sha256)`);
       }
       const e = engine(p);
-      if (e.exported && !(await e.exported(engineParams(p, id)))) findings.push(`${artifactDirOf(p, id)} does not hold a complete export of the source as it is now`);
+      if (e.exported && !(await e.exported(engineParams(p, id), p.sourceState))) findings.push(`${artifactDirOf(p, id)} does not hold a complete export of the source as it is now`);
       return { ok: findings.length === 0, findings };
     },
   });

@@ -242,10 +242,11 @@ export const filesEngine: Readonly<Engine<FilesOptions, FilesFacts>> = defineEng
   async sourceState(p) {
     return fingerprintNow(p);
   },
-  async exported(p) {
+  /** `sourceState`: the tree's fingerprint as the caller just proved it (one ctime scan per decision, not two). */
+  async exported(p, sourceState) {
     const scan = await readFile(join(p.artifactDir, SCAN_FILE), 'utf8').then((s) => JSON.parse(s) as { fingerprint?: string }, () => undefined);
     if (!scan?.fingerprint) return false;
-    return scan.fingerprint === await fingerprintNow(p);
+    return scan.fingerprint === (sourceState ?? await fingerprintNow(p));
   },
   export: (p) => exportFiles(p, false),
   async import(p) {
