@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
+import { artifactOf } from '../../../lib/util/sha256.ts';
 import { join } from 'node:path';
 import { runPlaybook } from '../../../lib/runner/index.ts';
 import { defineStep } from '../../../lib/core/step.ts';
@@ -255,5 +256,41 @@ describe('runPlaybook --dry-run', () => {
     expect(w.calls).toEqual([]);
     expect(existsSync(join(opts.stateDir, 'lock'))).toBe(false);
     expect((await createFileJournal(opts.stateDir, 'test').list()).length).toBe(4);
+  });
+
+  it('reads a step\'s sourceState once per decision and hands it, with the artifacts it proved, to that decision\'s hooks; verify after run gets neither', async () => {
+    const o = base();
+    const artifact = join(o.stateDir, 'export.out');
+    const seen: string[] = [];
+    let source = 's1', reads = 0, present = false;
+    const step = defineStep({
+      id: 'export',
+      title: 'Export',
+      async sourceState() { reads++; return source; },
+      async check(p) { seen.push(`check:${p.sourceState}`); return present ? { done: true, reason: 'there' } : { done: false, reason: 'not there' }; },
+      async plan(p) { seen.push(`plan:${p.sourceState}`); return { reads: [], changes: [] }; },
+      async run(p) { seen.push(`run:${p.sourceState}`); writeFileSync(artifact, source); present = true; return { artifacts: [await artifactOf(artifact)] }; },
+      async verify(p) { seen.push(`verify:${p.sourceState}:${[...(p.provenArtifacts ?? [])].join(',')}`); return { ok: true, findings: [] }; },
+    });
+    const last = defineStep({ id: 'last', title: 'Last', async plan() { return { reads: [], changes: [] }; }, async run() { if (source === 's1') throw new Error('stop here'); } });
+    const journal = createMemoryJournal();
+    const playbook = { id: 'test', title: 'T', steps: [step, last] };
+    // Run: one read, before check, handed to check and run; verify after run reads its own.
+    await runPlaybook({ ...o, playbook, journal });
+    expect([reads, seen]).toEqual([1, ['check:s1', 'run:s1', 'verify:undefined:']]);
+    // Resume: one read (compared with the journal's), handed to verify with the artifact the runner just proved.
+    reads = 0; seen.length = 0;
+    await runPlaybook({ ...o, playbook, journal });
+    expect([reads, seen]).toEqual([1, [`verify:s1:${artifact}`]]);
+    // Dry run of the same: the same single read, also handed to plan.
+    reads = 0; seen.length = 0;
+    await runPlaybook({ ...o, playbook, journal, dryRun: true });
+    expect([reads, seen]).toEqual([1, [`verify:s1:${artifact}`, 'plan:s1']]);
+    // Forgotten, the export is checked: one read, handed to check, recorded with the skip.
+    await journal.unrecord('export');
+    reads = 0; seen.length = 0; source = 's2';
+    await runPlaybook({ ...o, playbook, journal });
+    expect([reads, seen]).toEqual([1, ['check:s2']]);
+    expect((await journal.get('export'))?.sourceState).toBe('s2');
   });
 });
