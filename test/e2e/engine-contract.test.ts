@@ -5,8 +5,6 @@
  * back as it was. Then reverse (rollback --with-data) and clearTarget.
  */
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
-import { execa } from 'execa';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createConnection, type Connection } from 'mysql2/promise';
@@ -20,6 +18,7 @@ import type { EngineKind, EngineParams, FreezeRecord, Store, StoreTarget } from 
 import { createLogger, type LogRecord } from '../../lib/core/logger.ts';
 import { noProgress } from '../../lib/core/progress.ts';
 import { Redactor } from '../../lib/util/redact.ts';
+import { killedChildAtTick } from '../support/stop-at-tick.ts';
 
 /** One store's params, as the runner would build them. */
 async function paramsFor(kind: EngineKind, id: string, source: string, targetUrl: string, options: unknown, logs: LogRecord[], redactor: Redactor): Promise<EngineParams> {
@@ -38,10 +37,9 @@ async function paramsFor(kind: EngineKind, id: string, source: string, targetUrl
  * chunk or batch is written and its progress saved), then SIGKILL it there: a kill at a known point, not a race.
  */
 async function importKilledAtTick(p: EngineParams, n: number): Promise<void> {
-  const dir = await mkdtemp(join(tmpdir(), 'ferry-contract-kill-'));
-  const tick = join(dir, 'tick'), done = join(dir, 'done');
   const mod = (rel: string) => JSON.stringify(new URL(rel, import.meta.url).href);
-  const code = [
+  // The store's URLs carry passwords: they travel by env, never argv.
+  await killedChildAtTick((tick, done) => [
     `const { writeFileSync } = await import('node:fs');`,
     `const { engines } = await import(${mod('../../lib/engines/index.ts')});`,
     `const { Redactor } = await import(${mod('../../lib/util/redact.ts')});`,
@@ -51,25 +49,7 @@ async function importKilledAtTick(p: EngineParams, n: number): Promise<void> {
     `const progress = { update() { if (++ticks < ${n}) return; writeFileSync(${JSON.stringify(tick)}, '1'); process.kill(process.pid, 'SIGSTOP'); } };`,
     `await engines[o.store.engine].import({ ...o, signal: new AbortController().signal, log: silentLogger, redactor: new Redactor(), progress });`,
     `writeFileSync(${JSON.stringify(done)}, '1');`,
-  ].join('\n');
-  // The store's URLs carry passwords: they travel by env, never argv.
-  const env = { FERRY_TEST_PARAMS: JSON.stringify({ store: p.store, targetUrl: p.targetUrl, artifactDir: p.artifactDir, stateDir: p.stateDir }) };
-  const node = fileURLToPath(new URL('../../node_modules/.bin/node', import.meta.url));
-  const child = execa(node, ['--input-type=module', '-e', code], { env, reject: false });
-  let exited: { stderr: unknown } | undefined;
-  void child.then((r) => { exited = r; });
-  try {
-    // Up to 3 minutes (a busy machine) for the child to load ferry and reach its tick.
-    for (let i = 0; i < 3600 && !(await stat(tick).catch(() => null)) && !exited; i++) await new Promise((res) => setTimeout(res, 50));
-    expect(await stat(tick).catch(() => null), `the child reached its progress tick (${String(exited?.stderr ?? 'still running')})`).not.toBeNull();
-    child.kill('SIGKILL');
-    const res = await child;
-    expect(res.signal).toBe('SIGKILL');
-    expect(await stat(done).catch(() => null)).toBeNull();
-  } finally {
-    child.kill('SIGKILL');
-    await rm(dir, { recursive: true, force: true });
-  }
+  ].join('\n'), { FERRY_TEST_PARAMS: JSON.stringify({ store: p.store, targetUrl: p.targetUrl, artifactDir: p.artifactDir, stateDir: p.stateDir }) });
 }
 
 /** The same params, aborted at the phase's first progress tick (a Ctrl-C mid-import). */

@@ -29,10 +29,8 @@ export interface StopAtTick {
 
 /** Run the call until `stopWhen` holds at a tick, SIGKILL it there; fails if it ended or failed before. */
 export async function killedAtTick(o: StopAtTick): Promise<void> {
-  const dir = await mkdtemp(join(tmpdir(), 'ferry-stop-at-tick-'));
-  const tick = join(dir, 'tick'), done = join(dir, 'done');
   const hook = o.hook ?? 'progress';
-  const code = [
+  await killedChildAtTick((tick, done) => [
     `const { writeFileSync, readFileSync } = await import('node:fs');`,
     `const lib = await import(${JSON.stringify(o.module)});`,
     `const o = JSON.parse(process.env.FERRY_TEST_OPTIONS);`,
@@ -42,9 +40,18 @@ export async function killedAtTick(o: StopAtTick): Promise<void> {
       ? `await lib[${JSON.stringify(o.fn)}]({ ...o, progress: { update: stop } });`
       : `await lib[${JSON.stringify(o.fn)}]({ ...o, ${JSON.stringify(hook.callback)}: stop });`,
     `writeFileSync(${JSON.stringify(done)}, '1');`,
-  ].join('\n');
+  ].join('\n'), { FERRY_TEST_OPTIONS: JSON.stringify(o.options) });
+}
+
+/**
+ * The child behind killedAtTick, for a caller writing its own module code: `code(tick, done)` must write
+ * `tick` then SIGSTOP itself at its stop, and write `done` if it ever ends. Passwords travel in `env`, never argv.
+ */
+export async function killedChildAtTick(code: (tick: string, done: string) => string, env: Record<string, string>): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'ferry-stop-at-tick-'));
+  const tick = join(dir, 'tick'), done = join(dir, 'done');
   const node = fileURLToPath(new URL('../../node_modules/.bin/node', import.meta.url));
-  const child = execa(node, ['--input-type=module', '-e', code], { env: { FERRY_TEST_OPTIONS: JSON.stringify(o.options) }, reject: false });
+  const child = execa(node, ['--input-type=module', '-e', code(tick, done)], { env, reject: false });
   let exited: { exitCode?: number | undefined; stderr: unknown } | undefined;
   void child.then((r) => { exited = r; });
   try {
