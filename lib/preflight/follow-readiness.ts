@@ -9,6 +9,7 @@
 import type { Engine } from '../core/engine.ts';
 import type { ConfigStore } from '../config/schema.ts';
 import type { FollowReadiness, Probe, ReadinessOptions } from './follow-route.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { mysqlReadiness, postgresReadiness, redisReadiness } from './follow-servers.ts';
 
 export { fromBlockers, judgeRoute, followFromOf, type FollowReadiness, type StackView, type ReadinessOptions, type Probe } from './follow-route.ts';
@@ -60,17 +61,28 @@ async function readinessOf(o: ReadinessOptions): Promise<FollowReadiness> {
       : { store: id, ready: false, why: `the ${o.store.engine} engine cannot follow a live source yet`, enable: 'nothing in the config: this ferry version copies it inside the freeze' };
   }
   const networks = o.stack.networks[o.store.target.service] ?? [];
-  // The probe stands where the service will: on each external network it joins (first answer wins), else Docker's default.
-  const probeOn = async (run: (network?: string) => Promise<Probe>): Promise<Probe> => {
-    if (!networks.length) return run(undefined);
-    let last: Probe | undefined;
-    for (const n of networks) { last = await run(n); if (last.ok) return last; }
-    return last!;
-  };
+  const probeOn = (run: (network?: string) => Promise<Probe>): Promise<Probe> => probeNetworks(networks, run, o.signal ? { signal: o.signal } : {});
   switch (o.store.engine) {
     case 'mysql': return mysqlReadiness(o, probeOn);
     case 'redis': return redisReadiness(o, probeOn);
     case 'postgres': return postgresReadiness(o, probeOn);
     default: return { store: id, ready: false, why: `no follow check for the ${o.store.engine} engine`, enable: 'nothing in the config' };
+  }
+}
+
+/**
+ * The probe stands where the service will: on each external network it joins (the first answer wins), else
+ * Docker's default. Nothing answering is tried again, `attempts` rounds `pauseMs` apart: a throwaway
+ * container on a busy Docker engine can start late or lose its first connect, and one such miss would turn
+ * a store that can follow into a copy inside the freeze. An answer is final; the last miss is the reason.
+ */
+export async function probeNetworks(networks: readonly string[], run: (network?: string) => Promise<Probe>, o: { attempts?: number; pauseMs?: number; signal?: AbortSignal } = {}): Promise<Probe> {
+  const on = networks.length ? networks : [undefined];
+  const attempts = o.attempts ?? 3;
+  let last: Probe | undefined;
+  for (let i = 1; ; i++) {
+    for (const n of on) { last = await run(n); if (last.ok) return last; }
+    if (i >= attempts || o.signal?.aborted) return last!;
+    await sleep(o.pauseMs ?? 2000, undefined, o.signal ? { signal: o.signal } : {}).catch(() => undefined);
   }
 }

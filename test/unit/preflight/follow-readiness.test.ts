@@ -13,7 +13,7 @@ import { normalizeConfig } from '../../../lib/config/index.ts';
 import { createFileJournal } from '../../../lib/journal/index.ts';
 import { assessFollow, type ReplicationFacts } from '../../../lib/engines/mysql/replication-prereq.ts';
 import { assessPgFollow, type PgReplicationFacts } from '../../../lib/engines/postgres/replication-prereq.ts';
-import { assessFollowReadiness, assumedMysqlTarget, fromBlockers, judgeRoute } from '../../../lib/preflight/follow-readiness.ts';
+import { assessFollowReadiness, assumedMysqlTarget, fromBlockers, judgeRoute, probeNetworks } from '../../../lib/preflight/follow-readiness.ts';
 import { parseStackView } from '../../../lib/preflight/stack-view.ts';
 import { cutoverLines, cutoverOptionsOf, decideCutover, planCutover, type CutoverOptions } from '../../../lib/steps/cutover-mode.ts';
 import { filesEngine } from '../../../lib/engines/files/index.ts';
@@ -82,6 +82,26 @@ describe('the route from the stack', () => {
     const probed: string[] = [];
     await judgeRoute({ store: 'db', mode: 'follow', followFrom: undefined, source, what: 'x', probe: async (f) => { probed.push(`${f.host}:${f.port}`); return { ok: false, detail: 'no' }; } });
     expect(probed).toEqual(['host.docker.internal:3306']);
+  });
+
+  it('a probe that found nothing is tried again on every network (a busy Docker engine), an answer is final, the last miss is the reason', async () => {
+    const seen: Array<string | undefined> = [];
+    const answersOnThird = async (n?: string) => { seen.push(n); return seen.length >= 6 && n === 'b' ? { ok: true, detail: `answers on ${n}` } : { ok: false, detail: `nothing on ${n ?? 'default'} (${seen.length})` }; };
+    expect(await probeNetworks(['a', 'b'], answersOnThird, { pauseMs: 1 })).toEqual({ ok: true, detail: 'answers on b' });
+    expect(seen).toEqual(['a', 'b', 'a', 'b', 'a', 'b']);
+    seen.length = 0;
+    const never = async (n?: string) => { seen.push(n); return { ok: false, detail: `miss ${seen.length}` }; };
+    expect(await probeNetworks([], never, { pauseMs: 1 })).toEqual({ ok: false, detail: 'miss 3' });
+    expect(seen).toEqual([undefined, undefined, undefined]);
+    seen.length = 0;
+    const first = async (n?: string) => { seen.push(n); return { ok: true, detail: 'at once' }; };
+    expect(await probeNetworks(['a', 'b'], first, { pauseMs: 1 })).toEqual({ ok: true, detail: 'at once' });
+    expect(seen).toEqual(['a']);
+    // An aborted preflight does not wait for more rounds.
+    seen.length = 0;
+    const ac = new AbortController();
+    ac.abort();
+    expect(await probeNetworks(['a'], never, { pauseMs: 60_000, signal: ac.signal })).toEqual({ ok: false, detail: 'miss 1' });
   });
 
   it('a files store and an engine without follow phases are copied, with the reason', async () => {
