@@ -6,10 +6,9 @@ import { toFerryError } from '../core/errors.ts';
 import type { StepOutputs } from '../core/step.ts';
 import { assertJournalMatches } from '../journal/invariants.ts';
 import type { Journal } from '../journal/types.ts';
-import { artifactMismatch } from '../util/sha256.ts';
 import { completedAt, completedRun, isSuperseded } from './completed.ts';
 import { createFileJournal } from '../journal/file-journal.ts';
-import { assertSourceUnchanged } from './run-step.ts';
+import { assertSourceUnchanged, proveArtifacts } from './run-step.ts';
 import { stepParams } from './step-params.ts';
 import type { RunEvent, RunOptions, RunResult, StepResult } from './types.ts';
 
@@ -45,12 +44,9 @@ export async function planPlaybook<Cfg, Ctx>(opts: RunOptions<Cfg, Ctx>, journal
       const state = entry ? await assertSourceUnchanged(step, entry, params) : undefined;
       const decided = state === undefined ? params : { ...params, sourceState: state };
       if (entry && entry.fingerprint === fingerprint) {
-        let why: string | undefined;
-        const proven = new Set<string>();
-        for (const a of entry.outputs.artifacts ?? []) {
-          why ??= await artifactMismatch(a, signal);
-          if (!why) proven.add(a.path);
-        }
+        const proof = await proveArtifacts(entry, signal);
+        let why = proof.why;
+        const proven = proof.proven;
         if (!why && step.verify) {
           const v = await step.verify(proven.size ? { ...decided, provenArtifacts: proven } : decided);
           if (!v.ok) why = v.findings[0] ?? 'verify no longer holds';

@@ -93,12 +93,8 @@ export async function assertSourceUnchanged<Cfg, Ctx>(step: Step<Cfg, Ctx>, entr
 /** Undefined or a VerifyResult when the recorded step still holds; otherwise why it must run again. */
 async function whyRunAgain<Cfg, Ctx>(step: Step<Cfg, Ctx>, entry: JournalEntry, fingerprint: string | undefined, params: Parameters<NonNullable<Step<Cfg, Ctx>['verify']>>[0], signal: AbortSignal): Promise<string | VerifyResult | undefined> {
   if (entry.fingerprint !== fingerprint) return `its inputs changed since ${entry.finishedAt}`;
-  const proven = new Set<string>();
-  for (const a of entry.outputs.artifacts ?? []) {
-    const why = await artifactMismatch(a, signal);
-    if (why) return why;
-    proven.add(a.path);
-  }
+  const { why, proven } = await proveArtifacts(entry, signal);
+  if (why) return why;
   if (!step.verify) return undefined;
   const v = await step.verify(proven.size ? { ...params, provenArtifacts: proven } : params);
   return v.ok ? v : `verify no longer holds: ${v.findings[0] ?? 'no finding given'}`;
@@ -135,4 +131,18 @@ function entryOf(step: { id: string; title: string }, status: JournalEntry['stat
     ...(f.sourceState !== undefined ? { sourceState: f.sourceState } : {}),
     startedAt: f.startedAt, finishedAt: new Date().toISOString(), durationMs: f.durationMs, outputs: f.outputs,
   };
+}
+
+/**
+ * The recorded artifacts checked (artifactMismatch) in order: the first mismatch's reason, else the paths
+ * proven, which the decision's `verify` is handed (`provenArtifacts`) so it does not hash them again.
+ */
+export async function proveArtifacts(entry: JournalEntry, signal: AbortSignal): Promise<{ why?: string; proven: Set<string> }> {
+  const proven = new Set<string>();
+  for (const a of entry.outputs.artifacts ?? []) {
+    const why = await artifactMismatch(a, signal);
+    if (why) return { why, proven };
+    proven.add(a.path);
+  }
+  return { proven };
 }
