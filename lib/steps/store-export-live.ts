@@ -8,8 +8,7 @@
 import { defineStep } from '../core/step.ts';
 import type { Config } from '../config/schema.ts';
 import type { FerryContext, StoreBinding } from './context.ts';
-import { sha256File } from '../util/sha256.ts';
-import { storeExportStep } from './store-export.ts';
+import { manifestFinding, storeExportStep } from './store-export.ts';
 
 export function storeLiveExportStep(b: Pick<StoreBinding, 'store' | 'engine'>) {
   const { sourceState: _s, check: _c, ...step } = storeExportStep(b);
@@ -19,10 +18,8 @@ export function storeLiveExportStep(b: Pick<StoreBinding, 'store' | 'engine'>) {
     async verify(p) {
       const manifest = p.previous?.artifacts?.[0];
       if (!manifest) return { ok: false, findings: ['no export recorded'] };
-      if (p.provenArtifacts?.has(manifest.path)) return { ok: true, findings: [] }; // the runner just proved its sha256
-      const now = await sha256File(manifest.path, p.signal).catch(() => undefined);
-      if (!now) return { ok: false, findings: [`${manifest.path} is missing`] };
-      return now.sha256 === manifest.sha256 ? { ok: true, findings: [] } : { ok: false, findings: [`${manifest.path} changed since the export (sha256)`] };
+      const changed = await manifestFinding(p, manifest);
+      return changed ? { ok: false, findings: [changed] } : { ok: true, findings: [] };
     },
   });
 }

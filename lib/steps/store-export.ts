@@ -7,7 +7,7 @@
  * `sourceState` the runner just read (files: one ctime scan, not one per hook), and `verify` does not
  * hash a manifest the runner just proved.
  */
-import { defineStep } from '../core/step.ts';
+import { defineStep, type Artifact } from '../core/step.ts';
 import type { Config } from '../config/schema.ts';
 import type { FerryContext, StoreBinding } from './context.ts';
 import { sha256File } from '../util/sha256.ts';
@@ -40,12 +40,8 @@ export function storeExportStep(b: Pick<StoreBinding, 'store' | 'engine'>) {
     async verify(p) {
       const manifest = p.previous?.artifacts?.[0] ?? undefined;
       const findings: string[] = [];
-      // Not hashed again when the runner just proved it (a reuse's check of the recorded artifacts).
-      if (manifest && !p.provenArtifacts?.has(manifest.path)) {
-        const now = await sha256File(manifest.path, p.signal).catch(() => undefined);
-        if (!now) findings.push(`${manifest.path} is missing`);
-        else if (now.sha256 !== manifest.sha256) findings.push(`${manifest.path} changed since the export (sha256)`);
-      }
+      const changed = manifest ? await manifestFinding(p, manifest) : undefined;
+      if (changed) findings.push(changed);
       const e = engine(p);
       if (e.exported && !(await e.exported(engineParams(p, id), p.sourceState))) findings.push(`${artifactDirOf(p, id)} does not hold a complete export of the source as it is now`);
       return { ok: findings.length === 0, findings };
@@ -53,3 +49,14 @@ export function storeExportStep(b: Pick<StoreBinding, 'store' | 'engine'>) {
   });
 }
 storeExportStep.id = (storeId: string) => storeStepId('export', storeId);
+
+/**
+ * Why the recorded manifest no longer holds (missing, or its sha256 changed), or undefined when it does —
+ * without hashing it again when the runner just proved it (a reuse's check of the recorded artifacts).
+ */
+export async function manifestFinding(p: StoreStepParams, manifest: Artifact): Promise<string | undefined> {
+  if (p.provenArtifacts?.has(manifest.path)) return undefined;
+  const now = await sha256File(manifest.path, p.signal).catch(() => undefined);
+  if (!now) return `${manifest.path} is missing`;
+  return now.sha256 === manifest.sha256 ? undefined : `${manifest.path} changed since the export (sha256)`;
+}
