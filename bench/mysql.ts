@@ -131,7 +131,11 @@ function ferryChild(code: string, env: Record<string, string>) {
 
 /** CPU seconds (user + system) a server's mysqld has used so far, from /proc on the host (it is the container's first process). */
 async function serverCpu(s: Server): Promise<number> {
-  const pid = (await execa('docker', ['inspect', '-f', '{{.State.Pid}}', s.container.getId()])).stdout.trim();
+  return pidCpu((await execa('docker', ['inspect', '-f', '{{.State.Pid}}', s.container.getId()])).stdout.trim());
+}
+
+/** CPU seconds (user + system) process `pid` has used so far (/proc/<pid>/stat). */
+async function pidCpu(pid: string): Promise<number> {
   const f = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]!.split(' ');
   return (Number(f[11]) + Number(f[12])) / 100;
 }
@@ -140,10 +144,7 @@ async function serverCpu(s: Server): Promise<number> {
 async function proxyCpu(servers: readonly Server[]): Promise<number> {
   const r = await execa('pgrep', ['-f', `docker-proxy .*-host-port (${servers.map((s) => s.port).join('|')}) `], { reject: false });
   let sum = 0;
-  for (const pid of r.stdout.split('\n').filter(Boolean)) {
-    const f = (await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '')).split(') ')[1]?.split(' ');
-    if (f) sum += (Number(f[11]) + Number(f[12])) / 100;
-  }
+  for (const pid of r.stdout.split('\n').filter(Boolean)) sum += await pidCpu(pid).catch(() => 0); // a proxy gone meanwhile
   return sum;
 }
 
