@@ -29,9 +29,11 @@ import { PROGRESS } from './store-import.ts';
 const SIDECAR = 'source-state.json';
 
 /** True when `<artifactDir>` holds a complete export of the source as it is now. */
-export async function exportedNow(p: MysqlParams): Promise<boolean> {
+/** `sourceState`: the engine's `sourceState(p)` as the caller just read it (the runner's decision), so the source is not read twice. */
+export async function exportedNow(p: MysqlParams, sourceState?: string): Promise<boolean> {
   const side = await readJson<{ sourceState: string }>(join(p.artifactDir, SIDECAR));
   if (!side) return false;
+  if (sourceState !== undefined) return side.sourceState === sourceState;
   const s = await sourceOf(p);
   return side.sourceState === (await sourceFingerprint(s, s.databases));
 }

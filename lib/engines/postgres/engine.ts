@@ -97,11 +97,12 @@ export const postgresEngine = defineEngine<PostgresOptions, PostgresFacts>({
 
   sourceState: (p) => sourceFingerprint(sourceOf(p)),
 
-  async exported(p) {
+  /** `sourceState`: this engine's `sourceState(p)` as the caller just read it, so the source is not read twice. */
+  async exported(p, sourceState) {
     // Following: the export made in the slot's snapshot stays the one to import while the source moves on.
     if (p.store.options.followFrom && (await readPgFollowRecord(join(p.stateDir, 'follow')))?.state === 'exported') return !!(await readJson(join(p.artifactDir, SIDECAR)));
     const side = await readJson<{ sourceState: string }>(join(p.artifactDir, SIDECAR));
-    return !!side && side.sourceState === (await sourceFingerprint(sourceOf(p)));
+    return !!side && side.sourceState === (sourceState ?? await sourceFingerprint(sourceOf(p)));
   },
 
   async export(p) {

@@ -14,11 +14,12 @@ import { redisSourceState } from './source-state.ts';
 import { RDB, readJson, sourceOf, type RedisParams, type Sidecar } from './store.ts';
 
 /** True when the RDB is there, whole, and taken from the source as it is now. */
-export async function exportedNow(p: RedisParams): Promise<boolean> {
+/** `sourceState`: the engine's `sourceState(p)` as the caller just read it (the runner's decision), so the source is not read twice. */
+export async function exportedNow(p: RedisParams, sourceState?: string): Promise<boolean> {
   const rdb = join(p.artifactDir, RDB);
   const side = await readJson<Sidecar>(`${rdb}.json`);
   if (!side || !(await stat(rdb).catch(() => null))) return false;
-  return side.sourceState === (await redisSourceState(sourceOf(p))) && side.sha256 === (await sha256File(rdb, p.signal)).sha256;
+  return side.sourceState === (sourceState ?? await redisSourceState(sourceOf(p))) && side.sha256 === (await sha256File(rdb, p.signal)).sha256;
 }
 
 export async function exportStore(p: RedisParams): Promise<ExportSummary> {
