@@ -6,7 +6,8 @@
  *   copy    ferry (export = the manifest, stat only, then import = the copy, every file hashed from the
  *           bytes it copies), ferry-volume (the same into a named volume through the helper's tar stream),
  *           `tar -cS | tar -x`, `rsync -aHS` (peers with their sparse and hard-link flags: ferry keeps both);
- *           each starts after an untimed `sync`, and the `sync` after it is timed (syncS; durableS = seconds + syncS)
+ *           each starts after an untimed `sync`, and the `sync` after it is timed (syncS; durableS = seconds + syncS);
+ *           `ferry-1w` (only when named in --tools) is ferry's copy alone with one copy worker (ferry: one per core)
  *   delta   the same command again on the unchanged tree, each a new process, the median of 3 runs in a row
  *           (DELTA_RUNS; `runs` lists each): ferry (export = the ctime
  *           scan, `find -newercm` printing nothing, one per core on a large tree, + import of an
@@ -48,6 +49,11 @@ const { silentLogger } = await import('../lib/core/logger.ts');
 const { noProgress } = await import('../lib/core/progress.ts');
 
 const TOOLS = ['ferry', 'ferry-volume', 'tar-pipe', 'rsync'] as const;
+/**
+ * Run only when named in --tools: `ferry-1w`, the first copy alone with one copy worker (options.copyWorkers 1;
+ * `ferry` has one per core), for alternating runs of the two in one invocation.
+ */
+const NAMED_ONLY = ['ferry-1w'] as const;
 
 /** A child's work; `options` parsed by the parent (as ferry's config layer hands an engine its store's options, validated once). */
 interface Job { readonly action: 'copy' | 'verify' | 'final'; readonly src: string; readonly dst: string; readonly volume?: string; readonly work: string; readonly options: FilesOptions }
@@ -199,7 +205,9 @@ export default (async (opts, emit) => {
     for (let rep = 0; rep < opts.repeat; rep++) {
       const seen = new Map<string, { seconds: number; cpu: number }>();
       const note = (tool: string, phase: string, seconds: number, cpu: number) => { seen.set(`${tool} ${phase}`, { seconds, cpu }); };
-      for (const tool of TOOLS.filter((t) => !opts.tools || opts.tools.includes(t))) {
+      // In the order named (--tools ferry-1w,ferry,…: the two alternate within each repetition).
+      const known: readonly string[] = [...TOOLS, ...NAMED_ONLY];
+      for (const tool of opts.tools ? opts.tools.filter((t) => known.includes(t)) : TOOLS) {
         // A fresh directory per tool and repetition, all removed at the end: ext4 is slow to reuse the
         // inodes of 100k files just deleted (each new file scans past them: 22-40 % of a copy's CPU in a
         // perf profile), so deleting one tool's copy before the next tool's made the order decide.
@@ -217,7 +225,12 @@ export default (async (opts, emit) => {
         // writeback is timed after it (syncS; durableS = seconds + syncS: the copy on disk). None of the
         // tools syncs by itself, so without this the order decided who paid for the previous writeback.
         await flush();
-        if (tool === 'ferry' || tool === 'ferry-volume') {
+        if (tool === 'ferry-1w') {
+          const r = await child({ ...job, options: { ...options, copyWorkers: 1 } });
+          const sync = await flush();
+          const d = JSON.parse(r.stdout.trim().split('\n').pop()!) as { detail: Record<string, unknown> };
+          emit({ ...base, tool, phase: 'copy', label: 'ferry with one copy worker', seconds: r.seconds, syncS: sync, durableS: round3(r.seconds + sync), peakRssMb: r.peakRssMb, verified: await verified(manifest, dst), ...cpuOf(r), ...d.detail });
+        } else if (tool === 'ferry' || tool === 'ferry-volume') {
           const r = await child(job);
           const sync = await flush();
           const d = JSON.parse(r.stdout.trim().split('\n').pop()!) as { detail: Record<string, unknown> };

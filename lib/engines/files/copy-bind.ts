@@ -46,6 +46,8 @@ export interface CopyOptions {
   readonly scope?: ReadonlySet<string> | undefined;
   /** Large files in ranges (ranges.ts): the size from which a file is cut, and the range size. */
   readonly ranges?: RangeOptions | undefined;
+  /** Copy worker threads (copy-pool.ts poolSize): default one per core. */
+  readonly workers?: number | undefined;
 }
 
 export interface CopyResult {
@@ -83,7 +85,7 @@ export async function* byTargetPath(manifest: string, normalize: 'none' | 'nfc',
 }
 
 export async function copyToBind(o: CopyOptions): Promise<CopyResult> {
-  const pool = new CopyPool(poolSize(o.concurrency));
+  const pool = new CopyPool(poolSize(o.concurrency, o.workers));
   try { return await copyWith(o, pool); } finally { await pool.close(); }
 }
 

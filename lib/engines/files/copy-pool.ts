@@ -57,13 +57,24 @@ export const INLINE_FILES = 64;
 export const INLINE_BYTES = 8 << 20;
 
 /**
- * Workers for a copy of `concurrency` files in flight: one per core beside the main thread's (which
- * walks the manifest and the target and decides), at most `concurrency`. Each worker is a V8 isolate
- * of its own (~15 MB): on 2 cores, 100k files (scale 100, quiet), two workers peaked at 254-270 MB of
- * RSS against the 256 MB bound, one at 238-242 MB (copy 9.6-11.6 s against 12.0-15.8 s).
+ * Copy workers at most, whatever the cores: each is a V8 isolate of its own, ~12 MB of RSS with its
+ * 1 MiB buffer (a scale-20 first copy peaked at 120 / 130 / 143 / 156 MB with 1 / 2 / 3 / 4 workers);
+ * the process holds 256 MB with 4 (see poolSize).
  */
-export function poolSize(concurrency: number): number {
-  return Math.max(1, Math.min(concurrency, availableParallelism() - 1));
+export const MAX_WORKERS = 4;
+
+/**
+ * Workers for a copy of `concurrency` files in flight: `workers` when set (the store's copyWorkers),
+ * else one per core, at most `concurrency` and MAX_WORKERS. The main thread walks the manifest and the
+ * target and decides; the workers read, hash and write, which is where a copy spends its CPU, so on 2
+ * cores two workers copy while the main thread mostly waits. Memory decided this once (one worker per
+ * core beside the main thread, 1 on 2 cores: two peaked at 254-270 MB over 100k files): the main
+ * thread's young generation grew with the file count. Held at its size since (young-gen.ts), 100k files
+ * (scale 100) peak at ~155 MB with one worker and ~180 MB with two (see the commit for the alternating runs).
+ */
+export function poolSize(concurrency: number, workers?: number): number {
+  if (workers !== undefined) return Math.max(1, Math.min(workers, concurrency));
+  return Math.max(1, Math.min(concurrency, availableParallelism(), MAX_WORKERS));
 }
 
 /** A pool of copy workers, started on the first job; `close` ends them. */

@@ -25,6 +25,7 @@ import { baseUnhashed, viewId, writeBase, writeScopeManifest } from './manifest-
 import { readJson } from '../read-json.ts';
 
 import { manifestFileId, rebindCtimeRecord } from './ctime-stamp.ts';
+import { withYoungGenerationHeld } from './young-gen.ts';
 
 // What a pass that copies nothing never needs (the copies, verify, rollback, the compose view, the
 // helper container, the follow phases, the walk, node:crypto) is imported where used: a delta pass of an
@@ -218,7 +219,7 @@ async function exportFiles(p: P, final: boolean): Promise<ExportSummary> {
 // The final pass's export never rewrites the export step's manifest file (a kill after it must not find the export changed).
 type Follow = ReturnType<typeof filesFollowPhases>;
 let phases: Promise<Follow> | undefined;
-const follow = (): Promise<Follow> => (phases ??= import('./freeze.ts').then((m) => m.filesFollowPhases(() => ({ ...filesEngine, export: (p: P) => exportFiles(p, true) }))));
+const follow = (): Promise<Follow> => (phases ??= import('./freeze.ts').then((m) => m.filesFollowPhases(() => ({ ...filesEngine, export: (p: P) => withYoungGenerationHeld(() => exportFiles(p, true)) }))));
 
 export const filesEngine: Readonly<Engine<FilesOptions, FilesFacts>> = defineEngine<FilesOptions, FilesFacts>({
   kind: 'files',
@@ -237,19 +238,18 @@ export const filesEngine: Readonly<Engine<FilesOptions, FilesFacts>> = defineEng
     return (await import('./helper.ts')).withHelperSession(t.helper, join(p.stateDir, 'stream'), () => f.catchUp(p, budgetMs));
   },
   parseOptions: parseFilesOptions,
-  facts,
+  facts: (p) => withYoungGenerationHeld(() => facts(p)),
   assess,
-  async sourceState(p) {
-    return fingerprintNow(p);
-  },
+  sourceState: (p) => withYoungGenerationHeld(() => fingerprintNow(p)),
   /** `sourceState`: the tree's fingerprint as the caller just proved it (one ctime scan per decision, not two). */
   async exported(p, sourceState) {
     const scan = await readFile(join(p.artifactDir, SCAN_FILE), 'utf8').then((s) => JSON.parse(s) as { fingerprint?: string }, () => undefined);
     if (!scan?.fingerprint) return false;
     return scan.fingerprint === (sourceState ?? await fingerprintNow(p));
   },
-  export: (p) => exportFiles(p, false),
-  async import(p) {
+  // Every pass over the tree (the scans, the walk, the copy, the reverse) holds the thread's young generation at its size (young-gen.ts): RSS flat in the file count.
+  export: (p) => withYoungGenerationHeld(() => exportFiles(p, false)),
+  import: (p) => withYoungGenerationHeld(async () => {
     const t = await specOf(p);
     const manifest = await manifestOf(p);
     const where = t.kind === 'bind' ? `bind:${t.root}` : `volume:${t.helper.volume}`;
@@ -268,7 +268,7 @@ export const filesEngine: Readonly<Engine<FilesOptions, FilesFacts>> = defineEng
     const part = scoped && p.store.options.normalize === 'none' ? await scopePart(manifest, p.artifactDir, scoped.dirs) : undefined;
     const common = {
       sourceRoot: p.store.source, manifest: part ?? manifest, owner: own, normalize: p.store.options.normalize, ...(scoped ? { scope: new Set(scoped.dirs) } : {}),
-      concurrency: p.store.options.concurrency, progressFile: join(p.stateDir, 'copy-progress.json'), signal: p.signal,
+      concurrency: p.store.options.concurrency, workers: p.store.options.copyWorkers, progressFile: join(p.stateDir, 'copy-progress.json'), signal: p.signal,
       ranges: { largeFileBytes: p.store.options.largeFileMiB * 1048576, rangeBytes: p.store.options.rangeMiB * 1048576 },
       onProgress: (d: { files: number; bytes: number }) => p.progress.update({ unit: 'bytes', done: d.bytes, label: `${d.files} files` }),
     };
@@ -281,7 +281,7 @@ export const filesEngine: Readonly<Engine<FilesOptions, FilesFacts>> = defineEng
     await recordCopied(p.stateDir, { manifest: id, target: where, owner, entries: r.entries });
     if (scoped) await recordScope(p.stateDir, { ...scoped, manifest: id }); // the check after the pass lists the same directories
     return { data: { ...summary(r), ...(scoped ? { scopedDirs: scoped.dirs.length } : {}) } };
-  },
+  }),
   async clearTarget(p) {
     const t = await specOf(p);
     await forgetCopyRecords(p.stateDir);
@@ -312,15 +312,13 @@ export const filesEngine: Readonly<Engine<FilesOptions, FilesFacts>> = defineEng
     p.log.info(`store ${p.store.id}: ${p.store.source} quiet for ${p.store.options.quietWindowMs} ms (${q.scans} scans)`);
     return { kind: 'quiet-window', ...q };
   },
-  async quietSample(p) {
-    return fingerprintNow(p);
-  },
+  quietSample: (p) => withYoungGenerationHeld(() => fingerprintNow(p)),
   async thaw() {
     // A quiet window changes nothing on the source: nothing to lift.
   },
-  async reverse(p) {
+  reverse: (p) => withYoungGenerationHeld(async () => {
     const r = await (await import('./reverse.ts')).reverseToSource({ manifest: await manifestOf(p), sourceRoot: p.store.source, target: await specOf(p), normalize: p.store.options.normalize, applyDeletions: p.store.options.applyDeletions, signal: p.signal });
     if (r.deletedCount) p.log.warn(`store ${p.store.id}: ${r.deletedCount} entries deleted in the stack ${r.deletionsApplied ? 'were deleted on the host' : 'are listed, not deleted on the host (options.applyDeletions)'}`);
     return { data: { ...r } };
-  },
+  }),
 });

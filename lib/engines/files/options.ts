@@ -16,6 +16,8 @@ function schemaWith(z: typeof Zod) {
     normalize: z.enum(['none', 'nfc']).default('none'),
     /** Files in flight at once. */
     concurrency: z.number().int().min(1).max(64).default(8),
+    /** Copy worker threads into a bind mount (each a V8 isolate, ~12 MB); default one per core, at most 4 and `concurrency`. */
+    copyWorkers: z.number().int().min(1).max(16).optional(),
     /** A file of at least this many MiB is copied in ranges into a bind mount, resumed range by range (ranges.ts); in a volume, resumed after its intact ranges when a kill cut it (resume-volume.ts). */
     largeFileMiB: z.number().int().min(1).default(64),
     /** The size of one range, MiB. */

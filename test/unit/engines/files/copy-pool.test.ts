@@ -3,7 +3,8 @@ import { createHash } from 'node:crypto';
 import { lstat, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CopyPool, INLINE_BYTES, INLINE_FILES, type CopyJob } from '../../../../lib/engines/files/copy-pool.ts';
+import { CopyPool, INLINE_BYTES, INLINE_FILES, MAX_WORKERS, poolSize, type CopyJob } from '../../../../lib/engines/files/copy-pool.ts';
+import { availableParallelism } from 'node:os';
 import { copyToBind, byTargetPath, TMP_PREFIX } from '../../../../lib/engines/files/copy-bind.ts';
 import { exportTree } from '../../../../lib/engines/files/export.ts';
 import { compareManifests } from '../../../../lib/engines/files/compare.ts';
@@ -85,6 +86,16 @@ describe('CopyPool.plan', () => {
       small.warm(); // a copy planned inline stays inline
       expect([small.started, many.started, big.started]).toEqual([0, 1, 1]);
     } finally { void small.close(); void many.close(); void big.close(); }
+  });
+});
+
+describe('poolSize', () => {
+  it('one worker per core, at most the files in flight and MAX_WORKERS; the store\'s copyWorkers when set (still at most the files in flight)', () => {
+    expect(poolSize(64)).toBe(Math.min(availableParallelism(), MAX_WORKERS));
+    expect(poolSize(1)).toBe(1);
+    expect(poolSize(8, 1)).toBe(1);
+    expect(poolSize(8, 6)).toBe(6);
+    expect(poolSize(2, 6)).toBe(2);
   });
 });
 
