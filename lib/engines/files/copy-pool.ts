@@ -69,8 +69,11 @@ export const MAX_WORKERS = 4;
  * target and decides; the workers read, hash and write, which is where a copy spends its CPU, so on 2
  * cores two workers copy while the main thread mostly waits. Memory decided this once (one worker per
  * core beside the main thread, 1 on 2 cores: two peaked at 254-270 MB over 100k files): the main
- * thread's young generation grew with the file count. Held at its size since (young-gen.ts), 100k files
- * (scale 100) peak at ~155 MB with one worker and ~180 MB with two (see the commit for the alternating runs).
+ * thread's young generation grew with the file count. Held at its size since (young-gen.ts). Scale 100
+ * (100k files, 4.15 GB), 2 cores, 3 alternating runs in one bench invocation (load 1.7-2.1): one worker
+ * 12.75 / 12.28 / 13.14 s, 13.6 / 13.0 / 13.4 CPU-s, 142-153 MB; two 11.17 / 10.38 / 11.78 s,
+ * 14.7 / 14.2 / 14.8 CPU-s, 150-157 MB (12-15 % faster, 8-10 % more CPU: the two write in the same
+ * directory and queue on its lock for each create and rename). 200k files: 171 / 177 MB.
  */
 export function poolSize(concurrency: number, workers?: number): number {
   if (workers !== undefined) return Math.max(1, Math.min(workers, concurrency));
