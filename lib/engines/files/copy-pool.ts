@@ -42,8 +42,8 @@ type WireJob = Omit<CopyJob, 'src' | 'dest' | 'tmp'> & { readonly src: string; r
 type Reply = { ok: true; sha256: string; bytes: number } | { ok: false; code?: string | undefined; message: string };
 
 const BLOCK = 1 << 20;
-/** Jobs per message (and the most a worker is sent ahead of its work). */
-const BATCH = 64;
+/** Jobs per message: a worker replies per message, so its files come back (and the window moves on) 32 at a time (copy-bind.ts WINDOW_PER_SLOT). */
+const BATCH = 32;
 
 /** A worker's young generation (MB): its garbage is a few strings and a hash per file; the default grows to 16-32 MB semi-spaces. */
 const WORKER_YOUNG_MB = 4;
