@@ -72,8 +72,10 @@ export const MAX_WORKERS = 4;
  * thread's young generation grew with the file count. Held at its size since (young-gen.ts). Scale 100
  * (100k files, 4.15 GB), 2 cores, 3 alternating runs in one bench invocation (load 1.7-2.1): one worker
  * 12.75 / 12.28 / 13.14 s, 13.6 / 13.0 / 13.4 CPU-s, 142-153 MB; two 11.17 / 10.38 / 11.78 s,
- * 14.7 / 14.2 / 14.8 CPU-s, 150-157 MB (12-15 % faster, 8-10 % more CPU: the two write in the same
- * directory and queue on its lock for each create and rename). 200k files: 171 / 177 MB.
+ * 14.7 / 14.2 / 14.8 CPU-s, 150-157 MB (12-15 % faster, 8-10 % more CPU). The two write in the same
+ * directory and take its lock in turn for each create and rename: on a disk with inodes deleted in the
+ * last minutes (ext4 scans past them under that lock) the other spun on it (22 % of a perf profile,
+ * the copy's CPU doubled); on a quiet disk ~1 %. 200k files: 171 / 177 MB.
  */
 export function poolSize(concurrency: number, workers?: number): number {
   if (workers !== undefined) return Math.max(1, Math.min(workers, concurrency));
