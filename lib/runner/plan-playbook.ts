@@ -39,10 +39,11 @@ export async function planPlaybook<Cfg, Ctx>(opts: RunOptions<Cfg, Ctx>, journal
     try {
       let done: string | undefined;
       const fingerprint = step.fingerprint ? await step.fingerprint(params) : undefined;
-      // Read once (a recorded step's, compared with the journal's; an unrecorded one's for its `check`) and
-      // handed to the hooks after it, as a real run's decision does (run-step.ts): every engine's `exported`
-      // takes it, so the check does not read the source again.
-      const state = entry ? await assertSourceUnchanged(step, entry, params) : step.check && step.sourceState ? await step.sourceState(params) : undefined;
+      // Read once (a recorded step's, compared with the journal's) and handed to the hooks after it, as a real
+      // run's decision does (run-step.ts). Not read for `check` alone: an export's check answers "no export" from the
+      // artifact directory without reading the source, and a dry run must plan with a source it cannot reach
+      // (`--demo --dry-run` starts no server; MIGRATION.md runs it). The price: a current export's check and plan read it each.
+      const state = entry ? await assertSourceUnchanged(step, entry, params) : undefined;
       const decided = state === undefined ? params : { ...params, sourceState: state };
       if (entry && entry.fingerprint === fingerprint) {
         const proof = await proveArtifacts(entry, signal);

@@ -126,13 +126,6 @@ describe('export:<files store> on an unchanged tree proves it once per run', () 
     expect({ scans, finds, manifestHashes }).toEqual({ scans: 1, finds: 1, manifestHashes: 0 });
   });
 
-  it('a dry run of --restart-from export:up: the check reads the source once, as the real run does', async () => {
-    const { r, scans } = await run({ restartFrom: 'export:up', dryRun: true });
-    expect(r.status).toBe('planned');
-    expect(r.steps[0]!.status).toBe('skipped');
-    expect(scans).toBe(1);
-  });
-
   it('a file changed since: a resume refuses it by name of the step, and the restarted export copies it', async () => {
     await writeFile(join(src, 'b/c/5.jpg'), 'image 5, edited');
     await journal().unrecord('verify:up');

@@ -18,10 +18,12 @@ export interface FakeWorld {
   readonly calls: string[];
   /** `<phase>:<store>` → fail that many more times. */
   readonly faults: Map<string, number>;
+  /** Stores whose source cannot be reached: their sourceState (the one read of the source without a call record) throws. */
+  readonly unreachable: Set<string>;
 }
 
 export function fakeWorld(): FakeWorld {
-  return { source: new Map(), target: new Map(), frozen: new Set(), calls: [], faults: new Map() };
+  return { source: new Map(), target: new Map(), frozen: new Set(), calls: [], faults: new Map(), unreachable: new Set() };
 }
 
 const digest = (m: Map<string, string> | undefined) => JSON.stringify([...(m ?? new Map()).entries()].sort());
@@ -40,7 +42,10 @@ export function fakeEngine(w: FakeWorld, kind: 'mysql' | 'redis', phases: readon
     parseOptions: (raw) => (raw ?? {}) as Record<string, unknown>,
     async facts(p) { call('facts', p); return { keys: w.source.get(p.store.id)?.size ?? 0 }; },
     assess: () => [],
-    async sourceState(p) { return digest(w.source.get(p.store.id)); },
+    async sourceState(p) {
+      if (w.unreachable.has(p.store.id)) throw new Error(`connect ECONNREFUSED (the source of ${p.store.id})`);
+      return digest(w.source.get(p.store.id));
+    },
     async exported(p) { return existsSync(manifest(p)) && JSON.parse(readFileSync(manifest(p), 'utf8')).state === digest(w.source.get(p.store.id)); },
     async export(p) {
       call('export', p);

@@ -78,6 +78,17 @@ describe('steps generated per store', () => {
     expect(JSON.stringify(r)).not.toContain('pw-shop-db');
   });
 
+  it('plans with sources it cannot reach while nothing is exported (`--demo --dry-run` starts no server): no export is read ahead of its check', async () => {
+    const w = fakeWorld();
+    const a = app(w);
+    for (const s of a.specs) w.unreachable.add(s.store.id);
+    const playbook = { id: 'migrate', title: 'plan', steps: storePart(migrateSteps(a.specs)) };
+    const r = await runPlaybook<Config, FerryContext>({ playbook, config: a.config, ctx: a.ctx, stateDir: a.stateDir, redactor: a.ctx.redactor, journal: createMemoryJournal(), dryRun: true });
+    expect(r.steps.filter((s) => s.error).map((s) => `${s.id}: ${s.error?.message}`)).toEqual([]);
+    expect(r.status).toBe('planned');
+    expect(r.steps.find((s) => s.id === 'export:shop-db')?.plan?.pending).toBe(true);
+  });
+
   it('moves every store, each phase a journal entry of its own, and leaves the sources thawed', async () => {
     const w = fakeWorld();
     const a = app(w);
