@@ -178,10 +178,13 @@ async function foldHashes(p: P, manifest: string): Promise<void> {
   await rebindCtimeRecord(p.artifactDir, before, manifestFileId(manifest));
 }
 
-/** The tree's fingerprint: the last export's when the ctime scan proves nothing changed since, else a walk. */
-async function fingerprintNow(p: P): Promise<string> {
+/**
+ * The tree's fingerprint: the last export's when the ctime scan proves nothing changed since, else a walk
+ * (a pass over the tree: young generation held, young-gen.ts).
+ */
+function fingerprintNow(p: P): Promise<string> {
   const o = { root: p.store.source, artifactDir: p.artifactDir, normalize: p.store.options.normalize, signal: p.signal };
-  return await provenFingerprint(o) ?? (await treeFingerprint(p.store.source, p.store.options.normalize)).fingerprint;
+  return withYoungGenerationHeld(async () => await provenFingerprint(o) ?? (await treeFingerprint(p.store.source, p.store.options.normalize)).fingerprint);
 }
 
 function summary(r: CopyResult): Record<string, unknown> {
@@ -240,7 +243,7 @@ export const filesEngine: Readonly<Engine<FilesOptions, FilesFacts>> = defineEng
   parseOptions: parseFilesOptions,
   facts: (p) => withYoungGenerationHeld(() => facts(p)),
   assess,
-  sourceState: (p) => withYoungGenerationHeld(() => fingerprintNow(p)),
+  sourceState: fingerprintNow,
   /** `sourceState`: the tree's fingerprint as the caller just proved it (one ctime scan per decision, not two). */
   async exported(p, sourceState) {
     const scan = await readFile(join(p.artifactDir, SCAN_FILE), 'utf8').then((s) => JSON.parse(s) as { fingerprint?: string }, () => undefined);
@@ -312,7 +315,7 @@ export const filesEngine: Readonly<Engine<FilesOptions, FilesFacts>> = defineEng
     p.log.info(`store ${p.store.id}: ${p.store.source} quiet for ${p.store.options.quietWindowMs} ms (${q.scans} scans)`);
     return { kind: 'quiet-window', ...q };
   },
-  quietSample: (p) => withYoungGenerationHeld(() => fingerprintNow(p)),
+  quietSample: fingerprintNow,
   async thaw() {
     // A quiet window changes nothing on the source: nothing to lift.
   },
