@@ -11,9 +11,8 @@ import { describeMysql } from './endpoint.ts';
 import { parseMysqlOptions, definerPolicyOf, type MysqlOptions, type MysqlStore } from './options.ts';
 import { gatherMysqlFacts, gatherMysqlTargetFacts, type MysqlFacts } from './facts.ts';
 import { assessMysql, DEFAULT_MYSQL_TARGET, type MysqlTargetFacts } from './assess.ts';
-import { sourceFingerprint } from './fingerprint.ts';
 import { appAccounts, readEnvAccounts } from './accounts-env.ts';
-import { exportStore, exportedNow } from './store-export.ts';
+import { exportStore, exportedNow, sourceStateOf } from './store-export.ts';
 import { clearStore, importStore } from './store-import.ts';
 import { verifyStore } from './store-verify.ts';
 import { freezeMysql, thawMysql, sampleMysql } from './freeze.ts';
@@ -49,10 +48,7 @@ export const mysqlEngine = defineEngine<MysqlOptions, MysqlEngineFacts>({
     });
   },
 
-  async sourceState(p) {
-    const s = await sourceOf(p);
-    return sourceFingerprint(s, s.databases);
-  },
+  sourceState: sourceStateOf,
 
   exported: exportedNow,
   export: exportStore,

@@ -28,14 +28,20 @@ import { PROGRESS } from './store-import.ts';
 
 const SIDECAR = 'source-state.json';
 
-/** True when `<artifactDir>` holds a complete export of the source as it is now. */
-/** `sourceState`: the engine's `sourceState(p)` as the caller just read it (the runner's decision), so the source is not read twice. */
+/**
+ * True when `<artifactDir>` holds a complete export of the source as it is now. `sourceState`: the engine's
+ * `sourceState(p)` as the caller just read it (the runner's decision), so the source is not read twice.
+ */
 export async function exportedNow(p: MysqlParams, sourceState?: string): Promise<boolean> {
   const side = await readJson<{ sourceState: string }>(join(p.artifactDir, SIDECAR));
   if (!side) return false;
-  if (sourceState !== undefined) return side.sourceState === sourceState;
+  return side.sourceState === (sourceState ?? await sourceStateOf(p));
+}
+
+/** The engine's `sourceState`: the fingerprint of the store's databases on the source. */
+export async function sourceStateOf(p: MysqlParams): Promise<string> {
   const s = await sourceOf(p);
-  return side.sourceState === (await sourceFingerprint(s, s.databases));
+  return sourceFingerprint(s, s.databases);
 }
 
 export async function exportStore(p: MysqlParams): Promise<ExportSummary> {

@@ -13,8 +13,10 @@ import { fetchRdb } from './rdb-fetch.ts';
 import { redisSourceState } from './source-state.ts';
 import { RDB, readJson, sourceOf, type RedisParams, type Sidecar } from './store.ts';
 
-/** True when the RDB is there, whole, and taken from the source as it is now. */
-/** `sourceState`: the engine's `sourceState(p)` as the caller just read it (the runner's decision), so the source is not read twice. */
+/**
+ * True when the RDB is there, whole, and taken from the source as it is now. `sourceState`: the engine's
+ * `sourceState(p)` as the caller just read it (the runner's decision), so the source is not read twice.
+ */
 export async function exportedNow(p: RedisParams, sourceState?: string): Promise<boolean> {
   const rdb = join(p.artifactDir, RDB);
   const side = await readJson<Sidecar>(`${rdb}.json`);

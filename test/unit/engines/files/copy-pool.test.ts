@@ -1,10 +1,9 @@
 import { describe, expect, it, beforeAll, afterAll } from 'vitest';
 import { createHash } from 'node:crypto';
 import { lstat, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CopyPool, INLINE_BYTES, INLINE_FILES, MAX_WORKERS, poolSize, type CopyJob } from '../../../../lib/engines/files/copy-pool.ts';
-import { availableParallelism } from 'node:os';
 import { copyToBind, byTargetPath, TMP_PREFIX } from '../../../../lib/engines/files/copy-bind.ts';
 import { exportTree } from '../../../../lib/engines/files/export.ts';
 import { compareManifests } from '../../../../lib/engines/files/compare.ts';
