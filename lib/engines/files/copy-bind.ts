@@ -1,11 +1,11 @@
 /**
  * Copy into a bind-mounted host directory, several files in flight. A regular file is read once on a copy
- * worker (copy-pool.ts), hashed from that read and written to a temporary name beside its destination
- * (`.ferry-tmp-<pid>-<n>`; at the root, `<target>/.ferry-staging/<n>`), given its owner, mode and mtime,
- * then renamed into place, so a name on the target is always a complete file and a killed run resumes by
- * running again: an entry whose type, size and mtime already match is skipped (a size match with another
- * mtime is confirmed by hash), and what a killed run left under a temporary name is an extra the next
- * run's target scan removes. Large files go in ranges (copy-ranged.ts), sparse ones keep their holes
+ * worker (copy-pool.ts), hashed from that read and written, at its name when that is new, else to a
+ * temporary name beside it (`.ferry-tmp-<pid>-<n>`; at the root, `<target>/.ferry-staging/<n>`) renamed
+ * over it, so a file the target held stays whole until replaced; its owner, mode and mtime are set last.
+ * A killed run resumes by running again: an entry whose type, size and mtime already match is skipped (a
+ * size match with another mtime is confirmed by hash; a part written at a new name has neither), and what
+ * a killed run left under a temporary name is an extra the next run's target scan removes. Large files go in ranges (copy-ranged.ts), sparse ones keep their holes
  * (sparse.ts), links and directories are made on the main thread.
  * What the target holds that the manifest does not (deleted on the source since the bulk pass) goes.
  */

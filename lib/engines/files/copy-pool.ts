@@ -1,9 +1,15 @@
 /**
  * Whole files into a bind mount on worker threads: each file is read once into a reused buffer, hashed
- * from it and written to a temporary name beside its destination (`.ferry-tmp-…` in the same directory),
- * given owner, mode and mtime on the open descriptor, then renamed into place, so a name on the target is
- * always a complete file. A worker runs its files with synchronous calls, one after the other (no thread
- * pool round trip per call); the main thread sends them in batches.
+ * from it and written, then given owner, mode and mtime on the open descriptor (the mtime last). A new
+ * name is created and written in place (as tar does); a name that exists (a changed file, an entry that
+ * changed type, what a killed run left) is written to a temporary name beside it (`.ferry-tmp-…`) and
+ * renamed over it, so a file the target held stays whole until its replacement is. A killed run's part at
+ * a new name has another size or mtime than the manifest's, so the next run copies it again. A worker
+ * runs its files with synchronous calls, one after the other (no thread pool round trip per call); the
+ * main thread sends them in batches.
+ *
+ * The rename was a quarter of a small file's copy (50k files of 5-35 KB, ext4, one thread: 3.3 CPU-s
+ * with a temporary name and rename each, 2.5 in place).
  *
  * Why (scale 20, 20k files): the kernel copy (copy_file_range, then the hash re-read from the page cache)
  * plus path calls (chown, chmod, utimes, a stat and a cross-directory rename out of one staging directory)
@@ -205,11 +211,20 @@ function openTmp(tmp) {
   }
 }
 function copy(j) {
-  const src = Buffer.from(j.src, 'latin1'), dest = Buffer.from(j.dest, 'latin1'), tmp = Buffer.from(j.tmp, 'latin1');
+  const src = Buffer.from(j.src, 'latin1'), dest = Buffer.from(j.dest, 'latin1');
   const r = openSync(src, 'r');
   let w = -1;
+  // A new name is written in place; one that exists (a changed file, a type change, a killed run's part) under the temporary name.
+  let tmp = null;
+  /** The name this call created (removed if the copy fails). */
+  let made = null;
   try {
-    w = openTmp(tmp);
+    try { w = openSync(dest, TMP_FLAGS, 0o600); made = dest; } catch (e) {
+      if (e.code !== 'EEXIST') throw e;
+      tmp = Buffer.from(j.tmp, 'latin1');
+      w = openTmp(tmp);
+      made = tmp;
+    }
     const h = createHash('sha256');
     let bytes = 0;
     for (let want = Math.min(j.size + 1, buf.length); ; want = buf.length) {
@@ -226,15 +241,18 @@ function copy(j) {
     futimesSync(w, j.mtime, j.mtime);
     closeSync(w);
     w = -1;
-    try { renameSync(tmp, dest); } catch (e) {
-      if (e.code !== 'EISDIR' && e.code !== 'ENOTEMPTY' && e.code !== 'EEXIST') throw e;
-      rmSync(dest, { recursive: true, force: true });
-      renameSync(tmp, dest);
+    made = tmp;
+    if (tmp) {
+      try { renameSync(tmp, dest); } catch (e) {
+        if (e.code !== 'EISDIR' && e.code !== 'ENOTEMPTY' && e.code !== 'EEXIST') throw e;
+        rmSync(dest, { recursive: true, force: true });
+        renameSync(tmp, dest);
+      }
     }
     return { ok: true, sha256: h.digest('hex'), bytes };
   } catch (e) {
     if (w >= 0) closeSync(w);
-    try { unlinkSync(tmp); } catch {}
+    if (made) try { unlinkSync(made); } catch {}
     throw e;
   } finally {
     closeSync(r);

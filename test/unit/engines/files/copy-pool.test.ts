@@ -55,10 +55,12 @@ for (const mode of ['workers', 'inline'] as const) describe(`CopyPool: whole fil
       expect(await pool.copy(job(join(s, 'x'), join(d, 'x'), join(d, `${TMP_PREFIX}x`), 10))).toEqual({ sha256: sha(Buffer.from('now a file')), bytes: 10 });
       expect(await readFile(join(d, 'x'), 'utf8')).toBe('now a file');
       expect(await pool.copy(job(join(s, 'grown'), join(d, 'grown'), join(d, `${TMP_PREFIX}g`), 4))).toEqual({ sha256: sha(Buffer.from('twelve bytes')), bytes: 12 });
-      // A killed run's temporary file of the same name is replaced, not refused.
+      // What a killed run left, the part it wrote at the name and a temporary file of the same name, is replaced, not refused.
+      await writeFile(join(d, 'y'), 'twelve');
       await writeFile(join(d, `${TMP_PREFIX}y`), 'stale');
       await pool.copy(job(join(s, 'grown'), join(d, 'y'), join(d, `${TMP_PREFIX}y`), 12));
       expect(await readdir(d)).toEqual(['grown', 'x', 'y'].sort());
+      expect(await readFile(join(d, 'y'), 'utf8')).toBe('twelve bytes');
     } finally { await pool.close(); }
   });
 
@@ -71,6 +73,11 @@ for (const mode of ['workers', 'inline'] as const) describe(`CopyPool: whole fil
       await expect(pool.copy(job(join(dir, 'c-missing'), join(d, 'm'), join(d, `${TMP_PREFIX}m`), 1))).rejects.toMatchObject({ code: 'ENOENT' });
       await expect(pool.copy(job(join(dir, 'c-ok'), join(d, 'no-dir', 'm'), join(d, 'no-dir', `${TMP_PREFIX}m`), 2))).rejects.toMatchObject({ code: 'ENOENT' });
       await expect(pool.copy(job(join(dir, 'c-ok'), join(d, 'ok'), join(d, `${TMP_PREFIX}ok`), 2))).resolves.toMatchObject({ bytes: 2 });
+      // A read failing once the destination is open (a directory opens, then refuses read): a new name
+      // written in place is removed, an existing file keeps what it held (the copy went to the temporary name).
+      await expect(pool.copy(job(d, join(d, 'new'), join(d, `${TMP_PREFIX}new`), 2))).rejects.toMatchObject({ code: 'EISDIR' });
+      await expect(pool.copy(job(d, join(d, 'ok'), join(d, `${TMP_PREFIX}ok2`), 2))).rejects.toMatchObject({ code: 'EISDIR' });
+      expect(await readFile(join(d, 'ok'), 'utf8')).toBe('ok');
       expect(pool.started).toBe(mode === 'inline' ? 0 : 1);
     } finally { await pool.close(); }
     expect(await readdir(d)).toEqual(['ok']);
