@@ -26,7 +26,12 @@
  * cache is warm for every tool (the source is read once before the first one); nothing is dropped.
  * Every copy goes to a directory of its own, all removed at the end (ext4 reuses the inodes of a tree
  * just deleted slowly: deleting each copy before the next tool ran made the order decide the times);
- * at scale 100 with --repeat 2 that is ≈ 33 GB of disk.
+ * at scale 100 with --repeat 2 that is ≈ 33 GB of disk. The cause, on an ext4 without a journal (this
+ * machine's root): each new inode's allocation skips, one by one under the directory's lock, every free
+ * inode of its group deleted in the last 60 s (300 s while its inode table block is dirty: the kernel's
+ * recently_deleted()), so creating files within ~5 minutes of deleting a large tree anywhere on that
+ * filesystem cost 2-10 times the CPU (perf: recently_deleted and find_get_block under ext4_create). Start
+ * a files bench at least 5 minutes after deleting a large tree there (a previous bench's work directory).
  * FERRY_BENCH_CPU_PROF=<dir> runs ferry's children with `node --cpu-prof --cpu-prof-dir <dir>` (a
  * profile per child); FERRY_BENCH_STRACE=<dir> runs them under `strace -c -f` (a syscall summary per child).
  */
