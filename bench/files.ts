@@ -22,8 +22,8 @@
  * `delta vs rsync` and `final vs rsync` lines give rsync's seconds over ferry's (> 1: ferry faster) and
  * the same by CPU seconds (toolCpuS: user + system of the process and the children it waited for,
  * less sensitive to the shared machine's load, loadAvg on every line).
- * Every tool runs as a child under /usr/bin/time (peak RSS = its process tree's maxRSS). The page
- * cache is warm for every tool (the source is read once before the first one); nothing is dropped.
+ * Every tool runs as a child under /usr/bin/time (peak RSS = its process tree's maxRSS). Every copy
+ * starts with the same memory (sameMemory): the clean page cache dropped, the source read back into it.
  * Every copy goes to a directory of its own, all removed at the end (ext4 reuses the inodes of a tree
  * just deleted slowly: deleting each copy before the next tool ran made the order decide the times);
  * at scale 100 with --repeat 2 that is ≈ 33 GB of disk. The cause, on an ext4 without a journal (this
@@ -171,6 +171,31 @@ async function medianOf<T extends { seconds: number }>(run: () => Promise<T>): P
 }
 
 /** `sync` (every filesystem's dirty pages to disk); its seconds. */
+/** Read every file of `src` (tar writing to /dev/null itself would skip the reads: GNU tar notices it). */
+async function warm(src: string): Promise<void> {
+  await execa('sh', ['-c', `tar -c -C '${src}' . | cat > /dev/null`]);
+}
+
+let dropNoted = false;
+/**
+ * Every copy starts with the same memory: the clean page cache dropped, then the source read back into
+ * it. The copies are kept until the end, so at scale 100 the cache fills during the second repetition
+ * (24 GiB: the source and four copies of 4.15 GB). Without this, ferry's copy in the second run took 40 %
+ * more CPU-s than in the first (16.7 vs 11.9) while tar's and rsync's took less; with it, ferry's two runs
+ * are within 2 % (12.2, 12.1 CPU-s; scale 100, --repeat 2).
+ * Needs root (/proc/sys/vm/drop_caches); without it, said once, and the cache is left as it is.
+ */
+async function sameMemory(src: string): Promise<void> {
+  try {
+    await writeFile('/proc/sys/vm/drop_caches', '1');
+  } catch {
+    if (!dropNoted) process.stderr.write('files bench: cannot drop the page cache (not root): later copies may meet a full cache\n');
+    dropNoted = true;
+    return;
+  }
+  await warm(src);
+}
+
 async function flush(): Promise<number> {
   const t = performance.now();
   await execa('sync');
@@ -197,7 +222,7 @@ export default (async (opts, emit) => {
     const t0 = performance.now();
     const g = await generateTree(src, opts.scale);
     process.stderr.write(`files bench: ${g.files} files, ${(g.bytes / 1e9).toFixed(2)} GB generated in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
-    await execa('sh', ['-c', `tar -c -C ${src} . > /dev/null`]); // warm the page cache for everyone
+    await warm(src); // the page cache warm for everyone
     // The reference manifest, for checking every tool's result (untimed).
     const ref = join(work, 'ref');
     await mkdir(ref);
@@ -230,6 +255,7 @@ export default (async (opts, emit) => {
         // writeback is timed after it (syncS; durableS = seconds + syncS: the copy on disk). None of the
         // tools syncs by itself, so without this the order decided who paid for the previous writeback.
         await flush();
+        await sameMemory(src);
         if (tool === 'ferry-1w') {
           const r = await child({ ...job, options: { ...options, copyWorkers: 1 } });
           const sync = await flush();
