@@ -5,8 +5,9 @@
  * over it, so a file the target held stays whole until replaced; its owner, mode and mtime are set last.
  * A killed run resumes by running again: an entry whose type, size and mtime already match is skipped (a
  * size match with another mtime is confirmed by hash; a part written at a new name has neither), and what
- * a killed run left under a temporary name is an extra the next run's target scan removes. Large files go in ranges (copy-ranged.ts), sparse ones keep their holes
- * (sparse.ts), links and directories are made on the main thread.
+ * a killed run left under a temporary name is an extra the next run's target scan removes. Large files
+ * go in ranges (copy-ranged.ts), sparse ones keep their holes (sparse.ts), links and directories are made
+ * on the main thread.
  * What the target holds that the manifest does not (deleted on the source since the bulk pass) goes.
  */
 import { constants, chmodSync, chownSync, lchownSync, lstatSync, mkdirSync, readlinkSync, renameSync, rmSync, symlinkSync, utimesSync, lutimesSync, linkSync, type Stats } from 'node:fs';
