@@ -28,6 +28,7 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash, type Hash } from 'node:crypto';
+import { changedBefore, type Stamp } from './ctime-stamp.ts';
 
 // %h parent, %f name, then the stat fields, then the link target: four NUL-terminated fields per entry.
 const FORMAT = '%h\\0%f\\0%y %s %T@ %C@ %m %U %G %i %n\\0%l\\0';
@@ -40,40 +41,48 @@ export interface QuickScan {
   readonly quick: string;
   /** Per directory (path relative to the root, latin1; the root is ''): hash of its direct children's records. */
   readonly dirs: Map<string, string> | undefined;
+  /** With `stamp`: an entry printed changed after it (its ctime is not changedBefore the stamp). */
+  readonly changedAfter?: boolean;
 }
 
-/** The tree's quick scan; undefined without GNU find or when it fails. */
-export async function quickScan(root: string, signal?: AbortSignal): Promise<QuickScan | undefined> {
+/**
+ * The tree's quick scan; undefined without GNU find or when it fails. `stamp`: also say whether any
+ * entry printed changed after it (a scan run beside a walk: see export.ts fullExport).
+ */
+export async function quickScan(root: string, signal?: AbortSignal, o: { stamp?: Pick<Stamp, 'ctimeMs' | 'thresholdMs'> } = {}): Promise<QuickScan | undefined> {
   const rootBuf = Buffer.from(root.replace(/\/+$/, '') || '/');
+  const stamp = o.stamp;
   return new Promise((resolve) => {
     const whole = createHash('sha256');
     const open = new Map<string, Hash>();
     let dirs: Map<string, Hash> | undefined = open;
+    let changedAfter = false;
     let rest: Buffer = Buffer.alloc(0);
     // A chunk's complete records: parents are runs (a directory's children are contiguous until a
     // subdirectory's records come in between), so each run is one update of its directory's hash.
     const consume = (chunk: Buffer) => {
       whole.update(chunk);
-      if (!dirs) return;
+      if (!dirs && (!stamp || changedAfter)) return;
       const buf = rest.length ? Buffer.concat([rest, chunk]) : chunk;
       let i = 0;
       let runDir: string | undefined, runStart = 0, runBytes: Buffer | undefined;
-      const flush = (end: number) => { if (runDir !== undefined && end > runStart) dirs!.get(runDir)!.update(buf.subarray(runStart, end)); };
+      const flush = (end: number) => { if (dirs && runDir !== undefined && end > runStart) dirs.get(runDir)!.update(buf.subarray(runStart, end)); };
       for (;;) {
         const a = buf.indexOf(0, i); if (a < 0) break;
         const b = buf.indexOf(0, a + 1); if (b < 0) break;
         const c = buf.indexOf(0, b + 1); if (c < 0) break;
         const d = buf.indexOf(0, c + 1); if (d < 0) break;
+        if (stamp && !changedAfter) changedAfter = !changedBefore(ctimeMsOf(buf, b + 1, c), stamp);
         const h = buf.subarray(i, a);
         // Most records continue the run: compared as bytes, decoded only when the parent changes.
-        if (!runBytes || !h.equals(runBytes)) {
+        if (dirs && (!runBytes || !h.equals(runBytes))) {
           const parent = relDir(h, rootBuf);
           runBytes = Buffer.from(h);
           flush(i);
           runDir = parent; runStart = i; // whole records (parent included): the bytes hashed do not depend on where chunks split runs
           if (!dirs.has(parent)) {
-            if (dirs.size >= DIRS_CAP) { dirs = undefined; rest = Buffer.alloc(0); return; }
-            dirs.set(parent, createHash('sha256'));
+            if (dirs.size >= DIRS_CAP) dirs = undefined;
+            else dirs.set(parent, createHash('sha256'));
           }
         }
         i = d + 1;
@@ -87,9 +96,21 @@ export async function quickScan(root: string, signal?: AbortSignal): Promise<Qui
     child.on('close', (code) => {
       if (code !== 0) { resolve(undefined); return; }
       const out = dirs ? new Map([...dirs].map(([k, h]) => [k, h.digest('hex').slice(0, 32)])) : undefined;
-      resolve({ quick: whole.digest('hex'), dirs: out });
+      resolve({ quick: whole.digest('hex'), dirs: out, ...(stamp ? { changedAfter } : {}) });
     });
   });
+}
+
+/**
+ * The ctime (ms) in a record's stat field (`%y %s %T@ %C@ …`, bytes `from` to `to`); Infinity (changed)
+ * when it cannot be read.
+ */
+function ctimeMsOf(buf: Buffer, from: number, to: number): number {
+  let at = from;
+  for (let k = 0; k < 3; k++) { at = buf.indexOf(0x20, at); if (at < 0 || at >= to) return Infinity; at++; }
+  const end = buf.indexOf(0x20, at);
+  const v = Number.parseFloat(buf.toString('latin1', at, end < 0 || end > to ? to : end));
+  return Number.isFinite(v) ? v * 1000 : Infinity;
 }
 
 /** The tree's quick fingerprint alone (see quickScan). */

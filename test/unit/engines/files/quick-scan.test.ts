@@ -3,11 +3,14 @@
  * the same per-directory hashes however find's output is cut into chunks (a tree well over one pipe
  * buffer), and a change marks exactly the directories whose direct children changed.
  */
-import { appendFile, mkdir, mkdtemp, rm, unlink, writeFile } from 'node:fs/promises';
+import { appendFile, chmod, mkdir, mkdtemp, readFile, rm, unlink, writeFile } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { changedDirs, quickScan } from '../../../../lib/engines/files/quick-scan.ts';
+import { takeStamp } from '../../../../lib/engines/files/ctime-stamp.ts';
+import { exportTree } from '../../../../lib/engines/files/export.ts';
 
 let dir = '';
 beforeEach(async () => { dir = await mkdtemp(join(tmpdir(), 'ferry-quick-scan-')); });
@@ -35,5 +38,34 @@ describe('quickScan', () => {
     expect(gone).toEqual(new Set());
     await rm(join(dir, 'b'), { recursive: true });
     expect(changedDirs(three!.dirs!, (await quickScan(dir))!.dirs!)).toEqual({ changed: new Set(['']), gone: new Set(['b', 'b/c']) });
+  });
+
+  it('with a stamp, says whether an entry it printed changed after the stamp (a scan beside a walk is kept only when none did)', async () => {
+    const tree = join(dir, 'tree'), art = join(dir, 'art');
+    for (const d of ['a', 'b/c']) await mkdir(join(tree, d), { recursive: true });
+    for (let i = 0; i < 750; i++) for (const d of ['a', 'b/c']) await writeFile(join(tree, d, `${'n'.repeat(60)}-${i}.jpg`), `${d}${i}`);
+    await mkdir(art);
+    await sleep(50); // past the kernel tick of the last write: a change in the stamp's own tick counts as after it
+    const stamp = takeStamp(art)!;
+    const quiet = await quickScan(tree, undefined, { stamp });
+    expect(quiet?.changedAfter).toBe(false);
+    expect(quiet?.quick).toBe((await quickScan(tree))?.quick); // the same scan, only looked at more closely
+    await chmod(join(tree, 'b/c', `${'n'.repeat(60)}-700.jpg`), 0o600); // late in find's output, several chunks in
+    expect((await quickScan(tree, undefined, { stamp }))?.changedAfter).toBe(true);
+    const stamp2 = (await sleep(50), takeStamp(art)!);
+    await unlink(join(tree, 'a', `${'n'.repeat(60)}-3.jpg`)); // gone: only its directory's record shows it
+    expect((await quickScan(tree, undefined, { stamp: stamp2 }))?.changedAfter).toBe(true);
+  });
+
+  it('a first export records the scan it ran beside its walk (a quiet tree)', async () => {
+    const tree = join(dir, 'tree'), art = join(dir, 'art');
+    await mkdir(join(tree, 'x/y'), { recursive: true });
+    for (let i = 0; i < 50; i++) await writeFile(join(tree, 'x/y', `f${i}`), `${i}`);
+    await sleep(50);
+    const r = await exportTree({ storeId: 'files', root: tree, artifactDir: art, normalize: 'none', concurrency: 4 });
+    expect(r.scan).toBe('walk');
+    const rec = JSON.parse(await readFile(join(art, 'scan.json'), 'utf8')) as { quick?: string; quickDirs?: unknown[] };
+    expect(rec.quick).toBe((await quickScan(tree))?.quick);
+    expect(rec.quickDirs?.length).toBe(3); // the root, x, x/y
   });
 });
