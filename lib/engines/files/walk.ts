@@ -235,6 +235,16 @@ export async function* walkTree(root: string, report: ScanReport, opts: WalkOpti
     return undefined;
   };
   const raw = scanTree(root, report, opts.normalize ?? 'none');
+  if (!prev && opts.hash !== true) {
+    // Nothing to hash and no hash to carry over: the entries as the scan reads them (no per-entry promise).
+    for (const e of raw) {
+      opts.signal?.throwIfAborted();
+      if (opts.fingerprint) fingerprintEntry(opts.fingerprint, e);
+      const { abs: _abs, ...entry } = e;
+      yield entry;
+    }
+    return;
+  }
   async function* withPrevious(): AsyncGenerator<[ManifestEntry & { abs: Buffer }, ManifestEntry | undefined]> {
     for (const e of raw) {
       opts.signal?.throwIfAborted();
