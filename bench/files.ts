@@ -170,7 +170,6 @@ async function medianOf<T extends { seconds: number }>(run: () => Promise<T>): P
   return { ...[...all].sort((a, b) => a.seconds - b.seconds)[DELTA_RUNS >> 1]!, runs: all.map((r) => r.seconds) };
 }
 
-/** `sync` (every filesystem's dirty pages to disk); its seconds. */
 /** Read every file of `src` (tar writing to /dev/null itself would skip the reads: GNU tar notices it). */
 async function warm(src: string): Promise<void> {
   await execa('sh', ['-c', `tar -c -C '${src}' . | cat > /dev/null`]);
@@ -196,6 +195,7 @@ async function sameMemory(src: string): Promise<void> {
   await warm(src);
 }
 
+/** `sync` (every filesystem's dirty pages to disk); its seconds. */
 async function flush(): Promise<number> {
   const t = performance.now();
   await execa('sync');

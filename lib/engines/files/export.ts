@@ -224,7 +224,9 @@ async function fullExport(o: ExportOptions, manifest: string, previous: ScanReco
   const stop = new AbortController(); // a walk that fails ends the scan beside it
   const scanning = (await import('./quick-scan.ts')).quickScan(o.root, o.signal ? AbortSignal.any([o.signal, stop.signal]) : stop.signal, beside ? { stamp } : {});
   try {
-    return await exportWith(o, manifest, previous, usable, hasManifest, beside ? scanning.then((q) => (q && !q.changedAfter && !rootChangedAfter(o.root, stamp) ? q : undefined)) : await scanning);
+    const taken = beside ? undefined : await scanning;
+    const kept = beside ? scanning.then((q) => (q && !q.changedAfter && !rootChangedAfter(o.root, stamp) ? q : undefined)) : scanning;
+    return await exportWith(o, manifest, previous, usable, hasManifest, taken, kept);
   } finally {
     stop.abort();
   }
@@ -239,13 +241,16 @@ function rootChangedAfter(root: string, stamp: Stamp): boolean {
   return !st || !changedBefore(st.ctimeMs, stamp);
 }
 
-/** fullExport with find's scan: taken (before the walk), or running beside it (awaited after the walk, dropped if it saw a change). */
+/**
+ * fullExport with find's scan: `qs`, taken before the walk (undefined when it runs beside it), compared
+ * with the last one; `kept`, what the record keeps (the scan beside the walk settles after it, dropped if
+ * it saw a change).
+ */
 async function exportWith(o: ExportOptions, manifest: string, previous: ScanRecord | undefined, usable: boolean, hasManifest: boolean,
-  scan: QuickScan | undefined | Promise<QuickScan | undefined>): Promise<ExportResult> {
-  const qs = scan instanceof Promise ? undefined : scan;
+  qs: QuickScan | undefined, kept: Promise<QuickScan | undefined>): Promise<ExportResult> {
   const quick = qs?.quick;
   const record = async (fingerprint: string, entries: number, report: ScanReport) => {
-    const q = scan instanceof Promise ? await scan : qs;
+    const q = await kept;
     await writeScanRecord(o.artifactDir, {
       fingerprint, ...(q?.quick ? { quick: q.quick } : {}), normalize: o.normalize, entries, ...report, ...(q?.dirs ? { quickDirs: [...q.dirs] } : {}),
     });
