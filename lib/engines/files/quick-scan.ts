@@ -103,14 +103,24 @@ export async function quickScan(root: string, signal?: AbortSignal, o: { stamp?:
 
 /**
  * The ctime (ms) in a record's stat field (`%y %s %T@ %C@ …`, bytes `from` to `to`); Infinity (changed)
- * when it cannot be read.
+ * when it cannot be read. Computed from whole seconds and nanoseconds as Node computes a Stats' ctimeMs
+ * (seconds × 1000 + nanoseconds / 1e6): the same instant gives the same double as the stamp's ctimeMs.
+ * parseFloat of the decimal string rounds differently, so a change in the stamp's own tick could read
+ * as an ulp before it (a coarse clock gives both the same time) and a scan that saw it be kept.
  */
 function ctimeMsOf(buf: Buffer, from: number, to: number): number {
   let at = from;
   for (let k = 0; k < 3; k++) { at = buf.indexOf(0x20, at); if (at < 0 || at >= to) return Infinity; at++; }
-  const end = buf.indexOf(0x20, at);
-  const v = Number.parseFloat(buf.toString('latin1', at, end < 0 || end > to ? to : end));
-  return Number.isFinite(v) ? v * 1000 : Infinity;
+  const space = buf.indexOf(0x20, at);
+  return stampMs(buf.toString('latin1', at, space < 0 || space > to ? to : space));
+}
+
+/** `%C@` (seconds, a point, up to 10 fraction digits) in ms as Node computes it; Infinity when malformed. */
+export function stampMs(text: string): number {
+  const m = /^(\d+)(?:\.(\d*))?$/.exec(text);
+  if (!m) return Infinity;
+  const ns = Number((m[2] ?? '').slice(0, 9).padEnd(9, '0'));
+  return Number(m[1]) * 1000 + ns / 1e6;
 }
 
 /** The tree's quick fingerprint alone (see quickScan). */

@@ -3,12 +3,13 @@
  * the same per-directory hashes however find's output is cut into chunks (a tree well over one pipe
  * buffer), and a change marks exactly the directories whose direct children changed.
  */
-import { appendFile, chmod, mkdir, mkdtemp, readFile, rm, unlink, writeFile } from 'node:fs/promises';
+import { appendFile, chmod, lstat, mkdir, mkdtemp, readFile, rm, unlink, writeFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { changedDirs, quickScan } from '../../../../lib/engines/files/quick-scan.ts';
+import { changedDirs, quickScan, stampMs } from '../../../../lib/engines/files/quick-scan.ts';
 import { takeStamp } from '../../../../lib/engines/files/ctime-stamp.ts';
 import { exportTree } from '../../../../lib/engines/files/export.ts';
 
@@ -55,6 +56,19 @@ describe('quickScan', () => {
     const stamp2 = (await sleep(50), takeStamp(art)!);
     await unlink(join(tree, 'a', `${'n'.repeat(60)}-3.jpg`)); // gone: only its directory's record shows it
     expect((await quickScan(tree, undefined, { stamp: stamp2 }))?.changedAfter).toBe(true);
+  });
+
+  it('reads find\'s %C@ as the same ms Node\'s Stats give (an entry changed in the stamp\'s own tick is not an ulp before it)', async () => {
+    for (let i = 0; i < 300; i++) await writeFile(join(dir, `f${i}`), `${i}`);
+    const lines = execFileSync('find', [dir, '-mindepth', '1', '-printf', '%C@ %p\\n'], { encoding: 'utf8' }).trim().split('\n');
+    expect(lines).toHaveLength(300);
+    for (const line of lines) {
+      const sp = line.indexOf(' ');
+      expect(stampMs(line.slice(0, sp))).toBe((await lstat(line.slice(sp + 1))).ctimeMs);
+    }
+    expect(stampMs('1796007517.5107315030')).toBe(1796007517 * 1000 + 510731503 / 1e6);
+    expect(stampMs('1796007517')).toBe(1796007517000);
+    expect(stampMs('x')).toBe(Infinity);
   });
 
   it('a first export records the scan it ran beside its walk (a quiet tree)', async () => {
