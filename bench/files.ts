@@ -3,8 +3,9 @@
  * fixtures/files (scale N ≈ N × 1,000 small "images" + N files of 8 MiB + the awkward cases; scale 100
  * ≈ 100k files, ≈ 4 GB) is copied into a fresh host directory by each tool, then verified against the
  * source's manifest (not timed):
- *   copy    ferry (export = the manifest, stat only, then import = the copy, every file hashed from the
- *           bytes it copies), ferry-volume (the same into a named volume through the helper's tar stream),
+ *   copy    ferry (export = the manifest, stat only, and into the empty target the copy as it walks,
+ *           every file hashed from the bytes it copies; then the import, which finds the copy complete),
+ *           ferry-volume (the same into a named volume through the helper's tar stream),
  *           `tar -cS | tar -x`, `rsync -aHS` (peers with their sparse and hard-link flags: ferry keeps both);
  *           each starts after an untimed `sync`, and the `sync` after it is timed (syncS; durableS = seconds + syncS);
  *           `ferry-1w` (only when named in --tools) is ferry's copy alone with one copy worker (ferry: one per core)
@@ -84,7 +85,9 @@ if (process.env.FERRY_BENCH_CHILD) {
     const im = await filesEngine.import(p);
     detail = {
       passS: Number(((performance.now() - t0) / 1000).toFixed(3)), exportS: Number(((t1 - t0) / 1000).toFixed(3)), importS: Number(((performance.now() - t1) / 1000).toFixed(3)),
-      copied: im.data.copied, bytesCopied: im.data.bytes, manifestFiles: ex.data.files, scan: ex.data.scan, ...(ex.data.fallback ? { fallback: ex.data.fallback } : {}),
+      // Into an empty bind target the export copies as it walks (streamed) and the import finds it done.
+      ...(ex.data.streamed ? { streamed: true, copied: (ex.data.streamed as { copied: number }).copied, bytesCopied: (ex.data.streamed as { bytes: number }).bytes } : { copied: im.data.copied, bytesCopied: im.data.bytes }),
+      manifestFiles: ex.data.files, scan: ex.data.scan, ...(ex.data.fallback ? { fallback: ex.data.fallback } : {}),
     };
   } else if (job.action === 'final') {
     // As migrate runs it inside the freeze: in the process that made the bulk copy (state on disk).

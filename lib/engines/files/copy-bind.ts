@@ -97,6 +97,28 @@ export async function copyToBind(o: CopyOptions): Promise<CopyResult> {
   try { return await copyWith(o, pool); } finally { await pool.close(); }
 }
 
+/**
+ * The first copy streamed from the export's walk (export.ts `stream`, engine.ts): into a target
+ * directory that holds nothing yet, every entry is copied as the walk yields it (the walk and the copy
+ * overlap, as tar's and rsync's do), with `size` (find's count, made before a byte moves) for the
+ * copy pool's plan. Nothing to compare with on the target: every entry is a COPY. The hash log is the
+ * import's (the export's manifest lacks the hashes; engine.ts folds them in).
+ */
+export async function copyStreamToBind(o: Omit<CopyOptions, 'manifest' | 'scope'> & { artifactDir: string; entries: AsyncIterable<ManifestEntry>; size: { files: number; bytes: number } }): Promise<CopyResult> {
+  const pool = new CopyPool(poolSize(o.concurrency, o.workers));
+  try {
+    await mkdir(o.targetRoot, { recursive: true });
+    pool.plan(o.size.files, o.size.bytes);
+    const r = await copyEntries(o, pool, {
+      decisionOf: () => COPY, logDir: o.artifactDir, sparseLog: false, removed: 0,
+      entries: async function* (c) { for await (const e of o.entries) yield [e, c.entries++] as const; },
+    });
+    return { ...r, removed: [] };
+  } finally {
+    await pool.close();
+  }
+}
+
 async function copyWith(o: CopyOptions, pool: CopyPool): Promise<CopyResult> {
   const root = Buffer.from(o.targetRoot);
   await mkdir(o.targetRoot, { recursive: true });
@@ -150,7 +172,37 @@ async function copyWith(o: CopyOptions, pool: CopyPool): Promise<CopyResult> {
     });
   }
   for (const x of extras) rmSync(joinRel(root, x), { recursive: true, force: true });
-  // 2. The copy. The root is the app's too: its owner and the source root's mode.
+  // 2. The copy, in the manifest's order. Scoped (the final pass): what lies outside the scope is
+  // skipped here, not stepped nor logged (see copyEntries).
+  const scope = o.normalize === 'none' ? o.scope : undefined;
+  const r = await copyEntries(o, pool, {
+    decisionOf: (i) => (decisions[i] ?? CHECK) as Decision, logDir: dirname(o.manifest), sparseLog: scope !== undefined, removed: extras.length,
+    entries: async function* (c) {
+      for await (const e of scope ? readManifestSkipping(o.manifest, outsideOf(scope)) : readManifest(o.manifest)) {
+        const i = c.entries++;
+        // Up to date in the scope with its hash in the manifest: nothing to step, nothing to log.
+        if (e === SKIPPED || (scope && decisions[i] === SKIP && (!scope.has(parentKey(e.path)) || e.type !== 'file' || e.sha256))) { c.skipped++; continue; }
+        yield [e, i] as const;
+      }
+    },
+  });
+  return { ...r, removed: extras.map(showPath) };
+}
+
+/** The counts a copy keeps as it goes (its entries source counts `entries` and what it skips unstepped). */
+interface Counts { entries: number; skipped: number }
+
+/**
+ * Copy `entries` (in tree order, each with its index for `decisionOf`) into the target: the copy proper,
+ * the manifest's or the export's stream (copyStreamToBind) alike.
+ */
+async function copyEntries(o: Omit<CopyOptions, 'manifest'>, pool: CopyPool, x: {
+  decisionOf: (i: number) => Decision; logDir: string; sparseLog: boolean; removed: number;
+  entries: (c: Counts) => AsyncIterable<readonly [ManifestEntry, number]>;
+}): Promise<Omit<CopyResult, 'removed'>> {
+  const root = Buffer.from(o.targetRoot);
+  const own = (e: ManifestEntry) => o.owner ?? { uid: e.uid, gid: e.gid };
+  // The root is the app's too: its owner and the source root's mode.
   const srcRoot = lstatSync(o.sourceRoot);
   chownSync(o.targetRoot, o.owner?.uid ?? srcRoot.uid, o.owner?.gid ?? srcRoot.gid);
   chmodSync(o.targetRoot, srcRoot.mode & 0o7777);
@@ -165,7 +217,8 @@ async function copyWith(o: CopyOptions, pool: CopyPool): Promise<CopyResult> {
   // (its ranges wait for slots), so the window (WINDOW_PER_SLOT a slot) must not start one per entry.
   const largeFiles = new Slots(o.concurrency);
   const ranged = { files: 0, ranges: 0, copied: 0, kept: 0 };
-  let seq = 0, copied = 0, bytes = 0, skipped = 0, fixed = 0, entries = 0;
+  const counts: Counts = { entries: 0, skipped: 0 };
+  let seq = 0, copied = 0, bytes = 0, fixed = 0;
   const dirs: ManifestEntry[] = [];
   const hardlinks: ManifestEntry[] = [];
   let lastSave = Date.now();
@@ -173,8 +226,8 @@ async function copyWith(o: CopyOptions, pool: CopyPool): Promise<CopyResult> {
   type Done = { e: ManifestEntry; sha256?: string | undefined };
   const step = async ([e, i]: readonly [ManifestEntry, number]): Promise<Done> => {
     o.signal?.throwIfAborted();
-    const d = decisions[i] ?? CHECK;
-    if (d === SKIP) { skipped++; return { e }; }
+    const d = x.decisionOf(i);
+    if (d === SKIP) { counts.skipped++; return { e }; }
     if (d === DIR_OK || d === SKIP_DIR) { dirs.push(e); return { e }; }
     const dest = joinRel(root, targetPathOf(e));
     const st = d === COPY ? null : lstatOrNull(dest);
@@ -189,7 +242,7 @@ async function copyWith(o: CopyOptions, pool: CopyPool): Promise<CopyResult> {
     if (e.type === 'hardlink') { hardlinks.push(e); return { e }; }
     if (e.type === 'symlink') {
       if (st?.isSymbolicLink() && readlinkSync(dest, { encoding: 'buffer' }).equals(e.link!)) {
-        if (st.uid !== uid || st.gid !== gid) { lchownSync(dest, uid, gid); fixed++; } else skipped++;
+        if (st.uid !== uid || st.gid !== gid) { lchownSync(dest, uid, gid); fixed++; } else counts.skipped++;
         return { e };
       }
       const tmp = join(staging, `${seq++}`);
@@ -209,7 +262,7 @@ async function copyWith(o: CopyOptions, pool: CopyPool): Promise<CopyResult> {
       const sha = want && (await slots.run(() => hashFile(dest, st.size, o.signal))) === want ? want : undefined;
       if (sameTime || sha) {
         const metaOk = sameTime && (st.mode & 0o7777) === e.mode && st.uid === uid && st.gid === gid;
-        if (metaOk) { skipped++; return { e }; }
+        if (metaOk) { counts.skipped++; return { e }; }
         chownSync(dest, uid, gid); chmodSync(dest, e.mode); utimesSync(dest, mtimeSeconds(e.mtimeMs), mtimeSeconds(e.mtimeMs));
         fixed++;
         return { e, sha256: sha || undefined };
@@ -224,7 +277,7 @@ async function copyWith(o: CopyOptions, pool: CopyPool): Promise<CopyResult> {
       copied++;
       bytes += c.bytes;
       o.onProgress?.({ files: copied, bytes });
-      if (Date.now() - lastSave > 2000) { lastSave = Date.now(); await saveProgress(o.progressFile, { entries, copied, bytes, skipped, fixed, done: false }); }
+      if (Date.now() - lastSave > 2000) { lastSave = Date.now(); await saveProgress(o.progressFile, { entries: counts.entries, copied, bytes, skipped: counts.skipped, fixed, done: false }); }
       return { e, sha256: c.bytes === e.size ? c.sha256 : undefined };
     }
     // A large file in ranges (two in flight, each holding a slot), resumed range by range (copy-ranged.ts).
@@ -243,29 +296,20 @@ async function copyWith(o: CopyOptions, pool: CopyPool): Promise<CopyResult> {
       ranged.files++; ranged.ranges += r.ranges; ranged.copied += r.copied; ranged.kept += r.kept;
     } else bytes += c.bytes;
     o.onProgress?.({ files: copied, bytes });
-    if (Date.now() - lastSave > 2000) { lastSave = Date.now(); await saveProgress(o.progressFile, { entries, copied, bytes, skipped, fixed, done: false }); }
+    if (Date.now() - lastSave > 2000) { lastSave = Date.now(); await saveProgress(o.progressFile, { entries: counts.entries, copied, bytes, skipped: counts.skipped, fixed, done: false }); }
     // A file that changed size since the export: its hash is not the manifest entry's (verify names it).
     return { e, sha256: c.bytes === e.size ? c.sha256 : undefined };
   };
   // In tree order: every regular file's sha256 goes to the hash log (read while copying, else already
   // known from an earlier pass, else read now: a file a killed run copied after its last logged line).
-  // Scoped (the final pass): what lies outside the scope is skipped here, not stepped nor logged: the
-  // narrowed manifest carries those files' hashes (merged from the last log), the log gets what the manifest carries no hash for; the
-  // last logs are searched for the few it asks (not read from their start).
-  const scope = o.normalize === 'none' ? o.scope : undefined;
-  const log = await HashLog.start(dirname(o.manifest), { sparse: scope !== undefined });
+  // Scoped (the final pass): the narrowed manifest carries the hashes of what lies outside the scope
+  // (merged from the last log), the log gets what the manifest carries no hash for; the last logs are
+  // searched for the few it asks (not read from their start).
+  const log = await HashLog.start(x.logDir, { sparse: x.sparseLog });
   try {
-    async function* numbered(): AsyncGenerator<readonly [ManifestEntry, number]> {
-      for await (const e of scope ? readManifestSkipping(o.manifest, outsideOf(scope)) : readManifest(o.manifest)) {
-        const i = entries++;
-        // Up to date in the scope with its hash in the manifest: nothing to step, nothing to log.
-        if (e === SKIPPED || (scope && decisions[i] === SKIP && (!scope.has(parentKey(e.path)) || e.type !== 'file' || e.sha256))) { skipped++; continue; }
-        yield [e, i];
-      }
-    }
     // The window: whole files wait in the workers' queues (they copy poolSize at a time); ranged and
     // sparse files and hash checks take the slots (o.concurrency at a time).
-    for await (const { e, sha256 } of orderedMap(numbered(), o.concurrency * WINDOW_PER_SLOT, step)) {
+    for await (const { e, sha256 } of orderedMap(x.entries(counts), o.concurrency * WINDOW_PER_SLOT, step)) {
       if (e.type !== 'file') continue;
       const known = sha256 ?? await log.knownHash(e);
       const sha = known ?? await hashFile(joinRel(Buffer.from(o.sourceRoot), e.path), e.size, o.signal).catch(() => undefined);
@@ -279,7 +323,7 @@ async function copyWith(o: CopyOptions, pool: CopyPool): Promise<CopyResult> {
     const dest = joinRel(root, targetPathOf(e));
     const first = joinRel(root, targetOfPath(e.link!, o.normalize));
     const st = lstatOrNull(dest), fst = lstatSync(first);
-    if (st && st.ino === fst.ino && st.dev === fst.dev) { skipped++; continue; }
+    if (st && st.ino === fst.ino && st.dev === fst.dev) { counts.skipped++; continue; }
     const tmp = join(staging, `${seq++}`);
     linkSync(first, tmp);
     replace(tmp, dest, st);
@@ -296,8 +340,8 @@ async function copyWith(o: CopyOptions, pool: CopyPool): Promise<CopyResult> {
   await rm(staging, { recursive: true, force: true });
   await forgetAllRanges(stateDir);
   await log.finish();
-  const result = { entries, copied, bytes, skipped, fixed, removed: extras.map(showPath), ...(ranged.files ? { ranged } : {}) };
-  await saveProgress(o.progressFile, { ...result, removed: result.removed.length, done: true });
+  const result = { entries: counts.entries, copied, bytes, skipped: counts.skipped, fixed, ...(ranged.files ? { ranged } : {}) };
+  await saveProgress(o.progressFile, { ...result, removed: x.removed, done: true });
   return result;
 }
 

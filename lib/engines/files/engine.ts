@@ -6,10 +6,10 @@
  * compose file and the owner from the service's `user:` come from the service's compose view.
  */
 import { statfs } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { defineEngine, type Engine, type EngineFinding, type EngineParams, type ExportSummary, type Store } from '../../core/engine.ts';
 import type { CopyResult } from './copy-bind.ts';
-import { assertSourceDir, exportTree, MANIFEST_FILE, provenFingerprint, SCAN_FILE, treeFingerprint } from './export.ts';
+import { assertSourceDir, exportTree, MANIFEST_FILE, provenFingerprint, SCAN_FILE, treeFingerprint, type WalkStream } from './export.ts';
 import type { filesFollowPhases } from './freeze.ts';
 import { readManifest } from './manifest.ts';
 import { ownerOf, parseFilesOptions, type FilesOptions } from './options.ts';
@@ -201,10 +201,19 @@ async function exportFiles(p: P, final: boolean): Promise<ExportSummary> {
   // The last complete copy left the target equal to this manifest: a narrowed export then says where it may differ.
   const before = await readCopied(p.stateDir);
   const baseOk = before !== undefined && before.manifest === await identityOf(join(p.artifactDir, MANIFEST_FILE), p.artifactDir);
+  const into = final ? undefined : await streamTarget(p);
   const r = await exportTree({
     storeId: p.store.id, root: p.store.source, artifactDir: p.artifactDir, normalize: p.store.options.normalize, concurrency: p.store.options.concurrency, signal: p.signal, keepManifest: final,
     onHashed: (n) => { bytes += n; p.progress.update({ unit: 'bytes', done: bytes, label: 'hashing' }); },
+    ...(into ? { stream: (s: WalkStream) => streamInto(p, into, s) } : {}),
   });
+  const streamed = r.streamed as CopyResult | undefined;
+  if (streamed && into) {
+    // The copy the import would make is made: recorded as the import records it (the import finds it done).
+    await foldHashes(p, r.manifest);
+    await recordCopied(p.stateDir, { manifest: await identityOf(r.manifest, p.artifactDir), target: into.where, owner: JSON.stringify(into.owner ?? null), entries: streamed.entries });
+    p.log.info(`store ${p.store.id}: ${streamed.copied} entries (${(streamed.bytes / 1048576).toFixed(1)} MiB) copied into ${into.root} while exporting (the import finds the copy complete)`);
+  }
   if (r.scope?.length === 0) { /* unchanged: the copied record (or the scope) for this manifest stays valid as it is */ } else if (r.scope && baseOk) await recordScope(p.stateDir, { manifest: await identityOf(r.manifest, p.artifactDir), target: before.target, owner: before.owner, dirs: r.scope });
   else await forgetScope(p.stateDir);
   const s = r.report;
@@ -215,8 +224,66 @@ async function exportFiles(p: P, final: boolean): Promise<ExportSummary> {
     data: {
       files: s.files, dirs: s.dirs, symlinks: s.symlinks, hardlinks: s.hardlinks, bytes: s.bytes, excluded: s.excluded.count, nfdNames: s.nfd.count, caseCollisions: s.caseCollisions.count, fingerprint: r.fingerprint,
       scan: r.scan, ...(r.changed !== undefined ? { changed: r.changed } : {}), ...(r.fallback ? { fallback: r.fallback } : {}),
+      ...(streamed ? { streamed: summary(streamed) } : {}),
     },
   };
+}
+
+interface StreamTarget { readonly root: string; readonly where: string; readonly owner: { uid: number; gid: number } | undefined }
+
+/**
+ * Where the export's walk streams the first copy (export.ts `stream`): a host directory target that
+ * holds nothing yet (absent or empty: nothing on it to compare with or remove), names kept as they are
+ * (the manifest's order is the target's). Else undefined: the import copies. A target that cannot be
+ * resolved here is the import's to report.
+ */
+async function streamTarget(p: P): Promise<StreamTarget | undefined> {
+  if (p.store.options.normalize !== 'none' || p.store.options.copyDuringExport === false) return undefined;
+  try {
+    const t = await specOf(p);
+    if (t.kind !== 'bind') return undefined;
+    const names = await readdir(t.root).catch((e: NodeJS.ErrnoException) => (e.code === 'ENOENT' ? [] : undefined));
+    if (!names || names.length) return undefined;
+    return { root: t.root, where: `bind:${t.root}`, owner: await ownerFor(p) };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The options every copy into the target takes from the store (the import's, the export's streamed one). */
+function copyCommon(p: P) {
+  return {
+    sourceRoot: p.store.source, normalize: p.store.options.normalize, concurrency: p.store.options.concurrency, workers: p.store.options.copyWorkers,
+    progressFile: join(p.stateDir, 'copy-progress.json'), signal: p.signal,
+    ranges: { largeFileBytes: p.store.options.largeFileMiB * 1048576, rangeBytes: p.store.options.rangeMiB * 1048576 },
+    onProgress: (d: { files: number; bytes: number }) => p.progress.update({ unit: 'bytes', done: d.bytes, label: `${d.files} files` }),
+  };
+}
+
+/**
+ * The first copy fed by the export's walk: once find has counted the tree (before a byte moves), the
+ * target's filesystem must hold it (else declined: the import's own check refuses with the exact figure).
+ */
+async function streamInto(p: P, into: StreamTarget, s: WalkStream): Promise<CopyResult | undefined> {
+  const size = await s.size;
+  const free = size ? await freeBytesAt(into.root) : undefined;
+  if (!size || free === undefined || size.bytes > free) {
+    s.decline();
+    p.log.info(`store ${p.store.id}: the copy waits for the import (${!size ? 'no count of the tree (GNU find)' : free === undefined ? 'the target\'s free space is unknown' : 'the target may lack the space'})`);
+    return undefined;
+  }
+  await forgetCopyRecords(p.stateDir);
+  const { copyStreamToBind } = await import('./copy-bind.ts');
+  return copyStreamToBind({ ...copyCommon(p), targetRoot: into.root, owner: into.owner, artifactDir: p.artifactDir, entries: s.entries, size });
+}
+
+/** Free bytes on the filesystem that holds `path` (its nearest existing ancestor's). */
+async function freeBytesAt(path: string): Promise<number | undefined> {
+  for (let at = path; ; at = dirname(at)) {
+    const s = await statfs(at).catch(() => undefined);
+    if (s) return s.bavail * s.bsize;
+    if (dirname(at) === at) return undefined;
+  }
 }
 
 // The final pass's export never rewrites the export step's manifest file (a kill after it must not find the export changed).
@@ -269,12 +336,7 @@ export const filesEngine: Readonly<Engine<FilesOptions, FilesFacts>> = defineEng
     const scoped = sc && sc.target === where && sc.owner === owner && sc.manifest === await identityOf(manifest, p.artifactDir) ? sc : undefined;
     // Scoped, names kept: the copy reads only the scoped directories' part of the manifest (O(scope), not O(tree)).
     const part = scoped && p.store.options.normalize === 'none' ? await scopePart(manifest, p.artifactDir, scoped.dirs) : undefined;
-    const common = {
-      sourceRoot: p.store.source, manifest: part ?? manifest, owner: own, normalize: p.store.options.normalize, ...(scoped ? { scope: new Set(scoped.dirs) } : {}),
-      concurrency: p.store.options.concurrency, workers: p.store.options.copyWorkers, progressFile: join(p.stateDir, 'copy-progress.json'), signal: p.signal,
-      ranges: { largeFileBytes: p.store.options.largeFileMiB * 1048576, rangeBytes: p.store.options.rangeMiB * 1048576 },
-      onProgress: (d: { files: number; bytes: number }) => p.progress.update({ unit: 'bytes', done: d.bytes, label: `${d.files} files` }),
-    };
+    const common = { ...copyCommon(p), manifest: part ?? manifest, owner: own, ...(scoped ? { scope: new Set(scoped.dirs) } : {}) };
     const copied = t.kind === 'bind' ? await (await import('./copy-bind.ts')).copyToBind({ ...common, targetRoot: t.root }) : await (await import('./copy-volume.ts')).copyToVolume({ ...common, helper: t.helper });
     // The entries outside the part (the copy counted its every line) were skipped as the last complete copy left them.
     const outside = part ? Math.max(0, ((await readJson<{ entries?: number }>(join(p.artifactDir, SCAN_FILE)))?.entries ?? copied.entries) - copied.entries) : 0;

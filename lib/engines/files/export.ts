@@ -65,6 +65,8 @@ export interface ExportResult {
   readonly changed?: number;
   /** Files rewritten in place with size, mtime and inode kept (see rewritten.ts). */
   readonly rewritten?: readonly Buffer[];
+  /** What `stream` resolved to (the walk fed it). */
+  readonly streamed?: unknown;
 }
 
 export type ScanKind = 'ctime' | 'quick' | 'walk';
@@ -82,7 +84,28 @@ export interface ExportOptions {
    * never rewrites the manifest file either way (a delta, or a base beside it).
    */
   readonly keepManifest?: boolean;
+  /**
+   * A first copy fed by the walk (engine.ts): called when a whole walk writes a manifest where there was
+   * none (nothing to compare with, the target empty), with the entries as the walk yields them (in tree
+   * order, the manifest's) and find's count of the tree's regular files and bytes (undefined without
+   * GNU find). It declines (`decline()`: the walk goes on alone) or consumes every entry; the walk waits
+   * while STREAM_AHEAD entries wait for it. What it resolves to is the export's `streamed`; a rejection
+   * fails the export (the walk stops at its next entry).
+   */
+  readonly stream?: (s: WalkStream) => Promise<unknown>;
 }
+
+export interface WalkStream {
+  readonly entries: AsyncIterable<ManifestEntry>;
+  readonly size: Promise<{ readonly files: number; readonly bytes: number } | undefined>;
+  decline(): void;
+}
+
+/**
+ * Entries the walk runs ahead of a copy streamed from it: it waits for find's count of the tree (the
+ * space check before a byte moves; 0.35 s of a 100k-file tree) with this many at most (~0.3 KB each).
+ */
+export const STREAM_AHEAD = 32_768;
 
 /**
  * The manifest reads no file: it stats the tree (refusals before a byte moves) and carries over the
@@ -222,11 +245,12 @@ async function manifestDirs(manifest: string, root: string, stamp: Stamp): Promi
 async function fullExport(o: ExportOptions, manifest: string, previous: ScanRecord | undefined, usable: boolean, hasManifest: boolean, stamp: Stamp | undefined): Promise<ExportResult> {
   const beside = !usable && stamp !== undefined;
   const stop = new AbortController(); // a walk that fails ends the scan beside it
-  const scanning = (await import('./quick-scan.ts')).quickScan(o.root, o.signal ? AbortSignal.any([o.signal, stop.signal]) : stop.signal, beside ? { stamp } : {});
+  const streams = !usable && o.stream !== undefined && !o.keepManifest;
+  const scanning = (await import('./quick-scan.ts')).quickScan(o.root, o.signal ? AbortSignal.any([o.signal, stop.signal]) : stop.signal, { ...(beside ? { stamp } : {}), ...(streams ? { size: true } : {}) });
   try {
     const taken = beside ? undefined : await scanning;
     const kept = beside ? scanning.then((q) => (q && !q.changedAfter && !rootChangedAfter(o.root, stamp) ? q : undefined)) : scanning;
-    return await exportWith(o, manifest, previous, usable, hasManifest, taken, kept);
+    return await exportWith(o, manifest, previous, usable, hasManifest, taken, kept, streams ? scanning.then((q) => q?.size) : undefined);
   } finally {
     stop.abort();
   }
@@ -247,7 +271,7 @@ function rootChangedAfter(root: string, stamp: Stamp): boolean {
  * it saw a change).
  */
 async function exportWith(o: ExportOptions, manifest: string, previous: ScanRecord | undefined, usable: boolean, hasManifest: boolean,
-  qs: QuickScan | undefined, kept: Promise<QuickScan | undefined>): Promise<ExportResult> {
+  qs: QuickScan | undefined, kept: Promise<QuickScan | undefined>, size?: WalkStream['size']): Promise<ExportResult> {
   const quick = qs?.quick;
   const record = async (fingerprint: string, entries: number, report: ScanReport) => {
     const q = await kept;
@@ -285,12 +309,37 @@ async function exportWith(o: ExportOptions, manifest: string, previous: ScanReco
   const tmp = beside ?? join(o.artifactDir, `${MANIFEST_FILE}.next`);
   const prev = hasManifest ? { previous: (await import('./hashes.ts')).readHashedManifest(manifest, o.artifactDir) } : {};
   let unhashed = 0;
-  const counted = async function* (es: AsyncIterable<ManifestEntry>) { for await (const e of es) { if (e.type === 'file' && !e.sha256) unhashed++; yield e; } };
-  const { entries } = await writeManifest(tmp, counted(walkTree(o.root, report, { hash: 'reuse', normalize: o.normalize, concurrency: o.concurrency, fingerprint: fp, ...prev, ...(o.signal ? { signal: o.signal } : {}) })));
-  try { assertNothingRefused(o.storeId, report); } catch (e) { await rm(tmp, { force: true }); throw e; }
+  // A first copy streamed from the walk: every entry handed to it as the manifest gets it.
+  const handoff = size && o.stream ? new (await import('./handoff.ts')).Handoff<ManifestEntry>(STREAM_AHEAD) : undefined;
+  const streaming = handoff ? o.stream!({ entries: handoff, size: size!, decline: () => handoff.detach() }).catch((err: unknown) => { handoff.stop(err); throw err; }) : undefined;
+  streaming?.catch(() => undefined); // awaited below, after the walk
+  const counted = async function* (es: AsyncIterable<ManifestEntry>) {
+    let whole = false;
+    try {
+      for await (const e of es) {
+        if (e.type === 'file' && !e.sha256) unhashed++;
+        if (handoff) await handoff.push(e);
+        yield e;
+      }
+      whole = true;
+    } finally {
+      // The copy stops on it; the export throws the walk's own error (or the manifest writer's), not this one.
+      handoff?.end(whole ? undefined : new Error(`the walk of ${o.root} stopped before its end`));
+    }
+  };
+  let entries: number;
+  try {
+    ({ entries } = await writeManifest(tmp, counted(walkTree(o.root, report, { hash: 'reuse', normalize: o.normalize, concurrency: o.concurrency, fingerprint: fp, ...prev, ...(o.signal ? { signal: o.signal } : {}) }))));
+    assertNothingRefused(o.storeId, report);
+  } catch (e) {
+    await rm(tmp, { force: true });
+    await streaming?.catch(() => undefined);
+    throw e;
+  }
   if (!beside) await rename(tmp, manifest);
   await settleBase(manifest, unhashed, beside);
+  const streamed = await streaming;
   const fingerprint = fp.digest();
   await record(fingerprint, entries, report);
-  return { manifest, report, entries, fingerprint, scan: 'walk' };
+  return { manifest, report, entries, fingerprint, scan: 'walk', ...(streamed !== undefined ? { streamed } : {}) };
 }

@@ -28,6 +28,12 @@ function schemaWith(z: typeof Zod) {
     quietBudgetMs: z.number().int().min(1000).default(300_000),
     /** Image of the short-lived helper container for named volumes (needs sh, tar, find, sha256sum). */
     helperImage: z.string().min(1).default('debian:bookworm-slim'),
+    /**
+     * The first export into a host-directory target that holds nothing yet copies as it walks (the import
+     * then finds the copy complete): the walk and the copy overlap. `false`: the export only writes the
+     * manifest and the target is first written by the import step.
+     */
+    copyDuringExport: z.boolean().default(true),
     /** rollback --with-data: also delete on the host what the stack deleted (listed either way). */
     applyDeletions: z.boolean().default(false),
   }).strict();

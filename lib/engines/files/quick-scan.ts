@@ -43,15 +43,18 @@ export interface QuickScan {
   readonly dirs: Map<string, string> | undefined;
   /** With `stamp`: an entry printed changed after it (its ctime is not changedBefore the stamp). */
   readonly changedAfter?: boolean;
+  /** With `size`: the regular files printed and their bytes (every name of a hard-linked file counted; an estimate from above). */
+  readonly size?: { readonly files: number; readonly bytes: number };
 }
 
 /**
  * The tree's quick scan; undefined without GNU find or when it fails. `stamp`: also say whether any
  * entry printed changed after it (a scan run beside a walk: see export.ts fullExport).
  */
-export async function quickScan(root: string, signal?: AbortSignal, o: { stamp?: Pick<Stamp, 'ctimeMs' | 'thresholdMs'> } = {}): Promise<QuickScan | undefined> {
+export async function quickScan(root: string, signal?: AbortSignal, o: { stamp?: Pick<Stamp, 'ctimeMs' | 'thresholdMs'>; size?: boolean } = {}): Promise<QuickScan | undefined> {
   const rootBuf = Buffer.from(root.replace(/\/+$/, '') || '/');
   const stamp = o.stamp;
+  const size = o.size ? { files: 0, bytes: 0 } : undefined;
   return new Promise((resolve) => {
     const whole = createHash('sha256');
     const open = new Map<string, Hash>();
@@ -62,7 +65,7 @@ export async function quickScan(root: string, signal?: AbortSignal, o: { stamp?:
     // subdirectory's records come in between), so each run is one update of its directory's hash.
     const consume = (chunk: Buffer) => {
       whole.update(chunk);
-      if (!dirs && (!stamp || changedAfter)) return;
+      if (!dirs && (!stamp || changedAfter) && !size) return;
       const buf = rest.length ? Buffer.concat([rest, chunk]) : chunk;
       let i = 0;
       let runDir: string | undefined, runStart = 0, runBytes: Buffer | undefined;
@@ -73,6 +76,7 @@ export async function quickScan(root: string, signal?: AbortSignal, o: { stamp?:
         const c = buf.indexOf(0, b + 1); if (c < 0) break;
         const d = buf.indexOf(0, c + 1); if (d < 0) break;
         if (stamp && !changedAfter) changedAfter = !changedBefore(ctimeMsOf(buf, b + 1, c), stamp);
+        if (size && buf[b + 1] === 0x66 /* f */) { size.files++; size.bytes += sizeOf(buf, b + 3, c); }
         const h = buf.subarray(i, a);
         // Most records continue the run: compared as bytes, decoded only when the parent changes.
         if (dirs && (!runBytes || !h.equals(runBytes))) {
@@ -96,7 +100,7 @@ export async function quickScan(root: string, signal?: AbortSignal, o: { stamp?:
     child.on('close', (code) => {
       if (code !== 0) { resolve(undefined); return; }
       const out = dirs ? new Map([...dirs].map(([k, h]) => [k, h.digest('hex').slice(0, 32)])) : undefined;
-      resolve({ quick: whole.digest('hex'), dirs: out, ...(stamp ? { changedAfter } : {}) });
+      resolve({ quick: whole.digest('hex'), dirs: out, ...(stamp ? { changedAfter } : {}), ...(size ? { size } : {}) });
     });
   });
 }
@@ -113,6 +117,17 @@ function ctimeMsOf(buf: Buffer, from: number, to: number): number {
   for (let k = 0; k < 3; k++) { at = buf.indexOf(0x20, at); if (at < 0 || at >= to) return Infinity; at++; }
   const space = buf.indexOf(0x20, at);
   return stampMs(buf.toString('latin1', at, space < 0 || space > to ? to : space));
+}
+
+/** The `%s` field starting at `from` (up to the next space before `to`); 0 when malformed. */
+function sizeOf(buf: Buffer, from: number, to: number): number {
+  let n = 0;
+  for (let k = from; k < to; k++) {
+    const d = buf[k]! - 0x30;
+    if (d < 0 || d > 9) break;
+    n = n * 10 + d;
+  }
+  return n;
 }
 
 /** `%C@` (seconds, a point, up to 10 fraction digits) in ms as Node computes it; Infinity when malformed. */

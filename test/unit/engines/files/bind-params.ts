@@ -8,10 +8,10 @@ import { filesEngine } from '../../../../lib/engines/files/engine.ts';
 import type { FilesOptions } from '../../../../lib/engines/files/options.ts';
 import { Redactor } from '../../../../lib/util/redact.ts';
 
-export function bindParams(dir: string): EngineParams<FilesOptions> {
+export function bindParams(dir: string, options: Record<string, unknown> = {}): EngineParams<FilesOptions> {
   const { uid, gid } = userInfo();
   return {
-    store: { id: 'uploads', engine: 'files', source: join(dir, 'src'), target: { service: 'web', hostPath: join(dir, 'dst') }, options: filesEngine.parseOptions({ owner: `${uid}:${gid}`, quietWindowMs: 0 }, 'uploads') },
+    store: { id: 'uploads', engine: 'files', source: join(dir, 'src'), target: { service: 'web', hostPath: join(dir, 'dst') }, options: filesEngine.parseOptions({ owner: `${uid}:${gid}`, quietWindowMs: 0, ...options }, 'uploads') },
     targetUrl: join(dir, 'dst'), artifactDir: join(dir, 'artifacts'), stateDir: join(dir, 'state'),
     signal: new AbortController().signal, log: silentLogger, progress: noProgress, redactor: new Redactor(),
   };
