@@ -214,9 +214,7 @@ async function verified(manifest: string, dst: string): Promise<boolean> {
 }
 
 export default (async (opts, emit) => {
-  for (const cmd of ['rsync', 'tar', 'sha256sum']) {
-    if ((await execa('sh', ['-c', `command -v ${cmd}`], { reject: false })).exitCode !== 0) throw new Error(`\`${cmd}\` is missing: apt-get install -y ${cmd === 'sha256sum' ? 'coreutils' : cmd}`);
-  }
+  await (await import('./peers.ts')).ensurePeers([{ commands: ['rsync'], pkg: 'rsync' }, { commands: ['tar'], pkg: 'tar' }, { commands: ['sha256sum'], pkg: 'coreutils' }, { commands: ['/usr/bin/time'], pkg: 'time' }], 'install them yourself');
   const work = await mkdtemp(join(tmpdir(), 'ferry-bench-files-'));
   const volumes: string[] = [];
   try {

@@ -24,6 +24,7 @@ import type { Readable } from 'node:stream';
 import { createConnection } from 'mysql2/promise';
 import type { BenchOptions, EngineBench, Measurement } from './types.ts';
 import { sampleRss } from './rss.ts';
+import { ensurePeers } from './peers.ts';
 
 process.env.TESTCONTAINERS_RYUK_DISABLED ??= 'true';
 const { startMysql } = await import('../test/support/containers.ts');
@@ -39,32 +40,9 @@ const PEERS: ReadonlyArray<{ tool: string; commands: string[]; pkg: string }> = 
   { tool: 'mydumper', commands: ['mydumper', 'myloader'], pkg: 'mydumper' },
 ];
 
-const has = (cmd: string) => execa('sh', ['-c', `command -v ${cmd}`], { reject: false }).then((r) => r.exitCode === 0);
-
-/** Install the peers `tools` need that are missing, like the test bed does (apt-get as root), and say so. */
-async function ensurePeers(tools: readonly string[]): Promise<void> {
-  const missing: string[] = [];
-  for (const p of PEERS.filter((x) => tools.includes(x.tool))) {
-    if (!(await Promise.all(p.commands.map(has))).every(Boolean) && !missing.includes(p.pkg)) missing.push(p.pkg);
-  }
-  if (!missing.length) return;
-  if (process.getuid?.() !== 0) throw new Error(`bench peers missing: run \`apt-get install -y ${missing.join(' ')}\` as root (or pass --tools ferry)`);
-  console.error(`bench: installing the missing peers with apt-get: ${missing.join(', ')}`);
-  // apt's output goes to stderr only on failure: stdout carries the --json measurements.
-  const env = { DEBIAN_FRONTEND: 'noninteractive' };
-  const install = () => execa('apt-get', ['install', '-y', '--no-install-recommends', ...missing], { env, all: true, reject: false });
-  let r = await install();
-  if (r.exitCode !== 0) {
-    await execa('apt-get', ['update'], { env, all: true, reject: false });
-    r = await install();
-  }
-  if (r.exitCode !== 0) throw new Error(`apt-get install ${missing.join(' ')} failed (exit ${r.exitCode}): ${String(r.all).split('\n').slice(-10).join('\n')}`);
-  console.error(`bench: installed ${missing.join(', ')}`);
-}
-
 export default (async (opts: BenchOptions, emit: (m: Measurement) => void) => {
   const tools = TOOLS.filter((t) => !opts.tools || opts.tools.includes(t));
-  await ensurePeers(tools);
+  await ensurePeers(PEERS.filter((x) => tools.includes(x.tool as (typeof tools)[number])));
   const work = await mkdtemp(join(tmpdir(), 'ferry-bench-mysql-'));
   // The target runs with MySQL 8's innodb_autoinc_lock_mode (2, interleaved: LOAD DATA takes no table-level
   // AUTO-INC lock, so two loaders may share a table), for every tool: the stack's server is MySQL 8, the
