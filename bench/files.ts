@@ -8,7 +8,8 @@
  *           ferry-volume (the same into a named volume through the helper's tar stream),
  *           `tar -cS | tar -x`, `rsync -aHS` (peers with their sparse and hard-link flags: ferry keeps both);
  *           each starts after an untimed `sync`, and the `sync` after it is timed (syncS; durableS = seconds + syncS);
- *           `ferry-1w` (only when named in --tools) is ferry's copy alone with one copy worker (ferry: one per core)
+ *           `ferry-1w` (only when named in --tools) is ferry's copy alone with one copy worker (ferry: one per core),
+ *           `ferry-2step` (the same) the export then the import's copy (ferry: the copy as the export walks)
  *   delta   the same command again on the unchanged tree, each a new process, the median of 3 runs in a row
  *           (DELTA_RUNS; `runs` lists each): ferry (export = the ctime
  *           scan, `find -newercm` printing nothing, one per core on a large tree, + import of an
@@ -57,9 +58,10 @@ const { noProgress } = await import('../lib/core/progress.ts');
 const TOOLS = ['ferry', 'ferry-volume', 'tar-pipe', 'rsync'] as const;
 /**
  * Run only when named in --tools: `ferry-1w`, the first copy alone with one copy worker (options.copyWorkers 1;
- * `ferry` has one per core), for alternating runs of the two in one invocation.
+ * `ferry` has one per core); `ferry-2step`, the export then the import's copy (options.copyDuringExport
+ * false; `ferry` copies as its export walks), for alternating runs of the two in one invocation.
  */
-const NAMED_ONLY = ['ferry-1w'] as const;
+const NAMED_ONLY = ['ferry-1w', 'ferry-2step'] as const;
 
 /** A child's work; `options` parsed by the parent (as ferry's config layer hands an engine its store's options, validated once). */
 interface Job { readonly action: 'copy' | 'verify' | 'final'; readonly src: string; readonly dst: string; readonly volume?: string; readonly work: string; readonly options: FilesOptions }
@@ -257,11 +259,11 @@ export default (async (opts, emit) => {
         // tools syncs by itself, so without this the order decided who paid for the previous writeback.
         await flush();
         await sameMemory(src);
-        if (tool === 'ferry-1w') {
-          const r = await child({ ...job, options: { ...options, copyWorkers: 1 } });
+        if (tool === 'ferry-1w' || tool === 'ferry-2step') {
+          const r = await child({ ...job, options: tool === 'ferry-1w' ? { ...options, copyWorkers: 1 } : { ...options, copyDuringExport: false } });
           const sync = await flush();
           const d = JSON.parse(r.stdout.trim().split('\n').pop()!) as { detail: Record<string, unknown> };
-          emit({ ...base, tool, phase: 'copy', label: 'ferry with one copy worker', seconds: r.seconds, syncS: sync, durableS: round3(r.seconds + sync), peakRssMb: r.peakRssMb, verified: await verified(manifest, dst), ...cpuOf(r), ...d.detail });
+          emit({ ...base, tool, phase: 'copy', label: tool === 'ferry-1w' ? 'ferry with one copy worker' : 'ferry: the export, then the import\'s copy', seconds: r.seconds, syncS: sync, durableS: round3(r.seconds + sync), peakRssMb: r.peakRssMb, verified: await verified(manifest, dst), ...cpuOf(r), ...d.detail });
         } else if (tool === 'ferry' || tool === 'ferry-volume') {
           const r = await child(job);
           const sync = await flush();

@@ -103,10 +103,11 @@ export interface WalkStream {
 
 /**
  * Entries the walk runs ahead of a copy streamed from it: it waits for find's count of the tree (the
- * space check before a byte moves; 0.35 s of a 100k-file tree) with this many at most (~0.3 KB each;
- * a 100k-file first copy peaked at 201 / 210 / 219 MB with 4k / none streamed / 32k).
+ * space check before a byte moves; 0.35 s of a 100k-file tree) with this many at most. The queue stays
+ * full (the walk outruns the copy), and entries that wait long are promoted out of the young
+ * generation: 100k-file first copies peaked at 219-285 MB with 32k, 147-156 MB with 4k (bench, scale 100).
  */
-export const STREAM_AHEAD = 16_384;
+export const STREAM_AHEAD = 4_096;
 
 /**
  * The manifest reads no file: it stats the tree (refusals before a byte moves) and carries over the
