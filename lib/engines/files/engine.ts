@@ -1,7 +1,9 @@
 /**
  * The files engine: a host directory moved into a bind-mounted directory or a named volume of the
  * stack, verified file by file. export = the manifest (stat only), import = the copy, hashing every file
- * from the same read (re-run = the delta; an already-copied manifest = nothing), verify = the target's
+ * from the same read (re-run = the delta; an already-copied manifest = nothing); the first export into
+ * a host directory that holds nothing yet makes the copy as it walks (streamTarget: the import then finds
+ * it recorded complete), verify = the target's
  * manifest against it, freeze = a quiet window, reverse = rollback --with-data. A volume named as in the
  * compose file and the owner from the service's `user:` come from the service's compose view.
  */
