@@ -46,15 +46,6 @@ const BASELINE = process.env.FERRY_BENCH_BASELINE;
 const CPU_PROF = process.env.FERRY_BENCH_CPU_PROF;
 const root = new URL('..', import.meta.url).pathname;
 
-const has = (cmd: string) => execa('sh', ['-c', `command -v ${cmd}`], { reject: false }).then((r) => r.exitCode === 0);
-
-async function ensureClient(): Promise<void> {
-  if ((await Promise.all(['pg_dump', 'pg_restore', 'psql', 'pg_dumpall'].map(has))).every(Boolean)) return;
-  if (process.getuid?.() !== 0) throw new Error('bench peers missing: run `apt-get install -y postgresql-client-15` as root');
-  console.error('bench: installing postgresql-client-15 with apt-get');
-  await execa('apt-get', ['install', '-y', '--no-install-recommends', 'postgresql-client-15'], { env: { DEBIAN_FRONTEND: 'noninteractive' }, stdio: 'inherit' });
-}
-
 const dbUrl = (s: Server, db = DB) => `postgres://postgres:${encodeURIComponent(s.password)}@127.0.0.1:${s.port}/${db}`;
 const libpq = (s: Server) => ({ PGHOST: '127.0.0.1', PGPORT: String(s.port), PGUSER: 'postgres', PGPASSWORD: s.password });
 
@@ -66,7 +57,7 @@ async function query<T extends pg.QueryResultRow>(url: string, sql: string): Pro
 
 export default (async (opts: BenchOptions, emit: (m: Measurement) => void) => {
   const tools = TOOLS.filter((t) => (!opts.tools || opts.tools.includes(t)) && (t !== 'ferry-baseline' || BASELINE));
-  await ensureClient();
+  await (await import('./peers.ts')).ensurePeers([{ commands: ['pg_dump', 'pg_restore', 'psql', 'pg_dumpall'], pkg: 'postgresql-client-15' }], 'install it yourself');
   const work = await mkdtemp(join(tmpdir(), 'ferry-bench-pg-'));
   const [src, dst] = await Promise.all([startPostgresContainer({ database: DB, password: 'bench-src-pw' }), startPostgresContainer({ password: 'bench-dst-pw' })]);
   try {

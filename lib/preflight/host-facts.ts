@@ -2,10 +2,9 @@
  * The machine side of preflight: the Docker engine and its compose, the engine's CPUs and memory (on a
  * Mac, the VM's), free disk where the artifacts go, and the migration ports on 127.0.0.1.
  */
-import { statfs } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { dirname } from 'node:path';
 import { exec } from '../util/exec.ts';
+import { freeBytes } from '../util/free-bytes.ts';
 
 export interface HostFacts {
   readonly dockerVersion: string | undefined;
@@ -22,18 +21,6 @@ export interface HostFacts {
 async function out(file: string, args: string[]): Promise<string | undefined> {
   const r = await exec(file, args, { timeoutMs: 20_000 });
   return r.exitCode === 0 ? r.stdout.trim() : undefined;
-}
-
-/** Free bytes on the filesystem holding `path` (its nearest existing ancestor). */
-export async function freeBytes(path: string): Promise<number> {
-  for (let p = path; ; p = dirname(p)) {
-    try {
-      const s = await statfs(p);
-      return s.bavail * s.bsize;
-    } catch (e) {
-      if (dirname(p) === p) throw e;
-    }
-  }
 }
 
 export function isPortFree(port: number, host = '127.0.0.1'): Promise<boolean> {

@@ -8,7 +8,7 @@
  * compose file and the owner from the service's `user:` come from the service's compose view.
  */
 import { statfs } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { defineEngine, type Engine, type EngineFinding, type EngineParams, type ExportSummary, type Store } from '../../core/engine.ts';
 import type { CopyResult } from './copy-bind.ts';
 import { assertSourceDir, exportTree, MANIFEST_FILE, provenFingerprint, SCAN_FILE, treeFingerprint, type WalkStream } from './export.ts';
@@ -25,6 +25,7 @@ import { joinRel, targetOfPath } from './paths.ts';
 import { forgetRewritten, readRewritten } from './rewritten.ts';
 import { baseUnhashed, viewId, writeBase, writeScopeManifest } from './manifest-delta.ts';
 import { readJson } from '../read-json.ts';
+import { freeBytes } from '../../util/free-bytes.ts';
 
 import { manifestFileId, rebindCtimeRecord } from './ctime-stamp.ts';
 import { withYoungGenerationHeld } from './young-gen.ts';
@@ -123,8 +124,8 @@ async function facts(p: P): Promise<FilesFacts> {
   await assertSourceDir(p.store.id, p.store.source);
   const { fingerprint, report } = await treeFingerprint(p.store.source, p.store.options.normalize);
   const t = await specOf(p);
-  const freeBytes = t.kind === 'bind' ? await statfs(t.root).then((s) => s.bavail * s.bsize, () => undefined) : undefined;
-  return { source: p.store.source, scan: report, fingerprint, target: { kind: t.kind, where: t.kind === 'bind' ? t.root : t.helper.volume, ...(freeBytes !== undefined ? { freeBytes } : {}) } };
+  const free = t.kind === 'bind' ? await statfs(t.root).then((s) => s.bavail * s.bsize, () => undefined) : undefined;
+  return { source: p.store.source, scan: report, fingerprint, target: { kind: t.kind, where: t.kind === 'bind' ? t.root : t.helper.volume, ...(free !== undefined ? { freeBytes: free } : {}) } };
 }
 
 function assess(f: FilesFacts, store: Store<FilesOptions>): EngineFinding[] {
@@ -214,7 +215,7 @@ async function exportFiles(p: P, final: boolean): Promise<ExportSummary> {
     // The copy the import would make is made: recorded as the import records it (the import finds it done).
     await foldHashes(p, r.manifest);
     await recordCopied(p.stateDir, { manifest: await identityOf(r.manifest, p.artifactDir), target: into.where, owner: JSON.stringify(into.owner ?? null), entries: streamed.entries });
-    p.log.info(`store ${p.store.id}: ${streamed.copied} entries (${(streamed.bytes / 1048576).toFixed(1)} MiB) copied into ${into.root} while exporting (the import finds the copy complete)`);
+    p.log.info(`store ${p.store.id}: ${streamed.copied} files and links (${(streamed.bytes / 1048576).toFixed(1)} MiB) copied into ${into.root} while exporting (the import finds the copy complete)`);
   }
   if (r.scope?.length === 0) { /* unchanged: the copied record (or the scope) for this manifest stays valid as it is */ } else if (r.scope && baseOk) await recordScope(p.stateDir, { manifest: await identityOf(r.manifest, p.artifactDir), target: before.target, owner: before.owner, dirs: r.scope });
   else await forgetScope(p.stateDir);
@@ -268,7 +269,7 @@ function copyCommon(p: P) {
  */
 async function streamInto(p: P, into: StreamTarget, s: WalkStream): Promise<CopyResult | undefined> {
   const size = await s.size;
-  const free = size ? await freeBytesAt(into.root) : undefined;
+  const free = size ? await freeBytes(into.root).catch(() => undefined) : undefined;
   if (!size || free === undefined || size.bytes > free) {
     s.decline();
     p.log.info(`store ${p.store.id}: the copy waits for the import (${!size ? 'no count of the tree (GNU find)' : free === undefined ? 'the target\'s free space is unknown' : 'the target may lack the space'})`);
@@ -277,15 +278,6 @@ async function streamInto(p: P, into: StreamTarget, s: WalkStream): Promise<Copy
   await forgetCopyRecords(p.stateDir);
   const { copyStreamToBind } = await import('./copy-bind.ts');
   return copyStreamToBind({ ...copyCommon(p), targetRoot: into.root, owner: into.owner, artifactDir: p.artifactDir, entries: s.entries, size });
-}
-
-/** Free bytes on the filesystem that holds `path` (its nearest existing ancestor's). */
-async function freeBytesAt(path: string): Promise<number | undefined> {
-  for (let at = path; ; at = dirname(at)) {
-    const s = await statfs(at).catch(() => undefined);
-    if (s) return s.bavail * s.bsize;
-    if (dirname(at) === at) return undefined;
-  }
 }
 
 // The final pass's export never rewrites the export step's manifest file (a kill after it must not find the export changed).
