@@ -40,10 +40,13 @@ if (!(scale > 0) || !Number.isInteger(repeat) || repeat < 1) {
 }
 const opts: BenchOptions = { scale, repeat, tools: values.tools?.split(',').filter(Boolean), json: values.json };
 const all: Measurement[] = [];
-await (await load()).default(opts, (m) => {
+const emit = (m: Measurement) => {
   all.push(m);
   if (opts.json) process.stdout.write(JSON.stringify(m) + '\n');
-});
+};
+// The machine's own costs first (bench/machine.ts): figures from different days read side by side.
+emit((await import('./machine.ts')).machineMeasurement(values.engine));
+await (await load()).default(opts, emit);
 if (!opts.json) {
   const byKey = new Map<string, Measurement[]>();
   for (const m of all) byKey.set(`${m.tool}\t${m.phase}`, [...(byKey.get(`${m.tool}\t${m.phase}`) ?? []), m]);

@@ -7,7 +7,6 @@
  * manifest against it, freeze = a quiet window, reverse = rollback --with-data. A volume named as in the
  * compose file and the owner from the service's `user:` come from the service's compose view.
  */
-import { statfs } from 'node:fs/promises';
 import { join } from 'node:path';
 import { defineEngine, type Engine, type EngineFinding, type EngineParams, type ExportSummary, type Store } from '../../core/engine.ts';
 import type { CopyResult } from './copy-bind.ts';
@@ -124,7 +123,8 @@ async function facts(p: P): Promise<FilesFacts> {
   await assertSourceDir(p.store.id, p.store.source);
   const { fingerprint, report } = await treeFingerprint(p.store.source, p.store.options.normalize);
   const t = await specOf(p);
-  const free = t.kind === 'bind' ? await statfs(t.root).then((s) => s.bavail * s.bsize, () => undefined) : undefined;
+  // A bind target not made yet is measured where it will be made (its nearest existing ancestor).
+  const free = t.kind === 'bind' ? await freeBytes(t.root).catch(() => undefined) : undefined;
   return { source: p.store.source, scan: report, fingerprint, target: { kind: t.kind, where: t.kind === 'bind' ? t.root : t.helper.volume, ...(free !== undefined ? { freeBytes: free } : {}) } };
 }
 

@@ -10,12 +10,13 @@
 import { readFile, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { defineEngine, type EngineParams } from '../../core/engine.ts';
+import { freeBytes } from '../../util/free-bytes.ts';
 import { FerryError } from '../../core/errors.ts';
 import { writeFileAtomic } from '../../util/atomic-write.ts';
 import { parseUrl } from '../store-url.ts';
 import { connectPg, oneLine, qi, withDatabase, type PgTarget } from './connect.ts';
 import { parsePostgresOptions, type PostgresOptions, type PostgresStore } from './options.ts';
-import { freeDisk, gatherSourceFacts, gatherTargetFacts, type PostgresFacts } from './facts.ts';
+import { gatherSourceFacts, gatherTargetFacts, type PostgresFacts } from './facts.ts';
 import { assessPostgres } from './assess.ts';
 import { sourceFingerprint } from './fingerprint.ts';
 import { exportPostgres } from './export.ts';
@@ -88,7 +89,7 @@ export const postgresEngine = defineEngine<PostgresOptions, PostgresFacts>({
         if (!(e instanceof FerryError) || e.code !== 'E_PG_DUMP_VERSION') throw e;
         return { refused: e.message, hint: e.hint };
       });
-    return { source, target, disk: { dir, freeBytes: await freeDisk(dir) }, pgDump };
+    return { source, target, disk: { dir, freeBytes: await freeBytes(dir) }, pgDump };
   },
 
   assess(facts, store: PostgresStore) {

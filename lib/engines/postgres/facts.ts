@@ -3,7 +3,6 @@
  * target's server (its template locale, available extensions, whether the database is there); free disk
  * where the artifact goes. Judged by assess.ts.
  */
-import { mkdir, statfs } from 'node:fs/promises';
 import type pg from 'pg';
 import { connectPg, hasDatabase, withDatabase, type PgTarget } from './connect.ts';
 import { readServerFacts, type ServerFacts } from './server.ts';
@@ -95,8 +94,3 @@ export async function gatherTargetFacts(t: PgTarget): Promise<PostgresTargetFact
   });
 }
 
-export async function freeDisk(dir: string): Promise<number> {
-  await mkdir(dir, { recursive: true });
-  const s = await statfs(dir);
-  return s.bavail * s.bsize;
-}

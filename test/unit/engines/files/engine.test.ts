@@ -3,6 +3,10 @@ import { filesEngine, type FilesFacts } from '../../../../lib/engines/files/engi
 import { emptyScanReport } from '../../../../lib/engines/files/walk.ts';
 import { parseFind, type VolumeStat } from '../../../../lib/engines/files/copy-volume.ts';
 import { isFerryError } from '../../../../lib/core/errors.ts';
+import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { bindParams } from './bind-params.ts';
 
 const store = (options: Record<string, unknown> = {}) => ({
   id: 'uploads', engine: 'files' as const, source: '/srv/app/uploads', target: { service: 'web', volume: 'app_uploads' }, options: filesEngine.parseOptions(options, 'uploads'),
@@ -31,6 +35,23 @@ describe('filesEngine.assess: what the scan means before a byte moves', () => {
     try { filesEngine.parseOptions({ owner: 'www-data' }, 'uploads'); throw new Error('expected a refusal'); } catch (e) {
       expect(isFerryError(e) && e.message).toBe('stores[uploads].options.owner: got "www-data"; expected `uid:gid` in numbers, e.g. `10001:10001`');
     }
+  });
+});
+
+describe('filesEngine.facts: the target\'s room is read before the target exists', () => {
+  it('measures a bind target not made yet where it will be made, so preflight can refuse a tree too big for it', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ferry-facts-'));
+    try {
+      await mkdir(join(dir, 'src'));
+      await writeFile(join(dir, 'src', 'a.jpg'), 'x'.repeat(4096));
+      const p = bindParams(dir);
+      const f = await filesEngine.facts(p);
+      expect(f.target).toMatchObject({ kind: 'bind', where: join(dir, 'dst') });
+      expect(f.target.freeBytes).toBeGreaterThan(0);
+      // What preflight then says of it, with the tree made bigger than the room it read.
+      const blocked = filesEngine.assess({ ...f, scan: { ...f.scan, bytes: f.target.freeBytes! + 1 } }, p.store);
+      expect(blocked.map((x) => x.check)).toContain('files-target-space');
+    } finally { await rm(dir, { recursive: true, force: true }); }
   });
 });
 
