@@ -9,11 +9,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { GenericContainer, Network, Wait, type StartedNetwork, type StartedTestContainer } from 'testcontainers';
+import { GenericContainer, Wait, type StartedNetwork, type StartedTestContainer } from 'testcontainers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { onLoopback } from '../support/containers.ts';
 import { testImages } from '../support/images.ts';
-import { testLabels } from '../support/labels.ts';
+import { testLabels, startTestNetwork } from '../support/labels.ts';
 import { seedVedfolnirRedis } from '../../fixtures/redis/seed.ts';
 import type { RedisEndpoint } from '../../lib/engines/redis/endpoint.ts';
 import { abortRedisFollow, followRedis, type RedisFollowOptions } from '../../lib/engines/redis/follow.ts';
@@ -41,7 +41,7 @@ describe('redis verify at a pinned replication offset', { timeout: 300_000 }, ()
   let opts: RedisFollowOptions;
 
   beforeAll(async () => {
-    network = await new Network().start();
+    network = await startTestNetwork();
     [src, dst] = await Promise.all([startOn(network, 'ferry-src-pinned', SRC_PW), startOn(network, 'ferry-dst-pinned', DST_PW)]);
     const c = client(src.ep);
     try { await seedVedfolnirRedis(c, { scale: 0.2 }); } finally { c.disconnect(); }

@@ -17,9 +17,9 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import pg from 'pg';
 import { Redis } from 'ioredis';
-import { GenericContainer, Network, Wait, type StartedNetwork, type StartedTestContainer } from 'testcontainers';
+import { GenericContainer, Wait, type StartedNetwork, type StartedTestContainer } from 'testcontainers';
 import { onLoopback } from '../support/containers.ts';
-import { testLabels } from '../support/labels.ts';
+import { testLabels, startTestNetwork } from '../support/labels.ts';
 import { testImages } from '../support/images.ts';
 import { runPlaybookProcess, startPlaybook, type PlaybookEvent, type PlaybookRun } from '../support/playbook-process.ts';
 import { seedSecondApp } from '../../fixtures/postgres/seed.ts';
@@ -68,7 +68,7 @@ describe('the second app follows (postgres, redis, two volumes), then cuts over;
   let pgUrl = '', rdPort = 0, pgPort = 0;
 
   beforeAll(async () => {
-    network = await new Network().start();
+    network = await startTestNetwork();
     [srcPg, srcRd] = await Promise.all([
       onLoopback(new GenericContainer(testImages().postgres).withLabels(testLabels()).withNetwork(network).withNetworkAliases('ferry-src-pg')
         .withEnvironment({ POSTGRES_PASSWORD: PG_PW, POSTGRES_DB: VEOGEN_DATABASE }).withExposedPorts(5432)

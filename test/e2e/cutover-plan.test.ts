@@ -12,9 +12,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import mysql from 'mysql2/promise';
-import { GenericContainer, Network, Wait, type StartedNetwork, type StartedTestContainer } from 'testcontainers';
+import { GenericContainer, Wait, type StartedNetwork, type StartedTestContainer } from 'testcontainers';
 import { onLoopback } from '../support/containers.ts';
-import { testLabels } from '../support/labels.ts';
+import { testLabels, startTestNetwork } from '../support/labels.ts';
 import { testImages } from '../support/images.ts';
 import { createSandbox, followOnNetwork, type Sandbox } from '../support/sandbox.ts';
 import { seedSources } from '../../demo/index.ts';
@@ -32,7 +32,7 @@ describe('the cutover plan: who follows, who falls back, why, and the predicted 
   let myPort = 0;
 
   beforeAll(async () => {
-    network = await new Network().start();
+    network = await startTestNetwork();
     [srcMy, srcRd] = await Promise.all([
       // No --log-bin: the stack cannot follow this server.
       onLoopback(new GenericContainer(testImages().mysql).withLabels(testLabels()).withNetwork(network).withNetworkAliases('ferry-plan-mysql')

@@ -11,11 +11,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createConnection, type Connection } from 'mysql2/promise';
-import { GenericContainer, Network, Wait, type StartedNetwork, type StartedTestContainer } from 'testcontainers';
+import { GenericContainer, Wait, type StartedNetwork, type StartedTestContainer } from 'testcontainers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { onLoopback } from '../support/containers.ts';
 import { testImages } from '../support/images.ts';
-import { testLabels } from '../support/labels.ts';
+import { testLabels, startTestNetwork } from '../support/labels.ts';
 import { killLoop as killLoopOf } from '../support/kill-loop.ts';
 import { seedVedfolnirMysql } from '../../fixtures/mysql/seed.ts';
 import { exportMysql, importMysql, verifyMysql, type Manifest, type MysqlTarget } from '../../lib/engines/mysql/index.ts';
@@ -106,7 +106,7 @@ describe('mysql follow: replicate, catch up, promote', { timeout: 900_000 }, () 
   let params: EngineParams<MysqlOptions>;
 
   beforeAll(async () => {
-    network = await new Network().start();
+    network = await startTestNetwork();
     // Both servers keep MySQL's default server_id 1 on the target side and an event scheduler that is ON:
     // follow must give the target its own id and hold its events, and put both back at promote.
     [src, dst, spare] = await Promise.all([

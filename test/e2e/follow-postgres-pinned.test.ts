@@ -11,7 +11,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { Network, type StartedNetwork, type StartedTestContainer } from 'testcontainers';
+import type { StartedNetwork, StartedTestContainer } from 'testcontainers';
+import { startTestNetwork } from '../support/labels.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPostgresContainer } from '../support/postgres.ts';
 import type { EngineParams } from '../../lib/core/engine.ts';
@@ -83,7 +84,7 @@ describe('postgres verifyPinned: a consistent point pinned for milliseconds whil
   const redactor = new Redactor();
 
   beforeAll(async () => {
-    network = await new Network().start();
+    network = await startTestNetwork();
     [src, dst] = await Promise.all([startOn(network, SRC_ALIAS, ['-c', 'wal_level=logical'], DB), startOn(network, 'ferry-pin-dst-pg', [], 'postgres')]);
     await q(src.url, `CREATE TABLE items (id bigint PRIMARY KEY, v text NOT NULL, n int NOT NULL);
       INSERT INTO items SELECT g, 'item ' || g || repeat(' pad', 20), g % 7 FROM generate_series(1, 5000) g;

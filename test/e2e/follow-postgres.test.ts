@@ -13,7 +13,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { Network, type StartedNetwork, type StartedTestContainer } from 'testcontainers';
+import type { StartedNetwork, StartedTestContainer } from 'testcontainers';
+import { startTestNetwork } from '../support/labels.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { killLoopScript } from '../support/kill-loop.ts';
 import { startPostgresContainer, type StartedPostgres } from '../support/postgres.ts';
@@ -142,7 +143,7 @@ describe('postgres follow: logical replication from the export\'s slot, catch up
   const redactor = new Redactor();
 
   beforeAll(async () => {
-    network = await new Network().start();
+    network = await startTestNetwork();
     [src, dst, replica] = await Promise.all([
       startOn(network, SRC_ALIAS, ['-c', 'wal_level=logical'], DB),
       startOn(network, 'ferry-dst-pg', [], 'postgres'),

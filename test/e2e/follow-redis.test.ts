@@ -10,11 +10,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
-import { GenericContainer, Network, Wait, type StartedNetwork, type StartedTestContainer } from 'testcontainers';
+import { GenericContainer, Wait, type StartedNetwork, type StartedTestContainer } from 'testcontainers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { onLoopback } from '../support/containers.ts';
 import { testImages } from '../support/images.ts';
-import { testLabels } from '../support/labels.ts';
+import { testLabels, startTestNetwork } from '../support/labels.ts';
 import { killLoop as killLoopOf } from '../support/kill-loop.ts';
 import { seedVedfolnirRedis } from '../../fixtures/redis/seed.ts';
 import { verifyCopy } from '../../lib/engines/redis/verify.ts';
@@ -85,7 +85,7 @@ describe('redis follow: REPLICAOF, catch up, promote', { timeout: 600_000 }, () 
   let params: EngineParams<RedisOptions>;
 
   beforeAll(async () => {
-    network = await new Network().start();
+    network = await startTestNetwork();
     [src, dst, spare] = await Promise.all([
       startOn(network, 'ferry-src-redis', SRC_PW),
       startOn(network, 'ferry-dst-redis', DST_PW, ['--appendonly', 'yes', '--appendfsync', 'everysec']),

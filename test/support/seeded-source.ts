@@ -6,10 +6,10 @@
 import { startMysql, startRedis, type MysqlOptions, type StartedMysql, type StartedRedis } from './containers.ts';
 import { seedSources } from '../../demo/index.ts';
 import mysql from 'mysql2/promise';
-import { GenericContainer, Network, Wait, type StartedTestContainer } from 'testcontainers';
+import { GenericContainer, Wait, type StartedTestContainer } from 'testcontainers';
 import { onLoopback } from './containers.ts';
 import { testImages } from './images.ts';
-import { testLabels } from './labels.ts';
+import { testLabels, startTestNetwork } from './labels.ts';
 import { createSandbox, followOnNetwork, type Sandbox } from './sandbox.ts';
 
 export interface SeededSource {
@@ -65,7 +65,7 @@ export interface NetworkedSourceOptions {
  * `live_writes` table for writers.
  */
 export async function startNetworkedSource(o: NetworkedSourceOptions): Promise<NetworkedSource> {
-  const network = await new Network().start();
+  const network = await startTestNetwork();
   const started: StartedTestContainer[] = [];
   const stopAll = async () => {
     await Promise.all(started.map((c) => c.stop({ remove: true, removeVolumes: true }).catch(() => undefined)));
