@@ -2,7 +2,7 @@
  * What this machine charges for the work every tool does, measured once per bench run and printed with
  * the figures (tool `machine`), so runs on different days and machines can be read side by side:
  * - `minorFaultUs`: the cost of one page fault on fresh anonymous memory (64 MiB touched a page at a
- *   time). On bare metal it is well under 1 µs; on this test bed's VM it was 14–16 µs. It weighs on
+ *   time). On bare metal it is well under 1 µs; on this test bed's VM it was 13–20 µs. It weighs on
  *   every process that touches memory for the first time: a new PostgreSQL backend maps each page of
  *   shared_buffers on first touch (an index scan cycles through all of them: ~32k faults at the default
  *   128 MB, ~0.5–1.2 CPU-s per backend on this VM; pg_dump's sequential scans read through a 256 KB ring

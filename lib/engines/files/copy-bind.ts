@@ -11,9 +11,10 @@
  * What the target holds that the manifest does not (deleted on the source since the bulk pass) goes.
  */
 import { constants, chmodSync, chownSync, lchownSync, lstatSync, mkdirSync, readlinkSync, renameSync, rmSync, symlinkSync, utimesSync, lutimesSync, linkSync, type Stats } from 'node:fs';
-import { readdir, rm, statfs, mkdir } from 'node:fs/promises';
+import { readdir, rm, mkdir } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { FerryError } from '../../core/errors.ts';
+import { freeBytes } from '../../util/free-bytes.ts';
 import { writeFileAtomic } from '../../util/atomic-write.ts';
 import { hashFile } from './hash.ts';
 import { HashLog, readHashedManifest } from './hashes.ts';
@@ -164,8 +165,7 @@ async function copyWith(o: CopyOptions, pool: CopyPool): Promise<CopyResult> {
     for (; !head.done; head = await want.next(), i++) missing();
   }
   pool.plan(toCopy, need);
-  const fs = await statfs(o.targetRoot);
-  const avail = fs.bavail * fs.bsize;
+  const avail = await freeBytes(o.targetRoot);
   if (need > avail) {
     throw new FerryError('E_FILES_NO_SPACE', `target ${o.targetRoot} has ${mib(avail)} free, the copy needs ${mib(need)} more`, {
       hint: 'free space on the target filesystem (or point the store at a larger one), then run again; nothing was copied',

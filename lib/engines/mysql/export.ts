@@ -4,11 +4,12 @@
  * (or, exported value by value, by its server-side checksum in the same snapshot: manifest.ts). Written to
  * `<dir>.partial` and renamed into place at the end, so `dir` is always whole.
  */
-import { mkdir, rename, rm, statfs } from 'node:fs/promises';
+import { mkdir, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { PoolConnection } from 'mysql2/promise';
 import type { Connection as CoreConnection } from 'mysql2';
 import { FerryError } from '../../core/errors.ts';
+import { freeBytes } from '../../util/free-bytes.ts';
 import { runWorkers } from '../../util/workers.ts';
 import { noProgress, type Progress } from '../../core/progress.ts';
 import { connectMysql, privilegeError, isPrivilegeError, q, type MysqlTarget } from './connect.ts';
@@ -272,8 +273,7 @@ async function streamToFile(w: PoolConnection, sql: string, path: string, width:
 
 async function assertDiskSpace(dir: string, needBytes: number, source: MysqlTarget): Promise<void> {
   await mkdir(dir, { recursive: true });
-  const fs = await statfs(dir);
-  const free = fs.bavail * fs.bsize;
+  const free = await freeBytes(dir);
   if (free < needBytes * 1.2) {
     throw new FerryError('E_MYSQL_DISK', `Not enough disk for the MySQL export under ${dir}: ${mb(free)} free, about ${mb(needBytes * 1.2)} needed for ${source.host}:${source.port}`, {
       hint: 'free space there or point stateDir at a larger disk, then run again',

@@ -12,16 +12,17 @@
  * maps every buffer page on first touch (~28k minor faults per backend at the default 128 MB). pg_dump's
  * `COPY table TO` of a table bigger than a quarter of shared_buffers is a sequential scan through a
  * 256 KB ring. On warm backends the ordered reads cost about what pg_dump's do (2.0–2.5 vs 2.9–3.7
- * CPU-s); on the export's fresh backends 4.8–6.3 — on a VM where a minor fault costs 14–20 µs
- * (bench/machine.ts), under 0.1 s on bare metal. Reading whole tables sequentially where the heap is
+ * CPU-s); on fresh backends 3.8–5.1, and the whole export 6.0–7.2 — on a VM where a minor fault costs
+ * 13–20 µs (bench/machine.ts); on bare metal the faults cost under 0.1 s. Reading whole tables sequentially where the heap is
  * already in key order (checked row by row as it streams) would avoid both; not done.
  */
 import { createWriteStream } from 'node:fs';
-import { mkdir, rename, rm, statfs } from 'node:fs/promises';
+import { mkdir, rename, rm } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import type pg from 'pg';
 import { FerryError } from '../../core/errors.ts';
+import { freeBytes } from '../../util/free-bytes.ts';
 import { noProgress, type Progress } from '../../core/progress.ts';
 import { writeFileAtomic } from '../../util/atomic-write.ts';
 import { runWorkers } from '../../util/workers.ts';
@@ -298,8 +299,7 @@ export function largeObjectGrant(user: string): string {
 
 async function assertDiskSpace(dir: string, need: number, t: PgTarget): Promise<void> {
   await mkdir(dir, { recursive: true });
-  const s = await statfs(dir);
-  const free = s.bavail * s.bsize;
+  const free = await freeBytes(dir);
   if (free < need * 1.1) {
     throw new FerryError('E_DISK_SPACE', `${dir} has ${mib(free)} free; the export of ${t.host}:${t.port}/${t.database} needs about ${mib(need)}`, {
       hint: 'free space there or point the state directory at a larger disk',
