@@ -65,6 +65,15 @@ async function inApp(app: StartedTestContainer, script: string): Promise<string>
 
 const sha256 = async (p: string) => createHash('sha256').update(await readFile(p)).digest('hex');
 
+/** `fn`'s result and how many files-helper containers the Docker engine started while it ran (its event log; e2e files run one at a time). */
+async function helperStarts<T>(fn: () => Promise<T>): Promise<{ value: T; starts: number }> {
+  const since = (Date.now() / 1000 - 0.001).toFixed(3);
+  const value = await fn();
+  const until = (Date.now() / 1000 + 0.001).toFixed(3);
+  const out = (await execa('docker', ['events', '--since', since, '--until', until, '--filter', 'type=container', '--filter', 'event=start', '--filter', 'label=ferry.helper=files', '--format', '{{.ID}}'])).stdout;
+  return { value, starts: out.split('\n').filter(Boolean).length };
+}
+
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'ferry-files-e2e-'));
   await chmod(work, 0o755);
@@ -549,7 +558,8 @@ describe('the final pass writes a delta over the manifest: verified, killed and 
     const inVolume = (script: string) => execa('docker', ['run', '--rm', '--network', 'none', ...labelArgs(), '-v', `${vol}:/dst`, testImages().redis, 'sh', '-c', script]);
     const manifest = join(p.artifactDir, 'manifest.ndjson');
     await filesEngine.export(p);
-    await filesEngine.import(p);
+    // Into the empty volume the copy's helpers (listing, tar stream) run in one container kept for it.
+    expect((await helperStarts(() => filesEngine.import(p))).starts).toBe(kind === 'volume' ? 1 : 0);
     await filesEngine.follow!(p);
     // The manifest file is the export step's journaled artifact: the copy's hashes went into a base beside it.
     const exported = await sha256(manifest);
@@ -591,6 +601,11 @@ describe('the final pass writes a delta over the manifest: verified, killed and 
     expect(v.ok).toBe(true);
     const got = kind === 'bind' ? await sha256(join(dst, 'img/new/5.bin')) : (await inVolume('sha256sum < /dst/img/new/5.bin | cut -c1-64')).stdout;
     expect(got).toBe(await sha256(join(src, 'img/new/5.bin')));
+    // Again with nothing changed (a quiet source inside the freeze): no file sent and no helper container started.
+    await new Promise((r) => setTimeout(r, 50)); // past the stamp's kernel tick
+    const quiet = await helperStarts(() => filesEngine.catchUp!(p, 60_000) as unknown as Promise<{ finalPass: { files: number; removed: number } }>);
+    expect(quiet.value.finalPass).toMatchObject({ files: 0, removed: 0 });
+    expect(quiet.starts).toBe(0);
 
     // After the cutover the app writes a file, rewrites one the final pass brought and deletes one of the bulk copy's:
     // rollback --with-data compares with the merged manifest (the delta's files are not new to it).
