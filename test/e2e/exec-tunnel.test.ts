@@ -1,0 +1,106 @@
+/**
+ * The `docker exec` tunnel that reaches a data service publishing no port (after unpublish and cutover),
+ * against a real Redis container: every connection is bridged into the container; a spare bridge is kept
+ * started ahead and connects to the server only when a connection takes it (the server never sees it
+ * before); a spare that died with its container's restart is replaced by a bridge of the connection's own;
+ * nothing is left running once the tunnel is closed.
+ */
+import { connect } from 'node:net';
+import { execa } from 'execa';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openExecTunnel, type Tunnel } from '../../lib/playbooks/exec-tunnel.ts';
+import { startRedis, type StartedRedis } from '../support/containers.ts';
+
+const PASSWORD = 'tunnel-Pw-1';
+
+/**
+ * Bridges inside container `id` (docker top): spares are still the `sh` waiting for their line; a taken one
+ * has exec'd its bridge (bash, or nc), as a connection's own bridge does.
+ */
+async function bridges(id: string): Promise<{ spares: number; live: number }> {
+  const r = await execa('docker', ['top', id, '-eo', 'pid,args'], { reject: false });
+  const out = r.exitCode === 0 ? r.stdout.split('\n').slice(1).map((l) => l.trim().replace(/^\d+\s+/, '')) : [];
+  return { spares: out.filter((l) => l.startsWith('sh -c read -r _')).length, live: out.filter((l) => /^(bash -c exec 3<>|nc 127)/.test(l)).length };
+}
+
+/** `docker exec` CLI processes on this host into `id`. */
+async function execClients(id: string): Promise<number> {
+  return (await execa('pgrep', ['-f', `docker exec -i ${id} `], { reject: false })).stdout.split('\n').filter(Boolean).length;
+}
+
+async function until(what: string, ok: () => Promise<boolean>, ms = 60_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await ok())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const client = (port: number) => new Redis({ host: '127.0.0.1', port, password: PASSWORD, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+
+describe('exec tunnel with a spare bridge', { timeout: 240_000 }, () => {
+  let redis: StartedRedis;
+  let tunnel: Tunnel;
+  let id: string;
+  let lookups = 0;
+  beforeAll(async () => {
+    redis = await startRedis({ password: PASSWORD });
+    id = redis.container.getId();
+    tunnel = await openExecTunnel(async () => { lookups++; return id; }, 6379);
+  });
+  afterAll(async () => { await tunnel?.close(); await redis?.stop(); });
+
+  it('keeps one spare started that the server never sees until a connection takes it', async () => {
+    await until('the first spare', async () => (await bridges(id)).spares === 1);
+    const c = client(tunnel.port);
+    await c.connect();
+    try {
+      await c.set('k', 'through the tunnel');
+      expect(await c.get('k')).toBe('through the tunnel');
+      // A new spare is ready again, and the server lists only this client: the spare has not connected.
+      await until('the next spare', async () => (await bridges(id)).spares === 1);
+      const clients = String(await c.call('CLIENT', 'LIST')).trim().split('\n');
+      expect(clients).toHaveLength(1);
+      expect(await bridges(id)).toEqual({ spares: 1, live: 1 });
+    } finally { c.disconnect(); }
+    // Connections one after another each take the spare; the data is the server's.
+    for (let i = 0; i < 3; i++) {
+      const d = client(tunnel.port);
+      await d.connect();
+      expect(await d.incr('n')).toBe(i + 1);
+      d.disconnect();
+    }
+    await until('the bridges of closed connections gone', async () => (await bridges(id)).live === 0);
+    expect((await bridges(id)).spares).toBe(1);
+  });
+
+  it('a spare that died with its container\'s restart: the next connection bridges on its own, and a new spare follows', async () => {
+    await until('a spare', async () => (await bridges(id)).spares === 1);
+    await execa('docker', ['restart', '-t', '1', id]);
+    await until('the dead spare gone', async () => (await bridges(id)).spares === 0);
+    const before = lookups;
+    await until('the server up again through the tunnel', async () => {
+      const c = client(tunnel.port);
+      try { await c.connect(); return (await c.ping()) === 'PONG'; } catch { return false; } finally { c.disconnect(); }
+    });
+    expect(lookups).toBeGreaterThan(before);
+    await until('a new spare', async () => (await bridges(id)).spares === 1);
+    const c = client(tunnel.port);
+    await c.connect();
+    await c.set('after', 'restart');
+    expect(await c.get('after')).toBe('restart');
+    c.disconnect();
+  });
+
+  it('closed: no bridge or spare left, the port refuses', async () => {
+    const port = tunnel.port;
+    await tunnel.close();
+    await until('every docker exec into the container gone', async () => { const b = await bridges(id); return b.spares + b.live === 0 && await execClients(id) === 0; });
+    const refused = await new Promise<boolean>((resolve) => {
+      const s = connect({ host: '127.0.0.1', port }, () => { s.destroy(); resolve(false); });
+      s.on('error', () => resolve(true));
+    });
+    expect(refused).toBe(true);
+  });
+});
