@@ -11,18 +11,26 @@ import { exec as runCommand } from '../util/exec.ts';
 /** `running` = up without a healthcheck; `missing` = no container. */
 export type ServiceHealth = 'healthy' | 'starting' | 'unhealthy' | 'running' | 'exited' | 'missing';
 
-export async function serviceHealth(client: Pick<ComposeClient, 'containerIds'>, service: string): Promise<ServiceHealth> {
-  const ids = await client.containerIds(service);
-  if (ids.length === 0) return 'missing';
-  const r = await runCommand('docker', ['inspect', '--format', '{{json .State}}', ...ids]);
-  if (r.exitCode !== 0) return 'missing';
-  const states = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { Status: string; Health?: { Status: string } });
+/** A container's state as `docker inspect` prints `.State`. */
+export interface ContainerState { readonly Status: string; readonly Health?: { readonly Status: string } }
+
+/** A service's health from its containers' states: the worst of them; `missing` without any. */
+export function healthOfStates(states: readonly ContainerState[]): ServiceHealth {
+  if (states.length === 0) return 'missing';
   const each = states.map((s): ServiceHealth => {
     if (s.Status !== 'running') return s.Status === 'created' || s.Status === 'restarting' ? 'starting' : 'exited';
     return (s.Health?.Status as ServiceHealth | undefined) ?? 'running';
   });
   for (const worst of ['exited', 'unhealthy', 'starting', 'running'] as const) if (each.includes(worst)) return worst;
   return 'healthy';
+}
+
+export async function serviceHealth(client: Pick<ComposeClient, 'containerIds'>, service: string): Promise<ServiceHealth> {
+  const ids = await client.containerIds(service);
+  if (ids.length === 0) return 'missing';
+  const r = await runCommand('docker', ['inspect', '--format', '{{json .State}}', ...ids]);
+  if (r.exitCode !== 0) return 'missing';
+  return healthOfStates(r.stdout.trim().split('\n').map((l) => JSON.parse(l) as ContainerState));
 }
 
 export interface WaitHealthyOptions {
@@ -34,6 +42,8 @@ export interface WaitHealthyOptions {
   readonly clock?: Clock;
   /** How a service's health is read; default `serviceHealth` (docker inspect). */
   readonly probe?: (service: string) => Promise<ServiceHealth>;
+  /** How the health of all pending services is read at once, one read per round (e.g. a project snapshot); overrides `probe`. */
+  readonly probeAll?: (services: readonly string[]) => Promise<ReadonlyMap<string, ServiceHealth>>;
 }
 
 export const DEFAULT_HEALTH_TIMEOUT_MS = 180_000;
@@ -48,8 +58,9 @@ export async function waitHealthy(client: Pick<ComposeClient, 'containerIds' | '
   let fatal: { service: string; state: ServiceHealth } | undefined;
   try {
     await waitFor(async () => {
+      const all = o.probeAll ? await o.probeAll([...pending]) : undefined;
       for (const s of [...pending]) {
-        const h = await probe(s);
+        const h = all ? all.get(s) ?? 'missing' : await probe(s);
         last[s] = h;
         if (h === 'healthy' || h === 'running') pending.delete(s);
         else if (h === 'exited' || h === 'missing') { fatal = { service: s, state: h }; throw gone; }

@@ -5,7 +5,8 @@
  * no store). Each MySQL store's restored settings are read back inside its container and recorded.
  * `undo` stops the app services; containers' data and volumes stay.
  */
-import { readFile, rm } from 'node:fs/promises';
+import { readFile, rm, stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { existsSync } from 'node:fs';
 import { defineStep, type StepParams } from '../core/step.ts';
 import type { Config, ConfigStore } from '../config/schema.ts';
@@ -13,8 +14,9 @@ import type { FerryContext } from './context.ts';
 import { FerryError } from '../core/errors.ts';
 import { exists } from '../compose/layout.ts';
 import { readSecret } from '../compose/endpoints.ts';
-import { serviceHealth, waitHealthy } from '../compose/health.ts';
-import { containerAccess, createStackClient, migrationNetworks, removeMigrationNetwork } from '../compose/stack.ts';
+import { waitHealthy } from '../compose/health.ts';
+import { projectSnapshot, snapshotProbe } from '../compose/snapshot.ts';
+import { createStackClient, migrationNetworks, removeMigrationNetwork } from '../compose/stack.ts';
 import { migrationOverridePath, overrideServices } from '../compose/migration-access.ts';
 import { ENV_OVERRIDE_FILE, containerEnvPath, envOverridePath } from './env-transform.ts';
 import type { ComposeClient } from '../compose/client.ts';
@@ -85,19 +87,36 @@ const fromComposeFile = (c: Config) => c.app.appServices === undefined && c.targ
 export async function appServices(p: P, c: ComposeClient): Promise<string[]> {
   if (!fromComposeFile(p.config)) return [...(p.config.app.appServices ?? p.config.target.appServices)];
   const data = new Set(p.config.target.dataServices);
-  return (await composeServiceNames(c)).filter((s) => !data.has(s));
+  return (await servicesOf(c)).filter((s) => !data.has(s));
 }
 
+/**
+ * The compose file's services, read once per version of its files: `compose config` is a CLI run (≈ 1 s
+ * for docker-compose v1 here), and the step's check, run and verify each ask, inside the freeze.
+ */
+const seen = new Map<string, string[]>();
+async function servicesOf(c: ComposeClient): Promise<string[]> {
+  const ids = await Promise.all(c.files.map(async (f) => { const s = await stat(resolve(c.composeDir, f)).catch(() => undefined); return `${f}:${s ? `${s.ino}:${s.size}:${s.mtimeMs}` : '-'}`; }));
+  const key = `${c.composeDir}|${c.project}|${ids.join('|')}`;
+  const hit = seen.get(key);
+  if (hit) return hit;
+  const names = await composeServiceNames(c);
+  seen.set(key, names);
+  return names;
+}
+
+/** What is left to do (inside the freeze: one snapshot of the project's containers, not two docker calls per service and question). */
 async function findings(p: P, c: ComposeClient): Promise<string[]> {
   const out: string[] = [];
   if (await exists(migrationOverridePath(p.ctx.composeDir))) out.push(`${migrationOverridePath(p.ctx.composeDir)} still exists`);
-  if ((await migrationNetworks(c)).length) out.push(`the migration network of project ${p.ctx.project} still exists`);
-  for (const a of await containerAccess(c, p.config.target.dataServices)) {
+  const [networks, snap, apps] = await Promise.all([migrationNetworks(c), projectSnapshot(c.project), appServices(p, c)]);
+  if (networks.length) out.push(`the migration network of project ${p.ctx.project} still exists`);
+  for (const a of snap.access(p.config.target.dataServices)) {
     if (a.migrationAccess) out.push(`${a.service} still runs with the migration override`);
     if (a.published.length) out.push(`${a.service} publishes ${a.published.join(', ')}`);
   }
-  for (const s of [...p.config.target.dataServices, ...(await appServices(p, c))]) {
-    const h = await serviceHealth(c, s);
+  for (const s of [...p.config.target.dataServices, ...apps]) {
+    const h = snap.health(s);
     if (h !== 'healthy' && h !== 'running') out.push(`${s} is ${h}`);
   }
   return out;
@@ -124,14 +143,14 @@ export default defineStep<Config, FerryContext>({
     await rm(migrationOverridePath(p.ctx.composeDir), { force: true });
     // `up` sees the changed configuration (ports, command, labels) and recreates the containers.
     if (recreate.length) await c.up(recreate, { signal: p.signal });
-    await waitHealthy(c, p.config.target.dataServices, { signal: p.signal });
+    await waitHealthy(c, p.config.target.dataServices, { signal: p.signal, probeAll: snapshotProbe(c.project) });
     await removeMigrationNetwork(c);
     const restored: Record<string, Record<string, string>> = {};
     for (const s of mysqlStores(p.config)) restored[s.id] = await mysqlSettingsInside(p, c, s);
     const apps = await appServices(p, c);
     if (apps.length) {
       await c.up(apps, { signal: p.signal });
-      await waitHealthy(c, apps, { signal: p.signal });
+      await waitHealthy(c, apps, { signal: p.signal, probeAll: snapshotProbe(c.project) });
     }
     for (const [id, r] of Object.entries(restored)) p.log.info(`migration access removed; ${id} now ${Object.entries(r).map(([k, v]) => `${k}=${v}`).join(', ')}`);
     return { data: { restored, appServices: apps, recreated: recreate } };

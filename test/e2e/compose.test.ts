@@ -22,6 +22,8 @@ import {
   availableComposes, composeServiceControl, prepareLayout, LOWER_CASE_CNF, secretPath, containerAccess, createComposeClient, createStackClient, targetEndpoints, waitHealthy,
   type ComposeCli,
 } from '../../lib/compose/index.ts';
+import { serviceHealth } from '../../lib/compose/health.ts';
+import { projectSnapshot, snapshotProbe } from '../../lib/compose/snapshot.ts';
 import prepare from '../../lib/steps/compose-prepare.ts';
 import dataUp from '../../lib/steps/compose-data-up.ts';
 import cutover from '../../lib/steps/compose-cutover.ts';
@@ -110,6 +112,12 @@ describe.each(clis.map((cli) => [cli.kind, cli] as const))('compose stack under 
       ['mysql', [`127.0.0.1:${config.target.migrationPorts.mysql}`], true],
       ['redis', [`127.0.0.1:${config.target.migrationPorts.redis}`], true],
     ]);
+    // One snapshot of the project (compose-cutover's read inside the freeze) says what the per-service reads say.
+    const snap = await projectSnapshot(project);
+    expect(snap.access(['mysql', 'redis'])).toEqual(access);
+    for (const s of ['mysql', 'redis']) expect(snap.health(s)).toBe(await serviceHealth(c, s));
+    expect(snap.health('mysql')).toBe('healthy');
+    expect(snap.health('no-such-service')).toBe('missing');
 
     const ep = await targetEndpoints(dir, config, ['vedfolnir']);
     const conn = await mysql.createConnection({ host: ep.mysql.host, port: ep.mysql.port, user: ep.mysql.user, password: ep.mysql.password });
@@ -159,6 +167,8 @@ describe.each(clis.map((cli) => [cli.kind, cli] as const))('compose stack under 
     expect((await cutover.check!(params('compose-cutover'))).done).toBe(true);
     const c = await createStackClient({ composeDir: dir, project, files: config.target.files, migrationAccess: false });
     expect((await containerAccess(c, ['mysql', 'redis'])).every((a) => a.published.length === 0 && !a.migrationAccess)).toBe(true);
+    expect((await projectSnapshot(project)).access(['mysql', 'redis'])).toEqual([
+      { service: 'mysql', published: [], migrationAccess: false }, { service: 'redis', published: [], migrationAccess: false }]);
     const pw = await readFile(secretPath(dir, 'mysql_root_password'), 'utf8');
     const r = await c.exec('mysql', ['mysql', '-uroot', '-N', '-B', '-e', 'SELECT name FROM vedfolnir.survivor'], { env: { MYSQL_PWD: pw } });
     expect(r.stdout.trim()).toBe('ærøskøbing ✓');
@@ -188,6 +198,9 @@ describe.each(clis.map((cli) => [cli.kind, cli] as const))('compose stack under 
       const err = await waitHealthy(c, ['redis'], { timeoutMs: 60_000 }).then(() => undefined, (e: unknown) => e);
       expect(err).toMatchObject({ code: 'E_COMPOSE_UNHEALTHY' });
       expect((err as { detail: string }).detail).toMatch(/no-such-option|Bad directive|FATAL/i);
+      // Read from one snapshot of the project per round: the same failure.
+      const viaSnapshot = await waitHealthy(c, ['redis'], { timeoutMs: 60_000, probeAll: snapshotProbe(c.project) }).then(() => undefined, (e: unknown) => e);
+      expect(viaSnapshot).toMatchObject({ code: 'E_COMPOSE_UNHEALTHY', message: (err as Error).message });
     } finally {
       await c.down();
     }
