@@ -132,7 +132,15 @@ export function predictDowntime(i: PredictInput): DowntimePrediction {
   const freezing = i.stores.filter((x) => x.freezes);
   const copied = i.stores.filter((x) => x.how === 'freeze-copy');
   if (freezing.length) add('freeze', freezing.length * DEFAULTS.freezeMs, `${freezing.length} store(s) frozen, default ${DEFAULTS.freezeMs} ms each${i.calibration ? ' (not rehearsed: the rehearsal never freezes)' : ''}`);
-  for (const x of freezing.filter((y) => y.quietWindowMs)) add('freeze', x.quietWindowMs!, `${x.id}: its quiet window ${s(x.quietWindowMs!)} (options.quietWindowMs)`);
+  // Files stores' quiet windows overlap: each is proven from ctime back from its own scan, so a store frozen
+  // after another counts the time that one waited (lib/engines/files/freeze.ts); the longest is what is waited
+  // at most (on a filesystem without fine local ctimes they would add up).
+  const windows = freezing.filter((y) => y.quietWindowMs);
+  if (windows.length === 1) add('freeze', windows[0]!.quietWindowMs!, `${windows[0]!.id}: its quiet window ${s(windows[0]!.quietWindowMs!)} (options.quietWindowMs)`);
+  else if (windows.length > 1) {
+    const longest = Math.max(...windows.map((x) => x.quietWindowMs!));
+    add('freeze', longest, `quiet windows of ${windows.map((x) => `${x.id} ${s(x.quietWindowMs!)}`).join(', ')} (options.quietWindowMs), overlapping: the longest`);
+  }
   if (copied.length && i.quietSeconds > 0) add('freeze', i.quietSeconds * 1000, `quiet wait ${i.quietSeconds} s (a store is copied)`);
   for (const x of copied) {
     const cal = i.calibration?.stores[x.id];

@@ -3,7 +3,8 @@
  * is quiet when a stat-only scan shows no change across the whole quiet window. Nothing is changed on
  * the source, so there is nothing to thaw.
  */
-import { rm } from 'node:fs/promises';
+import { lstatSync, rmSync } from 'node:fs';
+import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { EngineParams, ExportSummary, FollowStatus, ImportSummary, VerifyReport } from '../../core/engine.ts';
 import { FerryError } from '../../core/errors.ts';
@@ -12,6 +13,7 @@ import { FOLLOW_RECORD_FILE, readFollowRecordIn, writeFollowRecordIn } from '../
 import { readJson } from '../read-json.ts';
 import { SCAN_FILE, treeFingerprint } from './export.ts';
 import { forgetCopied } from './copied.ts';
+import { joinRel } from './paths.ts';
 import type { FilesOptions } from './options.ts';
 
 export interface QuietOptions {
@@ -19,30 +21,119 @@ export interface QuietOptions {
   readonly windowMs: number;
   readonly budgetMs: number;
   readonly signal?: AbortSignal;
-  /** Injectable for tests (default: the system clock). */
+  /** Injectable for tests (default: the system clock). A clock given: the two-scan proof only (the ctime proof reads the kernel's clock). */
   readonly clock?: Clock;
+  /** Where the ctime proof may write its reference file (the store's state directory); absent: the two-scan proof. */
+  readonly stampDir?: string;
 }
 
-export interface QuietResult { readonly fingerprint: string; readonly quietAt: string; readonly scans: number }
+export interface QuietResult {
+  readonly fingerprint: string;
+  readonly quietAt: string;
+  readonly scans: number;
+  /** `ctime`: no entry's ctime fell in the window before the scan (one scan can prove it); `scans`: two scans a window apart were equal. */
+  readonly proof: 'ctime' | 'scans';
+}
+
+/**
+ * How long past the window the ctime proof looks back: the kernel stamps an inode with its coarse clock,
+ * up to a tick (≤ 10 ms) behind the time of the change; looking 50 ms further back, a change inside the
+ * window can never carry a ctime before the reference.
+ */
+const CTIME_MARGIN_MS = 50;
 
 export async function waitQuiet(o: QuietOptions): Promise<QuietResult> {
+  if (o.stampDir && !o.clock) {
+    const r = await quietByCtime(o, o.stampDir);
+    if (r) return r;
+  }
+  return quietByScans(o);
+}
+
+const fingerprintOf = async (root: string, signal?: AbortSignal) =>
+  // GNU find's stat stream (C, finer: ctime and inode too) where there is one, else the Node walk.
+  await (await import('./quick-scan.ts')).quickFingerprint(root, signal) ?? (await treeFingerprint(root)).fingerprint;
+
+/** Two scans a window apart, equal (the proof wherever ctime cannot be trusted). */
+async function quietByScans(o: QuietOptions): Promise<QuietResult> {
   let before: string | undefined;
   let scans = 0;
   return waitFor(async () => {
-    // GNU find's stat stream (C, finer: ctime and inode too) where there is one, else the Node walk.
-    const after = await (await import('./quick-scan.ts')).quickFingerprint(o.root, o.signal) ?? (await treeFingerprint(o.root)).fingerprint;
+    const after = await fingerprintOf(o.root, o.signal);
     scans++;
     const quiet = after === before;
     before = after;
-    return quiet ? { fingerprint: after, quietAt: new Date().toISOString(), scans } : undefined;
+    return quiet ? { fingerprint: after, quietAt: new Date().toISOString(), scans, proof: 'scans' as const } : undefined;
   }, {
     what: o.root, timeoutMs: o.budgetMs, intervalMs: o.windowMs, clock: o.clock ?? systemClock,
     ...(o.signal ? { signal: o.signal } : {}),
     fatal: () => true, // a scan that fails is an error, not a tree still moving
-    onTimeout: () => new FerryError('E_FILES_NOT_QUIET', `${o.root} kept changing: no quiet window of ${o.windowMs} ms within ${o.budgetMs} ms (${scans} scans)`, {
-      hint: 'stop the app writing into the directory (maintenance mode, stop its workers), or raise quietBudgetMs, then run again',
-    }),
+    onTimeout: () => notQuiet(o, scans),
   });
+}
+
+const notQuiet = (o: QuietOptions, scans: number) => new FerryError('E_FILES_NOT_QUIET', `${o.root} kept changing: no quiet window of ${o.windowMs} ms within ${o.budgetMs} ms (${scans} scans)`, {
+  hint: 'stop the app writing into the directory (maintenance mode, stop its workers), or raise quietBudgetMs, then run again',
+});
+
+/**
+ * The window proven by ctime, where the source's filesystem stamps it with this kernel's clock to the
+ * nanosecond: every change to a tree (a write, a chmod, a link, an entry created, removed or renamed in a
+ * directory) sets an inode's ctime to the time of the change, so "no entry whose ctime is after now −
+ * window" proves the tree unchanged for the whole window in one scan, looking back at time already
+ * passed. A tree whose writers stopped a window ago is proven at once; a store frozen after another
+ * counts the time the first one waited (two stores' windows overlap instead of adding up). Otherwise it
+ * waits until a window has passed since the newest change it saw, and scans again.
+ * Undefined where it cannot be trusted (a network or FUSE filesystem, ctimes in whole seconds, a stamp
+ * directory whose clock differs, find failing or printing too much): the two-scan proof then runs.
+ */
+async function quietByCtime(o: QuietOptions, stampDir: string): Promise<QuietResult | undefined> {
+  const { localCtime, setReference, takeStamp } = await import('./ctime-stamp.ts');
+  if (!(await localCtime(o.root)) || !(await fineCtimes(o.root))) return undefined;
+  await mkdir(stampDir, { recursive: true });
+  const { changedSince } = await import('./ctime-scan.ts');
+  const started = Date.now();
+  let scans = 0;
+  for (;;) {
+    o.signal?.throwIfAborted();
+    const stamp = takeStamp(stampDir, Date.now, 'quiet-stamp');
+    if (!stamp) return undefined;
+    try {
+      const since = stamp.ctimeMs - o.windowMs - CTIME_MARGIN_MS;
+      if (!setReference(stamp.file, since)) return undefined;
+      const changed = await changedSince(o.root, stamp.file, o.signal);
+      scans++;
+      if (!changed) return undefined;
+      if (changed.length === 0) {
+        return { fingerprint: await fingerprintOf(o.root, o.signal), quietAt: new Date().toISOString(), scans, proof: 'ctime' };
+      }
+      // Wait until a window has passed since the newest change seen (an entry gone since: a moment).
+      let newest = since;
+      for (const rel of changed) {
+        const st = lstatSync(rel.length ? joinRel(Buffer.from(o.root), rel) : o.root, { throwIfNoEntry: false });
+        if (st && st.ctimeMs > newest) newest = st.ctimeMs;
+      }
+      const wait = Math.max(10, newest + o.windowMs + CTIME_MARGIN_MS - stamp.ctimeMs);
+      if (Date.now() + wait - started > o.budgetMs) throw notQuiet(o, scans);
+      await systemClock.sleep(wait, o.signal);
+    } finally {
+      rmSync(stamp.file, { force: true });
+    }
+  }
+}
+
+/**
+ * Whether the tree's filesystem keeps ctimes finer than a second: the root's and its first entries'
+ * ctimes are not all whole seconds (a filesystem of whole seconds would round a change inside the window
+ * down to before it).
+ */
+async function fineCtimes(root: string): Promise<boolean> {
+  const names = await readdir(root).catch(() => [] as string[]);
+  for (const p of [root, ...names.slice(0, 32).map((n) => join(root, n))]) {
+    const st = lstatSync(p, { bigint: true, throwIfNoEntry: false });
+    if (st && (st.ctimeNs % 1_000_000_000n !== 0n || st.mtimeNs % 1_000_000_000n !== 0n)) return true;
+  }
+  return false;
 }
 
 /**

@@ -114,6 +114,14 @@ describe('a rehearsal that followed', () => {
     expect(p.parts.find((x) => x.part === 'freeze')!.basis).toBe(`3 store(s) frozen, default ${DEFAULTS.freezeMs} ms each; media: its quiet window 1.0 s (options.quietWindowMs)`);
   });
 
+  it('two files stores\' quiet windows overlap (each proven by ctime back from its own scan): the longest counts once', () => {
+    const two = { ...following, stores: [...following.stores.map((x) => (x.engine === 'files' ? { ...x, ...quietWindowOf({ quietWindowMs: 1000 }) } : x)),
+      { id: 'outputs', engine: 'files' as const, how: 'follow' as const, freezes: true, ...quietWindowOf({ quietWindowMs: 1500 }) }] };
+    const p = predictDowntime(two);
+    expect(partsOf(p).freeze).toBe(4 * DEFAULTS.freezeMs + 1500);
+    expect(p.parts.find((x) => x.part === 'freeze')!.basis).toBe(`4 store(s) frozen, default ${DEFAULTS.freezeMs} ms each; quiet windows of media 1.0 s, outputs 1.5 s (options.quietWindowMs), overlapping: the longest`);
+  });
+
   it('a rehearsal of the copy order (no app-only figure) leaves the following cutover\'s app start at its default', () => {
     const p = predictDowntime({ ...following, calibration: calibrationOf(timings, 'at') });
     expect(partsOf(p)['app start']).toBe(DEFAULTS.appOnlyStartMs);

@@ -1,5 +1,5 @@
 import { describe, expect, it, beforeAll, afterAll } from 'vitest';
-import { appendFile, chmod, lstat, mkdir, mkdtemp, readFile, rm, truncate, unlink, utimes, writeFile } from 'node:fs/promises';
+import { appendFile, chmod, lstat, mkdir, mkdtemp, readFile, rename, rm, truncate, unlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateTree } from '../../../../fixtures/files/tree.ts';
@@ -137,6 +137,45 @@ describe('waitQuiet: a tree is quiet when a scan shows no change for the window'
     const err = await waitQuiet({ root: src, windowMs: 10, budgetMs: 30, clock: { now: () => t, sleep: async () => { t += 10; await writeFile(join(src, 'storage/images/busy.jpg'), String(t)); } } }).catch((e: unknown) => e);
     expect(isFerryError(err) && err.code).toBe('E_FILES_NOT_QUIET');
     expect((err as Error).message).toContain('kept changing: no quiet window of 10 ms within 30 ms');
+  });
+});
+
+describe('waitQuiet by ctime: one scan proves a window that has already passed', () => {
+  const tree = async (name: string) => {
+    const root = join(dir, name);
+    await mkdir(join(root, 'a/b'), { recursive: true });
+    for (let i = 0; i < 20; i++) await writeFile(join(root, 'a/b', `${i}.jpg`), `img ${i}`);
+    return root;
+  };
+  it('a tree unchanged for longer than the window: quiet at once, from one ctime scan; the fingerprint is the two-scan proof\'s', async () => {
+    const root = await tree('ctime-still');
+    await new Promise((r) => setTimeout(r, 300));
+    const r = await waitQuiet({ root, windowMs: 200, budgetMs: 10_000, stampDir: join(dir, 'ctime-state-1') });
+    expect(r).toMatchObject({ proof: 'ctime', scans: 1 });
+    const byScans = await waitQuiet({ root, windowMs: 10, budgetMs: 10_000 });
+    expect(byScans.proof).toBe('scans');
+    expect(r.fingerprint).toBe(byScans.fingerprint);
+  });
+  it('a change inside the window (a file written, one removed, one renamed): quiet only once a whole window has passed since the newest change', async () => {
+    const root = await tree('ctime-moving');
+    await writeFile(join(root, 'a/b/new.jpg'), 'fresh');
+    await unlink(join(root, 'a/b/3.jpg'));
+    await rename(join(root, 'a/b/4.jpg'), join(root, 'a/b/4-renamed.jpg'));
+    const last = Math.max(...(await Promise.all(['a/b', 'a/b/new.jpg', 'a/b/4-renamed.jpg'].map(async (x) => (await lstat(join(root, x))).ctimeMs))));
+    const r = await waitQuiet({ root, windowMs: 400, budgetMs: 10_000, stampDir: join(dir, 'ctime-state-2') });
+    expect(r.proof).toBe('ctime');
+    expect(r.scans).toBeGreaterThanOrEqual(2);
+    expect(Date.parse(r.quietAt) - last).toBeGreaterThanOrEqual(400);
+  });
+  it('a writer that never stops: refused after the budget, saying how to get quiet', async () => {
+    const root = await tree('ctime-busy');
+    let n = 0;
+    const writer = setInterval(() => { void writeFile(join(root, 'a/b/busy.jpg'), String(n++)); }, 40);
+    try {
+      const err = await waitQuiet({ root, windowMs: 300, budgetMs: 1_000, stampDir: join(dir, 'ctime-state-3') }).catch((e: unknown) => e);
+      expect(isFerryError(err) && err.code).toBe('E_FILES_NOT_QUIET');
+      expect((err as Error).message).toContain('kept changing: no quiet window of 300 ms within 1000 ms');
+    } finally { clearInterval(writer); }
   });
 });
 
