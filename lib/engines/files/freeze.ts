@@ -4,8 +4,8 @@
  * the source, so there is nothing to thaw.
  */
 import { lstatSync, rmSync } from 'node:fs';
-import { mkdir, readdir, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, readdir, realpath, rm } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import type { EngineParams, ExportSummary, FollowStatus, ImportSummary, VerifyReport } from '../../core/engine.ts';
 import { FerryError } from '../../core/errors.ts';
 import { systemClock, waitFor, type Clock } from '../../util/wait.ts';
@@ -90,6 +90,10 @@ const notQuiet = (o: QuietOptions, scans: number) => new FerryError('E_FILES_NOT
 async function quietByCtime(o: QuietOptions, stampDir: string): Promise<QuietResult | undefined> {
   const { localCtime, setReference, takeStamp } = await import('./ctime-stamp.ts');
   if (!(await localCtime(o.root)) || !(await fineCtimes(o.root))) return undefined;
+  // A state directory inside the tree: the reference file itself would be a change every scan sees (and
+  // the source is never written).
+  const [r, d] = await Promise.all([realpath(o.root), realpath(stampDir).catch(() => resolve(stampDir))]);
+  if (d === r || d.startsWith(r.endsWith('/') ? r : `${r}/`)) return undefined;
   await mkdir(stampDir, { recursive: true });
   const { changedSince } = await import('./ctime-scan.ts');
   const started = Date.now();

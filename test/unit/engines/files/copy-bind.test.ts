@@ -167,6 +167,12 @@ describe('waitQuiet by ctime: one scan proves a window that has already passed',
     expect(r.scans).toBeGreaterThanOrEqual(2);
     expect(Date.parse(r.quietAt) - last).toBeGreaterThanOrEqual(400);
   });
+  it('a state directory inside the tree (its reference file would be a change of its own): the two-scan proof', async () => {
+    const root = await tree('ctime-own-state');
+    await new Promise((r) => setTimeout(r, 50));
+    const r = await waitQuiet({ root, windowMs: 50, budgetMs: 10_000, stampDir: join(root, '.ferry-state') });
+    expect(r.proof).toBe('scans');
+  });
   it('a writer that never stops: refused after the budget, saying how to get quiet', async () => {
     const root = await tree('ctime-busy');
     let n = 0;
