@@ -144,9 +144,12 @@ export default defineStep<Config, FerryContext>({
     // `up` sees the changed configuration (ports, command, labels) and recreates the containers.
     if (recreate.length) await c.up(recreate, { signal: p.signal });
     await waitHealthy(c, p.config.target.dataServices, { signal: p.signal, probeAll: snapshotProbe(c.project) });
-    await removeMigrationNetwork(c);
-    const restored: Record<string, Record<string, string>> = {};
-    for (const s of mysqlStores(p.config)) restored[s.id] = await mysqlSettingsInside(p, c, s);
+    // Side by side (each docker call is downtime): the migration network goes while the settings are read back.
+    const [, settings] = await Promise.all([
+      removeMigrationNetwork(c),
+      Promise.all(mysqlStores(p.config).map(async (s) => [s.id, await mysqlSettingsInside(p, c, s)] as const)),
+    ]);
+    const restored: Record<string, Record<string, string>> = Object.fromEntries(settings);
     const apps = await appServices(p, c);
     if (apps.length) {
       await c.up(apps, { signal: p.signal });
@@ -157,10 +160,13 @@ export default defineStep<Config, FerryContext>({
   },
   async verify(p) {
     const c = await client(p);
-    const f = await findings(p, c);
-    for (const s of f.length === 0 ? mysqlStores(p.config) : []) {
-      const got = await mysqlSettingsInside(p, c, s);
-      if (got.local_infile !== '0') f.push(`${s.id}: local_infile is ${got.local_infile} after cutover`);
+    // The settings are read beside the findings (inside the freeze); they count only where nothing else is left to do.
+    const [f, settings] = await Promise.all([findings(p, c), Promise.allSettled(mysqlStores(p.config).map(async (s) => ({ s, got: await mysqlSettingsInside(p, c, s) })))]);
+    if (f.length === 0) {
+      for (const r of settings) {
+        if (r.status === 'rejected') throw r.reason;
+        if (r.value.got.local_infile !== '0') f.push(`${r.value.s.id}: local_infile is ${r.value.got.local_infile} after cutover`);
+      }
     }
     return { ok: f.length === 0, findings: f };
   },
