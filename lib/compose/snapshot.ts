@@ -8,9 +8,9 @@ import { exec as runCommand } from '../util/exec.ts';
 import { composeContainers } from './containers.ts';
 import { healthOfStates, type ContainerState, type ServiceHealth } from './health.ts';
 import { MIGRATION_LABEL } from './migration-access.ts';
+import type { ContainerAccess } from './stack.ts';
 
 export interface ContainerFacts {
-  readonly id: string;
   readonly service: string;
   readonly state: ContainerState;
   /** `ip:port` bindings published on the host. */
@@ -19,7 +19,7 @@ export interface ContainerFacts {
   readonly migrationAccess: boolean;
 }
 
-const FORMAT = `{"id":{{json .Id}},"labels":{{json .Config.Labels}},"state":{{json .State}},"ports":{{json .HostConfig.PortBindings}}}`;
+const FORMAT = `{"labels":{{json .Config.Labels}},"state":{{json .State}},"ports":{{json .HostConfig.PortBindings}}}`;
 
 /** The project's containers (running or not, no one-off `run` containers), as one snapshot. */
 export async function projectSnapshot(project: string): Promise<ProjectSnapshot> {
@@ -30,9 +30,9 @@ export async function projectSnapshot(project: string): Promise<ProjectSnapshot>
   const lines = r.exitCode === 0 ? r.stdout.trim().split('\n')
     : (await Promise.all(ids.map(async (id) => { const x = await runCommand('docker', ['inspect', '--format', FORMAT, id]); return x.exitCode === 0 ? x.stdout.trim() : ''; }))).filter(Boolean);
   return new ProjectSnapshot(lines.map((l) => {
-    const j = JSON.parse(l) as { id: string; labels: Record<string, string> | null; state: ContainerState; ports: Record<string, Array<{ HostIp: string; HostPort: string }> | null> | null };
+    const j = JSON.parse(l) as { labels: Record<string, string> | null; state: ContainerState; ports: Record<string, Array<{ HostIp: string; HostPort: string }> | null> | null };
     const published = Object.values(j.ports ?? {}).flatMap((b) => (b ?? []).map((x) => `${x.HostIp || '0.0.0.0'}:${x.HostPort}`));
-    return { id: j.id, service: j.labels?.['com.docker.compose.service'] ?? '', state: j.state, published, migrationAccess: j.labels?.[MIGRATION_LABEL] === '1' };
+    return { service: j.labels?.['com.docker.compose.service'] ?? '', state: j.state, published, migrationAccess: j.labels?.[MIGRATION_LABEL] === '1' };
   }));
 }
 
@@ -42,8 +42,8 @@ export class ProjectSnapshot {
   of(service: string): ContainerFacts[] { return this.containers.filter((c) => c.service === service); }
   /** As serviceHealth reads it. */
   health(service: string): ServiceHealth { return healthOfStates(this.of(service).map((c) => c.state)); }
-  /** As containerAccess reads it: one entry per container of each service. */
-  access(services: readonly string[]): Array<{ service: string; published: readonly string[]; migrationAccess: boolean }> {
+  /** What containerAccess reports: one entry per container of each service. */
+  access(services: readonly string[]): ContainerAccess[] {
     return services.flatMap((s) => this.of(s).map((c) => ({ service: s, published: c.published, migrationAccess: c.migrationAccess })));
   }
 }

@@ -5,6 +5,7 @@
 import { exec as runCommand } from '../util/exec.ts';
 import { createComposeClient, type ComposeClient } from './client.ts';
 import { MIGRATION_LABEL, MIGRATION_OVERRIDE_FILE } from './migration-access.ts';
+import { projectSnapshot } from './snapshot.ts';
 import type { Redactor } from '../util/redact.ts';
 
 export interface StackOptions {
@@ -38,19 +39,9 @@ export interface ContainerAccess {
   readonly migrationAccess: boolean;
 }
 
-/** What each container of `services` publishes, and whether it carries the migration label. */
+/** What each container of `services` publishes, and whether it carries the migration label (one snapshot of the project). */
 export async function containerAccess(client: ComposeClient, services: readonly string[]): Promise<ContainerAccess[]> {
-  const out: ContainerAccess[] = [];
-  for (const service of services) {
-    for (const id of await client.containerIds(service)) {
-      const r = await runCommand('docker', ['inspect', '--format', `{{json .HostConfig.PortBindings}}|{{index .Config.Labels "${MIGRATION_LABEL}"}}`, id]);
-      const [bindings = 'null', label = ''] = r.stdout.trim().split('|');
-      const parsed = (JSON.parse(bindings) ?? {}) as Record<string, Array<{ HostIp: string; HostPort: string }> | null>;
-      const published = Object.values(parsed).flatMap((b) => (b ?? []).map((x) => `${x.HostIp || '0.0.0.0'}:${x.HostPort}`));
-      out.push({ service, published, migrationAccess: label === '1' });
-    }
-  }
-  return out;
+  return (await projectSnapshot(client.project)).access(services);
 }
 
 /**

@@ -280,6 +280,15 @@ async function streamInto(p: P, into: StreamTarget, s: WalkStream): Promise<Copy
   return copyStreamToBind({ ...copyCommon(p), targetRoot: into.root, owner: into.owner, artifactDir: p.artifactDir, entries: s.entries, size });
 }
 
+/**
+ * `fn` with a volume target's helpers run as `docker exec`s into one container kept for it (helper.ts
+ * withHelperSession), where the Docker engine shares this kernel (the session's FIFO); else as it is.
+ */
+async function inVolumeSession<T>(p: P, t: TargetSpec, fn: () => Promise<T>): Promise<T> {
+  if (t.kind !== 'volume' || !(await import('./fifo.ts')).fifoUsable()) return fn();
+  return (await import('./helper.ts')).withHelperSession(t.helper, join(p.stateDir, 'stream'), fn);
+}
+
 // The final pass's export never rewrites the export step's manifest file (a kill after it must not find the export changed).
 type Follow = ReturnType<typeof filesFollowPhases>;
 let phases: Promise<Follow> | undefined;
@@ -296,10 +305,8 @@ export const filesEngine: Readonly<Engine<FilesOptions, FilesFacts>> = defineEng
   abortFollow: async (p) => (await follow()).abortFollow(p),
   /** Into a volume, the pass's helpers are `docker exec`s into one container kept for it (helper.ts withHelperSession). */
   async catchUp(p, budgetMs) {
-    const t = await specOf(p);
     const f = await follow();
-    if (t.kind !== 'volume' || !(await import('./fifo.ts')).fifoUsable()) return f.catchUp(p, budgetMs);
-    return (await import('./helper.ts')).withHelperSession(t.helper, join(p.stateDir, 'stream'), () => f.catchUp(p, budgetMs));
+    return inVolumeSession(p, await specOf(p), () => f.catchUp(p, budgetMs));
   },
   parseOptions: parseFilesOptions,
   facts: (p) => withYoungGenerationHeld(() => facts(p)),
@@ -330,21 +337,13 @@ export const filesEngine: Readonly<Engine<FilesOptions, FilesFacts>> = defineEng
     // Scoped, names kept: the copy reads only the scoped directories' part of the manifest (O(scope), not O(tree)).
     const part = scoped && p.store.options.normalize === 'none' ? await scopePart(manifest, p.artifactDir, scoped.dirs) : undefined;
     const common = { ...copyCommon(p), manifest: part ?? manifest, owner: own, ...(scoped ? { scope: new Set(scoped.dirs) } : {}) };
-    let copied: CopyResult;
-    if (t.kind === 'bind') {
+    // Into a volume the copy's helpers (the listing, the tar stream, the holes of sparse files, the removals)
+    // are `docker exec`s into one container kept for it, as the final pass's are: an empty volume's first copy
+    // of 20k files spent 2.7 of its 8.9 s starting three containers one after the other.
+    const copied = await inVolumeSession(p, t, async () => {
       await removeRewritten(p, t, manifest);
-      copied = await (await import('./copy-bind.ts')).copyToBind({ ...common, targetRoot: t.root });
-    } else {
-      // Into a volume the copy's helpers (the listing, the tar stream, the holes of sparse files, the
-      // removals) are `docker exec`s into one container kept for it (helper.ts withHelperSession), as the
-      // final pass's are: an empty volume's first copy of 20k files spent 2.7 of its 8.9 s starting three
-      // containers one after the other.
-      const copy = async () => {
-        await removeRewritten(p, t, manifest);
-        return (await import('./copy-volume.ts')).copyToVolume({ ...common, helper: t.helper });
-      };
-      copied = (await import('./fifo.ts')).fifoUsable() ? await (await import('./helper.ts')).withHelperSession(t.helper, join(p.stateDir, 'stream'), copy) : await copy();
-    }
+      return t.kind === 'bind' ? (await import('./copy-bind.ts')).copyToBind({ ...common, targetRoot: t.root }) : (await import('./copy-volume.ts')).copyToVolume({ ...common, helper: t.helper });
+    });
     // The entries outside the part (the copy counted its every line) were skipped as the last complete copy left them.
     const outside = part ? Math.max(0, ((await readJson<{ entries?: number }>(join(p.artifactDir, SCAN_FILE)))?.entries ?? copied.entries) - copied.entries) : 0;
     const r = outside ? { ...copied, entries: copied.entries + outside, skipped: copied.skipped + outside } : copied;

@@ -8,7 +8,7 @@ import { constants } from 'node:fs';
 import { mkdir, open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { openHelper, sessionReady, type HelperSpec } from './helper.ts';
+import { openHelper, type HelperSpec } from './helper.ts';
 import { writeAll } from '../../util/write-all.ts';
 
 export const STREAM_MOUNT = '/ferry-stream';
@@ -37,9 +37,7 @@ export async function feedThroughFifo(r: FifoRun): Promise<void> {
   await rm(fifo, { force: true });
   await promisify(execFile)('mkfifo', ['-m', '600', fifo]);
   try {
-    const mounts = [`${r.dir}:${STREAM_MOUNT}`];
-    await sessionReady({ h: r.h, mounts });
-    const h = openHelper({ h: r.h, cmd: ['sh', '-c', r.script(`${STREAM_MOUNT}/tar.fifo`)], mounts, what: r.what, ...(r.signal ? { signal: r.signal } : {}) });
+    const h = await openHelper({ h: r.h, cmd: ['sh', '-c', r.script(`${STREAM_MOUNT}/tar.fifo`)], mounts: [`${r.dir}:${STREAM_MOUNT}`], what: r.what, ...(r.signal ? { signal: r.signal } : {}) });
     void (async () => { for await (const _ of h.stdout) { /* drain */ } })().catch(() => undefined);
     const finished = h.finished();
     finished.catch(() => undefined);

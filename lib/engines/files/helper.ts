@@ -110,7 +110,7 @@ function pendingSessionFor(r: { h: HelperSpec; mounts?: readonly string[] | unde
 }
 
 /** Before a helper of `r` starts: its session's container is up (started by the first helper that needs it). */
-export async function sessionReady(r: { h: HelperSpec; mounts?: readonly string[] | undefined }): Promise<void> {
+async function sessionReady(r: { h: HelperSpec; mounts?: readonly string[] | undefined }): Promise<void> {
   const s = pendingSessionFor(r);
   if (s) await (s.starting ??= startSession(s));
 }
@@ -126,8 +126,9 @@ function ownSessionIds(): Set<string> {
   return new Set([...sessions.values()].flatMap((s) => (s.id !== undefined ? [s.id] : [])));
 }
 
-/** Start a helper; read its stdout, then await `finished()`. */
-export function openHelper(r: Omit<HelperRun<never>, 'output'>): OpenHelper {
+/** Start a helper (in its pass's session, started first if this is its first helper); read its stdout, then await `finished()`. */
+export async function openHelper(r: Omit<HelperRun<never>, 'output'>): Promise<OpenHelper> {
+  await sessionReady(r);
   const session = sessionFor(r);
   const argv = session ? ['exec', ...(r.input !== undefined ? ['-i'] : []), session.id, ...r.cmd] : helperArgs(r.h, r.cmd, { readOnly: r.readOnly, stdin: r.input !== undefined, ...(r.mounts ? { mounts: r.mounts } : {}) });
   const child = spawn('docker', argv, {
@@ -158,8 +159,7 @@ export function openHelper(r: Omit<HelperRun<never>, 'output'>): OpenHelper {
 
 /** Run a helper to the end; throws a FerryError naming the volume and the helper's stderr when it fails. */
 export async function runHelper<T = Buffer>(r: HelperRun<T>): Promise<T> {
-  await sessionReady(r);
-  const h = openHelper(r);
+  const h = await openHelper(r);
   const collect = async (s: AsyncIterable<Buffer>) => { const parts: Buffer[] = []; for await (const c of s) parts.push(c); return Buffer.concat(parts) as unknown as T; };
   let out: T;
   try {

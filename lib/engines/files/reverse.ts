@@ -9,7 +9,7 @@ import { chmod, chown, copyFile, link, lstat, mkdir, readlink, rename, rm, symli
 import { once } from 'node:events';
 import { mtimeSeconds } from './copy-bind.ts';
 import { byTargetPath } from './copy-bind.ts';
-import { HELPER_MOUNT, openHelper, sessionReady } from './helper.ts';
+import { HELPER_MOUNT, openHelper } from './helper.ts';
 import { targetPathOf, type ManifestEntry } from './manifest.ts';
 import { comparePaths, joinRel, showPath } from './paths.ts';
 import { readTar } from './tar-read.ts';
@@ -139,8 +139,7 @@ export async function reverseToSource(o: ReverseOptions): Promise<ReverseResult>
       if (got.type === 'file' || got.type === 'hardlink') { wanted.set(got.path.toString('latin1'), want); names.push(got.path); } else await other(want, got);
     }
     if (names.length) {
-      await sessionReady({ h: o.target.helper });
-      const h = openHelper({
+      const h = await openHelper({
         h: o.target.helper, readOnly: true, what: 'stream changed files back',
         cmd: ['tar', '-c', '--format=posix', '--numeric-owner', '--no-recursion', '-C', HELPER_MOUNT, '--null', '-T', '-'],
         input: [Buffer.concat(names.flatMap((n) => [n, Buffer.alloc(1)]))],
