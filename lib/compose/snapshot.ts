@@ -1,10 +1,11 @@
 /**
  * One read of a compose project's containers: a `docker ps` for their ids and one `docker inspect` of
  * them all (service, state, published ports, the migration label), instead of a `ps` and an `inspect`
- * per service and per question. Inside the write freeze every docker CLI call is downtime (≈ 0.1–0.2 s
+ * per service and per question; both asked of the engine's socket where it can be (util/docker-api.ts). Inside the write freeze every docker CLI call is downtime (≈ 0.1–0.2 s
  * each here): compose-cutover's checks asked 11 of them twice over.
  */
 import { exec as runCommand } from '../util/exec.ts';
+import { apiInspect } from '../util/docker-api.ts';
 import { composeContainers } from './containers.ts';
 import { healthOfStates, type ContainerState, type ServiceHealth } from './health.ts';
 import { MIGRATION_LABEL } from './migration-access.ts';
@@ -25,15 +26,28 @@ const FORMAT = `{"labels":{{json .Config.Labels}},"state":{{json .State}},"ports
 export async function projectSnapshot(project: string): Promise<ProjectSnapshot> {
   const ids = await composeContainers({ project, all: true, noOneOff: true });
   if (!ids.length) return new ProjectSnapshot([]);
+  const api = await Promise.all(ids.map(apiInspect));
+  if (api.every((x) => x !== undefined)) {
+    // A container removed since the listing (null) is left out, as below.
+    return new ProjectSnapshot(api.filter((x) => x !== null).map((x) => {
+      const j = x as { Config?: { Labels?: Record<string, string> | null }; State: ContainerState; HostConfig?: { PortBindings?: Bindings } };
+      return facts({ labels: j.Config?.Labels ?? null, state: j.State, ports: j.HostConfig?.PortBindings ?? null });
+    }));
+  }
   const r = await runCommand('docker', ['inspect', '--format', FORMAT, ...ids]);
   // A container removed between the two calls fails the inspect: read the survivors one by one.
   const lines = r.exitCode === 0 ? r.stdout.trim().split('\n')
     : (await Promise.all(ids.map(async (id) => { const x = await runCommand('docker', ['inspect', '--format', FORMAT, id]); return x.exitCode === 0 ? x.stdout.trim() : ''; }))).filter(Boolean);
-  return new ProjectSnapshot(lines.map((l) => {
-    const j = JSON.parse(l) as { labels: Record<string, string> | null; state: ContainerState; ports: Record<string, Array<{ HostIp: string; HostPort: string }> | null> | null };
-    const published = Object.values(j.ports ?? {}).flatMap((b) => (b ?? []).map((x) => `${x.HostIp || '0.0.0.0'}:${x.HostPort}`));
-    return { service: j.labels?.['com.docker.compose.service'] ?? '', state: j.state, published, migrationAccess: j.labels?.[MIGRATION_LABEL] === '1' };
-  }));
+  return new ProjectSnapshot(lines.map((l) => facts(JSON.parse(l) as Inspected)));
+}
+
+type Bindings = Record<string, Array<{ HostIp: string; HostPort: string }> | null> | null;
+/** What FORMAT prints of a container (the API's inspection holds the same three objects). */
+interface Inspected { readonly labels: Record<string, string> | null; readonly state: ContainerState; readonly ports: Bindings }
+
+function facts(j: Inspected): ContainerFacts {
+  const published = Object.values(j.ports ?? {}).flatMap((b) => (b ?? []).map((x) => `${x.HostIp || '0.0.0.0'}:${x.HostPort}`));
+  return { service: j.labels?.['com.docker.compose.service'] ?? '', state: j.state, published, migrationAccess: j.labels?.[MIGRATION_LABEL] === '1' };
 }
 
 export class ProjectSnapshot {

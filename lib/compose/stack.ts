@@ -3,6 +3,7 @@
  * migration) the generated access override. Also the checks the steps share.
  */
 import { exec as runCommand } from '../util/exec.ts';
+import { apiNetworkIds, apiRemoveNetwork } from '../util/docker-api.ts';
 import { createComposeClient, type ComposeClient } from './client.ts';
 import { MIGRATION_LABEL, MIGRATION_OVERRIDE_FILE } from './migration-access.ts';
 import { projectSnapshot } from './snapshot.ts';
@@ -50,12 +51,16 @@ export async function containerAccess(client: ComposeClient, services: readonly 
  */
 export async function removeMigrationNetwork(client: ComposeClient): Promise<string[]> {
   const ids = await migrationNetworks(client);
-  if (ids.length) await runCommand('docker', ['network', 'rm', ...ids]);
+  const left = (await Promise.all(ids.map(async (id) => ((await apiRemoveNetwork(id)) ? undefined : id)))).filter((x) => x !== undefined);
+  if (left.length) await runCommand('docker', ['network', 'rm', ...left]);
   return ids;
 }
 
 /** Ids of the project's migration networks (empty once cutover is complete). */
 export async function migrationNetworks(client: ComposeClient): Promise<string[]> {
-  const ls = await runCommand('docker', ['network', 'ls', '-q', '--filter', `label=com.docker.compose.project=${client.project}`, '--filter', `label=${MIGRATION_LABEL}=1`]);
+  const labels = [`com.docker.compose.project=${client.project}`, `${MIGRATION_LABEL}=1`];
+  const api = await apiNetworkIds(labels);
+  if (api) return api;
+  const ls = await runCommand('docker', ['network', 'ls', '-q', ...labels.flatMap((l) => ['--filter', `label=${l}`])]);
   return ls.stdout.split('\n').map((s) => s.trim()).filter(Boolean);
 }

@@ -1,0 +1,93 @@
+/**
+ * The Engine API on the local socket (lib/util/docker-api.ts) answers what the `docker` CLI answers, on a
+ * real engine: a compose-labelled project (a running container publishing a port on 127.0.0.1 with the
+ * migration label, a stopped one, a one-off one) and its migration network are read both ways — the CLI
+ * forced with FERRY_DOCKER_API=off — and must agree: container lists (running, all, one service, no
+ * one-offs), the project snapshot (services, states, health, published bindings, the label), a service's
+ * health (the containers run without a health check, so their states hold still between the two reads);
+ * the network is listed, then removed through the API.
+ */
+import { randomUUID } from 'node:crypto';
+import { execa } from 'execa';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { composeContainers } from '../../lib/compose/containers.ts';
+import { projectSnapshot } from '../../lib/compose/snapshot.ts';
+import { serviceHealth } from '../../lib/compose/health.ts';
+import { migrationNetworks, removeMigrationNetwork } from '../../lib/compose/stack.ts';
+import { MIGRATION_LABEL } from '../../lib/compose/migration-access.ts';
+import type { ComposeClient } from '../../lib/compose/client.ts';
+import { resetEngineSocket, resolveEngineSocket } from '../../lib/util/docker-api.ts';
+import { freePort } from '../../lib/util/free-port.ts';
+import { testImages } from '../support/images.ts';
+import { testLabels } from '../support/labels.ts';
+
+const project = `ferry-api-${randomUUID().slice(0, 8)}`;
+const labels = Object.entries(testLabels()).flatMap(([k, v]) => ['--label', `${k}=${v}`]);
+const compose = (service: string, oneoff = 'False') => ['--label', `com.docker.compose.project=${project}`, '--label', `com.docker.compose.service=${service}`, '--label', `com.docker.compose.oneoff=${oneoff}`];
+const created: string[] = [];
+let port = 0;
+
+/** Run `fn` with the CLI (FERRY_DOCKER_API=off), then with the API; both results. */
+async function bothWays<T>(fn: () => Promise<T>): Promise<{ cli: T; api: T }> {
+  process.env.FERRY_DOCKER_API = 'off';
+  resetEngineSocket();
+  const cli = await fn();
+  delete process.env.FERRY_DOCKER_API;
+  resetEngineSocket();
+  return { cli, api: await fn() };
+}
+
+const client = { project, containerIds: (s: string) => composeContainers({ project, service: s }) } as unknown as ComposeClient;
+
+describe('the Engine API answers what the docker CLI answers', () => {
+  beforeAll(async () => {
+    expect(resolveEngineSocket({ HOME: process.env.HOME })).toBeDefined();
+    const run = async (args: string[]) => { const id = (await execa('docker', ['run', '-d', '--no-healthcheck', ...labels, ...args])).stdout.trim(); created.push(id); return id; };
+    const image = testImages().redis;
+    port = await freePort();
+    await run([...compose('cache'), '--label', `${MIGRATION_LABEL}=1`, '-p', `127.0.0.1:${port}:6379`, image, 'redis-server', '--save', '']);
+    const stopped = await run([...compose('worker'), image, 'redis-server', '--save', '']);
+    await execa('docker', ['stop', '-t', '0', stopped]);
+    await run([...compose('cache', 'True'), image, 'redis-server', '--save', '']);
+    await execa('docker', ['network', 'create', ...labels, '--label', `com.docker.compose.project=${project}`, '--label', `${MIGRATION_LABEL}=1`, `${project}_migration`]);
+  }, 180_000);
+  afterEach(() => { delete process.env.FERRY_DOCKER_API; resetEngineSocket(); });
+  afterAll(async () => {
+    if (created.length) await execa('docker', ['rm', '-f', '-v', ...created], { reject: false });
+    await execa('docker', ['network', 'rm', `${project}_migration`], { reject: false });
+  });
+
+  it('lists the same containers', async () => {
+    for (const q of [{ project }, { project, all: true }, { project, all: true, noOneOff: true }, { project, service: 'cache' }, { project, service: 'worker', all: true }]) {
+      const { cli, api } = await bothWays(() => composeContainers(q));
+      expect(api.sort(), JSON.stringify(q)).toEqual(cli.sort());
+    }
+    const { api } = await bothWays(() => composeContainers({ project, all: true }));
+    expect(api).toHaveLength(3);
+  });
+
+  it('reads the same snapshot and health', async () => {
+    const { cli, api } = await bothWays(() => projectSnapshot(project));
+    const view = (s: typeof cli) => s.containers.map((c) => ({ service: c.service, status: c.state.Status, published: c.published, migrationAccess: c.migrationAccess })).sort((a, b) => a.service.localeCompare(b.service));
+    expect(view(api)).toEqual(view(cli));
+    expect(view(api)).toEqual([
+      { service: 'cache', status: 'running', published: [`127.0.0.1:${port}`], migrationAccess: true },
+      { service: 'worker', status: 'exited', published: [], migrationAccess: false },
+    ]);
+    for (const s of ['cache', 'worker', 'absent']) {
+      const h = await bothWays(() => serviceHealth(client, s));
+      expect(h.api, s).toBe(h.cli);
+    }
+    expect((await bothWays(() => serviceHealth(client, 'cache'))).api).toBe('running');
+  });
+
+  it('lists the migration network, and removes it', async () => {
+    const { cli, api } = await bothWays(() => migrationNetworks(client));
+    expect(cli).toHaveLength(1);
+    expect(api).toHaveLength(1);
+    expect(api[0]!.startsWith(cli[0]!)).toBe(true); // the CLI prints the short id
+    expect(await removeMigrationNetwork(client)).toEqual(api);
+    expect(await migrationNetworks(client)).toEqual([]);
+    expect((await execa('docker', ['network', 'inspect', `${project}_migration`], { reject: false })).exitCode).not.toBe(0);
+  });
+});
