@@ -24,6 +24,7 @@ process.env.TESTCONTAINERS_RYUK_DISABLED ??= 'true';
 const { GenericContainer, Network, Wait } = await import('testcontainers');
 const { onLoopback } = await import('../test/support/containers.ts');
 const { testImages } = await import('../test/support/images.ts');
+const { healthAtStartOnly } = await import('../test/support/startup-health.ts');
 const { createSandbox, followOnNetwork } = await import('../test/support/sandbox.ts');
 const { seedVedfolnirMysql } = await import('../fixtures/mysql/seed.ts');
 const { seedVedfolnirRedis } = await import('../fixtures/redis/seed.ts');
@@ -68,13 +69,14 @@ function startWriter(myPort: number, rdPort: number, tag = 'live'): { stop: () =
 export default (async (opts: BenchOptions, emit: (m: Measurement) => void) => {
   const network = await new Network().start();
   const [srcMy, srcRd] = await Promise.all([
-    onLoopback(new GenericContainer(testImages().mysql).withLabels(LABELS).withNetwork(network).withNetworkAliases('bench-src-mysql')
+    // The sources stand for a host's services: their images' health checks only as the wait for the start (startup-health.ts).
+    healthAtStartOnly(onLoopback(new GenericContainer(testImages().mysql).withLabels(LABELS).withNetwork(network).withNetworkAliases('bench-src-mysql')
       .withEnvironment({ MYSQL_ROOT_PASSWORD: ROOT_PW, MYSQL_DATABASE: DB }).withExposedPorts(3306)
       .withCommand(['mysqld', '--max-allowed-packet=256M', '--log-bin=mysql-bin', '--binlog-format=ROW', '--server-id=1'])
-      .withWaitStrategy(Wait.forHealthCheck()).withStartupTimeout(180_000)).start(),
-    onLoopback(new GenericContainer(testImages().redis).withLabels(LABELS).withNetwork(network).withNetworkAliases('bench-src-redis')
+      .withWaitStrategy(Wait.forHealthCheck()).withStartupTimeout(180_000)), testImages().mysql).then((c) => c.start()),
+    healthAtStartOnly(onLoopback(new GenericContainer(testImages().redis).withLabels(LABELS).withNetwork(network).withNetworkAliases('bench-src-redis')
       .withExposedPorts(6379).withCommand(['redis-server', '--requirepass', REDIS_PW, '--save', ''])
-      .withWaitStrategy(Wait.forLogMessage(/Ready to accept connections/))).start(),
+      .withWaitStrategy(Wait.forLogMessage(/Ready to accept connections/))), testImages().redis).then((c) => c.start()),
   ]);
   const myPort = srcMy.getMappedPort(3306), rdPort = srcRd.getMappedPort(6379);
   try {

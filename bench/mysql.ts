@@ -50,7 +50,7 @@ export default (async (opts: BenchOptions, emit: (m: Measurement) => void) => {
   const autoincMode = Number(process.env.FERRY_BENCH_AUTOINC_MODE ?? 2);
   const autoinc = [`--innodb-autoinc-lock-mode=${autoincMode}`];
   console.error(`bench: target innodb_autoinc_lock_mode=${autoincMode} (MySQL 8's default is 2, MariaDB's 1), the same for every tool`);
-  const [src, dst] = await Promise.all([startMysql({ database: DB }), startMysql({ database: DB, command: ['--local-infile=1', ...autoinc] })]);
+  const [src, dst] = await Promise.all([startMysql({ database: DB, healthAtStartOnly: true }), startMysql({ database: DB, command: ['--local-infile=1', ...autoinc], healthAtStartOnly: true })]);
   try {
     const seedConn = await createConnection({ host: src.host, port: src.port, user: 'root', password: src.rootPassword, database: DB });
     const seeded = await seedVedfolnirMysql(seedConn, { scale: opts.scale, tricky: false });

@@ -59,7 +59,7 @@ export default (async (opts: BenchOptions, emit: (m: Measurement) => void) => {
   const tools = TOOLS.filter((t) => (!opts.tools || opts.tools.includes(t)) && (t !== 'ferry-baseline' || BASELINE));
   await (await import('./peers.ts')).ensurePeers([{ commands: ['pg_dump', 'pg_restore', 'psql', 'pg_dumpall'], pkg: 'postgresql-client-15' }], 'install it yourself');
   const work = await mkdtemp(join(tmpdir(), 'ferry-bench-pg-'));
-  const [src, dst] = await Promise.all([startPostgresContainer({ database: DB, password: 'bench-src-pw' }), startPostgresContainer({ password: 'bench-dst-pw' })]);
+  const [src, dst] = await Promise.all([startPostgresContainer({ database: DB, password: 'bench-src-pw', healthAtStartOnly: true }), startPostgresContainer({ password: 'bench-dst-pw', healthAtStartOnly: true })]);
   try {
     await seedSecondApp(dbUrl(src), opts.scale);
     await query(dbUrl(src), 'VACUUM ANALYZE');

@@ -52,7 +52,7 @@ async function startServer(name: string, network: string): Promise<Server> {
   await chmod(dataDir, 0o777);
   // A fixed loopback port, so a stop/start (physical placement) keeps it.
   const port = await freePort();
-  await execa('docker', ['run', '-d', '--name', name, ...LABEL, '--network', network, '-p', `127.0.0.1:${port}:6379`, '-v', `${dataDir}:/data`,
+  await execa('docker', ['run', '-d', '--no-healthcheck', '--name', name, ...LABEL, '--network', network, '-p', `127.0.0.1:${port}:6379`, '-v', `${dataDir}:/data`,
     IMAGE, 'redis-server', '--appendonly', 'no', '--save', '']);
   const endpoint = { host: '127.0.0.1', port, databases: [] };
   await waitReady(endpoint);

@@ -10,6 +10,7 @@ import { Redis } from 'ioredis';
 import { GenericContainer, Wait, type StartedTestContainer } from 'testcontainers';
 import { freePort } from '../../lib/util/free-port.ts';
 import { testImages } from './images.ts';
+import { healthAtStartOnly } from './startup-health.ts';
 
 import { TEST_LABEL, testLabels } from './labels.ts';
 export { TEST_LABEL };
@@ -38,18 +39,22 @@ export interface MysqlOptions {
   /** Extra server flags (e.g. `--local-infile=1`). */
   readonly command?: readonly string[];
   readonly env?: Readonly<Record<string, string>>;
+  /** The image's health check only as the wait for its start, not every 2 s after (startup-health.ts: the benches). */
+  readonly healthAtStartOnly?: boolean;
 }
 
 export async function startMysql(opts: MysqlOptions = {}): Promise<StartedMysql> {
   const rootPassword = opts.rootPassword ?? 'root-pw-for-tests';
   const database = opts.database ?? 'vedfolnir';
-  const container = await onLoopback(new GenericContainer(testImages().mysql)
+  const image = testImages().mysql;
+  const spec = onLoopback(new GenericContainer(image)
     .withLabels(testLabels())
     .withEnvironment({ MYSQL_ROOT_PASSWORD: rootPassword, MYSQL_DATABASE: database, ...opts.env })
     .withExposedPorts(3306)
     .withCommand(['mysqld', '--max-allowed-packet=256M', ...(opts.command ?? [])])
     .withWaitStrategy(Wait.forHealthCheck())
-    .withStartupTimeout(180_000)).start();
+    .withStartupTimeout(180_000));
+  const container = await (opts.healthAtStartOnly ? await healthAtStartOnly(spec, image) : spec).start();
   const host = '127.0.0.1';
   const port = container.getMappedPort(3306);
   return {

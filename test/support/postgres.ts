@@ -18,6 +18,7 @@ import { freePort } from '../../lib/util/free-port.ts';
 import { onLoopback } from './containers.ts';
 import { testImages } from './images.ts';
 import { testLabels } from './labels.ts';
+import { healthAtStartOnly } from './startup-health.ts';
 
 export interface StartedPostgres {
   readonly host: string;
@@ -41,6 +42,8 @@ export interface PostgresOptions {
   readonly network?: { readonly network: StartedNetwork; readonly alias: string };
   /** Containers only: server flags (`['-c', 'wal_level=logical']`). */
   readonly flags?: readonly string[];
+  /** Containers only: the image's health check only as the wait for its start (startup-health.ts: the benches). */
+  readonly healthAtStartOnly?: boolean;
 }
 
 function urlOf(user: string, password: string, port: number, database: string): string {
@@ -54,11 +57,12 @@ export async function startPostgresContainer(o: PostgresOptions = {}): Promise<S
   let image = new GenericContainer(testImages().postgres).withLabels(testLabels());
   if (o.network) image = image.withNetwork(o.network.network).withNetworkAliases(o.network.alias);
   if (o.flags) image = image.withCommand(['postgres', ...o.flags]);
-  const container = await onLoopback(image
+  const spec = onLoopback(image
     .withEnvironment({ POSTGRES_PASSWORD: password, POSTGRES_DB: database })
     .withExposedPorts(5432)
     .withWaitStrategy(Wait.forHealthCheck())
-    .withStartupTimeout(180_000)).start();
+    .withStartupTimeout(180_000));
+  const container = await (o.healthAtStartOnly ? await healthAtStartOnly(spec, testImages().postgres) : spec).start();
   const port = container.getMappedPort(5432);
   await waitReady(urlOf('postgres', password, port, database));
   return {
