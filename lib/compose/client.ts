@@ -7,6 +7,7 @@ import type { Readable, Writable } from 'node:stream';
 import { FerryError } from '../core/errors.ts';
 import type { Redactor } from '../util/redact.ts';
 import { composeContainers } from './containers.ts';
+import { apiExec } from '../util/docker-api.ts';
 import { detectCompose, type ComposeCli } from './detect.ts';
 import { exec as runCommand, type ExecResult as CommandResult } from '../util/exec.ts';
 
@@ -122,6 +123,11 @@ export async function createComposeClient(options: ComposeClientOptions) {
         throw new FerryError('E_COMPOSE_NO_CONTAINER', `service ${service} has no container in ${where}`, {
           hint: `bring it up first (\`up ${service}\`)`,
         });
+      }
+      // Without stdin or a stdout stream, the Engine API where it can be: no CLI process to start (util/docker-api.ts).
+      if (o.stdin === undefined && o.stdout === undefined) {
+        const r = await apiExec(id, command, { ...(o.env ? { env: o.env } : {}), ...(o.user ? { user: o.user } : {}), ...(o.signal ? { signal: o.signal } : {}), ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}) });
+        if (r) return r;
       }
       const envNames = Object.keys(o.env ?? {}).flatMap((k) => ['-e', k]);
       const user = o.user ? ['-u', o.user] : [];

@@ -75,29 +75,43 @@ export function resetEngineSocket(): void { cached = undefined; }
 
 /**
  * One request to the engine; undefined when there is no local socket to ask or it cannot be reached
- * (the caller runs the CLI). `query` values are sent as given (objects as JSON, as `filters` wants).
+ * (the caller runs the CLI).
  */
-export async function dockerApi(method: 'GET' | 'DELETE', path: string, query: Record<string, string | object> = {}, signal?: AbortSignal): Promise<DockerApiResponse | undefined> {
+export interface DockerApiRequest {
+  /** Query parameters, sent as given (objects as JSON, as `filters` wants). */
+  readonly query?: Record<string, string | object>;
+  /** A JSON body. */
+  readonly json?: object;
+  /** The answer's body as bytes, whatever its type (an exec's output). */
+  readonly raw?: boolean;
+  readonly signal?: AbortSignal | undefined;
+}
+
+export async function dockerApi(method: 'GET' | 'DELETE' | 'POST', path: string, o: DockerApiRequest = {}): Promise<DockerApiResponse | undefined> {
   const socketPath = engineSocket();
   if (!socketPath) return undefined;
-  const qs = new URLSearchParams(Object.entries(query).map(([k, v]): [string, string] => [k, typeof v === 'string' ? v : JSON.stringify(v)])).toString();
+  const { signal } = o;
+  const qs = new URLSearchParams(Object.entries(o.query ?? {}).map(([k, v]): [string, string] => [k, typeof v === 'string' ? v : JSON.stringify(v)])).toString();
+  const payload = o.json === undefined ? undefined : Buffer.from(JSON.stringify(o.json));
   try {
     return await new Promise<DockerApiResponse>((resolve, reject) => {
-      const req = request({ socketPath, method, path: qs ? `${path}?${qs}` : path, headers: { Host: 'docker' }, ...(signal ? { signal } : {}) }, (res) => {
+      const headers: Record<string, string | number> = { Host: 'docker', ...(payload ? { 'Content-Type': 'application/json', 'Content-Length': payload.length } : {}) };
+      const req = request({ socketPath, method, path: qs ? `${path}?${qs}` : path, headers, ...(signal ? { signal } : {}) }, (res) => {
         const parts: Buffer[] = [];
         res.on('data', (b: Buffer) => parts.push(b));
         res.on('error', reject);
         res.on('end', () => {
-          const text = Buffer.concat(parts).toString('utf8');
-          let body: unknown = text;
-          if ((res.headers['content-type'] ?? '').includes('json') && text) {
-            try { body = JSON.parse(text); } catch { /* kept as text */ }
+          const raw = Buffer.concat(parts);
+          const type = res.headers['content-type'] ?? '';
+          let body: unknown = o.raw ? raw : raw.toString('utf8');
+          if (!o.raw && type.includes('json') && raw.length) {
+            try { body = JSON.parse(raw.toString('utf8')); } catch { /* kept as text */ }
           }
           resolve({ status: res.statusCode ?? 0, body });
         });
       });
       req.on('error', reject);
-      req.end();
+      req.end(payload);
     });
   } catch (e) {
     if (signal?.aborted) throw e;
@@ -113,7 +127,7 @@ const ok = (r: DockerApiResponse) => r.status >= 200 && r.status < 300;
 
 /** Full ids of the containers whose labels match every `key=value` of `labels` (running only unless `all`); undefined: ask the CLI. */
 export async function apiContainerIds(labels: readonly string[], all: boolean): Promise<string[] | undefined> {
-  const r = await dockerApi('GET', '/containers/json', { ...(all ? { all: '1' } : {}), filters: { label: labels } });
+  const r = await dockerApi('GET', '/containers/json', { query: { ...(all ? { all: '1' } : {}), filters: { label: labels } } });
   if (!r || !ok(r) || !Array.isArray(r.body)) return undefined;
   return (r.body as Array<{ Id: string }>).map((c) => c.Id);
 }
@@ -128,7 +142,7 @@ export async function apiInspect(id: string): Promise<Record<string, unknown> | 
 
 /** Ids of the networks whose labels match every `key=value` of `labels`; undefined: ask the CLI. */
 export async function apiNetworkIds(labels: readonly string[]): Promise<string[] | undefined> {
-  const r = await dockerApi('GET', '/networks', { filters: { label: labels } });
+  const r = await dockerApi('GET', '/networks', { query: { filters: { label: labels } } });
   if (!r || !ok(r) || !Array.isArray(r.body)) return undefined;
   return (r.body as Array<{ Id: string }>).map((n) => n.Id);
 }
@@ -143,4 +157,62 @@ export async function apiRemoveNetwork(id: string): Promise<boolean> {
 export function apiError(r: DockerApiResponse): string {
   const m = typeof r.body === 'object' && r.body !== null ? (r.body as { message?: unknown }).message : undefined;
   return typeof m === 'string' ? m : `HTTP ${r.status}`;
+}
+
+export interface ApiExecResult {
+  readonly stdout: string;
+  readonly stderr: string;
+  /** Undefined when it was stopped (timeout, abort) or never reported one. */
+  readonly exitCode: number | undefined;
+  /** Why it was stopped, as util/exec.ts reports it. */
+  readonly failure?: string;
+}
+
+/**
+ * Run `cmd` in container `id` without stdin (`docker exec` without -i): create, start attached, read the
+ * exit code. Variables travel in the request body to the local socket (no argv, no child environment).
+ * Undefined: ask the CLI (no socket, or the engine would not create the exec: the CLI names why).
+ */
+export async function apiExec(id: string, cmd: readonly string[], o: { env?: Readonly<Record<string, string>>; user?: string; signal?: AbortSignal; timeoutMs?: number } = {}): Promise<ApiExecResult | undefined> {
+  const timeout = o.timeoutMs !== undefined ? AbortSignal.timeout(o.timeoutMs) : undefined;
+  const signals = [o.signal, timeout].filter((x): x is AbortSignal => !!x);
+  const signal = signals.length ? AbortSignal.any(signals) : undefined;
+  try {
+    return await execAttached(id, cmd, o, signal);
+  } catch (e) {
+    // As the CLI path reports a stopped process: data, not a throw (the command inside may still run, as with `docker exec`).
+    if (signal?.aborted) return { stdout: '', stderr: '', exitCode: undefined, failure: timeout?.aborted ? `timed out after ${o.timeoutMs} ms` : 'aborted' };
+    throw e;
+  }
+}
+
+async function execAttached(id: string, cmd: readonly string[], o: { env?: Readonly<Record<string, string>>; user?: string }, signal: AbortSignal | undefined): Promise<ApiExecResult | undefined> {
+  const created = await dockerApi('POST', `/containers/${encodeURIComponent(id)}/exec`, { signal, json: {
+    AttachStdin: false, AttachStdout: true, AttachStderr: true, Tty: false, Cmd: cmd,
+    ...(o.env ? { Env: Object.entries(o.env).map(([k, v]) => `${k}=${v}`) } : {}), ...(o.user ? { User: o.user } : {}),
+  } });
+  const execId = created && ok(created) ? (created.body as { Id?: string }).Id : undefined;
+  if (!execId) return undefined;
+  // Attached, the answer is the command's output until it ends (stdout/stderr frames: an 8-byte header each).
+  const started = await dockerApi('POST', `/exec/${execId}/start`, { signal, raw: true, json: { Detach: false, Tty: false } });
+  // Lost while it ran: not run again through the CLI (a command need not be idempotent).
+  if (!started) return { stdout: '', stderr: '', exitCode: undefined, failure: 'the connection to the Docker engine failed while the command ran' };
+  if (!ok(started)) return undefined; // refused before it ran (a paused container): the CLI says why
+  const out: Buffer[] = [], err: Buffer[] = [];
+  const b = started.body as Buffer;
+  for (let at = 0; at + 8 <= b.length;) {
+    const size = b.readUInt32BE(at + 4);
+    (b[at] === 2 ? err : out).push(b.subarray(at + 8, at + 8 + size));
+    at += 8 + size;
+  }
+  // The output ends as the process exits; its exit code may be recorded a moment later.
+  let code: number | null | undefined;
+  for (let i = 0; i < 100; i++) {
+    const state = await dockerApi('GET', `/exec/${execId}/json`, { signal });
+    const j = state && ok(state) ? state.body as { ExitCode?: number | null; Running?: boolean } : undefined;
+    code = j?.ExitCode;
+    if (!j || !j.Running) break;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return { stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), exitCode: typeof code === 'number' ? code : undefined };
 }

@@ -172,12 +172,15 @@ describe('the second app follows (postgres, redis, two volumes), then cuts over;
       if (e.type === 'step-start' && e.step === 'stop-writers') stop = true;
     };
     const args = ['--config', configPath, '--json'];
-    // Killed at a step's start inside the freeze (the source frozen, a follower half caught up or promoted).
+    // Killed at a step's start inside the freeze (the source frozen, the followers caught up or promoted up to
+    // there): the child stops itself right after writing that step-start (stop-at-event.ts), so the kill lands
+    // there whatever the machine's speed (a kill 150 ms after the event once landed after compose-cutover, which
+    // now takes less than that, and the resume had nothing of it left to do).
     const killAt = async (step: string): Promise<PlaybookRun> => {
       const started = startPlaybook('migrate', args, env(), (e) => {
         onEvent(e);
-        if (e.type === 'step-start' && e.step === step) setTimeout(() => started.child.kill('SIGKILL'), 150);
-      });
+        if (e.type === 'step-start' && e.step === step) started.child.kill('SIGKILL');
+      }, { stopAt: { type: 'step-start', step } });
       const r = await started.done;
       expect(r.signal, `${step}: ${r.stderr.split('\n').slice(-20).join('\n')} ${JSON.stringify(r.events.slice(-3))}`).toBe('SIGKILL');
       return r;

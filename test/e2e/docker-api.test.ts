@@ -4,10 +4,12 @@
  * migration label, a stopped one, a one-off one) and its migration network are read both ways — the CLI
  * forced with FERRY_DOCKER_API=off — and must agree: container lists (running, all, one service, no
  * one-offs), the project snapshot (services, states, health, published bindings, the label), a service's
- * health (the containers run without a health check, so their states hold still between the two reads);
- * the network is listed, then removed through the API.
+ * health (the containers run without a health check, so their states hold still between the two reads),
+ * a command run in a service's container (output, exit code, variables, user, a timeout); the network is
+ * listed, then removed through the API.
  */
 import { randomUUID } from 'node:crypto';
+import { tmpdir } from 'node:os';
 import { execa } from 'execa';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { composeContainers } from '../../lib/compose/containers.ts';
@@ -15,7 +17,7 @@ import { projectSnapshot } from '../../lib/compose/snapshot.ts';
 import { serviceHealth } from '../../lib/compose/health.ts';
 import { migrationNetworks, removeMigrationNetwork } from '../../lib/compose/stack.ts';
 import { MIGRATION_LABEL } from '../../lib/compose/migration-access.ts';
-import type { ComposeClient } from '../../lib/compose/client.ts';
+import { createComposeClient, type ComposeClient } from '../../lib/compose/client.ts';
 import { resetEngineSocket, resolveEngineSocket } from '../../lib/util/docker-api.ts';
 import { freePort } from '../../lib/util/free-port.ts';
 import { testImages } from '../support/images.ts';
@@ -79,6 +81,23 @@ describe('the Engine API answers what the docker CLI answers', () => {
       expect(h.api, s).toBe(h.cli);
     }
     expect((await bothWays(() => serviceHealth(client, 'cache'))).api).toBe('running');
+  });
+
+  it('runs a command in a service\'s container the same way: output, stderr, exit code, variables, user', async () => {
+    const c = await createComposeClient({ project, composeDir: tmpdir() });
+    const script = 'printf "%s|%s" "$SECRET_X" "$(id -u)"; echo oops >&2; exit 3';
+    const { cli, api } = await bothWays(() => c.exec('cache', ['sh', '-c', script], { env: { SECRET_X: 'v@l ue' }, user: '999' }));
+    expect(api).toMatchObject({ stdout: 'v@l ue|999', stderr: 'oops\n', exitCode: 3 });
+    expect({ stdout: cli.stdout, stderr: cli.stderr, exitCode: cli.exitCode }).toEqual({ stdout: api.stdout, stderr: api.stderr, exitCode: api.exitCode });
+    // Output larger than one frame, both streams interleaved, and a clean exit.
+    const big = await c.exec('cache', ['sh', '-c', 'head -c 300000 /dev/zero | tr "\\0" a; echo; echo done >&2']);
+    expect(big.exitCode).toBe(0);
+    expect(big.stdout).toBe(`${'a'.repeat(300000)}\n`);
+    expect(big.stderr).toBe('done\n');
+    // A timeout is a stopped command (data), as the CLI path reports it.
+    const slow = await c.exec('cache', ['sleep', '5'], { timeoutMs: 300 });
+    expect(slow.exitCode).toBeUndefined();
+    expect(slow.failure).toMatch(/timed out/);
   });
 
   it('lists the migration network, and removes it', async () => {

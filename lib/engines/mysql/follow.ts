@@ -27,6 +27,7 @@ import {
   changeSourceStatement, replicationFilterStatement, resetReplicaStatement, startReplicaStatement, stopReplicaStatement, type ReplicaDialect,
 } from './replication-sql.ts';
 import { lagBytes, readBinlogSizes, readReplicaStatus, readSourcePosition, type ReplicaStatus } from './replication-status.ts';
+import { openBoth } from '../../util/open-both.ts';
 
 export interface MysqlFollowOptions extends FollowRun {
   /** The store's id: names the replication account (`ferry_repl_<hash>`). */
@@ -47,11 +48,8 @@ const where = (t: MysqlTarget) => `${t.user}@${t.host}:${t.port}`;
 
 async function withServers<T>(o: MysqlFollowOptions, fn: (src: Pool, tgt: Pool) => Promise<T>): Promise<T> {
   o.redactor?.add(o.source.password, o.target.password);
-  const src = await connectMysql(o.source, { connections: 2 });
-  try {
-    const tgt = await connectMysql(o.target, { connections: 2 });
-    try { return await fn(src, tgt); } finally { await tgt.end(); }
-  } finally { await src.end(); }
+  const [src, tgt] = await openBoth(() => connectMysql(o.source, { connections: 2 }), () => connectMysql(o.target, { connections: 2 }), { a: (p) => p.end(), b: (p) => p.end() });
+  try { return await fn(src, tgt); } finally { await Promise.all([tgt.end(), src.end()]); }
 }
 
 /** Start (or resume) following; returns once the target's replication threads both run. */

@@ -20,6 +20,7 @@ import { describeSchema, diffFacts } from './describe.ts';
 import type { Manifest } from './manifest.ts';
 import { assessPgFollow, readReplicationFacts } from './replication-prereq.ts';
 import { forgetPassword, readPgFollowRecord, replicationPassword, writePgFollowRecord, type PgFollowRecord } from './replication-record.ts';
+import { openBoth } from '../../util/open-both.ts';
 import {
   alterRolePasswordStatement, createPublicationStatement, createRoleStatement, createSlotCommand, createSubscriptionStatement,
   dropSubscriptionStatements, replicationNames, setvalStatement,
@@ -339,7 +340,9 @@ export async function catchUpPostgres(o: PgFollowOptions, budgetMs: number): Pro
   if (!rec || (rec.state !== 'following' && rec.state !== 'subscribing')) {
     throw new FerryError('E_PG_FOLLOW_LOST', `store ${o.storeId}: the target does not follow ${at(o.source)} (${rec?.state ?? 'no follow record'})`, { hint: 'run follow first (or re-run it to resume)' });
   }
-  return using(sourceSession(o), async (src) => using(targetSession(o), async (tgt) => {
+  // Both sessions opened side by side (each handshake inside the freeze is downtime).
+  const [src, tgt] = await openBoth(() => sourceSession(o), () => targetSession(o), { a: (c) => c.end(), b: (c) => c.end() });
+  try {
     await assertSchemaUnchanged(o, src);
     const started = clock.now();
     const goal = (await src.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn')).rows[0]!.lsn;
@@ -355,7 +358,9 @@ export async function catchUpPostgres(o: PgFollowOptions, budgetMs: number): Pro
       }
       await clock.sleep(25, o.signal);
     }
-  }));
+  } finally {
+    await Promise.all([tgt.end().catch(() => undefined), src.end().catch(() => undefined)]);
+  }
 }
 
 export interface PromoteOptions {
@@ -382,8 +387,13 @@ async function unfollow(o: PgFollowOptions, verb: 'promote' | 'abort', force: bo
   if (verb === 'promote' && rec.state !== 'following' && rec.state !== 'promoting') {
     throw new FerryError('E_PG_PROMOTE_STATE', `store ${o.storeId}: cannot promote a follow in state ${rec.state}`, { hint: rec.state === 'aborting' || rec.state === 'aborted' ? 'export, import and follow again' : 'run follow first' });
   }
-  await using(sourceSession(o), async (src) => {
-    const tgt = o.target ? await targetSession(o).catch((e: unknown) => { if (verb === 'promote') throw e; log.warn(`target: ${oneLine(e)}`); return undefined; }) : undefined;
+  // The target's session opens beside the source's (inside the freeze, each handshake is downtime).
+  const opening = o.target ? targetSession(o).catch((e: unknown) => { if (verb === 'promote') throw e; log.warn(`target: ${oneLine(e)}`); return undefined; }) : Promise.resolve(undefined);
+  opening.catch(() => undefined); // awaited below, or closed when the source cannot be reached
+  const source = sourceSession(o);
+  source.catch(() => opening.then((t) => t?.end(), () => undefined).catch(() => undefined));
+  await using(source, async (src) => {
+    const tgt = await opening;
     try {
       if (verb === 'promote' && !force && rec.state !== 'promoting') {
         const st = await readStatus(src, tgt, rec.names.slot, rec.names.subscription);

@@ -22,6 +22,7 @@ import { connectRedis, describeEndpoint } from './connect.ts';
 import { redisEndpointFromUrl, type RedisEndpoint } from './endpoint.ts';
 import { parseInfo, parseKeyspace, serverInfo } from './info.ts';
 import { decideFollow, probeAnswered, probeArgs, reachabilityHint, replicaAclArgs, replicaUserName, sourceFromTarget, supportsAcl, type SourceFromTarget } from './follow-config.ts';
+import { openBoth } from '../../util/open-both.ts';
 
 export interface RedisFollowOptions extends FollowRun {
   readonly storeId: string;
@@ -60,11 +61,8 @@ async function secret(dir: string, file: string, make: () => string, redactor?: 
 
 export async function withServers<T>(o: RedisFollowOptions, fn: (src: Redis, tgt: Redis) => Promise<T>): Promise<T> {
   o.redactor?.add(o.source.password, o.target.password);
-  const src = await connectRedis(o.source, { name: 'ferry-follow' });
-  try {
-    const tgt = await connectRedis(o.target, { name: 'ferry-follow' });
-    try { return await fn(src, tgt); } finally { tgt.disconnect(); }
-  } finally { src.disconnect(); }
+  const [src, tgt] = await openBoth(() => connectRedis(o.source, { name: 'ferry-follow' }), () => connectRedis(o.target, { name: 'ferry-follow' }), { a: (r) => r.disconnect(), b: (r) => r.disconnect() });
+  try { return await fn(src, tgt); } finally { tgt.disconnect(); src.disconnect(); }
 }
 
 const configGet = async (r: Redis, key: string): Promise<string> => String(((await r.config('GET', key)) as string[])[1] ?? '');

@@ -9,7 +9,7 @@ import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { dockerApi, resetEngineSocket, resolveEngineSocket } from '../../../lib/util/docker-api.ts';
+import { apiExec, dockerApi, resetEngineSocket, resolveEngineSocket } from '../../../lib/util/docker-api.ts';
 
 let dir: string;
 beforeAll(async () => { dir = await mkdtemp(join(tmpdir(), 'ferry-docker-api-')); });
@@ -72,7 +72,7 @@ describe('dockerApi', () => {
     await new Promise<void>((r) => server!.listen(sock, r));
     process.env.DOCKER_HOST = `unix://${sock}`;
     resetEngineSocket();
-    const r = await dockerApi('GET', '/containers/json', { all: '1', filters: { label: ['a=b'] } });
+    const r = await dockerApi('GET', '/containers/json', { query: { all: '1', filters: { label: ['a=b'] } } });
     expect(r).toEqual({ status: 200, body: [{ Id: 'abc' }] });
     expect(seen).toEqual([`GET /containers/json?all=1&filters=${encodeURIComponent('{"label":["a=b"]}')}`]);
   });
@@ -89,5 +89,49 @@ describe('dockerApi', () => {
     await new Promise<void>((r) => server!.close(() => r())); // the socket file stays, nobody listens
     server = undefined;
     expect(await dockerApi('GET', '/_ping')).toBeUndefined();
+  });
+
+  /** A stand-in engine for the exec endpoints: `start` answers with `frames`, or drops the connection. */
+  async function fakeExecEngine(start: 'frames' | 'drop', seen: string[]): Promise<void> {
+    const sock = join(dir, `exec-${start}.sock`);
+    let polls = 0;
+    server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (b: Buffer) => { body += b.toString(); });
+      req.on('end', () => {
+        seen.push(`${req.method} ${req.url} ${body}`);
+        if (req.url === '/containers/c1/exec') { res.writeHead(201, { 'content-type': 'application/json' }); res.end('{"Id":"e1"}'); return; }
+        if (req.url === '/exec/e1/start') {
+          if (start === 'drop') { res.socket?.destroy(); return; }
+          const frame = (stream: number, text: string) => { const h = Buffer.alloc(8); h[0] = stream; h.writeUInt32BE(Buffer.byteLength(text), 4); return Buffer.concat([h, Buffer.from(text)]); };
+          res.writeHead(200, { 'content-type': 'application/vnd.docker.multiplexed-stream' });
+          res.end(Buffer.concat([frame(1, 'out-1 '), frame(2, 'err'), frame(1, 'out-2')]));
+          return;
+        }
+        // The exit code is recorded a moment after the output ends.
+        polls++;
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(polls < 3 ? { Running: true, ExitCode: null } : { Running: false, ExitCode: 7 }));
+      });
+    });
+    await new Promise<void>((r) => server!.listen(sock, r));
+    process.env.DOCKER_HOST = `unix://${sock}`;
+    resetEngineSocket();
+  }
+
+  it('runs a command: variables in the body, stdout and stderr apart, the exit code once it is recorded', async () => {
+    const seen: string[] = [];
+    await fakeExecEngine('frames', seen);
+    const r = await apiExec('c1', ['mysql', '-e', 'SELECT 1'], { env: { MYSQL_PWD: 'p w' }, user: 'mysql' });
+    expect(r).toEqual({ stdout: 'out-1 out-2', stderr: 'err', exitCode: 7 });
+    expect(JSON.parse(seen[0]!.split(' ').slice(2).join(' '))).toEqual({ AttachStdin: false, AttachStdout: true, AttachStderr: true, Tty: false, Cmd: ['mysql', '-e', 'SELECT 1'], Env: ['MYSQL_PWD=p w'], User: 'mysql' });
+    expect(seen.filter((x) => x.startsWith('GET /exec/e1/json'))).toHaveLength(3);
+  });
+
+  it('a connection lost while the command ran is a failure, never a second run through the CLI', async () => {
+    await fakeExecEngine('drop', []);
+    const r = await apiExec('c1', ['sh', '-c', 'echo once >> /log']);
+    expect(r?.exitCode).toBeUndefined();
+    expect(r?.failure).toMatch(/failed while the command ran/);
   });
 });
