@@ -1,15 +1,17 @@
 /**
- * The Docker Engine API over its local socket, for the reads and removals ferry makes inside the write
- * freeze: listing a project's containers and networks, inspecting containers, removing a network. Each
- * through the `docker` CLI is a process start (≈ 0.1–0.45 s on the test machine; compose-cutover made a
- * dozen inside the freeze); the same request on the socket is one HTTP exchange (milliseconds).
+ * The Docker Engine API over its local socket, for the calls ferry makes inside the write freeze:
+ * listing a project's containers and networks, inspecting containers, removing a network, running a
+ * command in a container without stdin. Each through the `docker` CLI is a process start (≈ 0.1–0.45 s
+ * on the test machine; compose-cutover made a dozen inside the freeze); the same request on the socket is
+ * one HTTP exchange (milliseconds).
  *
  * The endpoint is the CLI's: `DOCKER_HOST`, else the current context (`DOCKER_CONTEXT`, else
  * `currentContext` of `$DOCKER_CONFIG/config.json`, its endpoint in the context store), else
  * /var/run/docker.sock. Only a local socket is spoken to here: a tcp, ssh or TLS endpoint, a socket
  * that is not there, or one that refuses the connection returns undefined and the caller runs the CLI
- * instead, which knows every transport (and `FERRY_DOCKER_API=off` makes it always the CLI). Answers the
- * CLI would print as an error (404 for a container gone) are the caller's to read.
+ * instead, which knows every transport (and `FERRY_DOCKER_API=off` makes it always the CLI). An answer
+ * the CLI would print as an error is read here where it means something (404: the container or network
+ * is gone); any other leaves the call to the CLI, which words the engine's refusal for the operator.
  * Paths are unversioned: the engine answers with its own current API version, as the CLI negotiates.
  */
 import { request } from 'node:http';
@@ -151,12 +153,6 @@ export async function apiNetworkIds(labels: readonly string[]): Promise<string[]
 export async function apiRemoveNetwork(id: string): Promise<boolean> {
   const r = await dockerApi('DELETE', `/networks/${encodeURIComponent(id)}`);
   return !!r && (ok(r) || r.status === 404);
-}
-
-/** The engine's error message of a non-2xx answer (`{"message": …}`), else the status. */
-export function apiError(r: DockerApiResponse): string {
-  const m = typeof r.body === 'object' && r.body !== null ? (r.body as { message?: unknown }).message : undefined;
-  return typeof m === 'string' ? m : `HTTP ${r.status}`;
 }
 
 export interface ApiExecResult {
