@@ -7,7 +7,7 @@ import { FerryError } from '../core/errors.ts';
 import { waitFor, type Clock } from '../util/wait.ts';
 import type { ComposeClient } from './client.ts';
 import { exec as runCommand } from '../util/exec.ts';
-import { apiInspect } from '../util/docker-api.ts';
+import { apiInspectAll } from '../util/docker-api.ts';
 
 /** `running` = up without a healthcheck; `missing` = no container. */
 export type ServiceHealth = 'healthy' | 'starting' | 'unhealthy' | 'running' | 'exited' | 'missing';
@@ -29,8 +29,8 @@ export function healthOfStates(states: readonly ContainerState[]): ServiceHealth
 export async function serviceHealth(client: Pick<ComposeClient, 'containerIds'>, service: string): Promise<ServiceHealth> {
   const ids = await client.containerIds(service);
   if (ids.length === 0) return 'missing';
-  const api = await Promise.all(ids.map(apiInspect));
-  if (api.every((x) => x !== undefined)) {
+  const api = await apiInspectAll(ids);
+  if (api) {
     // As the CLI's inspect of them all, which fails when one is gone.
     if (api.some((x) => x === null)) return 'missing';
     return healthOfStates(api.map((x) => (x as { State: ContainerState }).State));

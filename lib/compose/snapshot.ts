@@ -1,11 +1,12 @@
 /**
  * One read of a compose project's containers: a `docker ps` for their ids and one `docker inspect` of
  * them all (service, state, published ports, the migration label), instead of a `ps` and an `inspect`
- * per service and per question; both asked of the engine's socket where it can be (util/docker-api.ts). Inside the write freeze every docker CLI call is downtime (≈ 0.1–0.2 s
- * each here): compose-cutover's checks asked 11 of them twice over.
+ * per service and per question; both asked of the engine's socket where it can be (util/docker-api.ts).
+ * Inside the write freeze every docker CLI call is downtime (≈ 0.1–0.2 s each here): compose-cutover's
+ * checks asked 11 of them twice over.
  */
 import { exec as runCommand } from '../util/exec.ts';
-import { apiInspect } from '../util/docker-api.ts';
+import { apiInspectAll } from '../util/docker-api.ts';
 import { composeContainers } from './containers.ts';
 import { healthOfStates, type ContainerState, type ServiceHealth } from './health.ts';
 import { MIGRATION_LABEL } from './migration-access.ts';
@@ -26,8 +27,8 @@ const FORMAT = `{"labels":{{json .Config.Labels}},"state":{{json .State}},"ports
 export async function projectSnapshot(project: string): Promise<ProjectSnapshot> {
   const ids = await composeContainers({ project, all: true, noOneOff: true });
   if (!ids.length) return new ProjectSnapshot([]);
-  const api = await Promise.all(ids.map(apiInspect));
-  if (api.every((x) => x !== undefined)) {
+  const api = await apiInspectAll(ids);
+  if (api) {
     // A container removed since the listing (null) is left out, as below.
     return new ProjectSnapshot(api.filter((x) => x !== null).map((x) => {
       const j = x as { Config?: { Labels?: Record<string, string> | null }; State: ContainerState; HostConfig?: { PortBindings?: Bindings } };

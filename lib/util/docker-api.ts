@@ -19,6 +19,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import type { ExecResult } from './exec.ts';
 
 export interface DockerApiResponse { readonly status: number; readonly body: unknown }
 
@@ -75,10 +76,6 @@ function engineSocket(): string | undefined {
 /** For tests: forget the resolved socket. */
 export function resetEngineSocket(): void { cached = undefined; }
 
-/**
- * One request to the engine; undefined when there is no local socket to ask or it cannot be reached
- * (the caller runs the CLI).
- */
 export interface DockerApiRequest {
   /** Query parameters, sent as given (objects as JSON, as `filters` wants). */
   readonly query?: Record<string, string | object>;
@@ -89,6 +86,10 @@ export interface DockerApiRequest {
   readonly signal?: AbortSignal | undefined;
 }
 
+/**
+ * One request to the engine; undefined when there is no local socket to ask or it cannot be reached
+ * (the caller runs the CLI).
+ */
 export async function dockerApi(method: 'GET' | 'DELETE' | 'POST', path: string, o: DockerApiRequest = {}): Promise<DockerApiResponse | undefined> {
   const socketPath = engineSocket();
   if (!socketPath) return undefined;
@@ -142,6 +143,12 @@ export async function apiInspect(id: string): Promise<Record<string, unknown> | 
   return ok(r) && typeof r.body === 'object' && r.body !== null ? r.body as Record<string, unknown> : undefined;
 }
 
+/** The inspections of `ids` (null for one gone), or undefined when any must be asked of the CLI. */
+export async function apiInspectAll(ids: readonly string[]): Promise<Array<Record<string, unknown> | null> | undefined> {
+  const all = await Promise.all(ids.map(apiInspect));
+  return all.every((x) => x !== undefined) ? all as Array<Record<string, unknown> | null> : undefined;
+}
+
 /** Ids of the networks whose labels match every `key=value` of `labels`; undefined: ask the CLI. */
 export async function apiNetworkIds(labels: readonly string[]): Promise<string[] | undefined> {
   const r = await dockerApi('GET', '/networks', { query: { filters: { label: labels } } });
@@ -155,21 +162,12 @@ export async function apiRemoveNetwork(id: string): Promise<boolean> {
   return !!r && (ok(r) || r.status === 404);
 }
 
-export interface ApiExecResult {
-  readonly stdout: string;
-  readonly stderr: string;
-  /** Undefined when it was stopped (timeout, abort) or never reported one. */
-  readonly exitCode: number | undefined;
-  /** Why it was stopped, as util/exec.ts reports it. */
-  readonly failure?: string;
-}
-
 /**
  * Run `cmd` in container `id` without stdin (`docker exec` without -i): create, start attached, read the
  * exit code. Variables travel in the request body to the local socket (no argv, no child environment).
  * Undefined: ask the CLI (no socket, or the engine would not create the exec: the CLI names why).
  */
-export async function apiExec(id: string, cmd: readonly string[], o: { env?: Readonly<Record<string, string>>; user?: string; signal?: AbortSignal; timeoutMs?: number } = {}): Promise<ApiExecResult | undefined> {
+export async function apiExec(id: string, cmd: readonly string[], o: { env?: Readonly<Record<string, string>>; user?: string; signal?: AbortSignal; timeoutMs?: number } = {}): Promise<ExecResult | undefined> {
   const timeout = o.timeoutMs !== undefined ? AbortSignal.timeout(o.timeoutMs) : undefined;
   const signals = [o.signal, timeout].filter((x): x is AbortSignal => !!x);
   const signal = signals.length ? AbortSignal.any(signals) : undefined;
@@ -182,7 +180,7 @@ export async function apiExec(id: string, cmd: readonly string[], o: { env?: Rea
   }
 }
 
-async function execAttached(id: string, cmd: readonly string[], o: { env?: Readonly<Record<string, string>>; user?: string }, signal: AbortSignal | undefined): Promise<ApiExecResult | undefined> {
+async function execAttached(id: string, cmd: readonly string[], o: { env?: Readonly<Record<string, string>>; user?: string }, signal: AbortSignal | undefined): Promise<ExecResult | undefined> {
   const created = await dockerApi('POST', `/containers/${encodeURIComponent(id)}/exec`, { signal, json: {
     AttachStdin: false, AttachStdout: true, AttachStderr: true, Tty: false, Cmd: cmd,
     ...(o.env ? { Env: Object.entries(o.env).map(([k, v]) => `${k}=${v}`) } : {}), ...(o.user ? { User: o.user } : {}),

@@ -387,28 +387,24 @@ async function unfollow(o: PgFollowOptions, verb: 'promote' | 'abort', force: bo
   if (verb === 'promote' && rec.state !== 'following' && rec.state !== 'promoting') {
     throw new FerryError('E_PG_PROMOTE_STATE', `store ${o.storeId}: cannot promote a follow in state ${rec.state}`, { hint: rec.state === 'aborting' || rec.state === 'aborted' ? 'export, import and follow again' : 'run follow first' });
   }
-  // The target's session opens beside the source's (inside the freeze, each handshake is downtime).
-  const opening = o.target ? targetSession(o).catch((e: unknown) => { if (verb === 'promote') throw e; log.warn(`target: ${oneLine(e)}`); return undefined; }) : Promise.resolve(undefined);
-  opening.catch(() => undefined); // awaited below, or closed when the source cannot be reached
-  const source = sourceSession(o);
-  source.catch(() => opening.then((t) => t?.end(), () => undefined).catch(() => undefined));
-  await using(source, async (src) => {
-    const tgt = await opening;
-    try {
-      if (verb === 'promote' && !force && rec.state !== 'promoting') {
-        const st = await readStatus(src, tgt, rec.names.slot, rec.names.subscription);
-        if (st.lag !== 0) throw new FerryError('E_PG_PROMOTE_LAG', `the target is behind the source: ${st.detail}`, { hint: 'freeze the source and run catch-up first; promote only a target that caught up' });
-      }
-      const next = await writePgFollowRecord(o.stateDir, { ...rec, state: verb === 'promote' ? 'promoting' : 'aborting' });
-      if (tgt && verb === 'promote') await setSequences(src, tgt);
-      if (tgt && (await exists(tgt, 'SELECT FROM pg_subscription WHERE subname = $1', [rec.names.subscription]))) {
-        for (const sql of dropSubscriptionStatements(rec.names.subscription)) await tgt.query(sql);
-      }
-      await removeFromSource(src, { ...next, created: { role: true, publication: true, slot: true } }, log);
-    } finally {
-      await tgt?.end().catch(() => undefined);
+  // Both sessions opened side by side (inside the freeze each handshake is downtime); an abort goes on
+  // without a target it cannot reach, a promote cannot.
+  const target = async () => (o.target ? targetSession(o).catch((e: unknown) => { if (verb === 'promote') throw e; log.warn(`target: ${oneLine(e)}`); return undefined; }) : undefined);
+  const [src, tgt] = await openBoth(() => sourceSession(o), target, { a: (c) => c.end(), b: (c) => c?.end() });
+  try {
+    if (verb === 'promote' && !force && rec.state !== 'promoting') {
+      const st = await readStatus(src, tgt, rec.names.slot, rec.names.subscription);
+      if (st.lag !== 0) throw new FerryError('E_PG_PROMOTE_LAG', `the target is behind the source: ${st.detail}`, { hint: 'freeze the source and run catch-up first; promote only a target that caught up' });
     }
-  });
+    const next = await writePgFollowRecord(o.stateDir, { ...rec, state: verb === 'promote' ? 'promoting' : 'aborting' });
+    if (tgt && verb === 'promote') await setSequences(src, tgt);
+    if (tgt && (await exists(tgt, 'SELECT FROM pg_subscription WHERE subname = $1', [rec.names.subscription]))) {
+      for (const sql of dropSubscriptionStatements(rec.names.subscription)) await tgt.query(sql);
+    }
+    await removeFromSource(src, { ...next, created: { role: true, publication: true, slot: true } }, log);
+  } finally {
+    await Promise.all([tgt?.end().catch(() => undefined), src.end().catch(() => undefined)]);
+  }
   await forgetPassword(o.stateDir);
   await writePgFollowRecord(o.stateDir, { ...rec, state: done });
 }
