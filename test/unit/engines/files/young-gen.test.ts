@@ -32,9 +32,11 @@ async function run(flags: string[] = []): Promise<{ before: number; held: number
 describe('withYoungGenerationHeld', () => {
   it('keeps the new space at its size through a long stream of survivors, and lets it grow again after', async () => {
     const r = await run();
-    // Unheld, the same stream grows the new space many times over (V8's doubling, to 16-64 MB).
-    expect(r.after).toBeGreaterThanOrEqual(8 * r.held);
-    expect(r.held).toBeLessThanOrEqual(2 * Math.max(r.before, 1 << 20));
+    // Unheld, the same stream grows the new space many times over (V8's doubling, to 16-64 MB). Held, it
+    // stays within a few MB of where it was: V8's committed new space still moves by pages (1 -> 2 MB on
+    // a quiet machine, 3.5 MB seen under CI's load, pages a scavenge keeps), never by doublings to 32 MB.
+    expect(r.after).toBeGreaterThanOrEqual(4 * r.held);
+    expect(r.held).toBeLessThanOrEqual(Math.max(4 * r.before, 8 << 20));
   });
 
   it('leaves a node started with its own --semi-space-growth-factor as it was', async () => {
