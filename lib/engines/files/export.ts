@@ -187,9 +187,12 @@ function writeScanRecord(artifactDir: string, r: object): Promise<void> {
 }
 
 /**
- * The last export's fingerprint when the ctime scan proves the tree unchanged since (the manifest it
- * recorded is still exact, so its fingerprint is what a walk would compute), else undefined: the
- * caller walks. Reads the tree only through `find -newercm`; writes only a scratch reference file.
+ * The tree's fingerprint from the last export's and the ctime scan: unchanged since (the manifest it
+ * recorded is still exact), the last fingerprint, which is what a walk would compute; changed, that
+ * fingerprint updated with the directories the scan names listed again (narrow.ts narrowedFingerprint:
+ * what the next narrowed export will record). Undefined where the scan cannot prove its answer: the
+ * caller walks. Reads the tree only through `find -newercm` and those directories; writes only a
+ * scratch reference file.
  */
 export async function provenFingerprint(o: { root: string; artifactDir: string; normalize: 'none' | 'nfc'; signal?: AbortSignal }): Promise<string | undefined> {
   if (o.normalize !== 'none') return undefined;
@@ -200,9 +203,13 @@ export async function provenFingerprint(o: { root: string; artifactDir: string; 
   if (!ref) return undefined;
   const got = await readCtimeRecord({ artifactDir: o.artifactDir, root: o.root, normalize: o.normalize, manifestId: manifestFileId(manifest), stamp: ref }).catch(() => ({ reason: 'unreadable' }));
   if ('reason' in got || !setReference(ref.file, got.record.thresholdMs)) return undefined;
-  const printed = await changedSince(o.root, ref.file, o.signal, got.record.dirs);
-  if (!printed || seenByLastPass(o.root, printed, { ctimeMs: got.record.stampMs, thresholdMs: got.record.thresholdMs }).length) return undefined;
-  return scan.fingerprint;
+  const all = await changedSince(o.root, ref.file, o.signal, got.record.dirs);
+  if (!all) return undefined;
+  const printed = seenByLastPass(o.root, all, { ctimeMs: got.record.stampMs, thresholdMs: got.record.thresholdMs });
+  if (!printed.length) return scan.fingerprint;
+  const plan = (await import('./ctime-rescan.ts')).rescan(o.root, printed, new Map(got.record.dirs.map(([k, ino]) => [k, ino])), ref);
+  if ('reason' in plan) return undefined;
+  return (await import('./narrow.ts')).narrowedFingerprint({ manifest, fingerprint: scan.fingerprint, ...plan });
 }
 const REF_FILE = 'ctime-ref';
 

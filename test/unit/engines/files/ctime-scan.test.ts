@@ -316,7 +316,7 @@ for (const split of [false, true]) describe(`exportTree narrowed by the ctime sc
     expect((await exp(root, art)).scan).toBe('ctime');
   });
 
-  it('the source\'s fingerprint without a walk: the last export\'s while nothing changed since, a walk\'s otherwise', async () => {
+  it('the source\'s fingerprint without a walk: the last export\'s while nothing changed since; after changes, the last one updated with the directories listed again, equal to a walk\'s', async () => {
     const root = join(dir, 'src');
     const art = join(dir, 'art');
     await mkdir(join(root, 'a'), { recursive: true });
@@ -330,9 +330,33 @@ for (const split of [false, true]) describe(`exportTree narrowed by the ctime sc
     expect(await provenFingerprint(o)).toBe(walked);
     await new Promise((r) => setTimeout(r, 30));
     await chmod(join(root, 'a/1.txt'), 0o600);
-    expect(await provenFingerprint(o)).toBeUndefined(); // changed since: the caller walks
+    const walk = async () => (await treeFingerprint(root)).fingerprint;
+    const afterChmod = await walk();
+    expect(afterChmod).not.toBe(walked);
+    expect(await provenFingerprint(o)).toBe(afterChmod); // a's listing again, not the whole tree
+    // Every kind of change at once, since the same export: written, created, removed, a subtree made, a directory renamed, one removed.
+    await mkdir(join(root, 'b/c'), { recursive: true });
+    await writeFile(join(root, 'b/c/x.txt'), 'x');
+    await mkdir(join(root, 'gone/deep'), { recursive: true });
+    await writeFile(join(root, 'gone/deep/y.txt'), 'y');
     await exp(root, art);
-    expect(await provenFingerprint(o)).toBe((await treeFingerprint(root)).fingerprint);
+    await new Promise((r) => setTimeout(r, 30));
+    await appendFile(join(root, 'a/1.txt'), ' more');
+    await writeFile(join(root, 'a/new.txt'), 'new');
+    await mkdir(join(root, 'a/sub/deeper'), { recursive: true });
+    await writeFile(join(root, 'a/sub/deeper/z.txt'), 'z');
+    await rename(join(root, 'b/c'), join(root, 'b/c-renamed'));
+    await rm(join(root, 'gone'), { recursive: true });
+    expect(await provenFingerprint(o)).toBe(await walk());
+    // The next export records the same fingerprint, and proves it unchanged after.
+    const next = await exp(root, art);
+    expect(next.fingerprint).toBe(await walk());
+    expect(await provenFingerprint(o)).toBe(next.fingerprint);
+    // A change the scan cannot narrow (a re-read directory holding a hard link): undefined, the caller walks.
+    const { link } = await import('node:fs/promises');
+    await new Promise((r) => setTimeout(r, 30));
+    await link(join(root, 'a/new.txt'), join(root, 'a/new-again.txt'));
+    expect(await provenFingerprint(o)).toBeUndefined();
   });
 
   it('a hard link in a directory listed again sends the pass to the whole walk, named', async () => {
