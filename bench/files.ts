@@ -18,7 +18,8 @@
  *           apart (tool node, phase start). Children start with NODE_COMPILE_CACHE (see COMPILE_CACHE)
  *   verify  ferry's verify (the target hashed, compared with the manifest) vs `sha256sum` over the tree
  *   final   the final pass as migrate runs it inside the freeze (in-process: catchUp after the bulk copy,
- *           `seconds` is the pass alone, `childSeconds` with node's start) after a few changes (a new file,
+ *           `seconds` is the pass alone, `childSeconds` with node's start; `inFreezeS` the store's whole
+ *           share of the freeze: its quiet proof `freezeS`, prove-quiet's `sourceStateS`, the pass) after a few changes (a new file,
  *           a rewritten one, a deleted one, a new subtree of 3 files) vs `rsync -aHS --delete` of the same
  *           changes; the changes are undone (bytes, mtimes) before the next tool
  * `delta vs rsync` and `final vs rsync` lines give rsync's seconds over ferry's (> 1: ferry faster) and
@@ -92,10 +93,21 @@ if (process.env.FERRY_BENCH_CHILD) {
       manifestFiles: ex.data.files, scan: ex.data.scan, ...(ex.data.fallback ? { fallback: ex.data.fallback } : {}),
     };
   } else if (job.action === 'final') {
-    // As migrate runs it inside the freeze: in the process that made the bulk copy (state on disk).
+    // As migrate runs the store inside the freeze: its quiet proof (freeze:<store>; the parent waited a
+    // window since the changes, so one scan proves it), the fingerprint prove-quiet records (sourceState),
+    // then the final pass (catch-up), with the state on disk that the bulk copy left.
+    const freeze = await filesEngine.freeze!(p);
+    const t1 = performance.now();
+    await filesEngine.sourceState!(p);
+    const t2 = performance.now();
     const s = await filesEngine.catchUp!(p, 600_000) as unknown as { finalPass: Record<string, unknown> };
+    const t3 = performance.now();
     const f = s.finalPass;
-    detail = { passS: Number(((performance.now() - t0) / 1000).toFixed(3)), passFiles: f.files, passBytes: f.bytes, passRemoved: f.removed };
+    const sec = (a: number, b: number) => Number(((b - a) / 1000).toFixed(3));
+    detail = {
+      passS: sec(t2, t3), freezeS: sec(t0, t1), freezeProof: (freeze as { proof?: string }).proof, sourceStateS: sec(t1, t2), inFreezeS: sec(t0, t3),
+      passFiles: f.files, passBytes: f.bytes, passRemoved: f.removed,
+    };
   } else {
     const v = await filesEngine.verify(p);
     detail = { ok: v.ok };
@@ -278,11 +290,12 @@ export default (async (opts, emit) => {
           emit({ ...base, tool, phase: 'verify', seconds: v.seconds, peakRssMb: v.peakRssMb, verified: v.stdout.includes('"ok":true'), ...cpuOf(v) });
           const undo = await change(src);
           try {
+            await new Promise((r) => setTimeout(r, options.quietWindowMs + 100)); // the app stopped a window ago: the freeze's one scan proves it
             const f = await child({ ...job, action: 'final' });
             const d3 = JSON.parse(f.stdout.trim().split('\n').pop()!) as { detail: Record<string, unknown> };
             const fv = await child({ ...job, action: 'verify' });
             note(tool, 'final', Number(d3.detail.passS), f.toolCpuS);
-            emit({ ...base, tool, phase: 'final', label: 'the final pass in-process (catchUp after 5 changes; seconds: the pass, childSeconds: with node start)', seconds: Number(d3.detail.passS), childSeconds: f.seconds, peakRssMb: f.peakRssMb, verified: fv.stdout.includes('"ok":true'), ...cpuOf(f), ...d3.detail });
+            emit({ ...base, tool, phase: 'final', label: 'the final pass in-process (catchUp after 5 changes; seconds: the pass; inFreezeS: the store\'s whole share of the freeze, its quiet proof + sourceState + the pass; childSeconds: with node start)', seconds: Number(d3.detail.passS), childSeconds: f.seconds, peakRssMb: f.peakRssMb, verified: fv.stdout.includes('"ok":true'), ...cpuOf(f), ...d3.detail });
           } finally { await undo(); }
         } else if (tool === 'tar-pipe') {
           const r = await timed(['sh', '-c', `tar -c -S -C '${src}' . | tar -x -p -C '${dst}'`]);
