@@ -35,7 +35,7 @@ import { spawn } from 'node:child_process';
 import { lstatSync } from 'node:fs';
 import { changedBefore } from './ctime-stamp.ts';
 import { joinRel } from './paths.ts';
-import { SPLIT, splitPlan, type RecordedDir, type ScanPart } from './scan-split.ts';
+import { livePlan, SPLIT, splitPlan, type RecordedDir, type ScanPart } from './scan-split.ts';
 
 /** More printed entries than this and the whole walk is as cheap. */
 export const PRINTED_CAP = 50_000;
@@ -55,7 +55,20 @@ export const PRINTED_CAP = 50_000;
  */
 export async function changedSince(root: string, reference: string, signal?: AbortSignal, dirs?: readonly RecordedDir[]): Promise<Buffer[] | undefined> {
   const base = root.replace(/\/+$/, '') || '/';
-  const groups = dirs && SPLIT.filesFrom ? splitPlan(dirs) : undefined;
+  return scanWith(base, reference, dirs && SPLIT.filesFrom ? splitPlan(dirs) : undefined, signal);
+}
+
+/**
+ * As changedSince, for a reference later than the record's threshold (the freeze's quiet window, where
+ * nothing is listed again after: what is printed is all there is): split by livePlan, which walks whole
+ * every directory the record does not hold.
+ */
+export async function changedInWindow(root: string, reference: string, signal?: AbortSignal, dirs?: readonly RecordedDir[]): Promise<Buffer[] | undefined> {
+  const base = root.replace(/\/+$/, '') || '/';
+  return scanWith(base, reference, dirs && SPLIT.filesFrom ? livePlan(base, dirs) : undefined, signal);
+}
+
+async function scanWith(base: string, reference: string, groups: readonly ScanPart[] | undefined, signal?: AbortSignal): Promise<Buffer[] | undefined> {
   if (groups) {
     const r = await splitScan(base, reference, groups, signal);
     if (r !== 'failed') return r;

@@ -379,7 +379,7 @@ export const filesEngine: Readonly<Engine<FilesOptions, FilesFacts>> = defineEng
     return { ok, entries, seconds: (performance.now() - t0) / 1000 };
   },
   async freeze(p) {
-    const q = await (await import('./freeze.ts')).waitQuiet({ root: p.store.source, windowMs: p.store.options.quietWindowMs, budgetMs: p.store.options.quietBudgetMs, signal: p.signal, stampDir: p.stateDir });
+    const q = await (await import('./freeze.ts')).waitQuiet({ root: p.store.source, windowMs: p.store.options.quietWindowMs, budgetMs: p.store.options.quietBudgetMs, signal: p.signal, stampDir: p.stateDir, recordDir: p.artifactDir });
     p.log.info(`store ${p.store.id}: ${p.store.source} quiet for ${p.store.options.quietWindowMs} ms (${q.proof === 'ctime' ? `no inode changed in it: ${q.scans} ctime scan${q.scans === 1 ? '' : 's'}` : `${q.scans} scans`})`);
     return { kind: 'quiet-window', ...q };
   },

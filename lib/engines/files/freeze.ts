@@ -14,6 +14,7 @@ import { readJson } from '../read-json.ts';
 import { SCAN_FILE, treeFingerprint } from './export.ts';
 import { forgetCopied } from './copied.ts';
 import { joinRel } from './paths.ts';
+import { CTIME_RECORD_FILE, type CtimeRecord } from './ctime-stamp.ts';
 import type { FilesOptions } from './options.ts';
 
 export interface QuietOptions {
@@ -25,6 +26,11 @@ export interface QuietOptions {
   readonly clock?: Clock;
   /** Where the ctime proof may write its reference file (the store's state directory); absent: the two-scan proof. */
   readonly stampDir?: string;
+  /**
+   * The store's artifact directory: the last pass's ctime record there (its directories, with their
+   * children counted) splits the ctime proof's scan over one find per core (scan-split.ts livePlan).
+   */
+  readonly recordDir?: string;
 }
 
 export interface QuietResult {
@@ -100,7 +106,8 @@ async function quietByCtime(o: QuietOptions, stampDir: string): Promise<QuietRes
   const [r, d] = await Promise.all([realpath(o.root), realpath(stampDir).catch(() => resolve(stampDir))]);
   if (d === r || d.startsWith(r.endsWith('/') ? r : `${r}/`)) return undefined;
   await mkdir(stampDir, { recursive: true });
-  const { changedSince } = await import('./ctime-scan.ts');
+  const { changedInWindow } = await import('./ctime-scan.ts');
+  const dirs = o.recordDir ? await recordedDirs(o.recordDir, o.root) : undefined;
   const started = Date.now();
   let scans = 0;
   for (;;) {
@@ -110,7 +117,7 @@ async function quietByCtime(o: QuietOptions, stampDir: string): Promise<QuietRes
     try {
       const since = stamp.ctimeMs - o.windowMs - CTIME_MARGIN_MS;
       if (!setReference(stamp.file, since)) return undefined;
-      const changed = await changedSince(o.root, stamp.file, o.signal);
+      const changed = await changedInWindow(o.root, stamp.file, o.signal, dirs);
       scans++;
       if (!changed) return undefined;
       if (changed.length === 0) {
@@ -129,6 +136,13 @@ async function quietByCtime(o: QuietOptions, stampDir: string): Promise<QuietRes
       rmSync(stamp.file, { force: true });
     }
   }
+}
+
+/** The last pass's recorded directories of this very root (its device and inode), or undefined. */
+async function recordedDirs(recordDir: string, root: string): Promise<CtimeRecord['dirs'] | undefined> {
+  const r = await readJson<CtimeRecord>(join(recordDir, CTIME_RECORD_FILE)).catch(() => undefined);
+  const st = lstatSync(root, { throwIfNoEntry: false });
+  return r && Array.isArray(r.dirs) && st && r.dev === st.dev && r.ino === st.ino ? r.dirs : undefined;
 }
 
 /**

@@ -7,7 +7,9 @@
  * unit: a listing, or below exactly one subtree's top. The stat calls are the cost: on an idle 2-core
  * host two finds take half the time of one (100k entries: ~0.17 s → ~0.09 s), on a loaded one no more.
  */
+import { readdirSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { joinRel } from './paths.ts';
 
 /** A directory of the last record: relative path (latin1, '' = the root), inode, direct children (absent in older records). */
 export type RecordedDir = readonly [string, number, number?];
@@ -73,4 +75,38 @@ export function splitPlan(dirs: readonly RecordedDir[]): ScanPart[] | undefined 
   }
   if (Math.max(...out.map((g) => g.load)) > total * 0.8) return undefined;
   return out.filter((g) => g.lists.length || g.trees.length).map(({ lists, trees }) => ({ lists, trees }));
+}
+
+/**
+ * The split of a scan whose reference is later than the record's threshold (the freeze's quiet window:
+ * ctime-scan.ts changedInWindow). splitPlan's units are enough for a reference at the record's threshold
+ * only: a directory made since is printed there (its parent's ctime moved after the threshold), and the
+ * narrowed pass lists it; against a later reference a directory made before the window is not printed,
+ * and a write below it inside the window would be missed. So every directory a listed one holds now and
+ * the record does not is walked whole too (one readdir of each listed directory, here): the root is
+ * always listed, a listed directory's subdirectories are each recorded (a unit of their own) or added
+ * here, and a whole subtree holds everything below it, so every directory of the live tree is in a unit,
+ * whatever the record holds. A recorded directory gone fails its find (the caller runs the recursive one),
+ * as it does here: undefined.
+ */
+export function livePlan(root: string, dirs: readonly RecordedDir[]): ScanPart[] | undefined {
+  const plan = splitPlan(dirs);
+  if (!plan) return undefined;
+  const known = new Set(dirs.map(([k]) => k));
+  const rootBuf = Buffer.from(root);
+  let next = 0;
+  for (const listed of plan.flatMap((g) => g.lists)) {
+    let names;
+    try {
+      names = readdirSync(listed === '' ? rootBuf : joinRel(rootBuf, Buffer.from(listed, 'latin1')), { withFileTypes: true, encoding: 'buffer' });
+    } catch {
+      return undefined;
+    }
+    for (const d of names) {
+      if (!d.isDirectory()) continue;
+      const k = listed === '' ? d.name.toString('latin1') : `${listed}/${d.name.toString('latin1')}`;
+      if (!known.has(k)) plan[next++ % plan.length]!.trees.push(k);
+    }
+  }
+  return plan;
 }

@@ -8,9 +8,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { changedBefore, CTIME_RECORD_FILE, localCtime, macLocal, readCtimeRecord, setReference, takeStamp, thresholdOf, type CtimeRecord } from '../../../../lib/engines/files/ctime-stamp.ts';
-import { changedSince } from '../../../../lib/engines/files/ctime-scan.ts';
+import { changedInWindow, changedSince } from '../../../../lib/engines/files/ctime-scan.ts';
+import { waitQuiet } from '../../../../lib/engines/files/freeze.ts';
 import { underAny } from '../../../../lib/engines/files/ctime-rescan.ts';
-import { SPLIT, splitPlan, type RecordedDir } from '../../../../lib/engines/files/scan-split.ts';
+import { livePlan, SPLIT, splitPlan, type RecordedDir } from '../../../../lib/engines/files/scan-split.ts';
 import { spawnSync } from 'node:child_process';
 
 /** GNU find ≥ 4.9 (the test bed's): the split scan's starting points come on stdin. Without it the split is never used (the fallback is tested apart). */
@@ -153,6 +154,64 @@ describe('changedSince', () => {
       await rm(join(root, 'd/e'), { recursive: true });
       expect(sorted(await changedSince(root, ref, undefined, recorded))).toEqual(sorted(await changedSince(root, ref)));
       expect(sorted(await changedSince(root, ref, undefined, recorded))).toContain('d');
+    } finally {
+      Object.assign(SPLIT, saved);
+    }
+  });
+
+  it.skipIf(!filesFrom)('split for the quiet window (livePlan): a directory made since the record is walked whole, so a write below it after a later reference is printed', async () => {
+    const saved = { ...SPLIT };
+    Object.assign(SPLIT, { minEntries: 0, parts: 3 });
+    try {
+      const root = join(dir, 'src');
+      const names = ['a', 'a/b', 'a/b/c', 'd', 'd/e', 'f'];
+      for (const d of names) await mkdir(join(root, d), { recursive: true });
+      for (const d of names) for (let i = 0; i < 4; i++) await writeFile(join(root, d, `${i}.jpg`), d);
+      const recorded: RecordedDir[] = [['', 1, 3], ...names.map((d): RecordedDir => [d, 1, d === 'a/b/c' || d === 'f' || d === 'd/e' ? 4 : 5])];
+      // Made after the record, before the window.
+      await mkdir(join(root, 'd/new/deeper'), { recursive: true });
+      await writeFile(join(root, 'd/new/deeper/x.jpg'), 'x');
+      await new Promise((r) => setTimeout(r, 20));
+      await writeFile(join(dir, 'mark'), '');
+      const ref = join(dir, 'ref');
+      await writeFile(ref, '');
+      const start = (await lstat(join(dir, 'mark'))).ctimeMs / 1000 + 0.001;
+      await utimes(ref, start, start);
+      await new Promise((r) => setTimeout(r, 20));
+      await appendFile(join(root, 'd/new/deeper/x.jpg'), ' written inside the window');
+      const sorted = (x: Buffer[] | undefined) => x?.map((b) => b.toString()).sort();
+      expect(livePlan(root, recorded)!.flatMap((g) => g.trees)).toContain('d/new');
+      // The narrowed pass's split prints nothing here (d/new was made before this reference): right for a pass that lists d/new itself, not for a quiet window.
+      expect(sorted(await changedSince(root, ref, undefined, recorded))).toEqual([]);
+      expect(sorted(await changedInWindow(root, ref, undefined, recorded))).toEqual(['d/new/deeper/x.jpg']);
+      expect(sorted(await changedInWindow(root, ref))).toEqual(['d/new/deeper/x.jpg']);
+      // A recorded directory gone: the recursive find answers.
+      await rm(join(root, 'd/e'), { recursive: true });
+      expect(sorted(await changedInWindow(root, ref, undefined, recorded))).toEqual(sorted(await changedInWindow(root, ref)));
+    } finally {
+      Object.assign(SPLIT, saved);
+    }
+  });
+
+  it.skipIf(!filesFrom)('the freeze\'s quiet proof split by the last export\'s record: quiet at once when nothing moved in the window, not while a directory made since takes writes', async () => {
+    const saved = { ...SPLIT };
+    Object.assign(SPLIT, { minEntries: 0, parts: 2 });
+    try {
+      const root = join(dir, 'src');
+      const art = join(dir, 'art');
+      for (let d = 0; d < 6; d++) { await mkdir(join(root, `img/${d}`), { recursive: true }); for (let i = 0; i < 5; i++) await writeFile(join(root, `img/${d}/${i}.jpg`), `${d}/${i}`); }
+      await exportTree({ storeId: 's', root, artifactDir: art, normalize: 'none', concurrency: 2 });
+      await mkdir(join(root, 'img/3/new/deeper'), { recursive: true });
+      await writeFile(join(root, 'img/3/new/deeper/x.jpg'), 'x');
+      await new Promise((r) => setTimeout(r, 350));
+      const o = { root, windowMs: 300, budgetMs: 10_000, recordDir: art };
+      expect(await waitQuiet({ ...o, stampDir: join(dir, 'st1') })).toMatchObject({ proof: 'ctime', scans: 1 });
+      await appendFile(join(root, 'img/3/new/deeper/x.jpg'), ' again');
+      const written = (await lstat(join(root, 'img/3/new/deeper/x.jpg'))).ctimeMs;
+      const r = await waitQuiet({ ...o, stampDir: join(dir, 'st2') });
+      expect(r.proof).toBe('ctime');
+      expect(r.scans).toBeGreaterThanOrEqual(2);
+      expect(Date.parse(r.quietAt) - written).toBeGreaterThanOrEqual(300);
     } finally {
       Object.assign(SPLIT, saved);
     }
