@@ -26,6 +26,14 @@ let dir = '';
 beforeEach(async () => { dir = await mkdtemp(join(tmpdir(), 'ferry-ctime-')); });
 afterEach(async () => { await rm(dir, { recursive: true, force: true }); });
 
+/** A small tree of six directories, four files each, and its record as the last pass would have kept it (the root: three directories). */
+async function recordedTree(root: string): Promise<{ names: string[]; recorded: RecordedDir[] }> {
+  const names = ['a', 'a/b', 'a/b/c', 'd', 'd/e', 'f'];
+  for (const d of names) await mkdir(join(root, d), { recursive: true });
+  for (const d of names) for (let i = 0; i < 4; i++) await writeFile(join(root, d, `${i}.jpg`), d);
+  return { names, recorded: [['', 1, 3], ...names.map((d): RecordedDir => [d, 1, d === 'a/b/c' || d === 'f' || d === 'd/e' ? 4 : 5])] };
+}
+
 describe('the stamp', () => {
   it('T is the stamp\'s second floored, minus one second', () => {
     expect(thresholdOf(1_700_000_123_456.789)).toBe(1_700_000_122_000);
@@ -116,11 +124,8 @@ describe('changedSince', () => {
     Object.assign(SPLIT, { minEntries: 0, parts: 3 });
     try {
       const root = join(dir, 'src');
-      const names = ['a', 'a/b', 'a/b/c', 'd', 'd/e', 'f'];
-      for (const d of names) await mkdir(join(root, d), { recursive: true });
-      for (const d of names) for (let i = 0; i < 4; i++) await writeFile(join(root, d, `${i}.jpg`), d);
+      const { names, recorded } = await recordedTree(root);
       await writeFile(join(root, 'top.txt'), 'top');
-      const recorded: RecordedDir[] = [['', 1, 3], ...names.map((d): RecordedDir => [d, 1, d === 'a/b/c' || d === 'f' || d === 'd/e' ? 4 : 5])];
       expect(splitPlan(recorded)!.flatMap((g) => g.lists).sort()).toEqual(['', ...names].sort()); // small: every directory listed
       const ref = join(dir, 'ref');
       await writeFile(ref, '');
@@ -164,10 +169,7 @@ describe('changedSince', () => {
     Object.assign(SPLIT, { minEntries: 0, parts: 3 });
     try {
       const root = join(dir, 'src');
-      const names = ['a', 'a/b', 'a/b/c', 'd', 'd/e', 'f'];
-      for (const d of names) await mkdir(join(root, d), { recursive: true });
-      for (const d of names) for (let i = 0; i < 4; i++) await writeFile(join(root, d, `${i}.jpg`), d);
-      const recorded: RecordedDir[] = [['', 1, 3], ...names.map((d): RecordedDir => [d, 1, d === 'a/b/c' || d === 'f' || d === 'd/e' ? 4 : 5])];
+      const { recorded } = await recordedTree(root);
       // Made after the record, before the window.
       await mkdir(join(root, 'd/new/deeper'), { recursive: true });
       await writeFile(join(root, 'd/new/deeper/x.jpg'), 'x');
