@@ -23,9 +23,11 @@ function sampled(p: StoreStepParams) {
 
 /** Every store's source fingerprint, by store id (stores whose engine is not registered are left out). */
 export async function sourceStates(p: StoreStepParams): Promise<Record<string, string>> {
-  // Side by side (inside the freeze): each reads its own source.
-  const read = [...(p.ctx.stores?.values() ?? [])].filter((b) => hasPhase(b, 'sourceState'));
-  return Object.fromEntries(await Promise.all(read.map(async (b) => [b.store.id, await b.engine!.sourceState(engineParams(p, b.store.id))] as const)));
+  const out: Record<string, string> = {};
+  for (const b of p.ctx.stores?.values() ?? []) {
+    if (hasPhase(b, 'sourceState')) out[b.store.id] = await b.engine!.sourceState(engineParams(p, b.store.id));
+  }
+  return out;
 }
 
 /** Every store of the run follows (at least one): its catch-up proves the target complete by positions. */
