@@ -104,13 +104,6 @@ export interface Step<Config = unknown, Ctx = unknown> {
    * the step's recorded export: it calls this and compares with the recorded value.
    */
   sourceState?(p: StepParams<Config, Ctx>): Promise<string>;
-  /**
-   * Steps next to each other in a playbook with the same group run side by side (the per-store catch-up
-   * and promote inside the write freeze: each store's server answers on its own, so their waits overlap).
-   * Each is checked, run, verified and recorded on its own; the playbook goes on once all of them ended,
-   * and stops after them when one failed. They must not read each other's outputs.
-   */
-  readonly group?: string;
 }
 
 /** A step id: `kebab` or, for steps generated per store, `kebab:kebab`. */

@@ -48,29 +48,15 @@ function partOf(step: string, following: ReadonlySet<string>): DowntimePart | un
 export function downtimeParts(timings: readonly TimingLine[]): DowntimePartLine[] {
   const following = new Set(timings.filter((t) => t.step.startsWith('follow:')).map((t) => t.step.slice('follow:'.length)));
   const order: DowntimePart[] = ['stop writers', 'freeze', 'copy', 'stack start', 'final check', 'catch-up', 'promote', 'app start'];
-  const sums = new Map<DowntimePart, { lines: TimingLine[]; steps: string[] }>();
+  const sums = new Map<DowntimePart, { ms: number; steps: string[] }>();
   const before = stackStartsBefore(timings);
   for (const t of timings) {
     const part = before.has(t) ? undefined : partOf(t.step, following);
     if (!part) continue;
-    const s = sums.get(part) ?? { lines: [], steps: [] };
-    s.lines.push(t);
+    const s = sums.get(part) ?? { ms: 0, steps: [] };
+    s.ms += t.durationMs;
     s.steps.push(t.step);
     sums.set(part, s);
   }
-  return order.filter((p) => sums.has(p)).map((part) => ({ part, ms: wallMs(sums.get(part)!.lines), steps: sums.get(part)!.steps }));
-}
-
-/**
- * The time a part's steps covered: steps that ran side by side (the stores' catch-ups, their promotes:
- * Step.group) count once, as the union of their intervals; without start times, their sum.
- */
-export function wallMs(lines: readonly TimingLine[]): number {
-  if (lines.some((t) => !t.startedAt || Number.isNaN(Date.parse(t.startedAt)))) return lines.reduce((a, t) => a + t.durationMs, 0);
-  const spans = lines.map((t) => [Date.parse(t.startedAt!), Date.parse(t.startedAt!) + t.durationMs] as const).sort((a, b) => a[0] - b[0]);
-  let total = 0, start = -Infinity, end = -Infinity;
-  for (const [a, b] of spans) {
-    if (a > end) { total += end - start > 0 ? end - start : 0; start = a; end = b; } else if (b > end) end = b;
-  }
-  return total + (end - start > 0 ? end - start : 0);
+  return order.filter((p) => sums.has(p)).map((part) => ({ part, ms: sums.get(part)!.ms, steps: sums.get(part)!.steps }));
 }

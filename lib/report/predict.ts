@@ -158,20 +158,12 @@ export function predictDowntime(i: PredictInput): DowntimePrediction {
     const st = i.calibration?.stackStartMs;
     add('stack start', st ?? DEFAULTS.stackStartMs, st !== undefined ? `rehearsed ${s(st)}` : `default ${s(DEFAULTS.stackStartMs)} (.env, secrets, data services up)`);
   }
-  // The following stores' catch-ups run side by side, then their promotes (Step.group): each part is its longest store.
-  const sideBySide: Record<'catch-up' | 'promote', Array<{ ms: number; basis: string }>> = { 'catch-up': [], promote: [] };
   for (const x of i.stores.filter((y) => y.how === 'follow')) {
     const cal = i.calibration?.stores[x.id];
-    sideBySide['catch-up'].push(cal?.catchUpMs !== undefined
-      ? { ms: cal.catchUpMs, basis: `${x.id}: rehearsed ${s(cal.catchUpMs)} (the engine's catch-up with the live source${x.engine === 'files' ? ': the final pass' : ''})` }
-      : { ms: DEFAULTS.catchUpMs, basis: `${x.id}: default ${s(DEFAULTS.catchUpMs)} (the last changes; not rehearsed)` });
-    sideBySide.promote.push(cal?.promoteMs !== undefined
-      ? { ms: cal.promoteMs, basis: `${x.id}: rehearsed ${s(cal.promoteMs)} (the engine's promote of the rehearsal's follower)` }
-      : { ms: DEFAULTS.promoteMs, basis: `${x.id}: default ${s(DEFAULTS.promoteMs)} (not rehearsed)` });
-  }
-  for (const part of ['catch-up', 'promote'] as const) {
-    const all = sideBySide[part];
-    if (all.length) add(part, Math.max(...all.map((a) => a.ms)), all.map((a) => a.basis).join('; ') + (all.length > 1 ? '; side by side: the longest' : ''));
+    if (cal?.catchUpMs !== undefined) add('catch-up', cal.catchUpMs, `${x.id}: rehearsed ${s(cal.catchUpMs)} (the engine's catch-up with the live source${x.engine === 'files' ? ': the final pass' : ''})`);
+    else add('catch-up', DEFAULTS.catchUpMs, `${x.id}: default ${s(DEFAULTS.catchUpMs)} (the last changes; not rehearsed)`);
+    if (cal?.promoteMs !== undefined) add('promote', cal.promoteMs, `${x.id}: rehearsed ${s(cal.promoteMs)} (the engine's promote of the rehearsal's follower)`);
+    else add('promote', DEFAULTS.promoteMs, `${x.id}: default ${s(DEFAULTS.promoteMs)} (not rehearsed)`);
   }
   if (i.cutoverRecreates === false) {
     const only = i.calibration?.appOnlyStartMs;

@@ -83,23 +83,19 @@ async function execute<Cfg, Ctx>(opts: RunOptions<Cfg, Ctx>, journal: Journal, e
   const results: StepResult[] = [];
   const completed: Step<Cfg, Ctx>[] = [];
   let stopped: string | undefined;
-  for (const batch of batches(playbook.steps)) {
+  for (const step of playbook.steps) {
     if (stopped === undefined && signal.aborted) stopped = 'cancelled before it started';
     if (stopped !== undefined) {
-      for (const step of batch) results.push({ id: step.id, title: step.title, status: 'not-run', reason: stopped });
+      results.push({ id: step.id, title: step.title, status: 'not-run', reason: stopped });
       continue;
     }
-    // A group's steps side by side (Step.group), each to its end; results in the playbook's order.
-    const rs = await Promise.all(batch.map((step) => runStep(scope, step, recorded.get(step.id))));
-    rs.forEach((r, k) => {
-      const step = batch[k]!;
-      results.push(r.result);
-      if (r.result.status === 'failed') stopped ??= signal.aborted ? 'cancelled' : `"${step.id}" failed`;
-      else {
-        completed.push(step);
-        if (r.outputs) outputs.set(step.id, r.outputs);
-      }
-    });
+    const r = await runStep(scope, step, recorded.get(step.id));
+    results.push(r.result);
+    if (r.result.status === 'failed') stopped = signal.aborted ? 'cancelled' : `"${step.id}" failed`;
+    else {
+      completed.push(step);
+      if (r.outputs) outputs.set(step.id, r.outputs);
+    }
   }
   if (stopped !== undefined && opts.undoOnFailure) await undoCompleted(scope, completed, results);
   const failed = results.some((r) => r.status === 'failed');
@@ -112,17 +108,6 @@ async function execute<Cfg, Ctx>(opts: RunOptions<Cfg, Ctx>, journal: Journal, e
     steps: results,
     durationMs: now() - t0,
   };
-}
-
-/** The steps in runs: a step alone, or the steps next to each other that share a group (Step.group). */
-export function batches<S extends { readonly group?: string }>(steps: readonly S[]): S[][] {
-  const out: S[][] = [];
-  for (const step of steps) {
-    const last = out[out.length - 1];
-    if (step.group !== undefined && last?.[0]!.group === step.group) last.push(step);
-    else out.push([step]);
-  }
-  return out;
 }
 
 /** Forget `from` and every later step, so they run again. */

@@ -13,8 +13,7 @@
  *   with stores that follow (config `cutover`, lib/steps/cutover-mode.ts), the freeze waits only for their last changes:
  *            preflight → export:F → env-transform → compose-prepare → compose-data-up → import:F → unpublish:F → follow:F →
  *            verify-pinned:F → compose-precreate → stop-writers → freeze:* → prove-quiet → export:C → import:C → verify:C →
- *            catch-up:F → promote:F → compose-cutover → thaw:* → report   (F: following stores, C: copied ones;
- *            the stores' catch-ups run side by side, then their promotes: Step.group, run-playbook.ts batches)
+ *            catch-up:F → promote:F → compose-cutover → thaw:* → report   (F: following stores, C: copied ones)
  * rehearse:  the same without stop-writers, the freeze and thaw, into a throwaway stack; following stores follow the live
  *            source too, and their catch-up and promote are measured against it (rehearseSteps)
  * verify:    verify:* → report

@@ -32,7 +32,6 @@ export function rehearseCatchUpStep(b: Pick<StoreBinding, 'store' | 'engine'>) {
   const budgetOf = (p: Pick<StoreStepParams, 'config'>) => Math.min(cutoverOptionsOf(p.config).budgetSeconds * 1000, REHEARSAL_CATCH_UP_MS);
   return defineStep<Config, FerryContext>({
     id: storeCatchUpStep.id(id),
-    group: 'catch-up', // side by side, as migrate runs them
     title: `Measure the catch-up of service ${b.store.target.service} with the live ${b.store.engine} store ${id} (not frozen)`,
     async plan(p) {
       return {
@@ -66,7 +65,6 @@ export function rehearsePromoteStep(b: Pick<StoreBinding, 'store' | 'engine'>) {
   const id = b.store.id;
   return defineStep<Config, FerryContext>({
     id: storePromoteStep.id(id),
-    group: 'promote',
     title: `Measure the promote of service ${b.store.target.service} (stop following ${b.store.engine} store ${id}, remove what the rehearsal created on the source)`,
     async plan(p) {
       const bound = bindingOf(p, id);

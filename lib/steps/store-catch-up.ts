@@ -16,8 +16,6 @@ export function storeCatchUpStep(b: Pick<StoreBinding, 'store' | 'engine'>) {
   const id = b.store.id;
   return defineStep<Config, FerryContext>({
     id: storeCatchUpStep.id(id),
-    // The stores' catch-ups side by side: each waits on its own server (run-playbook.ts batches).
-    group: 'catch-up',
     title: `Let service ${b.store.target.service} catch up with the frozen ${b.store.engine} store ${id}`,
     async plan(p) {
       const budget = cutoverOptionsOf(p.config).budgetSeconds;

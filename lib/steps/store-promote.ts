@@ -14,7 +14,6 @@ export function storePromoteStep(b: Pick<StoreBinding, 'store' | 'engine'>) {
   const id = b.store.id;
   return defineStep<Config, FerryContext>({
     id: storePromoteStep.id(id),
-    group: 'promote',
     title: `Promote service ${b.store.target.service} (stop following ${b.store.engine} store ${id})`,
     async plan(p) {
       const bound = bindingOf(p, id);

@@ -93,17 +93,17 @@ describe('a rehearsal that followed', () => {
     expect(p.parts.find((x) => x.part === 'catch-up')!.basis).toMatch(/^db: default 0\.5 s \(the last changes; not rehearsed\); cache: rehearsed 0\.1 s/);
   });
 
-  it('predicts catch-up, promote and app start from what it measured ("rehearsed"), freeze from defaults ("not rehearsed"); the stores\' catch-ups and promotes side by side: the longest of each', () => {
+  it('predicts catch-up, promote and app start from what it measured ("rehearsed"), freeze from defaults ("not rehearsed")', () => {
     const cal = calibrationOf(timings, '2026-01-01T00:00:00.000Z', {}, { appOnly: true, ms: { 'promote:cache': 180 } });
     const p = predictDowntime({ ...following, calibration: cal });
-    expect(partsOf(p)).toEqual({ freeze: 3 * DEFAULTS.freezeMs, 'catch-up': Math.max(130, 90, 640), promote: Math.max(210, 180, 3), 'app start': 1100 });
+    expect(partsOf(p)).toEqual({ freeze: 3 * DEFAULTS.freezeMs, 'catch-up': 130 + 90 + 640, promote: 210 + 180 + 3, 'app start': 1100 });
     const basis = Object.fromEntries(p.parts.map((x) => [x.part, x.basis]));
     expect(basis['catch-up']).toBe('db: rehearsed 0.1 s (the engine\'s catch-up with the live source); cache: rehearsed 0.1 s (the engine\'s catch-up with the live source); '
-      + 'media: rehearsed 0.6 s (the engine\'s catch-up with the live source: the final pass); side by side: the longest');
+      + 'media: rehearsed 0.6 s (the engine\'s catch-up with the live source: the final pass)');
     expect(basis.promote).toMatch(/^db: rehearsed 0\.2 s \(the engine's promote of the rehearsal's follower\)/);
     expect(basis['app start']).toMatch(/^rehearsed 1\.1 s \(only the app's services start/);
     expect(basis.freeze).toMatch(/not rehearsed: the rehearsal never freezes/);
-    expect(p.ms).toBe(3 * DEFAULTS.freezeMs + 640 + 210 + 1100);
+    expect(p.ms).toBe(3 * DEFAULTS.freezeMs + 860 + 393 + 1100);
   });
 
   it('a files store\'s freeze waits for its quiet window (options.quietWindowMs): predicted from the option, not rehearsed', () => {
@@ -161,7 +161,7 @@ describe('the report', () => {
     // db's promote was kept behind by the live source and stopped by force: its own figure, not the step's 300 ms.
     expect(r.calibration?.stores.db?.promoteMs).toBe(120);
     expect(r.calibration?.appOnlyStartMs).toBe(900);
-    expect(partsOf(r.prediction!)).toMatchObject({ 'catch-up': Math.max(DEFAULTS.catchUpMs, 95), promote: Math.max(120, 200), 'app start': 900 });
+    expect(partsOf(r.prediction!)).toMatchObject({ 'catch-up': DEFAULTS.catchUpMs + 95, promote: 320, 'app start': 900 });
     // Expected: the parts migrate's freeze holds (the followers' export and import ran before it); every store follows, so no quiet wait.
     expect(r.downtimeMs).toBe(20_000 + 100 + 300 + 200 + 900);
   });
@@ -201,20 +201,5 @@ describe('the report', () => {
     const e = buildReport({ playbook: 'rehearse', mode: 'rehearse', project: 'p', outputs: preflight(prediction, copied), timings: reh, ttlToleranceMs: 0, quietSeconds: 3, redactor: new Redactor() });
     expect(e.downtimeKind).toBe('expected');
     expect(e.downtimeMs).toBe(4000 + 500 + 2000 + 300 + 3000 + 200 + 3000 + 3000);
-  });
-});
-
-describe('the measured parts of a freeze whose stores caught up side by side', () => {
-  it('count the time their steps covered, once (the union of their intervals), not the sum', async () => {
-    const { downtimeParts, wallMs } = await import('../../../lib/report/downtime.ts');
-    const timings = [t('follow:db', 0, 100), t('follow:cache', 100, 100), t('stop-writers', 1000, 5), t('freeze:db', 1005, 20), t('freeze:cache', 1025, 10),
-      t('prove-quiet', 1035, 50), t('catch-up:db', 1085, 130), t('catch-up:cache', 1085, 400), t('promote:db', 1485, 210), t('promote:cache', 1485, 180),
-      t('compose-cutover', 1695, 900)];
-    const parts = Object.fromEntries(downtimeParts(timings).map((p) => [p.part, p.ms]));
-    expect(parts).toEqual({ 'stop writers': 5, freeze: 80, 'catch-up': 400, promote: 210, 'app start': 900 });
-    // One after the other: the sum; partly overlapping: from the first start to the last end; no start times: the sum.
-    expect(wallMs([t('a', 0, 100), t('b', 100, 50)])).toBe(150);
-    expect(wallMs([t('a', 0, 100), t('b', 60, 100), t('c', 500, 10)])).toBe(170);
-    expect(wallMs([{ step: 'a', title: 'a', status: 'done', durationMs: 100 }, { step: 'b', title: 'b', status: 'done', durationMs: 50 }])).toBe(150);
   });
 });

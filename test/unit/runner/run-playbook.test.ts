@@ -5,48 +5,9 @@ import { join } from 'node:path';
 import { runPlaybook } from '../../../lib/runner/index.ts';
 import { defineStep } from '../../../lib/core/step.ts';
 import { createMemoryJournal, createFileJournal } from '../../../lib/journal/index.ts';
-import { base, collect, createWorld, playbookOf, statuses, worldStep } from './world.ts';
-import { batches } from '../../../lib/runner/run-playbook.ts';
+import { base, collect, createWorld, playbookOf, statuses } from './world.ts';
 
 const IDS = ['a', 'b', 'c', 'd'];
-
-describe('steps of one group (Step.group) side by side', () => {
-  it('batches only neighbours that share a group', () => {
-    const ids = (b: { id: string }[][]) => b.map((x) => x.map((y) => y.id).join('+'));
-    expect(ids(batches([{ id: 'a' }, { id: 'b', group: 'g' }, { id: 'c', group: 'g' }, { id: 'd' }, { id: 'e', group: 'g' }, { id: 'f', group: 'h' }, { id: 'g2', group: 'h' }]))).toEqual(['a', 'b+c', 'd', 'e', 'f+g2']);
-  });
-
-  it('run at once, each recorded on its own; a failure among them lets the others end and stops the playbook after them', async () => {
-    const w = createWorld();
-    const started = new Set<string>();
-    let overlapped = false;
-    // Each waits until the other started: run one after the other, the first would wait in vain.
-    const waiting = (id: string, other: string, fail = false) => {
-      const inner = worldStep(w, id);
-      return defineStep({
-        ...inner, group: 'g',
-        async run(p) {
-          started.add(id);
-          for (let i = 0; i < 200 && !started.has(other); i++) await new Promise((r) => setTimeout(r, 5));
-          if (started.has(other)) overlapped = true;
-          if (fail) throw new Error(`${id} failed`);
-          return inner.run(p);
-        },
-      });
-    };
-    const journal = createMemoryJournal();
-    const playbook = (failC: boolean) => ({ id: 'test', title: 't', steps: [worldStep(w, 'a'), waiting('b', 'c'), waiting('c', 'b', failC), worldStep(w, 'd')] });
-    const first = await runPlaybook({ ...base(), playbook: playbook(true), journal });
-    expect(overlapped).toBe(true);
-    expect(statuses(first)).toEqual(['a:done', 'b:done', 'c:failed', 'd:not-run']);
-    expect(first.steps[3]?.reason).toBe('"c" failed');
-    expect((await journal.list()).map((e) => e.id).sort()).toEqual(['a', 'b']);
-    // The re-run picks up what is left: b stays done, c and d run.
-    started.clear();
-    const second = await runPlaybook({ ...base(), playbook: playbook(false), journal });
-    expect(statuses(second)).toEqual(['a:skipped', 'b:skipped', 'c:done', 'd:done']);
-  });
-});
 
 describe('runPlaybook', () => {
   it('runs every step, records each after verify, and skips them all on a re-run', async () => {
