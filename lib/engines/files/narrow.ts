@@ -143,6 +143,14 @@ export async function mergeNarrowed(o: MergeOptions): Promise<NarrowResult> {
   return mergeWhole(o, report, count);
 }
 
+/** The last manifest's entries a narrowed pass replaces, by path (latin1): the re-read directories' direct children and everything below the dropped ones. */
+function replacedEntries(view: ManifestView, o: { readonly relisted: ReadonlySet<string>; readonly dropUnder: ReadonlySet<string> }): Map<string, ManifestEntry> {
+  const olds = new Map<string, ManifestEntry>();
+  for (const d of o.relisted) for (const e of view.children(Buffer.from(d, 'latin1'))) olds.set(e.path.toString('latin1'), e);
+  for (const d of o.dropUnder) for (const e of view.subtree(Buffer.from(d, 'latin1'))) olds.set(e.path.toString('latin1'), e);
+  return olds;
+}
+
 /**
  * The fingerprint a narrowed export would record, computed without writing anything: the last
  * manifest's fingerprint with the records of the re-read directories' old children (and of the dropped
@@ -157,10 +165,7 @@ export function narrowedFingerprint(o: { readonly manifest: string; readonly fin
   if (!fp || o.found.refused.count) return undefined;
   const view = new ManifestView(o.manifest);
   try {
-    const olds = new Map<string, ManifestEntry>();
-    for (const d of o.relisted) for (const e of view.children(Buffer.from(d, 'latin1'))) olds.set(e.path.toString('latin1'), e);
-    for (const d of o.dropUnder) for (const e of view.subtree(Buffer.from(d, 'latin1'))) olds.set(e.path.toString('latin1'), e);
-    for (const e of olds.values()) fp.remove(e);
+    for (const e of replacedEntries(view, o).values()) fp.remove(e);
     for (const f of o.fresh) fp.add(f);
     return fp.digest();
   } finally {
@@ -196,9 +201,7 @@ async function mergeAsDelta(o: MergeOptions, count: (e: ManifestEntry, sign: 1 |
       const h = hashIn(log, e);
       return h ? { ...e, sha256: h } : e;
     };
-    const olds = new Map<string, ManifestEntry>();
-    for (const d of o.relisted) for (const e of view.children(Buffer.from(d, 'latin1'))) olds.set(key(e.path), e);
-    for (const d of o.dropUnder) for (const e of view.subtree(Buffer.from(d, 'latin1'))) olds.set(key(e.path), e);
+    const olds = replacedEntries(view, o);
     const changes = new Map<string, DeltaLine>();
     const rewritten: Buffer[] = [];
     let added = 0, removed = 0;
