@@ -12,6 +12,7 @@ import { hashFile } from './hash.ts';
 import { readManifest, type ManifestEntry } from './manifest.ts';
 import { orderedMap } from './ordered.ts';
 import { isJunkName, joinRel, nfcOf, showPath, comparePaths } from './paths.ts';
+import { youngGenerationTick } from './young-gen.ts';
 
 /** Lists in a scan are capped; the count says how many there were. */
 export const LIST_CAP = 1000;
@@ -118,6 +119,7 @@ export function* scanTree(root: string, report: ScanReport, normalize: 'none' | 
   const open = (rel: Buffer, target: Buffer): void => {
     const abs = rel.length ? joinRel(rootBuf, rel) : rootBuf;
     let names: Buffer[];
+    youngGenerationTick();
     try {
       names = readdirSync(abs, { encoding: 'buffer' });
     } catch (e) {
