@@ -18,7 +18,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exec } from '../../lib/util/exec.ts';
 import { DEMO_RUN_LABEL } from '../../demo/index.ts';
-import { NODE, startPlaybook, type PlaybookRun } from '../support/playbook-process.ts';
+import { NODE, startPlaybook, whyFailed, type PlaybookRun } from '../support/playbook-process.ts';
 
 /** A file's text, or '' while it does not exist. */
 const readIfThere = (path: string): string => { try { return readFileSync(path, 'utf8'); } catch { return ''; } };
@@ -36,7 +36,7 @@ interface Report {
 
 async function lines(args: string[]): Promise<string[]> {
   const r = await exec('docker', args);
-  expect(r.exitCode).toBe(0);
+  expect(r.exitCode, r.stderr).toBe(0);
   return r.stdout.split('\n').filter(Boolean);
 }
 
@@ -81,7 +81,7 @@ describe('--demo=veogen: migrate, verify, rollback --with-data, rehearse', { tim
   it('migrates the second app (postgres, redis, two volumes) by following its live sources: every store follows, catches up and is promoted', async () => {
     const r = await startPlaybook('migrate', ['--demo=veogen', '--json'], env).done;
     expect(failures(r)).toBe('');
-    expect(r.exitCode).toBe(0);
+    expect(r.exitCode, whyFailed(r)).toBe(0);
     const pointer = JSON.parse(await readFile(join(tmp, 'ferry-demo-kept.json'), 'utf8')) as { base: string; project: string };
     const input = JSON.parse(await readFile(join(pointer.base, 'demo.json'), 'utf8')) as { stores: Array<{ id: string; source: string }> };
     kept = { ...pointer, sourceUrl: input.stores.find((s) => s.id === 'veogen-db')!.source };
@@ -127,7 +127,7 @@ describe('--demo=veogen: migrate, verify, rollback --with-data, rehearse', { tim
     // After cutover nothing is published: the migration ports are free, ferry goes through docker exec.
     const r = await startPlaybook('verify', ['--demo=veogen', '--json'], env).done;
     expect(failures(r)).toBe('');
-    expect(r.exitCode).toBe(0);
+    expect(r.exitCode, whyFailed(r)).toBe(0);
     expect(logs(r).join('\n')).toContain(`reusing the kept demo in ${kept.base}`);
     const report = JSON.parse(await readFile(join(kept.base, 'state', 'report.verify.json'), 'utf8')) as Report;
     expectAllVerified(report);
@@ -165,7 +165,7 @@ describe('--demo=veogen: migrate, verify, rollback --with-data, rehearse', { tim
     // The same command again: the reverse resumes its own export's load, verifies, and the rollback completes.
     const r = await startPlaybook('rollback', ['--demo=veogen', '--with-data', '--json'], env).done;
     expect(failures(r)).toBe('');
-    expect(r.exitCode).toBe(0);
+    expect(r.exitCode, whyFailed(r)).toBe(0);
     expect(r.events.some((e) => e.type === 'step-done' && e.step === 'reverse:veogen-db')).toBe(true);
     expect(logs(r).join('\n')).toMatch(/veogen-db: database veogen on 127\.0\.0\.1:\d+ \(owner postgres, .*\) replaced by the stack's data \(\d+ rows in \d+ tables, verified\)/);
 
@@ -192,7 +192,7 @@ describe('--demo=veogen: migrate, verify, rollback --with-data, rehearse', { tim
     const started = startPlaybook('rehearse', ['--demo=veogen', '--json'], { TMPDIR: tmp });
     const r = await started.done;
     expect(failures(r)).toBe('');
-    expect(r.exitCode).toBe(0);
+    expect(r.exitCode, whyFailed(r)).toBe(0);
     const stack = /target stack (ferry-demo-([0-9a-f]{6}))/.exec(logs(r).join('\n'));
     expect(stack).not.toBeNull();
     const [, project, hex] = stack!;

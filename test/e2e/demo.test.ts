@@ -17,7 +17,7 @@ import { testImages } from '../support/images.ts';
 import { testLabels } from '../support/labels.ts';
 import { keptPointer } from '../../demo/kept.ts';
 import { exec } from '../../lib/util/exec.ts';
-import { runPlaybookProcess, startPlaybook, type PlaybookRun } from '../support/playbook-process.ts';
+import { runPlaybookProcess, startPlaybook, whyFailed, type PlaybookRun } from '../support/playbook-process.ts';
 
 const logs = (r: PlaybookRun) => r.events.filter((e) => e.type === 'log').map((e) => String(e.message));
 const result = (r: PlaybookRun) => (r.events.find((e) => e.type === 'run-end') as { result: { status: string; steps: Array<{ id: string; status: string }> } } | undefined)?.result;
@@ -29,7 +29,7 @@ describe('--demo on every playbook', { timeout: 1_800_000 }, () => {
     await discardKeptDemo();
     const r = await runPlaybookProcess('verify', ['--demo', '--json'], { FERRY_DEMO_KEEP: '1' });
     expect(r.stderr.split('\n').filter((l) => l.includes('✖')).join('\n')).toBe('');
-    expect(r.exitCode).toBe(0);
+    expect(r.exitCode, whyFailed(r)).toBe(0);
     expect(logs(r)).toContain('demo: migrating the demo first (the migrate playbook), then the playbook asked for');
     expect(logs(r).some((l) => l.startsWith('demo migrate: ✔ '))).toBe(true);
     expect(result(r)?.status).toBe('ok');
@@ -54,7 +54,7 @@ describe('--demo on every playbook', { timeout: 1_800_000 }, () => {
   it('rollback --demo reuses the kept, migrated demo and rolls it back: exit 0', async () => {
     const r = await runPlaybookProcess('rollback', ['--demo', '--json'], { FERRY_DEMO_KEEP: '1' });
     expect(r.stderr.split('\n').filter((l) => l.includes('✖')).join('\n')).toBe('');
-    expect(r.exitCode).toBe(0);
+    expect(r.exitCode, whyFailed(r)).toBe(0);
     expect(logs(r).some((l) => l.startsWith('demo: reusing the kept demo in '))).toBe(true);
     expect(logs(r).some((l) => l.startsWith('demo migrate:'))).toBe(false);
     expect(result(r)?.status).toBe('ok');
@@ -65,7 +65,7 @@ describe('--demo on every playbook', { timeout: 1_800_000 }, () => {
     // Kept, so its sources outlive the run and can be asked what the rehearsal left on them.
     const r = await runPlaybookProcess('rehearse', ['--demo', '--json'], { FERRY_DEMO_KEEP: '1' });
     expect(r.stderr.split('\n').filter((l) => l.includes('✖')).join('\n')).toBe('');
-    expect(r.exitCode).toBe(0);
+    expect(r.exitCode, whyFailed(r)).toBe(0);
     expect(result(r)?.status).toBe('ok');
     const kept = await keptPointer();
     expect(await replicationLeft(kept!.base)).toEqual({ accounts: [], aclUsers: [], replicas: 0 });
@@ -163,7 +163,7 @@ describe('a --demo run killed by SIGKILL', { timeout: 900_000 }, () => {
 
       const again = await runPlaybookProcess('migrate', ['--demo', '--json'], {});
       expect(again.stderr.split('\n').filter((l) => l.includes('✖')).join('\n')).toBe('');
-      expect(again.exitCode).toBe(0);
+      expect(again.exitCode, whyFailed(again)).toBe(0);
       // No stray noise: no unhandled client error events, no dependency deprecation warnings.
       expect(again.stderr).not.toMatch(/DeprecationWarning|Unhandled error event|\(node:\d+\)/u);
       expect(logs(again).find((l) => l.startsWith(`demo: removed what the dead demo run ${run} left: `))).toMatch(/: 2 container\(s\)|: [3-9] container\(s\)/u);

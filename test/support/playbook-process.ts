@@ -74,3 +74,17 @@ export function startPlaybook(name: string, args: readonly string[], env: Readon
 export function runPlaybookProcess(name: string, args: readonly string[], env: Readonly<Record<string, string>>): Promise<PlaybookRun> {
   return startPlaybook(name, args, env).done;
 }
+
+/**
+ * What a run that should have passed said of its failure: its failed steps' errors, warnings and errors
+ * logged, and the end of its stderr. An assertion's message (`expect(r.exitCode, whyFailed(r)).toBe(0)`):
+ * a failure in CI is named in its log, not only "expected 1 to be 0".
+ */
+export function whyFailed(r: PlaybookRun): string {
+  const said = r.events.flatMap((e) => {
+    if (e.type === 'step-fail') return [`${e.step} failed: ${JSON.stringify(e.error)}`];
+    if (e.type === 'log' && (e.level === 'error' || e.level === 'warn')) return [`${String(e.level)}${e.step ? ` (${e.step})` : ''}: ${String(e.message)}`];
+    return [];
+  });
+  return [`exit ${r.exitCode ?? r.signal}`, ...said.slice(-20), `stderr: ${r.stderr.slice(-3000)}`].join('\n');
+}
