@@ -33,7 +33,7 @@ import { Redactor } from '../../lib/util/redact.ts';
 import { generateHostileEnvFile, prng } from '../unit/env/generate.ts';
 import { testImages } from '../support/images.ts';
 import { startSeededSource, type SeededSource } from '../support/seeded-source.ts';
-import { runPlaybookProcess } from '../support/playbook-process.ts';
+import { runPlaybookProcess, whyFailed } from '../support/playbook-process.ts';
 
 const run = promisify(execFile);
 const ROOT = join(import.meta.dirname, '../..');
@@ -374,7 +374,7 @@ describe.skipIf(clis.length === 0)('the migrate playbook starts the app service 
     // Rollback puts an env file edited since the migration back, byte for byte.
     writeFileSync(workerPath, 'EDITED_AFTER_CUTOVER=1\n');
     const rollback = await runPlaybookProcess('rollback', ['--config', sb.configPath, '--json'], env);
-    expect(rollback.exitCode).toBe(0);
+    expect(rollback.exitCode, whyFailed(rollback)).toBe(0);
     expect(rollback.events.some((e) => e.type === 'step-done' && e.step === 'rollback-restore-env')).toBe(true);
     expect(readFileSync(workerPath, 'utf8')).toBe(worker);
     expect(readFileSync(sb.envPath, 'utf8')).toBe(main);

@@ -11,7 +11,7 @@ import mysql from 'mysql2/promise';
 import type { StartedMysql, StartedRedis } from '../support/containers.ts';
 import { startSeededSource, type SeededSource } from '../support/seeded-source.ts';
 import type { Sandbox } from '../support/sandbox.ts';
-import { runPlaybookProcess, startPlaybook } from '../support/playbook-process.ts';
+import { runPlaybookProcess, startPlaybook, whyFailed } from '../support/playbook-process.ts';
 import { takeSourceSnapshot, type SourceSnapshot } from '../../lib/freeze/index.ts';
 
 /** export, import or verify of a store (`export:mysql`, or the legacy `mysql-export`); undefined for other steps. */
@@ -99,11 +99,11 @@ describe('migrate survives SIGKILL at random instants', { timeout: 1_800_000 }, 
       const last = r.events.at(-1)?.type ?? 'nothing';
       afterCompletion.push(`run-start+${afterMs}ms:${r.signal ?? `exit ${r.exitCode}`} after ${last}`);
       expect(r.events.filter((e) => e.type === 'step-start' || e.type === 'step-phase')).toEqual([]);
-      if (r.signal !== 'SIGKILL') expect(r.exitCode).toBe(0);
+      if (r.signal !== 'SIGKILL') expect(r.exitCode, whyFailed(r)).toBe(0);
     }
     const again = await runPlaybookProcess('migrate', args, env);
     console.log(`after completion: ${afterCompletion.join(', ')}, then exit ${again.exitCode}`);
-    expect(again.exitCode).toBe(0);
+    expect(again.exitCode, whyFailed(again)).toBe(0);
     const end = again.events.find((e) => e.type === 'run-end') as { result: { status: string; completedAt?: string; steps: Array<{ status: string; reason?: string }> } } | undefined;
     expect(end?.result).toMatchObject({ status: 'ok', completedAt: expect.stringMatching(/^\d{4}-/) });
     expect(end!.result.steps.every((x) => x.status === 'skipped' && x.reason === `completed at ${end!.result.completedAt}`)).toBe(true);

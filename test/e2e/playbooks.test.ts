@@ -14,7 +14,7 @@ import { testImages } from '../support/images.ts';
 import { DEMO_ENV_FIXTURE } from '../../demo/paths.ts';
 import type { Sandbox } from '../support/sandbox.ts';
 import { takeSourceSnapshot, compareSnapshots, type SourceSnapshot } from '../../lib/freeze/index.ts';
-import { runPlaybookProcess as runPlaybook, type PlaybookRun } from '../support/playbook-process.ts';
+import { runPlaybookProcess as runPlaybook, whyFailed, type PlaybookRun } from '../support/playbook-process.ts';
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
@@ -47,7 +47,7 @@ describe('playbooks: migrate → verify → rollback on the fixture source', { t
   it('migrates the fixture source into the stack, verified, with a report', async () => {
     migrate = await runPlaybook('migrate', ['--config', sb.configPath, '--json'], env());
     expect(migrate.stderr.trim().split('\n').slice(-5).join('\n')).not.toMatch(/✖/);
-    expect(migrate.exitCode).toBe(0);
+    expect(migrate.exitCode, whyFailed(migrate)).toBe(0);
     const done = migrate.events.filter((e) => e.type === 'step-done').map((e) => e.step);
     expect(done).toEqual(['preflight', 'env-transform', 'compose-prepare', 'compose-data-up', 'stop-writers', 'freeze:mysql', 'freeze:redis', 'prove-quiet',
       'export:mysql', 'export:redis', 'import:mysql', 'import:redis', 'verify:mysql', 'verify:redis', 'compose-cutover', 'thaw:redis', 'thaw:mysql', 'report']);
@@ -87,7 +87,7 @@ describe('playbooks: migrate → verify → rollback on the fixture source', { t
   it('verify passes (exit 0), twice', async () => {
     for (let i = 0; i < 2; i++) {
       const v = await runPlaybook('verify', ['--config', sb.configPath, '--json'], env());
-      expect(v.exitCode).toBe(0);
+      expect(v.exitCode, whyFailed(v)).toBe(0);
     }
     const report = JSON.parse(await readFile(`${sb.stateDir}/report.verify.json`, 'utf8'));
     expect(report.ok).toBe(true);
@@ -97,7 +97,7 @@ describe('playbooks: migrate → verify → rollback on the fixture source', { t
     // The app's own .env is never rewritten (issue 13: the container env is emitted beside the stack).
     expect(sha(await readFile(sb.envPath))).toBe(sha(envBefore));
     const r = await runPlaybook('rollback', ['--config', sb.configPath, '--json'], env());
-    expect(r.exitCode).toBe(0);
+    expect(r.exitCode, whyFailed(r)).toBe(0);
     expect((await readFile(sb.envPath)).equals(envBefore)).toBe(true);
     expect((await readFile(sb.envPath)).equals(await readFile(DEMO_ENV_FIXTURE))).toBe(true);
     // The .env was never rewritten (issue 13), so restoring it finds nothing to do: skipped, not run.
@@ -105,7 +105,7 @@ describe('playbooks: migrate → verify → rollback on the fixture source', { t
       ['rollback-stop-stack:step-done', 'rollback-restore-env:step-skip', 'rollback-source-check:step-done', 'rollback-restart-host:step-done', 'report:step-done']);
     expect(compareSnapshots(before, await takeSourceSnapshot(ctxOf()))).toEqual([]);
     const again = await runPlaybook('rollback', ['--config', sb.configPath, '--json'], env());
-    expect(again.exitCode).toBe(0);
+    expect(again.exitCode, whyFailed(again)).toBe(0);
     expect((await readFile(sb.envPath)).equals(envBefore)).toBe(true);
   });
 

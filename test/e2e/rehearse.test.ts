@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import mysql from 'mysql2/promise';
 import { Redis } from 'ioredis';
 import type { Sandbox } from '../support/sandbox.ts';
-import { runPlaybookProcess, startPlaybook } from '../support/playbook-process.ts';
+import { runPlaybookProcess, startPlaybook, whyFailed } from '../support/playbook-process.ts';
 
 const docker = (args: string[]) => execFileSync('docker', args, { encoding: 'utf8' }).split('\n').filter(Boolean);
 const labelled = (project: string) => ({
@@ -45,7 +45,7 @@ describe('rehearse', { timeout: 900_000 }, () => {
     const tmpBefore = (await readdir(tmpdir())).filter((f) => f.startsWith('ferry-rehearsal-'));
     const r = await runPlaybookProcess('rehearse', ['--config', sb.configPath, '--json'], { ...sb.env, MYSQL_IMAGE: testImages().mysql, REDIS_IMAGE: testImages().redis });
     expect(r.stderr.split('\n').filter((l) => /E_|✖/.test(l)).join('\n')).toBe('');
-    expect(r.exitCode).toBe(0);
+    expect(r.exitCode, whyFailed(r)).toBe(0);
     const start = r.events.find((e) => e.type === 'run-start') as unknown as { steps: Array<{ id: string }> };
     expect(start.steps.map((s) => s.id)).toEqual(['preflight', 'env-transform', 'compose-prepare', 'compose-data-up', 'export:mysql', 'export:redis',
       'import:mysql', 'import:redis', 'verify:mysql', 'verify:redis', 'compose-cutover', 'report']);

@@ -11,7 +11,7 @@ import type { StartedMysql, StartedRedis } from '../support/containers.ts';
 import { startSeededSource, type SeededSource } from '../support/seeded-source.ts';
 import { testImages } from '../support/images.ts';
 import type { Sandbox } from '../support/sandbox.ts';
-import { runPlaybookProcess } from '../support/playbook-process.ts';
+import { runPlaybookProcess, whyFailed } from '../support/playbook-process.ts';
 import { secretPath } from '../../lib/compose/layout.ts';
 
 describe('rollback --with-data', { timeout: 900_000 }, () => {
@@ -44,7 +44,7 @@ describe('rollback --with-data', { timeout: 900_000 }, () => {
     const r = await runPlaybookProcess('rollback', ['--config', sb.configPath, '--with-data', '--json'], env);
     const fail = r.events.find((e) => e.type === 'step-fail');
     expect(fail, JSON.stringify(fail)).toBeUndefined();
-    expect(r.exitCode).toBe(0);
+    expect(r.exitCode, whyFailed(r)).toBe(0);
     expect((await readFile(sb.envPath)).equals(envBefore)).toBe(true);
     const conn = await mysql.createConnection({ host: my.host, port: my.port, user: 'root', password: my.rootPassword, database: my.database });
     const [rows] = await conn.query("SELECT COUNT(*) AS n FROM users WHERE username = 'after-cutover'");
