@@ -14,7 +14,7 @@
  * ~1,300 scavenges, 2.2 CPU-s of a 100k-file copy (files of 100 bytes, where the main thread's walk and
  * manifest are what the copy waits for; its workers stood idle 45 % of the time). So a pass lets it grow
  * (V8's own factor) to HELD_NEW_SPACE_MB and holds it there: scavenges 1,286 -> 568 (1.34 s), wall 9.5-10.3
- * -> 8.6-9.2 s, user CPU -0.7 s, peak RSS 173-197 MB (176-180 before): what grew the RSS was the growth
+ * -> 8.6-9.2 s, user CPU -0.7 s, peak RSS 169-192 MB (172-176 before): what grew the RSS was the growth
  * without end. Scale 100 (bench): peak RSS 164-165 MB.
  * The size is read at the pass's start, then every GROW_POLL_MS and at every directory the walk reads until
  * it is reached (V8 grows it at a scavenge, by doubling: a read that comes late lets it double once more).
