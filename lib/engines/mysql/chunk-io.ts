@@ -82,9 +82,20 @@ export class ChunkWriter {
 }
 
 /**
+ * A piece of a block handed to mysql2's LOAD DATA LOCAL sender: it copies each piece into a fresh packet
+ * buffer of the piece's size (allocUnsafe), so the piece size is the size of every allocation it makes.
+ * Fresh 1 MiB buffers each came from new pages: 778 MB sent at scale 500 cost the sender 1.13 s of
+ * copying (the main thread's largest item in a profile of the streamed copy; 38k minor faults per
+ * 778 MB in a probe, at ~20 µs a fault here) against 0.13 s in 256 KiB pieces (2k faults), which glibc
+ * serves again from freed memory. Each piece is one packet and one socket write: 4 per block.
+ */
+export const FEED_PIECE_BYTES = 256 << 10;
+
+/**
  * A chunk file as mysql2's LOAD DATA LOCAL sender reads a stream ('data', 'end', 'error', pause and
- * resume), read into one pooled block: the sender copies each piece into its own packet at once, so the
- * block is read into again right after.
+ * resume), read into one pooled block and handed over in FEED_PIECE_BYTES pieces: the sender copies each
+ * piece into its own packet at once, so the block is read into again once its last piece is out. A pause
+ * (the socket's buffer is full) stops between pieces; resume goes on from the next.
  */
 export class FileFeed extends EventEmitter {
   readonly #path: string;
@@ -99,29 +110,46 @@ export class FileFeed extends EventEmitter {
   pause(): this { this.#paused = true; return this; }
   resume(): this { this.#paused = false; void this.#pump(); return this; }
   #fh: FileHandle | undefined;
+  /** The block read last, and how much of it is handed over (kept across a pause). */
+  #block: Buffer | undefined;
+  #filled = 0;
+  #sent = 0;
   async #pump(): Promise<void> {
     if (this.#running || this.#finished) return;
     this.#running = true;
-    const block = takeBlock();
     try {
+      this.#block ??= takeBlock();
       this.#fh ??= await open(this.#path, 'r');
       while (!this.#paused) {
-        const { bytesRead } = await this.#fh.read(block, 0, BLOCK_BYTES, null);
+        if (this.#sent < this.#filled) {
+          const end = Math.min(this.#filled, this.#sent + FEED_PIECE_BYTES);
+          const piece = this.#block.subarray(this.#sent, end);
+          this.#sent = end;
+          this.emit('data', piece);
+          continue;
+        }
+        const { bytesRead } = await this.#fh.read(this.#block, 0, BLOCK_BYTES, null);
         if (!bytesRead) {
           this.#finished = true;
+          this.#release();
           await this.#fh.close();
           this.emit('end');
           return;
         }
-        this.emit('data', block.subarray(0, bytesRead));
+        this.#filled = bytesRead;
+        this.#sent = 0;
       }
     } catch (e) {
       this.#finished = true;
+      this.#release();
       await this.#fh?.close().catch(() => undefined);
       this.emit('error', e);
     } finally {
       this.#running = false;
-      giveBlock(block);
     }
+  }
+  #release(): void {
+    if (this.#block) giveBlock(this.#block);
+    this.#block = undefined;
   }
 }

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BLOCK_BYTES, ChunkWriter, FileFeed } from '../../../../lib/engines/mysql/chunk-io.ts';
+import { BLOCK_BYTES, ChunkWriter, FEED_PIECE_BYTES, FileFeed } from '../../../../lib/engines/mysql/chunk-io.ts';
 import { createRandom } from '../../../../fixtures/mysql/random.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'ferry-chunk-io-'));
@@ -11,10 +11,11 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 /** Everything a feed emits, copied as mysql2's sender copies it (the block is read into again right after). */
-function drain(feed: FileFeed, pauseEvery = 0): Promise<Buffer> {
+function drain(feed: FileFeed, pauseEvery = 0, sizes: number[] = []): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const parts: Buffer[] = [];
     feed.on('data', (d: Buffer) => {
+      sizes.push(d.length);
       parts.push(Buffer.from(d));
       if (pauseEvery && parts.length % pauseEvery === 0) { feed.pause(); setTimeout(() => feed.resume(), 5); }
     });
@@ -58,8 +59,14 @@ describe('chunk files in reused blocks', () => {
     const body = r.bytes(3 * BLOCK_BYTES + 12345);
     const path = join(dir, 'feed.tsv');
     writeFileSync(path, body);
-    expect((await drain(new FileFeed(path))).equals(body)).toBe(true);
+    const sizes: number[] = [];
+    expect((await drain(new FileFeed(path), 0, sizes)).equals(body)).toBe(true);
+    // Handed over in pieces of at most FEED_PIECE_BYTES (mysql2 allocates a packet of each piece's size).
+    expect(Math.max(...sizes)).toBe(FEED_PIECE_BYTES);
+    expect(sizes.length).toBe(Math.ceil(3 * BLOCK_BYTES / FEED_PIECE_BYTES) + 1);
+    // Paused after every piece (as the sender pauses when the socket's buffer is full): nothing lost or repeated.
     expect((await drain(new FileFeed(path), 1)).equals(body)).toBe(true);
+    expect((await drain(new FileFeed(path), 3)).equals(body)).toBe(true);
     writeFileSync(join(dir, 'empty.tsv'), '');
     expect((await drain(new FileFeed(join(dir, 'empty.tsv')))).length).toBe(0);
   });
