@@ -11,6 +11,14 @@ import { lstat, mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { feedThroughFifo, fifoUsable, STREAM_MOUNT } from './fifo.ts';
 
+/**
+ * Chunks of the tar stream (≈ 1 MiB each) made ahead of the FIFO's writes (fifo.ts writeInOrder): the
+ * pipe itself holds 64 KiB, so these carry the stream through the stalls of either side. Scale 20 of the
+ * files bench (20k files, 857 MB into an empty volume), 4 alternating copies in one run: the import took
+ * 5.42 / 5.87 s with one chunk ahead, 5.20 / 5.22 s with 7; the buffers add ~14 MB (peak RSS 99-109 MB).
+ */
+export const FIFO_AHEAD = 7;
+
 /** The removals the tar helper makes first, beside the FIFO (NUL-separated paths). */
 const EXTRAS_FILE = 'extras';
 import { FerryError } from '../../core/errors.ts';
@@ -185,13 +193,13 @@ export async function copyToVolume(o: VolumeCopyOptions): Promise<CopyResult> {
     sent++; bytes += n;
     o.onProgress?.({ files: sent, bytes });
     if (Date.now() - lastSave > 2000) { lastSave = Date.now(); void writeFileAtomic(o.progressFile, JSON.stringify({ sent, bytes, done: false }) + '\n').catch(() => undefined); }
-  }, (it, sha256) => logHash(it.entry, sha256), { recycle: viaFifo });
+  }, (it, sha256) => logHash(it.entry, sha256), viaFifo ? { recycle: FIFO_AHEAD + 1 } : {});
   const removeFirst = viaFifo && extras.length ? `cd ${HELPER_MOUNT} && xargs -0 -r rm -rf -- < ${STREAM_MOUNT}/${EXTRAS_FILE} && ` : '';
   if (removeFirst) { await mkdir(streamDir, { recursive: true }); await writeFile(join(streamDir, EXTRAS_FILE), extrasList); }
   const untar = (from: string) => `${removeFirst}chown ${rootOwner.uid}:${rootOwner.gid} ${HELPER_MOUNT} && chmod ${(root.mode & 0o7777).toString(8)} ${HELPER_MOUNT} && exec tar -x -C ${HELPER_MOUNT} --numeric-owner --same-owner -p -f ${from}`;
   try {
     if (viaFifo) {
-      await feedThroughFifo({ h: o.helper, dir: streamDir, script: untar, input, what: 'write the tar stream', ...(o.signal ? { signal: o.signal } : {}) });
+      await feedThroughFifo({ h: o.helper, dir: streamDir, script: untar, input, ahead: FIFO_AHEAD, what: 'write the tar stream', ...(o.signal ? { signal: o.signal } : {}) });
     } else {
       await runHelper({ h: o.helper, cmd: ['sh', '-c', untar('-')], what: 'write the tar stream', input, ...(o.signal ? { signal: o.signal } : {}) });
     }

@@ -5,7 +5,7 @@
  */
 import { execFile } from 'node:child_process';
 import { constants } from 'node:fs';
-import { mkdir, open, rm } from 'node:fs/promises';
+import { mkdir, open, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { openHelper, type HelperSpec } from './helper.ts';
@@ -25,8 +25,14 @@ export interface FifoRun {
   readonly dir: string;
   /** The helper's shell script, given the FIFO's path inside the container. */
   readonly script: (fifo: string) => string;
-  /** One chunk written while the next is made: chunk k is written out before chunk k+2 is asked for. */
+  /**
+   * The chunks, written in order. Up to `ahead` of them wait to be written while the next is made: chunk
+   * k is written out before chunk k + ahead + 1 is asked for (a producer recycling its buffers relies on
+   * that: tar-write.ts's ring of ahead + 1).
+   */
   readonly input: AsyncIterable<Buffer>;
+  /** Chunks written or waiting while the next is made (default 1). */
+  readonly ahead?: number;
   readonly what: string;
   readonly signal?: AbortSignal;
 }
@@ -54,19 +60,7 @@ export async function feedThroughFifo(r: FifoRun): Promise<void> {
     }
     const fh = await opening;
     try {
-      // One chunk written while the next is made; each is written out whole before the one after next
-      // is asked for (the tar stream refills its two buffers in turn).
-      let writing: Promise<void> = Promise.resolve();
-      try {
-        for await (const chunk of r.input) {
-          r.signal?.throwIfAborted();
-          await writing;
-          writing = writeAll(fh, chunk);
-        }
-      } finally {
-        await writing.catch(() => undefined); // never leave a write in flight on a buffer being refilled or a closing fd
-      }
-      await writing;
+      await writeInOrder(fh, r.input, Math.max(1, r.ahead ?? 1), r.signal);
       await fh.close(); // the helper's tar reads to the end of the stream
     } catch (e) {
       await fh.close().catch(() => undefined);
@@ -78,4 +72,65 @@ export async function feedThroughFifo(r: FifoRun): Promise<void> {
   } finally {
     await rm(fifo, { force: true });
   }
+}
+
+/**
+ * Write `input`'s chunks to `fh` in order, one write at a time, with up to `ahead` chunks written or
+ * waiting while the next is made. The pipe between ferry and the helper's tar holds 64 KiB: with one
+ * chunk ahead, a stall of either side (tar creating small files, ferry reading and hashing them) soon
+ * stopped the other (scale 20: the stream ran ~3 s with ferry's main thread 50-80 % busy and the helper's
+ * tar at ~2.3 CPU-s; the same tar extracts that tree from a file in ~1.1 s). Chunks queued ahead carry
+ * the writes through ferry's stalls and let ferry run ahead through tar's (copy-volume.ts FIFO_AHEAD). Returns once every chunk is written; on a failure,
+ * no write is left in flight (its buffer may be refilled, its descriptor closed).
+ */
+export async function writeInOrder(fh: FileHandle, input: AsyncIterable<Buffer>, ahead: number, signal?: AbortSignal): Promise<void> {
+  const queue: Buffer[] = [];
+  let pending = 0; // queued + being written
+  let failed: { e: unknown } | undefined;
+  let wakeProducer: (() => void) | undefined;
+  let wakeWriter: (() => void) | undefined;
+  let ended = false;
+  const writer = (async () => {
+    for (;;) {
+      const chunk = queue.shift();
+      if (!chunk) {
+        if (ended || failed) return;
+        await new Promise<void>((res) => { wakeWriter = res; });
+        wakeWriter = undefined;
+        continue;
+      }
+      try {
+        await writeAll(fh, chunk);
+      } catch (e) {
+        failed ??= { e };
+        queue.length = 0;
+        return;
+      } finally {
+        pending--;
+        wakeProducer?.();
+      }
+    }
+  })();
+  try {
+    for await (const chunk of input) {
+      signal?.throwIfAborted();
+      if (failed) break;
+      queue.push(chunk);
+      pending++;
+      wakeWriter?.();
+      // Before the next chunk is made: at most `ahead` written or waiting (chunk k out before k + ahead + 1 is made).
+      while (pending > ahead && !failed) {
+        await new Promise<void>((res) => { wakeProducer = res; });
+        wakeProducer = undefined;
+      }
+    }
+  } catch (e) {
+    failed ??= { e };
+    queue.length = 0;
+  } finally {
+    ended = true;
+    wakeWriter?.();
+    await writer; // never leave a write in flight on a buffer being refilled or a closing fd
+  }
+  if (failed) throw failed.e;
 }

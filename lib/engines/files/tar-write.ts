@@ -73,24 +73,25 @@ const CHUNK_ROOM = 2 * CHUNK + (64 << 10);
  * Memory: file bytes are read straight into the chunk being filled (one 2 MiB allocation per ~1 MiB
  * sent, all of one size), never into a buffer per file or per read: a buffer per small file (100k of
  * 2-62 KiB) and 1 MiB concatenations left glibc's heap fragmented and the process at ~250 MB RSS with
- * a 10-50 MB live heap at 100k files; now the chunks in flight (the one filling, the one written) are
- * what it holds. `concurrency` is kept for the callers' signature: reads are sequential (page cache).
- * `recycle` (a consumer that has written chunk k out before it asks for chunk k+2, as the FIFO feed
- * does: one write in flight while the next chunk is made): two buffers in turn for the whole stream,
- * so no chunk is garbage waiting for V8 to count 64 MB of external memory before it collects (the
- * freed chunks held 40-70 MB at once at 30k files), and reading overlaps the write.
+ * a 10-50 MB live heap at 100k files; now the chunks in flight (the one filling, those written or
+ * waiting) are what it holds. `concurrency` is kept for the callers' signature: reads are sequential (page cache).
+ * `recycle: n` (a consumer that has written chunk k out before it asks for chunk k + n, as the FIFO feed
+ * does with n - 1 chunks ahead): n buffers in turn for the whole stream, so no chunk is garbage waiting
+ * for V8 to count 64 MB of external memory before it collects (the freed chunks held 40-70 MB at once
+ * at 30k files), and reading overlaps the writes.
  */
-export async function* tarStream(items: AsyncIterable<TarItem>, _concurrency = 8, onFile?: (bytes: number) => void, onEntry?: (it: TarItem, sha256: string | undefined) => Promise<void> | void, o: { recycle?: boolean } = {}): AsyncGenerator<Buffer> {
-  let out = Buffer.allocUnsafeSlow(CHUNK_ROOM);
-  let spare = o.recycle ? Buffer.allocUnsafeSlow(CHUNK_ROOM) : undefined;
+export async function* tarStream(items: AsyncIterable<TarItem>, _concurrency = 8, onFile?: (bytes: number) => void, onEntry?: (it: TarItem, sha256: string | undefined) => Promise<void> | void, o: { recycle?: number } = {}): AsyncGenerator<Buffer> {
+  const ring = o.recycle && o.recycle > 1 ? Array.from({ length: o.recycle }, () => Buffer.allocUnsafeSlow(CHUNK_ROOM)) : undefined;
+  let turn = 0;
+  let out = ring ? ring[0]! : Buffer.allocUnsafeSlow(CHUNK_ROOM);
   let len = 0;
   const push = (b: Buffer) => { len += b.copy(out, len); };
   const full = () => len >= CHUNK;
-  // Recycled: the next chunk fills the other buffer while this one is written; this one is filled
-  // again only after the consumer asked for the chunk after next (it has written this one by then).
+  // Recycled: the next chunk fills the next buffer of the ring while the ones before it are written; a
+  // buffer is filled again only once the consumer asked for the chunk n after its last (written by then).
   const take = () => {
     const c = out.subarray(0, len);
-    if (spare) [out, spare] = [spare, out]; else out = Buffer.allocUnsafeSlow(CHUNK_ROOM);
+    out = ring ? ring[++turn % ring.length]! : Buffer.allocUnsafeSlow(CHUNK_ROOM);
     len = 0;
     return c;
   };
