@@ -80,8 +80,9 @@ export async function feedThroughFifo(r: FifoRun): Promise<void> {
  * chunk ahead, a stall of either side (tar creating small files, ferry reading and hashing them) soon
  * stopped the other (scale 20: the stream ran ~3 s with ferry's main thread 50-80 % busy and the helper's
  * tar at ~2.3 CPU-s; the same tar extracts that tree from a file in ~1.1 s). Chunks queued ahead carry
- * the writes through ferry's stalls and let ferry run ahead through tar's (copy-volume.ts FIFO_AHEAD). Returns once every chunk is written; on a failure,
- * no write is left in flight (its buffer may be refilled, its descriptor closed).
+ * the writes through ferry's stalls and let ferry run ahead through tar's (copy-volume.ts FIFO_AHEAD).
+ * Returns once every chunk is written; on a failure, no write is left in flight (its buffer may be
+ * refilled, its descriptor closed).
  */
 export async function writeInOrder(fh: FileHandle, input: AsyncIterable<Buffer>, ahead: number, signal?: AbortSignal): Promise<void> {
   const queue: Buffer[] = [];

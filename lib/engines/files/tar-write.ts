@@ -74,8 +74,8 @@ const CHUNK_ROOM = 2 * CHUNK + (64 << 10);
  * sent, all of one size), never into a buffer per file or per read: a buffer per small file (100k of
  * 2-62 KiB) and 1 MiB concatenations left glibc's heap fragmented and the process at ~250 MB RSS with
  * a 10-50 MB live heap at 100k files; now the chunks in flight (the one filling, those written or
- * waiting) are what it holds. `concurrency` is kept for the callers' signature: reads are sequential (page cache).
- * `recycle: n` (a consumer that has written chunk k out before it asks for chunk k + n, as the FIFO feed
+ * waiting) are what it holds. `concurrency` is kept for the callers' signature: reads are sequential
+ * (page cache). `recycle: n` (a consumer that has written chunk k out before it asks for chunk k + n, as the FIFO feed
  * does with n - 1 chunks ahead): n buffers in turn for the whole stream, so no chunk is garbage waiting
  * for V8 to count 64 MB of external memory before it collects (the freed chunks held 40-70 MB at once
  * at 30k files), and reading overlaps the writes.
