@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { openHelper, type HelperSpec } from './helper.ts';
 import { writeAll } from '../../util/write-all.ts';
+import { Handoff } from './handoff.ts';
 
 export const STREAM_MOUNT = '/ferry-stream';
 
@@ -85,53 +86,21 @@ export async function feedThroughFifo(r: FifoRun): Promise<void> {
  * refilled, its descriptor closed).
  */
 export async function writeInOrder(fh: FileHandle, input: AsyncIterable<Buffer>, ahead: number, signal?: AbortSignal): Promise<void> {
-  const queue: Buffer[] = [];
-  let pending = 0; // queued + being written
-  let failed: { e: unknown } | undefined;
-  let wakeProducer: (() => void) | undefined;
-  let wakeWriter: (() => void) | undefined;
-  let ended = false;
-  const writer = (async () => {
-    for (;;) {
-      const chunk = queue.shift();
-      if (!chunk) {
-        if (ended || failed) return;
-        await new Promise<void>((res) => { wakeWriter = res; });
-        wakeWriter = undefined;
-        continue;
-      }
-      try {
-        await writeAll(fh, chunk);
-      } catch (e) {
-        failed ??= { e };
-        queue.length = 0;
-        return;
-      } finally {
-        pending--;
-        wakeProducer?.();
-      }
-    }
-  })();
+  // Handed over, not yet taken: at most ahead - 1 once a push resolves, plus the one being written.
+  const queue = new Handoff<Buffer>(ahead);
+  const writer = (async () => { for await (const chunk of queue) await writeAll(fh, chunk); })();
+  // A failed write stops the producer: its next push rejects with the write's error.
+  writer.catch((e: unknown) => queue.stop(e));
   try {
     for await (const chunk of input) {
       signal?.throwIfAborted();
-      if (failed) break;
-      queue.push(chunk);
-      pending++;
-      wakeWriter?.();
-      // Before the next chunk is made: at most `ahead` written or waiting (chunk k out before k + ahead + 1 is made).
-      while (pending > ahead && !failed) {
-        await new Promise<void>((res) => { wakeProducer = res; });
-        wakeProducer = undefined;
-      }
+      await queue.push(chunk);
     }
+    queue.end();
   } catch (e) {
-    failed ??= { e };
-    queue.length = 0;
-  } finally {
-    ended = true;
-    wakeWriter?.();
-    await writer; // never leave a write in flight on a buffer being refilled or a closing fd
+    queue.detach(); // chunks not written yet are dropped; the write in flight ends first
+    await writer.catch(() => undefined);
+    throw e;
   }
-  if (failed) throw failed.e;
+  await writer;
 }

@@ -10,12 +10,11 @@ const dir = mkdtempSync(join(tmpdir(), 'ferry-fifo-write-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /**
- * A real file whose writes take a while (as a FIFO's do while the helper's tar is busy), recording when
- * each chunk's write ends, and whether two writes ever overlapped.
+ * A real file whose writes take a while (as a FIFO's do while the helper's tar is busy), recording whether
+ * two writes ever overlapped.
  */
 async function slowFile(path: string, delayMs: (n: number) => number) {
   const fh = await open(path, 'w');
-  const done: number[] = [];
   let active = 0, overlapped = false, n = 0;
   const slow = {
     async write(buf: Uint8Array, off: number, len: number, pos: number | null) {
@@ -30,7 +29,7 @@ async function slowFile(path: string, delayMs: (n: number) => number) {
       return r;
     },
   };
-  return { slow: slow as unknown as FileHandle, fh, done, overlapped: () => overlapped };
+  return { slow: slow as unknown as FileHandle, fh, overlapped: () => overlapped };
 }
 
 describe('writing a stream ahead of its writes (fifo.ts writeInOrder)', () => {
@@ -42,14 +41,13 @@ describe('writing a stream ahead of its writes (fifo.ts writeInOrder)', () => {
       let made = 0;
       /** Per chunk made: how many chunks before it were still not written out when it was asked for. */
       const unwritten: number[] = [];
-      const written = new Set<number>();
       async function* input() {
         for (let i = 0; i < chunks.length; i++) {
-          // The chunks not yet on the file when chunk i is asked for (a chunk is out once its bytes are).
+          // A chunk is out once all its bytes are on the file (the file holds a prefix of the stream).
           const onFile = readFileSync(path).length;
-          let sum = 0;
-          for (let j = 0; j < i; j++) { sum += chunks[j]!.length; if (sum <= onFile) written.add(j); }
-          unwritten.push(i - [...written].filter((j) => j < i).length);
+          let out = 0;
+          for (let end = 0; out < i && (end += chunks[out]!.length) <= onFile;) out++;
+          unwritten.push(i - out);
           made++;
           yield chunks[i]!;
         }
