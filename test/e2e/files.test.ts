@@ -25,6 +25,7 @@ import type { EngineParams, StoreTarget } from '../../lib/core/engine.ts';
 import { silentLogger } from '../../lib/core/logger.ts';
 import { noProgress } from '../../lib/core/progress.ts';
 import { isFerryError } from '../../lib/core/errors.ts';
+import { feedThroughFifo, resetVolumeStream, volumeStream } from '../../lib/engines/files/fifo.ts';
 
 const APP_USER = '10001:10001';
 const labelArgs = () => Object.entries(testLabels()).flatMap(([k, v]) => ['--label', `${k}=${v}`]);
@@ -242,6 +243,40 @@ describe('VeoGen uploads/ and outputs/ into named volumes', { timeout: 300_000 }
     const applied = await filesEngine.reverse!(params('outputs', srcO(), { volume: outputs }, { applyDeletions: true }));
     expect(applied.data).toMatchObject({ created: 0, changed: 0, deletionsApplied: true });
     await expect(lstat(join(srcO(), 'storage/images/2021/01/0000000.jpg'))).rejects.toThrow(/ENOENT/);
+  });
+
+  it('the stream is a FIFO where the engine runs on this kernel; FERRY_VOLUME_STREAM=stdin sends it on the helpers\' stdin, verified alike; a helper that never opens its FIFO is given up, named, its container removed', async () => {
+    resetVolumeStream();
+    expect(await volumeStream()).toBe('fifo'); // the test bed's engine: this kernel, this host
+    const vol = await createVolume('by-stdin');
+    const p = params('uploads-stdin', srcU(), { volume: vol, containerPath: '/app/uploads' });
+    process.env.FERRY_VOLUME_STREAM = 'stdin';
+    try {
+      const facts = await filesEngine.facts(p);
+      expect(facts.target.stream).toBe('stdin');
+      expect(filesEngine.assess(facts, p.store).filter((f) => f.check === 'files-volume-stream').map((f) => f.severity)).toEqual(['info']);
+      await filesEngine.export(p);
+      const im = await helperStarts(() => filesEngine.import(p));
+      expect(Number(im.value.data.copied)).toBeGreaterThan(100);
+      expect(im.starts).toBeGreaterThan(1); // no session container: one per helper (the listing, the tar stream, …)
+      const v = await filesEngine.verify(p);
+      expect(v.entries.flatMap((e) => e.findings ?? [])).toEqual([]);
+      expect(v.ok).toBe(true);
+      expect((await filesEngine.import(p)).data).toMatchObject({ bytes: 0 });
+    } finally {
+      delete process.env.FERRY_VOLUME_STREAM;
+    }
+    // The backstop: a helper that does not open the FIFO (here it sleeps; on an engine in a VM it would wait on a pipe of its own).
+    const started = Date.now();
+    const err = await feedThroughFifo({
+      h: { image: testImages().redis, volume: vol, labels: testLabels() }, dir: join(work, 'never-opened'), script: () => 'exec sleep 300',
+      input: (async function* () { yield Buffer.alloc(4096, 1); })(), what: 'write a stream nobody reads', openTimeoutMs: 3000,
+    }).then(() => undefined, (e: unknown) => e);
+    expect(isFerryError(err) && err.code).toBe('E_FILES_HELPER');
+    expect((err as Error).message).toContain(`on volume ${vol} did not open its stream`);
+    expect(isFerryError(err) && err.hint).toContain('FERRY_VOLUME_STREAM=stdin');
+    expect(Date.now() - started).toBeLessThan(120_000);
+    expect((await execa('docker', ['ps', '-aq', '--filter', `volume=${vol}`])).stdout).toBe('');
   });
 
   it('a volume too small is refused before a byte moves', async () => {

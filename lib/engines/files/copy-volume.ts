@@ -9,7 +9,7 @@
  */
 import { lstat, mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { feedThroughFifo, fifoUsable, STREAM_MOUNT } from './fifo.ts';
+import { feedThroughFifo, STREAM_MOUNT, volumeStream } from './fifo.ts';
 
 /**
  * Chunks of the tar stream (≈ 1 MiB each) made ahead of the FIFO's writes (fifo.ts writeInOrder): the
@@ -137,7 +137,7 @@ export async function copyToVolume(o: VolumeCopyOptions): Promise<CopyResult> {
     });
   }
   // Through the FIFO the helper that writes the tar stream removes them first (one helper fewer); else a helper of its own.
-  const viaFifo = (o.stream ?? (fifoUsable() ? 'fifo' : 'stdin')) === 'fifo';
+  const viaFifo = (o.stream ?? await volumeStream()) === 'fifo';
   const streamDir = join(dirname(o.progressFile), 'stream');
   const extrasList = Buffer.concat(extras.flatMap((p) => [p, Buffer.alloc(1)]));
   if (extras.length && !viaFifo) {

@@ -52,7 +52,11 @@ export interface FilesFacts {
   readonly source: string;
   readonly scan: ScanReport;
   readonly fingerprint: string;
-  readonly target: { readonly kind: 'bind' | 'volume'; readonly where: string; readonly freeBytes?: number };
+  readonly target: {
+    readonly kind: 'bind' | 'volume'; readonly where: string; readonly freeBytes?: number;
+    /** A volume's stream path (fifo.ts volumeStream): through a FIFO, or the helper's stdin (slower). */
+    readonly stream?: 'fifo' | 'stdin';
+  };
 }
 
 type P = EngineParams<FilesOptions>;
@@ -125,7 +129,8 @@ async function facts(p: P): Promise<FilesFacts> {
   const t = await specOf(p);
   // A bind target not made yet is measured where it will be made (its nearest existing ancestor).
   const free = t.kind === 'bind' ? await freeBytes(t.root).catch(() => undefined) : undefined;
-  return { source: p.store.source, scan: report, fingerprint, target: { kind: t.kind, where: t.kind === 'bind' ? t.root : t.helper.volume, ...(free !== undefined ? { freeBytes: free } : {}) } };
+  const stream = t.kind === 'volume' ? await (await import('./fifo.ts')).volumeStream() : undefined;
+  return { source: p.store.source, scan: report, fingerprint, target: { kind: t.kind, where: t.kind === 'bind' ? t.root : t.helper.volume, ...(free !== undefined ? { freeBytes: free } : {}), ...(stream ? { stream } : {}) } };
 }
 
 function assess(f: FilesFacts, store: Store<FilesOptions>): EngineFinding[] {
@@ -144,6 +149,9 @@ function assess(f: FilesFacts, store: Store<FilesOptions>): EngineFinding[] {
     out.push(store.options.normalize === 'nfc'
       ? { severity: 'rewrite', check: 'files-nfd-name', subject: `file ${n}`, message: 'the NFD name is written in NFC on the target', hint: 'the manifest records both names' }
       : { severity: 'info', check: 'files-nfd-name', subject: `file ${n}`, message: 'the name differs from its NFC form (a Mac wrote it); kept byte for byte', hint: 'set options.normalize: "nfc" if the app looks names up in NFC' });
+  }
+  if (f.target.stream === 'stdin') {
+    out.push({ severity: 'info', check: 'files-volume-stream', subject: `volume ${f.target.where}`, message: 'written through the helper container\'s stdin: the Docker engine does not share this machine\'s kernel and files (Docker Desktop\'s VM, a remote engine), or FERRY_VOLUME_STREAM=stdin', hint: 'nothing to do; it is slower than the FIFO used where the engine runs on this kernel (a bind mount of a host directory is faster still)' });
   }
   if (s.excluded.count) out.push({ severity: 'info', check: 'files-not-data', subject: `store ${store.id}`, message: `${s.excluded.count} Finder files (.DS_Store, AppleDouble ._*) left out, ${s.excluded.bytes} bytes`, hint: 'nothing to do: they are not the app\'s data' });
   return out;
@@ -285,7 +293,7 @@ async function streamInto(p: P, into: StreamTarget, s: WalkStream): Promise<Copy
  * withHelperSession), where the Docker engine shares this kernel (the session's FIFO); else as it is.
  */
 async function inVolumeSession<T>(p: P, t: TargetSpec, fn: () => Promise<T>): Promise<T> {
-  if (t.kind !== 'volume' || !(await import('./fifo.ts')).fifoUsable()) return fn();
+  if (t.kind !== 'volume' || await (await import('./fifo.ts')).volumeStream() !== 'fifo') return fn();
   return (await import('./helper.ts')).withHelperSession(t.helper, join(p.stateDir, 'stream'), fn);
 }
 

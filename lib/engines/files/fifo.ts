@@ -1,24 +1,89 @@
 /**
  * Feed a helper through a FIFO in a bind-mounted host directory instead of its stdin: the docker CLI's
  * attach stream carried 10–100 MB/s here, a pipe in the kernel carries what tar can write. Only for a
- * Docker engine on this machine's kernel (Linux, local socket); elsewhere the stdin path is used.
+ * Docker engine on this machine's kernel and filesystem (volumeStream); elsewhere the stdin path is used.
  */
 import { execFile } from 'node:child_process';
 import { constants } from 'node:fs';
 import { mkdir, open, rm, type FileHandle } from 'node:fs/promises';
+import { hostname, release } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { openHelper, type HelperSpec } from './helper.ts';
 import { writeAll } from '../../util/write-all.ts';
+import { dockerApi, resolveEngineSocket } from '../../util/docker-api.ts';
+import { FerryError } from '../../core/errors.ts';
 import { Handoff } from './handoff.ts';
 
 export const STREAM_MOUNT = '/ferry-stream';
 
-/** True when the Docker engine shares this kernel (a FIFO on the host is a FIFO in the container). */
-export function fifoUsable(): boolean {
-  const host = process.env.DOCKER_HOST;
-  return process.platform === 'linux' && (!host || host.startsWith('unix://'));
+/** How a volume's helper gets its stream: a FIFO on the host (the engine shares this kernel) or its stdin. */
+export type VolumeStream = 'fifo' | 'stdin';
+
+/** What the engine says of itself (`GET /info`, `docker info`) that tells where it runs. */
+export interface EngineInfo { readonly KernelVersion?: string; readonly Name?: string; readonly OperatingSystem?: string }
+
+/**
+ * True when the engine runs on this machine's kernel, in its filesystem: a FIFO in a host directory
+ * bind-mounted into a helper is then the same pipe on both sides. Docker Desktop (macOS, Windows, and on
+ * Linux too) runs the engine in a VM: its file sharing shows the FIFO as a file, and each side would open
+ * a pipe of its own and wait forever for the other. A ferry inside a container that reaches the host's
+ * engine through its socket shares the kernel but not the filesystem (a host path of its own is not the
+ * host's): the engine's host name is not this one's there. So: the same kernel release, the same host
+ * name, and not Docker Desktop; anything unknown is "no" (the stdin path works everywhere).
+ */
+export function sharesThisKernel(info: EngineInfo | undefined, here = { release: release(), hostname: hostname() }): boolean {
+  if (!info?.KernelVersion || !info.Name) return false;
+  if (/docker desktop/i.test(info.OperatingSystem ?? '')) return false;
+  return info.KernelVersion === here.release && info.Name === here.hostname;
 }
+
+let decided: Promise<VolumeStream> | undefined;
+
+/**
+ * The stream path for this process, decided once: `FERRY_VOLUME_STREAM=fifo|stdin` when set (`auto` or
+ * unset: detect), else a FIFO only on Linux, with the engine on a local socket (DOCKER_HOST or the
+ * current context, as the CLI resolves it) that shares this kernel (sharesThisKernel).
+ */
+export function volumeStream(env: NodeJS.ProcessEnv = process.env): Promise<VolumeStream> {
+  const forced = env.FERRY_VOLUME_STREAM;
+  if (forced && forced !== 'auto') {
+    if (forced === 'fifo' || forced === 'stdin') return Promise.resolve(forced);
+    return Promise.reject(new FerryError('E_FILES_OPTIONS', `FERRY_VOLUME_STREAM is "${forced}"`, {
+      hint: 'set FERRY_VOLUME_STREAM to fifo, stdin or auto (the default: fifo where the Docker engine shares this machine\'s kernel), or unset it',
+    }));
+  }
+  if (!decided) {
+    const d = detect();
+    decided = d.then((r) => r.stream);
+    // An engine that did not answer (not started yet) is asked again next time.
+    void d.then((r) => { if (!r.known) decided = undefined; }, () => { decided = undefined; });
+  }
+  return decided;
+}
+
+/** For tests: decide again. */
+export function resetVolumeStream(): void { decided = undefined; }
+
+async function detect(): Promise<{ stream: VolumeStream; known: boolean }> {
+  if (process.platform !== 'linux') return { stream: 'stdin', known: true };
+  // The endpoint as the CLI resolves it, whether or not ferry speaks to it directly (FERRY_DOCKER_API).
+  if (!resolveEngineSocket({ ...process.env, FERRY_DOCKER_API: undefined })) return { stream: 'stdin', known: true };
+  const info = await engineInfo();
+  return { stream: sharesThisKernel(info) ? 'fifo' : 'stdin', known: info !== undefined };
+}
+
+async function engineInfo(): Promise<EngineInfo | undefined> {
+  const r = await dockerApi('GET', '/info').catch(() => undefined);
+  if (r && r.status === 200 && typeof r.body === 'object' && r.body !== null) return r.body as EngineInfo;
+  try {
+    const { stdout } = await promisify(execFile)('docker', ['info', '--format', '{{json .}}'], { maxBuffer: 16 << 20 });
+    return JSON.parse(stdout) as EngineInfo;
+  } catch { return undefined; }
+}
+
+/** How long a helper may take to open its FIFO before the stream is given up (it never does where the FIFO is not shared). */
+export const FIFO_OPEN_TIMEOUT_MS = 120_000;
 
 export interface FifoRun {
   readonly h: HelperSpec;
@@ -36,6 +101,8 @@ export interface FifoRun {
   readonly ahead?: number;
   readonly what: string;
   readonly signal?: AbortSignal;
+  /** Default FIFO_OPEN_TIMEOUT_MS. */
+  readonly openTimeoutMs?: number;
 }
 
 export async function feedThroughFifo(r: FifoRun): Promise<void> {
@@ -50,12 +117,25 @@ export async function feedThroughFifo(r: FifoRun): Promise<void> {
     finished.catch(() => undefined);
     // Opening for writing waits for the helper's tar to open for reading; if the helper dies first,
     // a reader of our own releases the open, and the helper's error is thrown.
+    // A helper that never opens it (an engine whose FIFO is not this one, in spite of volumeStream's
+    // checks) is given up after a while, with what to do, instead of waiting forever.
     const opening = open(fifo, 'w');
-    const first = await Promise.race([opening.then(() => 'open' as const), finished.then(() => 'exited' as const, () => 'exited' as const)]);
-    if (first === 'exited') {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((res) => { timer = setTimeout(() => res('late'), r.openTimeoutMs ?? FIFO_OPEN_TIMEOUT_MS); });
+    const first = await Promise.race([opening.then(() => 'open' as const), finished.then(() => 'exited' as const, () => 'exited' as const), late])
+      .finally(() => clearTimeout(timer));
+    if (first !== 'open') {
+      if (first === 'late') await h.stop();
       const unblock = await open(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
       await (await opening).close();
       await unblock.close();
+      if (first === 'late') {
+        await finished.catch(() => undefined);
+        const s = Math.round((r.openTimeoutMs ?? FIFO_OPEN_TIMEOUT_MS) / 1000);
+        throw new FerryError('E_FILES_HELPER', `the helper to ${r.what} on volume ${r.h.volume} did not open its stream (a FIFO in ${r.dir}) within ${s} s`, {
+          hint: 'the Docker engine seems not to share this machine\'s kernel and files (a VM, a remote engine, ferry in a container): run again with FERRY_VOLUME_STREAM=stdin, which sends the stream on the helper\'s stdin',
+        });
+      }
       await finished;
       throw new Error(`helper for ${r.what} exited before reading its stream`);
     }

@@ -3,6 +3,7 @@
  * volume at /dst, no network, the stream on stdin or stdout. Nothing of the stack needs to run.
  */
 import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { FerryError, excerpt } from '../../core/errors.ts';
@@ -48,6 +49,12 @@ export interface OpenHelper {
   /** Resolves when the helper exited 0 and its stdin was fed; else throws a FerryError. */
   finished(): Promise<void>;
   kill(): void;
+  /**
+   * Kill it and remove its container: killing the `docker run` client does not stop a container whose
+   * process waits forever (a FIFO never opened). A helper run in a session is only killed (the session's
+   * end stops its container).
+   */
+  stop(): Promise<void>;
 }
 
 /**
@@ -130,7 +137,10 @@ function ownSessionIds(): Set<string> {
 export async function openHelper(r: Omit<HelperRun<never>, 'output'>): Promise<OpenHelper> {
   await sessionReady(r);
   const session = sessionFor(r);
-  const argv = session ? ['exec', ...(r.input !== undefined ? ['-i'] : []), session.id, ...r.cmd] : helperArgs(r.h, r.cmd, { readOnly: r.readOnly, stdin: r.input !== undefined, ...(r.mounts ? { mounts: r.mounts } : {}) });
+  // A label of its own, so that stop() finds its container.
+  const run = session ? undefined : randomUUID();
+  const argv = session ? ['exec', ...(r.input !== undefined ? ['-i'] : []), session.id, ...r.cmd]
+    : helperArgs({ ...r.h, labels: { ...r.h.labels, 'ferry.helper.run': run! } }, r.cmd, { readOnly: r.readOnly, stdin: r.input !== undefined, ...(r.mounts ? { mounts: r.mounts } : {}) });
   const child = spawn('docker', argv, {
     stdio: [r.input !== undefined ? 'pipe' : 'ignore', 'pipe', 'pipe'],
     ...(r.signal ? { signal: r.signal } : {}),
@@ -145,6 +155,14 @@ export async function openHelper(r: Omit<HelperRun<never>, 'output'>): Promise<O
   return {
     stdout: child.stdout! as AsyncIterable<Buffer>,
     kill: () => { child.kill('SIGKILL'); },
+    async stop() {
+      child.kill('SIGKILL');
+      if (!run) return;
+      const { execFile } = await import('node:child_process');
+      const docker = (args: string[]) => new Promise<string>((res) => execFile('docker', args, (err, out) => res(err ? '' : out)));
+      const ids = (await docker(['ps', '-aq', '--no-trunc', '--filter', `label=ferry.helper.run=${run}`])).split('\n').filter(Boolean);
+      if (ids.length) await docker(['rm', '-f', ...ids]);
+    },
     async finished() {
       const [code, fed] = await Promise.all([closed, feeding]);
       if (code === 0 && !(fed instanceof Error)) return;

@@ -17,7 +17,7 @@
  */
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
-import { feedThroughFifo, fifoUsable } from './fifo.ts';
+import { feedThroughFifo, volumeStream } from './fifo.ts';
 import { HELPER_MOUNT, runHelper, type HelperSpec } from './helper.ts';
 import type { ManifestEntry } from './manifest.ts';
 import { isLarge, planRanges, RANGE_BLOCK, type RangeOptions } from './ranges.ts';
@@ -167,6 +167,6 @@ export async function writeRemainders(h: HelperSpec, list: readonly Resumed[], s
   if (!list.length) return;
   const input = remainders(list, onBytes, signal);
   const what = 'write the rest of files a killed run cut';
-  if (fifoUsable()) await feedThroughFifo({ h, dir: join(streamDir, 'stream'), script: (fifo) => APPEND(fifo), input, what, ...(signal ? { signal } : {}) });
+  if (await volumeStream() === 'fifo') await feedThroughFifo({ h, dir: join(streamDir, 'stream'), script: (fifo) => APPEND(fifo), input, what, ...(signal ? { signal } : {}) });
   else await runHelper({ h, cmd: ['sh', '-c', APPEND('/dev/stdin')], input, what, ...(signal ? { signal } : {}) });
 }
