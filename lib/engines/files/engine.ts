@@ -22,7 +22,7 @@ import { access, readdir, readFile, rm } from 'node:fs/promises';
 import { FerryError } from '../../core/errors.ts';
 import { joinRel, targetOfPath } from './paths.ts';
 import { forgetRewritten, readRewritten } from './rewritten.ts';
-import { baseUnhashed, viewId, writeBase, writeScopeManifest } from './manifest-delta.ts';
+import { baseUnhashed, viewId, writeBaseLines, writeScopeManifest } from './manifest-delta.ts';
 import { readJson } from '../read-json.ts';
 import { freeBytes } from '../../util/free-bytes.ts';
 
@@ -185,7 +185,8 @@ async function identityOf(manifest: string, artifactDir: string): Promise<string
 async function foldHashes(p: P, manifest: string): Promise<void> {
   if (baseUnhashed(manifest) === 0) return;
   const before = manifestFileId(manifest);
-  await writeBase(manifest, (await import('./hashes.ts')).readHashedManifest(manifest, p.artifactDir));
+  const counted = { unhashed: 0 };
+  await writeBaseLines(manifest, (await import('./hashes.ts')).foldedManifestLines(manifest, p.artifactDir, counted), () => counted.unhashed);
   await rebindCtimeRecord(p.artifactDir, before, manifestFileId(manifest));
 }
 

@@ -10,7 +10,7 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { open, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { entryToLine, HASHES_FILE, lineBlocks, lineToEntry, readManifest, writeManifest, type ManifestEntry } from './manifest.ts';
+import { entryToLine, HASHES_FILE, lineBlocks, lineToEntry, pathOfLine, readManifest, writeManifest, type ManifestEntry } from './manifest.ts';
 import { ExternalSort } from './external-sort.ts';
 import { comparePaths } from './paths.ts';
 import { hashIn, SortedLines } from './manifest-delta.ts';
@@ -146,6 +146,71 @@ export async function* readHashedLines(manifest: string, artifactDir: string): A
     }
   } finally {
     await cur.close();
+  }
+}
+
+/** Where a manifest line's path ends (`{"p":"…"` or `{"p64":"…"`): the index of its `,"t":` (a quote inside a JSON string is escaped). */
+const keyEnd = (line: string): number => line.indexOf(',"t":');
+const HASH_FIELD = ',"h":"';
+
+/**
+ * The manifest's lines with the copy's hashes folded in, a block of lines at a time: what writing
+ * readHashedManifest's entries again gives (the same hash for the same entry, each line as entryToLine
+ * writes it), without parsing a line or making an entry where it needs not. The hash log is the
+ * manifest's files in its order, each written from the manifest's entry with its hash (HashLog.add): where
+ * the log's line less its `"h"` field is the manifest's line, the log's line is the folded one. Anything
+ * else (a manifest line with a link or target name, a log of another export, a torn last line) is
+ * parsed and matched as readHashedManifest does. At 100k files the fold was 1-2 CPU-s of a first
+ * copy (two parses, an entry and a serialization per line, and the garbage of it). `counted.unhashed`:
+ * the files left without a hash.
+ */
+export async function* foldedManifestLines(manifest: string, artifactDir: string, counted: { unhashed: number }): AsyncGenerator<string> {
+  const log = await stat(join(artifactDir, HASHES_FILE)).then(() => lineBlocks(join(artifactDir, HASHES_FILE))[Symbol.asyncIterator](), () => undefined);
+  let hashLines: string[] = [], k = 0, logDone = log === undefined;
+  /** The log's current line, or undefined at its end. */
+  const current = async (): Promise<string | undefined> => {
+    while (k >= hashLines.length) {
+      if (logDone) return undefined;
+      const r = await log!.next();
+      if (r.done) { logDone = true; return undefined; }
+      hashLines = r.value.split('\n').filter((l) => l.length > 0);
+      k = 0;
+    }
+    return hashLines[k];
+  };
+  const parsed = (line: string): ManifestEntry | undefined => { try { return lineToEntry(line); } catch (e) { if (e instanceof SyntaxError) return undefined; throw e; } };
+  /** The folded line of the manifest's file line `m` that has no hash, given the log's line `h` at the same path. */
+  const fold = (m: string, h: string): string | undefined => {
+    const at = h.indexOf(HASH_FIELD);
+    if (at > 0 && h.length > at + HASH_FIELD.length + 65 && h.slice(0, at) + h.slice(at + HASH_FIELD.length + 65) === m) return h;
+    const e = lineToEntry(m), he = parsed(h);
+    return he && matches(e, he) ? entryToLine({ ...e, sha256: he.sha256! }) : undefined;
+  };
+  try {
+    for await (const text of lineBlocks(manifest)) {
+      const out: string[] = [];
+      for (const m of text.split('\n')) {
+        if (!m) continue;
+        const ke = keyEnd(m);
+        if (ke < 0 || !m.startsWith(',"t":"f"', ke) || m.includes(HASH_FIELD)) { out.push(m); continue; }
+        let folded: string | undefined;
+        for (let h = await current(); h !== undefined; h = await current()) {
+          const he = keyEnd(h);
+          if (he === ke && h.startsWith(m.slice(0, ke))) { k++; folded = fold(m, h); break; }
+          // Written otherwise: the same path (matched by parsing), the log's behind (skipped) or ahead (this file has no hash in it).
+          let c: number;
+          try { c = comparePaths(pathOfLine(h), pathOfLine(m)); } catch (e) { if (e instanceof SyntaxError) { logDone = true; hashLines = []; break; } throw e; }
+          if (c > 0) break;
+          k++;
+          if (c === 0) { folded = fold(m, h); break; }
+        }
+        if (folded === undefined) counted.unhashed++;
+        out.push(folded ?? m);
+      }
+      if (out.length) yield out.join('\n');
+    }
+  } finally {
+    await log?.return?.(undefined);
   }
 }
 

@@ -54,14 +54,19 @@ export function besideName(manifest: string): string {
  * delta it supersedes (already merged into them) and records how many files lack a hash. The number of entries.
  */
 export async function writeBase(manifest: string, entries: AsyncIterable<ManifestEntry>): Promise<{ entries: number; unhashed: number }> {
-  let unhashed = 0;
+  let unhashed = 0, n = 0;
   async function* lines(): AsyncGenerator<string> {
-    for await (const e of entries) { if (e.type === 'file' && !e.sha256) unhashed++; yield entryToLine(e); }
+    for await (const e of entries) { if (e.type === 'file' && !e.sha256) unhashed++; n++; yield entryToLine(e); }
   }
-  const beside = lstatSync(manifest, { throwIfNoEntry: false }) ? besideName(manifest) : undefined;
-  const n = await writeLines(beside ?? manifest, lines());
-  await settleBase(manifest, unhashed, beside);
+  await writeBaseLines(manifest, lines(), () => unhashed);
   return { entries: n, unhashed };
+}
+
+/** As writeBase, from the lines themselves (each item one or more whole lines, joined by LF); `unhashed` is asked once they are all read. */
+export async function writeBaseLines(manifest: string, lines: AsyncIterable<string>, unhashed: () => number): Promise<void> {
+  const beside = lstatSync(manifest, { throwIfNoEntry: false }) ? besideName(manifest) : undefined;
+  await writeLines(beside ?? manifest, lines);
+  await settleBase(manifest, unhashed(), beside);
 }
 
 /**

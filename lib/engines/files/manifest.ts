@@ -118,19 +118,22 @@ export async function* lineBlocks(file: string, bufferBytes = 1 << 18): AsyncGen
 }
 
 async function* rawBlocks(fh: FileHandle, bufferBytes: number): AsyncGenerator<string> {
-  const buf = Buffer.alloc(bufferBytes);
-  let rest: Buffer = Buffer.alloc(0);
+  // One buffer: the part line a read ends with moves to its start and the next read follows it (no
+  // concatenation per read); each block's whole lines are decoded straight from it.
+  let buf = Buffer.allocUnsafe(bufferBytes);
+  let have = 0;
   for (;;) {
-    const { bytesRead } = await fh.read(buf, 0, buf.length, null);
+    if (have === buf.length) { const b = Buffer.allocUnsafe(buf.length * 2); buf.copy(b, 0, 0, have); buf = b; } // a line longer than the buffer
+    const { bytesRead } = await fh.read(buf, have, buf.length - have, null);
     if (bytesRead === 0) break;
-    const chunk = buf.subarray(0, bytesRead);
-    const nl = chunk.lastIndexOf(0x0a);
-    if (nl < 0) { rest = Buffer.concat([rest, chunk]); continue; }
-    const text = Buffer.concat([rest, chunk.subarray(0, nl)]).toString('utf8');
-    rest = Buffer.from(chunk.subarray(nl + 1));
+    const end = have + bytesRead;
+    const nl = buf.lastIndexOf(0x0a, end - 1);
+    if (nl < 0) { have = end; continue; }
+    const text = buf.toString('utf8', 0, nl);
+    have = buf.copy(buf, 0, nl + 1, end);
     yield text;
   }
-  if (rest.length) yield rest.toString('utf8');
+  if (have) yield buf.toString('utf8', 0, have);
 }
 
 /**
