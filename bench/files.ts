@@ -17,7 +17,8 @@
  *           (ferry's imports: the engine's; zod is not among them, the options come parsed), passS) vs `rsync -aHS`; `node -e 0` is measured
  *           apart (tool node, phase start). Children start with NODE_COMPILE_CACHE (see COMPILE_CACHE)
  *   verify  ferry's verify (the target hashed, compared with the manifest) vs `sha256sum` over the tree
- *   final   the final pass as migrate runs it inside the freeze (in-process: catchUp after the bulk copy,
+ *   final   the final pass as migrate runs it inside the freeze (in-process: follow and the pinned verify,
+ *           untimed, then catchUp after the bulk copy,
  *           `seconds` is the pass alone, `childSeconds` with node's start; `inFreezeS` the store's whole
  *           share of the freeze: its quiet proof `freezeS`, prove-quiet's `sourceStateS`, the pass) after a few changes (a new file,
  *           a rewritten one, a deleted one, a new subtree of 3 files) vs `rsync -aHS --delete` of the same
@@ -95,7 +96,14 @@ if (process.env.FERRY_BENCH_CHILD) {
   } else if (job.action === 'final') {
     // As migrate runs the store inside the freeze: its quiet proof (freeze:<store>; the parent waited a
     // window since the changes, so one scan proves it), the fingerprint prove-quiet records (sourceState),
-    // then the final pass (catch-up), with the state on disk that the bulk copy left.
+    // then the final pass (catch-up), with the state on disk that the bulk copy left. Untimed before it, as
+    // migrate runs them before the freeze: follow (the bulk copy recorded as the pass's base) and the
+    // pinned verify (after which a volume's session container for the pass starts: helper.ts holdHelperSession).
+    const before = performance.now();
+    await filesEngine.follow!(p);
+    await filesEngine.verifyPinned!(p);
+    const t0 = performance.now();
+    const untimedS = Number(((t0 - before) / 1000).toFixed(3));
     const freeze = await filesEngine.freeze!(p);
     const t1 = performance.now();
     await filesEngine.sourceState!(p);
@@ -106,7 +114,7 @@ if (process.env.FERRY_BENCH_CHILD) {
     const sec = (a: number, b: number) => Number(((b - a) / 1000).toFixed(3));
     detail = {
       passS: sec(t2, t3), freezeS: sec(t0, t1), freezeProof: (freeze as { proof?: string }).proof, sourceStateS: sec(t1, t2), inFreezeS: sec(t0, t3),
-      passFiles: f.files, passBytes: f.bytes, passRemoved: f.removed,
+      passFiles: f.files, passBytes: f.bytes, passRemoved: f.removed, untimedS,
     };
   } else {
     const v = await filesEngine.verify(p);
@@ -295,7 +303,7 @@ export default (async (opts, emit) => {
             const d3 = JSON.parse(f.stdout.trim().split('\n').pop()!) as { detail: Record<string, unknown> };
             const fv = await child({ ...job, action: 'verify' });
             note(tool, 'final', Number(d3.detail.passS), f.toolCpuS);
-            emit({ ...base, tool, phase: 'final', label: 'the final pass in-process (catchUp after 5 changes; seconds: the pass; inFreezeS: the store\'s whole share of the freeze, its quiet proof + sourceState + the pass; childSeconds: with node start)', seconds: Number(d3.detail.passS), childSeconds: f.seconds, peakRssMb: f.peakRssMb, verified: fv.stdout.includes('"ok":true'), ...cpuOf(f), ...d3.detail });
+            emit({ ...base, tool, phase: 'final', label: 'the final pass in-process (catchUp after 5 changes; seconds: the pass; inFreezeS: the store\'s whole share of the freeze, its quiet proof + sourceState + the pass; childSeconds: with node start; untimedS: follow and the pinned verify before the freeze, as migrate runs them, in childSeconds\' process but not in it; toolCpuS includes them)', seconds: Number(d3.detail.passS), childSeconds: Number((f.seconds - Number(d3.detail.untimedS ?? 0)).toFixed(3)), peakRssMb: f.peakRssMb, verified: fv.stdout.includes('"ok":true'), ...cpuOf(f), ...d3.detail });
           } finally { await undo(); }
         } else if (tool === 'tar-pipe') {
           const r = await timed(['sh', '-c', `tar -c -S -C '${src}' . | tar -x -p -C '${dst}'`]);

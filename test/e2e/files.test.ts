@@ -279,6 +279,32 @@ describe('VeoGen uploads/ and outputs/ into named volumes', { timeout: 300_000 }
     expect((await execa('docker', ['ps', '-aq', '--filter', `volume=${vol}`])).stdout).toBe('');
   });
 
+  it('following: the final pass\'s helper container starts after the pinned verify, before the freeze; the pass inside it starts none, and it ends with the pass', async () => {
+    const vol = await createVolume('held');
+    const p = params('uploads-held', srcU(), { volume: vol, containerPath: '/app/uploads' });
+    const running = async () => (await execa('docker', ['ps', '-q', '--filter', 'label=ferry.helper=files', '--filter', `volume=${vol}`])).stdout.trim();
+    await filesEngine.export(p);
+    await filesEngine.import(p);
+    await filesEngine.follow!(p);
+    expect((await filesEngine.verifyPinned!(p)).ok).toBe(true);
+    for (let i = 0; i < 300 && !await running(); i++) await new Promise((r) => setTimeout(r, 100)); // started in the background
+    expect(await running()).not.toBe('');
+    const added = join(srcU(), 'storage/images/held-new.jpg');
+    await writeFile(added, 'written before the freeze');
+    try {
+      const pass = await helperStarts(() => filesEngine.catchUp!(p, 60_000) as unknown as Promise<{ finalPass: { files: number } }>);
+      expect(pass.value.finalPass.files).toBe(1);
+      expect(pass.starts).toBe(0);
+      for (let i = 0; i < 600 && await running(); i++) await new Promise((r) => setTimeout(r, 100)); // a minute allowed: a busy engine
+      expect(await running()).toBe('');
+      const v = await filesEngine.verify(p);
+      expect(v.entries.flatMap((e) => e.findings ?? [])).toEqual([]);
+      expect(v.ok).toBe(true);
+    } finally {
+      await rm(added, { force: true });
+    }
+  });
+
   it('a volume too small is refused before a byte moves', async () => {
     const tiny = await createVolume('tiny', ['--driver', 'local', '--opt', 'type=tmpfs', '--opt', 'device=tmpfs', '--opt', 'o=size=1m']);
     const p = params('uploads-tiny', srcU(), { volume: tiny });

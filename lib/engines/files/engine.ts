@@ -19,6 +19,7 @@ import { forgetAllRanges, forgetCopied, forgetCopyRecords, forgetScope, manifest
 import { targetSpec, type TargetSpec } from './target.ts';
 import type { ScanReport } from './walk.ts';
 import { access, readdir, readFile, rm } from 'node:fs/promises';
+import { FOLLOW_RECORD_FILE } from '../follow-record.ts';
 import { FerryError } from '../../core/errors.ts';
 import { joinRel, targetOfPath } from './paths.ts';
 import { forgetRewritten, readRewritten } from './rewritten.ts';
@@ -298,6 +299,23 @@ async function inVolumeSession<T>(p: P, t: TargetSpec, fn: () => Promise<T>): Pr
   return (await import('./helper.ts')).withHelperSession(t.helper, join(p.stateDir, 'stream'), fn);
 }
 
+/**
+ * Start a volume target's session container for the final pass ahead of the freeze (helper.ts
+ * holdHelperSession: in the background, kept until releaseSession or this process's end), where helpers
+ * run in sessions at all (inVolumeSession). A rehearsal, a resumed run or one that skipped the verify
+ * starts it at the freeze instead, beside the quiet proof.
+ */
+async function holdSession(p: P): Promise<void> {
+  const t = await specOf(p).catch(() => undefined);
+  if (t?.kind !== 'volume' || await (await import('./fifo.ts')).volumeStream().catch(() => 'stdin') !== 'fifo') return;
+  (await import('./helper.ts')).holdHelperSession(t.helper, join(p.stateDir, 'stream'));
+}
+
+async function releaseSession(p: P): Promise<void> {
+  const t = await specOf(p).catch(() => undefined);
+  if (t?.kind === 'volume') await (await import('./helper.ts')).releaseHelperSession(t.helper.volume);
+}
+
 // The final pass's export never rewrites the export step's manifest file (a kill after it must not find the export changed).
 type Follow = ReturnType<typeof filesFollowPhases>;
 let phases: Promise<Follow> | undefined;
@@ -309,13 +327,18 @@ export const filesEngine: Readonly<Engine<FilesOptions, FilesFacts>> = defineEng
   // Following = a bulk copy before the freeze and a final pass of what changed inside it (freeze.ts, loaded by the first of them).
   follow: async (p) => (await follow()).follow(p),
   followStatus: async (p) => (await follow()).followStatus(p),
-  verifyPinned: async (p) => (await follow()).verifyPinned(p),
+  // The final pass's session container is started once the bulk copy is verified, outside the freeze (holdSession).
+  verifyPinned: async (p) => { const r = await (await follow()).verifyPinned(p); await holdSession(p); return r; },
   promote: async (p) => (await follow()).promote(p),
-  abortFollow: async (p) => (await follow()).abortFollow(p),
+  abortFollow: async (p) => { await releaseSession(p); await (await follow()).abortFollow(p); },
   /** Into a volume, the pass's helpers are `docker exec`s into one container kept for it (helper.ts withHelperSession). */
   async catchUp(p, budgetMs) {
     const f = await follow();
-    return inVolumeSession(p, await specOf(p), () => f.catchUp(p, budgetMs));
+    try {
+      return await inVolumeSession(p, await specOf(p), () => f.catchUp(p, budgetMs));
+    } finally {
+      await releaseSession(p);
+    }
   },
   parseOptions: parseFilesOptions,
   facts: (p) => withYoungGenerationHeld(() => facts(p)),
@@ -388,13 +411,16 @@ export const filesEngine: Readonly<Engine<FilesOptions, FilesFacts>> = defineEng
     return { ok, entries, seconds: (performance.now() - t0) / 1000 };
   },
   async freeze(p) {
+    // Following (a bulk copy recorded as the final pass's base): its session starts beside the quiet proof, where verifyPinned (an earlier run's) did not start it.
+    if (await access(join(p.stateDir, FOLLOW_RECORD_FILE)).then(() => true, () => false)) await holdSession(p);
     const q = await (await import('./freeze.ts')).waitQuiet({ root: p.store.source, windowMs: p.store.options.quietWindowMs, budgetMs: p.store.options.quietBudgetMs, signal: p.signal, stampDir: p.stateDir, recordDir: p.artifactDir });
     p.log.info(`store ${p.store.id}: ${p.store.source} quiet for ${p.store.options.quietWindowMs} ms (${q.proof === 'ctime' ? `no inode changed in it: ${q.scans} ctime scan${q.scans === 1 ? '' : 's'}` : `${q.scans} scans`})`);
     return { kind: 'quiet-window', ...q };
   },
   quietSample: fingerprintNow,
-  async thaw() {
-    // A quiet window changes nothing on the source: nothing to lift.
+  async thaw(p) {
+    // A quiet window changes nothing on the source: nothing to lift. A session held for the final pass ends.
+    await releaseSession(p);
   },
   reverse: (p) => withYoungGenerationHeld(async () => {
     const r = await (await import('./reverse.ts')).reverseToSource({ manifest: await manifestOf(p), sourceRoot: p.store.source, target: await specOf(p), normalize: p.store.options.normalize, applyDeletions: p.store.options.applyDeletions, signal: p.signal });
