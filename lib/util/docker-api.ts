@@ -210,3 +210,77 @@ async function execAttached(id: string, cmd: readonly string[], o: { env?: Reado
   }
   return { stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), exitCode: typeof code === 'number' ? code : undefined };
 }
+
+/** A command started in a container by apiExecStream. */
+export interface StreamedExec {
+  /** Its stdout as it comes (read it to the end: the exec ends when it is read). */
+  readonly stdout: AsyncIterable<Buffer>;
+  /** Once stdout ended: the exit code (undefined if it could not be read) and up to 64 KB of stderr. */
+  readonly done: Promise<{ exitCode: number | undefined; stderr: string }>;
+  /** Stop reading (the connection is closed; the command inside may run on, as after `docker exec` is killed). */
+  abort(): void;
+}
+
+/**
+ * Run `cmd` in container `id` without stdin (`docker exec` without -i), its stdout streamed as the engine
+ * sends it (frames of 8-byte headers, stdout and stderr, demultiplexed here), not collected: the files
+ * engine's helpers list volumes of 100k entries this way. One request to the socket instead of a CLI
+ * process (≈ 0.1 s instead of ≈ 0.2-0.25 s each here). Undefined: ask the CLI (no local socket, or the
+ * engine would not create or start the exec: nothing ran).
+ */
+export async function apiExecStream(id: string, cmd: readonly string[], signal?: AbortSignal): Promise<StreamedExec | undefined> {
+  const created = await dockerApi('POST', `/containers/${encodeURIComponent(id)}/exec`, { signal, json: { AttachStdin: false, AttachStdout: true, AttachStderr: true, Tty: false, Cmd: cmd } });
+  const execId = created && ok(created) ? (created.body as { Id?: string }).Id : undefined;
+  const socketPath = engineSocket();
+  if (!execId || !socketPath) return undefined;
+  const payload = Buffer.from(JSON.stringify({ Detach: false, Tty: false }));
+  let req: ReturnType<typeof request> | undefined;
+  const res = await new Promise<import('node:http').IncomingMessage | undefined>((resolve) => {
+    req = request({ socketPath, method: 'POST', path: `/exec/${execId}/start`, headers: { Host: 'docker', 'Content-Type': 'application/json', 'Content-Length': payload.length }, ...(signal ? { signal } : {}) }, resolve);
+    req.on('error', () => resolve(undefined));
+    req.end(payload);
+  });
+  if (!res || res.statusCode !== 200) { res?.resume(); return undefined; }
+  let stderr = '';
+  let ended!: () => void;
+  let failed!: (e: unknown) => void;
+  const streamEnd = new Promise<void>((a, b) => { ended = a; failed = b; });
+  streamEnd.catch(() => undefined);
+  async function* stdout(): AsyncGenerator<Buffer> {
+    let pending = Buffer.alloc(0);
+    try {
+      for await (const chunk of res as AsyncIterable<Buffer>) {
+        let b = pending.length ? Buffer.concat([pending, chunk]) : chunk;
+        let at = 0;
+        while (b.length - at >= 8) {
+          const size = b.readUInt32BE(at + 4);
+          if (b.length - at - 8 < size) break;
+          const data = b.subarray(at + 8, at + 8 + size);
+          if (b[at] === 2) { if (stderr.length < 64_000) stderr += data.toString('utf8'); } else if (size) yield data;
+          at += 8 + size;
+        }
+        pending = at < b.length ? Buffer.from(b.subarray(at)) : Buffer.alloc(0);
+        b = pending;
+      }
+      ended();
+    } catch (e) {
+      failed(e);
+      throw e;
+    } finally {
+      failed(new Error('the output of the command was not read to its end')); // no-op once ended
+    }
+  }
+  const done = streamEnd.then(async () => {
+    // The output ends as the process exits; its exit code may be recorded a moment later.
+    let code: number | null | undefined;
+    for (let i = 0; i < 100; i++) {
+      const state = await dockerApi('GET', `/exec/${execId}/json`, { signal });
+      const j = state && ok(state) ? state.body as { ExitCode?: number | null; Running?: boolean } : undefined;
+      code = j?.ExitCode;
+      if (!j || !j.Running) break;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    return { exitCode: typeof code === 'number' ? code : undefined, stderr };
+  });
+  return { stdout: stdout(), done, abort: () => { req?.destroy(); res.destroy(); } };
+}

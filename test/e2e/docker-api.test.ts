@@ -8,7 +8,7 @@
  * a command run in a service's container (output, exit code, variables, user, a timeout); the network is
  * listed, then removed through the API.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { execa } from 'execa';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -18,7 +18,7 @@ import { serviceHealth } from '../../lib/compose/health.ts';
 import { migrationNetworks, removeMigrationNetwork } from '../../lib/compose/stack.ts';
 import { MIGRATION_LABEL } from '../../lib/compose/migration-access.ts';
 import { createComposeClient, type ComposeClient } from '../../lib/compose/client.ts';
-import { resetEngineSocket, resolveEngineSocket } from '../../lib/util/docker-api.ts';
+import { apiExecStream, resetEngineSocket, resolveEngineSocket } from '../../lib/util/docker-api.ts';
 import { freePort } from '../../lib/util/free-port.ts';
 import { testImages } from '../support/images.ts';
 import { testLabels } from '../support/labels.ts';
@@ -98,6 +98,27 @@ describe('the Engine API answers what the docker CLI answers', () => {
     const slow = await c.exec('cache', ['sleep', '5'], { timeoutMs: 300 });
     expect(slow.exitCode).toBeUndefined();
     expect(slow.failure).toMatch(/timed out/);
+  });
+
+  it('streams a command\'s stdout as it comes, byte-exact across frames, with its stderr and exit code (the files helpers\' path)', async () => {
+    const id = created[0]!;
+    // 3 MB of binary stdout (every byte value, NULs included) in many frames, stderr between, exit 5.
+    const x = await apiExecStream(id, ['sh', '-c', 'i=10; while [ $i -lt 22 ]; do head -c 262144 /dev/urandom > /tmp/chunk-$i; cat /tmp/chunk-$i; echo "err $i" >&2; i=$((i+1)); done; cat /tmp/chunk-* | sha256sum >&2; exit 5']);
+    expect(x).toBeDefined();
+    const parts: Buffer[] = [];
+    let reads = 0;
+    for await (const b of x!.stdout) { parts.push(b); reads++; }
+    const out = Buffer.concat(parts);
+    const d = await x!.done;
+    expect(out.length).toBe(12 * 262144);
+    expect(reads).toBeGreaterThan(1);
+    expect(d.exitCode).toBe(5);
+    expect(d.stderr.split('\n').slice(0, 12)).toEqual(Array.from({ length: 12 }, (_, i) => `err ${i + 10}`));
+    expect(d.stderr).toContain(createHash('sha256').update(out).digest('hex'));
+    // Without a socket to speak to: undefined (the caller runs the CLI).
+    process.env.FERRY_DOCKER_API = 'off';
+    resetEngineSocket();
+    try { expect(await apiExecStream(id, ['true'])).toBeUndefined(); } finally { delete process.env.FERRY_DOCKER_API; resetEngineSocket(); }
   });
 
   it('lists the migration network, and removes it', async () => {

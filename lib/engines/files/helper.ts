@@ -187,6 +187,8 @@ function ownSessionIds(): Set<string> {
 export async function openHelper(r: Omit<HelperRun<never>, 'output'>): Promise<OpenHelper> {
   await sessionReady(r);
   const session = sessionFor(r);
+  const viaApi = session ? await execInSession(session, r) : undefined;
+  if (viaApi) return viaApi;
   // A label of its own, so that stop() finds its container.
   const run = session ? undefined : randomUUID();
   const argv = session ? ['exec', ...(r.input !== undefined ? ['-i'] : []), session.id, ...r.cmd]
@@ -221,6 +223,48 @@ export async function openHelper(r: Omit<HelperRun<never>, 'output'>): Promise<O
         detail: excerpt(stderr || (fed instanceof Error ? fed.message : '')),
         ...(fed instanceof Error ? { cause: fed } : {}),
       });
+    },
+  };
+}
+
+/**
+ * A helper of a session through the Engine API (util/docker-api.ts apiExecStream: no CLI process per
+ * helper, ≈ 0.1 s instead of ≈ 0.2-0.3 s each; a final pass into a volume runs three inside the freeze).
+ * Its stdin, if any, is written first to a file in the session's stream directory (it is small: paths
+ * to list, remove or punch holes in) and redirected there. Undefined: the CLI runs it (no local socket).
+ */
+async function execInSession(session: Session & { id: string }, r: Omit<HelperRun<never>, 'output'>): Promise<OpenHelper | undefined> {
+  const { apiExecStream } = await import('../../util/docker-api.ts');
+  const { rm, writeFile } = await import('node:fs/promises');
+  let input: string | undefined;
+  let cmd = r.cmd;
+  if (r.input !== undefined) {
+    const name = `in-${randomUUID()}`;
+    input = `${session.streamDir}/${name}`;
+    const parts: Buffer[] = [];
+    for await (const b of r.input as AsyncIterable<Buffer>) parts.push(b);
+    await writeFile(input, Buffer.concat(parts), { mode: 0o600 });
+    cmd = ['sh', '-c', 'exec "$@" < "$0"', `${SESSION_MOUNT}/${name}`, ...r.cmd];
+  }
+  const dropInput = async () => { if (input) await rm(input, { force: true }); };
+  const x = await apiExecStream(session.id, cmd, r.signal).catch((e: unknown) => { if (r.signal?.aborted) throw e; return undefined; });
+  if (!x) { await dropInput(); return undefined; }
+  return {
+    stdout: x.stdout,
+    kill: () => x.abort(),
+    async stop() { x.abort(); },
+    async finished() {
+      try {
+        r.signal?.throwIfAborted();
+        const d = await x.done.catch((e: unknown) => { r.signal?.throwIfAborted(); return { exitCode: undefined, stderr: (e as Error).message }; });
+        if (d.exitCode === 0) return;
+        throw new FerryError('E_FILES_HELPER', `helper container failed to ${r.what} on volume ${r.h.volume} (exit ${d.exitCode ?? 'unknown'})`, {
+          hint: `check the volume and that the image ${r.h.image} has sh, tar, find and sha256sum; run again once fixed`,
+          detail: excerpt(d.stderr),
+        });
+      } finally {
+        await dropInput();
+      }
     },
   };
 }
