@@ -102,6 +102,8 @@ if (process.env.FERRY_BENCH_CHILD) {
     const before = performance.now();
     await filesEngine.follow!(p);
     await filesEngine.verifyPinned!(p);
+    // In migrate other steps run between (compose-precreate, stop-writers): the session's start is done by the freeze.
+    await (await import('../lib/engines/files/helper.ts')).heldSessionsStarted();
     const t0 = performance.now();
     const untimedS = Number(((t0 - before) / 1000).toFixed(3));
     const freeze = await filesEngine.freeze!(p);

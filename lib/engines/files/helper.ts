@@ -72,6 +72,8 @@ interface Session { readonly volume: string; readonly streamDir: string; readonl
 const sessions = new Map<string, Session>();
 
 const SESSION_MOUNT = '/ferry-stream';
+/** A session helper's stdin, as a file in the stream directory (execInSession). */
+const INPUT_PREFIX = 'in-';
 
 export async function withHelperSession<T>(h: HelperSpec, streamDir: string, fn: () => Promise<T>): Promise<T> {
   if (sessions.has(h.volume)) return fn();
@@ -108,6 +110,11 @@ export function holdHelperSession(h: HelperSpec, streamDir: string): void {
   s.starting = startSession(s);
 }
 
+/** Once every held session has started (or failed to): for a caller that measures what follows. */
+export async function heldSessionsStarted(): Promise<void> {
+  await Promise.all([...held.values()].map((s) => s.starting?.catch(() => undefined)));
+}
+
 /** Stop holding the volume's session: its container ends (EOF on its FIFO). */
 export async function releaseHelperSession(volume: string): Promise<void> {
   const s = held.get(volume);
@@ -142,6 +149,9 @@ async function startSession(s: Session): Promise<void> {
   const { execFile } = await import('node:child_process');
   const { promisify } = await import('node:util');
   await mkdir(s.streamDir, { recursive: true });
+  // Inputs a killed run's helpers left (execInSession) go.
+  const { readdir } = await import('node:fs/promises');
+  for (const n of await readdir(s.streamDir).catch(() => [] as string[])) if (n.startsWith(INPUT_PREFIX)) await rm(`${s.streamDir}/${n}`, { force: true });
   const alive = `${s.streamDir}/session.fifo`;
   await rm(alive, { force: true });
   await promisify(execFile)('mkfifo', ['-m', '600', alive]);
@@ -239,7 +249,7 @@ async function execInSession(session: Session & { id: string }, r: Omit<HelperRu
   let input: string | undefined;
   let cmd = r.cmd;
   if (r.input !== undefined) {
-    const name = `in-${randomUUID()}`;
+    const name = `${INPUT_PREFIX}${randomUUID()}`;
     input = `${session.streamDir}/${name}`;
     const parts: Buffer[] = [];
     for await (const b of r.input as AsyncIterable<Buffer>) parts.push(b);
