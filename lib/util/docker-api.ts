@@ -199,7 +199,11 @@ async function execAttached(id: string, cmd: readonly string[], o: { env?: Reado
     (b[at] === 2 ? err : out).push(b.subarray(at + 8, at + 8 + size));
     at += 8 + size;
   }
-  // The output ends as the process exits; its exit code may be recorded a moment later.
+  return { stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), exitCode: await execExitCode(execId, signal) };
+}
+
+/** An exec's exit code once its output ended (the engine may record it a moment later); undefined if it cannot be read. */
+async function execExitCode(execId: string, signal: AbortSignal | undefined): Promise<number | undefined> {
   let code: number | null | undefined;
   for (let i = 0; i < 100; i++) {
     const state = await dockerApi('GET', `/exec/${execId}/json`, { signal });
@@ -208,7 +212,7 @@ async function execAttached(id: string, cmd: readonly string[], o: { env?: Reado
     if (!j || !j.Running) break;
     await new Promise((r) => setTimeout(r, 10));
   }
-  return { stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), exitCode: typeof code === 'number' ? code : undefined };
+  return typeof code === 'number' ? code : undefined;
 }
 
 /** A command started in a container by apiExecStream. */
@@ -270,17 +274,6 @@ export async function apiExecStream(id: string, cmd: readonly string[], signal?:
       failed(new Error('the output of the command was not read to its end')); // no-op once ended
     }
   }
-  const done = streamEnd.then(async () => {
-    // The output ends as the process exits; its exit code may be recorded a moment later.
-    let code: number | null | undefined;
-    for (let i = 0; i < 100; i++) {
-      const state = await dockerApi('GET', `/exec/${execId}/json`, { signal });
-      const j = state && ok(state) ? state.body as { ExitCode?: number | null; Running?: boolean } : undefined;
-      code = j?.ExitCode;
-      if (!j || !j.Running) break;
-      await new Promise((r) => setTimeout(r, 10));
-    }
-    return { exitCode: typeof code === 'number' ? code : undefined, stderr };
-  });
+  const done = streamEnd.then(async () => ({ exitCode: await execExitCode(execId, signal), stderr }));
   return { stdout: stdout(), done, abort: () => { req?.destroy(); res.destroy(); } };
 }
