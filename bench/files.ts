@@ -105,6 +105,7 @@ if (process.env.FERRY_BENCH_CHILD) {
     // In migrate other steps run between (compose-precreate, stop-writers): the session's start is done by the freeze.
     await (await import('../lib/engines/files/helper.ts')).heldSessionsStarted();
     const t0 = performance.now();
+    const cpu0 = process.cpuUsage();
     const untimedS = Number(((t0 - before) / 1000).toFixed(3));
     const freeze = await filesEngine.freeze!(p);
     const t1 = performance.now();
@@ -117,6 +118,8 @@ if (process.env.FERRY_BENCH_CHILD) {
     detail = {
       passS: sec(t2, t3), freezeS: sec(t0, t1), freezeProof: (freeze as { proof?: string }).proof, sourceStateS: sec(t1, t2), inFreezeS: sec(t0, t3),
       passFiles: f.files, passBytes: f.bytes, passRemoved: f.removed, untimedS,
+      // This process's CPU from the freeze on (not the untimed part; a CLI child it ran is not in it).
+      timedCpuS: Number((((c) => (c.user + c.system) / 1e6)(process.cpuUsage(cpu0))).toFixed(2)),
     };
   } else {
     const v = await filesEngine.verify(p);
@@ -304,8 +307,8 @@ export default (async (opts, emit) => {
             const f = await child({ ...job, action: 'final' });
             const d3 = JSON.parse(f.stdout.trim().split('\n').pop()!) as { detail: Record<string, unknown> };
             const fv = await child({ ...job, action: 'verify' });
-            note(tool, 'final', Number(d3.detail.passS), f.toolCpuS);
-            emit({ ...base, tool, phase: 'final', label: 'the final pass in-process (catchUp after 5 changes; seconds: the pass; inFreezeS: the store\'s whole share of the freeze, its quiet proof + sourceState + the pass; childSeconds: with node start; untimedS: follow and the pinned verify before the freeze, as migrate runs them, in childSeconds\' process but not in it; toolCpuS includes them)', seconds: Number(d3.detail.passS), childSeconds: Number((f.seconds - Number(d3.detail.untimedS ?? 0)).toFixed(3)), peakRssMb: f.peakRssMb, verified: fv.stdout.includes('"ok":true'), ...cpuOf(f), ...d3.detail });
+            note(tool, 'final', Number(d3.detail.passS), Number(d3.detail.timedCpuS ?? f.toolCpuS));
+            emit({ ...base, tool, phase: 'final', label: 'the final pass in-process (catchUp after 5 changes; seconds: the pass; inFreezeS: the store\'s whole share of the freeze, its quiet proof + sourceState + the pass; childSeconds: with node start; untimedS: follow and the pinned verify before the freeze, as migrate runs them, in childSeconds\' process but not in it; toolCpuS includes them, timedCpuS not)', seconds: Number(d3.detail.passS), childSeconds: Number((f.seconds - Number(d3.detail.untimedS ?? 0)).toFixed(3)), peakRssMb: f.peakRssMb, verified: fv.stdout.includes('"ok":true'), ...cpuOf(f), ...d3.detail });
           } finally { await undo(); }
         } else if (tool === 'tar-pipe') {
           const r = await timed(['sh', '-c', `tar -c -S -C '${src}' . | tar -x -p -C '${dst}'`]);

@@ -223,7 +223,7 @@ export async function openHelper(r: Omit<HelperRun<never>, 'output'>): Promise<O
       const { execFile } = await import('node:child_process');
       const docker = (args: string[]) => new Promise<string>((res) => execFile('docker', args, (err, out) => res(err ? '' : out)));
       const ids = (await docker(['ps', '-aq', '--no-trunc', '--filter', `label=ferry.helper.run=${run}`])).split('\n').filter(Boolean);
-      if (ids.length) await docker(['rm', '-f', ...ids]);
+      if (ids.length) await docker(['rm', '-f', '-v', ...ids]); // -v: an image's anonymous volumes go too, as with run --rm
     },
     async finished() {
       const [code, fed] = await Promise.all([closed, feeding]);
