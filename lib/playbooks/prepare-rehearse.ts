@@ -54,6 +54,8 @@ async function removeStack(config: Config, base: string, redactor: Redactor): Pr
   const wanted = [...new Set(['docker-compose.yml', ...config.target.files, MIGRATION_OVERRIDE_FILE])];
   const files = (await Promise.all(wanted.map(async (f) => ((await stat(join(composeDir, f)).then(() => true, () => false)) ? f : undefined)))).filter((f): f is string => f !== undefined);
   const client = await createComposeClient({ composeDir, project: config.target.project, files, redactor }).catch(() => undefined);
+  // A files store's helper container held for a final pass that did not come (the rehearsal stopped before it) keeps its volume in use.
+  await (await import('../engines/files/helper.ts')).releaseHeldSessions();
   await client?.down({ removeVolumes: true });
   // A rehearsal stopped before its cutover leaves the migration network, which the remaining compose files may no longer declare.
   if (client) await removeMigrationNetwork(client);

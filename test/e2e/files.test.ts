@@ -26,6 +26,7 @@ import { silentLogger } from '../../lib/core/logger.ts';
 import { noProgress } from '../../lib/core/progress.ts';
 import { isFerryError } from '../../lib/core/errors.ts';
 import { feedThroughFifo, resetVolumeStream, volumeStream } from '../../lib/engines/files/fifo.ts';
+import { heldSessionsStarted, releaseHeldSessions } from '../../lib/engines/files/helper.ts';
 
 const APP_USER = '10001:10001';
 const labelArgs = () => Object.entries(testLabels()).flatMap(([k, v]) => ['--label', `${k}=${v}`]);
@@ -303,6 +304,20 @@ describe('VeoGen uploads/ and outputs/ into named volumes', { timeout: 300_000 }
     } finally {
       await rm(added, { force: true });
     }
+  });
+
+  it('a held helper container released before its stack is removed (a rehearsal stopped before the final pass) leaves the volume removable at once', async () => {
+    const vol = await createVolume('held-released');
+    const p = params('outputs-held', srcO(), { volume: vol, containerPath: '/app/outputs' });
+    await filesEngine.export(p);
+    await filesEngine.import(p);
+    await filesEngine.follow!(p);
+    await filesEngine.verifyPinned!(p);
+    await heldSessionsStarted();
+    expect((await execa('docker', ['ps', '-q', '--filter', 'label=ferry.helper=files', '--filter', `volume=${vol}`])).stdout.trim()).not.toBe('');
+    await releaseHeldSessions();
+    await execa('docker', ['volume', 'rm', vol]); // throws "volume is in use" while any container holds it
+    volumes.splice(volumes.indexOf(vol), 1);
   });
 
   it('a volume too small is refused before a byte moves', async () => {

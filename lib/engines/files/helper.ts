@@ -110,6 +110,24 @@ export function holdHelperSession(h: HelperSpec, streamDir: string): void {
   s.starting = startSession(s);
 }
 
+/** Release every held session (a stack about to be removed with its volumes: a held container would keep them in use). */
+export async function releaseHeldSessions(): Promise<void> {
+  const ids = [...held.values()].flatMap((s) => (s.id !== undefined ? [s.id] : []));
+  for (const v of [...held.keys()]) await releaseHelperSession(v);
+  // Each ends and is removed (--rm) a moment after its FIFO's EOF: wait for that (bounded), or remove it.
+  const { apiInspect } = await import('../../util/docker-api.ts');
+  const { execFile } = await import('node:child_process');
+  const gone = async (id: string) => {
+    const j = await apiInspect(id);
+    if (j !== undefined) return j === null;
+    return new Promise<boolean>((res) => execFile('docker', ['inspect', id], (err) => res(err !== null)));
+  };
+  for (const id of ids) {
+    for (let i = 0; i < 100 && !await gone(id); i++) await new Promise((r) => setTimeout(r, 100));
+    if (!await gone(id)) await new Promise((res) => execFile('docker', ['rm', '-f', '-v', id], () => res(undefined)));
+  }
+}
+
 /** Once every held session has started (or failed to): for a caller that measures what follows. */
 export async function heldSessionsStarted(): Promise<void> {
   await Promise.all([...held.values()].map((s) => s.starting?.catch(() => undefined)));
