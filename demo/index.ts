@@ -242,6 +242,8 @@ function dryRunVeogen(o: DemoOptions, run: string, project: string): Demo {
 async function downDemoStack(composeDir: string, project: string, app: DemoApp): Promise<void> {
   const files = app === 'veogen' ? ['docker-compose.yml'] : ['docker-compose.yml', 'docker-compose.test.yml'];
   const client = await createComposeClient({ composeDir, project, files }).catch(() => undefined);
+  // A files store's helper container held for its final pass (it ends with the process) would keep its volume in use.
+  await (await import('../lib/engines/files/helper.ts')).releaseHeldSessions();
   await client?.down({ removeVolumes: true }).catch(() => undefined);
   if (client) await removeMigrationNetwork(client).catch(() => undefined);
   if (app === 'veogen') await exec('docker', ['volume', 'rm', '-f', ...VEOGEN_VOLUMES.map((v) => `${project}_${v}`)]);

@@ -280,7 +280,7 @@ describe('VeoGen uploads/ and outputs/ into named volumes', { timeout: 300_000 }
     expect((await execa('docker', ['ps', '-aq', '--filter', `volume=${vol}`])).stdout).toBe('');
   });
 
-  it('following: the final pass\'s helper container starts after the pinned verify, before the freeze; the pass inside it starts none, and it ends with the pass', async () => {
+  it('following: the final pass\'s helper container starts after the pinned verify, before the freeze; the pass inside it starts none; it is kept past the pass until released', async () => {
     const vol = await createVolume('held');
     const p = params('uploads-held', srcU(), { volume: vol, containerPath: '/app/uploads' });
     const running = async () => (await execa('docker', ['ps', '-q', '--filter', 'label=ferry.helper=files', '--filter', `volume=${vol}`])).stdout.trim();
@@ -296,7 +296,9 @@ describe('VeoGen uploads/ and outputs/ into named volumes', { timeout: 300_000 }
       const pass = await helperStarts(() => filesEngine.catchUp!(p, 60_000) as unknown as Promise<{ finalPass: { files: number } }>);
       expect(pass.value.finalPass.files).toBe(1);
       expect(pass.starts).toBe(0);
-      for (let i = 0; i < 600 && await running(); i++) await new Promise((r) => setTimeout(r, 100)); // a minute allowed: a busy engine
+      // Kept past the pass (its end would load the engine inside the freeze): released, it is gone.
+      expect(await running()).not.toBe('');
+      await releaseHeldSessions();
       expect(await running()).toBe('');
       const v = await filesEngine.verify(p);
       expect(v.entries.flatMap((e) => e.findings ?? [])).toEqual([]);

@@ -19,7 +19,6 @@ import { forgetAllRanges, forgetCopied, forgetCopyRecords, forgetScope, manifest
 import { targetSpec, type TargetSpec } from './target.ts';
 import type { ScanReport } from './walk.ts';
 import { access, readdir, readFile, rm } from 'node:fs/promises';
-import { FOLLOW_RECORD_FILE } from '../follow-record.ts';
 import { FerryError } from '../../core/errors.ts';
 import { joinRel, targetOfPath } from './paths.ts';
 import { forgetRewritten, readRewritten } from './rewritten.ts';
@@ -300,15 +299,19 @@ async function inVolumeSession<T>(p: P, t: TargetSpec, fn: () => Promise<T>): Pr
 }
 
 /**
- * Start a volume target's session container for the final pass ahead of the freeze (helper.ts
- * holdHelperSession: in the background, kept until releaseSession or this process's end), where helpers
- * run in sessions at all (inVolumeSession). A rehearsal, a resumed run or one that skipped the verify
- * starts it at the freeze instead, beside the quiet proof.
+ * Start a volume target's session container for the final pass ahead of the freeze and wait for it
+ * (helper.ts holdHelperSession; kept until releaseSession or this process's end), where helpers run in
+ * sessions at all (inVolumeSession). Waited for here, outside the freeze: a start left running in the
+ * background overlapped the freeze and its catch-ups in the second app's demo (its `docker run`s on the
+ * same 2 cores: freeze and catch-up steps of the volumes 2-3 times longer). A run resumed after the pinned
+ * verify starts the session inside the freeze, when its pass needs one, as before.
  */
 async function holdSession(p: P): Promise<void> {
   const t = await specOf(p).catch(() => undefined);
   if (t?.kind !== 'volume' || await (await import('./fifo.ts')).volumeStream().catch(() => 'stdin') !== 'fifo') return;
-  (await import('./helper.ts')).holdHelperSession(t.helper, join(p.stateDir, 'stream'));
+  const h = await import('./helper.ts');
+  h.holdHelperSession(t.helper, join(p.stateDir, 'stream'));
+  await h.heldSessionsStarted();
 }
 
 async function releaseSession(p: P): Promise<void> {
@@ -332,13 +335,13 @@ export const filesEngine: Readonly<Engine<FilesOptions, FilesFacts>> = defineEng
   promote: async (p) => (await follow()).promote(p),
   abortFollow: async (p) => { await releaseSession(p); await (await follow()).abortFollow(p); },
   /** Into a volume, the pass's helpers are `docker exec`s into one container kept for it (helper.ts withHelperSession). */
+  // A held session is not released here, inside the freeze: its container's end (EOF, exit, removal) kept the
+  // engine busy beside the next stores' catch-ups (the second app's demo: a volume's catch-up 0.07-0.19 s
+  // without a held session, 0.13-0.30 s releasing it). It ends with this process (or at thaw, abortFollow,
+  // or before a throwaway stack is removed: helper.ts releaseHeldSessions).
   async catchUp(p, budgetMs) {
     const f = await follow();
-    try {
-      return await inVolumeSession(p, await specOf(p), () => f.catchUp(p, budgetMs));
-    } finally {
-      await releaseSession(p);
-    }
+    return inVolumeSession(p, await specOf(p), () => f.catchUp(p, budgetMs));
   },
   parseOptions: parseFilesOptions,
   facts: (p) => withYoungGenerationHeld(() => facts(p)),
@@ -411,8 +414,6 @@ export const filesEngine: Readonly<Engine<FilesOptions, FilesFacts>> = defineEng
     return { ok, entries, seconds: (performance.now() - t0) / 1000 };
   },
   async freeze(p) {
-    // Following (a bulk copy recorded as the final pass's base): its session starts beside the quiet proof, where verifyPinned (an earlier run's) did not start it.
-    if (await access(join(p.stateDir, FOLLOW_RECORD_FILE)).then(() => true, () => false)) await holdSession(p);
     const q = await (await import('./freeze.ts')).waitQuiet({ root: p.store.source, windowMs: p.store.options.quietWindowMs, budgetMs: p.store.options.quietBudgetMs, signal: p.signal, stampDir: p.stateDir, recordDir: p.artifactDir });
     p.log.info(`store ${p.store.id}: ${p.store.source} quiet for ${p.store.options.quietWindowMs} ms (${q.proof === 'ctime' ? `no inode changed in it: ${q.scans} ctime scan${q.scans === 1 ? '' : 's'}` : `${q.scans} scans`})`);
     return { kind: 'quiet-window', ...q };
