@@ -115,13 +115,8 @@ export async function releaseHeldSessions(): Promise<void> {
   const ids = [...held.values()].flatMap((s) => (s.id !== undefined ? [s.id] : []));
   for (const v of [...held.keys()]) await releaseHelperSession(v);
   // Each ends and is removed (--rm) a moment after its FIFO's EOF: wait for that (bounded), or remove it.
-  const { apiInspect } = await import('../../util/docker-api.ts');
   const { execFile } = await import('node:child_process');
-  const gone = async (id: string) => {
-    const j = await apiInspect(id);
-    if (j !== undefined) return j === null;
-    return new Promise<boolean>((res) => execFile('docker', ['inspect', id], (err) => res(err !== null)));
-  };
+  const gone = async (id: string) => (await containerState(id)) === 'gone';
   for (const id of ids) {
     for (let i = 0; i < 100 && !await gone(id); i++) await new Promise((r) => setTimeout(r, 100));
     if (!await gone(id)) await new Promise((res) => execFile('docker', ['rm', '-f', '-v', id], () => res(undefined)));
@@ -147,18 +142,18 @@ async function heldSession(h: HelperSpec, streamDir: string): Promise<Session | 
   const s = held.get(h.volume);
   if (!s) return undefined;
   await s.starting?.catch(() => undefined);
-  if (s.id !== undefined && s.streamDir === streamDir && s.h.image === h.image && await running(s.id)) return s;
+  if (s.id !== undefined && s.streamDir === streamDir && s.h.image === h.image && await containerState(s.id) === 'running') return s;
   await releaseHelperSession(h.volume);
   return undefined;
 }
 
-/** Whether container `id` runs (the Engine API where it answers, else the CLI). */
-async function running(id: string): Promise<boolean> {
+/** Container `id` running, stopped, or gone (the Engine API where it answers, else the CLI: an inspect that fails is "gone"). */
+async function containerState(id: string): Promise<'running' | 'stopped' | 'gone'> {
   const { apiInspect } = await import('../../util/docker-api.ts');
   const j = await apiInspect(id);
-  if (j !== undefined) return (j?.State as { Running?: boolean } | undefined)?.Running === true;
+  if (j !== undefined) return j === null ? 'gone' : (j.State as { Running?: boolean } | undefined)?.Running === true ? 'running' : 'stopped';
   const { execFile } = await import('node:child_process');
-  return new Promise((res) => execFile('docker', ['inspect', '-f', '{{.State.Running}}', id], (err, out) => res(!err && out.trim() === 'true')));
+  return new Promise((res) => execFile('docker', ['inspect', '-f', '{{.State.Running}}', id], (err, out) => res(err ? 'gone' : out.trim() === 'true' ? 'running' : 'stopped')));
 }
 
 /** Start the session's container, once; on failure there is none (each helper its own container). */
