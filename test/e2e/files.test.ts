@@ -334,6 +334,60 @@ describe('VeoGen uploads/ and outputs/ into named volumes', { timeout: 300_000 }
   });
 });
 
+describe('a first copy into a volume over several tars side by side', { timeout: 300_000 }, () => {
+  it('directories first, the files dealt over the tars, then links and directories again: every mode, owner and mtime as one tar leaves them; a re-run sends nothing', async () => {
+    const { LANES } = await import('../../lib/engines/files/copy-volume.ts');
+    const src = join(work, 'lanes-src');
+    await mkdir(src);
+    await generateTree(src, 0.3, { largeBytes: 2 << 20 });
+    // A read-only directory and one with an old mtime: the files written into them must not leave their marks.
+    await mkdir(join(src, 'storage/locked/inner'), { recursive: true });
+    await writeFile(join(src, 'storage/locked/inner/a.jpg'), randomBytes(5000));
+    await writeFile(join(src, 'storage/locked/b.jpg'), randomBytes(3000));
+    const { utimes } = await import('node:fs/promises');
+    await utimes(join(src, 'storage/locked/inner'), new Date('2020-02-03T04:05:06.789Z'), new Date('2020-02-03T04:05:06.789Z'));
+    await chmod(join(src, 'storage/locked'), 0o555);
+    const vol = await createVolume('lanes');
+    const p = params('lanes', src, { volume: vol }, { copyDuringExport: false });
+    const saved = { ...LANES };
+    Object.assign(LANES, { parts: 3, minEntries: 1 });
+    try {
+      await filesEngine.export(p);
+      const r = await filesEngine.import(p);
+      expect(r.data).toMatchObject({ tarStreams: 3, removed: 0 });
+      expect(r.data.copied as number).toBeGreaterThan(300);
+      const v = await filesEngine.verify(p);
+      expect(v.entries.flatMap((e) => e.findings ?? [])).toEqual([]);
+      expect(v.ok).toBe(true);
+      expect((await filesEngine.import(p)).data).toMatchObject({ bytes: 0 });
+    } finally {
+      Object.assign(LANES, saved);
+    }
+    // Every directory's mode, owner and mtime (to the millisecond), the hard link one inode with its first name.
+    const inVolume = (script: string) => execa('docker', ['run', '--rm', '--network', 'none', ...labelArgs(), '-v', `${vol}:/dst`, testImages().redis, 'sh', '-c', script]);
+    const listed = (await inVolume("cd /dst && find . -mindepth 1 -type d -printf '%P\\t%m\\t%U:%G\\t%T@\\n'")).stdout.split('\n').filter(Boolean);
+    const want: string[] = [];
+    const walk = async (rel: string): Promise<void> => {
+      for (const d of await readdir(join(src, rel), { withFileTypes: true })) {
+        if (!d.isDirectory()) continue;
+        const path = rel ? `${rel}/${d.name}` : d.name;
+        const st = await lstat(join(src, path));
+        want.push(`${path}\t${(st.mode & 0o7777).toString(8)}\t${APP_USER}\t${Math.floor(st.mtimeMs)}`);
+        await walk(path);
+      }
+    };
+    await walk('');
+    // %T@ is seconds with a fraction: its milliseconds read off the digits (no float rounding).
+    const got = listed.map((l) => { const [path, mode, owner, t] = l.split('\t'); const [sec, frac = ''] = t!.split('.'); return `${path}\t${mode}\t${owner}\t${Number(sec) * 1000 + Number(frac.padEnd(3, '0').slice(0, 3))}`; }).sort();
+    expect(got).toEqual(want.sort());
+    expect(got).toContain(`storage/locked\t555\t${APP_USER}\t${Math.floor((await lstat(join(src, 'storage/locked'))).mtimeMs)}`);
+    expect(got).toContain(`storage/locked/inner\t755\t${APP_USER}\t${Date.parse('2020-02-03T04:05:06.789Z')}`);
+    const [a, b] = (await inVolume('stat -c %i /dst/storage/images/2021/01/0000000.jpg /dst/storage/images/first-hardlink.jpg')).stdout.split('\n');
+    expect(b).toBe(a);
+    await chmod(join(src, 'storage/locked'), 0o755);
+  });
+});
+
 describe('owner and volume from the compose file', { timeout: 300_000 }, () => {
   it('a volume named as in the compose file lands in <project>_<name>, owned by the service\'s user: resolved in its image', async () => {
     const project = `ferry-files-${process.pid}`;

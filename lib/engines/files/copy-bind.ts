@@ -65,6 +65,8 @@ export interface CopyResult {
   readonly removed: readonly string[];
   /** Large files copied in ranges: how many, their ranges, those copied by this run and those a killed run left intact. */
   readonly ranged?: { readonly files: number; readonly ranges: number; readonly copied: number; readonly kept: number };
+  /** Into a volume: the `tar -x` that wrote the files side by side (copy-volume.ts LANES), when more than one. */
+  readonly tarStreams?: number;
 }
 
 /** A whole file's temporary name beside its destination: `.ferry-tmp-<pid>-<n>` (an extra to the next run's target scan). */

@@ -9,7 +9,8 @@
  */
 import { lstat, mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { feedThroughFifo, STREAM_MOUNT, volumeStream } from './fifo.ts';
+import { availableParallelism } from 'node:os';
+import { feedThroughFifo, feedThroughFifos, STREAM_MOUNT, volumeStream } from './fifo.ts';
 
 /**
  * Chunks of the tar stream (≈ 1 MiB each) made ahead of the FIFO's writes (fifo.ts writeInOrder): the
@@ -18,6 +19,15 @@ import { feedThroughFifo, STREAM_MOUNT, volumeStream } from './fifo.ts';
  * 5.42 / 5.87 s with one chunk ahead, 5.20 / 5.22 s with 7; the buffers add ~14 MB (peak RSS 99-109 MB).
  */
 export const FIFO_AHEAD = 7;
+
+/**
+ * A copy sending at least `minEntries` entries or `minBytes` bytes through the FIFO goes over `parts`
+ * tars side by side (tar-lanes.ts; one per core, at most 4): the directories first, then the files and
+ * symlinks dealt over the lanes, then the hard links and the directories again (their modes and
+ * mtimes, which the files written into them moved). Not when the tree has more than `maxStructure`
+ * directories and hard links (they are held in memory for the two phases). Mutable for the tests.
+ */
+export const LANES = { parts: Math.min(4, availableParallelism()), minEntries: 1000, minBytes: 256 << 20, maxStructure: 50_000 };
 
 /** The removals the tar helper makes first, beside the FIFO (NUL-separated paths). */
 const EXTRAS_FILE = 'extras';
@@ -33,6 +43,7 @@ import { hashFile } from './hash.ts';
 import { VolumeListing } from './volume-list.ts';
 import { paxMs } from './tar-read.ts';
 import { tarStream, type TarItem } from './tar-write.ts';
+import { TarLanes } from './tar-lanes.ts';
 import { DEFAULT_RANGES } from './ranges.ts';
 import { checkCutFiles, cutRanges, writeRemainders, type CutFile } from './resume-volume.ts';
 
@@ -106,6 +117,8 @@ export async function copyToVolume(o: VolumeCopyOptions): Promise<CopyResult> {
   const src = Buffer.from(o.sourceRoot);
   const rangeOpts = o.ranges ?? DEFAULT_RANGES;
   const cuts: Array<CutFile & { index: number }> = []; // large files a killed run left cut (few)
+  // Directories and hard links, sent before and after the files when they go over several tars.
+  let structure: TarItem[] | undefined = [];
   {
     const t = entries[Symbol.asyncIterator]();
     let head = await t.next();
@@ -118,6 +131,10 @@ export async function copyToVolume(o: VolumeCopyOptions): Promise<CopyResult> {
       const { uid, gid } = own(e);
       const first = e.type === 'hardlink' ? firstNames.get(targetOfPath(e.link!, o.normalize).toString('latin1')) : undefined;
       if (n >= fresh.length) { const m = new Uint8Array(fresh.length * 2); m.set(fresh); fresh = m; }
+      if (structure && (e.type === 'dir' || e.type === 'hardlink')) {
+        if (structure.length >= LANES.maxStructure) structure = undefined;
+        else structure.push(structural(e, name, uid, gid, o.normalize));
+      }
       // Outside the scope: as the last complete copy left it (directories' headers are sent anyway).
       if (scope && !scope.has(parentKey(e.path))) fresh[n] = 1;
       else if (upToDate(e, got, uid, gid, first)) fresh[n] = 1;
@@ -183,24 +200,53 @@ export async function copyToVolume(o: VolumeCopyOptions): Promise<CopyResult> {
       if (e.type === 'file' && e.sparse) sparse.push(name);
       // Resumed: its remainder is written after the stream (its hash read from the source, as for a skipped file).
       if (resumedAt.has(i)) { yield { entry: e, name, uid, gid, skip: true }; continue; }
-      yield { entry: e, name, uid, gid, ...(e.type === 'file' ? { from: joinRel(src, e.path) } : {}), ...(e.type === 'hardlink' ? { linkName: targetOfPath(e.link!, o.normalize) } : {}) };
+      yield e.type === 'file' ? { entry: e, name, uid, gid, from: joinRel(src, e.path) } : structural(e, name, uid, gid, o.normalize);
     }
   }
   let lastSave = Date.now();
   let sent = 0;
-  // Counted as written into the stream. Through the FIFO each chunk is written before the next is made: one buffer.
-  const input = tarStream(items(), o.concurrency, (n) => {
+  // Counted as written into the stream.
+  const onFile = (n: number) => {
     sent++; bytes += n;
     o.onProgress?.({ files: sent, bytes });
     if (Date.now() - lastSave > 2000) { lastSave = Date.now(); void writeFileAtomic(o.progressFile, JSON.stringify({ sent, bytes, done: false }) + '\n').catch(() => undefined); }
-  }, (it, sha256) => logHash(it.entry, sha256), viaFifo ? { recycle: FIFO_AHEAD + 1 } : {});
+  };
   const removeFirst = viaFifo && extras.length ? `cd ${HELPER_MOUNT} && xargs -0 -r rm -rf -- < ${STREAM_MOUNT}/${EXTRAS_FILE} && ` : '';
   if (removeFirst) { await mkdir(streamDir, { recursive: true }); await writeFile(join(streamDir, EXTRAS_FILE), extrasList); }
-  const untar = (from: string) => `${removeFirst}chown ${rootOwner.uid}:${rootOwner.gid} ${HELPER_MOUNT} && chmod ${(root.mode & 0o7777).toString(8)} ${HELPER_MOUNT} && exec tar -x -C ${HELPER_MOUNT} --numeric-owner --same-owner -p -f ${from}`;
+  const prelude = `${removeFirst}chown ${rootOwner.uid}:${rootOwner.gid} ${HELPER_MOUNT} && chmod ${(root.mode & 0o7777).toString(8)} ${HELPER_MOUNT}`;
+  const TAR_X = `tar -x -C ${HELPER_MOUNT} --numeric-owner --same-owner -p -f`;
+  const untar = (from: string) => `${prelude} && exec ${TAR_X} ${from}`;
+  const lanes = viaFifo && structure && LANES.parts > 1 && (toSend >= LANES.minEntries || need >= LANES.minBytes) ? LANES.parts : 1;
   try {
-    if (viaFifo) {
+    if (lanes > 1) {
+      // Each lane's ring of buffers: about as many chunks ahead in all as one stream has (at least 3 each).
+      const ahead = Math.max(3, Math.round((FIFO_AHEAD * 2) / lanes));
+      const dealer = new TarLanes(items(), {
+        toLane: (it) => !it.skip && it.entry.type !== 'dir' && it.entry.type !== 'hardlink',
+        window: 4096,
+        onEntry: (it, sha256) => logHash(it.entry, sha256),
+      });
+      const dirs = structure!.filter((it) => it.entry.type === 'dir');
+      // After the lanes: every item's hash logged, then the links (their first names are there now) and
+      // the directories' modes and mtimes again.
+      async function* last(): AsyncGenerator<TarItem> { await dealer.finish(); yield* structure!; }
+      await feedThroughFifos({
+        h: o.helper, dir: streamDir, ahead, what: 'write the tar streams', ...(o.signal ? { signal: o.signal } : {}),
+        phases: [
+          [tarStream(fromArray(dirs), o.concurrency, undefined, undefined, { recycle: ahead + 1 })],
+          Array.from({ length: lanes }, () => tarStream(dealer.lane(), o.concurrency, onFile, (it, sha256) => dealer.done(it, sha256), { recycle: ahead + 1 })),
+          [tarStream(last(), o.concurrency, undefined, undefined, { recycle: ahead + 1 })],
+        ],
+        script: (f) => {
+          const side = f[1]!;
+          return `${prelude} && ${TAR_X} ${f[0]![0]!} && { ${side.map((x, i) => `${TAR_X} ${x} & p${i}=$!;`).join(' ')} r=0; ${side.map((_, i) => `wait $p${i} || r=1;`).join(' ')} [ $r = 0 ]; } && exec ${TAR_X} ${f[2]![0]!}`;
+        },
+      });
+    } else if (viaFifo) {
+      const input = tarStream(items(), o.concurrency, onFile, (it, sha256) => logHash(it.entry, sha256), { recycle: FIFO_AHEAD + 1 });
       await feedThroughFifo({ h: o.helper, dir: streamDir, script: untar, input, ahead: FIFO_AHEAD, what: 'write the tar stream', ...(o.signal ? { signal: o.signal } : {}) });
     } else {
+      const input = tarStream(items(), o.concurrency, onFile, (it, sha256) => logHash(it.entry, sha256));
       await runHelper({ h: o.helper, cmd: ['sh', '-c', untar('-')], what: 'write the tar stream', input, ...(o.signal ? { signal: o.signal } : {}) });
     }
     await writeRemainders(o.helper, resumed, dirname(o.progressFile), (k) => { bytes += k; o.onProgress?.({ files: sent, bytes }); }, o.signal);
@@ -213,10 +259,17 @@ export async function copyToVolume(o: VolumeCopyOptions): Promise<CopyResult> {
   }
   await log.finish();
   const ranged = resumed.length ? { files: resumed.length, ranges: resumed.reduce((k, r) => k + r.ranges, 0), copied: resumed.reduce((k, r) => k + r.ranges - r.kept, 0), kept: resumed.reduce((k, r) => k + r.kept, 0) } : undefined;
-  const result: CopyResult = { entries: entriesN, copied, bytes, skipped, fixed: 0, removed: extras.map(showPath), ...(ranged ? { ranged } : {}) };
+  const result: CopyResult = { entries: entriesN, copied, bytes, skipped, fixed: 0, removed: extras.map(showPath), ...(ranged ? { ranged } : {}), ...(lanes > 1 ? { tarStreams: lanes } : {}) };
   await writeFileAtomic(o.progressFile, JSON.stringify({ ...result, removed: extras.length, done: true }) + '\n');
   return result;
 }
+
+/** A directory's, symlink's or hard link's item (a hard link names its first name's target path). */
+function structural(e: ManifestEntry, name: Buffer, uid: number, gid: number, normalize: VolumeCopyOptions['normalize']): TarItem {
+  return { entry: e, name, uid, gid, ...(e.type === 'hardlink' ? { linkName: targetOfPath(e.link!, normalize) } : {}) };
+}
+
+async function* fromArray<T>(xs: readonly T[]): AsyncGenerator<T> { yield* xs; }
 
 /** A target path the manifest lacks goes, once (not its children, which go with it). */
 function noteExtra(extras: Buffer[], path: Buffer): void {

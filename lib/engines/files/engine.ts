@@ -200,7 +200,7 @@ function fingerprintNow(p: P): Promise<string> {
 }
 
 function summary(r: CopyResult): Record<string, unknown> {
-  return { entries: r.entries, copied: r.copied, bytes: r.bytes, skipped: r.skipped, fixed: r.fixed, removed: r.removed.length, ...(r.ranged ? { ranged: r.ranged } : {}) };
+  return { entries: r.entries, copied: r.copied, bytes: r.bytes, skipped: r.skipped, fixed: r.fixed, removed: r.removed.length, ...(r.ranged ? { ranged: r.ranged } : {}), ...(r.tarStreams ? { tarStreams: r.tarStreams } : {}) };
 }
 
 /**

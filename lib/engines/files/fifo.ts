@@ -106,53 +106,98 @@ export interface FifoRun {
 }
 
 export async function feedThroughFifo(r: FifoRun): Promise<void> {
+  const { script, input, ...rest } = r;
+  await feedThroughFifos({ ...rest, script: (f) => script(f[0]![0]!), phases: [[input]] });
+}
+
+/**
+ * Several streams to one helper: `phases` run one after another (phase p's FIFOs are opened once p - 1's
+ * are written and closed), the streams of a phase side by side, each in order through a FIFO of its own
+ * (copy-volume.ts: directories, then the files over one `tar -x` per core, then links and directories
+ * again). The helper's script gets the FIFOs' paths inside the container, by phase.
+ */
+export interface FifoPhasesRun extends Omit<FifoRun, 'script' | 'input'> {
+  readonly script: (fifos: string[][]) => string;
+  readonly phases: ReadonlyArray<ReadonlyArray<AsyncIterable<Buffer>>>;
+}
+
+export async function feedThroughFifos(r: FifoPhasesRun): Promise<void> {
   await mkdir(r.dir, { recursive: true });
-  const fifo = join(r.dir, 'tar.fifo');
-  await rm(fifo, { force: true });
-  await promisify(execFile)('mkfifo', ['-m', '600', fifo]);
+  const single = r.phases.length === 1 && r.phases[0]!.length === 1;
+  const names = r.phases.map((lanes, p) => lanes.map((_, i) => (single ? 'tar.fifo' : `tar-${p}-${i}.fifo`)));
+  const hostPaths = names.flat().map((n) => join(r.dir, n));
+  for (const f of hostPaths) {
+    await rm(f, { force: true });
+    await promisify(execFile)('mkfifo', ['-m', '600', f]);
+  }
   try {
-    const h = await openHelper({ h: r.h, cmd: ['sh', '-c', r.script(`${STREAM_MOUNT}/tar.fifo`)], mounts: [`${r.dir}:${STREAM_MOUNT}`], what: r.what, ...(r.signal ? { signal: r.signal } : {}) });
+    const h = await openHelper({ h: r.h, cmd: ['sh', '-c', r.script(names.map((ns) => ns.map((n) => `${STREAM_MOUNT}/${n}`)))], mounts: [`${r.dir}:${STREAM_MOUNT}`], what: r.what, ...(r.signal ? { signal: r.signal } : {}) });
     void (async () => { for await (const _ of h.stdout) { /* drain */ } })().catch(() => undefined);
     const finished = h.finished();
     finished.catch(() => undefined);
-    // Opening for writing waits for the helper's tar to open for reading; if the helper dies first,
-    // a reader of our own releases the open, and the helper's error is thrown.
-    // A helper that never opens it (an engine whose FIFO is not this one, in spite of volumeStream's
-    // checks) is given up after a while, with what to do, instead of waiting forever.
-    const opening = open(fifo, 'w');
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<'late'>((res) => { timer = setTimeout(() => res('late'), r.openTimeoutMs ?? FIFO_OPEN_TIMEOUT_MS); });
-    const first = await Promise.race([opening.then(() => 'open' as const), finished.then(() => 'exited' as const, () => 'exited' as const), late])
-      .finally(() => clearTimeout(timer));
-    if (first !== 'open') {
-      if (first === 'late') await h.stop();
-      const unblock = await open(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
-      await (await opening).close();
-      await unblock.close();
-      if (first === 'late') {
-        await finished.catch(() => undefined);
-        const s = Math.round((r.openTimeoutMs ?? FIFO_OPEN_TIMEOUT_MS) / 1000);
-        throw new FerryError('E_FILES_HELPER', `the helper to ${r.what} on volume ${r.h.volume} did not open its stream (a FIFO in ${r.dir}) within ${s} s`, {
-          hint: 'the Docker engine seems not to share this machine\'s kernel and files (a VM, a remote engine, ferry in a container): run again with FERRY_VOLUME_STREAM=stdin, which sends the stream on the helper\'s stdin',
-        });
-      }
-      await finished;
-      throw new Error(`helper for ${r.what} exited before reading its stream`);
-    }
-    const fh = await opening;
-    try {
-      await writeInOrder(fh, r.input, Math.max(1, r.ahead ?? 1), r.signal);
-      await fh.close(); // the helper's tar reads to the end of the stream
-    } catch (e) {
-      await fh.close().catch(() => undefined);
+    const failed = async (e: unknown): Promise<never> => {
       h.kill();
       await finished.catch(() => undefined);
       throw e;
+    };
+    for (let p = 0; p < r.phases.length; p++) {
+      const lanes = r.phases[p]!;
+      const opened = await Promise.allSettled(lanes.map((_, i) => openForWriting(join(r.dir, names[p]![i]!), h, finished, r)));
+      const handles = opened.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []));
+      const refused = opened.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+      if (refused) {
+        await Promise.all(handles.map((fh) => fh.close().catch(() => undefined)));
+        await failed(refused.reason);
+      }
+      // Every stream of the phase is written to its end; once one fails, the others stop after the write
+      // in flight (their tars then read the end of their streams), and the helper is stopped.
+      const stop = new AbortController();
+      const signal = r.signal ? AbortSignal.any([r.signal, stop.signal]) : stop.signal;
+      let failure: { e: unknown } | undefined;
+      await Promise.all(lanes.map(async (input, i) => {
+        const fh = handles[i]!;
+        try {
+          await writeInOrder(fh, input, Math.max(1, r.ahead ?? 1), signal);
+        } catch (e) {
+          if (!failure) { failure = { e }; stop.abort(e); }
+        } finally {
+          await fh.close().catch(() => undefined); // the helper's tar reads to the end of the stream
+        }
+      }));
+      if (failure) await failed(failure.e);
     }
     await finished;
   } finally {
-    await rm(fifo, { force: true });
+    for (const f of hostPaths) await rm(f, { force: true });
   }
+}
+
+/**
+ * Open `fifo` for writing: that waits for the helper to open it for reading. If the helper exits first,
+ * a reader of our own releases the open and the helper's error is thrown; a helper that never opens it
+ * (an engine whose FIFO is not this one, in spite of volumeStream's checks) is stopped after a while,
+ * with what to do, instead of waiting forever.
+ */
+async function openForWriting(fifo: string, h: Awaited<ReturnType<typeof openHelper>>, finished: Promise<void>, r: Pick<FifoRun, 'h' | 'dir' | 'what' | 'openTimeoutMs'>): Promise<FileHandle> {
+  const opening = open(fifo, 'w');
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((res) => { timer = setTimeout(() => res('late'), r.openTimeoutMs ?? FIFO_OPEN_TIMEOUT_MS); });
+  const first = await Promise.race([opening.then(() => 'open' as const), finished.then(() => 'exited' as const, () => 'exited' as const), late])
+    .finally(() => clearTimeout(timer));
+  if (first === 'open') return opening;
+  if (first === 'late') await h.stop();
+  const unblock = await open(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+  await (await opening).close();
+  await unblock.close();
+  if (first === 'late') {
+    await finished.catch(() => undefined);
+    const s = Math.round((r.openTimeoutMs ?? FIFO_OPEN_TIMEOUT_MS) / 1000);
+    throw new FerryError('E_FILES_HELPER', `the helper to ${r.what} on volume ${r.h.volume} did not open its stream (a FIFO in ${r.dir}) within ${s} s`, {
+      hint: 'the Docker engine seems not to share this machine\'s kernel and files (a VM, a remote engine, ferry in a container): run again with FERRY_VOLUME_STREAM=stdin, which sends the stream on the helper\'s stdin',
+    });
+  }
+  await finished;
+  throw new Error(`helper for ${r.what} exited before reading its stream`);
 }
 
 /**
