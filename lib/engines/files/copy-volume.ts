@@ -1,5 +1,6 @@
 /**
- * Copy into a named volume: one tar stream through a helper container. The volume is listed first
+ * Copy into a named volume: a tar stream through a helper container (a large copy through the FIFO:
+ * one per core side by side, LANES). The volume is listed first
  * (`find -printf`, and its free space), so a re-run — or a run after a kill — sends only entries whose
  * type, size, mtime, mode or owner differ (tar sets a file's mtime after its last byte, so a file cut
  * by a kill never looks done), and removes what the source no longer has. Sparse files get their holes
@@ -233,9 +234,9 @@ export async function copyToVolume(o: VolumeCopyOptions): Promise<CopyResult> {
       await feedThroughFifos({
         h: o.helper, dir: streamDir, ahead, what: 'write the tar streams', ...(o.signal ? { signal: o.signal } : {}),
         phases: [
-          [tarStream(fromArray(dirs), o.concurrency, undefined, undefined, { recycle: ahead + 1 })],
+          [tarStream(fromArray(dirs), o.concurrency)], // headers only: a few chunks, no ring
           Array.from({ length: lanes }, () => tarStream(dealer.lane(), o.concurrency, onFile, (it, sha256) => dealer.done(it, sha256), { recycle: ahead + 1 })),
-          [tarStream(last(), o.concurrency, undefined, undefined, { recycle: ahead + 1 })],
+          [tarStream(last(), o.concurrency)],
         ],
         script: (f) => {
           const side = f[1]!;
