@@ -386,6 +386,23 @@ describe('a first copy into a volume over several tars side by side', { timeout:
     expect(b).toBe(a);
     await chmod(join(src, 'storage/locked'), 0o755);
   });
+
+  it('a tar of one lane that fails mid-stream ends the copy at once with the helper\'s error (its stderr, not EPIPE); the other lane stops, no container is left', async () => {
+    const { feedThroughFifos } = await import('../../lib/engines/files/fifo.ts');
+    const vol = await createVolume('lane-fails');
+    const many = async function* () { for (let i = 0; i < 4096; i++) yield Buffer.alloc(64 << 10, i & 0xff); };
+    const started = Date.now();
+    const err = await feedThroughFifos({
+      h: { image: testImages().redis, volume: vol, labels: testLabels() }, dir: join(work, 'lane-fails'), what: 'write two streams', openTimeoutMs: 100_000,
+      phases: [[many(), many()]],
+      // Lane 0 reads slowly, to the end of its stream; lane 1's reader stops after 200 kB and exits 3 (a tar that failed).
+      script: (f) => `{ (while [ "$(dd bs=64k count=1 status=none | wc -c)" -gt 0 ]; do sleep 0.01; done) < ${f[0]![0]!} & p0=$!; { head -c 200000 > /dev/null; echo lane 1 gave up >&2; exit 3; } < ${f[0]![1]!} & p1=$!; r=0; wait $p0 || r=1; wait $p1 || r=1; [ $r = 0 ]; }`,
+    }).then(() => undefined, (e: unknown) => e);
+    expect(isFerryError(err) && err.code).toBe('E_FILES_HELPER');
+    expect(isFerryError(err) && err.detail).toContain('lane 1 gave up');
+    expect(Date.now() - started).toBeLessThan(30_000); // lane 0's 256 MB would take ~40 s at its pace
+    expect((await execa('docker', ['ps', '-aq', '--filter', `volume=${vol}`])).stdout).toBe('');
+  });
 });
 
 describe('owner and volume from the compose file', { timeout: 300_000 }, () => {

@@ -9,6 +9,7 @@ import { mkdir, open, rm, type FileHandle } from 'node:fs/promises';
 import { hostname, release } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { openHelper, type HelperSpec } from './helper.ts';
 import { writeAll } from '../../util/write-all.ts';
 import { dockerApi, resolveEngineSocket } from '../../util/docker-api.ts';
@@ -136,32 +137,33 @@ export async function feedThroughFifos(r: FifoPhasesRun): Promise<void> {
     const finished = h.finished();
     finished.catch(() => undefined);
     const failed = async (e: unknown): Promise<never> => {
+      // A reader that went away (EPIPE): the helper's own error, with its stderr, says why (it ends once its
+      // other streams are closed; it is not waited for long).
+      if ((e as NodeJS.ErrnoException | undefined)?.code === 'EPIPE') {
+        const own = await Promise.race([finished.then(() => undefined, (x: unknown) => x), sleep(10_000).then(() => undefined)]);
+        if (own) { h.kill(); throw own; }
+      }
       h.kill();
       await finished.catch(() => undefined);
       throw e;
     };
     for (let p = 0; p < r.phases.length; p++) {
       const lanes = r.phases[p]!;
-      const opened = await Promise.allSettled(lanes.map((_, i) => openForWriting(join(r.dir, names[p]![i]!), h, finished, r)));
-      const handles = opened.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []));
-      const refused = opened.find((o): o is PromiseRejectedResult => o.status === 'rejected');
-      if (refused) {
-        await Promise.all(handles.map((fh) => fh.close().catch(() => undefined)));
-        await failed(refused.reason);
-      }
-      // Every stream of the phase is written to its end; once one fails, the others stop after the write
-      // in flight (their tars then read the end of their streams), and the helper is stopped.
+      // Each stream is written as soon as its tar opened it, to its end; once one fails (or cannot be
+      // opened), the others stop after the write in flight or give up their open (their tars then read
+      // the end of their streams), and the helper is stopped.
       const stop = new AbortController();
       const signal = r.signal ? AbortSignal.any([r.signal, stop.signal]) : stop.signal;
       let failure: { e: unknown } | undefined;
       await Promise.all(lanes.map(async (input, i) => {
-        const fh = handles[i]!;
+        let fh: FileHandle | undefined;
         try {
+          fh = await openForWriting(join(r.dir, names[p]![i]!), h, finished, r, stop.signal);
           await writeInOrder(fh, input, Math.max(1, r.ahead ?? 1), signal);
         } catch (e) {
           if (!failure) { failure = { e }; stop.abort(e); }
         } finally {
-          await fh.close().catch(() => undefined); // the helper's tar reads to the end of the stream
+          await fh?.close().catch(() => undefined); // the helper's tar reads to the end of the stream
         }
       }));
       if (failure) await failed(failure.e);
@@ -178,17 +180,21 @@ export async function feedThroughFifos(r: FifoPhasesRun): Promise<void> {
  * (an engine whose FIFO is not this one, in spite of volumeStream's checks) is stopped after a while,
  * with what to do, instead of waiting forever.
  */
-async function openForWriting(fifo: string, h: Awaited<ReturnType<typeof openHelper>>, finished: Promise<void>, r: Pick<FifoRun, 'h' | 'dir' | 'what' | 'openTimeoutMs'>): Promise<FileHandle> {
+async function openForWriting(fifo: string, h: Awaited<ReturnType<typeof openHelper>>, finished: Promise<void>, r: Pick<FifoRun, 'h' | 'dir' | 'what' | 'openTimeoutMs'>, stop?: AbortSignal): Promise<FileHandle> {
   const opening = open(fifo, 'w');
   let timer: NodeJS.Timeout | undefined;
+  let onStop: (() => void) | undefined;
   const late = new Promise<'late'>((res) => { timer = setTimeout(() => res('late'), r.openTimeoutMs ?? FIFO_OPEN_TIMEOUT_MS); });
-  const first = await Promise.race([opening.then(() => 'open' as const), finished.then(() => 'exited' as const, () => 'exited' as const), late])
-    .finally(() => clearTimeout(timer));
+  // Another stream of the phase failed: this one is not waited for.
+  const stopped = new Promise<'stopped'>((res) => { onStop = () => res('stopped'); if (stop?.aborted) onStop(); else stop?.addEventListener('abort', onStop, { once: true }); });
+  const first = await Promise.race([opening.then(() => 'open' as const), finished.then(() => 'exited' as const, () => 'exited' as const), late, stopped])
+    .finally(() => { clearTimeout(timer); if (onStop) stop?.removeEventListener('abort', onStop); });
   if (first === 'open') return opening;
   if (first === 'late') await h.stop();
   const unblock = await open(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
   await (await opening).close();
   await unblock.close();
+  if (first === 'stopped') throw stop!.reason;
   if (first === 'late') {
     await finished.catch(() => undefined);
     const s = Math.round((r.openTimeoutMs ?? FIFO_OPEN_TIMEOUT_MS) / 1000);
