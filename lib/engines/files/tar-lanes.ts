@@ -43,13 +43,22 @@ export class TarLanes {
     this.onEntry = o.onEntry;
   }
 
-  /** A lane's items: each asks for its next when it needs one. */
+  /**
+   * A lane's items: each asks for its next when it needs one. A lane left before its end (its stream
+   * failed) fails the others too: an item it held would never be done, and a lane waiting for the window
+   * to move would wait forever.
+   */
   lane(): AsyncIterable<DealtItem> {
     return { [Symbol.asyncIterator]: async function* (this: TarLanes) {
-      for (;;) {
-        const x = await this.next();
-        if (!x) return;
-        yield x;
+      let ended = false;
+      try {
+        for (;;) {
+          const x = await this.next();
+          if (!x) { ended = true; return; }
+          yield x;
+        }
+      } finally {
+        if (!ended) this.fail(new Error('tar lanes: a lane stopped before its end'));
       }
     }.bind(this) };
   }
@@ -105,14 +114,19 @@ export class TarLanes {
         for (const w of waiters) w();
       }
     } catch (err) {
-      this.failure ??= { err };
-      const waiters = this.roomWaiters;
-      this.roomWaiters = [];
-      for (const w of waiters) w();
+      this.fail(err);
       throw err;
     } finally {
       this.flushing = false;
     }
+  }
+
+  /** Stop dealing: every lane's next ask, and finish(), throw `err` (the first failure's). */
+  private fail(err: unknown): void {
+    this.failure ??= { err };
+    const waiters = this.roomWaiters;
+    this.roomWaiters = [];
+    for (const w of waiters) w();
   }
 
   private rethrow(): void {

@@ -70,6 +70,17 @@ describe('files dealt over several tars (tar-lanes.ts)', () => {
     await expect(lanes.finish()).rejects.toThrow('log full');
   });
 
+  it('a lane left mid-way (its stream failed) fails a lane waiting for the window to move, instead of leaving it waiting', async () => {
+    const lanes = new TarLanes(source(Array.from({ length: 50 }, (_, i) => item(i))), { toLane: () => true, window: 4, onEntry: () => undefined });
+    const a = lanes.lane()[Symbol.asyncIterator]();
+    await a.next(); // item 0, never done
+    const b = (async () => { for await (const it of lanes.lane()) await lanes.done(it, 'x'); })();
+    await sleep(20);
+    await a.return!(undefined); // lane a's consumer stopped
+    await expect(b).rejects.toThrow(/a lane stopped before its end/);
+    await expect(lanes.finish()).rejects.toThrow(/a lane stopped before its end/);
+  });
+
   it('finish() refuses an item dealt and never done, and lanes that stopped before the last item', async () => {
     const lanes = new TarLanes(source([item(1), item(2)]), { toLane: () => true, window: 8, onEntry: () => undefined });
     const it = lanes.lane()[Symbol.asyncIterator]();
