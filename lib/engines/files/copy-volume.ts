@@ -118,8 +118,10 @@ export async function copyToVolume(o: VolumeCopyOptions): Promise<CopyResult> {
   const src = Buffer.from(o.sourceRoot);
   const rangeOpts = o.ranges ?? DEFAULT_RANGES;
   const cuts: Array<CutFile & { index: number }> = []; // large files a killed run left cut (few)
+  // How the tar stream reaches the helper: several tars side by side only through the FIFO.
+  const viaFifo = (o.stream ?? await volumeStream()) === 'fifo';
   // Directories and hard links, sent before and after the files when they go over several tars.
-  let structure: TarItem[] | undefined = [];
+  let structure: TarItem[] | undefined = viaFifo && LANES.parts > 1 ? [] : undefined;
   {
     const t = entries[Symbol.asyncIterator]();
     let head = await t.next();
@@ -155,7 +157,6 @@ export async function copyToVolume(o: VolumeCopyOptions): Promise<CopyResult> {
     });
   }
   // Through the FIFO the helper that writes the tar stream removes them first (one helper fewer); else a helper of its own.
-  const viaFifo = (o.stream ?? await volumeStream()) === 'fifo';
   const streamDir = join(dirname(o.progressFile), 'stream');
   const extrasList = Buffer.concat(extras.flatMap((p) => [p, Buffer.alloc(1)]));
   if (extras.length && !viaFifo) {
@@ -217,7 +218,7 @@ export async function copyToVolume(o: VolumeCopyOptions): Promise<CopyResult> {
   const prelude = `${removeFirst}chown ${rootOwner.uid}:${rootOwner.gid} ${HELPER_MOUNT} && chmod ${(root.mode & 0o7777).toString(8)} ${HELPER_MOUNT}`;
   const TAR_X = `tar -x -C ${HELPER_MOUNT} --numeric-owner --same-owner -p -f`;
   const untar = (from: string) => `${prelude} && exec ${TAR_X} ${from}`;
-  const lanes = viaFifo && structure && LANES.parts > 1 && (toSend >= LANES.minEntries || need >= LANES.minBytes) ? LANES.parts : 1;
+  const lanes = structure && (toSend >= LANES.minEntries || need >= LANES.minBytes) ? LANES.parts : 1;
   try {
     if (lanes > 1) {
       // Each lane's ring of buffers: about as many chunks ahead in all as one stream has (at least 3 each).
