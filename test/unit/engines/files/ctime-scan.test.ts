@@ -205,7 +205,9 @@ describe('changedSince', () => {
       await exportTree({ storeId: 's', root, artifactDir: art, normalize: 'none', concurrency: 2 });
       await mkdir(join(root, 'img/3/new/deeper'), { recursive: true });
       await writeFile(join(root, 'img/3/new/deeper/x.jpg'), 'x');
-      await new Promise((r) => setTimeout(r, 350));
+      // Past the window (300 ms) and the proof's look-back margin (freeze.ts CTIME_MARGIN_MS, 50 ms) with room to
+      // spare: a sleep of exactly 350 ms left the last write a coarse-clock tick inside the look-back in 5 runs of 12 here.
+      await new Promise((r) => setTimeout(r, 500));
       const o = { root, windowMs: 300, budgetMs: 10_000, recordDir: art };
       expect(await waitQuiet({ ...o, stampDir: join(dir, 'st1') })).toMatchObject({ proof: 'ctime', scans: 1 });
       await appendFile(join(root, 'img/3/new/deeper/x.jpg'), ' again');
