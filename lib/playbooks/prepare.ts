@@ -95,6 +95,7 @@ export function migrateTunnels(config: Config) {
     if (!s) throw new Error(`no store ${id}`);
     return s;
   };
+  let held = false;
   const tunnels = {
     async open(id: string) {
       if (open.has(id)) return;
@@ -102,9 +103,12 @@ export function migrateTunnels(config: Config) {
       const inner = containerPortOf(s);
       if (inner === undefined) return;
       const t = await openServiceTunnel(config.target.project, s.target.service, inner);
+      if (held) t.hold();
       open.set(id, t);
       ports.set(id, t.port);
     },
+    hold() { held = true; for (const t of open.values()) t.hold(); },
+    release() { held = false; for (const t of open.values()) t.release(); },
     async close(id: string) {
       const t = open.get(id);
       open.delete(id);

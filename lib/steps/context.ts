@@ -53,5 +53,14 @@ export interface FerryContext {
    * no port any more): its binding's `targetUrl` then names the tunnel's 127.0.0.1 port. Idempotent.
    * Set by the migrate playbook.
    */
-  readonly tunnels?: { open(storeId: string): Promise<void>; close(storeId: string): Promise<void> };
+  readonly tunnels?: {
+    open(storeId: string): Promise<void>;
+    close(storeId: string): Promise<void>;
+    /**
+     * Inside the freeze (from the first catch-up to the first thaw; a rehearsal's to its report): start no
+     * `docker exec` ahead, the connections take the spares started before (lib/playbooks/exec-tunnel.ts).
+     */
+    hold(): void;
+    release(): void;
+  };
 }

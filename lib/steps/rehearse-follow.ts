@@ -40,6 +40,8 @@ export function rehearseCatchUpStep(b: Pick<StoreBinding, 'store' | 'engine'>) {
       };
     },
     async run(p) {
+      // As migrate's freeze holds them (store-catch-up.ts): the measure includes no `docker exec` starting ahead beside it.
+      p.ctx.tunnels?.hold();
       const e = engineOf(p, id, 'catchUp');
       const once = async () => {
         const t0 = performance.now();

@@ -18,6 +18,7 @@ export default defineStep<Config, FerryContext>({
     return { reads: ['the journal', 'every verify:<store> step\'s entries'], changes: [`write ${config.stateDir}/report.${ctx.mode}.json and .md`] };
   },
   async run({ config, ctx, outputs, log }) {
+    ctx.tunnels?.release(); // a rehearsal holds them from its first catch-up and has no thaw
     const entries = await readJournal(config.stateDir, ctx.mode).catch(() => []);
     const timings: TimingLine[] = entries.filter((e) => e.id !== 'report').map((e) => ({
       step: e.id, title: e.title, status: e.status, startedAt: e.startedAt, finishedAt: e.finishedAt, durationMs: e.durationMs,

@@ -23,6 +23,8 @@ export function storeCatchUpStep(b: Pick<StoreBinding, 'store' | 'engine'>) {
       return { reads: [describeTarget(bindingOf(p, id))], changes: [], details: `waits at most ${budget} s; over budget the freeze is lifted and the app stays on the host` };
     },
     async run(p) {
+      // From here to the thaw the exec tunnels start no `docker exec` ahead: catch-up and promote take the spares started before.
+      p.ctx.tunnels?.hold();
       const budgetMs = cutoverOptionsOf(p.config).budgetSeconds * 1000;
       const t0 = performance.now();
       const s = await engineOf(p, id, 'catchUp').catchUp!(engineParams(p, id), budgetMs);

@@ -17,6 +17,8 @@ export function storeThawStep(b: Pick<StoreBinding, 'store' | 'engine'>) {
       return { reads: [], changes: [`${describeSource(p, bindingOf(p, id))}: lift what the freeze recorded`] };
     },
     async run(p) {
+      // The freeze's work is over: the exec tunnels start their spares ahead again (held since the first catch-up).
+      p.ctx.tunnels?.release();
       await engineOf(p, id, 'thaw').thaw!(engineParams(p, id), freezeRecordOf(p, id));
       await markThawed(p, id);
       return { data: { store: id } };

@@ -13,6 +13,7 @@ import { startWriters } from './stop-writers.ts';
 
 /** Thaw every store frozen in this run (those `freeze:<id>` recorded, or whose freeze was cut short), then start the writers. */
 export async function thawAll(p: StoreStepParams): Promise<string[]> {
+  p.ctx.tunnels?.release();
   const done: string[] = [];
   // Last frozen, first thawed: stores of one server each recorded the state the one before left.
   for (const b of [...(p.ctx.stores?.values() ?? [])].reverse()) {

@@ -1,15 +1,16 @@
 /**
  * The `docker exec` tunnel that reaches a data service publishing no port (after unpublish and cutover),
- * against a real Redis container: every connection is bridged into the container; a spare bridge is kept
- * started ahead and connects to the server only when a connection takes it (the server never sees it
- * before); a spare that died with its container's restart is replaced by a bridge of the connection's own;
- * nothing is left running once the tunnel is closed.
+ * against a real Redis container: every connection is bridged into the container; SPARES bridges are kept
+ * started ahead and connect to the server only when a connection takes one (the server never sees them
+ * before); held (the write freeze), the tunnel starts none ahead until released; a spare that died with its
+ * container's restart is replaced by a bridge of the connection's own; nothing is left running once the
+ * tunnel is closed.
  */
 import { connect } from 'node:net';
 import { execa } from 'execa';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openExecTunnel, type Tunnel } from '../../lib/playbooks/exec-tunnel.ts';
+import { openExecTunnel, SPARES, type Tunnel } from '../../lib/playbooks/exec-tunnel.ts';
 import { startRedis, type StartedRedis } from '../support/containers.ts';
 
 const PASSWORD = 'tunnel-Pw-1';
@@ -39,7 +40,7 @@ async function until(what: string, ok: () => Promise<boolean>, ms = 60_000): Pro
 
 const client = (port: number) => new Redis({ host: '127.0.0.1', port, password: PASSWORD, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
 
-describe('exec tunnel with a spare bridge', { timeout: 240_000 }, () => {
+describe('exec tunnel with spare bridges', { timeout: 240_000 }, () => {
   let redis: StartedRedis;
   let tunnel: Tunnel;
   let id: string;
@@ -51,18 +52,18 @@ describe('exec tunnel with a spare bridge', { timeout: 240_000 }, () => {
   });
   afterAll(async () => { await tunnel?.close(); await redis?.stop(); });
 
-  it('keeps one spare started that the server never sees until a connection takes it', async () => {
-    await until('the first spare', async () => (await bridges(id)).spares === 1);
+  it('keeps SPARES started that the server never sees until a connection takes one', async () => {
+    await until('the first spares', async () => (await bridges(id)).spares === SPARES);
     const c = client(tunnel.port);
     await c.connect();
     try {
       await c.set('k', 'through the tunnel');
       expect(await c.get('k')).toBe('through the tunnel');
-      // A new spare is ready again, and the server lists only this client: the spare has not connected.
-      await until('the next spare', async () => (await bridges(id)).spares === 1);
+      // The spares are all there again, and the server lists only this client: no spare has connected.
+      await until('the next spare', async () => (await bridges(id)).spares === SPARES);
       const clients = String(await c.call('CLIENT', 'LIST')).trim().split('\n');
       expect(clients).toHaveLength(1);
-      expect(await bridges(id)).toEqual({ spares: 1, live: 1 });
+      expect(await bridges(id)).toEqual({ spares: SPARES, live: 1 });
     } finally { c.disconnect(); }
     // Connections one after another each take the spare; the data is the server's.
     for (let i = 0; i < 3; i++) {
@@ -72,11 +73,31 @@ describe('exec tunnel with a spare bridge', { timeout: 240_000 }, () => {
       d.disconnect();
     }
     await until('the bridges of closed connections gone', async () => (await bridges(id)).live === 0);
-    expect((await bridges(id)).spares).toBe(1);
+    await until('the spares refilled', async () => (await bridges(id)).spares === SPARES);
   });
 
-  it('a spare that died with its container\'s restart: the next connection bridges on its own, and a new spare follows', async () => {
-    await until('a spare', async () => (await bridges(id)).spares === 1);
+  it('held: connections take the spares and none is started ahead; past them a connection bridges on its own; released, they are refilled', async () => {
+    await until('the spares', async () => (await bridges(id)).spares === SPARES);
+    const clients = await execClients(id);
+    tunnel.hold();
+    try {
+      for (let i = 1; i <= SPARES + 1; i++) {
+        const c = client(tunnel.port);
+        await c.connect();
+        expect(await c.incr('held')).toBe(i);
+        c.disconnect();
+        await until('the bridge of the closed connection gone', async () => (await bridges(id)).live === 0);
+        // No `docker exec` started ahead: the spares only go down (the last connection's own bridge has ended).
+        expect((await bridges(id)).spares).toBe(Math.max(0, SPARES - i));
+        await until('the closed connection\'s docker exec gone', async () => await execClients(id) === Math.max(0, clients - i));
+        expect((await bridges(id)).spares).toBe(Math.max(0, SPARES - i));
+      }
+    } finally { tunnel.release(); }
+    await until('the spares refilled once released', async () => (await bridges(id)).spares === SPARES);
+  });
+
+  it('a spare that died with its container\'s restart: the next connection bridges on its own, and new spares follow', async () => {
+    await until('the spares', async () => (await bridges(id)).spares === SPARES);
     await execa('docker', ['restart', '-t', '1', id]);
     await until('the dead spare gone', async () => (await bridges(id)).spares === 0);
     const before = lookups;
@@ -85,7 +106,7 @@ describe('exec tunnel with a spare bridge', { timeout: 240_000 }, () => {
       try { await c.connect(); return (await c.ping()) === 'PONG'; } catch { return false; } finally { c.disconnect(); }
     });
     expect(lookups).toBeGreaterThan(before);
-    await until('a new spare', async () => (await bridges(id)).spares === 1);
+    await until('new spares', async () => (await bridges(id)).spares === SPARES);
     const c = client(tunnel.port);
     await c.connect();
     await c.set('after', 'restart');
