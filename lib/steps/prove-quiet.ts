@@ -21,13 +21,14 @@ function sampled(p: StoreStepParams) {
   return [...(p.ctx.stores?.values() ?? [])].filter((b) => b.engine?.quietSample !== undefined);
 }
 
-/** Every store's source fingerprint, by store id (stores whose engine is not registered are left out). */
+/**
+ * Every store's source fingerprint, by store id in store order (stores whose engine is not registered are
+ * left out). Read side by side: inside the freeze, one store's round trips overlap another's tree walk.
+ */
 export async function sourceStates(p: StoreStepParams): Promise<Record<string, string>> {
-  const out: Record<string, string> = {};
-  for (const b of p.ctx.stores?.values() ?? []) {
-    if (hasPhase(b, 'sourceState')) out[b.store.id] = await b.engine!.sourceState(engineParams(p, b.store.id));
-  }
-  return out;
+  const bound = [...(p.ctx.stores?.values() ?? [])].filter((b) => hasPhase(b, 'sourceState'));
+  const states = await Promise.all(bound.map((b) => b.engine!.sourceState(engineParams(p, b.store.id))));
+  return Object.fromEntries(bound.map((b, i) => [b.store.id, states[i]!]));
 }
 
 /** Every store of the run follows (at least one): its catch-up proves the target complete by positions. */
