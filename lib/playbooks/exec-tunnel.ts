@@ -1,14 +1,16 @@
 /**
  * Reaching a data service after cutover, when it publishes no port: a TCP listener on 127.0.0.1 whose
- * every connection is bridged by `docker exec -i` into the container, to the service's own loopback
- * port (bash's /dev/tcp, else busybox nc). Nothing in the stack is changed or restarted, so verify can
- * run at any time.
+ * every connection is bridged by an exec into the container (the Engine API's, on an upgraded connection
+ * to its local socket; else `docker exec -i`), to the service's own loopback port (bash's /dev/tcp, else
+ * busybox nc). Nothing in the stack is changed or restarted, so verify can run at any time.
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import { PassThrough } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import { FerryError } from '../core/errors.ts';
 import { composeContainers } from '../compose/containers.ts';
 import { exec } from '../util/exec.ts';
+import { apiExecDuplex } from '../util/docker-api.ts';
 
 export interface Tunnel {
   readonly port: number;
@@ -26,7 +28,8 @@ export interface Tunnel {
 /**
  * Bridges kept started ahead per tunnel: what a following store's work inside the freeze takes without a
  * `docker exec` of its own — catch-up and promote open one connection each, a rehearsal's catch-up runs
- * twice. Each spare is an idle `docker exec -i` (≈ 25 MB of the host's memory) and a shell waiting in the container.
+ * twice. Each spare is a shell waiting in the container and an open connection to the engine's socket
+ * (where the CLI is used instead, an idle `docker exec -i`: ≈ 25 MB of the host's memory).
  */
 export const SPARES = 3;
 
@@ -48,13 +51,32 @@ export async function serviceContainer(project: string, service: string): Promis
 /** One connection's `docker exec` into the container, its stdin and stdout streams ferry pipes a socket through. */
 interface Bridge { readonly input: PassThrough; readonly output: PassThrough; readonly ac: AbortController; readonly done: Promise<unknown>; exited: boolean }
 
-/** `armed`: a spare, started ahead and waiting inside the container for one line on its stdin before it connects. */
+/**
+ * `armed`: a spare, started ahead and waiting inside the container for one line on its stdin before it connects.
+ * Through the Engine API's local socket where there is one (an exec on an upgraded connection: no CLI
+ * process on the host), else `docker exec -i`.
+ */
 function startBridge(container: string, containerPort: number, armed: boolean): Bridge {
   const input = new PassThrough(), output = new PassThrough(), ac = new AbortController();
   const script = armed ? `read -r _ && { ${bridge(containerPort)}; }` : bridge(containerPort);
   const b = { input, output, ac, exited: false } as Omit<Bridge, 'done'> & { done?: Promise<unknown> };
-  b.done = exec('docker', ['exec', '-i', container, 'sh', '-c', script], { stdin: input, stdout: output, signal: ac.signal })
-    .catch(() => undefined).finally(() => { b.exited = true; output.end(); });
+  const viaCli = () => exec('docker', ['exec', '-i', container, 'sh', '-c', script], { stdin: input, stdout: output, signal: ac.signal });
+  const viaApi = async () => {
+    const cmd = ['sh', '-c', script];
+    // Asked twice before the CLI: a reset on the socket is one request's, not the engine's answer.
+    const x = (await apiExecDuplex(container, cmd)) ?? (ac.signal.aborted ? undefined : await apiExecDuplex(container, cmd));
+    if (!x) return ac.signal.aborted ? undefined : viaCli();
+    const stop = () => { x.abort(); x.stdout.destroy(); };
+    if (ac.signal.aborted) { stop(); return undefined; }
+    ac.signal.addEventListener('abort', stop, { once: true });
+    input.pipe(x.stdin);
+    x.stdin.on('error', stop);
+    x.stdout.pipe(output, { end: false });
+    // Its output all handed on (or dropped by an abort) before `output` is ended below.
+    await Promise.all([x.done, finished(x.stdout).catch(() => undefined)]);
+    return undefined;
+  };
+  b.done = viaApi().catch(() => undefined).finally(() => { b.exited = true; output.end(); });
   return b as Bridge;
 }
 
@@ -62,7 +84,7 @@ function startBridge(container: string, containerPort: number, armed: boolean): 
  * `container`: an id, or a lookup run for every round of bridges started (a service's container: the
  * tunnel then follows the service across a recreation).
  *
- * SPARES bridges are kept started: their `docker exec` (≈ 0.2 s here, plus ≈ 0.07 s for the lookup) is
+ * SPARES bridges are kept started: their exec (≈ 0.17 s here through the socket, ≈ 0.25 s as `docker exec`, plus ≈ 0.07 s for the lookup) is
  * paid ahead, and each connects to the service only when a connection takes it (one line on its stdin),
  * so an unused spare never opens a connection the server would count as aborted. Inside the freeze each
  * catch-up and promote opens one connection through the tunnel: those neither wait for a `docker exec`

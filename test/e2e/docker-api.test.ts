@@ -5,7 +5,8 @@
  * forced with FERRY_DOCKER_API=off — and must agree: container lists (running, all, one service, no
  * one-offs), the project snapshot (services, states, health, published bindings, the label), a service's
  * health (the containers run without a health check, so their states hold still between the two reads),
- * a command run in a service's container (output, exit code, variables, user, a timeout); the network is
+ * a command run in a service's container (output, exit code, variables, user, a timeout; streamed; with
+ * ferry's bytes on its stdin, closed by a half-close); the network is
  * listed, then removed through the API.
  */
 import { createHash, randomUUID } from 'node:crypto';
@@ -18,7 +19,7 @@ import { serviceHealth } from '../../lib/compose/health.ts';
 import { migrationNetworks, removeMigrationNetwork } from '../../lib/compose/stack.ts';
 import { MIGRATION_LABEL } from '../../lib/compose/migration-access.ts';
 import { createComposeClient, type ComposeClient } from '../../lib/compose/client.ts';
-import { apiExecStream, resetEngineSocket, resolveEngineSocket } from '../../lib/util/docker-api.ts';
+import { apiExecDuplex, apiExecStream, resetEngineSocket, resolveEngineSocket } from '../../lib/util/docker-api.ts';
 import { freePort } from '../../lib/util/free-port.ts';
 import { testImages } from '../support/images.ts';
 import { testLabels } from '../support/labels.ts';
@@ -119,6 +120,29 @@ describe('the Engine API answers what the docker CLI answers', () => {
     process.env.FERRY_DOCKER_API = 'off';
     resetEngineSocket();
     try { expect(await apiExecStream(id, ['true'])).toBeUndefined(); } finally { delete process.env.FERRY_DOCKER_API; resetEngineSocket(); }
+  });
+
+  it('runs a command with ferry\'s bytes on its stdin: closing it is a half-close, the output after it arrives byte for byte (the exec tunnels\' path)', async () => {
+    const id = created[0]!;
+    // 2 MB of random bytes in; the command answers only once its stdin ended: their sha256, then the bytes back; stderr is not output.
+    const input = Buffer.from(Array.from({ length: 2 << 20 }, (_, i) => (i * 2654435761) >>> 24));
+    const x = await apiExecDuplex(id, ['sh', '-c', 'cat > /tmp/duplex-in; echo noise >&2; sha256sum < /tmp/duplex-in | cut -c1-64; cat /tmp/duplex-in']);
+    expect(x).toBeDefined();
+    const parts: Buffer[] = [];
+    x!.stdout.on('data', (b: Buffer) => parts.push(b));
+    x!.stdin.end(input);
+    await x!.done;
+    const out = Buffer.concat(parts);
+    const digest = createHash('sha256').update(input).digest('hex');
+    expect(out.subarray(0, 65).toString()).toBe(`${digest}\n`);
+    expect(out.subarray(65).equals(input)).toBe(true);
+    // abort(): the connection closes, and the command waiting on its stdin ends with it.
+    const y = await apiExecDuplex(id, ['sh', '-c', 'read -r _']);
+    y!.abort();
+    await y!.done;
+    process.env.FERRY_DOCKER_API = 'off';
+    resetEngineSocket();
+    try { expect(await apiExecDuplex(id, ['true'])).toBeUndefined(); } finally { delete process.env.FERRY_DOCKER_API; resetEngineSocket(); }
   });
 
   it('lists the migration network, and removes it', async () => {
